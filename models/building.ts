@@ -1,0 +1,13 @@
+import { defineTwin } from '../src/index.js';
+import { levelJoins, levelLanes } from './level.js';
+import { BUILDING_ROUTE } from './params.js';
+
+/** A building aggregates its floors: temperature, occupied/unoccupied rooms, alarms. */
+export function buildingModel() {
+  return defineTwin({
+    name: 'building',
+    route: BUILDING_ROUTE,
+    lanes: levelLanes('floor'),
+    onJoin: levelJoins,
+  });
+}

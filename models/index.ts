@@ -1,0 +1,30 @@
+/**
+ * The building model: org → site → building → floor → unit → room → sensor.
+ *
+ * @example
+ * ```ts
+ * import { createRuntime } from '../src/index.js';
+ * import { buildingModels } from './index.js';
+ * const rt = createRuntime({ models: buildingModels() });
+ * ```
+ */
+import type { TwinModel } from '../src/index.js';
+import { buildingModel } from './building.js';
+import { floorModel } from './floor.js';
+import { orgModel } from './org.js';
+import { defaultParams, type BuildingParams } from './params.js';
+import { roomModel } from './room.js';
+import { sensorModel } from './sensor.js';
+import { siteModel } from './site.js';
+import { unitModel } from './unit.js';
+
+/** All models of the building scenario, with optional parameter overrides. */
+export function buildingModels(overrides: Partial<BuildingParams> = {}): TwinModel<any>[] {
+  const params = { ...defaultParams, ...overrides };
+  return [orgModel(), siteModel(), buildingModel(), floorModel(params), unitModel(), roomModel(), sensorModel(params)];
+}
+
+export { defaultParams, type BuildingParams } from './params.js';
+export type { Reading, ClimateReading, OccupancyReading, AlarmReading, SensorKind } from './readings.js';
+export type { SensorStatus } from './sensor.js';
+export type { HvacMode } from './floor.js';

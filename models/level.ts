@@ -1,0 +1,41 @@
+import { join, jsonEquals, value } from '../src/index.js';
+import { applyCount, applyMembers, applyTemperature } from './aggregation.js';
+import type { TemperatureStats } from './room.js';
+
+/**
+ * Lanes of a level above the unit (floor, building): joins of the child level's partial
+ * aggregates, and the same aggregates for the level above.
+ */
+export function levelLanes(child: string) {
+  return {
+    childStats: join<TemperatureStats>({ from: child, lane: 'temperatureStats' }),
+    childOccupied: join<number>({ from: child, lane: 'occupiedRooms' }),
+    childUnoccupied: join<string[]>({ from: child, lane: 'unoccupiedRooms' }),
+    childAlarms: join<string[]>({ from: child, lane: 'alarmSources' }),
+    temperature: value<number | null>(null),
+    temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: jsonEquals }),
+    occupiedRooms: value(0),
+    unoccupiedRooms: value<string[]>([], { equals: jsonEquals }),
+    alarm: value(false),
+    alarmSources: value<string[]>([], { equals: jsonEquals }),
+  };
+}
+
+type Lanes = ReturnType<typeof levelLanes>;
+type L<K extends keyof Lanes> = ReturnType<Lanes[K]['create']>;
+interface Ctx {
+  lanes: { [K in keyof Lanes]: L<K> };
+}
+
+/** Join hooks that keep a level's aggregates from its children's deltas. */
+export const levelJoins = {
+  childStats: { update: (ctx: Ctx, _k: string, next: TemperatureStats, old: TemperatureStats | undefined) => applyTemperature(ctx.lanes, old, next) },
+  childOccupied: { update: (ctx: Ctx, _k: string, next: number, old: number | undefined) => applyCount(ctx.lanes.occupiedRooms, old, next) },
+  childUnoccupied: { update: (ctx: Ctx, _k: string, next: string[], old: string[] | undefined) => applyMembers(ctx.lanes.unoccupiedRooms, old, next) },
+  childAlarms: {
+    update(ctx: Ctx, _k: string, next: string[], old: string[] | undefined) {
+      applyMembers(ctx.lanes.alarmSources, old, next);
+      ctx.lanes.alarm.set(ctx.lanes.alarmSources.get().length > 0);
+    },
+  },
+};

@@ -1,0 +1,98 @@
+import { TwinError } from '../errors.js';
+import type { JoinSpec } from '../lanes/index.js';
+import { TwinPath, defaultShardKey, type RouteParams, type ShardKeyFn } from '../topology/index.js';
+import type { TwinModel } from './model.js';
+
+/** For each lane of a child model (by index), the parent's join lanes fed by it. */
+export type UpJoins = readonly (readonly string[] | undefined)[];
+
+export interface Resolved {
+  readonly model: TwinModel;
+  readonly params: RouteParams;
+}
+
+/**
+ * The set of models of a runtime: which model a path belongs to, which twin is a path's
+ * parent, which child lanes feed which parent joins, and which shard key applies.
+ * Everything that can be computed from the models alone is computed once here.
+ */
+export class ModelCatalog {
+  private readonly byDepth = new Map<number, TwinModel[]>();
+  private readonly byName = new Map<string, TwinModel>();
+  private readonly upJoinTable = new Map<string, UpJoins>();
+
+  constructor(readonly models: readonly TwinModel[], private readonly fallbackShardKey: ShardKeyFn = defaultShardKey) {
+    for (const m of models) {
+      if (this.byName.has(m.name)) throw invalid(`two models are named "${m.name}"`);
+      this.byName.set(m.name, m);
+      const same = this.byDepth.get(m.route.depth) ?? [];
+      const clash = same.find((o) => o.route.text === m.route.text);
+      if (clash) throw invalid(`models "${clash.name}" and "${m.name}" share the route ${m.route.text}`);
+      this.byDepth.set(m.route.depth, [...same, m]);
+    }
+    for (const parent of models) this.indexJoins(parent);
+  }
+
+  model(name: string): TwinModel | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The model and route parameters of a path, or null when no route matches. */
+  resolve(path: TwinPath): Resolved | null {
+    const candidates = this.byDepth.get(path.depth);
+    if (!candidates) return null;
+    for (const model of candidates) {
+      const params = model.route.match(path);
+      if (params) return { model, params };
+    }
+    return null;
+  }
+
+  /** The nearest ancestor path that is a twin, with its model. */
+  parentOf(path: TwinPath): { path: string; model: TwinModel } | null {
+    for (let depth = path.depth - 1; depth >= 1; depth--) {
+      const candidates = this.byDepth.get(depth);
+      if (!candidates) continue;
+      const prefix = path.prefix(depth);
+      for (const model of candidates) if (model.route.test(prefix)) return { path: prefix.text, model };
+    }
+    return null;
+  }
+
+  /** Which parent join lanes each lane of `child` feeds, or undefined when none. */
+  upJoins(child: TwinModel, parent: TwinModel): UpJoins | undefined {
+    return this.upJoinTable.get(child.name + '\u0000' + parent.name);
+  }
+
+  shardKey(path: TwinPath, model: TwinModel | undefined): string {
+    return (model?.def.shardKey ?? this.fallbackShardKey)(path);
+  }
+
+  private indexJoins(parent: TwinModel): void {
+    for (const joinName of parent.laneNames) {
+      const spec = parent.def.lanes[joinName]!;
+      if (spec.kind !== 'join') continue;
+      const join = spec as JoinSpec<unknown>;
+      for (const childName of join.from) {
+        const child = this.byName.get(childName);
+        if (!child) throw invalid(`join "${parent.name}.${joinName}" names unknown model "${childName}"`);
+        const laneIndex = child.laneNames.indexOf(join.lane);
+        const kind = child.def.lanes[join.lane]?.kind;
+        if (laneIndex < 0 || (kind !== 'value' && kind !== 'demand')) {
+          throw invalid(`join "${parent.name}.${joinName}" needs value lane "${join.lane}" on model "${childName}"`);
+        }
+        if (!parent.route.couldBeAncestorOf(child.route)) {
+          throw invalid(`join "${parent.name}.${joinName}": routes of "${childName}" are never below ${parent.route.text}`);
+        }
+        const key = childName + '\u0000' + parent.name;
+        const table = (this.upJoinTable.get(key) ?? new Array<string[] | undefined>(child.laneNames.length)) as (string[] | undefined)[];
+        table[laneIndex] = [...(table[laneIndex] ?? []), joinName];
+        this.upJoinTable.set(key, table);
+      }
+    }
+  }
+}
+
+function invalid(reason: string): TwinError {
+  return new TwinError('TWIN_MODEL_INVALID', reason, { reason });
+}

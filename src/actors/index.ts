@@ -1,0 +1,10 @@
+export { RealClock, SimulatedClock, type Clock } from './clock.js';
+export {
+  defineTwin, type TwinModel, type TwinModelDef, type TwinContext, type TwinEvent, type DerivedEvent, type TwinTimers,
+  type TwinLogger, type LaneSpecs, type LanesOf, type EventHandler,
+} from './model.js';
+export { ModelCatalog } from './catalog.js';
+export { Shard, type ShardOptions } from './shard.js';
+export { Ticket, type Work } from './work.js';
+export type { Twin } from './twin.js';
+export { SumCount, SortedSet } from './aggregate.js';

@@ -1,0 +1,432 @@
+import { TwinError, toTwinError } from '../errors.js';
+import type { JoinLane, Lane, LaneObserver, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
+import { TwinPath } from '../topology/index.js';
+import type { ModelCatalog } from './catalog.js';
+import type { Clock } from './clock.js';
+import { GroupCommit } from './group-commit.js';
+import { JoinBuffer } from './join-buffer.js';
+import type { DerivedEvent, TwinLogger } from './model.js';
+import { ObserverRegistry } from './observers.js';
+import { ShardStats } from './stats.js';
+import { TimerQueue } from './timer-queue.js';
+import { Twin, type TurnEnv } from './twin.js';
+import { TurnLog } from './turn-log.js';
+import type { JoinUpdates, Ticket, Work } from './work.js';
+
+export interface ShardOptions {
+  readonly catalog: ModelCatalog;
+  readonly store: StateStore;
+  readonly clock: Clock;
+  readonly log: TwinLogger;
+  /** Most inbox items one step processes before it commits and yields to I/O. */
+  readonly stepBudget?: number;
+  readonly onOutput?: (event: DerivedEvent) => void;
+  readonly onTurnError?: (error: TwinError, path: string) => void;
+}
+
+/** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
+const MAX_JOIN_ROUNDS = 64;
+
+/**
+ * A single-threaded owner of many twins. Work arrives in an inbox; a step processes it
+ * in arrival order (one turn at a time, never two turns of a twin interleaved), then runs
+ * the coalesced join updates level by level up the hierarchy, then hands the step's
+ * writes to group commit. Everything a step does is synchronous, so the same inputs in
+ * the same steps give the same state, on any thread.
+ */
+export class Shard implements TurnEnv {
+  readonly clock: Clock;
+  readonly log: TwinLogger;
+  readonly stats = new ShardStats();
+  readonly observers = new ObserverRegistry();
+  private readonly twins = new Map<string, Twin>();
+  private inbox: Work[] = [];
+  private inboxHead = 0;
+  private readonly joins = new JoinBuffer();
+  private readonly turn = new TurnLog();
+  private readonly timers = new TimerQueue();
+  private wake: { at: number; cancel: () => void } | null = null;
+  private readonly commit: GroupCommit;
+  private stepTickets: Ticket[] = [];
+  private stepOutputs: DerivedEvent[] = [];
+  private stepStopped: string[] = [];
+  private dirty: Twin[] = [];
+  /** Stopped twins whose final writes are not committed yet: a restart must wait for them. */
+  private readonly stopping = new Map<string, Promise<void>>();
+  private drainScheduled = false;
+  private draining = false;
+  private starting = 0;
+  private closed = false;
+
+  constructor(private readonly options: ShardOptions) {
+    this.clock = options.clock;
+    this.log = options.log;
+    this.commit = new GroupCommit(options.store, (outputs, stopped) => this.committed(outputs, stopped), (err) => {
+      this.log.error({ err }, 'state commit failed');
+    });
+  }
+
+  /** Number of live twins. */
+  get activeTwins(): number {
+    return this.twins.size;
+  }
+
+  /** A live twin, if its path is active here (read-only use: tests, HTTP reads). */
+  twin(path: string): Twin | undefined {
+    return this.twins.get(path);
+  }
+
+  activePaths(): IterableIterator<string> {
+    return this.twins.keys();
+  }
+
+  /** Queues work; it runs in the next step (batched with whatever else arrives meanwhile). */
+  enqueue(work: Work): void {
+    if (this.closed) throw new TwinError('TWIN_RUNTIME_CLOSED');
+    this.inbox.push(work);
+    this.scheduleDrain();
+  }
+
+  /** Resolves when the inbox is empty, no twin is loading and every commit finished. */
+  async settle(): Promise<void> {
+    for (;;) {
+      if (this.pendingWork() === 0 && !this.drainScheduled && this.starting === 0 && this.joins.size === 0) {
+        if (!this.commit.busy) return;
+        await this.commit.idle();
+        continue;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** Runs one step now: the inbox (up to the budget), the join rounds, then commit. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      let budget = this.options.stepBudget ?? 50_000;
+      while (this.inboxHead < this.inbox.length && budget-- > 0) {
+        const work = this.inbox[this.inboxHead]!;
+        this.inbox[this.inboxHead++] = undefined as unknown as Work;
+        this.process(work);
+      }
+      if (this.inboxHead >= this.inbox.length) {
+        this.inbox = [];
+        this.inboxHead = 0;
+      }
+      for (let round = 0; this.joins.size > 0; round++) {
+        if (round >= MAX_JOIN_ROUNDS) {
+          this.log.error({ rounds: round }, 'join propagation did not settle; a join cycle between models?');
+          this.joins.take();
+          break;
+        }
+        for (const [parent, updates] of this.joins.take()) this.process({ kind: 'joins', path: parent, updates });
+      }
+      this.flush();
+    } finally {
+      this.draining = false;
+    }
+    if (this.inboxHead < this.inbox.length) this.scheduleDrain();
+  }
+
+  async close(): Promise<void> {
+    await this.settle();
+    this.closed = true;
+    this.wake?.cancel();
+    this.wake = null;
+  }
+
+  // ---- TurnEnv (called by twins during a turn) ----------------------------------
+
+  noteChange(_twin: Twin, lane: Lane, key: string | undefined, old: unknown, existed: boolean): void {
+    this.turn.note(lane, key, old, existed);
+  }
+
+  emit(twin: Twin, type: string, data: unknown, subject: string): void {
+    const now = this.clock.now();
+    const n = this.turn.emits.length;
+    this.turn.emits.push({
+      specversion: '1.0', id: `${twin.path}#${type}@${now}${n > 0 ? '.' + n : ''}`, source: twin.path, type, subject,
+      time: new Date(now).toISOString(), datacontenttype: 'application/json', data,
+    });
+  }
+
+  sendCommand(_from: Twin, path: string, lane: string, value: unknown): void {
+    this.turn.commands.push({ kind: 'command', path: TwinPath.parse(path).text, lane, value, ticket: null, index: 0 });
+  }
+
+  armTimer(path: string, name: string, due: number): void {
+    this.timers.push({ due, path, name });
+    if (this.wake && this.wake.at <= due) return;
+    this.wake?.cancel();
+    this.wake = { at: due, cancel: this.clock.schedule(due, () => this.onWake()) };
+  }
+
+  // ---- internals ----------------------------------------------------------------
+
+  private pendingWork(): number {
+    return this.inbox.length - this.inboxHead;
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private onWake(): void {
+    this.wake = null;
+    const now = this.clock.now();
+    for (let e = this.timers.popDue(now); e; e = this.timers.popDue(now)) {
+      this.inbox.push({ kind: 'timer', path: e.path, name: e.name, due: e.due });
+    }
+    // Run now, synchronously: on a simulated clock every timer's turn sees its own time.
+    this.drain();
+    const next = this.timers.peek();
+    if (next && !this.closed && !this.wake) this.wake = { at: next.due, cancel: this.clock.schedule(next.due, () => this.onWake()) };
+  }
+
+  private process(work: Work): void {
+    if (work.kind === 'stop' && !this.twins.has(work.path)) {
+      this.finish(work); // stopping a twin that is not live is already done
+      return;
+    }
+    let twin: Twin | null;
+    try {
+      twin = this.activate(work);
+    } catch (err) {
+      this.finish(work, toTwinError(err));
+      return;
+    }
+    if (!twin) return; // buffered until its state has loaded
+    twin.lastActive = this.clock.now();
+    switch (work.kind) {
+      case 'event':
+        this.stats.events++;
+        this.finish(work, this.runTurn(twin, () => twin.runEvent(work.event)));
+        break;
+      case 'command':
+        this.stats.commands++;
+        this.finish(work, this.runTurn(twin, () => twin.runCommand(work.lane, work.value)));
+        break;
+      case 'timer':
+        this.runTurn(twin, () => twin.runTimer(work.name, work.due));
+        break;
+      case 'joins':
+        this.applyJoins(twin, work.updates);
+        break;
+      case 'call':
+        try {
+          work.ticket.result = work.fn(twin);
+          this.finish(work);
+        } catch (err) {
+          this.finish(work, toTwinError(err));
+        }
+        break;
+      case 'stop':
+        this.stopTwin(twin);
+        this.finish(work);
+        break;
+    }
+  }
+
+  /** Finds or starts the twin for a work item; null when the item was buffered. */
+  private activate(work: Work): Twin | null {
+    const existing = this.twins.get(work.path);
+    if (existing) {
+      if (existing.state === 'active') return existing;
+      (existing.buffered ??= []).push(work);
+      return null;
+    }
+    const path = TwinPath.parse(work.path);
+    const resolved = this.options.catalog.resolve(path);
+    if (!resolved) throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path.text}`, { path: path.text });
+    const twin = new Twin(path.text, resolved.model, resolved.params, this);
+    const parent = this.options.catalog.parentOf(path);
+    if (parent) {
+      twin.parent = parent.path;
+      twin.upJoins = this.options.catalog.upJoins(resolved.model, parent.model);
+    }
+    this.twins.set(path.text, twin);
+    const previous = this.stopping.get(path.text);
+    const stored = previous ? previous.then(() => this.options.store.load(path.text)) : this.options.store.load(path.text);
+    if (!(stored instanceof Promise)) {
+      this.start(twin, stored);
+      return twin;
+    }
+    twin.buffered = [work];
+    this.starting++;
+    stored.then(
+      (s) => {
+        this.starting--;
+        if (this.closed) return;
+        const buffered = twin.buffered ?? [];
+        twin.buffered = null;
+        this.start(twin, s);
+        this.inbox.splice(this.inboxHead, 0, ...(buffered as Work[]));
+        this.drain();
+      },
+      (err: unknown) => {
+        this.starting--;
+        this.twins.delete(twin.path);
+        const error = new TwinError('TWIN_STORE_FAILED', `loading ${twin.path} failed: ${(err as Error)?.message}`, undefined, { cause: err });
+        for (const w of (twin.buffered ?? []) as Work[]) this.finish(w, error);
+        twin.buffered = null;
+        this.flush();
+      },
+    );
+    return null;
+  }
+
+  private start(twin: Twin, stored: StoredTwin | undefined): void {
+    if (stored) twin.restore(stored);
+    twin.state = 'active';
+    this.stats.started++;
+    const onStart = twin.definition.def.onStart;
+    const error = this.runTurn(twin, () => onStart?.(twin));
+    if (error) this.log.warn({ path: twin.path, err: error }, 'onStart failed');
+    this.announce(twin);
+  }
+
+  /** A started child tells its parent the current value of every lane the parent joins. */
+  private announce(twin: Twin): void {
+    const joins = twin.upJoins;
+    if (!joins || !twin.parent) return;
+    const names = twin.definition.laneNames;
+    for (let i = 0; i < joins.length; i++) {
+      const targets = joins[i];
+      if (!targets) continue;
+      const value = twin.lanes[names[i]!]!.toJSON();
+      for (const joinLane of targets) this.joins.add(twin.parent, joinLane, twin.path, value);
+    }
+  }
+
+  private stopTwin(twin: Twin): void {
+    const onStop = twin.definition.def.onStop;
+    const error = this.runTurn(twin, () => onStop?.(twin));
+    if (error) this.log.warn({ path: twin.path, err: error }, 'onStop failed');
+    twin.state = 'stopped';
+    this.twins.delete(twin.path);
+    this.markDirty(twin);
+    this.stepStopped.push(twin.path);
+    this.stats.stopped++;
+  }
+
+  /** Runs `body` as one turn of `twin`: all its changes commit together or roll back together. */
+  private runTurn(twin: Twin, body: () => void): TwinError | undefined {
+    const turn = this.turn;
+    turn.begin();
+    try {
+      body();
+    } catch (err) {
+      turn.rollback();
+      const error = toTwinError(err);
+      this.stats.turnFailures++;
+      if (error.code === 'TWIN_TURN_FAILED') {
+        this.log.warn({ path: twin.path, model: twin.model, err }, 'turn failed and was rolled back');
+        this.options.onTurnError?.(error, twin.path);
+      }
+      return error;
+    }
+    this.stats.turns++;
+    this.commitTurn(twin);
+    return undefined;
+  }
+
+  private commitTurn(twin: Twin): void {
+    const turn = this.turn;
+    const observed = this.observers.size > 0 ? this.observers.forPath(twin.path) : undefined;
+    const joins = twin.parent ? twin.upJoins : undefined;
+    for (let i = 0; i < turn.length; i++) {
+      const lane = turn.lane(i);
+      if (turn.isRepeat(i)) continue;
+      if (lane.persistent) this.markDirty(twin);
+      const observers = observed?.get(lane.name);
+      if (observers) this.observers.deliver(observers, lane.changeEvent(turn.key(i)));
+      const targets = joins?.[lane.index];
+      if (targets) {
+        const value = lane.toJSON();
+        for (const joinLane of targets) this.joins.add(twin.parent!, joinLane, twin.path, value);
+      }
+    }
+    turn.afterCommit();
+    if (twin.timersChanged) this.markDirty(twin);
+    for (const e of turn.emits) this.stepOutputs.push(e);
+    for (const c of turn.commands) this.inbox.push(c);
+    turn.begin();
+  }
+
+  /** Applies a parent's coalesced join updates in one turn; if that fails, one turn per update. */
+  private applyJoins(twin: Twin, updates: JoinUpdates): void {
+    const apply = (lane: string, child: string, value: unknown): void => {
+      const join = twin.lanes[lane] as JoinLane<unknown> | undefined;
+      if (join) join.accept(child, value);
+    };
+    const all = this.runTurn(twin, () => {
+      for (const [lane, children] of updates) for (const [child, value] of children) apply(lane, child, value);
+    });
+    if (!all) return;
+    for (const [lane, children] of updates) {
+      for (const [child, value] of children) this.runTurn(twin, () => apply(lane, child, value));
+    }
+  }
+
+  private markDirty(twin: Twin): void {
+    if (twin.dirty) return;
+    twin.dirty = true;
+    this.dirty.push(twin);
+  }
+
+  private finish(work: Work, error?: TwinError): void {
+    if (error && work.kind !== 'joins') this.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
+    if (!('ticket' in work) || !work.ticket) return;
+    work.ticket.done('index' in work ? work.index : 0, error);
+    if (work.ticket.complete) this.stepTickets.push(work.ticket);
+  }
+
+  /** Hands the step's writes, finished tickets and outputs to group commit. */
+  private flush(): void {
+    const writes: StateWrite[] = [];
+    for (const twin of this.dirty) {
+      twin.dirty = false;
+      twin.collectWrites(writes);
+    }
+    this.dirty = [];
+    this.stats.writes += writes.length;
+    const stopped = this.stepStopped;
+    this.commit.submit(writes, this.stepTickets, this.stepOutputs, stopped);
+    if (stopped.length > 0) {
+      const committed = this.commit.idle();
+      for (const path of stopped) this.stopping.set(path, committed);
+    }
+    this.stepTickets = [];
+    this.stepOutputs = [];
+    this.stepStopped = [];
+  }
+
+  private committed(outputs: DerivedEvent[], stopped: string[]): void {
+    for (const path of stopped) this.stopping.delete(path);
+    this.stats.outputs += outputs.length;
+    const sink = this.options.onOutput;
+    if (!sink) return;
+    for (const e of outputs) {
+      try {
+        sink(e);
+      } catch (err) {
+        this.log.error({ err, type: e.type }, 'output sink threw');
+      }
+    }
+  }
+
+  /** Registers an observer on a lane after sending it the lane's current state (run as a `call`). */
+  static syncAndObserve(shard: Shard, twin: Twin, lane: string, observer: LaneObserver): void {
+    const l = twin.lanes[lane];
+    if (!l) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${twin.path} has no lane "${lane}"`, { path: twin.path, lane });
+    for (const e of l.syncEvents()) observer.onEvent(e);
+    observer.onSynced?.();
+    shard.observers.add(twin.path, lane, observer);
+  }
+}

@@ -1,0 +1,64 @@
+import type { Lane } from '../lanes/index.js';
+import type { DerivedEvent } from './model.js';
+import type { Work } from './work.js';
+
+/**
+ * The changes of the turn in progress, newest last: enough to roll the turn back exactly
+ * and, on commit, to tell observers, joins and persistence what changed. One log per
+ * shard, reused by every turn (parallel arrays, so a turn allocates nothing here).
+ */
+export class TurnLog {
+  private lanes: Lane[] = [];
+  private keys: (string | undefined)[] = [];
+  private olds: unknown[] = [];
+  private existed: boolean[] = [];
+  length = 0;
+  emits: DerivedEvent[] = [];
+  commands: Work[] = [];
+
+  begin(): void {
+    if (this.length > 0) {
+      // Drop references to old values so rolled-over turns do not pin them in memory.
+      this.lanes.length = this.keys.length = this.olds.length = this.existed.length = 0;
+      this.length = 0;
+    }
+    if (this.emits.length > 0) this.emits = [];
+    if (this.commands.length > 0) this.commands = [];
+  }
+
+  note(lane: Lane, key: string | undefined, old: unknown, existed: boolean): void {
+    const i = this.length++;
+    this.lanes[i] = lane;
+    this.keys[i] = key;
+    this.olds[i] = old;
+    this.existed[i] = existed;
+  }
+
+  lane(i: number): Lane {
+    return this.lanes[i]!;
+  }
+
+  key(i: number): string | undefined {
+    return this.keys[i];
+  }
+
+  /** True when entry i changes the same lane/key as an earlier entry (observers need it once). */
+  isRepeat(i: number): boolean {
+    const lane = this.lanes[i];
+    const key = this.keys[i];
+    if (lane!.kind === 'supply') return false;
+    for (let j = 0; j < i; j++) if (this.lanes[j] === lane && this.keys[j] === key) return true;
+    return false;
+  }
+
+  /** Restores every noted change, newest first, and forgets the turn. */
+  rollback(): void {
+    for (let i = this.length - 1; i >= 0; i--) this.lanes[i]!.revert(this.keys[i], this.olds[i], this.existed[i]!);
+    this.afterCommit();
+    this.begin();
+  }
+
+  afterCommit(): void {
+    for (let i = 0; i < this.length; i++) this.lanes[i]!.afterCommit();
+  }
+}

@@ -1,0 +1,265 @@
+import { TwinError } from '../errors.js';
+import type { CommandLane, CommandSpec, Lane, LaneHost, StateWrite, StoredTwin, WindowLane, WindowSpec } from '../lanes/index.js';
+import type { RouteParams } from '../topology/index.js';
+import type { Clock } from './clock.js';
+import type { UpJoins } from './catalog.js';
+import type { LaneSpecs, TwinContext, TwinEvent, TwinLogger, TwinModel, TwinTimers } from './model.js';
+
+/** What a twin needs from the shard that runs it. */
+export interface TurnEnv {
+  readonly clock: Clock;
+  readonly log: TwinLogger;
+  noteChange(twin: Twin, lane: Lane, key: string | undefined, old: unknown, existed: boolean): void;
+  emit(twin: Twin, type: string, data: unknown, subject: string): void;
+  sendCommand(from: Twin, path: string, lane: string, value: unknown): void;
+  armTimer(path: string, name: string, due: number): void;
+}
+
+interface TimerState {
+  /** When the timer should fire; undefined once cancelled. */
+  due: number | undefined;
+  /** The due time of the earliest heap entry for it; lets `set` skip heap pushes when a deadline only moves later. */
+  armed: number | undefined;
+}
+
+const TIMERS_LANE = '$timers';
+const noCompute = (): unknown => undefined;
+const WINDOW_TIMER = '$w:';
+
+/**
+ * One live twin: its lanes, timers and hooks. It is also the `ctx` its model's hooks get
+ * (one object per twin keeps the per-twin memory small). Only its shard calls the
+ * methods below `// shard API`; model code sees the {@link TwinContext} surface.
+ */
+export class Twin implements LaneHost, TwinContext<LaneSpecs> {
+  readonly lanes: Record<string, Lane>;
+  state: 'starting' | 'active' | 'stopped' = 'starting';
+  /** Work that arrived while the state was loading. */
+  buffered: unknown[] | null = null;
+  /** Path of the parent twin and which of our lanes feed its joins. */
+  parent: string | null = null;
+  upJoins: UpJoins | undefined = undefined;
+  /** Set while the twin is in its shard's dirty list. */
+  dirty = false;
+  lastActive = 0;
+  private timerMap: Map<string, TimerState> | null = null;
+  private timersDirty = false;
+  private timerApi: TwinTimers | null = null;
+
+  constructor(
+    readonly path: string,
+    readonly definition: TwinModel,
+    readonly params: RouteParams,
+    private readonly env: TurnEnv,
+  ) {
+    const lanes: Record<string, Lane> = {};
+    const names = definition.laneNames;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const spec = definition.def.lanes[name]!;
+      // Only demand lanes need a closure; every other lane shares one, to keep twins small.
+      const compute = spec.kind === 'demand'
+        ? (): unknown => (definition.def.onDemand as Record<string, (c: unknown) => unknown>)[name]!(this)
+        : noCompute;
+      lanes[name] = spec.create(name, i, this, compute);
+    }
+    this.lanes = lanes;
+  }
+
+  // ---- TwinContext -------------------------------------------------------------
+
+  get model(): string {
+    return this.definition.name;
+  }
+
+  get log(): TwinLogger {
+    return this.env.log;
+  }
+
+  now(): number {
+    return this.env.clock.now();
+  }
+
+  get timers(): TwinTimers {
+    return (this.timerApi ??= {
+      set: (name, delayMs) => this.setTimer(name, this.now() + delayMs),
+      setAt: (name, time) => this.setTimer(name, time),
+      cancel: (name) => this.cancelTimer(name),
+      due: (name) => this.timerMap?.get(name)?.due,
+    });
+  }
+
+  emit(type: string, data?: unknown, options?: { subject?: string }): void {
+    this.env.emit(this, type, data ?? null, options?.subject ?? this.path);
+  }
+
+  command(path: string, lane: string, value: unknown): void {
+    this.env.sendCommand(this, path, lane, value);
+  }
+
+  reject(reason: string): never {
+    throw new TwinError('TWIN_PAYLOAD_REJECTED', reason, { path: this.path });
+  }
+
+  // ---- LaneHost ----------------------------------------------------------------
+
+  noteChange(lane: Lane, key: string | undefined, old: unknown, existed: boolean): void {
+    this.env.noteChange(this, lane, key, old, existed);
+  }
+
+  afterWrite(lane: Lane, value: unknown, old: unknown, changed: boolean): void {
+    const def = this.definition.def;
+    if (changed) (def.onSet as Record<string, ((c: Twin, v: unknown, o: unknown) => void) | undefined> | undefined)?.[lane.name]?.(this, value, old);
+    const windows = this.definition.windowsBySource.get(lane.name);
+    if (!windows) return;
+    for (const name of windows) {
+      const sample = (def.lanes[name] as WindowSpec).sample(value);
+      if (typeof sample !== 'number') continue;
+      const w = this.lanes[name] as WindowLane;
+      w.add(this.now(), sample);
+      this.armWindow(w);
+    }
+  }
+
+  afterEntry(lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void {
+    const def = this.definition.def;
+    if (lane.kind === 'join') {
+      const hooks = (def.onJoin as Record<string, { update?: Function; remove?: Function } | undefined> | undefined)?.[lane.name];
+      if (removed) hooks?.remove?.(this, key, old);
+      else hooks?.update?.(this, key, value, old);
+    } else if (lane.kind === 'map') {
+      (def.onEntry as Record<string, Function | undefined> | undefined)?.[lane.name]?.(this, key, value, old);
+    }
+  }
+
+  // ---- shard API ----------------------------------------------------------------
+
+  restore(stored: StoredTwin): void {
+    for (const name of this.definition.laneNames) {
+      const lane = this.lanes[name]!;
+      if (lane.persistent) lane.restore(stored);
+    }
+    const timers = stored.values.get(TIMERS_LANE) as Record<string, number> | undefined;
+    if (timers) for (const [name, due] of Object.entries(timers)) this.setTimer(name, due, false);
+  }
+
+  runEvent(event: TwinEvent): void {
+    const on = this.definition.def.on;
+    const handler = on?.[event.type] ?? on?.['*'];
+    if (!handler) {
+      throw new TwinError('TWIN_EVENT_UNHANDLED', `model "${this.model}" has no handler for event type "${event.type}"`, {
+        path: this.path, type: event.type,
+      });
+    }
+    handler(this, event);
+  }
+
+  runCommand(laneName: string, raw: unknown): void {
+    const lane = this.lanes[laneName];
+    if (!lane) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${this.path} has no lane "${laneName}"`, { path: this.path, lane: laneName });
+    if (lane.kind === 'value') {
+      (lane as unknown as { set(v: unknown): void }).set(raw);
+      return;
+    }
+    if (lane.kind !== 'command') {
+      throw new TwinError('TWIN_LANE_KIND', `lane "${laneName}" of ${this.path} is a ${lane.kind} lane and takes no commands`, { path: this.path, lane: laneName });
+    }
+    const spec = this.definition.def.lanes[laneName] as CommandSpec<unknown>;
+    let command = raw;
+    if (spec.parse) {
+      try {
+        command = spec.parse(raw);
+      } catch (err) {
+        throw new TwinError('TWIN_PAYLOAD_REJECTED', `command for ${this.path}#${laneName} rejected: ${(err as Error).message}`, { path: this.path, lane: laneName });
+      }
+    }
+    (lane as CommandLane<unknown>).received(command);
+    (this.definition.def.onCommand as Record<string, ((c: Twin, v: unknown) => void) | undefined> | undefined)?.[laneName]?.(this, command);
+  }
+
+  /** Runs a timer that came due; stale heap entries (moved or cancelled timers) are ignored. */
+  runTimer(name: string, entryDue: number): void {
+    const t = this.timerMap?.get(name);
+    if (!t || t.armed !== entryDue) return;
+    t.armed = undefined;
+    if (t.due === undefined) return;
+    if (t.due > entryDue) {
+      t.armed = t.due;
+      this.env.armTimer(this.path, name, t.due);
+      return;
+    }
+    this.timerMap!.delete(name);
+    this.timersDirty = true;
+    if (name.startsWith(WINDOW_TIMER)) {
+      this.closeWindows(name.slice(WINDOW_TIMER.length));
+      return;
+    }
+    const hook = this.definition.def.onTimer?.[name];
+    if (!hook) throw new TwinError('TWIN_TURN_FAILED', `model "${this.model}" has no onTimer hook "${name}"`, { path: this.path, timer: name });
+    hook(this);
+  }
+
+  /** True when timers changed since the last {@link Twin.collectWrites}. */
+  get timersChanged(): boolean {
+    return this.timersDirty;
+  }
+
+  collectWrites(out: StateWrite[]): void {
+    for (const name of this.definition.laneNames) {
+      const lane = this.lanes[name]!;
+      if (lane.persistent) lane.collectWrites(out);
+    }
+    if (this.timersDirty) {
+      this.timersDirty = false;
+      const due: Record<string, number> = {};
+      for (const [name, t] of this.timerMap ?? []) if (t.due !== undefined) due[name] = t.due;
+      out.push({ op: 'put', path: this.path, lane: TIMERS_LANE, value: due });
+    }
+  }
+
+  /** Lane state as plain JSON, optionally only some lanes. */
+  snapshot(only?: readonly string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const name of only ?? this.definition.laneNames) {
+      const lane = this.lanes[name];
+      if (!lane) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${this.path} has no lane "${name}"`, { path: this.path, lane: name });
+      if (lane.kind !== 'command' && lane.kind !== 'supply') out[name] = lane.toJSON();
+    }
+    return out;
+  }
+
+  private setTimer(name: string, due: number, markDirty = true): void {
+    if (!Number.isFinite(due)) throw new RangeError(`timer "${name}" needs a finite time`);
+    const map = (this.timerMap ??= new Map());
+    let t = map.get(name);
+    if (!t) map.set(name, (t = { due: undefined, armed: undefined }));
+    t.due = due;
+    if (markDirty) this.timersDirty = true;
+    if (t.armed === undefined || due < t.armed) {
+      t.armed = due;
+      this.env.armTimer(this.path, name, due);
+    }
+  }
+
+  private cancelTimer(name: string): void {
+    const t = this.timerMap?.get(name);
+    if (!t || t.due === undefined) return;
+    t.due = undefined;
+    this.timersDirty = true;
+  }
+
+  private armWindow(w: WindowLane): void {
+    const due = w.nextDeadline();
+    if (due === undefined) this.cancelTimer(WINDOW_TIMER + w.name);
+    else this.setTimer(WINDOW_TIMER + w.name, due);
+  }
+
+  private closeWindows(name: string): void {
+    const w = this.lanes[name] as WindowLane | undefined;
+    if (!w) return;
+    const closed = w.advance(this.now());
+    const hook = (this.definition.def.onWindow as Record<string, ((c: Twin, r: unknown) => void) | undefined> | undefined)?.[name];
+    for (const result of closed) hook?.(this, result);
+    this.armWindow(w);
+  }
+}

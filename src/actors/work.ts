@@ -1,0 +1,61 @@
+import type { TwinError } from '../errors.js';
+import type { TwinEvent } from './model.js';
+import type { Twin } from './twin.js';
+
+/**
+ * Tracks one caller's batch (an ingest call, a command, a read) through the shard: it
+ * settles after every item was processed AND the commit holding their effects finished,
+ * which is what "acknowledged means durable" needs.
+ */
+export class Ticket<R = unknown> {
+  remaining: number;
+  rejected: { index: number; error: TwinError }[] = [];
+  result: R | undefined;
+  private settled = false;
+  readonly promise: Promise<Ticket<R>>;
+  private resolveFn!: (t: Ticket<R>) => void;
+  private rejectFn!: (e: unknown) => void;
+
+  constructor(count: number) {
+    this.remaining = count;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+  }
+
+  /** One item finished (with an error when it was rejected or its turn failed). */
+  done(index: number, error?: TwinError): void {
+    if (error) this.rejected.push({ index, error });
+    this.remaining--;
+  }
+
+  get complete(): boolean {
+    return this.remaining <= 0;
+  }
+
+  /** Called after the commit that covers the last item. */
+  resolve(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolveFn(this);
+  }
+
+  fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.rejectFn(error);
+  }
+}
+
+/** A unit of work in a shard's inbox. Paths are already normalised. */
+export type Work =
+  | { readonly kind: 'event'; readonly path: string; readonly event: TwinEvent; readonly ticket: Ticket | null; readonly index: number }
+  | { readonly kind: 'command'; readonly path: string; readonly lane: string; readonly value: unknown; readonly ticket: Ticket | null; readonly index: number }
+  | { readonly kind: 'timer'; readonly path: string; readonly name: string; readonly due: number }
+  | { readonly kind: 'call'; readonly path: string; readonly fn: (twin: Twin) => unknown; readonly ticket: Ticket }
+  | { readonly kind: 'stop'; readonly path: string; readonly ticket: Ticket | null }
+  | { readonly kind: 'joins'; readonly path: string; readonly updates: JoinUpdates };
+
+/** Pending join updates of one parent: join lane → child path → latest value. */
+export type JoinUpdates = Map<string, Map<string, unknown>>;

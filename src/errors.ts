@@ -1,0 +1,61 @@
+/**
+ * The one error class of twinflow and its table of stable codes.
+ *
+ * Every failure a user can see carries a code from {@link ErrorCodes}; the code is the
+ * contract (log queries, HTTP error bodies, WARP `@unlinked` reasons), the message is
+ * for people. Modelled on fastify's `FST_ERR_*` table: one place to read them all.
+ *
+ * @example
+ * ```ts
+ * try { parsePath('/a//b'); } catch (e) {
+ *   if (e instanceof TwinError && e.code === 'TWIN_PATH_INVALID') reply(400, e.toJSON());
+ * }
+ * ```
+ */
+export const ErrorCodes = {
+  TWIN_PATH_INVALID: { status: 400, summary: 'not a valid twin path' },
+  TWIN_FILTER_INVALID: { status: 400, summary: 'not a valid path filter' },
+  TWIN_ROUTE_INVALID: { status: 500, summary: 'not a valid route pattern' },
+  TWIN_NO_ROUTE: { status: 404, summary: 'no model is routed to this path' },
+  TWIN_LANE_NOT_FOUND: { status: 404, summary: 'the twin has no such lane' },
+  TWIN_LANE_KIND: { status: 400, summary: 'the lane does not support this operation' },
+  TWIN_EVENT_INVALID: { status: 400, summary: 'the event is malformed' },
+  TWIN_EVENT_UNHANDLED: { status: 422, summary: 'the model has no handler for this event type' },
+  TWIN_PAYLOAD_REJECTED: { status: 422, summary: 'the model rejected the payload' },
+  TWIN_MODEL_INVALID: { status: 500, summary: 'the model definition is invalid' },
+  TWIN_TURN_FAILED: { status: 500, summary: 'a handler threw; the turn was rolled back' },
+  TWIN_QUEUE_FULL: { status: 503, summary: 'the runtime is overloaded; retry later' },
+  TWIN_RUNTIME_CLOSED: { status: 503, summary: 'the runtime is closed' },
+  TWIN_STORE_FAILED: { status: 503, summary: 'the state store failed to commit' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** A failure with a stable {@link ErrorCode}, an HTTP-style status and optional details. */
+export class TwinError extends Error {
+  override readonly name = 'TwinError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message ?? ErrorCodes[code].summary, options);
+    this.code = code;
+    this.status = ErrorCodes[code].status;
+    this.details = details;
+  }
+
+  /** The JSON error body used by the HTTP API and logs. */
+  toJSON(): { code: ErrorCode; message: string; details?: Readonly<Record<string, unknown>> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Wraps anything thrown into a TwinError, keeping TwinErrors as they are. */
+export function toTwinError(err: unknown, fallback: ErrorCode = 'TWIN_TURN_FAILED'): TwinError {
+  if (err instanceof TwinError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new TwinError(fallback, message, undefined, { cause: err });
+}

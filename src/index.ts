@@ -1,0 +1,18 @@
+/**
+ * twinflow's public API. Everything a model author or an embedding application needs is
+ * exported here; deeper imports are internal and may change.
+ */
+export { TwinError, ErrorCodes, type ErrorCode } from './errors.js';
+export { TwinPath, parsePath, RoutePattern, PathFilter, shardKeyUpTo, defaultShardKey, shardIndex, type ShardKeyFn, type RouteParams } from './topology/index.js';
+export {
+  value, map, command, join, demand, supply, window, jsonEquals, MemoryStateStore,
+  type LaneEvent, type LaneObserver, type WindowResult, type StateStore, type StateWrite, type StoredTwin,
+  type ValueLane, type MapLane, type JoinLane, type WindowLane, type DemandLane, type SupplyLane,
+} from './lanes/index.js';
+export {
+  defineTwin, RealClock, SimulatedClock, SumCount, SortedSet,
+  type Clock, type TwinModel, type TwinModelDef, type TwinContext, type TwinEvent, type DerivedEvent, type TwinTimers,
+} from './actors/index.js';
+export { createRuntime, Runtime, type RuntimeOptions, type IngestReport, type TwinSnapshot } from './runtime/runtime.js';
+export { Link } from './runtime/link.js';
+export type { EventInput } from './runtime/event-input.js';

@@ -1,0 +1,16 @@
+export type { LaneEvent, LaneObserver, LaneKind } from './events.js';
+export { jsonEquals } from './equality.js';
+export { Lane, type LaneHost } from './lane.js';
+export { ValueLane } from './value-lane.js';
+export { MapLane } from './map-lane.js';
+export { JoinLane } from './join-lane.js';
+export { CommandLane, DemandLane, SupplyLane } from './signal-lanes.js';
+export { WindowLane, type WindowResult, type WindowShape } from './window-lane.js';
+export {
+  value, map, command, join, demand, supply, window,
+  type LaneSpec, type ValueSpec, type MapSpec, type CommandSpec, type JoinSpec, type DemandSpec, type SupplySpec,
+  type WindowSpec, type LaneOf,
+} from './spec.js';
+export type { StateStore, StateWrite, StoredTwin } from './store.js';
+export { MemoryStateStore } from './memory-store.js';
+export { Conflator } from './conflator.js';

@@ -1,0 +1,45 @@
+import type { LaneEvent, LaneKind } from './events.js';
+import type { StateWrite, StoredTwin } from './store.js';
+
+/**
+ * What a lane needs from the twin that owns it. Lanes hold state and know their own
+ * semantics; the host (a twin, in src/actors) turns their changes into rollback records,
+ * persistence writes and fan-out, and dispatches model hooks. Keeping this an interface
+ * keeps lanes free of actors, I/O and time.
+ */
+export interface LaneHost {
+  readonly path: string;
+  /** A state change inside the current turn: `old`/`existed` are what rollback restores. */
+  noteChange(lane: Lane, key: string | undefined, old: unknown, existed: boolean): void;
+  /** Every write to a value-shaped lane, changed or not (windows sample writes). */
+  afterWrite(lane: Lane, value: unknown, old: unknown, changed: boolean): void;
+  /** A keyed lane's entry changed (value undefined and existed=false means removed). */
+  afterEntry(lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void;
+}
+
+/** Base of every lane instance. One instance per lane per live twin, so keep it small. */
+export abstract class Lane {
+  abstract readonly kind: LaneKind;
+
+  constructor(
+    readonly name: string,
+    readonly index: number,
+    protected readonly host: LaneHost,
+    readonly persistent: boolean,
+  ) {}
+
+  /** The current state as the events a new subscriber needs (the `@sync` part). */
+  abstract syncEvents(): LaneEvent[];
+  /** The current state as a JSON-friendly value (HTTP reads, digests, tests). */
+  abstract toJSON(): unknown;
+  /** Loads stored state before the first turn. */
+  abstract restore(stored: StoredTwin): void;
+  /** Appends the writes that persist what changed since the last call, and forgets it. */
+  abstract collectWrites(out: StateWrite[]): void;
+  /** Undoes one change noted in the current turn (called newest first). */
+  abstract revert(key: string | undefined, old: unknown, existed: boolean): void;
+  /** The event observers get for one noted change, read after the turn commits. */
+  abstract changeEvent(key: string | undefined): LaneEvent;
+  /** Called once the turn's changes were dispatched, to drop per-turn state. */
+  afterCommit(): void {}
+}

@@ -1,0 +1,132 @@
+import type { LaneEvent, LaneKind } from './events.js';
+import { Lane, type LaneHost } from './lane.js';
+import type { StateWrite, StoredTwin } from './store.js';
+
+/**
+ * String-keyed entries with per-key change events (`update`, `remove`, `clear`).
+ * Persistence is per key, so a large map costs one write per changed key, not a rewrite.
+ *
+ * @example
+ * ```ts
+ * ctx.lanes.readings.update('co2', 650);
+ * ctx.lanes.readings.remove('co2');
+ * ```
+ */
+export class MapLane<V> extends Lane {
+  readonly kind: LaneKind = 'map';
+  protected entries = new Map<string, V>();
+  private dirtyKeys: Set<string> | null = null;
+  private cleared = false;
+
+  constructor(name: string, index: number, host: LaneHost, persistent: boolean, private readonly equals: (a: V, b: V) => boolean) {
+    super(name, index, host, persistent);
+  }
+
+  get(key: string): V | undefined {
+    return this.entries.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  values(): IterableIterator<V> {
+    return this.entries.values();
+  }
+
+  /** Entries in insertion order. */
+  [Symbol.iterator](): IterableIterator<[string, V]> {
+    return this.entries.entries();
+  }
+
+  /** Sets `key` to `value`; returns true when that changed the entry. */
+  update(key: string, value: V): boolean {
+    if (typeof key !== 'string') throw new TypeError(`map lane "${this.name}" keys are strings`);
+    const existed = this.entries.has(key);
+    const old = this.entries.get(key);
+    if (existed && this.equals(old as V, value)) return false;
+    this.entries.set(key, value);
+    this.markDirty(key);
+    this.host.noteChange(this, key, old, existed);
+    this.host.afterEntry(this, key, value, old, false);
+    return true;
+  }
+
+  /** Removes `key`; returns true when it was there. */
+  remove(key: string): boolean {
+    if (!this.entries.has(key)) return false;
+    const old = this.entries.get(key);
+    this.entries.delete(key);
+    this.markDirty(key);
+    this.host.noteChange(this, key, old, true);
+    this.host.afterEntry(this, key, undefined, old, true);
+    return true;
+  }
+
+  clear(): void {
+    if (this.entries.size === 0) return;
+    const old = this.entries;
+    this.entries = new Map();
+    this.cleared = true;
+    this.dirtyKeys = null;
+    this.host.noteChange(this, undefined, old, true);
+  }
+
+  syncEvents(): LaneEvent[] {
+    const events: LaneEvent[] = [];
+    for (const [key, value] of this.entries) events.push({ type: 'update', key, value });
+    return events;
+  }
+
+  toJSON(): unknown {
+    return Object.fromEntries(this.entries);
+  }
+
+  restore(stored: StoredTwin): void {
+    const m = stored.entries.get(this.name);
+    if (m) for (const [k, v] of m) this.entries.set(k, v as V);
+  }
+
+  collectWrites(out: StateWrite[]): void {
+    const path = this.host.path;
+    if (this.cleared) {
+      out.push({ op: 'del', path, lane: this.name });
+      this.cleared = false;
+      for (const [key, value] of this.entries) out.push({ op: 'put', path, lane: this.name, key, value });
+      this.dirtyKeys = null;
+      return;
+    }
+    if (!this.dirtyKeys) return;
+    for (const key of this.dirtyKeys) {
+      if (this.entries.has(key)) out.push({ op: 'put', path, lane: this.name, key, value: this.entries.get(key) });
+      else out.push({ op: 'del', path, lane: this.name, key });
+    }
+    this.dirtyKeys = null;
+  }
+
+  revert(key: string | undefined, old: unknown, existed: boolean): void {
+    if (key === undefined) {
+      this.entries = old as Map<string, V>;
+      return;
+    }
+    if (existed) this.entries.set(key, old as V);
+    else this.entries.delete(key);
+  }
+
+  changeEvent(key: string | undefined): LaneEvent {
+    if (key === undefined) return { type: 'clear' };
+    return this.entries.has(key) ? { type: 'update', key, value: this.entries.get(key) } : { type: 'remove', key };
+  }
+
+  private markDirty(key: string): void {
+    (this.dirtyKeys ??= new Set()).add(key);
+  }
+}

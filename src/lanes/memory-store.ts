@@ -1,0 +1,69 @@
+import type { StateStore, StateWrite, StoredTwin } from './store.js';
+
+interface MutableTwin {
+  values: Map<string, unknown>;
+  entries: Map<string, Map<string, unknown>>;
+}
+
+/**
+ * An in-memory {@link StateStore}: state survives passivation and twin restarts within
+ * the process, not process restarts. The default when no data directory is configured,
+ * and what unit tests use when they test actor semantics rather than disk.
+ * Values are stored by reference: lane values are immutable by contract.
+ *
+ * @example
+ * ```ts
+ * const rt = createRuntime({ models, store: new MemoryStateStore() });
+ * ```
+ */
+export class MemoryStateStore implements StateStore {
+  private readonly twins = new Map<string, MutableTwin>();
+  private loadDelayMs = 0;
+  /** Count of committed batches, for tests and metrics. */
+  commits = 0;
+
+  /** Makes `load` asynchronous with a delay, as a remote store would be. */
+  withLoadDelay(ms: number): this {
+    this.loadDelayMs = ms;
+    return this;
+  }
+
+  load(path: string): StoredTwin | undefined | Promise<StoredTwin | undefined> {
+    const twin = this.twins.get(path);
+    if (this.loadDelayMs <= 0) return twin;
+    return new Promise((resolve) => setTimeout(() => resolve(twin), this.loadDelayMs));
+  }
+
+  async write(batch: readonly StateWrite[]): Promise<void> {
+    for (const w of batch) this.apply(w);
+    this.commits++;
+  }
+
+  /** Paths with stored state. */
+  paths(): IterableIterator<string> {
+    return this.twins.keys();
+  }
+
+  async close(): Promise<void> {}
+
+  private apply(w: StateWrite): void {
+    let twin = this.twins.get(w.path);
+    if (w.op === 'put') {
+      if (!twin) this.twins.set(w.path, (twin = { values: new Map(), entries: new Map() }));
+      if (w.key === undefined) {
+        twin.values.set(w.lane, w.value);
+      } else {
+        let m = twin.entries.get(w.lane);
+        if (!m) twin.entries.set(w.lane, (m = new Map()));
+        m.set(w.key, w.value);
+      }
+    } else if (twin) {
+      if (w.key === undefined) {
+        twin.values.delete(w.lane);
+        twin.entries.delete(w.lane);
+      } else {
+        twin.entries.get(w.lane)?.delete(w.key);
+      }
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import type { LaneEvent } from './events.js';
+import { Lane, type LaneHost } from './lane.js';
+import type { StateWrite } from './store.js';
+
+/**
+ * A command lane holds no state: each command runs the model's handler in a turn and is
+ * then broadcast to the lane's observers (as Swim's command lanes do).
+ */
+export class CommandLane<C> extends Lane {
+  readonly kind = 'command' as const;
+  private last: C | undefined;
+
+  constructor(name: string, index: number, host: LaneHost) {
+    super(name, index, host, false);
+  }
+
+  /** Records the command for observers; the twin calls this before running the handler. */
+  received(command: C): void {
+    const old = this.last;
+    this.last = command;
+    this.host.noteChange(this, undefined, old, true);
+  }
+
+  syncEvents(): LaneEvent[] {
+    return [];
+  }
+  toJSON(): unknown {
+    return undefined;
+  }
+  restore(): void {}
+  collectWrites(_out: StateWrite[]): void {}
+  revert(_key: string | undefined, old: unknown): void {
+    this.last = old as C;
+  }
+  changeEvent(): LaneEvent {
+    return { type: 'value', value: this.last };
+  }
+}
+
+/**
+ * A demand lane computes its value only when someone looks: on sync, and after `cue()`
+ * when it has observers. Transient by nature.
+ *
+ * @example
+ * ```ts
+ * onDemand: { summary: (ctx) => ({ rooms: ctx.lanes.rooms.size }) }
+ * ctx.lanes.summary.cue(); // observers get a freshly computed value after this turn
+ * ```
+ */
+export class DemandLane<T> extends Lane {
+  readonly kind = 'demand' as const;
+
+  constructor(name: string, index: number, host: LaneHost, private readonly compute: () => T) {
+    super(name, index, host, false);
+  }
+
+  /** Marks the value stale: observers receive a recomputed value when the turn commits. */
+  cue(): void {
+    this.host.noteChange(this, undefined, undefined, true);
+  }
+
+  get(): T {
+    return this.compute();
+  }
+
+  syncEvents(): LaneEvent[] {
+    return [{ type: 'value', value: this.compute() }];
+  }
+  toJSON(): unknown {
+    return this.compute();
+  }
+  restore(): void {}
+  collectWrites(_out: StateWrite[]): void {}
+  revert(): void {}
+  changeEvent(): LaneEvent {
+    return { type: 'value', value: this.compute() };
+  }
+}
+
+/**
+ * A supply lane pushes values to whoever is linked and keeps nothing: a late subscriber
+ * gets no history and sync yields no state.
+ *
+ * @example
+ * ```ts
+ * ctx.lanes.alerts.push({ level: 'warn', text: 'door open' });
+ * ```
+ */
+export class SupplyLane<T> extends Lane {
+  readonly kind = 'supply' as const;
+  private pending: T[] = [];
+
+  constructor(name: string, index: number, host: LaneHost) {
+    super(name, index, host, false);
+  }
+
+  push(value: T): void {
+    this.pending.push(value);
+    this.host.noteChange(this, String(this.pending.length - 1), undefined, false);
+  }
+
+  syncEvents(): LaneEvent[] {
+    return [];
+  }
+  toJSON(): unknown {
+    return undefined;
+  }
+  restore(): void {}
+  collectWrites(_out: StateWrite[]): void {}
+  revert(key: string | undefined): void {
+    this.pending.length = Number(key);
+  }
+  changeEvent(key: string | undefined): LaneEvent {
+    return { type: 'value', value: this.pending[Number(key)] };
+  }
+  override afterCommit(): void {
+    if (this.pending.length > 0) this.pending = [];
+  }
+}

@@ -1,0 +1,78 @@
+import type { LaneEvent } from './events.js';
+import { Lane, type LaneHost } from './lane.js';
+import type { StateWrite, StoredTwin } from './store.js';
+
+/**
+ * A single value, observable: `set` records the change (with the old value) for the
+ * turn, and observers receive the new value after the turn commits. Equality decides
+ * what counts as a change; the default is `Object.is`.
+ *
+ * @example
+ * ```ts
+ * ctx.lanes.temperature.set(21.5);
+ * ctx.lanes.temperature.get(); // 21.5
+ * ```
+ */
+export class ValueLane<T> extends Lane {
+  readonly kind = 'value' as const;
+  private value: T;
+  private dirty = false;
+
+  constructor(
+    name: string,
+    index: number,
+    host: LaneHost,
+    persistent: boolean,
+    private readonly initial: T,
+    private readonly equals: (a: T, b: T) => boolean,
+  ) {
+    super(name, index, host, persistent);
+    this.value = initial;
+  }
+
+  get(): T {
+    return this.value;
+  }
+
+  set(value: T): void {
+    const old = this.value;
+    const changed = !this.equals(old, value);
+    if (changed) {
+      this.value = value;
+      this.dirty = true;
+      this.host.noteChange(this, undefined, old, true);
+    }
+    this.host.afterWrite(this, value, old, changed);
+  }
+
+  syncEvents(): LaneEvent[] {
+    return [{ type: 'value', value: this.value }];
+  }
+
+  toJSON(): unknown {
+    return this.value;
+  }
+
+  restore(stored: StoredTwin): void {
+    if (stored.values.has(this.name)) this.value = stored.values.get(this.name) as T;
+  }
+
+  collectWrites(out: StateWrite[]): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    out.push({ op: 'put', path: this.host.path, lane: this.name, value: this.value });
+  }
+
+  revert(_key: string | undefined, old: unknown): void {
+    this.value = old as T;
+  }
+
+  changeEvent(): LaneEvent {
+    return { type: 'value', value: this.value };
+  }
+
+  /** The value the lane starts with (for tests and model evolution). */
+  get initialValue(): T {
+    return this.initial;
+  }
+}

@@ -1,0 +1,192 @@
+import type { LaneEvent } from './events.js';
+import { Lane, type LaneHost } from './lane.js';
+import type { StateWrite, StoredTwin } from './store.js';
+
+/** Aggregates of one window. `avg`, `min`, `max` are null while `count` is 0. */
+export interface WindowResult {
+  readonly start: number;
+  readonly end: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly avg: number | null;
+  readonly min: number | null;
+  readonly max: number | null;
+  /** True once the clock passed `end` (tumbling and hopping windows). */
+  readonly closed: boolean;
+}
+
+export type WindowShape =
+  | { readonly kind: 'tumbling'; readonly size: number }
+  | { readonly kind: 'hopping'; readonly size: number; readonly hop: number }
+  | { readonly kind: 'sliding'; readonly size: number };
+
+/**
+ * Windows over the numeric writes of another lane, on the twin's clock. Tumbling and
+ * hopping windows are keyed by start time (ms, as a string) and stay in the lane after
+ * they close, the newest `keep` of them; a sliding window is one result over the last
+ * `size` ms. Samples are `(time, value)` with time from the injected clock, so a replay
+ * on a virtual clock closes the same windows as the live run did.
+ *
+ * The lane is persistent: open and closed windows (and a sliding window's samples) are
+ * stored, so a restart neither loses nor double-counts a sample.
+ */
+export class WindowLane extends Lane {
+  readonly kind = 'window' as const;
+  private windows = new Map<string, WindowResult>();
+  private samples: [number, number][] = [];
+  private dirty = false;
+
+  constructor(name: string, index: number, host: LaneHost, persistent: boolean, readonly shape: WindowShape, private readonly keep: number) {
+    super(name, index, host, persistent);
+  }
+
+  /** Adds one sample taken at `time`. */
+  add(time: number, value: number): void {
+    if (!Number.isFinite(value)) return;
+    if (this.shape.kind === 'sliding') {
+      // Sliding windows are small by design; copying the samples keeps rollback exact.
+      this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
+      this.samples.push([time, value]);
+      this.evictBefore(time, false);
+      this.setSliding(time);
+      return;
+    }
+    const { size } = this.shape;
+    const hop = this.shape.kind === 'hopping' ? this.shape.hop : size;
+    const last = Math.floor(time / hop) * hop;
+    for (let start = last; start > time - size; start -= hop) {
+      const key = String(start);
+      const w = this.windows.get(key) ?? emptyWindow(start, start + size);
+      if (w.closed) continue; // a late sample for a window already reported
+      this.put(key, addSample(w, value));
+    }
+    this.trim();
+  }
+
+  /** The earliest time at which something must happen without new samples (close or evict). */
+  nextDeadline(): number | undefined {
+    if (this.shape.kind === 'sliding') {
+      const first = this.samples[0];
+      return first ? first[0] + this.shape.size : undefined;
+    }
+    let due: number | undefined;
+    for (const w of this.windows.values()) if (!w.closed && (due === undefined || w.end < due)) due = w.end;
+    return due;
+  }
+
+  /** Closes the windows that ended at or before `now`; returns them oldest first. */
+  advance(now: number): WindowResult[] {
+    if (this.shape.kind === 'sliding') {
+      if (this.evictBefore(now, true)) this.setSliding(now);
+      return [];
+    }
+    const closed: WindowResult[] = [];
+    for (const [key, w] of this.windows) {
+      if (!w.closed && w.end <= now) {
+        const done = { ...w, closed: true };
+        this.put(key, done);
+        closed.push(done);
+      }
+    }
+    return closed.sort((a, b) => a.start - b.start);
+  }
+
+  /** Tumbling/hopping: the window with this start; sliding: the current result. */
+  get(start?: number): WindowResult | undefined {
+    if (this.shape.kind === 'sliding') return this.windows.get('current');
+    return start === undefined ? undefined : this.windows.get(String(start));
+  }
+
+  /** Closed windows, oldest first. */
+  closedWindows(): WindowResult[] {
+    return [...this.windows.values()].filter((w) => w.closed).sort((a, b) => a.start - b.start);
+  }
+
+  syncEvents(): LaneEvent[] {
+    if (this.shape.kind === 'sliding') return [{ type: 'value', value: this.windows.get('current') ?? null }];
+    return [...this.windows].map(([key, value]) => ({ type: 'update', key, value }) as const);
+  }
+
+  toJSON(): unknown {
+    if (this.shape.kind === 'sliding') return this.windows.get('current') ?? null;
+    return Object.fromEntries(this.windows);
+  }
+
+  restore(stored: StoredTwin): void {
+    const saved = stored.values.get(this.name) as { windows: [string, WindowResult][]; samples: [number, number][] } | undefined;
+    if (!saved) return;
+    this.windows = new Map(saved.windows);
+    this.samples = saved.samples.slice();
+  }
+
+  collectWrites(out: StateWrite[]): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    out.push({ op: 'put', path: this.host.path, lane: this.name, value: { windows: [...this.windows], samples: this.samples } });
+  }
+
+  revert(key: string | undefined, old: unknown, existed: boolean): void {
+    if (key === undefined) {
+      this.samples = (old as { samples: [number, number][] }).samples;
+      return;
+    }
+    if (existed) this.windows.set(key, old as WindowResult);
+    else this.windows.delete(key);
+  }
+
+  changeEvent(key: string | undefined): LaneEvent {
+    if (this.shape.kind === 'sliding') return { type: 'value', value: this.windows.get('current') ?? null };
+    const w = key === undefined ? undefined : this.windows.get(key);
+    return w ? { type: 'update', key: key!, value: w } : { type: 'remove', key: key ?? '' };
+  }
+
+  private put(key: string, w: WindowResult): void {
+    const existed = this.windows.has(key);
+    const old = this.windows.get(key);
+    this.windows.set(key, w);
+    this.dirty = true;
+    this.host.noteChange(this, key, old, existed);
+  }
+
+  private trim(): void {
+    while (this.windows.size > this.keep) {
+      const oldest = this.windows.keys().next().value as string;
+      const old = this.windows.get(oldest);
+      this.windows.delete(oldest);
+      this.dirty = true;
+      this.host.noteChange(this, oldest, old, true);
+    }
+  }
+
+  /** Drops sliding samples older than `now - size`; true when any went. */
+  private evictBefore(now: number, note: boolean): boolean {
+    const cutoff = now - this.shape.size;
+    let n = 0;
+    while (n < this.samples.length && this.samples[n]![0] <= cutoff) n++;
+    if (n === 0) return false;
+    if (note) this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
+    this.samples.splice(0, n);
+    return true;
+  }
+
+  private setSliding(now: number): void {
+    let w = emptyWindow(now - this.shape.size, now);
+    for (const [, v] of this.samples) w = addSample(w, v);
+    this.put('current', w);
+  }
+}
+
+function emptyWindow(start: number, end: number): WindowResult {
+  return { start, end, count: 0, sum: 0, avg: null, min: null, max: null, closed: false };
+}
+
+function addSample(w: WindowResult, v: number): WindowResult {
+  const count = w.count + 1;
+  const sum = w.sum + v;
+  return {
+    start: w.start, end: w.end, count, sum, avg: sum / count,
+    min: w.min === null || v < w.min ? v : w.min,
+    max: w.max === null || v > w.max ? v : w.max,
+    closed: false,
+  };
+}

@@ -1,0 +1,64 @@
+import { TwinError } from '../errors.js';
+import type { TwinEvent } from '../actors/index.js';
+import { normalisePath } from '../topology/index.js';
+
+/** An event as callers hand it in: CloudEvent attributes, with defaults for the optional ones. */
+export interface EventInput {
+  /** The twin path (CloudEvents `subject`). */
+  subject: string;
+  /** Event type; the building model's sensors take `reading`. Default `reading`. */
+  type?: string;
+  data?: unknown;
+  /** With `source`, the dedupe key. Generated when absent. */
+  id?: string;
+  source?: string;
+  /** Epoch ms or an RFC 3339 string; default: the runtime clock's now. */
+  time?: number | string;
+}
+
+const MAX_ID_LENGTH = 256;
+
+/**
+ * Turns untrusted input into a {@link TwinEvent} or throws a TwinError naming the field.
+ * Paths are normalised through a bounded cache: devices repeat the same subjects, and
+ * parsing each once keeps the hot path to a map lookup.
+ */
+export class EventNormaliser {
+  private readonly paths = new Map<string, string>();
+  private seq = 0;
+
+  constructor(private readonly now: () => number, private readonly cacheLimit = 200_000) {}
+
+  path(raw: string): string {
+    const hit = this.paths.get(raw);
+    if (hit !== undefined) return hit;
+    const text = normalisePath(raw);
+    if (this.paths.size >= this.cacheLimit) this.paths.clear();
+    this.paths.set(raw, text);
+    return text;
+  }
+
+  event(input: EventInput): TwinEvent {
+    if (input === null || typeof input !== 'object') throw invalid('an event must be an object');
+    if (typeof input.subject !== 'string') throw invalid('"subject" (the twin path) is required and must be a string');
+    const subject = this.path(input.subject);
+    const type = input.type ?? 'reading';
+    if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID_LENGTH) throw invalid('"type" must be a non-empty string');
+    const source = input.source ?? 'twinflow:api';
+    if (typeof source !== 'string' || source.length === 0 || source.length > MAX_ID_LENGTH) throw invalid('"source" must be a non-empty string');
+    const id = input.id ?? `${++this.seq}`;
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw invalid('"id" must be a non-empty string');
+    return { id, source, type, subject, time: this.time(input.time), data: input.data ?? null };
+  }
+
+  private time(t: number | string | undefined): number {
+    if (t === undefined) return this.now();
+    const ms = typeof t === 'number' ? t : Date.parse(t);
+    if (!Number.isFinite(ms)) throw invalid(`"time" is not a valid timestamp: ${JSON.stringify(t)}`);
+    return ms;
+  }
+}
+
+function invalid(reason: string): TwinError {
+  return new TwinError('TWIN_EVENT_INVALID', `invalid event: ${reason}`, { reason });
+}

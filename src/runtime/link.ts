@@ -1,0 +1,103 @@
+import { Conflator, type LaneEvent, type LaneObserver } from '../lanes/index.js';
+
+/**
+ * A link to one lane of one twin: the lane's current state first (sync), then every
+ * change. Use it as a callback or as an async iterable; breaking out of a `for await`
+ * (or calling `close`) unlinks. Iteration buffers in a {@link Conflator}, so a consumer
+ * that falls behind sees the latest state, never an unbounded queue.
+ *
+ * @example
+ * ```ts
+ * const link = rt.link('/org/contoso/site/berlin', 'alarm');
+ * for await (const event of link) {
+ *   if (event.type === 'value' && event.value === true) break; // unlinks
+ * }
+ * ```
+ */
+export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
+  /** Resolves once the initial state was delivered; rejects if the link could not be made. */
+  readonly synced: Promise<void>;
+  private conflator: Conflator;
+  private waiter: (() => void) | null = null;
+  private failure: unknown = null;
+  private closed = false;
+  private resolveSynced!: () => void;
+  private rejectSynced!: (e: unknown) => void;
+
+  constructor(
+    readonly path: string,
+    readonly lane: string,
+    private readonly unlink: (link: Link) => void,
+    private readonly callback?: (event: LaneEvent) => void,
+    bufferLimit = 1024,
+  ) {
+    this.conflator = new Conflator('state', bufferLimit);
+    this.synced = new Promise((resolve, reject) => {
+      this.resolveSynced = resolve;
+      this.rejectSynced = reject;
+    });
+    this.synced.catch(() => {}); // surfaced through iteration or by awaiting `synced`
+  }
+
+  /** Called once the lane kind is known: command and supply lanes are streams, not state. */
+  useStreamBuffer(limit = 1024): void {
+    this.conflator = new Conflator('stream', limit);
+  }
+
+  /** Events replaced by newer ones before this consumer read them. */
+  get conflated(): number {
+    return this.conflator.conflated;
+  }
+
+  onEvent(event: LaneEvent): void {
+    if (this.closed) return;
+    if (this.callback) {
+      this.callback(event);
+      return;
+    }
+    this.conflator.push(event);
+    this.wakeUp();
+  }
+
+  onSynced(): void {
+    this.resolveSynced();
+  }
+
+  /** The link could not be made (no such twin or lane): iteration throws this error. */
+  fail(error: unknown): void {
+    this.failure = error;
+    this.rejectSynced(error);
+    this.closed = true;
+    this.wakeUp();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unlink(this);
+    this.wakeUp();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<LaneEvent> {
+    try {
+      for (;;) {
+        const next = this.conflator.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (this.failure) throw this.failure;
+        if (this.closed) return;
+        await new Promise<void>((resolve) => (this.waiter = resolve));
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  private wakeUp(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+}

@@ -1,0 +1,197 @@
+import { ModelCatalog, RealClock, Shard, Ticket, type Clock, type DerivedEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
+import { TwinError, toTwinError } from '../errors.js';
+import { MemoryStateStore, type LaneEvent, type StateStore } from '../lanes/index.js';
+import type { ShardKeyFn } from '../topology/index.js';
+import { EventNormaliser, type EventInput } from './event-input.js';
+import { Link } from './link.js';
+import { createLogger } from './logger.js';
+
+export interface RuntimeOptions {
+  /** The twin models; each binds a route. */
+  models: readonly TwinModel<any>[];
+  /** Time source. Default: the wall clock. Pass a `SimulatedClock` for tests and replays. */
+  clock?: Clock;
+  /** Where lane state lives. Default: in memory (lost when the process exits). */
+  store?: StateStore;
+  /** A pino logger (or anything with its four methods). */
+  logger?: TwinLogger;
+  /** Default shard key for routes that do not set their own. */
+  shardKey?: ShardKeyFn;
+  /** Inbox items per step before committing and yielding to I/O (default 50 000). */
+  stepBudget?: number;
+}
+
+/** The outcome of an ingest call, known once its effects are committed. */
+export interface IngestReport {
+  accepted: number;
+  rejected: { index: number; error: TwinError }[];
+}
+
+/** A twin's state as the HTTP API and tests read it. */
+export interface TwinSnapshot {
+  path: string;
+  model: string;
+  lanes: Record<string, unknown>;
+}
+
+/**
+ * A twinflow runtime in this process: ingest events, send commands, read and link lanes.
+ *
+ * @example
+ * ```ts
+ * import { createRuntime } from 'twinflow';
+ * import { buildingModels } from 'twinflow/models';
+ * const rt = createRuntime({ models: buildingModels });
+ * await rt.ingest({ subject: '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4/sensors/occupancy', data: { occupied: true } });
+ * (await rt.read('/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4')).lanes.occupied; // true
+ * ```
+ */
+export class Runtime {
+  readonly clock: Clock;
+  readonly log: TwinLogger;
+  readonly catalog: ModelCatalog;
+  private readonly shard: Shard;
+  private readonly store: StateStore;
+  private readonly normaliser: EventNormaliser;
+  private readonly outputListeners = new Set<(e: DerivedEvent) => void>();
+  private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
+  private closed = false;
+
+  constructor(options: RuntimeOptions) {
+    this.clock = options.clock ?? new RealClock();
+    this.log = options.logger ?? createLogger();
+    this.store = options.store ?? new MemoryStateStore();
+    this.catalog = new ModelCatalog(options.models, options.shardKey);
+    this.normaliser = new EventNormaliser(() => this.clock.now());
+    this.shard = new Shard({
+      catalog: this.catalog, store: this.store, clock: this.clock, log: this.log, stepBudget: options.stepBudget,
+      onOutput: (e) => {
+        for (const l of this.outputListeners) l(e);
+      },
+      onTurnError: (e, path) => {
+        for (const l of this.errorListeners) l(e, path);
+      },
+    });
+  }
+
+  /**
+   * Delivers events to their twins. Resolves once every accepted event's effects are
+   * committed to the store; events that are invalid, unroutable or rejected by their
+   * model are reported with their index, and never affect the others.
+   */
+  async ingest(input: EventInput | readonly EventInput[]): Promise<IngestReport> {
+    this.assertOpen();
+    const list = Array.isArray(input) ? (input as readonly EventInput[]) : [input as EventInput];
+    const ticket = new Ticket(list.length);
+    for (let i = 0; i < list.length; i++) {
+      let event;
+      try {
+        event = this.normaliser.event(list[i]!);
+      } catch (err) {
+        ticket.done(i, toTwinError(err, 'TWIN_EVENT_INVALID'));
+        continue;
+      }
+      this.shard.enqueue({ kind: 'event', path: event.subject, event, ticket, index: i });
+    }
+    if (ticket.complete) return { accepted: 0, rejected: ticket.rejected };
+    await ticket.promise;
+    return { accepted: list.length - ticket.rejected.length, rejected: ticket.rejected.sort((a, b) => a.index - b.index) };
+  }
+
+  /** Sends a command to a command lane (or sets a value lane); rejects with a TwinError. */
+  async command(path: string, lane: string, value: unknown): Promise<void> {
+    this.assertOpen();
+    const ticket = new Ticket(1);
+    this.shard.enqueue({ kind: 'command', path: this.normaliser.path(path), lane, value, ticket, index: 0 });
+    await ticket.promise;
+    const failure = ticket.rejected[0];
+    if (failure) throw failure.error;
+  }
+
+  /** The state of a twin (starting it if needed), optionally only some lanes. */
+  async read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
+    return this.call(path, (twin) => ({ path: twin.path, model: twin.model, lanes: twin.snapshot(lanes) }));
+  }
+
+  /** The current value of one lane. */
+  async get(path: string, lane: string): Promise<unknown> {
+    return (await this.read(path, [lane])).lanes[lane];
+  }
+
+  /**
+   * Links to a lane: its current state, then every change. Pass a callback, or iterate
+   * the returned {@link Link} with `for await` (break to unlink).
+   */
+  link(path: string, lane: string, callback?: (event: LaneEvent) => void): Link {
+    this.assertOpen();
+    const target = this.normaliser.path(path);
+    const link = new Link(target, lane, (l) => this.shard.observers.remove(l.path, l.lane, l), callback);
+    this.call(target, (twin) => {
+      const kind = twin.lanes[lane]?.kind;
+      if (kind === 'command' || kind === 'supply') link.useStreamBuffer();
+      Shard.syncAndObserve(this.shard, twin, lane, link);
+      return undefined;
+    }).catch((err) => link.fail(err));
+    return link;
+  }
+
+  /** Calls `listener` with every derived event, after the turn that emitted it committed. */
+  onOutput(listener: (event: DerivedEvent) => void): () => void {
+    this.outputListeners.add(listener);
+    return () => this.outputListeners.delete(listener);
+  }
+
+  /** Calls `listener` when a handler throws (the turn was rolled back). */
+  onTurnError(listener: (error: TwinError, path: string) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  /** Stops a twin: runs `onStop`, persists it and frees its memory. It restarts on demand. */
+  async stop(path: string): Promise<void> {
+    const ticket = new Ticket(1);
+    this.shard.enqueue({ kind: 'stop', path: this.normaliser.path(path), ticket });
+    await ticket.promise;
+  }
+
+  /** Resolves when all queued work has run and every commit finished. */
+  settle(): Promise<void> {
+    return this.shard.settle();
+  }
+
+  /** Live twins and counters. */
+  stats(): { activeTwins: number; observers: number } & Record<string, number> {
+    return { ...this.shard.stats, activeTwins: this.shard.activeTwins, observers: this.shard.observers.size };
+  }
+
+  /** Paths of the live twins. */
+  activePaths(): string[] {
+    return [...this.shard.activePaths()];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.shard.close();
+    this.closed = true;
+    await this.store.close();
+  }
+
+  private async call<R>(path: string, fn: (twin: Twin) => R): Promise<R> {
+    this.assertOpen();
+    const ticket = new Ticket<R>(1);
+    this.shard.enqueue({ kind: 'call', path: this.normaliser.path(path), fn, ticket: ticket as Ticket });
+    await ticket.promise;
+    const failure = ticket.rejected[0];
+    if (failure) throw failure.error;
+    return ticket.result as R;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TwinError('TWIN_RUNTIME_CLOSED');
+  }
+}
+
+/** Creates a runtime (see {@link Runtime}). */
+export function createRuntime(options: RuntimeOptions): Runtime {
+  return new Runtime(options);
+}
