@@ -34,7 +34,9 @@ export class WindowLane extends Lane {
   readonly kind = 'window' as const;
   private windows = new Map<string, WindowResult>();
   private samples: [number, number][] = [];
-  private dirty = false;
+  /** Windows changed since the last write; persisted per key so a sample costs one small put. */
+  private dirtyKeys: Set<string> | null = null;
+  private samplesDirty = false;
 
   constructor(name: string, index: number, host: LaneHost, persistent: boolean, readonly shape: WindowShape, private readonly keep: number) {
     super(name, index, host, persistent);
@@ -46,6 +48,7 @@ export class WindowLane extends Lane {
     if (this.shape.kind === 'sliding') {
       // Sliding windows are small by design; copying the samples keeps rollback exact.
       this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
+      this.samplesDirty = true;
       this.samples.push([time, value]);
       this.evictBefore(time, false);
       this.setSliding(time);
@@ -113,16 +116,27 @@ export class WindowLane extends Lane {
   }
 
   restore(stored: StoredTwin): void {
-    const saved = stored.values.get(this.name) as { windows: [string, WindowResult][]; samples: [number, number][] } | undefined;
-    if (!saved) return;
-    this.windows = new Map(saved.windows);
-    this.samples = saved.samples.slice();
+    const windows = stored.entries.get(this.name);
+    if (windows) {
+      const sorted = [...windows].sort((a, b) => Number(a[0]) - Number(b[0]));
+      this.windows = new Map(sorted as [string, WindowResult][]);
+    }
+    const samples = stored.values.get(this.name) as [number, number][] | undefined;
+    if (samples) this.samples = samples.slice();
   }
 
   collectWrites(out: StateWrite[]): void {
-    if (!this.dirty) return;
-    this.dirty = false;
-    out.push({ op: 'put', path: this.host.path, lane: this.name, value: { windows: [...this.windows], samples: this.samples } });
+    const path = this.host.path;
+    if (this.samplesDirty) {
+      this.samplesDirty = false;
+      out.push({ op: 'put', path, lane: this.name, value: this.samples.slice() });
+    }
+    if (!this.dirtyKeys) return;
+    for (const key of this.dirtyKeys) {
+      const w = this.windows.get(key);
+      out.push(w ? { op: 'put', path, lane: this.name, key, value: w } : { op: 'del', path, lane: this.name, key });
+    }
+    this.dirtyKeys = null;
   }
 
   revert(key: string | undefined, old: unknown, existed: boolean): void {
@@ -144,7 +158,7 @@ export class WindowLane extends Lane {
     const existed = this.windows.has(key);
     const old = this.windows.get(key);
     this.windows.set(key, w);
-    this.dirty = true;
+    (this.dirtyKeys ??= new Set()).add(key);
     this.host.noteChange(this, key, old, existed);
   }
 
@@ -153,7 +167,7 @@ export class WindowLane extends Lane {
       const oldest = this.windows.keys().next().value as string;
       const old = this.windows.get(oldest);
       this.windows.delete(oldest);
-      this.dirty = true;
+      (this.dirtyKeys ??= new Set()).add(oldest);
       this.host.noteChange(this, oldest, old, true);
     }
   }
@@ -165,6 +179,7 @@ export class WindowLane extends Lane {
     while (n < this.samples.length && this.samples[n]![0] <= cutoff) n++;
     if (n === 0) return false;
     if (note) this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
+    this.samplesDirty = true;
     this.samples.splice(0, n);
     return true;
   }

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { Conflator } from '../../src/lanes/index.js';
+import { command, defineTwin, demand, join, map, supply, value, type LaneEvent } from '../../src/index.js';
+import { simulatedRuntime } from '../support/runtime.js';
+
+const thing = defineTwin({
+  name: 'thing',
+  route: '/things/:id',
+  lanes: {
+    level: value<number>(0),
+    changes: value<string[]>([]),
+    tags: map<string>(),
+    transientNote: value('', { transient: true }),
+    bump: command<number>({ parse: (v) => { if (typeof v !== 'number') throw new Error('a number'); return v; } }),
+    summary: demand<{ level: number; tags: number }>(),
+    alerts: supply<string>(),
+  },
+  on: {
+    set(ctx, e) { ctx.lanes.level.set((e.data as { level: number }).level); },
+    tag(ctx, e) {
+      const { key, tag } = e.data as { key: string; tag: string | null };
+      if (tag === null) ctx.lanes.tags.remove(key);
+      else ctx.lanes.tags.update(key, tag);
+    },
+    clear(ctx) { ctx.lanes.tags.clear(); },
+    alert(ctx, e) { ctx.lanes.alerts.push(String(e.data)); ctx.lanes.alerts.push(String(e.data) + '!'); },
+    note(ctx, e) { ctx.lanes.transientNote.set(String(e.data)); },
+  },
+  onSet: {
+    level(ctx, next, old) { ctx.lanes.changes.set([...ctx.lanes.changes.get(), `${old}->${next}`]); ctx.lanes.summary.cue(); },
+  },
+  onCommand: { bump: (ctx, by) => ctx.lanes.level.set(ctx.lanes.level.get() + by) },
+  onDemand: { summary: (ctx) => ({ level: ctx.lanes.level.get(), tags: ctx.lanes.tags.size }) },
+});
+
+const group = defineTwin({
+  name: 'group',
+  route: '/things',
+  lanes: { levels: join<number>({ from: 'thing', lane: 'level' }), total: value(0) },
+  onJoin: { levels: { update: (ctx, _k, v, old) => ctx.lanes.total.set(ctx.lanes.total.get() + v - (old ?? 0)) } },
+});
+
+function collect(events: LaneEvent[]) {
+  return (e: LaneEvent) => events.push(e);
+}
+
+describe('value lanes', () => {
+  it('set/get with change hooks that see old and new values; equal writes are not changes', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: 1 } }, { subject: '/things/a', type: 'set', data: { level: 1 } }, { subject: '/things/a', type: 'set', data: { level: 3 } }]);
+    expect(await rt.get('/things/a', 'level')).toBe(3);
+    expect(await rt.get('/things/a', 'changes')).toEqual(['0->1', '1->3']);
+  });
+
+  it('a value lane accepts a command as a set', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.command('/things/a', 'level', 7);
+    expect(await rt.get('/things/a', 'level')).toBe(7);
+  });
+
+  it('transient lanes are not persisted across a stop', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.ingest([{ subject: '/things/a', type: 'note', data: 'hello' }, { subject: '/things/a', type: 'set', data: { level: 2 } }]);
+    expect(await rt.get('/things/a', 'transientNote')).toBe('hello');
+    await rt.stop('/things/a');
+    expect(await rt.read('/things/a', ['transientNote', 'level'])).toMatchObject({ lanes: { transientNote: '', level: 2 } });
+  });
+});
+
+describe('map lanes', () => {
+  it('update/remove/clear per key, with sync then live events', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.ingest({ subject: '/things/a', type: 'tag', data: { key: 'x', tag: 'one' } });
+    const events: LaneEvent[] = [];
+    const link = rt.link('/things/a', 'tags', collect(events));
+    await link.synced;
+    expect(events).toEqual([{ type: 'update', key: 'x', value: 'one' }]);
+    await rt.ingest([
+      { subject: '/things/a', type: 'tag', data: { key: 'y', tag: 'two' } },
+      { subject: '/things/a', type: 'tag', data: { key: 'x', tag: null } },
+      { subject: '/things/a', type: 'clear' },
+    ]);
+    expect(events.slice(1)).toEqual([{ type: 'update', key: 'y', value: 'two' }, { type: 'remove', key: 'x' }, { type: 'clear' }]);
+    expect(await rt.get('/things/a', 'tags')).toEqual({});
+    link.close();
+  });
+});
+
+describe('command lanes', () => {
+  it('run the handler with the parsed command and broadcast it to observers', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    const events: LaneEvent[] = [];
+    await rt.link('/things/a', 'bump', collect(events)).synced;
+    await rt.command('/things/a', 'bump', 5);
+    expect(await rt.get('/things/a', 'level')).toBe(5);
+    expect(events).toEqual([{ type: 'value', value: 5 }]);
+  });
+
+  it('reject bad payloads, unknown lanes and non-command lanes with stable codes', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await expect(rt.command('/things/a', 'bump', 'x')).rejects.toMatchObject({ code: 'TWIN_PAYLOAD_REJECTED' });
+    await expect(rt.command('/things/a', 'nope', 1)).rejects.toMatchObject({ code: 'TWIN_LANE_NOT_FOUND' });
+    await expect(rt.command('/things/a', 'tags', 1)).rejects.toMatchObject({ code: 'TWIN_LANE_KIND' });
+    await expect(rt.command('/nowhere/a', 'bump', 1)).rejects.toMatchObject({ code: 'TWIN_NO_ROUTE' });
+    expect(await rt.get('/things/a', 'level')).toBe(0);
+  });
+});
+
+describe('join lanes', () => {
+  it('keep the latest value of each child, keyed by path, and feed incremental hooks', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: 2 } }, { subject: '/things/b', type: 'set', data: { level: 5 } }]);
+    await rt.ingest({ subject: '/things/a', type: 'set', data: { level: 4 } });
+    expect(await rt.read('/things')).toMatchObject({ lanes: { levels: { '/things/a': 4, '/things/b': 5 }, total: 9 } });
+  });
+
+  it('keep the last known value of a stopped child', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.ingest({ subject: '/things/a', type: 'set', data: { level: 2 } });
+    await rt.stop('/things/a');
+    expect(rt.activePaths()).not.toContain('/things/a');
+    expect(await rt.get('/things', 'levels')).toEqual({ '/things/a': 2 });
+    // Restarting re-announces the same value: no double counting.
+    await rt.ingest({ subject: '/things/a', type: 'tag', data: { key: 'k', tag: 'v' } });
+    expect(await rt.get('/things', 'total')).toBe(2);
+  });
+});
+
+describe('demand and supply lanes', () => {
+  it('demand lanes compute on sync and after cue()', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    const events: LaneEvent[] = [];
+    await rt.link('/things/a', 'summary', collect(events)).synced;
+    await rt.ingest({ subject: '/things/a', type: 'set', data: { level: 3 } });
+    expect(events).toEqual([{ type: 'value', value: { level: 0, tags: 0 } }, { type: 'value', value: { level: 3, tags: 0 } }]);
+  });
+
+  it('supply lanes push every value to current observers and keep nothing', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.ingest({ subject: '/things/a', type: 'alert', data: 'early' });
+    const events: LaneEvent[] = [];
+    await rt.link('/things/a', 'alerts', collect(events)).synced;
+    expect(events).toEqual([]);
+    await rt.ingest({ subject: '/things/a', type: 'alert', data: 'fire' });
+    expect(events).toEqual([{ type: 'value', value: 'fire' }, { type: 'value', value: 'fire!' }]);
+  });
+});
+
+describe('Conflator', () => {
+  it('keeps the latest value and the latest event per key; clear drops what came before', () => {
+    const c = new Conflator('state');
+    c.push({ type: 'value', value: 1 });
+    c.push({ type: 'value', value: 2 });
+    expect(c.take()).toEqual([{ type: 'value', value: 2 }]);
+    c.push({ type: 'update', key: 'a', value: 1 });
+    c.push({ type: 'update', key: 'b', value: 1 });
+    c.push({ type: 'update', key: 'a', value: 2 });
+    c.push({ type: 'remove', key: 'b' });
+    expect(c.take()).toEqual([{ type: 'update', key: 'a', value: 2 }, { type: 'remove', key: 'b' }]);
+    c.push({ type: 'update', key: 'a', value: 3 });
+    c.push({ type: 'clear' });
+    c.push({ type: 'update', key: 'c', value: 1 });
+    expect(c.take()).toEqual([{ type: 'clear' }, { type: 'update', key: 'c', value: 1 }]);
+    expect(c.conflated).toBe(4);
+  });
+
+  it('bounds a stream buffer and counts what it dropped', () => {
+    const c = new Conflator('stream', 3);
+    for (let i = 0; i < 10; i++) c.push({ type: 'value', value: i });
+    expect(c.take().map((e) => (e as { value: number }).value)).toEqual([7, 8, 9]);
+    expect(c.conflated).toBe(7);
+  });
+});
