@@ -96,7 +96,11 @@ export interface TwinModelDef<L extends LaneSpecs> {
   /** Event handlers by CloudEvent `type`; `'*'` catches the rest. */
   on?: Record<string, EventHandler<L>>;
   onCommand?: { [K in KeysOfKind<L, CommandSpec<any>>]?: (ctx: TwinContext<L>, command: CommandOf<L[K]>) => void };
-  /** After each write of a value lane that changed it. */
+  /**
+   * When a value lane changed in a turn: runs at the end of the turn with the final value
+   * and the value before the turn (or before this hook last ran), so reactions see
+   * settled state. Changes made here run further hooks in the same turn.
+   */
   onSet?: { [K in KeysOfKind<L, ValueSpec<any>>]?: (ctx: TwinContext<L>, value: ValueOf<L[K]>, old: ValueOf<L[K]>) => void };
   /** After a map lane entry changed (value undefined when removed). */
   onEntry?: { [K in KeysOfKind<L, MapSpec<any>>]?: (ctx: TwinContext<L>, key: string, value: MapOf<L[K]> | undefined, old: MapOf<L[K]> | undefined) => void };

@@ -321,7 +321,9 @@ export class Shard implements TurnEnv {
     turn.begin();
     try {
       body();
+      twin.settleHooks();
     } catch (err) {
+      twin.abortTurn();
       turn.rollback();
       const error = toTwinError(err);
       this.stats.turnFailures++;

@@ -1,5 +1,5 @@
 import { TwinError } from '../errors.js';
-import type { CommandLane, CommandSpec, Lane, LaneHost, StateWrite, StoredTwin, WindowLane, WindowSpec } from '../lanes/index.js';
+import type { CommandLane, CommandSpec, Lane, LaneHost, StateWrite, StoredTwin, ValueLane, WindowLane, WindowSpec } from '../lanes/index.js';
 import type { RouteParams } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import type { UpJoins } from './catalog.js';
@@ -24,6 +24,7 @@ interface TimerState {
 
 const TIMERS_LANE = '$timers';
 const noCompute = (): unknown => undefined;
+const MAX_HOOK_ROUNDS = 100;
 const WINDOW_TIMER = '$w:';
 
 /**
@@ -45,6 +46,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   private timerMap: Map<string, TimerState> | null = null;
   private timersDirty = false;
   private timerApi: TwinTimers | null = null;
+  /** Lanes whose onSet hook is due at the end of the turn, as [lane, old, lane, old, …]. */
+  private deferred: unknown[] | null = null;
 
   constructor(
     readonly path: string,
@@ -109,7 +112,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
 
   afterWrite(lane: Lane, value: unknown, old: unknown, changed: boolean): void {
     const def = this.definition.def;
-    if (changed) (def.onSet as Record<string, ((c: Twin, v: unknown, o: unknown) => void) | undefined> | undefined)?.[lane.name]?.(this, value, old);
+    if (changed && (def.onSet as Record<string, unknown> | undefined)?.[lane.name]) this.deferSetHook(lane, old);
     const windows = this.definition.windowsBySource.get(lane.name);
     if (!windows) return;
     for (const name of windows) {
@@ -133,6 +136,36 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   }
 
   // ---- shard API ----------------------------------------------------------------
+
+  /**
+   * Runs the `onSet` hooks of the lanes that changed in this turn, with the value the
+   * hook last saw as `old`. Hooks run at the end of the turn, not inside the write, so a
+   * reaction sees the turn's settled state: a join batch that moves a floor's mean out
+   * of band and back within one turn raises no episode. Hooks that change lanes with
+   * hooks run in further rounds until nothing changes.
+   */
+  settleHooks(): void {
+    const hooks = this.definition.def.onSet as Record<string, (c: Twin, v: unknown, o: unknown) => void>;
+    for (let round = 0; this.deferred; round++) {
+      if (round >= MAX_HOOK_ROUNDS) {
+        this.deferred = null;
+        throw new TwinError('TWIN_TURN_FAILED', `onSet hooks of ${this.path} did not settle after ${MAX_HOOK_ROUNDS} rounds`, { path: this.path });
+      }
+      const pending = this.deferred;
+      this.deferred = null;
+      for (let i = 0; i < pending.length; i += 2) {
+        const lane = pending[i] as ValueLane<unknown>;
+        const old = pending[i + 1];
+        const current = lane.get();
+        if (!lane.same(old, current)) hooks[lane.name]!(this, current, old);
+      }
+    }
+  }
+
+  /** Forgets hooks of a turn that is being rolled back. */
+  abortTurn(): void {
+    this.deferred = null;
+  }
 
   restore(stored: StoredTwin): void {
     for (const name of this.definition.laneNames) {
@@ -226,6 +259,12 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       if (lane.kind !== 'command' && lane.kind !== 'supply') out[name] = lane.toJSON();
     }
     return out;
+  }
+
+  private deferSetHook(lane: Lane, old: unknown): void {
+    const pending = (this.deferred ??= []);
+    for (let i = 0; i < pending.length; i += 2) if (pending[i] === lane) return; // keep the earliest old value
+    pending.push(lane, old);
   }
 
   private setTimer(name: string, due: number, markDirty = true): void {

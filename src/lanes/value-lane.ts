@@ -45,6 +45,11 @@ export class ValueLane<T> extends Lane {
     this.host.afterWrite(this, value, old, changed);
   }
 
+  /** This lane's notion of "unchanged" (its `equals` option). */
+  same(a: T, b: T): boolean {
+    return this.equals(a, b);
+  }
+
   syncEvents(): LaneEvent[] {
     return [{ type: 'value', value: this.value }];
   }

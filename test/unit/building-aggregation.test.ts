@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { buildingModels } from '../../models/index.js';
+import { roomPaths, seeded, up } from '../support/fleet.js';
+import { simulatedRuntime } from '../support/runtime.js';
+
+const shape = { buildings: 2, floors: 3, units: 2, rooms: 3 };
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+
+describe('recursive aggregation over a generated building (2 × 3 × 2 × 3 rooms × 4 sensors)', () => {
+  it('every level agrees with values computed directly from the readings, after several rounds of updates', async () => {
+    const { rt } = simulatedRuntime({ models: buildingModels() });
+    const rooms = roomPaths(shape);
+    const random = seeded(42);
+    const temps = new Map<string, number>();
+    const occupied = new Map<string, boolean>();
+    const alarms = new Map<string, boolean>();
+
+    for (let round = 0; round < 4; round++) {
+      const events = [];
+      for (const room of rooms) {
+        // Some rooms skip a round, so updates arrive in partial batches.
+        if (round > 0 && random() < 0.3) continue;
+        const t = Math.round((17 + random() * 8) * 10) / 10;
+        const occ = random() < 0.5;
+        const fire = random() < 0.05;
+        temps.set(room, t);
+        occupied.set(room, occ);
+        alarms.set(room + '/sensors/fire', fire);
+        events.push(
+          { subject: room + '/sensors/climate', data: { temperature: t, humidity: 40 } },
+          { subject: room + '/sensors/occupancy', data: { occupied: occ } },
+          { subject: room + '/sensors/fire', data: { alarm: fire, smoke: 0.01 } },
+          { subject: room + '/sensors/gasbio', data: { alarm: false, level: 0.01 } },
+        );
+      }
+      const report = await rt.ingest(events);
+      expect(report.rejected).toEqual([]);
+    }
+
+    const expectLevel = async (path: string, levelsUp: number) => {
+      const under = rooms.filter((r) => up(r, levelsUp) === path);
+      const snap = await rt.read(path);
+      const t = snap.lanes.temperature as number;
+      expect(t).toBeCloseTo(mean(under.map((r) => temps.get(r)!))!, 9);
+      expect(snap.lanes.occupiedRooms).toBe(under.filter((r) => occupied.get(r)).length);
+      expect(snap.lanes.unoccupiedRooms).toEqual(under.filter((r) => !occupied.get(r)).sort());
+      const sources = under.map((r) => r + '/sensors/fire').filter((s) => alarms.get(s)).sort();
+      expect(snap.lanes.alarmSources).toEqual(sources);
+      expect(snap.lanes.alarm).toBe(sources.length > 0);
+    };
+
+    for (const room of rooms) {
+      const snap = await rt.read(room, ['temperature', 'occupied', 'alarm']);
+      expect(snap.lanes).toEqual({ temperature: temps.get(room), occupied: occupied.get(room), alarm: alarms.get(room + '/sensors/fire') });
+    }
+    for (const unit of new Set(rooms.map((r) => up(r, 1)))) await expectLevel(unit, 1);
+    for (const floor of new Set(rooms.map((r) => up(r, 2)))) await expectLevel(floor, 2);
+    for (const building of new Set(rooms.map((r) => up(r, 3)))) await expectLevel(building, 3);
+
+    const site = await rt.read('/org/contoso/site/berlin');
+    const allSources = [...alarms].filter(([, a]) => a).map(([s]) => s).sort();
+    expect(site.lanes.alarmSources).toEqual(allSources);
+    expect(site.lanes.alarm).toBe(allSources.length > 0);
+    expect(await rt.get('/org/contoso', 'sites')).toEqual({ '/org/contoso/site/berlin': allSources.length > 0 });
+  });
+
+  it('answers the seed questions', async () => {
+    const { rt } = simulatedRuntime({ models: buildingModels() });
+    const unit = '/org/contoso/site/berlin/building/41/floor/3/unit/j';
+    await rt.ingest([
+      { subject: `${unit}/room/4/sensors/occupancy`, data: { occupied: true, count: 2 } },
+      { subject: `${unit}/room/5/sensors/occupancy`, data: { occupied: false } },
+      { subject: `${unit}/room/4/sensors/climate`, data: { temperature: 21, humidity: 40, co2: 650 } },
+      { subject: `${unit}/room/5/sensors/climate`, data: { temperature: 22, humidity: 41 } },
+      { subject: `${unit}/room/5/sensors/gasbio`, data: { alarm: false, level: 0.01 } },
+    ]);
+    expect(await rt.get(`${unit}/room/4`, 'occupied')).toBe(true); // is room 4 occupied?
+    expect(await rt.get('/org/contoso/site/berlin/building/41', 'unoccupiedRooms')).toEqual([`${unit}/room/5`]);
+    expect(await rt.get('/org/contoso/site/berlin', 'alarm')).toBe(false); // fire alarm on the site?
+    expect(await rt.get(unit, 'temperature')).toBe(21.5); // temperature of unit 41 3J
+  });
+
+  it('keeps a stopped child\'s last value in its parent and does not double count on restart', async () => {
+    const { rt } = simulatedRuntime({ models: buildingModels() });
+    const room = '/org/o/site/s/building/1/floor/1/unit/a/room/1';
+    await rt.ingest({ subject: room + '/sensors/climate', data: { temperature: 24, humidity: 40 } });
+    for (const p of [room + '/sensors/climate', room]) await rt.stop(p);
+    expect(await rt.get(up(room, 1), 'temperature')).toBe(24);
+    await rt.ingest({ subject: room + '/sensors/occupancy', data: { occupied: true } });
+    expect(await rt.read(up(room, 1), ['temperature', 'temperatureStats', 'occupiedRooms'])).toMatchObject({
+      lanes: { temperature: 24, temperatureStats: { sum: 24, count: 1 }, occupiedRooms: 1 },
+    });
+  });
+});
