@@ -157,9 +157,7 @@ export class Shard implements TurnEnv {
 
   armTimer(path: string, name: string, due: number): void {
     this.timers.push({ due, path, name });
-    if (this.wake && this.wake.at <= due) return;
-    this.wake?.cancel();
-    this.wake = { at: due, cancel: this.clock.schedule(due, () => this.onWake()) };
+    this.ensureWake();
   }
 
   // ---- internals ----------------------------------------------------------------
@@ -185,8 +183,16 @@ export class Shard implements TurnEnv {
     }
     // Run now, synchronously: on a simulated clock every timer's turn sees its own time.
     this.drain();
+    this.ensureWake();
+  }
+
+  /** Keeps exactly one clock callback armed, for the earliest entry of the timer heap. */
+  private ensureWake(): void {
     const next = this.timers.peek();
-    if (next && !this.closed && !this.wake) this.wake = { at: next.due, cancel: this.clock.schedule(next.due, () => this.onWake()) };
+    if (!next || this.closed) return;
+    if (this.wake && this.wake.at <= next.due) return;
+    this.wake?.cancel();
+    this.wake = { at: next.due, cancel: this.clock.schedule(next.due, () => this.onWake()) };
   }
 
   private process(work: Work): void {

@@ -45,6 +45,16 @@ describe('timers', () => {
     expect(await rt.get('/t/1', 'fired')).toEqual([5 * MIN]);
   });
 
+  it('fire at their own time when another timer re-arms itself during a wake (regression)', async () => {
+    const { rt, clock } = simulatedRuntime({ models: [ticker] });
+    await rt.ingest({ subject: '/t/x', type: 'arm', data: { name: 'a', delay: MIN } });
+    await rt.ingest({ subject: '/t/x', type: 'arm', data: { name: 'a', delay: 10 * MIN } }); // moves later: stale entry at 1 min
+    await rt.ingest({ subject: '/t/y', type: 'arm', data: { name: 'a', delay: 5 * MIN } });
+    await advance(rt, clock, 20 * MIN);
+    expect(await rt.get('/t/y', 'fired')).toEqual([5 * MIN]);
+    expect(await rt.get('/t/x', 'fired')).toEqual([10 * MIN]);
+  });
+
   it('survive the twin being stopped: a due timer restarts it', async () => {
     const store = new MemoryStateStore();
     const { rt, clock } = simulatedRuntime({ models: [ticker], store });
