@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The twinflow command. The code is compiled to dist/ by `npm install` (the prepare script).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const cli = new URL('../dist/src/runtime/cli.js', import.meta.url);
+if (!existsSync(fileURLToPath(cli))) {
+  process.stderr.write('twinflow: dist/ is missing; run `npm install` (or `npm run build`) first\n');
+  process.exit(1);
+}
+const { main } = await import(cli.href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,54 @@
+import { buildingModels } from '../../models/index.js';
+import { parseServeConfig, serveHelp } from './config.js';
+import { createHttpApi } from './http.js';
+import { createLogger } from './logger.js';
+import { createRuntime } from './runtime.js';
+
+const USAGE = `usage: twinflow <command> [options]
+
+commands:
+  serve      run the runtime with the building model (HTTP on 127.0.0.1:9001)
+  help       show this text
+
+${serveHelp()}`;
+
+/** Entry point of the `twinflow` command; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'help', ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`twinflow: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(argv: string[]): Promise<number> {
+  let config;
+  try {
+    config = parseServeConfig(argv);
+  } catch (err) {
+    process.stderr.write(`twinflow serve: ${(err as Error).message}\n\n${serveHelp()}`);
+    return 2;
+  }
+  const logger = createLogger(config.logLevel);
+  const rt = createRuntime({ models: buildingModels(), logger });
+  const app = createHttpApi(rt, logger);
+  const address = await app.listen({ host: config.host, port: config.port });
+  logger.info({ address }, 'twinflow is serving the building model');
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  logger.info('shutting down');
+  await app.close();
+  await rt.close();
+  return 0;
+}
