@@ -15,4 +15,6 @@ export {
 } from './actors/index.js';
 export { createRuntime, Runtime, type RuntimeOptions, type IngestReport, type TwinSnapshot } from './runtime/runtime.js';
 export { Link } from './runtime/link.js';
+export { FilterLink, type PathEvent } from './runtime/filter-link.js';
 export type { EventInput } from './runtime/event-input.js';
+export { startNode, type NodeOptions, type TwinflowNode } from './runtime/node.js';

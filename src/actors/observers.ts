@@ -1,16 +1,37 @@
 import type { LaneEvent, LaneObserver } from '../lanes/index.js';
+import type { PathFilter } from '../topology/index.js';
+
+interface FilterLink {
+  readonly filter: PathFilter;
+  readonly lane: string;
+  readonly observer: LaneObserver;
+}
+
+/** Per-twin cache of the filter links that match it, valid for one registry generation. */
+export interface FilterMatches {
+  generation: number;
+  byLane: Map<string, LaneObserver[]> | null;
+}
 
 /**
- * Who observes which lane of which twin on this shard: API links, WebSocket uplinks.
- * Kept by path, not on the twin, so a link outlives the twin's passivation. One event
- * object is built per change and shared by every observer of the lane.
+ * Who observes which lane of which twin on this shard: API links, WebSocket uplinks,
+ * and wildcard links (`/…/room/* /sensors/climate` without the space). Kept by path, not
+ * on the twin, so a link outlives the twin's passivation. One event object is built per
+ * change and shared by every observer of the lane.
  */
 export class ObserverRegistry {
   private readonly byPath = new Map<string, Map<string, Set<LaneObserver>>>();
-  /** Total observers; lets the hot path skip the lookup when nobody observes anything. */
+  private readonly filters: FilterLink[] = [];
+  /** Bumped whenever the filter set changes, invalidating every twin's cached matches. */
+  generation = 0;
+  /** Exact-path observers plus filter links; lets the hot path skip all of this when zero. */
   size = 0;
   /** Observers that threw (they are dropped). */
   failures = 0;
+
+  get filterCount(): number {
+    return this.filters.length;
+  }
 
   forPath(path: string): Map<string, Set<LaneObserver>> | undefined {
     return this.byPath.get(path);
@@ -37,15 +58,51 @@ export class ObserverRegistry {
     return true;
   }
 
-  deliver(observers: Set<LaneObserver>, event: LaneEvent): void {
+  addFilter(filter: PathFilter, lane: string, observer: LaneObserver): void {
+    this.filters.push({ filter, lane, observer });
+    this.size++;
+    this.generation++;
+  }
+
+  removeFilter(observer: LaneObserver): boolean {
+    const i = this.filters.findIndex((f) => f.observer === observer);
+    if (i < 0) return false;
+    this.filters.splice(i, 1);
+    this.size--;
+    this.generation++;
+    return true;
+  }
+
+  /** The filter links matching `path`, recomputed only when the filter set changed. */
+  filterMatches(path: string, parsed: () => import('../topology/index.js').TwinPath, cache: FilterMatches | null): FilterMatches {
+    if (cache && cache.generation === this.generation) return cache;
+    let byLane: Map<string, LaneObserver[]> | null = null;
+    if (this.filters.length > 0) {
+      const p = parsed();
+      for (const f of this.filters) {
+        if (!f.filter.matches(p)) continue;
+        byLane ??= new Map();
+        const list = byLane.get(f.lane) ?? [];
+        list.push(f.observer);
+        byLane.set(f.lane, list);
+      }
+    }
+    return { generation: this.generation, byLane };
+  }
+
+  deliver(observers: Iterable<LaneObserver>, event: LaneEvent, path: string): void {
     for (const o of observers) {
       try {
-        o.onEvent(event);
+        o.onEvent(event, path);
       } catch {
         // An observer must never break a twin's commit; a throwing one is unlinked.
         this.failures++;
-        observers.delete(o);
-        this.size--;
+        if (observers instanceof Set) {
+          observers.delete(o);
+          this.size--;
+        } else {
+          this.removeFilter(o);
+        }
       }
     }
   }

@@ -1,6 +1,6 @@
 import { TwinError, toTwinError } from '../errors.js';
 import type { JoinLane, Lane, LaneObserver, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
-import { TwinPath } from '../topology/index.js';
+import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { ModelCatalog } from './catalog.js';
 import type { Clock } from './clock.js';
 import { GroupCommit } from './group-commit.js';
@@ -295,6 +295,7 @@ export class Shard implements TurnEnv {
     const error = this.runTurn(twin, () => onStart?.(twin));
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStart failed');
     this.announce(twin);
+    this.syncFilters(twin);
   }
 
   /** A started child tells its parent the current value of every lane the parent joins. */
@@ -346,14 +347,23 @@ export class Shard implements TurnEnv {
 
   private commitTurn(twin: Twin): void {
     const turn = this.turn;
-    const observed = this.observers.size > 0 ? this.observers.forPath(twin.path) : undefined;
+    const watched = this.observers.size > 0;
+    const observed = watched ? this.observers.forPath(twin.path) : undefined;
+    const filtered = watched && this.observers.filterCount > 0 ? this.filterMatches(twin) : null;
     const joins = twin.parent ? twin.upJoins : undefined;
     for (let i = 0; i < turn.length; i++) {
       const lane = turn.lane(i);
       if (turn.isRepeat(i)) continue;
       if (lane.persistent) this.markDirty(twin);
-      const observers = observed?.get(lane.name);
-      if (observers) this.observers.deliver(observers, lane.changeEvent(turn.key(i)));
+      if (watched) {
+        const exact = observed?.get(lane.name);
+        const wild = filtered?.get(lane.name);
+        if (exact || wild) {
+          const event = lane.changeEvent(turn.key(i)); // built once, shared by every observer
+          if (exact) this.observers.deliver(exact, event, twin.path);
+          if (wild) this.observers.deliver(wild, event, twin.path);
+        }
+      }
       const targets = joins?.[lane.index];
       if (targets) {
         const value = lane.toJSON();
@@ -365,6 +375,23 @@ export class Shard implements TurnEnv {
     for (const e of turn.emits) this.stepOutputs.push(e);
     for (const c of turn.commands) this.inbox.push(c);
     turn.begin();
+  }
+
+  private filterMatches(twin: Twin): Map<string, LaneObserver[]> | null {
+    twin.filterCache = this.observers.filterMatches(twin.path, () => TwinPath.parse(twin.path), twin.filterCache);
+    return twin.filterCache.byLane;
+  }
+
+  /** A twin that starts while wildcard links match it sends them its state. */
+  private syncFilters(twin: Twin): void {
+    if (this.observers.filterCount === 0) return;
+    const matches = this.filterMatches(twin);
+    if (!matches) return;
+    for (const [lane, observers] of matches) {
+      const l = twin.lanes[lane];
+      if (!l) continue;
+      for (const event of l.syncEvents()) this.observers.deliver(observers, event, twin.path);
+    }
   }
 
   /** Applies a parent's coalesced join updates in one turn; if that fails, one turn per update. */
@@ -433,8 +460,17 @@ export class Shard implements TurnEnv {
   static syncAndObserve(shard: Shard, twin: Twin, lane: string, observer: LaneObserver): void {
     const l = twin.lanes[lane];
     if (!l) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${twin.path} has no lane "${lane}"`, { path: twin.path, lane });
-    for (const e of l.syncEvents()) observer.onEvent(e);
+    for (const e of l.syncEvents()) observer.onEvent(e, twin.path);
     observer.onSynced?.();
     shard.observers.add(twin.path, lane, observer);
+  }
+
+  /** Paths of live twins and of stored twins that a filter could match. */
+  candidatePaths(filter: PathFilter): string[] {
+    const prefix = filter.literalPrefix?.text ?? '';
+    const out = new Set<string>();
+    for (const path of this.twins.keys()) if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) out.add(path);
+    for (const path of this.options.store.list(prefix)) out.add(path);
+    return [...out].filter((p) => filter.matches(TwinPath.parse(p)));
   }
 }

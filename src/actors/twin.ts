@@ -3,6 +3,7 @@ import type { CommandLane, CommandSpec, Lane, LaneHost, StateWrite, StoredTwin, 
 import type { RouteParams } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import type { UpJoins } from './catalog.js';
+import type { FilterMatches } from './observers.js';
 import type { LaneSpecs, TwinContext, TwinEvent, TwinLogger, TwinModel, TwinTimers } from './model.js';
 
 /** What a twin needs from the shard that runs it. */
@@ -40,6 +41,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   /** Path of the parent twin and which of our lanes feed its joins. */
   parent: string | null = null;
   upJoins: UpJoins | undefined = undefined;
+  /** Wildcard links matching this twin (cached per filter generation). */
+  filterCache: FilterMatches | null = null;
   /** Set while the twin is in its shard's dirty list. */
   dirty = false;
   lastActive = 0;

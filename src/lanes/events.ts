@@ -9,9 +9,12 @@ export type LaneEvent =
   | { readonly type: 'remove'; readonly key: string }
   | { readonly type: 'clear' };
 
-/** Receives lane events; `synced` marks the end of the initial state of a sync. */
+/**
+ * Receives lane events; `onSynced` marks the end of the initial state of a sync.
+ * `path` names the twin the event comes from (what wildcard links need).
+ */
 export interface LaneObserver {
-  onEvent(event: LaneEvent): void;
+  onEvent(event: LaneEvent, path: string): void;
   onSynced?(): void;
 }
 

@@ -39,9 +39,8 @@ export class MemoryStateStore implements StateStore {
     this.commits++;
   }
 
-  /** Paths with stored state. */
-  paths(): IterableIterator<string> {
-    return this.twins.keys();
+  *list(prefix: string): Iterable<string> {
+    for (const path of this.twins.keys()) if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) yield path;
   }
 
   async close(): Promise<void> {}

@@ -25,5 +25,7 @@ export interface StateStore {
    * durability; only then may the effects be acknowledged to the sender.
    */
   write(batch: readonly StateWrite[]): Promise<void>;
+  /** Paths with stored state under `prefix` (a path text, or '' for all), in any order. */
+  list(prefix: string): Iterable<string>;
   close(): Promise<void>;
 }

@@ -1,8 +1,7 @@
 import { buildingModels } from '../../models/index.js';
 import { parseServeConfig, serveHelp } from './config.js';
-import { createHttpApi } from './http.js';
 import { createLogger } from './logger.js';
-import { createRuntime } from './runtime.js';
+import { startNode } from './node.js';
 
 const USAGE = `usage: twinflow <command> [options]
 
@@ -38,17 +37,14 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel);
-  const rt = createRuntime({ models: buildingModels(), logger });
-  const app = createHttpApi(rt, logger);
-  const address = await app.listen({ host: config.host, port: config.port });
-  logger.info({ address }, 'twinflow is serving the building model');
+  const node = await startNode({ models: buildingModels(), host: config.host, port: config.port, logger });
+  logger.info({ url: node.url }, 'twinflow is serving the building model');
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   logger.info('shutting down');
-  await app.close();
-  await rt.close();
+  await node.close();
   return 0;
 }

@@ -1,8 +1,9 @@
 import { ModelCatalog, RealClock, Shard, Ticket, type Clock, type DerivedEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
 import { TwinError, toTwinError } from '../errors.js';
 import { MemoryStateStore, type LaneEvent, type StateStore } from '../lanes/index.js';
-import type { ShardKeyFn } from '../topology/index.js';
+import { PathFilter, type ShardKeyFn } from '../topology/index.js';
 import { EventNormaliser, type EventInput } from './event-input.js';
+import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
 import { createLogger } from './logger.js';
 
@@ -124,6 +125,7 @@ export class Runtime {
    */
   link(path: string, lane: string, callback?: (event: LaneEvent) => void): Link {
     this.assertOpen();
+    if (PathFilter.isFilter(path)) throw new TwinError('TWIN_PATH_INVALID', `"${path}" is a wildcard filter: use linkFilter`, { path });
     const target = this.normaliser.path(path);
     const link = new Link(target, lane, (l) => this.shard.observers.remove(l.path, l.lane, l), callback);
     this.call(target, (twin) => {
@@ -132,6 +134,30 @@ export class Runtime {
       Shard.syncAndObserve(this.shard, twin, lane, link);
       return undefined;
     }).catch((err) => link.fail(err));
+    return link;
+  }
+
+  /**
+   * Links to `lane` of every twin matching a wildcard filter (see {@link FilterLink}).
+   * Twins of models without that lane are skipped.
+   */
+  linkFilter(filter: string, lane: string, callback?: (event: LaneEvent, path: string) => void): FilterLink {
+    this.assertOpen();
+    const parsed = PathFilter.parse(filter);
+    const link = new FilterLink(parsed.text, lane, (l) => this.shard.observers.removeFilter(l), callback);
+    this.shard.observers.addFilter(parsed, lane, link);
+    const waits: Promise<unknown>[] = [];
+    for (const path of this.shard.candidatePaths(parsed)) {
+      const live = this.shard.twin(path);
+      if (live) {
+        const l = live.lanes[lane];
+        if (l) for (const e of l.syncEvents()) link.onEvent(e, path);
+      } else {
+        // Starting the twin sends its state to every matching wildcard link.
+        waits.push(this.call(path, () => undefined).catch(() => undefined));
+      }
+    }
+    Promise.all(waits).then(() => link.onSynced());
     return link;
   }
 

@@ -171,3 +171,41 @@ describe('Conflator', () => {
     expect(c.conflated).toBe(7);
   });
 });
+
+describe('wildcard links', () => {
+  it('sync every matching twin (live or stored), then stream changes naming each twin; new matches join', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: 1 } }, { subject: '/things/b', type: 'set', data: { level: 2 } }]);
+    await rt.stop('/things/b'); // stored, not live: still matched
+    const events: string[] = [];
+    const link = rt.linkFilter('/things/*', 'level', (e, path) => events.push(`${path}=${(e as { value: number }).value}`));
+    await link.synced;
+    expect(events.sort()).toEqual(['/things/a=1', '/things/b=2']);
+    events.length = 0;
+    await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: 5 } }, { subject: '/things/c', type: 'set', data: { level: 7 } }]);
+    expect(events).toEqual(['/things/a=5', '/things/c=0', '/things/c=7']);
+    link.close();
+    await rt.ingest({ subject: '/things/a', type: 'set', data: { level: 6 } });
+    expect(events).toHaveLength(3);
+    expect(rt.stats().observers).toBe(0);
+  });
+
+  it('are iterable, conflating per twin', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    const link = rt.linkFilter('/things/**', 'level');
+    await link.synced;
+    for (let i = 1; i <= 5; i++) await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: i } }, { subject: '/things/b', type: 'set', data: { level: -i } }]);
+    const got: string[] = [];
+    for await (const { path, event } of link) {
+      got.push(`${path}=${(event as { value: number }).value}`);
+      if (got.length === 2) break;
+    }
+    expect(got).toEqual(['/things/a=5', '/things/b=-5']);
+  });
+
+  it('reject a plain link to a filter and malformed filters', () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    expect(() => rt.link('/things/*', 'level')).toThrow(/linkFilter/);
+    expect(() => rt.linkFilter('/things/a*', 'level')).toThrow(/stand alone/);
+  });
+});

@@ -1,0 +1,101 @@
+import { Conflator, type LaneEvent, type LaneObserver } from '../lanes/index.js';
+
+/** One event of a wildcard link, naming the twin it came from. */
+export interface PathEvent {
+  readonly path: string;
+  readonly event: LaneEvent;
+}
+
+/**
+ * A link to one lane of every twin matching a path filter (`*` one segment, `**` any
+ * depth): the current state of each matching twin, then every change, each naming its
+ * concrete path. Twins that start later and match are included from their start.
+ * Buffers conflate per twin, so a slow consumer's memory is bounded by twins × keys.
+ *
+ * @example
+ * ```ts
+ * const link = rt.linkFilter('/org/contoso/site/berlin/building/41/floor/3/unit/j/room/*', 'occupied');
+ * for await (const { path, event } of link) console.log(path, event);
+ * ```
+ */
+export class FilterLink implements LaneObserver, AsyncIterable<PathEvent> {
+  readonly synced: Promise<void>;
+  private readonly pending = new Map<string, Conflator>();
+  private waiter: (() => void) | null = null;
+  private failure: unknown = null;
+  private closed = false;
+  private resolveSynced!: () => void;
+  private rejectSynced!: (e: unknown) => void;
+
+  constructor(
+    readonly filter: string,
+    readonly lane: string,
+    private readonly unlink: (link: FilterLink) => void,
+    private readonly callback?: (event: LaneEvent, path: string) => void,
+  ) {
+    this.synced = new Promise((resolve, reject) => {
+      this.resolveSynced = resolve;
+      this.rejectSynced = reject;
+    });
+    this.synced.catch(() => {});
+  }
+
+  onEvent(event: LaneEvent, path: string): void {
+    if (this.closed) return;
+    if (this.callback) {
+      this.callback(event, path);
+      return;
+    }
+    let c = this.pending.get(path);
+    if (!c) this.pending.set(path, (c = new Conflator('state')));
+    c.push(event);
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  onSynced(): void {
+    this.resolveSynced();
+  }
+
+  fail(error: unknown): void {
+    this.failure = error;
+    this.rejectSynced(error);
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unlink(this);
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<PathEvent> {
+    try {
+      for (;;) {
+        const next = this.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (this.failure) throw this.failure;
+        if (this.closed) return;
+        await new Promise<void>((resolve) => (this.waiter = resolve));
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  private shift(): PathEvent | undefined {
+    for (const [path, c] of this.pending) {
+      const event = c.shift();
+      if (c.size === 0) this.pending.delete(path);
+      if (event) return { path, event };
+    }
+    return undefined;
+  }
+}
