@@ -13,7 +13,7 @@ export {
   defineTwin, RealClock, SimulatedClock, SumCount, SortedSet,
   type Clock, type TwinModel, type TwinModelDef, type TwinContext, type TwinEvent, type DerivedEvent, type TwinTimers,
 } from './actors/index.js';
-export { createRuntime, Runtime, type RuntimeOptions, type IngestReport, type TwinSnapshot } from './runtime/runtime.js';
+export { createRuntime, Runtime, type RuntimeOptions, type IngestReport, type TwinSnapshot, type RuntimeStats } from './runtime/runtime.js';
 export { Link } from './runtime/link.js';
 export { FilterLink, type PathEvent } from './runtime/filter-link.js';
 export type { EventInput } from './runtime/event-input.js';

@@ -3,6 +3,7 @@ import type { CommandLane, CommandSpec, Lane, LaneHost, StateWrite, StoredTwin, 
 import type { RouteParams } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import type { UpJoins } from './catalog.js';
+import { DedupeWindow } from './dedupe.js';
 import type { FilterMatches } from './observers.js';
 import type { LaneSpecs, TwinContext, TwinEvent, TwinLogger, TwinModel, TwinTimers } from './model.js';
 
@@ -24,6 +25,7 @@ interface TimerState {
 }
 
 const TIMERS_LANE = '$timers';
+const RECENT_LANE = '$recent';
 const noCompute = (): unknown => undefined;
 const MAX_HOOK_ROUNDS = 100;
 const WINDOW_TIMER = '$w:';
@@ -46,6 +48,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   /** Set while the twin is in its shard's dirty list. */
   dirty = false;
   lastActive = 0;
+  /** Dedupe keys of the last accepted events (see DedupeWindow). */
+  private recent = '';
   private timerMap: Map<string, TimerState> | null = null;
   private timersDirty = false;
   private timerApi: TwinTimers | null = null;
@@ -165,6 +169,17 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     }
   }
 
+  /** True when an event with this dedupe key was accepted recently (redelivery or replay). */
+  isDuplicate(key: string): boolean {
+    return DedupeWindow.contains(this.recent, key);
+  }
+
+  /** Remembers an accepted event; persisted with the turn's effects in the same record. */
+  remember(key: string, window: number): void {
+    this.recent = DedupeWindow.add(this.recent, key, window);
+    this.timersDirty = true; // the record carries the window
+  }
+
   /** Forgets hooks of a turn that is being rolled back. */
   abortTurn(): void {
     this.deferred = null;
@@ -175,7 +190,9 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       const lane = this.lanes[name]!;
       if (lane.persistent) lane.restore(stored);
     }
-    const timers = stored.values.get(TIMERS_LANE) as Record<string, number> | undefined;
+    const recent = stored.values[RECENT_LANE];
+    if (typeof recent === 'string') this.recent = recent;
+    const timers = stored.values[TIMERS_LANE] as Record<string, number> | undefined;
     if (timers) for (const [name, due] of Object.entries(timers)) this.setTimer(name, due, false);
   }
 
@@ -235,22 +252,42 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     hook(this);
   }
 
-  /** True when timers changed since the last {@link Twin.collectWrites}. */
+  /** True when the record's bookkeeping (timers, dedupe window) changed since the last {@link Twin.collectWrites}. */
   get timersChanged(): boolean {
     return this.timersDirty;
   }
 
+  /**
+   * Appends what changed since the last call: entry writes of keyed lanes, and the whole
+   * record (value lanes + timers) when any part of it changed, so one put per twin.
+   */
   collectWrites(out: StateWrite[]): void {
-    for (const name of this.definition.laneNames) {
-      const lane = this.lanes[name]!;
-      if (lane.persistent) lane.collectWrites(out);
+    let recordDirty = this.timersDirty;
+    this.timersDirty = false;
+    const names = this.definition.laneNames;
+    for (let i = 0; i < names.length; i++) {
+      const lane = this.lanes[names[i]!]!;
+      if (lane.persistent && lane.collect(out)) recordDirty = true;
     }
-    if (this.timersDirty) {
-      this.timersDirty = false;
+    if (!recordDirty) return;
+    const values: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) {
+      const lane = this.lanes[names[i]!]!;
+      if (!lane.persistent) continue;
+      const v = lane.recordValue();
+      if (v !== undefined) values[lane.name] = v;
+    }
+    if (this.recent.length > 0) values[RECENT_LANE] = this.recent;
+    if (this.timerMap) {
       const due: Record<string, number> = {};
-      for (const [name, t] of this.timerMap ?? []) if (t.due !== undefined) due[name] = t.due;
-      out.push({ op: 'put', path: this.path, lane: TIMERS_LANE, value: due });
+      let any = false;
+      for (const [name, t] of this.timerMap) if (t.due !== undefined) {
+        due[name] = t.due;
+        any = true;
+      }
+      if (any) values[TIMERS_LANE] = due;
     }
+    out.push({ op: 'record', path: this.path, values });
   }
 
   /** Lane state as plain JSON, optionally only some lanes. */

@@ -34,8 +34,15 @@ export abstract class Lane {
   abstract toJSON(): unknown;
   /** Loads stored state before the first turn. */
   abstract restore(stored: StoredTwin): void;
-  /** Appends the writes that persist what changed since the last call, and forgets it. */
-  abstract collectWrites(out: StateWrite[]): void;
+  /**
+   * Persists what changed since the last call and forgets it: keyed lanes append entry
+   * writes to `out`; value-shaped lanes return true when their record value changed.
+   */
+  abstract collect(out: StateWrite[]): boolean;
+  /** The value this lane keeps in the twin's record, or undefined when it keeps none. */
+  recordValue(): unknown {
+    return undefined;
+  }
   /** Undoes one change noted in the current turn (called newest first). */
   abstract revert(key: string | undefined, old: unknown, existed: boolean): void;
   /** The event observers get for one noted change, read after the turn commits. */

@@ -95,21 +95,22 @@ export class MapLane<V> extends Lane {
     if (m) for (const [k, v] of m) this.entries.set(k, v as V);
   }
 
-  collectWrites(out: StateWrite[]): void {
+  collect(out: StateWrite[]): boolean {
     const path = this.host.path;
     if (this.cleared) {
       out.push({ op: 'del', path, lane: this.name });
       this.cleared = false;
       for (const [key, value] of this.entries) out.push({ op: 'put', path, lane: this.name, key, value });
       this.dirtyKeys = null;
-      return;
+      return false;
     }
-    if (!this.dirtyKeys) return;
+    if (!this.dirtyKeys) return false;
     for (const key of this.dirtyKeys) {
       if (this.entries.has(key)) out.push({ op: 'put', path, lane: this.name, key, value: this.entries.get(key) });
       else out.push({ op: 'del', path, lane: this.name, key });
     }
     this.dirtyKeys = null;
+    return false;
   }
 
   revert(key: string | undefined, old: unknown, existed: boolean): void {

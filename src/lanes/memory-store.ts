@@ -1,7 +1,7 @@
 import type { StateStore, StateWrite, StoredTwin } from './store.js';
 
 interface MutableTwin {
-  values: Map<string, unknown>;
+  values: Readonly<Record<string, unknown>>;
   entries: Map<string, Map<string, unknown>>;
 }
 
@@ -45,23 +45,29 @@ export class MemoryStateStore implements StateStore {
 
   async close(): Promise<void> {}
 
+  private twin(path: string): MutableTwin {
+    let twin = this.twins.get(path);
+    if (!twin) this.twins.set(path, (twin = { values: {}, entries: new Map() }));
+    return twin;
+  }
+
   private apply(w: StateWrite): void {
-    let twin = this.twins.get(w.path);
-    if (w.op === 'put') {
-      if (!twin) this.twins.set(w.path, (twin = { values: new Map(), entries: new Map() }));
-      if (w.key === undefined) {
-        twin.values.set(w.lane, w.value);
-      } else {
+    switch (w.op) {
+      case 'record':
+        this.twin(w.path).values = w.values;
+        break;
+      case 'put': {
+        const twin = this.twin(w.path);
         let m = twin.entries.get(w.lane);
         if (!m) twin.entries.set(w.lane, (m = new Map()));
         m.set(w.key, w.value);
+        break;
       }
-    } else if (twin) {
-      if (w.key === undefined) {
-        twin.values.delete(w.lane);
-        twin.entries.delete(w.lane);
-      } else {
-        twin.entries.get(w.lane)?.delete(w.key);
+      case 'del': {
+        const entries = this.twins.get(w.path)?.entries;
+        if (w.key === undefined) entries?.delete(w.lane);
+        else entries?.get(w.lane)?.delete(w.key);
+        break;
       }
     }
   }

@@ -28,7 +28,9 @@ export class CommandLane<C> extends Lane {
     return undefined;
   }
   restore(): void {}
-  collectWrites(_out: StateWrite[]): void {}
+  collect(_out: StateWrite[]): boolean {
+    return false;
+  }
   revert(_key: string | undefined, old: unknown): void {
     this.last = old as C;
   }
@@ -70,7 +72,9 @@ export class DemandLane<T> extends Lane {
     return this.compute();
   }
   restore(): void {}
-  collectWrites(_out: StateWrite[]): void {}
+  collect(_out: StateWrite[]): boolean {
+    return false;
+  }
   revert(): void {}
   changeEvent(): LaneEvent {
     return { type: 'value', value: this.compute() };
@@ -106,7 +110,9 @@ export class SupplyLane<T> extends Lane {
     return undefined;
   }
   restore(): void {}
-  collectWrites(_out: StateWrite[]): void {}
+  collect(_out: StateWrite[]): boolean {
+    return false;
+  }
   revert(key: string | undefined): void {
     this.pending.length = Number(key);
   }

@@ -2,18 +2,22 @@
  * The storage port of lane state. The actors layer writes through it; src/persistence
  * implements it (LMDB) and so does {@link MemoryStateStore} for transient runtimes.
  *
- * Layout: per twin path, value-shaped lanes store one value under (path, lane); keyed
- * lanes store one value per (path, lane, key). Lane names starting with `$` are reserved
- * for runtime bookkeeping (timers, window accumulators).
+ * Layout per twin path: one **record** holding every value-shaped lane (and runtime
+ * bookkeeping under `$`-names such as `$timers`), rewritten whole when any of them
+ * changed in a step, so a busy twin costs one put per commit; and **entries** of keyed
+ * lanes (map, join, window) per (path, lane, key), so a large map costs one put per
+ * changed key, never a rewrite.
  */
 export type StateWrite =
-  | { readonly op: 'put'; readonly path: string; readonly lane: string; readonly key?: string; readonly value: unknown }
-  /** Deletes one key, or with no key every value and key of the lane. */
+  /** Replaces the twin's record. */
+  | { readonly op: 'record'; readonly path: string; readonly values: Readonly<Record<string, unknown>> }
+  | { readonly op: 'put'; readonly path: string; readonly lane: string; readonly key: string; readonly value: unknown }
+  /** Deletes one entry, or with no key every entry of the lane. */
   | { readonly op: 'del'; readonly path: string; readonly lane: string; readonly key?: string };
 
 /** What a store holds for one twin. */
 export interface StoredTwin {
-  readonly values: ReadonlyMap<string, unknown>;
+  readonly values: Readonly<Record<string, unknown>>;
   readonly entries: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
 }
 

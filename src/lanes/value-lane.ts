@@ -59,13 +59,17 @@ export class ValueLane<T> extends Lane {
   }
 
   restore(stored: StoredTwin): void {
-    if (stored.values.has(this.name)) this.value = stored.values.get(this.name) as T;
+    if (Object.prototype.hasOwnProperty.call(stored.values, this.name)) this.value = stored.values[this.name] as T;
   }
 
-  collectWrites(out: StateWrite[]): void {
-    if (!this.dirty) return;
+  collect(_out: StateWrite[]): boolean {
+    const dirty = this.dirty;
     this.dirty = false;
-    out.push({ op: 'put', path: this.host.path, lane: this.name, value: this.value });
+    return dirty;
+  }
+
+  override recordValue(): unknown {
+    return this.value;
   }
 
   revert(_key: string | undefined, old: unknown): void {

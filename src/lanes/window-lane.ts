@@ -121,22 +121,27 @@ export class WindowLane extends Lane {
       const sorted = [...windows].sort((a, b) => Number(a[0]) - Number(b[0]));
       this.windows = new Map(sorted as [string, WindowResult][]);
     }
-    const samples = stored.values.get(this.name) as [number, number][] | undefined;
+    const samples = stored.values[this.name] as [number, number][] | undefined;
     if (samples) this.samples = samples.slice();
   }
 
-  collectWrites(out: StateWrite[]): void {
+  collect(out: StateWrite[]): boolean {
     const path = this.host.path;
-    if (this.samplesDirty) {
-      this.samplesDirty = false;
-      out.push({ op: 'put', path, lane: this.name, value: this.samples.slice() });
+    const samplesDirty = this.samplesDirty;
+    this.samplesDirty = false;
+    if (this.dirtyKeys) {
+      for (const key of this.dirtyKeys) {
+        const w = this.windows.get(key);
+        out.push(w ? { op: 'put', path, lane: this.name, key, value: w } : { op: 'del', path, lane: this.name, key });
+      }
+      this.dirtyKeys = null;
     }
-    if (!this.dirtyKeys) return;
-    for (const key of this.dirtyKeys) {
-      const w = this.windows.get(key);
-      out.push(w ? { op: 'put', path, lane: this.name, key, value: w } : { op: 'del', path, lane: this.name, key });
-    }
-    this.dirtyKeys = null;
+    return samplesDirty;
+  }
+
+  /** A sliding window keeps its samples in the twin record; windows are entries. */
+  override recordValue(): unknown {
+    return this.shape.kind === 'sliding' ? this.samples.slice() : undefined;
   }
 
   revert(key: string | undefined, old: unknown, existed: boolean): void {

@@ -20,12 +20,32 @@ export interface RuntimeOptions {
   shardKey?: ShardKeyFn;
   /** Inbox items per step before committing and yielding to I/O (default 50 000). */
   stepBudget?: number;
+  /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 32, 0 = off). */
+  dedupeWindow?: number;
 }
 
 /** The outcome of an ingest call, known once its effects are committed. */
 export interface IngestReport {
   accepted: number;
   rejected: { index: number; error: TwinError }[];
+}
+
+/** Counters of a runtime (monotonic unless named otherwise). */
+export interface RuntimeStats {
+  events: number;
+  duplicates: number;
+  commands: number;
+  turns: number;
+  turnFailures: number;
+  started: number;
+  stopped: number;
+  writes: number;
+  outputs: number;
+  /** Gauges: live twins and registered lane observers. */
+  activeTwins: number;
+  observers: number;
+  /** Sampled turn durations in nanoseconds. */
+  turnLatencyNs: { p50: number; p99: number; max: number; samples: number };
 }
 
 /** A twin's state as the HTTP API and tests read it. */
@@ -66,6 +86,7 @@ export class Runtime {
     this.normaliser = new EventNormaliser(() => this.clock.now());
     this.shard = new Shard({
       catalog: this.catalog, store: this.store, clock: this.clock, log: this.log, stepBudget: options.stepBudget,
+      dedupeWindow: options.dedupeWindow,
       onOutput: (e) => {
         for (const l of this.outputListeners) l(e);
       },
@@ -185,9 +206,16 @@ export class Runtime {
     return this.shard.settle();
   }
 
-  /** Live twins and counters. */
-  stats(): { activeTwins: number; observers: number } & Record<string, number> {
-    return { ...this.shard.stats, activeTwins: this.shard.activeTwins, observers: this.shard.observers.size };
+  /** Live twins, counters and turn latency quantiles (ns). */
+  stats(): RuntimeStats {
+    const s = this.shard.stats;
+    const h = s.turnLatency;
+    return {
+      events: s.events, duplicates: s.duplicates, commands: s.commands, turns: s.turns, turnFailures: s.turnFailures,
+      started: s.started, stopped: s.stopped, writes: s.writes, outputs: s.outputs,
+      activeTwins: this.shard.activeTwins, observers: this.shard.observers.size,
+      turnLatencyNs: { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.max, samples: h.count },
+    };
   }
 
   /** Paths of the live twins. */

@@ -13,7 +13,7 @@ async function start() {
 afterEach(async () => node?.close());
 
 async function json(res: Response) {
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 describe('HTTP API on a real socket', () => {

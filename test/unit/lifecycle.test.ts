@@ -115,7 +115,7 @@ describe('twin lifecycle', () => {
     const { rt } = simulatedRuntime({ models: [counter], store });
     await rt.ingest({ subject: '/c/d', type: 'inc' });
     const committed = await store.load('/c/d');
-    expect(committed?.values.get('n')).toBe(1);
+    expect(committed?.values.n).toBe(1);
   });
 });
 
@@ -155,5 +155,29 @@ describe('links', () => {
     const link = rt.link('/c/1', 'missing');
     await expect(link.synced).rejects.toMatchObject({ code: 'TWIN_LANE_NOT_FOUND' });
     await expect((async () => { for await (const _ of link) void _; })()).rejects.toMatchObject({ code: 'TWIN_LANE_NOT_FOUND' });
+  });
+});
+
+describe('idempotency by source + id', () => {
+  it('applies a redelivered event once, also after the twin restarted, within a bounded window', async () => {
+    const { rt } = simulatedRuntime({ models: [counter], dedupeWindow: 4 });
+    const ev = (id: string, source = 'dev-1') => ({ subject: '/c/d', type: 'inc', id, source });
+    await rt.ingest([ev('1'), ev('1'), ev('1', 'dev-2')]);
+    expect(await rt.get('/c/d', 'n')).toBe(2);
+    await rt.stop('/c/d');
+    const report = await rt.ingest(ev('1'));
+    expect(report).toEqual({ accepted: 1, rejected: [] }); // acknowledged: its effect is there
+    expect(await rt.get('/c/d', 'n')).toBe(2);
+    expect(rt.stats().duplicates).toBe(2);
+    await rt.ingest([ev('2'), ev('3'), ev('4'), ev('5')]); // pushes '1' out of the 4-event window
+    await rt.ingest(ev('1'));
+    expect(await rt.get('/c/d', 'n')).toBe(7);
+  });
+
+  it('does not remember an event whose turn failed, so a retry can succeed', async () => {
+    const { rt } = simulatedRuntime({ models: [counter] });
+    await rt.ingest({ subject: '/c/e', type: 'explode', id: 'x', source: 's' });
+    await rt.ingest({ subject: '/c/e', type: 'inc', id: 'x', source: 's' });
+    expect(await rt.get('/c/e', 'n')).toBe(1);
   });
 });
