@@ -1,6 +1,6 @@
 import { defineTwin, value, window } from '../src/index.js';
 import { HOUR, SENSOR_ROUTE, type BuildingParams } from './params.js';
-import { isAlarm, readingProblem, temperatureOf, type Reading } from './readings.js';
+import { isAlarm, readingProblem, sensorKindOf, temperatureOf, type Reading } from './readings.js';
 
 export type SensorStatus = 'ok' | 'alarm' | 'offline';
 
@@ -21,7 +21,7 @@ export function sensorModel(params: BuildingParams) {
     },
     on: {
       reading(ctx, event) {
-        const problem = readingProblem(ctx.params.sensor!, event.data);
+        const problem = readingProblem(sensorKindOf(ctx.path), event.data);
         if (problem) ctx.reject(problem);
         const reading = event.data as Reading;
         ctx.lanes.latest.set(reading);

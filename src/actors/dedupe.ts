@@ -1,42 +1,38 @@
 /**
- * The idempotency window of one twin: the dedupe keys (`source` + `id`) of its last
- * `size` accepted events, kept as one newline-joined string. One string per twin keeps
- * the memory small (no array of strings per twin) and persists as a single record field,
- * so a redelivered event is recognised even after a crash and restart.
+ * The idempotency window of one twin: 53-bit hashes of the dedupe keys (`source` + `id`)
+ * of its last accepted events, oldest first. Numbers rather than strings because the
+ * window is checked and extended on every event: hashing allocates nothing, and a small
+ * array of doubles is stored unboxed. A false "duplicate" needs two different keys with
+ * the same 53-bit hash inside one twin's window (p ≈ size / 2^53 per event).
  */
 export class DedupeWindow {
-  static readonly SEPARATOR = '\n';
-
-  /** True when `key` is among the remembered keys of `recent`. */
-  static contains(recent: string, key: string): boolean {
-    if (recent.length === 0) return false;
-    let from = 0;
-    for (;;) {
-      const at = recent.indexOf(key, from);
-      if (at < 0) return false;
-      const end = at + key.length;
-      if ((at === 0 || recent.charCodeAt(at - 1) === 10) && (end === recent.length || recent.charCodeAt(end) === 10)) return true;
-      from = at + 1;
-    }
+  /** The 53-bit hash of (source, id); the same on every node and version. */
+  static hash(source: string, id: string): number {
+    let h1 = 0xdeadbeef;
+    let h2 = 0x41c6ce57;
+    const mix = (c: number): void => {
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    };
+    for (let i = 0; i < source.length; i++) mix(source.charCodeAt(i));
+    mix(0x10ffff + 1); // separator outside the character range: ("ab","c") ≠ ("a","bc")
+    for (let i = 0; i < id.length; i++) mix(id.charCodeAt(i));
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return 4294967296 * (2097151 & h2) + (h1 >>> 0);
   }
 
-  /** Adds `key` as the newest entry, dropping the oldest beyond `size`. */
-  static add(recent: string, key: string, size: number): string {
-    let next = recent.length === 0 ? key : recent + '\n' + key;
-    let count = 1;
-    for (let i = 0; i < recent.length; i++) if (recent.charCodeAt(i) === 10) count++;
-    if (recent.length > 0) count++;
-    while (count > size) {
-      const cut = next.indexOf('\n');
-      if (cut < 0) break;
-      next = next.slice(cut + 1);
-      count--;
-    }
-    return next;
+  static contains(window: readonly number[] | null, hash: number): boolean {
+    if (!window) return false;
+    for (let i = 0; i < window.length; i++) if (window[i] === hash) return true;
+    return false;
   }
 
-  /** The dedupe key of an event; `source` cannot contain a newline (it is a URI-reference). */
-  static key(source: string, id: string): string {
-    return source + ' ' + id.replace(/\n/g, ' ');
+  /** Appends `hash`, dropping the oldest beyond `size`; returns the (possibly new) window. */
+  static add(window: number[] | null, hash: number, size: number): number[] {
+    if (!window) return [hash];
+    if (window.length >= size) window.splice(0, window.length - size + 1);
+    window.push(hash);
+    return window;
   }
 }

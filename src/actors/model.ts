@@ -1,4 +1,4 @@
-import type { CommandLane, CommandSpec, DemandSpec, JoinSpec, LaneOf, LaneSpec, MapSpec, ValueSpec, WindowResult, WindowSpec } from '../lanes/index.js';
+import type { LaneInfo, CommandLane, CommandSpec, DemandSpec, JoinSpec, LaneOf, LaneSpec, MapSpec, ValueSpec, WindowResult, WindowSpec } from '../lanes/index.js';
 import type { RouteParams, ShardKeyFn } from '../topology/index.js';
 import { RoutePattern } from '../topology/index.js';
 import { TwinError } from '../errors.js';
@@ -125,6 +125,8 @@ export interface TwinModel<L extends LaneSpecs = LaneSpecs> {
   readonly name: string;
   readonly route: RoutePattern;
   readonly laneNames: readonly string[];
+  /** Shared per-lane constants, by lane index. */
+  readonly laneInfos: readonly LaneInfo[];
   /** Window lane names fed by each source lane. */
   readonly windowsBySource: ReadonlyMap<string, readonly string[]>;
 }
@@ -176,7 +178,8 @@ export function defineTwin<L extends LaneSpecs>(def: TwinModelDef<L>): TwinModel
       throw bad(`demand lane "${name}" needs an onDemand hook`);
     }
   }
-  return { def, name: def.name, route, laneNames, windowsBySource };
+  const laneInfos = laneNames.map((name, i) => def.lanes[name]!.info(name, i));
+  return { def, name: def.name, route, laneNames, laneInfos, windowsBySource };
 }
 
 /** Narrowing helper for command lanes used by the runtime. */

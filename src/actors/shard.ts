@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
 import { GroupCommit } from './group-commit.js';
 import { JoinBuffer } from './join-buffer.js';
-import type { DerivedEvent, TwinLogger } from './model.js';
+import type { DerivedEvent, TwinEvent, TwinLogger } from './model.js';
 import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
 import { TimerQueue } from './timer-queue.js';
@@ -19,13 +19,20 @@ export interface ShardOptions {
   readonly store: StateStore;
   readonly clock: Clock;
   readonly log: TwinLogger;
-  /** Events remembered per twin for `source`+`id` dedupe (default 32; 0 turns dedupe off). */
+  /** Events remembered per twin for `source`+`id` dedupe (default 8; 0 turns dedupe off). */
   readonly dedupeWindow?: number;
   /** Most inbox items one step processes before it commits and yields to I/O. */
   readonly stepBudget?: number;
   readonly onOutput?: (event: DerivedEvent) => void;
   readonly onTurnError?: (error: TwinError, path: string) => void;
 }
+
+/** Turn bodies are static functions with arguments, so a turn allocates no closure. */
+type TurnBody<A, B> = (twin: Twin, a: A, b: B) => void;
+const RUN_EVENT: TurnBody<TwinEvent, undefined> = (twin, event) => twin.runEvent(event);
+const RUN_COMMAND: TurnBody<string, unknown> = (twin, lane, value) => twin.runCommand(lane, value);
+const RUN_TIMER: TurnBody<string, number> = (twin, name, due) => twin.runTimer(name, due);
+const RUN_HOOK: TurnBody<((ctx: Twin) => void) | undefined, undefined> = (twin, hook) => hook?.(twin);
 
 /** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
 const MAX_JOIN_ROUNDS = 64;
@@ -43,6 +50,9 @@ export class Shard implements TurnEnv {
   readonly stats = new ShardStats();
   readonly observers = new ObserverRegistry();
   private readonly twins = new Map<string, Twin>();
+  private readonly parents = new Map<string, string>();
+  /** Twins whose state is loading, with the work that arrived meanwhile (in order). */
+  private readonly loading = new Map<Twin, Work[]>();
   private inbox: Work[] = [];
   private inboxHead = 0;
   private readonly joins = new JoinBuffer();
@@ -58,7 +68,6 @@ export class Shard implements TurnEnv {
   private readonly stopping = new Map<string, Promise<void>>();
   private drainScheduled = false;
   private draining = false;
-  private starting = 0;
   private closed = false;
 
   constructor(private readonly options: ShardOptions) {
@@ -93,7 +102,7 @@ export class Shard implements TurnEnv {
   /** Resolves when the inbox is empty, no twin is loading and every commit finished. */
   async settle(): Promise<void> {
     for (;;) {
-      if (this.pendingWork() === 0 && !this.drainScheduled && this.starting === 0 && this.joins.size === 0) {
+      if (this.pendingWork() === 0 && !this.drainScheduled && this.loading.size === 0 && this.joins.size === 0) {
         if (!this.commit.busy) return;
         await this.commit.idle();
         continue;
@@ -211,18 +220,18 @@ export class Shard implements TurnEnv {
       return;
     }
     if (!twin) return; // buffered until its state has loaded
-    twin.lastActive = this.clock.now();
+    twin.lastActiveSec = (this.clock.now() / 1000) | 0;
     switch (work.kind) {
       case 'event': {
         this.stats.events++;
-        const window = this.options.dedupeWindow ?? 32;
-        const key = window > 0 ? DedupeWindow.key(work.event.source, work.event.id) : '';
+        const window = this.options.dedupeWindow ?? 8;
+        const key = window > 0 ? DedupeWindow.hash(work.event.source, work.event.id) : 0;
         if (window > 0 && twin.isDuplicate(key)) {
           this.stats.duplicates++;
           this.finish(work); // its effect is already there: acknowledge, do nothing
           break;
         }
-        const error = this.runTurn(twin, () => twin.runEvent(work.event));
+        const error = this.runTurn(twin, RUN_EVENT, work.event);
         if (!error && window > 0) {
           twin.remember(key, window);
           this.markDirty(twin);
@@ -232,10 +241,10 @@ export class Shard implements TurnEnv {
       }
       case 'command':
         this.stats.commands++;
-        this.finish(work, this.runTurn(twin, () => twin.runCommand(work.lane, work.value)));
+        this.finish(work, this.runTurn(twin, RUN_COMMAND, work.lane, work.value));
         break;
       case 'timer':
-        this.runTurn(twin, () => twin.runTimer(work.name, work.due));
+        this.runTurn(twin, RUN_TIMER, work.name, work.due);
         break;
       case 'joins':
         this.applyJoins(twin, work.updates);
@@ -260,16 +269,16 @@ export class Shard implements TurnEnv {
     const existing = this.twins.get(work.path);
     if (existing) {
       if (existing.state === 'active') return existing;
-      (existing.buffered ??= []).push(work);
+      this.loading.get(existing)!.push(work);
       return null;
     }
     const path = TwinPath.parse(work.path);
     const resolved = this.options.catalog.resolve(path);
     if (!resolved) throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path.text}`, { path: path.text });
-    const twin = new Twin(path.text, resolved.model, resolved.params, this);
+    const twin = new Twin(path.text, resolved.model, this);
     const parent = this.options.catalog.parentOf(path);
     if (parent) {
-      twin.parent = parent.path;
+      twin.parent = this.intern(parent.path);
       twin.upJoins = this.options.catalog.upJoins(resolved.model, parent.model);
     }
     this.twins.set(path.text, twin);
@@ -279,28 +288,39 @@ export class Shard implements TurnEnv {
       this.start(twin, stored);
       return twin;
     }
-    twin.buffered = [work];
-    this.starting++;
+    this.loading.set(twin, [work]);
     stored.then(
       (s) => {
-        this.starting--;
         if (this.closed) return;
-        const buffered = twin.buffered ?? [];
-        twin.buffered = null;
+        const buffered = this.loading.get(twin) ?? [];
+        this.loading.delete(twin);
         this.start(twin, s);
-        this.inbox.splice(this.inboxHead, 0, ...(buffered as Work[]));
+        this.inbox.splice(this.inboxHead, 0, ...buffered);
         this.drain();
       },
       (err: unknown) => {
-        this.starting--;
         this.twins.delete(twin.path);
         const error = new TwinError('TWIN_STORE_FAILED', `loading ${twin.path} failed: ${(err as Error)?.message}`, undefined, { cause: err });
-        for (const w of (twin.buffered ?? []) as Work[]) this.finish(w, error);
-        twin.buffered = null;
+        for (const w of this.loading.get(twin) ?? []) this.finish(w, error);
+        this.loading.delete(twin);
         this.flush();
       },
     );
     return null;
+  }
+
+  /**
+   * One string per parent path, shared by all its children (a room's four sensors would
+   * otherwise each hold their own copy). Bounded: cleared when it grows past its limit.
+   */
+  private intern(path: string): string {
+    const live = this.twins.get(path);
+    if (live) return live.path;
+    const known = this.parents.get(path);
+    if (known !== undefined) return known;
+    if (this.parents.size >= 100_000) this.parents.clear();
+    this.parents.set(path, path);
+    return path;
   }
 
   private start(twin: Twin, stored: StoredTwin | undefined): void {
@@ -308,7 +328,7 @@ export class Shard implements TurnEnv {
     twin.state = 'active';
     this.stats.started++;
     const onStart = twin.definition.def.onStart;
-    const error = this.runTurn(twin, () => onStart?.(twin));
+    const error = this.runTurn(twin, RUN_HOOK, onStart);
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStart failed');
     this.announce(twin);
     this.syncFilters(twin);
@@ -329,7 +349,7 @@ export class Shard implements TurnEnv {
 
   private stopTwin(twin: Twin): void {
     const onStop = twin.definition.def.onStop;
-    const error = this.runTurn(twin, () => onStop?.(twin));
+    const error = this.runTurn(twin, RUN_HOOK, onStop);
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStop failed');
     twin.state = 'stopped';
     this.twins.delete(twin.path);
@@ -339,13 +359,13 @@ export class Shard implements TurnEnv {
   }
 
   /** Runs `body` as one turn of `twin`: all its changes commit together or roll back together. */
-  private runTurn(twin: Twin, body: () => void): TwinError | undefined {
+  private runTurn<A, B>(twin: Twin, body: TurnBody<A, B>, a?: A, b?: B): TwinError | undefined {
     const turn = this.turn;
     const sampled = (this.stats.turns & 15) === 0; // time 1 turn in 16: cheap enough to leave on
     const t0 = sampled ? performance.now() : 0;
     turn.begin();
     try {
-      body();
+      body(twin, a as A, b as B);
       twin.settleHooks();
     } catch (err) {
       twin.abortTurn();
@@ -421,7 +441,7 @@ export class Shard implements TurnEnv {
     };
     const all = this.runTurn(twin, () => {
       for (const [lane, children] of updates) for (const [child, value] of children) apply(lane, child, value);
-    });
+    }, undefined, undefined);
     if (!all) return;
     for (const [lane, children] of updates) {
       for (const [child, value] of children) this.runTurn(twin, () => apply(lane, child, value));

@@ -1,6 +1,6 @@
 import { TwinError } from '../errors.js';
 import type { CommandLane, CommandSpec, Lane, LaneHost, StateWrite, StoredTwin, ValueLane, WindowLane, WindowSpec } from '../lanes/index.js';
-import type { RouteParams } from '../topology/index.js';
+import { TwinPath, type RouteParams } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import type { UpJoins } from './catalog.js';
 import { DedupeWindow } from './dedupe.js';
@@ -18,6 +18,7 @@ export interface TurnEnv {
 }
 
 interface TimerState {
+  readonly name: string;
   /** When the timer should fire; undefined once cancelled. */
   due: number | undefined;
   /** The due time of the earliest heap entry for it; lets `set` skip heap pushes when a deadline only moves later. */
@@ -38,8 +39,6 @@ const WINDOW_TIMER = '$w:';
 export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   readonly lanes: Record<string, Lane>;
   state: 'starting' | 'active' | 'stopped' = 'starting';
-  /** Work that arrived while the state was loading. */
-  buffered: unknown[] | null = null;
   /** Path of the parent twin and which of our lanes feed its joins. */
   parent: string | null = null;
   upJoins: UpJoins | undefined = undefined;
@@ -47,19 +46,21 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   filterCache: FilterMatches | null = null;
   /** Set while the twin is in its shard's dirty list. */
   dirty = false;
-  lastActive = 0;
-  /** Dedupe keys of the last accepted events (see DedupeWindow). */
-  private recent = '';
-  private timerMap: Map<string, TimerState> | null = null;
+  /** Clock seconds (a small integer, so no boxed number per turn) of the last turn. */
+  lastActiveSec = 0;
+  /** Hashed dedupe keys of the last accepted events (see DedupeWindow). */
+  private recent: number[] | null = null;
+  /** Armed timers; an array because twins have few and a Map costs ~100 bytes each. */
+  private timerList: TimerState[] | null = null;
   private timersDirty = false;
-  private timerApi: TwinTimers | null = null;
+  /** Things few twins ever need, allocated on first use to keep every twin small. */
+  private rare: { params?: RouteParams } | null = null;
   /** Lanes whose onSet hook is due at the end of the turn, as [lane, old, lane, old, …]. */
   private deferred: unknown[] | null = null;
 
   constructor(
     readonly path: string,
     readonly definition: TwinModel,
-    readonly params: RouteParams,
     private readonly env: TurnEnv,
   ) {
     const lanes: Record<string, Lane> = {};
@@ -71,7 +72,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       const compute = spec.kind === 'demand'
         ? (): unknown => (definition.def.onDemand as Record<string, (c: unknown) => unknown>)[name]!(this)
         : noCompute;
-      lanes[name] = spec.create(name, i, this, compute);
+      lanes[name] = spec.create(definition.laneInfos[i]!, this, compute);
     }
     this.lanes = lanes;
   }
@@ -80,6 +81,12 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
 
   get model(): string {
     return this.definition.name;
+  }
+
+  /** Route parameters, bound on first use (most hot-path handlers never ask). */
+  get params(): RouteParams {
+    const rare = (this.rare ??= {});
+    return (rare.params ??= this.definition.route.match(TwinPath.parse(this.path)) ?? {});
   }
 
   get log(): TwinLogger {
@@ -91,12 +98,9 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   }
 
   get timers(): TwinTimers {
-    return (this.timerApi ??= {
-      set: (name, delayMs) => this.setTimer(name, this.now() + delayMs),
-      setAt: (name, time) => this.setTimer(name, time),
-      cancel: (name) => this.cancelTimer(name),
-      due: (name) => this.timerMap?.get(name)?.due,
-    });
+    // One handle shared by all twins, rebound here: hooks run one turn at a time.
+    SHARED_TIMERS.twin = this;
+    return SHARED_TIMERS;
   }
 
   emit(type: string, data?: unknown, options?: { subject?: string }): void {
@@ -169,14 +173,14 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     }
   }
 
-  /** True when an event with this dedupe key was accepted recently (redelivery or replay). */
-  isDuplicate(key: string): boolean {
-    return DedupeWindow.contains(this.recent, key);
+  /** True when an event with this dedupe hash was accepted recently (redelivery or replay). */
+  isDuplicate(hash: number): boolean {
+    return DedupeWindow.contains(this.recent, hash);
   }
 
   /** Remembers an accepted event; persisted with the turn's effects in the same record. */
-  remember(key: string, window: number): void {
-    this.recent = DedupeWindow.add(this.recent, key, window);
+  remember(hash: number, window: number): void {
+    this.recent = DedupeWindow.add(this.recent, hash, window);
     this.timersDirty = true; // the record carries the window
   }
 
@@ -191,7 +195,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       if (lane.persistent) lane.restore(stored);
     }
     const recent = stored.values[RECENT_LANE];
-    if (typeof recent === 'string') this.recent = recent;
+    if (Array.isArray(recent)) this.recent = recent.filter((h): h is number => typeof h === 'number');
     const timers = stored.values[TIMERS_LANE] as Record<string, number> | undefined;
     if (timers) for (const [name, due] of Object.entries(timers)) this.setTimer(name, due, false);
   }
@@ -232,7 +236,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
 
   /** Runs a timer that came due; stale heap entries (moved or cancelled timers) are ignored. */
   runTimer(name: string, entryDue: number): void {
-    const t = this.timerMap?.get(name);
+    const t = this.timer(name);
     if (!t || t.armed !== entryDue) return;
     t.armed = undefined;
     if (t.due === undefined) return;
@@ -241,7 +245,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       this.env.armTimer(this.path, name, t.due);
       return;
     }
-    this.timerMap!.delete(name);
+    this.timerList!.splice(this.timerList!.indexOf(t), 1);
     this.timersDirty = true;
     if (name.startsWith(WINDOW_TIMER)) {
       this.closeWindows(name.slice(WINDOW_TIMER.length));
@@ -277,12 +281,12 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       const v = lane.recordValue();
       if (v !== undefined) values[lane.name] = v;
     }
-    if (this.recent.length > 0) values[RECENT_LANE] = this.recent;
-    if (this.timerMap) {
+    if (this.recent) values[RECENT_LANE] = this.recent.slice();
+    if (this.timerList) {
       const due: Record<string, number> = {};
       let any = false;
-      for (const [name, t] of this.timerMap) if (t.due !== undefined) {
-        due[name] = t.due;
+      for (const t of this.timerList) if (t.due !== undefined) {
+        due[t.name] = t.due;
         any = true;
       }
       if (any) values[TIMERS_LANE] = due;
@@ -307,11 +311,11 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     pending.push(lane, old);
   }
 
-  private setTimer(name: string, due: number, markDirty = true): void {
+  /** @internal (TimerHandle) */
+  setTimer(name: string, due: number, markDirty = true): void {
     if (!Number.isFinite(due)) throw new RangeError(`timer "${name}" needs a finite time`);
-    const map = (this.timerMap ??= new Map());
-    let t = map.get(name);
-    if (!t) map.set(name, (t = { due: undefined, armed: undefined }));
+    let t = this.timer(name);
+    if (!t) (this.timerList ??= []).push((t = { name, due: undefined, armed: undefined }));
     t.due = due;
     if (markDirty) this.timersDirty = true;
     if (t.armed === undefined || due < t.armed) {
@@ -320,8 +324,17 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     }
   }
 
-  private cancelTimer(name: string): void {
-    const t = this.timerMap?.get(name);
+  /** @internal (TimerHandle) */
+  timer(name: string): TimerState | undefined {
+    const list = this.timerList;
+    if (!list) return undefined;
+    for (let i = 0; i < list.length; i++) if (list[i]!.name === name) return list[i];
+    return undefined;
+  }
+
+  /** @internal (TimerHandle) */
+  cancelTimer(name: string): void {
+    const t = this.timer(name);
     if (!t || t.due === undefined) return;
     t.due = undefined;
     this.timersDirty = true;
@@ -342,3 +355,22 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     this.armWindow(w);
   }
 }
+
+/** `ctx.timers`: one shared handle, bound to the twin whose hook asked for it. */
+class TimerHandle implements TwinTimers {
+  twin!: Twin;
+  set(name: string, delayMs: number): void {
+    this.twin.setTimer(name, this.twin.now() + delayMs);
+  }
+  setAt(name: string, time: number): void {
+    this.twin.setTimer(name, time);
+  }
+  cancel(name: string): void {
+    this.twin.cancelTimer(name);
+  }
+  due(name: string): number | undefined {
+    return this.twin.timer(name)?.due;
+  }
+}
+
+const SHARED_TIMERS = new TimerHandle();

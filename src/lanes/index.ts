@@ -1,6 +1,6 @@
 export type { LaneEvent, LaneObserver, LaneKind } from './events.js';
 export { jsonEquals } from './equality.js';
-export { Lane, type LaneHost } from './lane.js';
+export { Lane, type LaneHost, type LaneInfo } from './lane.js';
 export { ValueLane } from './value-lane.js';
 export { MapLane } from './map-lane.js';
 export { JoinLane } from './join-lane.js';

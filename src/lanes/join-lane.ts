@@ -13,7 +13,9 @@ import { MapLane } from './map-lane.js';
  * ```
  */
 export class JoinLane<V> extends MapLane<V> {
-  override readonly kind = 'join' as const;
+  override get kind(): 'join' {
+    return 'join';
+  }
 
   /** Applies a linked twin's new value (called by the runtime, not by models). */
   accept(path: string, value: V): boolean {

@@ -17,16 +17,38 @@ export interface LaneHost {
   afterEntry(lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void;
 }
 
+/**
+ * What every twin's instance of one declared lane shares: its name, position and
+ * spec-level options. Kept out of the instances to keep live twins small.
+ */
+export interface LaneInfo<O = unknown> {
+  readonly name: string;
+  readonly index: number;
+  readonly persistent: boolean;
+  readonly options: O;
+}
+
 /** Base of every lane instance. One instance per lane per live twin, so keep it small. */
 export abstract class Lane {
-  abstract readonly kind: LaneKind;
+  /** A prototype getter in every subclass: no per-instance field. */
+  abstract get kind(): LaneKind;
 
   constructor(
-    readonly name: string,
-    readonly index: number,
+    protected readonly info: LaneInfo,
     protected readonly host: LaneHost,
-    readonly persistent: boolean,
   ) {}
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get index(): number {
+    return this.info.index;
+  }
+
+  get persistent(): boolean {
+    return this.info.persistent;
+  }
 
   /** The current state as the events a new subscriber needs (the `@sync` part). */
   abstract syncEvents(): LaneEvent[];

@@ -1,5 +1,10 @@
 import type { LaneEvent, LaneKind } from './events.js';
-import { Lane, type LaneHost } from './lane.js';
+import { Lane, type LaneHost, type LaneInfo } from './lane.js';
+
+/** Spec-level options every instance of a map (or join) lane shares. */
+export interface MapOptions<V> {
+  readonly equals: (a: V, b: V) => boolean;
+}
 import type { StateWrite, StoredTwin } from './store.js';
 
 /**
@@ -13,13 +18,19 @@ import type { StateWrite, StoredTwin } from './store.js';
  * ```
  */
 export class MapLane<V> extends Lane {
-  readonly kind: LaneKind = 'map';
+  get kind(): LaneKind {
+    return 'map';
+  }
   protected entries = new Map<string, V>();
   private dirtyKeys: Set<string> | null = null;
   private cleared = false;
 
-  constructor(name: string, index: number, host: LaneHost, persistent: boolean, private readonly equals: (a: V, b: V) => boolean) {
-    super(name, index, host, persistent);
+  constructor(info: LaneInfo<MapOptions<V>>, host: LaneHost) {
+    super(info, host);
+  }
+
+  private get equals(): (a: V, b: V) => boolean {
+    return (this.info as LaneInfo<MapOptions<V>>).options.equals;
   }
 
   get(key: string): V | undefined {

@@ -1,5 +1,5 @@
 import type { LaneEvent } from './events.js';
-import { Lane, type LaneHost } from './lane.js';
+import { Lane, type LaneHost, type LaneInfo } from './lane.js';
 import type { StateWrite } from './store.js';
 
 /**
@@ -7,12 +7,10 @@ import type { StateWrite } from './store.js';
  * then broadcast to the lane's observers (as Swim's command lanes do).
  */
 export class CommandLane<C> extends Lane {
-  readonly kind = 'command' as const;
-  private last: C | undefined;
-
-  constructor(name: string, index: number, host: LaneHost) {
-    super(name, index, host, false);
+  get kind(): 'command' {
+    return 'command';
   }
+  private last: C | undefined;
 
   /** Records the command for observers; the twin calls this before running the handler. */
   received(command: C): void {
@@ -50,10 +48,12 @@ export class CommandLane<C> extends Lane {
  * ```
  */
 export class DemandLane<T> extends Lane {
-  readonly kind = 'demand' as const;
+  get kind(): 'demand' {
+    return 'demand';
+  }
 
-  constructor(name: string, index: number, host: LaneHost, private readonly compute: () => T) {
-    super(name, index, host, false);
+  constructor(info: LaneInfo, host: LaneHost, private readonly compute: () => T) {
+    super(info, host);
   }
 
   /** Marks the value stale: observers receive a recomputed value when the turn commits. */
@@ -91,12 +91,10 @@ export class DemandLane<T> extends Lane {
  * ```
  */
 export class SupplyLane<T> extends Lane {
-  readonly kind = 'supply' as const;
-  private pending: T[] = [];
-
-  constructor(name: string, index: number, host: LaneHost) {
-    super(name, index, host, false);
+  get kind(): 'supply' {
+    return 'supply';
   }
+  private pending: T[] = [];
 
   push(value: T): void {
     this.pending.push(value);

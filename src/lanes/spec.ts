@@ -1,11 +1,15 @@
 import type { LaneKind } from './events.js';
 import { jsonEquals } from './equality.js';
 import { JoinLane } from './join-lane.js';
-import type { Lane, LaneHost } from './lane.js';
-import { MapLane } from './map-lane.js';
+import type { Lane, LaneHost, LaneInfo } from './lane.js';
+import { MapLane, type MapOptions } from './map-lane.js';
 import { CommandLane, DemandLane, SupplyLane } from './signal-lanes.js';
-import { ValueLane } from './value-lane.js';
-import { WindowLane, type WindowShape } from './window-lane.js';
+import { ValueLane, type ValueOptions } from './value-lane.js';
+import { WindowLane, type WindowOptions, type WindowShape } from './window-lane.js';
+
+function laneInfo<O>(name: string, index: number, persistent: boolean, options: O): LaneInfo<O> {
+  return { name, index, persistent, options };
+}
 
 /**
  * A lane declaration in a model. Specs are shared by every twin of the model; each twin
@@ -15,7 +19,9 @@ export interface LaneSpec<I extends Lane = Lane> {
   readonly kind: LaneKind;
   /** Transient lanes are not persisted. */
   readonly transient: boolean;
-  create(name: string, index: number, host: LaneHost, compute: () => unknown): I;
+  /** Per-model, per-lane constants shared by every twin (see {@link laneInfo}). */
+  info(name: string, index: number): LaneInfo;
+  create(info: LaneInfo, host: LaneHost, compute: () => unknown): I;
 }
 
 export interface ValueSpec<T> extends LaneSpec<ValueLane<T>> {
@@ -68,7 +74,8 @@ export function value<T>(initial: T, options: Common & { equals?: (a: T, b: T) =
   const equals = options.equals ?? Object.is;
   return {
     kind: 'value', initial, transient: options.transient ?? false,
-    create: (name, index, host) => new ValueLane<T>(name, index, host, !options.transient, initial, equals),
+    info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals }),
+    create: (info, host) => new ValueLane<T>(info as LaneInfo<ValueOptions<T>>, host),
   };
 }
 
@@ -77,7 +84,8 @@ export function map<V>(options: Common & { equals?: (a: V, b: V) => boolean } = 
   const equals = options.equals ?? Object.is;
   return {
     kind: 'map', transient: options.transient ?? false,
-    create: (name, index, host) => new MapLane<V>(name, index, host, !options.transient, equals),
+    info: (name, index) => laneInfo(name, index, !options.transient, { equals }),
+    create: (info, host) => new MapLane<V>(info as LaneInfo<MapOptions<V>>, host),
   };
 }
 
@@ -93,7 +101,8 @@ export function map<V>(options: Common & { equals?: (a: V, b: V) => boolean } = 
 export function command<C>(options: { parse?: (raw: unknown) => C } = {}): CommandSpec<C> {
   return {
     kind: 'command', transient: true, parse: options.parse,
-    create: (name, index, host) => new CommandLane<C>(name, index, host),
+    info: (name, index) => laneInfo(name, index, false, undefined),
+    create: (info, host) => new CommandLane<C>(info, host),
   };
 }
 
@@ -110,7 +119,8 @@ export function join<V>(options: Common & { from: string | readonly string[]; la
   return {
     kind: 'join', transient: options.transient ?? false,
     from: typeof options.from === 'string' ? [options.from] : options.from, lane: options.lane,
-    create: (name, index, host) => new JoinLane<V>(name, index, host, !options.transient, jsonEquals),
+    info: (name, index) => laneInfo(name, index, !options.transient, { equals: jsonEquals }),
+    create: (info, host) => new JoinLane<V>(info as LaneInfo<MapOptions<V>>, host),
   };
 }
 
@@ -118,13 +128,18 @@ export function join<V>(options: Common & { from: string | readonly string[]; la
 export function demand<T>(): DemandSpec<T> {
   return {
     kind: 'demand', transient: true,
-    create: (name, index, host, compute) => new DemandLane<T>(name, index, host, compute as () => T),
+    info: (name, index) => laneInfo(name, index, false, undefined),
+    create: (info, host, compute) => new DemandLane<T>(info, host, compute as () => T),
   };
 }
 
 /** A supply lane: push-only, no state. @example `ctx.lanes.alerts.push(x)` */
 export function supply<T>(): SupplySpec<T> {
-  return { kind: 'supply', transient: true, create: (name, index, host) => new SupplyLane<T>(name, index, host) };
+  return {
+    kind: 'supply', transient: true,
+    info: (name, index) => laneInfo(name, index, false, undefined),
+    create: (info, host) => new SupplyLane<T>(info, host),
+  };
 }
 
 /**
@@ -155,7 +170,8 @@ export function window(options: Common & WindowShapeOption & {
   const sample = options.sample ?? ((v: unknown) => (typeof v === 'number' ? v : undefined));
   return {
     kind: 'window', transient: options.transient ?? false, source: options.source, sample, shape,
-    create: (name, index, host) => new WindowLane(name, index, host, !options.transient, shape, keep),
+    info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep }),
+    create: (info, host) => new WindowLane(info as LaneInfo<WindowOptions>, host),
   };
 }
 

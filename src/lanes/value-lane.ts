@@ -1,5 +1,11 @@
 import type { LaneEvent } from './events.js';
-import { Lane, type LaneHost } from './lane.js';
+import { Lane, type LaneHost, type LaneInfo } from './lane.js';
+
+/** Spec-level options every instance of a value lane shares. */
+export interface ValueOptions<T> {
+  readonly initial: T;
+  readonly equals: (a: T, b: T) => boolean;
+}
 import type { StateWrite, StoredTwin } from './store.js';
 
 /**
@@ -14,20 +20,19 @@ import type { StateWrite, StoredTwin } from './store.js';
  * ```
  */
 export class ValueLane<T> extends Lane {
-  readonly kind = 'value' as const;
+  get kind(): 'value' {
+    return 'value';
+  }
   private value: T;
   private dirty = false;
 
-  constructor(
-    name: string,
-    index: number,
-    host: LaneHost,
-    persistent: boolean,
-    private readonly initial: T,
-    private readonly equals: (a: T, b: T) => boolean,
-  ) {
-    super(name, index, host, persistent);
-    this.value = initial;
+  constructor(info: LaneInfo<ValueOptions<T>>, host: LaneHost) {
+    super(info, host);
+    this.value = info.options.initial;
+  }
+
+  private get equals(): (a: T, b: T) => boolean {
+    return (this.info as LaneInfo<ValueOptions<T>>).options.equals;
   }
 
   get(): T {
@@ -78,10 +83,5 @@ export class ValueLane<T> extends Lane {
 
   changeEvent(): LaneEvent {
     return { type: 'value', value: this.value };
-  }
-
-  /** The value the lane starts with (for tests and model evolution). */
-  get initialValue(): T {
-    return this.initial;
   }
 }

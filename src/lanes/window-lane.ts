@@ -1,5 +1,11 @@
 import type { LaneEvent } from './events.js';
-import { Lane, type LaneHost } from './lane.js';
+import { Lane, type LaneInfo } from './lane.js';
+
+/** Spec-level options every instance of a window lane shares. */
+export interface WindowOptions {
+  readonly shape: WindowShape;
+  readonly keep: number;
+}
 import type { StateWrite, StoredTwin } from './store.js';
 
 /** Aggregates of one window. `avg`, `min`, `max` are null while `count` is 0. */
@@ -30,16 +36,34 @@ export type WindowShape =
  * The lane is persistent: open and closed windows (and a sliding window's samples) are
  * stored, so a restart neither loses nor double-counts a sample.
  */
+const NO_SAMPLES: [number, number][] = [];
+const EMPTY = new Map<string, WindowResult>();
+
 export class WindowLane extends Lane {
-  readonly kind = 'window' as const;
-  private windows = new Map<string, WindowResult>();
-  private samples: [number, number][] = [];
+  get kind(): 'window' {
+    return 'window';
+  }
+  /** Allocated on the first sample: most twins of a model may never feed their window. */
+  private windowMap: Map<string, WindowResult> | null = null;
+  private samples: [number, number][] = NO_SAMPLES;
   /** Windows changed since the last write; persisted per key so a sample costs one small put. */
   private dirtyKeys: Set<string> | null = null;
   private samplesDirty = false;
 
-  constructor(name: string, index: number, host: LaneHost, persistent: boolean, readonly shape: WindowShape, private readonly keep: number) {
-    super(name, index, host, persistent);
+  get shape(): WindowShape {
+    return (this.info as LaneInfo<WindowOptions>).options.shape;
+  }
+
+  private get keep(): number {
+    return (this.info as LaneInfo<WindowOptions>).options.keep;
+  }
+
+  private get windows(): Map<string, WindowResult> {
+    return this.windowMap ?? EMPTY;
+  }
+
+  private set windows(m: Map<string, WindowResult>) {
+    this.windowMap = m;
   }
 
   /** Adds one sample taken at `time`. */
@@ -49,6 +73,7 @@ export class WindowLane extends Lane {
       // Sliding windows are small by design; copying the samples keeps rollback exact.
       this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
       this.samplesDirty = true;
+      if (this.samples === NO_SAMPLES) this.samples = [];
       this.samples.push([time, value]);
       this.evictBefore(time, false);
       this.setSliding(time);
@@ -149,8 +174,8 @@ export class WindowLane extends Lane {
       this.samples = (old as { samples: [number, number][] }).samples;
       return;
     }
-    if (existed) this.windows.set(key, old as WindowResult);
-    else this.windows.delete(key);
+    if (existed) (this.windowMap ??= new Map()).set(key, old as WindowResult);
+    else this.windowMap?.delete(key);
   }
 
   changeEvent(key: string | undefined): LaneEvent {
@@ -160,9 +185,10 @@ export class WindowLane extends Lane {
   }
 
   private put(key: string, w: WindowResult): void {
-    const existed = this.windows.has(key);
-    const old = this.windows.get(key);
-    this.windows.set(key, w);
+    const windows = (this.windowMap ??= new Map());
+    const existed = windows.has(key);
+    const old = windows.get(key);
+    windows.set(key, w);
     (this.dirtyKeys ??= new Set()).add(key);
     this.host.noteChange(this, key, old, existed);
   }
@@ -171,7 +197,7 @@ export class WindowLane extends Lane {
     while (this.windows.size > this.keep) {
       const oldest = this.windows.keys().next().value as string;
       const old = this.windows.get(oldest);
-      this.windows.delete(oldest);
+      this.windowMap!.delete(oldest);
       (this.dirtyKeys ??= new Set()).add(oldest);
       this.host.noteChange(this, oldest, old, true);
     }

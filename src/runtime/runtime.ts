@@ -1,7 +1,7 @@
 import { ModelCatalog, RealClock, Shard, Ticket, type Clock, type DerivedEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
 import { TwinError, toTwinError } from '../errors.js';
 import { MemoryStateStore, type LaneEvent, type StateStore } from '../lanes/index.js';
-import { PathFilter, type ShardKeyFn } from '../topology/index.js';
+import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { EventNormaliser, type EventInput } from './event-input.js';
 import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
@@ -20,8 +20,17 @@ export interface RuntimeOptions {
   shardKey?: ShardKeyFn;
   /** Inbox items per step before committing and yielding to I/O (default 50 000). */
   stepBudget?: number;
-  /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 32, 0 = off). */
+  /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 8, 0 = off). */
   dedupeWindow?: number;
+}
+
+/** Options of {@link Runtime.link}. */
+export interface LinkOptions {
+  /**
+   * Called synchronously once the lane's state was delivered and before any later
+   * change, so a network front can place its own `@synced` marker exactly.
+   */
+  onSynced?: () => void;
 }
 
 /** The outcome of an ingest call, known once its effects are committed. */
@@ -144,11 +153,11 @@ export class Runtime {
    * Links to a lane: its current state, then every change. Pass a callback, or iterate
    * the returned {@link Link} with `for await` (break to unlink).
    */
-  link(path: string, lane: string, callback?: (event: LaneEvent) => void): Link {
+  link(path: string, lane: string, callback?: (event: LaneEvent) => void, options?: LinkOptions): Link {
     this.assertOpen();
     if (PathFilter.isFilter(path)) throw new TwinError('TWIN_PATH_INVALID', `"${path}" is a wildcard filter: use linkFilter`, { path });
     const target = this.normaliser.path(path);
-    const link = new Link(target, lane, (l) => this.shard.observers.remove(l.path, l.lane, l), callback);
+    const link = new Link(target, lane, (l) => this.shard.observers.remove(l.path, l.lane, l), callback, undefined, options?.onSynced);
     this.call(target, (twin) => {
       const kind = twin.lanes[lane]?.kind;
       if (kind === 'command' || kind === 'supply') link.useStreamBuffer();
@@ -221,6 +230,24 @@ export class Runtime {
   /** Paths of the live twins. */
   activePaths(): string[] {
     return [...this.shard.activePaths()];
+  }
+
+  /**
+   * Live and stored twins whose path matches a filter (`*` one segment, `**` any depth),
+   * sorted by path, with their model names. Stored twins are listed, not started.
+   *
+   * @example
+   * ```ts
+   * rt.listTwins('/org/contoso/site/berlin/building/41/**').filter((t) => t.model === 'room');
+   * ```
+   */
+  listTwins(filter: string): { path: string; model: string }[] {
+    const out: { path: string; model: string }[] = [];
+    for (const path of this.shard.candidatePaths(PathFilter.parse(filter))) {
+      const model = this.catalog.resolve(TwinPath.parse(path))?.model.name;
+      if (model !== undefined) out.push({ path, model });
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   async close(): Promise<void> {

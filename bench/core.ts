@@ -1,0 +1,113 @@
+/**
+ * core: events/s through the in-process runtime with the building model (40 k sensors,
+ * random readings, full aggregation up to the org), beside a plain Map get-and-update
+ * loop over the same keys and readings, and heap bytes per active twin.
+ */
+import { pino } from 'pino';
+import { buildingModels } from '../models/index.js';
+import { createRuntime, MemoryStateStore, type EventInput } from '../src/index.js';
+import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
+
+const KINDS = ['climate', 'occupancy', 'fire', 'gasbio'] as const;
+
+/** 2 sites × 10 buildings × 10 floors × 5 units × 10 rooms × 4 sensors = 40 000 sensors. */
+export function fleetSensors(quick: boolean): string[] {
+  const out: string[] = [];
+  const floors = quick ? 5 : 10;
+  for (let s = 0; s < 2; s++)
+    for (let b = 0; b < 10; b++)
+      for (let f = 0; f < floors; f++)
+        for (let u = 0; u < 5; u++)
+          for (let r = 0; r < 10; r++)
+            for (const k of KINDS) out.push(`/org/bench/site/s${s}/building/b${b}/floor/${f}/unit/u${u}/room/${r}/sensors/${k}`);
+  return out;
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function reading(kind: string, rnd: () => number): unknown {
+  switch (kind) {
+    case 'climate': return { temperature: 18 + rnd() * 6, humidity: 30 + rnd() * 30, co2: 400 + rnd() * 600 };
+    case 'occupancy': return { occupied: rnd() < 0.5, count: Math.floor(rnd() * 4) };
+    case 'fire': return { alarm: rnd() < 0.001, smoke: rnd() * 0.1 };
+    default: return { alarm: rnd() < 0.001, level: rnd() * 0.1 };
+  }
+}
+
+/** Random readings over the fleet, generated up front so only the runtime is timed. */
+export function randomEvents(sensors: string[], count: number, seed: number): EventInput[] {
+  const rnd = seeded(seed);
+  const out: EventInput[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const subject = sensors[Math.floor(rnd() * sensors.length)]!;
+    out[i] = { subject, id: String(i), source: 'bench', time: 1_700_000_000_000 + i, data: reading(subject.slice(subject.lastIndexOf('/') + 1), rnd) };
+  }
+  return out;
+}
+
+async function ingestAll(rt: ReturnType<typeof createRuntime>, events: EventInput[], batch: number): Promise<void> {
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < events.length; i += batch) pending.push(rt.ingest(events.slice(i, i + batch)));
+  await Promise.all(pending);
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export async function run(ctx: BenchContext): Promise<Figure[]> {
+  const sensors = fleetSensors(ctx.quick);
+  const count = ctx.quick ? 100_000 : 400_000;
+  const events = randomEvents(sensors, count, 7);
+  const warm = sensors.map((subject, i) => ({ subject, id: `w${i}`, source: 'bench', data: reading(subject.slice(subject.lastIndexOf('/') + 1), seeded(i)) }));
+
+  const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store: new MemoryStateStore() });
+  await ingestAll(rt, warm, 5000); // every twin active before timing
+  await rt.settle();
+
+  const ours = await repeat(ctx.runs, async () => {
+    const t0 = process.hrtime.bigint();
+    await ingestAll(rt, events, 5000);
+    return perSecond(events.length, process.hrtime.bigint() - t0);
+  });
+
+  // Heap held by live twins: all active, minus the same runtime with every twin stopped
+  // (state then lives only in the store), so the store and caches are not counted.
+  await rt.settle();
+  gc();
+  const heapActive = process.memoryUsage().heapUsed;
+  const twins = rt.stats().activeTwins;
+  const paths = rt.activePaths();
+  await Promise.all(paths.map((p) => rt.stop(p)));
+  await rt.settle();
+  gc();
+  const heapPerTwin = (heapActive - process.memoryUsage().heapUsed) / twins;
+  await rt.close();
+
+  // Baseline: the same keys and readings into a plain Map of plain objects.
+  const baseline = await repeat(ctx.runs, () => {
+    const map = new Map<string, { latest: unknown; lastSeen: number; status: string }>();
+    for (const s of sensors) map.set(s, { latest: null, lastSeen: 0, status: 'ok' });
+    const t0 = process.hrtime.bigint();
+    for (const e of events) {
+      const twin = map.get(e.subject)!;
+      twin.latest = e.data;
+      twin.lastSeen = e.time as number;
+      twin.status = (e.data as { alarm?: boolean }).alarm ? 'alarm' : 'ok';
+    }
+    return perSecond(events.length, process.hrtime.bigint() - t0);
+  });
+
+  return [
+    { scenario: 'core', figure: `events/s, building model, ${sensors.length / 1000}k sensors`, unit: 'ev/s', ours, baseline, baselineName: 'Map get+update', target: { ratio: 0.5, cmp: '>=' } },
+    { scenario: 'core', figure: `heap per active twin (${twins} twins)`, unit: 'B', ours: [heapPerTwin], target: { value: 1024, cmp: '<=' } },
+  ];
+}
