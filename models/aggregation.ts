@@ -36,6 +36,7 @@ export function applyCount(lane: ValueLane<number>, old: number | null | undefin
 
 /** Replaces one child's members (room or sensor paths) in a sorted list lane. */
 export function applyMembers(lane: ValueLane<string[]>, old: readonly string[] | null | undefined, next: readonly string[] | null | undefined): void {
-  const set = new SortedSet(lane.get());
+  // Lane values are kept sorted, so no re-sort here: this runs on every child update.
+  const set = SortedSet.fromSorted(lane.get());
   if (set.replaceMembers(old, next)) lane.set(set.toArray());
 }

@@ -44,7 +44,7 @@ export function roomModel() {
             ctx.lanes.occupied.set(n > 0);
           }
           if (isAlarm(reading) !== isAlarm(old)) {
-            const sources = new SortedSet(ctx.lanes.alarmSources.get());
+            const sources = SortedSet.fromSorted(ctx.lanes.alarmSources.get());
             if (isAlarm(reading)) sources.add(sensor);
             else sources.delete(sensor);
             ctx.lanes.alarmSources.set(sources.toArray());

@@ -78,6 +78,17 @@ export class SortedSet {
     this.items = [...new Set(items)].sort();
   }
 
+  /**
+   * Adopts a copy of a list that is already sorted and duplicate-free (such as a lane
+   * value this class produced): O(n) instead of a sort, which matters when it runs on
+   * every update of a large aggregate.
+   */
+  static fromSorted(items: readonly string[]): SortedSet {
+    const set = new SortedSet();
+    set.items = items.slice();
+    return set;
+  }
+
   get size(): number {
     return this.items.length;
   }

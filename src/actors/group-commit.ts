@@ -34,7 +34,13 @@ export class GroupCommit {
 
   submit(writes: StateWrite[], tickets: Ticket[], outputs: DerivedEvent[], stopped: string[]): void {
     if (writes.length === 0 && tickets.length === 0 && outputs.length === 0 && stopped.length === 0) return;
-    const q = (this.queued ??= { writes: [], tickets: [], outputs: [], stopped: [] });
+    if (!this.queued) {
+      // The usual case: adopt the step's arrays instead of copying them.
+      this.queued = { writes, tickets, outputs, stopped };
+      if (!this.inFlight) this.start();
+      return;
+    }
+    const q = this.queued;
     for (const w of writes) q.writes.push(w);
     for (const t of tickets) q.tickets.push(t);
     for (const o of outputs) q.outputs.push(o);

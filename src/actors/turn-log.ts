@@ -18,8 +18,12 @@ export class TurnLog {
 
   begin(): void {
     if (this.length > 0) {
-      // Drop references to old values so rolled-over turns do not pin them in memory.
-      this.lanes.length = this.keys.length = this.olds.length = this.existed.length = 0;
+      // Drop references to old values so finished turns do not pin them in memory, but
+      // keep the arrays' capacity: truncating them would reallocate on the next turn.
+      for (let i = 0; i < this.length; i++) {
+        this.lanes[i] = undefined as unknown as Lane;
+        this.olds[i] = undefined;
+      }
       this.length = 0;
     }
     if (this.emits.length > 0) this.emits = [];

@@ -209,3 +209,16 @@ describe('wildcard links', () => {
     expect(() => rt.linkFilter('/things/a*', 'level')).toThrow(/stand alone/);
   });
 });
+
+describe('SortedSet', () => {
+  it('keeps members sorted through adds, deletes and member replacement; fromSorted adopts without re-sorting', async () => {
+    const { SortedSet } = await import('../../src/index.js');
+    const s = SortedSet.fromSorted(['a', 'c', 'e']);
+    expect(s.add('b')).toBe(true);
+    expect(s.add('b')).toBe(false);
+    expect(s.delete('e')).toBe(true);
+    expect(s.replaceMembers(['a'], ['d', 'f'])).toBe(true);
+    expect(s.toArray()).toEqual(['b', 'c', 'd', 'f']);
+    expect(new SortedSet(['z', 'x', 'x']).toArray()).toEqual(['x', 'z']);
+  });
+});
