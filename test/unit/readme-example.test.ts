@@ -1,0 +1,72 @@
+/** The model example of README.md, verbatim, so the documentation cannot rot. */
+import { describe, expect, it } from 'vitest';
+import { command, defineTwin, join, jsonEquals, SortedSet, value, window, type DerivedEvent } from '../../src/index.js';
+import { advance, simulatedRuntime } from '../support/runtime.js';
+
+interface Reading { temperature?: number; occupied?: boolean }
+
+const sensor = defineTwin({
+  name: 'sensor',
+  route: '/site/:site/room/:room/sensors/:sensor',
+  lanes: {
+    latest: value<Reading | null>(null),
+    status: value<'ok' | 'offline'>('ok'),
+    hourly: window({ source: 'latest', sample: (r) => (r as Reading | null)?.temperature, kind: 'tumbling', size: 3_600_000 }),
+  },
+  on: {
+    reading(ctx, event) {
+      if (typeof event.data !== 'object' || event.data === null) ctx.reject('a reading is a JSON object');
+      ctx.lanes.latest.set(event.data as Reading);
+      ctx.lanes.status.set('ok');
+      ctx.timers.set('offline', 10 * 60_000);
+    },
+  },
+  onTimer: {
+    offline(ctx) {
+      ctx.lanes.status.set('offline');
+      ctx.emit('sensor.offline', { path: ctx.path });
+    },
+  },
+});
+
+const room = defineTwin({
+  name: 'room',
+  route: '/site/:site/room/:room',
+  lanes: {
+    sensors: join<Reading | null>({ from: 'sensor', lane: 'latest' }),
+    occupied: value(false),
+    occupiedBy: value<string[]>([], { equals: jsonEquals }),
+    locked: value(false),
+    lock: command<boolean>({ parse: (v) => { if (typeof v !== 'boolean') throw new Error('true or false'); return v; } }),
+  },
+  onJoin: {
+    sensors: {
+      update(ctx, sensorPath, reading, old) {
+        if (Boolean(reading?.occupied) === Boolean(old?.occupied)) return;
+        const who = SortedSet.fromSorted(ctx.lanes.occupiedBy.get());
+        if (reading?.occupied) who.add(sensorPath); else who.delete(sensorPath);
+        ctx.lanes.occupiedBy.set(who.toArray());
+        ctx.lanes.occupied.set(who.size > 0);
+      },
+    },
+  },
+  onCommand: { lock: (ctx, locked) => ctx.lanes.locked.set(locked) },
+  onSet: { occupied: (ctx, occupied) => { if (occupied && ctx.lanes.locked.get()) ctx.emit('security.alert'); } },
+});
+
+describe('the README model example', () => {
+  it('aggregates, reacts, rejects and detects absence as documented', async () => {
+    const { rt, clock } = simulatedRuntime({ models: [sensor, room] });
+    const out: DerivedEvent[] = [];
+    rt.onOutput((e) => out.push(e));
+    await rt.command('/site/a/room/1', 'lock', true);
+    const report = await rt.ingest([
+      { subject: '/site/a/room/1/sensors/pir', data: { occupied: true } },
+      { subject: '/site/a/room/1/sensors/pir', data: 'nope' },
+    ]);
+    expect(report.rejected.map((r) => r.error.code)).toEqual(['TWIN_PAYLOAD_REJECTED']);
+    expect(await rt.read('/site/a/room/1', ['occupied', 'occupiedBy'])).toMatchObject({ lanes: { occupied: true, occupiedBy: ['/site/a/room/1/sensors/pir'] } });
+    await advance(rt, clock, 11 * 60_000);
+    expect(out.map((e) => e.type)).toEqual(['security.alert', 'sensor.offline']);
+  });
+});
