@@ -12,6 +12,8 @@ type Scenario = (ctx: BenchContext) => Promise<Figure[]>;
 /** Every scenario, in the order the table lists them. Each file exports `run`. */
 const scenarios: Record<string, () => Promise<{ run: Scenario }>> = {
   core: () => import('./core.js'),
+  fanout: () => import('./fanout.js'),
+  ingest: () => import('./ingest.js'),
 };
 
 async function main(): Promise<void> {

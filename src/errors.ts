@@ -27,6 +27,15 @@ export const ErrorCodes = {
   TWIN_QUEUE_FULL: { status: 503, summary: 'the runtime is overloaded; retry later' },
   TWIN_RUNTIME_CLOSED: { status: 503, summary: 'the runtime is closed' },
   TWIN_STORE_FAILED: { status: 503, summary: 'the state store failed to commit' },
+  TWIN_PAYLOAD_INVALID: { status: 400, summary: 'the payload is not valid JSON (or not valid for its content type)' },
+  TWIN_CLOUDEVENT_INVALID: { status: 400, summary: 'not a valid CloudEvent (missing or malformed required attribute)' },
+  TWIN_PAYLOAD_TOO_LARGE: { status: 413, summary: 'the message is larger than the configured limit' },
+  TWIN_CONTENT_TYPE: { status: 415, summary: 'unsupported content type' },
+  TWIN_OUTPUT_FAILED: { status: 502, summary: 'an output sink kept failing; the derived event was dead-lettered' },
+  TWIN_QUERY_INVALID: { status: 400, summary: 'the query parameters are malformed' },
+  TWIN_FORBIDDEN: { status: 403, summary: 'the authorizer denied this link or command' },
+  TWIN_LINK_LIMIT: { status: 429, summary: 'too many links on one WebSocket' },
+  TWIN_FRAME_MALFORMED: { status: 400, summary: 'the WARP frame is not a valid envelope' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -23,8 +23,20 @@ export interface ShardOptions {
   readonly dedupeWindow?: number;
   /** Most inbox items one step processes before it commits and yields to I/O. */
   readonly stepBudget?: number;
+  /** When live twins are passivated (state already persisted, memory released). */
+  readonly passivation?: PassivationOptions;
   readonly onOutput?: (event: DerivedEvent) => void;
   readonly onTurnError?: (error: TwinError, path: string) => void;
+}
+
+export interface PassivationOptions {
+  /** Passivate twins with no turn for this long (ms, on the runtime clock). */
+  readonly idleMs?: number;
+  /**
+   * Keep at most about this many twins live: past 110 % the least recently active are
+   * passivated down to 90 % (the slack keeps eviction rare and batched).
+   */
+  readonly maxActive?: number;
 }
 
 /** Turn bodies are static functions with arguments, so a turn allocates no closure. */
@@ -67,6 +79,9 @@ export class Shard implements TurnEnv {
   /** Stopped twins whose final writes are not committed yet: a restart must wait for them. */
   private readonly stopping = new Map<string, Promise<void>>();
   private drainScheduled = false;
+  /** Cancels the clock callback of the next idle sweep. */
+  private idleSweep: (() => void) | null = null;
+  private nextIdleSweep = 0;
   private draining = false;
   private closed = false;
 
@@ -90,6 +105,11 @@ export class Shard implements TurnEnv {
 
   activePaths(): IterableIterator<string> {
     return this.twins.keys();
+  }
+
+  /** Twins passivated so far (idle or over the active limit). */
+  get passivated(): number {
+    return this.stats.stopped;
   }
 
   /** Queues work; it runs in the next step (batched with whatever else arrives meanwhile). */
@@ -134,6 +154,7 @@ export class Shard implements TurnEnv {
         }
         for (const [parent, updates] of this.joins.take()) this.process({ kind: 'joins', path: parent, updates });
       }
+      this.passivate();
       this.flush();
     } finally {
       this.draining = false;
@@ -144,6 +165,8 @@ export class Shard implements TurnEnv {
   async close(): Promise<void> {
     await this.settle();
     this.closed = true;
+    this.idleSweep?.();
+    this.idleSweep = null;
     this.wake?.cancel();
     this.wake = null;
   }
@@ -356,6 +379,44 @@ export class Shard implements TurnEnv {
     this.markDirty(twin);
     this.stepStopped.push(twin.path);
     this.stats.stopped++;
+  }
+
+  /** Passivates idle twins and, past the active limit, the least recently active ones. */
+  private passivate(): void {
+    const p = this.options.passivation;
+    if (!p) return;
+    if (p.maxActive !== undefined && this.twins.size > Math.ceil(p.maxActive * 1.1)) {
+      this.evictLeastRecent(this.twins.size - Math.floor(p.maxActive * 0.9));
+    }
+    if (p.idleMs === undefined) return;
+    const now = this.clock.now();
+    if (now >= this.nextIdleSweep) {
+      const cutoff = ((now - p.idleMs) / 1000) | 0;
+      for (const twin of [...this.twins.values()]) if (twin.state === 'active' && twin.lastActiveSec < cutoff) this.stopTwin(twin);
+      this.nextIdleSweep = now + Math.max(1000, p.idleMs / 2);
+    }
+    // Sweep again even if nothing arrives: idle twins must go without traffic too.
+    if (!this.idleSweep && !this.closed && this.twins.size > 0) {
+      this.idleSweep = this.clock.schedule(this.nextIdleSweep, () => {
+        this.idleSweep = null;
+        this.drain();
+      });
+    }
+  }
+
+  /** Stops the `count` twins with the oldest last turn (ties: the earliest activated). */
+  private evictLeastRecent(count: number): void {
+    const live = [...this.twins.values()].filter((t) => t.state === 'active');
+    const ages = Float64Array.from(live, (t) => t.lastActiveSec).sort();
+    const threshold = ages[Math.min(count, ages.length) - 1] ?? -Infinity;
+    let stopped = 0;
+    for (const twin of live) {
+      if (stopped >= count) break;
+      if (twin.lastActiveSec <= threshold) {
+        this.stopTwin(twin);
+        stopped++;
+      }
+    }
   }
 
   /** Runs `body` as one turn of `twin`: all its changes commit together or roll back together. */

@@ -26,6 +26,7 @@ interface TimerState {
 }
 
 const TIMERS_LANE = '$timers';
+const VERSION_FIELD = '$v';
 const RECENT_LANE = '$recent';
 const noCompute = (): unknown => undefined;
 const MAX_HOOK_ROUNDS = 100;
@@ -53,6 +54,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   /** Armed timers; an array because twins have few and a Map costs ~100 bytes each. */
   private timerList: TimerState[] | null = null;
   private timersDirty = false;
+  /** Whether the store has a record for this twin (every twin with state gets one, so stores can list it). */
+  private recorded = false;
   /** Things few twins ever need, allocated on first use to keep every twin small. */
   private rare: { params?: RouteParams } | null = null;
   /** Lanes whose onSet hook is due at the end of the turn, as [lane, old, lane, old, …]. */
@@ -190,10 +193,15 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   }
 
   restore(stored: StoredTwin): void {
+    const from = typeof stored.values[VERSION_FIELD] === 'number' ? (stored.values[VERSION_FIELD] as number) : 1;
+    const to = this.definition.def.version ?? 1;
     for (const name of this.definition.laneNames) {
       const lane = this.lanes[name]!;
-      if (lane.persistent) lane.restore(stored);
+      if (lane.persistent) lane.restore(stored, from, to);
     }
+    // Lanes a newer model removed are simply not read; the next record write drops them.
+    this.recorded = Object.keys(stored.values).length > 0;
+    if (from !== to) this.timersDirty = true; // rewrite the record at the new version
     const recent = stored.values[RECENT_LANE];
     if (Array.isArray(recent)) this.recent = recent.filter((h): h is number => typeof h === 'number');
     const timers = stored.values[TIMERS_LANE] as Record<string, number> | undefined;
@@ -268,13 +276,15 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   collectWrites(out: StateWrite[]): void {
     let recordDirty = this.timersDirty;
     this.timersDirty = false;
+    const before = out.length;
     const names = this.definition.laneNames;
     for (let i = 0; i < names.length; i++) {
       const lane = this.lanes[names[i]!]!;
       if (lane.persistent && lane.collect(out)) recordDirty = true;
     }
-    if (!recordDirty) return;
-    const values: Record<string, unknown> = {};
+    if (!recordDirty && (this.recorded || out.length === before)) return;
+    this.recorded = true;
+    const values: Record<string, unknown> = { [VERSION_FIELD]: this.definition.def.version ?? 1 };
     for (let i = 0; i < names.length; i++) {
       const lane = this.lanes[names[i]!]!;
       if (!lane.persistent) continue;

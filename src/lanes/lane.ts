@@ -54,8 +54,11 @@ export abstract class Lane {
   abstract syncEvents(): LaneEvent[];
   /** The current state as a JSON-friendly value (HTTP reads, digests, tests). */
   abstract toJSON(): unknown;
-  /** Loads stored state before the first turn. */
-  abstract restore(stored: StoredTwin): void;
+  /**
+   * Loads stored state before the first turn. `fromVersion`/`toVersion` are the model
+   * versions that wrote the state and that reads it (value lanes may migrate).
+   */
+  abstract restore(stored: StoredTwin, fromVersion: number, toVersion: number): void;
   /**
    * Persists what changed since the last call and forgets it: keyed lanes append entry
    * writes to `out`; value-shaped lanes return true when their record value changed.

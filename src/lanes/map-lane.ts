@@ -101,7 +101,7 @@ export class MapLane<V> extends Lane {
     return Object.fromEntries(this.entries);
   }
 
-  restore(stored: StoredTwin): void {
+  restore(stored: StoredTwin, _from?: number, _to?: number): void {
     const m = stored.entries.get(this.name);
     if (m) for (const [k, v] of m) this.entries.set(k, v as V);
   }

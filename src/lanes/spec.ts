@@ -70,11 +70,18 @@ interface Common {
  * lanes: { temperature: value<number | null>(null), unoccupiedRooms: value<string[]>([], { equals: jsonEquals }) }
  * ```
  */
-export function value<T>(initial: T, options: Common & { equals?: (a: T, b: T) => boolean } = {}): ValueSpec<T> {
+export function value<T>(initial: T, options: Common & {
+  equals?: (a: T, b: T) => boolean;
+  /**
+   * Converts a value stored by an older model version (the model's `version` changed
+   * and this lane's type with it). Without it, a stored value is used as it is.
+   */
+  migrate?: (stored: unknown, fromVersion: number) => T;
+} = {}): ValueSpec<T> {
   const equals = options.equals ?? Object.is;
   return {
     kind: 'value', initial, transient: options.transient ?? false,
-    info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals }),
+    info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals, migrate: options.migrate }),
     create: (info, host) => new ValueLane<T>(info as LaneInfo<ValueOptions<T>>, host),
   };
 }

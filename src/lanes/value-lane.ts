@@ -5,6 +5,8 @@ import { Lane, type LaneHost, type LaneInfo } from './lane.js';
 export interface ValueOptions<T> {
   readonly initial: T;
   readonly equals: (a: T, b: T) => boolean;
+  /** Converts a value stored by an older model version (see `value({ migrate })`). */
+  readonly migrate?: ((stored: unknown, fromVersion: number) => T) | undefined;
 }
 import type { StateWrite, StoredTwin } from './store.js';
 
@@ -63,8 +65,11 @@ export class ValueLane<T> extends Lane {
     return this.value;
   }
 
-  restore(stored: StoredTwin): void {
-    if (Object.prototype.hasOwnProperty.call(stored.values, this.name)) this.value = stored.values[this.name] as T;
+  restore(stored: StoredTwin, fromVersion: number, toVersion: number): void {
+    if (!Object.prototype.hasOwnProperty.call(stored.values, this.name)) return; // a new lane keeps its initial value
+    const raw = stored.values[this.name];
+    const migrate = (this.info as LaneInfo<ValueOptions<T>>).options.migrate;
+    this.value = migrate && fromVersion !== toVersion ? migrate(raw, fromVersion) : (raw as T);
   }
 
   collect(_out: StateWrite[]): boolean {

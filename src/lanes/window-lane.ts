@@ -140,7 +140,7 @@ export class WindowLane extends Lane {
     return Object.fromEntries(this.windows);
   }
 
-  restore(stored: StoredTwin): void {
+  restore(stored: StoredTwin, _from?: number, _to?: number): void {
     const windows = stored.entries.get(this.name);
     if (windows) {
       const sorted = [...windows].sort((a, b) => Number(a[0]) - Number(b[0]));

@@ -37,8 +37,8 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel);
-  const node = await startNode({ models: buildingModels(), host: config.host, port: config.port, logger });
-  logger.info({ url: node.url }, 'twinflow is serving the building model');
+  const node = await startNode({ models: buildingModels(), host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage });
+  logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off' }, 'twinflow is serving the building model');
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);

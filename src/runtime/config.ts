@@ -1,10 +1,17 @@
 import { parseArgs } from 'node:util';
+import { INGEST_FLAGS, INGEST_HELP, ingestionFromFlags } from './ingest-config.js';
+import type { IngestionOptions } from './ingestion.js';
+import { STORE_FLAGS, STORE_HELP, storageFromFlags, type StorageOptions } from './store-config.js';
 
 /** Settings of `twinflow serve`, from flags, then environment, then defaults. */
 export interface ServeConfig {
   host: string;
   port: number;
   logLevel: string;
+  /** MQTT front and outputs (`--mqtt-*`, `--webhook`). */
+  ingestion: IngestionOptions;
+  /** Data directory, durability and passivation (`--data`, `--durability`, …). */
+  storage: StorageOptions;
 }
 
 const HELP = `twinflow serve [options]
@@ -15,7 +22,7 @@ const HELP = `twinflow serve [options]
 `;
 
 export function serveHelp(): string {
-  return HELP;
+  return HELP + STORE_HELP + INGEST_HELP;
 }
 
 /** Parses serve flags; throws an Error with a usage message on bad input. */
@@ -26,6 +33,8 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
       host: { type: 'string' },
       port: { type: 'string' },
       'log-level': { type: 'string' },
+      ...INGEST_FLAGS,
+      ...STORE_FLAGS,
     },
     strict: true,
   });
@@ -35,5 +44,7 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     host: values.host ?? env.TWINFLOW_HOST ?? '127.0.0.1',
     port,
     logLevel: values['log-level'] ?? env.TWINFLOW_LOG_LEVEL ?? 'info',
+    ingestion: ingestionFromFlags(values, env),
+    storage: storageFromFlags(values, env),
   };
 }

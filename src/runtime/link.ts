@@ -30,6 +30,7 @@ export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
     private readonly unlink: (link: Link) => void,
     private readonly callback?: (event: LaneEvent) => void,
     bufferLimit = 1024,
+    private readonly syncedHook?: () => void,
   ) {
     this.conflator = new Conflator('state', bufferLimit);
     this.synced = new Promise((resolve, reject) => {
@@ -61,6 +62,7 @@ export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
 
   onSynced(): void {
     this.resolveSynced();
+    if (!this.closed) this.syncedHook?.();
   }
 
   /** The link could not be made (no such twin or lane): iteration throws this error. */

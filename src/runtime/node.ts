@@ -1,13 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock, TwinModel } from '../actors/index.js';
 import type { StateStore } from '../lanes/index.js';
-import { eventRoutes } from './http/event-routes.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import { openApiRoutes } from './http/openapi.js';
+import { queryRoutes } from './http/query-routes.js';
 import { createHttpServer } from './http/server.js';
 import { twinRoutes } from './http/twin-routes.js';
+import { startIngestion, type Ingestion, type IngestionOptions } from './ingestion.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { LmdbStateStore } from '../persistence/lmdb-store.js';
+import type { StorageOptions } from './store-config.js';
+import { attachWarp, type WarpFront, type WarpOptions } from './warp/server.js';
 
-export interface NodeOptions {
+export interface NodeOptions extends IngestionOptions, StorageOptions {
   /** The twin models this node serves (the CLI passes the building model). */
   models: readonly TwinModel<any>[];
   /** Listen address (default 127.0.0.1) and port (default 9001; 0 picks a free one). */
@@ -17,6 +23,8 @@ export interface NodeOptions {
   logLevel?: string;
   store?: StateStore;
   clock?: Clock;
+  /** The WARP (WebSocket) front: authorizer and per-socket limits. */
+  warp?: WarpOptions;
 }
 
 /**
@@ -26,6 +34,10 @@ export interface NodeOptions {
 export interface TwinflowNode {
   readonly runtime: Runtime;
   readonly http: FastifyInstance;
+  /** The WARP front on the same port (WebSocket upgrades at `/`). */
+  readonly warp: WarpFront;
+  /** MQTT front, `POST /events`, dead letters and outputs. */
+  readonly ingestion: Ingestion;
   /** `http://host:port` the node listens on. */
   readonly url: string;
   close(): Promise<void>;
@@ -43,17 +55,26 @@ export interface TwinflowNode {
  */
 export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const logger = options.logger ?? createLogger(options.logLevel);
-  const runtime = createRuntime({ models: options.models, logger, store: options.store, clock: options.clock });
+  const store = options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability }) : undefined);
+  const runtime = createRuntime({ models: options.models, logger, store, clock: options.clock, passivation: options.passivation });
   const http = createHttpServer(logger);
+  // Created before the routes so /metrics can read it; it handles upgrades, not routes.
+  const warp = attachWarp(http.server, runtime, logger, options.warp);
   await http.register(twinRoutes(runtime));
-  await http.register(eventRoutes(runtime));
+  await http.register(queryRoutes(runtime));
+  await http.register(metricsRoutes(runtime, () => warp.stats()));
+  await http.register(openApiRoutes());
+  const ingestion = await startIngestion(runtime, logger, options);
+  await http.register(ingestion.routes());
   const url = await http.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 9001 });
   let closed = false;
   return {
-    runtime, http, url,
+    runtime, http, warp, ingestion, url,
     async close() {
       if (closed) return;
       closed = true;
+      await warp.close();
+      await ingestion.close();
       await http.close();
       await runtime.close();
     },

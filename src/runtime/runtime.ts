@@ -1,4 +1,4 @@
-import { ModelCatalog, RealClock, Shard, Ticket, type Clock, type DerivedEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
+import { ModelCatalog, RealClock, Shard, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
 import { TwinError, toTwinError } from '../errors.js';
 import { MemoryStateStore, type LaneEvent, type StateStore } from '../lanes/index.js';
 import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   shardKey?: ShardKeyFn;
   /** Inbox items per step before committing and yielding to I/O (default 50 000). */
   stepBudget?: number;
+  /** Passivation of idle twins and a cap on live twins (default: none; twins stay live). */
+  passivation?: PassivationOptions;
   /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 8, 0 = off). */
   dedupeWindow?: number;
 }
@@ -96,6 +98,7 @@ export class Runtime {
     this.shard = new Shard({
       catalog: this.catalog, store: this.store, clock: this.clock, log: this.log, stepBudget: options.stepBudget,
       dedupeWindow: options.dedupeWindow,
+      passivation: options.passivation,
       onOutput: (e) => {
         for (const l of this.outputListeners) l(e);
       },

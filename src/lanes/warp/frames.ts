@@ -59,7 +59,14 @@ export function encodingOfSubprotocol(protocol: string | undefined): WarpEncodin
  * const part: FramePart = { ok: false, error: new WarpProtocolError('bad') };
  * ```
  */
-export type FramePart = { readonly ok: true; readonly envelope: Envelope } | { readonly ok: false; readonly error: WarpProtocolError };
+export type FramePart =
+  | {
+    readonly ok: true;
+    readonly envelope: Envelope;
+    /** JSON encoding only: the body exactly as sent (the envelope's Recon body cannot tell `[]` from `{}`). */
+    readonly json?: unknown;
+  }
+  | { readonly ok: false; readonly error: WarpProtocolError };
 
 /**
  * Splits and parses a received frame. Never throws: each unreadable part is reported,
@@ -77,16 +84,17 @@ export function parseFrame(text: string, encoding: WarpEncoding): FramePart[] {
     for (const line of text.split('\n')) if (line.trim() !== '') out.push(parsePart(line, parseEnvelope));
     return out;
   }
-  const trimmed = text.trimStart();
-  if (!trimmed.startsWith('[')) return [parsePart(text, parseJsonEnvelope)];
-  let list: unknown;
+  let json: unknown;
   try {
-    list = JSON.parse(text);
+    json = JSON.parse(text);
   } catch (e) {
     return [{ ok: false, error: new WarpProtocolError(`malformed JSON: ${(e as Error).message}`, { cause: e }) }];
   }
   // Re-serialising each element keeps one strict validator (parseJsonEnvelope) for both shapes.
-  return (list as unknown[]).map((item) => parsePart(item, (i) => parseJsonEnvelope(JSON.stringify(i) ?? 'undefined')));
+  return (Array.isArray(json) ? json : [json]).map((item: unknown) => {
+    const part = parsePart(item, (i) => parseJsonEnvelope(JSON.stringify(i) ?? 'undefined'));
+    return part.ok ? { ...part, json: (item as { body?: unknown }).body } : part;
+  });
 }
 
 function parsePart<T>(input: T, parse: (input: T) => Envelope): FramePart {

@@ -36,6 +36,6 @@ export type { MapAction } from './map-body.js';
 export { MAP_ACTIONS, isMapBody, mapClear, mapRemove, mapUpdate, parseMapBody, writeMapBody } from './map-body.js';
 export { bodyFromJson, bodyToJson, parseJsonEnvelope, writeJsonEnvelope } from './json.js';
 export { WarpProtocolError } from './errors.js';
-export { laneEventFromBody, laneEventToBody } from './lane-event.js';
+export { laneEventFromBody, laneEventFromJson, laneEventToBody, laneEventToJson } from './lane-event.js';
 export type { FramePart, WarpEncoding } from './frames.js';
 export { WARP_SUBPROTOCOLS, encodingOfSubprotocol, joinFrame, parseFrame, writeFrameEnvelope } from './frames.js';

@@ -15,7 +15,7 @@ import { isMapBody, mapClear, mapRemove, mapUpdate, parseMapBody } from './map-b
  *
  * @example
  * ```ts
- * writeRecon(laneEventToBody({ type: 'update', key: 'k', value: 1 })); // '@update(key:k) 1'
+ * writeRecon(laneEventToBody({ type: 'update', key: 'k', value: 1 })); // '@update(key:k)1'
  * ```
  */
 export function laneEventToBody(event: LaneEvent): Value {
@@ -77,4 +77,70 @@ function keyText(key: Value): string {
   if (typeof key === 'string') return key;
   const js = toJs(key);
   return typeof js === 'string' ? js : JSON.stringify(js) ?? '';
+}
+
+const RESERVED_JSON = new Set(['update', 'remove', 'clear', 'take', 'drop', '$value']);
+
+/**
+ * The JSON `body` of a lane event, written straight from the JS value (no trip through
+ * Recon, so `[]` stays `[]`). Map events use the shapes of the JSON encoding
+ * (`{"update":{"key":k,"value":v}}`, `{"remove":{"key":k}}`, `{"clear":true}`); a value
+ * that looks like one of those is wrapped as `{"$value":v}`.
+ *
+ * @example
+ * ```ts
+ * laneEventToJson({ type: 'value', value: [] });            // []
+ * laneEventToJson({ type: 'remove', key: 'k' });             // { remove: { key: 'k' } }
+ * ```
+ */
+export function laneEventToJson(event: LaneEvent): unknown {
+  switch (event.type) {
+    case 'value':
+      return escapeJson(event.value);
+    case 'update':
+      return { update: { key: event.key, value: event.value ?? null } };
+    case 'remove':
+      return { remove: { key: event.key } };
+    case 'clear':
+      return { clear: true };
+  }
+}
+
+/**
+ * Reverses {@link laneEventToJson}. A missing body (`undefined`) is a `null` value.
+ *
+ * @example
+ * ```ts
+ * laneEventFromJson({ update: { key: 'k', value: 1 } }); // { type: 'update', key: 'k', value: 1 }
+ * ```
+ */
+export function laneEventFromJson(body: unknown): LaneEvent {
+  const only = singleKey(body);
+  const inner = only === undefined ? undefined : (body as Record<string, unknown>)[only];
+  const key = (inner as { key?: unknown } | null)?.key;
+  switch (only) {
+    case 'update':
+      return { type: 'update', key: typeof key === 'string' ? key : JSON.stringify(key) ?? '', value: (inner as { value?: unknown }).value ?? null };
+    case 'remove':
+      return { type: 'remove', key: typeof key === 'string' ? key : JSON.stringify(key) ?? '' };
+    case 'clear':
+      return { type: 'clear' };
+    case '$value':
+      return { type: 'value', value: inner ?? null };
+    default:
+      return { type: 'value', value: body ?? null };
+  }
+}
+
+function escapeJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  const only = singleKey(value);
+  return only === undefined ? value : { $value: value };
+}
+
+/** The key of a plain object with exactly one key among the reserved ones. */
+function singleKey(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  return keys.length === 1 && RESERVED_JSON.has(keys[0]!) ? keys[0] : undefined;
 }

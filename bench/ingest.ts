@@ -1,0 +1,192 @@
+/**
+ * ingest: devices in, through the whole path (broker → decode → twin turn → group commit →
+ * PUBACK), beside raw mosquitto pub→sub with the same mqtt.js client and payloads:
+ * - QoS 0 and QoS 1 events/s: embedded broker (aedes in-process) and external mode
+ *   (runtime subscribed to mosquitto), against mosquitto pub→sub rate at the same QoS;
+ * - publish-to-lane-update latency p50/p99 (one reading at a time, timed until a link on
+ *   the sensor's `latest` lane sees it);
+ * - HTTP batch ingest (`application/cloudevents-batch+json`, 1000 per request, 4 in
+ *   flight) beside in-process `Runtime.ingest` of the same events.
+ * mosquitto runs with max_queued_messages raised (its default 1000 drops QoS 1 under load).
+ * State is in memory (MemoryStateStore): LMDB commits are not in these figures yet.
+ */
+import { Worker } from 'node:worker_threads';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { buildingModels } from '../models/index.js';
+import { MemoryStateStore, startNode, type EventInput, type NodeOptions, type TwinflowNode } from '../src/index.js';
+import { hasMosquitto, startMosquitto, type Mosquitto } from '../test/support/mqtt.js';
+import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
+
+const silent = pino({ level: 'silent' });
+const SENSORS = Array.from({ length: 2000 }, (_, i) => `/org/bench/site/s0/building/b${i % 10}/floor/${(i >> 4) % 10}/unit/u${i % 5}/room/${i % 16}/sensors/climate`);
+const TOPICS = SENSORS.map((p) => p.slice(1));
+const PAYLOADS = Array.from({ length: 16 }, (_, i) => Buffer.from(JSON.stringify({ temperature: 18 + i / 4, humidity: 40 + i, co2: 420 })));
+
+/**
+ * Publishes `n` messages. QoS 0 writes in a tight loop and waits for the socket to drain
+ * when its buffer is large (per-message callbacks would each add a 'drain' listener);
+ * QoS 1 keeps at most `window` unacknowledged.
+ */
+async function publishMany(c: MqttClient, n: number, qos: 0 | 1, topicPrefix = '', window = 1000): Promise<void> {
+  if (qos === 0) {
+    for (let i = 0; i < n; i++) {
+      c.publish(topicPrefix + TOPICS[i % TOPICS.length]!, PAYLOADS[i % PAYLOADS.length]!, { qos: 0 });
+      if ((i & 255) === 255 && c.stream.writableLength > 1 << 20) await new Promise((r) => c.stream.once('drain', r));
+    }
+    return;
+  }
+  let sent = 0, done = 0;
+  await new Promise<void>((resolve, reject) => {
+    const pump = (): void => {
+      while (sent < n && sent - done < window) {
+        const i = sent++;
+        c.publish(topicPrefix + TOPICS[i % TOPICS.length]!, PAYLOADS[i % PAYLOADS.length]!, { qos }, (err) => {
+          if (err) return reject(err);
+          if (++done === n) resolve();
+          else if (sent < n && sent - done < window / 2) pump();
+        });
+      }
+    };
+    pump();
+  });
+}
+
+function until(pred: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const tick = (): void => (pred() ? resolve() : void setTimeout(tick, 2));
+    tick();
+  });
+}
+
+/** Raw broker rate: one mqtt.js publisher, one mqtt.js subscriber, same payloads and QoS. */
+async function rawRate(url: string, qos: 0 | 1, n: number): Promise<number> {
+  const sub = await connectAsync(url, { clean: true });
+  const pub = await connectAsync(url);
+  let got = 0;
+  sub.on('message', () => void got++);
+  await sub.subscribeAsync('raw/#', { qos });
+  const t0 = process.hrtime.bigint();
+  await publishMany(pub, n, qos, 'raw/');
+  await until(() => got >= n);
+  const rate = perSecond(n, process.hrtime.bigint() - t0);
+  await Promise.all([sub.endAsync(), pub.endAsync()]);
+  return rate;
+}
+
+async function node(options: Partial<NodeOptions>): Promise<TwinflowNode> {
+  return startNode({ models: buildingModels(), port: 0, logger: silent, store: new MemoryStateStore(), ...options });
+}
+
+/** Through the whole path: publish `n` readings, done when all are committed. */
+async function oursRate(n: TwinflowNode, brokerUrl: string, qos: 0 | 1, count: number): Promise<number> {
+  const pub = await connectAsync(brokerUrl);
+  const q = n.ingestion.queue;
+  const target = q.committed + q.rejected + count;
+  const t0 = process.hrtime.bigint();
+  await publishMany(pub, count, qos);
+  await until(() => q.committed + q.rejected >= target);
+  const rate = perSecond(count, process.hrtime.bigint() - t0);
+  await pub.endAsync();
+  return rate;
+}
+
+/** Sequential publish → lane update latencies (ms) at QoS `qos`. */
+async function latencies(n: TwinflowNode, qos: 0 | 1, samples: number): Promise<number[]> {
+  const pub = await connectAsync(n.ingestion.mqtt!.url);
+  const path = SENSORS[0]!;
+  let waiting: { marker: number; resolve: () => void } | null = null;
+  const link = n.runtime.link(path, 'latest', (e) => {
+    const v = e.type === 'value' ? (e.value as { co2?: number } | null) : null;
+    if (waiting && v?.co2 === waiting.marker) waiting.resolve();
+  });
+  const out: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const marker = 100_000 + i;
+    const seen = new Promise<void>((resolve) => (waiting = { marker, resolve }));
+    const t0 = process.hrtime.bigint();
+    pub.publish(TOPICS[0]!, JSON.stringify({ temperature: 20, humidity: 40, co2: marker }), { qos });
+    await seen;
+    out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  link.close();
+  await pub.endAsync();
+  return out.sort((a, b) => a - b);
+}
+
+/** HTTP batch ingest: 1000 structured CloudEvents per request, 4 in flight, sent from a worker thread. */
+async function httpRate(n: TwinflowNode, bodies: string[], perBatch: number): Promise<number> {
+  const worker = new Worker(new URL('./lib/http-load-worker.js', import.meta.url));
+  try {
+    const reply = () => new Promise<any>((resolve, reject) => (worker.once('message', resolve), worker.once('error', reject)));
+    worker.postMessage({ url: `${n.url}/events`, bodies, contentType: 'application/cloudevents-batch+json', concurrency: 4 });
+    await reply();
+    worker.postMessage('go');
+    const r = await reply();
+    if (r.error) throw new Error(r.error);
+    return (bodies.length * perBatch) / (r.ms / 1000);
+  } finally {
+    await worker.terminate();
+  }
+}
+
+function batchEvents(pass: number, batches: number, perBatch: number): EventInput[][] {
+  const time = new Date(1_700_000_000_000).toISOString();
+  return Array.from({ length: batches }, (_, b) => Array.from({ length: perBatch }, (_, i) => {
+    const k = b * perBatch + i;
+    return { specversion: '1.0', id: `${pass}.${k}`, source: 'urn:bench', type: 'reading', subject: SENSORS[k % SENSORS.length]!, time, data: { temperature: 18 + (k % 16) / 4, humidity: 40 } } as EventInput;
+  }));
+}
+
+export async function run(ctx: BenchContext): Promise<Figure[]> {
+  const count = ctx.quick ? 20_000 : 100_000;
+  const figures: Figure[] = [];
+  let mosq: Mosquitto | null = null;
+  const note = hasMosquitto ? undefined : 'mosquitto not installed: raw baseline and external mode skipped (scripts/install-system-deps.sh mosquitto mosquitto-clients)';
+  if (hasMosquitto) mosq = await startMosquitto();
+  try {
+    const embedded = await node({ mqtt: { port: 0 } });
+    const warm = await connectAsync(embedded.ingestion.mqtt!.url);
+    await publishMany(warm, SENSORS.length, 1); // every sensor twin started before timing
+    await warm.endAsync();
+    const external = mosq ? await node({ mqtt: { url: mosq.url, clientId: 'tf-bench', subscription: 'org/#' } }) : null;
+    for (const qos of [0, 1] as const) {
+      const baseline = mosq ? await repeat(ctx.runs, () => rawRate(mosq!.url, qos, count)) : undefined;
+      const ratio = qos === 0 ? 0.6 : 0.8;
+      const emb = await repeat(ctx.runs, () => oursRate(embedded, embedded.ingestion.mqtt!.url, qos, count));
+      figures.push({ scenario: 'ingest', figure: `MQTT QoS ${qos} events/s, embedded aedes → committed`, unit: 'ev/s', ours: emb, baseline, baselineName: `mosquitto pub→sub QoS ${qos}`, target: { ratio, cmp: '>=' }, note });
+      if (external && mosq) {
+        const ext = await repeat(ctx.runs, () => oursRate(external, mosq!.url, qos, count));
+        figures.push({ scenario: 'ingest', figure: `MQTT QoS ${qos} events/s, via mosquitto → committed`, unit: 'ev/s', ours: ext, baseline, baselineName: `mosquitto pub→sub QoS ${qos}`, target: { ratio, cmp: '>=' } });
+      }
+      const lat = await latencies(embedded, qos, ctx.quick ? 300 : 1000);
+      const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+      figures.push({ scenario: 'ingest', figure: `QoS ${qos} publish→lane update p50 (embedded)`, unit: 'ms', ours: [q(0.5)] });
+      figures.push({ scenario: 'ingest', figure: `QoS ${qos} publish→lane update p99 (embedded)`, unit: 'ms', ours: [q(0.99)] });
+    }
+    await external?.close();
+    await embedded.close();
+
+    const perBatch = 1000, batches = ctx.quick ? 20 : 100;
+    const http = await node({});
+    await http.runtime.ingest(SENSORS.map((subject) => ({ subject, data: { temperature: 20, humidity: 40 } })));
+    let pass = 0;
+    const ours = await repeat(ctx.runs, async () => {
+      const bodies = batchEvents(++pass, batches, perBatch).map((b) => JSON.stringify(b));
+      return httpRate(http, bodies, perBatch);
+    });
+    const inProcess = await repeat(ctx.runs, async () => {
+      const events = batchEvents(++pass, batches, perBatch);
+      const t0 = process.hrtime.bigint();
+      await Promise.all(events.map((b) => http.runtime.ingest(b)));
+      return perSecond(batches * perBatch, process.hrtime.bigint() - t0);
+    });
+    figures.push({ scenario: 'ingest', figure: 'HTTP batch events/s (1000/request, 4 in flight, client thread)', unit: 'ev/s', ours, baseline: inProcess, baselineName: 'Runtime.ingest in process', target: { value: 200_000, cmp: '>=' } });
+    await http.close();
+  } finally {
+    await mosq?.stop();
+  }
+  return figures;
+}
+
+

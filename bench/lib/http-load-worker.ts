@@ -1,0 +1,31 @@
+/**
+ * An HTTP load generator on its own thread, so the client's fetch and body handling do not
+ * share the server's event loop (in production the senders are other machines).
+ * Protocol: receives `{ url, bodies, contentType, concurrency }`, replies `'ready'`, then on
+ * `'go'` posts every body and replies `{ ms }` or `{ error }`.
+ */
+import { parentPort } from 'node:worker_threads';
+
+let job: { url: string; bodies: string[]; contentType: string; concurrency: number } | null = null;
+parentPort!.on('message', async (msg) => {
+  if (msg !== 'go') {
+    job = msg;
+    parentPort!.postMessage('ready');
+    return;
+  }
+  const { url, bodies, contentType, concurrency } = job!;
+  const t0 = performance.now();
+  let next = 0;
+  try {
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < bodies.length) {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body: bodies[next++]! });
+        if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+        await res.arrayBuffer();
+      }
+    }));
+    parentPort!.postMessage({ ms: performance.now() - t0 });
+  } catch (err) {
+    parentPort!.postMessage({ error: (err as Error).message });
+  }
+});

@@ -1,0 +1,174 @@
+import type { ClientEvent, TypedLaneEvent } from './types.js';
+
+/**
+ * Why the server ended a link: the tag of the `@unlinked` body (`nodeNotFound`,
+ * `laneNotFound`, `forbidden`, `tooManyLinks`, …) with the server's error code and message.
+ *
+ * @example
+ * ```ts
+ * try { for await (const e of link) {} } catch (err) {
+ *   if (err instanceof LinkError && err.reason === 'nodeNotFound') showMissing(err.node);
+ * }
+ * ```
+ */
+export class LinkError extends Error {
+  override readonly name = 'LinkError';
+  constructor(readonly reason: string, readonly code: string | undefined, message: string, readonly node: string, readonly lane: string) {
+    super(message);
+  }
+}
+
+/** Callbacks of a link; all optional. */
+export interface LinkCallbacks<V> {
+  /** Every event, in order (the state first on sync, then changes). */
+  onEvent?: (event: TypedLaneEvent<V>, node: string) => void;
+  /** After the initial state, and again after each resync following a reconnect. */
+  onSynced?: () => void;
+  /** The server ended the link (no such node or lane, denied, limits). */
+  onUnlinked?: (error: LinkError) => void;
+}
+
+/** Events buffered for a `for await` consumer that is behind; older ones are dropped past this. */
+const ITERATION_BUFFER = 10_000;
+
+/**
+ * One subscription to one lane (or, with a wildcard node, to one lane of many twins).
+ * Consume it with callbacks or with `for await` (breaking out unlinks). It survives
+ * reconnects: the client relinks and, for sync links, the state arrives again followed
+ * by `onSynced`.
+ *
+ * @example
+ * ```ts
+ * const link = client.sync<boolean>('/org/contoso/site/berlin', 'alarm');
+ * await link.synced;
+ * link.value;                         // current alarm state
+ * for await (const { event } of link) if (event.type === 'value' && event.value) break;
+ * ```
+ */
+export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
+  /** Resolves after the first initial state (sync) or link confirmation; rejects if the server refuses. */
+  readonly synced: Promise<void>;
+  /** Iteration events dropped because the consumer was more than 10,000 events behind. */
+  dropped = 0;
+  private latest: V | undefined;
+  private readonly entries = new Map<string, V>();
+  private queue: ClientEvent<V>[] = [];
+  private waiter: (() => void) | null = null;
+  private failure: LinkError | null = null;
+  private closed = false;
+  private iterating = false;
+  private resolveSynced!: () => void;
+  private rejectSynced!: (e: unknown) => void;
+
+  constructor(
+    readonly node: string,
+    readonly lane: string,
+    readonly sync: boolean,
+    private readonly callbacks: LinkCallbacks<V>,
+    private readonly detach: (link: ClientLink<V>) => void,
+  ) {
+    this.synced = new Promise((resolve, reject) => {
+      this.resolveSynced = resolve;
+      this.rejectSynced = reject;
+    });
+    this.synced.catch(() => {}); // surfaced through iteration and onUnlinked too
+  }
+
+  /** The latest value of a value lane (undefined before the first event). */
+  get value(): V | undefined {
+    return this.latest;
+  }
+
+  /** The current entries of a map or join lane, as received. */
+  get map(): ReadonlyMap<string, V> {
+    return this.entries;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Unlinks (sends `@unlink` when no other handle shares the lane). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.detach(this);
+    this.wakeUp();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ClientEvent<V>> {
+    this.iterating = true;
+    try {
+      for (;;) {
+        const next = this.queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (this.failure) throw this.failure;
+        if (this.closed) return;
+        await new Promise<void>((resolve) => (this.waiter = resolve));
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  // ---- called by the client -------------------------------------------------------
+
+  /** @internal */
+  deliver(event: TypedLaneEvent<V>, node: string): void {
+    if (this.closed) return;
+    switch (event.type) {
+      case 'value':
+        this.latest = event.value;
+        break;
+      case 'update':
+        this.entries.set(event.key, event.value);
+        break;
+      case 'remove':
+        this.entries.delete(event.key);
+        break;
+      case 'clear':
+        this.entries.clear();
+    }
+    this.callbacks.onEvent?.(event, node);
+    // Buffer for iteration unless the app only uses callbacks (bounded either way).
+    if (this.iterating || !this.callbacks.onEvent) {
+      if (this.queue.length >= ITERATION_BUFFER) {
+        this.queue.shift();
+        this.dropped++;
+      }
+      this.queue.push({ node, lane: this.lane, event });
+      this.wakeUp();
+    }
+  }
+
+  /** @internal */
+  markLinked(): void {
+    if (!this.sync && !this.closed) this.resolveSynced();
+  }
+
+  /** @internal */
+  markSynced(): void {
+    if (this.closed) return;
+    this.resolveSynced();
+    this.callbacks.onSynced?.();
+  }
+
+  /** @internal */
+  fail(error: LinkError): void {
+    if (this.closed) return;
+    this.failure = error;
+    this.closed = true;
+    this.rejectSynced(error);
+    this.callbacks.onUnlinked?.(error);
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Types of the twinflow client: the WebSocket it needs (browser's or `ws`), typed lane
+ * events, and a helper that reads lane types off a model without importing the runtime.
+ */
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- handlers must accept both DOM and ws event types */
+
+/**
+ * The part of the WebSocket API the client uses; both the browser's `WebSocket` and the
+ * `ws` package's satisfy it.
+ *
+ * @example
+ * ```ts
+ * import WebSocket from 'ws';
+ * const ctor: WebSocketConstructor = WebSocket;
+ * ```
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly protocol: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+}
+
+/**
+ * A WebSocket constructor (`globalThis.WebSocket` in browsers and Node 22+, `ws` in Node 20).
+ *
+ * @example
+ * ```ts
+ * const ctor: WebSocketConstructor = globalThis.WebSocket as unknown as WebSocketConstructor;
+ * ```
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/**
+ * A lane event with a typed value: value lanes send `value`, map and join lanes
+ * `update`/`remove`/`clear`.
+ *
+ * @example
+ * ```ts
+ * const e: TypedLaneEvent<number> = { type: 'value', value: 21.5 };
+ * ```
+ */
+export type TypedLaneEvent<V> =
+  | { readonly type: 'value'; readonly value: V }
+  | { readonly type: 'update'; readonly key: string; readonly value: V }
+  | { readonly type: 'remove'; readonly key: string }
+  | { readonly type: 'clear' };
+
+/**
+ * One event as a link delivers it, naming the concrete node (wildcard links span many).
+ *
+ * @example
+ * ```ts
+ * for await (const { node, event } of link) console.log(node, event);
+ * ```
+ */
+export interface ClientEvent<V = unknown> {
+  readonly node: string;
+  readonly lane: string;
+  readonly event: TypedLaneEvent<V>;
+}
+
+/** The value type of one lane spec: a value lane's value, a map/join lane's entry, a command. */
+type LaneValue<S> = S extends { readonly kind: 'value'; readonly initial: infer T } ? T
+  : S extends { readonly kind: 'command'; readonly parse: ((raw: unknown) => infer C) | undefined } ? C
+  : S extends { create(...args: any[]): { get(key: string): infer V } } ? Exclude<V, undefined>
+  : unknown;
+
+/**
+ * Lane name → value type of a model, read structurally from its definition, so apps can
+ * type their links from the model they deploy without bundling the runtime:
+ *
+ * @example
+ * ```ts
+ * import type { unitModel } from '../models/unit.js';
+ * type Unit = LaneTypesOf<ReturnType<typeof unitModel>>;   // { secured: boolean; secure: boolean; … }
+ * client.twin<Unit>('/org/contoso/site/berlin/building/41/floor/3/unit/j').sync('secured'); // ClientLink<boolean>
+ * ```
+ */
+export type LaneTypesOf<M> = M extends { readonly def: { readonly lanes: infer L } }
+  ? { [K in keyof L & string]: LaneValue<L[K]> }
+  : never;
+
+/**
+ * Reconnection policy: exponential backoff with jitter, capped.
+ *
+ * @example
+ * ```ts
+ * const r: ReconnectOptions = { initialDelayMs: 100, maxDelayMs: 10_000 };
+ * ```
+ */
+export interface ReconnectOptions {
+  /** First delay (default 250 ms). */
+  initialDelayMs?: number;
+  /** Cap (default 15 s). */
+  maxDelayMs?: number;
+  /** Growth per failed attempt (default 2). */
+  factor?: number;
+  /** Random extra fraction of each delay, 0..1 (default 0.2), so clients do not reconnect in lockstep. */
+  jitter?: number;
+}
+
+/**
+ * Connection state of a client.
+ *
+ * @example
+ * ```ts
+ * client.onStatus((s: ClientStatus) => s === 'open' && console.log('live'));
+ * ```
+ */
+export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';

@@ -1,0 +1,143 @@
+import { mkdirSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { TwinError } from '../errors.js';
+import type { StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
+
+/** On-disk format version; bumped on incompatible layout changes (see docs/persistence.md). */
+export const FORMAT_VERSION = 1;
+
+/**
+ * `strict`: a write resolves once its transaction is committed and flushed to disk, so an
+ * acknowledgement survives a crash of the process or of the machine.
+ * `relaxed`: a write resolves as soon as it is queued; lmdb commits it within the next
+ * event-loop turn and flushes shortly after. A process crash can lose the writes of the
+ * last few milliseconds that were already acknowledged.
+ */
+export type Durability = 'strict' | 'relaxed';
+
+export interface LmdbStoreOptions {
+  /** Data directory (created if missing). */
+  path: string;
+  durability?: Durability;
+  /** LMDB map size in bytes (default 64 GiB of address space; the file grows as needed). */
+  mapSize?: number;
+}
+
+const STRUCTURES = Symbol.for('twinflow.structures');
+const SEP = '\u001f';
+const AFTER_SEP = '\u0020';
+
+/**
+ * The LMDB {@link StateStore}. Three databases in one environment:
+ * - `records`: twin path → msgpack record of its value-shaped lanes and bookkeeping;
+ * - `entries`: `path ␟ lane ␟ key` (U+001F separators) → msgpack value, for keyed lanes;
+ *   a twin's entries are one contiguous key range, read with a single cursor on restore;
+ * - `meta`: format version and other metadata.
+ * Paths cannot contain control characters (TwinPath rejects them), which makes U+001F an
+ * unambiguous separator. (Not U+0000: lmdb-js reads string keys holding several U+0000
+ * as composite array keys.) Each batch is one LMDB transaction: it commits whole or not at all.
+ *
+ * @example
+ * ```ts
+ * const store = LmdbStateStore.open({ path: './data', durability: 'strict' });
+ * const rt = createRuntime({ models, store });
+ * ```
+ */
+export class LmdbStateStore implements StateStore {
+  private closed = false;
+
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly records: Database<Record<string, unknown>, string>,
+    private readonly entries: Database<unknown, string>,
+    readonly meta: Database<unknown, string>,
+    readonly durability: Durability,
+  ) {}
+
+  static open(options: LmdbStoreOptions): LmdbStateStore {
+    mkdirSync(options.path, { recursive: true });
+    const root = open({ path: options.path, mapSize: options.mapSize ?? 64 * 2 ** 30, maxDbs: 8 });
+    const structures = STRUCTURES;
+    const records = root.openDB<Record<string, unknown>, string>({ name: 'records', encoding: 'msgpack', sharedStructuresKey: structures });
+    const entries = root.openDB<unknown, string>({ name: 'entries', encoding: 'msgpack', sharedStructuresKey: structures });
+    const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
+    const format = meta.get('format');
+    if (format === undefined) {
+      meta.putSync('format', FORMAT_VERSION);
+    } else if (typeof format !== 'number' || format > FORMAT_VERSION) {
+      root.close();
+      throw new TwinError('TWIN_STORE_FAILED', `data directory ${options.path} has format ${String(format)}; this build reads up to ${FORMAT_VERSION}`);
+    }
+    return new LmdbStateStore(root, records, entries, meta, options.durability ?? 'strict');
+  }
+
+  load(path: string): StoredTwin | undefined {
+    const values = this.records.get(path);
+    let entries: Map<string, Map<string, unknown>> | undefined;
+    for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP })) {
+      const laneEnd = key.indexOf(SEP, path.length + 1);
+      const lane = key.slice(path.length + 1, laneEnd);
+      const entryKey = key.slice(laneEnd + 1);
+      entries ??= new Map();
+      let m = entries.get(lane);
+      if (!m) entries.set(lane, (m = new Map()));
+      m.set(entryKey, value);
+    }
+    if (values === undefined && entries === undefined) return undefined;
+    return { values: values ?? {}, entries: entries ?? new Map() };
+  }
+
+  async write(batch: readonly StateWrite[]): Promise<void> {
+    if (this.closed) throw new TwinError('TWIN_STORE_FAILED', 'the store is closed');
+    const committed = this.root.transaction(() => {
+      for (const w of batch) this.apply(w);
+    });
+    if (this.durability === 'relaxed') {
+      committed.catch(() => undefined); // failures surface on the next strict flush or close
+      return;
+    }
+    await committed;
+    await this.root.flushed;
+  }
+
+  *list(prefix: string): Iterable<string> {
+    const range = prefix === '' ? {} : { start: prefix, end: prefix + '\uffff' };
+    for (const key of this.records.getKeys(range)) {
+      // lmdb keeps msgpack's shared structures under a symbol key in the same database.
+      if (typeof key !== 'string') continue;
+      if (prefix === '' || key === prefix || key.startsWith(prefix + '/')) yield key;
+    }
+  }
+
+  /** Number of twins with a record (an O(1) LMDB statistic, less the shared-structures entry). */
+  get twinCount(): number {
+    const entries = (this.records.getStats() as { entryCount: number }).entryCount;
+    return this.records.get(STRUCTURES as unknown as string) === undefined ? entries : entries - 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  private apply(w: StateWrite): void {
+    switch (w.op) {
+      case 'record':
+        this.records.putSync(w.path, w.values as Record<string, unknown>);
+        break;
+      case 'put':
+        this.entries.putSync(w.path + SEP + w.lane + SEP + w.key, w.value);
+        break;
+      case 'del':
+        if (w.key !== undefined) {
+          this.entries.removeSync(w.path + SEP + w.lane + SEP + w.key);
+        } else {
+          const from = w.path + SEP + w.lane + SEP;
+          for (const key of this.entries.getKeys({ start: from, end: w.path + SEP + w.lane + AFTER_SEP })) this.entries.removeSync(key);
+        }
+        break;
+    }
+  }
+}

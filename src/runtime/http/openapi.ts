@@ -1,0 +1,125 @@
+import type { FastifyInstance } from 'fastify';
+import { ErrorCodes } from '../../errors.js';
+
+const error = { $ref: '#/components/schemas/Error' };
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
+const pathParam = {
+  name: 'path', in: 'path', required: true, description: 'Twin path without the leading slash (slashes allowed), e.g. org/contoso/site/berlin',
+  schema: { type: 'string' },
+};
+
+/**
+ * The OpenAPI 3.1 description of the HTTP API, written by hand next to the routes it
+ * describes (twin-routes, query-routes, event-routes, metrics-routes, server).
+ *
+ * @example
+ * ```ts
+ * openApiDocument.paths['/metrics'].get.summary; // 'Prometheus metrics'
+ * ```
+ */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'twinflow HTTP API', version: '0.1.0',
+    description: 'Read and query twins, send commands, ingest CloudEvents. Live lanes are served over WebSocket (WARP) on the same port, at /; see docs/protocol.md.',
+  },
+  paths: {
+    '/twins/{path}': {
+      get: {
+        summary: 'Read a twin', operationId: 'readTwin',
+        parameters: [pathParam, { name: 'lanes', in: 'query', description: 'Comma-separated lane names (default: all)', schema: { type: 'string' } }],
+        responses: {
+          200: { description: 'The twin', content: { 'application/json': { schema: { $ref: '#/components/schemas/Twin' } } } },
+          400: errorResponse('Invalid path (TWIN_PATH_INVALID)'),
+          404: errorResponse('No route matches the path (TWIN_NO_ROUTE) or no such lane (TWIN_LANE_NOT_FOUND)'),
+        },
+      },
+    },
+    '/twins/{path}/commands/{lane}': {
+      post: {
+        summary: 'Send a command', operationId: 'sendCommand',
+        parameters: [pathParam, { name: 'lane', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { description: 'The command value as JSON', content: { 'application/json': { schema: {} } } },
+        responses: {
+          202: { description: 'Accepted and committed', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'accepted' } } } } } },
+          404: errorResponse('No such twin or lane'),
+          422: errorResponse('The model rejected the command (TWIN_PAYLOAD_REJECTED)'),
+        },
+      },
+    },
+    '/twins': {
+      get: {
+        summary: 'Query a subtree', operationId: 'queryTwins',
+        description: 'Twins under a path (or matching a wildcard filter), optionally of some models and whose lanes satisfy every `where` clause, in path order, paginated.',
+        parameters: [
+          { name: 'under', in: 'query', description: 'A twin path; the twin itself and everything below it', schema: { type: 'string' }, example: '/org/contoso/site/berlin/building/41' },
+          { name: 'filter', in: 'query', description: 'A path filter instead of `under` (`*` one segment, `**` any depth)', schema: { type: 'string' } },
+          { name: 'model', in: 'query', description: 'Comma-separated model names', schema: { type: 'string' }, example: 'room' },
+          {
+            name: 'where', in: 'query', description: 'Repeatable `lane<op>value`, op one of = != > >= < <=; the value is JSON or plain text',
+            schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true, example: ['occupied=false'],
+          },
+          { name: 'lanes', in: 'query', description: 'Comma-separated lanes to return (default: all)', schema: { type: 'string' } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          { name: 'cursor', in: 'query', description: 'The `next` of the previous page', schema: { type: 'string' } },
+        ],
+        responses: {
+          200: {
+            description: 'A page of matches',
+            content: { 'application/json': { schema: {
+              type: 'object', required: ['items', 'next'],
+              properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Twin' } }, next: { type: ['string', 'null'] } },
+            } } },
+          },
+          400: errorResponse('Bad filter, where clause, limit or cursor (TWIN_QUERY_INVALID, TWIN_FILTER_INVALID, TWIN_PATH_INVALID)'),
+        },
+      },
+    },
+    '/events': {
+      post: {
+        summary: 'Ingest CloudEvents (structured JSON, one or a batch)', operationId: 'ingestEvents',
+        requestBody: { content: { 'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } } } },
+        responses: {
+          202: { description: 'All accepted and committed' },
+          207: { description: 'Some rejected; see `rejected`' },
+          400: errorResponse('None accepted'),
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics', operationId: 'metrics',
+        responses: { 200: { description: 'Text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/healthz': { get: { summary: 'Liveness', operationId: 'healthz', responses: { 200: { description: 'Alive' } } } },
+    '/readyz': { get: { summary: 'Readiness', operationId: 'readyz', responses: { 200: { description: 'Ready' }, 503: { description: 'Starting' } } } },
+    '/openapi.json': { get: { summary: 'This document', operationId: 'openapi', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+  },
+  components: {
+    schemas: {
+      Twin: {
+        type: 'object', required: ['path', 'model', 'lanes'],
+        properties: { path: { type: 'string' }, model: { type: 'string' }, lanes: { type: 'object', additionalProperties: true } },
+      },
+      Error: {
+        type: 'object', required: ['code', 'message'],
+        properties: { code: { type: 'string', enum: Object.keys(ErrorCodes) }, message: { type: 'string' }, details: { type: 'object' } },
+      },
+    },
+  },
+} as const;
+
+/**
+ * `GET /openapi.json` serves {@link openApiDocument}.
+ *
+ * @example
+ * ```ts
+ * await app.register(openApiRoutes());
+ * ```
+ */
+export function openApiRoutes() {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/openapi.json', async () => openApiDocument);
+  };
+}

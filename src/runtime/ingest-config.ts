@@ -1,0 +1,60 @@
+import type { IngestionOptions } from './ingestion.js';
+import { parseWebhook } from './outputs/webhook-sink.js';
+
+/** `parseArgs` options of the ingestion flags of `twinflow serve`. */
+export const INGEST_FLAGS = {
+  'mqtt-port': { type: 'string' },
+  'mqtt-host': { type: 'string' },
+  'mqtt-url': { type: 'string' },
+  'mqtt-topic-prefix': { type: 'string' },
+  'mqtt-subscription': { type: 'string' },
+  'mqtt-client-id': { type: 'string' },
+  'mqtt-max-payload': { type: 'string' },
+  webhook: { type: 'string', multiple: true },
+} as const;
+
+export const INGEST_HELP = `
+  MQTT and outputs (see docs/ingestion.md):
+  --mqtt-port <n>           embedded MQTT broker port, 0 = no MQTT (env TWINFLOW_MQTT_PORT, default 1883)
+  --mqtt-host <addr>        embedded broker listen address (env TWINFLOW_MQTT_HOST, default 127.0.0.1)
+  --mqtt-url <url>          use an external broker instead, e.g. mqtt://127.0.0.1:1883 (env TWINFLOW_MQTT_URL)
+  --mqtt-topic-prefix <p>   topic prefix before the twin path, e.g. "tf/" (env TWINFLOW_MQTT_TOPIC_PREFIX, default none)
+  --mqtt-subscription <f>   external broker subscription, e.g. '$share/twinflow/org/#' (default <prefix>#)
+  --mqtt-client-id <id>     external broker client id, stable across restarts (default twinflow-<hostname>)
+  --mqtt-max-payload <n>    largest accepted MQTT payload in bytes (default 262144)
+  --webhook <url>           POST derived events to this URL (CloudEvents HTTP, structured); repeatable;
+                            prefix "binary:" for binary mode (env TWINFLOW_WEBHOOKS, comma-separated)
+`;
+
+type FlagValues = { [K in keyof typeof INGEST_FLAGS]?: (typeof INGEST_FLAGS)[K] extends { multiple: true } ? string[] : string };
+
+/**
+ * Turns the ingestion flags (then environment, then defaults) into node options.
+ * Throws an Error naming the flag on bad input.
+ *
+ * @example
+ * ```ts
+ * ingestionFromFlags({ 'mqtt-port': '0', webhook: ['http://127.0.0.1:8080/hook'] }, {});
+ * // { mqtt: undefined, outputs: { webhooks: [{ url: 'http://127.0.0.1:8080/hook' }] } }
+ * ```
+ */
+export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = process.env): IngestionOptions {
+  const url = values['mqtt-url'] ?? env.TWINFLOW_MQTT_URL;
+  const portText = values['mqtt-port'] ?? env.TWINFLOW_MQTT_PORT ?? '1883';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--mqtt-port must be 0..65535, got ${portText}`);
+  const maxText = values['mqtt-max-payload'];
+  const maxPayloadBytes = maxText === undefined ? undefined : Number(maxText);
+  if (maxPayloadBytes !== undefined && (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1)) throw new Error(`--mqtt-max-payload must be a positive integer, got ${maxText}`);
+  if (url !== undefined && !/^(mqtts?|wss?|tcp|tls):\/\//.test(url)) throw new Error(`--mqtt-url must be mqtt://, mqtts://, ws:// or wss://, got ${url}`);
+  const webhooks = (values.webhook ?? env.TWINFLOW_WEBHOOKS?.split(',').filter(Boolean) ?? []).map(parseWebhook);
+  const common = {
+    topicPrefix: values['mqtt-topic-prefix'] ?? env.TWINFLOW_MQTT_TOPIC_PREFIX,
+    ...(maxPayloadBytes !== undefined && { maxPayloadBytes }),
+  };
+  // Port 0 turns the embedded broker off on the command line (an ephemeral port is a test need only).
+  const mqtt = url !== undefined
+    ? { url, subscription: values['mqtt-subscription'], clientId: values['mqtt-client-id'] ?? env.TWINFLOW_MQTT_CLIENT_ID, ...common }
+    : port === 0 ? undefined : { port, host: values['mqtt-host'] ?? env.TWINFLOW_MQTT_HOST, ...common };
+  return { mqtt, outputs: { webhooks } };
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Aedes } from 'aedes';
+import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
+import type { Logger } from '../logger.js';
+import type { IngestQueue } from './ingest-queue.js';
+import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
+
+type Deliver = Parameters<Aedes['subscribe']>[1];
+
+/** MQTT 5 DISCONNECT / SUBACK reason codes this session uses. */
+const PROTOCOL_ERROR = 0x82;
+const QOS_NOT_SUPPORTED = 0x9b;
+const SHARED_NOT_SUPPORTED = 0x9e;
+const TOPIC_ALIAS_INVALID = 0x94;
+const KEEP_ALIVE_TIMEOUT = 0x8d;
+const TOPIC_ALIAS_MAX = 64;
+
+/**
+ * One MQTT 5 client of the embedded broker.
+ *
+ * aedes speaks MQTT 3.1/3.1.1 only, yet MQTT 5 is what lets a device learn *why* a
+ * PUBLISH was refused (PUBACK reason codes) and send CloudEvents in binary mode (user
+ * properties, content type). So the embedded broker hands MQTT 5 connections to this
+ * small session instead: it ingests PUBLISH (QoS 0 and 1) with the same MqttIngest as
+ * aedes and answers PUBACK after commit with a reason code and reason string, forwards
+ * accepted messages into aedes so every subscriber sees them, and serves SUBSCRIBE
+ * through aedes' matcher. Deliberately small: clean sessions only, deliveries at QoS 0,
+ * no shared subscriptions or retained-message replay, inbound topic aliases up to 64.
+ */
+export class Mqtt5Session {
+  private clientId = '';
+  private connected = false;
+  private readonly aliases = new Map<number, string>();
+  private readonly subscriptions = new Map<string, Deliver>();
+  private keepaliveMs = 0;
+  private lastSeen = Date.now();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly broker: Aedes,
+    private readonly ingest: MqttIngest,
+    private readonly queue: IngestQueue,
+    private readonly log: Logger,
+  ) {
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (p: Packet) => this.onPacket(p));
+    parser.on('error', (err: Error) => this.disconnect(PROTOCOL_ERROR, err.message));
+    socket.on('data', (chunk: Buffer) => {
+      this.lastSeen = Date.now();
+      parser.parse(chunk);
+    });
+    socket.on('error', () => this.cleanup());
+    socket.on('close', () => this.cleanup());
+    socket.resume(); // the dispatcher paused it while peeking at CONNECT
+  }
+
+  private onPacket(p: Packet): void {
+    if (!this.connected && p.cmd !== 'connect') return this.disconnect(PROTOCOL_ERROR, 'CONNECT expected');
+    switch (p.cmd) {
+      case 'connect': return this.onConnect(p);
+      case 'publish': return this.onPublish(p);
+      case 'subscribe': return this.onSubscribe(p);
+      case 'unsubscribe': return this.onUnsubscribe(p);
+      case 'pingreq': return this.send({ cmd: 'pingresp' });
+      case 'disconnect': return void this.socket.end();
+      case 'puback': return; // deliveries are QoS 0; nothing to track
+      default: return this.disconnect(PROTOCOL_ERROR, `unexpected ${p.cmd}`);
+    }
+  }
+
+  private onConnect(p: IConnectPacket): void {
+    if (this.connected) return this.disconnect(PROTOCOL_ERROR, 'second CONNECT');
+    this.connected = true;
+    const assigned = p.clientId ? undefined : `tf5_${randomUUID()}`;
+    this.clientId = p.clientId || assigned!;
+    this.keepaliveMs = (p.keepalive ?? 0) * 1000;
+    if (this.keepaliveMs > 0) {
+      this.timer = setInterval(() => {
+        if (Date.now() - this.lastSeen > this.keepaliveMs * 1.5) this.disconnect(KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
+      }, Math.max(1000, this.keepaliveMs / 2));
+      this.timer.unref();
+    }
+    this.send({
+      cmd: 'connack', sessionPresent: false, reasonCode: 0,
+      properties: {
+        maximumQoS: 1, retainAvailable: false, sharedSubscriptionAvailable: false, topicAliasMaximum: TOPIC_ALIAS_MAX,
+        ...(assigned !== undefined && { assignedClientIdentifier: assigned }),
+      },
+    });
+  }
+
+  private onPublish(p: IPublishPacket): void {
+    if (p.qos === 2) return this.disconnect(QOS_NOT_SUPPORTED, 'QoS 2 is not supported (maximum QoS 1)');
+    let topic = p.topic;
+    const alias = p.properties?.topicAlias;
+    if (alias !== undefined) {
+      if (alias < 1 || alias > TOPIC_ALIAS_MAX) return this.disconnect(TOPIC_ALIAS_INVALID, `topic alias ${alias} out of range`);
+      if (topic.length > 0) this.aliases.set(alias, topic);
+      else topic = this.aliases.get(alias) ?? '';
+      if (topic.length === 0) return this.disconnect(PROTOCOL_ERROR, `unknown topic alias ${alias}`);
+    }
+    const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+    const msg = { topic, payload, properties: p.properties };
+    if (this.queue.full) {
+      // Stop reading until the runtime catches up: the publisher meets TCP backpressure.
+      this.socket.pause();
+      this.queue.whenNotFull(() => this.socket.resume());
+    }
+    this.ingest.publish(msg, p.qos, this.clientId, (error) => {
+      if (p.qos === 1) {
+        const reason = error ? reasonFor(error) : null;
+        this.send({
+          cmd: 'puback', messageId: p.messageId, reasonCode: reason?.code ?? 0,
+          ...(error && { properties: { reasonString: `${error.code}: ${error.message}`.slice(0, 512) } }),
+        });
+      }
+      if (!error) this.broker.publish({ cmd: 'publish', topic, payload, qos: p.qos, retain: false, dup: false }, () => undefined);
+    });
+  }
+
+  private onSubscribe(p: ISubscribePacket): void {
+    const granted: number[] = [];
+    for (const s of p.subscriptions) {
+      if (s.topic.startsWith('$share/')) {
+        granted.push(SHARED_NOT_SUPPORTED);
+        continue;
+      }
+      if (!this.subscriptions.has(s.topic)) {
+        const deliver: Deliver = (packet, cb) => {
+          this.send({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: 0, retain: false, dup: false });
+          cb();
+        };
+        this.subscriptions.set(s.topic, deliver);
+        this.broker.subscribe(s.topic, deliver, () => undefined);
+      }
+      granted.push(0);
+    }
+    this.send({ cmd: 'suback', messageId: p.messageId!, granted });
+  }
+
+  private onUnsubscribe(p: IUnsubscribePacket): void {
+    for (const topic of p.unsubscriptions) this.unsubscribe(topic);
+    this.send({ cmd: 'unsuback', messageId: p.messageId!, granted: p.unsubscriptions.map(() => 0) } as Packet);
+  }
+
+  private unsubscribe(topic: string): void {
+    const deliver = this.subscriptions.get(topic);
+    if (!deliver) return;
+    this.subscriptions.delete(topic);
+    this.broker.unsubscribe(topic, deliver, () => undefined);
+  }
+
+  private send(packet: Packet): void {
+    if (this.closed || this.socket.destroyed) return;
+    this.socket.write(mqttPacket.generate(packet, { protocolVersion: 5 }));
+  }
+
+  private disconnect(reasonCode: number, reason: string): void {
+    this.log.info({ clientId: this.clientId, reasonCode, reason }, 'mqtt 5 session disconnected');
+    if (this.connected) this.send({ cmd: 'disconnect', reasonCode, properties: { reasonString: reason } });
+    this.socket.end();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const topic of [...this.subscriptions.keys()]) this.unsubscribe(topic);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Limits of the WARP front, per socket. Every one of them bounds memory or work that a
+ * single client could otherwise grow without end.
+ *
+ * @example
+ * ```ts
+ * await startNode({ models, warp: { limits: { maxLinks: 100, sendBudgetBytes: 256 * 1024 } } });
+ * ```
+ */
+export interface WarpLimits {
+  /** Largest frame a client may send; larger ones close the socket with 1009 (default 256 KiB). */
+  maxFrameBytes: number;
+  /** Open links per socket; more are refused with `@unlinked(...)@tooManyLinks` (default 1024). */
+  maxLinks: number;
+  /**
+   * Bytes that may wait in the socket's send buffer (ws `bufferedAmount`). Beyond it the
+   * server stops writing and lets the links conflate until the client reads (default 1 MiB).
+   */
+  sendBudgetBytes: number;
+  /** Size a batched frame is filled up to (default 16 KiB). */
+  frameBytes: number;
+  /** Error and reply envelopes queued behind a full budget; extras are dropped (default 256). */
+  maxPendingControl: number;
+}
+
+/**
+ * The defaults of {@link WarpLimits}.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_WARP_LIMITS.maxLinks; // 1024
+ * ```
+ */
+export const DEFAULT_WARP_LIMITS: Readonly<WarpLimits> = Object.freeze({
+  maxFrameBytes: 256 * 1024,
+  maxLinks: 1024,
+  sendBudgetBytes: 1024 * 1024,
+  frameBytes: 16 * 1024,
+  maxPendingControl: 256,
+});
+
+/**
+ * Counters of the WARP front (monotonic; `connections` is a gauge).
+ *
+ * @example
+ * ```ts
+ * node.warp.stats().framesOut;
+ * ```
+ */
+export interface WarpStats {
+  connections: number;
+  framesIn: number;
+  framesOut: number;
+  envelopesOut: number;
+  bytesOut: number;
+  linksOpened: number;
+  linksClosed: number;
+  malformed: number;
+  commandsFailed: number;
+  /** Conflations of links that are closed (live links are added when read). */
+  conflationsClosed: number;
+  /** Error replies dropped because the client did not read them. */
+  controlDropped: number;
+  /** Times a socket hit its send budget. */
+  budgetStalls: number;
+}
+
+/** Fresh zeroed counters. */
+export function newWarpStats(): WarpStats {
+  return {
+    connections: 0, framesIn: 0, framesOut: 0, envelopesOut: 0, bytesOut: 0, linksOpened: 0, linksClosed: 0,
+    malformed: 0, commandsFailed: 0, conflationsClosed: 0, controlDropped: 0, budgetStalls: 0,
+  };
+}

@@ -1,0 +1,136 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { TwinLogger } from '../../actors/index.js';
+import { WARP_SUBPROTOCOLS, encodingOfSubprotocol } from '../../lanes/warp/index.js';
+import type { Runtime } from '../runtime.js';
+import { allowAll, type WarpAuthorizer } from './auth.js';
+import { EventEncoder } from './event-encoder.js';
+import { DEFAULT_WARP_LIMITS, newWarpStats, type WarpLimits, type WarpStats } from './limits.js';
+import { WarpSession, type SessionContext } from './session.js';
+
+/**
+ * Options of the WARP front.
+ *
+ * @example
+ * ```ts
+ * const options: WarpOptions = { authorize: (req) => req.credentials !== undefined, limits: { maxLinks: 64 } };
+ * ```
+ */
+export interface WarpOptions {
+  /** Decides per link and command (default: allow all). */
+  authorize?: WarpAuthorizer;
+  limits?: Partial<WarpLimits>;
+  /** URL path that accepts upgrades (default `/`, where Swim clients connect). */
+  path?: string;
+}
+
+/** A snapshot of the WARP front's counters and gauges. */
+export interface WarpFrontStats extends WarpStats {
+  /** Open links over all sockets (gauge). */
+  links: number;
+  /** Lane events replaced by newer ones before a slow socket took them (counter). */
+  conflations: number;
+  /** Shared-encoding effectiveness: envelopes encoded vs. served from the cache. */
+  eventsEncoded: number;
+  eventsShared: number;
+}
+
+/**
+ * The WARP front of a node, on the HTTP server's port.
+ *
+ * @example
+ * ```ts
+ * const warp = attachWarp(fastify.server, runtime, logger);
+ * warp.stats().links;
+ * await warp.close();
+ * ```
+ */
+export interface WarpFront {
+  stats(): WarpFrontStats;
+  /** Sessions of the open sockets (tests use them to check that pending output is bounded). */
+  sessions(): readonly WarpSession[];
+  close(): Promise<void>;
+}
+
+/**
+ * Accepts WebSocket upgrades at `/` on an existing HTTP server (ws in `noServer` mode) and
+ * speaks WARP on them: Recon by default, or the subprotocol the client offers
+ * (`warp.json`, `warp.recon`; see docs/protocol.md).
+ *
+ * @example
+ * ```ts
+ * const warp = attachWarp(app.server, runtime, logger, { limits: { sendBudgetBytes: 256 * 1024 } });
+ * ```
+ */
+export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, options: WarpOptions = {}): WarpFront {
+  const limits: WarpLimits = { ...DEFAULT_WARP_LIMITS, ...options.limits };
+  const path = options.path ?? '/';
+  const stats = newWarpStats();
+  const ctx: SessionContext = {
+    runtime, limits, stats, log,
+    authorize: options.authorize ?? allowAll,
+    encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
+  };
+  const sessions = new Map<WebSocket, WarpSession>();
+  const wss = new WebSocketServer({
+    noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false,
+    handleProtocols: (offered) => {
+      if (offered.has(WARP_SUBPROTOCOLS.json)) return WARP_SUBPROTOCOLS.json;
+      if (offered.has(WARP_SUBPROTOCOLS.recon)) return WARP_SUBPROTOCOLS.recon;
+      return false;
+    },
+  });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname !== path) {
+      // Leave other paths to other upgrade listeners; refuse only if nobody else listens.
+      if (server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const encoding = encodingOfSubprotocol(ws.protocol);
+      const session = new WarpSession(ws, socket, encoding, ctx, req.socket.remoteAddress);
+      sessions.set(ws, session);
+      stats.connections++;
+      log.debug({ remote: req.socket.remoteAddress, encoding }, 'WARP socket opened');
+      ws.on('message', (data, isBinary) => session.receive(data as Buffer, isBinary));
+      ws.on('error', (err) => log.debug({ err: err.message }, 'WARP socket error')); // ws closes it (1007/1009)
+      ws.on('close', (code, reason) => {
+        session.close();
+        sessions.delete(ws);
+        stats.connections--;
+        log.debug({ code, reason: reason.toString() }, 'WARP socket closed');
+      });
+    });
+  };
+  server.on('upgrade', onUpgrade);
+
+  return {
+    stats() {
+      let links = 0;
+      let conflations = stats.conflationsClosed;
+      for (const s of sessions.values()) {
+        links += s.linkCount;
+        conflations += s.conflated;
+      }
+      return {
+        ...stats, links, conflations,
+        eventsEncoded: ctx.encoders.recon.encoded + ctx.encoders.json.encoded,
+        eventsShared: ctx.encoders.recon.shared + ctx.encoders.json.shared,
+      };
+    },
+    sessions: () => [...sessions.values()],
+    async close() {
+      server.off('upgrade', onUpgrade);
+      const open = [...sessions.keys()];
+      for (const ws of open) ws.close(1001, 'server shutting down');
+      // Give close handshakes a moment, then cut whatever is left (a client that does not read).
+      const deadline = Date.now() + 200;
+      while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      for (const ws of sessions.keys()) ws.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { buildingModels } from '../../models/index.js';
+import type { DerivedEvent } from '../../src/index.js';
+import { ingestionFromFlags } from '../../src/runtime/ingest-config.js';
+import { BadInput } from '../../src/runtime/ingest/bad-input.js';
+import { MemoryDeadLetters } from '../../src/runtime/ingest/dead-letters.js';
+import { IngestQueue } from '../../src/runtime/ingest/ingest-queue.js';
+import { MqttDecoder, TopicMap } from '../../src/runtime/ingest/mqtt-message.js';
+import { defaultOutputTopic } from '../../src/runtime/outputs/mqtt-sink.js';
+import { PermanentSinkError, SinkQueue, type Sink } from '../../src/runtime/outputs/sink-queue.js';
+import { TwinError } from '../../src/index.js';
+import { simulatedRuntime } from '../support/runtime.js';
+
+const silent = pino({ level: 'silent' });
+const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
+const event = (n: number, type = 'evacuation', subject = '/org/a/site/b'): DerivedEvent => ({ specversion: '1.0', id: String(n), source: subject, type, subject, time: new Date(0).toISOString(), datacontenttype: 'application/json', data: { n } });
+
+describe('TopicMap', () => {
+  it('maps topics to paths under a prefix and skips foreign, $ and output topics', () => {
+    const t = new TopicMap('tf/');
+    expect(t.pathOf('tf/org/a/site/b')).toBe('/org/a/site/b');
+    expect(t.pathOf('other/org/a')).toBeNull();
+    expect(t.pathOf('$SYS/broker/uptime')).toBeNull();
+    expect(t.pathOf('tf/org/a/site/b/signals/evacuation')).toBeNull();
+    expect(t.pathOf('tf/org/a/floor/3/commands/hvac')).toBeNull();
+    expect(t.topicOf('/org/a')).toBe('tf/org/a');
+    expect(new TopicMap().pathOf('org//x')).toBe('/org//x'); // left for path validation to reject
+  });
+
+  it('routes derived events: signals, hvac commands and device commands', () => {
+    expect(defaultOutputTopic(event(1))).toBe('/org/a/site/b/signals/evacuation');
+    expect(defaultOutputTopic(event(1, 'hvac.adjust', '/org/a/floor/3'))).toBe('/org/a/floor/3/commands/hvac');
+    expect(defaultOutputTopic(event(1, 'hvac.adjust.cleared', '/org/a/floor/3'))).toBe('/org/a/floor/3/commands/hvac');
+    expect(defaultOutputTopic(event(1, 'command.setpoint', '/org/a/dev/7'))).toBe('/org/a/dev/7/commands/setpoint');
+  });
+});
+
+describe('MqttDecoder', () => {
+  it('tells payload modes apart and generates unique ids for plain readings', () => {
+    const d = new MqttDecoder({ maxPayloadBytes: 100 });
+    const plain = d.message({ topic: 'x', payload: Buffer.from('{"a":1}') }, '/x', 'dev');
+    const plain2 = d.message({ topic: 'x', payload: Buffer.from('{"a":1}') }, '/x', 'dev');
+    expect(plain).toMatchObject({ subject: '/x', source: 'mqtt://dev', data: { a: 1 } });
+    expect(plain.id).not.toBe(plain2.id);
+    expect(d.message({ topic: 'x', payload: Buffer.from('{"specversion":"1.0","id":"1","source":"s","type":"t"}') }, '/x', 'dev')).toMatchObject({ id: '1', subject: '/x', type: 't' });
+    expect(() => d.message({ topic: 'x', payload: Buffer.alloc(101) }, '/x', 'dev')).toThrow(expect.objectContaining({ code: 'TWIN_PAYLOAD_TOO_LARGE' }));
+  });
+});
+
+describe('SinkQueue', () => {
+  it('drops the oldest events when a sink falls behind, never blocking push', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const got: number[] = [];
+    const sink: Sink = { name: 'slow', deliver: async (e) => { await gate; got.push((e.data as { n: number }).n); } };
+    const q = new SinkQueue(sink, new MemoryDeadLetters(), silent, { capacity: 3 });
+    for (let i = 0; i < 10; i++) q.push(event(i));
+    expect(q.stats).toMatchObject({ dropped: 6, queued: 3 });
+    release();
+    await q.idle();
+    expect(got).toEqual([0, 7, 8, 9]); // the first was already in flight
+  });
+
+  it('retries with backoff and dead-letters permanent failures at once', async () => {
+    let calls = 0;
+    const dl = new MemoryDeadLetters();
+    const flaky: Sink = { name: 'flaky', deliver: async () => { if (++calls < 3) throw new Error('down'); } };
+    const q = new SinkQueue(flaky, dl, silent, { baseDelayMs: 1 });
+    q.push(event(1));
+    await q.idle();
+    expect(q.stats).toMatchObject({ delivered: 1, retries: 2 });
+    const permanent = new SinkQueue({ name: 'p', deliver: async () => { throw new PermanentSinkError('HTTP 400'); } }, dl, silent, { baseDelayMs: 1 });
+    permanent.push(event(2));
+    await permanent.idle();
+    expect(permanent.stats).toMatchObject({ deadLettered: 1, retries: 0 });
+    expect(dl.list()[0]).toMatchObject({ origin: 'output', code: 'TWIN_OUTPUT_FAILED', where: 'p' });
+  });
+});
+
+describe('IngestQueue', () => {
+  it('answers in submission order, including inputs that failed before ingest', async () => {
+    const { rt } = simulatedRuntime({ models: buildingModels() });
+    const dl = new MemoryDeadLetters(2);
+    const q = new IngestQueue(rt, new BadInput(silent, dl));
+    const order: string[] = [];
+    const note = { origin: 'mqtt' as const };
+    q.push({ subject: `${ROOM}/sensors/climate`, data: { temperature: 20, humidity: 1 } }, note, (e) => order.push(`a:${e?.code ?? 'ok'}`));
+    q.pushRejected(new TwinError('TWIN_PAYLOAD_INVALID', 'bad'), note, (e) => order.push(`b:${e?.code}`));
+    q.push({ subject: '/nowhere', data: {} }, note, (e) => order.push(`c:${e?.code ?? 'ok'}`));
+    q.push({ subject: `${ROOM}/sensors/climate`, data: { temperature: 21, humidity: 1 } }, note, (e) => order.push(`d:${e?.code ?? 'ok'}`));
+    await q.drained();
+    expect(order).toEqual(['a:ok', 'b:TWIN_PAYLOAD_INVALID', 'c:TWIN_NO_ROUTE', 'd:ok']);
+    expect(await rt.get(ROOM, 'temperature')).toBe(21);
+    expect(dl.counts()).toEqual({ total: 2, evicted: 0, retained: 2 });
+  });
+});
+
+describe('ingestion flags', () => {
+  it('parses MQTT and webhook flags; --mqtt-port 0 turns MQTT off', () => {
+    expect(ingestionFromFlags({}, {}).mqtt).toMatchObject({ port: 1883 });
+    expect(ingestionFromFlags({ 'mqtt-port': '0' }, {}).mqtt).toBeUndefined();
+    expect(ingestionFromFlags({ 'mqtt-url': 'mqtt://h:1', 'mqtt-subscription': '$share/g/org/#', 'mqtt-topic-prefix': 'tf/' }, {}).mqtt)
+      .toMatchObject({ url: 'mqtt://h:1', subscription: '$share/g/org/#', topicPrefix: 'tf/' });
+    expect(ingestionFromFlags({ webhook: ['http://a/h', 'binary:http://b/h'] }, {}).outputs!.webhooks).toEqual([{ url: 'http://a/h' }, { url: 'http://b/h', mode: 'binary' }]);
+    expect(() => ingestionFromFlags({ 'mqtt-port': 'x' }, {})).toThrow(/--mqtt-port/);
+    expect(() => ingestionFromFlags({ webhook: ['nope'] }, {})).toThrow(/--webhook/);
+  });
+});
