@@ -1,5 +1,5 @@
 import { TwinError, toTwinError } from '../errors.js';
-import type { JoinLane, Lane, LaneObserver, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
+import type { JoinLane, JournalCause, JournalChange, JournalEntry, Lane, LaneObserver, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { ModelCatalog } from './catalog.js';
 import type { Clock } from './clock.js';
@@ -23,6 +23,8 @@ export interface ShardOptions {
   readonly dedupeWindow?: number;
   /** Most inbox items one step processes before it commits and yields to I/O. */
   readonly stepBudget?: number;
+  /** Record every committed turn (cause and lane changes) in the store's journal. */
+  readonly journal?: boolean;
   /** When live twins are passivated (state already persisted, memory released). */
   readonly passivation?: PassivationOptions;
   readonly onOutput?: (event: DerivedEvent) => void;
@@ -45,6 +47,10 @@ const RUN_EVENT: TurnBody<TwinEvent, undefined> = (twin, event) => twin.runEvent
 const RUN_COMMAND: TurnBody<string, unknown> = (twin, lane, value) => twin.runCommand(lane, value);
 const RUN_TIMER: TurnBody<string, number> = (twin, name, due) => twin.runTimer(name, due);
 const RUN_HOOK: TurnBody<((ctx: Twin) => void) | undefined, undefined> = (twin, hook) => hook?.(twin);
+
+const JOIN_CAUSE: JournalCause = { kind: 'join' };
+const START_CAUSE: JournalCause = { kind: 'start' };
+const STOP_CAUSE: JournalCause = { kind: 'stop' };
 
 /** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
 const MAX_JOIN_ROUNDS = 64;
@@ -79,6 +85,11 @@ export class Shard implements TurnEnv {
   /** Stopped twins whose final writes are not committed yet: a restart must wait for them. */
   private readonly stopping = new Map<string, Promise<void>>();
   private drainScheduled = false;
+  private readonly journaling: boolean;
+  /** What caused the turn about to run (journaling only). */
+  private cause: JournalCause = JOIN_CAUSE;
+  private journalSeq = 0;
+  private stepJournal: StateWrite[] = [];
   /** Cancels the clock callback of the next idle sweep. */
   private idleSweep: (() => void) | null = null;
   private nextIdleSweep = 0;
@@ -88,6 +99,7 @@ export class Shard implements TurnEnv {
   constructor(private readonly options: ShardOptions) {
     this.clock = options.clock;
     this.log = options.log;
+    this.journaling = options.journal === true;
     this.commit = new GroupCommit(options.store, (outputs, stopped) => this.committed(outputs, stopped), (err) => {
       this.log.error({ err }, 'state commit failed');
     });
@@ -254,6 +266,7 @@ export class Shard implements TurnEnv {
           this.finish(work); // its effect is already there: acknowledge, do nothing
           break;
         }
+        if (this.journaling) this.cause = { kind: 'event', id: work.event.id, source: work.event.source, type: work.event.type };
         const error = this.runTurn(twin, RUN_EVENT, work.event);
         if (!error && window > 0) {
           twin.remember(key, window);
@@ -264,12 +277,15 @@ export class Shard implements TurnEnv {
       }
       case 'command':
         this.stats.commands++;
+        if (this.journaling) this.cause = { kind: 'command', lane: work.lane };
         this.finish(work, this.runTurn(twin, RUN_COMMAND, work.lane, work.value));
         break;
       case 'timer':
+        if (this.journaling) this.cause = { kind: 'timer', name: work.name };
         this.runTurn(twin, RUN_TIMER, work.name, work.due);
         break;
       case 'joins':
+        if (this.journaling) this.cause = JOIN_CAUSE;
         this.applyJoins(twin, work.updates);
         break;
       case 'call':
@@ -351,6 +367,7 @@ export class Shard implements TurnEnv {
     twin.state = 'active';
     this.stats.started++;
     const onStart = twin.definition.def.onStart;
+    if (this.journaling) this.cause = START_CAUSE;
     const error = this.runTurn(twin, RUN_HOOK, onStart);
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStart failed');
     this.announce(twin);
@@ -372,6 +389,7 @@ export class Shard implements TurnEnv {
 
   private stopTwin(twin: Twin): void {
     const onStop = twin.definition.def.onStop;
+    if (this.journaling) this.cause = STOP_CAUSE;
     const error = this.runTurn(twin, RUN_HOOK, onStop);
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStop failed');
     twin.state = 'stopped';
@@ -451,6 +469,7 @@ export class Shard implements TurnEnv {
     const observed = watched ? this.observers.forPath(twin.path) : undefined;
     const filtered = watched && this.observers.filterCount > 0 ? this.filterMatches(twin) : null;
     const joins = twin.parent ? twin.upJoins : undefined;
+    if (this.journaling && turn.length > 0) this.journalTurn(twin);
     for (let i = 0; i < turn.length; i++) {
       const lane = turn.lane(i);
       if (turn.isRepeat(i)) continue;
@@ -475,6 +494,25 @@ export class Shard implements TurnEnv {
     for (const e of turn.emits) this.stepOutputs.push(e);
     for (const c of turn.commands) this.inbox.push(c);
     turn.begin();
+  }
+
+  /** Appends the turn's persistent lane changes to this step's journal writes. */
+  private journalTurn(twin: Twin): void {
+    const turn = this.turn;
+    const changes: JournalChange[] = [];
+    for (let i = 0; i < turn.length; i++) {
+      const lane = turn.lane(i);
+      if (!lane.persistent) continue;
+      const key = turn.key(i);
+      const event = lane.changeEvent(key);
+      const next = event.type === 'value' || event.type === 'update' ? event.value : event.type === 'clear' ? {} : undefined;
+      const rawOld = turn.old(i);
+      const old = event.type === 'clear' && rawOld instanceof Map ? Object.fromEntries(rawOld) : turn.existedBefore(i) ? rawOld : undefined;
+      changes.push([lane.name, event.type === 'value' || event.type === 'clear' ? null : (key ?? null), old, next]);
+    }
+    if (changes.length === 0) return;
+    const entry: JournalEntry = { path: twin.path, time: this.clock.now(), seq: ++this.journalSeq, cause: this.cause, changes };
+    this.stepJournal.push({ op: 'journal', path: twin.path, entry });
   }
 
   private filterMatches(twin: Twin): Map<string, LaneObserver[]> | null {
@@ -530,6 +568,10 @@ export class Shard implements TurnEnv {
       twin.collectWrites(writes);
     }
     this.dirty = [];
+    if (this.stepJournal.length > 0) {
+      for (const j of this.stepJournal) writes.push(j);
+      this.stepJournal = [];
+    }
     this.stats.writes += writes.length;
     const stopped = this.stepStopped;
     this.commit.submit(writes, this.stepTickets, this.stepOutputs, stopped);

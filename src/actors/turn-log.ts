@@ -46,6 +46,14 @@ export class TurnLog {
     return this.keys[i];
   }
 
+  old(i: number): unknown {
+    return this.olds[i];
+  }
+
+  existedBefore(i: number): boolean {
+    return this.existed[i]!;
+  }
+
   /** True when entry i changes the same lane/key as an earlier entry (observers need it once). */
   isRepeat(i: number): boolean {
     const lane = this.lanes[i];

@@ -11,6 +11,6 @@ export {
   type LaneSpec, type ValueSpec, type MapSpec, type CommandSpec, type JoinSpec, type DemandSpec, type SupplySpec,
   type WindowSpec, type LaneOf,
 } from './spec.js';
-export type { StateStore, StateWrite, StoredTwin } from './store.js';
+export type { StateStore, StateWrite, StoredTwin, JournalEntry, JournalChange, JournalCause } from './store.js';
 export { MemoryStateStore } from './memory-store.js';
 export { Conflator } from './conflator.js';

@@ -1,4 +1,4 @@
-import type { StateStore, StateWrite, StoredTwin } from './store.js';
+import type { JournalEntry, StateStore, StateWrite, StoredTwin } from './store.js';
 
 interface MutableTwin {
   values: Readonly<Record<string, unknown>>;
@@ -18,6 +18,7 @@ interface MutableTwin {
  */
 export class MemoryStateStore implements StateStore {
   private readonly twins = new Map<string, MutableTwin>();
+  private readonly journal = new Map<string, JournalEntry[]>();
   private loadDelayMs = 0;
   /** Count of committed batches, for tests and metrics. */
   commits = 0;
@@ -43,6 +44,10 @@ export class MemoryStateStore implements StateStore {
     for (const path of this.twins.keys()) if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) yield path;
   }
 
+  history(path: string, from: number, to: number): JournalEntry[] {
+    return (this.journal.get(path) ?? []).filter((e) => e.time >= from && e.time <= to);
+  }
+
   async close(): Promise<void> {}
 
   private twin(path: string): MutableTwin {
@@ -61,6 +66,12 @@ export class MemoryStateStore implements StateStore {
         let m = twin.entries.get(w.lane);
         if (!m) twin.entries.set(w.lane, (m = new Map()));
         m.set(w.key, w.value);
+        break;
+      }
+      case 'journal': {
+        const list = this.journal.get(w.path) ?? [];
+        list.push(w.entry);
+        this.journal.set(w.path, list);
         break;
       }
       case 'del': {

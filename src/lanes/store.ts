@@ -8,12 +8,44 @@
  * lanes (map, join, window) per (path, lane, key), so a large map costs one put per
  * changed key, never a rewrite.
  */
+/** Why a journaled turn ran. */
+export interface JournalCause {
+  readonly kind: 'event' | 'command' | 'timer' | 'join' | 'start' | 'stop';
+  /** For events: their CloudEvents id, source and type. */
+  readonly id?: string;
+  readonly source?: string;
+  readonly type?: string;
+  /** For commands: the lane; for timers: the timer name. */
+  readonly lane?: string;
+  readonly name?: string;
+}
+
+/**
+ * One lane change of a turn: `[lane, key, old, new]`. `key` is null for value-shaped
+ * lanes and for a map `clear` (whose `old` is the whole map as an object); `undefined`
+ * old/new means "absent" (an added or removed key).
+ */
+export type JournalChange = readonly [lane: string, key: string | null, old: unknown, next: unknown];
+
+/** One committed turn of one twin, as the optional journal records it. */
+export interface JournalEntry {
+  readonly path: string;
+  /** Clock time of the turn (ms). */
+  readonly time: number;
+  /** Orders entries of the same time (per shard, monotonic). */
+  readonly seq: number;
+  readonly cause: JournalCause;
+  readonly changes: readonly JournalChange[];
+}
+
 export type StateWrite =
   /** Replaces the twin's record. */
   | { readonly op: 'record'; readonly path: string; readonly values: Readonly<Record<string, unknown>> }
   | { readonly op: 'put'; readonly path: string; readonly lane: string; readonly key: string; readonly value: unknown }
   /** Deletes one entry, or with no key every entry of the lane. */
-  | { readonly op: 'del'; readonly path: string; readonly lane: string; readonly key?: string };
+  | { readonly op: 'del'; readonly path: string; readonly lane: string; readonly key?: string }
+  /** Appends a turn to the journal (only when journaling is on). */
+  | { readonly op: 'journal'; readonly path: string; readonly entry: JournalEntry };
 
 /** What a store holds for one twin. */
 export interface StoredTwin {
@@ -31,5 +63,7 @@ export interface StateStore {
   write(batch: readonly StateWrite[]): Promise<void>;
   /** Paths with stored state under `prefix` (a path text, or '' for all), in any order. */
   list(prefix: string): Iterable<string>;
+  /** Journal entries of `path` with `from <= time <= to`, oldest first (stores without a journal return []). */
+  history(path: string, from: number, to: number): JournalEntry[];
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
-import type { StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
+import type { JournalEntry, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
 
 /** On-disk format version; bumped on incompatible layout changes (see docs/persistence.md). */
 export const FORMAT_VERSION = 1;
@@ -21,6 +21,8 @@ export interface LmdbStoreOptions {
   durability?: Durability;
   /** LMDB map size in bytes (default 64 GiB of address space; the file grows as needed). */
   mapSize?: number;
+  /** Journal entries older than this (ms, relative to the newest entry) are compacted away. Default 7 days. */
+  journalRetentionMs?: number;
 }
 
 const STRUCTURES = Symbol.for('twinflow.structures');
@@ -45,14 +47,23 @@ const AFTER_SEP = '\u0020';
  */
 export class LmdbStateStore implements StateStore {
   private closed = false;
+  private newestJournal = 0;
+  private journalWrites = 0;
+  /** Journal key sequence, persisted in `meta` so keys stay unique across restarts. */
+  private journalSeq = 0;
 
   private constructor(
     private readonly root: RootDatabase,
     private readonly records: Database<Record<string, unknown>, string>,
     private readonly entries: Database<unknown, string>,
     readonly meta: Database<unknown, string>,
+    private readonly journal: Database<JournalEntry, string>,
+    private readonly journalByTime: Database<string, string>,
     readonly durability: Durability,
-  ) {}
+    private readonly retentionMs: number,
+  ) {
+    this.journalSeq = (meta.get('journalSeq') as number | undefined) ?? 0;
+  }
 
   static open(options: LmdbStoreOptions): LmdbStateStore {
     mkdirSync(options.path, { recursive: true });
@@ -61,6 +72,8 @@ export class LmdbStateStore implements StateStore {
     const records = root.openDB<Record<string, unknown>, string>({ name: 'records', encoding: 'msgpack', sharedStructuresKey: structures });
     const entries = root.openDB<unknown, string>({ name: 'entries', encoding: 'msgpack', sharedStructuresKey: structures });
     const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
+    const journal = root.openDB<JournalEntry, string>({ name: 'journal', encoding: 'msgpack', sharedStructuresKey: structures });
+    const journalByTime = root.openDB<string, string>({ name: 'journal-by-time', encoding: 'string' });
     const format = meta.get('format');
     if (format === undefined) {
       meta.putSync('format', FORMAT_VERSION);
@@ -68,7 +81,7 @@ export class LmdbStateStore implements StateStore {
       root.close();
       throw new TwinError('TWIN_STORE_FAILED', `data directory ${options.path} has format ${String(format)}; this build reads up to ${FORMAT_VERSION}`);
     }
-    return new LmdbStateStore(root, records, entries, meta, options.durability ?? 'strict');
+    return new LmdbStateStore(root, records, entries, meta, journal, journalByTime, options.durability ?? 'strict', options.journalRetentionMs ?? 7 * 86_400_000);
   }
 
   load(path: string): StoredTwin | undefined {
@@ -87,10 +100,24 @@ export class LmdbStateStore implements StateStore {
     return { values: values ?? {}, entries: entries ?? new Map() };
   }
 
+  history(path: string, from: number, to: number): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    const range = { start: path + SEP + timeKey(Math.max(0, from)), end: path + SEP + timeKey(Math.min(to, MAX_TIME)) + SEP + '\uffff' };
+    for (const { value } of this.journal.getRange(range)) out.push(value);
+    return out;
+  }
+
   async write(batch: readonly StateWrite[]): Promise<void> {
     if (this.closed) throw new TwinError('TWIN_STORE_FAILED', 'the store is closed');
     const committed = this.root.transaction(() => {
+      const seq = this.journalSeq;
       for (const w of batch) this.apply(w);
+      if (this.journalSeq !== seq) this.meta.putSync('journalSeq', this.journalSeq);
+      // Compaction rides along with regular writes, in the same transaction.
+      if (this.journalWrites >= 1000) {
+        this.journalWrites = 0;
+        this.compactJournal(this.newestJournal - this.retentionMs);
+      }
     });
     if (this.durability === 'relaxed') {
       committed.catch(() => undefined); // failures surface on the next strict flush or close
@@ -122,6 +149,15 @@ export class LmdbStateStore implements StateStore {
     await this.root.close();
   }
 
+  /** Deletes journal entries older than `before` (oldest first, through the time index). */
+  private compactJournal(before: number): void {
+    for (const { key, value: path } of this.journalByTime.getRange({ end: timeKey(Math.max(0, before)) })) {
+      const at = key.slice(0, key.length - path.length - 1);
+      this.journal.removeSync(path + SEP + at);
+      this.journalByTime.removeSync(key);
+    }
+  }
+
   private apply(w: StateWrite): void {
     switch (w.op) {
       case 'record':
@@ -130,6 +166,15 @@ export class LmdbStateStore implements StateStore {
       case 'put':
         this.entries.putSync(w.path + SEP + w.lane + SEP + w.key, w.value);
         break;
+      case 'journal': {
+        const e = w.entry;
+        const at = timeKey(e.time) + SEP + seqKey(++this.journalSeq);
+        this.journal.putSync(e.path + SEP + at, e);
+        this.journalByTime.putSync(at + SEP + e.path, e.path);
+        if (e.time > this.newestJournal) this.newestJournal = e.time;
+        this.journalWrites++;
+        break;
+      }
       case 'del':
         if (w.key !== undefined) {
           this.entries.removeSync(w.path + SEP + w.lane + SEP + w.key);
@@ -140,4 +185,15 @@ export class LmdbStateStore implements StateStore {
         break;
     }
   }
+}
+
+const MAX_TIME = 999_999_999_999_999;
+
+/** Fixed-width decimal so string order is time order (ms up to year 33658). */
+function timeKey(ms: number): string {
+  return String(Math.floor(ms)).padStart(15, '0');
+}
+
+function seqKey(seq: number): string {
+  return String(seq).padStart(12, '0');
 }

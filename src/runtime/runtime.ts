@@ -1,6 +1,7 @@
 import { ModelCatalog, RealClock, Shard, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
 import { TwinError, toTwinError } from '../errors.js';
-import { MemoryStateStore, type LaneEvent, type StateStore } from '../lanes/index.js';
+import { MemoryStateStore, type JournalEntry, type LaneEvent, type StateStore } from '../lanes/index.js';
+import { rollBack } from './time-travel.js';
 import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { EventNormaliser, type EventInput } from './event-input.js';
 import { FilterLink } from './filter-link.js';
@@ -22,6 +23,8 @@ export interface RuntimeOptions {
   stepBudget?: number;
   /** Passivation of idle twins and a cap on live twins (default: none; twins stay live). */
   passivation?: PassivationOptions;
+  /** Journal every committed turn (cause and lane changes) for history and state-as-of reads. */
+  journal?: boolean;
   /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 8, 0 = off). */
   dedupeWindow?: number;
 }
@@ -99,6 +102,7 @@ export class Runtime {
       catalog: this.catalog, store: this.store, clock: this.clock, log: this.log, stepBudget: options.stepBudget,
       dedupeWindow: options.dedupeWindow,
       passivation: options.passivation,
+      journal: options.journal,
       onOutput: (e) => {
         for (const l of this.outputListeners) l(e);
       },
@@ -192,6 +196,32 @@ export class Runtime {
     }
     Promise.all(waits).then(() => link.onSynced());
     return link;
+  }
+
+  /** True when a model is routed to `path` (false for malformed paths too). */
+  isRouted(path: string): boolean {
+    try {
+      return this.catalog.resolve(TwinPath.parse(path)) !== null;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The journal of a twin between two clock times (inclusive), oldest first: each
+   * committed turn with its cause and lane changes. Empty unless `journal` is on.
+   */
+  history(path: string, from = 0, to = Number.MAX_SAFE_INTEGER): JournalEntry[] {
+    return this.store.history(this.normaliser.path(path), from, to);
+  }
+
+  /**
+   * A twin's state as of clock time `at`: its current state rolled back through the
+   * journal entries after `at`, newest first. Exact within the journal's retention.
+   */
+  async readAt(path: string, at: number): Promise<TwinSnapshot> {
+    const snapshot = await this.read(path);
+    return rollBack(snapshot, this.history(path, at + 1));
   }
 
   /** Calls `listener` with every derived event, after the turn that emitted it committed. */

@@ -7,6 +7,10 @@ export interface StorageOptions {
   dataDir?: string;
   durability?: Durability;
   passivation?: PassivationOptions;
+  /** Journal every committed turn (history and state-as-of reads). */
+  journal?: boolean;
+  /** How long journal entries are kept (ms, default 7 days). */
+  journalRetentionMs?: number;
 }
 
 export const STORE_FLAGS = {
@@ -15,6 +19,8 @@ export const STORE_FLAGS = {
   'max-active': { type: 'string' },
   'idle-timeout': { type: 'string' },
   memory: { type: 'boolean' },
+  journal: { type: 'boolean' },
+  'journal-retention': { type: 'string' },
 } as const;
 
 export const STORE_HELP = `
@@ -23,6 +29,8 @@ export const STORE_HELP = `
   --durability <mode>      strict: ack after fsync (default); relaxed: ack at once, commit within ms
   --max-active <n>         passivate least recently active twins past ~n live twins (default 1000000)
   --idle-timeout <ms>      passivate twins idle this long (default 600000; 0 = never)
+  --journal                record every turn: GET /twins/{path}/history and ?at= reads
+  --journal-retention <ms> keep journal entries this long (default 604800000 = 7 days)
 `;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -40,6 +48,8 @@ export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
   return {
     dataDir: values.memory ? undefined : ((values.data as string | undefined) ?? env.TWINFLOW_DATA ?? './data'),
     durability,
+    journal: values.journal === true || env.TWINFLOW_JOURNAL === '1',
+    journalRetentionMs: positiveInt('journal-retention', values['journal-retention'] as string | undefined, 7 * 86_400_000),
     passivation: {
       maxActive: positiveInt('max-active', values['max-active'] as string | undefined, 1_000_000),
       ...(idleMs > 0 ? { idleMs } : {}),
