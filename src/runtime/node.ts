@@ -55,8 +55,8 @@ export interface TwinflowNode {
  */
 export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const logger = options.logger ?? createLogger(options.logLevel);
-  const store = options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability }) : undefined);
-  const runtime = createRuntime({ models: options.models, logger, store, clock: options.clock, passivation: options.passivation });
+  const store = options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
+  const runtime = createRuntime({ models: options.models, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal });
   const http = createHttpServer(logger);
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
   const warp = attachWarp(http.server, runtime, logger, options.warp);

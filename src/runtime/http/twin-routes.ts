@@ -3,14 +3,28 @@ import { TwinError } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
 
 /**
- * `GET /twins/{path}[?lanes=a,b]` reads a twin; `POST /twins/{path}/commands/{lane}` sends
- * the JSON body as a command and answers 202 once its effects are committed.
+ * `GET /twins/{path}[?lanes=a,b][&at=T]` reads a twin (as of time T with `at`, from the
+ * journal); `GET /twins/{path}/history?from=T&to=T` lists its journaled turns;
+ * `POST /twins/{path}/commands/{lane}` sends the JSON body as a command and answers 202
+ * once its effects are committed. Times are epoch ms or RFC 3339.
  */
 export function twinRoutes(rt: Runtime) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.get<{ Params: { '*': string }; Querystring: { lanes?: string } }>('/twins/*', async (req) => {
+    app.get<{ Params: { '*': string }; Querystring: { lanes?: string; at?: string; from?: string; to?: string } }>('/twins/*', async (req) => {
+      const raw = req.params['*'];
+      const history = /^(.*)\/history$/.exec(raw);
+      // "…/history" is the history of the twin above it, unless a model is routed to the full path.
+      if (history && !rt.isRouted(raw) && rt.isRouted(history[1]!)) {
+        const from = parseTime(req.query.from, 'from') ?? 0;
+        const to = parseTime(req.query.to, 'to') ?? Number.MAX_SAFE_INTEGER;
+        return { path: '/' + history[1]!.replace(/^\//, ''), from, to, entries: rt.history(history[1]!, from, to) };
+      }
       const lanes = req.query.lanes ? req.query.lanes.split(',').filter(Boolean) : undefined;
-      return rt.read(req.params['*'], lanes);
+      const at = parseTime(req.query.at, 'at');
+      if (at === undefined) return rt.read(raw, lanes);
+      const then = await rt.readAt(raw, at);
+      if (!lanes) return then;
+      return { ...then, lanes: Object.fromEntries(lanes.map((l) => [l, then.lanes[l]])) };
     });
 
     app.post<{ Params: { '*': string } }>('/twins/*', async (req, reply) => {
@@ -20,4 +34,11 @@ export function twinRoutes(rt: Runtime) {
       return reply.status(202).send({ status: 'accepted' });
     });
   };
+}
+
+function parseTime(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(ms)) throw new TwinError('TWIN_QUERY_INVALID', `"${name}" must be epoch ms or an RFC 3339 time, got "${raw}"`);
+  return ms;
 }
