@@ -1,4 +1,4 @@
-import { ModelCatalog, RealClock, Shard, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
+import { ModelCatalog, RealClock, Shard, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
 import { TwinError, toTwinError } from '../errors.js';
 import { MemoryStateStore, type JournalEntry, type LaneEvent, type StateStore } from '../lanes/index.js';
 import { rollBack } from './time-travel.js';
@@ -90,6 +90,9 @@ export class Runtime {
   private readonly normaliser: EventNormaliser;
   private readonly outputListeners = new Set<(e: DerivedEvent) => void>();
   private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
+  private readonly ingestedListeners = new Set<(e: TwinEvent) => void>();
+  /** Ingest calls awaiting commit while someone listens to onIngested, in call (arrival) order. */
+  private readonly ingestedQueue: { events: (TwinEvent | undefined)[]; done: boolean }[] = [];
   private closed = false;
 
   constructor(options: RuntimeOptions) {
@@ -121,6 +124,9 @@ export class Runtime {
     this.assertOpen();
     const list = Array.isArray(input) ? (input as readonly EventInput[]) : [input as EventInput];
     const ticket = new Ticket(list.length);
+    // Only with a listener (a recorder): otherwise the hot path pays one size check.
+    const seen = this.ingestedListeners.size > 0 ? { events: new Array<TwinEvent | undefined>(list.length), done: false } : null;
+    if (seen) this.ingestedQueue.push(seen);
     for (let i = 0; i < list.length; i++) {
       let event;
       try {
@@ -129,11 +135,50 @@ export class Runtime {
         ticket.done(i, toTwinError(err, 'TWIN_EVENT_INVALID'));
         continue;
       }
+      if (seen) seen.events[i] = event;
       this.shard.enqueue({ kind: 'event', path: event.subject, event, ticket, index: i });
     }
-    if (ticket.complete) return { accepted: 0, rejected: ticket.rejected };
-    await ticket.promise;
+    if (ticket.complete) {
+      if (seen) this.deliverIngested(seen, ticket.rejected);
+      return { accepted: 0, rejected: ticket.rejected };
+    }
+    try {
+      await ticket.promise;
+    } catch (err) {
+      if (seen) this.deliverIngested(seen, null);
+      throw err;
+    }
+    if (seen) this.deliverIngested(seen, ticket.rejected);
     return { accepted: list.length - ticket.rejected.length, rejected: ticket.rejected.sort((a, b) => a.index - b.index) };
+  }
+
+  /**
+   * Calls `listener` with every accepted event (normalised: path, time and id filled in),
+   * once its effects are committed, in arrival order across concurrent ingest calls.
+   * Redeliveries that were deduplicated are included (they were acknowledged); events
+   * that were invalid or rejected by their model are not. The recorder uses this.
+   *
+   * @example
+   * ```ts
+   * const off = rt.onIngested((e) => writer.append(e));
+   * ```
+   */
+  onIngested(listener: (event: TwinEvent) => void): () => void {
+    this.ingestedListeners.add(listener);
+    return () => this.ingestedListeners.delete(listener);
+  }
+
+  /** `rejected` null: the whole call failed, nothing of it is delivered. */
+  private deliverIngested(seen: { events: (TwinEvent | undefined)[]; done: boolean }, rejected: readonly { index: number }[] | null): void {
+    if (rejected === null) seen.events.length = 0;
+    else for (const r of rejected) seen.events[r.index] = undefined;
+    seen.done = true;
+    // A later call can commit first (a different step); hold it until earlier calls are delivered.
+    while (this.ingestedQueue[0]?.done) {
+      for (const e of this.ingestedQueue.shift()!.events) {
+        if (e) for (const l of this.ingestedListeners) l(e);
+      }
+    }
   }
 
   /** Sends a command to a command lane (or sets a value lane); rejects with a TwinError. */
