@@ -18,6 +18,19 @@ import { sensorModel } from './sensor.js';
 import { siteModel } from './site.js';
 import { unitModel } from './unit.js';
 
+/**
+ * Where worker threads find the building model: this module and its factory (workers
+ * cannot receive functions, so they import the models themselves).
+ *
+ * @example
+ * ```ts
+ * createRuntime({ models: buildingModels(), workers: { count: 2, models: buildingModelSource() } });
+ * ```
+ */
+export function buildingModelSource(overrides: Partial<BuildingParams> = {}): { module: string; export: string; args: unknown[] } {
+  return { module: import.meta.url, export: 'buildingModels', args: [overrides] };
+}
+
 /** All models of the building scenario, with optional parameter overrides. */
 export function buildingModels(overrides: Partial<BuildingParams> = {}): TwinModel<any>[] {
   const params = { ...defaultParams, ...overrides };

@@ -12,7 +12,7 @@ import { ShardStats } from './stats.js';
 import { TimerQueue } from './timer-queue.js';
 import { Twin, type TurnEnv } from './twin.js';
 import { TurnLog } from './turn-log.js';
-import type { JoinUpdates, Ticket, Work } from './work.js';
+import { Ticket, type JoinUpdates, type Work } from './work.js';
 
 export interface ShardOptions {
   readonly catalog: ModelCatalog;
@@ -23,6 +23,12 @@ export interface ShardOptions {
   readonly dedupeWindow?: number;
   /** Most inbox items one step processes before it commits and yields to I/O. */
   readonly stepBudget?: number;
+  /**
+   * With several shards: whether a path is owned by this shard. Joins and commands for
+   * twins owned elsewhere leave through `onRemote` instead of the local inbox.
+   */
+  readonly owns?: (path: string) => boolean;
+  readonly onRemote?: (message: RemoteMessage) => void;
   /** Record every committed turn (cause and lane changes) in the store's journal. */
   readonly journal?: boolean;
   /** When live twins are passivated (state already persisted, memory released). */
@@ -40,6 +46,11 @@ export interface PassivationOptions {
    */
   readonly maxActive?: number;
 }
+
+/** What a shard sends to twins it does not own (routed by the runtime to their owner). */
+export type RemoteMessage =
+  | { readonly kind: 'join'; readonly parent: string; readonly lane: string; readonly child: string; readonly value: unknown }
+  | { readonly kind: 'command'; readonly path: string; readonly lane: string; readonly value: unknown };
 
 /** Turn bodies are static functions with arguments, so a turn allocates no closure. */
 type TurnBody<A, B> = (twin: Twin, a: A, b: B) => void;
@@ -69,6 +80,7 @@ export class Shard implements TurnEnv {
   readonly observers = new ObserverRegistry();
   private readonly twins = new Map<string, Twin>();
   private readonly parents = new Map<string, string>();
+  private readonly ownership = new Map<string, boolean>();
   /** Twins whose state is loading, with the work that arrived meanwhile (in order). */
   private readonly loading = new Map<Twin, Work[]>();
   private inbox: Work[] = [];
@@ -199,7 +211,12 @@ export class Shard implements TurnEnv {
   }
 
   sendCommand(_from: Twin, path: string, lane: string, value: unknown): void {
-    this.turn.commands.push({ kind: 'command', path: TwinPath.parse(path).text, lane, value, ticket: null, index: 0 });
+    const target = TwinPath.parse(path).text;
+    if (!this.isLocal(target)) {
+      this.options.onRemote!({ kind: 'command', path: target, lane, value });
+      return;
+    }
+    this.turn.commands.push({ kind: 'command', path: target, lane, value, ticket: null, index: 0 });
   }
 
   armTimer(path: string, name: string, due: number): void {
@@ -207,7 +224,40 @@ export class Shard implements TurnEnv {
     this.ensureWake();
   }
 
+  /** Runs `fn` on the twin at `path` (starting it if needed) between turns; rejects with its TwinError. */
+  async call<R>(path: string, fn: (twin: Twin) => R): Promise<R> {
+    const ticket = new Ticket<R>(1);
+    this.enqueue({ kind: 'call', path, fn, ticket: ticket as Ticket });
+    await ticket.promise;
+    const failure = ticket.rejected[0];
+    if (failure) throw failure.error;
+    return ticket.result as R;
+  }
+
+  /** A join update from a child on another shard: applied in this shard's next step. */
+  acceptRemoteJoin(parent: string, joinLane: string, child: string, value: unknown): void {
+    this.joins.add(parent, joinLane, child, value);
+    this.scheduleDrain();
+  }
+
   // ---- internals ----------------------------------------------------------------
+
+  /** Ownership of a path, cached: parents are few and asked about on every change. */
+  private isLocal(path: string): boolean {
+    const owns = this.options.owns;
+    if (!owns) return true;
+    let local = this.ownership.get(path);
+    if (local === undefined) {
+      if (this.ownership.size >= 100_000) this.ownership.clear();
+      this.ownership.set(path, (local = owns(path)));
+    }
+    return local;
+  }
+
+  private addJoin(parent: string, joinLane: string, child: string, value: unknown): void {
+    if (this.isLocal(parent)) this.joins.add(parent, joinLane, child, value);
+    else this.options.onRemote!({ kind: 'join', parent, lane: joinLane, child, value });
+  }
 
   private pendingWork(): number {
     return this.inbox.length - this.inboxHead;
@@ -383,7 +433,7 @@ export class Shard implements TurnEnv {
       const targets = joins[i];
       if (!targets) continue;
       const value = twin.lanes[names[i]!]!.toJSON();
-      for (const joinLane of targets) this.joins.add(twin.parent, joinLane, twin.path, value);
+      for (const joinLane of targets) this.addJoin(twin.parent, joinLane, twin.path, value);
     }
   }
 
@@ -486,7 +536,7 @@ export class Shard implements TurnEnv {
       const targets = joins?.[lane.index];
       if (targets) {
         const value = lane.toJSON();
-        for (const joinLane of targets) this.joins.add(twin.parent!, joinLane, twin.path, value);
+        for (const joinLane of targets) this.addJoin(twin.parent!, joinLane, twin.path, value);
       }
     }
     turn.afterCommit();

@@ -23,6 +23,11 @@ export interface LmdbStoreOptions {
   mapSize?: number;
   /** Journal entries older than this (ms, relative to the newest entry) are compacted away. Default 7 days. */
   journalRetentionMs?: number;
+  /**
+   * Distinguishes the writers sharing one environment (shard workers): journal keys and
+   * sequence counters are per writer, so concurrent writers never collide. Default 0.
+   */
+  writerId?: number;
 }
 
 const STRUCTURES = Symbol.for('twinflow.structures');
@@ -34,7 +39,9 @@ const AFTER_SEP = '\u0020';
  * - `records`: twin path → msgpack record of its value-shaped lanes and bookkeeping;
  * - `entries`: `path ␟ lane ␟ key` (U+001F separators) → msgpack value, for keyed lanes;
  *   a twin's entries are one contiguous key range, read with a single cursor on restore;
- * - `meta`: format version and other metadata.
+ * - `meta`: format version and other metadata;
+ * - `journal`, `journal-by-time`: the optional journal of turns and its time index;
+ * - `timers`, `timer-of`: which twins have timers due in which minute (see {@link dueTwins}).
  * Paths cannot contain control characters (TwinPath rejects them), which makes U+001F an
  * unambiguous separator. (Not U+0000: lmdb-js reads string keys holding several U+0000
  * as composite array keys.) Each batch is one LMDB transaction: it commits whole or not at all.
@@ -59,10 +66,17 @@ export class LmdbStateStore implements StateStore {
     readonly meta: Database<unknown, string>,
     private readonly journal: Database<JournalEntry, string>,
     private readonly journalByTime: Database<string, string>,
+    private readonly timers: Database<string, string>,
+    private readonly timerOf: Database<string, string>,
     readonly durability: Durability,
     private readonly retentionMs: number,
+    private readonly writerId: number,
   ) {
-    this.journalSeq = (meta.get('journalSeq') as number | undefined) ?? 0;
+    this.journalSeq = (meta.get(this.seqName) as number | undefined) ?? 0;
+  }
+
+  private get seqName(): string {
+    return `journalSeq:${this.writerId}`;
   }
 
   static open(options: LmdbStoreOptions): LmdbStateStore {
@@ -74,6 +88,8 @@ export class LmdbStateStore implements StateStore {
     const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
     const journal = root.openDB<JournalEntry, string>({ name: 'journal', encoding: 'msgpack', sharedStructuresKey: structures });
     const journalByTime = root.openDB<string, string>({ name: 'journal-by-time', encoding: 'string' });
+    const timers = root.openDB<string, string>({ name: 'timers', encoding: 'string' });
+    const timerOf = root.openDB<string, string>({ name: 'timer-of', encoding: 'string' });
     const format = meta.get('format');
     if (format === undefined) {
       meta.putSync('format', FORMAT_VERSION);
@@ -81,7 +97,16 @@ export class LmdbStateStore implements StateStore {
       root.close();
       throw new TwinError('TWIN_STORE_FAILED', `data directory ${options.path} has format ${String(format)}; this build reads up to ${FORMAT_VERSION}`);
     }
-    return new LmdbStateStore(root, records, entries, meta, journal, journalByTime, options.durability ?? 'strict', options.journalRetentionMs ?? 7 * 86_400_000);
+    // Directories written before the timer index existed: build it once from the records.
+    if (meta.get('timerIndex') !== 1) {
+      root.transactionSync(() => {
+        for (const { key, value } of records.getRange({})) {
+          if (typeof key === 'string') indexTimers(timers, timerOf, key, value);
+        }
+        meta.putSync('timerIndex', 1);
+      });
+    }
+    return new LmdbStateStore(root, records, entries, meta, journal, journalByTime, timers, timerOf, options.durability ?? 'strict', options.journalRetentionMs ?? 7 * 86_400_000, options.writerId ?? 0);
   }
 
   load(path: string): StoredTwin | undefined {
@@ -112,7 +137,7 @@ export class LmdbStateStore implements StateStore {
     const committed = this.root.transaction(() => {
       const seq = this.journalSeq;
       for (const w of batch) this.apply(w);
-      if (this.journalSeq !== seq) this.meta.putSync('journalSeq', this.journalSeq);
+      if (this.journalSeq !== seq) this.meta.putSync(this.seqName, this.journalSeq);
       // Compaction rides along with regular writes, in the same transaction.
       if (this.journalWrites >= 1000) {
         this.journalWrites = 0;
@@ -125,6 +150,21 @@ export class LmdbStateStore implements StateStore {
     }
     await committed;
     await this.root.flushed;
+  }
+
+  /**
+   * Paths of stored twins with a timer due at or before `until` (epoch ms), from the
+   * `timers` index (minute buckets, so a twin may be listed up to a minute early; its
+   * exact timers are in its record). After a restart, the runtime activates these twins so
+   * their timers come due without waiting for traffic; twins already live may be listed.
+   */
+  dueTwins(until: number, limit = Infinity): string[] {
+    const out: string[] = [];
+    for (const { value } of this.timers.getRange({ end: bucketKey(until) + SEP + '\uffff' })) {
+      if (out.length >= limit) break;
+      out.push(value);
+    }
+    return out;
   }
 
   *list(prefix: string): Iterable<string> {
@@ -140,6 +180,12 @@ export class LmdbStateStore implements StateStore {
   get twinCount(): number {
     const entries = (this.records.getStats() as { entryCount: number }).entryCount;
     return this.records.get(STRUCTURES as unknown as string) === undefined ? entries : entries - 1;
+  }
+
+  /** Resolves once everything written so far is committed and flushed to disk (relaxed mode: the "commit within ms" point). */
+  async sync(): Promise<void> {
+    await this.root.committed;
+    await this.root.flushed;
   }
 
   async close(): Promise<void> {
@@ -162,13 +208,14 @@ export class LmdbStateStore implements StateStore {
     switch (w.op) {
       case 'record':
         this.records.putSync(w.path, w.values as Record<string, unknown>);
+        indexTimers(this.timers, this.timerOf, w.path, w.values);
         break;
       case 'put':
         this.entries.putSync(w.path + SEP + w.lane + SEP + w.key, w.value);
         break;
       case 'journal': {
         const e = w.entry;
-        const at = timeKey(e.time) + SEP + seqKey(++this.journalSeq);
+        const at = timeKey(e.time) + SEP + String(this.writerId).padStart(3, '0') + seqKey(++this.journalSeq);
         this.journal.putSync(e.path + SEP + at, e);
         this.journalByTime.putSync(at + SEP + e.path, e.path);
         if (e.time > this.newestJournal) this.newestJournal = e.time;
@@ -188,6 +235,33 @@ export class LmdbStateStore implements StateStore {
 }
 
 const MAX_TIME = 999_999_999_999_999;
+const BUCKET_MS = 60_000;
+
+/** Fixed-width minute bucket of a time, so string order is time order. */
+function bucketKey(ms: number): string {
+  return String(Math.max(0, Math.floor(ms / BUCKET_MS))).padStart(11, '0');
+}
+
+/**
+ * Keeps the `timers` index (`bucket ␟ path` → path, bucket of the earliest due timer) and
+ * `timer-of` (path → its indexed bucket) in step with a record's `$timers`. One get per
+ * record write; a put and a delete only when the earliest timer moves to another minute.
+ */
+function indexTimers(timers: Database<string, string>, timerOf: Database<string, string>, path: string, values: Readonly<Record<string, unknown>>): void {
+  const due = values.$timers as Record<string, number> | undefined;
+  let min = Infinity;
+  if (due) for (const name in due) if (due[name]! < min) min = due[name]!;
+  const next = min === Infinity ? undefined : bucketKey(min);
+  const previous = timerOf.get(path);
+  if (previous === next) return;
+  if (previous !== undefined) timers.removeSync(previous + SEP + path);
+  if (next === undefined) {
+    timerOf.removeSync(path);
+  } else {
+    timers.putSync(next + SEP + path, path);
+    timerOf.putSync(path, next);
+  }
+}
 
 /** Fixed-width decimal so string order is time order (ms up to year 33658). */
 function timeKey(ms: number): string {

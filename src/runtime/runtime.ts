@@ -1,4 +1,4 @@
-import { ModelCatalog, RealClock, Shard, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinEvent, type TwinLogger, type TwinModel, type Twin } from '../actors/index.js';
+import { ModelCatalog, RealClock, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinEvent, type TwinLogger, type TwinModel } from '../actors/index.js';
 import { TwinError, toTwinError } from '../errors.js';
 import { MemoryStateStore, type JournalEntry, type LaneEvent, type StateStore } from '../lanes/index.js';
 import { rollBack } from './time-travel.js';
@@ -7,6 +7,8 @@ import { EventNormaliser, type EventInput } from './event-input.js';
 import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
 import { createLogger } from './logger.js';
+import { LocalShardHost, type ShardHost, type TwinSnapshot } from './shard-host.js';
+import { WorkerShardHost, type WorkerOptions } from './workers/host.js';
 
 export interface RuntimeOptions {
   /** The twin models; each binds a route. */
@@ -27,6 +29,13 @@ export interface RuntimeOptions {
   journal?: boolean;
   /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 8, 0 = off). */
   dedupeWindow?: number;
+  /**
+   * Run the twins on worker threads (`count` > 0) instead of this thread. Models must
+   * then be importable by the workers (see {@link WorkerOptions}); `store` is ignored in
+   * favour of `workers.dataDir` (one LMDB environment shared by all workers) or an
+   * in-memory store per worker.
+   */
+  workers?: WorkerOptions;
 }
 
 /** Options of {@link Runtime.link}. */
@@ -62,12 +71,7 @@ export interface RuntimeStats {
   turnLatencyNs: { p50: number; p99: number; max: number; samples: number };
 }
 
-/** A twin's state as the HTTP API and tests read it. */
-export interface TwinSnapshot {
-  path: string;
-  model: string;
-  lanes: Record<string, unknown>;
-}
+export type { TwinSnapshot } from './shard-host.js';
 
 /**
  * A twinflow runtime in this process: ingest events, send commands, read and link lanes.
@@ -85,12 +89,11 @@ export class Runtime {
   readonly clock: Clock;
   readonly log: TwinLogger;
   readonly catalog: ModelCatalog;
-  private readonly shard: Shard;
-  private readonly store: StateStore;
+  private readonly host: ShardHost;
   private readonly normaliser: EventNormaliser;
   private readonly outputListeners = new Set<(e: DerivedEvent) => void>();
   private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
-  private readonly ingestedListeners = new Set<(e: TwinEvent) => void>();
+  private readonly ingestedListeners = new Set<(events: readonly TwinEvent[]) => void>();
   /** Ingest calls awaiting commit while someone listens to onIngested, in call (arrival) order. */
   private readonly ingestedQueue: { events: (TwinEvent | undefined)[]; done: boolean }[] = [];
   private closed = false;
@@ -98,21 +101,24 @@ export class Runtime {
   constructor(options: RuntimeOptions) {
     this.clock = options.clock ?? new RealClock();
     this.log = options.logger ?? createLogger();
-    this.store = options.store ?? new MemoryStateStore();
     this.catalog = new ModelCatalog(options.models, options.shardKey);
     this.normaliser = new EventNormaliser(() => this.clock.now());
-    this.shard = new Shard({
-      catalog: this.catalog, store: this.store, clock: this.clock, log: this.log, stepBudget: options.stepBudget,
-      dedupeWindow: options.dedupeWindow,
-      passivation: options.passivation,
-      journal: options.journal,
-      onOutput: (e) => {
-        for (const l of this.outputListeners) l(e);
-      },
-      onTurnError: (e, path) => {
-        for (const l of this.errorListeners) l(e, path);
-      },
-    });
+    const onOutput = (e: DerivedEvent): void => {
+      for (const l of this.outputListeners) l(e);
+    };
+    const onTurnError = (e: TwinError, path: string): void => {
+      for (const l of this.errorListeners) l(e, path);
+    };
+    if (options.workers && options.workers.count > 0) {
+      this.host = new WorkerShardHost(options, this.catalog, this.clock, this.log, onOutput, onTurnError);
+    } else {
+      const store = options.store ?? new MemoryStateStore();
+      this.host = new LocalShardHost({
+        catalog: this.catalog, store, clock: this.clock, log: this.log, stepBudget: options.stepBudget,
+        dedupeWindow: options.dedupeWindow, passivation: options.passivation, journal: options.journal,
+        onOutput, onTurnError,
+      }, store);
+    }
   }
 
   /**
@@ -136,7 +142,7 @@ export class Runtime {
         continue;
       }
       if (seen) seen.events[i] = event;
-      this.shard.enqueue({ kind: 'event', path: event.subject, event, ticket, index: i });
+      this.host.submitEvent(event, ticket, i);
     }
     if (ticket.complete) {
       if (seen) this.deliverIngested(seen, ticket.rejected);
@@ -153,17 +159,18 @@ export class Runtime {
   }
 
   /**
-   * Calls `listener` with every accepted event (normalised: path, time and id filled in),
-   * once its effects are committed, in arrival order across concurrent ingest calls.
-   * Redeliveries that were deduplicated are included (they were acknowledged); events
-   * that were invalid or rejected by their model are not. The recorder uses this.
+   * Calls `listener` once per ingest call with its accepted events (normalised: path, time
+   * and id filled in), once their effects are committed, in arrival order across
+   * concurrent calls. Redeliveries that were deduplicated are included (they were
+   * acknowledged); events that were invalid or rejected by their model are not. The
+   * recorder uses this; one call is one batch, which replay can reproduce as one step.
    *
    * @example
    * ```ts
-   * const off = rt.onIngested((e) => writer.append(e));
+   * const off = rt.onIngested((events) => writer.appendBatch(events));
    * ```
    */
-  onIngested(listener: (event: TwinEvent) => void): () => void {
+  onIngested(listener: (events: readonly TwinEvent[]) => void): () => void {
     this.ingestedListeners.add(listener);
     return () => this.ingestedListeners.delete(listener);
   }
@@ -175,9 +182,8 @@ export class Runtime {
     seen.done = true;
     // A later call can commit first (a different step); hold it until earlier calls are delivered.
     while (this.ingestedQueue[0]?.done) {
-      for (const e of this.ingestedQueue.shift()!.events) {
-        if (e) for (const l of this.ingestedListeners) l(e);
-      }
+      const accepted = this.ingestedQueue.shift()!.events.filter((e): e is TwinEvent => e !== undefined);
+      if (accepted.length > 0) for (const l of this.ingestedListeners) l(accepted);
     }
   }
 
@@ -185,7 +191,7 @@ export class Runtime {
   async command(path: string, lane: string, value: unknown): Promise<void> {
     this.assertOpen();
     const ticket = new Ticket(1);
-    this.shard.enqueue({ kind: 'command', path: this.normaliser.path(path), lane, value, ticket, index: 0 });
+    this.host.submitCommand(this.normaliser.path(path), lane, value, ticket);
     await ticket.promise;
     const failure = ticket.rejected[0];
     if (failure) throw failure.error;
@@ -193,7 +199,8 @@ export class Runtime {
 
   /** The state of a twin (starting it if needed), optionally only some lanes. */
   async read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
-    return this.call(path, (twin) => ({ path: twin.path, model: twin.model, lanes: twin.snapshot(lanes) }));
+    this.assertOpen();
+    return this.host.read(this.normaliser.path(path), lanes);
   }
 
   /** The current value of one lane. */
@@ -209,13 +216,8 @@ export class Runtime {
     this.assertOpen();
     if (PathFilter.isFilter(path)) throw new TwinError('TWIN_PATH_INVALID', `"${path}" is a wildcard filter: use linkFilter`, { path });
     const target = this.normaliser.path(path);
-    const link = new Link(target, lane, (l) => this.shard.observers.remove(l.path, l.lane, l), callback, undefined, options?.onSynced);
-    this.call(target, (twin) => {
-      const kind = twin.lanes[lane]?.kind;
-      if (kind === 'command' || kind === 'supply') link.useStreamBuffer();
-      Shard.syncAndObserve(this.shard, twin, lane, link);
-      return undefined;
-    }).catch((err) => link.fail(err));
+    const link = new Link(target, lane, (l) => this.host.unobserve(l.path, l.lane, l), callback, undefined, options?.onSynced);
+    this.host.observe(target, lane, link).catch((err) => link.fail(err));
     return link;
   }
 
@@ -226,20 +228,8 @@ export class Runtime {
   linkFilter(filter: string, lane: string, callback?: (event: LaneEvent, path: string) => void): FilterLink {
     this.assertOpen();
     const parsed = PathFilter.parse(filter);
-    const link = new FilterLink(parsed.text, lane, (l) => this.shard.observers.removeFilter(l), callback);
-    this.shard.observers.addFilter(parsed, lane, link);
-    const waits: Promise<unknown>[] = [];
-    for (const path of this.shard.candidatePaths(parsed)) {
-      const live = this.shard.twin(path);
-      if (live) {
-        const l = live.lanes[lane];
-        if (l) for (const e of l.syncEvents()) link.onEvent(e, path);
-      } else {
-        // Starting the twin sends its state to every matching wildcard link.
-        waits.push(this.call(path, () => undefined).catch(() => undefined));
-      }
-    }
-    Promise.all(waits).then(() => link.onSynced());
+    const link = new FilterLink(parsed.text, lane, (l) => this.host.unobserveFilter(l), callback);
+    this.host.observeFilter(parsed, lane, link).then(() => link.onSynced(), (err) => link.fail(err));
     return link;
   }
 
@@ -256,8 +246,8 @@ export class Runtime {
    * The journal of a twin between two clock times (inclusive), oldest first: each
    * committed turn with its cause and lane changes. Empty unless `journal` is on.
    */
-  history(path: string, from = 0, to = Number.MAX_SAFE_INTEGER): JournalEntry[] {
-    return this.store.history(this.normaliser.path(path), from, to);
+  history(path: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<JournalEntry[]> {
+    return this.host.history(this.normaliser.path(path), from, to);
   }
 
   /**
@@ -266,7 +256,7 @@ export class Runtime {
    */
   async readAt(path: string, at: number): Promise<TwinSnapshot> {
     const snapshot = await this.read(path);
-    return rollBack(snapshot, this.history(path, at + 1));
+    return rollBack(snapshot, await this.history(path, at + 1));
   }
 
   /** Calls `listener` with every derived event, after the turn that emitted it committed. */
@@ -283,31 +273,23 @@ export class Runtime {
 
   /** Stops a twin: runs `onStop`, persists it and frees its memory. It restarts on demand. */
   async stop(path: string): Promise<void> {
-    const ticket = new Ticket(1);
-    this.shard.enqueue({ kind: 'stop', path: this.normaliser.path(path), ticket });
-    await ticket.promise;
+    this.assertOpen();
+    await this.host.stop(this.normaliser.path(path));
   }
 
   /** Resolves when all queued work has run and every commit finished. */
   settle(): Promise<void> {
-    return this.shard.settle();
+    return this.host.settle();
   }
 
   /** Live twins, counters and turn latency quantiles (ns). */
   stats(): RuntimeStats {
-    const s = this.shard.stats;
-    const h = s.turnLatency;
-    return {
-      events: s.events, duplicates: s.duplicates, commands: s.commands, turns: s.turns, turnFailures: s.turnFailures,
-      started: s.started, stopped: s.stopped, writes: s.writes, outputs: s.outputs,
-      activeTwins: this.shard.activeTwins, observers: this.shard.observers.size,
-      turnLatencyNs: { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.max, samples: h.count },
-    };
+    return this.host.counters();
   }
 
   /** Paths of the live twins. */
   activePaths(): string[] {
-    return [...this.shard.activePaths()];
+    return this.host.activePaths();
   }
 
   /**
@@ -316,12 +298,12 @@ export class Runtime {
    *
    * @example
    * ```ts
-   * rt.listTwins('/org/contoso/site/berlin/building/41/**').filter((t) => t.model === 'room');
+   * (await rt.listTwins('/org/contoso/site/berlin/building/41/**')).filter((t) => t.model === 'room');
    * ```
    */
-  listTwins(filter: string): { path: string; model: string }[] {
+  async listTwins(filter: string): Promise<{ path: string; model: string }[]> {
     const out: { path: string; model: string }[] = [];
-    for (const path of this.shard.candidatePaths(PathFilter.parse(filter))) {
+    for (const path of await this.host.list(PathFilter.parse(filter))) {
       const model = this.catalog.resolve(TwinPath.parse(path))?.model.name;
       if (model !== undefined) out.push({ path, model });
     }
@@ -330,19 +312,8 @@ export class Runtime {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.shard.close();
     this.closed = true;
-    await this.store.close();
-  }
-
-  private async call<R>(path: string, fn: (twin: Twin) => R): Promise<R> {
-    this.assertOpen();
-    const ticket = new Ticket<R>(1);
-    this.shard.enqueue({ kind: 'call', path: this.normaliser.path(path), fn, ticket: ticket as Ticket });
-    await ticket.promise;
-    const failure = ticket.rejected[0];
-    if (failure) throw failure.error;
-    return ticket.result as R;
+    await this.host.close();
   }
 
   private assertOpen(): void {

@@ -14,7 +14,7 @@ interface Snapshot {
  *
  * @example
  * ```ts
- * const then = rollBack(await rt.read(path), rt.history(path, at + 1));
+ * const then = rollBack(await rt.read(path), await rt.history(path, at + 1));
  * ```
  */
 export function rollBack(snapshot: Snapshot, newer: readonly JournalEntry[]): Snapshot {

@@ -24,13 +24,13 @@ describe('journal, history and state as of a time', () => {
     await rt.close();
 
     const rt2 = createRuntime({ models: buildingModels(), logger: silent, clock, journal: true, store: LmdbStateStore.open({ path: dir }) });
-    const sensorHistory = rt2.history(`${ROOM}/sensors/climate`);
+    const sensorHistory = await rt2.history(`${ROOM}/sensors/climate`);
     const events = sensorHistory.filter((e) => e.cause.kind === 'event');
     expect(events.map((e) => [e.time - T0, e.cause.id])).toEqual([[0, 'a'], [MIN, 'b'], [2 * MIN, 'd']]);
     expect(events[1]!.changes).toContainEqual(['latest', null, { temperature: 20, humidity: 40 }, { temperature: 22, humidity: 40 }]);
-    const roomTurns = rt2.history(ROOM);
+    const roomTurns = await rt2.history(ROOM);
     expect(roomTurns.every((e) => e.cause.kind === 'join' || e.cause.kind === 'start')).toBe(true);
-    expect(rt2.history(ROOM, T0 + MIN, T0 + MIN).length).toBeGreaterThan(0);
+    expect((await rt2.history(ROOM, T0 + MIN, T0 + MIN)).length).toBeGreaterThan(0);
 
     expect((await rt2.readAt(ROOM, T0)).lanes).toMatchObject({ temperature: 20, occupied: false });
     expect((await rt2.readAt(ROOM, T0 + MIN)).lanes).toMatchObject({ temperature: 22, occupied: true });

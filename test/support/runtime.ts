@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { afterEach } from 'vitest';
+import { buildingModels, buildingModelSource, type BuildingParams } from '../../models/index.js';
 import { createRuntime, SimulatedClock, type Runtime, type RuntimeOptions } from '../../src/index.js';
 
 /** 2026-01-01T00:00:00Z: simulated runs start here unless a test says otherwise. */
@@ -10,12 +11,43 @@ afterEach(async () => {
   for (const rt of open.splice(0)) await rt.close();
 });
 
-/** A runtime on a simulated clock with a silent logger, closed after the test. */
+/** Worker counts the building-model suites run at (issue 6: same results at each). */
+export const WORKER_COUNTS = [0, 1, 2] as const;
+
+/**
+ * A runtime on a simulated clock with a silent logger, closed after the test. With
+ * worker threads, writes settle before they return: joins between twins on different
+ * workers are eventually consistent, and the suites compare settled states.
+ */
 export function simulatedRuntime(options: Omit<RuntimeOptions, 'clock'> & { start?: number }): { rt: Runtime; clock: SimulatedClock } {
   const clock = new SimulatedClock(options.start ?? T0);
   const rt = createRuntime({ logger: pino({ level: 'silent' }), ...options, clock });
   open.push(rt);
+  if (options.workers && options.workers.count > 0) {
+    const ingest = rt.ingest.bind(rt);
+    const command = rt.command.bind(rt);
+    rt.ingest = async (input) => {
+      const report = await ingest(input);
+      await rt.settle();
+      return report;
+    };
+    rt.command = async (path, lane, value) => {
+      try {
+        await command(path, lane, value);
+      } finally {
+        await rt.settle();
+      }
+    };
+  }
   return { rt, clock };
+}
+
+/** The building model at `workers` worker threads (0: this thread). */
+export function buildingRuntime(workers: number, overrides: Partial<BuildingParams> = {}): { rt: Runtime; clock: SimulatedClock } {
+  return simulatedRuntime({
+    models: buildingModels(overrides),
+    workers: workers > 0 ? { count: workers, models: buildingModelSource(overrides) } : undefined,
+  });
 }
 
 /** Moves simulated time and waits until everything it triggered is committed. */

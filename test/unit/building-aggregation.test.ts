@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildingModels } from '../../models/index.js';
 import { roomPaths, seeded, up } from '../support/fleet.js';
-import { simulatedRuntime } from '../support/runtime.js';
+import { buildingRuntime, WORKER_COUNTS } from '../support/runtime.js';
 
 const shape = { buildings: 2, floors: 3, units: 2, rooms: 3 };
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
-describe('recursive aggregation over a generated building (2 × 3 × 2 × 3 rooms × 4 sensors)', () => {
+describe.each(WORKER_COUNTS)('recursive aggregation over a generated building (2 × 3 × 2 × 3 rooms × 4 sensors), %i workers', (workers) => {
   it('every level agrees with values computed directly from the readings, after several rounds of updates', async () => {
-    const { rt } = simulatedRuntime({ models: buildingModels() });
+    const { rt } = buildingRuntime(workers);
     const rooms = roomPaths(shape);
     const random = seeded(42);
     const temps = new Map<string, number>();
@@ -65,7 +64,7 @@ describe('recursive aggregation over a generated building (2 × 3 × 2 × 3 room
   });
 
   it('answers the seed questions', async () => {
-    const { rt } = simulatedRuntime({ models: buildingModels() });
+    const { rt } = buildingRuntime(workers);
     const unit = '/org/contoso/site/berlin/building/41/floor/3/unit/j';
     await rt.ingest([
       { subject: `${unit}/room/4/sensors/occupancy`, data: { occupied: true, count: 2 } },
@@ -81,7 +80,7 @@ describe('recursive aggregation over a generated building (2 × 3 × 2 × 3 room
   });
 
   it('keeps a stopped child\'s last value in its parent and does not double count on restart', async () => {
-    const { rt } = simulatedRuntime({ models: buildingModels() });
+    const { rt } = buildingRuntime(workers);
     const room = '/org/o/site/s/building/1/floor/1/unit/a/room/1';
     await rt.ingest({ subject: room + '/sensors/climate', data: { temperature: 24, humidity: 40 } });
     for (const p of [room + '/sensors/climate', room]) await rt.stop(p);

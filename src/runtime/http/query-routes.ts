@@ -44,7 +44,7 @@ export function queryRoutes(rt: Runtime) {
       }
       const after = q.cursor ? decodeCursor(q.cursor) : null;
 
-      let candidates = rt.listTwins(filter);
+      let candidates = await rt.listTwins(filter);
       if (models) candidates = candidates.filter((t) => models.has(t.model));
       if (after !== null) candidates = candidates.filter((t) => t.path > after);
 

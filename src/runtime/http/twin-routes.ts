@@ -17,7 +17,7 @@ export function twinRoutes(rt: Runtime) {
       if (history && !rt.isRouted(raw) && rt.isRouted(history[1]!)) {
         const from = parseTime(req.query.from, 'from') ?? 0;
         const to = parseTime(req.query.to, 'to') ?? Number.MAX_SAFE_INTEGER;
-        return { path: '/' + history[1]!.replace(/^\//, ''), from, to, entries: rt.history(history[1]!, from, to) };
+        return { path: '/' + history[1]!.replace(/^\//, ''), from, to, entries: await rt.history(history[1]!, from, to) };
       }
       const lanes = req.query.lanes ? req.query.lanes.split(',').filter(Boolean) : undefined;
       const at = parseTime(req.query.at, 'at');

@@ -1,0 +1,161 @@
+import { Shard, Ticket, type ShardOptions, type ShardStats, type TwinEvent } from '../actors/index.js';
+import { TwinError } from '../errors.js';
+import type { JournalEntry, LaneObserver, StateStore } from '../lanes/index.js';
+import { PathFilter } from '../topology/index.js';
+
+/** A twin's state as reads return it. */
+export interface TwinSnapshot {
+  path: string;
+  model: string;
+  lanes: Record<string, unknown>;
+}
+
+/** A link observer the host may switch to a stream buffer (command and supply lanes). */
+export interface HostObserver extends LaneObserver {
+  useStreamBuffer?(): void;
+}
+
+/** Counters of all shards of a runtime, summed. */
+export interface HostCounters {
+  events: number;
+  duplicates: number;
+  commands: number;
+  turns: number;
+  turnFailures: number;
+  started: number;
+  stopped: number;
+  writes: number;
+  outputs: number;
+  activeTwins: number;
+  observers: number;
+  turnLatencyNs: { p50: number; p99: number; max: number; samples: number };
+}
+
+/**
+ * Where the twins of a runtime live: in this thread ({@link LocalShardHost}) or in
+ * worker threads (`WorkerShardHost`). Every operation is expressible as a message, so
+ * the Runtime API is the same whatever the worker count. Paths are already normalised.
+ */
+export interface ShardHost {
+  submitEvent(event: TwinEvent, ticket: Ticket, index: number): void;
+  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void;
+  stop(path: string): Promise<void>;
+  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot>;
+  /** Sends the lane's state, then registers; resolves once synced; rejects for unknown twins or lanes. */
+  observe(path: string, lane: string, observer: HostObserver): Promise<void>;
+  unobserve(path: string, lane: string, observer: LaneObserver): void;
+  /** Registers a wildcard observer and syncs every matching twin (live or stored). */
+  observeFilter(filter: PathFilter, lane: string, observer: LaneObserver): Promise<void>;
+  unobserveFilter(observer: LaneObserver): void;
+  /** Live and stored twin paths matching the filter, unsorted. */
+  list(filter: PathFilter): Promise<string[]>;
+  history(path: string, from: number, to: number): Promise<JournalEntry[]>;
+  settle(): Promise<void>;
+  counters(): HostCounters;
+  activePaths(): string[];
+  close(): Promise<void>;
+}
+
+/** Counters of one shard in the shape of {@link HostCounters}. */
+export function shardCounters(stats: ShardStats, activeTwins: number, observers: number): HostCounters {
+  const h = stats.turnLatency;
+  return {
+    events: stats.events, duplicates: stats.duplicates, commands: stats.commands, turns: stats.turns,
+    turnFailures: stats.turnFailures, started: stats.started, stopped: stats.stopped, writes: stats.writes,
+    outputs: stats.outputs, activeTwins, observers,
+    turnLatencyNs: { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.max, samples: h.count },
+  };
+}
+
+/**
+ * Runs one Shard in this thread (`workers: 0`): what tests and debugging use, and what
+ * each worker thread runs inside.
+ */
+export class LocalShardHost implements ShardHost {
+  readonly shard: Shard;
+
+  constructor(options: ShardOptions, private readonly store: StateStore) {
+    this.shard = new Shard(options);
+  }
+
+  submitEvent(event: TwinEvent, ticket: Ticket, index: number): void {
+    this.shard.enqueue({ kind: 'event', path: event.subject, event, ticket, index });
+  }
+
+  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {
+    this.shard.enqueue({ kind: 'command', path, lane, value, ticket, index: 0 });
+  }
+
+  async stop(path: string): Promise<void> {
+    const ticket = new Ticket(1);
+    this.shard.enqueue({ kind: 'stop', path, ticket });
+    await ticket.promise;
+  }
+
+  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
+    return this.shard.call(path, (twin) => ({ path: twin.path, model: twin.model, lanes: twin.snapshot(lanes) }));
+  }
+
+  async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
+    await this.shard.call(path, (twin) => {
+      const kind = twin.lanes[lane]?.kind;
+      if (kind === 'command' || kind === 'supply') observer.useStreamBuffer?.();
+      Shard.syncAndObserve(this.shard, twin, lane, observer);
+      return undefined;
+    });
+  }
+
+  unobserve(path: string, lane: string, observer: LaneObserver): void {
+    this.shard.observers.remove(path, lane, observer);
+  }
+
+  async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver): Promise<void> {
+    this.shard.observers.addFilter(filter, lane, observer);
+    const waits: Promise<unknown>[] = [];
+    for (const path of this.shard.candidatePaths(filter)) {
+      const live = this.shard.twin(path);
+      if (live) {
+        const l = live.lanes[lane];
+        if (l) for (const e of l.syncEvents()) observer.onEvent(e, path);
+      } else {
+        // Starting the twin sends its state to every matching wildcard observer.
+        waits.push(this.shard.call(path, () => undefined).catch(() => undefined));
+      }
+    }
+    await Promise.all(waits);
+  }
+
+  unobserveFilter(observer: LaneObserver): void {
+    this.shard.observers.removeFilter(observer);
+  }
+
+  async list(filter: PathFilter): Promise<string[]> {
+    return this.shard.candidatePaths(filter);
+  }
+
+  async history(path: string, from: number, to: number): Promise<JournalEntry[]> {
+    return this.store.history(path, from, to);
+  }
+
+  settle(): Promise<void> {
+    return this.shard.settle();
+  }
+
+  counters(): HostCounters {
+    return shardCounters(this.shard.stats, this.shard.activeTwins, this.shard.observers.size);
+  }
+
+  activePaths(): string[] {
+    return [...this.shard.activePaths()];
+  }
+
+  async close(): Promise<void> {
+    await this.shard.close();
+    await this.store.close();
+  }
+}
+
+/** Rebuilds a TwinError that crossed a thread boundary as plain JSON. */
+export function errorFromJson(json: { code: string; message: string; details?: Record<string, unknown> }): TwinError {
+  return new TwinError(json.code as TwinError['code'], json.message, json.details);
+}

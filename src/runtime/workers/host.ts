@@ -1,0 +1,329 @@
+import { Worker } from 'node:worker_threads';
+import { SimulatedClock, type Clock, type DerivedEvent, type ModelCatalog, type Ticket, type TwinEvent, type TwinLogger } from '../../actors/index.js';
+import { TwinError } from '../../errors.js';
+import type { JournalEntry, LaneObserver } from '../../lanes/index.js';
+import { shardIndex, TwinPath, type PathFilter } from '../../topology/index.js';
+import type { RuntimeOptions } from '../runtime.js';
+import { errorFromJson, type HostCounters, type HostObserver, type ShardHost, type TwinSnapshot } from '../shard-host.js';
+import type { FromWorker, FromWorkerBatch, ModelSource, ToWorker, WorkerInit } from './protocol.js';
+import { sumCounters } from './counters.js';
+
+/** Worker threads of a runtime. */
+export interface WorkerOptions {
+  /** Number of shard workers (0 runs everything on the calling thread). */
+  count: number;
+  /** How workers build the models (they cannot receive functions). */
+  models: ModelSource;
+  /** LMDB data directory shared by all workers; without it each worker keeps state in memory. */
+  dataDir?: string;
+  durability?: 'strict' | 'relaxed';
+  journalRetentionMs?: number;
+  /** pino level inside workers (default: warn). */
+  logLevel?: string;
+}
+
+type Pending =
+  | { kind: 'ticket'; ticket: Ticket; index: number; message: ToWorker; worker: number }
+  | { kind: 'promise'; resolve: (v: unknown) => void; reject: (e: unknown) => void; message: ToWorker; worker: number };
+
+interface Observed {
+  observer: HostObserver;
+  lane: string;
+  path?: string;
+  filter?: string;
+}
+
+interface Slot {
+  worker: Worker;
+  outbox: ToWorker[];
+  counters: HostCounters | null;
+  activePaths: readonly string[];
+  /** Whether this worker ever sent a message (it started). */
+  answered: boolean;
+}
+
+/** Consecutive workers that die before answering, after which the runtime stops restarting. */
+const MAX_FAILED_STARTS = 3;
+
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/**
+ * Twins on `count` worker threads. The main thread routes each message to the worker
+ * owning the path (FNV-1a of the shard key, so the same worker for the whole subtree of
+ * a building by default), batches messages per worker per event-loop turn, forwards
+ * joins and commands between workers, and restarts a worker that dies: what it had not
+ * acknowledged is sent again (the per-twin dedupe window makes that idempotent), and
+ * its observers are registered again.
+ */
+export class WorkerShardHost implements ShardHost {
+  private readonly slots: Slot[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly observed = new Map<number, Observed>();
+  private readonly byObserver = new Map<LaneObserver, number>();
+  private readonly routes = new Map<string, number>();
+  private nextId = 1;
+  private flushScheduled = false;
+  private forwarded = 0;
+  private closing = false;
+  private failedStarts = 0;
+  private readonly init: Omit<WorkerInit, 'index'>;
+
+  constructor(
+    options: RuntimeOptions,
+    private readonly catalog: ModelCatalog,
+    private readonly clock: Clock,
+    private readonly log: TwinLogger,
+    private readonly onOutput: (e: DerivedEvent) => void,
+    private readonly onTurnError: (e: TwinError, path: string) => void,
+  ) {
+    const w = options.workers!;
+    this.init = {
+      count: w.count, models: w.models, dataDir: w.dataDir, durability: w.durability, journal: options.journal,
+      journalRetentionMs: w.journalRetentionMs, dedupeWindow: options.dedupeWindow, stepBudget: options.stepBudget,
+      passivation: options.passivation, logLevel: w.logLevel ?? 'warn',
+      simulatedStart: clock instanceof SimulatedClock ? clock.now() : undefined,
+    };
+    for (let i = 0; i < w.count; i++) this.slots.push(this.spawn(i));
+  }
+
+  /** Terminates worker `index` as a crash would (fault-injection tests); it is restarted. */
+  async crashWorker(index: number): Promise<void> {
+    await this.slots[index]!.worker.terminate();
+  }
+
+  submitEvent(event: TwinEvent, ticket: Ticket, index: number): void {
+    const worker = this.route(event.subject);
+    const id = this.nextId++;
+    const message: ToWorker = { t: 'event', id, event };
+    this.pending.set(id, { kind: 'ticket', ticket, index, message, worker });
+    this.send(worker, message);
+  }
+
+  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {
+    const worker = this.route(path);
+    const id = this.nextId++;
+    const message: ToWorker = { t: 'command', id, path, lane, value };
+    this.pending.set(id, { kind: 'ticket', ticket, index: 0, message, worker });
+    this.send(worker, message);
+  }
+
+  async stop(path: string): Promise<void> {
+    await this.request(this.route(path), (id) => ({ t: 'stop', id, path }));
+  }
+
+  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
+    return this.request(this.route(path), (id) => ({ t: 'read', id, path, lanes })) as Promise<TwinSnapshot>;
+  }
+
+  async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
+    const oid = this.nextId++;
+    this.observed.set(oid, { observer, lane, path });
+    this.byObserver.set(observer, oid);
+    try {
+      await this.request(this.route(path), (id) => ({ t: 'observe', id, oid, path, lane }));
+    } catch (err) {
+      this.observed.delete(oid);
+      this.byObserver.delete(observer);
+      throw err;
+    }
+    observer.onSynced?.();
+  }
+
+  unobserve(_path: string, _lane: string, observer: LaneObserver): void {
+    this.drop(observer, (o) => [this.route(o.path!)]);
+  }
+
+  async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver): Promise<void> {
+    const oid = this.nextId++;
+    this.observed.set(oid, { observer, lane, filter: filter.text });
+    this.byObserver.set(observer, oid);
+    await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, lane }))));
+  }
+
+  unobserveFilter(observer: LaneObserver): void {
+    this.drop(observer, () => this.slots.map((_, i) => i));
+  }
+
+  async list(filter: PathFilter): Promise<string[]> {
+    const parts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'list', id, filter: filter.text }))));
+    // With a shared LMDB store every worker sees every stored twin: keep one copy.
+    return [...new Set((parts as string[][]).flat())];
+  }
+
+  history(path: string, from: number, to: number): Promise<JournalEntry[]> {
+    return this.request(this.route(path), (id) => ({ t: 'history', id, path, from, to })) as Promise<JournalEntry[]>;
+  }
+
+  /**
+   * Quiet when every worker settled and no join or command crossed between workers
+   * during the round (a forwarded join makes another worker busy again).
+   */
+  async settle(): Promise<void> {
+    for (;;) {
+      const before = this.forwarded;
+      const paths = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'settle', id }))));
+      paths.forEach((p, i) => (this.slots[i]!.activePaths = p as string[]));
+      if (this.forwarded === before && this.pending.size === 0) return;
+    }
+  }
+
+  counters(): HostCounters {
+    return sumCounters(this.slots.map((s) => s.counters), this.observed.size);
+  }
+
+  /** Live twins as of the last settle (workers report them when asked to settle). */
+  activePaths(): string[] {
+    return this.slots.flatMap((s) => s.activePaths);
+  }
+
+  async close(): Promise<void> {
+    await this.settle();
+    this.closing = true;
+    await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'close', id }))));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(index: number): Slot {
+    const entry = new URL(`./worker-main${EXT}`, import.meta.url).href;
+    const workerData = { ...this.init, index } satisfies WorkerInit;
+    // From TypeScript sources (tests, tsx) the worker registers tsx itself: loader flags
+    // in execArgv do not reach a worker's entry module on Node 20.
+    const worker = EXT === '.ts'
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true, workerData })
+      : new Worker(new URL(entry), { workerData });
+    const slot: Slot = { worker, outbox: [], counters: null, activePaths: [], answered: false };
+    worker.on('message', (batch: FromWorkerBatch) => {
+      slot.answered = true;
+      this.failedStarts = 0;
+      this.receive(index, batch);
+    });
+    worker.on('error', (err) => this.log.error({ worker: index, err }, 'shard worker failed'));
+    worker.on('exit', (code) => {
+      if (this.closing || this.slots[index] !== slot) return;
+      // A worker that dies before answering anything will not start next time either.
+      if (!slot.answered && ++this.failedStarts > MAX_FAILED_STARTS) {
+        this.log.error({ worker: index, code }, 'shard worker cannot start; giving up');
+        this.failPending(index, new TwinError('TWIN_RUNTIME_CLOSED', `shard worker ${index} cannot start (exit code ${code})`));
+        return;
+      }
+      this.log.error({ worker: index, code }, 'shard worker exited; restarting it');
+      this.restart(index);
+    });
+    return slot;
+  }
+
+  private failPending(worker: number, error: TwinError): void {
+    for (const [id, p] of this.pending) {
+      if (p.worker !== worker) continue;
+      this.pending.delete(id);
+      if (p.kind === 'ticket') {
+        p.ticket.done(p.index, error);
+        if (p.ticket.complete) p.ticket.resolve();
+      } else p.reject(error);
+    }
+  }
+
+  /** A new worker for `index`: observers first, then every unacknowledged message in order. */
+  private restart(index: number): void {
+    const slot = this.spawn(index);
+    this.slots[index] = slot;
+    for (const [oid, o] of this.observed) {
+      if (o.path !== undefined && this.route(o.path) === index) slot.outbox.push({ t: 'observe', id: 0, oid, path: o.path, lane: o.lane });
+      if (o.filter !== undefined) slot.outbox.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane });
+    }
+    for (const p of this.pending.values()) if (p.worker === index) slot.outbox.push(p.message);
+    this.scheduleFlush();
+  }
+
+  private receive(index: number, batch: FromWorkerBatch): void {
+    this.slots[index]!.counters = batch.counters;
+    for (const m of batch.messages) this.handle(m);
+  }
+
+  private handle(m: FromWorker): void {
+    switch (m.t) {
+      case 'done': {
+        const p = this.pending.get(m.id);
+        if (!p) return; // a resent message answered twice, or an id-less resend
+        this.pending.delete(m.id);
+        const error = m.error ? errorFromJson(m.error) : undefined;
+        if (p.kind === 'ticket') {
+          p.ticket.done(p.index, error);
+          if (p.ticket.complete) p.ticket.resolve(); // the worker answers after its commit
+        } else if (error) p.reject(error);
+        else p.resolve(m.result);
+        return;
+      }
+      case 'lane':
+        this.observed.get(m.oid)?.observer.onEvent(m.event, m.path);
+        return;
+      case 'streamBuffer':
+        this.observed.get(m.oid)?.observer.useStreamBuffer?.();
+        return;
+      case 'output':
+        this.onOutput(m.event);
+        return;
+      case 'turnError':
+        this.onTurnError(errorFromJson(m.error), m.path);
+        return;
+      case 'join':
+        this.forwarded++;
+        this.send(this.route(m.parent), { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value });
+        return;
+      case 'remoteCommand':
+        this.forwarded++;
+        this.send(this.route(m.path), { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value });
+        return;
+    }
+  }
+
+  private drop(observer: LaneObserver, workers: (o: Observed) => number[]): void {
+    const oid = this.byObserver.get(observer);
+    if (oid === undefined) return;
+    const o = this.observed.get(oid)!;
+    this.observed.delete(oid);
+    this.byObserver.delete(observer);
+    for (const i of workers(o)) this.send(i, { t: 'unobserve', oid });
+  }
+
+  private request(worker: number, build: (id: number) => ToWorker): Promise<unknown> {
+    const id = this.nextId++;
+    const message = build(id);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { kind: 'promise', resolve, reject, message, worker });
+      this.send(worker, message);
+    });
+  }
+
+  /** The worker owning `path` (cached: devices repeat their paths). */
+  private route(path: string): number {
+    let index = this.routes.get(path);
+    if (index === undefined) {
+      const p = TwinPath.parse(path);
+      index = shardIndex(this.catalog.shardKey(p, this.catalog.resolve(p)?.model), this.slots.length || this.init.count);
+      if (this.routes.size >= 200_000) this.routes.clear();
+      this.routes.set(path, index);
+    }
+    return index;
+  }
+
+  private send(worker: number, message: ToWorker): void {
+    this.slots[worker]!.outbox.push(message);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const now = this.init.simulatedStart !== undefined ? this.clock.now() : undefined;
+      for (const slot of this.slots) {
+        if (slot.outbox.length === 0) continue;
+        const messages = slot.outbox;
+        slot.outbox = [];
+        slot.worker.postMessage({ now, messages });
+      }
+    });
+  }
+}

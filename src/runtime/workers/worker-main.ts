@@ -1,0 +1,144 @@
+/**
+ * A shard worker: owns the twins whose shard key hashes to its index, runs their turns
+ * and writes their state. It speaks the batched protocol of ./protocol.ts with the main
+ * thread, which routes events to it and forwards joins and commands between workers.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { ModelCatalog, RealClock, SimulatedClock, Ticket, type TwinModel } from '../../actors/index.js';
+import type { TwinError } from '../../errors.js';
+import { MemoryStateStore, type LaneEvent, type StateStore } from '../../lanes/index.js';
+import { LmdbStateStore } from '../../persistence/lmdb-store.js';
+import { PathFilter, shardIndex, TwinPath } from '../../topology/index.js';
+import { LocalShardHost, type HostObserver } from '../shard-host.js';
+import type { ErrorJson, FromWorker, ToWorker, ToWorkerBatch, WorkerInit } from './protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const log = pino({ level: init.logLevel }).child({ worker: init.index });
+
+const factory = (await import(init.models.module))[init.models.export] as (...args: unknown[]) => TwinModel<any>[] | Promise<TwinModel<any>[]>;
+const catalog = new ModelCatalog(await factory(...(init.models.args ?? [])));
+const clock = init.simulatedStart !== undefined ? new SimulatedClock(init.simulatedStart) : new RealClock();
+const store: StateStore = init.dataDir
+  ? LmdbStateStore.open({ path: init.dataDir, durability: init.durability, journalRetentionMs: init.journalRetentionMs, writerId: init.index })
+  : new MemoryStateStore();
+
+let out: FromWorker[] = [];
+let flushScheduled = false;
+function send(message: FromWorker): void {
+  out.push(message);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+function flush(): void {
+  flushScheduled = false;
+  const messages = out;
+  out = [];
+  port.postMessage({ messages, counters: host.counters() });
+}
+
+function owns(path: string): boolean {
+  const p = TwinPath.parse(path);
+  return shardIndex(catalog.shardKey(p, catalog.resolve(p)?.model), init.count) === init.index;
+}
+
+const host = new LocalShardHost({
+  catalog, store, clock, log, owns,
+  stepBudget: init.stepBudget, dedupeWindow: init.dedupeWindow, passivation: init.passivation, journal: init.journal,
+  onRemote: (m) => send(m.kind === 'join' ? { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value } : { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value }),
+  onOutput: (event) => send({ t: 'output', event }),
+  onTurnError: (error, path) => send({ t: 'turnError', path, error: json(error) }),
+}, store);
+
+const observers = new Map<number, HostObserver & { path?: string; lane: string; filter: boolean }>();
+
+function json(error: unknown): ErrorJson {
+  const e = error as TwinError;
+  return { code: e.code ?? 'TWIN_TURN_FAILED', message: e.message ?? String(error), ...(e.details ? { details: { ...e.details } } : {}) };
+}
+
+function reply(id: number, work: Promise<unknown>): void {
+  work.then((result) => send({ t: 'done', id, result }), (error) => send({ t: 'done', id, error: json(error) }));
+}
+
+function forwarder(oid: number, lane: string, filter: boolean, path?: string): HostObserver & { path?: string; lane: string; filter: boolean } {
+  return {
+    lane, filter, path,
+    onEvent: (event: LaneEvent, from: string) => send({ t: 'lane', oid, path: from, event }),
+    useStreamBuffer: () => send({ t: 'streamBuffer', oid }),
+  };
+}
+
+port.on('message', (batch: ToWorkerBatch) => {
+  // Virtual time follows the main thread: timers due up to `now` fire before the batch.
+  if (batch.now !== undefined && clock instanceof SimulatedClock && batch.now > clock.now()) clock.advanceTo(batch.now);
+  const events = batch.messages.filter((m): m is Extract<ToWorker, { t: 'event' }> => m.t === 'event');
+  if (events.length > 0) {
+    // One ticket for the batch's events: it settles after the commit that holds them all.
+    const ticket = new Ticket(events.length);
+    for (let k = 0; k < events.length; k++) host.submitEvent(events[k]!.event, ticket, k);
+    ticket.promise.then((t) => {
+      const failed = new Map(t.rejected.map((r) => [r.index, r.error]));
+      for (let k = 0; k < events.length; k++) {
+        const error = failed.get(k);
+        send(error ? { t: 'done', id: events[k]!.id, error: json(error) } : { t: 'done', id: events[k]!.id });
+      }
+    }, (error) => {
+      for (const e of events) send({ t: 'done', id: e.id, error: json(error) });
+    });
+  }
+  for (const m of batch.messages) handle(m);
+});
+
+function handle(m: ToWorker): void {
+  switch (m.t) {
+    case 'event':
+      return; // submitted above, as one batch
+    case 'command': {
+      const ticket = new Ticket(1);
+      host.submitCommand(m.path, m.lane, m.value, ticket);
+      reply(m.id, ticket.promise.then((t) => {
+        if (t.rejected[0]) throw t.rejected[0].error;
+      }));
+      return;
+    }
+    case 'remoteCommand':
+      host.submitCommand(m.path, m.lane, m.value, new Ticket(1));
+      return;
+    case 'join':
+      host.shard.acceptRemoteJoin(m.parent, m.lane, m.child, m.value);
+      return;
+    case 'stop':
+      return reply(m.id, host.stop(m.path));
+    case 'read':
+      return reply(m.id, host.read(m.path, m.lanes));
+    case 'observe': {
+      const o = forwarder(m.oid, m.lane, false, m.path);
+      observers.set(m.oid, o);
+      return reply(m.id, host.observe(m.path, m.lane, o));
+    }
+    case 'observeFilter': {
+      const o = forwarder(m.oid, m.lane, true);
+      observers.set(m.oid, o);
+      return reply(m.id, host.observeFilter(PathFilter.parse(m.filter), m.lane, o));
+    }
+    case 'unobserve': {
+      const o = observers.get(m.oid);
+      observers.delete(m.oid);
+      if (o?.filter) host.unobserveFilter(o);
+      else if (o?.path) host.unobserve(o.path, o.lane, o);
+      return;
+    }
+    case 'list':
+      return reply(m.id, host.list(PathFilter.parse(m.filter)));
+    case 'history':
+      return reply(m.id, host.history(m.path, m.from, m.to));
+    case 'settle':
+      return reply(m.id, host.settle().then(() => host.activePaths()));
+    case 'close':
+      return reply(m.id, host.close());
+  }
+}
