@@ -254,9 +254,10 @@ export class Shard implements TurnEnv {
     return local;
   }
 
-  private addJoin(parent: string, joinLane: string, child: string, value: unknown): void {
-    if (this.isLocal(parent)) this.joins.add(parent, joinLane, child, value);
-    else this.options.onRemote!({ kind: 'join', parent, lane: joinLane, child, value });
+  private addJoin(child: Twin, joinLane: string, value: unknown): void {
+    const parent = child.parent!;
+    if (!child.parentRemote && this.isLocal(parent)) this.joins.add(parent, joinLane, child.path, value);
+    else this.options.onRemote!({ kind: 'join', parent, lane: joinLane, child: child.path, value });
   }
 
   private pendingWork(): number {
@@ -368,6 +369,11 @@ export class Shard implements TurnEnv {
     const parent = this.options.catalog.parentOf(path);
     if (parent) {
       twin.parent = this.intern(parent.path);
+      // With several shards, joins to a parent under another shard key always travel as
+      // messages, even when this shard owns it: one rule, so results cannot depend on
+      // which worker happens to own what.
+      twin.parentRemote = this.options.owns !== undefined &&
+        this.options.catalog.shardKey(path, resolved.model) !== this.options.catalog.shardKey(TwinPath.parse(parent.path), parent.model);
       twin.upJoins = this.options.catalog.upJoins(resolved.model, parent.model);
     }
     this.twins.set(path.text, twin);
@@ -433,7 +439,7 @@ export class Shard implements TurnEnv {
       const targets = joins[i];
       if (!targets) continue;
       const value = twin.lanes[names[i]!]!.toJSON();
-      for (const joinLane of targets) this.addJoin(twin.parent, joinLane, twin.path, value);
+      for (const joinLane of targets) this.addJoin(twin, joinLane, value);
     }
   }
 
@@ -536,7 +542,7 @@ export class Shard implements TurnEnv {
       const targets = joins?.[lane.index];
       if (targets) {
         const value = lane.toJSON();
-        for (const joinLane of targets) this.addJoin(twin.parent!, joinLane, twin.path, value);
+        for (const joinLane of targets) this.addJoin(twin, joinLane, value);
       }
     }
     turn.afterCommit();

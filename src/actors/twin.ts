@@ -43,6 +43,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   /** Path of the parent twin and which of our lanes feed its joins. */
   parent: string | null = null;
   upJoins: UpJoins | undefined = undefined;
+  /** The parent has another shard key: its joins cross shards (and step boundaries). */
+  parentRemote = false;
   /** Wildcard links matching this twin (cached per filter generation). */
   filterCache: FilterMatches | null = null;
   /** Set while the twin is in its shard's dirty list. */

@@ -11,9 +11,13 @@ import { createLogger, type Logger } from './logger.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { LmdbStateStore } from '../persistence/lmdb-store.js';
 import type { StorageOptions } from './store-config.js';
+import type { ModelSource } from './workers/protocol.js';
+import { TwinError } from '../errors.js';
 import { attachWarp, type WarpFront, type WarpOptions } from './warp/server.js';
 
 export interface NodeOptions extends IngestionOptions, StorageOptions {
+  /** Where worker threads import the models from (required when `workers` > 0). */
+  modelSource?: ModelSource;
   /** The twin models this node serves (the CLI passes the building model). */
   models: readonly TwinModel<any>[];
   /** Listen address (default 127.0.0.1) and port (default 9001; 0 picks a free one). */
@@ -55,8 +59,17 @@ export interface TwinflowNode {
  */
 export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const logger = options.logger ?? createLogger(options.logLevel);
-  const store = options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
-  const runtime = createRuntime({ models: options.models, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal });
+  const workers = options.workers ?? 0;
+  if (workers > 0 && !options.modelSource) throw new TwinError('TWIN_MODEL_INVALID', 'worker threads need `modelSource` (a module they can import the models from)');
+  const store = workers > 0 ? undefined
+    : options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
+  const runtime = createRuntime({
+    models: options.models, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal,
+    workers: workers > 0 ? {
+      count: workers, models: options.modelSource!, dataDir: options.dataDir, durability: options.durability,
+      journalRetentionMs: options.journalRetentionMs, logLevel: options.logLevel,
+    } : undefined,
+  });
   const http = createHttpServer(logger);
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
   const warp = attachWarp(http.server, runtime, logger, options.warp);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { PassivationOptions } from '../actors/index.js';
 import type { Durability } from '../persistence/lmdb-store.js';
 
@@ -11,6 +12,8 @@ export interface StorageOptions {
   journal?: boolean;
   /** How long journal entries are kept (ms, default 7 days). */
   journalRetentionMs?: number;
+  /** Shard worker threads (0: everything on the main thread). */
+  workers?: number;
 }
 
 export const STORE_FLAGS = {
@@ -20,6 +23,7 @@ export const STORE_FLAGS = {
   'idle-timeout': { type: 'string' },
   memory: { type: 'boolean' },
   journal: { type: 'boolean' },
+  workers: { type: 'string' },
   'journal-retention': { type: 'string' },
 } as const;
 
@@ -29,6 +33,7 @@ export const STORE_HELP = `
   --durability <mode>      strict: ack after fsync (default); relaxed: ack at once, commit within ms
   --max-active <n>         passivate least recently active twins past ~n live twins (default 1000000)
   --idle-timeout <ms>      passivate twins idle this long (default 600000; 0 = never)
+  --workers <n>            shard worker threads (env TWINFLOW_WORKERS, default: the core count; 0 = main thread)
   --journal                record every turn: GET /twins/{path}/history and ?at= reads
   --journal-retention <ms> keep journal entries this long (default 604800000 = 7 days)
 `;
@@ -49,6 +54,7 @@ export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
     dataDir: values.memory ? undefined : ((values.data as string | undefined) ?? env.TWINFLOW_DATA ?? './data'),
     durability,
     journal: values.journal === true || env.TWINFLOW_JOURNAL === '1',
+    workers: positiveInt('workers', (values.workers as string | undefined) ?? env.TWINFLOW_WORKERS, availableParallelism()),
     journalRetentionMs: positiveInt('journal-retention', values['journal-retention'] as string | undefined, 7 * 86_400_000),
     passivation: {
       maxActive: positiveInt('max-active', values['max-active'] as string | undefined, 1_000_000),

@@ -66,6 +66,8 @@ export class WorkerShardHost implements ShardHost {
   private forwarded = 0;
   private closing = false;
   private failedStarts = 0;
+  /** Joins and commands between workers held until the step ends (simulated clock only). */
+  private readonly held: [number, ToWorker][] = [];
   private readonly init: Omit<WorkerInit, 'index'>;
 
   constructor(
@@ -163,6 +165,11 @@ export class WorkerShardHost implements ShardHost {
       const before = this.forwarded;
       const paths = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'settle', id }))));
       paths.forEach((p, i) => (this.slots[i]!.activePaths = p as string[]));
+      if (this.held.length > 0) {
+        // Every worker finished the step: deliver what crossed between them, together.
+        for (const [worker, message] of this.held.splice(0)) this.send(worker, message);
+        continue;
+      }
       if (this.forwarded === before && this.pending.size === 0) return;
     }
   }
@@ -267,14 +274,24 @@ export class WorkerShardHost implements ShardHost {
         this.onTurnError(errorFromJson(m.error), m.path);
         return;
       case 'join':
-        this.forwarded++;
-        this.send(this.route(m.parent), { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value });
+        this.forward(this.route(m.parent), { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value });
         return;
       case 'remoteCommand':
-        this.forwarded++;
-        this.send(this.route(m.path), { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value });
+        this.forward(this.route(m.path), { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value });
         return;
     }
+  }
+
+  /**
+   * Live: joins and commands between workers go on at once. On a simulated clock they are
+   * held until every worker finished the step (see settle), then delivered together, so a
+   * parent applies all of a step's child updates in one turn, exactly as one shard does:
+   * that is what makes derived events independent of the worker count.
+   */
+  private forward(worker: number, message: ToWorker): void {
+    this.forwarded++;
+    if (this.init.simulatedStart === undefined) this.send(worker, message);
+    else this.held.push([worker, message]);
   }
 
   private drop(observer: LaneObserver, workers: (o: Observed) => number[]): void {
