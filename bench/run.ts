@@ -12,8 +12,11 @@ type Scenario = (ctx: BenchContext) => Promise<Figure[]>;
 /** Every scenario, in the order the table lists them. Each file exports `run`. */
 const scenarios: Record<string, () => Promise<{ run: Scenario }>> = {
   core: () => import('./core.js'),
+  shards: () => import('./shards.js'),
   fanout: () => import('./fanout.js'),
   ingest: () => import('./ingest.js'),
+  persistence: () => import('./persistence.js'),
+  replay: () => import('./replay.js'),
 };
 
 async function main(): Promise<void> {

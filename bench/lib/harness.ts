@@ -91,4 +91,5 @@ export function printTable(figures: Figure[], out: (line: string) => void = (l) 
   out(line(head));
   out('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) out(line(r));
+  for (const f of figures) if (f.note) out(`note (${f.scenario}, ${f.figure}): ${f.note}`);
 }
