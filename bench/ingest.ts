@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import { buildingModels } from '../models/index.js';
 import { MemoryStateStore, startNode, type EventInput, type NodeOptions, type TwinflowNode } from '../src/index.js';
 import { hasMosquitto, startMosquitto, type Mosquitto } from '../test/support/mqtt.js';
+import { hasNatsServer, startNatsMqtt } from './lib/nats.js';
 import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
 
 const silent = pino({ level: 'silent' });
@@ -166,6 +167,22 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     }
     await external?.close();
     await embedded.close();
+
+    // A second raw broker baseline: nats-server's MQTT listener (it goes through JetStream at QoS 1).
+    if (hasNatsServer) {
+      const nats = await startNatsMqtt();
+      try {
+        for (const qos of [0, 1] as const) {
+          const natsRate = await repeat(ctx.runs, () => rawRate(nats.url, qos, count));
+          const mosqRate = mosq ? await repeat(ctx.runs, () => rawRate(mosq!.url, qos, count)) : undefined;
+          figures.push({ scenario: 'ingest', figure: `raw nats-server MQTT pub→sub QoS ${qos} (a baseline)`, unit: 'ev/s', ours: natsRate, baseline: mosqRate, baselineName: `mosquitto QoS ${qos}` });
+        }
+      } finally {
+        await nats.stop();
+      }
+    } else {
+      figures.push({ scenario: 'ingest', figure: 'raw nats-server MQTT pub→sub (a baseline)', unit: 'ev/s', ours: [NaN], note: 'nats-server not installed (scripts/install-system-deps.sh nats-server)' });
+    }
 
     const perBatch = 1000, batches = ctx.quick ? 20 : 100;
     const http = await node({});

@@ -5,8 +5,12 @@
  * ```
  * "TFRC" | headerLength | msgpack(RecordingHeader)
  * chunkLength | msgpack([baseTime, strings[], record, record, …])   (repeated)
- * record = [time - baseTime, subjectIndex, typeIndex, sourceIndex, id, data]
+ * record = [time - baseTime, subjectIndex, typeIndex, sourceIndex, id, data(, 1)]
  * ```
+ *
+ * A trailing `1` marks the first event of a batch (one ingest call of the recorded
+ * runtime) in recordings whose header says `batches: true`; replay runs each batch as
+ * one step, as the live runtime did.
  *
  * Why this shape: a chunk is self-contained (msgpackr records are defined inline), so a
  * reader can start at any chunk and a crash while recording loses at most the open chunk;
@@ -26,6 +30,8 @@ export interface RecordingHeader {
   format: number;
   /** Wall-clock time the recording was created (epoch ms). */
   created: number;
+  /** Records mark batch starts (recorded from a runtime); absent: steps come from event time. */
+  batches?: boolean;
   /** Free-form provenance: the command, generator seed, CSV file, … */
   meta?: Record<string, unknown>;
 }
@@ -33,5 +39,5 @@ export interface RecordingHeader {
 /** One recorded event: a normalised {@link TwinEvent} (time in epoch ms). */
 export type RecordedEvent = TwinEvent;
 
-/** Chunk records are arrays: [timeDelta, subject, type, source, id, data]. */
-export type ChunkRecord = [number, number, number, number, string, unknown];
+/** Chunk records are arrays: [timeDelta, subject, type, source, id, data, batchStart?]. */
+export type ChunkRecord = [number, number, number, number, string, unknown] | [number, number, number, number, string, unknown, 1];

@@ -51,8 +51,34 @@ export class RecordingReader {
     }
   }
 
-  /** The events, one decoded chunk at a time, in recorded (arrival) order. */
-  async *chunks(): AsyncGenerator<RecordedEvent[]> {
+  /**
+   * The events in recorded (arrival) order: one array per decoded chunk, or with
+   * `byBatch` (recordings with `batches: true`) one array per recorded batch.
+   */
+  async *chunks(byBatch = false): AsyncGenerator<RecordedEvent[]> {
+    if (byBatch) {
+      yield* this.batches();
+      return;
+    }
+    for await (const { events } of this.decoded()) yield events;
+  }
+
+  private async *batches(): AsyncGenerator<RecordedEvent[]> {
+    let batch: RecordedEvent[] = [];
+    for await (const { events, starts } of this.decoded()) {
+      let from = 0;
+      for (const s of starts) {
+        if (s > from) batch.push(...events.slice(from, s));
+        if (batch.length > 0) yield batch;
+        batch = [];
+        from = s;
+      }
+      batch.push(...events.slice(from));
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  private async *decoded(): AsyncGenerator<{ events: RecordedEvent[]; starts: number[] }> {
     for (;;) {
       if (this.buf.length < 4 && !(await this.fill(4))) break;
       const len = this.buf.readUInt32LE(0);
@@ -95,13 +121,15 @@ export class RecordingReader {
   }
 }
 
-function toEvents(chunk: unknown[]): RecordedEvent[] {
+function toEvents(chunk: unknown[]): { events: RecordedEvent[]; starts: number[] } {
   const base = chunk[0] as number;
   const strings = chunk[1] as string[];
-  const out: RecordedEvent[] = new Array(chunk.length - 2);
+  const events: RecordedEvent[] = new Array(chunk.length - 2);
+  const starts: number[] = [];
   for (let i = 2; i < chunk.length; i++) {
     const r = chunk[i] as ChunkRecord;
-    out[i - 2] = { id: r[4], source: strings[r[3]]!, type: strings[r[2]]!, subject: strings[r[1]]!, time: base + r[0], data: r[5] };
+    events[i - 2] = { id: r[4], source: strings[r[3]]!, type: strings[r[2]]!, subject: strings[r[1]]!, time: base + r[0], data: r[5] };
+    if (r.length > 6) starts.push(i - 2);
   }
-  return out;
+  return { events, starts };
 }

@@ -8,6 +8,8 @@ export interface RecordingWriterOptions {
   chunkSize?: number;
   /** Provenance stored in the header. */
   meta?: Record<string, unknown>;
+  /** Mark batch starts ({@link RecordingWriter.appendBatch}); set by the recorder. */
+  batches?: boolean;
   /** Wall-clock creation time for the header (default `Date.now()`; fixed by reproducible generators). */
   created?: number;
 }
@@ -49,16 +51,25 @@ export class RecordingWriter {
 
   /** Creates (or truncates) `path` and writes the header. */
   static create(path: string, options: RecordingWriterOptions = {}): RecordingWriter {
-    const header: RecordingHeader = { format: RECORDING_VERSION, created: options.created ?? Date.now(), ...(options.meta ? { meta: options.meta } : {}) };
+    const header: RecordingHeader = {
+      format: RECORDING_VERSION, created: options.created ?? Date.now(), ...(options.batches ? { batches: true } : {}), ...(options.meta ? { meta: options.meta } : {}),
+    };
     return new RecordingWriter(createWriteStream(path), header, options.chunkSize ?? 4096);
   }
 
-  append(e: RecordedEvent): void {
+  append(e: RecordedEvent, batchStart = false): void {
     if (this.closed) throw new Error('the recording is closed');
     if (this.records.length === 0) this.baseTime = e.time;
-    this.records.push([e.time - this.baseTime, this.intern(e.subject), this.intern(e.type), this.intern(e.source), e.id, e.data]);
+    const r: ChunkRecord = [e.time - this.baseTime, this.intern(e.subject), this.intern(e.type), this.intern(e.source), e.id, e.data];
+    if (batchStart) r.push(1);
+    this.records.push(r);
     this.count++;
     if (this.records.length >= this.chunkSize) this.flush();
+  }
+
+  /** Appends the events of one batch (one ingest call), marking its first event. */
+  appendBatch(events: readonly RecordedEvent[]): void {
+    for (let i = 0; i < events.length; i++) this.append(events[i]!, i === 0);
   }
 
   /** Writes the open chunk now (a recorder calls this on a timer so a quiet stream still reaches disk). */

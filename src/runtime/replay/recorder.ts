@@ -27,8 +27,8 @@ export interface RecordOptions extends RecordingWriterOptions {
  * ```
  */
 export function startRecording(rt: Runtime, path: string, options: RecordOptions = {}): Recording {
-  const writer = RecordingWriter.create(path, { ...options, meta: { recordedBy: 'twinflow', ...options.meta } });
-  const off = rt.onIngested((e) => writer.append(e));
+  const writer = RecordingWriter.create(path, { ...options, batches: true, meta: { recordedBy: 'twinflow', ...options.meta } });
+  const off = rt.onIngested((events) => writer.appendBatch(events));
   const timer = setInterval(() => writer.flush(), options.flushEveryMs ?? 1000);
   timer.unref();
   let stopped: Promise<void> | null = null;

@@ -4,6 +4,12 @@ import type { Runtime } from '../runtime.js';
 /** How a replay cuts the recording into steps and paces them (see docs/replay.md, "the step rule"). */
 export interface ReplayPacing {
   /**
+   * `tick` (default): steps by event time, see {@link tickMs}. `batch`: every array the
+   * source yields is one step (a recorded ingest call, see `RecordingReader.chunks(true)`)
+   * and runs with the clock at the latest event time in it, as the live runtime did.
+   */
+  steps?: 'tick' | 'batch';
+  /**
    * Width of a virtual-time step in ms of event time (default 1000). Events are taken in
    * recorded order; a step holds the consecutive events whose tick (`floor(time / tickMs)
    * * tickMs`) is not later than the step's tick, and runs with the clock at that tick.
@@ -85,7 +91,17 @@ export async function replayInto(rt: Runtime, clock: SimulatedClock, chunks: Eve
     pacing.onStep?.({ events: stats.events, steps: stats.steps, virtualTime: at, wallMs: performance.now() - started });
   };
 
+  const byBatch = pacing.steps === 'batch';
   for await (const chunk of chunks) {
+    if (byBatch) {
+      for (let i = 0; i < chunk.length; i += maxStep) {
+        step = chunk.slice(i, i + maxStep);
+        tick = -Infinity;
+        for (const e of step) if (e.time > tick) tick = e.time;
+        await run();
+      }
+      continue;
+    }
     for (const e of chunk) {
       const t = tickMs > 0 ? Math.floor(e.time / tickMs) * tickMs : e.time;
       // A late event (earlier tick than the current one) joins the current step, as it did live.

@@ -77,8 +77,11 @@ export async function runReplay(source: string | EventChunks, options: ReplayRun
   });
   try {
     const onFraction = options.onFraction;
-    const stats = await replayInto(rt, clock, reader ? reader.chunks() : (source as EventChunks), {
+    // A recording of a live runtime replays its ingest calls as steps unless told otherwise.
+    const steps = options.steps ?? (reader?.header.batches ? 'batch' : 'tick');
+    const stats = await replayInto(rt, clock, reader ? reader.chunks(steps === 'batch') : (source as EventChunks), {
       ...options,
+      steps,
       onStep: (p) => {
         options.onStep?.(p);
         if (reader && onFraction) onFraction(reader.position / reader.size, p);
