@@ -5,7 +5,7 @@ import { explainHvac } from './replay/hvac-explain.js';
 import { fmtCount, fmtRate, progressLine, throttled } from './replay/progress.js';
 import { runReplay, type ReplayResult } from './replay/run.js';
 import { compareDerived } from './replay/whatif.js';
-import { modelsFromFlags, parseParams, REPLAY_FLAGS, REPLAY_HELP, replayOptionsFromFlags } from './replay-flags.js';
+import { modelsFromFlags, modelSourceFromFlags, parseParams, REPLAY_FLAGS, REPLAY_HELP, replayOptionsFromFlags } from './replay-flags.js';
 
 export const REPLAY_USAGE = `twinflow replay <file.tfr> [options]
 ${REPLAY_HELP}`;
@@ -50,7 +50,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   const opts = replayOptionsFromFlags(v);
-  const result = await runReplay(parsed.positionals[0]!, { ...opts, models: modelsFromFlags(v.models, parseParams(v.param)), onFraction: progress('') });
+  const result = await runReplay(parsed.positionals[0]!, { ...opts, models: modelsFromFlags(v.models, parseParams(v.param)), modelSource: modelSourceFromFlags(v.models, parseParams(v.param)), onFraction: progress('') });
   if (process.stdout.isTTY) out('\r\x1b[K');
   out(v.json ? JSON.stringify(result) + '\n' : summary(result));
   return 0;
@@ -75,7 +75,7 @@ export async function whatifCommand(argv: string[]): Promise<number> {
   const whatParams = { ...baseParams, ...parseParams(v.param) };
   const file = parsed.positionals[0]!;
   const run = (label: string, params: typeof baseParams, dir: string): Promise<ReplayResult> =>
-    runReplay(file, { ...opts, ...(opts.dataDir ? { dataDir: join(opts.dataDir, dir) } : {}), models: modelsFromFlags(v.models, params), collectDerived: true, onFraction: progress(label) });
+    runReplay(file, { ...opts, ...(opts.dataDir ? { dataDir: join(opts.dataDir, dir) } : {}), models: modelsFromFlags(v.models, params), modelSource: modelSourceFromFlags(v.models, params), collectDerived: true, onFraction: progress(label) });
   const baseline = await run('baseline ', baseParams, 'baseline');
   const whatIf = await run('what-if  ', whatParams, 'whatif');
   if (process.stdout.isTTY) out('\r\x1b[K');

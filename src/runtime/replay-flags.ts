@@ -1,5 +1,6 @@
+import type { ModelSource } from './workers/protocol.js';
 import type { TwinModel } from '../actors/index.js';
-import { buildingModels, defaultParams, type BuildingParams } from '../../models/index.js';
+import { buildingModels, buildingModelSource, defaultParams, type BuildingParams } from '../../models/index.js';
 
 /** Flags shared by `replay` and `whatif` (node:util parseArgs shapes). */
 export const REPLAY_FLAGS = {
@@ -25,7 +26,7 @@ export const REPLAY_HELP = `
   --tail <ms>              after the last event, advance virtual time this much (timers, windows)
   --data <dir>             LMDB directory for the replayed state (must be empty; default: a temp dir)
   --memory                 keep the replayed state in memory
-  --workers <n>            worker shards (only 0 until worker shards land)
+  --workers <n>            shard worker threads (default 0: one shard on this thread); the digest is the same at any count
   --models building        the model set (only the building model ships)
   --param <name>=<value>   override a model parameter (repeatable): ${Object.keys(defaultParams).join(', ')}
   --json                   print the result as JSON
@@ -51,6 +52,12 @@ export function modelsFromFlags(name: string | undefined, params: Partial<Buildi
   return buildingModels(params);
 }
 
+/** Where worker threads import the same models from (see modelsFromFlags). */
+export function modelSourceFromFlags(name: string | undefined, params: Partial<BuildingParams>): ModelSource {
+  if ((name ?? 'building') !== 'building') throw new Error(`--models ${name}: only "building" is available`);
+  return buildingModelSource(params);
+}
+
 function num(flag: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -62,7 +69,6 @@ function num(flag: string, raw: string | undefined, fallback: number, min = 0): 
 export function replayOptionsFromFlags(v: Record<string, unknown>): { speed: number; steps?: 'batch' | 'tick'; tickMs: number; tailMs: number; dataDir?: string; memory: boolean; workers: number } {
   if (v.max && v.speed !== undefined) throw new Error('--speed and --max exclude each other');
   const workers = num('workers', v.workers as string | undefined, 0);
-  if (workers !== 0) throw new Error('--workers: only 0 (one shard on this thread) is available until worker shards land');
   if (v.steps !== undefined && v.steps !== 'batch' && v.steps !== 'tick') throw new Error(`--steps must be batch or tick, got ${String(v.steps)}`);
   return {
     ...(v.steps !== undefined ? { steps: v.steps as 'batch' | 'tick' } : {}),

@@ -83,6 +83,9 @@ export async function replayInto(rt: Runtime, clock: SimulatedClock, chunks: Eve
     const batch = step;
     step = [];
     const report = await rt.ingest(batch);
+    // The step rule: virtual time moves on only when every shard finished this step
+    // (with worker threads, joins between shards are delivered at this boundary).
+    await rt.settle();
     stats.events += batch.length;
     stats.accepted += report.accepted;
     stats.rejected += report.rejected.length;

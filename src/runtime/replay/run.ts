@@ -7,6 +7,7 @@ import { LmdbStateStore } from '../../persistence/lmdb-store.js';
 import { RecordingReader } from '../../persistence/recording-reader.js';
 import { createLogger } from '../logger.js';
 import { createRuntime, type Runtime } from '../runtime.js';
+import type { ModelSource } from '../workers/protocol.js';
 import { stateDigest } from './digest.js';
 import { replayInto, type EventChunks, type ReplayPacing, type ReplayStats } from './replayer.js';
 
@@ -16,8 +17,10 @@ export interface ReplayRunOptions extends ReplayPacing {
   dataDir?: string;
   /** Keep state in memory instead of LMDB. */
   memory?: boolean;
-  /** Worker shards; only 0 (one shard on this thread) until worker shards land. */
+  /** Shard worker threads (default 0: one shard on this thread); needs `modelSource` when > 0. */
   workers?: number;
+  /** Where worker threads import the models from (the same models as `models`). */
+  modelSource?: ModelSource;
   passivation?: PassivationOptions;
   logger?: TwinLogger;
   /** Keep every derived event in the result (what-if, tests); counts by type are always kept. */
@@ -53,22 +56,29 @@ export interface ReplayResult extends ReplayStats {
  * ```
  */
 export async function runReplay(source: string | EventChunks, options: ReplayRunOptions): Promise<ReplayResult> {
-  if ((options.workers ?? 0) !== 0) throw new Error('--workers: only 0 (one shard on this thread) is available until worker shards land');
+  const workers = options.workers ?? 0;
+  if (workers > 0 && !options.modelSource) throw new Error('replay with worker threads needs a modelSource');
   const temp = !options.memory && !options.dataDir ? mkdtempSync(join(tmpdir(), 'twinflow-replay-')) : null;
-  let store: StateStore;
+  const dataDir = options.memory ? undefined : (options.dataDir ?? temp)!;
+  let store: StateStore | undefined;
   if (options.memory) {
     store = new MemoryStateStore();
   } else {
-    const lmdb = LmdbStateStore.open({ path: (options.dataDir ?? temp)!, durability: 'relaxed' });
+    const lmdb = LmdbStateStore.open({ path: dataDir!, durability: 'relaxed' });
     if (lmdb.twinCount > 0) {
       await lmdb.close();
       throw new Error(`data directory ${options.dataDir} already holds twins; replay into an empty one`);
     }
-    store = lmdb;
+    // With workers, each worker opens the directory itself.
+    if (workers > 0) await lmdb.close();
+    else store = lmdb;
   }
   const reader = typeof source === 'string' ? await RecordingReader.open(source) : null;
   const clock = new SimulatedClock(0);
-  const rt = createRuntime({ models: options.models, clock, store, logger: options.logger ?? createLogger('warn'), passivation: options.passivation });
+  const rt = createRuntime({
+    models: options.models, clock, store, logger: options.logger ?? createLogger('warn'), passivation: options.passivation,
+    workers: workers > 0 ? { count: workers, models: options.modelSource!, dataDir, durability: 'relaxed' } : undefined,
+  });
   const derivedByType: Record<string, number> = {};
   const derived: DerivedEvent[] | undefined = options.collectDerived ? [] : undefined;
   rt.onOutput((e) => {
