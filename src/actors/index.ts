@@ -4,7 +4,8 @@ export {
   type TwinLogger, type LaneSpecs, type LanesOf, type EventHandler,
 } from './model.js';
 export { ModelCatalog } from './catalog.js';
-export { Shard, type ShardOptions, type PassivationOptions, type RemoteMessage } from './shard.js';
+export { Shard, type ShardOptions, type RemoteMessage } from './shard.js';
+export type { PassivationOptions } from './passivation.js';
 export { Ticket, type Work } from './work.js';
 export type { Twin } from './twin.js';
 export { SumCount, SortedSet } from './aggregate.js';

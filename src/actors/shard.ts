@@ -1,5 +1,5 @@
 import { TwinError, toTwinError } from '../errors.js';
-import type { JoinLane, JournalCause, JournalChange, JournalEntry, Lane, LaneObserver, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
+import type { JoinLane, JournalCause, JournalEntry, Lane, LaneObserver, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { ModelCatalog } from './catalog.js';
 import type { Clock } from './clock.js';
@@ -10,58 +10,16 @@ import type { DerivedEvent, TwinEvent, TwinLogger } from './model.js';
 import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
 import { TimerQueue } from './timer-queue.js';
+import { TimerRecovery } from './timer-recovery.js';
+import { Passivator, type PassivationOptions } from './passivation.js';
 import { Twin, type TurnEnv } from './twin.js';
-import { TurnLog } from './turn-log.js';
+import { journalChanges, TurnLog } from './turn-log.js';
 import { Ticket, type JoinUpdates, type Work } from './work.js';
+import {
+  JOIN_CAUSE, RUN_COMMAND, RUN_EVENT, RUN_HOOK, RUN_TIMER, START_CAUSE, STOP_CAUSE, type ShardOptions, type TurnBody,
+} from './shard-options.js';
 
-export interface ShardOptions {
-  readonly catalog: ModelCatalog;
-  readonly store: StateStore;
-  readonly clock: Clock;
-  readonly log: TwinLogger;
-  /** Events remembered per twin for `source`+`id` dedupe (default 8; 0 turns dedupe off). */
-  readonly dedupeWindow?: number;
-  /** Most inbox items one step processes before it commits and yields to I/O. */
-  readonly stepBudget?: number;
-  /**
-   * With several shards: whether a path is owned by this shard. Joins and commands for
-   * twins owned elsewhere leave through `onRemote` instead of the local inbox.
-   */
-  readonly owns?: (path: string) => boolean;
-  readonly onRemote?: (message: RemoteMessage) => void;
-  /** Record every committed turn (cause and lane changes) in the store's journal. */
-  readonly journal?: boolean;
-  /** When live twins are passivated (state already persisted, memory released). */
-  readonly passivation?: PassivationOptions;
-  readonly onOutput?: (event: DerivedEvent) => void;
-  readonly onTurnError?: (error: TwinError, path: string) => void;
-}
-
-export interface PassivationOptions {
-  /** Passivate twins with no turn for this long (ms, on the runtime clock). */
-  readonly idleMs?: number;
-  /**
-   * Keep at most about this many twins live: past 110 % the least recently active are
-   * passivated down to 90 % (the slack keeps eviction rare and batched).
-   */
-  readonly maxActive?: number;
-}
-
-/** What a shard sends to twins it does not own (routed by the runtime to their owner). */
-export type RemoteMessage =
-  | { readonly kind: 'join'; readonly parent: string; readonly lane: string; readonly child: string; readonly value: unknown }
-  | { readonly kind: 'command'; readonly path: string; readonly lane: string; readonly value: unknown };
-
-/** Turn bodies are static functions with arguments, so a turn allocates no closure. */
-type TurnBody<A, B> = (twin: Twin, a: A, b: B) => void;
-const RUN_EVENT: TurnBody<TwinEvent, undefined> = (twin, event) => twin.runEvent(event);
-const RUN_COMMAND: TurnBody<string, unknown> = (twin, lane, value) => twin.runCommand(lane, value);
-const RUN_TIMER: TurnBody<string, number> = (twin, name, due) => twin.runTimer(name, due);
-const RUN_HOOK: TurnBody<((ctx: Twin) => void) | undefined, undefined> = (twin, hook) => hook?.(twin);
-
-const JOIN_CAUSE: JournalCause = { kind: 'join' };
-const START_CAUSE: JournalCause = { kind: 'start' };
-const STOP_CAUSE: JournalCause = { kind: 'stop' };
+export type { ShardOptions, RemoteMessage } from './shard-options.js';
 
 /** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
 const MAX_JOIN_ROUNDS = 64;
@@ -81,6 +39,8 @@ export class Shard implements TurnEnv {
   private readonly twins = new Map<string, Twin>();
   private readonly parents = new Map<string, string>();
   private readonly ownership = new Map<string, boolean>();
+  private readonly timerRecovery: TimerRecovery;
+  private readonly passivator: Passivator;
   /** Twins whose state is loading, with the work that arrived meanwhile (in order). */
   private readonly loading = new Map<Twin, Work[]>();
   private inbox: Work[] = [];
@@ -102,9 +62,6 @@ export class Shard implements TurnEnv {
   private cause: JournalCause = JOIN_CAUSE;
   private journalSeq = 0;
   private stepJournal: StateWrite[] = [];
-  /** Cancels the clock callback of the next idle sweep. */
-  private idleSweep: (() => void) | null = null;
-  private nextIdleSweep = 0;
   private draining = false;
   private closed = false;
 
@@ -112,6 +69,13 @@ export class Shard implements TurnEnv {
     this.clock = options.clock;
     this.log = options.log;
     this.journaling = options.journal === true;
+    this.timerRecovery = new TimerRecovery(options.store, options.clock, (path) => {
+      // Only this shard's twins, and only those not live (a live twin has its timers armed).
+      if (this.closed || this.twins.has(path) || !this.isLocal(path)) return;
+      this.call(path, () => undefined).catch((err) => this.log.warn({ path, err }, 'could not restore a twin with due timers'));
+    });
+    queueMicrotask(() => this.timerRecovery.start());
+    this.passivator = new Passivator(options.passivation, options.clock, () => this.drain());
     this.commit = new GroupCommit(options.store, (outputs, stopped) => this.committed(outputs, stopped), (err) => {
       this.log.error({ err }, 'state commit failed');
     });
@@ -129,11 +93,6 @@ export class Shard implements TurnEnv {
 
   activePaths(): IterableIterator<string> {
     return this.twins.keys();
-  }
-
-  /** Twins passivated so far (idle or over the active limit). */
-  get passivated(): number {
-    return this.stats.stopped;
   }
 
   /** Queues work; it runs in the next step (batched with whatever else arrives meanwhile). */
@@ -178,7 +137,7 @@ export class Shard implements TurnEnv {
         }
         for (const [parent, updates] of this.joins.take()) this.process({ kind: 'joins', path: parent, updates });
       }
-      this.passivate();
+      if (!this.closed) this.passivator.run(this.twins, (twin) => this.stopTwin(twin));
       this.flush();
     } finally {
       this.draining = false;
@@ -189,8 +148,8 @@ export class Shard implements TurnEnv {
   async close(): Promise<void> {
     await this.settle();
     this.closed = true;
-    this.idleSweep?.();
-    this.idleSweep = null;
+    this.timerRecovery.stop();
+    this.passivator.stop();
     this.wake?.cancel();
     this.wake = null;
   }
@@ -455,44 +414,6 @@ export class Shard implements TurnEnv {
     this.stats.stopped++;
   }
 
-  /** Passivates idle twins and, past the active limit, the least recently active ones. */
-  private passivate(): void {
-    const p = this.options.passivation;
-    if (!p) return;
-    if (p.maxActive !== undefined && this.twins.size > Math.ceil(p.maxActive * 1.1)) {
-      this.evictLeastRecent(this.twins.size - Math.floor(p.maxActive * 0.9));
-    }
-    if (p.idleMs === undefined) return;
-    const now = this.clock.now();
-    if (now >= this.nextIdleSweep) {
-      const cutoff = ((now - p.idleMs) / 1000) | 0;
-      for (const twin of [...this.twins.values()]) if (twin.state === 'active' && twin.lastActiveSec < cutoff) this.stopTwin(twin);
-      this.nextIdleSweep = now + Math.max(1000, p.idleMs / 2);
-    }
-    // Sweep again even if nothing arrives: idle twins must go without traffic too.
-    if (!this.idleSweep && !this.closed && this.twins.size > 0) {
-      this.idleSweep = this.clock.schedule(this.nextIdleSweep, () => {
-        this.idleSweep = null;
-        this.drain();
-      });
-    }
-  }
-
-  /** Stops the `count` twins with the oldest last turn (ties: the earliest activated). */
-  private evictLeastRecent(count: number): void {
-    const live = [...this.twins.values()].filter((t) => t.state === 'active');
-    const ages = Float64Array.from(live, (t) => t.lastActiveSec).sort();
-    const threshold = ages[Math.min(count, ages.length) - 1] ?? -Infinity;
-    let stopped = 0;
-    for (const twin of live) {
-      if (stopped >= count) break;
-      if (twin.lastActiveSec <= threshold) {
-        this.stopTwin(twin);
-        stopped++;
-      }
-    }
-  }
-
   /** Runs `body` as one turn of `twin`: all its changes commit together or roll back together. */
   private runTurn<A, B>(twin: Twin, body: TurnBody<A, B>, a?: A, b?: B): TwinError | undefined {
     const turn = this.turn;
@@ -554,18 +475,7 @@ export class Shard implements TurnEnv {
 
   /** Appends the turn's persistent lane changes to this step's journal writes. */
   private journalTurn(twin: Twin): void {
-    const turn = this.turn;
-    const changes: JournalChange[] = [];
-    for (let i = 0; i < turn.length; i++) {
-      const lane = turn.lane(i);
-      if (!lane.persistent) continue;
-      const key = turn.key(i);
-      const event = lane.changeEvent(key);
-      const next = event.type === 'value' || event.type === 'update' ? event.value : event.type === 'clear' ? {} : undefined;
-      const rawOld = turn.old(i);
-      const old = event.type === 'clear' && rawOld instanceof Map ? Object.fromEntries(rawOld) : turn.existedBefore(i) ? rawOld : undefined;
-      changes.push([lane.name, event.type === 'value' || event.type === 'clear' ? null : (key ?? null), old, next]);
-    }
+    const changes = journalChanges(this.turn);
     if (changes.length === 0) return;
     const entry: JournalEntry = { path: twin.path, time: this.clock.now(), seq: ++this.journalSeq, cause: this.cause, changes };
     this.stepJournal.push({ op: 'journal', path: twin.path, entry });

@@ -1,4 +1,4 @@
-import type { Lane } from '../lanes/index.js';
+import type { JournalChange, Lane } from '../lanes/index.js';
 import type { DerivedEvent } from './model.js';
 import type { Work } from './work.js';
 
@@ -73,4 +73,23 @@ export class TurnLog {
   afterCommit(): void {
     for (let i = 0; i < this.length; i++) this.lanes[i]!.afterCommit();
   }
+}
+
+/**
+ * The persistent lane changes of a turn as journal changes `[lane, key, old, new]`,
+ * read after the turn committed (new values are the lanes' current ones).
+ */
+export function journalChanges(turn: TurnLog): JournalChange[] {
+  const changes: JournalChange[] = [];
+  for (let i = 0; i < turn.length; i++) {
+    const lane = turn.lane(i);
+    if (!lane.persistent) continue;
+    const key = turn.key(i);
+    const event = lane.changeEvent(key);
+    const next = event.type === 'value' || event.type === 'update' ? event.value : event.type === 'clear' ? {} : undefined;
+    const rawOld = turn.old(i);
+    const old = event.type === 'clear' && rawOld instanceof Map ? Object.fromEntries(rawOld) : turn.existedBefore(i) ? rawOld : undefined;
+    changes.push([lane.name, event.type === 'value' || event.type === 'clear' ? null : (key ?? null), old, next]);
+  }
+  return changes;
 }

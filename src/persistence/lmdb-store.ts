@@ -167,6 +167,14 @@ export class LmdbStateStore implements StateStore {
     return out;
   }
 
+  /** The earliest indexed timer bucket at or after `after` (epoch ms of its start), if any. */
+  nextDue(after: number): number | undefined {
+    for (const key of this.timers.getKeys({ start: bucketKey(after), limit: 1 })) {
+      return Number(String(key).slice(0, 11)) * BUCKET_MS;
+    }
+    return undefined;
+  }
+
   *list(prefix: string): Iterable<string> {
     const range = prefix === '' ? {} : { start: prefix, end: prefix + '\uffff' };
     for (const key of this.records.getKeys(range)) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildingModels } from '../../models/index.js';
+import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type DerivedEvent, type TwinflowNode } from '../../src/index.js';
 import { generateFleet } from '../../src/persistence/fleet-generator.js';
 import { RecordingWriter } from '../../src/persistence/recording-writer.js';
@@ -101,4 +101,31 @@ describe('replay determinism', () => {
       last.set(e.source, e.time);
     }
   });
+
+  it('replays at 0, 1 and 2 worker threads with equal digests and equal derived events per twin', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'fleet.tfr');
+    const w = RecordingWriter.create(file, { created: 0 });
+    for (const chunk of generateFleet({ seed: 3, sites: 2, buildings: 2, floors: 2, units: 1, rooms: 2, events: 64 * 60, silentShare: 0.1, alarmChance: 0.02 })) {
+      for (const e of chunk) w.append(e);
+    }
+    await w.close();
+    const params = { hvacBand: 1 };
+    const runs = [];
+    for (const workers of [0, 1, 2]) {
+      runs.push(await runReplay(file, { models: buildingModels(params), modelSource: buildingModelSource(params), workers, collectDerived: true, tailMs: 3_600_000 }));
+    }
+    const perTwin = (derived: DerivedEvent[]) => {
+      const by: Record<string, string[]> = {};
+      for (const e of derived) (by[e.source] ??= []).push(`${e.type}@${e.time}`);
+      return by;
+    };
+    const [base, ...rest] = runs;
+    expect(base!.derivedByType.evacuation).toBeGreaterThan(0);
+    for (const r of rest) {
+      expect(r.twins).toBe(base!.twins);
+      expect(r.digest).toBe(base!.digest);
+      expect(perTwin(r.derived!)).toEqual(perTwin(base!.derived!));
+    }
+  }, 60_000);
 });
