@@ -79,9 +79,14 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const events = randomEvents(sensors, count, 7);
   const warm = sensors.map((subject, i) => ({ subject, id: `w${i}`, source: 'bench', data: reading(subject.slice(subject.lastIndexOf('/') + 1), seeded(i)) }));
 
+  gc();
+  const rssBefore = process.memoryUsage().rss;
   const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store: new MemoryStateStore() });
   await ingestAll(rt, warm, 5000); // every twin active before timing
   await rt.settle();
+  gc();
+  // RSS includes the in-memory store's copy of the state, so it is an upper bound per twin.
+  const rssPerTwin = (process.memoryUsage().rss - rssBefore) / rt.stats().activeTwins;
 
   let pass = 0;
   const ours = await repeat(ctx.runs, async () => {
@@ -123,5 +128,6 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   return [
     { scenario: 'core', figure: `events/s, building model, ${sensors.length / 1000}k sensors`, unit: 'ev/s', ours, baseline, baselineName: 'Map get+update', target: { ratio: 0.5, cmp: '>=' } },
     { scenario: 'core', figure: `heap per active twin (${twins} twins)`, unit: 'B', ours: [heapPerTwin], target: { value: 1024, cmp: '<=' } },
+    { scenario: 'core', figure: `RSS per active twin, store included (${twins} twins)`, unit: 'B', ours: [rssPerTwin] },
   ];
 }

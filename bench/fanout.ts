@@ -19,7 +19,7 @@ const FLOORS = 1000;
 const MAX_SOCKETS = 2500;
 const floorPath = (i: number) => `/org/bench/site/s0/building/b${Math.floor(i / 10) % 100}/floor/${i % 10}`;
 
-interface Window { deliveries: number; perSecond: number; p50: number; p99: number }
+interface Window { deliveries: number; perSecond: number; p50: number; p99: number; max: number }
 
 /** Counts deliveries and samples latencies from received frames (newline-batched Recon). */
 class Receiver {
@@ -56,7 +56,7 @@ class Receiver {
     while (performance.now() < cap && performance.now() - this.last < 100) await sleep(20);
     const s = [...this.latencies].sort((a, b) => a - b);
     const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
-    return { deliveries: this.deliveries, perSecond: this.deliveries / ((this.last - t0) / 1000), p50: q(0.5), p99: q(0.99) };
+    return { deliveries: this.deliveries, perSecond: this.deliveries / ((this.last - t0) / 1000), p50: q(0.5), p99: q(0.99), max: s[s.length - 1] ?? NaN };
   }
 }
 
@@ -168,6 +168,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       { ...base, figure: 'latency p50', unit: 'ms', ours: a.map((w) => w.p50), baseline: b.map((w) => w.p50) },
       { ...base, figure: 'latency p99', unit: 'ms', ours: a.map((w) => w.p99), baseline: b.map((w) => w.p99),
         target: n >= 10_000 && !ctx.quick ? { value: 50, cmp: '<=' } : undefined },
+      { ...base, figure: 'latency max', unit: 'ms', ours: a.map((w) => w.max), baseline: b.map((w) => w.max) },
     );
   }
   return figures;

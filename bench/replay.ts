@@ -54,21 +54,22 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'twinflow-bench-replay-'));
   const logger = pino({ level: 'silent' });
   try {
-    const events = ctx.quick ? 100_000 : 1_000_000;
+    const events = ctx.quick ? 50_000 : 1_000_000;
     const fleet = join(dir, 'fleet.tfr');
     await write(fleet, generateFleet({ seed: 1, events }));
     const uci = join(dir, 'uci.tfr');
     await write(uci, [importCsv(readFileSync(UCI, 'utf8'), UCI_MAPPING)]);
 
-    const runs = ctx.quick ? 1 : 2; // each full run replays 1 M events into a fresh LMDB: minutes, not seconds
+    const runs = 3; // medians of 3; a full run replays 1 M events into a fresh LMDB (about a minute each)
     const baseline = await repeat(runs, () => decodeIntoMap(fleet));
     const ours = await repeat(runs, async () => (await runReplay(fleet, { models: buildingModels(), logger })).eventsPerSecond, false);
-    const oursTick60 = await repeat(runs, async () => (await runReplay(fleet, { models: buildingModels(), logger, tickMs: 60_000 })).eventsPerSecond, false);
+    // The 60 s-tick variant only in quick mode: three more 1 M-event replays would not fit the 15-minute budget.
+    const oursTick60 = ctx.quick ? await repeat(runs, async () => (await runReplay(fleet, { models: buildingModels(), logger, tickMs: 60_000 })).eventsPerSecond, false) : null;
     const speedUp = await repeat(runs, async () => (await runReplay(uci, { models: buildingModels(), logger })).speedUp);
     const label = `${events / 1000}k events, 40k sensors`;
     return [
       { scenario: 'replay', figure: `events/s, ${label}, tick 1 s`, unit: 'ev/s', ours, baseline, baselineName: 'decode + Map', target: { ratio: 0.7, cmp: '>=' } },
-      { scenario: 'replay', figure: `events/s, ${label}, tick 60 s`, unit: 'ev/s', ours: oursTick60, baseline, baselineName: 'decode + Map', target: { value: 1_000_000, cmp: '>=' } },
+      ...(oursTick60 ? [{ scenario: 'replay', figure: `events/s, ${label}, tick 60 s`, unit: 'ev/s', ours: oursTick60, baseline, baselineName: 'decode + Map', target: { value: 1_000_000, cmp: '>=' as const } }] : []),
       { scenario: 'replay', figure: 'UCI datatraining (16k events, 5.6 days) speed-up', unit: 'x real time', ours: speedUp, target: { value: 1000, cmp: '>=' } },
     ];
   } finally {

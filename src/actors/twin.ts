@@ -30,6 +30,10 @@ const VERSION_FIELD = '$v';
 const RECENT_LANE = '$recent';
 const noCompute = (): unknown => undefined;
 const MAX_HOOK_ROUNDS = 100;
+/** The record (value lanes, timers, dedupe window) changed since the last write. */
+const RECORD_DIRTY = 1;
+/** The store holds a record for this twin. */
+const HAS_RECORD = 2;
 const WINDOW_TIMER = '$w:';
 
 /**
@@ -55,9 +59,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   private recent: number[] | null = null;
   /** Armed timers; an array because twins have few and a Map costs ~100 bytes each. */
   private timerList: TimerState[] | null = null;
-  private timersDirty = false;
-  /** Whether the store has a record for this twin (every twin with state gets one, so stores can list it). */
-  private recorded = false;
+  /** RECORD_DIRTY | HAS_RECORD bits: one small integer instead of two boolean fields per twin. */
+  private bookkeeping = 0;
   /** Things few twins ever need, allocated on first use to keep every twin small. */
   private rare: { params?: RouteParams } | null = null;
   /** Lanes whose onSet hook is due at the end of the turn, as [lane, old, lane, old, …]. */
@@ -186,7 +189,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   /** Remembers an accepted event; persisted with the turn's effects in the same record. */
   remember(hash: number, window: number): void {
     this.recent = DedupeWindow.add(this.recent, hash, window);
-    this.timersDirty = true; // the record carries the window
+    this.bookkeeping |= RECORD_DIRTY; // the record carries the window
   }
 
   /** Forgets hooks of a turn that is being rolled back. */
@@ -202,8 +205,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       if (lane.persistent) lane.restore(stored, from, to);
     }
     // Lanes a newer model removed are simply not read; the next record write drops them.
-    this.recorded = Object.keys(stored.values).length > 0;
-    if (from !== to) this.timersDirty = true; // rewrite the record at the new version
+    if (Object.keys(stored.values).length > 0) this.bookkeeping |= HAS_RECORD;
+    if (from !== to) this.bookkeeping |= RECORD_DIRTY; // rewrite the record at the new version
     const recent = stored.values[RECENT_LANE];
     if (Array.isArray(recent)) this.recent = recent.filter((h): h is number => typeof h === 'number');
     const timers = stored.values[TIMERS_LANE] as Record<string, number> | undefined;
@@ -256,7 +259,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       return;
     }
     this.timerList!.splice(this.timerList!.indexOf(t), 1);
-    this.timersDirty = true;
+    this.bookkeeping |= RECORD_DIRTY;
     if (name.startsWith(WINDOW_TIMER)) {
       this.closeWindows(name.slice(WINDOW_TIMER.length));
       return;
@@ -268,7 +271,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
 
   /** True when the record's bookkeeping (timers, dedupe window) changed since the last {@link Twin.collectWrites}. */
   get timersChanged(): boolean {
-    return this.timersDirty;
+    return (this.bookkeeping & RECORD_DIRTY) !== 0;
   }
 
   /**
@@ -276,16 +279,17 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
    * record (value lanes + timers) when any part of it changed, so one put per twin.
    */
   collectWrites(out: StateWrite[]): void {
-    let recordDirty = this.timersDirty;
-    this.timersDirty = false;
+    let recordDirty = (this.bookkeeping & RECORD_DIRTY) !== 0;
+    this.bookkeeping &= ~RECORD_DIRTY;
     const before = out.length;
     const names = this.definition.laneNames;
     for (let i = 0; i < names.length; i++) {
       const lane = this.lanes[names[i]!]!;
       if (lane.persistent && lane.collect(out)) recordDirty = true;
     }
-    if (!recordDirty && (this.recorded || out.length === before)) return;
-    this.recorded = true;
+    // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
+    if (!recordDirty && ((this.bookkeeping & HAS_RECORD) !== 0 || out.length === before)) return;
+    this.bookkeeping |= HAS_RECORD;
     const values: Record<string, unknown> = { [VERSION_FIELD]: this.definition.def.version ?? 1 };
     for (let i = 0; i < names.length; i++) {
       const lane = this.lanes[names[i]!]!;
@@ -329,7 +333,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     let t = this.timer(name);
     if (!t) (this.timerList ??= []).push((t = { name, due: undefined, armed: undefined }));
     t.due = due;
-    if (markDirty) this.timersDirty = true;
+    if (markDirty) this.bookkeeping |= RECORD_DIRTY;
     if (t.armed === undefined || due < t.armed) {
       t.armed = due;
       this.env.armTimer(this.path, name, due);
@@ -349,7 +353,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     const t = this.timer(name);
     if (!t || t.due === undefined) return;
     t.due = undefined;
-    this.timersDirty = true;
+    this.bookkeeping |= RECORD_DIRTY;
   }
 
   private armWindow(w: WindowLane): void {
