@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { buildingModels } from '../models/index.js';
 import { createRuntime, MemoryStateStore, type EventInput } from '../src/index.js';
 import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
+import { seededRandom as seeded } from '../src/persistence/fleet-generator.js';
+import { feed } from './lib/feed.js';
 
 const KINDS = ['climate', 'occupancy', 'fire', 'gasbio'] as const;
 
@@ -23,15 +25,6 @@ export function fleetSensors(quick: boolean): string[] {
   return out;
 }
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function reading(kind: string, rnd: () => number): unknown {
   switch (kind) {
@@ -53,22 +46,6 @@ export function randomEvents(sensors: string[], count: number, seed: number): Ev
   return out;
 }
 
-/**
- * Feeds `events` in batches with at most `inFlight` batches unacknowledged, as a real
- * front does (MQTT receive windows, HTTP clients awaiting their 202).
- */
-async function ingestAll(rt: ReturnType<typeof createRuntime>, events: EventInput[], batch: number, inFlight = 4): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < events.length) {
-      const start = next;
-      next += batch;
-      await rt.ingest(events.slice(start, start + batch));
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, lane));
-}
-
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
@@ -82,7 +59,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   gc();
   const rssBefore = process.memoryUsage().rss;
   const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store: new MemoryStateStore() });
-  await ingestAll(rt, warm, 5000); // every twin active before timing
+  await feed(rt, warm, 5000); // every twin active before timing
   await rt.settle();
   gc();
   // RSS includes the in-memory store's copy of the state, so it is an upper bound per twin.
@@ -94,7 +71,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     pass++;
     for (let i = 0; i < events.length; i++) events[i]!.id = `${pass}:${i}`;
     const t0 = process.hrtime.bigint();
-    await ingestAll(rt, events, 5000);
+    await feed(rt, events, 5000);
     return perSecond(events.length, process.hrtime.bigint() - t0);
   });
 

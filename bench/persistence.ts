@@ -22,6 +22,7 @@ import type { StateStore, StateWrite, StoredTwin } from '../src/lanes/index.js';
 import { LmdbStateStore, type Durability } from '../src/persistence/lmdb-store.js';
 import { fleetSensors, randomEvents } from './core.js';
 import { median, perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
+import { feed } from './lib/feed.js';
 
 const silent = pino({ level: 'silent' });
 const SEP = '\u001f';
@@ -56,18 +57,6 @@ function recording(store: LmdbStateStore): { store: StateStore; batches: StateWr
   return out;
 }
 
-async function ingestAll(rt: Runtime, events: EventInput[], batch: number, inFlight = 4): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < events.length) {
-      const start = next;
-      next += batch;
-      await rt.ingest(events.slice(start, start + batch));
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, lane));
-}
-
 interface Throughput {
   ours: number[];
   raw: number[];
@@ -81,7 +70,7 @@ async function eventsPerSecond(ctx: BenchContext, durability: Durability, sensor
   const rec = recording(lmdb);
   const rt = createRuntime({ models: buildingModels(), logger: silent, store: rec.store });
   const warm = sensors.map((s, i) => ({ ...randomEvents([s], 1, i)[0]!, id: `w${i}` }));
-  await ingestAll(rt, warm, 5000);
+  await feed(rt, warm, 5000);
   await rt.settle();
   await lmdb.sync();
 
@@ -92,7 +81,7 @@ async function eventsPerSecond(ctx: BenchContext, durability: Durability, sensor
     rec.batches.length = 0;
     rec.recording = true;
     const t0 = process.hrtime.bigint();
-    await ingestAll(rt, events, 5000);
+    await feed(rt, events, 5000);
     await lmdb.sync(); // relaxed: until the data is on disk, as strict is
     const rate = perSecond(events.length, process.hrtime.bigint() - t0);
     rec.recording = false;
@@ -247,13 +236,13 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     // The same runtime and events with state in memory: what the runtime costs without disk.
     {
       const rt = createRuntime({ models: buildingModels(), logger: silent, store: new MemoryStateStore() });
-      await ingestAll(rt, sensors.map((s, i) => ({ ...randomEvents([s], 1, i)[0]!, id: `w${i}` })), 5000);
+      await feed(rt, sensors.map((s, i) => ({ ...randomEvents([s], 1, i)[0]!, id: `w${i}` })), 5000);
       let pass = 0;
       const mem = await repeat(ctx.runs, async () => {
         pass++;
         for (let i = 0; i < events.length; i++) events[i]!.id = `m${pass}:${i}`;
         const t0 = process.hrtime.bigint();
-        await ingestAll(rt, events, 5000);
+        await feed(rt, events, 5000);
         return perSecond(events.length, process.hrtime.bigint() - t0);
       });
       await rt.close();

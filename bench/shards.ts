@@ -11,19 +11,7 @@ import { createRuntime, type EventInput, type Runtime } from '../src/index.js';
 import { fleetSensors, randomEvents } from './core.js';
 import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
 import { postMessageRate, sharedRingRate } from './lib/transport.js';
-
-async function feed(rt: Runtime, events: EventInput[], batch = 5000, inFlight = 4): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < events.length) {
-      const start = next;
-      next += batch;
-      await rt.ingest(events.slice(start, start + batch));
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, lane));
-  await rt.settle();
-}
+import { feed } from './lib/feed.js';
 
 async function eventsPerSecond(workers: number, sensors: string[], events: EventInput[], runs: number): Promise<number[]> {
   const rt = createRuntime({

@@ -7,7 +7,7 @@ import { EventNormaliser, type EventInput } from './event-input.js';
 import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
 import { createLogger } from './logger.js';
-import { LocalShardHost, type ShardHost, type TwinSnapshot } from './shard-host.js';
+import { LocalShardHost, type HostCounters, type ShardHost, type TwinSnapshot } from './shard-host.js';
 import { WorkerShardHost, type WorkerOptions } from './workers/host.js';
 
 export interface RuntimeOptions {
@@ -53,23 +53,8 @@ export interface IngestReport {
   rejected: { index: number; error: TwinError }[];
 }
 
-/** Counters of a runtime (monotonic unless named otherwise). */
-export interface RuntimeStats {
-  events: number;
-  duplicates: number;
-  commands: number;
-  turns: number;
-  turnFailures: number;
-  started: number;
-  stopped: number;
-  writes: number;
-  outputs: number;
-  /** Gauges: live twins and registered lane observers. */
-  activeTwins: number;
-  observers: number;
-  /** Sampled turn durations in nanoseconds. */
-  turnLatencyNs: { p50: number; p99: number; max: number; samples: number };
-}
+/** Counters of a runtime (monotonic, except the gauges activeTwins and observers). */
+export type RuntimeStats = HostCounters;
 
 export type { TwinSnapshot } from './shard-host.js';
 

@@ -15,7 +15,7 @@ export interface HostObserver extends LaneObserver {
   useStreamBuffer?(): void;
 }
 
-/** Counters of all shards of a runtime, summed. */
+/** Counters of all shards of a runtime, summed (monotonic, except the gauges activeTwins and observers). */
 export interface HostCounters {
   events: number;
   duplicates: number;

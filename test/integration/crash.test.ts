@@ -16,6 +16,7 @@ import { connect, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
+import { seededRandom as seeded } from '../../src/persistence/fleet-generator.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const MAIN = resolve(REPO, 'src/runtime/main.ts');
@@ -38,15 +39,6 @@ afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

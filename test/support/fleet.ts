@@ -26,14 +26,5 @@ export function up(path: string, levels: number): string {
   return segs.slice(0, segs.length - 2 * levels).join('/');
 }
 
-/** mulberry32: small, fast and seeded, so a failing case can be rerun. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness (mulberry32), so a failing case can be rerun. */
+export { seededRandom as seeded } from '../../src/persistence/fleet-generator.js';
