@@ -18,6 +18,22 @@ export type Reading = ClimateReading | OccupancyReading | AlarmReading | Record<
 export type SensorKind = 'climate' | 'occupancy' | 'fire' | 'gasbio';
 
 /**
+ * What a room keeps of a sensor's reading (its join projection): equal from one reading
+ * to the next unless something the room aggregates changed, so most readings of
+ * occupancy, fire and gas sensors stop at the sensor instead of costing a room turn.
+ */
+export interface SensorSummary {
+  temperature: number | null;
+  occupied: boolean;
+  alarm: boolean;
+}
+
+export function summarize(r: unknown): SensorSummary {
+  const reading = r as Reading | null | undefined;
+  return { temperature: temperatureOf(reading), occupied: isOccupied(reading), alarm: isAlarm(reading) };
+}
+
+/**
  * Validates a reading of sensor `kind`; returns the reason it is invalid, or null.
  * Unknown kinds accept any JSON object, so new sensor types can report before they
  * have a schema.

@@ -1,6 +1,6 @@
 import { defineTwin, join, jsonEquals, SortedSet, SumCount, value } from '../src/index.js';
 import { ROOM_ROUTE } from './params.js';
-import { isAlarm, isOccupied, sensorKindOf, temperatureOf, type Reading } from './readings.js';
+import { summarize, type SensorSummary } from './readings.js';
 
 /** Partial temperature aggregate a level hands to the level above: sum and count of room temperatures. */
 export interface TemperatureStats {
@@ -9,7 +9,7 @@ export interface TemperatureStats {
 }
 
 /**
- * A room joins its sensors' latest readings and keeps, incrementally: `temperature`
+ * A room joins a summary of its sensors' latest readings and keeps, incrementally: `temperature`
  * (mean of its climate sensors), `occupied` (any occupancy sensor says so) and `alarm`
  * (any fire/gasbio sensor in alarm), with `alarmSources` naming those sensors.
  */
@@ -18,7 +18,8 @@ export function roomModel() {
     name: 'room',
     route: ROOM_ROUTE,
     lanes: {
-      sensors: join<Reading | null>({ from: 'sensor', lane: 'latest' }),
+      // Only what the room aggregates: unchanged summaries do not reach the room.
+      sensors: join<SensorSummary>({ from: 'sensor', lane: 'latest', project: summarize }),
       occupied: value(false),
       temperature: value<number | null>(null),
       alarm: value(false),
@@ -29,23 +30,23 @@ export function roomModel() {
     },
     onJoin: {
       sensors: {
-        update(ctx, sensor, reading, old) {
-          const kind = sensorKindOf(sensor);
-          if (kind === 'climate' || temperatureOf(reading) !== null || temperatureOf(old) !== null) {
+        update(ctx, sensor, next, old) {
+          const before = old?.temperature ?? null;
+          if (next.temperature !== before) {
             const stats = new SumCount(ctx.lanes.temperatureStats.get());
-            stats.replace(temperatureOf(old), temperatureOf(reading));
+            stats.replace(before, next.temperature);
             ctx.lanes.temperatureStats.set(stats.toJSON());
             ctx.lanes.temperature.set(stats.mean);
           }
-          const occupiedDelta = Number(isOccupied(reading)) - Number(isOccupied(old));
+          const occupiedDelta = Number(next.occupied) - Number(old?.occupied === true);
           if (occupiedDelta !== 0) {
             const n = ctx.lanes.occupiedSensors.get() + occupiedDelta;
             ctx.lanes.occupiedSensors.set(n);
             ctx.lanes.occupied.set(n > 0);
           }
-          if (isAlarm(reading) !== isAlarm(old)) {
+          if (next.alarm !== (old?.alarm === true)) {
             const sources = SortedSet.fromSorted(ctx.lanes.alarmSources.get());
-            if (isAlarm(reading)) sources.add(sensor);
+            if (next.alarm) sources.add(sensor);
             else sources.delete(sensor);
             ctx.lanes.alarmSources.set(sources.toArray());
             ctx.lanes.alarm.set(sources.size > 0);

@@ -3,8 +3,14 @@ import type { JoinSpec } from '../lanes/index.js';
 import { TwinPath, defaultShardKey, type RouteParams, type ShardKeyFn } from '../topology/index.js';
 import type { TwinModel } from './model.js';
 
+/** One parent join lane fed by a child lane, with the join's projection if it has one. */
+export interface JoinTarget {
+  readonly lane: string;
+  readonly project: ((value: unknown) => unknown) | undefined;
+}
+
 /** For each lane of a child model (by index), the parent's join lanes fed by it. */
-export type UpJoins = readonly (readonly string[] | undefined)[];
+export type UpJoins = readonly (readonly JoinTarget[] | undefined)[];
 
 export interface Resolved {
   readonly model: TwinModel;
@@ -85,8 +91,8 @@ export class ModelCatalog {
           throw invalid(`join "${parent.name}.${joinName}": routes of "${childName}" are never below ${parent.route.text}`);
         }
         const key = childName + '\u0000' + parent.name;
-        const table = (this.upJoinTable.get(key) ?? new Array<string[] | undefined>(child.laneNames.length)) as (string[] | undefined)[];
-        table[laneIndex] = [...(table[laneIndex] ?? []), joinName];
+        const table = (this.upJoinTable.get(key) ?? new Array<JoinTarget[] | undefined>(child.laneNames.length)) as (JoinTarget[] | undefined)[];
+        table[laneIndex] = [...(table[laneIndex] ?? []), { lane: joinName, project: join.project }];
         this.upJoinTable.set(key, table);
       }
     }

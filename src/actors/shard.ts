@@ -1,5 +1,5 @@
 import { TwinError, toTwinError } from '../errors.js';
-import type { JoinLane, JournalCause, JournalEntry, Lane, LaneObserver, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
+import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneObserver, type StateStore, type StateWrite, type StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { ModelCatalog } from './catalog.js';
 import type { Clock } from './clock.js';
@@ -398,7 +398,7 @@ export class Shard implements TurnEnv {
       const targets = joins[i];
       if (!targets) continue;
       const value = twin.lanes[names[i]!]!.toJSON();
-      for (const joinLane of targets) this.addJoin(twin, joinLane, value);
+      for (const t of targets) this.addJoin(twin, t.lane, t.project ? t.project(value) : value);
     }
   }
 
@@ -463,7 +463,15 @@ export class Shard implements TurnEnv {
       const targets = joins?.[lane.index];
       if (targets) {
         const value = lane.toJSON();
-        for (const joinLane of targets) this.addJoin(twin, joinLane, value);
+        for (const t of targets) {
+          if (!t.project) {
+            this.addJoin(twin, t.lane, value);
+            continue;
+          }
+          // The first log entry of a lane holds its value from before the turn.
+          const next = t.project(value);
+          if (!jsonEquals(t.project(turn.old(i)), next)) this.addJoin(twin, t.lane, next);
+        }
       }
     }
     turn.afterCommit();

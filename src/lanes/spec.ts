@@ -42,6 +42,12 @@ export interface JoinSpec<V> extends LaneSpec<JoinLane<V>> {
   readonly from: readonly string[];
   /** The lane of each child that is joined (a value lane). */
   readonly lane: string;
+  /**
+   * What of the child's value the parent keeps. The child sends an update only when the
+   * projections of its old and new value differ, so changes the parent does not care
+   * about cost no parent turn and no write.
+   */
+  readonly project: ((value: unknown) => V) | undefined;
 }
 export interface DemandSpec<T> extends LaneSpec<DemandLane<T>> {
   readonly kind: 'demand';
@@ -115,17 +121,18 @@ export function command<C>(options: { parse?: (raw: unknown) => C } = {}): Comma
 
 /**
  * A join lane: the latest `lane` of every child twin whose model is in `from`, keyed by
- * child path. Incremental aggregates hook `onJoin[name]` (update and remove).
+ * child path, optionally only a projection of it (`project`). Incremental aggregates hook
+ * `onJoin[name]` (update and remove).
  *
  * @example
  * ```ts
  * lanes: { rooms: join<boolean>({ from: 'room', lane: 'occupied' }) }
  * ```
  */
-export function join<V>(options: Common & { from: string | readonly string[]; lane: string }): JoinSpec<V> {
+export function join<V>(options: Common & { from: string | readonly string[]; lane: string; project?: (value: unknown) => V }): JoinSpec<V> {
   return {
     kind: 'join', transient: options.transient ?? false,
-    from: typeof options.from === 'string' ? [options.from] : options.from, lane: options.lane,
+    from: typeof options.from === 'string' ? [options.from] : options.from, lane: options.lane, project: options.project,
     info: (name, index) => laneInfo(name, index, !options.transient, { equals: jsonEquals }),
     create: (info, host) => new JoinLane<V>(info as LaneInfo<MapOptions<V>>, host),
   };

@@ -53,7 +53,7 @@ describe('LMDB state store', () => {
     expect(under).toContain(`${ROOM}/sensors/climate`);
     expect(under.every((p) => p === '/org/o/site/s' || p.startsWith('/org/o/site/s/'))).toBe(true);
     const room = store.load(ROOM);
-    expect(room?.entries.get('sensors')?.get(`${ROOM}/sensors/climate`)).toEqual({ temperature: 21, humidity: 40 });
+    expect(room?.entries.get('sensors')?.get(`${ROOM}/sensors/climate`)).toEqual({ temperature: 21, occupied: false, alarm: false });
     expect(store.load('/nowhere')).toBeUndefined();
     await store.close();
   });

@@ -222,3 +222,28 @@ describe('SortedSet', () => {
     expect(new SortedSet(['z', 'x', 'x']).toArray()).toEqual(['x', 'z']);
   });
 });
+
+describe('join projections', () => {
+  const sensor = defineTwin({
+    name: 'probe', route: '/p/:id',
+    lanes: { reading: value<{ t: number; noise: number } | null>(null) },
+    on: { r: (ctx, e) => ctx.lanes.reading.set(e.data as { t: number; noise: number }) },
+  });
+  let parentTurns = 0;
+  const hub = defineTwin({
+    name: 'hub', route: '/p',
+    lanes: { temps: join<number | null>({ from: 'probe', lane: 'reading', project: (r) => (r as { t: number } | null)?.t ?? null }) },
+    onJoin: { temps: { update: () => void parentTurns++ } },
+  });
+
+  it('keep only the projection and send updates only when it changed', async () => {
+    const { rt } = simulatedRuntime({ models: [sensor, hub] });
+    await rt.ingest({ subject: '/p/a', type: 'r', data: { t: 20, noise: 1 } });
+    const afterFirst = parentTurns;
+    await rt.ingest([{ subject: '/p/a', type: 'r', data: { t: 20, noise: 2 } }, { subject: '/p/a', type: 'r', data: { t: 20, noise: 3 } }]);
+    expect(parentTurns).toBe(afterFirst); // noise changed, the projection did not
+    await rt.ingest({ subject: '/p/a', type: 'r', data: { t: 21, noise: 3 } });
+    expect(parentTurns).toBe(afterFirst + 1);
+    expect(await rt.get('/p', 'temps')).toEqual({ '/p/a': 21 });
+  });
+});
