@@ -1,7 +1,7 @@
 import { TwinError, toTwinError } from '../errors.js';
 import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneObserver, type StateStore, type StateWrite, type StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
-import type { ModelCatalog } from './catalog.js';
+import type { JoinTarget, ModelCatalog } from './catalog.js';
 import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
 import { GroupCommit } from './group-commit.js';
@@ -20,6 +20,8 @@ import {
 } from './shard-options.js';
 
 export type { ShardOptions, RemoteMessage } from './shard-options.js';
+
+const PROJECTION_FAILED = Symbol('projection failed');
 
 /** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
 const MAX_JOIN_ROUNDS = 64;
@@ -213,6 +215,20 @@ export class Shard implements TurnEnv {
     return local;
   }
 
+  /**
+   * Runs a join's projection (model code, outside any turn): one that throws is logged and
+   * its update skipped, so the parent keeps the last value and the shard goes on.
+   */
+  private project(child: Twin, target: JoinTarget, value: unknown): unknown {
+    try {
+      return target.project!(value);
+    } catch (err) {
+      this.stats.turnFailures++;
+      this.log.error({ path: child.path, join: target.lane, err }, 'join projection threw; update skipped');
+      return PROJECTION_FAILED;
+    }
+  }
+
   private addJoin(child: Twin, joinLane: string, value: unknown): void {
     const parent = child.parent!;
     if (!child.parentRemote && this.isLocal(parent)) this.joins.add(parent, joinLane, child.path, value);
@@ -398,7 +414,10 @@ export class Shard implements TurnEnv {
       const targets = joins[i];
       if (!targets) continue;
       const value = twin.lanes[names[i]!]!.toJSON();
-      for (const t of targets) this.addJoin(twin, t.lane, t.project ? t.project(value) : value);
+      for (const t of targets) {
+        const projected = t.project ? this.project(twin, t, value) : value;
+        if (projected !== PROJECTION_FAILED) this.addJoin(twin, t.lane, projected);
+      }
     }
   }
 
@@ -469,8 +488,8 @@ export class Shard implements TurnEnv {
             continue;
           }
           // The first log entry of a lane holds its value from before the turn.
-          const next = t.project(value);
-          if (!jsonEquals(t.project(turn.old(i)), next)) this.addJoin(twin, t.lane, next);
+          const next = this.project(twin, t, value);
+          if (next !== PROJECTION_FAILED && !jsonEquals(this.project(twin, t, turn.old(i)), next)) this.addJoin(twin, t.lane, next);
         }
       }
     }

@@ -247,3 +247,21 @@ describe('join projections', () => {
     expect(await rt.get('/p', 'temps')).toEqual({ '/p/a': 21 });
   });
 });
+
+describe('a join projection that throws', () => {
+  it('skips that update and leaves the shard and the child running (regression)', async () => {
+    const probe = defineTwin({ name: 'probe', route: '/q/:id', lanes: { v: value(0) }, on: { s: (ctx, e) => ctx.lanes.v.set(e.data as number) } });
+    const hub = defineTwin({
+      name: 'hub', route: '/q',
+      lanes: { vs: join<number>({ from: 'probe', lane: 'v', project: (v) => { if (v === 13) throw new Error('unlucky'); return v as number; } }) },
+    });
+    const { rt } = simulatedRuntime({ models: [probe, hub] });
+    await rt.ingest({ subject: '/q/a', type: 's', data: 1 });
+    const report = await rt.ingest([{ subject: '/q/a', type: 's', data: 13 }, { subject: '/q/b', type: 's', data: 2 }]);
+    expect(report.rejected).toEqual([]);
+    expect(await rt.get('/q/a', 'v')).toBe(13);
+    expect(await rt.get('/q', 'vs')).toEqual({ '/q/a': 1, '/q/b': 2 });
+    await rt.ingest({ subject: '/q/a', type: 's', data: 14 });
+    expect(await rt.get('/q', 'vs')).toEqual({ '/q/a': 14, '/q/b': 2 });
+  });
+});
