@@ -1,5 +1,5 @@
 import { TwinError, toTwinError } from '../errors.js';
-import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneObserver, type StateStore, type StateWrite, type StoredTwin } from '../lanes/index.js';
+import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneEvent, type LaneObserver, type StateStore, type StateWrite, type StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { JoinTarget, ModelCatalog } from './catalog.js';
 import type { Clock } from './clock.js';
@@ -21,7 +21,7 @@ import {
 
 export type { ShardOptions, RemoteMessage } from './shard-options.js';
 
-const PROJECTION_FAILED = Symbol('projection failed');
+const READ_FAILED = Symbol('commit-time read failed');
 
 /** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
 const MAX_JOIN_ROUNDS = 64;
@@ -215,18 +215,41 @@ export class Shard implements TurnEnv {
     return local;
   }
 
-  /**
-   * Runs a join's projection (model code, outside any turn): one that throws is logged and
-   * its update skipped, so the parent keeps the last value and the shard goes on.
+  /*
+   * Commit-time reads. They can run model code outside any turn (a demand lane's
+   * compute, a join's projection); one that throws is logged and that update skipped, so
+   * observers and parents keep their last value and the shard goes on.
    */
+
+  private laneEvent(twin: Twin, lane: Lane, key: string | undefined): LaneEvent | typeof READ_FAILED {
+    try {
+      return lane.changeEvent(key);
+    } catch (err) {
+      return this.readFailed(twin, lane.name, err);
+    }
+  }
+
+  private laneValue(twin: Twin, lane: Lane): unknown {
+    try {
+      return lane.toJSON();
+    } catch (err) {
+      return this.readFailed(twin, lane.name, err);
+    }
+  }
+
   private project(child: Twin, target: JoinTarget, value: unknown): unknown {
+    if (value === READ_FAILED) return READ_FAILED;
     try {
       return target.project!(value);
     } catch (err) {
-      this.stats.turnFailures++;
-      this.log.error({ path: child.path, join: target.lane, err }, 'join projection threw; update skipped');
-      return PROJECTION_FAILED;
+      return this.readFailed(child, `${target.lane} (projection)`, err);
     }
+  }
+
+  private readFailed(twin: Twin, what: string, err: unknown): typeof READ_FAILED {
+    this.stats.turnFailures++;
+    this.log.error({ path: twin.path, lane: what, err }, 'model code threw while committing; update skipped');
+    return READ_FAILED;
   }
 
   private addJoin(child: Twin, joinLane: string, value: unknown): void {
@@ -413,10 +436,10 @@ export class Shard implements TurnEnv {
     for (let i = 0; i < joins.length; i++) {
       const targets = joins[i];
       if (!targets) continue;
-      const value = twin.lanes[names[i]!]!.toJSON();
+      const value = this.laneValue(twin, twin.lanes[names[i]!]!);
       for (const t of targets) {
         const projected = t.project ? this.project(twin, t, value) : value;
-        if (projected !== PROJECTION_FAILED) this.addJoin(twin, t.lane, projected);
+        if (projected !== READ_FAILED) this.addJoin(twin, t.lane, projected);
       }
     }
   }
@@ -474,22 +497,24 @@ export class Shard implements TurnEnv {
         const exact = observed?.get(lane.name);
         const wild = filtered?.get(lane.name);
         if (exact || wild) {
-          const event = lane.changeEvent(turn.key(i)); // built once, shared by every observer
-          if (exact) this.observers.deliver(exact, event, twin.path);
-          if (wild) this.observers.deliver(wild, event, twin.path);
+          const event = this.laneEvent(twin, lane, turn.key(i)); // built once, shared by every observer
+          if (event !== READ_FAILED) {
+            if (exact) this.observers.deliver(exact, event, twin.path);
+            if (wild) this.observers.deliver(wild, event, twin.path);
+          }
         }
       }
       const targets = joins?.[lane.index];
       if (targets) {
-        const value = lane.toJSON();
+        const value = this.laneValue(twin, lane);
         for (const t of targets) {
           if (!t.project) {
-            this.addJoin(twin, t.lane, value);
+            if (value !== READ_FAILED) this.addJoin(twin, t.lane, value);
             continue;
           }
           // The first log entry of a lane holds its value from before the turn.
           const next = this.project(twin, t, value);
-          if (next !== PROJECTION_FAILED && !jsonEquals(this.project(twin, t, turn.old(i)), next)) this.addJoin(twin, t.lane, next);
+          if (next !== READ_FAILED && !jsonEquals(this.project(twin, t, turn.old(i)), next)) this.addJoin(twin, t.lane, next);
         }
       }
     }

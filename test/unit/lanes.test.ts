@@ -265,3 +265,23 @@ describe('a join projection that throws', () => {
     expect(await rt.get('/q', 'vs')).toEqual({ '/q/a': 14, '/q/b': 2 });
   });
 });
+
+describe('a demand lane that throws while its change is committed', () => {
+  it('skips that observer update and keeps the turn and the shard going (regression)', async () => {
+    const gauge = defineTwin({
+      name: 'gauge', route: '/g/:id',
+      lanes: { v: value(0), view: demand<number>() },
+      on: { s: (ctx, e) => { ctx.lanes.v.set(e.data as number); ctx.lanes.view.cue(); } },
+      onDemand: { view: (ctx) => { if (ctx.lanes.v.get() === 13) throw new Error('unlucky'); return ctx.lanes.v.get() * 2; } },
+    });
+    const { rt } = simulatedRuntime({ models: [gauge] });
+    const seen: unknown[] = [];
+    await rt.link('/g/a', 'view', (e) => seen.push((e as { value: unknown }).value)).synced;
+    const report = await rt.ingest([{ subject: '/g/a', type: 's', data: 13 }, { subject: '/g/b', type: 's', data: 1 }]);
+    expect(report.rejected).toEqual([]);
+    expect(await rt.get('/g/a', 'v')).toBe(13);
+    await rt.ingest({ subject: '/g/a', type: 's', data: 4 });
+    expect(seen).toEqual([0, 8]);
+    expect(rt.stats().turnFailures).toBe(1);
+  });
+});
