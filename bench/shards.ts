@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pino } from 'pino';
 import { buildingModels, buildingModelSource } from '../models/index.js';
-import { createRuntime, type EventInput, type Runtime } from '../src/index.js';
+import { createRuntime, type EventInput } from '../src/index.js';
 import { fleetSensors, randomEvents } from './core.js';
 import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
 import { postMessageRate, sharedRingRate } from './lib/transport.js';

@@ -3,6 +3,21 @@ import { applyCount, applyMembers, applyTemperature } from './aggregation.js';
 import type { TemperatureStats } from './room.js';
 
 /**
+ * The aggregates every level from the unit up keeps and hands to the level above
+ * (see LevelLanes in aggregation.ts).
+ */
+export function aggregateLanes() {
+  return {
+    temperature: value<number | null>(null),
+    temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: jsonEquals }),
+    occupiedRooms: value(0),
+    unoccupiedRooms: value<string[]>([], { equals: jsonEquals }),
+    alarm: value(false),
+    alarmSources: value<string[]>([], { equals: jsonEquals }),
+  };
+}
+
+/**
  * Lanes of a level above the unit (floor, building): joins of the child level's partial
  * aggregates, and the same aggregates for the level above.
  */
@@ -12,12 +27,7 @@ export function levelLanes(child: string) {
     childOccupied: join<number>({ from: child, lane: 'occupiedRooms' }),
     childUnoccupied: join<string[]>({ from: child, lane: 'unoccupiedRooms' }),
     childAlarms: join<string[]>({ from: child, lane: 'alarmSources' }),
-    temperature: value<number | null>(null),
-    temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: jsonEquals }),
-    occupiedRooms: value(0),
-    unoccupiedRooms: value<string[]>([], { equals: jsonEquals }),
-    alarm: value(false),
-    alarmSources: value<string[]>([], { equals: jsonEquals }),
+    ...aggregateLanes(),
   };
 }
 

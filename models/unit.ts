@@ -1,7 +1,7 @@
-import { command, defineTwin, join, jsonEquals, value } from '../src/index.js';
+import { command, defineTwin, join, value } from '../src/index.js';
 import { applyMembers, applyTemperature, asStats } from './aggregation.js';
+import { aggregateLanes } from './level.js';
 import { UNIT_ROUTE } from './params.js';
-import type { TemperatureStats } from './room.js';
 
 /**
  * A unit (apartment, office suite) aggregates its rooms and can be `secured` by
@@ -15,12 +15,7 @@ export function unitModel() {
       roomTemperature: join<number | null>({ from: 'room', lane: 'temperature' }),
       roomOccupied: join<boolean>({ from: 'room', lane: 'occupied' }),
       roomAlarms: join<string[]>({ from: 'room', lane: 'alarmSources' }),
-      temperature: value<number | null>(null),
-      temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: jsonEquals }),
-      occupiedRooms: value(0),
-      unoccupiedRooms: value<string[]>([], { equals: jsonEquals }),
-      alarm: value(false),
-      alarmSources: value<string[]>([], { equals: jsonEquals }),
+      ...aggregateLanes(),
       secured: value(false),
       secure: command<boolean>({
         parse: (v) => {

@@ -1,5 +1,5 @@
 import type { LaneEvent, LaneObserver } from '../lanes/index.js';
-import type { PathFilter } from '../topology/index.js';
+import type { PathFilter, TwinPath } from '../topology/index.js';
 
 interface FilterLink {
   readonly filter: PathFilter;
@@ -73,12 +73,12 @@ export class ObserverRegistry {
     return true;
   }
 
-  /** The filter links matching `path`, recomputed only when the filter set changed. */
-  filterMatches(path: string, parsed: () => import('../topology/index.js').TwinPath, cache: FilterMatches | null): FilterMatches {
+  /** The filter links matching a twin's path, recomputed only when the filter set changed. */
+  filterMatches(path: () => TwinPath, cache: FilterMatches | null): FilterMatches {
     if (cache && cache.generation === this.generation) return cache;
     let byLane: Map<string, LaneObserver[]> | null = null;
     if (this.filters.length > 0) {
-      const p = parsed();
+      const p = path();
       for (const f of this.filters) {
         if (!f.filter.matches(p)) continue;
         byLane ??= new Map();

@@ -1,17 +1,17 @@
 import { TwinError, toTwinError } from '../errors.js';
-import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneEvent, type LaneObserver, type StateStore, type StateWrite, type StoredTwin } from '../lanes/index.js';
+import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneEvent, type LaneObserver, type StateWrite, type StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
-import type { JoinTarget, ModelCatalog } from './catalog.js';
+import type { JoinTarget } from './catalog.js';
 import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
 import { GroupCommit } from './group-commit.js';
 import { JoinBuffer } from './join-buffer.js';
-import type { DerivedEvent, TwinEvent, TwinLogger } from './model.js';
+import type { DerivedEvent, TwinLogger } from './model.js';
 import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
 import { TimerQueue } from './timer-queue.js';
 import { TimerRecovery } from './timer-recovery.js';
-import { Passivator, type PassivationOptions } from './passivation.js';
+import { Passivator } from './passivation.js';
 import { Twin, type TurnEnv } from './twin.js';
 import { journalChanges, TurnLog } from './turn-log.js';
 import { Ticket, type JoinUpdates, type Work } from './work.js';
@@ -534,7 +534,7 @@ export class Shard implements TurnEnv {
   }
 
   private filterMatches(twin: Twin): Map<string, LaneObserver[]> | null {
-    twin.filterCache = this.observers.filterMatches(twin.path, () => TwinPath.parse(twin.path), twin.filterCache);
+    twin.filterCache = this.observers.filterMatches(() => TwinPath.parse(twin.path), twin.filterCache);
     return twin.filterCache.byLane;
   }
 

@@ -2,11 +2,25 @@ import type { LaneEvent } from './events.js';
 import { Lane, type LaneHost, type LaneInfo } from './lane.js';
 import type { StateWrite } from './store.js';
 
+/** Lanes that keep no state: nothing to sync, persist or restore. */
+abstract class StatelessLane extends Lane {
+  syncEvents(): LaneEvent[] {
+    return [];
+  }
+  toJSON(): unknown {
+    return undefined;
+  }
+  restore(): void {}
+  collect(_out: StateWrite[]): boolean {
+    return false;
+  }
+}
+
 /**
  * A command lane holds no state: each command runs the model's handler in a turn and is
  * then broadcast to the lane's observers (as Swim's command lanes do).
  */
-export class CommandLane<C> extends Lane {
+export class CommandLane<C> extends StatelessLane {
   get kind(): 'command' {
     return 'command';
   }
@@ -19,16 +33,6 @@ export class CommandLane<C> extends Lane {
     this.host.noteChange(this, undefined, old, true);
   }
 
-  syncEvents(): LaneEvent[] {
-    return [];
-  }
-  toJSON(): unknown {
-    return undefined;
-  }
-  restore(): void {}
-  collect(_out: StateWrite[]): boolean {
-    return false;
-  }
   revert(_key: string | undefined, old: unknown): void {
     this.last = old as C;
   }
@@ -90,7 +94,7 @@ export class DemandLane<T> extends Lane {
  * ctx.lanes.alerts.push({ level: 'warn', text: 'door open' });
  * ```
  */
-export class SupplyLane<T> extends Lane {
+export class SupplyLane<T> extends StatelessLane {
   get kind(): 'supply' {
     return 'supply';
   }
@@ -101,16 +105,6 @@ export class SupplyLane<T> extends Lane {
     this.host.noteChange(this, String(this.pending.length - 1), undefined, false);
   }
 
-  syncEvents(): LaneEvent[] {
-    return [];
-  }
-  toJSON(): unknown {
-    return undefined;
-  }
-  restore(): void {}
-  collect(_out: StateWrite[]): boolean {
-    return false;
-  }
   revert(key: string | undefined): void {
     this.pending.length = Number(key);
   }
