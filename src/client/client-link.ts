@@ -1,3 +1,4 @@
+import { pull } from '../lanes/pull.js';
 import type { ClientEvent, TypedLaneEvent } from './types.js';
 
 /**
@@ -96,22 +97,15 @@ export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
     this.wakeUp();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<ClientEvent<V>> {
+  [Symbol.asyncIterator](): AsyncIterator<ClientEvent<V>> {
     this.iterating = true;
-    try {
-      for (;;) {
-        const next = this.queue.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        if (this.failure) throw this.failure;
-        if (this.closed) return;
-        await new Promise<void>((resolve) => (this.waiter = resolve));
-      }
-    } finally {
-      this.close();
-    }
+    return pull({
+      take: () => this.queue.shift(),
+      failure: () => this.failure,
+      closed: () => this.closed,
+      wait: () => new Promise<void>((resolve) => (this.waiter = resolve)),
+      close: () => this.close(),
+    });
   }
 
   // ---- called by the client -------------------------------------------------------

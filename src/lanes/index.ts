@@ -14,3 +14,4 @@ export {
 export type { StateStore, StateWrite, StoredTwin, JournalEntry, JournalChange, JournalCause } from './store.js';
 export { MemoryStateStore } from './memory-store.js';
 export { Conflator } from './conflator.js';
+export { pull, type PullSource } from './pull.js';

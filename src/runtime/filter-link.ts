@@ -1,4 +1,4 @@
-import { Conflator, type LaneEvent, type LaneObserver } from '../lanes/index.js';
+import { Conflator, pull, type LaneEvent, type LaneObserver } from '../lanes/index.js';
 
 /** One event of a wildcard link, naming the twin it came from. */
 export interface PathEvent {
@@ -73,21 +73,14 @@ export class FilterLink implements LaneObserver, AsyncIterable<PathEvent> {
     w?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<PathEvent> {
-    try {
-      for (;;) {
-        const next = this.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        if (this.failure) throw this.failure;
-        if (this.closed) return;
-        await new Promise<void>((resolve) => (this.waiter = resolve));
-      }
-    } finally {
-      this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<PathEvent> {
+    return pull({
+      take: () => this.shift(),
+      failure: () => this.failure,
+      closed: () => this.closed,
+      wait: () => new Promise<void>((resolve) => (this.waiter = resolve)),
+      close: () => this.close(),
+    });
   }
 
   private shift(): PathEvent | undefined {

@@ -1,4 +1,4 @@
-import { Conflator, type LaneEvent, type LaneObserver } from '../lanes/index.js';
+import { Conflator, pull, type LaneEvent, type LaneObserver } from '../lanes/index.js';
 
 /**
  * A link to one lane of one twin: the lane's current state first (sync), then every
@@ -80,21 +80,14 @@ export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
     this.wakeUp();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<LaneEvent> {
-    try {
-      for (;;) {
-        const next = this.conflator.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        if (this.failure) throw this.failure;
-        if (this.closed) return;
-        await new Promise<void>((resolve) => (this.waiter = resolve));
-      }
-    } finally {
-      this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<LaneEvent> {
+    return pull({
+      take: () => this.conflator.shift(),
+      failure: () => this.failure,
+      closed: () => this.closed,
+      wait: () => new Promise<void>((resolve) => (this.waiter = resolve)),
+      close: () => this.close(),
+    });
   }
 
   private wakeUp(): void {
