@@ -41,27 +41,41 @@ export function summarize(r: unknown): SensorSummary {
 export function readingProblem(kind: string, data: unknown): string | null {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return `a ${kind} reading must be a JSON object`;
   const r = data as Record<string, unknown>;
-  const num = (k: string, required: boolean): string | null =>
-    r[k] === undefined ? (required ? `a ${kind} reading needs a numeric "${k}"` : null)
-      : typeof r[k] === 'number' && Number.isFinite(r[k]) ? null : `"${k}" must be a finite number`;
-  const bool = (k: string): string | null => (typeof r[k] === 'boolean' ? null : `a ${kind} reading needs a boolean "${k}"`);
   switch (kind) {
     case 'climate':
-      return num('temperature', true) ?? num('humidity', true) ?? num('co2', false);
+      return numberProblem(kind, r, 'temperature', true) ?? numberProblem(kind, r, 'humidity', true) ?? numberProblem(kind, r, 'co2', false);
     case 'occupancy':
-      return bool('occupied') ?? num('count', false);
+      return booleanProblem(kind, r, 'occupied') ?? numberProblem(kind, r, 'count', false);
     case 'fire':
-      return bool('alarm') ?? num('smoke', false);
+      return booleanProblem(kind, r, 'alarm') ?? numberProblem(kind, r, 'smoke', false);
     case 'gasbio':
-      return bool('alarm') ?? num('level', false);
+      return booleanProblem(kind, r, 'alarm') ?? numberProblem(kind, r, 'level', false);
     default:
       return null;
   }
 }
 
-/** The sensor kind of a sensor path (its last segment). */
+function numberProblem(kind: string, r: Record<string, unknown>, field: string, required: boolean): string | null {
+  const v = r[field];
+  if (v === undefined) return required ? `a ${kind} reading needs a numeric "${field}"` : null;
+  return typeof v === 'number' && Number.isFinite(v) ? null : `"${field}" must be a finite number`;
+}
+
+function booleanProblem(kind: string, r: Record<string, unknown>, field: string): string | null {
+  return typeof r[field] === 'boolean' ? null : `a ${kind} reading needs a boolean "${field}"`;
+}
+
+const KNOWN_KINDS: readonly SensorKind[] = ['climate', 'occupancy', 'fire', 'gasbio'];
+
+/**
+ * The sensor kind of a sensor path (its last segment). Known kinds come back as the
+ * constants above rather than a fresh slice: this runs on every reading.
+ */
 export function sensorKindOf(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
+  const start = path.lastIndexOf('/') + 1;
+  const length = path.length - start;
+  for (const kind of KNOWN_KINDS) if (kind.length === length && path.startsWith(kind, start)) return kind;
+  return path.slice(start);
 }
 
 export function temperatureOf(r: Reading | null | undefined): number | null {

@@ -129,6 +129,23 @@ export interface TwinModel<L extends LaneSpecs = LaneSpecs> {
   readonly laneInfos: readonly LaneInfo[];
   /** Window lane names fed by each source lane. */
   readonly windowsBySource: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Per lane index, what a write to that lane must do besides storing the value: the
+   * window lanes it feeds and whether it has an `onSet` hook. Arrays by index, because
+   * every value write asks and a keyed lookup by name per write shows in profiles.
+   */
+  readonly writeEffects: readonly (WriteEffects | undefined)[];
+  /** Per lane index, the timer name of a window lane (`$w:<name>`), built once. */
+  readonly windowTimers: readonly (string | undefined)[];
+  /** Indices of persistent lanes, in declaration order (what a record write visits). */
+  readonly persistentLanes: readonly number[];
+}
+
+/** What a write to one lane triggers (see {@link TwinModel.writeEffects}). */
+export interface WriteEffects {
+  readonly onSet: boolean;
+  /** Indices of the window lanes sampling this lane. */
+  readonly windows: readonly number[];
 }
 
 /**
@@ -179,8 +196,19 @@ export function defineTwin<L extends LaneSpecs>(def: TwinModelDef<L>): TwinModel
     }
   }
   const laneInfos = laneNames.map((name, i) => def.lanes[name]!.info(name, i));
-  return { def, name: def.name, route, laneNames, laneInfos, windowsBySource };
+  const setHooks = (def.onSet ?? {}) as Record<string, unknown>;
+  const writeEffects = laneNames.map((name): WriteEffects | undefined => {
+    const windows = (windowsBySource.get(name) ?? []).map((w) => laneNames.indexOf(w));
+    const onSet = typeof setHooks[name] === 'function';
+    return onSet || windows.length > 0 ? { onSet, windows } : undefined;
+  });
+  const windowTimers = laneNames.map((name) => (def.lanes[name]!.kind === 'window' ? WINDOW_TIMER_PREFIX + name : undefined));
+  const persistentLanes = laneInfos.filter((info) => info.persistent).map((info) => info.index);
+  return { def, name: def.name, route, laneNames, laneInfos, windowsBySource, writeEffects, windowTimers, persistentLanes };
 }
+
+/** Timer names of window lanes start with this (reserved: user timers cannot be named so). */
+export const WINDOW_TIMER_PREFIX = '$w:';
 
 /** Narrowing helper for command lanes used by the runtime. */
 export type AnyCommandLane = CommandLane<unknown>;

@@ -5,7 +5,7 @@ import type { JoinTarget } from './catalog.js';
 import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
 import { GroupCommit } from './group-commit.js';
-import { JoinBuffer } from './join-buffer.js';
+import { JoinBuffer, type JoinUpdates } from './join-buffer.js';
 import type { DerivedEvent, TwinLogger } from './model.js';
 import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
@@ -14,7 +14,7 @@ import { TimerRecovery } from './timer-recovery.js';
 import { Passivator } from './passivation.js';
 import { Twin, type TurnEnv } from './twin.js';
 import { journalChanges, TurnLog } from './turn-log.js';
-import { Ticket, type JoinUpdates, type Work } from './work.js';
+import { Ticket, type Work } from './work.js';
 import {
   JOIN_CAUSE, RUN_COMMAND, RUN_EVENT, RUN_HOOK, RUN_TIMER, START_CAUSE, STOP_CAUSE, type ShardOptions, type TurnBody,
 } from './shard-options.js';
@@ -22,6 +22,16 @@ import {
 export type { ShardOptions, RemoteMessage } from './shard-options.js';
 
 const READ_FAILED = Symbol('commit-time read failed');
+
+/** Turn body of a parent's join updates: all of them (`only` -1) or the one at `only`. */
+const APPLY_JOINS = (twin: Twin, updates: JoinUpdates, only: number): void => {
+  const from = only < 0 ? 0 : only;
+  const to = only < 0 ? updates.length : only + 1;
+  for (let i = from; i < to; i++) {
+    const join = twin.lanes[updates.lanes[i]!] as JoinLane<unknown> | undefined;
+    join?.accept(updates.children[i]!, updates.values[i]);
+  }
+};
 
 /** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
 const MAX_JOIN_ROUNDS = 64;
@@ -552,17 +562,8 @@ export class Shard implements TurnEnv {
 
   /** Applies a parent's coalesced join updates in one turn; if that fails, one turn per update. */
   private applyJoins(twin: Twin, updates: JoinUpdates): void {
-    const apply = (lane: string, child: string, value: unknown): void => {
-      const join = twin.lanes[lane] as JoinLane<unknown> | undefined;
-      if (join) join.accept(child, value);
-    };
-    const all = this.runTurn(twin, () => {
-      for (const [lane, children] of updates) for (const [child, value] of children) apply(lane, child, value);
-    }, undefined, undefined);
-    if (!all) return;
-    for (const [lane, children] of updates) {
-      for (const [child, value] of children) this.runTurn(twin, () => apply(lane, child, value));
-    }
+    if (!this.runTurn(twin, APPLY_JOINS, updates, -1)) return;
+    for (let i = 0; i < updates.length; i++) this.runTurn(twin, APPLY_JOINS, updates, i);
   }
 
   private markDirty(twin: Twin): void {

@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import type { UpJoins } from './catalog.js';
 import { DedupeWindow } from './dedupe.js';
 import type { FilterMatches } from './observers.js';
-import type { LaneSpecs, TwinContext, TwinEvent, TwinLogger, TwinModel, TwinTimers } from './model.js';
+import { WINDOW_TIMER_PREFIX, type LaneSpecs, type TwinContext, type TwinEvent, type TwinLogger, type TwinModel, type TwinTimers } from './model.js';
 
 /** What a twin needs from the shard that runs it. */
 export interface TurnEnv {
@@ -34,7 +34,6 @@ const MAX_HOOK_ROUNDS = 100;
 const RECORD_DIRTY = 1;
 /** The store holds a record for this twin. */
 const HAS_RECORD = 2;
-const WINDOW_TIMER = '$w:';
 
 /**
  * One live twin: its lanes, timers and hooks. It is also the `ctx` its model's hooks get
@@ -130,12 +129,14 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   }
 
   afterWrite(lane: Lane, value: unknown, old: unknown, changed: boolean): void {
-    const def = this.definition.def;
-    if (changed && (def.onSet as Record<string, unknown> | undefined)?.[lane.name]) this.deferSetHook(lane, old);
-    const windows = this.definition.windowsBySource.get(lane.name);
-    if (!windows) return;
-    for (const name of windows) {
-      const sample = (def.lanes[name] as WindowSpec).sample(value);
+    const effects = this.definition.writeEffects[lane.index];
+    if (!effects) return;
+    if (changed && effects.onSet) this.deferSetHook(lane, old);
+    const windows = effects.windows;
+    for (let i = 0; i < windows.length; i++) {
+      const index = windows[i]!;
+      const name = this.definition.laneNames[index]!;
+      const sample = (this.definition.def.lanes[name] as WindowSpec).sample(value);
       if (typeof sample !== 'number') continue;
       const w = this.lanes[name] as WindowLane;
       w.add(this.now(), sample);
@@ -260,8 +261,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     }
     this.timerList!.splice(this.timerList!.indexOf(t), 1);
     this.bookkeeping |= RECORD_DIRTY;
-    if (name.startsWith(WINDOW_TIMER)) {
-      this.closeWindows(name.slice(WINDOW_TIMER.length));
+    if (name.startsWith(WINDOW_TIMER_PREFIX)) {
+      this.closeWindows(name.slice(WINDOW_TIMER_PREFIX.length));
       return;
     }
     const hook = this.definition.def.onTimer?.[name];
@@ -282,32 +283,39 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     let recordDirty = (this.bookkeeping & RECORD_DIRTY) !== 0;
     this.bookkeeping &= ~RECORD_DIRTY;
     const before = out.length;
+    const persistent = this.definition.persistentLanes;
     const names = this.definition.laneNames;
-    for (let i = 0; i < names.length; i++) {
-      const lane = this.lanes[names[i]!]!;
-      if (lane.persistent && lane.collect(out)) recordDirty = true;
+    for (let i = 0; i < persistent.length; i++) {
+      if (this.lanes[names[persistent[i]!]!]!.collect(out)) recordDirty = true;
     }
     // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
     if (!recordDirty && ((this.bookkeeping & HAS_RECORD) !== 0 || out.length === before)) return;
     this.bookkeeping |= HAS_RECORD;
-    const values: Record<string, unknown> = { [VERSION_FIELD]: this.definition.def.version ?? 1 };
-    for (let i = 0; i < names.length; i++) {
-      const lane = this.lanes[names[i]!]!;
-      if (!lane.persistent) continue;
-      const v = lane.recordValue();
-      if (v !== undefined) values[lane.name] = v;
+    out.push({ op: 'record', path: this.path, values: this.recordValues() });
+  }
+
+  /** The twin's record: value-shaped lanes, model version, dedupe window, due timers. */
+  private recordValues(): Record<string, unknown> {
+    const values: Record<string, unknown> = {};
+    values.$v = this.definition.def.version ?? 1;
+    const persistent = this.definition.persistentLanes;
+    const names = this.definition.laneNames;
+    for (let i = 0; i < persistent.length; i++) {
+      const name = names[persistent[i]!]!;
+      const v = this.lanes[name]!.recordValue();
+      if (v !== undefined) values[name] = v;
     }
     if (this.recent) values[RECENT_LANE] = this.recent.slice();
-    if (this.timerList) {
-      const due: Record<string, number> = {};
-      let any = false;
-      for (const t of this.timerList) if (t.due !== undefined) {
-        due[t.name] = t.due;
-        any = true;
+    const timers = this.timerList;
+    if (timers) {
+      let due: Record<string, number> | undefined;
+      for (let i = 0; i < timers.length; i++) {
+        const t = timers[i]!;
+        if (t.due !== undefined) (due ??= {})[t.name] = t.due;
       }
-      if (any) values[TIMERS_LANE] = due;
+      if (due) values[TIMERS_LANE] = due;
     }
-    out.push({ op: 'record', path: this.path, values });
+    return values;
   }
 
   /** Lane state as plain JSON, optionally only some lanes. */
@@ -358,8 +366,9 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
 
   private armWindow(w: WindowLane): void {
     const due = w.nextDeadline();
-    if (due === undefined) this.cancelTimer(WINDOW_TIMER + w.name);
-    else this.setTimer(WINDOW_TIMER + w.name, due);
+    const name = this.definition.windowTimers[w.index]!;
+    if (due === undefined) this.cancelTimer(name);
+    else this.setTimer(name, due);
   }
 
   private closeWindows(name: string): void {

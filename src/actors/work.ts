@@ -1,6 +1,7 @@
 import type { TwinError } from '../errors.js';
 import type { TwinEvent } from './model.js';
 import type { Twin } from './twin.js';
+import type { JoinUpdates } from './join-buffer.js';
 
 /**
  * Tracks one caller's batch (an ingest call, a command, a read) through the shard: it
@@ -56,6 +57,3 @@ export type Work =
   | { readonly kind: 'call'; readonly path: string; readonly fn: (twin: Twin) => unknown; readonly ticket: Ticket }
   | { readonly kind: 'stop'; readonly path: string; readonly ticket: Ticket | null }
   | { readonly kind: 'joins'; readonly path: string; readonly updates: JoinUpdates };
-
-/** Pending join updates of one parent: join lane → child path → latest value. */
-export type JoinUpdates = Map<string, Map<string, unknown>>;

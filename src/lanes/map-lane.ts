@@ -22,7 +22,8 @@ export class MapLane<V> extends Lane {
     return 'map';
   }
   protected entries = new Map<string, V>();
-  private dirtyKeys: Set<string> | null = null;
+  /** Keys changed since the last collect: an array while short (the common case), a Set once long. */
+  private dirtyKeys: string[] | Set<string> | null = null;
   private cleared = false;
 
   constructor(info: LaneInfo<MapOptions<V>>, host: LaneHost) {
@@ -139,6 +140,12 @@ export class MapLane<V> extends Lane {
   }
 
   private markDirty(key: string): void {
-    (this.dirtyKeys ??= new Set()).add(key);
+    const keys = this.dirtyKeys;
+    if (keys === null) this.dirtyKeys = [key];
+    else if (!Array.isArray(keys)) keys.add(key);
+    else if (!keys.includes(key)) {
+      keys.push(key);
+      if (keys.length > 16) this.dirtyKeys = new Set(keys);
+    }
   }
 }

@@ -47,7 +47,7 @@ export class WindowLane extends Lane {
   private windowMap: Map<string, WindowResult> | null = null;
   private samples: [number, number][] = NO_SAMPLES;
   /** Windows changed since the last write; persisted per key so a sample costs one small put. */
-  private dirtyKeys: Set<string> | null = null;
+  private dirtyKeys: string[] | null = null;
   private samplesDirty = false;
 
   get shape(): WindowShape {
@@ -83,7 +83,7 @@ export class WindowLane extends Lane {
     const hop = this.shape.kind === 'hopping' ? this.shape.hop : size;
     const last = Math.floor(time / hop) * hop;
     for (let start = last; start > time - size; start -= hop) {
-      const key = String(start);
+      const key = windowKey(start);
       const w = this.windows.get(key) ?? emptyWindow(start, start + size);
       if (w.closed) continue; // a late sample for a window already reported
       this.put(key, addSample(w, value));
@@ -186,11 +186,16 @@ export class WindowLane extends Lane {
 
   private put(key: string, w: WindowResult): void {
     const windows = (this.windowMap ??= new Map());
-    const existed = windows.has(key);
-    const old = windows.get(key);
+    const old = windows.get(key); // stored values are never undefined
     windows.set(key, w);
-    (this.dirtyKeys ??= new Set()).add(key);
-    this.host.noteChange(this, key, old, existed);
+    this.markDirty(key);
+    this.host.noteChange(this, key, old, old !== undefined);
+  }
+
+  /** A short array, not a Set: a step dirties one or two windows, and this runs per sample. */
+  private markDirty(key: string): void {
+    const keys = (this.dirtyKeys ??= []);
+    if (!keys.includes(key)) keys.push(key);
   }
 
   private trim(): void {
@@ -198,7 +203,7 @@ export class WindowLane extends Lane {
       const oldest = this.windows.keys().next().value as string;
       const old = this.windows.get(oldest);
       this.windowMap!.delete(oldest);
-      (this.dirtyKeys ??= new Set()).add(oldest);
+      this.markDirty(oldest);
       this.host.noteChange(this, oldest, old, true);
     }
   }
@@ -220,6 +225,20 @@ export class WindowLane extends Lane {
     for (const [, v] of this.samples) w = addSample(w, v);
     this.put('current', w);
   }
+}
+
+/**
+ * The map key of the window starting at `start`. Live samples of every twin fall in the
+ * same few windows, so remembering the last conversion saves a string per sample.
+ */
+let lastStart = NaN;
+let lastKey = '';
+function windowKey(start: number): string {
+  if (start !== lastStart) {
+    lastStart = start;
+    lastKey = String(start);
+  }
+  return lastKey;
 }
 
 function emptyWindow(start: number, end: number): WindowResult {
