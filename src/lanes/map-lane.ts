@@ -24,7 +24,6 @@ export class MapLane<V> extends Lane {
   protected entries = new Map<string, V>();
   /** Keys changed since the last collect: an array while short (the common case), a Set once long. */
   private dirtyKeys: string[] | Set<string> | null = null;
-  private cleared = false;
 
   constructor(info: LaneInfo<MapOptions<V>>, host: LaneHost) {
     super(info, host);
@@ -87,8 +86,9 @@ export class MapLane<V> extends Lane {
     if (this.entries.size === 0) return;
     const old = this.entries;
     this.entries = new Map();
-    this.cleared = true;
-    this.dirtyKeys = null;
+    // Each stored key is deleted by name: stores need no range delete, which could not
+    // see writes of a batch still in flight.
+    for (const key of old.keys()) this.markDirty(key);
     this.host.noteChange(this, undefined, old, true);
   }
 
@@ -109,13 +109,6 @@ export class MapLane<V> extends Lane {
 
   collect(out: StateWrite[]): boolean {
     const path = this.host.path;
-    if (this.cleared) {
-      out.push({ op: 'del', path, lane: this.name });
-      this.cleared = false;
-      for (const [key, value] of this.entries) out.push({ op: 'put', path, lane: this.name, key, value });
-      this.dirtyKeys = null;
-      return false;
-    }
     if (!this.dirtyKeys) return false;
     for (const key of this.dirtyKeys) {
       if (this.entries.has(key)) out.push({ op: 'put', path, lane: this.name, key, value: this.entries.get(key) });

@@ -58,6 +58,10 @@ export class LmdbStateStore implements StateStore {
   private journalWrites = 0;
   /** Journal key sequence, persisted in `meta` so keys stay unique across restarts. */
   private journalSeq = 0;
+  /** Batches queued and not yet committed. */
+  private pending = 0;
+  /** Timer bucket last indexed per path written by this process (see indexTimers). */
+  private readonly indexed = new Map<string, string>();
 
   private constructor(
     private readonly root: RootDatabase,
@@ -132,18 +136,30 @@ export class LmdbStateStore implements StateStore {
     return out;
   }
 
+  /**
+   * Commits a batch as one LMDB transaction. The operations are queued with lmdb-js's
+   * asynchronous `put`/`remove`, all in this event turn, which lmdb-js commits together in
+   * one transaction on its write thread: the main thread only encodes. (The earlier
+   * `transaction(() => putSync(…))` ran every B-tree insert on the main thread and cost
+   * about as much again as the runtime itself.) Reads do not see a batch until it
+   * commits, so nothing here reads what an earlier, still uncommitted batch wrote.
+   */
   async write(batch: readonly StateWrite[]): Promise<void> {
     if (this.closed) throw new TwinError('TWIN_STORE_FAILED', 'the store is closed');
-    const committed = this.root.transaction(() => {
-      const seq = this.journalSeq;
-      for (const w of batch) this.apply(w);
-      if (this.journalSeq !== seq) this.meta.putSync(this.seqName, this.journalSeq);
-      // Compaction rides along with regular writes, in the same transaction.
-      if (this.journalWrites >= 1000) {
-        this.journalWrites = 0;
-        this.compactJournal(this.newestJournal - this.retentionMs);
-      }
-    });
+    // With nothing in flight every write is visible to reads again: the cache may start over.
+    if (this.pending === 0 && this.indexed.size >= INDEX_CACHE_LIMIT) this.indexed.clear();
+    const seq = this.journalSeq;
+    let last: Promise<boolean> | undefined;
+    for (const w of batch) last = this.apply(w) ?? last;
+    if (this.journalSeq !== seq) last = this.meta.put(this.seqName, this.journalSeq);
+    // Compaction rides along with regular writes, in the same transaction.
+    if (this.journalWrites >= 1000) {
+      this.journalWrites = 0;
+      last = this.compactJournal(this.newestJournal - this.retentionMs) ?? last;
+    }
+    if (!last) return;
+    this.pending++;
+    const committed = last.finally(() => this.pending--);
     if (this.durability === 'relaxed') {
       committed.catch(() => undefined); // failures surface on the next strict flush or close
       return;
@@ -204,43 +220,70 @@ export class LmdbStateStore implements StateStore {
   }
 
   /** Deletes journal entries older than `before` (oldest first, through the time index). */
-  private compactJournal(before: number): void {
+  private compactJournal(before: number): Promise<boolean> | undefined {
+    let last: Promise<boolean> | undefined;
     for (const { key, value: path } of this.journalByTime.getRange({ end: timeKey(Math.max(0, before)) })) {
       const at = key.slice(0, key.length - path.length - 1);
-      this.journal.removeSync(path + SEP + at);
-      this.journalByTime.removeSync(key);
+      this.journal.remove(path + SEP + at);
+      last = this.journalByTime.remove(key);
     }
+    return last;
   }
 
-  private apply(w: StateWrite): void {
+  /** Queues one write; returns the promise of its commit, if it queued anything. */
+  private apply(w: StateWrite): Promise<boolean> | undefined {
     switch (w.op) {
-      case 'record':
-        this.records.putSync(w.path, w.values as Record<string, unknown>);
-        indexTimers(this.timers, this.timerOf, w.path, w.values);
-        break;
+      case 'record': {
+        const put = this.records.put(w.path, w.values as Record<string, unknown>);
+        this.indexTimers(w.path, w.values);
+        return put;
+      }
       case 'put':
-        this.entries.putSync(w.path + SEP + w.lane + SEP + w.key, w.value);
-        break;
+        return this.entries.put(w.path + SEP + w.lane + SEP + w.key, w.value);
       case 'journal': {
         const e = w.entry;
         const at = timeKey(e.time) + SEP + String(this.writerId).padStart(3, '0') + seqKey(++this.journalSeq);
-        this.journal.putSync(e.path + SEP + at, e);
-        this.journalByTime.putSync(at + SEP + e.path, e.path);
+        this.journal.put(e.path + SEP + at, e);
         if (e.time > this.newestJournal) this.newestJournal = e.time;
         this.journalWrites++;
-        break;
+        return this.journalByTime.put(at + SEP + e.path, e.path);
       }
-      case 'del':
-        if (w.key !== undefined) {
-          this.entries.removeSync(w.path + SEP + w.lane + SEP + w.key);
-        } else {
-          const from = w.path + SEP + w.lane + SEP;
-          for (const key of this.entries.getKeys({ start: from, end: w.path + SEP + w.lane + AFTER_SEP })) this.entries.removeSync(key);
-        }
-        break;
+      case 'del': {
+        if (w.key !== undefined) return this.entries.remove(w.path + SEP + w.lane + SEP + w.key);
+        // A whole lane: only committed keys are visible here (lanes delete by key; see MapLane.clear).
+        let last: Promise<boolean> | undefined;
+        const from = w.path + SEP + w.lane + SEP;
+        for (const key of this.entries.getKeys({ start: from, end: w.path + SEP + w.lane + AFTER_SEP })) last = this.entries.remove(key);
+        return last;
+      }
+    }
+  }
+
+  /**
+   * Keeps the `timers` index (`bucket ␟ path` → path, bucket of the earliest due timer) and
+   * `timer-of` (path → its indexed bucket) in step with a record's `$timers`: a put and a
+   * delete only when the earliest timer moves to another minute. The bucket last written
+   * for a path is remembered here, because a read would not see a write still in flight.
+   */
+  private indexTimers(path: string, values: Readonly<Record<string, unknown>>): void {
+    const next = earliestBucket(values);
+    let previous = this.indexed.get(path);
+    if (previous === undefined) previous = this.timerOf.get(path) ?? NONE;
+    if (previous === next) return;
+    this.indexed.set(path, next);
+    if (previous !== NONE) this.timers.remove(previous + SEP + path);
+    if (next === NONE) {
+      this.timerOf.remove(path);
+    } else {
+      this.timers.put(next + SEP + path, path);
+      this.timerOf.put(path, next);
     }
   }
 }
+
+/** No indexed bucket (a twin without due timers). */
+const NONE = '';
+const INDEX_CACHE_LIMIT = 200_000;
 
 const MAX_TIME = 999_999_999_999_999;
 const BUCKET_MS = 60_000;
@@ -250,25 +293,20 @@ function bucketKey(ms: number): string {
   return String(Math.max(0, Math.floor(ms / BUCKET_MS))).padStart(11, '0');
 }
 
-/**
- * Keeps the `timers` index (`bucket ␟ path` → path, bucket of the earliest due timer) and
- * `timer-of` (path → its indexed bucket) in step with a record's `$timers`. One get per
- * record write; a put and a delete only when the earliest timer moves to another minute.
- */
-function indexTimers(timers: Database<string, string>, timerOf: Database<string, string>, path: string, values: Readonly<Record<string, unknown>>): void {
+/** The bucket of a record's earliest due timer, or NONE. */
+function earliestBucket(values: Readonly<Record<string, unknown>>): string {
   const due = values.$timers as Record<string, number> | undefined;
   let min = Infinity;
   if (due) for (const name in due) if (due[name]! < min) min = due[name]!;
-  const next = min === Infinity ? undefined : bucketKey(min);
-  const previous = timerOf.get(path);
-  if (previous === next) return;
-  if (previous !== undefined) timers.removeSync(previous + SEP + path);
-  if (next === undefined) {
-    timerOf.removeSync(path);
-  } else {
-    timers.putSync(next + SEP + path, path);
-    timerOf.putSync(path, next);
-  }
+  return min === Infinity ? NONE : bucketKey(min);
+}
+
+/** Index entries of a record, for building the index of an older data directory. */
+function indexTimers(timers: Database<string, string>, timerOf: Database<string, string>, path: string, values: Readonly<Record<string, unknown>>): void {
+  const bucket = earliestBucket(values);
+  if (bucket === NONE) return;
+  timers.putSync(bucket + SEP + path, path);
+  timerOf.putSync(path, bucket);
 }
 
 /** Fixed-width decimal so string order is time order (ms up to year 33658). */
