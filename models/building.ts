@@ -1,5 +1,5 @@
 import { defineTwin } from '../src/index.js';
-import { levelJoins, levelLanes } from './level.js';
+import { levelJoins, levelLanes, rebuildUnoccupied } from './level.js';
 import { BUILDING_ROUTE } from './params.js';
 
 /** A building aggregates its floors: temperature, occupied/unoccupied rooms, alarms. */
@@ -9,5 +9,6 @@ export function buildingModel() {
     route: BUILDING_ROUTE,
     lanes: levelLanes('floor'),
     onJoin: levelJoins,
+    onStart: rebuildUnoccupied,
   });
 }

@@ -1,5 +1,5 @@
 import { defineTwin, value } from '../src/index.js';
-import { levelJoins, levelLanes } from './level.js';
+import { levelJoins, levelLanes, rebuildUnoccupied } from './level.js';
 import { FLOOR_ROUTE, type BuildingParams } from './params.js';
 
 export type HvacMode = 'cool' | 'heat';
@@ -15,6 +15,7 @@ export function floorModel(params: BuildingParams) {
     route: FLOOR_ROUTE,
     lanes: { ...levelLanes('unit'), hvac: value<HvacMode | null>(null) },
     onJoin: levelJoins,
+    onStart: rebuildUnoccupied,
     onSet: {
       temperature(ctx, average) {
         if (average === null) return;

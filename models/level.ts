@@ -1,4 +1,4 @@
-import { join, jsonEquals, value } from '../src/index.js';
+import { join, jsonEquals, SortedSet, value } from '../src/index.js';
 import { applyCount, applyMembers, applyTemperature } from './aggregation.js';
 import type { TemperatureStats } from './room.js';
 
@@ -11,7 +11,10 @@ export function aggregateLanes() {
     temperature: value<number | null>(null),
     temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: jsonEquals }),
     occupiedRooms: value(0),
-    unoccupiedRooms: value<string[]>([], { equals: jsonEquals }),
+    // Transient: derived from the joins and rebuilt on start (see rebuildUnoccupied). A
+    // building's list holds hundreds of room paths; persisting it would rewrite tens of
+    // kilobytes per step whenever one room's occupancy changes.
+    unoccupiedRooms: value<string[]>([], { equals: jsonEquals, transient: true }),
     alarm: value(false),
     alarmSources: value<string[]>([], { equals: jsonEquals }),
   };
@@ -35,6 +38,13 @@ type Lanes = ReturnType<typeof levelLanes>;
 type L<K extends keyof Lanes> = ReturnType<Lanes[K]['create']>;
 interface Ctx {
   lanes: { [K in keyof Lanes]: L<K> };
+}
+
+/** Rebuilds a floor's or building's `unoccupiedRooms` from its children's lists (onStart). */
+export function rebuildUnoccupied(ctx: Ctx): void {
+  const rooms: string[] = [];
+  for (const [, list] of ctx.lanes.childUnoccupied) for (const room of list) rooms.push(room);
+  ctx.lanes.unoccupiedRooms.set(new SortedSet(rooms).toArray());
 }
 
 /** Join hooks that keep a level's aggregates from its children's deltas. */

@@ -1,4 +1,4 @@
-import { command, defineTwin, join, value } from '../src/index.js';
+import { command, defineTwin, join, SortedSet, value } from '../src/index.js';
 import { applyMembers, applyTemperature, asStats } from './aggregation.js';
 import { aggregateLanes } from './level.js';
 import { UNIT_ROUTE } from './params.js';
@@ -45,6 +45,12 @@ export function unitModel() {
     },
     onCommand: {
       secure: (ctx, secured) => ctx.lanes.secured.set(secured),
+    },
+    // unoccupiedRooms is transient (see aggregateLanes): rebuilt from the rooms' joined state.
+    onStart(ctx) {
+      const rooms: string[] = [];
+      for (const [room, occupied] of ctx.lanes.roomOccupied) if (occupied === false) rooms.push(room);
+      ctx.lanes.unoccupiedRooms.set(new SortedSet(rooms).toArray());
     },
     onSet: {
       secured: (ctx) => checkSecurity(ctx.lanes, ctx.emit.bind(ctx)),

@@ -90,4 +90,15 @@ describe.each(WORKER_COUNTS)('recursive aggregation over a generated building (2
       lanes: { temperature: 24, temperatureStats: { sum: 24, count: 1 }, occupiedRooms: 1 },
     });
   });
+
+  it('rebuilds the transient unoccupiedRooms lists of units, floors and buildings when they restart', async () => {
+    const { rt } = buildingRuntime(workers);
+    const rooms = ['/org/o/site/s/building/1/floor/1/unit/a/room/1', '/org/o/site/s/building/1/floor/1/unit/a/room/2', '/org/o/site/s/building/1/floor/2/unit/b/room/1'];
+    await rt.ingest(rooms.map((r, i) => ({ subject: r + '/sensors/occupancy', data: { occupied: i === 1 } })));
+    const levels = [up(rooms[0]!, 1), up(rooms[0]!, 2), up(rooms[0]!, 3)]; // unit, floor, building
+    const before = await Promise.all(levels.map((p) => rt.get(p, 'unoccupiedRooms')));
+    expect(before[2]).toEqual([rooms[0], rooms[2]]);
+    for (const p of [...levels].reverse()) await rt.stop(p);
+    for (let i = 0; i < levels.length; i++) expect(await rt.get(levels[i]!, 'unoccupiedRooms')).toEqual(before[i]);
+  });
 });
