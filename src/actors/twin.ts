@@ -289,9 +289,10 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       if (this.lanes[names[persistent[i]!]!]!.collect(out)) recordDirty = true;
     }
     // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
-    if (!recordDirty && ((this.bookkeeping & HAS_RECORD) !== 0 || out.length === before)) return;
+    const created = (this.bookkeeping & HAS_RECORD) === 0;
+    if (!recordDirty && (!created || out.length === before)) return;
     this.bookkeeping |= HAS_RECORD;
-    out.push({ op: 'record', path: this.path, values: this.recordValues() });
+    out.push({ op: 'record', path: this.path, values: this.recordValues(), created });
   }
 
   /** The twin's record: value-shaped lanes, model version, dedupe window, due timers. */

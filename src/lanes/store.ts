@@ -39,8 +39,11 @@ export interface JournalEntry {
 }
 
 export type StateWrite =
-  /** Replaces the twin's record. */
-  | { readonly op: 'record'; readonly path: string; readonly values: Readonly<Record<string, unknown>> }
+  /**
+   * Replaces the twin's record. `created`: the twin knows the store held no record for it
+   * before (so it has nothing indexed either, and a store may skip looking).
+   */
+  | { readonly op: 'record'; readonly path: string; readonly values: Readonly<Record<string, unknown>>; readonly created?: boolean }
   | { readonly op: 'put'; readonly path: string; readonly lane: string; readonly key: string; readonly value: unknown }
   /** Deletes one entry, or with no key every entry of the lane. */
   | { readonly op: 'del'; readonly path: string; readonly lane: string; readonly key?: string }

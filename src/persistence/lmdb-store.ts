@@ -235,7 +235,7 @@ export class LmdbStateStore implements StateStore {
     switch (w.op) {
       case 'record': {
         const put = this.records.put(w.path, w.values as Record<string, unknown>);
-        this.indexTimers(w.path, w.values);
+        this.indexTimers(w.path, w.values, w.created === true);
         return put;
       }
       case 'put':
@@ -265,10 +265,10 @@ export class LmdbStateStore implements StateStore {
    * delete only when the earliest timer moves to another minute. The bucket last written
    * for a path is remembered here, because a read would not see a write still in flight.
    */
-  private indexTimers(path: string, values: Readonly<Record<string, unknown>>): void {
+  private indexTimers(path: string, values: Readonly<Record<string, unknown>>, created: boolean): void {
     const next = earliestBucket(values);
     let previous = this.indexed.get(path);
-    if (previous === undefined) previous = this.timerOf.get(path) ?? NONE;
+    if (previous === undefined) previous = created ? NONE : (this.timerOf.get(path) ?? NONE);
     if (previous === next) return;
     this.indexed.set(path, next);
     if (previous !== NONE) this.timers.remove(previous + SEP + path);
