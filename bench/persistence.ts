@@ -153,7 +153,7 @@ interface Fleet {
 }
 
 /** Writes `floors` copies of the template floor (and their ancestors) straight through `LmdbStateStore.write`. */
-async function writeFleet(target: number): Promise<Fleet> {
+export async function writeFleet(target: number): Promise<Fleet> {
   const { floor: tplFloor, twins: tpl } = await templateFloor();
   const inFloor = [...tpl].filter(([p]) => p === tplFloor || p.startsWith(tplFloor + '/'));
   const above = [...tpl].filter(([p]) => !(p === tplFloor || p.startsWith(tplFloor + '/')));
@@ -216,7 +216,7 @@ async function writeFleet(target: number): Promise<Fleet> {
 }
 
 /** Activates the twins of `floors` (every sensor read once; rooms, units and floors come along through joins). */
-async function activateFloors(rt: Runtime, floors: string[]): Promise<void> {
+export async function activateFloors(rt: Runtime, floors: string[]): Promise<void> {
   const reads: Promise<unknown>[] = [];
   for (const f of floors) {
     for (let u = 0; u < 5; u++)

@@ -25,7 +25,8 @@ export interface Resolved {
 export class ModelCatalog {
   private readonly byDepth = new Map<number, TwinModel[]>();
   private readonly byName = new Map<string, TwinModel>();
-  private readonly upJoinTable = new Map<string, UpJoins>();
+  /** child model → parent model → up-joins (keyed by the model objects: no key strings per activation). */
+  private readonly upJoinTable = new Map<TwinModel, Map<TwinModel, UpJoins>>();
 
   constructor(readonly models: readonly TwinModel[], private readonly fallbackShardKey: ShardKeyFn = defaultShardKey) {
     for (const m of models) {
@@ -54,6 +55,13 @@ export class ModelCatalog {
     return null;
   }
 
+  /** The model of a path, or undefined when no route matches (no parameters bound: cheaper). */
+  modelOf(path: TwinPath): TwinModel | undefined {
+    const candidates = this.byDepth.get(path.depth);
+    if (candidates) for (const model of candidates) if (model.route.test(path)) return model;
+    return undefined;
+  }
+
   /** The nearest ancestor path that is a twin, with its model. */
   parentOf(path: TwinPath): { path: string; model: TwinModel } | null {
     for (let depth = path.depth - 1; depth >= 1; depth--) {
@@ -67,7 +75,7 @@ export class ModelCatalog {
 
   /** Which parent join lanes each lane of `child` feeds, or undefined when none. */
   upJoins(child: TwinModel, parent: TwinModel): UpJoins | undefined {
-    return this.upJoinTable.get(child.name + '\u0000' + parent.name);
+    return this.upJoinTable.get(child)?.get(parent);
   }
 
   shardKey(path: TwinPath, model: TwinModel | undefined): string {
@@ -90,10 +98,11 @@ export class ModelCatalog {
         if (!parent.route.couldBeAncestorOf(child.route)) {
           throw invalid(`join "${parent.name}.${joinName}": routes of "${childName}" are never below ${parent.route.text}`);
         }
-        const key = childName + '\u0000' + parent.name;
-        const table = (this.upJoinTable.get(key) ?? new Array<JoinTarget[] | undefined>(child.laneNames.length)) as (JoinTarget[] | undefined)[];
+        let byParent = this.upJoinTable.get(child);
+        if (!byParent) this.upJoinTable.set(child, (byParent = new Map()));
+        const table = (byParent.get(parent) ?? new Array<JoinTarget[] | undefined>(child.laneNames.length)) as (JoinTarget[] | undefined)[];
         table[laneIndex] = [...(table[laneIndex] ?? []), { lane: joinName, project: join.project }];
-        this.upJoinTable.set(key, table);
+        byParent.set(parent, table);
       }
     }
   }

@@ -371,9 +371,9 @@ export class Shard implements TurnEnv {
       return null;
     }
     const path = TwinPath.parse(work.path);
-    const resolved = this.options.catalog.resolve(path);
-    if (!resolved) throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path.text}`, { path: path.text });
-    const twin = new Twin(path.text, resolved.model, this);
+    const model = this.options.catalog.modelOf(path);
+    if (!model) throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path.text}`, { path: path.text });
+    const twin = new Twin(path.text, model, this);
     const parent = this.options.catalog.parentOf(path);
     if (parent) {
       twin.parent = this.intern(parent.path);
@@ -381,8 +381,8 @@ export class Shard implements TurnEnv {
       // messages, even when this shard owns it: one rule, so results cannot depend on
       // which worker happens to own what.
       twin.parentRemote = this.options.owns !== undefined &&
-        this.options.catalog.shardKey(path, resolved.model) !== this.options.catalog.shardKey(TwinPath.parse(parent.path), parent.model);
-      twin.upJoins = this.options.catalog.upJoins(resolved.model, parent.model);
+        this.options.catalog.shardKey(path, model) !== this.options.catalog.shardKey(TwinPath.parse(parent.path), parent.model);
+      twin.upJoins = this.options.catalog.upJoins(model, parent.model);
     }
     this.twins.set(path.text, twin);
     const previous = this.stopping.get(path.text);

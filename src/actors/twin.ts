@@ -34,6 +34,13 @@ const MAX_HOOK_ROUNDS = 100;
 const RECORD_DIRTY = 1;
 /** The store holds a record for this twin. */
 const HAS_RECORD = 2;
+/** The stored record says the twin has keyed-lane entries (its `$e` field). */
+const STORED_ENTRIES = 4;
+/**
+ * Record field: 1 when the twin has entries of keyed lanes, 0 when it has none, so a
+ * store can skip looking for entries on restore (most twins have none).
+ */
+const ENTRIES_FIELD = '$e';
 
 /**
  * One live twin: its lanes, timers and hooks. It is also the `ctx` its model's hooks get
@@ -207,6 +214,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     }
     // Lanes a newer model removed are simply not read; the next record write drops them.
     if (Object.keys(stored.values).length > 0) this.bookkeeping |= HAS_RECORD;
+    if (stored.entries.size > 0) this.bookkeeping |= STORED_ENTRIES;
     if (from !== to) this.bookkeeping |= RECORD_DIRTY; // rewrite the record at the new version
     const recent = stored.values[RECENT_LANE];
     if (Array.isArray(recent)) this.recent = recent.filter((h): h is number => typeof h === 'number');
@@ -285,8 +293,15 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     const before = out.length;
     const persistent = this.definition.persistentLanes;
     const names = this.definition.laneNames;
+    let hasEntries = false;
     for (let i = 0; i < persistent.length; i++) {
-      if (this.lanes[names[persistent[i]!]!]!.collect(out)) recordDirty = true;
+      const lane = this.lanes[names[persistent[i]!]!]!;
+      if (lane.collect(out)) recordDirty = true;
+      if (!hasEntries && lane.hasEntries()) hasEntries = true;
+    }
+    if (hasEntries !== ((this.bookkeeping & STORED_ENTRIES) !== 0)) {
+      this.bookkeeping ^= STORED_ENTRIES;
+      recordDirty = true; // the record's `$e` must follow
     }
     // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
     const created = (this.bookkeeping & HAS_RECORD) === 0;
@@ -298,7 +313,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   /** The twin's record: value-shaped lanes, model version, dedupe window, due timers. */
   private recordValues(): Record<string, unknown> {
     const values: Record<string, unknown> = {};
-    values.$v = this.definition.def.version ?? 1;
+    values[VERSION_FIELD] = this.definition.def.version ?? 1;
+    values[ENTRIES_FIELD] = (this.bookkeeping & STORED_ENTRIES) !== 0 ? 1 : 0;
     const persistent = this.definition.persistentLanes;
     const names = this.definition.laneNames;
     for (let i = 0; i < persistent.length; i++) {

@@ -68,6 +68,10 @@ export abstract class Lane {
   recordValue(): unknown {
     return undefined;
   }
+  /** True when this lane keeps entries outside the record (keyed lanes with any entry). */
+  hasEntries(): boolean {
+    return false;
+  }
   /** Undoes one change noted in the current turn (called newest first). */
   abstract revert(key: string | undefined, old: unknown, existed: boolean): void;
   /** The event observers get for one noted change, read after the turn commits. */

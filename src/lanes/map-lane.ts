@@ -45,6 +45,10 @@ export class MapLane<V> extends Lane {
     return this.entries.size;
   }
 
+  override hasEntries(): boolean {
+    return this.entries.size > 0;
+  }
+
   keys(): IterableIterator<string> {
     return this.entries.keys();
   }

@@ -165,6 +165,10 @@ export class WindowLane extends Lane {
   }
 
   /** A sliding window keeps its samples in the twin record; windows are entries. */
+  override hasEntries(): boolean {
+    return this.windowMap !== null && this.windowMap.size > 0;
+  }
+
   override recordValue(): unknown {
     return this.shape.kind === 'sliding' ? this.samples.slice() : undefined;
   }

@@ -115,6 +115,8 @@ export class LmdbStateStore implements StateStore {
 
   load(path: string): StoredTwin | undefined {
     const values = this.records.get(path);
+    // A record with `$e: 0` says its twin has no entries: skip the cursor (most twins).
+    if (values !== undefined && values.$e === 0) return { values, entries: NO_ENTRIES };
     let entries: Map<string, Map<string, unknown>> | undefined;
     for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP })) {
       const laneEnd = key.indexOf(SEP, path.length + 1);
@@ -280,6 +282,8 @@ export class LmdbStateStore implements StateStore {
     }
   }
 }
+
+const NO_ENTRIES: ReadonlyMap<string, ReadonlyMap<string, unknown>> = new Map();
 
 /** No indexed bucket (a twin without due timers). */
 const NONE = '';
