@@ -10,15 +10,23 @@ interface Group {
   stopped: string[];
 }
 
+/** Commits handed to the store and not yet settled, at most; later steps merge into one queued group. */
+const MAX_IN_FLIGHT = 4;
+
 /**
  * Group commit: each shard step hands over its writes, the tickets it completed and the
- * derived events it produced. While one commit is in flight, later steps queue up and go
- * together in the next one, so disk latency turns into larger batches rather than lower
- * throughput. Tickets resolve and outputs leave only after their writes are committed.
+ * derived events it produced. Up to {@link MAX_IN_FLIGHT} commits go to the store at once
+ * (a store like LMDB encodes on this thread and writes on its own, so encoding step N+1
+ * overlaps committing step N); beyond that, later steps queue up and go together in the
+ * next one, so disk latency turns into larger batches rather than lower throughput.
+ * Tickets resolve and outputs leave only after their writes are committed, and in step
+ * order: a commit settles only after every earlier one did.
  */
 export class GroupCommit {
   private queued: Group | null = null;
-  private inFlight: Promise<void> | null = null;
+  private inFlight = 0;
+  /** Settles when the newest commit handed to the store settled (and so every earlier one). */
+  private tail: Promise<void> = Promise.resolve();
   private waiters: (() => void)[] = [];
   commits = 0;
 
@@ -29,7 +37,7 @@ export class GroupCommit {
   ) {}
 
   get busy(): boolean {
-    return this.inFlight !== null || this.queued !== null;
+    return this.inFlight > 0 || this.queued !== null;
   }
 
   submit(writes: StateWrite[], tickets: Ticket[], outputs: DerivedEvent[], stopped: string[]): void {
@@ -37,15 +45,14 @@ export class GroupCommit {
     if (!this.queued) {
       // The usual case: adopt the step's arrays instead of copying them.
       this.queued = { writes, tickets, outputs, stopped };
-      if (!this.inFlight) this.start();
-      return;
+    } else {
+      const q = this.queued;
+      for (const w of writes) q.writes.push(w);
+      for (const t of tickets) q.tickets.push(t);
+      for (const o of outputs) q.outputs.push(o);
+      for (const s of stopped) q.stopped.push(s);
     }
-    const q = this.queued;
-    for (const w of writes) q.writes.push(w);
-    for (const t of tickets) q.tickets.push(t);
-    for (const o of outputs) q.outputs.push(o);
-    for (const s of stopped) q.stopped.push(s);
-    if (!this.inFlight) this.start();
+    if (this.inFlight < MAX_IN_FLIGHT) this.start();
   }
 
   /** Resolves when nothing is queued or in flight. */
@@ -57,22 +64,35 @@ export class GroupCommit {
   private start(): void {
     const group = this.queued!;
     this.queued = null;
-    const write = group.writes.length > 0 ? this.store.write(group.writes) : Promise.resolve();
-    this.inFlight = write.then(
-      () => {
+    this.inFlight++;
+    let write: Promise<void>;
+    try {
+      write = group.writes.length > 0 ? this.store.write(group.writes) : Promise.resolve();
+    } catch (err) {
+      write = Promise.reject(err); // a store that throws instead of rejecting
+    }
+    const previous = this.tail;
+    // Settle in order: wait for the earlier commits, then report this one.
+    this.tail = write.then(
+      async () => {
+        await previous;
         this.commits++;
         for (const t of group.tickets) if (t.complete) t.resolve();
         this.onCommitted(group.outputs, group.stopped);
       },
-      (err: unknown) => {
+      async (err: unknown) => {
+        await previous;
         const error = new TwinError('TWIN_STORE_FAILED', `commit of ${group.writes.length} writes failed: ${(err as Error)?.message ?? err}`, undefined, { cause: err });
         for (const t of group.tickets) t.fail(error);
         this.onFailed(error);
       },
-    ).finally(() => {
-      this.inFlight = null;
+    ).catch((err: unknown) => {
+      // Only a throwing callback gets here; the chain must stay resolved for later commits.
+      this.onFailed(new TwinError('TWIN_STORE_FAILED', `after commit: ${(err as Error)?.message ?? err}`, undefined, { cause: err }));
+    }).finally(() => {
+      this.inFlight--;
       if (this.queued) this.start();
-      else for (const w of this.waiters.splice(0)) w();
+      else if (this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
     });
   }
 }

@@ -1,0 +1,45 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { buildingModels } from '../../models/index.js';
+import { createRuntime, MemoryStateStore, SimulatedClock, type StateWrite } from '../../src/index.js';
+import { T0 } from '../support/runtime.js';
+
+/** A store (the public StateStore port) whose commits finish only when the test says so. */
+class ManualStore extends MemoryStateStore {
+  readonly pending: { batch: readonly StateWrite[]; finish: () => void }[] = [];
+  /** Commit at once from now on (and everything still pending). */
+  auto = false;
+  override write(batch: readonly StateWrite[]): Promise<void> {
+    if (this.auto) return super.write(batch);
+    return new Promise((resolve) => this.pending.push({ batch, finish: () => void super.write(batch).then(resolve) }));
+  }
+  release(): void {
+    this.auto = true;
+    for (const p of this.pending.splice(0)) p.finish();
+  }
+}
+
+const sensor = (i: number) => `/org/o/site/s/building/1/floor/1/unit/a/room/${i}/sensors/occupancy`;
+const until = async (cond: () => boolean): Promise<void> => {
+  while (!cond()) await new Promise((r) => setImmediate(r));
+};
+
+describe('group commit', () => {
+  it('hands later steps to the store before earlier commits finish, and acknowledges in step order', async () => {
+    const store = new ManualStore();
+    const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store, clock: new SimulatedClock(T0) });
+    const acked: number[] = [];
+    const first = rt.ingest({ subject: sensor(1), data: { occupied: true } }).then(() => acked.push(1));
+    await until(() => store.pending.length === 1);
+    const second = rt.ingest({ subject: sensor(2), data: { occupied: true } }).then(() => acked.push(2));
+    await until(() => store.pending.length === 2); // the second step was written while the first is in flight
+    store.pending[1]!.finish(); // the later commit finishes first
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    expect(acked).toEqual([]); // ... but is not acknowledged before the earlier one
+    store.pending[0]!.finish();
+    await Promise.all([first, second]);
+    expect(acked).toEqual([1, 2]);
+    store.release();
+    await rt.close();
+  });
+});
