@@ -24,8 +24,8 @@ export const REPLAY_HELP = `
                            runtime); tick: steps by event time (default for generated/imported ones)
   --tick <ms>              tick step width in event time (default 1000; 0 = every distinct timestamp)
   --tail <ms>              after the last event, advance virtual time this much (timers, windows)
-  --data <dir>             LMDB directory for the replayed state (must be empty; default: a temp dir)
-  --memory                 keep the replayed state in memory
+  --data <dir>             keep the replayed state in LMDB there (must be empty; default: in memory)
+  --memory                 keep the replayed state in memory (the default without --data)
   --workers <n>            shard worker threads (default 0: one shard on this thread); the digest is the same at any count
   --models building        the model set (only the building model ships)
   --param <name>=<value>   override a model parameter (repeatable): ${Object.keys(defaultParams).join(', ')}
@@ -76,7 +76,7 @@ export function replayOptionsFromFlags(v: Record<string, unknown>): { speed: num
     tickMs: num('tick', v.tick as string | undefined, 1000),
     tailMs: num('tail', v.tail as string | undefined, 0),
     ...(typeof v.data === 'string' ? { dataDir: v.data } : {}),
-    memory: v.memory === true,
+    memory: v.memory === true || typeof v.data !== 'string',
     workers,
   };
 }

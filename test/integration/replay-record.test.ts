@@ -86,8 +86,8 @@ describe('replay determinism', () => {
     }
     await w.close();
     const models = buildingModels({ hvacBand: 1 });
-    const a = await runReplay(file, { models, collectDerived: true, tailMs: 3_600_000 });
-    const b = await runReplay(file, { models, collectDerived: true, tailMs: 3_600_000, memory: true, tickMs: 1000 });
+    const a = await runReplay(file, { models, collectDerived: true, tailMs: 3_600_000, memory: false }); // a temp LMDB directory
+    const b = await runReplay(file, { models, collectDerived: true, tailMs: 3_600_000, tickMs: 1000 }); // in memory (the default)
     expect(a.events).toBe(96 * 180);
     expect(b.digest).toBe(a.digest);
     expect(b.derived).toEqual(a.derived);

@@ -13,9 +13,13 @@ import { replayInto, type EventChunks, type ReplayPacing, type ReplayStats } fro
 
 export interface ReplayRunOptions extends ReplayPacing {
   models: readonly TwinModel<any>[];
-  /** LMDB data directory for the replayed state (must hold no twins). Default: a temp dir, removed afterwards. */
+  /** LMDB data directory for the replayed state (must hold no twins). */
   dataDir?: string;
-  /** Keep state in memory instead of LMDB. */
+  /**
+   * Keep state in memory instead of LMDB. Without `dataDir` this is the default: a replay's
+   * state is usually thrown away, and writing it to disk only to delete it halves the rate.
+   * Pass `memory: false` for a temp LMDB directory (bounds memory for very large fleets).
+   */
   memory?: boolean;
   /** Shard worker threads (default 0: one shard on this thread); needs `modelSource` when > 0. */
   workers?: number;
@@ -58,10 +62,11 @@ export interface ReplayResult extends ReplayStats {
 export async function runReplay(source: string | EventChunks, options: ReplayRunOptions): Promise<ReplayResult> {
   const workers = options.workers ?? 0;
   if (workers > 0 && !options.modelSource) throw new Error('replay with worker threads needs a modelSource');
-  const temp = !options.memory && !options.dataDir ? mkdtempSync(join(tmpdir(), 'twinflow-replay-')) : null;
-  const dataDir = options.memory ? undefined : (options.dataDir ?? temp)!;
+  const memory = options.memory ?? options.dataDir === undefined;
+  const temp = !memory && !options.dataDir ? mkdtempSync(join(tmpdir(), 'twinflow-replay-')) : null;
+  const dataDir = memory ? undefined : (options.dataDir ?? temp)!;
   let store: StateStore | undefined;
-  if (options.memory) {
+  if (memory) {
     store = new MemoryStateStore();
   } else {
     const lmdb = LmdbStateStore.open({ path: dataDir!, durability: 'relaxed' });
