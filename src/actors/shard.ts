@@ -1,7 +1,6 @@
 import { TwinError, toTwinError } from '../errors.js';
-import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneEvent, type LaneObserver, type StateWrite, type StoredTwin } from '../lanes/index.js';
+import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneObserver, type StateWrite, type StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
-import type { JoinTarget } from './catalog.js';
 import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
 import { GroupCommit } from './group-commit.js';
@@ -13,15 +12,16 @@ import { TimerQueue } from './timer-queue.js';
 import { TimerRecovery } from './timer-recovery.js';
 import { Passivator } from './passivation.js';
 import { Twin, type TurnEnv } from './twin.js';
+import { CommitReads, READ_FAILED } from './commit-reads.js';
+import { loadEach, WARM_CHUNK } from './warm.js';
 import { journalChanges, TurnLog } from './turn-log.js';
-import { Ticket, type Work } from './work.js';
+import { Ticket, type WarmChunk, type Work } from './work.js';
 import {
   JOIN_CAUSE, RUN_COMMAND, RUN_EVENT, RUN_HOOK, RUN_TIMER, START_CAUSE, STOP_CAUSE, type ShardOptions, type TurnBody,
 } from './shard-options.js';
 
 export type { ShardOptions, RemoteMessage } from './shard-options.js';
 
-const READ_FAILED = Symbol('commit-time read failed');
 
 /** Turn body of a parent's join updates: all of them (`only` -1) or the one at `only`. */
 const APPLY_JOINS = (twin: Twin, updates: JoinUpdates, only: number): void => {
@@ -62,6 +62,7 @@ export class Shard implements TurnEnv {
   private readonly timers = new TimerQueue();
   private wake: { at: number; cancel: () => void } | null = null;
   private readonly commit: GroupCommit;
+  private readonly reads: CommitReads;
   private stepTickets: Ticket[] = [];
   private stepOutputs: DerivedEvent[] = [];
   private stepStopped: string[] = [];
@@ -81,6 +82,7 @@ export class Shard implements TurnEnv {
     this.clock = options.clock;
     this.log = options.log;
     this.journaling = options.journal === true;
+    this.reads = new CommitReads(this.stats, options.log);
     this.timerRecovery = new TimerRecovery(options.store, options.clock, (path) => {
       // Only this shard's twins, and only those not live (a live twin has its timers armed).
       if (this.closed || this.twins.has(path) || !this.isLocal(path)) return;
@@ -205,6 +207,27 @@ export class Shard implements TurnEnv {
     return ticket.result as R;
   }
 
+  /**
+   * Starts every stored twin at or under `prefix` that is not live, reading the store
+   * sequentially (`StateStore.scan`) in chunks of one step each: how an operator brings a
+   * building back after a restart without waiting for traffic. Resolves with the count.
+   */
+  async warm(prefix: string): Promise<number> {
+    let started = 0;
+    let after: string | undefined;
+    for (;;) {
+      const ticket = new Ticket<WarmChunk>(1);
+      this.enqueue({ kind: 'warm', path: prefix, after, ticket });
+      await ticket.promise;
+      const failure = ticket.rejected[0];
+      if (failure) throw failure.error;
+      const chunk = ticket.result!;
+      started += chunk.started;
+      if (chunk.done) return started;
+      after = chunk.last;
+    }
+  }
+
   /** A join update from a child on another shard: applied in this shard's next step. */
   acceptRemoteJoin(parent: string, joinLane: string, child: string, value: unknown): void {
     this.joins.add(parent, joinLane, child, value);
@@ -223,43 +246,6 @@ export class Shard implements TurnEnv {
       this.ownership.set(path, (local = owns(path)));
     }
     return local;
-  }
-
-  /*
-   * Commit-time reads. They can run model code outside any turn (a demand lane's
-   * compute, a join's projection); one that throws is logged and that update skipped, so
-   * observers and parents keep their last value and the shard goes on.
-   */
-
-  private laneEvent(twin: Twin, lane: Lane, key: string | undefined): LaneEvent | typeof READ_FAILED {
-    try {
-      return lane.changeEvent(key);
-    } catch (err) {
-      return this.readFailed(twin, lane.name, err);
-    }
-  }
-
-  private laneValue(twin: Twin, lane: Lane): unknown {
-    try {
-      return lane.toJSON();
-    } catch (err) {
-      return this.readFailed(twin, lane.name, err);
-    }
-  }
-
-  private project(child: Twin, target: JoinTarget, value: unknown): unknown {
-    if (value === READ_FAILED) return READ_FAILED;
-    try {
-      return target.project!(value);
-    } catch (err) {
-      return this.readFailed(child, `${target.lane} (projection)`, err);
-    }
-  }
-
-  private readFailed(twin: Twin, what: string, err: unknown): typeof READ_FAILED {
-    this.stats.turnFailures++;
-    this.log.error({ path: twin.path, lane: what, err }, 'model code threw while committing; update skipped');
-    return READ_FAILED;
   }
 
   private addJoin(child: Twin, joinLane: string, value: unknown): void {
@@ -302,6 +288,10 @@ export class Shard implements TurnEnv {
   }
 
   private process(work: Work): void {
+    if (work.kind === 'warm') {
+      this.warmChunk(work);
+      return;
+    }
     if (work.kind === 'stop' && !this.twins.has(work.path)) {
       this.finish(work); // stopping a twin that is not live is already done
       return;
@@ -371,19 +361,7 @@ export class Shard implements TurnEnv {
       return null;
     }
     const path = TwinPath.parse(work.path);
-    const model = this.options.catalog.modelOf(path);
-    if (!model) throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path.text}`, { path: path.text });
-    const twin = new Twin(path.text, model, this);
-    const parent = this.options.catalog.parentOf(path);
-    if (parent) {
-      twin.parent = this.intern(parent.path);
-      // With several shards, joins to a parent under another shard key always travel as
-      // messages, even when this shard owns it: one rule, so results cannot depend on
-      // which worker happens to own what.
-      twin.parentRemote = this.options.owns !== undefined &&
-        this.options.catalog.shardKey(path, model) !== this.options.catalog.shardKey(TwinPath.parse(parent.path), parent.model);
-      twin.upJoins = this.options.catalog.upJoins(model, parent.model);
-    }
+    const twin = this.createTwin(path);
     this.twins.set(path.text, twin);
     const previous = this.stopping.get(path.text);
     const stored = previous ? previous.then(() => this.options.store.load(path.text)) : this.options.store.load(path.text);
@@ -410,6 +388,65 @@ export class Shard implements TurnEnv {
       },
     );
     return null;
+  }
+
+  /**
+   * A new, not yet started twin for a path, linked to its parent. For a path no route
+   * matches: throws, or returns null when `required` is false (stored data of a model
+   * that was removed).
+   */
+  private createTwin(path: TwinPath): Twin;
+  private createTwin(path: TwinPath, required: false): Twin | null;
+  private createTwin(path: TwinPath, required = true): Twin | null {
+    const model = this.options.catalog.modelOf(path);
+    if (!model) {
+      if (!required) return null;
+      throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path.text}`, { path: path.text });
+    }
+    const twin = new Twin(path.text, model, this);
+    const parent = this.options.catalog.parentOf(path);
+    if (parent) {
+      twin.parent = this.intern(parent.path);
+      // With several shards, joins to a parent under another shard key always travel as
+      // messages, even when this shard owns it: one rule, so results cannot depend on
+      // which worker happens to own what.
+      twin.parentRemote = this.options.owns !== undefined &&
+        this.options.catalog.shardKey(path, model) !== this.options.catalog.shardKey(TwinPath.parse(parent.path), parent.model);
+      twin.upJoins = this.options.catalog.upJoins(model, parent.model);
+    }
+    return twin;
+  }
+
+  /**
+   * One warm step: starts up to a chunk of stored twins in path order. Twins that are live,
+   * still committing their final writes, owned by another shard or of no model are skipped.
+   */
+  private warmChunk(work: Extract<Work, { kind: 'warm' }>): void {
+    const store = this.options.store;
+    const chunk: WarmChunk = { started: 0, last: undefined, done: true };
+    try {
+      let scanned = 0;
+      const stored = store.scan ? store.scan(work.path, work.after) : loadEach(store, work.path, work.after);
+      for (const [path, twinState] of stored) {
+        chunk.last = path;
+        if (!this.twins.has(path) && !this.stopping.has(path) && this.isLocal(path)) {
+          const twin = this.createTwin(TwinPath.parse(path), false);
+          if (twin) {
+            this.twins.set(path, twin);
+            this.start(twin, twinState);
+            chunk.started++;
+          }
+        }
+        if (++scanned >= WARM_CHUNK) {
+          chunk.done = false;
+          break;
+        }
+      }
+      work.ticket.result = chunk;
+      this.finish(work);
+    } catch (err) {
+      this.finish(work, toTwinError(err));
+    }
   }
 
   /**
@@ -446,9 +483,9 @@ export class Shard implements TurnEnv {
     for (let i = 0; i < joins.length; i++) {
       const targets = joins[i];
       if (!targets) continue;
-      const value = this.laneValue(twin, twin.lanes[names[i]!]!);
+      const value = this.reads.laneValue(twin, twin.lanes[names[i]!]!);
       for (const t of targets) {
-        const projected = t.project ? this.project(twin, t, value) : value;
+        const projected = t.project ? this.reads.project(twin, t, value) : value;
         if (projected !== READ_FAILED) this.addJoin(twin, t.lane, projected);
       }
     }
@@ -507,7 +544,7 @@ export class Shard implements TurnEnv {
         const exact = observed?.get(lane.name);
         const wild = filtered?.get(lane.name);
         if (exact || wild) {
-          const event = this.laneEvent(twin, lane, turn.key(i)); // built once, shared by every observer
+          const event = this.reads.laneEvent(twin, lane, turn.key(i)); // built once, shared by every observer
           if (event !== READ_FAILED) {
             if (exact) this.observers.deliver(exact, event, twin.path);
             if (wild) this.observers.deliver(wild, event, twin.path);
@@ -516,15 +553,15 @@ export class Shard implements TurnEnv {
       }
       const targets = joins?.[lane.index];
       if (targets) {
-        const value = this.laneValue(twin, lane);
+        const value = this.reads.laneValue(twin, lane);
         for (const t of targets) {
           if (!t.project) {
             if (value !== READ_FAILED) this.addJoin(twin, t.lane, value);
             continue;
           }
           // The first log entry of a lane holds its value from before the turn.
-          const next = this.project(twin, t, value);
-          if (next !== READ_FAILED && !jsonEquals(this.project(twin, t, turn.old(i)), next)) this.addJoin(twin, t.lane, next);
+          const next = this.reads.project(twin, t, value);
+          if (next !== READ_FAILED && !jsonEquals(this.reads.project(twin, t, turn.old(i)), next)) this.addJoin(twin, t.lane, next);
         }
       }
     }
@@ -575,8 +612,9 @@ export class Shard implements TurnEnv {
   private finish(work: Work, error?: TwinError): void {
     if (error && work.kind !== 'joins') this.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
     if (!('ticket' in work) || !work.ticket) return;
-    work.ticket.done('index' in work ? work.index : 0, error);
-    if (work.ticket.complete) this.stepTickets.push(work.ticket);
+    const ticket = work.ticket as Ticket;
+    ticket.done('index' in work ? work.index : 0, error);
+    if (ticket.complete) this.stepTickets.push(ticket);
   }
 
   /** Hands the step's writes, finished tickets and outputs to group commit. */

@@ -66,6 +66,13 @@ export interface StateStore {
   write(batch: readonly StateWrite[]): Promise<void>;
   /** Paths with stored state under `prefix` (a path text, or '' for all), in any order. */
   list(prefix: string): Iterable<string>;
+  /**
+   * Optional bulk read: the stored twins at and under `prefix` (a path text), in path
+   * order, strictly after `after` when given. A store that can read sequentially (LMDB:
+   * one cursor over records, one over entries) restores many twins far faster this way
+   * than with a `load` per twin. Without it, `Runtime.warm` falls back to `list` + `load`.
+   */
+  scan?(prefix: string, after?: string): Iterable<[string, StoredTwin]>;
   /** Journal entries of `path` with `from <= time <= to`, oldest first (stores without a journal return []). */
   history(path: string, from: number, to: number): JournalEntry[];
   close(): Promise<void>;

@@ -131,6 +131,39 @@ export class LmdbStateStore implements StateStore {
     return { values: values ?? {}, entries: entries ?? new Map() };
   }
 
+  /**
+   * Stored twins at and under `prefix` in path order (see {@link StateStore.scan}): a
+   * cursor over `records` merged with one over `entries`. Entry keys sort like their paths
+   * (`path␟…` comes before `path/…` and after any smaller path), so one pass pairs them.
+   */
+  *scan(prefix: string, after?: string): Iterable<[string, StoredTwin]> {
+    // '/' + 1 = '0': the range holds the prefix, its subtree, and siblings like `prefix!` (filtered).
+    const end = prefix + '0';
+    const records = this.records.getRange({ start: after === undefined ? prefix : after, end })[Symbol.iterator]();
+    const entries = this.entries.getRange({ start: after === undefined ? prefix : after + AFTER_SEP, end })[Symbol.iterator]();
+    let entry = entries.next();
+    for (let r = records.next(); !r.done; r = records.next()) {
+      const path = r.value.key;
+      if (typeof path !== 'string' || (after !== undefined && path <= after)) continue;
+      if (path !== prefix && !path.startsWith(prefix + '/')) continue;
+      const values = r.value.value;
+      let map: Map<string, Map<string, unknown>> | undefined;
+      // Skip entries of smaller paths (of twins without a record, or outside the subtree).
+      while (!entry.done && keyOrder(entryPath(entry.value.key), path) < 0) entry = entries.next();
+      while (!entry.done && entryPath(entry.value.key) === path) {
+        const key = entry.value.key;
+        const laneEnd = key.indexOf(SEP, path.length + 1);
+        const lane = key.slice(path.length + 1, laneEnd);
+        map ??= new Map();
+        let m = map.get(lane);
+        if (!m) map.set(lane, (m = new Map()));
+        m.set(key.slice(laneEnd + 1), entry.value.value);
+        entry = entries.next();
+      }
+      yield [path, { values, entries: map ?? NO_ENTRIES }];
+    }
+  }
+
   history(path: string, from: number, to: number): JournalEntry[] {
     const out: JournalEntry[] = [];
     const range = { start: path + SEP + timeKey(Math.max(0, from)), end: path + SEP + timeKey(Math.min(to, MAX_TIME)) + SEP + '\uffff' };
@@ -311,6 +344,23 @@ function indexTimers(timers: Database<string, string>, timerOf: Database<string,
   if (bucket === NONE) return;
   timers.putSync(bucket + SEP + path, path);
   timerOf.putSync(path, bucket);
+}
+
+/**
+ * Compares strings in LMDB's key order (UTF-8 bytes, i.e. code points), which differs
+ * from JavaScript's `<` (UTF-16 units) only for characters past U+D7FF.
+ */
+function keyOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  return (a.codePointAt(i) ?? 0) - (b.codePointAt(i) ?? 0);
+}
+
+/** The path part of an `entries` key. */
+function entryPath(key: string): string {
+  return key.slice(0, key.indexOf(SEP));
 }
 
 /** Fixed-width decimal so string order is time order (ms up to year 33658). */

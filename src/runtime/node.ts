@@ -80,6 +80,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const ingestion = await startIngestion(runtime, logger, options);
   await http.register(ingestion.routes());
   const url = await http.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 9001 });
+  for (const prefix of options.warm ?? []) warmInBackground(runtime, logger, prefix);
   let closed = false;
   return {
     runtime, http, warp, ingestion, url,
@@ -92,4 +93,13 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
       await runtime.close();
     },
   };
+}
+
+/** Serves at once and warms meanwhile: twins asked for before their turn start on demand as usual. */
+function warmInBackground(runtime: Runtime, logger: Logger, prefix: string): void {
+  const t0 = performance.now();
+  runtime.warm(prefix).then(
+    (started) => logger.info({ prefix, started, ms: Math.round(performance.now() - t0) }, 'warmed stored twins'),
+    (err: unknown) => logger.error({ prefix, err }, 'warming stored twins failed'),
+  );
 }

@@ -262,6 +262,23 @@ export class Runtime {
     await this.host.stop(this.normaliser.path(path));
   }
 
+  /**
+   * Starts every stored twin at and under `prefix` that is not live yet, reading the store
+   * sequentially: bring a building (or everything, with '/') back after a restart before
+   * its traffic arrives. Twins start as on demand (state restored, `onStart`, parent told).
+   * Resolves with how many started. Passivation still applies: warming more twins than
+   * `maxActive` keeps only the most recent ones live.
+   *
+   * @example
+   * ```ts
+   * await rt.warm('/org/contoso/site/berlin/building/41'); // e.g. 25 000 twins
+   * ```
+   */
+  async warm(prefix: string): Promise<number> {
+    this.assertOpen();
+    return this.host.warm(prefix === '/' || prefix === '' ? '' : this.normaliser.path(prefix));
+  }
+
   /** Resolves when all queued work has run and every commit finished. */
   settle(): Promise<void> {
     return this.host.settle();

@@ -50,6 +50,8 @@ export interface ShardHost {
   /** Live and stored twin paths matching the filter, unsorted. */
   list(filter: PathFilter): Promise<string[]>;
   history(path: string, from: number, to: number): Promise<JournalEntry[]>;
+  /** Starts the stored twins at and under `prefix` that are not live; resolves with how many started. */
+  warm(prefix: string): Promise<number>;
   settle(): Promise<void>;
   counters(): HostCounters;
   activePaths(): string[];
@@ -135,6 +137,10 @@ export class LocalShardHost implements ShardHost {
 
   async history(path: string, from: number, to: number): Promise<JournalEntry[]> {
     return this.store.history(path, from, to);
+  }
+
+  warm(prefix: string): Promise<number> {
+    return this.shard.warm(prefix);
   }
 
   settle(): Promise<void> {

@@ -14,6 +14,8 @@ export interface StorageOptions {
   journalRetentionMs?: number;
   /** Shard worker threads (0: everything on the main thread). */
   workers?: number;
+  /** Path prefixes whose stored twins start right after the node is up (see `Runtime.warm`). */
+  warm?: string[];
 }
 
 export const STORE_FLAGS = {
@@ -25,6 +27,7 @@ export const STORE_FLAGS = {
   journal: { type: 'boolean' },
   workers: { type: 'string' },
   'journal-retention': { type: 'string' },
+  warm: { type: 'string', multiple: true },
 } as const;
 
 export const STORE_HELP = `
@@ -36,6 +39,7 @@ export const STORE_HELP = `
   --workers <n>            shard worker threads (env TWINFLOW_WORKERS, default: the core count; 0 = main thread)
   --journal                record every turn: GET /twins/{path}/history and ?at= reads
   --journal-retention <ms> keep journal entries this long (default 604800000 = 7 days)
+  --warm <prefix>          after start, bring the stored twins under a path back at once (repeatable; / = all)
 `;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -56,6 +60,7 @@ export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
     journal: values.journal === true || env.TWINFLOW_JOURNAL === '1',
     workers: positiveInt('workers', (values.workers as string | undefined) ?? env.TWINFLOW_WORKERS, availableParallelism()),
     journalRetentionMs: positiveInt('journal-retention', values['journal-retention'] as string | undefined, 7 * 86_400_000),
+    warm: (values.warm as string[] | undefined) ?? [],
     passivation: {
       maxActive: positiveInt('max-active', values['max-active'] as string | undefined, 1_000_000),
       ...(idleMs > 0 ? { idleMs } : {}),

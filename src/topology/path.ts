@@ -60,7 +60,10 @@ export class TwinPath {
   /** The first `n` segments as a path (n >= 1). */
   prefix(n: number): TwinPath {
     if (n >= this.depth) return this;
-    return new TwinPath('/' + this.segments.slice(0, n).join('/'), this.segments.slice(0, n));
+    // Cut the text at the (n+1)-th slash rather than joining segments: one slice, no join.
+    let cut = 0;
+    for (let i = 0; i < n; i++) cut = this.text.indexOf('/', cut + 1);
+    return new TwinPath(this.text.slice(0, cut), this.segments.slice(0, n));
   }
 
   child(segment: string): TwinPath {

@@ -152,6 +152,12 @@ export class WorkerShardHost implements ShardHost {
     return [...new Set((parts as string[][]).flat())];
   }
 
+  /** Every worker scans the prefix and starts the twins it owns. */
+  async warm(prefix: string): Promise<number> {
+    const counts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'warm', id, prefix }))));
+    return (counts as number[]).reduce((a, b) => a + b, 0);
+  }
+
   history(path: string, from: number, to: number): Promise<JournalEntry[]> {
     return this.request(this.route(path), (id) => ({ t: 'history', id, path, from, to })) as Promise<JournalEntry[]>;
   }

@@ -46,6 +46,7 @@ export type ToWorker =
   | { readonly t: 'observeFilter'; readonly id: number; readonly oid: number; readonly filter: string; readonly lane: string }
   | { readonly t: 'list'; readonly id: number; readonly filter: string }
   | { readonly t: 'history'; readonly id: number; readonly path: string; readonly from: number; readonly to: number }
+  | { readonly t: 'warm'; readonly id: number; readonly prefix: string }
   | { readonly t: 'join'; readonly parent: string; readonly lane: string; readonly child: string; readonly value: unknown }
   | { readonly t: 'remoteCommand'; readonly path: string; readonly lane: string; readonly value: unknown }
   | { readonly t: 'settle'; readonly id: number }

@@ -136,6 +136,8 @@ function handle(m: ToWorker): void {
       return reply(m.id, host.list(PathFilter.parse(m.filter)));
     case 'history':
       return reply(m.id, host.history(m.path, m.from, m.to));
+    case 'warm':
+      return reply(m.id, host.warm(m.prefix));
     case 'settle':
       return reply(m.id, host.settle().then(() => host.activePaths()));
     case 'close':
