@@ -213,13 +213,22 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
       if (lane.persistent) lane.restore(stored, from, to);
     }
     // Lanes a newer model removed are simply not read; the next record write drops them.
-    if (Object.keys(stored.values).length > 0) this.bookkeeping |= HAS_RECORD;
+    // (Loops rather than Object.keys/filter/entries: a bulk restore runs this per twin.)
+    for (const _ in stored.values) {
+      this.bookkeeping |= HAS_RECORD;
+      break;
+    }
     if (stored.entries.size > 0) this.bookkeeping |= STORED_ENTRIES;
     if (from !== to) this.bookkeeping |= RECORD_DIRTY; // rewrite the record at the new version
     const recent = stored.values[RECENT_LANE];
-    if (Array.isArray(recent)) this.recent = recent.filter((h): h is number => typeof h === 'number');
+    if (Array.isArray(recent)) {
+      let numbers = true;
+      for (let i = 0; i < recent.length; i++) if (typeof recent[i] !== 'number') numbers = false;
+      // A copy: the store may hold this array (the memory store keeps records by reference).
+      this.recent = numbers ? (recent as number[]).slice() : recent.filter((h): h is number => typeof h === 'number');
+    }
     const timers = stored.values[TIMERS_LANE] as Record<string, number> | undefined;
-    if (timers) for (const [name, due] of Object.entries(timers)) this.setTimer(name, due, false);
+    if (timers) for (const name in timers) this.setTimer(name, timers[name]!, false);
   }
 
   runEvent(event: TwinEvent): void {
