@@ -46,9 +46,12 @@ export class WindowLane extends Lane {
   /** Allocated on the first sample: most twins of a model may never feed their window. */
   private windowMap: Map<string, WindowResult> | null = null;
   private samples: [number, number][] = NO_SAMPLES;
-  /** Windows changed since the last write; persisted per key so a sample costs one small put. */
+  /** Windows changed since the last write (see {@link WindowLane.collect}). */
   private dirtyKeys: string[] | null = null;
-  private samplesDirty = false;
+  /** Samples or open windows changed: the twin's record must be rewritten. */
+  private recordDirty = false;
+  /** The store holds closed windows of this lane as entries. */
+  private entriesStored = false;
 
   get shape(): WindowShape {
     return (this.info as LaneInfo<WindowOptions>).options.shape;
@@ -72,7 +75,7 @@ export class WindowLane extends Lane {
     if (this.shape.kind === 'sliding') {
       // Sliding windows are small by design; copying the samples keeps rollback exact.
       this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
-      this.samplesDirty = true;
+      this.recordDirty = true;
       if (this.samples === NO_SAMPLES) this.samples = [];
       this.samples.push([time, value]);
       this.evictBefore(time, false);
@@ -141,36 +144,71 @@ export class WindowLane extends Lane {
   }
 
   restore(stored: StoredTwin, _from?: number, _to?: number): void {
-    const windows = stored.entries.get(this.name);
-    if (windows) {
-      const sorted = [...windows].sort((a, b) => Number(a[0]) - Number(b[0]));
-      this.windows = new Map(sorted as [string, WindowResult][]);
+    const merged = new Map<string, WindowResult>();
+    const closed = stored.entries.get(this.name);
+    if (closed) {
+      for (const [key, w] of closed) merged.set(key, w as WindowResult);
+      this.entriesStored = closed.size > 0;
     }
-    const samples = stored.values[this.name] as [number, number][] | undefined;
-    if (samples) this.samples = samples.slice();
+    const raw = stored.values[this.name];
+    if (Array.isArray(raw)) {
+      this.samples = (raw as [number, number][]).slice(); // written before open windows moved into the record
+    } else if (raw !== null && typeof raw === 'object') {
+      const record = raw as WindowRecord;
+      if (record.samples) this.samples = record.samples.slice();
+      for (const w of record.open ?? []) merged.set(this.shape.kind === 'sliding' ? 'current' : String(w.start), w);
+    }
+    if (merged.size > 0) this.windows = new Map([...merged].sort((a, b) => a[1].start - b[1].start));
   }
 
+  /**
+   * Closed windows are entries, written once when they close and deleted when trimmed.
+   * Open windows (the ones every sample changes) and a sliding window's samples live in
+   * the twin's record, which is rewritten on each change anyway: a sample then costs no
+   * write of its own.
+   */
   collect(out: StateWrite[]): boolean {
+    let recordDirty = this.recordDirty;
+    this.recordDirty = false;
+    const keys = this.dirtyKeys;
+    if (!keys) return recordDirty;
+    this.dirtyKeys = null;
     const path = this.host.path;
-    const samplesDirty = this.samplesDirty;
-    this.samplesDirty = false;
-    if (this.dirtyKeys) {
-      for (const key of this.dirtyKeys) {
-        const w = this.windows.get(key);
-        out.push(w ? { op: 'put', path, lane: this.name, key, value: w } : { op: 'del', path, lane: this.name, key });
+    let deleted = false;
+    for (const key of keys) {
+      const w = this.windows.get(key);
+      if (w === undefined) {
+        out.push({ op: 'del', path, lane: this.name, key });
+        deleted = true;
+        recordDirty = true; // it may have been an open window in the record
+      } else if (w.closed) {
+        out.push({ op: 'put', path, lane: this.name, key, value: w });
+        this.entriesStored = true;
+        recordDirty = true; // no longer among the record's open windows
+      } else {
+        recordDirty = true;
       }
-      this.dirtyKeys = null;
     }
-    return samplesDirty;
+    if (deleted) {
+      this.entriesStored = false;
+      for (const w of this.windows.values()) if (w.closed) this.entriesStored = true;
+    }
+    return recordDirty;
   }
 
-  /** A sliding window keeps its samples in the twin record; windows are entries. */
   override hasEntries(): boolean {
-    return this.windowMap !== null && this.windowMap.size > 0;
+    return this.entriesStored;
   }
 
   override recordValue(): unknown {
-    return this.shape.kind === 'sliding' ? this.samples.slice() : undefined;
+    let open: WindowResult[] | undefined;
+    if (this.windowMap) for (const w of this.windowMap.values()) if (!w.closed) (open ??= []).push(w);
+    const sliding = this.shape.kind === 'sliding';
+    if (!open && !(sliding && this.samples.length > 0)) return undefined;
+    const record: WindowRecord = {};
+    if (sliding) record.samples = this.samples.slice();
+    if (open) record.open = open;
+    return record;
   }
 
   revert(key: string | undefined, old: unknown, existed: boolean): void {
@@ -219,7 +257,7 @@ export class WindowLane extends Lane {
     while (n < this.samples.length && this.samples[n]![0] <= cutoff) n++;
     if (n === 0) return false;
     if (note) this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
-    this.samplesDirty = true;
+    this.recordDirty = true;
     this.samples.splice(0, n);
     return true;
   }
@@ -243,6 +281,12 @@ function windowKey(start: number): string {
     lastKey = String(start);
   }
   return lastKey;
+}
+
+/** What a window lane keeps in its twin's record. */
+interface WindowRecord {
+  samples?: [number, number][];
+  open?: WindowResult[];
 }
 
 function emptyWindow(start: number, end: number): WindowResult {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TwinError } from '../errors.js';
 import type { TwinEvent } from '../actors/index.js';
 import { normalisePath } from '../topology/index.js';
@@ -26,6 +27,11 @@ const MAX_ID_LENGTH = 256;
 export class EventNormaliser {
   private readonly paths = new Map<string, string>();
   private seq = 0;
+  /**
+   * Generated ids are `<boot>-<n>`: a counter alone would restart at 1 with the process,
+   * and the persisted dedupe windows would then drop new id-less events as redeliveries.
+   */
+  private readonly boot = randomUUID().slice(0, 8);
 
   constructor(private readonly now: () => number, private readonly cacheLimit = 200_000) {}
 
@@ -46,7 +52,7 @@ export class EventNormaliser {
     if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID_LENGTH) throw invalid('"type" must be a non-empty string');
     const source = input.source ?? 'twinflow:api';
     if (typeof source !== 'string' || source.length === 0 || source.length > MAX_ID_LENGTH) throw invalid('"source" must be a non-empty string');
-    const id = input.id ?? `${++this.seq}`;
+    const id = input.id ?? `${this.boot}-${++this.seq}`;
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw invalid('"id" must be a non-empty string');
     return { id, source, type, subject, time: this.time(input.time), data: input.data ?? null };
   }

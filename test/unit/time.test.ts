@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { defineTwin, MemoryStateStore, SimulatedClock, value, window, type WindowResult } from '../../src/index.js';
 import { advance, simulatedRuntime, T0 } from '../support/runtime.js';
+import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
+import { tempDir } from '../support/tmp.js';
 
 const MIN = 60_000;
 
@@ -126,6 +128,23 @@ describe('windows', () => {
     expect(await rt.get('/m/1', 'sliding')).toMatchObject({ count: 1, avg: 30, min: 30, max: 30 });
     await advance(rt, clock, 10 * MIN);
     expect(await rt.get('/m/1', 'sliding')).toMatchObject({ count: 0, avg: null });
+  });
+
+  it('every window kind comes back whole from LMDB: closed windows (entries) and open ones and samples (record)', async () => {
+    const dir = tempDir();
+    const first = simulatedRuntime({ models: [meter], store: LmdbStateStore.open({ path: dir }) });
+    await feed(first.rt, first.clock, 1, 10);
+    await feed(first.rt, first.clock, 12, 20); // closes the first tumbling window
+    await feed(first.rt, first.clock, 14, 30);
+    await first.rt.settle();
+    const before = (await first.rt.read('/m/1')).lanes;
+    expect(Object.values(before.tumbling as Record<string, WindowResult>).map((w) => w.closed)).toEqual([true, false]);
+    await first.rt.close();
+    const second = simulatedRuntime({ models: [meter], store: LmdbStateStore.open({ path: dir }), start: first.clock.now() });
+    expect((await second.rt.read('/m/1')).lanes).toEqual(before);
+    await feed(second.rt, second.clock, 15, 40); // and they go on counting
+    expect((await second.rt.get('/m/1', 'tumbling') as Record<string, WindowResult>)[String(T0 + 10 * MIN)]).toMatchObject({ count: 3, sum: 90 });
+    expect(await second.rt.get('/m/1', 'sliding')).toMatchObject({ count: 3, sum: 90 });
   });
 
   it('window state survives a restart of the twin', async () => {
