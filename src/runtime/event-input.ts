@@ -52,9 +52,14 @@ export class EventNormaliser {
     if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID_LENGTH) throw invalid('"type" must be a non-empty string');
     const source = input.source ?? 'twinflow:api';
     if (typeof source !== 'string' || source.length === 0 || source.length > MAX_ID_LENGTH) throw invalid('"source" must be a non-empty string');
-    const id = input.id ?? `${this.boot}-${++this.seq}`;
+    const id = input.id ?? this.nextId();
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw invalid('"id" must be a non-empty string');
     return { id, source, type, subject, time: this.time(input.time), data: input.data ?? null };
+  }
+
+  /** A fresh id, unique across restarts of this process (see `boot`). */
+  nextId(): string {
+    return `${this.boot}-${++this.seq}`;
   }
 
   private time(t: number | string | undefined): number {

@@ -3,6 +3,7 @@ import { TwinError, toTwinError } from '../errors.js';
 import { MemoryStateStore, type JournalEntry, type LaneEvent, type StateStore } from '../lanes/index.js';
 import { rollBack } from './time-travel.js';
 import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
+import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from './event-input.js';
 import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
@@ -172,12 +173,27 @@ export class Runtime {
     }
   }
 
-  /** Sends a command to a command lane (or sets a value lane); rejects with a TwinError. */
+  /**
+   * Sends a command to a command lane (or sets a value lane); rejects with a TwinError.
+   * With an `onIngested` listener (a recorder), an accepted command is reported there too,
+   * as an event of type `twinflow.command`, in arrival order with the events.
+   */
   async command(path: string, lane: string, value: unknown): Promise<void> {
     this.assertOpen();
     const ticket = new Ticket(1);
-    this.host.submitCommand(this.normaliser.path(path), lane, value, ticket);
-    await ticket.promise;
+    const target = this.normaliser.path(path);
+    const seen = this.ingestedListeners.size > 0
+      ? { events: [commandAsEvent(target, lane, value, this.clock.now(), this.normaliser.nextId())], done: false }
+      : null;
+    if (seen) this.ingestedQueue.push(seen);
+    this.host.submitCommand(target, lane, value, ticket);
+    try {
+      await ticket.promise;
+    } catch (err) {
+      if (seen) this.deliverIngested(seen, null);
+      throw err;
+    }
+    if (seen) this.deliverIngested(seen, ticket.rejected);
     const failure = ticket.rejected[0];
     if (failure) throw failure.error;
   }

@@ -12,6 +12,7 @@ import { tempDir } from '../support/tmp.js';
 
 const SITE = '/org/contoso/site/berlin';
 const room = (b: number, f: number, r: number): string => `${SITE}/building/${b}/floor/${f}/unit/a/room/${r}`;
+const unitA = `${SITE}/building/0/floor/0/unit/a`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Derived events grouped by emitting twin, each twin's in emission order, without id and time. */
@@ -51,6 +52,16 @@ describe('record a live run, replay it', () => {
       } else {
         await node.runtime.ingest(batch);
       }
+      // Commands are recorded too, in order with the events: secure the unit of room 0 after
+      // round 1 (its room is occupied in round 3: security.alert), unsecure it after round 4.
+      if (round === 1) {
+        await node.runtime.command(unitA, 'secure', true);
+        await expect(node.runtime.command(unitA, 'secure', 'yes')).rejects.toMatchObject({ code: 'TWIN_PAYLOAD_REJECTED' }); // not recorded
+      }
+      if (round === 4) {
+        const res = await fetch(`${node.url}/twins${unitA}/commands/secure`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'false' });
+        expect(res.status).toBeLessThan(300);
+      }
       await sleep(3);
     }
     // A redelivery (same source+id): acknowledged without effect, recorded, deduplicated again on replay.
@@ -59,7 +70,7 @@ describe('record a live run, replay it', () => {
     await node.close();
     node = undefined;
     await rec.stop();
-    expect(rec.count).toBe(6 * 17 + 1);
+    expect(rec.count).toBe(6 * 17 + 1 + 2);
 
     // The recording keeps each ingest call as a batch; replay runs each as one step, as live did.
     const replayed = await runReplay(join(dir, 'live.tfr'), { models: buildingModels(), dataDir: join(dir, 'replay'), collectDerived: true });
@@ -67,7 +78,7 @@ describe('record a live run, replay it', () => {
     expect(replayed.rejected).toBe(0);
     expect(replayed.twins).toBe(live.twins);
     expect(replayed.digest).toBe(live.digest);
-    expect(replayed.derivedByType).toMatchObject({ evacuation: 1, 'evacuation.cleared': 1 });
+    expect(replayed.derivedByType).toMatchObject({ evacuation: 1, 'evacuation.cleared': 1, 'security.alert': 1, 'security.alert.cleared': 1 });
     // Same derived events per emitting twin, in the same order (times differ: live stamps
     // the wall clock at the turn, replay the batch's event time).
     expect(perTwin(replayed.derived!)).toEqual(perTwin(liveDerived));

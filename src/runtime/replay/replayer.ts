@@ -1,5 +1,6 @@
 import type { SimulatedClock, TwinEvent } from '../../actors/index.js';
 import type { Runtime } from '../runtime.js';
+import { recordedCommand } from '../recorded-command.js';
 
 /** How a replay cuts the recording into steps and paces them (see docs/replay.md, "the step rule"). */
 export interface ReplayPacing {
@@ -82,13 +83,11 @@ export async function replayInto(rt: Runtime, clock: SimulatedClock, chunks: Eve
     clock.advanceTo(at);
     const batch = step;
     step = [];
-    const report = await rt.ingest(batch);
+    await feedStep(rt, batch, stats);
     // The step rule: virtual time moves on only when every shard finished this step
     // (with worker threads, joins between shards are delivered at this boundary).
     await rt.settle();
     stats.events += batch.length;
-    stats.accepted += report.accepted;
-    stats.rejected += report.rejected.length;
     stats.steps++;
     stats.lastTime = at;
     pacing.onStep?.({ events: stats.events, steps: stats.steps, virtualTime: at, wallMs: performance.now() - started });
@@ -125,6 +124,33 @@ export async function replayInto(rt: Runtime, clock: SimulatedClock, chunks: Eve
   await rt.settle();
   stats.wallMs = performance.now() - started;
   return stats;
+}
+
+/**
+ * Ingests one step. Recorded commands (see recorded-command.ts) are sent as commands at
+ * their place: the events before them go first, as one ingest call, then the command.
+ */
+async function feedStep(rt: Runtime, batch: readonly TwinEvent[], stats: ReplayStats): Promise<void> {
+  let from = 0;
+  const ingest = async (to: number): Promise<void> => {
+    if (to <= from) return;
+    const report = await rt.ingest(from === 0 && to === batch.length ? batch : batch.slice(from, to));
+    stats.accepted += report.accepted;
+    stats.rejected += report.rejected.length;
+  };
+  for (let i = 0; i < batch.length; i++) {
+    const command = recordedCommand(batch[i]!);
+    if (!command) continue;
+    await ingest(i);
+    from = i + 1;
+    try {
+      await rt.command(command.path, command.lane, command.value);
+      stats.accepted++;
+    } catch {
+      stats.rejected++; // rejected live too, or by a changed model in a what-if
+    }
+  }
+  await ingest(batch.length);
 }
 
 async function pace(started: number, targetMs: number): Promise<void> {
