@@ -139,6 +139,8 @@ export interface TwinModel<L extends LaneSpecs = LaneSpecs> {
   readonly windowTimers: readonly (string | undefined)[];
   /** Indices of persistent lanes, in declaration order (what a record write visits). */
   readonly persistentLanes: readonly number[];
+  /** Per lane index: the lane keeps entries outside the record (map, join, window). */
+  readonly keyedLanes: readonly boolean[];
 }
 
 /** What a write to one lane triggers (see {@link TwinModel.writeEffects}). */
@@ -204,7 +206,8 @@ export function defineTwin<L extends LaneSpecs>(def: TwinModelDef<L>): TwinModel
   });
   const windowTimers = laneNames.map((name) => (def.lanes[name]!.kind === 'window' ? WINDOW_TIMER_PREFIX + name : undefined));
   const persistentLanes = laneInfos.filter((info) => info.persistent).map((info) => info.index);
-  return { def, name: def.name, route, laneNames, laneInfos, windowsBySource, writeEffects, windowTimers, persistentLanes };
+  const keyedLanes = laneNames.map((name) => ['map', 'join', 'window'].includes(def.lanes[name]!.kind));
+  return { def, name: def.name, route, laneNames, laneInfos, windowsBySource, writeEffects, windowTimers, persistentLanes, keyedLanes };
 }
 
 /** Timer names of window lanes start with this (reserved: user timers cannot be named so). */

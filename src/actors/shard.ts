@@ -539,7 +539,10 @@ export class Shard implements TurnEnv {
     for (let i = 0; i < turn.length; i++) {
       const lane = turn.lane(i);
       if (turn.isRepeat(i)) continue;
-      if (lane.persistent) this.markDirty(twin);
+      if (lane.persistent) {
+        this.markDirty(twin);
+        twin.laneChanged(lane.index);
+      }
       if (watched) {
         const exact = observed?.get(lane.name);
         const wild = filtered?.get(lane.name);

@@ -37,6 +37,15 @@ const HAS_RECORD = 2;
 /** The stored record says the twin has keyed-lane entries (its `$e` field). */
 const STORED_ENTRIES = 4;
 /**
+ * Bits 3…29: lane i (i < 27) changed since the last write; bit 30: some lane with a
+ * higher index did, so every lane is visited. Lets a write visit only the changed lanes.
+ */
+const FIRST_LANE_BIT = 8;
+const LANES_WITH_BITS = 27;
+const ALL_LANES_DIRTY = 1 << 30;
+/** The bits that outlive a write. */
+const KEEP_AFTER_WRITE = HAS_RECORD | STORED_ENTRIES;
+/**
  * Record field: 1 when the twin has entries of keyed lanes, 0 when it has none, so a
  * store can skip looking for entries on restore (most twins have none).
  */
@@ -292,25 +301,41 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     return (this.bookkeeping & RECORD_DIRTY) !== 0;
   }
 
+  /** A persistent lane changed in a committed turn: the next write visits it. */
+  laneChanged(index: number): void {
+    this.bookkeeping |= index < LANES_WITH_BITS ? FIRST_LANE_BIT << index : ALL_LANES_DIRTY;
+  }
+
   /**
    * Appends what changed since the last call: entry writes of keyed lanes, and the whole
    * record (value lanes + timers) when any part of it changed, so one put per twin.
    */
   collectWrites(out: StateWrite[]): void {
-    let recordDirty = (this.bookkeeping & RECORD_DIRTY) !== 0;
-    this.bookkeeping &= ~RECORD_DIRTY;
+    const bits = this.bookkeeping;
+    let recordDirty = (bits & RECORD_DIRTY) !== 0;
+    this.bookkeeping &= KEEP_AFTER_WRITE;
+    const all = (bits & ALL_LANES_DIRTY) !== 0;
     const before = out.length;
     const persistent = this.definition.persistentLanes;
+    const keyed = this.definition.keyedLanes;
     const names = this.definition.laneNames;
-    let hasEntries = false;
+    let keyedChanged = false;
     for (let i = 0; i < persistent.length; i++) {
-      const lane = this.lanes[names[persistent[i]!]!]!;
-      if (lane.collect(out)) recordDirty = true;
-      if (!hasEntries && lane.hasEntries()) hasEntries = true;
+      const index = persistent[i]!;
+      if (!all && (index >= LANES_WITH_BITS || (bits & (FIRST_LANE_BIT << index)) === 0)) continue;
+      if (this.lanes[names[index]!]!.collect(out)) recordDirty = true;
+      if (keyed[index]) keyedChanged = true;
     }
-    if (hasEntries !== ((this.bookkeeping & STORED_ENTRIES) !== 0)) {
-      this.bookkeeping ^= STORED_ENTRIES;
-      recordDirty = true; // the record's `$e` must follow
+    if (keyedChanged) {
+      let hasEntries = false;
+      for (let i = 0; i < persistent.length && !hasEntries; i++) {
+        const index = persistent[i]!;
+        if (keyed[index] && this.lanes[names[index]!]!.hasEntries()) hasEntries = true;
+      }
+      if (hasEntries !== ((bits & STORED_ENTRIES) !== 0)) {
+        this.bookkeeping ^= STORED_ENTRIES;
+        recordDirty = true; // the record's `$e` must follow
+      }
     }
     // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
     const created = (this.bookkeeping & HAS_RECORD) === 0;

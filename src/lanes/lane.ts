@@ -61,7 +61,8 @@ export abstract class Lane {
   abstract restore(stored: StoredTwin, fromVersion: number, toVersion: number): void;
   /**
    * Persists what changed since the last call and forgets it: keyed lanes append entry
-   * writes to `out`; value-shaped lanes return true when their record value changed.
+   * writes to `out`; the result is true when the lane's record value changed. The host
+   * calls it only for lanes that changed in a committed turn since the last write.
    */
   abstract collect(out: StateWrite[]): boolean;
   /** The value this lane keeps in the twin's record, or undefined when it keeps none. */

@@ -26,7 +26,6 @@ export class ValueLane<T> extends Lane {
     return 'value';
   }
   private value: T;
-  private dirty = false;
 
   constructor(info: LaneInfo<ValueOptions<T>>, host: LaneHost) {
     super(info, host);
@@ -46,7 +45,6 @@ export class ValueLane<T> extends Lane {
     const changed = !this.equals(old, value);
     if (changed) {
       this.value = value;
-      this.dirty = true;
       this.host.noteChange(this, undefined, old, true);
     }
     this.host.afterWrite(this, value, old, changed);
@@ -72,10 +70,9 @@ export class ValueLane<T> extends Lane {
     this.value = migrate && fromVersion !== toVersion ? migrate(raw, fromVersion) : (raw as T);
   }
 
+  /** The value lives in the record; the host calls this only when the lane changed. */
   collect(_out: StateWrite[]): boolean {
-    const dirty = this.dirty;
-    this.dirty = false;
-    return dirty;
+    return true;
   }
 
   override recordValue(): unknown {

@@ -181,3 +181,23 @@ describe('idempotency by source + id', () => {
     expect(await rt.get('/c/e', 'n')).toBe(1);
   });
 });
+
+describe('writes of changed lanes', () => {
+  it('persists a change of any lane, also past the 27 lanes a twin tracks one by one', async () => {
+    const lanes: Record<string, ReturnType<typeof value<number>>> = {};
+    for (let i = 0; i < 30; i++) lanes[`l${i}`] = value(0);
+    const wide = defineTwin({
+      name: 'wide',
+      route: '/w/:id',
+      lanes,
+      on: { set: (ctx, e) => (ctx.lanes as Record<string, { set(v: number): void }>)[(e.data as { lane: string }).lane]!.set(7) },
+    });
+    const store = new MemoryStateStore();
+    const { rt } = simulatedRuntime({ models: [wide], store });
+    for (const lane of ['l0', 'l26', 'l27', 'l29']) {
+      await rt.ingest({ subject: '/w/1', type: 'set', data: { lane } });
+      await rt.stop('/w/1'); // its state now comes from the store
+      expect(await rt.get('/w/1', lane)).toBe(7);
+    }
+  });
+});
