@@ -58,6 +58,8 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null) {
           family('twinflow_warp_envelopes_out_total', 'counter', 'WARP envelopes sent.', [['', w.envelopesOut]]),
           family('twinflow_warp_bytes_out_total', 'counter', 'WARP payload bytes sent.', [['', w.bytesOut]]),
           family('twinflow_warp_conflations_total', 'counter', 'Lane events replaced by newer ones for slow sockets.', [['', w.conflations]]),
+          family('twinflow_warp_dropped_total', 'counter', 'Command/supply events dropped because a slow socket let its link queue fill.', [['', w.dropped]]),
+          family('twinflow_warp_overflowing_links', 'gauge', 'WARP links to command/supply lanes dropping events now (slow consumers).', [['', w.overflowingLinks]]),
           family('twinflow_warp_budget_stalls_total', 'counter', 'Times a socket reached its send budget.', [['', w.budgetStalls]]),
           family('twinflow_warp_malformed_total', 'counter', 'Malformed WARP frames or envelopes received.', [['', w.malformed]]),
           family('twinflow_warp_events_encoded_total', 'counter', 'Event envelopes encoded (once per change and encoding).', [['', w.eventsEncoded]]),

@@ -21,6 +21,12 @@ export interface WarpLimits {
   frameBytes: number;
   /** Error and reply envelopes queued behind a full budget; extras are dropped (default 256). */
   maxPendingControl: number;
+  /**
+   * Events a link to a command or supply lane may hold for a slow socket. Those events
+   * are not conflated (each one matters); past this many the oldest is dropped and
+   * counted (`twinflow_warp_dropped_total`) (default 256).
+   */
+  maxQueuedEvents: number;
 }
 
 /**
@@ -37,6 +43,7 @@ export const DEFAULT_WARP_LIMITS: Readonly<WarpLimits> = Object.freeze({
   sendBudgetBytes: 1024 * 1024,
   frameBytes: 16 * 1024,
   maxPendingControl: 256,
+  maxQueuedEvents: 256,
 });
 
 /**
@@ -59,6 +66,8 @@ export interface WarpStats {
   commandsFailed: number;
   /** Conflations of links that are closed (live links are added when read). */
   conflationsClosed: number;
+  /** Command/supply events dropped by links that are closed (live links are added when read). */
+  droppedClosed: number;
   /** Error replies dropped because the client did not read them. */
   controlDropped: number;
   /** Times a socket hit its send budget. */
@@ -69,6 +78,6 @@ export interface WarpStats {
 export function newWarpStats(): WarpStats {
   return {
     connections: 0, framesIn: 0, framesOut: 0, envelopesOut: 0, bytesOut: 0, linksOpened: 0, linksClosed: 0,
-    malformed: 0, commandsFailed: 0, conflationsClosed: 0, controlDropped: 0, budgetStalls: 0,
+    malformed: 0, commandsFailed: 0, conflationsClosed: 0, droppedClosed: 0, controlDropped: 0, budgetStalls: 0,
   };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { TwinLogger } from '../../actors/index.js';
+import type { Clock, TwinLogger } from '../../actors/index.js';
 import { WARP_SUBPROTOCOLS, encodingOfSubprotocol } from '../../lanes/warp/index.js';
 import type { Runtime } from '../runtime.js';
 import { allowAll, type WarpAuthorizer } from './auth.js';
@@ -23,6 +23,8 @@ export interface WarpOptions {
   limits?: Partial<WarpLimits>;
   /** URL path that accepts upgrades (default `/`, where Swim clients connect). */
   path?: string;
+  /** Clock of `rate`-limited links (default: the runtime's clock). */
+  clock?: Clock;
 }
 
 /** A snapshot of the WARP front's counters and gauges. */
@@ -31,6 +33,10 @@ export interface WarpFrontStats extends WarpStats {
   links: number;
   /** Lane events replaced by newer ones before a slow socket took them (counter). */
   conflations: number;
+  /** Command/supply events dropped because a slow socket's link queue was full (counter). */
+  dropped: number;
+  /** Links whose command/supply queue is dropping events now: slow consumers (gauge). */
+  overflowingLinks: number;
   /** Shared-encoding effectiveness: envelopes encoded vs. served from the cache. */
   eventsEncoded: number;
   eventsShared: number;
@@ -71,6 +77,7 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     runtime, limits, stats, log,
     authorize: options.authorize ?? allowAll,
     encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
+    clock: options.clock ?? runtime.clock,
   };
   const sessions = new Map<WebSocket, WarpSession>();
   const wss = new WebSocketServer({
@@ -111,12 +118,16 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     stats() {
       let links = 0;
       let conflations = stats.conflationsClosed;
+      let dropped = stats.droppedClosed;
+      let overflowingLinks = 0;
       for (const s of sessions.values()) {
         links += s.linkCount;
         conflations += s.conflated;
+        dropped += s.dropped;
+        overflowingLinks += s.overflowing;
       }
       return {
-        ...stats, links, conflations,
+        ...stats, links, conflations, dropped, overflowingLinks,
         eventsEncoded: ctx.encoders.recon.encoded + ctx.encoders.json.encoded,
         eventsShared: ctx.encoders.recon.shared + ctx.encoders.json.shared,
       };

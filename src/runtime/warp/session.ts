@@ -1,15 +1,15 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { TwinError } from '../../errors.js';
-import type { TwinLogger } from '../../actors/index.js';
+import type { Clock, TwinLogger } from '../../actors/index.js';
 import { ABSENT, EXTANT, toJs, type Value } from '../../lanes/recon/index.js';
 import { parseFrame, writeFrameEnvelope, type Envelope, type LinkEnvelope, type WarpEncoding } from '../../lanes/warp/index.js';
-import { PathFilter } from '../../topology/index.js';
+import { PathFilter, TwinPath } from '../../topology/index.js';
 import type { Runtime } from '../runtime.js';
 import type { WarpAuthorizer } from './auth.js';
 import type { EventEncoder } from './event-encoder.js';
 import { isAddressError, unlinkBody } from './reasons.js';
-import { Uplink, type UplinkHost } from './uplink.js';
+import { Uplink } from './uplink.js';
 import type { WarpLimits, WarpStats } from './limits.js';
 import { SocketWriter } from './socket-writer.js';
 
@@ -22,6 +22,8 @@ export interface SessionContext {
   /** One shared encoder per wire format (swim and recon are both Recon). */
   readonly encoders: { readonly recon: EventEncoder; readonly json: EventEncoder };
   readonly log: TwinLogger;
+  /** Times `rate`-limited links (the runtime's clock, so a simulated clock drives them in tests). */
+  readonly clock: Clock;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface SessionContext {
  * ws.on('message', (data, binary) => session.receive(data, binary));
  * ```
  */
-export class WarpSession implements UplinkHost {
+export class WarpSession {
   private readonly links = new Map<string, Uplink>();
   private readonly writer: SocketWriter;
   private credentials: unknown = undefined;
@@ -64,13 +66,23 @@ export class WarpSession implements UplinkHost {
     return n;
   }
 
+  /** Command/supply events the open links dropped because their queue was full. */
+  get dropped(): number {
+    let n = 0;
+    for (const up of this.links.values()) n += up.dropped;
+    return n;
+  }
+
+  /** Open links whose command/supply queue is overflowing (dropping) right now. */
+  get overflowing(): number {
+    let n = 0;
+    for (const up of this.links.values()) if (up.overflowing) n++;
+    return n;
+  }
+
   /** Bytes and events waiting to be sent (bounded; see SocketWriter). */
   get pending(): { bufferedBytes: number; events: number } {
     return this.writer.pending;
-  }
-
-  wake(uplink: Uplink): void {
-    this.writer.wake(uplink);
   }
 
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
@@ -147,10 +159,13 @@ export class WarpSession implements UplinkHost {
       return;
     }
     const linked: Envelope = { tag: 'linked', node: env.node, lane: env.lane, prio: env.prio, rate: env.rate, body: ABSENT };
+    const runtime = this.ctx.runtime;
     const up = new Uplink({
       node: env.node, lane: env.lane, sync: env.tag === 'sync', wildcard: PathFilter.isFilter(env.node),
-      encoder: this.encoding === 'json' ? this.ctx.encoders.json : this.ctx.encoders.recon, host: this, linked: this.envelope(linked),
+      encoder: this.encoding === 'json' ? this.ctx.encoders.json : this.ctx.encoders.recon, host: this.writer, linked: this.envelope(linked),
       synced: this.envelope({ tag: 'synced', node: env.node, lane: env.lane, body: ABSENT }),
+      kindOf: (path) => laneKind(runtime, path, env.lane),
+      streamLimit: this.ctx.limits.maxQueuedEvents, prio: env.prio, rate: env.rate, clock: this.ctx.clock,
     });
     this.links.set(k, up);
     this.ctx.stats.linksOpened++;
@@ -184,6 +199,7 @@ export class WarpSession implements UplinkHost {
 
   private retire(up: Uplink, unlinked: Buffer | null, confirmed = true): void {
     this.ctx.stats.conflationsClosed += up.conflated;
+    this.ctx.stats.droppedClosed += up.dropped;
     this.ctx.stats.linksClosed++;
     up.close(unlinked, confirmed);
     this.writer.forgetIfFinished(up);
@@ -230,6 +246,19 @@ export class WarpSession implements UplinkHost {
 
   private envelope(env: Envelope): Buffer {
     return Buffer.from(writeFrameEnvelope(env, this.encoding), 'utf8');
+  }
+}
+
+/**
+ * The kind of `lane` on the model routed to `path` (from the catalog, so it needs no
+ * round trip to the shard that owns the twin); undefined when unknown.
+ */
+function laneKind(runtime: Runtime, path: string, lane: string): string | undefined {
+  try {
+    const lanes = runtime.catalog.resolve(TwinPath.parse(path))?.model.def.lanes;
+    return lanes && Object.hasOwn(lanes, lane) ? lanes[lane]!.kind : undefined;
+  } catch {
+    return undefined; // not a valid path: the link fails on its own, as state
   }
 }
 
