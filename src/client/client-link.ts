@@ -27,6 +27,16 @@ export interface LinkCallbacks<V> {
   onSynced?: () => void;
   /** The server ended the link (no such node or lane, denied, limits). */
   onUnlinked?: (error: LinkError) => void;
+  /**
+   * WARP `prio`: when the socket is backed up, links with a higher prio are sent first.
+   * Links to the same node and lane share one server link, which takes the highest prio.
+   */
+  prio?: number;
+  /**
+   * WARP `rate`: at most one delivery per `rate` ms (changes in between are conflated to the
+   * latest). A shared server link takes the smallest rate any of its handles asked for.
+   */
+  rate?: number;
 }
 
 /** Events buffered for a `for await` consumer that is behind; older ones are dropped past this. */

@@ -34,6 +34,9 @@ interface Wire {
   readonly lane: string;
   readonly filter: PathFilter | null;
   sync: boolean;
+  /** Link headers: the highest `prio` and the smallest `rate` its handles asked for. */
+  prio?: number | undefined;
+  rate?: number | undefined;
   readonly handles: Set<ClientLink<any>>;
 }
 
@@ -150,12 +153,22 @@ export class WarpClient {
       this.wires.set(key, wire);
     }
     wire.handles.add(handle);
-    // A new wire, or a sync joining a link-only wire: (re)send so this handle gets the state.
-    if (fresh || sync) {
+    // One server link per node and lane: the highest prio and the smallest rate asked for.
+    const prio = maxDefined(wire.prio, callbacks.prio);
+    const rate = minDefined(wire.rate, callbacks.rate);
+    const headersChanged = prio !== wire.prio || rate !== wire.rate;
+    wire.prio = prio;
+    wire.rate = rate;
+    // A new wire, a sync joining a link-only wire (so this handle gets the state), or new headers: (re)send.
+    if (fresh || sync || headersChanged) {
       wire.sync ||= sync;
-      this.send(encodeEnvelope(wire.sync ? 'sync' : 'link', node, lane, undefined, this.encoding));
+      this.send(this.linkEnvelope(wire));
     }
     return handle;
+  }
+
+  private linkEnvelope(wire: Wire): string {
+    return encodeEnvelope(wire.sync ? 'sync' : 'link', wire.node, wire.lane, undefined, this.encoding, { prio: wire.prio, rate: wire.rate });
   }
 
   private detach(key: string, handle: ClientLink<any>): void {
@@ -182,7 +195,7 @@ export class WarpClient {
       const queued = this.outbox;
       this.outbox = [];
       if (this.credentials !== undefined) this.outbox.push(encodeHost('auth', this.credentials, this.encoding));
-      for (const w of this.wires.values()) this.outbox.push(encodeEnvelope(w.sync ? 'sync' : 'link', w.node, w.lane, undefined, this.encoding));
+      for (const w of this.wires.values()) this.outbox.push(this.linkEnvelope(w));
       this.outbox.push(...queued.filter((m) => !isLinkMessage(m)));
       this.setStatus('open');
       this.flush();
@@ -305,4 +318,12 @@ export interface TypedTwin<L extends Record<string, unknown>> {
   link<K extends keyof L & string>(lane: K, callbacks?: LinkCallbacks<L[K]>): ClientLink<L[K]>;
   sync<K extends keyof L & string>(lane: K, callbacks?: LinkCallbacks<L[K]>): ClientLink<L[K]>;
   command<K extends keyof L & string>(lane: K, value: L[K]): void;
+}
+
+function maxDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

@@ -81,12 +81,16 @@ function interpret(env: Envelope, json: unknown): Incoming {
  * encodeEnvelope('command', '/unit/1', 'secure', true, 'recon'); // '@command(node:"/unit/1",lane:secure)true'
  * ```
  */
-export function encodeEnvelope(tagName: 'link' | 'sync' | 'unlink' | 'command', node: string, lane: string, value: unknown, encoding: WarpEncoding): string {
+export function encodeEnvelope(
+  tagName: 'link' | 'sync' | 'unlink' | 'command', node: string, lane: string, value: unknown, encoding: WarpEncoding,
+  headers: { readonly prio?: number | undefined; readonly rate?: number | undefined } = {},
+): string {
+  const { prio, rate } = tagName === 'link' || tagName === 'sync' ? headers : {};
   if (encoding === 'json') {
     // Written directly so arrays stay arrays (the server reads JSON bodies as sent).
-    return JSON.stringify(value === undefined ? { tag: tagName, node, lane } : { tag: tagName, node, lane, body: value });
+    return JSON.stringify({ tag: tagName, node, lane, ...(prio !== undefined ? { prio } : {}), ...(rate !== undefined ? { rate } : {}), ...(value === undefined ? {} : { body: value }) });
   }
-  return writeFrameEnvelope({ tag: tagName, node, lane, body: toBody(value) } as Envelope, encoding);
+  return writeFrameEnvelope({ tag: tagName, node, lane, prio, rate, body: toBody(value) } as Envelope, encoding);
 }
 
 /**

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { buildingModels } from '../../models/index.js';
 import type { unitModel } from '../../models/unit.js';
 import { LinkError, WarpClient, backoffDelay, type LaneTypesOf } from '../../src/client/index.js';
-import { MemoryStateStore, startNode } from '../../src/index.js';
+import { MemoryStateStore, SimulatedClock, startNode } from '../../src/index.js';
 import { UNIT, warpNode } from '../support/warp.js';
 
 type Unit = LaneTypesOf<ReturnType<typeof unitModel>>;
@@ -37,6 +37,29 @@ describe.each(['recon', 'json'] as const)('WarpClient (%s)', (encoding) => {
     }
     expect(secured.isClosed).toBe(true);
     expect(await node.runtime.get(UNIT, 'secured')).toBe(true);
+  });
+
+  it('asks for a link rate: changes within the interval are held and conflated on the server', async () => {
+    const clock = new SimulatedClock(Date.parse('2026-01-01T00:00:00Z'));
+    const node = await warpNode({ clock });
+    const c = client(node.ws, encoding);
+    const other = UNIT.replace(/unit\/j$/, 'unit/k');
+    const marks: unknown[] = [];
+    await c.sync(other, 'alarmSources', { onEvent: (e) => marks.push((e as { value: unknown }).value) }).synced;
+    // Another change on the same socket, on a link without a rate, delivered after everything before it.
+    const barrier = async (n: number): Promise<void> => {
+      await node.runtime.command(other, 'alarmSources', [`b${n}`]);
+      while (!marks.some((m) => JSON.stringify(m).includes(`b${n}`))) await new Promise((r) => setTimeout(r, 2));
+    };
+    const values: unknown[] = [];
+    const secured = c.sync<boolean>(UNIT, 'secured', { rate: 1000, prio: 2, onEvent: (e) => values.push((e as { value: unknown }).value) });
+    await secured.synced;
+    for (const v of [true, false, true]) await node.runtime.command(UNIT, 'secure', v);
+    await barrier(1);
+    expect(values).toEqual([false]);
+    clock.advance(1000);
+    while (values.length < 2) await new Promise((r) => setTimeout(r, 2));
+    expect(values).toEqual([false, true]);
   });
 
   it('reports unknown nodes and lanes as LinkError and supports wildcard links with callbacks', async () => {
