@@ -8,7 +8,7 @@ import { JoinBuffer, type JoinUpdates } from './join-buffer.js';
 import type { DerivedEvent, TwinLogger } from './model.js';
 import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
-import { TimerQueue } from './timer-queue.js';
+import { ShardAlarm } from './shard-alarm.js';
 import { TimerRecovery } from './timer-recovery.js';
 import { Passivator } from './passivation.js';
 import { Twin, type TurnEnv } from './twin.js';
@@ -59,8 +59,7 @@ export class Shard implements TurnEnv {
   private inboxHead = 0;
   private readonly joins = new JoinBuffer();
   private readonly turn = new TurnLog();
-  private readonly timers = new TimerQueue();
-  private wake: { at: number; cancel: () => void } | null = null;
+  private readonly alarm: ShardAlarm;
   private readonly commit: GroupCommit;
   private readonly reads: CommitReads;
   private stepTickets: Ticket[] = [];
@@ -89,6 +88,10 @@ export class Shard implements TurnEnv {
       this.call(path, () => undefined).catch((err) => this.log.warn({ path, err }, 'could not restore a twin with due timers'));
     });
     queueMicrotask(() => this.timerRecovery.start());
+    this.alarm = new ShardAlarm(options.clock, (due) => {
+      for (const e of due) this.inbox.push({ kind: 'timer', path: e.path, name: e.name, due: e.due });
+      this.drain(); // now, synchronously: on a simulated clock every timer's turn sees its own time
+    });
     this.passivator = new Passivator(options.passivation, options.clock, () => this.drain());
     this.commit = new GroupCommit(options.store, (outputs, stopped) => this.committed(outputs, stopped), (err) => {
       this.log.error({ err }, 'state commit failed');
@@ -164,8 +167,7 @@ export class Shard implements TurnEnv {
     this.closed = true;
     this.timerRecovery.stop();
     this.passivator.stop();
-    this.wake?.cancel();
-    this.wake = null;
+    this.alarm.stop();
   }
 
   // ---- TurnEnv (called by twins during a turn) ----------------------------------
@@ -193,8 +195,7 @@ export class Shard implements TurnEnv {
   }
 
   armTimer(path: string, name: string, due: number): void {
-    this.timers.push({ due, path, name });
-    this.ensureWake();
+    this.alarm.arm({ due, path, name });
   }
 
   /** Runs `fn` on the twin at `path` (starting it if needed) between turns; rejects with its TwinError. */
@@ -265,26 +266,6 @@ export class Shard implements TurnEnv {
       this.drainScheduled = false;
       this.drain();
     });
-  }
-
-  private onWake(): void {
-    this.wake = null;
-    const now = this.clock.now();
-    for (let e = this.timers.popDue(now); e; e = this.timers.popDue(now)) {
-      this.inbox.push({ kind: 'timer', path: e.path, name: e.name, due: e.due });
-    }
-    // Run now, synchronously: on a simulated clock every timer's turn sees its own time.
-    this.drain();
-    this.ensureWake();
-  }
-
-  /** Keeps exactly one clock callback armed, for the earliest entry of the timer heap. */
-  private ensureWake(): void {
-    const next = this.timers.peek();
-    if (!next || this.closed) return;
-    if (this.wake && this.wake.at <= next.due) return;
-    this.wake?.cancel();
-    this.wake = { at: next.due, cancel: this.clock.schedule(next.due, () => this.onWake()) };
   }
 
   private process(work: Work): void {
