@@ -134,13 +134,7 @@ export class Runtime {
       if (seen) this.deliverIngested(seen, ticket.rejected);
       return { accepted: 0, rejected: ticket.rejected };
     }
-    try {
-      await ticket.promise;
-    } catch (err) {
-      if (seen) this.deliverIngested(seen, null);
-      throw err;
-    }
-    if (seen) this.deliverIngested(seen, ticket.rejected);
+    await this.committed(ticket, seen);
     return { accepted: list.length - ticket.rejected.length, rejected: ticket.rejected.sort((a, b) => a.index - b.index) };
   }
 
@@ -159,6 +153,17 @@ export class Runtime {
   onIngested(listener: (events: readonly TwinEvent[]) => void): () => void {
     this.ingestedListeners.add(listener);
     return () => this.ingestedListeners.delete(listener);
+  }
+
+  /** Awaits a call's commit, then reports what it accepted to `onIngested` listeners (when recording). */
+  private async committed(ticket: Ticket, seen: { events: (TwinEvent | undefined)[]; done: boolean } | null): Promise<void> {
+    try {
+      await ticket.promise;
+    } catch (err) {
+      if (seen) this.deliverIngested(seen, null);
+      throw err;
+    }
+    if (seen) this.deliverIngested(seen, ticket.rejected);
   }
 
   /** `rejected` null: the whole call failed, nothing of it is delivered. */
@@ -187,13 +192,7 @@ export class Runtime {
       : null;
     if (seen) this.ingestedQueue.push(seen);
     this.host.submitCommand(target, lane, value, ticket);
-    try {
-      await ticket.promise;
-    } catch (err) {
-      if (seen) this.deliverIngested(seen, null);
-      throw err;
-    }
-    if (seen) this.deliverIngested(seen, ticket.rejected);
+    await this.committed(ticket, seen);
     const failure = ticket.rejected[0];
     if (failure) throw failure.error;
   }
