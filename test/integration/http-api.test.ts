@@ -70,4 +70,18 @@ describe('HTTP API on a real socket', () => {
     expect(await json(await fetch(`${url}/twins/${unit}?lanes=secured`))).toMatchObject({ body: { lanes: { secured: true } } });
     expect(await json(await send('yes'))).toMatchObject({ status: 422, body: { code: 'TWIN_PAYLOAD_REJECTED' } });
   });
+
+  it('brings a stored subtree back with POST /twins/{path}/warm', async () => {
+    const url = await start();
+    await node.runtime.ingest({ subject: `/${ROOM}/sensors/occupancy`, data: { occupied: true } });
+    await node.runtime.settle();
+    const unit = ROOM.replace(/\/room\/4$/, '');
+    const paths = node.runtime.activePaths().filter((p) => p.startsWith(`/${unit}`));
+    for (const p of paths) await node.runtime.stop(p);
+    const warm = (path: string) => fetch(`${url}/twins/${path}/warm`, { method: 'POST' });
+    expect(await json(await warm(unit))).toEqual({ status: 200, body: { prefix: `/${unit}`, started: paths.length } });
+    expect(node.runtime.activePaths().filter((p) => p.startsWith(`/${unit}`)).sort()).toEqual(paths.sort());
+    expect(await json(await warm(unit))).toMatchObject({ body: { started: 0 } });
+    expect(await json(await warm('org//x'))).toMatchObject({ status: 400, body: { code: 'TWIN_PATH_INVALID' } });
+  });
 });

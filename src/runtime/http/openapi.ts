@@ -47,6 +47,17 @@ export const openApiDocument = {
         },
       },
     },
+    '/twins/{path}/warm': {
+      post: {
+        summary: 'Bring a subtree back from the store', operationId: 'warmTwins',
+        description: 'Starts every stored twin at and under the path that is not live yet, reading the store sequentially (Runtime.warm).',
+        parameters: [pathParam],
+        responses: {
+          200: { description: 'How many twins started', content: { 'application/json': { schema: { type: 'object', properties: { prefix: { type: 'string' }, started: { type: 'integer' } } } } } },
+          400: errorResponse('Invalid path (TWIN_PATH_INVALID)'),
+        },
+      },
+    },
     '/twins': {
       get: {
         summary: 'Query a subtree', operationId: 'queryTwins',

@@ -6,7 +6,8 @@ import type { Runtime } from '../runtime.js';
  * `GET /twins/{path}[?lanes=a,b][&at=T]` reads a twin (as of time T with `at`, from the
  * journal); `GET /twins/{path}/history?from=T&to=T` lists its journaled turns;
  * `POST /twins/{path}/commands/{lane}` sends the JSON body as a command and answers 202
- * once its effects are committed. Times are epoch ms or RFC 3339.
+ * once its effects are committed; `POST /twins/{path}/warm` starts the stored twins at and
+ * under the path that are not live (`Runtime.warm`). Times are epoch ms or RFC 3339.
  */
 export function twinRoutes(rt: Runtime) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -28,7 +29,11 @@ export function twinRoutes(rt: Runtime) {
     });
 
     app.post<{ Params: { '*': string } }>('/twins/*', async (req, reply) => {
-      const match = /^(.*)\/commands\/([^/]+)$/.exec(req.params['*']);
+      const raw = req.params['*'];
+      const warm = /^(.*)\/warm$/.exec(raw);
+      // "…/warm" brings the stored subtree back (Runtime.warm), unless a model is routed to the full path.
+      if (warm && !rt.isRouted(raw)) return { prefix: '/' + warm[1]!.replace(/^\//, ''), started: await rt.warm(warm[1]!) };
+      const match = /^(.*)\/commands\/([^/]+)$/.exec(raw);
       if (!match) throw new TwinError('TWIN_LANE_NOT_FOUND', 'commands go to POST /twins/{path}/commands/{lane}');
       await rt.command(match[1]!, match[2]!, req.body ?? null);
       return reply.status(202).send({ status: 'accepted' });
