@@ -22,7 +22,6 @@ import {
 
 export type { ShardOptions, RemoteMessage } from './shard-options.js';
 
-
 /** Turn body of a parent's join updates: all of them (`only` -1) or the one at `only`. */
 const APPLY_JOINS = (twin: Twin, updates: JoinUpdates, only: number): void => {
   const from = only < 0 ? 0 : only;
@@ -411,7 +410,7 @@ export class Shard implements TurnEnv {
       for (const [path, twinState] of stored) {
         chunk.last = path;
         if (!this.twins.has(path) && !this.stopping.has(path) && this.isLocal(path)) {
-          const twin = this.createTwin(TwinPath.parse(path), false);
+          const twin = this.warmTwin(path);
           if (twin) {
             this.twins.set(path, twin);
             this.start(twin, twinState);
@@ -427,6 +426,16 @@ export class Shard implements TurnEnv {
       this.finish(work);
     } catch (err) {
       this.finish(work, toTwinError(err));
+    }
+  }
+
+  /** A twin for a stored path, or null (logged) for a key that is no valid path or of no model any more. */
+  private warmTwin(path: string): Twin | null {
+    try {
+      return this.createTwin(TwinPath.parse(path), false);
+    } catch (err) {
+      this.log.warn({ path, err }, 'stored state under an invalid path skipped while warming');
+      return null;
     }
   }
 

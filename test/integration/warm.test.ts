@@ -65,6 +65,17 @@ describe('Runtime.warm', () => {
     expect(await rt.get(`${BUILDING}/floor/1`, 'temperature')).toBe(21);
   });
 
+  it('skips stored state under a key that is no valid path, and warms the rest', async () => {
+    const store = new MemoryStateStore();
+    await store.write([{ op: 'record', path: '/org/o/bad\u0001key', values: { $v: 1 } }]); // e.g. written by another tool
+    const { rt } = simulatedRuntime({ models: buildingModels(), store });
+    const sensor = `${BUILDING}/floor/1/unit/a/room/1/sensors/climate`;
+    await rt.ingest({ subject: sensor, data: { temperature: 21, humidity: 40 } });
+    await rt.stop(sensor);
+    expect(await rt.warm('/org/o')).toBeGreaterThanOrEqual(1);
+    expect(rt.activePaths()).toContain(sensor);
+  });
+
   it('rejects a malformed prefix with a clear error', async () => {
     const { rt } = simulatedRuntime({ models: buildingModels() });
     await expect(rt.warm('/org//x')).rejects.toMatchObject({ code: 'TWIN_PATH_INVALID' });
