@@ -23,6 +23,7 @@ export const ErrorCodes = {
   TWIN_EVENT_UNHANDLED: { status: 422, summary: 'the model has no handler for this event type' },
   TWIN_PAYLOAD_REJECTED: { status: 422, summary: 'the model rejected the payload' },
   TWIN_MODEL_INVALID: { status: 500, summary: 'the model definition is invalid' },
+  TWIN_CONFIG_INVALID: { status: 500, summary: 'the runtime options are invalid' },
   TWIN_TURN_FAILED: { status: 500, summary: 'a handler threw; the turn was rolled back' },
   TWIN_QUEUE_FULL: { status: 503, summary: 'the runtime is overloaded; retry later' },
   TWIN_RUNTIME_CLOSED: { status: 503, summary: 'the runtime is closed' },

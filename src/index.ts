@@ -3,7 +3,7 @@
  * exported here; deeper imports are internal and may change.
  */
 export { TwinError, ErrorCodes, type ErrorCode } from './errors.js';
-export { TwinPath, parsePath, RoutePattern, PathFilter, shardKeyUpTo, defaultShardKey, shardIndex, type ShardKeyFn, type RouteParams } from './topology/index.js';
+export { TwinPath, parsePath, RoutePattern, PathFilter, shardKeyUpTo, defaultShardKey, shardIndex, subtreeShardKey, type ShardKeyFn, type RouteParams } from './topology/index.js';
 export {
   value, map, command, join, demand, supply, window, jsonEquals, MemoryStateStore,
   type LaneEvent, type LaneObserver, type WindowResult, type StateStore, type StateWrite, type StoredTwin,

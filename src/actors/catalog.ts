@@ -1,6 +1,6 @@
 import { TwinError } from '../errors.js';
 import type { JoinSpec } from '../lanes/index.js';
-import { TwinPath, defaultShardKey, type RouteParams, type ShardKeyFn } from '../topology/index.js';
+import { TwinPath, defaultShardKey, subtreeShardKey, type RouteParams, type ShardKeyFn } from '../topology/index.js';
 import type { TwinModel } from './model.js';
 
 /** One parent join lane fed by a child lane, with the join's projection if it has one. */
@@ -80,6 +80,16 @@ export class ModelCatalog {
 
   shardKey(path: TwinPath, model: TwinModel | undefined): string {
     return (model?.def.shardKey ?? this.fallbackShardKey)(path);
+  }
+
+  /**
+   * The shard key of every twin at or below `path`, when one key function applies to all
+   * models and it guarantees a shared key there (see {@link subtreeShardKey}); else undefined.
+   */
+  subtreeShardKey(path: TwinPath): string | undefined {
+    const fn = this.fallbackShardKey;
+    for (const m of this.models) if (m.def.shardKey !== undefined && m.def.shardKey !== fn) return undefined;
+    return subtreeShardKey(fn, path);
   }
 
   private indexJoins(parent: TwinModel): void {

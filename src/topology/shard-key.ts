@@ -17,7 +17,7 @@ export type ShardKeyFn = (path: TwinPath) => string;
  */
 export function shardKeyUpTo(name: string): ShardKeyFn {
   const marker = '/' + name + '/';
-  return (path) => {
+  const key: ShardKeyFn = (path) => {
     const text = path.text;
     const at = text.indexOf(marker);
     if (at < 0) return text;
@@ -25,6 +25,21 @@ export function shardKeyUpTo(name: string): ShardKeyFn {
     const end = text.indexOf('/', valueStart);
     return end < 0 ? text : text.slice(0, end);
   };
+  return Object.assign(key, { upTo: name });
+}
+
+/**
+ * The shard key shared by `path` and every path below it, when `key` can promise one
+ * (keys made by {@link shardKeyUpTo}: once a path reaches `/building/<b>`, its whole
+ * subtree has that key); otherwise undefined. Lets a subtree-wide request go to one shard.
+ */
+export function subtreeShardKey(key: ShardKeyFn, path: TwinPath): string | undefined {
+  const upTo = (key as { upTo?: string }).upTo;
+  if (upTo === undefined) return undefined;
+  const own = key(path);
+  // A child shares the key exactly when the marker and its value already lie within the
+  // path; then no deeper segment can change it.
+  return key(path.child('x')) === own ? own : undefined;
 }
 
 /** The default shard key: the path up to the building. */

@@ -50,6 +50,10 @@ describe('Runtime.warm', () => {
       for (const p of under) expect((await rt.read(p)).lanes).toEqual(expected.get(p));
       // Twins already live are left alone.
       expect(await rt.warm(BUILDING)).toBe(0);
+      // A site spans shards: every worker scans it and starts what it owns, each twin once.
+      const rest = [...stored].filter((p) => p.startsWith('/org/o/site/s/') && !live.has(p));
+      expect(rest.length).toBeGreaterThan(40);
+      expect(await rt.warm('/org/o/site/s')).toBe(rest.length);
     });
   }
 

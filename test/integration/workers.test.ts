@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
-import { createRuntime, SimulatedClock, type EventInput, type Runtime } from '../../src/index.js';
+import { createRuntime, shardKeyUpTo, SimulatedClock, TwinError, type EventInput, type Runtime, type ShardKeyFn } from '../../src/index.js';
 import { stateDigest } from '../../src/runtime/replay/digest.js';
 import type { WorkerShardHost } from '../../src/runtime/workers/host.js';
 import { seeded } from '../support/fleet.js';
@@ -29,10 +29,10 @@ function workload(seed: number, steps: number, perStep: number): EventInput[][] 
   return out;
 }
 
-async function run(workers: number, steps: EventInput[][], dataDir?: string): Promise<{ digest: string; twins: number; outputs: string[] }> {
+async function run(workers: number, steps: EventInput[][], dataDir?: string, shardKey?: ShardKeyFn): Promise<{ digest: string; twins: number; outputs: string[] }> {
   const clock = new SimulatedClock(T0);
   const rt: Runtime = createRuntime({
-    models: buildingModels(), logger: silent, clock,
+    models: buildingModels(), logger: silent, clock, shardKey,
     workers: workers > 0 ? { count: workers, models: buildingModelSource(), dataDir } : undefined,
   });
   const outputs: string[] = [];
@@ -70,6 +70,27 @@ describe('worker threads', () => {
       expect(perTwin(r.outputs)).toEqual(perTwin(base!.outputs));
     }
   }, 120_000);
+
+  it('place twins by the runtime-wide shardKey option on the workers too (shardKeyUpTo)', async () => {
+    const steps = workload(5, 6, 120);
+    const base = await run(0, steps);
+    const byFloor = await run(2, steps, undefined, shardKeyUpTo('floor'));
+    expect(byFloor.digest).toBe(base.digest);
+    expect(perTwin(byFloor.outputs)).toEqual(perTwin(base.outputs));
+  }, 60_000);
+
+  it('refuse a shardKey function that cannot reach the workers, with a clear error', () => {
+    const custom: ShardKeyFn = (p) => p.text.slice(0, 20);
+    let error: unknown;
+    try {
+      createRuntime({ models: buildingModels(), logger: silent, shardKey: custom, workers: { count: 2, models: buildingModelSource() } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TwinError);
+    expect((error as TwinError).code).toBe('TWIN_CONFIG_INVALID');
+    expect((error as TwinError).message).toMatch(/shardKeyUpTo/);
+  });
 
   it('lose nothing acknowledged when a worker thread dies under load', async () => {
     const dir = tempDir();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PathFilter, RoutePattern, TwinError, TwinPath, defaultShardKey, shardIndex, shardKeyUpTo } from '../../src/index.js';
+import { PathFilter, RoutePattern, TwinError, TwinPath, defaultShardKey, shardIndex, shardKeyUpTo, subtreeShardKey } from '../../src/index.js';
 
 const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
 
@@ -141,6 +141,17 @@ describe('shard keys', () => {
 
   it('can cut at another segment', () => {
     expect(shardKeyUpTo('floor')(TwinPath.parse(ROOM))).toBe('/org/contoso/site/berlin/building/41/floor/3');
+  });
+
+  it('knows when a whole subtree shares one key (a building or below), and says nothing otherwise', () => {
+    const building = '/org/contoso/site/berlin/building/41';
+    expect(subtreeShardKey(defaultShardKey, TwinPath.parse(building))).toBe(building);
+    expect(subtreeShardKey(defaultShardKey, TwinPath.parse(ROOM))).toBe(building);
+    expect(subtreeShardKey(defaultShardKey, TwinPath.parse('/org/contoso/site/berlin'))).toBeUndefined();
+    expect(subtreeShardKey(defaultShardKey, TwinPath.parse('/org/contoso/site/berlin/building'))).toBeUndefined();
+    // A building named like the marker does not fool it: the first marker decides.
+    expect(subtreeShardKey(defaultShardKey, TwinPath.parse('/org/o/building/building'))).toBe('/org/o/building/building');
+    expect(subtreeShardKey((p) => p.text, TwinPath.parse(ROOM))).toBeUndefined(); // a function it cannot reason about
   });
 
   it('hashes keys stably and spreads them', () => {

@@ -80,6 +80,7 @@ export class WorkerShardHost implements ShardHost {
   ) {
     const w = options.workers!;
     this.init = {
+      shardKeyUpTo: transferableShardKey(options.shardKey),
       count: w.count, models: w.models, dataDir: w.dataDir, durability: w.durability, journal: options.journal,
       journalRetentionMs: w.journalRetentionMs, dedupeWindow: options.dedupeWindow, stepBudget: options.stepBudget,
       passivation: options.passivation, logLevel: w.logLevel ?? 'warn',
@@ -152,9 +153,14 @@ export class WorkerShardHost implements ShardHost {
     return [...new Set((parts as string[][]).flat())];
   }
 
-  /** Every worker scans the prefix and starts the twins it owns. */
+  /**
+   * A subtree that lies on one shard (a building or below, by default) is warmed by its
+   * owner alone; otherwise every worker scans the prefix and starts the twins it owns.
+   */
   async warm(prefix: string): Promise<number> {
-    const counts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'warm', id, prefix }))));
+    const key = prefix === '' ? undefined : this.catalog.subtreeShardKey(TwinPath.parse(prefix));
+    const targets = key === undefined ? this.slots.map((_, i) => i) : [shardIndex(key, this.slots.length || this.init.count)];
+    const counts = await Promise.all(targets.map((i) => this.request(i, (id) => ({ t: 'warm', id, prefix }))));
     return (counts as number[]).reduce((a, b) => a + b, 0);
   }
 
@@ -349,4 +355,17 @@ export class WorkerShardHost implements ShardHost {
       }
     });
   }
+}
+
+/**
+ * Workers must place twins exactly as the main thread routes them, so a runtime-wide
+ * `shardKey` has to reach them: one made by `shardKeyUpTo` travels as its segment name;
+ * any other function cannot cross a thread (models may still set their own `shardKey`,
+ * since workers import the model module).
+ */
+function transferableShardKey(fn: RuntimeOptions['shardKey']): string | undefined {
+  if (fn === undefined) return undefined;
+  const upTo = (fn as { upTo?: unknown }).upTo;
+  if (typeof upTo === 'string') return upTo;
+  throw new TwinError('TWIN_CONFIG_INVALID', 'with workers, the runtime\'s shardKey option must be made by shardKeyUpTo(); set a custom function as the models\' shardKey instead');
 }

@@ -24,6 +24,8 @@ export interface WorkerInit {
   readonly dedupeWindow?: number;
   readonly stepBudget?: number;
   readonly passivation?: { idleMs?: number; maxActive?: number };
+  /** The runtime's `shardKey` option as `shardKeyUpTo(name)` (functions cannot cross threads). */
+  readonly shardKeyUpTo?: string;
   /** Set when the main thread runs a simulated clock: the worker's clock follows `now` of each batch. */
   readonly simulatedStart?: number;
   readonly logLevel: string;

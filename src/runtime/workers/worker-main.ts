@@ -9,7 +9,7 @@ import { ModelCatalog, RealClock, SimulatedClock, Ticket, type TwinModel } from 
 import type { TwinError } from '../../errors.js';
 import { MemoryStateStore, type LaneEvent, type StateStore } from '../../lanes/index.js';
 import { LmdbStateStore } from '../../persistence/lmdb-store.js';
-import { PathFilter, shardIndex, TwinPath } from '../../topology/index.js';
+import { PathFilter, shardIndex, shardKeyUpTo, TwinPath } from '../../topology/index.js';
 import { LocalShardHost, type HostObserver } from '../shard-host.js';
 import type { ErrorJson, FromWorker, ToWorker, ToWorkerBatch, WorkerInit } from './protocol.js';
 
@@ -18,7 +18,7 @@ const port = parentPort!;
 const log = pino({ level: init.logLevel }).child({ worker: init.index });
 
 const factory = (await import(init.models.module))[init.models.export] as (...args: unknown[]) => TwinModel<any>[] | Promise<TwinModel<any>[]>;
-const catalog = new ModelCatalog(await factory(...(init.models.args ?? [])));
+const catalog = new ModelCatalog(await factory(...(init.models.args ?? [])), init.shardKeyUpTo === undefined ? undefined : shardKeyUpTo(init.shardKeyUpTo));
 const clock = init.simulatedStart !== undefined ? new SimulatedClock(init.simulatedStart) : new RealClock();
 const store: StateStore = init.dataDir
   ? LmdbStateStore.open({ path: init.dataDir, durability: init.durability, journalRetentionMs: init.journalRetentionMs, writerId: init.index })
