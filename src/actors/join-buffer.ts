@@ -1,6 +1,7 @@
 /**
  * Join updates of one parent waiting for the end of the step: the latest value per
- * (join lane, child), in the order the pairs were first touched. Parallel arrays rather
+ * (join lane, child), in the order the pairs were first touched until the parent's
+ * join turn puts them in canonical order. Parallel arrays rather
  * than maps of maps: a room collects a handful of updates per step, and this runs for
  * every change that reaches a parent. A parent with many children switches to an index.
  */
@@ -37,6 +38,39 @@ export class JoinUpdates {
       return;
     }
     this.append(lane, child, value, undefined);
+  }
+
+  /**
+   * Puts the pairs in (child, join lane) order. A parent then applies its batch in the
+   * same order however the updates arrived (from this shard's turns or as messages from
+   * other shards, whose order depends on the worker count), so aggregates built with
+   * floating-point arithmetic, where (a + b) + c may differ from (a + c) + b, come out
+   * bit-identical at any worker count. Batches are small and usually in order already.
+   */
+  canonicalize(): void {
+    const n = this.children.length;
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) if (this.compare(i - 1, i) > 0) sorted = false;
+    if (sorted) return;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.compare(a, b));
+    const lanes = order.map((i) => this.lanes[i]!);
+    const children = order.map((i) => this.children[i]!);
+    const values = order.map((i) => this.values[i]);
+    for (let i = 0; i < n; i++) {
+      this.lanes[i] = lanes[i]!;
+      this.children[i] = children[i]!;
+      this.values[i] = values[i];
+    }
+    this.index = null; // positions moved; a taken batch gets no further updates anyway
+  }
+
+  private compare(a: number, b: number): number {
+    const ca = this.children[a]!;
+    const cb = this.children[b]!;
+    if (ca !== cb) return ca < cb ? -1 : 1;
+    const la = this.lanes[a]!;
+    const lb = this.lanes[b]!;
+    return la === lb ? 0 : la < lb ? -1 : 1;
   }
 
   private append(lane: string, child: string, value: unknown, key: string | undefined): void {

@@ -1,0 +1,123 @@
+import { TwinError } from '../errors.js';
+import type { StateStore, StoredTwin } from '../lanes/index.js';
+import { TwinPath, type PathFilter } from '../topology/index.js';
+import type { ModelCatalog } from './catalog.js';
+import { Twin, type TurnEnv } from './twin.js';
+
+/** Bound of the parent-interning and ownership caches (cleared when they grow past it). */
+const CACHE_LIMIT = 100_000;
+
+/**
+ * Which twins a shard has live, and how a new one is made: its model, its parent link,
+ * whether this shard owns a path, and which stopped twins still have their final writes
+ * in flight. It runs no turns; the shard starts and stops twins and asks it the rest.
+ */
+export class TwinDirectory {
+  /** Live twins by path (also those still loading their state). */
+  readonly live = new Map<string, Twin>();
+  /** One string per parent path, shared by its children (see {@link TwinDirectory.intern}). */
+  private readonly parents = new Map<string, string>();
+  private readonly ownership = new Map<string, boolean>();
+  /** Stopped twins whose final writes are not committed yet: a restart must wait for them. */
+  private readonly stopping = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly catalog: ModelCatalog,
+    private readonly store: StateStore,
+    /** Twins call back into their shard through this during turns. */
+    private readonly env: TurnEnv,
+    /** With several shards: whether this one owns a path (see ShardOptions.owns). */
+    private readonly owns: ((path: string) => boolean) | undefined,
+  ) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  get(path: string): Twin | undefined {
+    return this.live.get(path);
+  }
+
+  /** True when a path is owned here. Cached: parents are few and asked about on every change. */
+  isLocal(path: string): boolean {
+    const owns = this.owns;
+    if (!owns) return true;
+    let local = this.ownership.get(path);
+    if (local === undefined) {
+      if (this.ownership.size >= CACHE_LIMIT) this.ownership.clear();
+      this.ownership.set(path, (local = owns(path)));
+    }
+    return local;
+  }
+
+  /** True when a stored twin may be started by a warm: owned here, not live, not still stopping. */
+  canWarm(path: string): boolean {
+    return !this.live.has(path) && !this.stopping.has(path) && this.isLocal(path);
+  }
+
+  /**
+   * A new, not yet started twin for a path, linked to its parent. For a path no route
+   * matches: throws, or returns null when `required` is false (stored data of a model
+   * that was removed).
+   */
+  create(path: TwinPath): Twin;
+  create(path: TwinPath, required: false): Twin | null;
+  create(path: TwinPath, required = true): Twin | null {
+    const model = this.catalog.modelOf(path);
+    if (!model) {
+      if (!required) return null;
+      throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path.text}`, { path: path.text });
+    }
+    const twin = new Twin(path.text, model, this.env);
+    const parent = this.catalog.parentOf(path);
+    if (parent) {
+      twin.parent = this.intern(parent.path);
+      // With several shards, joins to a parent under another shard key always travel as
+      // messages, even when this shard owns it: one rule, so results cannot depend on
+      // which worker happens to own what.
+      twin.parentRemote = this.owns !== undefined &&
+        this.catalog.shardKey(path, model) !== this.catalog.shardKey(TwinPath.parse(parent.path), parent.model);
+      twin.upJoins = this.catalog.upJoins(model, parent.model);
+    }
+    return twin;
+  }
+
+  /** The stored state of a twin about to start, read after its last stop committed. */
+  load(path: string): StoredTwin | undefined | Promise<StoredTwin | undefined> {
+    const previous = this.stopping.get(path);
+    return previous ? previous.then(() => this.store.load(path)) : this.store.load(path);
+  }
+
+  /** Stopped twins whose final writes commit with `committed`. */
+  stopped(paths: readonly string[], committed: Promise<void>): void {
+    for (const path of paths) this.stopping.set(path, committed);
+  }
+
+  /** Their final writes are durable: they may start again straight from the store. */
+  committed(paths: readonly string[]): void {
+    for (const path of paths) this.stopping.delete(path);
+  }
+
+  /** Paths of live twins and of stored twins that a filter could match. */
+  candidatePaths(filter: PathFilter): string[] {
+    const prefix = filter.literalPrefix?.text ?? '';
+    const out = new Set<string>();
+    for (const path of this.live.keys()) if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) out.add(path);
+    for (const path of this.store.list(prefix)) out.add(path);
+    return [...out].filter((p) => filter.matches(TwinPath.parse(p)));
+  }
+
+  /**
+   * One string per parent path, shared by all its children (a room's four sensors would
+   * otherwise each hold their own copy). Bounded: cleared when it grows past its limit.
+   */
+  private intern(path: string): string {
+    const live = this.live.get(path);
+    if (live) return live.path;
+    const known = this.parents.get(path);
+    if (known !== undefined) return known;
+    if (this.parents.size >= CACHE_LIMIT) this.parents.clear();
+    this.parents.set(path, path);
+    return path;
+  }
+}
