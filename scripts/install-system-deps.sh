@@ -3,7 +3,7 @@
 # processes. Idempotent: does nothing when everything is already there.
 set -euo pipefail
 needed=()
-# Added here as tests start needing them (mosquitto, nats-server).
+# Added here as tests start needing them (mosquitto, nats-server, chromium).
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")
 done

@@ -26,7 +26,8 @@ function moduleGraph(entry: string): Map<string, string> {
 /*
  * The client is for Node and browsers: what it imports must run in a browser as is. This
  * walks its module graph (no bundler here) and rejects Node built-ins, packages, and uses
- * of Node-only globals. Running it in a real browser is not part of the suite.
+ * of Node-only globals, in milliseconds and without a browser. The real-browser run (an
+ * esbuild bundle in headless chromium) is test/integration/client-browser.test.ts.
  */
 describe('the client is browser-safe', () => {
   const graph = moduleGraph(join(SRC, 'client/index.ts'));
