@@ -37,6 +37,7 @@ export const ErrorCodes = {
   TWIN_FORBIDDEN: { status: 403, summary: 'the authorizer denied this link or command' },
   TWIN_LINK_LIMIT: { status: 429, summary: 'too many links on one WebSocket' },
   TWIN_FRAME_MALFORMED: { status: 400, summary: 'the WARP frame is not a valid envelope' },
+  TWIN_ROUTE_NOT_FOUND: { status: 404, summary: 'no HTTP route with this method and path' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -6,7 +6,7 @@ import { REPLAY_USAGE, replayCommand, WHATIF_USAGE, whatifCommand } from './repl
 import { EXPORT_USAGE, exportCommand, GENERATE_USAGE, generateCommand, IMPORT_USAGE, importCommand, RECORD_USAGE, recordCommand } from './sim-cli.js';
 
 const COMMAND_USAGE: Record<string, string> = {
-  record: RECORD_USAGE, replay: REPLAY_USAGE, whatif: WHATIF_USAGE, generate: GENERATE_USAGE, import: IMPORT_USAGE, export: EXPORT_USAGE,
+  serve: serveHelp(), record: RECORD_USAGE, replay: REPLAY_USAGE, whatif: WHATIF_USAGE, generate: GENERATE_USAGE, import: IMPORT_USAGE, export: EXPORT_USAGE,
 };
 
 const USAGE = `usage: twinflow <command> [options]
@@ -23,9 +23,24 @@ commands:
 
 ${serveHelp()}`;
 
-/** Entry point of the `twinflow` command; returns the exit code. */
+/**
+ * Entry point of the `twinflow` command; returns the exit code. A failure a command did not
+ * handle (a missing file, a port in use, a bad flag value) is one line on stderr and exit
+ * code 1: users get the reason, not a stack trace (set TWINFLOW_LOG_LEVEL=debug for it).
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
+  try {
+    return await run(command, rest);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`twinflow ${command}: ${message}\n`);
+    if (process.env.TWINFLOW_LOG_LEVEL === 'debug' || process.env.TWINFLOW_LOG_LEVEL === 'trace') process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+async function run(command: string, rest: string[]): Promise<number> {
   const usage = COMMAND_USAGE[command];
   if (usage && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(usage);

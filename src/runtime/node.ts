@@ -73,22 +73,35 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const http = createHttpServer(logger);
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
   const warp = attachWarp(http.server, runtime, logger, options.warp);
-  await http.register(twinRoutes(runtime));
-  await http.register(queryRoutes(runtime));
-  await http.register(metricsRoutes(runtime, () => warp.stats()));
-  await http.register(openApiRoutes());
-  const ingestion = await startIngestion(runtime, logger, options);
-  await http.register(ingestion.routes());
-  const url = await http.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 9001 });
+  let ingestion: Ingestion | undefined;
+  let url: string;
+  try {
+    await http.register(twinRoutes(runtime));
+    await http.register(queryRoutes(runtime));
+    await http.register(metricsRoutes(runtime, () => warp.stats()));
+    await http.register(openApiRoutes());
+    ingestion = await startIngestion(runtime, logger, options);
+    await http.register(ingestion.routes());
+    url = await http.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 9001 });
+  } catch (err) {
+    // E.g. the HTTP port is taken after the MQTT broker started: close what did start
+    // (broker, worker threads, store) so the caller gets the error and not a process that never exits.
+    await warp.close().catch(() => undefined);
+    await ingestion?.close().catch(() => undefined);
+    await http.close().catch(() => undefined);
+    await runtime.close().catch(() => undefined);
+    throw err;
+  }
   for (const prefix of options.warm ?? []) warmInBackground(runtime, logger, prefix);
   let closed = false;
+  const fronts = ingestion;
   return {
-    runtime, http, warp, ingestion, url,
+    runtime, http, warp, ingestion: fronts, url,
     async close() {
       if (closed) return;
       closed = true;
       await warp.close();
-      await ingestion.close();
+      await fronts.close();
       await http.close();
       await runtime.close();
     },

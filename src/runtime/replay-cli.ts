@@ -41,16 +41,20 @@ function summary(r: ReplayResult): string {
 /** `twinflow replay`: returns the exit code. */
 export async function replayCommand(argv: string[]): Promise<number> {
   let parsed;
+  let opts;
+  let params;
+  // Flag values are checked here too, so a bad one gets the usage text and exit code 2.
   try {
     parsed = parseArgs({ args: argv, options: REPLAY_FLAGS, allowPositionals: true, strict: true });
     if (parsed.positionals.length !== 1) throw new Error('expected one recording file');
+    opts = replayOptionsFromFlags(parsed.values);
+    params = parseParams(parsed.values.param);
   } catch (err) {
     process.stderr.write(`twinflow replay: ${(err as Error).message}\n\n${REPLAY_USAGE}`);
     return 2;
   }
   const v = parsed.values;
-  const opts = replayOptionsFromFlags(v);
-  const result = await runReplay(parsed.positionals[0]!, { ...opts, models: modelsFromFlags(v.models, parseParams(v.param)), modelSource: modelSourceFromFlags(v.models, parseParams(v.param)), onFraction: progress('') });
+  const result = await runReplay(parsed.positionals[0]!, { ...opts, models: modelsFromFlags(v.models, params), modelSource: modelSourceFromFlags(v.models, params), onFraction: progress('') });
   if (process.stdout.isTTY) out('\r\x1b[K');
   out(v.json ? JSON.stringify(result) + '\n' : summary(result));
   return 0;
@@ -59,20 +63,26 @@ export async function replayCommand(argv: string[]): Promise<number> {
 /** `twinflow whatif`: returns the exit code. */
 export async function whatifCommand(argv: string[]): Promise<number> {
   let parsed;
+  let opts;
+  let baseParams;
+  let whatParams;
+  let limit;
   try {
     parsed = parseArgs({
       args: argv, allowPositionals: true, strict: true,
       options: { ...REPLAY_FLAGS, 'baseline-param': { type: 'string', multiple: true }, limit: { type: 'string' } },
     });
     if (parsed.positionals.length !== 1) throw new Error('expected one recording file');
+    opts = replayOptionsFromFlags(parsed.values);
+    baseParams = { ...defaultParams, ...parseParams(parsed.values['baseline-param']) };
+    whatParams = { ...baseParams, ...parseParams(parsed.values.param) };
+    limit = Number(parsed.values.limit ?? 20);
+    if (!Number.isInteger(limit) || limit < 0) throw new Error(`--limit must be a non-negative integer, got ${parsed.values.limit}`);
   } catch (err) {
     process.stderr.write(`twinflow whatif: ${(err as Error).message}\n\n${WHATIF_USAGE}`);
     return 2;
   }
   const v = parsed.values;
-  const opts = replayOptionsFromFlags(v);
-  const baseParams = { ...defaultParams, ...parseParams(v['baseline-param']) };
-  const whatParams = { ...baseParams, ...parseParams(v.param) };
   const file = parsed.positionals[0]!;
   const run = (label: string, params: typeof baseParams, dir: string): Promise<ReplayResult> =>
     runReplay(file, { ...opts, ...(opts.dataDir ? { dataDir: join(opts.dataDir, dir) } : {}), models: modelsFromFlags(v.models, params), modelSource: modelSourceFromFlags(v.models, params), collectDerived: true, onFraction: progress(label) });
@@ -85,7 +95,6 @@ export async function whatifCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const changed = Object.entries(whatParams).filter(([k, x]) => baseParams[k as keyof typeof baseParams] !== x).map(([k, x]) => `${k}=${x}`);
-  const limit = Number(v.limit ?? 20);
   out([
     `what-if ${changed.join(' ') || '(no parameter changed)'} over ${fmtCount(baseline.events)} events`,
     `digest baseline sha256:${baseline.digest}`,

@@ -1,7 +1,7 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { buildingModels } from '../../models/index.js';
+import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { importCsv, UCI_MAPPING, type CsvMapping } from '../persistence/csv-import.js';
 import { fleetPaths, generateFleet, type FleetOptions } from '../persistence/fleet-generator.js';
 import { toJsonLine } from '../persistence/jsonl.js';
@@ -105,6 +105,8 @@ export async function generateCommand(argv: string[]): Promise<number> {
 export async function importCommand(argv: string[]): Promise<number> {
   let parsed;
   let mapping: CsvMapping = UCI_MAPPING;
+  let fanOut: number | undefined;
+  let timeShiftMs: number | undefined;
   try {
     parsed = parseArgs({
       args: argv, strict: true, allowPositionals: true,
@@ -112,13 +114,15 @@ export async function importCommand(argv: string[]): Promise<number> {
     });
     if (parsed.positionals.length !== 1 || !parsed.values.out) throw new Error('expected one CSV file and --out');
     if (parsed.values.mapping) mapping = JSON.parse(readFileSync(parsed.values.mapping, 'utf8')) as CsvMapping;
+    fanOut = int('fan-out', parsed.values['fan-out']);
+    timeShiftMs = int('time-shift', parsed.values['time-shift']);
   } catch (err) {
     return fail('import', IMPORT_USAGE, err);
   }
   const v = parsed.values;
   const file = parsed.positionals[0]!;
-  const events = importCsv(readFileSync(file, 'utf8'), mapping, { fanOut: int('fan-out', v['fan-out']), timeShiftMs: int('time-shift', v['time-shift']), room: v.room });
-  const writer = RecordingWriter.create(v.out!, { created: 0, meta: { importedFrom: file, fanOut: int('fan-out', v['fan-out']) ?? 1 } });
+  const events = importCsv(readFileSync(file, 'utf8'), mapping, { fanOut, timeShiftMs, room: v.room });
+  const writer = RecordingWriter.create(v.out!, { created: 0, meta: { importedFrom: file, fanOut: fanOut ?? 1 } });
   for (let i = 0; i < events.length; i++) {
     writer.append(events[i]!);
     if (i % 65_536 === 0) await writer.ready();
@@ -139,14 +143,23 @@ export async function exportCommand(argv: string[]): Promise<number> {
   }
   const reader = await RecordingReader.open(parsed.positionals[0]!);
   const sink = parsed.values.out ? createWriteStream(parsed.values.out) : process.stdout;
+  // A write error is an 'error' event, which would crash the process unhandled; a reader
+  // that closed early (`twinflow export x.tfr | head`) is EPIPE and ends the export quietly.
+  let broken: NodeJS.ErrnoException | undefined;
+  sink.on('error', (err: NodeJS.ErrnoException) => void (broken ??= err));
   try {
     for await (const chunk of reader.chunks()) {
-      if (!sink.write(chunk.map(toJsonLine).join(''))) await once(sink, 'drain');
+      if (broken) break;
+      if (!sink.write(chunk.map(toJsonLine).join(''))) await once(sink, 'drain').catch(() => undefined);
     }
   } finally {
     await reader.close();
-    if (sink !== process.stdout) await new Promise<void>((r) => sink.end(() => r()));
+    if (sink !== process.stdout) {
+      if (broken) sink.destroy();
+      else await new Promise<void>((r) => sink.end(() => r()));
+    }
   }
+  if (broken && broken.code !== 'EPIPE') throw broken;
   return 0;
 }
 
@@ -162,7 +175,8 @@ export async function recordCommand(argv: string[]): Promise<number> {
     return fail('record', RECORD_USAGE, err);
   }
   const logger = createLogger(config.logLevel);
-  const node = await startNode({ models: buildingModels(), host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage });
+  // Same node as `serve` (workers default to the core count, so they need the model source).
+  const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage });
   const rec = startRecording(node.runtime, file!, { meta: { command: 'twinflow record' } });
   logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file }, 'twinflow is serving the building model and recording');
   await new Promise<void>((resolve) => {

@@ -1,6 +1,8 @@
 /** The model example of README.md, verbatim, so the documentation cannot rot. */
 import { describe, expect, it } from 'vitest';
-import { command, defineTwin, join, jsonEquals, SortedSet, value, window, type DerivedEvent } from '../../src/index.js';
+import { buildingModels } from '../../models/index.js';
+import { command, createRuntime, defineTwin, join, jsonEquals, SimulatedClock, SortedSet, value, window, type DerivedEvent } from '../../src/index.js';
+import { pino } from 'pino';
 import { advance, simulatedRuntime } from '../support/runtime.js';
 
 interface Reading { temperature?: number; occupied?: boolean }
@@ -68,5 +70,35 @@ describe('the README model example', () => {
     expect(await rt.read('/site/a/room/1', ['occupied', 'occupiedBy'])).toMatchObject({ lanes: { occupied: true, occupiedBy: ['/site/a/room/1/sensors/pir'] } });
     await advance(rt, clock, 11 * 60_000);
     expect(out.map((e) => e.type)).toEqual(['security.alert', 'sensor.offline']);
+  });
+});
+
+describe('the README "Using the runtime from code" example', () => {
+  // Its steps in order: before, its `for await` waited for a change that never came.
+  it('runs to the end: the loop over the link breaks once the alarm clears', async () => {
+    const clock = new SimulatedClock(Date.parse('2026-01-01T00:00:00Z'));
+    const rt = createRuntime({ models: buildingModels(), clock, logger: pino({ level: 'silent' }) });
+    const outputs: string[] = [];
+    rt.onOutput((e) => outputs.push(`${e.type} ${e.subject}`));
+    const fire = '/org/o/site/s/building/1/floor/1/unit/a/room/1/sensors/fire';
+    expect(await rt.ingest([{ subject: fire, data: { alarm: true } }])).toEqual({ accepted: 1, rejected: [] });
+    expect(await rt.get('/org/o/site/s', 'alarm')).toBe(true);
+    expect(await rt.read('/org/o/site/s/building/1', ['alarm'])).toMatchObject({ lanes: { alarm: true } });
+    await rt.command('/org/o/site/s/building/1/floor/1/unit/a', 'secure', true);
+    const seen: unknown[] = [];
+    const cleared = (async () => {
+      for await (const event of rt.link('/org/o/site/s', 'alarm')) {
+        if (event.type === 'value') seen.push(event.value);
+        if (event.type === 'value' && event.value === false) break;
+      }
+    })();
+    await rt.ingest([{ subject: fire, data: { alarm: false } }]);
+    await cleared;
+    // The link's state is read when the link starts, possibly after the second ingest: either way the loop ends.
+    expect(seen.at(-1)).toBe(false);
+    clock.advance(11 * 60_000);
+    await rt.settle();
+    await rt.close();
+    expect(outputs).toEqual(['evacuation /org/o/site/s', 'evacuation.cleared /org/o/site/s', `sensor.offline ${fire}`]);
   });
 });

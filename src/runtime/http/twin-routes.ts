@@ -35,6 +35,11 @@ export function twinRoutes(rt: Runtime) {
       if (warm && !rt.isRouted(raw)) return { prefix: '/' + warm[1]!.replace(/^\//, ''), started: await rt.warm(warm[1]!) };
       const match = /^(.*)\/commands\/([^/]+)$/.exec(raw);
       if (!match) throw new TwinError('TWIN_LANE_NOT_FOUND', 'commands go to POST /twins/{path}/commands/{lane}');
+      // fastify also parses text/plain, which would turn `true` into the string "true": a command is JSON.
+      const type = req.headers['content-type'];
+      if (type !== undefined && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {
+        throw new TwinError('TWIN_CONTENT_TYPE', `a command body is JSON (content-type: application/json), got "${type}"`);
+      }
       await rt.command(match[1]!, match[2]!, req.body ?? null);
       return reply.status(202).send({ status: 'accepted' });
     });

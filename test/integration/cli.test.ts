@@ -1,0 +1,101 @@
+/**
+ * The `twinflow` commands as README.md and docs/replay.md show them, run the way a user
+ * runs them: as child processes (through tsx, the same `main` bin/twinflow.js runs from
+ * dist/, so no build step), or in-process through `main` where only the exit code and
+ * stderr matter.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RecordingReader } from '../../src/persistence/recording-reader.js';
+import { main } from '../../src/runtime/cli.js';
+import { freePort, waitFor } from '../support/mqtt.js';
+import { tempDir } from '../support/tmp.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  vi.restoreAllMocks();
+});
+
+/** `twinflow <args>` as a child process; stdout is a pipe the test may read or close. */
+function twinflow(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [
+    '--import', 'tsx', '--input-type=module', '-e',
+    "const { main } = await import('./src/runtime/cli.ts'); process.exitCode = await main(process.argv.slice(1));",
+    ...args,
+  ], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, stderr: () => stderr, exit };
+}
+
+/** Runs `main` in this process and returns its exit code and what it wrote to stderr. */
+async function inProcess(args: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const code = await main(args);
+  vi.restoreAllMocks();
+  return { code, stderr };
+}
+
+describe('twinflow CLI', () => {
+  it('records with worker threads (the default of `serve` options) and stops on SIGINT', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'live.tfr');
+    const port = await freePort();
+    const rec = twinflow(['record', '--out', file, '--port', String(port), '--mqtt-port', '0', '--memory', '--workers', '1', '--log-level', 'warn']);
+    await waitFor(async () => {
+      if (rec.child.exitCode !== null) throw new Error(`twinflow record exited ${rec.child.exitCode}: ${rec.stderr()}`);
+      return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok;
+    }, 30_000, 'twinflow record to be ready');
+    const res = await fetch(`http://127.0.0.1:${port}/events`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject: '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4/sensors/fire', data: { alarm: true } }),
+    });
+    expect(res.status).toBe(202);
+    rec.child.kill('SIGINT');
+    expect(await rec.exit).toBe(0);
+    const reader = await RecordingReader.open(file);
+    const events = [];
+    for await (const e of reader.events()) events.push(e);
+    await reader.close();
+    expect(events.map((e) => e.subject)).toEqual(['/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4/sensors/fire']);
+  }, 60_000);
+
+  it('ends `export` quietly when the reader of its output goes away (| head)', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'fleet.tfr');
+    expect((await inProcess(['generate', '--seed', '1', '--sites', '1', '--buildings', '1', '--floors', '1', '--units', '2', '--rooms', '2', '--events', '20000', '--out', file])).code).toBe(0);
+    const exp = twinflow(['export', file]);
+    exp.child.stdout!.once('data', () => exp.child.stdout!.destroy());
+    expect(await exp.exit).toBe(0);
+    expect(exp.stderr()).not.toMatch(/EPIPE|at /);
+  }, 60_000);
+
+  it('reports a user error in one line with exit code 1 or 2, never a stack trace', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'bad.csv');
+    await import('node:fs').then((fs) => fs.writeFileSync(csv, 'a,b\n1,2\n'));
+    const missing = await inProcess(['replay', join(dir, 'missing.tfr')]);
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^twinflow replay: ENOENT.*missing\.tfr/) });
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    expect(await inProcess(['import', csv, '--out', join(dir, 'x.tfr')])).toEqual({ code: 1, stderr: 'twinflow import: CSV has no column "Date" (columns: a, b)\n' });
+    // Bad flag values are usage errors, like unknown flags.
+    expect(await inProcess(['replay', join(dir, 'x.tfr'), '--speed', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow replay: --speed must be a number/) });
+    expect(await inProcess(['import', csv, '--out', join(dir, 'x.tfr'), '--fan-out', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow import: --fan-out/) });
+    expect(await inProcess(['whatif', join(dir, 'x.tfr'), '--limit', 'x'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow whatif: --limit/) });
+  });
+
+  it('shows the serve options for `twinflow serve --help`', async () => {
+    let stdout = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+    expect(await main(['serve', '--help'])).toBe(0);
+    expect(stdout).toMatch(/^twinflow serve \[options\]/);
+    expect(stdout).toContain('--mqtt-port');
+  });
+});
