@@ -27,6 +27,8 @@ export interface LaneSpec<I extends Lane = Lane> {
 export interface ValueSpec<T> extends LaneSpec<ValueLane<T>> {
   readonly kind: 'value';
   readonly initial: T;
+  /** Network clients (HTTP, WARP) may set it with a command; see {@link value}. */
+  readonly writable: boolean;
 }
 export interface MapSpec<V> extends LaneSpec<MapLane<V>> {
   readonly kind: 'map';
@@ -83,10 +85,18 @@ export function value<T>(initial: T, options: Common & {
    * and this lane's type with it). Without it, a stored value is used as it is.
    */
   migrate?: (stored: unknown, fromVersion: number) => T;
+  /**
+   * Lets network clients (an HTTP command, a WARP `@command`) set the lane directly, as
+   * Swim's value lanes allow. Off by default: most value lanes are state the model
+   * computes (an aggregate, a status), and a client overwriting one would bypass the
+   * model; expose a command lane with `parse` for client input instead. Server-side code
+   * (`Runtime.command`) may always set a value lane.
+   */
+  writable?: boolean;
 } = {}): ValueSpec<T> {
   const equals = options.equals ?? Object.is;
   return {
-    kind: 'value', initial, transient: options.transient ?? false,
+    kind: 'value', initial, transient: options.transient ?? false, writable: options.writable ?? false,
     info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals, migrate: options.migrate }),
     create: (info, host) => new ValueLane<T>(info as LaneInfo<ValueOptions<T>>, host),
   };

@@ -1,6 +1,6 @@
 import { ModelCatalog, RealClock, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinEvent, type TwinLogger, type TwinModel } from '../actors/index.js';
 import { TwinError, toTwinError } from '../errors.js';
-import { MemoryStateStore, type JournalEntry, type LaneEvent, type StateStore } from '../lanes/index.js';
+import { MemoryStateStore, type JournalEntry, type LaneEvent, type StateStore, type ValueSpec } from '../lanes/index.js';
 import { rollBack } from './time-travel.js';
 import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { commandAsEvent } from './recorded-command.js';
@@ -37,6 +37,12 @@ export interface RuntimeOptions {
    * in-memory store per worker.
    */
   workers?: WorkerOptions;
+}
+
+/** Options of {@link Runtime.command}. */
+export interface CommandOptions {
+  /** The command comes from a network client: value lanes must be declared `writable`. */
+  fromClient?: boolean;
 }
 
 /** Options of {@link Runtime.link}. */
@@ -182,11 +188,14 @@ export class Runtime {
    * Sends a command to a command lane (or sets a value lane); rejects with a TwinError.
    * With an `onIngested` listener (a recorder), an accepted command is reported there too,
    * as an event of type `twinflow.command`, in arrival order with the events.
+   * `fromClient` marks a command from the network (HTTP, WARP): it may set only value
+   * lanes declared `writable`, never the state a model computes.
    */
-  async command(path: string, lane: string, value: unknown): Promise<void> {
+  async command(path: string, lane: string, value: unknown, options: CommandOptions = {}): Promise<void> {
     this.assertOpen();
     const ticket = new Ticket(1);
     const target = this.normaliser.path(path);
+    if (options.fromClient) this.assertClientWritable(target, lane);
     const seen = this.ingestedListeners.size > 0
       ? { events: [commandAsEvent(target, lane, value, this.clock.now(), this.normaliser.nextId())], done: false }
       : null;
@@ -231,6 +240,13 @@ export class Runtime {
     const link = new FilterLink(parsed.text, lane, (l) => this.host.unobserveFilter(l), callback);
     this.host.observeFilter(parsed, lane, link).then(() => link.onSynced(), (err) => link.fail(err));
     return link;
+  }
+
+  /** Refuses a client's command to a value lane its model did not declare writable. */
+  private assertClientWritable(path: string, lane: string): void {
+    const spec = this.catalog.modelOf(TwinPath.parse(path))?.def.lanes[lane];
+    if (spec?.kind !== 'value' || (spec as ValueSpec<unknown>).writable) return; // command lanes (and unknown ones) are the shard's to judge
+    throw new TwinError('TWIN_LANE_KIND', `lane "${lane}" of ${path} is a value lane the model computes; clients may not set it (declare it value(…, { writable: true }) to allow)`, { path, lane });
   }
 
   /** True when a model is routed to `path` (false for malformed paths too). */

@@ -40,7 +40,7 @@ export function twinRoutes(rt: Runtime) {
       if (type !== undefined && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {
         throw new TwinError('TWIN_CONTENT_TYPE', `a command body is JSON (content-type: application/json), got "${type}"`);
       }
-      await rt.command(match[1]!, match[2]!, req.body ?? null);
+      await rt.command(match[1]!, match[2]!, req.body ?? null, { fromClient: true });
       return reply.status(202).send({ status: 'accepted' });
     });
   };

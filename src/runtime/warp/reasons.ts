@@ -18,6 +18,7 @@ const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
   TWIN_FILTER_INVALID: 'nodeNotFound',
   TWIN_LANE_NOT_FOUND: 'laneNotFound',
   TWIN_FORBIDDEN: 'forbidden',
+  TWIN_LANE_KIND: 'forbidden', // e.g. a client's command to a value lane that is not writable
   TWIN_LINK_LIMIT: 'tooManyLinks',
   TWIN_FRAME_MALFORMED: 'malformed',
 };

@@ -207,7 +207,7 @@ export class WarpSession {
 
   private command(node: string, lane: string, value: unknown): void {
     this.authorized('command', node, lane, () => {
-      this.ctx.runtime.command(node, lane, value).catch((err) => this.commandFailed(node, lane, err));
+      this.ctx.runtime.command(node, lane, value, { fromClient: true }).catch((err) => this.commandFailed(node, lane, err));
     }, (err) => this.commandFailed(node, lane, err));
   }
 
