@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { INGEST_FLAGS, INGEST_HELP, ingestionFromFlags } from './ingest-config.js';
+import { envValue, flagOrEnv, parseFlags, readNumber } from './cli-flags.js';
 import type { IngestionOptions } from './ingestion.js';
 import { STORE_FLAGS, STORE_HELP, storageFromFlags, type StorageOptions } from './store-config.js';
 
@@ -19,7 +19,26 @@ const HELP = `twinflow serve [options]
   --host <addr>       listen address (env TWINFLOW_HOST, default 127.0.0.1)
   --port <n>          HTTP port, 0 for any free port (env TWINFLOW_PORT, default 9001)
   --log-level <lvl>   pino level (env TWINFLOW_LOG_LEVEL, default info)
+
+  Every flag also takes the form --flag=value; an empty TWINFLOW_* variable counts as unset.
 `;
+
+/** pino's levels: anything else makes pino throw at start, far from the flag that caused it. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The flags of `twinflow serve` (node:util parseArgs shapes); `record` takes them too. */
+export const SERVE_FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'log-level': { type: 'string' },
+  ...INGEST_FLAGS,
+  ...STORE_FLAGS,
+} as const;
+
+/** Parsed {@link SERVE_FLAGS}: strings, booleans for switches, arrays for repeatable flags. */
+export type ServeFlagValues = {
+  [K in keyof typeof SERVE_FLAGS]?: (typeof SERVE_FLAGS)[K] extends { multiple: true } ? string[] : (typeof SERVE_FLAGS)[K] extends { type: 'boolean' } ? boolean : string;
+};
 
 export function serveHelp(): string {
   return HELP + STORE_HELP + INGEST_HELP;
@@ -27,23 +46,20 @@ export function serveHelp(): string {
 
 /** Parses serve flags; throws an Error with a usage message on bad input. */
 export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'log-level': { type: 'string' },
-      ...INGEST_FLAGS,
-      ...STORE_FLAGS,
-    },
-    strict: true,
-  });
-  const port = Number(values.port ?? env.TWINFLOW_PORT ?? 9001);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port ?? env.TWINFLOW_PORT}`);
+  const { values } = parseFlags({ args: argv, options: SERVE_FLAGS, strict: true });
+  return serveConfigFrom(values, env);
+}
+
+/** Serve settings from parsed {@link SERVE_FLAGS} values, then environment, then defaults. */
+export function serveConfigFrom(values: ServeFlagValues, env: NodeJS.ProcessEnv): ServeConfig {
+  const portSetting = flagOrEnv('port', values.port, env, 'TWINFLOW_PORT');
+  const port = portSetting ? readNumber(portSetting.name, portSetting.raw, { integer: true, max: 65535 }) : 9001;
+  const level = flagOrEnv('log-level', values['log-level'], env, 'TWINFLOW_LOG_LEVEL');
+  if (level && !LOG_LEVELS.includes(level.raw)) throw new Error(`${level.name} must be one of ${LOG_LEVELS.join(', ')}, got ${level.raw}`);
   return {
-    host: values.host ?? env.TWINFLOW_HOST ?? '127.0.0.1',
+    host: values.host ?? envValue(env, 'TWINFLOW_HOST') ?? '127.0.0.1',
     port,
-    logLevel: values['log-level'] ?? env.TWINFLOW_LOG_LEVEL ?? 'info',
+    logLevel: level?.raw ?? 'info',
     ingestion: ingestionFromFlags(values, env),
     storage: storageFromFlags(values, env),
   };

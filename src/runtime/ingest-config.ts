@@ -1,4 +1,5 @@
 import type { IngestionOptions } from './ingestion.js';
+import { envValue, flagOrEnv, readNumber } from './cli-flags.js';
 import { parseWebhook } from './outputs/webhook-sink.js';
 
 /** `parseArgs` options of the ingestion flags of `twinflow serve`. */
@@ -39,22 +40,22 @@ type FlagValues = { [K in keyof typeof INGEST_FLAGS]?: (typeof INGEST_FLAGS)[K] 
  * ```
  */
 export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = process.env): IngestionOptions {
-  const url = values['mqtt-url'] ?? env.TWINFLOW_MQTT_URL;
-  const portText = values['mqtt-port'] ?? env.TWINFLOW_MQTT_PORT ?? '1883';
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--mqtt-port must be 0..65535, got ${portText}`);
+  // Blank TWINFLOW_* variables count as unset (Number('') would be port 0: MQTT off).
+  const urlSetting = flagOrEnv('mqtt-url', values['mqtt-url'], env, 'TWINFLOW_MQTT_URL');
+  const url = urlSetting?.raw;
+  const portSetting = flagOrEnv('mqtt-port', values['mqtt-port'], env, 'TWINFLOW_MQTT_PORT');
+  const port = portSetting ? readNumber(portSetting.name, portSetting.raw, { integer: true, max: 65535 }) : 1883;
   const maxText = values['mqtt-max-payload'];
-  const maxPayloadBytes = maxText === undefined ? undefined : Number(maxText);
-  if (maxPayloadBytes !== undefined && (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1)) throw new Error(`--mqtt-max-payload must be a positive integer, got ${maxText}`);
-  if (url !== undefined && !/^(mqtts?|wss?|tcp|tls):\/\//.test(url)) throw new Error(`--mqtt-url must be mqtt://, mqtts://, ws:// or wss://, got ${url}`);
-  const webhooks = (values.webhook ?? env.TWINFLOW_WEBHOOKS?.split(',').filter(Boolean) ?? []).map(parseWebhook);
+  const maxPayloadBytes = maxText === undefined ? undefined : readNumber('--mqtt-max-payload', maxText, { integer: true, min: 1 });
+  if (url !== undefined && !/^(mqtts?|wss?|tcp|tls):\/\//.test(url)) throw new Error(`${urlSetting!.name} must be mqtt://, mqtts://, ws:// or wss://, got ${url}`);
+  const webhooks = (values.webhook ?? env.TWINFLOW_WEBHOOKS?.split(',').filter((w) => w.trim() !== '') ?? []).map(parseWebhook);
   const common = {
-    topicPrefix: values['mqtt-topic-prefix'] ?? env.TWINFLOW_MQTT_TOPIC_PREFIX,
+    topicPrefix: values['mqtt-topic-prefix'] ?? envValue(env, 'TWINFLOW_MQTT_TOPIC_PREFIX'),
     ...(maxPayloadBytes !== undefined && { maxPayloadBytes }),
   };
   // Port 0 turns the embedded broker off on the command line (an ephemeral port is a test need only).
   const mqtt = url !== undefined
-    ? { url, subscription: values['mqtt-subscription'], clientId: values['mqtt-client-id'] ?? env.TWINFLOW_MQTT_CLIENT_ID, ...common }
-    : port === 0 ? undefined : { port, host: values['mqtt-host'] ?? env.TWINFLOW_MQTT_HOST, ...common };
+    ? { url, subscription: values['mqtt-subscription'], clientId: values['mqtt-client-id'] ?? envValue(env, 'TWINFLOW_MQTT_CLIENT_ID'), ...common }
+    : port === 0 ? undefined : { port, host: values['mqtt-host'] ?? envValue(env, 'TWINFLOW_MQTT_HOST'), ...common };
   return { mqtt, outputs: { webhooks } };
 }

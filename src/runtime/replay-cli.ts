@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { defaultParams } from '../../models/index.js';
+import { parseFlags, readNumber } from './cli-flags.js';
 import { explainHvac } from './replay/hvac-explain.js';
 import { fmtCount, fmtRate, progressLine, throttled } from './replay/progress.js';
 import { runReplay, type ReplayResult } from './replay/run.js';
@@ -45,7 +45,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let params;
   // Flag values are checked here too, so a bad one gets the usage text and exit code 2.
   try {
-    parsed = parseArgs({ args: argv, options: REPLAY_FLAGS, allowPositionals: true, strict: true });
+    parsed = parseFlags({ args: argv, options: REPLAY_FLAGS, allowPositionals: true, strict: true });
     if (parsed.positionals.length !== 1) throw new Error('expected one recording file');
     opts = replayOptionsFromFlags(parsed.values);
     params = parseParams(parsed.values.param);
@@ -68,7 +68,7 @@ export async function whatifCommand(argv: string[]): Promise<number> {
   let whatParams;
   let limit;
   try {
-    parsed = parseArgs({
+    parsed = parseFlags({
       args: argv, allowPositionals: true, strict: true,
       options: { ...REPLAY_FLAGS, 'baseline-param': { type: 'string', multiple: true }, limit: { type: 'string' } },
     });
@@ -76,8 +76,9 @@ export async function whatifCommand(argv: string[]): Promise<number> {
     opts = replayOptionsFromFlags(parsed.values);
     baseParams = { ...defaultParams, ...parseParams(parsed.values['baseline-param']) };
     whatParams = { ...baseParams, ...parseParams(parsed.values.param) };
-    limit = Number(parsed.values.limit ?? 20);
-    if (!Number.isInteger(limit) || limit < 0) throw new Error(`--limit must be a non-negative integer, got ${parsed.values.limit}`);
+    limit = parsed.values.limit === undefined ? 20 : readNumber('--limit', parsed.values.limit, { integer: true });
+    // Without a change both runs are the same replay; `twinflow replay` is that.
+    if (!parsed.values.param?.length) throw new Error('--param <name>=<value> is required: the what-if run needs a parameter to change (twinflow replay replays unchanged)');
   } catch (err) {
     process.stderr.write(`twinflow whatif: ${(err as Error).message}\n\n${WHATIF_USAGE}`);
     return 2;

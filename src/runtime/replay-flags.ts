@@ -1,3 +1,4 @@
+import { readNumber } from './cli-flags.js';
 import type { ModelSource } from './workers/protocol.js';
 import type { TwinModel } from '../actors/index.js';
 import { buildingModels, buildingModelSource, defaultParams, type BuildingParams } from '../../models/index.js';
@@ -58,17 +59,14 @@ export function modelSourceFromFlags(name: string | undefined, params: Partial<B
   return buildingModelSource(params);
 }
 
-function num(flag: string, raw: string | undefined, fallback: number, min = 0): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${flag} must be a number >= ${min}, got ${raw}`);
-  return n;
+function num(flag: string, raw: string | undefined, fallback: number, integer = false): number {
+  return raw === undefined ? fallback : readNumber(`--${flag}`, raw, { integer });
 }
 
 /** Pacing and storage options of a replay from its flags. */
 export function replayOptionsFromFlags(v: Record<string, unknown>): { speed: number; steps?: 'batch' | 'tick'; tickMs: number; tailMs: number; dataDir?: string; memory: boolean; workers: number } {
   if (v.max && v.speed !== undefined) throw new Error('--speed and --max exclude each other');
-  const workers = num('workers', v.workers as string | undefined, 0);
+  const workers = num('workers', v.workers as string | undefined, 0, true);
   if (v.steps !== undefined && v.steps !== 'batch' && v.steps !== 'tick') throw new Error(`--steps must be batch or tick, got ${String(v.steps)}`);
   return {
     ...(v.steps !== undefined ? { steps: v.steps as 'batch' | 'tick' } : {}),

@@ -1,13 +1,13 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { importCsv, UCI_MAPPING, type CsvMapping } from '../persistence/csv-import.js';
 import { fleetPaths, generateFleet, type FleetOptions } from '../persistence/fleet-generator.js';
 import { toJsonLine } from '../persistence/jsonl.js';
 import { RecordingReader } from '../persistence/recording-reader.js';
 import { RecordingWriter } from '../persistence/recording-writer.js';
-import { parseServeConfig, serveHelp } from './config.js';
+import { parseFlags, readNumber } from './cli-flags.js';
+import { SERVE_FLAGS, serveConfigFrom, serveHelp } from './config.js';
 import { createLogger } from './logger.js';
 import { startNode } from './node.js';
 import { fmtCount, fmtRate } from './replay/progress.js';
@@ -53,10 +53,7 @@ function fail(cmd: string, usage: string, err: unknown): number {
 }
 
 function int(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${raw}`);
-  return n;
+  return raw === undefined ? undefined : readNumber(`--${name}`, raw, { integer: true });
 }
 
 /** `twinflow generate`: a seeded synthetic fleet to a recording or over MQTT. */
@@ -64,7 +61,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   let fleet: FleetOptions;
   let v;
   try {
-    ({ values: v } = parseArgs({
+    ({ values: v } = parseFlags({
       args: argv, strict: true,
       options: {
         seed: { type: 'string' }, sites: { type: 'string' }, buildings: { type: 'string' }, floors: { type: 'string' }, units: { type: 'string' },
@@ -108,7 +105,7 @@ export async function importCommand(argv: string[]): Promise<number> {
   let fanOut: number | undefined;
   let timeShiftMs: number | undefined;
   try {
-    parsed = parseArgs({
+    parsed = parseFlags({
       args: argv, strict: true, allowPositionals: true,
       options: { out: { type: 'string' }, uci: { type: 'boolean' }, mapping: { type: 'string' }, 'fan-out': { type: 'string' }, 'time-shift': { type: 'string' }, room: { type: 'string' } },
     });
@@ -136,7 +133,7 @@ export async function importCommand(argv: string[]): Promise<number> {
 export async function exportCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { out: { type: 'string' } } });
+    parsed = parseFlags({ args: argv, strict: true, allowPositionals: true, options: { out: { type: 'string' } } });
     if (parsed.positionals.length !== 1) throw new Error('expected one recording file');
   } catch (err) {
     return fail('export', EXPORT_USAGE, err);
@@ -165,19 +162,21 @@ export async function exportCommand(argv: string[]): Promise<number> {
 
 /** `twinflow record`: serve and record every accepted event until a signal. */
 export async function recordCommand(argv: string[]): Promise<number> {
-  const at = argv.indexOf('--out');
-  const file = at >= 0 ? argv[at + 1] : undefined;
+  let file: string | undefined;
   let config;
   try {
+    // The serve flags plus --out, parsed together so every form parseArgs knows works (--out=f).
+    const { values } = parseFlags({ args: argv, options: { ...SERVE_FLAGS, out: { type: 'string' } }, strict: true });
+    file = values.out;
     if (!file) throw new Error('--out <file.tfr> is required');
-    config = parseServeConfig([...argv.slice(0, at), ...argv.slice(at + 2)]);
+    config = serveConfigFrom(values, process.env);
   } catch (err) {
     return fail('record', RECORD_USAGE, err);
   }
   const logger = createLogger(config.logLevel);
   // Same node as `serve` (workers default to the core count, so they need the model source).
   const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage });
-  const rec = startRecording(node.runtime, file!, { meta: { command: 'twinflow record' } });
+  const rec = startRecording(node.runtime, file, { meta: { command: 'twinflow record' } });
   logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file }, 'twinflow is serving the building model and recording');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { PassivationOptions } from '../actors/index.js';
 import type { Durability } from '../persistence/lmdb-store.js';
+import { envValue, flagOrEnv, readNumber } from './cli-flags.js';
 
 /** Storage settings of a node: where state lives, how durable an acknowledgement is, and passivation. */
 export interface StorageOptions {
@@ -33,37 +34,43 @@ export const STORE_FLAGS = {
 export const STORE_HELP = `
   --data <dir>             LMDB data directory (env TWINFLOW_DATA, default ./data)
   --memory                 keep state in memory only (nothing written to disk)
-  --durability <mode>      strict: ack after fsync (default); relaxed: ack at once, commit within ms
+  --durability <mode>      strict: ack after fsync (default); relaxed: ack at once, commit within ms (env TWINFLOW_DURABILITY)
   --max-active <n>         passivate least recently active twins past ~n live twins (default 1000000)
   --idle-timeout <ms>      passivate twins idle this long (default 600000; 0 = never)
   --workers <n>            shard worker threads (env TWINFLOW_WORKERS, default: the core count; 0 = main thread)
-  --journal                record every turn: GET /twins/{path}/history and ?at= reads
+  --journal                record every turn: GET /twins/{path}/history and ?at= reads (env TWINFLOW_JOURNAL=1)
   --journal-retention <ms> keep journal entries this long (default 604800000 = 7 days)
   --warm <prefix>          after start, bring the stored twins under a path back at once (repeatable; / = all)
 `;
 
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${raw}`);
-  return n;
-}
-
-/** Reads the storage flags (see {@link STORE_HELP}). */
+/** Reads the storage flags (see {@link STORE_HELP}), then their TWINFLOW_* variables (blank = unset). */
 export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv): StorageOptions {
-  const durability = (values.durability as string | undefined) ?? env.TWINFLOW_DURABILITY ?? 'strict';
-  if (durability !== 'strict' && durability !== 'relaxed') throw new Error(`--durability must be strict or relaxed, got ${durability}`);
-  const idleMs = positiveInt('idle-timeout', values['idle-timeout'] as string | undefined, 600_000);
+  const flag = (name: string): string | undefined => values[name] as string | undefined;
+  const count = (name: string, fallback: number, envName?: string): number => {
+    const s = flagOrEnv(name, flag(name), env, envName);
+    return s ? readNumber(s.name, s.raw, { integer: true }) : fallback;
+  };
+  const durability = flagOrEnv('durability', flag('durability'), env, 'TWINFLOW_DURABILITY');
+  if (durability && durability.raw !== 'strict' && durability.raw !== 'relaxed') throw new Error(`${durability.name} must be strict or relaxed, got ${durability.raw}`);
+  const idleMs = count('idle-timeout', 600_000);
   return {
-    dataDir: values.memory ? undefined : ((values.data as string | undefined) ?? env.TWINFLOW_DATA ?? './data'),
-    durability,
-    journal: values.journal === true || env.TWINFLOW_JOURNAL === '1',
-    workers: positiveInt('workers', (values.workers as string | undefined) ?? env.TWINFLOW_WORKERS, availableParallelism()),
-    journalRetentionMs: positiveInt('journal-retention', values['journal-retention'] as string | undefined, 7 * 86_400_000),
+    dataDir: values.memory ? undefined : (flag('data') ?? envValue(env, 'TWINFLOW_DATA') ?? './data'),
+    durability: (durability?.raw ?? 'strict') as Durability,
+    journal: values.journal === true || journalFromEnv(env),
+    workers: count('workers', availableParallelism(), 'TWINFLOW_WORKERS'),
+    journalRetentionMs: count('journal-retention', 7 * 86_400_000),
     warm: (values.warm as string[] | undefined) ?? [],
     passivation: {
-      maxActive: positiveInt('max-active', values['max-active'] as string | undefined, 1_000_000),
+      maxActive: count('max-active', 1_000_000),
       ...(idleMs > 0 ? { idleMs } : {}),
     },
   };
+}
+
+/** TWINFLOW_JOURNAL: 1/true or 0/false; anything else is refused rather than read as "off". */
+function journalFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = envValue(env, 'TWINFLOW_JOURNAL');
+  if (raw === undefined || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new Error(`TWINFLOW_JOURNAL must be 1 or 0 (or true/false), got ${raw}`);
 }

@@ -77,6 +77,17 @@ describe('bad input of every kind gets a clear answer, a log line and a dead let
     expect(await node.runtime.get(ROOM, 'temperature')).toBe(23);
   });
 
+  it('names a topic with a leading "/" as the problem, not the path "//org/…"', async () => {
+    const v5 = await mqttClient(node.ingestion.mqtt!.url, { protocolVersion: 5 });
+    const failure = await v5.publishAsync(CLIMATE, JSON.stringify({ temperature: 20, humidity: 40 }), { qos: 1 }).then(() => null, (e: Error & { code?: number }) => e);
+    expect(failure?.code).toBe(0x90);
+    const [letter] = ((await (await fetch(`${node.url}/dead-letters?origin=mqtt&limit=1`)).json()) as { items: { code: string; message: string }[] }).items;
+    expect(letter).toMatchObject({ code: 'TWIN_PATH_INVALID', message: `MQTT topic "${CLIMATE}" must not start with "/": topic "${topicOf(CLIMATE)}" is the twin "${CLIMATE}"` });
+    // The topic is not read when a CloudEvent's subject names the twin: that one is fine.
+    await v5.publishAsync(CLIMATE, JSON.stringify(cloudEvent(CLIMATE, { temperature: 24, humidity: 40 }, 'slash-1')), { qos: 1 });
+    expect(await node.runtime.get(ROOM, 'temperature')).toBe(24);
+  });
+
   it('answers dead-letter queries and rejects bad ones', async () => {
     expect((await fetch(`${node.url}/dead-letters?limit=0`)).status).toBe(400);
     expect((await fetch(`${node.url}/dead-letters?origin=ftp`)).status).toBe(400);

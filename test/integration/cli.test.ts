@@ -5,10 +5,12 @@
  * stderr matter.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RecordingReader } from '../../src/persistence/recording-reader.js';
 import { main } from '../../src/runtime/cli.js';
+import { parseServeConfig } from '../../src/runtime/config.js';
 import { freePort, waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -20,17 +22,24 @@ afterEach(() => {
 });
 
 /** `twinflow <args>` as a child process; stdout is a pipe the test may read or close. */
-function twinflow(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
+function twinflow(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [
     '--import', 'tsx', '--input-type=module', '-e',
     "const { main } = await import('./src/runtime/cli.ts'); process.exitCode = await main(process.argv.slice(1));",
     ...args,
-  ], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, stderr: () => stderr, exit };
+}
+
+/** `twinflow <args>` as a child process to its end: exit code and stderr. */
+async function finished(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  const run = twinflow(args, env);
+  const code = await run.exit;
+  return { code, stderr: run.stderr() };
 }
 
 /** Runs `main` in this process and returns its exit code and what it wrote to stderr. */
@@ -48,7 +57,8 @@ describe('twinflow CLI', () => {
     const dir = tempDir();
     const file = join(dir, 'live.tfr');
     const port = await freePort();
-    const rec = twinflow(['record', '--out', file, '--port', String(port), '--mqtt-port', '0', '--memory', '--workers', '1', '--log-level', 'warn']);
+    // `--out=FILE` as well as `--port PORT`: every command takes both forms (record used to look for `--out` by hand).
+    const rec = twinflow(['record', `--out=${file}`, '--port', String(port), '--mqtt-port=0', '--memory', '--workers', '1', '--log-level', 'warn']);
     await waitFor(async () => {
       if (rec.child.exitCode !== null) throw new Error(`twinflow record exited ${rec.child.exitCode}: ${rec.stderr()}`);
       return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok;
@@ -90,6 +100,44 @@ describe('twinflow CLI', () => {
     expect(await inProcess(['import', csv, '--out', join(dir, 'x.tfr'), '--fan-out', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow import: --fan-out/) });
     expect(await inProcess(['whatif', join(dir, 'x.tfr'), '--limit', 'x'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow whatif: --limit/) });
   });
+
+  it('answers a negative or missing flag value, and whatif without --param, with a one-line usage error', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'x.tfr');
+    const [tick, out, whatif, record] = await Promise.all([
+      finished(['replay', file, '--tick', '-5']),
+      finished(['export', file, '--out', '-o']),
+      finished(['whatif', file]),
+      finished(['record', '--port', '0']),
+    ]);
+    expect(tick).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow replay: --tick must be a number >= 0, got -5\n\ntwinflow replay </) });
+    expect(out).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow export: --out needs a value; to give one that starts with "-", write --out=<value>\n/) });
+    expect(whatif).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow whatif: --param <name>=<value> is required/) });
+    expect(record).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow record: --out <file.tfr> is required/) });
+  }, 60_000);
+
+  it('reads an empty TWINFLOW_* variable as unset and refuses one it cannot read (exit 2)', async () => {
+    const port = await freePort();
+    const blank = { TWINFLOW_WORKERS: '', TWINFLOW_DURABILITY: '', TWINFLOW_MQTT_URL: '', TWINFLOW_MQTT_PORT: '', TWINFLOW_LOG_LEVEL: '', TWINFLOW_JOURNAL: '', TWINFLOW_DATA: '' };
+    const serve = twinflow(['serve', '--port', String(port), '--mqtt-port', '0', '--memory'], blank);
+    await waitFor(async () => {
+      if (serve.child.exitCode !== null) throw new Error(`twinflow serve exited ${serve.child.exitCode}: ${serve.stderr()}`);
+      return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok;
+    }, 30_000, 'twinflow serve to be ready');
+    serve.child.kill('SIGINT');
+    expect(await serve.exit).toBe(0);
+    // Blank is the default (the core count of workers), not 0.
+    expect(parseServeConfig([], { ...blank, TWINFLOW_PORT: '' })).toMatchObject({ port: 9001, logLevel: 'info', storage: { workers: availableParallelism(), durability: 'strict', journal: false, dataDir: './data' }, ingestion: { mqtt: { port: 1883 } } });
+
+    const [workers, port2, journal] = await Promise.all([
+      finished(['serve', '--memory'], { TWINFLOW_WORKERS: 'many' }),
+      finished(['serve', '--memory'], { TWINFLOW_PORT: 'http' }),
+      finished(['serve', '--memory'], { TWINFLOW_JOURNAL: 'yes' }),
+    ]);
+    expect(workers).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow serve: TWINFLOW_WORKERS must be a non-negative integer, got many\n/) });
+    expect(port2).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow serve: TWINFLOW_PORT must be an integer from 0 to 65535, got http\n/) });
+    expect(journal).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow serve: TWINFLOW_JOURNAL must be 1 or 0/) });
+  }, 60_000);
 
   it('shows the serve options for `twinflow serve --help`', async () => {
     let stdout = '';

@@ -26,6 +26,10 @@ describe('TopicMap', () => {
     expect(t.pathOf('tf/org/a/floor/3/commands/hvac')).toBeNull();
     expect(t.topicOf('/org/a')).toBe('tf/org/a');
     expect(new TopicMap().pathOf('org//x')).toBe('/org//x'); // left for path validation to reject
+    // A leading '/' after the prefix gets its own message naming the topic to use instead.
+    expect(t.leadingSlash('tf//org/a')?.message).toBe('MQTT topic "tf//org/a" must not start with "/" after the prefix "tf/": topic "tf/org/a" is the twin "/org/a"');
+    expect(t.leadingSlash('tf/org/a')).toBeNull();
+    expect(t.leadingSlash('ab//org/a')).toBeNull(); // not under the prefix: never ingested anyway
   });
 
   it('routes derived events: signals, hvac commands and device commands', () => {

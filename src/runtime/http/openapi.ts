@@ -27,11 +27,29 @@ export const openApiDocument = {
     '/twins/{path}': {
       get: {
         summary: 'Read a twin', operationId: 'readTwin',
-        parameters: [pathParam, { name: 'lanes', in: 'query', description: 'Comma-separated lane names (default: all)', schema: { type: 'string' } }],
+        parameters: [
+          pathParam,
+          { name: 'lanes', in: 'query', description: 'Comma-separated lane names (default: all)', schema: { type: 'string' } },
+          { name: 'at', in: 'query', description: 'The state as of this time, from the journal (epoch ms or RFC 3339)', schema: { type: 'string' } },
+        ],
         responses: {
           200: { description: 'The twin', content: { 'application/json': { schema: { $ref: '#/components/schemas/Twin' } } } },
-          400: errorResponse('Invalid path (TWIN_PATH_INVALID)'),
+          400: errorResponse('Invalid path (TWIN_PATH_INVALID) or `at` (TWIN_QUERY_INVALID)'),
           404: errorResponse('No route matches the path (TWIN_NO_ROUTE) or no such lane (TWIN_LANE_NOT_FOUND)'),
+        },
+      },
+    },
+    '/twins/{path}/history': {
+      get: {
+        summary: 'Journaled turns of a twin', operationId: 'twinHistory',
+        parameters: [
+          pathParam,
+          { name: 'from', in: 'query', description: 'Earliest time, inclusive (epoch ms or RFC 3339; default 0)', schema: { type: 'string' } },
+          { name: 'to', in: 'query', description: 'Latest time, inclusive (default: no limit); must not be before `from`', schema: { type: 'string' } },
+        ],
+        responses: {
+          200: { description: '`{ path, from, to, entries }`, oldest first', content: { 'application/json': { schema: { type: 'object' } } } },
+          400: errorResponse('Invalid path (TWIN_PATH_INVALID), or `from`/`to` empty, unreadable or from > to (TWIN_QUERY_INVALID)'),
         },
       },
     },
@@ -58,19 +76,28 @@ export const openApiDocument = {
         },
       },
     },
+    '/twins/warm': {
+      post: {
+        summary: 'Bring every stored twin back', operationId: 'warmAll',
+        description: 'Starts every stored twin that is not live yet (Runtime.warm(\'/\'), as `twinflow serve --warm /`); answers `{ prefix: "/", started }`.',
+        responses: {
+          200: { description: 'How many twins started', content: { 'application/json': { schema: { type: 'object', properties: { prefix: { const: '/' }, started: { type: 'integer' } } } } } },
+        },
+      },
+    },
     '/twins': {
       get: {
         summary: 'Query a subtree', operationId: 'queryTwins',
         description: 'Twins under a path (or matching a wildcard filter), optionally of some models and whose lanes satisfy every `where` clause, in path order, paginated.',
         parameters: [
           { name: 'under', in: 'query', description: 'A twin path; the twin itself and everything below it', schema: { type: 'string' }, example: '/org/contoso/site/berlin/building/41' },
-          { name: 'filter', in: 'query', description: 'A path filter instead of `under` (`*` one segment, `**` any depth)', schema: { type: 'string' } },
-          { name: 'model', in: 'query', description: 'Comma-separated model names', schema: { type: 'string' }, example: 'room' },
+          { name: 'filter', in: 'query', description: 'A path filter instead of `under` (`*` one segment, `**` any depth); both together are a 400', schema: { type: 'string' } },
+          { name: 'model', in: 'query', description: 'Comma-separated model names; an unknown one is a 400', schema: { type: 'string' }, example: 'room' },
           {
             name: 'where', in: 'query', description: 'Repeatable `lane<op>value`, op one of = != > >= < <=; the value is JSON or plain text',
             schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true, example: ['occupied=false'],
           },
-          { name: 'lanes', in: 'query', description: 'Comma-separated lanes to return (default: all)', schema: { type: 'string' } },
+          { name: 'lanes', in: 'query', description: 'Comma-separated lanes to return (default: all); items of models without a lane omit it, a lane none of the queried models has is a 400', schema: { type: 'string' } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
           { name: 'cursor', in: 'query', description: 'The `next` of the previous page', schema: { type: 'string' } },
         ],
@@ -82,7 +109,7 @@ export const openApiDocument = {
               properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Twin' } }, next: { type: ['string', 'null'] } },
             } } },
           },
-          400: errorResponse('Bad filter, where clause, limit or cursor (TWIN_QUERY_INVALID, TWIN_FILTER_INVALID, TWIN_PATH_INVALID)'),
+          400: errorResponse('Bad filter, where clause, limit or cursor, `under` with `filter`, an unknown model or lane (TWIN_QUERY_INVALID, TWIN_FILTER_INVALID, TWIN_PATH_INVALID)'),
         },
       },
     },

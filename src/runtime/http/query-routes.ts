@@ -34,10 +34,11 @@ export function queryRoutes(rt: Runtime) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: QueryString }>('/twins', async (req) => {
       const q = req.query;
-      const filter = q.filter ?? (q.under ? TwinPath.parse(q.under).text + '/**' : '/**');
+      const filter = subtreeFilter(q);
       const models = q.model ? new Set(q.model.split(',').filter(Boolean)) : null;
       const where = (Array.isArray(q.where) ? q.where : q.where ? [q.where] : []).map(parseWhere);
       const lanes = q.lanes ? q.lanes.split(',').filter(Boolean) : null;
+      checkNames(rt, models, lanes);
       const limit = q.limit === undefined ? 100 : Number(q.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
         throw new TwinError('TWIN_QUERY_INVALID', `limit must be an integer 1..1000, got ${q.limit}`);
@@ -67,6 +68,40 @@ export function queryRoutes(rt: Runtime) {
       return { items, next: more && last !== null ? encodeCursor(last) : null };
     });
   };
+}
+
+/**
+ * The path filter of a query. `under` and `filter` together are refused rather than
+ * intersected: a filter can already start with the subtree's path, and one of the two
+ * silently winning (as before) hid the other. An empty value is refused, not read as absent.
+ */
+function subtreeFilter(q: QueryString): string {
+  if (q.under !== undefined && q.filter !== undefined) {
+    throw new TwinError('TWIN_QUERY_INVALID', 'give "under" or "filter", not both (a filter can start with the subtree: filter=/org/a/**/room/*)');
+  }
+  if (q.under === '' || q.filter === '') throw new TwinError('TWIN_QUERY_INVALID', `"${q.under === '' ? 'under' : 'filter'}" is empty`);
+  if (q.filter !== undefined) return q.filter;
+  return q.under !== undefined ? TwinPath.parse(q.under).text + '/**' : '/**';
+}
+
+/**
+ * Refuses model names no model has and lanes no model of the query has: such a query can
+ * only answer nothing (or items without the lane), which looks like "no data" instead of
+ * a typo. A lane that some of the models have is fine: items of the others omit it.
+ */
+function checkNames(rt: Runtime, models: ReadonlySet<string> | null, lanes: readonly string[] | null): void {
+  const all = rt.catalog.models;
+  const unknown = models ? [...models].filter((m) => !rt.catalog.model(m)) : [];
+  if (unknown.length > 0) {
+    throw new TwinError('TWIN_QUERY_INVALID', `unknown model ${unknown.map((m) => `"${m}"`).join(', ')} (models: ${all.map((m) => m.name).join(', ')})`, { model: unknown });
+  }
+  if (!lanes) return;
+  const candidates = models ? all.filter((m) => models.has(m.name)) : all;
+  const missing = lanes.filter((l) => !candidates.some((m) => m.laneNames.includes(l)));
+  if (missing.length > 0) {
+    const of = models ? `models ${[...models].join(', ')}` : 'any model';
+    throw new TwinError('TWIN_QUERY_INVALID', `no lane ${missing.map((l) => `"${l}"`).join(', ')} in ${of}`, { lanes: missing });
+  }
 }
 
 function pick(snap: TwinSnapshot, lanes: string[] | null): TwinSnapshot {

@@ -70,6 +70,9 @@ export class MqttIngest {
     let input;
     try {
       input = this.decoder.message(msg, path, clientId);
+      // Only when the topic names the twin (not a CloudEvent's subject) is its form the message's fault.
+      const topicError = input.subject === path ? this.topics.leadingSlash(msg.topic) : null;
+      if (topicError) throw topicError;
     } catch (err) {
       const error = toTwinError(err, 'TWIN_PAYLOAD_INVALID');
       if (qos === 0) {

@@ -40,6 +40,18 @@ export class TopicMap {
     return path;
   }
 
+  /**
+   * The error for a topic that names a twin with a leading `/` (`/org/…`): topics are paths
+   * without it (docs/ingestion.md), and path validation would report `//org/…`, a path the
+   * sender never wrote. Null for any other topic (other malformed paths are the runtime's).
+   */
+  leadingSlash(topic: string): TwinError | null {
+    if (topic.charCodeAt(this.prefix.length) !== 0x2f || !topic.startsWith(this.prefix)) return null;
+    const after = this.prefix === '' ? '' : ` after the prefix "${this.prefix}"`;
+    const fixed = this.prefix + topic.slice(this.prefix.length).replace(/^\/+/, '');
+    return new TwinError('TWIN_PATH_INVALID', `MQTT topic "${topic}" must not start with "/"${after}: topic "${fixed}" is the twin "/${fixed.slice(this.prefix.length)}"`, { topic });
+  }
+
   /** The topic of a path (`/a/b` → `<prefix>a/b`). */
   topicOf(path: string): string {
     return this.prefix + (path.charCodeAt(0) === 0x2f ? path.slice(1) : path);
