@@ -63,12 +63,12 @@ export class ModelCatalog {
   }
 
   /** The nearest ancestor path that is a twin, with its model. */
-  parentOf(path: TwinPath): { path: string; model: TwinModel } | null {
+  parentOf(path: TwinPath): { path: string; at: TwinPath; model: TwinModel } | null {
     for (let depth = path.depth - 1; depth >= 1; depth--) {
       const candidates = this.byDepth.get(depth);
       if (!candidates) continue;
       const prefix = path.prefix(depth);
-      for (const model of candidates) if (model.route.test(prefix)) return { path: prefix.text, model };
+      for (const model of candidates) if (model.route.test(prefix)) return { path: prefix.text, at: prefix, model };
     }
     return null;
   }

@@ -199,9 +199,10 @@ export class Shard implements TurnSink {
   async warm(prefix: string): Promise<number> {
     let started = 0;
     let after: string | undefined;
+    const owned = this.directory.ownsSubtree(prefix);
     for (;;) {
       const ticket = new Ticket<WarmChunk>(1);
-      this.enqueue({ kind: 'warm', path: prefix, after, ticket });
+      this.enqueue({ kind: 'warm', path: prefix, after, owned, ticket });
       await ticket.promise;
       const failure = ticket.rejected[0];
       if (failure) throw failure.error;
@@ -347,7 +348,7 @@ export class Shard implements TurnSink {
       const stored = store.scan ? store.scan(work.path, work.after) : loadEach(store, work.path, work.after);
       for (const [path, twinState] of stored) {
         chunk.last = path;
-        if (this.directory.canWarm(path)) {
+        if (this.directory.canWarm(path, work.owned)) {
           const twin = this.warmTwin(path);
           if (twin) {
             this.twins.set(path, twin);

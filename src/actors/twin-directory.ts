@@ -50,9 +50,21 @@ export class TwinDirectory {
     return local;
   }
 
-  /** True when a stored twin may be started by a warm: owned here, not live, not still stopping. */
-  canWarm(path: string): boolean {
-    return !this.live.has(path) && !this.stopping.has(path) && this.isLocal(path);
+  /**
+   * True when a stored twin may be started by a warm: not live, not still stopping, and
+   * owned here (known for the whole subtree when `owned`; otherwise asked per path, without
+   * caching: a warm visits each path once, and would only flush the cache of parents).
+   */
+  canWarm(path: string, owned: boolean): boolean {
+    return !this.live.has(path) && !this.stopping.has(path) && (owned || this.owns === undefined || this.owns(path));
+  }
+
+  /** True when this shard owns every twin at or below `prefix` (one shard key covers it). */
+  ownsSubtree(prefix: string): boolean {
+    if (this.owns === undefined) return true;
+    if (prefix === '') return false;
+    const at = TwinPath.parse(prefix);
+    return this.catalog.subtreeShardKey(at) !== undefined && this.owns(at.text);
   }
 
   /**
@@ -76,7 +88,7 @@ export class TwinDirectory {
       // messages, even when this shard owns it: one rule, so results cannot depend on
       // which worker happens to own what.
       twin.parentRemote = this.owns !== undefined &&
-        this.catalog.shardKey(path, model) !== this.catalog.shardKey(TwinPath.parse(parent.path), parent.model);
+        this.catalog.shardKey(path, model) !== this.catalog.shardKey(parent.at, parent.model);
       twin.upJoins = this.catalog.upJoins(model, parent.model);
     }
     return twin;

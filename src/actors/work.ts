@@ -57,7 +57,7 @@ export type Work =
   | { readonly kind: 'call'; readonly path: string; readonly fn: (twin: Twin) => unknown; readonly ticket: Ticket }
   | { readonly kind: 'stop'; readonly path: string; readonly ticket: Ticket | null }
   /** Starts stored twins under `path` (a chunk of a `Runtime.warm`), after `after` in path order. */
-  | { readonly kind: 'warm'; readonly path: string; readonly after: string | undefined; readonly ticket: Ticket<WarmChunk> }
+  | { readonly kind: 'warm'; readonly path: string; readonly after: string | undefined; readonly owned: boolean; readonly ticket: Ticket<WarmChunk> }
   | { readonly kind: 'joins'; readonly path: string; readonly updates: JoinUpdates };
 
 /** What one warm chunk did: twins started, the last path it scanned, whether the scan ended. */
