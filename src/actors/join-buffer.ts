@@ -52,6 +52,11 @@ export class JoinUpdates {
     let sorted = true;
     for (let i = 1; i < n && sorted; i++) if (this.compare(i - 1, i) > 0) sorted = false;
     if (sorted) return;
+    this.index = null; // positions move; a taken batch gets no further updates anyway
+    if (n <= INDEX_FROM) {
+      this.insertionSort(); // in place: no allocation for the common small batch
+      return;
+    }
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.compare(a, b));
     const lanes = order.map((i) => this.lanes[i]!);
     const children = order.map((i) => this.children[i]!);
@@ -61,7 +66,24 @@ export class JoinUpdates {
       this.children[i] = children[i]!;
       this.values[i] = values[i];
     }
-    this.index = null; // positions moved; a taken batch gets no further updates anyway
+  }
+
+  private insertionSort(): void {
+    const { lanes, children, values } = this;
+    for (let i = 1; i < children.length; i++) {
+      const lane = lanes[i]!;
+      const child = children[i]!;
+      const value = values[i];
+      let j = i - 1;
+      for (; j >= 0 && (children[j]! > child || (children[j] === child && lanes[j]! > lane)); j--) {
+        lanes[j + 1] = lanes[j]!;
+        children[j + 1] = children[j]!;
+        values[j + 1] = values[j];
+      }
+      lanes[j + 1] = lane;
+      children[j + 1] = child;
+      values[j + 1] = value;
+    }
   }
 
   private compare(a: number, b: number): number {
