@@ -264,25 +264,32 @@ export class Shard implements TurnSink {
         }
         if (this.journaling) this.runner.cause = { kind: 'event', id: work.event.id, source: work.event.source, type: work.event.type };
         const error = this.runner.runTurn(twin, RUN_EVENT, work.event);
-        if (!error && window > 0) {
-          twin.remember(key, window);
-          this.runner.markDirty(twin);
+        if (!error) {
+          if (window > 0) {
+            twin.remember(key, window);
+            this.runner.markDirty(twin);
+          }
+          if (!twin.announced) this.runner.announce(twin);
         }
         this.finish(work, error);
         break;
       }
-      case 'command':
+      case 'command': {
         this.stats.commands++;
         if (this.journaling) this.runner.cause = { kind: 'command', lane: work.lane };
-        this.finish(work, this.runner.runTurn(twin, RUN_COMMAND, work.lane, work.value));
+        const error = this.runner.runTurn(twin, RUN_COMMAND, work.lane, work.value);
+        if (!error && !twin.announced) this.runner.announce(twin);
+        this.finish(work, error);
         break;
+      }
       case 'timer':
         if (this.journaling) this.runner.cause = { kind: 'timer', name: work.name };
-        this.runner.runTurn(twin, RUN_TIMER, work.name, work.due);
+        if (!this.runner.runTurn(twin, RUN_TIMER, work.name, work.due) && !twin.announced) this.runner.announce(twin);
         break;
       case 'joins':
         if (this.journaling) this.runner.cause = JOIN_CAUSE;
         this.runner.applyJoins(twin, work.updates);
+        if (!twin.announced) this.runner.announce(twin); // children with state make their parent real
         break;
       case 'call':
         try {
@@ -386,7 +393,7 @@ export class Shard implements TurnSink {
     if (this.journaling) this.runner.cause = START_CAUSE;
     const error = this.runner.runTurn(twin, RUN_HOOK, onStart);
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStart failed');
-    this.runner.announce(twin);
+    if (stored) this.runner.announce(twin); // a new twin announces after its first input turn (see Twin.announced)
     this.runner.syncFilters(twin);
   }
 

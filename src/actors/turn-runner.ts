@@ -132,8 +132,13 @@ export class TurnRunner implements TurnEnv {
     this.dirty.push(twin);
   }
 
-  /** The current value of every lane a started twin's parent joins, sent up as join updates. */
+  /**
+   * Once per twin (see {@link Twin.announced}): the current value of every lane its
+   * parent joins, sent up as join updates. Before it, committed turns send no joins.
+   */
   announce(twin: Twin): void {
+    if (twin.announced) return;
+    twin.markAnnounced();
     const joins = twin.upJoins;
     if (!joins || !twin.parent) return;
     const names = twin.definition.laneNames;
@@ -187,7 +192,7 @@ export class TurnRunner implements TurnEnv {
     const watched = this.observers.size > 0;
     const observed = watched ? this.observers.forPath(twin.path) : undefined;
     const filtered = watched && this.observers.filterCount > 0 ? this.filterMatches(twin) : null;
-    const joins = twin.parent ? twin.upJoins : undefined;
+    const joins = twin.parent && twin.announced ? twin.upJoins : undefined;
     if (this.journaling && turn.length > 0) this.journalTurn(twin);
     for (let i = 0; i < turn.length; i++) {
       const lane = turn.lane(i);

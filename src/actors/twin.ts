@@ -37,14 +37,16 @@ const HAS_RECORD = 2;
 /** The stored record says the twin has keyed-lane entries (its `$e` field). */
 const STORED_ENTRIES = 4;
 /**
- * Bits 3…29: lane i (i < 27) changed since the last write; bit 30: some lane with a
+ * Bits 3…28: lane i (i < 26) changed since the last write; bit 30: some lane with a
  * higher index did, so every lane is visited. Lets a write visit only the changed lanes.
  */
 const FIRST_LANE_BIT = 8;
-const LANES_WITH_BITS = 27;
+const LANES_WITH_BITS = 26;
 const ALL_LANES_DIRTY = 1 << 30;
+/** Bit 29: the parent knows this twin (see {@link Twin.announced}). */
+const ANNOUNCED = 1 << 29;
 /** The bits that outlive a write. */
-const KEEP_AFTER_WRITE = HAS_RECORD | STORED_ENTRIES;
+const KEEP_AFTER_WRITE = HAS_RECORD | STORED_ENTRIES | ANNOUNCED;
 /**
  * Record field: 1 when the twin has entries of keyed lanes, 0 when it has none, so a
  * store can skip looking for entries on restore (most twins have none).
@@ -294,6 +296,21 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     const hook = this.definition.def.onTimer?.[name];
     if (!hook) throw new TwinError('TWIN_TURN_FAILED', `model "${this.model}" has no onTimer hook "${name}"`, { path: this.path, timer: name });
     hook(this);
+  }
+
+  /**
+   * True once the twin told its parent the values its joins take. A twin announces when
+   * it has state: restored from the store, or after its first event, command, timer or
+   * join turn. A twin that was only read or linked (any routed path can be) never does,
+   * so it cannot show up in its parent's aggregates (an unknown room in a unit's
+   * unoccupied list) and leaves nothing in the store.
+   */
+  get announced(): boolean {
+    return (this.bookkeeping & ANNOUNCED) !== 0;
+  }
+
+  markAnnounced(): void {
+    this.bookkeeping |= ANNOUNCED;
   }
 
   /** True when the record's bookkeeping (timers, dedupe window) changed since the last {@link Twin.collectWrites}. */

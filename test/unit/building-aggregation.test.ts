@@ -119,4 +119,23 @@ describe.each(WORKER_COUNTS)('recursive aggregation over a generated building (2
     expect(stats[1]).toEqual(stats[0]);
     expect(stats[2]).toEqual(stats[0]);
   });
+
+  it('a twin that was only read or linked stays out of its parent\'s aggregates until it has state', async () => {
+    // Any routed path can be read (GET /twins/…/room/999): that must not add a phantom
+    // room to the unit's unoccupied list, nor leave state behind.
+    const { rt } = buildingRuntime(workers);
+    const unit = '/org/o/site/s/building/1/floor/1/unit/a';
+    await rt.ingest({ subject: `${unit}/room/1/sensors/occupancy`, data: { occupied: false } });
+    await rt.read(`${unit}/room/999`);
+    await rt.read(`${unit}/room/998/sensors/fire`);
+    const link = rt.link(`${unit}/room/997`, 'occupied');
+    await rt.settle();
+    expect(await rt.get(unit, 'unoccupiedRooms')).toEqual([`${unit}/room/1`]);
+    expect(Object.keys(await rt.get(unit, 'roomOccupied') as object)).toEqual([`${unit}/room/1`]);
+    link.close();
+    // Its first reading makes it real: now the unit counts it.
+    await rt.ingest({ subject: `${unit}/room/999/sensors/occupancy`, data: { occupied: false } });
+    await rt.settle();
+    expect(await rt.get(unit, 'unoccupiedRooms')).toEqual([`${unit}/room/1`, `${unit}/room/999`]);
+  });
 });
