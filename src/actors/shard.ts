@@ -52,7 +52,11 @@ export class Shard implements TurnSink {
   private readonly commit: GroupCommit;
   private stepTickets: Ticket[] = [];
   private stepStopped: string[] = [];
+  /** Twins started without stored state, until they have some (see dropStateless). */
+  private stateless: Twin[] = [];
   private drainScheduled = false;
+  /** The drain running now was started by the timer alarm (a clock callback). */
+  private timerStep = false;
   private readonly journaling: boolean;
   private draining = false;
   private closed = false;
@@ -72,9 +76,15 @@ export class Shard implements TurnSink {
     queueMicrotask(() => this.timerRecovery.start());
     this.alarm = new ShardAlarm(options.clock, (due) => {
       for (const e of due) this.inbox.push({ kind: 'timer', path: e.path, name: e.name, due: e.due });
-      this.drain(); // now, synchronously: on a simulated clock every timer's turn sees its own time
+      // Now, synchronously: on a simulated clock every timer's turn sees its own time.
+      this.timerStep = true;
+      try {
+        this.drain();
+      } finally {
+        this.timerStep = false;
+      }
     });
-    this.passivator = new Passivator(options.passivation, options.clock, () => this.drain());
+    this.passivator = new Passivator(options.passivation, options.clock, () => this.scheduleDrain());
     this.commit = new GroupCommit(options.store, (outputs, stopped) => this.committed(outputs, stopped), (err) => {
       this.log.error({ err }, 'state commit failed');
     });
@@ -136,7 +146,14 @@ export class Shard implements TurnSink {
         }
         for (const [parent, updates] of this.joins.take()) this.process({ kind: 'joins', path: parent, updates });
       }
-      if (!this.closed) this.passivator.run(this.twins, (twin) => this.stopTwin(twin));
+      if (!this.closed) {
+        this.dropStateless();
+        // Not at the end of a timer step: on a simulated clock a twin stopped there could not
+        // start again (its final write commits after clock.advance returns) when its own timer
+        // comes due later in the same advance. The next ordinary step passivates instead.
+        if (!this.timerStep) this.passivator.run(this.twins, (twin) => this.stopTwin(twin));
+        else if (this.options.passivation) this.scheduleDrain();
+      }
       this.flush();
     } finally {
       this.draining = false;
@@ -394,7 +411,24 @@ export class Shard implements TurnSink {
     const error = this.runner.runTurn(twin, RUN_HOOK, onStart);
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStart failed');
     if (stored) this.runner.announce(twin); // a new twin announces after its first input turn (see Twin.announced)
+    else this.stateless.push(twin);
     this.runner.syncFilters(twin);
+  }
+
+  /**
+   * Stops the twins started this step that still have no state (only read, or their input
+   * was rejected): any routed path can be read, and keeping each such twin live would let
+   * reads of made-up paths fill memory. One with a link or a timer stays until it has none.
+   */
+  private dropStateless(): void {
+    if (this.stateless.length === 0) return;
+    const keep: Twin[] = [];
+    for (const twin of this.stateless) {
+      if (twin.announced || twin.state !== 'active' || this.twins.get(twin.path) !== twin) continue;
+      if (this.observers.forPath(twin.path) !== undefined || twin.hasTimers) keep.push(twin);
+      else this.stopTwin(twin);
+    }
+    this.stateless = keep;
   }
 
   private stopTwin(twin: Twin): void {

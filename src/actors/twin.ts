@@ -313,6 +313,13 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     this.bookkeeping |= ANNOUNCED;
   }
 
+  /** True while a timer is due (cancelled ones excluded). */
+  get hasTimers(): boolean {
+    const list = this.timerList;
+    if (list) for (let i = 0; i < list.length; i++) if (list[i]!.due !== undefined) return true;
+    return false;
+  }
+
   /** True when the record's bookkeeping (timers, dedupe window) changed since the last {@link Twin.collectWrites}. */
   get timersChanged(): boolean {
     return (this.bookkeeping & RECORD_DIRTY) !== 0;

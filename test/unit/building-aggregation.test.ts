@@ -133,6 +133,11 @@ describe.each(WORKER_COUNTS)('recursive aggregation over a generated building (2
     expect(await rt.get(unit, 'unoccupiedRooms')).toEqual([`${unit}/room/1`]);
     expect(Object.keys(await rt.get(unit, 'roomOccupied') as object)).toEqual([`${unit}/room/1`]);
     link.close();
+    // Nor do such twins stay live: reads of made-up paths cannot fill memory.
+    const live = rt.stats().activeTwins;
+    for (let i = 0; i < 50; i++) await rt.read(`${unit}/room/x${i}/sensors/climate`);
+    await rt.settle();
+    expect(rt.stats().activeTwins).toBeLessThanOrEqual(live);
     // Its first reading makes it real: now the unit counts it.
     await rt.ingest({ subject: `${unit}/room/999/sensors/occupancy`, data: { occupied: false } });
     await rt.settle();
