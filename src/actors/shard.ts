@@ -14,7 +14,7 @@ import { Passivator } from './passivation.js';
 import type { Twin } from './twin.js';
 import { TwinDirectory } from './twin-directory.js';
 import { TurnRunner, type TurnSink } from './turn-runner.js';
-import { loadEach, WARM_CHUNK } from './warm.js';
+import { warmStep, type WarmTarget } from './warm.js';
 import { Ticket, type WarmChunk, type Work } from './work.js';
 import {
   JOIN_CAUSE, RUN_COMMAND, RUN_EVENT, RUN_HOOK, RUN_TIMER, START_CAUSE, STOP_CAUSE, type RemoteMessage, type ShardOptions,
@@ -58,6 +58,7 @@ export class Shard implements TurnSink {
   /** The drain running now was started by the timer alarm (a clock callback). */
   private timerStep = false;
   private readonly journaling: boolean;
+  private readonly warmTarget: WarmTarget;
   private draining = false;
   private closed = false;
 
@@ -68,6 +69,7 @@ export class Shard implements TurnSink {
     this.runner = new TurnRunner(options.clock, options.log, this.stats, this.observers, this, this.journaling);
     this.directory = new TwinDirectory(options.catalog, options.store, this.runner, options.owns);
     this.twins = this.directory.live;
+    this.warmTarget = { store: options.store, directory: this.directory, log: options.log, start: (twin, stored) => this.start(twin, stored) };
     this.timerRecovery = new TimerRecovery(options.store, options.clock, (path) => {
       // Only this shard's twins, and only those not live (a live twin has its timers armed).
       if (this.closed || this.twins.has(path) || !this.directory.isLocal(path)) return;
@@ -360,45 +362,13 @@ export class Shard implements TurnSink {
     return null;
   }
 
-  /**
-   * One warm step: starts up to a chunk of stored twins in path order. Twins that are live,
-   * still committing their final writes, owned by another shard or of no model are skipped.
-   */
+  /** One warm step (see {@link warmStep}); its ticket gets what it did. */
   private warmChunk(work: Extract<Work, { kind: 'warm' }>): void {
-    const store = this.options.store;
-    const chunk: WarmChunk = { started: 0, last: undefined, done: true };
     try {
-      let scanned = 0;
-      const stored = store.scan ? store.scan(work.path, work.after) : loadEach(store, work.path, work.after);
-      for (const [path, twinState] of stored) {
-        chunk.last = path;
-        if (this.directory.canWarm(path, work.owned)) {
-          const twin = this.warmTwin(path);
-          if (twin) {
-            this.twins.set(path, twin);
-            this.start(twin, twinState);
-            chunk.started++;
-          }
-        }
-        if (++scanned >= WARM_CHUNK) {
-          chunk.done = false;
-          break;
-        }
-      }
-      work.ticket.result = chunk;
+      work.ticket.result = warmStep(this.warmTarget, work.path, work.after, work.owned);
       this.finish(work);
     } catch (err) {
       this.finish(work, toTwinError(err));
-    }
-  }
-
-  /** A twin for a stored path, or null (logged) for a key that is no valid path or of no model any more. */
-  private warmTwin(path: string): Twin | null {
-    try {
-      return this.directory.create(TwinPath.parse(path), false);
-    } catch (err) {
-      this.log.warn({ path, err }, 'stored state under an invalid path skipped while warming');
-      return null;
     }
   }
 

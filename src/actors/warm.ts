@@ -1,5 +1,10 @@
 import { TwinError } from '../errors.js';
 import type { StateStore, StoredTwin } from '../lanes/index.js';
+import { TwinPath } from '../topology/index.js';
+import type { TwinLogger } from './model.js';
+import type { Twin } from './twin.js';
+import type { TwinDirectory } from './twin-directory.js';
+import type { WarmChunk } from './work.js';
 
 /** Stored twins one warm step scans (a step stays short enough for I/O to interleave). */
 export const WARM_CHUNK = 5000;
@@ -14,5 +19,52 @@ export function* loadEach(store: StateStore, prefix: string, after: string | und
     const stored = store.load(path);
     if (stored instanceof Promise) throw new TwinError('TWIN_STORE_FAILED', 'warm needs a store with synchronous loads or scan()');
     if (stored) yield [path, stored];
+  }
+}
+
+/** What a warm step needs from its shard. */
+export interface WarmTarget {
+  readonly store: StateStore;
+  readonly directory: TwinDirectory;
+  readonly log: TwinLogger;
+  /** Starts a new twin from its stored state (restore, onStart, announce). */
+  start(twin: Twin, stored: StoredTwin): void;
+}
+
+/**
+ * One warm step: starts up to {@link WARM_CHUNK} stored twins at or under `prefix`, after
+ * `after`, in path order. Twins that are live, still committing their final writes, owned
+ * by another shard (unless `owned`: the whole subtree is this shard's) or of no model are
+ * skipped; a stored key that is no valid path is logged and skipped.
+ */
+export function warmStep(target: WarmTarget, prefix: string, after: string | undefined, owned: boolean): WarmChunk {
+  const { store, directory } = target;
+  const chunk: WarmChunk = { started: 0, last: undefined, done: true };
+  let scanned = 0;
+  for (const [path, stored] of store.scan ? store.scan(prefix, after) : loadEach(store, prefix, after)) {
+    chunk.last = path;
+    if (directory.canWarm(path, owned)) {
+      const twin = createStored(target, path);
+      if (twin) {
+        directory.live.set(path, twin);
+        target.start(twin, stored);
+        chunk.started++;
+      }
+    }
+    if (++scanned >= WARM_CHUNK) {
+      chunk.done = false;
+      break;
+    }
+  }
+  return chunk;
+}
+
+/** A twin for a stored path, or null (logged) for a key that is no valid path or of no model any more. */
+function createStored(target: WarmTarget, path: string): Twin | null {
+  try {
+    return target.directory.create(TwinPath.parse(path), false);
+  } catch (err) {
+    target.log.warn({ path, err }, 'stored state under an invalid path skipped while warming');
+    return null;
   }
 }
