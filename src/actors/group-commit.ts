@@ -7,7 +7,8 @@ interface Group {
   writes: StateWrite[];
   tickets: Ticket[];
   outputs: DerivedEvent[];
-  stopped: string[];
+  /** Called once the group settled (see {@link GroupCommit.whenSettled}). */
+  settled: (() => void)[];
 }
 
 /** Commits handed to the store and not yet settled, at most; later steps merge into one queued group. */
@@ -28,11 +29,13 @@ export class GroupCommit {
   /** Settles when the newest commit handed to the store settled (and so every earlier one). */
   private tail: Promise<void> = Promise.resolve();
   private waiters: (() => void)[] = [];
+  /** The last group handed to the store, until it settles. */
+  private newest: Group | null = null;
   commits = 0;
 
   constructor(
     private readonly store: StateStore,
-    private readonly onCommitted: (outputs: DerivedEvent[], stopped: string[]) => void,
+    private readonly onCommitted: (outputs: DerivedEvent[]) => void,
     private readonly onFailed: (error: TwinError) => void,
   ) {}
 
@@ -40,19 +43,30 @@ export class GroupCommit {
     return this.inFlight > 0 || this.queued !== null;
   }
 
-  submit(writes: StateWrite[], tickets: Ticket[], outputs: DerivedEvent[], stopped: string[]): void {
-    if (writes.length === 0 && tickets.length === 0 && outputs.length === 0 && stopped.length === 0) return;
+  submit(writes: StateWrite[], tickets: Ticket[], outputs: DerivedEvent[]): void {
+    if (writes.length === 0 && tickets.length === 0 && outputs.length === 0) return;
     if (!this.queued) {
       // The usual case: adopt the step's arrays instead of copying them.
-      this.queued = { writes, tickets, outputs, stopped };
+      this.queued = { writes, tickets, outputs, settled: [] };
     } else {
       const q = this.queued;
       for (const w of writes) q.writes.push(w);
       for (const t of tickets) q.tickets.push(t);
       for (const o of outputs) q.outputs.push(o);
-      for (const s of stopped) q.stopped.push(s);
     }
     if (this.inFlight < MAX_IN_FLIGHT) this.start();
+  }
+
+  /**
+   * Calls `done` once everything submitted so far has settled (committed or failed): when
+   * the queued group, else the newest commit in flight, settles (commits settle in order),
+   * or now when nothing is pending. Unlike {@link GroupCommit.idle} it does not wait for
+   * steps submitted later, and it runs in the same turn as the commit's other effects.
+   */
+  whenSettled(done: () => void): void {
+    const group = this.queued ?? this.newest;
+    if (group) group.settled.push(done);
+    else done();
   }
 
   /** Resolves when nothing is queued or in flight. */
@@ -65,6 +79,7 @@ export class GroupCommit {
     const group = this.queued!;
     this.queued = null;
     this.inFlight++;
+    this.newest = group;
     let write: Promise<void>;
     try {
       write = group.writes.length > 0 ? this.store.write(group.writes) : Promise.resolve();
@@ -78,7 +93,7 @@ export class GroupCommit {
         await previous;
         this.commits++;
         for (const t of group.tickets) if (t.complete) t.resolve();
-        this.onCommitted(group.outputs, group.stopped);
+        this.onCommitted(group.outputs);
       },
       async (err: unknown) => {
         await previous;
@@ -90,6 +105,8 @@ export class GroupCommit {
       // Only a throwing callback gets here; the chain must stay resolved for later commits.
       this.onFailed(new TwinError('TWIN_STORE_FAILED', `after commit: ${(err as Error)?.message ?? err}`, undefined, { cause: err }));
     }).finally(() => {
+      if (this.newest === group) this.newest = null;
+      for (const done of group.settled) done();
       this.inFlight--;
       if (this.queued) this.start();
       else if (this.inFlight === 0) for (const w of this.waiters.splice(0)) w();

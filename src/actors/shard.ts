@@ -87,7 +87,7 @@ export class Shard implements TurnSink {
       }
     });
     this.passivator = new Passivator(options.passivation, options.clock, () => this.scheduleDrain());
-    this.commit = new GroupCommit(options.store, (outputs, stopped) => this.committed(outputs, stopped), (err) => {
+    this.commit = new GroupCommit(options.store, (outputs) => this.committed(outputs), (err) => {
       this.log.error({ err }, 'state commit failed');
     });
   }
@@ -426,16 +426,34 @@ export class Shard implements TurnSink {
     const writes = this.runner.takeWrites();
     this.stats.writes += writes.length;
     const stopped = this.stepStopped;
-    this.commit.submit(writes, this.stepTickets, this.runner.takeOutputs(), stopped);
-    if (stopped.length > 0) {
-      this.directory.stopped(stopped, this.commit.idle());
-    }
+    this.commit.submit(writes, this.stepTickets, this.runner.takeOutputs());
+    if (stopped.length > 0) this.holdStopped(stopped);
     this.stepTickets = [];
     this.stepStopped = [];
   }
 
-  private committed(outputs: DerivedEvent[], stopped: string[]): void {
-    this.directory.committed(stopped);
+  /**
+   * Twins stopped this step may start again only once their final writes are readable:
+   * after this step's commit settles, and, for a store that acknowledges before it commits
+   * (relaxed LMDB), once it says they are visible. Released in the commit's own turn when
+   * the store needs no wait, so a simulated clock advanced right after sees them free.
+   */
+  private holdStopped(stopped: string[]): void {
+    let release!: () => void;
+    const readable = new Promise<void>((resolve) => (release = resolve));
+    this.directory.stopped(stopped, readable);
+    this.commit.whenSettled(() => {
+      const done = (): void => {
+        this.directory.released(stopped, readable);
+        release();
+      };
+      const visible = this.options.store.visible?.();
+      if (visible) visible.then(done, done);
+      else done();
+    });
+  }
+
+  private committed(outputs: DerivedEvent[]): void {
     this.stats.outputs += outputs.length;
     const sink = this.options.onOutput;
     if (!sink) return;

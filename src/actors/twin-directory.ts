@@ -100,14 +100,14 @@ export class TwinDirectory {
     return previous ? previous.then(() => this.store.load(path)) : this.store.load(path);
   }
 
-  /** Stopped twins whose final writes commit with `committed`. */
-  stopped(paths: readonly string[], committed: Promise<void>): void {
-    for (const path of paths) this.stopping.set(path, committed);
+  /** Stopped twins whose final writes are readable once `readable` resolves: a restart waits for it (see {@link TwinDirectory.load}). */
+  stopped(paths: readonly string[], readable: Promise<void>): void {
+    for (const path of paths) this.stopping.set(path, readable);
   }
 
-  /** Their final writes are durable: they may start again straight from the store. */
-  committed(paths: readonly string[]): void {
-    for (const path of paths) this.stopping.delete(path);
+  /** Their final writes are readable: they start straight from the store again. */
+  released(paths: readonly string[], readable: Promise<void>): void {
+    for (const path of paths) if (this.stopping.get(path) === readable) this.stopping.delete(path);
   }
 
   /** Paths of live twins and of stored twins that a filter could match. */

@@ -64,6 +64,14 @@ export interface StateStore {
    * durability; only then may the effects be acknowledged to the sender.
    */
   write(batch: readonly StateWrite[]): Promise<void>;
+  /**
+   * For a store that resolves `write` before the batch is visible to `load` (relaxed
+   * durability: LMDB acknowledges at once and commits in the background): a promise that
+   * resolves once every batch written so far is visible, or undefined when they already
+   * are. Without it, a twin stopped and started again at once would restore the state
+   * from before its last write.
+   */
+  visible?(): Promise<void> | undefined;
   /** Paths with stored state under `prefix` (a path text, or '' for all), in any order. */
   list(prefix: string): Iterable<string>;
   /**

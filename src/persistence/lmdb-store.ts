@@ -241,6 +241,12 @@ export class LmdbStateStore implements StateStore {
     return this.records.get(STRUCTURES as unknown as string) === undefined ? entries : entries - 1;
   }
 
+  /** See {@link StateStore.visible}: only relaxed writes can be acknowledged but not yet readable. */
+  visible(): Promise<void> | undefined {
+    if (this.durability === 'strict' || this.pending === 0) return undefined;
+    return Promise.resolve(this.root.committed).then(() => undefined);
+  }
+
   /** Resolves once everything written so far is committed and flushed to disk (relaxed mode: the "commit within ms" point). */
   async sync(): Promise<void> {
     await this.root.committed;

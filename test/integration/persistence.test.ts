@@ -28,6 +28,19 @@ describe('LMDB state store', () => {
     await second.close();
   });
 
+  it('a twin stopped and started again at once restores its latest state with relaxed durability (regression)', async () => {
+    // Relaxed acknowledges before LMDB commits; a restart must still wait until the stopped
+    // twin's final write is readable, or it restores older state and later writes lose updates.
+    const rt = createRuntime({ models: buildingModels(), logger: silent, store: LmdbStateStore.open({ path: tempDir(), durability: 'relaxed' }) });
+    const sensor = `${ROOM}/sensors/occupancy`;
+    for (let i = 0; i < 30; i++) {
+      await rt.ingest({ subject: sensor, id: `e${i}`, data: { occupied: i % 2 === 0, count: i } });
+      await rt.stop(sensor);
+      expect(await rt.get(sensor, 'latest')).toEqual({ occupied: i % 2 === 0, count: i });
+    }
+    await rt.close();
+  });
+
   it('restores twins, joins and timers after a restart', async () => {
     const dir = tempDir();
     const clock1 = new SimulatedClock(T0);

@@ -42,4 +42,31 @@ describe('group commit', () => {
     store.release();
     await rt.close();
   });
+
+  it('starts a stopped twin again after the commit holding its final writes, not after later ones', async () => {
+    const store = new ManualStore();
+    const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store, clock: new SimulatedClock(T0) });
+    void rt.ingest({ subject: sensor(1), data: { occupied: true } });
+    await until(() => store.pending.length === 1);
+    void rt.stop(sensor(1));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // the stop's own step
+    void rt.ingest({ subject: sensor(2), data: { occupied: true } }); // a later step, committing behind it
+    await until(() => store.pending.length === 2);
+    const started = rt.stats().started;
+    const reading = rt.read(sensor(1), ['latest']);
+    const restarted = async (): Promise<boolean> => {
+      for (let i = 0; i < 50; i++) {
+        if (rt.stats().started > started) return true;
+        await new Promise((r) => setImmediate(r));
+      }
+      return false;
+    };
+    expect(await restarted()).toBe(false); // its last write is not committed: the restart waits
+    store.pending[0]!.finish();
+    expect(await restarted()).toBe(true); // ... for that commit only: the later one is still pending
+    expect(store.pending.length).toBe(2);
+    store.release();
+    expect((await reading).lanes.latest).toEqual({ occupied: true });
+    await rt.close();
+  });
 });
