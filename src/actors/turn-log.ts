@@ -14,7 +14,7 @@ export class TurnLog {
   private existed: boolean[] = [];
   length = 0;
   emits: DerivedEvent[] = [];
-  commands: Work[] = [];
+  commands: Extract<Work, { kind: 'command' }>[] = [];
 
   begin(): void {
     if (this.length > 0) {

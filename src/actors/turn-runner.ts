@@ -77,12 +77,9 @@ export class TurnRunner implements TurnEnv {
     });
   }
 
+  /** Queued with the turn: sent (to this shard's inbox or another's) only if the turn commits. */
   sendCommand(_from: Twin, path: string, lane: string, value: unknown): void {
     const target = TwinPath.parse(path).text;
-    if (!this.sink.isLocal(target)) {
-      this.sink.sendRemote({ kind: 'command', path: target, lane, value });
-      return;
-    }
     this.turn.commands.push({ kind: 'command', path: target, lane, value, ticket: null, index: 0 });
   }
 
@@ -229,7 +226,10 @@ export class TurnRunner implements TurnEnv {
     turn.afterCommit();
     if (twin.timersChanged) this.markDirty(twin);
     for (const e of turn.emits) this.outputs.push(e);
-    for (const c of turn.commands) this.sink.enqueueLocal(c);
+    for (const c of turn.commands) {
+      if (this.sink.isLocal(c.path)) this.sink.enqueueLocal(c);
+      else this.sink.sendRemote({ kind: 'command', path: c.path, lane: c.lane, value: c.value });
+    }
     turn.begin();
   }
 
