@@ -382,7 +382,6 @@ export class Shard implements TurnSink {
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStart failed');
     if (stored) this.runner.announce(twin); // a new twin announces after its first input turn (see Twin.announced)
     else this.stateless.push(twin);
-    this.runner.syncFilters(twin);
   }
 
   /**

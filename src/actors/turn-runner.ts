@@ -136,6 +136,7 @@ export class TurnRunner implements TurnEnv {
   announce(twin: Twin): void {
     if (twin.announced) return;
     twin.markAnnounced();
+    this.syncFilters(twin); // wildcard links meet the twin now, not while it only was read
     const joins = twin.upJoins;
     if (!joins || !twin.parent) return;
     const names = twin.definition.laneNames;
@@ -150,8 +151,8 @@ export class TurnRunner implements TurnEnv {
     }
   }
 
-  /** A twin that starts while wildcard links match it sends them its state. */
-  syncFilters(twin: Twin): void {
+  /** A twin that becomes known while wildcard links match it sends them its state. */
+  private syncFilters(twin: Twin): void {
     if (this.observers.filterCount === 0) return;
     const matches = this.filterMatches(twin);
     if (!matches) return;
@@ -188,7 +189,8 @@ export class TurnRunner implements TurnEnv {
     const turn = this.turn;
     const watched = this.observers.size > 0;
     const observed = watched ? this.observers.forPath(twin.path) : undefined;
-    const filtered = watched && this.observers.filterCount > 0 ? this.filterMatches(twin) : null;
+    // Wildcard links see a twin from its announce on (see Twin.announced); a link to its exact path always.
+    const filtered = watched && this.observers.filterCount > 0 && twin.announced ? this.filterMatches(twin) : null;
     const joins = twin.parent && twin.announced ? twin.upJoins : undefined;
     if (this.journaling && turn.length > 0) this.journalTurn(twin);
     for (let i = 0; i < turn.length; i++) {

@@ -126,6 +126,9 @@ describe.each(WORKER_COUNTS)('recursive aggregation over a generated building (2
     const { rt } = buildingRuntime(workers);
     const unit = '/org/o/site/s/building/1/floor/1/unit/a';
     await rt.ingest({ subject: `${unit}/room/1/sensors/occupancy`, data: { occupied: false } });
+    const seen: string[] = [];
+    const wild = rt.linkFilter(`${unit}/room/*`, 'occupied', (_e, path) => seen.push(path));
+    await wild.synced;
     await rt.read(`${unit}/room/999`);
     await rt.read(`${unit}/room/998/sensors/fire`);
     const link = rt.link(`${unit}/room/997`, 'occupied');
@@ -142,5 +145,8 @@ describe.each(WORKER_COUNTS)('recursive aggregation over a generated building (2
     await rt.ingest({ subject: `${unit}/room/999/sensors/occupancy`, data: { occupied: false } });
     await rt.settle();
     expect(await rt.get(unit, 'unoccupiedRooms')).toEqual([`${unit}/room/1`, `${unit}/room/999`]);
+    // Wildcard links met room 999 only when it got state, and never the rooms only read.
+    expect([...new Set(seen)].sort()).toEqual([`${unit}/room/1`, `${unit}/room/999`]);
+    wild.close();
   });
 });
