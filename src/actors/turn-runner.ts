@@ -6,7 +6,7 @@ import { CommitReads, READ_FAILED } from './commit-reads.js';
 import type { JoinUpdates } from './join-buffer.js';
 import type { DerivedEvent, TwinLogger } from './model.js';
 import type { ObserverRegistry } from './observers.js';
-import { JOIN_CAUSE, type RemoteMessage, type TurnBody } from './shard-options.js';
+import { JOIN_CAUSE, RUN_HOOK, type RemoteMessage, type TurnBody } from './shard-options.js';
 import type { ShardStats } from './stats.js';
 import { journalChanges, TurnLog } from './turn-log.js';
 import type { Twin, TurnEnv } from './twin.js';
@@ -110,7 +110,7 @@ export class TurnRunner implements TurnEnv {
       return error;
     }
     this.stats.turns++;
-    this.commitTurn(twin);
+    this.commitTurn(twin, body !== (RUN_HOOK as unknown));
     if (sampled) this.stats.turnLatency.record((performance.now() - t0) * 1e6);
     return undefined;
   }
@@ -168,7 +168,10 @@ export class TurnRunner implements TurnEnv {
     const writes: StateWrite[] = [];
     for (const twin of this.dirty) {
       twin.dirty = false;
-      twin.collectWrites(writes);
+      // A twin persists from its announce on (see Twin.announced): what the onStart/onStop of
+      // a twin that was only read changed is no state of a real twin. Its lane bits stay set,
+      // so a later first write of a twin that becomes real includes those lanes.
+      if (twin.announced) twin.collectWrites(writes);
     }
     this.dirty = [];
     if (this.journal.length > 0) {
@@ -185,13 +188,17 @@ export class TurnRunner implements TurnEnv {
     return out;
   }
 
-  private commitTurn(twin: Twin): void {
+  /** `input`: an event, command, timer or join turn (not onStart/onStop). */
+  private commitTurn(twin: Twin, input: boolean): void {
     const turn = this.turn;
     const watched = this.observers.size > 0;
     const observed = watched ? this.observers.forPath(twin.path) : undefined;
-    // Wildcard links see a twin from its announce on (see Twin.announced); a link to its exact path always.
-    const filtered = watched && this.observers.filterCount > 0 && twin.announced ? this.filterMatches(twin) : null;
-    const joins = twin.parent && twin.announced ? twin.upJoins : undefined;
+    // Wildcard links meet a twin when it announces (see Twin.announced), which sends them its
+    // state; before that they get only the stream-lane events (commands, supplies) of its first
+    // input turn, which no state sync carries. A link to its exact path gets everything.
+    const known = twin.announced;
+    const filtered = watched && this.observers.filterCount > 0 && (known || input) ? this.filterMatches(twin) : null;
+    const joins = twin.parent && known ? twin.upJoins : undefined;
     if (this.journaling && turn.length > 0) this.journalTurn(twin);
     for (let i = 0; i < turn.length; i++) {
       const lane = turn.lane(i);
@@ -202,7 +209,7 @@ export class TurnRunner implements TurnEnv {
       }
       if (watched) {
         const exact = observed?.get(lane.name);
-        const wild = filtered?.get(lane.name);
+        const wild = known || lane.kind === 'command' || lane.kind === 'supply' ? filtered?.get(lane.name) : undefined;
         if (exact || wild) {
           const event = this.reads.laneEvent(twin, lane, turn.key(i)); // built once, shared by every observer
           if (event !== READ_FAILED) {

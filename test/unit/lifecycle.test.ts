@@ -42,6 +42,27 @@ describe('twin lifecycle', () => {
     expect(rt.activePaths().sort()).toEqual(['/c/1', '/c/2']);
   });
 
+  it('a twin that was only read leaves nothing in the store, even when its onStart changed a lane', async () => {
+    const gadget = defineTwin({
+      name: 'gadget',
+      route: '/g/:id',
+      lanes: { boots: value(0) },
+      onStart: (ctx) => ctx.lanes.boots.set(ctx.lanes.boots.get() + 1),
+      on: { ping: () => undefined },
+    });
+    const store = new MemoryStateStore();
+    const { rt } = simulatedRuntime({ models: [gadget], store });
+    expect((await rt.read('/g/ghost')).lanes.boots).toBe(1);
+    await rt.settle();
+    expect([...store.list('')]).toEqual([]);
+    expect(await rt.listTwins('/g/**')).toEqual([]);
+    // A twin with input is real: its state, onStart's change included, is stored.
+    await rt.ingest({ subject: '/g/real', type: 'ping' });
+    await rt.settle();
+    expect([...store.list('')]).toEqual(['/g/real']);
+    expect((await store.load('/g/real'))?.values.boots).toBe(1);
+  });
+
   it('buffers work that arrives while its state loads, and runs it in order', async () => {
     const store = new MemoryStateStore().withLoadDelay(20);
     const { rt } = simulatedRuntime({ models: [counter], store });
