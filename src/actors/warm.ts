@@ -43,13 +43,11 @@ export function warmStep(target: WarmTarget, prefix: string, after: string | und
   let scanned = 0;
   for (const [path, stored] of store.scan ? store.scan(prefix, after) : loadEach(store, prefix, after)) {
     chunk.last = path;
-    if (directory.canWarm(path, owned)) {
-      const twin = createStored(target, path);
-      if (twin) {
-        directory.live.set(path, twin);
-        target.start(twin, stored);
-        chunk.started++;
-      }
+    const twin = startable(target, path, owned);
+    if (twin) {
+      directory.live.set(path, twin);
+      target.start(twin, stored);
+      chunk.started++;
     }
     if (++scanned >= WARM_CHUNK) {
       chunk.done = false;
@@ -59,10 +57,14 @@ export function warmStep(target: WarmTarget, prefix: string, after: string | und
   return chunk;
 }
 
-/** A twin for a stored path, or null (logged) for a key that is no valid path or of no model any more. */
-function createStored(target: WarmTarget, path: string): Twin | null {
+/**
+ * A new twin for a stored path this warm may start, or null: live, still stopping, owned
+ * elsewhere, of no model any more, or (logged) a key that is no valid path. The ownership
+ * check parses the path too (with workers), so it sits inside the same guard.
+ */
+function startable(target: WarmTarget, path: string, owned: boolean): Twin | null {
   try {
-    return target.directory.create(TwinPath.parse(path), false);
+    return target.directory.canWarm(path, owned) ? target.directory.create(TwinPath.parse(path), false) : null;
   } catch (err) {
     target.log.warn({ path, err }, 'stored state under an invalid path skipped while warming');
     return null;

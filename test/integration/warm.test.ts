@@ -80,6 +80,20 @@ describe('Runtime.warm', () => {
     expect(rt.activePaths()).toContain(sensor);
   });
 
+  it('skips a stored key that is no valid path with workers too (their ownership check parses it)', async () => {
+    const dir = tempDir();
+    const seed = LmdbStateStore.open({ path: dir });
+    await seed.write([{ op: 'record', path: '/org/o/bad\u0001key', values: { $v: 1 } }]);
+    await seed.close();
+    const { rt } = simulatedRuntime({ models: buildingModels(), workers: { count: 2, models: buildingModelSource(), dataDir: dir } });
+    const sensor = `${BUILDING}/floor/1/unit/a/room/1/sensors/climate`;
+    await rt.ingest({ subject: sensor, data: { temperature: 21, humidity: 40 } });
+    await rt.stop(sensor);
+    expect(await rt.warm('/org/o')).toBeGreaterThanOrEqual(1); // a prefix above the shard key: every worker scans it
+    await rt.settle();
+    expect(rt.activePaths()).toContain(sensor);
+  });
+
   it('rejects a malformed prefix with a clear error', async () => {
     const { rt } = simulatedRuntime({ models: buildingModels() });
     await expect(rt.warm('/org//x')).rejects.toMatchObject({ code: 'TWIN_PATH_INVALID' });
