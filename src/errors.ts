@@ -38,6 +38,17 @@ export const ErrorCodes = {
   TWIN_LINK_LIMIT: { status: 429, summary: 'too many links on one WebSocket' },
   TWIN_FRAME_MALFORMED: { status: 400, summary: 'the WARP frame is not a valid envelope' },
   TWIN_ROUTE_NOT_FOUND: { status: 404, summary: 'no HTTP route with this method and path' },
+  TWIN_PAYLOAD_TOO_DEEP: { status: 400, summary: 'the payload nests deeper than the configured limit' },
+  TWIN_BATCH_TOO_LARGE: { status: 413, summary: 'the batch holds more events than the configured limit' },
+  TWIN_TOO_MANY_TWINS: { status: 422, summary: 'the link or query matches more twins than the configured limit' },
+  TWIN_JOURNAL_DISABLED: { status: 400, summary: 'reads of past state need the journal (start the node with --journal)' },
+  TWIN_REQUEST_TIMEOUT: { status: 408, summary: 'the request was not received completely in time' },
+  TWIN_TOO_MANY_CONNECTIONS: { status: 503, summary: 'the node holds as many connections as it is configured to; retry later' },
+  TWIN_NOT_OWNER: { status: 500, summary: 'this shard does not own the twin (a placement bug; refused and counted)' },
+  TWIN_STORE_LOCKED: { status: 500, summary: 'the data directory is in use by another process' },
+  TWIN_STORE_CORRUPT: { status: 500, summary: 'the data store is damaged' },
+  TWIN_RECORD_CORRUPT: { status: 500, summary: 'the twin\'s stored record cannot be decoded; it was quarantined' },
+  TWIN_INTERNAL: { status: 500, summary: 'internal error; the server log has the details under this correlation id' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -9,6 +9,7 @@ import { TopicMap } from './ingest/mqtt-message.js';
 import type { Logger } from './logger.js';
 import { Outputs, type OutputOptions } from './outputs/outputs.js';
 import type { Runtime } from './runtime.js';
+import { Rejections } from './rejections.js';
 
 /** Ingestion and output settings of a node (part of `NodeOptions`). */
 export interface IngestionOptions {
@@ -28,6 +29,8 @@ export interface Ingestion {
   readonly outputs: Outputs;
   readonly deadLetters: DeadLetterStore;
   readonly queue: IngestQueue;
+  /** Counted, rate-limited log of refused input (shared with the node's other fronts). */
+  readonly rejections: Rejections;
   /** The HTTP plugin: `POST /events` and `GET /dead-letters`. */
   routes(): (app: FastifyInstance) => Promise<void>;
   /** Stops taking input, waits for what was taken to commit, then stops outputs. */
@@ -43,15 +46,15 @@ export interface Ingestion {
  * await http.register(io.routes());
  * ```
  */
-export async function startIngestion(rt: Runtime, log: Logger, options: IngestionOptions = {}): Promise<Ingestion> {
+export async function startIngestion(rt: Runtime, log: Logger, options: IngestionOptions = {}, rejections = new Rejections(log)): Promise<Ingestion> {
   const deadLetters = options.deadLetters ?? new MemoryDeadLetters();
-  const bad = new BadInput(log, deadLetters);
+  const bad = new BadInput(rejections, deadLetters);
   const queue = new IngestQueue(rt, bad);
   const mqtt = options.mqtt ? await startMqttFront({ pathAttribute: options.pathAttribute, ...options.mqtt }, queue, log) : null;
   const outputs = new Outputs(rt, deadLetters, log, options.outputs ?? {}, mqtt?.publish ?? null, mqtt?.topics ?? new TopicMap());
   let closed = false;
   return {
-    mqtt, outputs, deadLetters, queue,
+    mqtt, outputs, deadLetters, queue, rejections,
     routes() {
       return async (app) => {
         await app.register(eventRoutes(rt, { bad, pathAttribute: options.pathAttribute }));

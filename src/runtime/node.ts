@@ -9,6 +9,7 @@ import { twinRoutes } from './http/twin-routes.js';
 import { startIngestion, type Ingestion, type IngestionOptions } from './ingestion.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { Rejections } from './rejections.js';
 import { LmdbStateStore } from '../persistence/lmdb-store.js';
 import type { StorageOptions } from './store-config.js';
 import type { ModelSource } from './workers/protocol.js';
@@ -42,6 +43,8 @@ export interface TwinflowNode {
   readonly warp: WarpFront;
   /** MQTT front, `POST /events`, dead letters and outputs. */
   readonly ingestion: Ingestion;
+  /** Refused input of every front, counted (`twinflow_rejected_total`) and logged at a bounded rate. */
+  readonly rejections: Rejections;
   /** `http://host:port` the node listens on. */
   readonly url: string;
   close(): Promise<void>;
@@ -70,6 +73,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
       journalRetentionMs: options.journalRetentionMs, logLevel: options.logLevel,
     } : undefined,
   });
+  const rejections = new Rejections(logger);
   const http = createHttpServer(logger);
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
   const warp = attachWarp(http.server, runtime, logger, options.warp);
@@ -78,9 +82,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   try {
     await http.register(twinRoutes(runtime));
     await http.register(queryRoutes(runtime));
-    await http.register(metricsRoutes(runtime, () => warp.stats()));
+    await http.register(metricsRoutes(runtime, () => warp.stats(), () => rejections.counts()));
     await http.register(openApiRoutes());
-    ingestion = await startIngestion(runtime, logger, options);
+    ingestion = await startIngestion(runtime, logger, options, rejections);
     await http.register(ingestion.routes());
     url = await http.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 9001 });
   } catch (err) {
@@ -96,7 +100,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   let closed = false;
   const fronts = ingestion;
   return {
-    runtime, http, warp, ingestion: fronts, url,
+    runtime, http, warp, ingestion: fronts, rejections, url,
     async close() {
       if (closed) return;
       closed = true;

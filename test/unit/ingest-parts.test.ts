@@ -6,6 +6,7 @@ import { ingestionFromFlags } from '../../src/runtime/ingest-config.js';
 import { BadInput } from '../../src/runtime/ingest/bad-input.js';
 import { MemoryDeadLetters } from '../../src/runtime/ingest/dead-letters.js';
 import { IngestQueue } from '../../src/runtime/ingest/ingest-queue.js';
+import { Rejections } from '../../src/runtime/rejections.js';
 import { MqttDecoder, TopicMap } from '../../src/runtime/ingest/mqtt-message.js';
 import { defaultOutputTopic } from '../../src/runtime/outputs/mqtt-sink.js';
 import { PermanentSinkError, SinkQueue, type Sink } from '../../src/runtime/outputs/sink-queue.js';
@@ -86,7 +87,7 @@ describe('IngestQueue', () => {
   it('answers in submission order, including inputs that failed before ingest', async () => {
     const { rt } = simulatedRuntime({ models: buildingModels() });
     const dl = new MemoryDeadLetters(2);
-    const q = new IngestQueue(rt, new BadInput(silent, dl));
+    const q = new IngestQueue(rt, new BadInput(new Rejections(silent), dl));
     const order: string[] = [];
     const note = { origin: 'mqtt' as const };
     q.push({ subject: `${ROOM}/sensors/climate`, data: { temperature: 20, humidity: 1 } }, note, (e) => order.push(`a:${e?.code ?? 'ok'}`));

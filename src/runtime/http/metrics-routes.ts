@@ -29,7 +29,7 @@ export function family(name: string, type: 'counter' | 'gauge' | 'summary', help
  * await app.register(metricsRoutes(runtime, () => warp.stats()));
  * ```
  */
-export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null) {
+export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, rejected: () => ReadonlyMap<string, number> = () => new Map()) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/metrics', async (_req, reply) => {
       const s = rt.stats();
@@ -48,6 +48,8 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null) {
           ['{quantile="0.99"}', s.turnLatencyNs.p99 / 1e9],
           ['_count', s.turnLatencyNs.samples],
         ]),
+        family('twinflow_rejected_total', 'counter', 'Input and connections refused by a front or a limit, by kind (docs/limits.md).',
+          [...rejected()].map(([kind, n]) => [`{kind="${kind}"}`, n] as const)),
       ];
       if (w) {
         parts.push(
