@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TwinError } from '../errors.js';
 import type { TwinEvent } from '../actors/index.js';
 import { normalisePath } from '../topology/index.js';
+import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from './payload-bounds.js';
 
 /** An event as callers hand it in: CloudEvent attributes, with defaults for the optional ones. */
 export interface EventInput {
@@ -33,7 +34,11 @@ export class EventNormaliser {
    */
   private readonly boot = randomUUID().slice(0, 8);
 
-  constructor(private readonly now: () => number, private readonly cacheLimit = 200_000) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly maxDepth = DEFAULT_MAX_PAYLOAD_DEPTH,
+    private readonly cacheLimit = 200_000,
+  ) {}
 
   path(raw: string): string {
     const hit = this.paths.get(raw);
@@ -54,6 +59,8 @@ export class EventNormaliser {
     if (typeof source !== 'string' || source.length === 0 || source.length > MAX_ID_LENGTH) throw invalid('"source" must be a non-empty string');
     const id = input.id ?? this.nextId();
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw invalid('"id" must be a non-empty string');
+    // Bounded before the event is queued for a shard (see checkPayload): one rule for every front.
+    checkPayload(input.data, this.maxDepth, 'the event data');
     return { id, source, type, subject, time: this.time(input.time), data: input.data ?? null };
   }
 

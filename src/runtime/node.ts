@@ -12,11 +12,12 @@ import { createRuntime, type Runtime } from './runtime.js';
 import { Rejections } from './rejections.js';
 import { LmdbStateStore } from '../persistence/lmdb-store.js';
 import type { StorageOptions } from './store-config.js';
+import type { LimitOptions } from './limits-config.js';
 import type { ModelSource } from './workers/protocol.js';
 import { TwinError } from '../errors.js';
 import { attachWarp, type WarpFront, type WarpOptions } from './warp/server.js';
 
-export interface NodeOptions extends IngestionOptions, StorageOptions {
+export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOptions {
   /** Where worker threads import the models from (required when `workers` > 0). */
   modelSource?: ModelSource;
   /** The twin models this node serves (the CLI passes the building model). */
@@ -68,6 +69,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     : options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
   const runtime = createRuntime({
     models: options.models, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal,
+    maxPayloadDepth: options.maxPayloadDepth,
     workers: workers > 0 ? {
       count: workers, models: options.modelSource!, dataDir: options.dataDir, durability: options.durability,
       journalRetentionMs: options.journalRetentionMs, logLevel: options.logLevel,

@@ -5,6 +5,7 @@ import { rollBack } from './time-travel.js';
 import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from './event-input.js';
+import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from './payload-bounds.js';
 import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
 import { createLogger } from './logger.js';
@@ -30,6 +31,11 @@ export interface RuntimeOptions {
   journal?: boolean;
   /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 8, 0 = off). */
   dedupeWindow?: number;
+  /**
+   * Deepest nesting accepted in an event's data or a command's value (default 64); deeper
+   * input is refused with TWIN_PAYLOAD_TOO_DEEP before it is queued (see checkPayload).
+   */
+  maxPayloadDepth?: number;
   /**
    * Run the twins on worker threads (`count` > 0) instead of this thread. Models must
    * then be importable by the workers (see {@link WorkerOptions}); `store` is ignored in
@@ -83,6 +89,7 @@ export class Runtime {
   readonly catalog: ModelCatalog;
   private readonly host: ShardHost;
   private readonly normaliser: EventNormaliser;
+  private readonly maxPayloadDepth: number;
   private readonly outputListeners = new Set<(e: DerivedEvent) => void>();
   private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
   private readonly ingestedListeners = new Set<(events: readonly TwinEvent[]) => void>();
@@ -94,7 +101,8 @@ export class Runtime {
     this.clock = options.clock ?? new RealClock();
     this.log = options.logger ?? createLogger();
     this.catalog = new ModelCatalog(options.models, options.shardKey);
-    this.normaliser = new EventNormaliser(() => this.clock.now());
+    this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
+    this.normaliser = new EventNormaliser(() => this.clock.now(), this.maxPayloadDepth);
     const onOutput = (e: DerivedEvent): void => {
       for (const l of this.outputListeners) l(e);
     };
@@ -195,6 +203,7 @@ export class Runtime {
     this.assertOpen();
     const ticket = new Ticket(1);
     const target = this.normaliser.path(path);
+    checkPayload(value, this.maxPayloadDepth, 'the command value');
     if (options.fromClient) this.assertClientWritable(target, lane);
     const seen = this.ingestedListeners.size > 0
       ? { events: [commandAsEvent(target, lane, value, this.clock.now(), this.normaliser.nextId())], done: false }

@@ -24,6 +24,7 @@ export function reasonFor(error: TwinError): { code: number; retry: boolean } {
     case 'TWIN_NO_ROUTE':
       return { code: ReasonCode.TOPIC_NAME_INVALID, retry: false };
     case 'TWIN_PAYLOAD_INVALID':
+    case 'TWIN_PAYLOAD_TOO_DEEP':
     case 'TWIN_CLOUDEVENT_INVALID':
     case 'TWIN_EVENT_INVALID':
     case 'TWIN_EVENT_UNHANDLED':

@@ -7,6 +7,7 @@ import type { RuntimeOptions } from '../runtime.js';
 import { errorFromJson, type HostCounters, type HostObserver, type ShardHost, type TwinSnapshot } from '../shard-host.js';
 import type { FromWorker, FromWorkerBatch, ModelSource, ToWorker, WorkerInit } from './protocol.js';
 import { sumCounters } from './counters.js';
+import { postBatch } from './post.js';
 
 /** Worker threads of a runtime. */
 export interface WorkerOptions {
@@ -363,9 +364,23 @@ export class WorkerShardHost implements ShardHost {
         if (slot.outbox.length === 0) continue;
         const messages = slot.outbox;
         slot.outbox = [];
-        slot.worker.postMessage({ now, messages });
+        postBatch((m) => slot.worker.postMessage({ now, messages: m }), messages, (m, err) => this.unsendable(m, err));
       }
     });
+  }
+
+  /** A message that cannot be cloned to a worker fails alone (its caller learns why); the rest went. */
+  private unsendable(message: ToWorker, err: unknown): void {
+    const error = new TwinError('TWIN_EVENT_INVALID', `message cannot be passed to a shard worker: ${(err as Error)?.message ?? err}`);
+    const id = 'id' in message ? message.id : undefined;
+    const p = id === undefined ? undefined : this.pending.get(id);
+    this.log.error({ kind: message.t, err: error.message }, 'message to a shard worker could not be cloned; refused');
+    if (!p) return;
+    this.pending.delete(id!);
+    if (p.kind === 'ticket') {
+      p.ticket.done(p.index, error);
+      if (p.ticket.complete) p.ticket.resolve();
+    } else p.reject(error);
   }
 }
 

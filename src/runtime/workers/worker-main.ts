@@ -12,6 +12,7 @@ import { LmdbStateStore } from '../../persistence/lmdb-store.js';
 import { PathFilter, shardIndex, shardKeyUpTo, TwinPath } from '../../topology/index.js';
 import { LocalShardHost, type HostObserver } from '../shard-host.js';
 import type { ErrorJson, FromWorker, ToWorker, ToWorkerBatch, WorkerInit } from './protocol.js';
+import { postBatch } from './post.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -37,7 +38,13 @@ function flush(): void {
   flushScheduled = false;
   const messages = out;
   out = [];
-  port.postMessage({ messages, counters: host.counters() });
+  const counters = host.counters();
+  postBatch((m) => port.postMessage({ messages: m, counters }), messages, (m, err) => {
+    // A model put something into a lane or a result that cannot leave the thread: say so
+    // to the caller waiting for it instead of crashing the worker (a restart resends it).
+    log.error({ kind: m.t, err: (err as Error)?.message }, 'message to the main thread could not be cloned; dropped');
+    if (m.t === 'done') port.postMessage({ messages: [{ t: 'done', id: m.id, error: { code: 'TWIN_TURN_FAILED', message: 'the result cannot be passed between threads' } }], counters });
+  });
 }
 
 function owns(path: string): boolean {
