@@ -3,7 +3,7 @@ import type { LaneObserver, StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type FinishedItem } from './group-commit.js';
 import { JoinBuffer } from './join-buffer.js';
 import type { DerivedEvent, TwinLogger } from './model.js';
 import { ObserverRegistry } from './observers.js';
@@ -51,6 +51,8 @@ export class Shard implements TurnSink {
   private readonly alarm: ShardAlarm;
   private readonly commit: GroupCommit;
   private stepTickets: Ticket[] = [];
+  /** Events and commands the step accepted: which to fail if their twin's state cannot be stored. */
+  private stepFinished: FinishedItem[] = [];
   private stepStopped: string[] = [];
   /** Twins started without stored state, until they have some (see dropStateless). */
   private stateless: Twin[] = [];
@@ -89,7 +91,7 @@ export class Shard implements TurnSink {
     this.passivator = new Passivator(options.passivation, options.clock, () => this.scheduleDrain());
     this.commit = new GroupCommit(options.store, (outputs) => this.committed(outputs), (err) => {
       this.log.error({ err }, 'state commit failed');
-    });
+    }, (paths, err) => this.quarantine(paths, err));
   }
 
   /** Number of live twins. */
@@ -416,6 +418,7 @@ export class Shard implements TurnSink {
     if (error && work.kind !== 'joins') this.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
     if (!('ticket' in work) || !work.ticket) return;
     const ticket = work.ticket as Ticket;
+    if (!error && (work.kind === 'event' || work.kind === 'command')) this.stepFinished.push(work);
     ticket.done('index' in work ? work.index : 0, error);
     if (ticket.complete) this.stepTickets.push(ticket);
   }
@@ -425,9 +428,10 @@ export class Shard implements TurnSink {
     const writes = this.runner.takeWrites();
     this.stats.writes += writes.length;
     const stopped = this.stepStopped;
-    this.commit.submit(writes, this.stepTickets, this.runner.takeOutputs());
+    this.commit.submit(writes, this.stepTickets, this.runner.takeOutputs(), this.stepFinished);
     if (stopped.length > 0) this.holdStopped(stopped);
     this.stepTickets = [];
+    this.stepFinished = [];
     this.stepStopped = [];
   }
 
@@ -450,6 +454,25 @@ export class Shard implements TurnSink {
       if (visible) visible.then(done, done);
       else done();
     });
+  }
+
+  /**
+   * Twins whose state the store could not encode: dropped from memory without a write, so
+   * they start again from their last stored state (memory and disk agree again); the
+   * events that went to them were refused (see GroupCommit). A model bug, logged loudly.
+   */
+  private quarantine(paths: ReadonlySet<string>, error: TwinError): void {
+    const dropped: string[] = [];
+    for (const path of paths) {
+      const twin = this.twins.get(path);
+      this.log.error({ path, code: error.code, err: error.cause }, 'twin state could not be stored; the twin is reset to its stored state');
+      this.stats.unstorable++;
+      if (!twin || twin.state !== 'active') continue;
+      twin.state = 'stopped';
+      this.twins.delete(path);
+      dropped.push(path);
+    }
+    if (dropped.length > 0) this.holdStopped(dropped);
   }
 
   private committed(outputs: DerivedEvent[]): void {

@@ -42,6 +42,8 @@ export class ShardStats {
   stopped = 0;
   writes = 0;
   outputs = 0;
+  /** Twins whose state the store could not encode (reset to their stored state; see GroupCommit). */
+  unstorable = 0;
   /** Sampled turn durations (ns), one turn in 16. */
   readonly turnLatency = new Histogram();
 }

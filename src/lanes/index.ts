@@ -12,6 +12,7 @@ export {
   type WindowSpec, type LaneOf,
 } from './spec.js';
 export type { StateStore, StateWrite, StoredTwin, JournalEntry, JournalChange, JournalCause } from './store.js';
+export { UnstorableWritesError } from './store.js';
 export { MemoryStateStore } from './memory-store.js';
 export { Conflator } from './conflator.js';
 export { pull, type PullSource } from './pull.js';

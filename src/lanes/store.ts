@@ -56,12 +56,27 @@ export interface StoredTwin {
   readonly entries: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
 }
 
+/**
+ * Some writes of a batch could not be encoded (a value too deep for the encoder, a key past
+ * the store's key size): the store committed the others and names the twins it could not
+ * store. Encoding happens before anything is committed, so the split is exact: one
+ * twin's bad state never fails the commit of every other twin in the batch.
+ */
+export class UnstorableWritesError extends Error {
+  constructor(readonly paths: ReadonlySet<string>, readonly first: unknown) {
+    super(`state of ${paths.size} twin(s) could not be stored (${[...paths].slice(0, 3).join(', ')}): ${(first as Error)?.message ?? first}`);
+    this.name = 'UnstorableWritesError';
+  }
+}
+
 export interface StateStore {
   /** The stored state of a twin, or undefined when it has none. May be async for remote stores. */
   load(path: string): StoredTwin | undefined | Promise<StoredTwin | undefined>;
   /**
    * Applies a batch atomically. Resolves once the batch is committed with the store's
-   * durability; only then may the effects be acknowledged to the sender.
+   * durability; only then may the effects be acknowledged to the sender. A write that
+   * cannot be encoded is left out and the rest committed, then the promise rejects with
+   * {@link UnstorableWritesError} naming the twins left out.
    */
   write(batch: readonly StateWrite[]): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
-import type { JournalEntry, StateStore, StateWrite, StoredTwin } from '../lanes/index.js';
+import { UnstorableWritesError, type JournalEntry, type StateStore, type StateWrite, type StoredTwin } from '../lanes/index.js';
 
 /** On-disk format version; bumped on incompatible layout changes (see docs/persistence.md). */
 export const FORMAT_VERSION = 1;
@@ -185,22 +185,36 @@ export class LmdbStateStore implements StateStore {
     if (this.pending === 0 && this.indexed.size >= INDEX_CACHE_LIMIT) this.indexed.clear();
     const seq = this.journalSeq;
     let last: Promise<boolean> | undefined;
-    for (const w of batch) last = this.apply(w) ?? last;
+    let unstorable: Set<string> | undefined;
+    let firstError: unknown;
+    for (const w of batch) {
+      try {
+        last = this.apply(w) ?? last;
+      } catch (err) {
+        // lmdb-js encodes in put(), before queueing: a value its encoder cannot take (too
+        // deep, a function) or a key past LMDB's key size throws here and queues nothing,
+        // so leaving that write out keeps the rest of the transaction whole.
+        (unstorable ??= new Set()).add(w.path);
+        firstError ??= err;
+      }
+    }
     if (this.journalSeq !== seq) last = this.meta.put(this.seqName, this.journalSeq);
     // Compaction rides along with regular writes, in the same transaction.
     if (this.journalWrites >= 1000) {
       this.journalWrites = 0;
       last = this.compactJournal(this.newestJournal - this.retentionMs) ?? last;
     }
-    if (!last) return;
-    this.pending++;
-    const committed = last.finally(() => this.pending--);
-    if (this.durability === 'relaxed') {
-      committed.catch(() => undefined); // failures surface on the next strict flush or close
-      return;
+    if (last) {
+      this.pending++;
+      const committed = last.finally(() => this.pending--);
+      if (this.durability === 'relaxed') {
+        committed.catch(() => undefined); // failures surface on the next strict flush or close
+      } else {
+        await committed;
+        await this.root.flushed;
+      }
     }
-    await committed;
-    await this.root.flushed;
+    if (unstorable) throw new UnstorableWritesError(unstorable, firstError);
   }
 
   /**
