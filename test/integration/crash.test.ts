@@ -10,20 +10,17 @@
  * temperature k, so a sensor's state names the event that made it: it must be the last
  * acknowledged event of that sensor or one sent after it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { connect, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/mqtt.js';
+import { serveProcess } from '../support/serve.js';
 import { tempDir } from '../support/tmp.js';
 import { seededRandom as seeded } from '../../src/persistence/fleet-generator.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
-const MAIN = resolve(REPO, 'src/runtime/main.ts');
 const ROOMS = 160;
 const ROOMS_PER_UNIT = 8;
 const KILLS = 10;
-const SERVING = 'twinflow is serving the building model';
 
 type Channel = 'http' | 'mqtt';
 /** HTTP events go to floor 1, MQTT readings to floor 2: the two never share a sensor. */
@@ -32,64 +29,33 @@ const roomPath = (ch: Channel, r: number) => `/org/crash/site/s/building/b/floor
 const unitPath = (ch: Channel, u: number) => `/org/crash/site/s/building/b/floor/${FLOOR[ch]}/unit/u${u}`;
 const sensorPath = (ch: Channel, r: number) => `${roomPath(ch, r)}/sensors/climate`;
 
-const children: ChildProcess[] = [];
 const clients: MqttClient[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) await Promise.race([c.endAsync(true).catch(() => undefined), sleep(2000)]);
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
-
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Server {
   child: ChildProcess;
   url: string;
-  exited: Promise<void>;
+  exited: Promise<unknown>;
 }
 
-/** Starts `twinflow serve` from source and waits for its "serving" log line (which carries the URL). */
+/** Starts `twinflow serve` from source and waits until it answers reads. */
 async function serve(dataDir: string, mqttPort: number, extra: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--data', dataDir, '--mqtt-port', String(mqttPort), '--log-level', 'info', ...extra], {
-    cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let buf = '';
-    let found = false;
-    const timer = setTimeout(() => reject(new Error(`no "${SERVING}" line within 30 s; stderr: ${stderr}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      if (found) return; // keep draining the pipe (request logs), but stop parsing
-      buf += d.toString('utf8');
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.includes(SERVING)) continue;
-        found = true;
-        clearTimeout(timer);
-        resolveUrl((JSON.parse(line) as { url: string }).url);
-        return;
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (!found) reject(new Error(`twinflow exited (${code ?? signal}) before serving: ${stderr}`));
-    });
-  });
+  const server = await serveProcess(['--port', '0', '--data', dataDir, '--mqtt-port', String(mqttPort), '--log-level', 'info', ...extra]);
+  const { child, url } = server;
   // The log line comes when the fronts listen; shard workers may still be starting. A read
   // answered means the runtime takes work, so the random kill moments fall in real traffic.
   const end = Date.now() + 30_000;
   for (;;) {
     const res = await fetch(`${url}/twins${sensorPath('http', 0)}?lanes=latest`, { signal: AbortSignal.timeout(15_000) }).catch(() => null);
     if (res?.status === 200) break;
-    if (Date.now() > end || child.exitCode !== null) throw new Error(`twinflow at ${url} never answered a read: ${stderr}`);
+    if (Date.now() > end || child.exitCode !== null) throw new Error(`twinflow at ${url} never answered a read: ${server.stderr()}`);
     await sleep(20);
   }
-  return { child, url, exited };
+  return { child, url, exited: server.exited };
 }
 
 /** What one channel sent and which of its events were acknowledged. */

@@ -1,0 +1,67 @@
+/** `twinflow serve` as a child process, the way users run it: for crash, soak and CLI tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterEach } from 'vitest';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const MAIN = resolve(REPO, 'src/runtime/main.ts');
+const SERVING = 'twinflow is serving';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Resolves when the process exited, with its code or signal. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+}
+
+/**
+ * Starts `twinflow serve` from source with `args` and waits for its "serving" log line
+ * (which carries the URL); rejects with its stderr if it exits first or takes 30 s.
+ * The stdout pipe is drained for the life of the process (request logs would fill it).
+ */
+export async function serveProcess(args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let buf = '';
+    let found = false;
+    const timer = setTimeout(() => reject(new Error(`no "${SERVING}" line within 30 s; stderr: ${stderr}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (found) return;
+      buf += d.toString('utf8');
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line.includes(SERVING)) continue;
+        found = true;
+        clearTimeout(timer);
+        resolveUrl((JSON.parse(line) as { url: string }).url);
+        return;
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!found) reject(new Error(`twinflow exited (${code ?? signal}) before serving: ${stderr}`));
+    });
+  });
+  return { child, url, exited, stderr: () => stderr };
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or NaN when it is gone. */
+export async function rssOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb === undefined ? NaN : Number(kb) * 1024;
+}
