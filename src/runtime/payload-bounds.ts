@@ -17,7 +17,7 @@ const MAX_VALUES = 4_000_000;
  * store's encoder both recurse, and a few KB of `[[[[…` past a few thousand levels overflows
  * their stack (a crashed process, or a failed group commit that takes other clients'
  * events down with it). Plain data is what JSON, Recon and msgpack carry: null, booleans,
- * numbers, strings, arrays, plain objects, and byte arrays (binary CloudEvent data).
+ * numbers, strings, arrays, plain objects, byte arrays (binary CloudEvent data) and dates.
  *
  * The walk is iterative over the depth it allows, so the check itself cannot overflow,
  * and it stops at the first fault; a typical reading (`{ value: 21.5 }`) costs one loop.
@@ -43,7 +43,7 @@ export function checkPayload(value: unknown, maxDepth: number, what: string): vo
     if (depth > maxDepth) {
       throw new TwinError('TWIN_PAYLOAD_TOO_DEEP', `${what} nests deeper than ${maxDepth} levels`, { maxDepth });
     }
-    if (ArrayBuffer.isView(node)) continue;
+    if (ArrayBuffer.isView(node) || node instanceof Date) continue;
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) push(stack, node[i], depth, what);
       continue;
