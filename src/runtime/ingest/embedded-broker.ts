@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
 import { Mqtt5Session } from './mqtt5-session.js';
+import { listenError } from '../listen-error.js';
 
 export interface EmbeddedBrokerOptions {
   /** Listen address (default 127.0.0.1: the zero-setup broker is not exposed by default). */
@@ -62,10 +63,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
       else aedes.handle(socket);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
+  const host = options.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, host, () => resolve());
+    });
+  } catch (err) {
+    // aedes' heartbeat timer would keep the process alive: a node whose port is taken must exit.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw listenError(err, 'MQTT', host, options.port, '--mqtt-port');
+  }
   const { port, address } = server.address() as AddressInfo;
   log.info({ port, address }, 'embedded MQTT broker listening');
   return {
