@@ -175,6 +175,19 @@ describe('#13.5 MQTT buffers are bounded', () => {
     expect(rejected('mqtt.receive_maximum_exceeded')).toBe(1);
   });
 
+  it('#13.5 MQTT 3.1.1: past --mqtt-max-inflight unacknowledged QoS 1 PUBLISH the socket is paused, not dropped (all acknowledged, in order)', async () => {
+    const { port, node: n } = await start({ maxInflight: 5 });
+    const { c } = await RawClient.connected(port, 4);
+    const N = 300;
+    c.socket.write(Buffer.concat(Array.from({ length: N }, (_, i) => mqttPacket.generate(
+      { cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: i, humidity: 40 }), qos: 1, messageId: i + 1, retain: false, dup: false },
+    ))));
+    await waitFor(() => c.packets.filter((p) => p.cmd === 'puback').length === N, 30_000, 'every PUBACK');
+    expect(c.packets.filter((p) => p.cmd === 'puback').map((p) => (p as mqttPacket.IPubackPacket).messageId)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(await n.runtime.get(ROOM, 'temperature')).toBe(N - 1);
+    expect(c.isClosed).toBe(false);
+  });
+
   it('#13.5 a QoS 1 flood whose PUBACKs are never read stops being read (server memory does not grow with it)', async () => {
     const { port, node: n } = await start({ maxWriteBufferBytes: 16 * 1024, maxInflight: 65_535 });
     const { c } = await RawClient.connected(port, 5);
