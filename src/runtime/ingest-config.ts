@@ -11,6 +11,11 @@ export const INGEST_FLAGS = {
   'mqtt-subscription': { type: 'string' },
   'mqtt-client-id': { type: 'string' },
   'mqtt-max-payload': { type: 'string' },
+  'mqtt-max-packet': { type: 'string' },
+  'mqtt-connect-timeout': { type: 'string' },
+  'mqtt-max-connections': { type: 'string' },
+  'mqtt-max-inflight': { type: 'string' },
+  'mqtt-max-write-buffer': { type: 'string' },
   webhook: { type: 'string', multiple: true },
 } as const;
 
@@ -23,6 +28,11 @@ export const INGEST_HELP = `
   --mqtt-subscription <f>   external broker subscription, e.g. '$share/twinflow/org/#' (default <prefix>#)
   --mqtt-client-id <id>     external broker client id, stable across restarts (default twinflow-<hostname>)
   --mqtt-max-payload <n>    largest accepted MQTT payload in bytes (default 262144)
+  --mqtt-max-packet <n>     embedded broker: largest MQTT packet, refused while reading (default max payload + 65536)
+  --mqtt-connect-timeout <ms>  embedded broker: time to complete CONNECT after connecting (default 10000)
+  --mqtt-max-connections <n>   embedded broker: concurrent client connections (default 10000)
+  --mqtt-max-inflight <n>   embedded broker: QoS 1 PUBLISH per connection awaiting PUBACK, 1-65535 (default 1000)
+  --mqtt-max-write-buffer <n>  embedded broker: bytes a client has not read before it is no longer read (default 1048576)
   --webhook <url>           POST derived events to this URL (CloudEvents HTTP, structured); repeatable;
                             prefix "binary:" for binary mode (env TWINFLOW_WEBHOOKS, comma-separated)
 `;
@@ -45,8 +55,20 @@ export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = 
   const url = urlSetting?.raw;
   const portSetting = flagOrEnv('mqtt-port', values['mqtt-port'], env, 'TWINFLOW_MQTT_PORT');
   const port = portSetting ? readNumber(portSetting.name, portSetting.raw, { integer: true, max: 65535 }) : 1883;
-  const maxText = values['mqtt-max-payload'];
-  const maxPayloadBytes = maxText === undefined ? undefined : readNumber('--mqtt-max-payload', maxText, { integer: true, min: 1 });
+  const positive = (flag: keyof FlagValues, max = Infinity): number | undefined => {
+    const text = values[flag];
+    return typeof text === 'string' ? readNumber(`--${flag}`, text, { integer: true, min: 1, max }) : undefined;
+  };
+  const maxPayloadBytes = positive('mqtt-max-payload');
+  // Broker bounds (see MqttOptions); unset ones take the front's defaults.
+  const bounds = {
+    maxPacketBytes: positive('mqtt-max-packet'),
+    connectTimeoutMs: positive('mqtt-connect-timeout'),
+    maxConnections: positive('mqtt-max-connections'),
+    maxInflight: positive('mqtt-max-inflight', 65_535), // MQTT 5 Receive Maximum is 2 bytes
+    maxWriteBufferBytes: positive('mqtt-max-write-buffer'),
+  };
+  const embedded = Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
   if (url !== undefined && !/^(mqtts?|wss?|tcp|tls):\/\//.test(url)) throw new Error(`${urlSetting!.name} must be mqtt://, mqtts://, ws:// or wss://, got ${url}`);
   const webhooks = (values.webhook ?? env.TWINFLOW_WEBHOOKS?.split(',').filter((w) => w.trim() !== '') ?? []).map(parseWebhook);
   const common = {
@@ -56,6 +78,6 @@ export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = 
   // Port 0 turns the embedded broker off on the command line (an ephemeral port is a test need only).
   const mqtt = url !== undefined
     ? { url, subscription: values['mqtt-subscription'], clientId: values['mqtt-client-id'] ?? envValue(env, 'TWINFLOW_MQTT_CLIENT_ID'), ...common }
-    : port === 0 ? undefined : { port, host: values['mqtt-host'] ?? envValue(env, 'TWINFLOW_MQTT_HOST'), ...common };
+    : port === 0 ? undefined : { port, host: values['mqtt-host'] ?? envValue(env, 'TWINFLOW_MQTT_HOST'), ...common, ...embedded };
   return { mqtt, outputs: { webhooks } };
 }

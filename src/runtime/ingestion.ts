@@ -50,7 +50,7 @@ export async function startIngestion(rt: Runtime, log: Logger, options: Ingestio
   const deadLetters = options.deadLetters ?? new MemoryDeadLetters();
   const bad = new BadInput(rejections, deadLetters);
   const queue = new IngestQueue(rt, bad);
-  const mqtt = options.mqtt ? await startMqttFront({ pathAttribute: options.pathAttribute, ...options.mqtt }, queue, log) : null;
+  const mqtt = options.mqtt ? await startMqttFront({ pathAttribute: options.pathAttribute, ...options.mqtt }, queue, rejections, log) : null;
   const outputs = new Outputs(rt, deadLetters, log, options.outputs ?? {}, mqtt?.publish ?? null, mqtt?.topics ?? new TopicMap());
   let closed = false;
   return {

@@ -15,6 +15,7 @@ import type { StorageOptions } from './store-config.js';
 import type { LimitOptions } from './limits-config.js';
 import type { ModelSource } from './workers/protocol.js';
 import { TwinError } from '../errors.js';
+import { listenError } from './listen-error.js';
 import { attachWarp, type WarpFront, type WarpOptions } from './warp/server.js';
 
 export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOptions {
@@ -88,7 +89,10 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await http.register(openApiRoutes());
     ingestion = await startIngestion(runtime, logger, options, rejections);
     await http.register(ingestion.routes());
-    url = await http.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 9001 });
+    const host = options.host ?? '127.0.0.1', port = options.port ?? 9001;
+    url = await http.listen({ host, port }).catch((err: unknown) => {
+      throw listenError(err, 'HTTP', host, port, '--port');
+    });
   } catch (err) {
     // E.g. the HTTP port is taken after the MQTT broker started: close what did start
     // (broker, worker threads, store) so the caller gets the error and not a process that never exits.

@@ -1,3 +1,4 @@
+import mqttPacket from 'mqtt-packet';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
@@ -8,6 +9,7 @@ import { MemoryDeadLetters } from '../../src/runtime/ingest/dead-letters.js';
 import { IngestQueue } from '../../src/runtime/ingest/ingest-queue.js';
 import { Rejections } from '../../src/runtime/rejections.js';
 import { MqttDecoder, TopicMap } from '../../src/runtime/ingest/mqtt-message.js';
+import { MqttFramer } from '../../src/runtime/ingest/mqtt-framer.js';
 import { defaultOutputTopic } from '../../src/runtime/outputs/mqtt-sink.js';
 import { PermanentSinkError, SinkQueue, type Sink } from '../../src/runtime/outputs/sink-queue.js';
 import { TwinError } from '../../src/index.js';
@@ -110,5 +112,37 @@ describe('ingestion flags', () => {
     expect(ingestionFromFlags({ webhook: ['http://a/h', 'binary:http://b/h'] }, {}).outputs!.webhooks).toEqual([{ url: 'http://a/h' }, { url: 'http://b/h', mode: 'binary' }]);
     expect(() => ingestionFromFlags({ 'mqtt-port': 'x' }, {})).toThrow(/--mqtt-port/);
     expect(() => ingestionFromFlags({ webhook: ['nope'] }, {})).toThrow(/--webhook/);
+  });
+});
+
+describe('MqttFramer (the embedded broker wire\'s packet boundaries)', () => {
+  it('#13.5 finds every packet, its size and topic, however the stream is cut, without buffering bodies', () => {
+    const packets = [
+      mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'f', keepalive: 60 }),
+      mqttPacket.generate({ cmd: 'publish', topic: 'org/a', payload: Buffer.alloc(300, 1), qos: 1, messageId: 1, retain: false, dup: false }),
+      mqttPacket.generate({ cmd: 'pingreq' }),
+      mqttPacket.generate({ cmd: 'publish', topic: 'é/ü', payload: '', qos: 0, retain: false, dup: false }),
+      mqttPacket.generate({ cmd: 'puback', messageId: 7 }),
+    ];
+    const stream = Buffer.concat(packets);
+    for (const size of [1, 2, 3, 7, 64, stream.length]) {
+      const seen: { type: number; bytes: number }[] = [];
+      const topics: string[] = [];
+      const ended: number[] = [];
+      const f = new MqttFramer(true, {
+        started: (type, _flags, bytes) => (seen.push({ type, bytes }), null),
+        topic: (t) => (topics.push(t.toString('utf8')), null),
+        ended: (type) => void ended.push(type),
+      });
+      for (let i = 0; i < stream.length; i += size) expect(f.scan(stream.subarray(i, i + size))).toBeNull();
+      expect(seen).toEqual(packets.map((p) => ({ type: p[0]! >> 4, bytes: p.length })));
+      expect(ended).toEqual([1, 3, 12, 3, 4]);
+      expect(topics).toEqual(['org/a', 'é/ü']);
+    }
+  });
+
+  it('#13.5 a remaining length of more than 4 bytes is malformed', () => {
+    const f = new MqttFramer(false, { ended: () => undefined });
+    expect(f.scan(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))?.kind).toBe('malformed');
   });
 });

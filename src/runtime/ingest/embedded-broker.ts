@@ -4,12 +4,19 @@ import type { Logger } from '../logger.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
 import { Mqtt5Session } from './mqtt5-session.js';
+import { MqttWire, type MqttWireLimits } from './mqtt-wire.js';
+import type { Rejections } from '../rejections.js';
+import { listenError } from '../listen-error.js';
 
 export interface EmbeddedBrokerOptions {
   /** Listen address (default 127.0.0.1: the zero-setup broker is not exposed by default). */
   host?: string;
   /** TCP port; 0 picks a free one. */
   port: number;
+  /** Concurrent client connections; one more is closed at accept and counted (`mqtt.too_many_connections`). */
+  maxConnections: number;
+  /** Per-connection bounds (packet size, CONNECT timeout, unacknowledged QoS 1, write buffer). */
+  limits: MqttWireLimits;
 }
 
 /** The embedded MQTT broker of a node: what devices talk to when there is no other broker. */
@@ -40,10 +47,26 @@ export interface EmbeddedBroker {
  * await broker.close();
  * ```
  */
-export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest: MqttIngest, queue: IngestQueue, log: Logger): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest: MqttIngest, queue: IngestQueue, rejections: Rejections, log: Logger): Promise<EmbeddedBroker> {
   const aedes = await Aedes.createBroker({
+    // The wire times CONNECT from accept; aedes' own timer (from when it gets the socket) is a backstop.
+    connectTimeout: options.limits.connectTimeoutMs,
+    /**
+     * No session state outlives a connection, as in the MQTT 5 sessions: aedes' in-memory
+     * persistence would queue QoS 1 messages for an offline client without bound (and
+     * forever for a client id that never returns). A 3.1.1 client asking for a persistent
+     * session gets session present = 0, which tells it to subscribe again.
+     */
+    preConnect(_client, packet, callback) {
+      packet.clean = true;
+      callback(null, true);
+    },
     authorizePublish(client, packet, callback) {
       if (client === null) return callback(null);
+      // Retained messages are not kept (MQTT 5 clients are told so in CONNACK): devices send
+      // readings, which a new subscriber has no use for, and aedes would hold each topic's
+      // last one in memory forever, even one ingest refused, and replay it to every `#` subscriber.
+      packet.retain = false;
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       ingest.publish({ topic: packet.topic, payload }, packet.qos, client.id, (error) => {
         if (error && packet.qos > 0 && reasonFor(error).retry) return callback(error);
@@ -52,20 +75,30 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
     },
   });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+  aedes.on('keepaliveTimeout', (client) => rejections.note('mqtt.keepalive_timeout', { clientId: client.id }, 'MQTT connection closed: no packet within 1.5 times its keep alive'));
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    dispatch(socket, (v5, head) => {
-      socket.unshift(head);
-      if (v5) new Mqtt5Session(socket, aedes, ingest, queue, log);
-      else aedes.handle(socket);
+    new MqttWire(socket, options.limits, rejections, (level, stream) => {
+      if (level === 5) new Mqtt5Session(stream, aedes, ingest, queue, options.limits, rejections);
+      else aedes.handle(stream);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
+  // Past the cap Node closes the socket at accept (before any byte is read); we count it.
+  server.maxConnections = options.maxConnections;
+  server.on('drop', (d) => rejections.note('mqtt.too_many_connections', { remote: d ? `${d.remoteAddress}:${d.remotePort}` : undefined, limit: options.maxConnections }, `MQTT connection refused: ${options.maxConnections} connections already open`));
+  const host = options.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, host, () => resolve());
+    });
+  } catch (err) {
+    // aedes' heartbeat timer would keep the process alive: a node whose port is taken must exit.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw listenError(err, 'MQTT', host, options.port, '--mqtt-port');
+  }
   const { port, address } = server.address() as AddressInfo;
   log.info({ port, address }, 'embedded MQTT broker listening');
   return {
@@ -81,34 +114,4 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
-}
-
-/**
- * Reads just enough of the first packet (CONNECT) to learn the protocol level, then
- * hands the untouched bytes on. Level 5 is MQTT 5; 3 and 4 are MQTT 3.1/3.1.1.
- */
-function dispatch(socket: Socket, then: (v5: boolean, head: Buffer) => void): void {
-  let head: Buffer = Buffer.alloc(0);
-  const onData = (chunk: Buffer): void => {
-    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-    const level = protocolLevel(head);
-    if (level === undefined && head.length < 64) return;
-    socket.off('data', onData);
-    socket.pause();
-    then(level === 5, head);
-  };
-  socket.on('data', onData);
-  socket.on('error', () => socket.destroy());
-}
-
-/** The protocol level byte of a CONNECT packet, or undefined while incomplete (or not CONNECT). */
-export function protocolLevel(b: Buffer): number | undefined {
-  if (b.length < 2 || b[0] !== 0x10) return undefined;
-  let i = 1;
-  while (i < 5 && i < b.length && (b[i]! & 0x80) !== 0) i++;
-  i++; // past the last remaining-length byte
-  if (b.length < i + 2) return undefined;
-  const nameLength = b.readUInt16BE(i);
-  const at = i + 2 + nameLength;
-  return at < b.length ? b[at] : undefined;
 }

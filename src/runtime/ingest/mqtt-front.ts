@@ -4,7 +4,18 @@ import { startEmbeddedBroker } from './embedded-broker.js';
 import { connectExternalBroker } from './external-broker.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { MqttIngest } from './mqtt-ingest.js';
-import { MqttDecoder, TopicMap } from './mqtt-message.js';
+import { DEFAULT_MAX_PAYLOAD, MqttDecoder, TopicMap } from './mqtt-message.js';
+import type { Rejections } from '../rejections.js';
+
+/** Defaults of the embedded broker's bounds (see docs/ingestion.md, "Limits"). */
+export const MQTT_DEFAULTS = {
+  /** Room for the topic (up to 64 KiB) and MQTT 5 properties on top of the largest payload. */
+  packetOverheadBytes: 64 * 1024,
+  connectTimeoutMs: 10_000,
+  maxConnections: 10_000,
+  maxInflight: 1000,
+  maxWriteBufferBytes: 1024 * 1024,
+} as const;
 
 /** MQTT settings of a node (`NodeOptions.mqtt`). */
 export interface MqttOptions {
@@ -24,6 +35,16 @@ export interface MqttOptions {
   protocolVersion?: 4 | 5;
   /** Largest accepted payload in bytes (default 256 KiB). */
   maxPayloadBytes?: number;
+  /** Embedded broker: largest MQTT packet a client may send, refused while reading (default payload limit + 64 KiB). */
+  maxPacketBytes?: number;
+  /** Embedded broker: time a new connection has to complete CONNECT (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Embedded broker: concurrent client connections (default 10 000). */
+  maxConnections?: number;
+  /** Embedded broker: QoS 1 PUBLISH per connection awaiting PUBACK, MQTT 5 Receive Maximum (default 1000). */
+  maxInflight?: number;
+  /** Embedded broker: bytes waiting to be taken by a client past which it is no longer read (default 1 MiB). */
+  maxWriteBufferBytes?: number;
   /** CloudEvent attribute that names the twin path (default `subject`; the topic when absent). */
   pathAttribute?: string;
 }
@@ -44,10 +65,10 @@ export interface MqttFront {
  *
  * @example
  * ```ts
- * const front = await startMqttFront({ port: 1883 }, queue, logger);
+ * const front = await startMqttFront({ port: 1883 }, queue, rejections, logger);
  * ```
  */
-export async function startMqttFront(options: MqttOptions, queue: IngestQueue, log: Logger): Promise<MqttFront> {
+export async function startMqttFront(options: MqttOptions, queue: IngestQueue, rejections: Rejections, log: Logger): Promise<MqttFront> {
   const topics = new TopicMap(options.topicPrefix ?? '');
   const decoder = new MqttDecoder({ maxPayloadBytes: options.maxPayloadBytes, pathAttribute: options.pathAttribute });
   const ingest = new MqttIngest(queue, topics, decoder);
@@ -58,6 +79,14 @@ export async function startMqttFront(options: MqttOptions, queue: IngestQueue, l
     );
     return { url: options.url, port: undefined, topics, publish: ext.publish, close: ext.close };
   }
-  const broker = await startEmbeddedBroker({ port: options.port ?? 1883, host: options.host }, ingest, queue, log);
+  const limits = {
+    maxPacketBytes: options.maxPacketBytes ?? (options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD) + MQTT_DEFAULTS.packetOverheadBytes,
+    connectTimeoutMs: options.connectTimeoutMs ?? MQTT_DEFAULTS.connectTimeoutMs,
+    // MQTT 5 Receive Maximum is a 2-byte number.
+    maxInflight: Math.min(options.maxInflight ?? MQTT_DEFAULTS.maxInflight, 65_535),
+    maxWriteBufferBytes: options.maxWriteBufferBytes ?? MQTT_DEFAULTS.maxWriteBufferBytes,
+  };
+  const maxConnections = options.maxConnections ?? MQTT_DEFAULTS.maxConnections;
+  const broker = await startEmbeddedBroker({ port: options.port ?? 1883, host: options.host, maxConnections, limits }, ingest, queue, rejections, log);
   return { url: broker.url, port: broker.port, topics, publish: broker.publish, close: broker.close };
 }

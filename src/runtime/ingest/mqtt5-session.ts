@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Aedes } from 'aedes';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
-import type { Logger } from '../logger.js';
+import type { Rejections } from '../rejections.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
+import type { MqttWireLimits } from './mqtt-wire.js';
 
 type Deliver = Parameters<Aedes['subscribe']>[1];
 
@@ -14,6 +15,7 @@ const QOS_NOT_SUPPORTED = 0x9b;
 const SHARED_NOT_SUPPORTED = 0x9e;
 const TOPIC_ALIAS_INVALID = 0x94;
 const KEEP_ALIVE_TIMEOUT = 0x8d;
+const RETAIN_NOT_SUPPORTED = 0x9a;
 const TOPIC_ALIAS_MAX = 64;
 
 /**
@@ -26,7 +28,11 @@ const TOPIC_ALIAS_MAX = 64;
  * aedes and answers PUBACK after commit with a reason code and reason string, forwards
  * accepted messages into aedes so every subscriber sees them, and serves SUBSCRIBE
  * through aedes' matcher. Deliberately small: clean sessions only, deliveries at QoS 0,
- * no shared subscriptions or retained-message replay, inbound topic aliases up to 64.
+ * no shared subscriptions or retained messages, inbound topic aliases up to 64.
+ *
+ * It reads and writes through its {@link MqttWire}, which enforces the Maximum Packet
+ * Size and Receive Maximum this session advertises in CONNACK. Deliveries to a client
+ * that does not take them are dropped (QoS 0 allows it) once `maxWriteBufferBytes` wait.
  */
 export class Mqtt5Session {
   private clientId = '';
@@ -39,26 +45,27 @@ export class Mqtt5Session {
   private closed = false;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     private readonly broker: Aedes,
     private readonly ingest: MqttIngest,
     private readonly queue: IngestQueue,
-    private readonly log: Logger,
+    private readonly limits: MqttWireLimits,
+    private readonly rejections: Rejections,
   ) {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
     parser.on('packet', (p: Packet) => this.onPacket(p));
-    parser.on('error', (err: Error) => this.disconnect(PROTOCOL_ERROR, err.message));
+    parser.on('error', (err: Error) => this.disconnect('protocol_error', PROTOCOL_ERROR, err.message));
     socket.on('data', (chunk: Buffer) => {
       this.lastSeen = Date.now();
       parser.parse(chunk);
     });
     socket.on('error', () => this.cleanup());
     socket.on('close', () => this.cleanup());
-    socket.resume(); // the dispatcher paused it while peeking at CONNECT
   }
 
   private onPacket(p: Packet): void {
-    if (!this.connected && p.cmd !== 'connect') return this.disconnect(PROTOCOL_ERROR, 'CONNECT expected');
+    if (this.closed) return;
+    if (!this.connected && p.cmd !== 'connect') return this.disconnect('protocol_error', PROTOCOL_ERROR, 'CONNECT expected');
     switch (p.cmd) {
       case 'connect': return this.onConnect(p);
       case 'publish': return this.onPublish(p);
@@ -67,19 +74,19 @@ export class Mqtt5Session {
       case 'pingreq': return this.send({ cmd: 'pingresp' });
       case 'disconnect': return void this.socket.end();
       case 'puback': return; // deliveries are QoS 0; nothing to track
-      default: return this.disconnect(PROTOCOL_ERROR, `unexpected ${p.cmd}`);
+      default: return this.disconnect('protocol_error', PROTOCOL_ERROR, `unexpected ${p.cmd}`);
     }
   }
 
   private onConnect(p: IConnectPacket): void {
-    if (this.connected) return this.disconnect(PROTOCOL_ERROR, 'second CONNECT');
+    if (this.connected) return this.disconnect('protocol_error', PROTOCOL_ERROR, 'second CONNECT');
     this.connected = true;
     const assigned = p.clientId ? undefined : `tf5_${randomUUID()}`;
     this.clientId = p.clientId || assigned!;
     this.keepaliveMs = (p.keepalive ?? 0) * 1000;
     if (this.keepaliveMs > 0) {
       this.timer = setInterval(() => {
-        if (Date.now() - this.lastSeen > this.keepaliveMs * 1.5) this.disconnect(KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
+        if (Date.now() - this.lastSeen > this.keepaliveMs * 1.5) this.disconnect('keepalive_timeout', KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
       }, Math.max(1000, this.keepaliveMs / 2));
       this.timer.unref();
     }
@@ -87,20 +94,23 @@ export class Mqtt5Session {
       cmd: 'connack', sessionPresent: false, reasonCode: 0,
       properties: {
         maximumQoS: 1, retainAvailable: false, sharedSubscriptionAvailable: false, topicAliasMaximum: TOPIC_ALIAS_MAX,
+        maximumPacketSize: this.limits.maxPacketBytes, receiveMaximum: this.limits.maxInflight,
         ...(assigned !== undefined && { assignedClientIdentifier: assigned }),
       },
     });
   }
 
   private onPublish(p: IPublishPacket): void {
-    if (p.qos === 2) return this.disconnect(QOS_NOT_SUPPORTED, 'QoS 2 is not supported (maximum QoS 1)');
+    if (p.qos === 2) return this.disconnect('qos_not_supported', QOS_NOT_SUPPORTED, 'QoS 2 is not supported (maximum QoS 1)');
+    // MQTT 5 §3.3.1.3: CONNACK said Retain Available = 0, so a retained PUBLISH is a protocol error.
+    if (p.retain) return this.disconnect('retain_not_supported', RETAIN_NOT_SUPPORTED, 'Retain not supported');
     let topic = p.topic;
     const alias = p.properties?.topicAlias;
     if (alias !== undefined) {
-      if (alias < 1 || alias > TOPIC_ALIAS_MAX) return this.disconnect(TOPIC_ALIAS_INVALID, `topic alias ${alias} out of range`);
+      if (alias < 1 || alias > TOPIC_ALIAS_MAX) return this.disconnect('topic_alias_invalid', TOPIC_ALIAS_INVALID, `topic alias ${alias} out of range`);
       if (topic.length > 0) this.aliases.set(alias, topic);
       else topic = this.aliases.get(alias) ?? '';
-      if (topic.length === 0) return this.disconnect(PROTOCOL_ERROR, `unknown topic alias ${alias}`);
+      if (topic.length === 0) return this.disconnect('protocol_error', PROTOCOL_ERROR, `unknown topic alias ${alias}`);
     }
     const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     const msg = { topic, payload, properties: p.properties };
@@ -130,7 +140,9 @@ export class Mqtt5Session {
       }
       if (!this.subscriptions.has(s.topic)) {
         const deliver: Deliver = (packet, cb) => {
-          this.send({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: 0, retain: false, dup: false });
+          if (this.socket.writableLength > this.limits.maxWriteBufferBytes) {
+            this.rejections.note('mqtt.delivery_dropped', { clientId: this.clientId, topic: packet.topic }, 'MQTT 5 delivery dropped: the subscriber does not take what is sent to it');
+          } else this.send({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: 0, retain: false, dup: false });
           cb();
         };
         this.subscriptions.set(s.topic, deliver);
@@ -158,8 +170,10 @@ export class Mqtt5Session {
     this.socket.write(mqttPacket.generate(packet, { protocolVersion: 5 }));
   }
 
-  private disconnect(reasonCode: number, reason: string): void {
-    this.log.info({ clientId: this.clientId, reasonCode, reason }, 'mqtt 5 session disconnected');
+  /** Closes the connection for something the client did: counted and logged at a bounded rate (a client can repeat it at will). */
+  private disconnect(kind: string, reasonCode: number, reason: string): void {
+    if (this.closed) return;
+    this.rejections.note(`mqtt.${kind}`, { clientId: this.clientId, reasonCode, reason }, 'MQTT 5 session disconnected');
     if (this.connected) this.send({ cmd: 'disconnect', reasonCode, properties: { reasonString: reason } });
     this.socket.end();
     this.cleanup();

@@ -1,0 +1,302 @@
+/**
+ * Issue 13's MQTT findings (#13.5, #13.6, #13.10, #13.11) over the real embedded broker:
+ * a node at 2 worker threads on LMDB, raw sockets writing hand-made MQTT bytes (what a
+ * hostile or broken client sends), and the mqtt.js client where a well-behaved one is meant.
+ */
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildingModels, buildingModelSource } from '../../models/index.js';
+import { startNode, type TwinflowNode } from '../../src/index.js';
+import type { MqttOptions } from '../../src/runtime/ingest/mqtt-front.js';
+import { CLIMATE, closeClients, mqttClient, ROOM, topicOf, waitFor } from '../support/mqtt.js';
+import { tempDir } from '../support/tmp.js';
+
+let node: TwinflowNode | undefined;
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await closeClients();
+  await node?.close();
+  node = undefined;
+});
+
+/** Log lines the node wrote (pino JSON), to count them. */
+let logLines: string[] = [];
+
+async function start(mqtt: Omit<MqttOptions, 'port'> = {}): Promise<{ port: number; url: string; node: TwinflowNode }> {
+  logLines = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+  node = await startNode({
+    models: buildingModels(), modelSource: buildingModelSource(), workers: 2, dataDir: join(tempDir('tf-mqtt-bounds-'), 'db'),
+    port: 0, logger, mqtt: { port: 0, ...mqtt },
+  });
+  return { port: node.ingestion.mqtt!.port!, url: node.ingestion.mqtt!.url, node };
+}
+
+/** A client speaking MQTT byte by byte: what it sends is exactly what the test wrote. */
+class RawClient {
+  readonly packets: Packet[] = [];
+  readonly closed: Promise<void>;
+  private readonly parser;
+
+  constructor(readonly socket: Socket, readonly version: 4 | 5) {
+    this.parser = mqttPacket.parser({ protocolVersion: version });
+    this.parser.on('packet', (p: Packet) => this.packets.push(p));
+    socket.on('data', (d: Buffer) => this.parser.parse(d));
+    socket.on('error', () => undefined);
+    this.closed = new Promise((r) => socket.once('close', () => r()));
+  }
+
+  static async open(port: number, version: 4 | 5): Promise<RawClient> {
+    const socket = connect(port, '127.0.0.1');
+    sockets.push(socket);
+    await new Promise<void>((ok, fail) => (socket.once('connect', ok), socket.once('error', fail)));
+    return new RawClient(socket, version);
+  }
+
+  /** Opens and completes CONNECT; resolves with the CONNACK. */
+  static async connected(port: number, version: 4 | 5, clientId = `raw-${version}`, keepalive = 60): Promise<{ c: RawClient; connack: Packet }> {
+    const c = await RawClient.open(port, version);
+    c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clean: true, clientId, keepalive });
+    return { c, connack: await c.next('connack') };
+  }
+
+  send(p: Packet): void {
+    this.socket.write(mqttPacket.generate(p, { protocolVersion: this.version }));
+  }
+
+  async next(cmd: Packet['cmd'], timeoutMs = 5000): Promise<Packet> {
+    return waitFor(() => this.packets.find((p) => p.cmd === cmd), timeoutMs, `a ${cmd} packet`);
+  }
+
+  get isClosed(): boolean {
+    return this.socket.destroyed || this.socket.readableEnded;
+  }
+}
+
+/** Resolves true once `c`'s connection is closed, false if it is still open after `ms`. */
+async function closedWithin(c: RawClient, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const open = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  const result = await Promise.race([c.closed.then(() => true as const), open]);
+  clearTimeout(timer);
+  return result;
+}
+
+/** A PUBLISH header announcing `remaining` bytes, then only the first few of them. */
+function announcedPublish(remaining: number, qos: 0 | 1): Buffer {
+  const len: number[] = [];
+  let n = remaining;
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    len.push(b);
+  } while (n > 0);
+  return Buffer.from([0x30 | (qos << 1), ...len, 0x00, 0x03, 0x61, 0x2f, 0x62]);
+}
+
+/** The largest remaining length MQTT can express (4 length bytes): 256 MB - 1. */
+const MAX_REMAINING = 256 * 1024 * 1024 - 1;
+
+function rejected(kind: string): number {
+  return node!.rejections.count(kind);
+}
+
+describe('#13.5 MQTT buffers are bounded', () => {
+  it('#13.5 an announced 256 MB PUBLISH is refused while reading (MQTT 3.1.1: the connection closes at its header)', async () => {
+    const { port } = await start();
+    const { c } = await RawClient.connected(port, 4);
+    c.socket.write(announcedPublish(MAX_REMAINING, 1));
+    // It must not wait for (and buffer) the rest: the header alone is past the limit.
+    expect(await closedWithin(c, 5000)).toBe(true);
+    expect(rejected('mqtt.packet_too_large')).toBe(1);
+    expect(c.packets.filter((p) => p.cmd === 'puback')).toEqual([]);
+  });
+
+  it('#13.5 MQTT 5: CONNACK advertises Maximum Packet Size and Receive Maximum; a larger packet gets DISCONNECT 0x95', async () => {
+    const { port } = await start({ maxPayloadBytes: 1000, maxInflight: 7 });
+    const { c, connack } = await RawClient.connected(port, 5);
+    const props = (connack as mqttPacket.IConnackPacket).properties!;
+    expect(props.maximumPacketSize).toBe(1000 + 64 * 1024);
+    expect(props.receiveMaximum).toBe(7);
+    expect(props.retainAvailable).toBe(false);
+    c.socket.write(announcedPublish(MAX_REMAINING, 1));
+    const d = (await c.next('disconnect')) as mqttPacket.IDisconnectPacket;
+    expect(d.reasonCode).toBe(0x95);
+    expect(await closedWithin(c, 5000)).toBe(true);
+    expect(rejected('mqtt.packet_too_large')).toBe(1);
+  });
+
+  it('#13.5 retained messages are not kept: a new `#` subscriber gets none (not even a too-large one ingest refused)', async () => {
+    const { url } = await start({ maxPayloadBytes: 100 });
+    const dev = await mqttClient(url, { protocolVersion: 4, clientId: 'dev-retain' });
+    await dev.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 21, humidity: 40, pad: 'x'.repeat(200) }), { qos: 1, retain: true });
+    await dev.publishAsync('site/lobby/display', 'hello', { qos: 1, retain: true });
+    const sub = await mqttClient(url, { protocolVersion: 4, clientId: 'watcher' });
+    const seen: { topic: string; retain: boolean }[] = [];
+    sub.on('message', (topic, _payload, packet) => seen.push({ topic, retain: packet.retain }));
+    await sub.subscribeAsync('#', { qos: 0 });
+    // Retained messages are sent right after SUBACK; a marker published afterwards arrives after them.
+    await dev.publishAsync('marker/end', 'end', { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === 'marker/end'), 5000, 'the marker');
+    expect(seen.filter((m) => m.retain)).toEqual([]);
+  });
+
+  it('#13.5 persistent sessions keep no offline queue (session present = 0, nothing queued while away)', async () => {
+    const { url } = await start();
+    const first = await mqttClient(url, { protocolVersion: 4, clientId: 'fridge-7', clean: false });
+    await first.subscribeAsync('devices/fridge-7/commands', { qos: 1 });
+    await first.endAsync();
+    const pub = await mqttClient(url, { protocolVersion: 4, clientId: 'commander' });
+    for (let i = 0; i < 50; i++) await pub.publishAsync('devices/fridge-7/commands', `cmd-${i}`, { qos: 1 });
+    const again = await mqttClient(url, { protocolVersion: 4, clientId: 'fridge-7', clean: false, resubscribe: false });
+    const got: string[] = [];
+    again.on('message', (_t, payload) => got.push(payload.toString()));
+    await again.subscribeAsync('devices/fridge-7/commands', { qos: 1 });
+    await pub.publishAsync('devices/fridge-7/commands', 'after', { qos: 1 });
+    await waitFor(() => got.includes('after'), 5000, 'the command sent after reconnecting');
+    expect(got).toEqual(['after']);
+  });
+
+  it('#13.5 an MQTT 5 client past its Receive Maximum of unacknowledged QoS 1 PUBLISH is disconnected with 0x93', async () => {
+    const { port } = await start({ maxInflight: 10 });
+    const { c } = await RawClient.connected(port, 5);
+    const burst = Buffer.concat(Array.from({ length: 40 }, (_, i) => mqttPacket.generate(
+      { cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: i, humidity: 40 }), qos: 1, messageId: i + 1, retain: false, dup: false },
+      { protocolVersion: 5 },
+    )));
+    c.socket.write(burst);
+    const d = (await c.next('disconnect')) as mqttPacket.IDisconnectPacket;
+    expect(d.reasonCode).toBe(0x93);
+    expect(rejected('mqtt.receive_maximum_exceeded')).toBe(1);
+  });
+
+  it('#13.5 MQTT 3.1.1: past --mqtt-max-inflight unacknowledged QoS 1 PUBLISH the socket is paused, not dropped (all acknowledged, in order)', async () => {
+    const { port, node: n } = await start({ maxInflight: 5 });
+    const { c } = await RawClient.connected(port, 4);
+    const N = 300;
+    c.socket.write(Buffer.concat(Array.from({ length: N }, (_, i) => mqttPacket.generate(
+      { cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: i, humidity: 40 }), qos: 1, messageId: i + 1, retain: false, dup: false },
+    ))));
+    await waitFor(() => c.packets.filter((p) => p.cmd === 'puback').length === N, 30_000, 'every PUBACK');
+    expect(c.packets.filter((p) => p.cmd === 'puback').map((p) => (p as mqttPacket.IPubackPacket).messageId)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(await n.runtime.get(ROOM, 'temperature')).toBe(N - 1);
+    expect(c.isClosed).toBe(false);
+  });
+
+  it('#13.5 a QoS 1 flood whose PUBACKs are never read stops being read (server memory does not grow with it)', async () => {
+    const { port, node: n } = await start({ maxWriteBufferBytes: 16 * 1024, maxInflight: 65_535 });
+    const { c } = await RawClient.connected(port, 5);
+    c.socket.pause(); // never reads: every PUBACK stays with the server or the kernel
+    // Bad payloads: each PUBACK carries a reason string (~100 bytes), and nothing is committed.
+    const N = 60_000;
+    const one = (i: number): Buffer => mqttPacket.generate({ cmd: 'publish', topic: topicOf(CLIMATE), payload: 'not json', qos: 1, messageId: (i % 65535) + 1, retain: false, dup: false }, { protocolVersion: 5 });
+    for (let i = 0; i < N; i += 1000) c.socket.write(Buffer.concat(Array.from({ length: 1000 }, (_, k) => one(i + k))));
+    const taken = () => n.rejections.count('input.TWIN_PAYLOAD_INVALID');
+    // Wait until the server has stopped taking publishes (the count holds still for 1 s).
+    let last = -1;
+    for (let i = 0; i < 60 && taken() !== last; i++) {
+      last = taken();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(taken()).toBeLessThan(N);
+    // Reading again lets it go on: every publish is answered.
+    c.socket.resume();
+    await waitFor(() => taken() === N, 60_000, 'all publishes taken');
+    await waitFor(() => c.packets.filter((p) => p.cmd === 'puback').length === N, 30_000, 'all PUBACKs');
+  }, 120_000);
+});
+
+describe('#13.10 half-open and idle MQTT connections are closed', () => {
+  it('#13.10 a socket that never completes CONNECT is closed after the connect timeout', async () => {
+    const { port } = await start({ connectTimeoutMs: 300 });
+    const silent = await RawClient.open(port, 4);
+    const half = await RawClient.open(port, 4);
+    half.socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'half', keepalive: 60 }).subarray(0, 8));
+    expect(await closedWithin(silent, 5000)).toBe(true);
+    expect(await closedWithin(half, 5000)).toBe(true);
+    expect(rejected('mqtt.connect_timeout')).toBe(2);
+    // A client that does connect is not affected by the timer.
+    const { c, connack } = await RawClient.connected(port, 4);
+    expect((connack as mqttPacket.IConnackPacket).returnCode).toBe(0);
+    expect(await closedWithin(c, 600)).toBe(false);
+  });
+
+  it('#13.10 connections past --mqtt-max-connections are refused at accept and counted', async () => {
+    const { port } = await start({ maxConnections: 3 });
+    const open = await Promise.all([1, 2, 3].map((i) => RawClient.connected(port, 4, `c${i}`)));
+    const extra = await RawClient.open(port, 4);
+    expect(await closedWithin(extra, 5000)).toBe(true);
+    expect(rejected('mqtt.too_many_connections')).toBe(1);
+    // Closing one makes room again.
+    open[0]!.c.socket.destroy();
+    await open[0]!.c.closed;
+    await waitFor(async () => {
+      const c = await RawClient.open(port, 4);
+      c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'again', keepalive: 60 });
+      return Promise.race([c.next('connack', 1000).then(() => true), c.closed.then(() => false)]);
+    }, 5000, 'a connection after one closed');
+  });
+
+  it('#13.10 keep-alive is enforced at 1.5 times the client\'s (MQTT 3.1.1 and 5), and counted', async () => {
+    const { port } = await start();
+    const v4 = await RawClient.connected(port, 4, 'sleepy-4', 1);
+    const v5 = await RawClient.connected(port, 5, 'sleepy-5', 1);
+    expect(await closedWithin(v4.c, 5000)).toBe(true);
+    expect(await closedWithin(v5.c, 5000)).toBe(true);
+    expect(((await v5.c.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x8d);
+    expect(rejected('mqtt.keepalive_timeout')).toBe(2);
+  });
+});
+
+describe('#13.11 MQTT protocol rules', () => {
+  /** A QoS 1 PUBLISH whose topic is `org/` + the byte 0xff (not UTF-8) + `x`. */
+  function badTopicPublish(version: 4 | 5): Buffer {
+    const good = mqttPacket.generate({ cmd: 'publish', topic: 'org/?x', payload: '{}', qos: 1, messageId: 1, retain: false, dup: false }, { protocolVersion: version });
+    good[good.indexOf('?')] = 0xff;
+    return good;
+  }
+
+  it('#13.11 an invalid UTF-8 topic closes the connection (3.1.1) / DISCONNECT 0x81 (5); no twin gets a U+FFFD path', async () => {
+    const { port, node: n } = await start();
+    const v4 = (await RawClient.connected(port, 4)).c;
+    v4.socket.write(badTopicPublish(4));
+    expect(await closedWithin(v4, 5000)).toBe(true);
+    expect(v4.packets.filter((p) => p.cmd === 'puback')).toEqual([]);
+    const v5 = (await RawClient.connected(port, 5)).c;
+    v5.socket.write(badTopicPublish(5));
+    expect(((await v5.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x81);
+    expect(rejected('mqtt.topic_invalid')).toBe(2);
+    expect(n.ingestion.deadLetters.list().some((d) => (d.where ?? '').includes('\ufffd'))).toBe(false);
+  });
+
+  it('#13.11 MQTT 5 retain=1 is refused with DISCONNECT 0x9A (Retain not supported), not acknowledged', async () => {
+    const { port, node: n } = await start();
+    const { c } = await RawClient.connected(port, 5);
+    c.send({ cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: 30, humidity: 40 }), qos: 1, messageId: 9, retain: true, dup: false });
+    expect(((await c.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x9a);
+    expect(c.packets.filter((p) => p.cmd === 'puback')).toEqual([]);
+    expect(rejected('mqtt.retain_not_supported')).toBe(1);
+    expect(await n.runtime.get(ROOM, 'temperature')).not.toBe(30);
+  });
+});
+
+describe('#13.6 MQTT refusals are counted, and logged at a bounded rate', () => {
+  it('#13.6 a flood of N bad MQTT payloads writes a bounded number of log lines and counts N in /metrics', async () => {
+    const { url, node: n } = await start();
+    const c = await mqttClient(url, { protocolVersion: 5, clientId: 'flood' });
+    const N = 2000;
+    const before = logLines.length;
+    const acks = await Promise.allSettled(Array.from({ length: N }, (_, i) => c.publishAsync(topicOf(CLIMATE), `{bad ${i}`, { qos: 1 })));
+    // Each is answered with PUBACK 0x99 (Payload format invalid), which mqtt.js reports as a failed publish.
+    expect(acks.filter((a) => a.status === 'rejected' && /Payload format invalid/.test(String(a.reason))).length).toBe(N);
+    const rejectionLines = logLines.slice(before).filter((l) => l.includes('TWIN_PAYLOAD_INVALID'));
+    expect(rejectionLines.length).toBeLessThanOrEqual(10);
+    const metrics = await (await fetch(`${n.url}/metrics`)).text();
+    expect(metrics).toContain(`twinflow_rejected_total{kind="input.TWIN_PAYLOAD_INVALID"} ${N}`);
+  });
+});
