@@ -1,5 +1,6 @@
 import { INGEST_FLAGS, INGEST_HELP, ingestionFromFlags } from './ingest-config.js';
 import { envValue, flagOrEnv, parseFlags, readNumber } from './cli-flags.js';
+import { FRONT_FLAGS, FRONT_HELP, frontsFromFlags, type FrontOptions } from './front-config.js';
 import type { IngestionOptions } from './ingestion.js';
 import { STORE_FLAGS, STORE_HELP, storageFromFlags, type StorageOptions } from './store-config.js';
 
@@ -12,6 +13,8 @@ export interface ServeConfig {
   ingestion: IngestionOptions;
   /** Data directory, durability and passivation (`--data`, `--durability`, …). */
   storage: StorageOptions;
+  /** Bounds of the HTTP and WARP fronts (`--http-*`, `--warp-*`). */
+  fronts: FrontOptions;
 }
 
 const HELP = `twinflow serve [options]
@@ -33,6 +36,7 @@ export const SERVE_FLAGS = {
   'log-level': { type: 'string' },
   ...INGEST_FLAGS,
   ...STORE_FLAGS,
+  ...FRONT_FLAGS,
 } as const;
 
 /** Parsed {@link SERVE_FLAGS}: strings, booleans for switches, arrays for repeatable flags. */
@@ -41,7 +45,7 @@ export type ServeFlagValues = {
 };
 
 export function serveHelp(): string {
-  return HELP + STORE_HELP + INGEST_HELP;
+  return HELP + STORE_HELP + INGEST_HELP + FRONT_HELP;
 }
 
 /** Parses serve flags; throws an Error with a usage message on bad input. */
@@ -62,5 +66,6 @@ export function serveConfigFrom(values: ServeFlagValues, env: NodeJS.ProcessEnv)
     logLevel: level?.raw ?? 'info',
     ingestion: ingestionFromFlags(values, env),
     storage: storageFromFlags(values, env),
+    fronts: frontsFromFlags(values, env),
   };
 }

@@ -81,7 +81,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const rejections = new Rejections(logger);
   const http = createHttpServer(logger, { rejections, limits: httpLimits });
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
-  const warp = attachWarp(http.server, runtime, logger, options.warp);
+  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections });
   let ingestion: Ingestion | undefined;
   let url: string;
   try {

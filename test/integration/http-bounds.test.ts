@@ -1,15 +1,24 @@
 import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
+import { WarpClient } from '../../src/client/index.js';
 import { startNode, type NodeOptions, type TwinflowNode } from '../../src/index.js';
+import { parseServeConfig, serveHelp } from '../../src/runtime/config.js';
 import { tempDir } from '../support/tmp.js';
 
-const CLIMATE = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4/sensors/climate';
+const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
+const CLIMATE = `${ROOM}/sensors/climate`;
 
 const nodes: TwinflowNode[] = [];
+const warpClients: WarpClient[] = [];
+const wsClients: WebSocket[] = [];
 afterEach(async () => {
+  for (const c of warpClients.splice(0)) c.close();
+  for (const w of wsClients.splice(0)) w.terminate();
   for (const n of nodes.splice(0)) await n.close();
 });
 
@@ -144,4 +153,171 @@ describe('#13.6 rejected input is not amplified (HTTP)', () => {
     const metrics = await (await fetch(`${n.url}/metrics`)).text();
     expect(metrics).toContain('twinflow_rejected_total{kind="http.TWIN_ROUTE_NOT_FOUND"} 50');
   }, 30_000);
+});
+
+/** A raw client socket: what it received, and when (ms after connect) the server closed it. */
+interface RawSocket {
+  readonly socket: Socket;
+  received(): string;
+  /** Resolves with the ms from connect to close; rejects after `ms`. */
+  closed(ms: number): Promise<number>;
+}
+
+const rawSockets: Socket[] = [];
+afterEach(() => {
+  for (const s of rawSockets.splice(0)) s.destroy();
+});
+
+async function rawSocket(url: string): Promise<RawSocket> {
+  const { hostname, port } = new URL(url);
+  const socket = connect({ host: hostname, port: Number(port) });
+  rawSockets.push(socket);
+  const t0 = performance.now();
+  let data = '';
+  socket.on('data', (d) => (data += d.toString()));
+  socket.on('error', () => undefined); // ECONNRESET from a server that drops us is what some tests expect
+  const closedAt = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now() - t0)));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return {
+    socket,
+    received: () => data,
+    closed: (ms) => Promise.race([closedAt, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`socket still open after ${ms} ms`)), ms).unref())]),
+  };
+}
+
+/** Writes `chunk` every `everyMs` until the socket closes (bounded: at most `max` writes). */
+function dribble(s: RawSocket, chunk: string, everyMs: number, max = 200): void {
+  let n = 0;
+  const timer = setInterval(() => {
+    if (s.socket.destroyed || s.socket.writableEnded || ++n > max) clearInterval(timer);
+    else s.socket.write(chunk);
+  }, everyMs);
+  s.socket.once('close', () => clearInterval(timer));
+}
+
+describe('#13.10 slow and half-open connections are timed out (HTTP and WARP)', () => {
+  const limits = { requestTimeoutMs: 1_000, headersTimeoutMs: 500, keepAliveTimeoutMs: 300, idleTimeoutMs: 800 };
+
+  it('#13.10 a dribbled body, dribbled headers, a silent socket and a half-sent upgrade are closed within the bounds; requests and a WARP link keep working', async () => {
+    const n = await node({ httpLimits: limits });
+    const client = new WarpClient({ url: n.url.replace(/^http/, 'ws') + '/', encoding: 'json', WebSocket });
+    warpClients.push(client);
+    const occupied = client.sync<boolean>(ROOM, 'occupied');
+    await occupied.synced;
+
+    const body = await rawSocket(n.url);
+    body.socket.write(`POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`);
+    dribble(body, ' ', 100);
+    const headers = await rawSocket(n.url);
+    headers.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    dribble(headers, 'X-Slow: 1\r\n', 100);
+    const silent = await rawSocket(n.url);
+    const upgrade = await rawSocket(n.url);
+    upgrade.socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n');
+    dribble(upgrade, 'X-Slow: 1\r\n', 100);
+    const keptAlive = await rawSocket(n.url);
+    keptAlive.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+
+    // Meanwhile normal requests are served.
+    expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
+    const ok = await fetch(`${n.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject: CLIMATE, data: { temperature: 22, humidity: 40 } }) });
+    expect(ok.status).toBe(202);
+
+    // Each bound plus the sweep interval (a quarter of the shortest timeout) and scheduling slack.
+    const slack = 700;
+    expect(await body.closed(limits.requestTimeoutMs + slack)).toBeGreaterThanOrEqual(limits.requestTimeoutMs - 50);
+    expect(body.received()).toMatch(/^HTTP\/1\.1 408 [^]*"code":"TWIN_REQUEST_TIMEOUT"/);
+    expect(await headers.closed(limits.headersTimeoutMs + slack)).toBeGreaterThanOrEqual(limits.headersTimeoutMs - 50);
+    expect(headers.received()).toMatch(/^HTTP\/1\.1 408 [^]*"code":"TWIN_REQUEST_TIMEOUT"/);
+    await silent.closed(limits.headersTimeoutMs + slack);
+    await upgrade.closed(limits.headersTimeoutMs + slack);
+    expect(await keptAlive.closed(limits.keepAliveTimeoutMs + slack)).toBeGreaterThanOrEqual(limits.keepAliveTimeoutMs - 50);
+    expect(keptAlive.received()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(n.rejections.count('http.request_timeout')).toBeGreaterThanOrEqual(3);
+
+    // The WARP link outlives every HTTP bound (time has to pass here: that is what is tested) and still delivers.
+    await new Promise((r) => setTimeout(r, limits.idleTimeoutMs + limits.requestTimeoutMs));
+    expect(n.warp.stats().connections).toBe(1);
+    const post = await fetch(`${n.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: true } }) });
+    expect(post.status).toBe(202);
+    for await (const { event } of occupied) if (event.type === 'value' && event.value === true) break;
+  }, 30_000);
+
+  it('#13.10 the connection caps: sockets past --http-max-connections are closed at accept, WARP upgrades past --warp-max-sockets get 503', async () => {
+    const n = await node({ httpLimits: { maxConnections: 6 }, warp: { limits: { maxSockets: 2 } } });
+    const ws = n.url.replace(/^http/, 'ws') + '/';
+    const open = async (): Promise<WebSocket> => {
+      const w = new WebSocket(ws, 'warp.json');
+      wsClients.push(w);
+      await new Promise<void>((resolve, reject) => (w.once('open', () => resolve()), w.once('error', reject)));
+      return w;
+    };
+    await open();
+    await open();
+    const refused = new WebSocket(ws, 'warp.json');
+    refused.on('error', () => undefined); // the refusal itself
+    wsClients.push(refused);
+    const status = await new Promise<number>((resolve, reject) => {
+      refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      refused.once('open', () => reject(new Error('a third WARP socket was accepted')));
+    });
+    expect(status).toBe(503);
+    expect(n.rejections.count('warp.too_many_sockets')).toBe(1);
+    await waitFor(() => n.warp.stats().connections === 2);
+
+    // 2 WARP sockets + 4 raw ones reach the cap of 6; the next socket is closed without a byte.
+    const held = [];
+    for (let i = 0; i < 4; i++) held.push(await rawSocket(n.url));
+    const extra = await rawSocket(n.url);
+    await extra.closed(2_000);
+    expect(extra.received()).toBe('');
+    await waitFor(() => n.rejections.count('http.too_many_connections') >= 1);
+    // Room again once sockets close: plain HTTP is served.
+    for (const h of held) h.socket.destroy();
+    await waitFor(async () => (await fetch(`${n.url}/healthz`).then((r) => r.status, () => 0)) === 200);
+  }, 30_000);
+
+  it('#13.10 a WARP socket that answers no ping (a half-open peer) is closed; one that answers stays', async () => {
+    const n = await node({ warp: { limits: { pingIntervalMs: 200 } } });
+    const ws = n.url.replace(/^http/, 'ws') + '/';
+    const deaf = new WebSocket(ws, 'warp.json', { autoPong: false });
+    const live = new WebSocket(ws, 'warp.json');
+    wsClients.push(deaf, live);
+    await Promise.all([deaf, live].map((w) => new Promise<void>((resolve, reject) => (w.once('open', () => resolve()), w.once('error', reject)))));
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => deaf.once('close', () => resolve()));
+    // Silent through one full interval after a ping: closed between 1 and 2 intervals (plus slack).
+    expect(performance.now() - t0).toBeLessThan(2 * 200 + 500);
+    expect(n.rejections.count('warp.heartbeat_timeout')).toBe(1);
+    await waitFor(() => n.warp.stats().connections === 1);
+    // The one that answers pings outlives several intervals (time has to pass: that is what is tested).
+    await new Promise((r) => setTimeout(r, 3 * 200));
+    expect(live.readyState).toBe(WebSocket.OPEN);
+    expect(n.warp.stats().connections).toBe(1);
+  }, 30_000);
+});
+
+/** Polls `condition` every 20 ms, at most 5 s. */
+async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition not met within 5 s');
+}
+
+describe('#13.6 #13.10 the HTTP and WARP bounds have flags', () => {
+  it('#13.10 serve reads --http-* and --warp-* (and TWINFLOW_* variables) and refuses a headers timeout above the request timeout', () => {
+    const config = parseServeConfig(['--http-max-batch', '500', '--http-request-timeout=2000', '--http-headers-timeout', '1000', '--warp-ping-interval', '0'], { TWINFLOW_HTTP_MAX_CONNECTIONS: '64' });
+    expect(config.fronts).toEqual({
+      httpLimits: { maxBatchEvents: 500, requestTimeoutMs: 2000, headersTimeoutMs: 1000, maxConnections: 64 },
+      warp: { limits: { pingIntervalMs: 0 } },
+    });
+    expect(() => parseServeConfig(['--http-request-timeout', '1000', '--http-headers-timeout', '5000'], {})).toThrow(/must not exceed the request timeout/);
+    expect(() => parseServeConfig(['--http-max-batch', '0'], {})).toThrow(/--http-max-batch must be a positive integer/);
+    expect(serveHelp()).toContain('--http-max-connections');
+  });
 });
