@@ -8,6 +8,7 @@ import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { WarpClient } from '../../src/client/index.js';
 import { startNode, type NodeOptions, type TwinflowNode } from '../../src/index.js';
 import { parseServeConfig, serveHelp } from '../../src/runtime/config.js';
+import { faultyModelSource, faultyModels } from '../support/faulty-models.js';
 import { tempDir } from '../support/tmp.js';
 
 const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
@@ -321,3 +322,80 @@ describe('#13.6 #13.10 the HTTP and WARP bounds have flags', () => {
     expect(serveHelp()).toContain('--http-max-connections');
   });
 });
+
+describe('#13.11 names every JS object has, reads of the past without a journal, internal messages (HTTP and WARP, 2 workers)', () => {
+  it('#13.11 __proto__, constructor and toString are no lanes: 404 over HTTP, @laneNotFound over WARP', async () => {
+    const n = await node();
+    expect((await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: true } }))).status).toBe(202);
+    for (const lane of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const read = await fetch(`${n.url}/twins${ROOM}?lanes=${lane}`);
+      expect(read.status, lane).toBe(404);
+      expect(((await read.json()) as { code: string }).code).toBe('TWIN_LANE_NOT_FOUND');
+      const cmd = await fetch(`${n.url}/twins${ROOM}/commands/${lane}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '1' });
+      expect(cmd.status, lane).toBe(404);
+      // An event type is a name too: no handler is found on Object.prototype.
+      expect((await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, type: lane, data: {} }))).status, lane).toBeLessThan(500);
+    }
+    const raw = await rawWarp(n.url);
+    for (const lane of ['constructor', '__proto__', 'toString']) {
+      raw.send(`@link(node:"${ROOM}",lane:${lane})`);
+      raw.send(`@sync(node:"${ROOM.replace(/room\/4$/, 'room/*')}",lane:${lane})`);
+    }
+    // A link to one twin is refused; a wildcard link (which may match twins of several models) is
+    // linked and meets no such lane: it used to call Object's members as lanes (`l.syncEvents is not a function`).
+    const seen = await raw.until((m) => m.filter((x) => x.startsWith('@unlinked')).length >= 3 && m.filter((x) => x.startsWith('@synced')).length >= 3);
+    for (const m of seen.filter((x) => x.startsWith('@unlinked'))) expect(m).toMatch(/@laneNotFound\(code:TWIN_LANE_NOT_FOUND/);
+    expect((await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: false } }))).status).toBe(202);
+    expect(raw.messages.filter((x) => x.startsWith('@event'))).toEqual([]);
+    expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
+  }, 30_000);
+
+  it('#13.11 ?at= and /history without --journal are 400 TWIN_JOURNAL_DISABLED, not current state or nothing', async () => {
+    const n = await node();
+    expect((await post(n.url, JSON.stringify({ subject: CLIMATE, data: { temperature: 21, humidity: 40 } }))).status).toBe(202);
+    for (const url of [`${n.url}/twins${ROOM}?at=0`, `${n.url}/twins${CLIMATE}/history`]) {
+      const res = await fetch(url);
+      expect(res.status, url).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe('TWIN_JOURNAL_DISABLED');
+    }
+  }, 30_000);
+
+  it('#13.11 a JS exception is answered as a stable code with a correlation id, and logged with its stack under that id', async () => {
+    const lines: { correlationId?: string; err?: { stack?: string } }[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) });
+    const n = await startNode({ models: faultyModels(), modelSource: faultyModelSource(), workers: 2, dataDir: tempDir(), port: 0, logger: pino({ level: 'info' }, sink) });
+    nodes.push(n);
+    const one = await fetch(`${n.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject: '/gadget/1', type: 'crash' }) });
+    const text = await one.text();
+    expect(one.status).toBe(500);
+    expect(text).not.toMatch(/secretInternals|Cannot read|null/);
+    const body = JSON.parse(text) as { code: string; details: { correlationId: string } };
+    expect(body.code).toBe('TWIN_TURN_FAILED');
+    expect(body.details.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(one.headers.get('x-correlation-id')).toBe(body.details.correlationId);
+    const logged = lines.find((l) => l.correlationId === body.details.correlationId);
+    expect(logged?.err?.stack ?? JSON.stringify(logged)).toMatch(/secretInternals/);
+    // In a batch too.
+    const batch = await post(n.url, JSON.stringify([{ subject: '/gadget/1', type: 'count' }, { subject: '/gadget/2', type: 'crash' }]));
+    expect(batch.status).toBe(207);
+    expect(batch.text).not.toMatch(/secretInternals|Cannot read/);
+    expect(JSON.parse(batch.text).rejected[0]).toMatchObject({ index: 1, code: 'TWIN_TURN_FAILED', details: { correlationId: expect.any(String) } });
+  }, 30_000);
+});
+
+/** A raw WARP socket (Recon) collecting envelopes. */
+async function rawWarp(url: string): Promise<{ messages: string[]; send(text: string): void; until(p: (m: string[]) => boolean): Promise<string[]> }> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/', 'warp.recon');
+  wsClients.push(ws);
+  const messages: string[] = [];
+  ws.on('message', (d) => messages.push(...d.toString().split('\n')));
+  await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
+  return {
+    messages,
+    send: (text) => ws.send(text),
+    async until(p) {
+      await waitFor(() => p(messages));
+      return messages;
+    },
+  };
+}

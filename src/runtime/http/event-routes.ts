@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { TwinError, toTwinError } from '../../errors.js';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import { TwinError, publicError, toTwinError } from '../../errors.js';
 import type { EventInput } from '../event-input.js';
 import type { BadInput, InputNote } from '../ingest/bad-input.js';
 import { decodeBinary, decodeStructured, type DecodeOptions } from '../ingest/cloudevent.js';
@@ -137,18 +137,24 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
       }
       rejected.sort((a, b) => a.index - b.index);
       const status = rejected.length === 0 ? 202 : report.accepted === 0 ? 400 : 207;
-      return reply.status(status).send(summarise(report.accepted, rejected, maxListed));
+      return reply.status(status).send(summarise(report.accepted, rejected, maxListed, req.log));
     });
   };
 }
 
 /** The bounded answer to a batch: however many events were rejected, it lists at most `maxListed`. */
-function summarise(accepted: number, rejected: readonly { index: number; error: TwinError }[], maxListed: number): BatchAnswer {
+function summarise(accepted: number, rejected: readonly { index: number; error: TwinError }[], maxListed: number, log: FastifyBaseLogger): BatchAnswer {
   const rejectedByCode: Record<string, number> = {};
   for (const r of rejected) rejectedByCode[r.error.code] = (rejectedByCode[r.error.code] ?? 0) + 1;
+  // A listed error whose message is a JS exception's is shown as its code and a correlation id (see publicError).
+  const listed = (r: { index: number; error: TwinError }): BatchAnswer['rejected'][number] => {
+    const { error, correlationId } = publicError(r.error);
+    if (correlationId !== undefined) log.error({ err: r.error, correlationId, index: r.index }, 'event failed (internal error)');
+    return { index: r.index, ...error.toJSON() };
+  };
   return {
     accepted,
-    rejected: rejected.slice(0, maxListed).map((r) => ({ index: r.index, ...r.error.toJSON() })),
+    rejected: rejected.slice(0, maxListed).map(listed),
     rejectedTotal: rejected.length,
     rejectedByCode,
     truncated: rejected.length > maxListed,

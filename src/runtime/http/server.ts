@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { TwinError, toTwinError, type ErrorCode } from '../../errors.js';
+import { TwinError, publicError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../logger.js';
 import { Rejections } from '../rejections.js';
 import { checkingIntervalMs, resolveHttpLimits, type HttpLimits } from './limits.js';
@@ -106,8 +106,13 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
       refuse(req, { code, status: fastifyStatus, message });
       return reply.status(fastifyStatus).send({ code, message });
     }
-    const e = toTwinError(err);
-    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    // Internal messages (a JS exception's text) are logged with the stack under a correlation
+    // id and never sent: the client gets a stable code and the id to quote.
+    const { error: e, correlationId } = publicError(err);
+    if (correlationId !== undefined) {
+      req.log.error({ err, correlationId, method: req.method, url: req.url }, 'request failed (internal error)');
+      void reply.header('x-correlation-id', correlationId);
+    } else if (e.status >= 500) req.log.error({ err }, 'request failed');
     else if (!counted.has(e)) refuse(req, e);
     return reply.status(e.status).send(e.toJSON());
   });
