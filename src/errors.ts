@@ -82,3 +82,49 @@ export function toTwinError(err: unknown, fallback: ErrorCode = 'TWIN_TURN_FAILE
   const message = err instanceof Error ? err.message : String(err);
   return new TwinError(fallback, message, undefined, { cause: err });
 }
+
+/** Marks errors whose message came from a JS exception on another thread (see {@link hasInternalMessage}). */
+const internalMessages = new WeakSet<TwinError>();
+
+/**
+ * True when the error's message is not one twinflow (or a model's own TwinError) wrote for
+ * clients: anything that is not a TwinError, a TwinError wrapping a JS exception
+ * (`toTwinError`: `l.syncEvents is not a function`, a model handler's TypeError), or a 5xx
+ * whose cause is one (`TWIN_STORE_FAILED: …${lmdb message}`). Such messages go to the log,
+ * never to a client.
+ */
+export function hasInternalMessage(err: unknown): boolean {
+  if (!(err instanceof TwinError)) return true;
+  if (internalMessages.has(err)) return true;
+  const cause = (err as { cause?: unknown }).cause;
+  // A 4xx wrapping an exception is about the client's input (a decoder's complaint): kept.
+  return err.status >= 500 && cause !== undefined && !(cause instanceof TwinError);
+}
+
+/** Rebuilds an error that crossed a thread boundary, keeping whether its message is internal. */
+export function markInternalMessage(err: TwinError): TwinError {
+  internalMessages.add(err);
+  return err;
+}
+
+/**
+ * What a client may see of an error: TwinErrors with messages written for clients as they
+ * are; anything else as a stable code with a correlation id (`details.correlationId`) in
+ * place of the message, which the caller logs, with the stack, under that id. A handler
+ * that threw keeps its documented code TWIN_TURN_FAILED; everything else is TWIN_INTERNAL.
+ *
+ * @example
+ * ```ts
+ * const { error, correlationId } = publicError(new TypeError('l.syncEvents is not a function'));
+ * error.code; // 'TWIN_INTERNAL'; error.details.correlationId === correlationId
+ * if (correlationId) log.error({ err, correlationId }, 'internal error');
+ * ```
+ */
+export function publicError(err: unknown): { error: TwinError; correlationId?: string } {
+  if (!hasInternalMessage(err)) return { error: err as TwinError };
+  const correlationId = crypto.randomUUID();
+  const code: ErrorCode = err instanceof TwinError && err.code === 'TWIN_TURN_FAILED' ? 'TWIN_TURN_FAILED' : 'TWIN_INTERNAL';
+  const path = err instanceof TwinError ? err.details?.path : undefined;
+  const message = `${ErrorCodes[code].summary}; the server log has the details under correlation id ${correlationId}`;
+  return { error: new TwinError(code, message, { correlationId, ...(typeof path === 'string' && { path }) }), correlationId };
+}

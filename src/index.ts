@@ -30,3 +30,4 @@ export type { CommandOptions, LinkOptions } from './runtime/runtime.js';
 export { attachWarp, type WarpOptions, type WarpFront, type WarpFrontStats } from './runtime/warp/server.js';
 export { allowAll, type WarpAuthorizer, type AuthRequest } from './runtime/warp/auth.js';
 export { DEFAULT_WARP_LIMITS, type WarpLimits, type WarpStats } from './runtime/warp/limits.js';
+export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './runtime/http/limits.js';

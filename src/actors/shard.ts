@@ -490,7 +490,7 @@ export class Shard implements TurnSink {
 
   /** Registers an observer on a lane after sending it the lane's current state (run as a `call`). */
   static syncAndObserve(shard: Shard, twin: Twin, lane: string, observer: LaneObserver): void {
-    const l = twin.lanes[lane];
+    const l = twin.lane(lane);
     if (!l) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${twin.path} has no lane "${lane}"`, { path: twin.path, lane });
     for (const e of l.syncEvents()) observer.onEvent(e, twin.path);
     observer.onSynced?.();

@@ -157,7 +157,7 @@ export class TurnRunner implements TurnEnv {
     const matches = this.filterMatches(twin);
     if (!matches) return;
     for (const [lane, observers] of matches) {
-      const l = twin.lanes[lane];
+      const l = twin.lane(lane);
       if (!l) continue;
       for (const event of l.syncEvents()) this.observers.deliver(observers, event, twin.path);
     }

@@ -4,6 +4,7 @@ import { TwinPath, type RouteParams } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import type { UpJoins } from './catalog.js';
 import { DedupeWindow } from './dedupe.js';
+import { own } from './own.js';
 import type { FilterMatches } from './observers.js';
 import { WINDOW_TIMER_PREFIX, type LaneSpecs, type TwinContext, type TwinEvent, type TwinLogger, type TwinModel, type TwinTimers } from './model.js';
 
@@ -242,9 +243,15 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     if (timers) for (const name in timers) this.setTimer(name, timers[name]!, false);
   }
 
+  /** The lane named `name`, if the model declares it (own properties only: see {@link own}). */
+  lane(name: string): Lane | undefined {
+    return own(this.lanes, name);
+  }
+
   runEvent(event: TwinEvent): void {
-    const on = this.definition.def.on;
-    const handler = on?.[event.type] ?? on?.['*'];
+    // The event type is the sender's: `on.constructor` is not a handler.
+    const on = this.definition.def.on as Readonly<Record<string, unknown>> | undefined;
+    const handler = (own(on, event.type) ?? own(on, '*')) as ((ctx: Twin, e: TwinEvent) => void) | undefined;
     if (!handler) {
       throw new TwinError('TWIN_EVENT_UNHANDLED', `model "${this.model}" has no handler for event type "${event.type}"`, {
         path: this.path, type: event.type,
@@ -254,7 +261,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   }
 
   runCommand(laneName: string, raw: unknown): void {
-    const lane = this.lanes[laneName];
+    const lane = this.lane(laneName);
     if (!lane) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${this.path} has no lane "${laneName}"`, { path: this.path, lane: laneName });
     if (lane.kind === 'value') {
       (lane as unknown as { set(v: unknown): void }).set(raw);
@@ -397,7 +404,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   snapshot(only?: readonly string[]): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const name of only ?? this.definition.laneNames) {
-      const lane = this.lanes[name];
+      const lane = this.lane(name);
       if (!lane) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${this.path} has no lane "${name}"`, { path: this.path, lane: name });
       if (lane.kind !== 'command' && lane.kind !== 'supply') out[name] = lane.toJSON();
     }
@@ -447,7 +454,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   }
 
   private closeWindows(name: string): void {
-    const w = this.lanes[name] as WindowLane | undefined;
+    const w = this.lane(name) as WindowLane | undefined;
     if (!w) return;
     const closed = w.advance(this.now());
     const hook = (this.definition.def.onWindow as Record<string, ((c: Twin, r: unknown) => void) | undefined> | undefined)?.[name];

@@ -81,7 +81,7 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel);
-  const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits });
+  const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
   logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off' }, 'twinflow is serving the building model');
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();

@@ -1,5 +1,6 @@
 import { INGEST_FLAGS, INGEST_HELP, ingestionFromFlags } from './ingest-config.js';
 import { envValue, flagOrEnv, parseFlags, readNumber } from './cli-flags.js';
+import { FRONT_FLAGS, FRONT_HELP, frontsFromFlags, type FrontOptions } from './front-config.js';
 import type { IngestionOptions } from './ingestion.js';
 import { LIMIT_FLAGS, LIMITS_HELP, limitsFromFlags, type LimitOptions } from './limits-config.js';
 import { STORE_FLAGS, STORE_HELP, storageFromFlags, type StorageOptions } from './store-config.js';
@@ -15,6 +16,8 @@ export interface ServeConfig {
   storage: StorageOptions;
   /** Bounds on what one input may cost (`--max-payload-depth`, …; docs/limits.md). */
   limits: LimitOptions;
+  /** Bounds of the HTTP and WARP fronts (`--http-*`, `--warp-*`). */
+  fronts: FrontOptions;
 }
 
 const HELP = `twinflow serve [options]
@@ -37,6 +40,7 @@ export const SERVE_FLAGS = {
   ...INGEST_FLAGS,
   ...STORE_FLAGS,
   ...LIMIT_FLAGS,
+  ...FRONT_FLAGS,
 } as const;
 
 /** Parsed {@link SERVE_FLAGS}: strings, booleans for switches, arrays for repeatable flags. */
@@ -45,7 +49,7 @@ export type ServeFlagValues = {
 };
 
 export function serveHelp(): string {
-  return HELP + STORE_HELP + INGEST_HELP + LIMITS_HELP;
+  return HELP + STORE_HELP + INGEST_HELP + FRONT_HELP + LIMITS_HELP;
 }
 
 /** Parses serve flags; throws an Error with a usage message on bad input. */
@@ -67,5 +71,6 @@ export function serveConfigFrom(values: ServeFlagValues, env: NodeJS.ProcessEnv)
     ingestion: ingestionFromFlags(values, env),
     storage: storageFromFlags(values, env),
     limits: limitsFromFlags(values, env),
+    fronts: frontsFromFlags(values, env),
   };
 }

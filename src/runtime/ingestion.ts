@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { deadLetterRoutes } from './http/dead-letter-routes.js';
-import { eventRoutes } from './http/event-routes.js';
+import { eventRoutes, type EventRouteOptions } from './http/event-routes.js';
 import { BadInput } from './ingest/bad-input.js';
 import { MemoryDeadLetters, type DeadLetterStore } from './ingest/dead-letters.js';
 import { IngestQueue } from './ingest/ingest-queue.js';
@@ -31,8 +31,8 @@ export interface Ingestion {
   readonly queue: IngestQueue;
   /** Counted, rate-limited log of refused input (shared with the node's other fronts). */
   readonly rejections: Rejections;
-  /** The HTTP plugin: `POST /events` and `GET /dead-letters`. */
-  routes(): (app: FastifyInstance) => Promise<void>;
+  /** The HTTP plugin: `POST /events` (with the batch limits) and `GET /dead-letters`. */
+  routes(limits?: EventRouteOptions['limits']): (app: FastifyInstance) => Promise<void>;
   /** Stops taking input, waits for what was taken to commit, then stops outputs. */
   close(): Promise<void>;
 }
@@ -55,9 +55,9 @@ export async function startIngestion(rt: Runtime, log: Logger, options: Ingestio
   let closed = false;
   return {
     mqtt, outputs, deadLetters, queue, rejections,
-    routes() {
+    routes(limits) {
       return async (app) => {
-        await app.register(eventRoutes(rt, { bad, pathAttribute: options.pathAttribute }));
+        await app.register(eventRoutes(rt, { bad, pathAttribute: options.pathAttribute, limits }));
         await app.register(deadLetterRoutes(deadLetters));
       };
     },

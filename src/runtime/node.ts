@@ -4,6 +4,7 @@ import type { StateStore } from '../lanes/index.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi.js';
 import { queryRoutes } from './http/query-routes.js';
+import { resolveHttpLimits, type HttpLimits } from './http/limits.js';
 import { createHttpServer } from './http/server.js';
 import { twinRoutes } from './http/twin-routes.js';
 import { startIngestion, type Ingestion, type IngestionOptions } from './ingestion.js';
@@ -32,6 +33,8 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
   clock?: Clock;
   /** The WARP (WebSocket) front: authorizer and per-socket limits. */
   warp?: WarpOptions;
+  /** Bounds of the HTTP front: timeouts, connection cap, batch size (see {@link HttpLimits}). */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 /**
@@ -65,6 +68,8 @@ export interface TwinflowNode {
 export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const logger = options.logger ?? createLogger(options.logLevel);
   const workers = options.workers ?? 0;
+  // Checked before anything starts, so a bad limit leaves no store or worker behind.
+  const httpLimits = resolveHttpLimits(options.httpLimits);
   if (workers > 0 && !options.modelSource) throw new TwinError('TWIN_MODEL_INVALID', 'worker threads need `modelSource` (a module they can import the models from)');
   const store = workers > 0 ? undefined
     : options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
@@ -77,9 +82,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     } : undefined,
   });
   const rejections = new Rejections(logger);
-  const http = createHttpServer(logger);
+  const http = createHttpServer(logger, { rejections, limits: httpLimits });
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
-  const warp = attachWarp(http.server, runtime, logger, options.warp);
+  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections });
   let ingestion: Ingestion | undefined;
   let url: string;
   try {
@@ -88,7 +93,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await http.register(metricsRoutes(runtime, () => warp.stats(), () => rejections.counts()));
     await http.register(openApiRoutes());
     ingestion = await startIngestion(runtime, logger, options, rejections);
-    await http.register(ingestion.routes());
+    await http.register(ingestion.routes(httpLimits));
     const host = options.host ?? '127.0.0.1', port = options.port ?? 9001;
     url = await http.listen({ host, port }).catch((err: unknown) => {
       throw listenError(err, 'HTTP', host, port, '--port');

@@ -1,4 +1,5 @@
 import { ModelCatalog, RealClock, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinEvent, type TwinLogger, type TwinModel } from '../actors/index.js';
+import { own } from '../actors/own.js';
 import { TwinError, toTwinError } from '../errors.js';
 import { MemoryStateStore, type JournalEntry, type LaneEvent, type StateStore, type ValueSpec } from '../lanes/index.js';
 import { rollBack } from './time-travel.js';
@@ -84,6 +85,8 @@ export type { TwinSnapshot } from './shard-host.js';
  * ```
  */
 export class Runtime {
+  /** Journal every committed turn (history and `?at=` reads); without it those reads are TWIN_JOURNAL_DISABLED. */
+  readonly journal: boolean;
   readonly clock: Clock;
   readonly log: TwinLogger;
   readonly catalog: ModelCatalog;
@@ -99,6 +102,7 @@ export class Runtime {
 
   constructor(options: RuntimeOptions) {
     this.clock = options.clock ?? new RealClock();
+    this.journal = options.journal === true;
     this.log = options.logger ?? createLogger();
     this.catalog = new ModelCatalog(options.models, options.shardKey);
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
@@ -253,7 +257,7 @@ export class Runtime {
 
   /** Refuses a client's command to a value lane its model did not declare writable. */
   private assertClientWritable(path: string, lane: string): void {
-    const spec = this.catalog.modelOf(TwinPath.parse(path))?.def.lanes[lane];
+    const spec = own(this.catalog.modelOf(TwinPath.parse(path))?.def.lanes, lane);
     if (spec?.kind !== 'value' || (spec as ValueSpec<unknown>).writable) return; // command lanes (and unknown ones) are the shard's to judge
     throw new TwinError('TWIN_LANE_KIND', `lane "${lane}" of ${path} is a value lane the model computes; clients may not set it (declare it value(…, { writable: true }) to allow)`, { path, lane });
   }
@@ -269,9 +273,13 @@ export class Runtime {
 
   /**
    * The journal of a twin between two clock times (inclusive), oldest first: each
-   * committed turn with its cause and lane changes. Empty unless `journal` is on.
+   * committed turn with its cause and lane changes. Rejects with TWIN_JOURNAL_DISABLED
+   * unless `journal` is on (as does {@link readAt}).
    */
   history(path: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<JournalEntry[]> {
+    // Without the journal there is no history: an empty answer would read as "nothing
+    // happened", and a state "as of" would silently be the current one.
+    if (!this.journal) return Promise.reject(new TwinError('TWIN_JOURNAL_DISABLED', 'reads of past state and history need the journal: start the node with --journal (startNode({ journal: true }))'));
     return this.host.history(this.normaliser.path(path), from, to);
   }
 
@@ -280,6 +288,7 @@ export class Runtime {
    * journal entries after `at`, newest first. Exact within the journal's retention.
    */
   async readAt(path: string, at: number): Promise<TwinSnapshot> {
+    if (!this.journal) await this.history(path, 0, 0); // rejects with TWIN_JOURNAL_DISABLED before any read
     const snapshot = await this.read(path);
     return rollBack(snapshot, await this.history(path, at + 1));
   }

@@ -1,5 +1,5 @@
 import { Shard, Ticket, type ShardOptions, type ShardStats, type TwinEvent } from '../actors/index.js';
-import { TwinError } from '../errors.js';
+import { markInternalMessage, TwinError } from '../errors.js';
 import type { JournalEntry, LaneObserver, StateStore } from '../lanes/index.js';
 import { PathFilter } from '../topology/index.js';
 
@@ -101,7 +101,7 @@ export class LocalShardHost implements ShardHost {
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
     await this.shard.call(path, (twin) => {
-      const kind = twin.lanes[lane]?.kind;
+      const kind = twin.lane(lane)?.kind;
       if (kind === 'command' || kind === 'supply') observer.useStreamBuffer?.();
       Shard.syncAndObserve(this.shard, twin, lane, observer);
       return undefined;
@@ -118,7 +118,7 @@ export class LocalShardHost implements ShardHost {
     for (const path of this.shard.candidatePaths(filter)) {
       const live = this.shard.twin(path);
       if (live) {
-        const l = live.lanes[lane];
+        const l = live.lane(lane);
         if (l) for (const e of l.syncEvents()) observer.onEvent(e, path);
       } else {
         // Starting the twin sends its state to every matching wildcard observer.
@@ -163,6 +163,7 @@ export class LocalShardHost implements ShardHost {
 }
 
 /** Rebuilds a TwinError that crossed a thread boundary as plain JSON. */
-export function errorFromJson(json: { code: string; message: string; details?: Record<string, unknown> }): TwinError {
-  return new TwinError(json.code as TwinError['code'], json.message, json.details);
+export function errorFromJson(json: { code: string; message: string; details?: Record<string, unknown>; internal?: true }): TwinError {
+  const error = new TwinError(json.code as TwinError['code'], json.message, json.details);
+  return json.internal ? markInternalMessage(error) : error;
 }

@@ -175,7 +175,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   // Same node as `serve` (workers default to the core count, so they need the model source).
-  const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits });
+  const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
   const rec = startRecording(node.runtime, file, { meta: { command: 'twinflow record' } });
   logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file }, 'twinflow is serving the building model and recording');
   await new Promise<void>((resolve) => {

@@ -32,7 +32,7 @@ describe('HTTP API on a real socket', () => {
         { specversion: '1.0', id: '2', source: 'test', type: 'reading', subject: `/${ROOM}/sensors/climate`, data: { temperature: 21.5, humidity: 40 } },
       ]),
     });
-    expect(await json(res)).toEqual({ status: 202, body: { accepted: 2, rejected: [] } });
+    expect(await json(res)).toEqual({ status: 202, body: { accepted: 2, rejected: [], rejectedTotal: 0, rejectedByCode: {}, truncated: false } });
     expect(await json(await fetch(`${url}/twins/${ROOM}?lanes=occupied,temperature`))).toEqual({
       status: 200, body: { path: `/${ROOM}`, model: 'room', lanes: { occupied: true, temperature: 21.5 } },
     });

@@ -1,15 +1,31 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { TwinError, toTwinError } from '../../errors.js';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import { TwinError, publicError, toTwinError } from '../../errors.js';
 import type { EventInput } from '../event-input.js';
 import type { BadInput, InputNote } from '../ingest/bad-input.js';
 import { decodeBinary, decodeStructured, type DecodeOptions } from '../ingest/cloudevent.js';
 import type { Runtime } from '../runtime.js';
+import { topLevelItems } from './batch-scan.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
+import { markCounted } from './server.js';
 
 export interface EventRouteOptions {
   /** Where rejected input is logged and dead-lettered. */
   bad: BadInput;
   /** CloudEvent attribute naming the twin path (default `subject`). */
   pathAttribute?: string;
+  /** Batch size cap and how many rejected events an answer lists (defaults: DEFAULT_HTTP_LIMITS). */
+  limits?: Partial<Pick<HttpLimits, 'maxBatchEvents' | 'maxListedErrors'>>;
+}
+
+/** The answer to a batch: totals, the first rejected events by index, and every rejection counted by code. */
+export interface BatchAnswer {
+  accepted: number;
+  /** The first `maxListedErrors` rejected events, by index. */
+  rejected: ({ index: number } & ReturnType<TwinError['toJSON']>)[];
+  rejectedTotal: number;
+  rejectedByCode: Record<string, number>;
+  /** True when `rejected` lists fewer than `rejectedTotal`. */
+  truncated: boolean;
 }
 
 const STRUCTURED = 'application/cloudevents+json';
@@ -25,8 +41,10 @@ const BATCH = 'application/cloudevents-batch+json';
  * Answers once the accepted events are committed: 202; a single event that is rejected
  * gets its error's status (400 invalid, 404 no route, 413 too large, 415 content type,
  * 422 rejected by the model) with `{ code, message, details? }`; a batch answers 207
- * (some rejected) or 400 (none accepted) listing each rejected index with its error.
- * Every rejection is logged and dead-lettered (`GET /dead-letters`).
+ * (some rejected) or 400 (none accepted) with a bounded summary ({@link BatchAnswer}): the
+ * first `maxListedErrors` rejected indexes with their errors, and counts by code. A batch
+ * of more than `maxBatchEvents` is 413 TWIN_BATCH_TOO_LARGE before any event is decoded.
+ * Every rejection is counted, logged at a bounded rate and dead-lettered (`GET /dead-letters`).
  *
  * @example
  * ```ts
@@ -38,12 +56,15 @@ const BATCH = 'application/cloudevents-batch+json';
  */
 export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
   const { bad } = options;
+  const maxBatch = options.limits?.maxBatchEvents ?? DEFAULT_HTTP_LIMITS.maxBatchEvents;
+  const maxListed = options.limits?.maxListedErrors ?? DEFAULT_HTTP_LIMITS.maxListedErrors;
   const ce: DecodeOptions = { pathAttribute: options.pathAttribute };
   const reported = new WeakSet<Error>();
   const reject = (error: TwinError, note: InputNote, event?: EventInput): TwinError => {
     if (!reported.has(error)) bad.report(error, note, event);
     reported.add(error);
-    return error;
+    // Counted and logged by BadInput: the root error handler must not count it again.
+    return markCounted(error);
   };
 
   return async (app: FastifyInstance): Promise<void> => {
@@ -75,6 +96,11 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
         } else if (media === STRUCTURED) {
           decoded.push(decodeStructured(parseJson(body), ce));
         } else if (media === BATCH || media === 'application/json' || media === '') {
+          // Before the body is parsed: the cost of a batch (parsing, decoding, errors, dead
+          // letters, the answer) grows with its length, which the 1 MiB body limit alone lets reach ~350 k.
+          if ((topLevelItems(body, maxBatch) ?? 0) > maxBatch) {
+            throw new TwinError('TWIN_BATCH_TOO_LARGE', `the batch holds more than ${maxBatch} events, the most one request may carry (split it)`, { limit: maxBatch });
+          }
           const parsed = parseJson(body);
           batch = Array.isArray(parsed);
           if (media === BATCH && !batch) throw new TwinError('TWIN_CLOUDEVENT_INVALID', 'a batch must be a JSON array of structured CloudEvents');
@@ -111,11 +137,27 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
       }
       rejected.sort((a, b) => a.index - b.index);
       const status = rejected.length === 0 ? 202 : report.accepted === 0 ? 400 : 207;
-      return reply.status(status).send({
-        accepted: report.accepted,
-        rejected: rejected.map((r) => ({ index: r.index, ...r.error.toJSON() })),
-      });
+      return reply.status(status).send(summarise(report.accepted, rejected, maxListed, req.log));
     });
+  };
+}
+
+/** The bounded answer to a batch: however many events were rejected, it lists at most `maxListed`. */
+function summarise(accepted: number, rejected: readonly { index: number; error: TwinError }[], maxListed: number, log: FastifyBaseLogger): BatchAnswer {
+  const rejectedByCode: Record<string, number> = {};
+  for (const r of rejected) rejectedByCode[r.error.code] = (rejectedByCode[r.error.code] ?? 0) + 1;
+  // A listed error whose message is a JS exception's is shown as its code and a correlation id (see publicError).
+  const listed = (r: { index: number; error: TwinError }): BatchAnswer['rejected'][number] => {
+    const { error, correlationId } = publicError(r.error);
+    if (correlationId !== undefined) log.error({ err: r.error, correlationId, index: r.index }, 'event failed (internal error)');
+    return { index: r.index, ...error.toJSON() };
+  };
+  return {
+    accepted,
+    rejected: rejected.slice(0, maxListed).map(listed),
+    rejectedTotal: rejected.length,
+    rejectedByCode,
+    truncated: rejected.length > maxListed,
   };
 }
 

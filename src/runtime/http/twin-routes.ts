@@ -57,7 +57,7 @@ function pickLanes(rt: Runtime, then: TwinSnapshot, lanes: readonly string[]): T
   const unknown = lanes.find((l) => !model?.laneNames.includes(l));
   if (unknown !== undefined) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${then.path} has no lane "${unknown}"`, { path: then.path, lane: unknown });
   // Command and supply lanes have no state: omitted, as a plain read omits them.
-  return { ...then, lanes: Object.fromEntries(lanes.filter((l) => l in then.lanes).map((l) => [l, then.lanes[l]])) };
+  return { ...then, lanes: Object.fromEntries(lanes.filter((l) => Object.hasOwn(then.lanes, l)).map((l) => [l, then.lanes[l]])) };
 }
 
 /** An absent time is undefined; an empty one (`?at=`) is a mistake, not "absent". */

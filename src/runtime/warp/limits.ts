@@ -27,6 +27,18 @@ export interface WarpLimits {
    * counted (`twinflow_warp_dropped_total`) (default 256).
    */
   maxQueuedEvents: number;
+  /**
+   * Open WARP sockets of the node; an upgrade past it is answered 503
+   * TWIN_TOO_MANY_CONNECTIONS. Keep it below the HTTP connection cap (`--http-max-connections`),
+   * which counts WARP sockets too, so that plain HTTP keeps some room (default 5 000).
+   */
+  maxSockets: number;
+  /**
+   * The server pings every socket this often; one that has sent nothing (no pong, no frame)
+   * since the previous ping is gone (a half-open TCP connection, a peer that vanished) and
+   * is closed (default 30 s; 0 = no pings).
+   */
+  pingIntervalMs: number;
 }
 
 /**
@@ -44,6 +56,8 @@ export const DEFAULT_WARP_LIMITS: Readonly<WarpLimits> = Object.freeze({
   frameBytes: 16 * 1024,
   maxPendingControl: 256,
   maxQueuedEvents: 256,
+  maxSockets: 5_000,
+  pingIntervalMs: 30_000,
 });
 
 /**

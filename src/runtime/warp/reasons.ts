@@ -1,5 +1,6 @@
 import { attr, record, slot, type Value } from '../../lanes/recon/index.js';
-import { toTwinError, type ErrorCode } from '../../errors.js';
+import { publicError, toTwinError, type ErrorCode } from '../../errors.js';
+import type { TwinLogger } from '../../actors/index.js';
 
 /**
  * Why a link ended, as the tag of the `@unlinked` body. Swim clients know
@@ -32,10 +33,13 @@ const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
  * // '@nodeNotFound(code:TWIN_NO_ROUTE,message:"no model")'
  * ```
  */
-export function unlinkBody(error: unknown): Value {
-  const e = toTwinError(error);
+export function unlinkBody(error: unknown, log?: TwinLogger): Value {
+  // As over HTTP: a JS exception's text is logged under a correlation id, never sent.
+  const { error: e, correlationId } = publicError(error);
+  if (correlationId !== undefined) log?.error({ err: error, correlationId }, 'WARP link failed (internal error)');
   const reason = BY_CODE[e.code] ?? 'failed';
-  return record(attr(reason, record(slot('code', e.code), slot('message', e.message))));
+  const fields = [slot('code', e.code), slot('message', e.message), ...(correlationId !== undefined ? [slot('correlationId', correlationId)] : [])];
+  return record(attr(reason, record(...fields)));
 }
 
 /**

@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock, TwinLogger } from '../../actors/index.js';
 import { WARP_SUBPROTOCOLS, encodingOfSubprotocol } from '../../lanes/warp/index.js';
+import { TwinError } from '../../errors.js';
+import { Rejections } from '../rejections.js';
 import type { Runtime } from '../runtime.js';
 import { allowAll, type WarpAuthorizer } from './auth.js';
 import { EventEncoder } from './event-encoder.js';
@@ -25,6 +27,8 @@ export interface WarpOptions {
   path?: string;
   /** Clock of `rate`-limited links (default: the runtime's clock). */
   clock?: Clock;
+  /** Where refused sockets are counted (the node passes its own; default: a private one). */
+  rejections?: Rejections;
 }
 
 /** A snapshot of the WARP front's counters and gauges. */
@@ -79,7 +83,10 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
     clock: options.clock ?? runtime.clock,
   };
+  const rejections = options.rejections ?? new Rejections(log as ConstructorParameters<typeof Rejections>[0]);
   const sessions = new Map<WebSocket, WarpSession>();
+  /** Sockets heard from (a pong or a frame) since the last ping round. */
+  const alive = new WeakSet<WebSocket>();
   const wss = new WebSocketServer({
     noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false,
     handleProtocols: (offered) => {
@@ -96,13 +103,25 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
       if (server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    // ws completes a handshake synchronously (no verifyClient), so sessions.size is exact here.
+    if (sessions.size >= limits.maxSockets) {
+      rejections.note('warp.too_many_sockets', { limit: limits.maxSockets, sender: req.socket.remoteAddress }, 'WARP upgrade refused: the node holds as many WARP sockets as allowed');
+      const body = JSON.stringify(new TwinError('TWIN_TOO_MANY_CONNECTIONS', `the node holds ${limits.maxSockets} WARP sockets, its limit; retry later`).toJSON());
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const encoding = encodingOfSubprotocol(ws.protocol);
       const session = new WarpSession(ws, socket, encoding, ctx, req.socket.remoteAddress);
       sessions.set(ws, session);
+      alive.add(ws);
       stats.connections++;
       log.debug({ remote: req.socket.remoteAddress, encoding }, 'WARP socket opened');
-      ws.on('message', (data, isBinary) => session.receive(data as Buffer, isBinary));
+      ws.on('pong', () => alive.add(ws));
+      ws.on('message', (data, isBinary) => {
+        alive.add(ws);
+        session.receive(data as Buffer, isBinary);
+      });
       ws.on('error', (err) => log.debug({ err: err.message }, 'WARP socket error')); // ws closes it (1007/1009)
       ws.on('close', (code, reason) => {
         session.close();
@@ -113,6 +132,20 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     });
   };
   server.on('upgrade', onUpgrade);
+  // Heartbeat: a socket silent for a whole interval after a ping is half-open; close it
+  // (terminate: a close handshake would wait on the same dead peer).
+  const heartbeat = limits.pingIntervalMs > 0 ? setInterval(() => {
+    for (const ws of sessions.keys()) {
+      if (!alive.has(ws)) {
+        rejections.note('warp.heartbeat_timeout', { intervalMs: limits.pingIntervalMs }, 'WARP socket closed: no pong or frame within the ping interval');
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, limits.pingIntervalMs) : undefined;
+  heartbeat?.unref();
 
   return {
     stats() {
@@ -135,6 +168,7 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     sessions: () => [...sessions.values()],
     async close() {
       server.off('upgrade', onUpgrade);
+      clearInterval(heartbeat);
       const open = [...sessions.keys()];
       for (const ws of open) ws.close(1001, 'server shutting down');
       // Give close handshakes a moment, then cut whatever is left (a client that does not read).

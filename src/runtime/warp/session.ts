@@ -155,7 +155,7 @@ export class WarpSession {
     }
     if (this.links.size >= this.ctx.limits.maxLinks) {
       const error = new TwinError('TWIN_LINK_LIMIT', `at most ${this.ctx.limits.maxLinks} links per socket`);
-      this.writer.control(this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error) }));
+      this.writer.control(this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error, this.ctx.log) }));
       return;
     }
     const linked: Envelope = { tag: 'linked', node: env.node, lane: env.lane, prio: env.prio, rate: env.rate, body: ABSENT };
@@ -194,7 +194,7 @@ export class WarpSession {
   private fail(up: Uplink, error: unknown): void {
     if (up.isClosed) return;
     if (this.links.get(key(up.node, up.lane)) === up) this.links.delete(key(up.node, up.lane));
-    this.retire(up, this.envelope({ tag: 'unlinked', node: up.node, lane: up.lane, body: unlinkBody(error) }), false);
+    this.retire(up, this.envelope({ tag: 'unlinked', node: up.node, lane: up.lane, body: unlinkBody(error, this.ctx.log) }), false);
   }
 
   private retire(up: Uplink, unlinked: Buffer | null, confirmed = true): void {
@@ -220,7 +220,7 @@ export class WarpSession {
     this.ctx.stats.commandsFailed++;
     this.ctx.log.debug({ node, lane, err: (error as Error)?.message }, 'WARP command failed');
     if (this.closed || !isAddressError(error) || this.links.has(key(node, lane))) return;
-    this.writer.control(this.envelope({ tag: 'unlinked', node, lane, body: unlinkBody(error) }));
+    this.writer.control(this.envelope({ tag: 'unlinked', node, lane, body: unlinkBody(error, this.ctx.log) }));
   }
 
   /** Runs `allow` if the authorizer says yes; synchronous answers keep envelope order. */
@@ -241,7 +241,7 @@ export class WarpSession {
   private malformed(reason: string): void {
     this.ctx.stats.malformed++;
     const error = new TwinError('TWIN_FRAME_MALFORMED', reason.length > 200 ? reason.slice(0, 200) + '…' : reason);
-    this.writer.control(this.envelope({ tag: 'unlinked', node: '', lane: '', body: unlinkBody(error) }), true);
+    this.writer.control(this.envelope({ tag: 'unlinked', node: '', lane: '', body: unlinkBody(error, this.ctx.log) }), true);
   }
 
   private envelope(env: Envelope): Buffer {

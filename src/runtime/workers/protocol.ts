@@ -35,6 +35,8 @@ export interface ErrorJson {
   readonly code: string;
   readonly message: string;
   readonly details?: Record<string, unknown>;
+  /** The message came from a JS exception: logged by the front, never shown to a client. */
+  readonly internal?: true;
 }
 
 /** Main → worker. Messages travel in batches (one postMessage per event-loop turn). */

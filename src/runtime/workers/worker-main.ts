@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { ModelCatalog, RealClock, SimulatedClock, Ticket, type TwinModel } from '../../actors/index.js';
-import type { TwinError } from '../../errors.js';
+import { hasInternalMessage, type TwinError } from '../../errors.js';
 import { MemoryStateStore, type LaneEvent, type StateStore } from '../../lanes/index.js';
 import { LmdbStateStore } from '../../persistence/lmdb-store.js';
 import { PathFilter, shardIndex, shardKeyUpTo, TwinPath } from '../../topology/index.js';
@@ -64,7 +64,11 @@ const observers = new Map<number, HostObserver & { path?: string; lane: string; 
 
 function json(error: unknown): ErrorJson {
   const e = error as TwinError;
-  return { code: e.code ?? 'TWIN_TURN_FAILED', message: e.message ?? String(error), ...(e.details ? { details: { ...e.details } } : {}) };
+  return {
+    code: e.code ?? 'TWIN_TURN_FAILED', message: e.message ?? String(error), ...(e.details ? { details: { ...e.details } } : {}),
+    // The cause does not cross the thread: say whether the message is one a client may see.
+    ...(hasInternalMessage(error) && { internal: true as const }),
+  };
 }
 
 function reply(id: number, work: Promise<unknown>): void {
