@@ -336,9 +336,24 @@ export class Shard implements TurnSink {
     const path = TwinPath.parse(work.path);
     const twin = this.directory.create(path);
     this.twins.set(path.text, twin);
-    const stored = this.directory.load(path.text);
+    let stored: ReturnType<TwinDirectory['load']>;
+    try {
+      stored = this.loadStored(path.text);
+    } catch (err) {
+      // Never leave a half-started twin behind: every later call would wait on it.
+      this.twins.delete(path.text);
+      this.finish(work, toTwinError(err, 'TWIN_STORE_FAILED'));
+      return null;
+    }
     if (!(stored instanceof Promise)) {
-      this.start(twin, stored);
+      try {
+        this.start(twin, stored);
+      } catch (err) {
+        // A record the model cannot restore (its `migrate` threw): this call fails, the next tries again.
+        this.twins.delete(path.text);
+        this.finish(work, toTwinError(err, 'TWIN_STORE_FAILED'));
+        return null;
+      }
       return twin;
     }
     this.loading.set(twin, [work]);
@@ -360,6 +375,24 @@ export class Shard implements TurnSink {
       },
     );
     return null;
+  }
+
+  /**
+   * A twin's stored state. A store that finds the bytes damaged moves them aside and throws
+   * TWIN_RECORD_CORRUPT (issue 13.8): that is logged once and counted here, and the twin
+   * starts from what is left (nothing, for a damaged record), so one bad record neither
+   * fails every later call nor keeps the twin (and its parent's aggregates) from running.
+   */
+  private loadStored(path: string): ReturnType<TwinDirectory['load']> {
+    try {
+      return this.directory.load(path);
+    } catch (err) {
+      if (!(err instanceof TwinError) || err.code !== 'TWIN_RECORD_CORRUPT') throw err;
+      this.stats.corruptRecords++;
+      this.log.error({ code: err.code, path, quarantined: err.details?.quarantined, err: err.message },
+        'TWIN_RECORD_CORRUPT: a stored record did not decode; its bytes are in the quarantine database and the twin continues without them (restore the twin\'s state from a backup or by sending its data again; see docs/persistence.md)');
+      return this.directory.load(path);
+    }
   }
 
   /** One warm step (see {@link warmStep}); its ticket gets what it did. */

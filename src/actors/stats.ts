@@ -42,6 +42,8 @@ export class ShardStats {
   stopped = 0;
   writes = 0;
   outputs = 0;
+  /** Stored records that did not decode and were quarantined (see LmdbStateStore.load). */
+  corruptRecords = 0;
   /** Sampled turn durations (ns), one turn in 16. */
   readonly turnLatency = new Histogram();
 }
