@@ -1,6 +1,7 @@
 import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { TwinError } from '../errors.js';
 
 /** The lock file in a data directory (next to LMDB's data.mdb and lock.mdb). */
@@ -55,7 +56,8 @@ export class DataDirLock {
       return new DataDirLock(file, true);
     }
     const self = currentHolder();
-    const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    // Per thread: the shard workers of one process open the directory at the same moment.
+    const temp = `${file}.${process.pid}.${threadId}.tmp`;
     writeFileSync(temp, JSON.stringify(self) + '\n', { mode: 0o644 });
     try {
       // Bounded: each round either wins, finds a live holder, or removes one stale file.
@@ -80,7 +82,7 @@ export class DataDirLock {
       }
       throw new TwinError('TWIN_STORE_LOCKED', `data directory ${dir}: could not take ${LOCK_FILE} (other processes keep starting on it)`, { dir });
     } finally {
-      unlinkSync(temp);
+      unlinkQuietly(temp);
     }
   }
 
@@ -91,14 +93,12 @@ export class DataDirLock {
     const mine = owned.get(this.file);
     if (!mine || --mine.refs > 0) return;
     owned.delete(this.file);
-    // Only remove a file that still names this process (never one a successor wrote).
-    const seen = inspect(this.file);
-    if (seen?.holder && sameProcess(seen.holder, currentHolder())) {
-      try {
-        unlinkSync(this.file);
-      } catch {
-        // already gone
-      }
+    try {
+      // Only remove a file that still names this process (never one a successor wrote).
+      const seen = inspect(this.file);
+      if (seen?.holder && sameProcess(seen.holder, currentHolder())) unlinkQuietly(this.file);
+    } catch {
+      // Unreadable now: leave it; the next start finds its holder gone and takes it over.
     }
   }
 }
@@ -158,7 +158,7 @@ function alive(h: Holder): boolean {
  * where the other already replaced it with its own live lock: that one is put back.
  */
 function removeStale(file: string, ino: number): void {
-  const aside = `${file}.${process.pid}.stale`;
+  const aside = `${file}.${process.pid}.${threadId}.stale`;
   try {
     renameSync(file, aside);
   } catch (err) {
@@ -173,6 +173,14 @@ function removeStale(file: string, ino: number): void {
     }
   }
   unlinkSync(aside);
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
 }
 
 /** Start time of a process in clock ticks since boot, from /proc (undefined where there is no /proc). */

@@ -5,7 +5,7 @@
  * of its twin. The CLI tests run `twinflow serve` as a child process on real LMDB.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { open as openLmdb } from 'lmdb';
 import { pino } from 'pino';
@@ -136,6 +136,36 @@ describe('#13.7 one node per data directory', () => {
     nodes.length = 0;
     expect(existsSync(join(dir, 'twinflow.lock'))).toBe(false); // a clean close gives the directory back
   }, 120_000);
+
+  it.skipIf(!existsSync('/proc/self/stat'))('#13.7 a lock file of a dead process or of a reused pid does not block the directory; one naming a live process does', async () => {
+    const dir = tempDir();
+    const lock = join(dir, 'twinflow.lock');
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const ticks = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    const sleeper = spawn('sleep', ['30']);
+    children.push(sleeper);
+    const gone = spawn('true');
+    await new Promise((r) => gone.once('exit', r));
+    const cases: [string, object, boolean][] = [
+      ['a pid that no longer exists', { pid: gone.pid, started: 1, boot }, false],
+      ['a live pid that started at another time (reused)', { pid: sleeper.pid, started: ticks(sleeper.pid!) + 1, boot }, false],
+      ['a live pid from before the last reboot', { pid: sleeper.pid, started: ticks(sleeper.pid!), boot: 'another-boot' }, false],
+      ['not JSON (a truncated copy)', { toString: () => '{"pid":' }, false],
+      ['a live process', { pid: sleeper.pid, started: ticks(sleeper.pid!), boot }, true],
+    ];
+    for (const [what, holder, locked] of cases) {
+      writeFileSync(lock, typeof (holder as { pid?: number }).pid === 'number' ? JSON.stringify(holder) : String(holder));
+      if (locked) {
+        expect(() => LmdbStateStore.open({ path: dir }), what).toThrow(expect.objectContaining({ code: 'TWIN_STORE_LOCKED', message: expect.stringContaining(`pid ${sleeper.pid}`) }));
+        expect(JSON.parse(readFileSync(lock, 'utf8')).pid, what).toBe(sleeper.pid); // left alone
+      } else {
+        const store = LmdbStateStore.open({ path: dir });
+        expect(JSON.parse(readFileSync(lock, 'utf8')).pid, what).toBe(process.pid);
+        await store.close();
+        expect(existsSync(lock), what).toBe(false);
+      }
+    }
+  });
 });
 
 describe('#13.8 a damaged store', () => {
