@@ -357,22 +357,27 @@ export class Shard implements TurnSink {
       return twin;
     }
     this.loading.set(twin, [work]);
+    const fail = (err: unknown): void => {
+      this.twins.delete(twin.path);
+      const error = new TwinError('TWIN_STORE_FAILED', `loading ${twin.path} failed: ${(err as Error)?.message}`, undefined, { cause: err });
+      for (const w of this.loading.get(twin) ?? []) this.finish(w, error);
+      this.loading.delete(twin);
+      this.flush();
+    };
     stored.then(
       (s) => {
         if (this.closed) return;
+        try {
+          this.start(twin, s);
+        } catch (err) {
+          return fail(err);
+        }
         const buffered = this.loading.get(twin) ?? [];
         this.loading.delete(twin);
-        this.start(twin, s);
         this.inbox.splice(this.inboxHead, 0, ...buffered);
         this.drain();
       },
-      (err: unknown) => {
-        this.twins.delete(twin.path);
-        const error = new TwinError('TWIN_STORE_FAILED', `loading ${twin.path} failed: ${(err as Error)?.message}`, undefined, { cause: err });
-        for (const w of this.loading.get(twin) ?? []) this.finish(w, error);
-        this.loading.delete(twin);
-        this.flush();
-      },
+      fail,
     );
     return null;
   }
@@ -384,15 +389,22 @@ export class Shard implements TurnSink {
    * fails every later call nor keeps the twin (and its parent's aggregates) from running.
    */
   private loadStored(path: string): ReturnType<TwinDirectory['load']> {
+    let stored: ReturnType<TwinDirectory['load']>;
     try {
-      return this.directory.load(path);
+      stored = this.directory.load(path);
     } catch (err) {
-      if (!(err instanceof TwinError) || err.code !== 'TWIN_RECORD_CORRUPT') throw err;
-      this.stats.corruptRecords++;
-      this.log.error({ code: err.code, path, quarantined: err.details?.quarantined, err: err.message },
-        'TWIN_RECORD_CORRUPT: a stored record did not decode; its bytes are in the quarantine database and the twin continues without them (restore the twin\'s state from a backup or by sending its data again; see docs/persistence.md)');
-      return this.directory.load(path);
+      return this.loadAfterCorrupt(path, err);
     }
+    // (A twin whose last stop is still committing loads once that commit is readable.)
+    return stored instanceof Promise ? stored.catch((err: unknown) => this.loadAfterCorrupt(path, err)) : stored;
+  }
+
+  private loadAfterCorrupt(path: string, err: unknown): ReturnType<TwinDirectory['load']> {
+    if (!(err instanceof TwinError) || err.code !== 'TWIN_RECORD_CORRUPT') throw err;
+    this.stats.corruptRecords++;
+    this.log.error({ code: err.code, path, quarantined: err.details?.quarantined, err: err.message },
+      'TWIN_RECORD_CORRUPT: a stored record did not decode; its bytes are in the quarantine database and the twin continues without them (restore the twin\'s state from a backup or by sending its data again; see docs/persistence.md)');
+    return this.directory.load(path);
   }
 
   /** One warm step (see {@link warmStep}); its ticket gets what it did. */
