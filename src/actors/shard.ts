@@ -338,30 +338,75 @@ export class Shard implements TurnSink {
     const path = TwinPath.parse(work.path);
     const twin = this.directory.create(path);
     this.twins.set(path.text, twin);
-    const stored = this.directory.load(path.text);
+    let stored: ReturnType<TwinDirectory['load']>;
+    try {
+      stored = this.loadStored(path.text);
+    } catch (err) {
+      // Never leave a half-started twin behind: every later call would wait on it.
+      this.twins.delete(path.text);
+      this.finish(work, toTwinError(err, 'TWIN_STORE_FAILED'));
+      return null;
+    }
     if (!(stored instanceof Promise)) {
-      this.start(twin, stored);
+      try {
+        this.start(twin, stored);
+      } catch (err) {
+        // A record the model cannot restore (its `migrate` threw): this call fails, the next tries again.
+        this.twins.delete(path.text);
+        this.finish(work, toTwinError(err, 'TWIN_STORE_FAILED'));
+        return null;
+      }
       return twin;
     }
     this.loading.set(twin, [work]);
+    const fail = (err: unknown): void => {
+      this.twins.delete(twin.path);
+      const error = new TwinError('TWIN_STORE_FAILED', `loading ${twin.path} failed: ${(err as Error)?.message}`, undefined, { cause: err });
+      for (const w of this.loading.get(twin) ?? []) this.finish(w, error);
+      this.loading.delete(twin);
+      this.flush();
+    };
     stored.then(
       (s) => {
         if (this.closed) return;
+        try {
+          this.start(twin, s);
+        } catch (err) {
+          return fail(err);
+        }
         const buffered = this.loading.get(twin) ?? [];
         this.loading.delete(twin);
-        this.start(twin, s);
         this.inbox.splice(this.inboxHead, 0, ...buffered);
         this.drain();
       },
-      (err: unknown) => {
-        this.twins.delete(twin.path);
-        const error = new TwinError('TWIN_STORE_FAILED', `loading ${twin.path} failed: ${(err as Error)?.message}`, undefined, { cause: err });
-        for (const w of this.loading.get(twin) ?? []) this.finish(w, error);
-        this.loading.delete(twin);
-        this.flush();
-      },
+      fail,
     );
     return null;
+  }
+
+  /**
+   * A twin's stored state. A store that finds the bytes damaged moves them aside and throws
+   * TWIN_RECORD_CORRUPT (issue 13.8): that is logged once and counted here, and the twin
+   * starts from what is left (nothing, for a damaged record), so one bad record neither
+   * fails every later call nor keeps the twin (and its parent's aggregates) from running.
+   */
+  private loadStored(path: string): ReturnType<TwinDirectory['load']> {
+    let stored: ReturnType<TwinDirectory['load']>;
+    try {
+      stored = this.directory.load(path);
+    } catch (err) {
+      return this.loadAfterCorrupt(path, err);
+    }
+    // (A twin whose last stop is still committing loads once that commit is readable.)
+    return stored instanceof Promise ? stored.catch((err: unknown) => this.loadAfterCorrupt(path, err)) : stored;
+  }
+
+  private loadAfterCorrupt(path: string, err: unknown): ReturnType<TwinDirectory['load']> {
+    if (!(err instanceof TwinError) || err.code !== 'TWIN_RECORD_CORRUPT') throw err;
+    this.stats.corruptRecords++;
+    this.log.error({ code: err.code, path, quarantined: err.details?.quarantined, err: err.message },
+      'TWIN_RECORD_CORRUPT: a stored record did not decode; its bytes are in the quarantine database and the twin continues without them (restore the twin\'s state from a backup or by sending its data again; see docs/persistence.md)');
+    return this.directory.load(path);
   }
 
   /** One warm step (see {@link warmStep}); its ticket gets what it did. */

@@ -44,6 +44,8 @@ export class ShardStats {
   outputs = 0;
   /** Twins whose state the store could not encode (reset to their stored state; see GroupCommit). */
   unstorable = 0;
+  /** Stored records that did not decode and were quarantined (see LmdbStateStore.load). */
+  corruptRecords = 0;
   /** Sampled turn durations (ns), one turn in 16. */
   readonly turnLatency = new Histogram();
 }

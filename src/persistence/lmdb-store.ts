@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
+import { DataDirLock } from './data-lock.js';
+import { checkLmdbHeader } from './lmdb-check.js';
 import { UnstorableWritesError, type JournalEntry, type StateStore, type StateWrite, type StoredTwin } from '../lanes/index.js';
 
 /** On-disk format version; bumped on incompatible layout changes (see docs/persistence.md). */
@@ -72,6 +74,8 @@ export class LmdbStateStore implements StateStore {
     private readonly journalByTime: Database<string, string>,
     private readonly timers: Database<string, string>,
     private readonly timerOf: Database<string, string>,
+    private readonly quarantine: Database<QuarantinedBytes, string>,
+    private readonly lock: DataDirLock,
     readonly durability: Durability,
     private readonly retentionMs: number,
     private readonly writerId: number,
@@ -84,59 +88,128 @@ export class LmdbStateStore implements StateStore {
   }
 
   static open(options: LmdbStoreOptions): LmdbStateStore {
-    mkdirSync(options.path, { recursive: true });
-    const root = open({ path: options.path, mapSize: options.mapSize ?? 64 * 2 ** 30, maxDbs: 8 });
-    const structures = STRUCTURES;
-    const records = root.openDB<Record<string, unknown>, string>({ name: 'records', encoding: 'msgpack', sharedStructuresKey: structures });
-    const entries = root.openDB<unknown, string>({ name: 'entries', encoding: 'msgpack', sharedStructuresKey: structures });
-    const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
-    const journal = root.openDB<JournalEntry, string>({ name: 'journal', encoding: 'msgpack', sharedStructuresKey: structures });
-    const journalByTime = root.openDB<string, string>({ name: 'journal-by-time', encoding: 'string' });
-    const timers = root.openDB<string, string>({ name: 'timers', encoding: 'string' });
-    const timerOf = root.openDB<string, string>({ name: 'timer-of', encoding: 'string' });
-    const format = meta.get('format');
-    if (format === undefined) {
-      meta.putSync('format', FORMAT_VERSION);
-    } else if (typeof format !== 'number' || format > FORMAT_VERSION) {
-      root.close();
-      throw new TwinError('TWIN_STORE_FAILED', `data directory ${options.path} has format ${String(format)}; this build reads up to ${FORMAT_VERSION}`);
+    const lock = claimDataDir(options.path);
+    try {
+      return LmdbStateStore.openLocked(options, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
     }
-    // Directories written before the timer index existed: build it once from the records.
-    if (meta.get('timerIndex') !== 1) {
-      root.transactionSync(() => {
-        for (const { key, value } of records.getRange({})) {
-          if (typeof key === 'string') indexTimers(timers, timerOf, key, value);
-        }
-        meta.putSync('timerIndex', 1);
-      });
-    }
-    return new LmdbStateStore(root, records, entries, meta, journal, journalByTime, timers, timerOf, options.durability ?? 'strict', options.journalRetentionMs ?? 7 * 86_400_000, options.writerId ?? 0);
   }
 
+  private static openLocked(options: LmdbStoreOptions, lock: DataDirLock): LmdbStateStore {
+    let root: RootDatabase;
+    try {
+      root = open({ path: options.path, mapSize: options.mapSize ?? 64 * 2 ** 30, maxDbs: 12 });
+    } catch (err) {
+      throw openFailure(options.path, err);
+    }
+    try {
+      const structures = STRUCTURES;
+      const records = root.openDB<Record<string, unknown>, string>({ name: 'records', encoding: 'msgpack', sharedStructuresKey: structures });
+      const entries = root.openDB<unknown, string>({ name: 'entries', encoding: 'msgpack', sharedStructuresKey: structures });
+      const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
+      const journal = root.openDB<JournalEntry, string>({ name: 'journal', encoding: 'msgpack', sharedStructuresKey: structures });
+      const journalByTime = root.openDB<string, string>({ name: 'journal-by-time', encoding: 'string' });
+      const timers = root.openDB<string, string>({ name: 'timers', encoding: 'string' });
+      const timerOf = root.openDB<string, string>({ name: 'timer-of', encoding: 'string' });
+      const quarantine = root.openDB<QuarantinedBytes, string>({ name: 'quarantine', encoding: 'msgpack' });
+      const format = meta.get('format');
+      if (format === undefined) {
+        meta.putSync('format', FORMAT_VERSION);
+      } else if (typeof format !== 'number' || format > FORMAT_VERSION) {
+        throw new TwinError('TWIN_STORE_FAILED', `data directory ${options.path} has format ${String(format)}; this build reads up to ${FORMAT_VERSION}`);
+      }
+      // Records share msgpack structures: if they do not decode, no record would, and
+      // quarantining them one by one would empty the store. Refuse to start instead.
+      const shared = records.get(STRUCTURES as unknown as string);
+      if (shared !== undefined && !Array.isArray(shared)) throw new TwinError('TWIN_STORE_CORRUPT', 'the shared msgpack structures of the records are damaged');
+      // Directories written before the timer index existed: build it once from the records.
+      if (meta.get('timerIndex') !== 1) {
+        root.transactionSync(() => {
+          for (const { key, value } of records.getRange({})) {
+            if (typeof key === 'string') indexTimers(timers, timerOf, key, value);
+          }
+          meta.putSync('timerIndex', 1);
+        });
+      }
+      return new LmdbStateStore(root, records, entries, meta, journal, journalByTime, timers, timerOf, quarantine, lock,
+        options.durability ?? 'strict', options.journalRetentionMs ?? 7 * 86_400_000, options.writerId ?? 0);
+    } catch (err) {
+      void root.close();
+      throw openFailure(options.path, err);
+    }
+  }
+
+  /**
+   * The stored state of a twin. Bytes that do not decode into what this store wrote (a
+   * record that is not an object, msgpack that does not parse) are moved to the
+   * `quarantine` database and TWIN_RECORD_CORRUPT is thrown (issue 13.8: such a twin used to
+   * fail every later read and write). What is intact stays: loading again returns it.
+   */
   load(path: string): StoredTwin | undefined {
-    const values = this.records.get(path);
+    let values: Record<string, unknown> | undefined;
+    try {
+      values = this.records.get(path);
+      if (values !== undefined && !isRecord(values)) throw new TypeError(`the record is a ${typeName(values)}, not an object`);
+    } catch (err) {
+      if (isLmdbError(err)) throw err;
+      throw this.corrupt(path, [this.quarantineKey('records', path, err)], err);
+    }
     // A record with `$e: 0` says its twin has no entries: skip the cursor (most twins).
     if (values !== undefined && values.$e === 0) return { values, entries: NO_ENTRIES };
     let entries: Map<string, Map<string, unknown>> | undefined;
-    for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP })) {
-      const laneEnd = key.indexOf(SEP, path.length + 1);
-      const lane = key.slice(path.length + 1, laneEnd);
-      const entryKey = key.slice(laneEnd + 1);
-      entries ??= new Map();
-      let m = entries.get(lane);
-      if (!m) entries.set(lane, (m = new Map()));
-      m.set(entryKey, value);
+    try {
+      for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP })) {
+        const laneEnd = key.indexOf(SEP, path.length + 1);
+        const lane = key.slice(path.length + 1, laneEnd);
+        const entryKey = key.slice(laneEnd + 1);
+        entries ??= new Map();
+        let m = entries.get(lane);
+        if (!m) entries.set(lane, (m = new Map()));
+        m.set(entryKey, value);
+      }
+    } catch (err) {
+      if (isLmdbError(err)) throw err;
+      throw this.corrupt(path, this.quarantineEntries(path), err);
     }
     if (values === undefined && entries === undefined) return undefined;
     return { values: values ?? {}, entries: entries ?? new Map() };
   }
 
   /**
-   * Stored twins at and under `prefix` in path order (see {@link StateStore.scan}): a
-   * cursor over `records` merged with one over `entries`. Entry keys sort like their paths
-   * (`path␟…` comes before `path/…` and after any smaller path), so one pass pairs them.
+   * Stored twins at and under `prefix` in path order (see {@link StateStore.scan}). A twin
+   * whose bytes do not decode is skipped: it starts on demand, and its {@link load}
+   * quarantines and reports the damage. (A failed decode breaks the cursors: the scan
+   * resumes after the last twin it yielded, skipping the next one, so it always advances.)
    */
   *scan(prefix: string, after?: string): Iterable<[string, StoredTwin]> {
+    let last = after;
+    for (;;) {
+      try {
+        for (const item of this.scanFrom(prefix, last)) {
+          last = item[0];
+          yield item;
+        }
+        return;
+      } catch (err) {
+        if (isLmdbError(err) || this.closed) throw err;
+        last = this.nextRecordPath(prefix, last);
+        if (last === undefined) return;
+      }
+    }
+  }
+
+  /** Raw bytes moved aside because they did not decode, oldest first (see docs/persistence.md). */
+  *quarantined(): Iterable<QuarantinedBytes & { id: string }> {
+    for (const { key, value } of this.quarantine.getRange({})) yield { id: key, ...value };
+  }
+
+  /**
+   * Cursors over `records` and `entries`, merged. Entry keys sort like their paths
+   * (`path␟…` comes before `path/…` and after any smaller path), so one pass pairs them.
+   */
+  private *scanFrom(prefix: string, after: string | undefined): Iterable<[string, StoredTwin]> {
     // '/' + 1 = '0': the range holds the prefix, its subtree, and siblings like `prefix!` (filtered).
     const end = prefix + '0';
     const records = this.records.getRange({ start: after === undefined ? prefix : after, end })[Symbol.iterator]();
@@ -147,6 +220,7 @@ export class LmdbStateStore implements StateStore {
       if (typeof path !== 'string' || (after !== undefined && path <= after)) continue;
       if (path !== prefix && !path.startsWith(prefix + '/')) continue;
       const values = r.value.value;
+      if (!isRecord(values)) throw new TypeError(`the record of ${path} is not an object`);
       let map: Map<string, Map<string, unknown>> | undefined;
       // Skip entries of smaller paths (of twins without a record, or outside the subtree).
       while (!entry.done && keyOrder(entryPath(entry.value.key), path) < 0) entry = entries.next();
@@ -162,6 +236,56 @@ export class LmdbStateStore implements StateStore {
       }
       yield [path, { values, entries: map ?? NO_ENTRIES }];
     }
+  }
+
+  /** The first record path under `prefix` after `after` (keys only: nothing is decoded). */
+  private nextRecordPath(prefix: string, after: string | undefined): string | undefined {
+    for (const key of this.records.getKeys({ start: after ?? prefix, end: prefix + '0' })) {
+      if (typeof key !== 'string' || (after !== undefined && key <= after)) continue;
+      return key;
+    }
+    return undefined;
+  }
+
+  /** Quarantines every entry of `path` whose value does not decode; returns their quarantine ids. */
+  private quarantineEntries(path: string): string[] {
+    const ids: string[] = [];
+    for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) {
+      try {
+        this.entries.get(key);
+      } catch (err) {
+        ids.push(this.quarantineKey('entries', key, err));
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * Moves the raw bytes of one key to `quarantine` and deletes the key, in one synchronous
+   * transaction (rare, and a later load must not find the bytes again). A record's timer
+   * index entries go with it: the twin that starts fresh has no timers.
+   */
+  private quarantineKey(db: 'records' | 'entries', key: string, err: unknown): string {
+    const source = db === 'records' ? this.records : this.entries;
+    const bytes = source.getBinary(key);
+    const id = `${key}${SEP}${db}${SEP}${new Date().toISOString()}${SEP}${this.writerId}`;
+    this.root.transactionSync(() => {
+      if (bytes !== undefined) this.quarantine.putSync(id, { db, key, bytes: Buffer.from(bytes), error: (err as Error)?.message ?? String(err), at: Date.now() });
+      source.removeSync(key);
+      if (db === 'records') {
+        const bucket = this.timerOf.get(key);
+        if (bucket !== undefined) this.timers.removeSync(bucket + SEP + key);
+        this.timerOf.removeSync(key);
+        this.indexed.delete(key);
+      }
+    });
+    return id;
+  }
+
+  private corrupt(path: string, quarantined: readonly string[], cause: unknown): TwinError {
+    return new TwinError('TWIN_RECORD_CORRUPT',
+      `the stored state of ${path} does not decode (${(cause as Error)?.message ?? String(cause)}); its bytes were moved to the quarantine database and the twin continues from what is intact`,
+      { path, quarantined: [...quarantined] }, { cause });
   }
 
   history(path: string, from: number, to: number): JournalEntry[] {
@@ -270,8 +394,12 @@ export class LmdbStateStore implements StateStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.root.flushed;
-    await this.root.close();
+    try {
+      await this.root.flushed;
+      await this.root.close();
+    } finally {
+      this.lock.release();
+    }
   }
 
   /** Deletes journal entries older than `before` (oldest first, through the time index). */
@@ -334,6 +462,62 @@ export class LmdbStateStore implements StateStore {
       this.timerOf.put(path, next);
     }
   }
+}
+
+/** Bytes moved aside because they did not decode (the `quarantine` database). */
+export interface QuarantinedBytes {
+  readonly db: 'records' | 'entries';
+  /** The key they were stored under (a twin path, or `path␟lane␟key` for an entry). */
+  readonly key: string;
+  readonly bytes: Uint8Array;
+  /** Why they did not decode. */
+  readonly error: string;
+  /** When they were moved (epoch ms). */
+  readonly at: number;
+}
+
+/**
+ * Takes a data directory for this process (see {@link DataDirLock}) and checks the header
+ * of its LMDB file before anything opens it (see {@link checkLmdbHeader}). The node's main
+ * thread calls it before its shard workers open the environment; {@link LmdbStateStore.open}
+ * calls it too. Release the lock when done.
+ */
+export function claimDataDir(path: string): DataDirLock {
+  mkdirSync(path, { recursive: true });
+  const lock = DataDirLock.acquire(path);
+  try {
+    checkLmdbHeader(path);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return lock;
+}
+
+/** An error of LMDB itself (a damaged page, a full map), as opposed to bytes that do not decode. */
+function isLmdbError(err: unknown): boolean {
+  return err instanceof TwinError || /MDB_|page \d+ not found/.test((err as Error)?.message ?? '');
+}
+
+/** Why opening a data directory failed, as a TwinError: damage is TWIN_STORE_CORRUPT, anything else TWIN_STORE_FAILED. */
+function openFailure(path: string, err: unknown): TwinError {
+  if (err instanceof TwinError && err.code !== 'TWIN_STORE_CORRUPT') return err;
+  const message = (err as Error)?.message ?? String(err);
+  if (err instanceof TwinError) return new TwinError('TWIN_STORE_CORRUPT', `data directory ${path}: ${message}. The node did not start. Restore the data directory from a backup, or move it aside to start with an empty store`, { dir: path }, { cause: err });
+  if (/MDB_(CORRUPTED|PAGE_NOTFOUND|INVALID|VERSION_MISMATCH|BAD_TXN)|page \d+ not found/.test(message)) {
+    return new TwinError('TWIN_STORE_CORRUPT',
+      `data directory ${path} is damaged (${message}). The node did not start. Restore the data directory from a backup, or move it aside to start with an empty store`,
+      { dir: path }, { cause: err });
+  }
+  return new TwinError('TWIN_STORE_FAILED', `cannot open data directory ${path}: ${message}`, { dir: path }, { cause: err });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : ArrayBuffer.isView(v) ? 'byte array' : typeof v;
 }
 
 const NO_ENTRIES: ReadonlyMap<string, ReadonlyMap<string, unknown>> = new Map();

@@ -27,6 +27,8 @@ export interface HostCounters {
   writes: number;
   outputs: number;
   unstorable: number;
+  /** Stored records quarantined because they did not decode. */
+  corruptRecords: number;
   activeTwins: number;
   observers: number;
   turnLatencyNs: { p50: number; p99: number; max: number; samples: number };
@@ -65,7 +67,7 @@ export function shardCounters(stats: ShardStats, activeTwins: number, observers:
   return {
     events: stats.events, duplicates: stats.duplicates, commands: stats.commands, turns: stats.turns,
     turnFailures: stats.turnFailures, started: stats.started, stopped: stats.stopped, writes: stats.writes,
-    outputs: stats.outputs, unstorable: stats.unstorable, activeTwins, observers,
+    outputs: stats.outputs, unstorable: stats.unstorable, corruptRecords: stats.corruptRecords, activeTwins, observers,
     turnLatencyNs: { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.max, samples: h.count },
   };
 }

@@ -6,7 +6,7 @@ import type { HostCounters } from '../shard-host.js';
  */
 export function sumCounters(parts: readonly (HostCounters | null)[], observers: number): HostCounters {
   const total: HostCounters = {
-    events: 0, duplicates: 0, commands: 0, turns: 0, turnFailures: 0, started: 0, stopped: 0, writes: 0, outputs: 0, unstorable: 0,
+    events: 0, duplicates: 0, commands: 0, turns: 0, turnFailures: 0, started: 0, stopped: 0, writes: 0, outputs: 0, unstorable: 0, corruptRecords: 0,
     activeTwins: 0, observers, turnLatencyNs: { p50: 0, p99: 0, max: 0, samples: 0 },
   };
   for (const c of parts) {
@@ -21,6 +21,7 @@ export function sumCounters(parts: readonly (HostCounters | null)[], observers: 
     total.writes += c.writes;
     total.outputs += c.outputs;
     total.unstorable += c.unstorable;
+    total.corruptRecords += c.corruptRecords;
     total.activeTwins += c.activeTwins;
     const l = total.turnLatencyNs;
     l.p50 = Math.max(l.p50, c.turnLatencyNs.p50);

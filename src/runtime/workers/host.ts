@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { SimulatedClock, type Clock, type DerivedEvent, type ModelCatalog, type Ticket, type TwinEvent, type TwinLogger } from '../../actors/index.js';
 import { TwinError } from '../../errors.js';
+import type { DataDirLock } from '../../persistence/data-lock.js';
+import { claimDataDir } from '../../persistence/lmdb-store.js';
 import type { JournalEntry, LaneObserver } from '../../lanes/index.js';
 import { shardIndex, TwinPath, type PathFilter } from '../../topology/index.js';
 import type { RuntimeOptions } from '../runtime.js';
@@ -80,6 +82,7 @@ export class WorkerShardHost implements ShardHost {
   private readonly held: [number, ToWorker][] = [];
   private readonly init: Omit<WorkerInit, 'index'>;
   private readonly youngGenerationMb: number;
+  private readonly dataLock: DataDirLock | undefined;
 
   constructor(
     options: RuntimeOptions,
@@ -98,6 +101,9 @@ export class WorkerShardHost implements ShardHost {
       passivation: options.passivation, logLevel: w.logLevel ?? 'warn',
       simulatedStart: clock instanceof SimulatedClock ? clock.now() : undefined,
     };
+    // The process takes the data directory (and checks its file) before any worker opens it:
+    // a second node on it, or a damaged file, fails here with one clear error (issue 13.7/13.8).
+    this.dataLock = w.dataDir ? claimDataDir(w.dataDir) : undefined;
     for (let i = 0; i < w.count; i++) this.slots.push(this.spawn(i));
   }
 
@@ -208,10 +214,14 @@ export class WorkerShardHost implements ShardHost {
   }
 
   async close(): Promise<void> {
-    await this.settle();
-    this.closing = true;
-    await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'close', id }))));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    try {
+      await this.settle();
+      this.closing = true;
+      await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'close', id }))));
+      await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    } finally {
+      this.dataLock?.release();
+    }
   }
 
   private spawn(index: number): Slot {
