@@ -10,6 +10,7 @@ export interface FrontOptions {
 
 /** `parseArgs` options of the front flags of `twinflow serve`. */
 export const FRONT_FLAGS = {
+  'http-max-body': { type: 'string' },
   'http-max-batch': { type: 'string' },
   'http-max-listed-errors': { type: 'string' },
   'http-request-timeout': { type: 'string' },
@@ -27,6 +28,7 @@ const W = DEFAULT_WARP_LIMITS;
 
 export const FRONT_HELP = `
   HTTP and WARP bounds (see docs/http-api.md; env TWINFLOW_<FLAG>, e.g. TWINFLOW_HTTP_MAX_CONNECTIONS):
+  --http-max-body <bytes>           largest request body, more is 413 (default ${H.maxBodyBytes})
   --http-max-batch <n>              events per POST /events batch, more is 413 (default ${H.maxBatchEvents})
   --http-max-listed-errors <n>      rejected events a batch answer lists; the rest are counted (default ${H.maxListedErrors})
   --http-request-timeout <ms>       whole request (headers and body) must arrive within this, else 408 (default ${H.requestTimeoutMs}; 0 = none)
@@ -57,6 +59,7 @@ export function frontsFromFlags(values: FlagValues, env: NodeJS.ProcessEnv): Fro
     return s ? readNumber(s.name, s.raw, { integer: true, min }) : undefined;
   };
   const httpLimits = defined({
+    maxBodyBytes: read('http-max-body', 1),
     maxBatchEvents: read('http-max-batch', 1),
     maxListedErrors: read('http-max-listed-errors'),
     requestTimeoutMs: read('http-request-timeout'),

@@ -11,6 +11,8 @@ import { TwinError } from '../../errors.js';
  * ```
  */
 export interface HttpLimits {
+  /** Largest request body; a larger one is 413 TWIN_PAYLOAD_TOO_LARGE while it is read (default 1 MiB). */
+  maxBodyBytes: number;
   /** Events one `POST /events` batch may hold; more is 413 TWIN_BATCH_TOO_LARGE before any is decoded (default 10 000). */
   maxBatchEvents: number;
   /** Rejected events a batch answer lists one by one; the rest are only counted by code (default 100). */
@@ -35,6 +37,7 @@ export interface HttpLimits {
  * gone in seconds rather than held forever.
  */
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
+  maxBodyBytes: 1024 * 1024,
   maxBatchEvents: 10_000,
   maxListedErrors: 100,
   requestTimeoutMs: 30_000,
@@ -55,6 +58,7 @@ export function resolveHttpLimits(partial: Partial<HttpLimits> = {}): HttpLimits
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isInteger(v) || v < 0) throw new TwinError('TWIN_CONFIG_INVALID', `http limit ${k} must be a non-negative integer, got ${String(v)}`);
   }
+  if (limits.maxBodyBytes < 1) throw new TwinError('TWIN_CONFIG_INVALID', 'http limit maxBodyBytes must be at least 1');
   if (limits.maxBatchEvents < 1) throw new TwinError('TWIN_CONFIG_INVALID', 'http limit maxBatchEvents must be at least 1');
   if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new TwinError('TWIN_CONFIG_INVALID', `the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`);

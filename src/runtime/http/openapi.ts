@@ -121,7 +121,7 @@ export const openApiDocument = {
           202: { description: 'All accepted and committed' },
           207: { description: 'Some rejected: `accepted`, `rejectedTotal`, `rejectedByCode` (counts by code) and `rejected` (the first 100 by index; `truncated` when there are more)' },
           400: errorResponse('None accepted (a batch answers the same summary as 207)'),
-          413: errorResponse('Body over 1 MiB (TWIN_PAYLOAD_TOO_LARGE) or a batch of more than --http-max-batch events (TWIN_BATCH_TOO_LARGE)'),
+          413: errorResponse('Body over --http-max-body (default 1 MiB; TWIN_PAYLOAD_TOO_LARGE) or a batch of more than --http-max-batch events (TWIN_BATCH_TOO_LARGE)'),
         },
       },
     },

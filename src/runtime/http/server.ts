@@ -5,8 +5,6 @@ import type { Logger } from '../logger.js';
 import { Rejections } from '../rejections.js';
 import { checkingIntervalMs, resolveHttpLimits, type HttpLimits } from './limits.js';
 
-/** Largest accepted request body (bytes); larger ones get 413. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * fastify's own request errors, by its code, as twinflow codes, so a client sees the same
@@ -56,7 +54,7 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: MAX_BODY_BYTES,
+    bodyLimit: limits.maxBodyBytes,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.idleTimeoutMs,
