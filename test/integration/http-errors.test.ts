@@ -68,7 +68,7 @@ describe('startNode that fails to start', () => {
     const mqttPort = await freePort();
     try {
       await expect(startNode({ models: buildingModels(), port: taken, mqtt: { port: mqttPort }, logger: pino({ level: 'silent' }) }))
-        .rejects.toThrow(/EADDRINUSE/);
+        .rejects.toThrow(/HTTP port \d+ on 127.0.0.1 is already in use/);
       // The broker it had opened is closed again: a caller that handles the error can exit.
       await expect(connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0, connectTimeout: 2000 })).rejects.toThrow();
     } finally {
