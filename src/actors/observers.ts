@@ -64,6 +64,10 @@ export class ObserverRegistry {
     this.generation++;
   }
 
+  hasFilter(observer: LaneObserver): boolean {
+    return this.filters.some((f) => f.observer === observer);
+  }
+
   removeFilter(observer: LaneObserver): boolean {
     const i = this.filters.findIndex((f) => f.observer === observer);
     if (i < 0) return false;

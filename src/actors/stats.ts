@@ -42,6 +42,8 @@ export class ShardStats {
   stopped = 0;
   writes = 0;
   outputs = 0;
+  /** Starts refused because another shard owns the twin (a placement bug if ever non-zero). */
+  startsRefused = 0;
   /** Sampled turn durations (ns), one turn in 16. */
   readonly turnLatency = new Histogram();
 }

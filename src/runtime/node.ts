@@ -68,6 +68,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     : options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
   const runtime = createRuntime({
     models: options.models, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal,
+    maxLinkTwins: options.maxLinkTwins,
     workers: workers > 0 ? {
       count: workers, models: options.modelSource!, dataDir: options.dataDir, durability: options.durability,
       journalRetentionMs: options.journalRetentionMs, logLevel: options.logLevel,

@@ -41,6 +41,7 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, re
         family('twinflow_turns_total', 'counter', 'Twin turns committed.', [['', s.turns]]),
         family('twinflow_turn_failures_total', 'counter', 'Twin turns rolled back.', [['', s.turnFailures]]),
         family('twinflow_outputs_total', 'counter', 'Derived events emitted.', [['', s.outputs]]),
+        family('twinflow_twin_starts_refused_total', 'counter', 'Twin starts a shard refused because another shard owns the twin (a placement bug if non-zero).', [['', s.startsRefused]]),
         family('twinflow_twins_active', 'gauge', 'Twins live in memory.', [['', s.activeTwins]]),
         family('twinflow_lane_observers', 'gauge', 'Lane observers (API links, WARP links, wildcard links).', [['', s.observers]]),
         family('twinflow_turn_latency_seconds', 'summary', 'Sampled duration of twin turns.', [
