@@ -1,0 +1,88 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildingModels, buildingModelSource } from '../../models/index.js';
+import { SimulatedClock, startNode, type DerivedEvent, type TwinflowNode } from '../../src/index.js';
+import { tempDir } from '../support/tmp.js';
+import { rawClient } from '../support/warp.js';
+
+const T = Date.UTC(2026, 0, 1);
+const OFFLINE_AFTER = 10 * 60_000; // the building model's default absence timeout
+/** Eight buildings: their twins spread over both workers. */
+const SENSORS = Array.from({ length: 8 }, (_, b) => `/org/contoso/site/berlin/building/${b}/floor/1/unit/a/room/1/sensors/climate`);
+const X = SENSORS[3]!;
+
+const nodes: TwinflowNode[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.close();
+});
+
+async function node(dataDir: string, clock: SimulatedClock): Promise<TwinflowNode> {
+  const n = await startNode({
+    models: buildingModels(), modelSource: buildingModelSource(), workers: 2, dataDir, clock, port: 0,
+    logger: pino({ level: 'silent' }),
+  });
+  nodes.push(n);
+  return n;
+}
+
+async function closeNode(n: TwinflowNode): Promise<void> {
+  nodes.splice(nodes.indexOf(n), 1);
+  await n.close();
+}
+
+/** Moves simulated time; the workers follow with the next batch (settle sends one to each). */
+async function advance(n: TwinflowNode, clock: SimulatedClock, ms: number): Promise<void> {
+  await n.runtime.settle();
+  clock.advance(ms);
+  await n.runtime.settle();
+}
+
+const nodeOf = (envelope: string): string => /node:"([^"]*)"/.exec(envelope)?.[1] ?? '';
+
+describe('one live copy per twin (issue 13)', () => {
+  it('#13.2 a wildcard sync after a restart at 2 workers starts no second copy, delivers each state once, and a stale copy never overwrites an acknowledged reading', async () => {
+    const dir = tempDir();
+    const first = await node(dir, new SimulatedClock(T));
+    await first.runtime.ingest(SENSORS.map((subject, i) => ({ subject, data: { temperature: 20 + i, humidity: 40 } })));
+    await closeNode(first);
+
+    const clock = new SimulatedClock(T + 1000);
+    const n = await node(dir, clock);
+    const rt = n.runtime;
+    const outputs: DerivedEvent[] = [];
+    rt.onOutput((e) => outputs.push(e));
+    const c = await rawClient(n.url.replace(/^http/, 'ws') + '/');
+    c.send('@sync(node:"/org/**",lane:latest)');
+    await c.until((m) => m.some((x) => x.startsWith('@synced')), 10_000);
+
+    // Each stored sensor's state exactly once, from its owner.
+    const synced = c.messages.filter((x) => x.startsWith('@event')).map(nodeOf).sort();
+    expect(synced).toEqual([...SENSORS].sort());
+    await rt.settle();
+    const active = rt.activePaths();
+    expect(new Set(active).size).toBe(active.length);
+    expect(rt.stats().activeTwins).toBe(active.length);
+    expect(rt.stats().startsRefused).toBe(0);
+
+    // A reading reaches the one copy, and the link hears it once.
+    await advance(n, clock, 1000);
+    const report = await rt.ingest({ subject: X, data: { temperature: 99, humidity: 1 } });
+    expect(report.rejected).toEqual([]);
+    await c.until((m) => m.some((x) => nodeOf(x) === X && x.includes('99')), 10_000);
+    await rt.settle(); // workers report their live twins when they settle
+    expect(rt.activePaths().filter((p) => p === X)).toHaveLength(1);
+
+    // Past the absence deadline of the reading before the restart, not of the new one: a stale
+    // copy's timer would fire here, report X offline and write its old record.
+    await advance(n, clock, OFFLINE_AFTER - 500);
+    expect(outputs.filter((e) => e.type === 'sensor.offline' && e.subject === X)).toEqual([]);
+    expect(c.messages.filter((x) => nodeOf(x) === X && x.includes('99'))).toHaveLength(1);
+    expect(await rt.get(X, 'status')).toBe('ok');
+
+    // Restart on the same directory: the acknowledged reading is what X reads.
+    await closeNode(n);
+    const after = await node(dir, new SimulatedClock(T + OFFLINE_AFTER + 2000));
+    expect(await after.runtime.get(X, 'latest')).toEqual({ temperature: 99, humidity: 1 });
+    expect(after.runtime.stats().startsRefused).toBe(0);
+  }, 60_000);
+});
