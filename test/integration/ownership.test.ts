@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { SimulatedClock, startNode, type DerivedEvent, type TwinflowNode } from '../../src/index.js';
 import { tempDir } from '../support/tmp.js';
-import { rawClient } from '../support/warp.js';
+import { rawClient, ROOM } from '../support/warp.js';
 
 const T = Date.UTC(2026, 0, 1);
 const OFFLINE_AFTER = 10 * 60_000; // the building model's default absence timeout
@@ -85,4 +85,70 @@ describe('one live copy per twin (issue 13)', () => {
     expect(await after.runtime.get(X, 'latest')).toEqual({ temperature: 99, humidity: 1 });
     expect(after.runtime.stats().startsRefused).toBe(0);
   }, 60_000);
+});
+
+/** Polls (bounded) until the settled runtime is back to no observer and no live twin. */
+async function backToBaseline(n: TwinflowNode): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await n.runtime.settle();
+    const { observers, activeTwins } = n.runtime.stats();
+    if (observers === 0 && activeTwins === 0) return;
+    if (Date.now() > deadline) throw new Error(`still ${observers} observers and ${activeTwins} live twins`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Polls a condition, bounded in time. */
+async function until(condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('no leaked observers (issue 13)', () => {
+  for (const workers of [0, 2]) {
+    it(`#13.4 2 000 @sync+@unlink pairs over one WARP socket leave no observer and no phantom twin (${workers} workers)`, async () => {
+      const n = await startNode({
+        models: buildingModels(), modelSource: buildingModelSource(), workers, port: 0, logger: pino({ level: 'silent' }),
+      });
+      nodes.push(n);
+      const c = await rawClient(n.url.replace(/^http/, 'ws') + '/');
+      const PAIRS = 2000;
+      for (let i = 0; i < PAIRS; i++) {
+        // Made-up sensors (routed, never stored): the unlink right behind its link, in the
+        // same socket read, so it arrives before the shard ran the link.
+        const node = `${ROOM}/sensors/made-up-${i}`;
+        c.send(`@sync(node:"${node}",lane:latest)`);
+        c.send(`@unlink(node:"${node}",lane:latest)`);
+      }
+      await c.until((m) => m.filter((x) => x.startsWith('@unlinked(node:"/org')).length === PAIRS, 20_000);
+      expect(c.messages.filter((x) => x.includes('@malformed'))).toEqual([]);
+      await backToBaseline(n);
+      // The node still links normally afterwards.
+      c.send(`@sync(node:"${ROOM}",lane:occupied)`);
+      await c.until((m) => m.some((x) => x.startsWith(`@synced(node:"${ROOM}"`)), 10_000);
+      expect(n.runtime.stats().observers).toBe(1);
+    }, 60_000);
+
+    it(`#13.4 sockets closed with links still pending leave no observer and no phantom twin (${workers} workers)`, async () => {
+      const n = await startNode({
+        models: buildingModels(), modelSource: buildingModelSource(), workers, port: 0, logger: pino({ level: 'silent' }),
+      });
+      nodes.push(n);
+      const SOCKETS = 5;
+      for (let s = 0; s < SOCKETS; s++) {
+        const c = await rawClient(n.url.replace(/^http/, 'ws') + '/');
+        for (let i = 0; i < 200; i++) c.send(`@sync(node:"${ROOM}/sensors/gone-${s}-${i}",lane:latest)`);
+        c.send('@sync(node:"/org/**",lane:latest)');
+        await until(() => c.ws.bufferedAmount === 0); // written to the socket, then cut without a close handshake
+        c.ws.terminate();
+      }
+      await until(() => n.warp.stats().linksOpened === SOCKETS * 201 && n.warp.stats().connections === 0);
+      await backToBaseline(n);
+      expect(n.warp.stats().links).toBe(0);
+    }, 60_000);
+  }
 });
