@@ -1,7 +1,10 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
-import { SimulatedClock, startNode, type DerivedEvent, type TwinflowNode } from '../../src/index.js';
+import { MemoryStateStore, SimulatedClock, startNode, type DerivedEvent, type TwinflowNode } from '../../src/index.js';
+import { ModelCatalog, ownedBy, ownerOf } from '../../src/actors/index.js';
+import { TwinPath } from '../../src/topology/index.js';
+import { LocalShardHost } from '../../src/runtime/shard-host.js';
 import { tempDir } from '../support/tmp.js';
 import { rawClient, ROOM } from '../support/warp.js';
 
@@ -40,6 +43,23 @@ async function advance(n: TwinflowNode, clock: SimulatedClock, ms: number): Prom
 const nodeOf = (envelope: string): string => /node:"([^"]*)"/.exec(envelope)?.[1] ?? '';
 
 describe('one live copy per twin (issue 13)', () => {
+  it('#13.2 a shard refuses (and counts) the start of a twin another shard owns, whatever asks for it', async () => {
+    const catalog = new ModelCatalog(buildingModels());
+    const foreign = SENSORS.find((p) => ownerOf(catalog, TwinPath.parse(p), 2) === 1)!;
+    const own = SENSORS.find((p) => ownerOf(catalog, TwinPath.parse(p), 2) === 0)!;
+    const store = new MemoryStateStore();
+    const host = new LocalShardHost({ catalog, store, clock: new SimulatedClock(T), log: pino({ level: 'silent' }), owns: ownedBy(catalog, 0, 2) }, store);
+    try {
+      await expect(host.read(foreign)).rejects.toMatchObject({ code: 'TWIN_NOT_OWNER' });
+      await expect(host.observe(foreign, 'latest', { onEvent: () => undefined })).rejects.toMatchObject({ code: 'TWIN_NOT_OWNER' });
+      expect((await host.read(own)).path).toBe(own);
+      expect(host.counters().startsRefused).toBe(2);
+      expect(host.activePaths()).toEqual([]); // the owned twin, only read, was dropped as stateless
+    } finally {
+      await host.close();
+    }
+  });
+
   it('#13.2 a wildcard sync after a restart at 2 workers starts no second copy, delivers each state once, and a stale copy never overwrites an acknowledged reading', async () => {
     const dir = tempDir();
     const first = await node(dir, new SimulatedClock(T));
