@@ -50,9 +50,9 @@ export const STORE_HELP = `
 /** Reads the storage flags (see {@link STORE_HELP}), then their TWINFLOW_* variables (blank = unset). */
 export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv): StorageOptions {
   const flag = (name: string): string | undefined => values[name] as string | undefined;
-  const count = (name: string, fallback: number, envName?: string): number => {
+  const count = (name: string, fallback: number, envName?: string, min = 0): number => {
     const s = flagOrEnv(name, flag(name), env, envName);
-    return s ? readNumber(s.name, s.raw, { integer: true }) : fallback;
+    return s ? readNumber(s.name, s.raw, { integer: true, min }) : fallback;
   };
   const durability = flagOrEnv('durability', flag('durability'), env, 'TWINFLOW_DURABILITY');
   if (durability && durability.raw !== 'strict' && durability.raw !== 'relaxed') throw new Error(`${durability.name} must be strict or relaxed, got ${durability.raw}`);
@@ -64,10 +64,7 @@ export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
     workers: count('workers', availableParallelism(), 'TWINFLOW_WORKERS'),
     journalRetentionMs: count('journal-retention', 7 * 86_400_000),
     warm: (values.warm as string[] | undefined) ?? [],
-    maxLinkTwins: (() => {
-      const s = flagOrEnv('max-link-twins', flag('max-link-twins'), env);
-      return s ? readNumber(s.name, s.raw, { integer: true, min: 1 }) : 10_000;
-    })(),
+    maxLinkTwins: count('max-link-twins', 10_000, undefined, 1),
     passivation: {
       maxActive: count('max-active', 1_000_000),
       ...(idleMs > 0 ? { idleMs } : {}),

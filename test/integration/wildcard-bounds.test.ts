@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
+import { parseServeConfig } from '../../src/runtime/config.js';
 import { tempDir } from '../support/tmp.js';
 import { rawClient } from '../support/warp.js';
 
@@ -50,6 +51,12 @@ async function liveTwins(n: TwinflowNode, expected: number): Promise<void> {
 }
 
 describe('wildcard links and subtree reads are bounded (issue 13)', () => {
+  it('#13.3 the bound is --max-link-twins, default 10 000, at least 1', () => {
+    expect(parseServeConfig([], {}).storage.maxLinkTwins).toBe(10_000);
+    expect(parseServeConfig(['--max-link-twins', '250'], {}).storage.maxLinkTwins).toBe(250);
+    expect(() => parseServeConfig(['--max-link-twins=0'], {})).toThrow('--max-link-twins must be a positive integer, got 0');
+  });
+
   it('#13.3 a wildcard link matching more twins than --max-link-twins (summed over 2 workers) is unlinked @tooManyTwins and starts nothing', async () => {
     const n = await restartedFleet();
     const c = await rawClient(n.ws);
