@@ -11,7 +11,7 @@ export interface FilterLinkTarget {
   readonly observers: ObserverRegistry;
   /** Starts the twin at `path` through the shard's inbox; settles once it ran (errors ignored). */
   start(path: string): Promise<void>;
-  /** Stops the twin at `path` through the shard's inbox, if it is live then. */
+  /** Stops the twin at `path` through the shard's inbox, if it is live then and no exact link watches it. */
   stop(path: string): void;
 }
 
@@ -82,8 +82,7 @@ export class FilterLinks {
         continue;
       }
       this.holds.delete(path);
-      // A twin an exact link watches stays: that link is using it.
-      if (this.target.observers.forPath(path) === undefined) this.target.stop(path);
+      this.target.stop(path); // unless an exact link watches it (see Shard.release)
     }
   }
 

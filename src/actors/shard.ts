@@ -74,9 +74,7 @@ export class Shard implements TurnSink {
     this.filterLinks = new FilterLinks({
       directory: this.directory, observers: this.observers,
       start: (path) => this.call(path, () => undefined).then(() => undefined, () => undefined),
-      stop: (path) => {
-        if (!this.closed) this.enqueue({ kind: 'stop', path, ticket: null });
-      },
+      stop: (path) => this.release(path),
     });
     this.warmTarget = { store: options.store, directory: this.directory, log: options.log, start: (twin, stored) => this.start(twin, stored) };
     this.timerRecovery = new TimerRecovery(options.store, options.clock, (path) => {
@@ -277,8 +275,8 @@ export class Shard implements TurnSink {
       this.warmChunk(work);
       return;
     }
-    if (work.kind === 'stop' && !this.twins.has(work.path)) {
-      this.finish(work); // stopping a twin that is not live is already done
+    if (work.kind === 'stop' && (!this.twins.has(work.path) || (work.released && this.observers.forPath(work.path) !== undefined))) {
+      this.finish(work); // stopping a twin that is not live is already done; a released one an exact link watches stays
       return;
     }
     let twin: Twin | null;
@@ -499,6 +497,15 @@ export class Shard implements TurnSink {
    */
   removeObserver(path: string, lane: string, observer: LaneObserver): void {
     if (this.observers.remove(path, lane, observer) && this.stateless.length > 0 && !this.closed) this.scheduleDrain();
+  }
+
+  /**
+   * A link that started the twin at `path` closed: it stops (persisted, memory freed) in
+   * the next step unless an exact link watches it by then. Wildcard links need no live twin:
+   * one that starts later meets them when it announces.
+   */
+  release(path: string): void {
+    if (!this.closed) this.enqueue({ kind: 'stop', path, ticket: null, released: true });
   }
 
   /**

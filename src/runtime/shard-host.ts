@@ -84,6 +84,8 @@ export class LocalShardHost implements ShardHost {
   /** Observers whose observe has not run in the shard yet, and those of them unobserved meanwhile. */
   private readonly observing = new Set<LaneObserver>();
   private readonly cancelled = new Set<LaneObserver>();
+  /** Exact links that started their twin (it was not live): released when they unlink. */
+  private readonly startedFor = new Map<LaneObserver, string>();
 
   constructor(options: ShardOptions, private readonly store: StateStore) {
     this.shard = new Shard(options);
@@ -108,6 +110,8 @@ export class LocalShardHost implements ShardHost {
   }
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
+    // A twin not live when a link asks for it is started for the link, and released with it.
+    if (this.shard.twin(path) === undefined) this.startedFor.set(observer, path);
     this.observing.add(observer);
     try {
       await this.shard.call(path, (twin) => {
@@ -119,6 +123,9 @@ export class LocalShardHost implements ShardHost {
         Shard.syncAndObserve(this.shard, twin, lane, observer);
         return undefined;
       });
+    } catch (err) {
+      this.startedFor.delete(observer); // a failed link holds nothing
+      throw err;
     } finally {
       this.observing.delete(observer);
       this.cancelled.delete(observer);
@@ -129,6 +136,10 @@ export class LocalShardHost implements ShardHost {
     // Its observe may still wait for its turn in the inbox: then it must not register.
     if (this.observing.has(observer)) this.cancelled.add(observer);
     this.shard.removeObserver(path, lane, observer);
+    if (this.startedFor.get(observer) === path) {
+      this.startedFor.delete(observer);
+      this.shard.release(path);
+    }
   }
 
   observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit = Infinity): Promise<void> {

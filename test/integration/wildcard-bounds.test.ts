@@ -115,4 +115,26 @@ describe('wildcard links and subtree reads are bounded (issue 13)', () => {
     expect(units()).toEqual([]);
     expect(n.runtime.stats().observers).toBe(0);
   }, 60_000);
+
+  it('#13.3 a stored twin started by an exact link stops when the link\'s socket closes; one live before stays', async () => {
+    const n = await restartedFleet();
+    const linked = sensor(2, 3);
+    const busy = sensor(2, 4);
+    await n.runtime.ingest({ subject: busy, data: { temperature: 25, humidity: 2 } }); // live before any link
+    const c = await rawClient(n.ws);
+    c.send(`@sync(node:"${linked}",lane:latest)`);
+    c.send(`@sync(node:"${busy}",lane:latest)`);
+    await c.until((m) => m.filter((x) => x.startsWith('@synced')).length === 2, 10_000);
+    await n.runtime.settle();
+    expect(n.runtime.activePaths()).toEqual(expect.arrayContaining([linked, busy]));
+    c.ws.close();
+    const deadline = Date.now() + 10_000;
+    while (n.runtime.activePaths().includes(linked) && Date.now() < deadline) {
+      await n.runtime.settle();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(n.runtime.activePaths()).not.toContain(linked);
+    expect(n.runtime.activePaths()).toContain(busy);
+    expect(await n.runtime.get(linked, 'latest')).toEqual({ temperature: 23, humidity: 40 }); // its state is intact
+  }, 60_000);
 });
