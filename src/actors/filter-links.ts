@@ -86,11 +86,6 @@ export class FilterLinks {
     }
   }
 
-  /** Twins held live by open wildcard links (a gauge for tests and metrics). */
-  get held(): number {
-    return this.holds.size;
-  }
-
   private fromStore(path: string, lane: string, observer: LaneObserver, stored: StoredTwin | undefined): Promise<void> | undefined {
     const { directory } = this.target;
     // Gone, or started meanwhile (its announce sent the state).

@@ -521,11 +521,6 @@ export class Shard implements TurnSink {
     this.filterLinks.unlink(observer);
   }
 
-  /** Twins held live only by open wildcard links (see {@link FilterLinks}). */
-  get linkHeldTwins(): number {
-    return this.filterLinks.held;
-  }
-
   /** Owned twins (live or stored) a filter matches, each once; at most `cap` + 1. */
   candidatePaths(filter: PathFilter, cap = Infinity): string[] {
     return this.directory.candidatePaths(filter, cap);

@@ -124,7 +124,11 @@ export class LocalShardHost implements ShardHost {
         return undefined;
       });
     } catch (err) {
-      this.startedFor.delete(observer); // a failed link holds nothing
+      // A failed link (no such lane) holds nothing: a twin it started goes again.
+      if (this.startedFor.get(observer) === path) {
+        this.startedFor.delete(observer);
+        this.shard.release(path);
+      }
       throw err;
     } finally {
       this.observing.delete(observer);
