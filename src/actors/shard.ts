@@ -76,6 +76,7 @@ export class Shard implements TurnSink {
       start: (path) => this.call(path, () => undefined).then(() => undefined, () => undefined),
       stop: (path) => this.release(path),
     });
+    this.observers.onFilterDropped = (observer) => this.filterLinks.unlink(observer);
     this.warmTarget = { store: options.store, directory: this.directory, log: options.log, start: (twin, stored) => this.start(twin, stored) };
     this.timerRecovery = new TimerRecovery(options.store, options.clock, (path) => {
       // Only this shard's twins, and only those not live (a live twin has its timers armed).
