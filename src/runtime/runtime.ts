@@ -226,10 +226,14 @@ export class Runtime {
     if (failure) throw failure.error;
   }
 
-  /** The state of a twin (starting it if needed), optionally only some lanes. */
-  async read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
+  /**
+   * The state of a twin (starting it if needed), optionally only some lanes. With
+   * `release`, a twin the read had to start stops again right after (persisted, memory
+   * freed): how a subtree query reads thousands of stored twins without keeping them live.
+   */
+  async read(path: string, lanes?: readonly string[], options: { release?: boolean } = {}): Promise<TwinSnapshot> {
     this.assertOpen();
-    return this.host.read(this.normaliser.path(path), lanes);
+    return this.host.read(this.normaliser.path(path), lanes, options.release === true);
   }
 
   /** The current value of one lane. */

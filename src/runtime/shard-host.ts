@@ -42,7 +42,8 @@ export interface ShardHost {
   submitEvent(event: TwinEvent, ticket: Ticket, index: number): void;
   submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void;
   stop(path: string): Promise<void>;
-  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot>;
+  /** `release`: a twin this read started (it was not live) stops again once read (subtree queries). */
+  read(path: string, lanes?: readonly string[], release?: boolean): Promise<TwinSnapshot>;
   /** Sends the lane's state, then registers; resolves once synced; rejects for unknown twins or lanes. */
   observe(path: string, lane: string, observer: HostObserver): Promise<void>;
   unobserve(path: string, lane: string, observer: LaneObserver): void;
@@ -105,8 +106,13 @@ export class LocalShardHost implements ShardHost {
     await ticket.promise;
   }
 
-  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
-    return this.shard.call(path, (twin) => ({ path: twin.path, model: twin.model, lanes: twin.snapshot(lanes) }));
+  async read(path: string, lanes?: readonly string[], release = false): Promise<TwinSnapshot> {
+    const started = release && this.shard.twin(path) === undefined;
+    try {
+      return await this.shard.call(path, (twin) => ({ path: twin.path, model: twin.model, lanes: twin.snapshot(lanes) }));
+    } finally {
+      if (started) this.shard.release(path);
+    }
   }
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {

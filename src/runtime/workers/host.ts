@@ -130,8 +130,8 @@ export class WorkerShardHost implements ShardHost {
     await this.request(this.route(path), (id) => ({ t: 'stop', id, path }));
   }
 
-  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
-    return this.request(this.route(path), (id) => ({ t: 'read', id, path, lanes })) as Promise<TwinSnapshot>;
+  read(path: string, lanes?: readonly string[], release?: boolean): Promise<TwinSnapshot> {
+    return this.request(this.route(path), (id) => ({ t: 'read', id, path, lanes, release })) as Promise<TwinSnapshot>;
   }
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {

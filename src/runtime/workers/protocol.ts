@@ -42,7 +42,7 @@ export type ToWorker =
   | { readonly t: 'event'; readonly id: number; readonly event: TwinEvent }
   | { readonly t: 'command'; readonly id: number; readonly path: string; readonly lane: string; readonly value: unknown }
   | { readonly t: 'stop'; readonly id: number; readonly path: string }
-  | { readonly t: 'read'; readonly id: number; readonly path: string; readonly lanes?: readonly string[] }
+  | { readonly t: 'read'; readonly id: number; readonly path: string; readonly lanes?: readonly string[]; readonly release?: boolean }
   | { readonly t: 'observe'; readonly id: number; readonly oid: number; readonly path: string; readonly lane: string }
   | { readonly t: 'unobserve'; readonly oid: number }
   | { readonly t: 'observeFilter'; readonly id: number; readonly oid: number; readonly filter: string; readonly lane: string; readonly limit: number }

@@ -117,7 +117,7 @@ function handle(m: ToWorker): void {
     case 'stop':
       return reply(m.id, host.stop(m.path));
     case 'read':
-      return reply(m.id, host.read(m.path, m.lanes));
+      return reply(m.id, host.read(m.path, m.lanes, m.release));
     case 'observe': {
       const o = forwarder(m.oid, m.lane, false, m.path);
       observers.set(m.oid, o);
