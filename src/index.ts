@@ -26,7 +26,8 @@ export { defaultOutputTopic, type OutputTopicFn } from './runtime/outputs/mqtt-s
 export type { OutputOptions } from './runtime/outputs/outputs.js';
 export type { Sink, SinkQueueOptions, SinkStats } from './runtime/outputs/sink-queue.js';
 export type { WebhookConfig } from './runtime/outputs/webhook-sink.js';
-export type { CommandOptions, LinkOptions } from './runtime/runtime.js';
+export type { CommandOptions, LinkOptions, MatchOptions } from './runtime/runtime.js';
+export { DEFAULT_MAX_LINK_TWINS } from './runtime/runtime.js';
 export { attachWarp, type WarpOptions, type WarpFront, type WarpFrontStats } from './runtime/warp/server.js';
 export { allowAll, type WarpAuthorizer, type AuthRequest } from './runtime/warp/auth.js';
 export { DEFAULT_WARP_LIMITS, type WarpLimits, type WarpStats } from './runtime/warp/limits.js';

@@ -10,3 +10,5 @@ export { Ticket, type Work } from './work.js';
 export type { Twin } from './twin.js';
 export { SumCount, SortedSet } from './aggregate.js';
 export { ShardStats, Histogram } from './stats.js';
+export { ownerOf, ownedBy } from './ownership.js';
+export { tooManyTwins } from './filter-links.js';

@@ -28,6 +28,8 @@ export class ObserverRegistry {
   size = 0;
   /** Observers that threw (they are dropped). */
   failures = 0;
+  /** Told when a wildcard observer that threw was dropped (its shard releases what it held). */
+  onFilterDropped: ((observer: LaneObserver) => void) | null = null;
 
   get filterCount(): number {
     return this.filters.length;
@@ -62,6 +64,10 @@ export class ObserverRegistry {
     this.filters.push({ filter, lane, observer });
     this.size++;
     this.generation++;
+  }
+
+  hasFilter(observer: LaneObserver): boolean {
+    return this.filters.some((f) => f.observer === observer);
   }
 
   removeFilter(observer: LaneObserver): boolean {
@@ -100,8 +106,8 @@ export class ObserverRegistry {
         if (observers instanceof Set) {
           observers.delete(o);
           this.size--;
-        } else {
-          this.removeFilter(o);
+        } else if (this.removeFilter(o)) {
+          this.onFilterDropped?.(o);
         }
       }
     }

@@ -6,6 +6,7 @@ import { DedupeWindow } from './dedupe.js';
 import { GroupCommit, type FinishedItem } from './group-commit.js';
 import { JoinBuffer } from './join-buffer.js';
 import type { DerivedEvent, TwinLogger } from './model.js';
+import { FilterLinks } from './filter-links.js';
 import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
 import { ShardAlarm } from './shard-alarm.js';
@@ -42,6 +43,7 @@ export class Shard implements TurnSink {
   private readonly twins: Map<string, Twin>;
   private readonly timerRecovery: TimerRecovery;
   private readonly passivator: Passivator;
+  private readonly filterLinks: FilterLinks;
   /** Twins whose state is loading, with the work that arrived meanwhile (in order). */
   private readonly loading = new Map<Twin, Work[]>();
   private inbox: Work[] = [];
@@ -69,8 +71,15 @@ export class Shard implements TurnSink {
     this.log = options.log;
     this.journaling = options.journal === true;
     this.runner = new TurnRunner(options.clock, options.log, this.stats, this.observers, this, this.journaling);
-    this.directory = new TwinDirectory(options.catalog, options.store, this.runner, options.owns);
+    this.directory = new TwinDirectory(options.catalog, options.store, this.runner, options.owns, (path) => this.refusedStart(path));
     this.twins = this.directory.live;
+    this.filterLinks = new FilterLinks({
+      directory: this.directory, observers: this.observers,
+      load: (path) => this.loadStored(path),
+      start: (path) => this.call(path, () => undefined).then(() => undefined, () => undefined),
+      stop: (path) => this.release(path),
+    });
+    this.observers.onFilterDropped = (observer) => this.filterLinks.unlink(observer);
     this.warmTarget = { store: options.store, directory: this.directory, log: options.log, start: (twin, stored) => this.start(twin, stored) };
     this.timerRecovery = new TimerRecovery(options.store, options.clock, (path) => {
       // Only this shard's twins, and only those not live (a live twin has its timers armed).
@@ -242,6 +251,16 @@ export class Shard implements TurnSink {
 
   // ---- internals ----------------------------------------------------------------
 
+  /**
+   * A start of a twin another shard owns was refused. Only a placement bug gets here (the
+   * runtime routes everything to the owner), so it is an error; logged at powers of two so
+   * a bug in a hot path cannot flood the log.
+   */
+  private refusedStart(path: string): void {
+    const n = ++this.stats.startsRefused;
+    if ((n & (n - 1)) === 0) this.log.error({ path, refused: n }, 'refused to start a twin this shard does not own (placement bug)');
+  }
+
   private pendingWork(): number {
     return this.inbox.length - this.inboxHead;
   }
@@ -260,8 +279,8 @@ export class Shard implements TurnSink {
       this.warmChunk(work);
       return;
     }
-    if (work.kind === 'stop' && !this.twins.has(work.path)) {
-      this.finish(work); // stopping a twin that is not live is already done
+    if (work.kind === 'stop' && (!this.twins.has(work.path) || (work.released && this.observers.forPath(work.path) !== undefined))) {
+      this.finish(work); // stopping a twin that is not live is already done; a released one an exact link watches stays
       return;
     }
     let twin: Twin | null;
@@ -542,8 +561,38 @@ export class Shard implements TurnSink {
     shard.observers.add(twin.path, lane, observer);
   }
 
-  /** Paths of live twins and of stored twins that a filter could match. */
-  candidatePaths(filter: PathFilter): string[] {
-    return this.directory.candidatePaths(filter);
+  /**
+   * Removes an exact-path observer. A twin that was only kept live for it (started
+   * without state: see dropStateless) goes in the next step.
+   */
+  removeObserver(path: string, lane: string, observer: LaneObserver): void {
+    if (this.observers.remove(path, lane, observer) && this.stateless.length > 0 && !this.closed) this.scheduleDrain();
+  }
+
+  /**
+   * A link that started the twin at `path` closed: it stops (persisted, memory freed) in
+   * the next step unless an exact link watches it by then. Wildcard links need no live twin:
+   * one that starts later meets them when it announces.
+   */
+  release(path: string): void {
+    if (!this.closed) this.enqueue({ kind: 'stop', path, ticket: null, released: true });
+  }
+
+  /**
+   * Links a wildcard observer to the owned twins `filter` matches, sending each one's
+   * state, without starting stored twins (see {@link FilterLinks}); rejects with
+   * TWIN_TOO_MANY_TWINS, having done nothing, when it matches more than `limit`.
+   */
+  linkFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit = Infinity): Promise<void> {
+    return this.filterLinks.link(filter, lane, observer, limit);
+  }
+
+  unlinkFilter(observer: LaneObserver): void {
+    this.filterLinks.unlink(observer);
+  }
+
+  /** Owned twins (live or stored) a filter matches, each once; at most `cap` + 1. */
+  candidatePaths(filter: PathFilter, cap = Infinity): string[] {
+    return this.directory.candidatePaths(filter, cap);
   }
 }

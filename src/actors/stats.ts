@@ -46,6 +46,8 @@ export class ShardStats {
   unstorable = 0;
   /** Stored records that did not decode and were quarantined (see LmdbStateStore.load). */
   corruptRecords = 0;
+  /** Starts refused because another shard owns the twin (a placement bug if ever non-zero). */
+  startsRefused = 0;
   /** Sampled turn durations (ns), one turn in 16. */
   readonly turnLatency = new Histogram();
 }

@@ -20,6 +20,8 @@ export class TwinDirectory {
   private readonly ownership = new Map<string, boolean>();
   /** Stopped twins whose final writes are not committed yet: a restart must wait for them. */
   private readonly stopping = new Map<string, Promise<void>>();
+  /** The env of {@link TwinDirectory.peek}ed twins: they never run a turn, so nothing reaches the shard. */
+  private readonly inert: TurnEnv;
 
   constructor(
     private readonly catalog: ModelCatalog,
@@ -28,7 +30,12 @@ export class TwinDirectory {
     private readonly env: TurnEnv,
     /** With several shards: whether this one owns a path (see ShardOptions.owns). */
     private readonly owns: ((path: string) => boolean) | undefined,
-  ) {}
+    /** Told about each start refused because another shard owns the twin (see {@link TwinDirectory.create}). */
+    private readonly refused: (path: string) => void = () => undefined,
+  ) {
+    const noop = (): void => undefined;
+    this.inert = { clock: env.clock, log: env.log, noteChange: noop, emit: noop, sendCommand: noop, armTimer: noop };
+  }
 
   get size(): number {
     return this.live.size;
@@ -71,10 +78,20 @@ export class TwinDirectory {
    * A new, not yet started twin for a path, linked to its parent. For a path no route
    * matches: throws, or returns null when `required` is false (stored data of a model
    * that was removed).
+   *
+   * Every way a twin starts (event, command, read, link, timer, join, warm) makes it
+   * here, so this is where ownership is enforced: a path another shard owns is refused
+   * with TWIN_NOT_OWNER (and counted), whoever asked. A second live copy of a twin
+   * would answer with stale state and later write it over acknowledged data.
    */
   create(path: TwinPath): Twin;
   create(path: TwinPath, required: false): Twin | null;
   create(path: TwinPath, required = true): Twin | null {
+    // Not the isLocal cache: a warm creates thousands of twins once each and would flush it.
+    if (this.owns !== undefined && !this.owns(path.text)) {
+      this.refused(path.text);
+      throw new TwinError('TWIN_NOT_OWNER', `this shard does not own ${path.text}`, { path: path.text });
+    }
     const model = this.catalog.modelOf(path);
     if (!model) {
       if (!required) return null;
@@ -110,13 +127,50 @@ export class TwinDirectory {
     for (const path of paths) if (this.stopping.get(path) === readable) this.stopping.delete(path);
   }
 
-  /** Paths of live twins and of stored twins that a filter could match. */
-  candidatePaths(filter: PathFilter): string[] {
+  /**
+   * Paths of the twins this shard owns that a filter matches, live or stored, each once
+   * (live first), at most `cap` + 1 of them: one more than `cap` tells the caller the
+   * filter matches too many, without listing the rest of a large store. Stored twins of
+   * other shards are not this shard's to list, link or start (see {@link TwinDirectory.create}).
+   */
+  candidatePaths(filter: PathFilter, cap = Infinity): string[] {
     const prefix = filter.literalPrefix?.text ?? '';
-    const out = new Set<string>();
-    for (const path of this.live.keys()) if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) out.add(path);
-    for (const path of this.store.list(prefix)) out.add(path);
-    return [...out].filter((p) => filter.matches(TwinPath.parse(p)));
+    const under = (path: string): boolean => prefix === '' || path === prefix || path.startsWith(prefix + '/');
+    const out: string[] = [];
+    for (const path of this.live.keys()) {
+      if (out.length > cap) return out;
+      if (under(path) && filter.matches(TwinPath.parse(path))) out.push(path);
+    }
+    for (const path of this.store.list(prefix)) {
+      if (out.length > cap) return out;
+      if (this.live.has(path)) continue;
+      let at: TwinPath;
+      try {
+        at = TwinPath.parse(path);
+      } catch {
+        continue; // a stored key that is no valid path (see warm): nothing a filter can name
+      }
+      if (filter.matches(at) && (this.owns === undefined || this.owns(at.text))) out.push(path);
+    }
+    return out;
+  }
+
+  /**
+   * A twin restored from its stored record for reading one of its stored lanes, never
+   * started: no onStart, not live, no timers armed, nothing written. Lets a wildcard link
+   * sync a stored twin without a live copy; null for a path of no model.
+   */
+  peek(path: TwinPath, stored: StoredTwin): Twin | null {
+    const model = this.catalog.modelOf(path);
+    if (!model) return null;
+    const twin = new Twin(path.text, model, this.inert);
+    twin.restore(stored);
+    return twin;
+  }
+
+  /** Whether a twin is stopped with its final writes not yet readable (a read must wait: {@link TwinDirectory.load}). */
+  isStopping(path: string): boolean {
+    return this.stopping.has(path);
   }
 
   /**

@@ -55,7 +55,8 @@ export type Work =
   | { readonly kind: 'command'; readonly path: string; readonly lane: string; readonly value: unknown; readonly ticket: Ticket | null; readonly index: number }
   | { readonly kind: 'timer'; readonly path: string; readonly name: string; readonly due: number }
   | { readonly kind: 'call'; readonly path: string; readonly fn: (twin: Twin) => unknown; readonly ticket: Ticket }
-  | { readonly kind: 'stop'; readonly path: string; readonly ticket: Ticket | null }
+  /** `released`: a link that had started the twin closed; it stops only if no exact link watches it then. */
+  | { readonly kind: 'stop'; readonly path: string; readonly ticket: Ticket | null; readonly released?: boolean }
   /** Starts stored twins under `path` (a chunk of a `Runtime.warm`), after `after` in path order. */
   | { readonly kind: 'warm'; readonly path: string; readonly after: string | undefined; readonly owned: boolean; readonly ticket: Ticket<WarmChunk> }
   | { readonly kind: 'joins'; readonly path: string; readonly updates: JoinUpdates };

@@ -76,6 +76,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const runtime = createRuntime({
     models: options.models, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal,
     maxPayloadDepth: options.maxPayloadDepth,
+    maxLinkTwins: options.maxLinkTwins,
     workers: workers > 0 ? {
       count: workers, models: options.modelSource!, dataDir: options.dataDir, durability: options.durability,
       journalRetentionMs: options.journalRetentionMs, logLevel: options.logLevel,

@@ -44,6 +44,22 @@ export interface RuntimeOptions {
    * in-memory store per worker.
    */
   workers?: WorkerOptions;
+  /**
+   * Most twins one wildcard link ({@link Runtime.linkFilter}, a WARP link to a filter) or
+   * one listing ({@link Runtime.listTwins}, the HTTP subtree query) may match, counted
+   * before anything is synced: past it they fail with TWIN_TOO_MANY_TWINS. Default
+   * {@link DEFAULT_MAX_LINK_TWINS}; `Infinity` for none.
+   */
+  maxLinkTwins?: number;
+}
+
+/** Default of {@link RuntimeOptions.maxLinkTwins}: a floor of a large building, far below what fills memory. */
+export const DEFAULT_MAX_LINK_TWINS = 10_000;
+
+/** Options of {@link Runtime.linkFilter} and {@link Runtime.listTwins}. */
+export interface MatchOptions {
+  /** Most twins the filter may match (default: the runtime's `maxLinkTwins`). */
+  limit?: number;
 }
 
 /** Options of {@link Runtime.command}. */
@@ -99,8 +115,12 @@ export class Runtime {
   /** Ingest calls awaiting commit while someone listens to onIngested, in call (arrival) order. */
   private readonly ingestedQueue: { events: (TwinEvent | undefined)[]; done: boolean }[] = [];
   private closed = false;
+  /** See {@link RuntimeOptions.maxLinkTwins}. */
+  readonly maxLinkTwins: number;
 
   constructor(options: RuntimeOptions) {
+    this.maxLinkTwins = options.maxLinkTwins ?? DEFAULT_MAX_LINK_TWINS;
+    if (!(this.maxLinkTwins >= 1)) throw new TwinError('TWIN_CONFIG_INVALID', `maxLinkTwins must be at least 1, got ${options.maxLinkTwins}`);
     this.clock = options.clock ?? new RealClock();
     this.journal = options.journal === true;
     this.log = options.logger ?? createLogger();
@@ -219,10 +239,14 @@ export class Runtime {
     if (failure) throw failure.error;
   }
 
-  /** The state of a twin (starting it if needed), optionally only some lanes. */
-  async read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
+  /**
+   * The state of a twin (starting it if needed), optionally only some lanes. With
+   * `release`, a twin the read had to start stops again right after (persisted, memory
+   * freed): how a subtree query reads thousands of stored twins without keeping them live.
+   */
+  async read(path: string, lanes?: readonly string[], options: { release?: boolean } = {}): Promise<TwinSnapshot> {
     this.assertOpen();
-    return this.host.read(this.normaliser.path(path), lanes);
+    return this.host.read(this.normaliser.path(path), lanes, options.release === true);
   }
 
   /** The current value of one lane. */
@@ -245,13 +269,15 @@ export class Runtime {
 
   /**
    * Links to `lane` of every twin matching a wildcard filter (see {@link FilterLink}).
-   * Twins of models without that lane are skipped.
+   * Twins of models without that lane are skipped. Stored twins are synced from the store,
+   * not started. More than `limit` (default `maxLinkTwins`) matching twins fail the link
+   * with TWIN_TOO_MANY_TWINS (its `synced` rejects) before anything is sent.
    */
-  linkFilter(filter: string, lane: string, callback?: (event: LaneEvent, path: string) => void): FilterLink {
+  linkFilter(filter: string, lane: string, callback?: (event: LaneEvent, path: string) => void, options: MatchOptions = {}): FilterLink {
     this.assertOpen();
     const parsed = PathFilter.parse(filter);
     const link = new FilterLink(parsed.text, lane, (l) => this.host.unobserveFilter(l), callback);
-    this.host.observeFilter(parsed, lane, link).then(() => link.onSynced(), (err) => link.fail(err));
+    this.host.observeFilter(parsed, lane, link, options.limit ?? this.maxLinkTwins).then(() => link.onSynced(), (err) => link.fail(err));
     return link;
   }
 
@@ -345,16 +371,17 @@ export class Runtime {
 
   /**
    * Live and stored twins whose path matches a filter (`*` one segment, `**` any depth),
-   * sorted by path, with their model names. Stored twins are listed, not started.
+   * sorted by path, with their model names. Stored twins are listed, not started. More
+   * than `limit` (default `maxLinkTwins`) matches reject with TWIN_TOO_MANY_TWINS.
    *
    * @example
    * ```ts
    * (await rt.listTwins('/org/contoso/site/berlin/building/41/**')).filter((t) => t.model === 'room');
    * ```
    */
-  async listTwins(filter: string): Promise<{ path: string; model: string }[]> {
+  async listTwins(filter: string, options: MatchOptions = {}): Promise<{ path: string; model: string }[]> {
     const out: { path: string; model: string }[] = [];
-    for (const path of await this.host.list(PathFilter.parse(filter))) {
+    for (const path of await this.host.list(PathFilter.parse(filter), options.limit ?? this.maxLinkTwins)) {
       const model = this.catalog.resolve(TwinPath.parse(path))?.model.name;
       if (model !== undefined) out.push({ path, model });
     }

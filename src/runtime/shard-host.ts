@@ -1,4 +1,4 @@
-import { Shard, Ticket, type ShardOptions, type ShardStats, type TwinEvent } from '../actors/index.js';
+import { Shard, Ticket, tooManyTwins, type ShardOptions, type ShardStats, type TwinEvent } from '../actors/index.js';
 import { markInternalMessage, TwinError } from '../errors.js';
 import type { JournalEntry, LaneObserver, StateStore } from '../lanes/index.js';
 import { PathFilter } from '../topology/index.js';
@@ -29,6 +29,8 @@ export interface HostCounters {
   unstorable: number;
   /** Stored records quarantined because they did not decode. */
   corruptRecords: number;
+  /** Twin starts a shard refused because another shard owns the twin (see TwinDirectory.create). */
+  startsRefused: number;
   activeTwins: number;
   observers: number;
   turnLatencyNs: { p50: number; p99: number; max: number; samples: number };
@@ -43,15 +45,20 @@ export interface ShardHost {
   submitEvent(event: TwinEvent, ticket: Ticket, index: number): void;
   submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void;
   stop(path: string): Promise<void>;
-  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot>;
+  /** `release`: a twin this read started (it was not live) stops again once read (subtree queries). */
+  read(path: string, lanes?: readonly string[], release?: boolean): Promise<TwinSnapshot>;
   /** Sends the lane's state, then registers; resolves once synced; rejects for unknown twins or lanes. */
   observe(path: string, lane: string, observer: HostObserver): Promise<void>;
   unobserve(path: string, lane: string, observer: LaneObserver): void;
-  /** Registers a wildcard observer and syncs every matching twin (live or stored). */
-  observeFilter(filter: PathFilter, lane: string, observer: LaneObserver): Promise<void>;
+  /**
+   * Registers a wildcard observer and syncs every matching twin (live or stored), each
+   * once, by its owner, without starting stored twins; rejects with TWIN_TOO_MANY_TWINS,
+   * having registered nothing, when more than `limit` twins match in total.
+   */
+  observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit?: number): Promise<void>;
   unobserveFilter(observer: LaneObserver): void;
-  /** Live and stored twin paths matching the filter, unsorted. */
-  list(filter: PathFilter): Promise<string[]>;
+  /** Live and stored twin paths matching the filter, each once, unsorted; TWIN_TOO_MANY_TWINS past `limit`. */
+  list(filter: PathFilter, limit?: number): Promise<string[]>;
   history(path: string, from: number, to: number): Promise<JournalEntry[]>;
   /** Starts the stored twins at and under `prefix` that are not live; resolves with how many started. */
   warm(prefix: string): Promise<number>;
@@ -67,7 +74,7 @@ export function shardCounters(stats: ShardStats, activeTwins: number, observers:
   return {
     events: stats.events, duplicates: stats.duplicates, commands: stats.commands, turns: stats.turns,
     turnFailures: stats.turnFailures, started: stats.started, stopped: stats.stopped, writes: stats.writes,
-    outputs: stats.outputs, unstorable: stats.unstorable, corruptRecords: stats.corruptRecords, activeTwins, observers,
+    outputs: stats.outputs, unstorable: stats.unstorable, corruptRecords: stats.corruptRecords, startsRefused: stats.startsRefused, activeTwins, observers,
     turnLatencyNs: { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.max, samples: h.count },
   };
 }
@@ -78,6 +85,11 @@ export function shardCounters(stats: ShardStats, activeTwins: number, observers:
  */
 export class LocalShardHost implements ShardHost {
   readonly shard: Shard;
+  /** Observers whose observe has not run in the shard yet, and those of them unobserved meanwhile. */
+  private readonly observing = new Set<LaneObserver>();
+  private readonly cancelled = new Set<LaneObserver>();
+  /** Exact links that started their twin (it was not live): released when they unlink. */
+  private readonly startedFor = new Map<LaneObserver, string>();
 
   constructor(options: ShardOptions, private readonly store: StateStore) {
     this.shard = new Shard(options);
@@ -97,45 +109,69 @@ export class LocalShardHost implements ShardHost {
     await ticket.promise;
   }
 
-  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
-    return this.shard.call(path, (twin) => ({ path: twin.path, model: twin.model, lanes: twin.snapshot(lanes) }));
+  async read(path: string, lanes?: readonly string[], release = false): Promise<TwinSnapshot> {
+    const started = release && this.shard.twin(path) === undefined;
+    try {
+      return await this.shard.call(path, (twin) => ({ path: twin.path, model: twin.model, lanes: twin.snapshot(lanes) }));
+    } finally {
+      if (started) this.shard.release(path);
+    }
   }
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
-    await this.shard.call(path, (twin) => {
-      const kind = twin.lane(lane)?.kind;
-      if (kind === 'command' || kind === 'supply') observer.useStreamBuffer?.();
-      Shard.syncAndObserve(this.shard, twin, lane, observer);
-      return undefined;
-    });
+    // A twin not live when a link asks for it is started for the link, and released with it.
+    if (this.shard.twin(path) === undefined) this.startedFor.set(observer, path);
+    this.observing.add(observer);
+    try {
+      await this.shard.call(path, (twin) => {
+        // Unobserved before this turn came: the last word wins, nothing is registered (and
+        // a twin started only for it, of a made-up path, is dropped as stateless).
+        if (this.cancelled.has(observer)) return undefined;
+        const kind = twin.lane(lane)?.kind;
+        if (kind === 'command' || kind === 'supply') observer.useStreamBuffer?.();
+        Shard.syncAndObserve(this.shard, twin, lane, observer);
+        return undefined;
+      });
+    } catch (err) {
+      // A failed link (no such lane) holds nothing: a twin it started goes again.
+      if (this.startedFor.get(observer) === path) {
+        this.startedFor.delete(observer);
+        this.shard.release(path);
+      }
+      throw err;
+    } finally {
+      this.observing.delete(observer);
+      this.cancelled.delete(observer);
+    }
   }
 
   unobserve(path: string, lane: string, observer: LaneObserver): void {
-    this.shard.observers.remove(path, lane, observer);
+    // Its observe may still wait for its turn in the inbox: then it must not register.
+    if (this.observing.has(observer)) this.cancelled.add(observer);
+    this.shard.removeObserver(path, lane, observer);
+    if (this.startedFor.get(observer) === path) {
+      this.startedFor.delete(observer);
+      this.shard.release(path);
+    }
   }
 
-  async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver): Promise<void> {
-    this.shard.observers.addFilter(filter, lane, observer);
-    const waits: Promise<unknown>[] = [];
-    for (const path of this.shard.candidatePaths(filter)) {
-      const live = this.shard.twin(path);
-      if (live) {
-        const l = live.lane(lane);
-        if (l) for (const e of l.syncEvents()) observer.onEvent(e, path);
-      } else {
-        // Starting the twin sends its state to every matching wildcard observer.
-        waits.push(this.shard.call(path, () => undefined).catch(() => undefined));
-      }
-    }
-    await Promise.all(waits);
+  observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit = Infinity): Promise<void> {
+    return this.shard.linkFilter(filter, lane, observer, limit);
   }
 
   unobserveFilter(observer: LaneObserver): void {
-    this.shard.observers.removeFilter(observer);
+    this.shard.unlinkFilter(observer);
   }
 
-  async list(filter: PathFilter): Promise<string[]> {
-    return this.shard.candidatePaths(filter);
+  async list(filter: PathFilter, limit = Infinity): Promise<string[]> {
+    const paths = this.shard.candidatePaths(filter, limit);
+    if (paths.length > limit) throw tooManyTwins(filter, limit);
+    return paths;
+  }
+
+  /** How many owned twins a filter matches, counting no further than `cap` + 1. */
+  countMatches(filter: PathFilter, cap: number): number {
+    return this.shard.candidatePaths(filter, cap).length;
   }
 
   async history(path: string, from: number, to: number): Promise<JournalEntry[]> {

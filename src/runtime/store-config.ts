@@ -17,6 +17,8 @@ export interface StorageOptions {
   workers?: number;
   /** Path prefixes whose stored twins start right after the node is up (see `Runtime.warm`). */
   warm?: string[];
+  /** Most twins one wildcard link or subtree listing may match (RuntimeOptions.maxLinkTwins; default 10 000). */
+  maxLinkTwins?: number;
 }
 
 export const STORE_FLAGS = {
@@ -29,6 +31,7 @@ export const STORE_FLAGS = {
   workers: { type: 'string' },
   'journal-retention': { type: 'string' },
   warm: { type: 'string', multiple: true },
+  'max-link-twins': { type: 'string' },
 } as const;
 
 export const STORE_HELP = `
@@ -41,14 +44,15 @@ export const STORE_HELP = `
   --journal                record every turn: GET /twins/{path}/history and ?at= reads (env TWINFLOW_JOURNAL=1)
   --journal-retention <ms> keep journal entries this long (default 604800000 = 7 days)
   --warm <prefix>          after start, bring the stored twins under a path back at once (repeatable; / = all)
+  --max-link-twins <n>     most twins one wildcard link or GET /twins query may match (default 10000)
 `;
 
 /** Reads the storage flags (see {@link STORE_HELP}), then their TWINFLOW_* variables (blank = unset). */
 export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv): StorageOptions {
   const flag = (name: string): string | undefined => values[name] as string | undefined;
-  const count = (name: string, fallback: number, envName?: string): number => {
+  const count = (name: string, fallback: number, envName?: string, min = 0): number => {
     const s = flagOrEnv(name, flag(name), env, envName);
-    return s ? readNumber(s.name, s.raw, { integer: true }) : fallback;
+    return s ? readNumber(s.name, s.raw, { integer: true, min }) : fallback;
   };
   const durability = flagOrEnv('durability', flag('durability'), env, 'TWINFLOW_DURABILITY');
   if (durability && durability.raw !== 'strict' && durability.raw !== 'relaxed') throw new Error(`${durability.name} must be strict or relaxed, got ${durability.raw}`);
@@ -60,6 +64,7 @@ export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
     workers: count('workers', availableParallelism(), 'TWINFLOW_WORKERS'),
     journalRetentionMs: count('journal-retention', 7 * 86_400_000),
     warm: (values.warm as string[] | undefined) ?? [],
+    maxLinkTwins: count('max-link-twins', 10_000, undefined, 1),
     passivation: {
       maxActive: count('max-active', 1_000_000),
       ...(idleMs > 0 ? { idleMs } : {}),

@@ -43,6 +43,7 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, re
         family('twinflow_outputs_total', 'counter', 'Derived events emitted.', [['', s.outputs]]),
         family('twinflow_unstorable_states_total', 'counter', 'Twins whose new state the store could not encode; reset to their stored state (a model bug).', [['', s.unstorable]]),
         family('twinflow_records_corrupt_total', 'counter', 'Stored records that did not decode; their bytes were quarantined (docs/persistence.md).', [['', s.corruptRecords]]),
+        family('twinflow_twin_starts_refused_total', 'counter', 'Twin starts a shard refused because another shard owns the twin (a placement bug if non-zero).', [['', s.startsRefused]]),
         family('twinflow_twins_active', 'gauge', 'Twins live in memory.', [['', s.activeTwins]]),
         family('twinflow_lane_observers', 'gauge', 'Lane observers (API links, WARP links, wildcard links).', [['', s.observers]]),
         family('twinflow_turn_latency_seconds', 'summary', 'Sampled duration of twin turns.', [

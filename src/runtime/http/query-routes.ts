@@ -54,8 +54,10 @@ export function queryRoutes(rt: Runtime) {
       let last: string | null = null;
       while (scanned < candidates.length && scanned < MAX_SCAN && items.length < limit) {
         const chunk = candidates.slice(scanned, Math.min(scanned + READ_CHUNK, MAX_SCAN, candidates.length));
-        // Concurrent reads land in one shard step; twins that fail to read are skipped.
-        const snaps = await Promise.all(chunk.map((t) => rt.read(t.path).catch(() => null)));
+        // Concurrent reads land in one shard step; twins that fail to read are skipped. Stored
+        // twins are started to read (onStart rebuilds transient lanes) and stopped again: a
+        // query over a large subtree must not leave its twins live.
+        const snaps = await Promise.all(chunk.map((t) => rt.read(t.path, undefined, { release: true }).catch(() => null)));
         for (let i = 0; i < snaps.length; i++) {
           scanned++;
           last = chunk[i]!.path;

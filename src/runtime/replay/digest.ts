@@ -32,7 +32,7 @@ export interface StateDigest {
  */
 export async function stateDigest(rt: Runtime, filter = '/**', batch = 4096): Promise<StateDigest> {
   await rt.settle();
-  const twins = await rt.listTwins(filter);
+  const twins = await rt.listTwins(filter, { limit: Infinity }); // a digest covers every twin
   const hash = createHash('sha256');
   for (let i = 0; i < twins.length; i += batch) {
     const snapshots = await Promise.all(twins.slice(i, i + batch).map((t) => rt.read(t.path)));

@@ -11,7 +11,7 @@ import type { TwinLogger } from '../../actors/index.js';
  * const r: UnlinkReason = 'forbidden';
  * ```
  */
-export type UnlinkReason = 'nodeNotFound' | 'laneNotFound' | 'forbidden' | 'tooManyLinks' | 'malformed' | 'failed';
+export type UnlinkReason = 'nodeNotFound' | 'laneNotFound' | 'forbidden' | 'tooManyLinks' | 'tooManyTwins' | 'malformed' | 'failed';
 
 const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
   TWIN_NO_ROUTE: 'nodeNotFound',
@@ -21,6 +21,7 @@ const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
   TWIN_FORBIDDEN: 'forbidden',
   TWIN_LANE_KIND: 'forbidden', // e.g. a client's command to a value lane that is not writable
   TWIN_LINK_LIMIT: 'tooManyLinks',
+  TWIN_TOO_MANY_TWINS: 'tooManyTwins', // a wildcard link matching more than --max-link-twins
   TWIN_FRAME_MALFORMED: 'malformed',
 };
 

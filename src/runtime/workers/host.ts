@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
-import { SimulatedClock, type Clock, type DerivedEvent, type ModelCatalog, type Ticket, type TwinEvent, type TwinLogger } from '../../actors/index.js';
+import { ownerOf, SimulatedClock, tooManyTwins, type Clock, type DerivedEvent, type ModelCatalog, type Ticket, type TwinEvent, type TwinLogger } from '../../actors/index.js';
 import { TwinError } from '../../errors.js';
 import type { DataDirLock } from '../../persistence/data-lock.js';
 import { claimDataDir } from '../../persistence/lmdb-store.js';
 import type { JournalEntry, LaneObserver } from '../../lanes/index.js';
-import { shardIndex, TwinPath, type PathFilter } from '../../topology/index.js';
+import { TwinPath, type PathFilter } from '../../topology/index.js';
 import type { RuntimeOptions } from '../runtime.js';
 import { errorFromJson, type HostCounters, type HostObserver, type ShardHost, type TwinSnapshot } from '../shard-host.js';
 import type { FromWorker, FromWorkerBatch, ModelSource, ToWorker, WorkerInit } from './protocol.js';
@@ -107,6 +107,11 @@ export class WorkerShardHost implements ShardHost {
     for (let i = 0; i < w.count; i++) this.slots.push(this.spawn(i));
   }
 
+  /** Number of workers: what ownerOf places twins by, here and in each worker. */
+  private get count(): number {
+    return this.init.count;
+  }
+
   /** Terminates worker `index` as a crash would (fault-injection tests); it is restarted. */
   async crashWorker(index: number): Promise<void> {
     await this.slots[index]!.worker.terminate();
@@ -132,8 +137,8 @@ export class WorkerShardHost implements ShardHost {
     await this.request(this.route(path), (id) => ({ t: 'stop', id, path }));
   }
 
-  read(path: string, lanes?: readonly string[]): Promise<TwinSnapshot> {
-    return this.request(this.route(path), (id) => ({ t: 'read', id, path, lanes })) as Promise<TwinSnapshot>;
+  read(path: string, lanes?: readonly string[], release?: boolean): Promise<TwinSnapshot> {
+    return this.request(this.route(path), (id) => ({ t: 'read', id, path, lanes, release })) as Promise<TwinSnapshot>;
   }
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
@@ -154,21 +159,39 @@ export class WorkerShardHost implements ShardHost {
     this.drop(observer, (o) => [this.route(o.path!)]);
   }
 
-  async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver): Promise<void> {
+  /**
+   * Two phases, so the limit bounds the link as a whole, not each worker: every worker
+   * counts the twins it owns that match (stopping past the limit), the sum decides, and
+   * only then does each worker link and sync its own twins. Unlinked meanwhile: the
+   * second phase is never sent (the last word wins).
+   */
+  async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit = Infinity): Promise<void> {
     const oid = this.nextId++;
     this.observed.set(oid, { observer, lane, filter: filter.text });
     this.byObserver.set(observer, oid);
-    await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, lane }))));
+    try {
+      if (limit !== Infinity) {
+        const counts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'count', id, filter: filter.text, cap: limit }))));
+        if ((counts as number[]).reduce((a, b) => a + b, 0) > limit) throw tooManyTwins(filter, limit);
+      }
+      if (!this.observed.has(oid)) return;
+      await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, lane, limit }))));
+    } catch (err) {
+      this.drop(observer, () => this.slots.map((_, i) => i));
+      throw err;
+    }
   }
 
   unobserveFilter(observer: LaneObserver): void {
     this.drop(observer, () => this.slots.map((_, i) => i));
   }
 
-  async list(filter: PathFilter): Promise<string[]> {
-    const parts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'list', id, filter: filter.text }))));
-    // With a shared LMDB store every worker sees every stored twin: keep one copy.
-    return [...new Set((parts as string[][]).flat())];
+  /** Each worker lists the twins it owns, so every path comes once. */
+  async list(filter: PathFilter, limit = Infinity): Promise<string[]> {
+    const parts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'list', id, filter: filter.text, limit }))));
+    const paths = (parts as string[][]).flat();
+    if (paths.length > limit) throw tooManyTwins(filter, limit);
+    return paths;
   }
 
   /**
@@ -176,8 +199,9 @@ export class WorkerShardHost implements ShardHost {
    * owner alone; otherwise every worker scans the prefix and starts the twins it owns.
    */
   async warm(prefix: string): Promise<number> {
-    const key = prefix === '' ? undefined : this.catalog.subtreeShardKey(TwinPath.parse(prefix));
-    const targets = key === undefined ? this.slots.map((_, i) => i) : [shardIndex(key, this.slots.length || this.init.count)];
+    const at = prefix === '' ? undefined : TwinPath.parse(prefix);
+    // The subtree shares its shard key, so the owner of the prefix owns all of it.
+    const targets = at === undefined || this.catalog.subtreeShardKey(at) === undefined ? this.slots.map((_, i) => i) : [ownerOf(this.catalog, at, this.count)];
     const counts = await Promise.all(targets.map((i) => this.request(i, (id) => ({ t: 'warm', id, prefix }))));
     return (counts as number[]).reduce((a, b) => a + b, 0);
   }
@@ -205,7 +229,7 @@ export class WorkerShardHost implements ShardHost {
   }
 
   counters(): HostCounters {
-    return sumCounters(this.slots.map((s) => s.counters), this.observed.size);
+    return sumCounters(this.slots.map((s) => s.counters));
   }
 
   /** Live twins as of the last settle (workers report them when asked to settle). */
@@ -271,7 +295,7 @@ export class WorkerShardHost implements ShardHost {
     this.slots[index] = slot;
     for (const [oid, o] of this.observed) {
       if (o.path !== undefined && this.route(o.path) === index) slot.outbox.push({ t: 'observe', id: 0, oid, path: o.path, lane: o.lane });
-      if (o.filter !== undefined) slot.outbox.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane });
+      if (o.filter !== undefined) slot.outbox.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane, limit: Infinity }); // admitted when it was made
     }
     for (const p of this.pending.values()) if (p.worker === index) slot.outbox.push(p.message);
     this.scheduleFlush();
@@ -347,12 +371,11 @@ export class WorkerShardHost implements ShardHost {
     });
   }
 
-  /** The worker owning `path` (cached: devices repeat their paths). */
+  /** The worker owning `path` ({@link ownerOf}, the one placement rule; cached: devices repeat their paths). */
   private route(path: string): number {
     let index = this.routes.get(path);
     if (index === undefined) {
-      const p = TwinPath.parse(path);
-      index = shardIndex(this.catalog.shardKey(p, this.catalog.resolve(p)?.model), this.slots.length || this.init.count);
+      index = ownerOf(this.catalog, TwinPath.parse(path), this.count);
       if (this.routes.size >= 200_000) this.routes.clear();
       this.routes.set(path, index);
     }

@@ -5,11 +5,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { ModelCatalog, RealClock, SimulatedClock, Ticket, type TwinModel } from '../../actors/index.js';
+import { ModelCatalog, ownedBy, RealClock, SimulatedClock, Ticket, type TwinModel } from '../../actors/index.js';
 import { hasInternalMessage, type TwinError } from '../../errors.js';
 import { MemoryStateStore, type LaneEvent, type StateStore } from '../../lanes/index.js';
 import { LmdbStateStore } from '../../persistence/lmdb-store.js';
-import { PathFilter, shardIndex, shardKeyUpTo, TwinPath } from '../../topology/index.js';
+import { PathFilter, shardKeyUpTo } from '../../topology/index.js';
 import { LocalShardHost, type HostObserver } from '../shard-host.js';
 import type { ErrorJson, FromWorker, ToWorker, ToWorkerBatch, WorkerInit } from './protocol.js';
 import { postBatch } from './post.js';
@@ -47,10 +47,8 @@ function flush(): void {
   });
 }
 
-function owns(path: string): boolean {
-  const p = TwinPath.parse(path);
-  return shardIndex(catalog.shardKey(p, catalog.resolve(p)?.model), init.count) === init.index;
-}
+/** The twins this worker may start: the main thread routes by the same rule (ownerOf). */
+const owns = ownedBy(catalog, init.index, init.count);
 
 const host = new LocalShardHost({
   catalog, store, clock, log, owns,
@@ -102,6 +100,11 @@ port.on('message', (batch: ToWorkerBatch) => {
     });
   }
   for (const m of batch.messages) handle(m);
+  // An unobserve has no answer to carry the counters: report the observer gauge anyway.
+  if (!flushScheduled && batch.messages.some((m) => m.t === 'unobserve')) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
 });
 
 function handle(m: ToWorker): void {
@@ -125,7 +128,7 @@ function handle(m: ToWorker): void {
     case 'stop':
       return reply(m.id, host.stop(m.path));
     case 'read':
-      return reply(m.id, host.read(m.path, m.lanes));
+      return reply(m.id, host.read(m.path, m.lanes, m.release));
     case 'observe': {
       const o = forwarder(m.oid, m.lane, false, m.path);
       observers.set(m.oid, o);
@@ -134,7 +137,7 @@ function handle(m: ToWorker): void {
     case 'observeFilter': {
       const o = forwarder(m.oid, m.lane, true);
       observers.set(m.oid, o);
-      return reply(m.id, host.observeFilter(PathFilter.parse(m.filter), m.lane, o));
+      return reply(m.id, host.observeFilter(PathFilter.parse(m.filter), m.lane, o, m.limit));
     }
     case 'unobserve': {
       const o = observers.get(m.oid);
@@ -143,8 +146,10 @@ function handle(m: ToWorker): void {
       else if (o?.path) host.unobserve(o.path, o.lane, o);
       return;
     }
+    case 'count':
+      return reply(m.id, Promise.resolve().then(() => host.countMatches(PathFilter.parse(m.filter), m.cap)));
     case 'list':
-      return reply(m.id, host.list(PathFilter.parse(m.filter)));
+      return reply(m.id, host.list(PathFilter.parse(m.filter), m.limit));
     case 'history':
       return reply(m.id, host.history(m.path, m.from, m.to));
     case 'warm':
