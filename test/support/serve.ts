@@ -19,12 +19,14 @@ export interface ServeProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything written to stderr so far. */
   stderr(): string;
+  /** The last 500 lines of stdout (the JSON log), for diagnostics. */
+  log(): string[];
 }
 
 /**
  * Starts `twinflow serve` from source with `args` and waits for its "serving" log line
  * (which carries the URL); rejects with its stderr if it exits first or takes 30 s.
- * The stdout pipe is drained for the life of the process (request logs would fill it).
+ * The stdout pipe is drained for the life of the process (a full pipe would block its log).
  */
 export async function serveProcess(args: string[]): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -32,22 +34,23 @@ export async function serveProcess(args: string[]): Promise<ServeProcess> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
+  const lines: string[] = [];
   const url = await new Promise<string>((resolveUrl, reject) => {
     let buf = '';
     let found = false;
     const timer = setTimeout(() => reject(new Error(`no "${SERVING}" line within 30 s; stderr: ${stderr}`)), 30_000);
     child.stdout!.on('data', (d: Buffer) => {
-      if (found) return;
       buf += d.toString('utf8');
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (!line.includes(SERVING)) continue;
+        lines.push(line);
+        if (lines.length > 500) lines.shift();
+        if (found || !line.includes(SERVING)) continue;
         found = true;
         clearTimeout(timer);
         resolveUrl((JSON.parse(line) as { url: string }).url);
-        return;
       }
     });
     child.once('exit', (code, signal) => {
@@ -55,7 +58,7 @@ export async function serveProcess(args: string[]): Promise<ServeProcess> {
       if (!found) reject(new Error(`twinflow exited (${code ?? signal}) before serving: ${stderr}`));
     });
   });
-  return { child, url, exited, stderr: () => stderr };
+  return { child, url, exited, stderr: () => stderr, log: () => lines };
 }
 
 /** Resident set size of a process in bytes (Linux /proc), or NaN when it is gone. */
