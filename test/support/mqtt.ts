@@ -103,6 +103,8 @@ export function run(cmd: string, args: string[], input?: string): Promise<{ stdo
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', reject);
     p.on('exit', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`${cmd} exited ${code}: ${stderr}`))));
+    // A command that does not read its input (mosquitto_pub -m) may exit before we write it: EPIPE is no failure.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(input ?? '');
   });
 }
