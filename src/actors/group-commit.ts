@@ -1,20 +1,14 @@
 import { TwinError } from '../errors.js';
-import { UnstorableWritesError, type StateStore, type StateWrite } from '../lanes/index.js';
+import type { StateStore, StateWrite } from '../lanes/index.js';
 import type { DerivedEvent } from './model.js';
 import type { Ticket } from './work.js';
-
-/** An event or command that finished in a step: which ticket slot to fail if its twin's state cannot be stored. */
-export interface FinishedItem {
-  readonly path: string;
-  readonly ticket: Ticket | null;
-  readonly index: number;
-}
 
 interface Group {
   writes: StateWrite[];
   tickets: Ticket[];
   outputs: DerivedEvent[];
-  finished: FinishedItem[];
+  /** Tickets with an item accepted in these steps, complete or not: a failed commit fails them all. */
+  touched: Ticket[];
   /** Called once the group settled (see {@link GroupCommit.whenSettled}). */
   settled: (() => void)[];
 }
@@ -44,26 +38,25 @@ export class GroupCommit {
   constructor(
     private readonly store: StateStore,
     private readonly onCommitted: (outputs: DerivedEvent[]) => void,
-    private readonly onFailed: (error: TwinError) => void,
-    /** Twins whose state the store could not encode (the rest of their commit went through). */
-    private readonly onUnstorable: (paths: ReadonlySet<string>, error: TwinError) => void = () => undefined,
+    /** A commit failed: the twins it held writes of must go back to their stored state. */
+    private readonly onFailed: (error: TwinError, paths: ReadonlySet<string>) => void,
   ) {}
 
   get busy(): boolean {
     return this.inFlight > 0 || this.queued !== null;
   }
 
-  submit(writes: StateWrite[], tickets: Ticket[], outputs: DerivedEvent[], finished: FinishedItem[] = []): void {
+  submit(writes: StateWrite[], tickets: Ticket[], outputs: DerivedEvent[], touched: Ticket[] = []): void {
     if (writes.length === 0 && tickets.length === 0 && outputs.length === 0) return;
     if (!this.queued) {
       // The usual case: adopt the step's arrays instead of copying them.
-      this.queued = { writes, tickets, outputs, finished, settled: [] };
+      this.queued = { writes, tickets, outputs, touched, settled: [] };
     } else {
       const q = this.queued;
       for (const w of writes) q.writes.push(w);
       for (const t of tickets) q.tickets.push(t);
       for (const o of outputs) q.outputs.push(o);
-      for (const f of finished) q.finished.push(f);
+      for (const t of touched) q.touched.push(t);
     }
     if (this.inFlight < MAX_IN_FLIGHT) this.start();
   }
@@ -84,22 +77,6 @@ export class GroupCommit {
   idle(): Promise<void> {
     if (!this.busy) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  /**
-   * The store committed every write but those of `err.paths`, whose state it could not
-   * encode (a model kept something unstorable). Only the events and commands that went to
-   * those twins fail, with a non-retryable code (resending would fail the same way); their
-   * outputs are withheld; the shard resets those twins to their stored state. Everything
-   * else in the group is durable and acknowledged as usual.
-   */
-  private partlyCommitted(group: Group, err: UnstorableWritesError): void {
-    const error = new TwinError('TWIN_STATE_UNSTORABLE', `the new state of ${[...err.paths].slice(0, 3).join(', ')} could not be stored; reset to its last stored state`, { paths: [...err.paths].slice(0, 10) }, { cause: err.first });
-    for (const f of group.finished) if (f.ticket && err.paths.has(f.path)) f.ticket.rejected.push({ index: f.index, error });
-    this.commits++;
-    for (const t of group.tickets) if (t.complete) t.resolve();
-    this.onUnstorable(err.paths, error);
-    this.onCommitted(group.outputs.filter((o) => !err.paths.has(o.subject)));
   }
 
   private start(): void {
@@ -124,14 +101,17 @@ export class GroupCommit {
       },
       async (err: unknown) => {
         await previous;
-        if (err instanceof UnstorableWritesError) return this.partlyCommitted(group, err);
+        // Every ticket with an item in this commit fails, also one that completes in a later
+        // step (a batch spanning steps): its later commit must not acknowledge what this
+        // one lost. Resent, the items that did commit are recognised as duplicates.
         const error = new TwinError('TWIN_STORE_FAILED', `commit of ${group.writes.length} writes failed: ${(err as Error)?.message ?? err}`, undefined, { cause: err });
         for (const t of group.tickets) t.fail(error);
-        this.onFailed(error);
+        for (const t of group.touched) t.fail(error);
+        this.onFailed(error, new Set(group.writes.map((w) => w.path)));
       },
     ).catch((err: unknown) => {
       // Only a throwing callback gets here; the chain must stay resolved for later commits.
-      this.onFailed(new TwinError('TWIN_STORE_FAILED', `after commit: ${(err as Error)?.message ?? err}`, undefined, { cause: err }));
+      this.onFailed(new TwinError('TWIN_STORE_FAILED', `after commit: ${(err as Error)?.message ?? err}`, undefined, { cause: err }), new Set());
     }).finally(() => {
       if (this.newest === group) this.newest = null;
       for (const done of group.settled) done();

@@ -1,9 +1,9 @@
 import { TwinError, toTwinError } from '../errors.js';
-import type { LaneObserver, StoredTwin } from '../lanes/index.js';
+import { UnstorableWritesError, type LaneObserver, type StoredTwin } from '../lanes/index.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
-import { GroupCommit, type FinishedItem } from './group-commit.js';
+import { GroupCommit } from './group-commit.js';
 import { JoinBuffer } from './join-buffer.js';
 import type { DerivedEvent, TwinLogger } from './model.js';
 import { FilterLinks } from './filter-links.js';
@@ -53,8 +53,8 @@ export class Shard implements TurnSink {
   private readonly alarm: ShardAlarm;
   private readonly commit: GroupCommit;
   private stepTickets: Ticket[] = [];
-  /** Events and commands the step accepted: which to fail if their twin's state cannot be stored. */
-  private stepFinished: FinishedItem[] = [];
+  /** Events and commands the step accepted (reused): which to refuse if their twin's state cannot be stored. */
+  private readonly stepFinished: Extract<Work, { kind: 'event' | 'command' }>[] = [];
   private stepStopped: string[] = [];
   /** Twins started without stored state, until they have some (see dropStateless). */
   private stateless: Twin[] = [];
@@ -98,9 +98,11 @@ export class Shard implements TurnSink {
       }
     });
     this.passivator = new Passivator(options.passivation, options.clock, () => this.scheduleDrain());
-    this.commit = new GroupCommit(options.store, (outputs) => this.committed(outputs), (err) => {
-      this.log.error({ err }, 'state commit failed');
-    }, (paths, err) => this.quarantine(paths, err));
+    this.commit = new GroupCommit(options.store, (outputs) => this.committed(outputs), (err, paths) => {
+      this.log.error({ err, twins: paths.size }, 'state commit failed; its twins go back to their stored state');
+      if (err.cause instanceof UnstorableWritesError) this.stats.unstorable += err.cause.paths.size;
+      this.reset([...paths]);
+    });
   }
 
   /** Number of live twins. */
@@ -482,21 +484,42 @@ export class Shard implements TurnSink {
     if (error && work.kind !== 'joins') this.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
     if (!('ticket' in work) || !work.ticket) return;
     const ticket = work.ticket as Ticket;
-    if (!error && (work.kind === 'event' || work.kind === 'command')) this.stepFinished.push(work);
+    if (!error && (work.kind === 'event' || work.kind === 'command')) this.stepFinished.push(work as Extract<Work, { kind: 'event' | 'command' }>);
     ticket.done('index' in work ? work.index : 0, error);
     if (ticket.complete) this.stepTickets.push(ticket);
   }
 
   /** Hands the step's writes, finished tickets and outputs to group commit. */
   private flush(): void {
-    const writes = this.runner.takeWrites();
+    const unstorable: Twin[] = [];
+    const writes = this.runner.takeWrites(unstorable);
     this.stats.writes += writes.length;
+    let outputs = this.runner.takeOutputs();
+    if (unstorable.length > 0) outputs = this.refuseUnstorable(unstorable, outputs);
     const stopped = this.stepStopped;
-    this.commit.submit(writes, this.stepTickets, this.runner.takeOutputs(), this.stepFinished);
+    this.commit.submit(writes, this.stepTickets, outputs, touchedTickets(this.stepFinished));
     if (stopped.length > 0) this.holdStopped(stopped);
+    if (unstorable.length > 0) this.reset(unstorable.map((t) => t.path));
     this.stepTickets = [];
-    this.stepFinished = [];
+    this.stepFinished.length = 0;
     this.stepStopped = [];
+  }
+
+  /**
+   * Twins whose new state the store could not take (a model kept something too deep, a
+   * symbol, a key past the store's size; see storableFrom): none of their writes went to
+   * the commit, so it stays whole for everyone else. The events and commands that went to
+   * them this step are refused, not retryably (a resend fails the same way), and their
+   * derived events withheld; {@link Shard.reset} then drops them so they start again from
+   * their stored state. A model bug: logged loudly and counted.
+   */
+  private refuseUnstorable(twins: readonly Twin[], outputs: DerivedEvent[]): DerivedEvent[] {
+    const paths = new Set(twins.map((t) => t.path));
+    const error = new TwinError('TWIN_STATE_UNSTORABLE', `the new state of ${[...paths].slice(0, 3).join(', ')} could not be stored; it was reset to its last stored state`, { paths: [...paths].slice(0, 10) });
+    for (const w of this.stepFinished) if (w.ticket && paths.has(w.path)) w.ticket.rejected.push({ index: w.index, error });
+    for (const path of paths) this.log.error({ path, code: error.code }, 'twin state cannot be stored (too deep, or a value or key the store cannot take); the twin is reset to its stored state');
+    this.stats.unstorable += paths.size;
+    return outputs.filter((o) => !paths.has(o.source));
   }
 
   /**
@@ -521,16 +544,14 @@ export class Shard implements TurnSink {
   }
 
   /**
-   * Twins whose state the store could not encode: dropped from memory without a write, so
-   * they start again from their last stored state (memory and disk agree again); the
-   * events that went to them were refused (see GroupCommit). A model bug, logged loudly.
+   * Drops live twins from memory without a write, so they start again from what the store
+   * holds: memory and disk agree again after their state could not be stored or a commit
+   * holding their writes failed. A restart waits until the commits in flight settled.
    */
-  private quarantine(paths: ReadonlySet<string>, error: TwinError): void {
+  private reset(paths: readonly string[]): void {
     const dropped: string[] = [];
     for (const path of paths) {
       const twin = this.twins.get(path);
-      this.log.error({ path, code: error.code, err: error.cause }, 'twin state could not be stored; the twin is reset to its stored state');
-      this.stats.unstorable++;
       if (!twin || twin.state !== 'active') continue;
       twin.state = 'stopped';
       this.twins.delete(path);
@@ -595,4 +616,16 @@ export class Shard implements TurnSink {
   candidatePaths(filter: PathFilter, cap = Infinity): string[] {
     return this.directory.candidatePaths(filter, cap);
   }
+}
+
+/** The tickets of a step's accepted items, once each (a batch's items are consecutive). */
+function touchedTickets(items: readonly { ticket: Ticket | null }[]): Ticket[] {
+  const out: Ticket[] = [];
+  let last: Ticket | null = null;
+  for (const w of items) {
+    if (w.ticket === null || w.ticket === last) continue;
+    last = w.ticket;
+    out.push(w.ticket);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import type { DerivedEvent, TwinLogger } from './model.js';
 import type { ObserverRegistry } from './observers.js';
 import { JOIN_CAUSE, RUN_HOOK, type RemoteMessage, type TurnBody } from './shard-options.js';
 import type { ShardStats } from './stats.js';
+import { storable, storableFrom } from './storable-writes.js';
 import { journalChanges, TurnLog } from './turn-log.js';
 import type { Twin, TurnEnv } from './twin.js';
 import type { Work } from './work.js';
@@ -163,19 +164,32 @@ export class TurnRunner implements TurnEnv {
     }
   }
 
-  /** The step's writes (dirty twins' changes, then journal entries); starts the next step's list. */
-  takeWrites(): StateWrite[] {
+  /**
+   * The step's writes (dirty twins' changes, then journal entries); starts the next step's
+   * list. A twin whose writes the store could not take (see {@link storableFrom}) gets none
+   * written: it is added to `unstorable`, for the shard to refuse its events and reset it.
+   */
+  takeWrites(unstorable: Twin[]): StateWrite[] {
     const writes: StateWrite[] = [];
+    let refused: Set<string> | undefined;
+    for (const j of this.journal) if (!storable(j)) (refused ??= new Set()).add(j.path);
     for (const twin of this.dirty) {
       twin.dirty = false;
       // A twin persists from its announce on (see Twin.announced): what the onStart/onStop of
       // a twin that was only read changed is no state of a real twin. Its lane bits stay set,
       // so a later first write of a twin that becomes real includes those lanes.
-      if (twin.announced) twin.collectWrites(writes);
+      if (!twin.announced) continue;
+      const before = writes.length;
+      twin.collectWrites(writes);
+      if (refused?.has(twin.path) || (writes.length > before && !storableFrom(writes, before))) {
+        writes.length = before;
+        (refused ??= new Set()).add(twin.path);
+        unstorable.push(twin);
+      }
     }
     this.dirty = [];
     if (this.journal.length > 0) {
-      for (const j of this.journal) writes.push(j);
+      for (const j of this.journal) if (!refused?.has(j.path)) writes.push(j);
       this.journal = [];
     }
     return writes;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TwinError } from '../errors.js';
 import type { TwinEvent } from '../actors/index.js';
 import { normalisePath } from '../topology/index.js';
-import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from './payload-bounds.js';
+import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../lanes/plain-data.js';
 
 /** An event as callers hand it in: CloudEvent attributes, with defaults for the optional ones. */
 export interface EventInput {

@@ -1,5 +1,5 @@
 import { flagOrEnv, readNumber } from './cli-flags.js';
-import { DEFAULT_MAX_PAYLOAD_DEPTH } from './payload-bounds.js';
+import { DEFAULT_MAX_PAYLOAD_DEPTH } from '../lanes/plain-data.js';
 
 /** Bounds on what one input may cost a node, whatever front it came through (docs/limits.md). */
 export interface LimitOptions {

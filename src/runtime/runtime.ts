@@ -6,7 +6,7 @@ import { rollBack } from './time-travel.js';
 import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from './event-input.js';
-import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from './payload-bounds.js';
+import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../lanes/plain-data.js';
 import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
 import { createLogger } from './logger.js';

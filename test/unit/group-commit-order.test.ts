@@ -19,6 +19,16 @@ class ManualStore extends MemoryStateStore {
   }
 }
 
+/** A store whose next commit fails (a disk error, which a real LMDB in a temp dir cannot be made to have on cue). */
+class FailingStore extends MemoryStateStore {
+  failNext = false;
+  override write(batch: readonly StateWrite[]): Promise<void> {
+    if (!this.failNext) return super.write(batch);
+    this.failNext = false;
+    return Promise.reject(new Error('EIO: injected disk error'));
+  }
+}
+
 const sensor = (i: number) => `/org/o/site/s/building/1/floor/1/unit/a/room/${i}/sensors/occupancy`;
 const until = async (cond: () => boolean): Promise<void> => {
   while (!cond()) await new Promise((r) => setImmediate(r));
@@ -67,6 +77,29 @@ describe('group commit', () => {
     expect(store.pending.length).toBe(2);
     store.release();
     expect((await reading).lanes.latest).toEqual({ occupied: true });
+    await rt.close();
+  });
+
+  it('a failed commit fails every ticket with an item in it, also one that completes in a later step, and resets its twins', async () => {
+    const store = new FailingStore();
+    // One item per step: the batch's second event completes its ticket in the step after the failing commit.
+    const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store, clock: new SimulatedClock(T0), stepBudget: 1 });
+    store.failNext = true;
+    const batch = rt.ingest([
+      { subject: sensor(1), data: { occupied: true }, id: 'a', source: 't' },
+      { subject: sensor(2), data: { occupied: true }, id: 'b', source: 't' },
+    ]);
+    await expect(batch).rejects.toMatchObject({ code: 'TWIN_STORE_FAILED' });
+    await rt.settle();
+    // The twin whose write was lost is back at its stored state (none): memory and disk agree.
+    expect((await rt.read(sensor(1), ['latest'])).lanes.latest).toBe(null);
+    // Resent, the batch is applied (sensor 2's event committed the first time: it is a duplicate, acknowledged).
+    const again = await rt.ingest([
+      { subject: sensor(1), data: { occupied: true }, id: 'a', source: 't' },
+      { subject: sensor(2), data: { occupied: true }, id: 'b', source: 't' },
+    ]);
+    expect(again.accepted).toBe(2);
+    expect((await rt.read(sensor(1), ['latest'])).lanes.latest).toEqual({ occupied: true });
     await rt.close();
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkPayload } from '../../src/runtime/payload-bounds.js';
+import { checkPayload, isStorable } from '../../src/lanes/plain-data.js';
 
 /** Nesting depth as checkPayload counts it: a scalar is 0, `{}` and `[]` are 1. */
 function depthOf(v: unknown): number {
@@ -44,5 +44,15 @@ describe('checkPayload', () => {
     expect(refused({ temperature: 21.5, tags: ['a'], raw: new Uint8Array(3), at: new Date(0), nothing: null, flag: true }, 64)).toBe(null);
     expect(refused(Object.assign(Object.create(null), { a: 1 }), 64)).toBe(null);
     expect(refused('text', 1)).toBe(null);
+  });
+
+  it('isStorable: what the store can encode, however a model built it', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 300; i++) deep = { a: deep };
+    expect(isStorable({ at: new Date(0), seen: new Map([['a', 1]]), n: 12n, list: [1, [2, [3]]] })).toBe(true);
+    expect(isStorable(deep)).toBe(false);
+    expect(isStorable({ s: Symbol('s') })).toBe(false);
+    expect(isStorable({ big: 2n ** 70n })).toBe(false);
+    expect(isStorable({ f: () => 1 })).toBe(false);
   });
 });

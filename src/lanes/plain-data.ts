@@ -1,0 +1,130 @@
+import { TwinError } from '../errors.js';
+
+/** Nesting a payload may have by default (objects and arrays inside each other). */
+export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
+
+/**
+ * Nesting a twin's stored state may have (see {@link isStorable}): well past what input may
+ * carry (a model may wrap what it received), well short of where the store's encoder runs
+ * out of stack (a few thousand levels).
+ */
+export const MAX_STORED_DEPTH = 200;
+
+/**
+ * Values one payload may hold. Decoded JSON never comes near it (a value costs at least a
+ * byte and bodies are capped far lower); it stops an embedder's object graph that shares
+ * children (`a = [b, b]; b = [c, c]; …`) from costing exponential time here.
+ */
+const MAX_VALUES = 4_000_000;
+
+/** Why a value was refused, or null. */
+type Fault = null | { kind: 'depth' } | { kind: 'values' } | { kind: 'type'; what: string };
+
+/**
+ * Checks that a decoded payload (event `data`, command value) is plain data no deeper than
+ * `maxDepth`, or throws `TWIN_PAYLOAD_TOO_DEEP` / `TWIN_EVENT_INVALID`. Every front's input
+ * passes here before it is queued for a shard: structured clone (to worker threads) and the
+ * store's encoder both recurse, and a few KB of `[[[[…` past a few thousand levels overflows
+ * their stack (a crashed process, or a failed group commit that takes other clients'
+ * events down with it). Plain data is what JSON, Recon and msgpack carry: null, booleans,
+ * numbers, strings, arrays, plain objects, byte arrays (binary CloudEvent data) and dates.
+ *
+ * @example
+ * ```ts
+ * checkPayload({ value: 21.5 }, 64, 'the event data'); // fine
+ * checkPayload(JSON.parse('['.repeat(100) + ']'.repeat(100)), 64, 'data'); // throws TWIN_PAYLOAD_TOO_DEEP
+ * ```
+ */
+export function checkPayload(value: unknown, maxDepth: number, what: string): void {
+  const fault = walk(value, maxDepth, true);
+  if (fault === null) return;
+  if (fault.kind === 'depth') throw new TwinError('TWIN_PAYLOAD_TOO_DEEP', `${what} nests deeper than ${maxDepth} levels`, { maxDepth });
+  if (fault.kind === 'values') throw new TwinError('TWIN_PAYLOAD_TOO_LARGE', `${what} holds more than ${MAX_VALUES} values`);
+  throw new TwinError('TWIN_EVENT_INVALID', `${what} holds ${fault.what}; only plain data is accepted`);
+}
+
+/**
+ * True when the store can encode `value`: no deeper than `maxDepth` (msgpack's encoder
+ * recurses), no symbol, function or bigint past 64 bits. Objects of other classes (a Map,
+ * a Date) are taken as they are: models may keep what msgpack encodes. The shard checks a
+ * twin's writes with it before they go to the store, so one twin's bad state never reaches
+ * (and fails) a commit that holds other twins' writes.
+ */
+export function isStorable(value: unknown, maxDepth = MAX_STORED_DEPTH): boolean {
+  return walk(value, maxDepth, false) === null;
+}
+
+/**
+ * The one walk of both checks: iterative (an explicit stack), so it cannot overflow its
+ * own stack whatever the input, and allocation-free for the usual flat reading
+ * (`{ temperature: 21.5, humidity: 40 }`). `strict`: only plain objects, arrays, byte
+ * arrays and dates; otherwise other objects are leaves.
+ */
+function walk(value: unknown, maxDepth: number, strict: boolean): Fault {
+  if (value === null || typeof value !== 'object') return scalar(value, strict);
+  const flat = flatObject(value, strict);
+  if (flat !== undefined) return maxDepth < 1 ? { kind: 'depth' } : flat;
+  const stack: unknown[] = [value, 1];
+  let visited = 0;
+  while (stack.length > 0) {
+    if (++visited > MAX_VALUES) return { kind: 'values' };
+    const depth = stack.pop() as number;
+    const node = stack.pop() as object;
+    if (depth > maxDepth) return { kind: 'depth' };
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const f = push(stack, node[i], depth, strict);
+        if (f) return f;
+      }
+      continue;
+    }
+    const proto = Object.getPrototypeOf(node);
+    if (proto !== Object.prototype && proto !== null) {
+      if (!strict || ArrayBuffer.isView(node) || node instanceof Date) continue;
+      return { kind: 'type', what: `a ${proto?.constructor?.name ?? 'non-plain'} object` };
+    }
+    for (const key in node) {
+      const f = push(stack, (node as Record<string, unknown>)[key], depth, strict);
+      if (f) return f;
+    }
+  }
+  return null;
+}
+
+/**
+ * A plain object whose values are all scalars (the usual reading): its fault or null,
+ * without allocating. undefined when the value is anything else (walk it).
+ */
+function flatObject(value: object, strict: boolean): Fault | undefined {
+  if (Array.isArray(value)) return undefined;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    if (!strict) return null;
+    return ArrayBuffer.isView(value) || value instanceof Date ? null : undefined;
+  }
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== null && typeof v === 'object') return undefined;
+    const f = scalar(v, strict);
+    if (f) return f;
+  }
+  return null;
+}
+
+function push(stack: unknown[], child: unknown, depth: number, strict: boolean): Fault {
+  if (child !== null && typeof child === 'object') {
+    stack.push(child, depth + 1);
+    return null;
+  }
+  return scalar(child, strict);
+}
+
+const MAX_INT64 = 0x7fffffffffffffffn;
+
+/** Input (`strict`) is JSON-like data, so no bigint at all; stored state may hold what msgpack encodes. */
+function scalar(value: unknown, strict: boolean): Fault {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol') return { kind: 'type', what: `a ${t}` };
+  if (t === 'bigint' && (strict || (value as bigint) > MAX_INT64 || (value as bigint) < -MAX_INT64 - 1n)) return { kind: 'type', what: 'a bigint' };
+  return null;
+}
