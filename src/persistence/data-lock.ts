@@ -1,4 +1,4 @@
-import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -18,6 +18,18 @@ interface Holder {
   since?: string;
 }
 
+/**
+ * A stale lock is removed only by the starter holding `twinflow.lock.takeover` (taken the
+ * same way as the lock); if that one's holder died mid take-over, it is taken over under
+ * `twinflow.lock.takeover.takeover`. Past this many guard levels a start gives up.
+ */
+const TAKEOVER = '.takeover';
+const MAX_GUARDS = 2;
+/** Rounds of one claim: each either wins, finds a live holder, removes a stale file, or waits for another starter's take-over. */
+const ATTEMPTS = 64;
+/** How long to wait for another starter's take-over before looking again (it takes a few file operations). */
+const PAUSE_MS = 2;
+
 /** Lock files this thread created, by path, with how many opens share them. */
 const owned = new Map<string, { refs: number }>();
 
@@ -33,6 +45,11 @@ const owned = new Map<string, { refs: number }>();
  * Node has no flock(2), so a holder killed with SIGKILL leaves the file behind; the next
  * start finds the holder gone (`kill(pid, 0)` fails, or the pid now belongs to a process
  * that started at another time, or the machine rebooted since) and takes the lock over.
+ *
+ * Take-over is where several starters race (review R9: one moved another's fresh, live lock
+ * aside to check it, and a third linked its own in that window: two nodes ran). So a live
+ * lock file is never moved or removed by anyone but its holder, and a stale one is removed
+ * only under a guard file (see {@link claim}): then exactly one `link(2)` can succeed.
  *
  * Limits (docs/persistence.md): processes in different pid namespaces (two containers
  * sharing a volume) cannot see each other's pids, and LMDB does not support network file
@@ -60,27 +77,26 @@ export class DataDirLock {
     const temp = `${file}.${process.pid}.${threadId}.tmp`;
     writeFileSync(temp, JSON.stringify(self) + '\n', { mode: 0o644 });
     try {
-      // Bounded: each round either wins, finds a live holder, or removes one stale file.
-      for (let attempt = 0; attempt < 8; attempt++) {
-        try {
-          linkSync(temp, file);
+      const got = claim(file, temp, statSync(temp).ino, self, 0);
+      switch (got.kind) {
+        case 'won':
           owned.set(file, { refs: 1 });
           return new DataDirLock(file, true);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        }
-        const seen = inspect(file);
-        if (seen === undefined) continue; // removed meanwhile: try again
-        if (seen.holder && sameProcess(seen.holder, self)) return new DataDirLock(file, false);
-        if (seen.holder && alive(seen.holder)) {
-          const h = seen.holder;
+        case 'mine':
+          return new DataDirLock(file, false);
+        case 'held': {
+          const h = got.holder;
           throw new TwinError('TWIN_STORE_LOCKED',
             `data directory ${dir} is in use by another process (pid ${h.pid}${h.since ? `, since ${h.since}` : ''}); stop it, or start this node with another --data directory`,
             { dir, pid: h.pid });
         }
-        removeStale(file, seen.ino);
+        case 'stuck':
+          throw new TwinError('TWIN_STORE_LOCKED',
+            `data directory ${dir}: ${LOCK_FILE} is stale, but so are its take-over guards (starters were killed while taking it over); if no twinflow runs on this directory, remove ${got.file}`,
+            { dir, file: got.file });
+        case 'busy':
+          throw new TwinError('TWIN_STORE_LOCKED', `data directory ${dir}: could not take ${LOCK_FILE} (other processes keep starting on it)`, { dir });
       }
-      throw new TwinError('TWIN_STORE_LOCKED', `data directory ${dir}: could not take ${LOCK_FILE} (other processes keep starting on it)`, { dir });
     } finally {
       unlinkQuietly(temp);
     }
@@ -152,27 +168,78 @@ function alive(h: Holder): boolean {
   return now === undefined || now === h.started;
 }
 
+type Claim =
+  | { kind: 'won' }
+  | { kind: 'mine' }
+  | { kind: 'held'; holder: Holder }
+  | { kind: 'stuck'; file: string }
+  | { kind: 'busy' };
+
 /**
- * Moves a stale lock file aside and deletes it. Two starters may judge the same file stale
- * at once; the rename lets only one of them move it, and the inode check catches the case
- * where the other already replaced it with its own live lock: that one is put back.
+ * Makes `path` a hard link of `temp` (inode `ino`, naming `self`), or says who holds it.
+ *
+ * The rule that makes take-over safe: only a lock's holder removes a live lock file, and a
+ * stale one is removed only by the starter holding the guard `path.takeover`, which first
+ * looks again. While the guard is held nobody else can remove or replace the stale file
+ * (it exists, so no link succeeds; its holder is dead, so it is not released), so the file
+ * the guard holder unlinks is the stale one it judged, never a successor's live lock. Then
+ * every starter links again and `link(2)` lets exactly one in. Starters that find the
+ * guard held wait for that take-over and look again. A guard whose holder died is itself
+ * taken over the same way, one level up (at most {@link MAX_GUARDS}).
  */
-function removeStale(file: string, ino: number): void {
-  const aside = `${file}.${process.pid}.${threadId}.stale`;
-  try {
-    renameSync(file, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  if (statSync(aside).ino !== ino) {
+function claim(path: string, temp: string, ino: number, self: Holder, depth: number): Claim {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    if (tryLink(temp, path)) {
+      // Nobody moves a live lock file, so it is ours; look once more, as the one check that
+      // would catch a starter breaking that rule (an older twinflow, a person).
+      if (inodeOf(path) === ino) return { kind: 'won' };
+      continue;
+    }
+    const seen = inspect(path);
+    if (seen === undefined) continue; // released or removed meanwhile: link again
+    if (seen.holder && sameProcess(seen.holder, self)) return { kind: 'mine' };
+    if (seen.holder && alive(seen.holder)) return { kind: 'held', holder: seen.holder };
+    if (depth >= MAX_GUARDS) return { kind: 'stuck', file: path };
+    const guard = path + TAKEOVER;
+    const taking = claim(guard, temp, ino, self, depth + 1);
+    if (taking.kind === 'stuck' || taking.kind === 'busy') return taking;
+    if (taking.kind !== 'won') {
+      pause(PAUSE_MS); // another starter is taking it over: let it finish, then look again
+      continue;
+    }
     try {
-      linkSync(aside, file);
-    } catch {
-      // a third starter got in: it holds the lock now
+      const again = inspect(path);
+      if (again && again.ino === seen.ino && !(again.holder && (sameProcess(again.holder, self) || alive(again.holder)))) unlinkQuietly(path);
+    } finally {
+      unlinkQuietly(guard); // ours: nobody else removes a live guard
     }
   }
-  unlinkSync(aside);
+  return { kind: 'busy' };
+}
+
+/** `link(2)`: true if `path` was created, false if it exists. */
+function tryLink(temp: string, path: string): boolean {
+  try {
+    linkSync(temp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+function inodeOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** A synchronous wait (the lock is taken while a store opens, synchronously). */
+function pause(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
 }
 
 function unlinkQuietly(file: string): void {

@@ -21,6 +21,7 @@ export const FRONT_FLAGS = {
   'http-max-connections': { type: 'string' },
   'warp-max-sockets': { type: 'string' },
   'warp-ping-interval': { type: 'string' },
+  'warp-max-wildcard-links': { type: 'string' },
 } as const;
 
 const H = DEFAULT_HTTP_LIMITS;
@@ -39,6 +40,7 @@ export const FRONT_HELP = `
   --http-max-connections <n>        open sockets, HTTP and WARP together; more are closed at accept (default ${H.maxConnections})
   --warp-max-sockets <n>            open WARP WebSockets; more upgrades get 503 (default ${W.maxSockets})
   --warp-ping-interval <ms>         ping WARP sockets; one silent for a whole interval is closed (default ${W.pingIntervalMs}; 0 = off)
+  --warp-max-wildcard-links <n>     wildcard links per WARP socket, counting unlinked ones still syncing; more get @tooManyLinks (default ${W.maxWildcardLinks}; 0 = none)
 `;
 
 type FlagValues = { [K in keyof typeof FRONT_FLAGS]?: string };
@@ -74,7 +76,11 @@ export function frontsFromFlags(values: FlagValues, env: NodeJS.ProcessEnv): Fro
   } catch (err) {
     throw new Error(`--http-headers-timeout/--http-request-timeout: ${(err as Error).message}`);
   }
-  const warpLimits = defined({ maxSockets: read('warp-max-sockets', 1), pingIntervalMs: read('warp-ping-interval') });
+  const warpLimits = defined({
+    maxSockets: read('warp-max-sockets', 1),
+    pingIntervalMs: read('warp-ping-interval'),
+    maxWildcardLinks: read('warp-max-wildcard-links'),
+  });
   return { httpLimits, warp: { limits: warpLimits } };
 }
 

@@ -13,6 +13,12 @@ export interface WarpLimits {
   /** Open links per socket; more are refused with `@unlinked(...)@tooManyLinks` (default 1024). */
   maxLinks: number;
   /**
+   * Wildcard links per socket (of its `maxLinks`), counting unlinked ones whose sync still
+   * runs: each costs every shard a pass over up to `--max-link-twins` stored twins; more are
+   * refused with `@unlinked(...)@tooManyLinks` (default 16).
+   */
+  maxWildcardLinks: number;
+  /**
    * Bytes that may wait in the socket's send buffer (ws `bufferedAmount`). Beyond it the
    * server stops writing and lets the links conflate until the client reads (default 1 MiB).
    */
@@ -52,6 +58,7 @@ export interface WarpLimits {
 export const DEFAULT_WARP_LIMITS: Readonly<WarpLimits> = Object.freeze({
   maxFrameBytes: 256 * 1024,
   maxLinks: 1024,
+  maxWildcardLinks: 16,
   sendBudgetBytes: 1024 * 1024,
   frameBytes: 16 * 1024,
   maxPendingControl: 256,

@@ -77,13 +77,13 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
   const limits: WarpLimits = { ...DEFAULT_WARP_LIMITS, ...options.limits };
   const path = options.path ?? '/';
   const stats = newWarpStats();
+  const rejections = options.rejections ?? new Rejections(log as ConstructorParameters<typeof Rejections>[0]);
   const ctx: SessionContext = {
-    runtime, limits, stats, log,
+    runtime, limits, stats, log, rejections,
     authorize: options.authorize ?? allowAll,
     encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
     clock: options.clock ?? runtime.clock,
   };
-  const rejections = options.rejections ?? new Rejections(log as ConstructorParameters<typeof Rejections>[0]);
   const sessions = new Map<WebSocket, WarpSession>();
   /** Sockets heard from (a pong or a frame) since the last ping round. */
   const alive = new WeakSet<WebSocket>();

@@ -5,6 +5,7 @@ import type { Clock, TwinLogger } from '../../actors/index.js';
 import { ABSENT, EXTANT, toJs, type Value } from '../../lanes/recon/index.js';
 import { parseFrame, writeFrameEnvelope, type Envelope, type LinkEnvelope, type WarpEncoding } from '../../lanes/warp/index.js';
 import { PathFilter, TwinPath } from '../../topology/index.js';
+import type { Rejections } from '../rejections.js';
 import type { Runtime } from '../runtime.js';
 import type { WarpAuthorizer } from './auth.js';
 import type { EventEncoder } from './event-encoder.js';
@@ -12,6 +13,7 @@ import { isAddressError, unlinkBody } from './reasons.js';
 import { Uplink } from './uplink.js';
 import type { WarpLimits, WarpStats } from './limits.js';
 import { SocketWriter } from './socket-writer.js';
+import { WildcardSlots } from './wildcard-slots.js';
 
 /** Everything a session shares with its server. */
 export interface SessionContext {
@@ -22,6 +24,8 @@ export interface SessionContext {
   /** One shared encoder per wire format (swim and recon are both Recon). */
   readonly encoders: { readonly recon: EventEncoder; readonly json: EventEncoder };
   readonly log: TwinLogger;
+  /** Where refused links are counted (`warp.too_many_links`, `warp.too_many_wildcard_links`). */
+  readonly rejections: Rejections;
   /** Times `rate`-limited links (the runtime's clock, so a simulated clock drives them in tests). */
   readonly clock: Clock;
 }
@@ -41,6 +45,7 @@ export interface SessionContext {
 export class WarpSession {
   private readonly links = new Map<string, Uplink>();
   private readonly writer: SocketWriter;
+  private readonly wildcards: WildcardSlots;
   private credentials: unknown = undefined;
   private closed = false;
 
@@ -52,11 +57,17 @@ export class WarpSession {
     private readonly remoteAddress: string | undefined,
   ) {
     this.writer = new SocketWriter(ws, socket, encoding, ctx.limits, ctx.stats);
+    this.wildcards = new WildcardSlots(ctx.limits.maxWildcardLinks);
   }
 
   /** Open links on this socket. */
   get linkCount(): number {
     return this.links.size;
+  }
+
+  /** Wildcard slots held: open wildcard links and unlinked ones whose sync still runs (at most `maxWildcardLinks`). */
+  get wildcardLinks(): number {
+    return this.wildcards.size;
   }
 
   /** Conflations of the open links. */
@@ -153,21 +164,28 @@ export class WarpSession {
       this.links.delete(k);
       this.retire(previous, null);
     }
-    if (this.links.size >= this.ctx.limits.maxLinks) {
-      const error = new TwinError('TWIN_LINK_LIMIT', `at most ${this.ctx.limits.maxLinks} links per socket`);
-      this.writer.control(this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error, this.ctx.log) }));
+    const { maxLinks, maxWildcardLinks } = this.ctx.limits;
+    if (this.links.size >= maxLinks) {
+      this.refuse(env, 'warp.too_many_links', maxLinks, `at most ${maxLinks} links per socket`);
+      return;
+    }
+    const wildcard = PathFilter.isFilter(env.node);
+    if (wildcard && this.wildcards.full) {
+      this.refuse(env, 'warp.too_many_wildcard_links', maxWildcardLinks,
+        `at most ${maxWildcardLinks} wildcard links per socket, counting unlinked ones whose sync still runs (--warp-max-wildcard-links); unlink one, or link a narrower or exact node`);
       return;
     }
     const linked: Envelope = { tag: 'linked', node: env.node, lane: env.lane, prio: env.prio, rate: env.rate, body: ABSENT };
     const runtime = this.ctx.runtime;
     const up = new Uplink({
-      node: env.node, lane: env.lane, sync: env.tag === 'sync', wildcard: PathFilter.isFilter(env.node),
+      node: env.node, lane: env.lane, sync: env.tag === 'sync', wildcard,
       encoder: this.encoding === 'json' ? this.ctx.encoders.json : this.ctx.encoders.recon, host: this.writer, linked: this.envelope(linked),
       synced: this.envelope({ tag: 'synced', node: env.node, lane: env.lane, body: ABSENT }),
       kindOf: (path) => laneKind(runtime, path, env.lane),
       streamLimit: this.ctx.limits.maxQueuedEvents, prio: env.prio, rate: env.rate, clock: this.ctx.clock,
     });
     this.links.set(k, up);
+    if (wildcard) this.wildcards.hold(up);
     this.ctx.stats.linksOpened++;
     this.authorized('link', env.node, env.lane, () => this.attach(up), (error) => this.fail(up, error));
   }
@@ -180,6 +198,7 @@ export class WarpSession {
       if (up.wildcard) {
         const link = rt.linkFilter(up.node, up.lane, (event, path) => up.onEvent(event, path));
         up.handle = link;
+        this.wildcards.syncing(up, link.synced);
         link.synced.then(() => up.onSynced(), (err) => this.fail(up, err));
       } else {
         const link = rt.link(up.node, up.lane, (event) => up.onEvent(event, up.node), { onSynced: () => up.onSynced() });
@@ -202,7 +221,15 @@ export class WarpSession {
     this.ctx.stats.droppedClosed += up.dropped;
     this.ctx.stats.linksClosed++;
     up.close(unlinked, confirmed);
+    this.wildcards.closed(up);
     this.writer.forgetIfFinished(up);
+  }
+
+  /** Refuses a link past a per-socket bound: counted, and answered `@unlinked(…)@tooManyLinks`. */
+  private refuse(env: LinkEnvelope, kind: string, limit: number, message: string): void {
+    this.ctx.rejections.note(kind, { limit, node: env.node, lane: env.lane, sender: this.remoteAddress }, `WARP link refused: ${message}`);
+    const error = new TwinError('TWIN_LINK_LIMIT', message, { limit });
+    this.writer.control(this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error, this.ctx.log) }));
   }
 
   private command(node: string, lane: string, value: unknown): void {
