@@ -116,6 +116,23 @@ describe('R4 stored state a model cannot restore', () => {
     }, 60_000);
   }
 
+  it('R4 warm starts such a twin fresh too instead of failing the whole warm', async () => {
+    const dir = tempDir();
+    const seed = LmdbStateStore.open({ path: dir });
+    await seed.write([
+      { op: 'record', path: CLIMATE, values: UNRESTORABLE },
+      { op: 'record', path: OTHER, values: { latest: { temperature: 30, humidity: 40 }, $e: 0 } },
+    ]);
+    await seed.close();
+    const node = await startNode({ models: buildingModels(), dataDir: dir, port: 0, logger: pino({ level: 'silent' }) });
+    nodes.push(node);
+    expect((await fetch(`${node.url}/twins/warm`, { method: 'POST' })).status).toBe(200); // the old code: 500
+    expect(node.runtime.activePaths()).toContain(OTHER); // (the fresh one has no state yet, so it is not kept live)
+    expect((await latest(node.url, CLIMATE)).body.lanes.latest).toBeNull();
+    expect((await latest(node.url, OTHER)).body.lanes.latest).toMatchObject({ temperature: 30 });
+    expect(await corruptTotal(node.url)).toBe(1);
+  }, 30_000);
+
   it('R4 on the asynchronous load path (a store whose loads are promises) too: the twin starts fresh and the store drops the record', async () => {
     const store = new MemoryStateStore().withLoadDelay(5);
     await store.write([{ op: 'record', path: CLIMATE, values: UNRESTORABLE }]);
