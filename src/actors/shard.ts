@@ -26,6 +26,9 @@ export type { ShardOptions, RemoteMessage } from './shard-options.js';
 /** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
 const MAX_JOIN_ROUNDS = 64;
 
+/** Loads of one twin after damage its store set aside (a record, then its entries, and a spare). */
+const MAX_CORRUPT_RELOADS = 3;
+
 /**
  * A single-threaded owner of many twins. Work arrives in an inbox; a step processes it
  * in arrival order (one turn at a time, never two turns of a twin interleaved), then runs
@@ -370,14 +373,13 @@ export class Shard implements TurnSink {
     }
     if (!(stored instanceof Promise)) {
       try {
-        this.start(twin, stored);
+        return this.start(twin, stored); // a record its model cannot restore starts it fresh
       } catch (err) {
-        // A record the model cannot restore (its `migrate` threw): this call fails, the next tries again.
+        // Never leave a half-started twin behind (see above); this call fails, the next tries again.
         this.twins.delete(path.text);
         this.finish(work, toTwinError(err, 'TWIN_STORE_FAILED'));
         return null;
       }
-      return twin;
     }
     this.loading.set(twin, [work]);
     const fail = (err: unknown): void => {
@@ -410,24 +412,32 @@ export class Shard implements TurnSink {
    * TWIN_RECORD_CORRUPT (issue 13.8): that is logged once and counted here, and the twin
    * starts from what is left (nothing, for a damaged record), so one bad record neither
    * fails every later call nor keeps the twin (and its parent's aggregates) from running.
+   * Loading again may meet more damage (a bad record, then bad entries of the same twin):
+   * each round moves some aside, so a few rounds end it; a store that keeps reporting the
+   * same damage fails the call after {@link MAX_CORRUPT_RELOADS}.
    */
-  private loadStored(path: string): ReturnType<TwinDirectory['load']> {
+  private loadStored(path: string, reloads = 0): ReturnType<TwinDirectory['load']> {
     let stored: ReturnType<TwinDirectory['load']>;
     try {
       stored = this.directory.load(path);
     } catch (err) {
-      return this.loadAfterCorrupt(path, err);
+      return this.loadAfterCorrupt(path, err, reloads);
     }
     // (A twin whose last stop is still committing loads once that commit is readable.)
-    return stored instanceof Promise ? stored.catch((err: unknown) => this.loadAfterCorrupt(path, err)) : stored;
+    return stored instanceof Promise ? stored.catch((err: unknown) => this.loadAfterCorrupt(path, err, reloads)) : stored;
   }
 
-  private loadAfterCorrupt(path: string, err: unknown): ReturnType<TwinDirectory['load']> {
-    if (!(err instanceof TwinError) || err.code !== 'TWIN_RECORD_CORRUPT') throw err;
+  private loadAfterCorrupt(path: string, err: unknown, reloads: number): ReturnType<TwinDirectory['load']> {
+    if (!(err instanceof TwinError) || err.code !== 'TWIN_RECORD_CORRUPT' || reloads >= MAX_CORRUPT_RELOADS) throw err;
+    this.noteCorrupt(path, err, 'a stored record did not decode');
+    return this.loadStored(path, reloads + 1);
+  }
+
+  /** Counts and logs (once per record) stored state set aside as damaged. */
+  private noteCorrupt(path: string, err: TwinError, what: string): void {
     this.stats.corruptRecords++;
     this.log.error({ code: err.code, path, quarantined: err.details?.quarantined, err: err.message },
-      'TWIN_RECORD_CORRUPT: a stored record did not decode; its bytes are in the quarantine database and the twin continues without them (restore the twin\'s state from a backup or by sending its data again; see docs/persistence.md)');
-    return this.directory.load(path);
+      `TWIN_RECORD_CORRUPT: ${what}; its bytes are in the quarantine database and the twin continues without them (restore the twin's state from a backup or by sending its data again; see docs/persistence.md)`);
   }
 
   /** One warm step (see {@link warmStep}); its ticket gets what it did. */
@@ -440,8 +450,24 @@ export class Shard implements TurnSink {
     }
   }
 
-  private start(twin: Twin, stored: StoredTwin | undefined): void {
-    if (stored) twin.restore(stored);
+  /**
+   * Restores and starts a twin (already in the live map); returns the twin that started.
+   * A record that decodes but that its model cannot restore (a lane value of the wrong
+   * type, a `migrate` that throws) is damage like bytes that do not decode: set aside,
+   * counted, logged, and the twin starts fresh, as a new copy (the failed restore may have
+   * filled some lanes). Failing the call instead would fail every call of the twin forever.
+   */
+  private start(twin: Twin, stored: StoredTwin | undefined): Twin {
+    if (stored) {
+      try {
+        twin.restore(stored);
+      } catch (err) {
+        this.setAsideUnrestorable(twin.path, err);
+        twin = this.directory.create(TwinPath.parse(twin.path));
+        this.twins.set(twin.path, twin);
+        stored = undefined;
+      }
+    }
     twin.state = 'active';
     this.stats.started++;
     const onStart = twin.definition.def.onStart;
@@ -450,6 +476,20 @@ export class Shard implements TurnSink {
     if (error) this.log.warn({ path: twin.path, err: error }, 'onStart failed');
     if (stored) this.runner.announce(twin); // a new twin announces after its first input turn (see Twin.announced)
     else this.stateless.push(twin);
+    return twin;
+  }
+
+  /** A stored record its model cannot restore: moved aside by the store (when it can) and reported. */
+  private setAsideUnrestorable(path: string, cause: unknown): void {
+    let quarantined: string[] | undefined;
+    try {
+      quarantined = this.options.store.quarantine?.(path, cause);
+    } catch (err) {
+      this.log.error({ path, err }, 'a stored record that cannot be restored could not be moved aside; the twin starts fresh and its first write replaces it');
+    }
+    const error = new TwinError('TWIN_RECORD_CORRUPT',
+      `the stored state of ${path} cannot be restored by its model (${(cause as Error)?.message ?? String(cause)})`, { path, quarantined }, { cause });
+    this.noteCorrupt(path, error, 'a stored record could not be restored by its model');
   }
 
   /**

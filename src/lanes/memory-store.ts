@@ -40,6 +40,12 @@ export class MemoryStateStore implements StateStore {
     this.commits++;
   }
 
+  /** A transient store has nowhere to keep bad state: it is dropped (see {@link StateStore.quarantine}). */
+  quarantine(path: string, _reason: unknown): string[] {
+    this.twins.delete(path);
+    return [];
+  }
+
   *list(prefix: string): Iterable<string> {
     for (const path of this.twins.keys()) if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) yield path;
   }

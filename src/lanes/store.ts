@@ -96,6 +96,15 @@ export interface StateStore {
    * than with a `load` per twin. Without it, `Runtime.warm` falls back to `list` + `load`.
    */
   scan?(prefix: string, after?: string): Iterable<[string, StoredTwin]>;
+  /**
+   * Optional: moves every stored byte of `path` (record and entries) out of the twin's
+   * state, kept aside where an operator can recover it (LMDB: the `quarantine` database),
+   * and returns ids naming what was kept. The runtime calls it for a record that decodes
+   * but that its model cannot restore (a value of the wrong type, a `migrate` that throws):
+   * the twin then starts fresh instead of failing every call. Without it the bytes stay
+   * where they are; the twin still starts fresh, and its first write replaces the record.
+   */
+  quarantine?(path: string, reason: unknown): string[];
   /** Journal entries of `path` with `from <= time <= to`, oldest first (stores without a journal return []). */
   history(path: string, from: number, to: number): JournalEntry[];
   close(): Promise<void>;

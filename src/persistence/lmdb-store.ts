@@ -74,7 +74,7 @@ export class LmdbStateStore implements StateStore {
     private readonly journalByTime: Database<string, string>,
     private readonly timers: Database<string, string>,
     private readonly timerOf: Database<string, string>,
-    private readonly quarantine: Database<QuarantinedBytes, string>,
+    private readonly quarantineDb: Database<QuarantinedBytes, string>,
     private readonly lock: DataDirLock,
     readonly durability: Durability,
     private readonly retentionMs: number,
@@ -202,7 +202,7 @@ export class LmdbStateStore implements StateStore {
 
   /** Raw bytes moved aside because they did not decode, oldest first (see docs/persistence.md). */
   *quarantined(): Iterable<QuarantinedBytes & { id: string }> {
-    for (const { key, value } of this.quarantine.getRange({})) yield { id: key, ...value };
+    for (const { key, value } of this.quarantineDb.getRange({})) yield { id: key, ...value };
   }
 
   /**
@@ -261,24 +261,45 @@ export class LmdbStateStore implements StateStore {
   }
 
   /**
+   * Moves every stored byte of `path` (its record and its entries) to `quarantine` and
+   * deletes them, in one synchronous transaction: for a record that decodes but that its
+   * model cannot restore (see {@link StateStore.quarantine}). Returns the quarantine ids.
+   */
+  quarantine(path: string, reason: unknown): string[] {
+    const ids: string[] = [];
+    this.root.transactionSync(() => {
+      if (this.records.getBinary(path) !== undefined) ids.push(this.moveAside('records', path, reason));
+      for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) ids.push(this.moveAside('entries', key as string, reason));
+    });
+    return ids;
+  }
+
+  /**
    * Moves the raw bytes of one key to `quarantine` and deletes the key, in one synchronous
-   * transaction (rare, and a later load must not find the bytes again). A record's timer
-   * index entries go with it: the twin that starts fresh has no timers.
+   * transaction (rare, and a later load must not find the bytes again).
    */
   private quarantineKey(db: 'records' | 'entries', key: string, err: unknown): string {
+    let id = '';
+    this.root.transactionSync(() => (id = this.moveAside(db, key, err)));
+    return id;
+  }
+
+  /**
+   * One key's bytes into `quarantine` (inside a synchronous transaction). A record's timer
+   * index entries go with it: the twin that starts fresh has no timers.
+   */
+  private moveAside(db: 'records' | 'entries', key: string, err: unknown): string {
     const source = db === 'records' ? this.records : this.entries;
     const bytes = source.getBinary(key);
     const id = `${key}${SEP}${db}${SEP}${new Date().toISOString()}${SEP}${this.writerId}`;
-    this.root.transactionSync(() => {
-      if (bytes !== undefined) this.quarantine.putSync(id, { db, key, bytes: Buffer.from(bytes), error: (err as Error)?.message ?? String(err), at: Date.now() });
-      source.removeSync(key);
-      if (db === 'records') {
-        const bucket = this.timerOf.get(key);
-        if (bucket !== undefined) this.timers.removeSync(bucket + SEP + key);
-        this.timerOf.removeSync(key);
-        this.indexed.delete(key);
-      }
-    });
+    if (bytes !== undefined) this.quarantineDb.putSync(id, { db, key, bytes: Buffer.from(bytes), error: (err as Error)?.message ?? String(err), at: Date.now() });
+    source.removeSync(key);
+    if (db === 'records') {
+      const bucket = this.timerOf.get(key);
+      if (bucket !== undefined) this.timers.removeSync(bucket + SEP + key);
+      this.timerOf.removeSync(key);
+      this.indexed.delete(key);
+    }
     return id;
   }
 

@@ -43,6 +43,8 @@ interface Observed {
   lane: string;
   path?: string;
   filter?: string;
+  /** A wildcard link past its count phase: a worker restarted later links it again without counting. */
+  admitted?: boolean;
 }
 
 interface Slot {
@@ -174,7 +176,9 @@ export class WorkerShardHost implements ShardHost {
         const counts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'count', id, filter: filter.text, cap: limit }))));
         if ((counts as number[]).reduce((a, b) => a + b, 0) > limit) throw tooManyTwins(filter, limit);
       }
-      if (!this.observed.has(oid)) return;
+      const o = this.observed.get(oid);
+      if (!o) return;
+      o.admitted = true;
       await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, lane, limit }))));
     } catch (err) {
       this.drop(observer, () => this.slots.map((_, i) => i));
@@ -289,13 +293,31 @@ export class WorkerShardHost implements ShardHost {
     }
   }
 
-  /** A new worker for `index`: observers first, then every unacknowledged message in order. */
+  /**
+   * A new worker for `index`: observers first, then every unacknowledged message in order.
+   * Each link is registered once: one whose observe is still unanswered is registered by
+   * that message (sent again below, with the id its caller waits on), not also from
+   * `observed`; one unlinked meanwhile is not registered at all (the last word wins, as in
+   * a live worker), its caller told it is done. A wildcard link still counting is linked
+   * by its second phase once the count admits it (a replay now would skip the limit).
+   */
   private restart(index: number): void {
     const slot = this.spawn(index);
     this.slots[index] = slot;
+    const resent = new Set<number>();
+    for (const [id, p] of this.pending) {
+      const m = p.message;
+      if (p.worker !== index || (m.t !== 'observe' && m.t !== 'observeFilter')) continue;
+      if (this.observed.has(m.oid)) resent.add(m.oid);
+      else if (p.kind === 'promise') {
+        this.pending.delete(id);
+        p.resolve(undefined);
+      }
+    }
     for (const [oid, o] of this.observed) {
+      if (resent.has(oid)) continue;
       if (o.path !== undefined && this.route(o.path) === index) slot.outbox.push({ t: 'observe', id: 0, oid, path: o.path, lane: o.lane });
-      if (o.filter !== undefined) slot.outbox.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane, limit: Infinity }); // admitted when it was made
+      if (o.filter !== undefined && o.admitted) slot.outbox.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane, limit: Infinity }); // admitted when it was made
     }
     for (const p of this.pending.values()) if (p.worker === index) slot.outbox.push(p.message);
     this.scheduleFlush();

@@ -58,7 +58,9 @@ const host = new LocalShardHost({
   onTurnError: (error, path) => send({ t: 'turnError', path, error: json(error) }),
 }, store);
 
-const observers = new Map<number, HostObserver & { path?: string; lane: string; filter: boolean }>();
+type Forwarder = HostObserver & { path?: string; lane: string; filter: boolean };
+/** Links by the main thread's observer id, with the answer of the observe that made each. */
+const observers = new Map<number, { forwarder: Forwarder; made: Promise<void> }>();
 
 function json(error: unknown): ErrorJson {
   const e = error as TwinError;
@@ -73,7 +75,7 @@ function reply(id: number, work: Promise<unknown>): void {
   work.then((result) => send({ t: 'done', id, result }), (error) => send({ t: 'done', id, error: json(error) }));
 }
 
-function forwarder(oid: number, lane: string, filter: boolean, path?: string): HostObserver & { path?: string; lane: string; filter: boolean } {
+function forwarder(oid: number, lane: string, filter: boolean, path?: string): Forwarder {
   return {
     lane, filter, path,
     onEvent: (event: LaneEvent, from: string) => send({ t: 'lane', oid, path: from, event }),
@@ -129,18 +131,22 @@ function handle(m: ToWorker): void {
       return reply(m.id, host.stop(m.path));
     case 'read':
       return reply(m.id, host.read(m.path, m.lanes, m.release));
-    case 'observe': {
-      const o = forwarder(m.oid, m.lane, false, m.path);
-      observers.set(m.oid, o);
-      return reply(m.id, host.observe(m.path, m.lane, o));
-    }
+    case 'observe':
     case 'observeFilter': {
-      const o = forwarder(m.oid, m.lane, true);
-      observers.set(m.oid, o);
-      return reply(m.id, host.observeFilter(PathFilter.parse(m.filter), m.lane, o, m.limit));
+      // One link per oid: a second observe of it (sent again after a restart) is the same
+      // link and answers when the first does. Registering it twice would leave one
+      // forwarder behind at unobserve, forwarding (and holding its twin) forever.
+      const known = observers.get(m.oid);
+      if (known) return reply(m.id, known.made);
+      const o = forwarder(m.oid, m.lane, m.t === 'observeFilter', m.t === 'observe' ? m.path : undefined);
+      const made = m.t === 'observe' ? host.observe(m.path, m.lane, o) : host.observeFilter(PathFilter.parse(m.filter), m.lane, o, m.limit);
+      observers.set(m.oid, { forwarder: o, made });
+      // A link that could not be made holds nothing (the main thread sends no unobserve for it).
+      made.catch(() => observers.get(m.oid)?.made === made && observers.delete(m.oid));
+      return reply(m.id, made);
     }
     case 'unobserve': {
-      const o = observers.get(m.oid);
+      const o = observers.get(m.oid)?.forwarder;
       observers.delete(m.oid);
       if (o?.filter) host.unobserveFilter(o);
       else if (o?.path) host.unobserve(o.path, o.lane, o);
