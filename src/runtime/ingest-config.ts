@@ -16,6 +16,7 @@ export const INGEST_FLAGS = {
   'mqtt-max-connections': { type: 'string' },
   'mqtt-max-inflight': { type: 'string' },
   'mqtt-max-write-buffer': { type: 'string' },
+  'mqtt-max-keepalive': { type: 'string' },
   webhook: { type: 'string', multiple: true },
 } as const;
 
@@ -32,7 +33,9 @@ export const INGEST_HELP = `
   --mqtt-connect-timeout <ms>  embedded broker: time to complete CONNECT after connecting (default 10000)
   --mqtt-max-connections <n>   embedded broker: concurrent client connections (default 10000)
   --mqtt-max-inflight <n>   embedded broker: QoS 1 PUBLISH per connection awaiting PUBACK, 1-65535 (default 1000)
-  --mqtt-max-write-buffer <n>  embedded broker: bytes a client has not read before it is no longer read (default 1048576)
+  --mqtt-max-write-buffer <n>  embedded broker: bytes a client has not read before it is no longer read
+                            and messages to it are dropped (default 1048576)
+  --mqtt-max-keepalive <s>  embedded broker: longest keep alive granted; 0 or more is replaced by it, 1-65535 (default 600)
   --webhook <url>           POST derived events to this URL (CloudEvents HTTP, structured); repeatable;
                             prefix "binary:" for binary mode (env TWINFLOW_WEBHOOKS, comma-separated)
 `;
@@ -67,6 +70,7 @@ export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = 
     maxConnections: positive('mqtt-max-connections'),
     maxInflight: positive('mqtt-max-inflight', 65_535), // MQTT 5 Receive Maximum is 2 bytes
     maxWriteBufferBytes: positive('mqtt-max-write-buffer'),
+    maxKeepaliveSeconds: positive('mqtt-max-keepalive', 65_535), // keep alive is 2 bytes of seconds
   };
   const embedded = Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
   if (url !== undefined && !/^(mqtts?|wss?|tcp|tls):\/\//.test(url)) throw new Error(`${urlSetting!.name} must be mqtt://, mqtts://, ws:// or wss://, got ${url}`);

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
 import type { MqttOptions } from '../../src/runtime/ingest/mqtt-front.js';
+import { ingestionFromFlags } from '../../src/runtime/ingest-config.js';
 import { CLIMATE, closeClients, mqttClient, ROOM, topicOf, waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -298,5 +299,120 @@ describe('#13.6 MQTT refusals are counted, and logged at a bounded rate', () => 
     expect(rejectionLines.length).toBeLessThanOrEqual(10);
     const metrics = await (await fetch(`${n.url}/metrics`)).text();
     expect(metrics).toContain(`twinflow_rejected_total{kind="input.TWIN_PAYLOAD_INVALID"} ${N}`);
+  });
+});
+
+describe('R6 a subscriber that does not read holds up no publish', () => {
+  it('R6 a 3.1.1 (or 5) `#` subscriber that never reads its socket holds up no publish: others get theirs, PUBACKs stay prompt, deliveries to it are dropped and counted (QoS 1: closed)', async () => {
+    const { port, node: n } = await start({ maxWriteBufferBytes: 64 * 1024 });
+    const stalled: Record<string, RawClient> = {};
+    for (const [name, version, qos] of [['v4-qos0', 4, 0], ['v4-qos1', 4, 1], ['v5', 5, 1]] as const) {
+      const { c } = await RawClient.connected(port, version, `stalled-${name}`, 600);
+      c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos }] });
+      await c.next('suback');
+      c.socket.pause(); // never reads again: what the broker sends it piles up in the kernel, then in the broker
+      stalled[name] = c;
+    }
+    const { c: watcher } = await RawClient.connected(port, 4, 'watcher');
+    watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'org/+/site/+/signals/marker', qos: 1 }] });
+    await watcher.next('suback');
+    const { c: pub } = await RawClient.connected(port, 4, 'publisher');
+    // 48 MiB of signals (a topic no twin reads; it goes to subscribers only): far more than
+    // the kernel buffers between the broker and each stalled subscriber hold.
+    const big = Buffer.alloc(256 * 1024, 0x61);
+    const N = 192;
+    for (let i = 0; i < N; i += 16) {
+      pub.socket.write(Buffer.concat(Array.from({ length: 16 }, (_, k) => mqttPacket.generate(
+        { cmd: 'publish', topic: 'org/contoso/site/berlin/signals/bulk', payload: big, qos: 1, messageId: i + k + 1, retain: false, dup: false },
+      ))));
+    }
+    await waitFor(() => pub.packets.filter((p) => p.cmd === 'puback').length === N, 30_000, 'every PUBACK of the flood');
+    await waitFor(() => rejected('mqtt.delivery_dropped') > 0, 10_000, 'deliveries to the stalled subscribers dropped');
+    // Within 2 s each: a QoS 1 reading is acknowledged (after its commit) and applied, ...
+    let t0 = performance.now();
+    pub.send({ cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: 77, humidity: 40 }), qos: 1, messageId: N + 1, retain: false, dup: false });
+    await waitFor(() => pub.packets.some((p) => p.cmd === 'puback' && (p as mqttPacket.IPubackPacket).messageId === N + 1), 2000, 'the reading\'s PUBACK');
+    expect(await n.runtime.get(ROOM, 'temperature')).toBe(77);
+    // ... a subscriber that reads gets a new message, ...
+    pub.send({ cmd: 'publish', topic: 'org/contoso/site/berlin/signals/marker', payload: 'marker', qos: 1, messageId: N + 2, retain: false, dup: false });
+    await waitFor(() => watcher.packets.some((p) => p.cmd === 'publish'), 2000, 'the marker at the reading subscriber');
+    // ... and the node's own publishes (outputs, device commands) complete.
+    t0 = performance.now();
+    await n.ingestion.mqtt!.publish('org/contoso/site/berlin/signals/evacuation', Buffer.from('go'), 1);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    const health = await fetch(`${n.url}/healthz`, { signal: AbortSignal.timeout(2000) });
+    expect(health.status).toBe(200);
+    // The stalled clients read again (their backlog is parsed and thrown away). Losing a QoS 0
+    // message is allowed: those subscribers are still connected and served (MQTT 5 deliveries
+    // are QoS 0). A QoS 1 message must not be lost silently: that connection was closed.
+    const cmds: Record<string, string[]> = {};
+    for (const [name, c] of Object.entries(stalled)) {
+      const parser = mqttPacket.parser({ protocolVersion: c.version });
+      cmds[name] = [];
+      parser.on('packet', (p: Packet) => void cmds[name]!.push(p.cmd));
+      c.socket.removeAllListeners('data');
+      c.socket.on('data', (d: Buffer) => parser.parse(d));
+      c.socket.resume();
+      if (name !== 'v4-qos1') c.send({ cmd: 'pingreq' });
+    }
+    await waitFor(() => cmds['v4-qos0']!.includes('pingresp') && cmds.v5!.includes('pingresp'), 20_000, 'PINGRESP to the QoS 0 subscribers');
+    expect(await closedWithin(stalled['v4-qos1']!, 10_000)).toBe(true);
+    expect(stalled['v4-qos0']!.isClosed || stalled.v5!.isClosed).toBe(false);
+  }, 60_000);
+
+  it('R6 a subscriber that reads gets every message (nothing dropped below the bound)', async () => {
+    const { port } = await start({ maxWriteBufferBytes: 64 * 1024 });
+    const { c: sub } = await RawClient.connected(port, 4, 'reader');
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'org/+/site/+/signals/#', qos: 0 }] });
+    await sub.next('suback');
+    const { c: pub } = await RawClient.connected(port, 4, 'publisher');
+    const N = 500;
+    pub.socket.write(Buffer.concat(Array.from({ length: N }, (_, i) => mqttPacket.generate(
+      { cmd: 'publish', topic: 'org/contoso/site/berlin/signals/tick', payload: `tick-${i}`, qos: 1, messageId: i + 1, retain: false, dup: false },
+    ))));
+    await waitFor(() => sub.packets.filter((p) => p.cmd === 'publish').length === N, 10_000, 'every delivery');
+    expect(sub.packets.filter((p) => p.cmd === 'publish').map((p) => String((p as mqttPacket.IPublishPacket).payload))).toEqual(Array.from({ length: N }, (_, i) => `tick-${i}`));
+    expect(rejected('mqtt.delivery_dropped')).toBe(0);
+  });
+});
+
+describe('R7 no MQTT connection is idle forever', () => {
+  it('R7 keep alive 0 or above --mqtt-max-keepalive is replaced by it: idle clients are closed (3.1.1 and 5), MQTT 5 is told in CONNACK', async () => {
+    const { port } = await start({ maxKeepaliveSeconds: 1 });
+    const v4 = await Promise.all([RawClient.connected(port, 4, 'idle-4', 0), RawClient.connected(port, 4, 'long-4', 3600)]);
+    const v5 = await Promise.all([RawClient.connected(port, 5, 'idle-5', 0), RawClient.connected(port, 5, 'long-5', 3600)]);
+    // Closed after 1.5 x 1 s without a packet (not never, not after an hour and a half).
+    for (const { c } of [...v4, ...v5]) expect(await closedWithin(c, 5000)).toBe(true);
+    for (const { connack } of v5) expect((connack as mqttPacket.IConnackPacket).properties?.serverKeepAlive).toBe(1);
+    for (const { c } of v5) expect(((await c.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x8d);
+    expect(rejected('mqtt.keepalive_timeout')).toBe(4);
+  });
+
+  it('R7 a client within the maximum keeps its own keep alive, and one that pings stays connected', async () => {
+    const { port } = await start({ maxKeepaliveSeconds: 2 });
+    const t0 = Date.now();
+    const own = await RawClient.connected(port, 5, 'own-5', 1);
+    let ownClosedAfter = Infinity;
+    void own.c.closed.then(() => (ownClosedAfter = Date.now() - t0));
+    expect((own.connack as mqttPacket.IConnackPacket).properties?.serverKeepAlive).toBeUndefined();
+    const pinging = await RawClient.connected(port, 4, 'pinging-4', 0);
+    const end = Date.now() + 4000;
+    for (let i = 0; i < 40 && Date.now() < end; i++) {
+      pinging.c.send({ cmd: 'pingreq' });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(pinging.c.isClosed).toBe(false);
+    expect(pinging.c.packets.filter((p) => p.cmd === 'pingresp').length).toBeGreaterThan(5);
+    // Its own 1 s, not the maximum: closed before 1.5 x 2 s, when it would have been had it been granted 2.
+    expect(ownClosedAfter).toBeLessThan(2900);
+  });
+
+  it('R7 the default maximum is 600 s, and --mqtt-max-keepalive sets it (1-65535)', async () => {
+    const { port } = await start();
+    const { connack } = await RawClient.connected(port, 5, 'zero-5', 0);
+    expect((connack as mqttPacket.IConnackPacket).properties?.serverKeepAlive).toBe(600);
+    expect(ingestionFromFlags({ 'mqtt-max-keepalive': '30' }, {}).mqtt).toMatchObject({ maxKeepaliveSeconds: 30 });
+    expect(() => ingestionFromFlags({ 'mqtt-max-keepalive': '0' }, {})).toThrow(/--mqtt-max-keepalive/);
+    expect(() => ingestionFromFlags({ 'mqtt-max-keepalive': '65536' }, {})).toThrow(/--mqtt-max-keepalive/);
   });
 });

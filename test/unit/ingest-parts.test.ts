@@ -141,6 +141,29 @@ describe('MqttFramer (the embedded broker wire\'s packet boundaries)', () => {
     }
   });
 
+  it('R6 filter drops whole packets chosen at their first byte, however the stream is cut', () => {
+    const packets = [
+      mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }),
+      mqttPacket.generate({ cmd: 'publish', topic: 'org/a', payload: Buffer.alloc(300, 1), qos: 1, messageId: 1, retain: false, dup: false }),
+      mqttPacket.generate({ cmd: 'puback', messageId: 7 }),
+      mqttPacket.generate({ cmd: 'publish', topic: 'org/b', payload: Buffer.alloc(200, 2), qos: 0, retain: false, dup: false }),
+      mqttPacket.generate({ cmd: 'publish', topic: 'org/c', payload: 'c', qos: 0, retain: false, dup: false }),
+      mqttPacket.generate({ cmd: 'pingresp' }),
+    ];
+    const stream = Buffer.concat(packets);
+    // Every other PUBLISH is dropped (the 1st and 3rd), and nothing else.
+    const expected = Buffer.concat([packets[0]!, packets[2]!, packets[3]!, packets[5]!]);
+    for (const size of [1, 2, 3, 7, 64, stream.length]) {
+      let publishes = 0;
+      const ended: number[] = [];
+      const f = new MqttFramer(false, { skip: (type) => type === 3 && publishes++ % 2 === 0, ended: (type) => void ended.push(type) });
+      const kept: Buffer[] = [];
+      for (let i = 0; i < stream.length; i += size) kept.push(f.filter(stream.subarray(i, i + size)));
+      expect(Buffer.concat(kept).equals(expected)).toBe(true);
+      expect(ended).toEqual([2, 3, 4, 3, 3, 13]);
+    }
+  });
+
   it('#13.5 a remaining length of more than 4 bytes is malformed', () => {
     const f = new MqttFramer(false, { ended: () => undefined });
     expect(f.scan(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))?.kind).toBe('malformed');

@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
 import { Mqtt5Session } from './mqtt5-session.js';
-import { MqttWire, type MqttWireLimits } from './mqtt-wire.js';
+import { MqttWire } from './mqtt-wire.js';
+import { serverKeepAlive, type MqttSessionLimits } from './keepalive.js';
 import type { Rejections } from '../rejections.js';
 import { listenError } from '../listen-error.js';
 
@@ -15,8 +16,8 @@ export interface EmbeddedBrokerOptions {
   port: number;
   /** Concurrent client connections; one more is closed at accept and counted (`mqtt.too_many_connections`). */
   maxConnections: number;
-  /** Per-connection bounds (packet size, CONNECT timeout, unacknowledged QoS 1, write buffer). */
-  limits: MqttWireLimits;
+  /** Per-connection bounds (packet size, CONNECT timeout, unacknowledged QoS 1, write buffer, keep alive). */
+  limits: MqttSessionLimits;
 }
 
 /** The embedded MQTT broker of a node: what devices talk to when there is no other broker. */
@@ -38,6 +39,9 @@ export interface EmbeddedBroker {
  * Bad input is acknowledged (MQTT 3.1.1 has no negative PUBACK, and a redelivered poison
  * message would loop forever) and dead-lettered; only "retry" failures (store down,
  * shutdown) withhold the PUBACK by closing the connection, so the client resends.
+ * A publish completes (and is acknowledged) only when every subscriber's delivery has
+ * called back, so deliveries never wait for a subscriber: {@link MqttWire} drops those to a
+ * client that does not take them, and a publisher is never held by someone else's socket.
  * MQTT 5 clients are detected from their CONNECT and served by {@link Mqtt5Session}.
  *
  * @example
@@ -59,6 +63,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
      */
     preConnect(_client, packet, callback) {
       packet.clean = true;
+      // MQTT 3.1.1 cannot tell a client its keep alive was changed, but a client that sends
+      // nothing for 1.5 times it is closed (aedes times it from this packet) whatever it asked:
+      // keep alive 0 must not let idle sockets hold the connection cap forever.
+      packet.keepalive = serverKeepAlive(packet.keepalive ?? 0, options.limits.maxKeepaliveSeconds);
       callback(null, true);
     },
     authorizePublish(client, packet, callback) {
@@ -76,6 +84,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
   });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('keepaliveTimeout', (client) => rejections.note('mqtt.keepalive_timeout', { clientId: client.id }, 'MQTT connection closed: no packet within 1.5 times its keep alive'));
+
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);

@@ -17,6 +17,11 @@ export interface FrameEvents {
   topic?(topic: Buffer): FrameFault | null;
   /** A packet's last byte has passed. */
   ended(type: number, flags: number): void;
+  /**
+   * A packet's first byte is here: true drops the whole packet from what {@link MqttFramer.filter}
+   * returns. Decided before any of it has passed, so a packet is never cut in two.
+   */
+  skip?(type: number, flags: number): boolean;
 }
 
 const enum State { HEADER, LENGTH, TOPIC, BODY }
@@ -46,6 +51,10 @@ export class MqttFramer {
   private lengthPrefix = 0;
   /** Where {@link readTopic} stopped in its chunk. */
   private advancedTo = 0;
+  /** The current packet is being dropped (see {@link FrameEvents.skip}). */
+  private skipping = false;
+  /** Offsets in the chunk being filtered where dropping starts and stops, in turn. */
+  private cuts: number[] | null = null;
 
   constructor(private readonly topics: boolean, private readonly events: FrameEvents) {}
 
@@ -55,7 +64,12 @@ export class MqttFramer {
     while (i < chunk.length) {
       switch (this.state) {
         case State.HEADER:
-          this.first = chunk[i++]!;
+          this.first = chunk[i]!;
+          if (this.events.skip?.(this.first >> 4, this.first & 0x0f)) {
+            this.skipping = true;
+            this.cuts?.push(i);
+          }
+          i++;
           this.remaining = 0;
           this.multiplier = 1;
           this.lengthBytes = 0;
@@ -78,7 +92,7 @@ export class MqttFramer {
             this.topicBytes = null;
             this.topicHave = 0;
           } else this.state = State.BODY;
-          if (this.remaining === 0) this.end();
+          if (this.remaining === 0) this.end(i);
           break;
         }
         case State.TOPIC: {
@@ -91,12 +105,36 @@ export class MqttFramer {
           const take = Math.min(chunk.length - i, this.remaining);
           i += take;
           this.remaining -= take;
-          if (this.remaining === 0) this.end();
+          if (this.remaining === 0) this.end(i);
           break;
         }
       }
     }
     return null;
+  }
+
+  /**
+   * Follows `chunk` like {@link scan} and returns its bytes without the packets
+   * {@link FrameEvents.skip} dropped (whole packets, across any chunking).
+   */
+  filter(chunk: Buffer): Buffer {
+    const cuts: number[] = this.skipping ? [0] : [];
+    this.cuts = cuts;
+    try {
+      this.scan(chunk);
+    } finally {
+      this.cuts = null;
+    }
+    if (cuts.length === 0) return chunk;
+    if (cuts.length % 2 === 1) cuts.push(chunk.length);
+    const kept: Buffer[] = [];
+    let from = 0;
+    for (let k = 0; k < cuts.length; k += 2) {
+      if (cuts[k]! > from) kept.push(chunk.subarray(from, cuts[k]));
+      from = cuts[k + 1]!;
+    }
+    if (from < chunk.length) kept.push(chunk.subarray(from));
+    return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
   }
 
   /** Collects the 2-byte length and the topic; the rest of the packet is BODY. */
@@ -126,12 +164,17 @@ export class MqttFramer {
       this.topicBytes = null;
       if (fault) return fault;
       this.state = State.BODY;
-      if (this.remaining === 0) this.end();
-    } else if (this.remaining === 0) this.end(); // shorter than its topic: the parser will call it malformed
+      if (this.remaining === 0) this.end(i);
+    } else if (this.remaining === 0) this.end(i); // shorter than its topic: the parser will call it malformed
     return null;
   }
 
-  private end(): void {
+  /** The packet ended just before offset `at` of the current chunk. */
+  private end(at: number): void {
+    if (this.skipping) {
+      this.skipping = false;
+      this.cuts?.push(at);
+    }
     this.state = State.HEADER;
     this.topicBytes = null;
     this.topicHave = 0;

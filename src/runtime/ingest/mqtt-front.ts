@@ -5,6 +5,7 @@ import { connectExternalBroker } from './external-broker.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { MqttIngest } from './mqtt-ingest.js';
 import { DEFAULT_MAX_PAYLOAD, MqttDecoder, TopicMap } from './mqtt-message.js';
+import { DEFAULT_MAX_KEEPALIVE_SECONDS } from './keepalive.js';
 import type { Rejections } from '../rejections.js';
 
 /** Defaults of the embedded broker's bounds (see docs/ingestion.md, "Limits"). */
@@ -15,6 +16,7 @@ export const MQTT_DEFAULTS = {
   maxConnections: 10_000,
   maxInflight: 1000,
   maxWriteBufferBytes: 1024 * 1024,
+  maxKeepaliveSeconds: DEFAULT_MAX_KEEPALIVE_SECONDS,
 } as const;
 
 /** MQTT settings of a node (`NodeOptions.mqtt`). */
@@ -43,8 +45,10 @@ export interface MqttOptions {
   maxConnections?: number;
   /** Embedded broker: QoS 1 PUBLISH per connection awaiting PUBACK, MQTT 5 Receive Maximum (default 1000). */
   maxInflight?: number;
-  /** Embedded broker: bytes waiting to be taken by a client past which it is no longer read (default 1 MiB). */
+  /** Embedded broker: bytes waiting to be taken by a client past which it is no longer read and messages to it are dropped (default 1 MiB). */
   maxWriteBufferBytes?: number;
+  /** Embedded broker: longest keep alive granted, in seconds; 0 (none) or more is replaced by it (default 600, at most 65535). */
+  maxKeepaliveSeconds?: number;
   /** CloudEvent attribute that names the twin path (default `subject`; the topic when absent). */
   pathAttribute?: string;
 }
@@ -85,6 +89,8 @@ export async function startMqttFront(options: MqttOptions, queue: IngestQueue, r
     // MQTT 5 Receive Maximum is a 2-byte number.
     maxInflight: Math.min(options.maxInflight ?? MQTT_DEFAULTS.maxInflight, 65_535),
     maxWriteBufferBytes: options.maxWriteBufferBytes ?? MQTT_DEFAULTS.maxWriteBufferBytes,
+    // Keep alive is a 2-byte number of seconds (MQTT 5 Server Keep Alive too).
+    maxKeepaliveSeconds: Math.max(1, Math.min(options.maxKeepaliveSeconds ?? MQTT_DEFAULTS.maxKeepaliveSeconds, 65_535)),
   };
   const maxConnections = options.maxConnections ?? MQTT_DEFAULTS.maxConnections;
   const broker = await startEmbeddedBroker({ port: options.port ?? 1883, host: options.host, maxConnections, limits }, ingest, queue, rejections, log);

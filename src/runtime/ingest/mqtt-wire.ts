@@ -13,7 +13,10 @@ export interface MqttWireLimits {
   connectTimeoutMs: number;
   /** QoS 1 PUBLISH packets of one connection awaiting their PUBACK (MQTT 5 Receive Maximum). */
   maxInflight: number;
-  /** Bytes written to the client and not yet taken by it past which its socket is no longer read. */
+  /**
+   * Bytes written to the client and not yet taken by it past which its socket is no longer
+   * read and messages to it (PUBLISH from the server) are dropped.
+   */
   maxWriteBufferBytes: number;
 }
 
@@ -22,6 +25,7 @@ const MALFORMED_PACKET = 0x81;
 const PROTOCOL_ERROR = 0x82;
 const RECEIVE_MAXIMUM_EXCEEDED = 0x93;
 const PACKET_TOO_LARGE = 0x95;
+const QUOTA_EXCEEDED = 0x97;
 
 /** How long a refused client gets to take its DISCONNECT before the socket is destroyed. */
 const LINGER_MS = 1000;
@@ -42,8 +46,18 @@ const LINGER_MS = 1000;
  * It stops reading the socket while `maxInflight` QoS 1 PUBLISH await their PUBACK (it
  * counts PUBACKs as the session writes them) or while more than `maxWriteBufferBytes`
  * wait to be taken by the client, so a client that floods and never reads meets TCP
- * backpressure instead of growing server memory. Every refusal is counted through
- * {@link Rejections} (`mqtt.<kind>`), never logged per event.
+ * backpressure instead of growing server memory.
+ *
+ * Writes never wait for the client: the session's write completes at once, and a PUBLISH
+ * to a client with more than `maxWriteBufferBytes` not yet taken is dropped whole (counted
+ * as `mqtt.delivery_dropped`; at QoS 1 the connection is closed too). A publish reaches every subscriber through one mqemitter
+ * emit that completes (and, for QoS 1, is acknowledged to its publisher) only when every
+ * delivery has called back, so one subscriber that does not read must not hold a delivery:
+ * it would stall every publish on the node (aedes waits for 'drain' up to its drainTimeout).
+ * What the wire writes is thus bounded by `maxWriteBufferBytes` plus one packet, plus the
+ * answers to what was read before reading stopped.
+ *
+ * Every refusal is counted through {@link Rejections} (`mqtt.<kind>`), never logged per event.
  *
  * @example
  * ```ts
@@ -62,7 +76,6 @@ export class MqttWire {
   private downstreamFull = false;
   private refused = false;
   private connectTimer: NodeJS.Timeout | null;
-  private pendingWrite: ((err?: Error | null) => void) | null = null;
   private readonly inbound: MqttFramer;
   private readonly outbound: MqttFramer;
 
@@ -78,6 +91,7 @@ export class MqttWire {
       ended: (type, flags) => this.ended(type, flags),
     });
     this.outbound = new MqttFramer(false, {
+      skip: (type, flags) => type === PacketType.PUBLISH && this.congested((flags >> 1) & 3),
       ended: (type) => {
         if (type === PacketType.CONNACK) this.connackSent = true;
         else if (type === PacketType.PUBACK && this.inflight > 0) {
@@ -104,19 +118,13 @@ export class MqttWire {
     this.connectTimer = setTimeout(() => this.refuse('connect_timeout', PROTOCOL_ERROR, `no complete CONNECT within ${limits.connectTimeoutMs} ms`), limits.connectTimeoutMs);
     this.connectTimer.unref();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => {
-      const done = this.pendingWrite;
-      this.pendingWrite = null;
-      done?.();
-      this.updateFlow();
-    });
+    // The client took what was waiting: read it again.
+    socket.on('drain', () => this.updateFlow());
     socket.on('end', () => this.stream.push(null));
     // A socket error ends the session like a close does; the session need not see the error itself.
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.clearConnectTimer();
-      this.pendingWrite?.(new Error('connection closed'));
-      this.pendingWrite = null;
       if (!this.stream.destroyed) this.stream.destroy();
     });
   }
@@ -144,13 +152,34 @@ export class MqttWire {
     }
   }
 
+  /** Never waits for the client (see the class comment); past the bound PUBLISH packets are dropped by {@link congested}. */
   private write(chunk: Buffer, done: (err?: Error | null) => void): void {
     if (this.socket.destroyed) return done(new Error('connection closed'));
-    this.outbound.scan(chunk);
-    if (this.socket.write(chunk)) return done();
-    // The session meets backpressure (aedes waits for 'drain'), and this client is no longer read.
-    this.pendingWrite = done;
+    if (this.refused) return done(); // closing: the client gets nothing more
+    const kept = this.outbound.filter(chunk);
+    if (this.refused) return done(); // a QoS 1 message was dropped: closing (see congested)
+    if (kept.length > 0) this.socket.write(kept);
+    done();
     this.updateFlow();
+  }
+
+  /**
+   * True when a PUBLISH to this client is to be dropped: more than `maxWriteBufferBytes`
+   * wait for it to take them. QoS 0 allows a message to be lost; a QoS 1 message must not
+   * be while its (clean) session lasts, so that connection is closed: the client learns it
+   * may have missed messages, and aedes holds nothing for it (its sessions are clean).
+   */
+  private congested(qos: number): boolean {
+    const waiting = this.socket.writableLength;
+    if (waiting <= this.limits.maxWriteBufferBytes) return false;
+    const fields = { waiting, limit: this.limits.maxWriteBufferBytes, qos };
+    if (qos > 0) this.refuse('delivery_dropped', QUOTA_EXCEEDED, `a QoS 1 message to it could not be sent: ${waiting} bytes it has not taken`, fields);
+    else this.rejections.note('mqtt.delivery_dropped', { ...this.who(), ...fields }, 'MQTT message to a client dropped: it does not take what is sent to it');
+    return true;
+  }
+
+  private who(): { remote: string; clientId: unknown } {
+    return { remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`, clientId: (this.stream as { client?: { id?: unknown } }).client?.id };
   }
 
   private started(type: number, bytes: number): FrameFault | null {
@@ -193,8 +222,7 @@ export class MqttWire {
     if (this.refused) return;
     this.refused = true;
     this.clearConnectTimer();
-    const clientId = (this.stream as { client?: { id?: unknown } }).client?.id;
-    this.rejections.note(`mqtt.${kind}`, { remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`, clientId, reasonCode, ...fields }, `MQTT connection closed: ${message}`);
+    this.rejections.note(`mqtt.${kind}`, { ...this.who(), reasonCode, ...fields }, `MQTT connection closed: ${message}`);
     this.socket.pause();
     if (this.level === 5 && this.connackSent && !this.socket.destroyed) {
       this.socket.write(mqttPacket.generate({ cmd: 'disconnect', reasonCode, properties: { reasonString: message } }, { protocolVersion: 5 }));

@@ -5,7 +5,7 @@ import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePa
 import type { Rejections } from '../rejections.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
-import type { MqttWireLimits } from './mqtt-wire.js';
+import { serverKeepAlive, type MqttSessionLimits } from './keepalive.js';
 
 type Deliver = Parameters<Aedes['subscribe']>[1];
 
@@ -31,8 +31,10 @@ const TOPIC_ALIAS_MAX = 64;
  * no shared subscriptions or retained messages, inbound topic aliases up to 64.
  *
  * It reads and writes through its {@link MqttWire}, which enforces the Maximum Packet
- * Size and Receive Maximum this session advertises in CONNACK. Deliveries to a client
- * that does not take them are dropped (QoS 0 allows it) once `maxWriteBufferBytes` wait.
+ * Size and Receive Maximum this session advertises in CONNACK, and drops deliveries (QoS 0
+ * allows it) to a client that does not take them once `maxWriteBufferBytes` wait. A keep
+ * alive of 0 or above `maxKeepaliveSeconds` is replaced by that maximum, sent as Server
+ * Keep Alive in CONNACK (MQTT 5 §3.2.2.3.14), so no connection is idle forever.
  */
 export class Mqtt5Session {
   private clientId = '';
@@ -49,7 +51,7 @@ export class Mqtt5Session {
     private readonly broker: Aedes,
     private readonly ingest: MqttIngest,
     private readonly queue: IngestQueue,
-    private readonly limits: MqttWireLimits,
+    private readonly limits: MqttSessionLimits,
     private readonly rejections: Rejections,
   ) {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
@@ -83,18 +85,19 @@ export class Mqtt5Session {
     this.connected = true;
     const assigned = p.clientId ? undefined : `tf5_${randomUUID()}`;
     this.clientId = p.clientId || assigned!;
-    this.keepaliveMs = (p.keepalive ?? 0) * 1000;
-    if (this.keepaliveMs > 0) {
-      this.timer = setInterval(() => {
-        if (Date.now() - this.lastSeen > this.keepaliveMs * 1.5) this.disconnect('keepalive_timeout', KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
-      }, Math.max(1000, this.keepaliveMs / 2));
-      this.timer.unref();
-    }
+    const keepalive = serverKeepAlive(p.keepalive ?? 0, this.limits.maxKeepaliveSeconds);
+    this.keepaliveMs = keepalive * 1000;
+    // Checked 4 times per keep alive (at most every 30 s): closed between 1.5 and 1.75 times it.
+    this.timer = setInterval(() => {
+      if (Date.now() - this.lastSeen > this.keepaliveMs * 1.5) this.disconnect('keepalive_timeout', KEEP_ALIVE_TIMEOUT, `no packet within 1.5 times the keep alive of ${keepalive} s`);
+    }, Math.min(this.keepaliveMs / 4, 30_000));
+    this.timer.unref();
     this.send({
       cmd: 'connack', sessionPresent: false, reasonCode: 0,
       properties: {
         maximumQoS: 1, retainAvailable: false, sharedSubscriptionAvailable: false, topicAliasMaximum: TOPIC_ALIAS_MAX,
         maximumPacketSize: this.limits.maxPacketBytes, receiveMaximum: this.limits.maxInflight,
+        ...(keepalive !== p.keepalive && { serverKeepAlive: keepalive }),
         ...(assigned !== undefined && { assignedClientIdentifier: assigned }),
       },
     });
@@ -139,10 +142,9 @@ export class Mqtt5Session {
         continue;
       }
       if (!this.subscriptions.has(s.topic)) {
+        // The wire drops it if this client has too much not yet taken (see MqttWire), and never makes the publish wait.
         const deliver: Deliver = (packet, cb) => {
-          if (this.socket.writableLength > this.limits.maxWriteBufferBytes) {
-            this.rejections.note('mqtt.delivery_dropped', { clientId: this.clientId, topic: packet.topic }, 'MQTT 5 delivery dropped: the subscriber does not take what is sent to it');
-          } else this.send({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: 0, retain: false, dup: false });
+          this.send({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: 0, retain: false, dup: false });
           cb();
         };
         this.subscriptions.set(s.topic, deliver);
