@@ -48,7 +48,7 @@ export const ErrorCodes = {
   TWIN_STORE_LOCKED: { status: 500, summary: 'the data directory is in use by another process' },
   TWIN_STORE_CORRUPT: { status: 500, summary: 'the data store is damaged' },
   TWIN_RECORD_CORRUPT: { status: 500, summary: 'the twin\'s stored record cannot be decoded; it was quarantined' },
-  TWIN_STATE_UNSTORABLE: { status: 500, summary: 'the twin\'s new state could not be stored; the twin was reset to its last stored state' },
+  TWIN_STATE_UNSTORABLE: { status: 500, summary: 'the turn set lane state the store cannot take; it was rolled back' },
   TWIN_INTERNAL: { status: 500, summary: 'internal error; the server log has the details under this correlation id' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

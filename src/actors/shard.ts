@@ -56,7 +56,7 @@ export class Shard implements TurnSink {
   private readonly alarm: ShardAlarm;
   private readonly commit: GroupCommit;
   private stepTickets: Ticket[] = [];
-  /** Events and commands the step accepted (reused): which to refuse if their twin's state cannot be stored. */
+  /** Events and commands the step accepted (reused): their tickets fail if the step's commit fails. */
   private readonly stepFinished: Extract<Work, { kind: 'event' | 'command' }>[] = [];
   private stepStopped: string[] = [];
   /** Twins started without stored state, until they have some (see dropStateless). */
@@ -531,35 +531,14 @@ export class Shard implements TurnSink {
 
   /** Hands the step's writes, finished tickets and outputs to group commit. */
   private flush(): void {
-    const unstorable: Twin[] = [];
-    const writes = this.runner.takeWrites(unstorable);
+    const writes = this.runner.takeWrites();
     this.stats.writes += writes.length;
-    let outputs = this.runner.takeOutputs();
-    if (unstorable.length > 0) outputs = this.refuseUnstorable(unstorable, outputs);
     const stopped = this.stepStopped;
-    this.commit.submit(writes, this.stepTickets, outputs, touchedTickets(this.stepFinished));
+    this.commit.submit(writes, this.stepTickets, this.runner.takeOutputs(), touchedTickets(this.stepFinished));
     if (stopped.length > 0) this.holdStopped(stopped);
-    if (unstorable.length > 0) this.reset(unstorable.map((t) => t.path));
     this.stepTickets = [];
     this.stepFinished.length = 0;
     this.stepStopped = [];
-  }
-
-  /**
-   * Twins whose new state the store could not take (a model kept something too deep, a
-   * symbol, a key past the store's size; see storableFrom): none of their writes went to
-   * the commit, so it stays whole for everyone else. The events and commands that went to
-   * them this step are refused, not retryably (a resend fails the same way), and their
-   * derived events withheld; {@link Shard.reset} then drops them so they start again from
-   * their stored state. A model bug: logged loudly and counted.
-   */
-  private refuseUnstorable(twins: readonly Twin[], outputs: DerivedEvent[]): DerivedEvent[] {
-    const paths = new Set(twins.map((t) => t.path));
-    const error = new TwinError('TWIN_STATE_UNSTORABLE', `the new state of ${[...paths].slice(0, 3).join(', ')} could not be stored; it was reset to its last stored state`, { paths: [...paths].slice(0, 10) });
-    for (const w of this.stepFinished) if (w.ticket && paths.has(w.path)) w.ticket.rejected.push({ index: w.index, error });
-    for (const path of paths) this.log.error({ path, code: error.code }, 'twin state cannot be stored (too deep, or a value or key the store cannot take); the twin is reset to its stored state');
-    this.stats.unstorable += paths.size;
-    return outputs.filter((o) => !paths.has(o.source));
   }
 
   /**

@@ -42,7 +42,7 @@ export class ShardStats {
   stopped = 0;
   writes = 0;
   outputs = 0;
-  /** Twins whose state the store could not encode (reset to their stored state; see GroupCommit). */
+  /** Turns refused because they set lane state the store cannot take (assertStorable), and twins a failed encode reset. */
   unstorable = 0;
   /** Stored records that did not decode and were quarantined (see LmdbStateStore.load). */
   corruptRecords = 0;

@@ -8,7 +8,6 @@ import type { DerivedEvent, TwinLogger } from './model.js';
 import type { ObserverRegistry } from './observers.js';
 import { JOIN_CAUSE, RUN_HOOK, type RemoteMessage, type TurnBody } from './shard-options.js';
 import type { ShardStats } from './stats.js';
-import { storable, storableFrom } from './storable-writes.js';
 import { journalChanges, TurnLog } from './turn-log.js';
 import type { Twin, TurnEnv } from './twin.js';
 import type { Work } from './work.js';
@@ -104,7 +103,8 @@ export class TurnRunner implements TurnEnv {
       turn.rollback();
       const error = toTwinError(err);
       this.stats.turnFailures++;
-      if (error.code === 'TWIN_TURN_FAILED') {
+      if (error.code === 'TWIN_STATE_UNSTORABLE') this.stats.unstorable++; // a lane refused what the model set (see assertStorable)
+      if (error.code === 'TWIN_TURN_FAILED' || error.code === 'TWIN_STATE_UNSTORABLE') {
         this.log.warn({ path: twin.path, model: twin.model, err }, 'turn failed and was rolled back');
         this.sink.onTurnError?.(error, twin.path);
       }
@@ -164,32 +164,19 @@ export class TurnRunner implements TurnEnv {
     }
   }
 
-  /**
-   * The step's writes (dirty twins' changes, then journal entries); starts the next step's
-   * list. A twin whose writes the store could not take (see {@link storableFrom}) gets none
-   * written: it is added to `unstorable`, for the shard to refuse its events and reset it.
-   */
-  takeWrites(unstorable: Twin[]): StateWrite[] {
+  /** The step's writes (dirty twins' changes, then journal entries); starts the next step's list. */
+  takeWrites(): StateWrite[] {
     const writes: StateWrite[] = [];
-    let refused: Set<string> | undefined;
-    for (const j of this.journal) if (!storable(j)) (refused ??= new Set()).add(j.path);
     for (const twin of this.dirty) {
       twin.dirty = false;
       // A twin persists from its announce on (see Twin.announced): what the onStart/onStop of
       // a twin that was only read changed is no state of a real twin. Its lane bits stay set,
       // so a later first write of a twin that becomes real includes those lanes.
-      if (!twin.announced) continue;
-      const before = writes.length;
-      twin.collectWrites(writes);
-      if (refused?.has(twin.path) || (writes.length > before && !storableFrom(writes, before))) {
-        writes.length = before;
-        (refused ??= new Set()).add(twin.path);
-        unstorable.push(twin);
-      }
+      if (twin.announced) twin.collectWrites(writes);
     }
     this.dirty = [];
     if (this.journal.length > 0) {
-      for (const j of this.journal) if (!refused?.has(j.path)) writes.push(j);
+      for (const j of this.journal) writes.push(j);
       this.journal = [];
     }
     return writes;

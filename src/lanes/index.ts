@@ -13,7 +13,7 @@ export {
 } from './spec.js';
 export type { StateStore, StateWrite, StoredTwin, JournalEntry, JournalChange, JournalCause } from './store.js';
 export { UnstorableWritesError } from './store.js';
-export { checkPayload, isStorable, DEFAULT_MAX_PAYLOAD_DEPTH, MAX_STORED_DEPTH } from './plain-data.js';
+export { checkPayload, isStorable, assertStorable, DEFAULT_MAX_PAYLOAD_DEPTH, MAX_STORED_DEPTH } from './plain-data.js';
 export { MemoryStateStore } from './memory-store.js';
 export { Conflator } from './conflator.js';
 export { pull, type PullSource } from './pull.js';

@@ -1,5 +1,6 @@
 import type { LaneEvent, LaneKind } from './events.js';
 import { Lane, type LaneHost, type LaneInfo } from './lane.js';
+import { assertStorable } from './plain-data.js';
 
 /** Spec-level options every instance of a map (or join) lane shares. */
 export interface MapOptions<V> {
@@ -68,6 +69,7 @@ export class MapLane<V> extends Lane {
     const existed = this.entries.has(key);
     const old = this.entries.get(key);
     if (existed && this.equals(old as V, value)) return false;
+    assertStorable(value, this.host.path, this.name, key);
     this.entries.set(key, value);
     this.markDirty(key);
     this.host.noteChange(this, key, old, existed);

@@ -36,7 +36,7 @@ type Fault = null | { kind: 'depth' } | { kind: 'values' } | { kind: 'type'; wha
  * ```
  */
 export function checkPayload(value: unknown, maxDepth: number, what: string): void {
-  const fault = walk(value, maxDepth, true);
+  const fault = walk(value, maxDepth);
   if (fault === null) return;
   if (fault.kind === 'depth') throw new TwinError('TWIN_PAYLOAD_TOO_DEEP', `${what} nests deeper than ${maxDepth} levels`, { maxDepth });
   if (fault.kind === 'values') throw new TwinError('TWIN_PAYLOAD_TOO_LARGE', `${what} holds more than ${MAX_VALUES} values`);
@@ -46,23 +46,69 @@ export function checkPayload(value: unknown, maxDepth: number, what: string): vo
 /**
  * True when the store can encode `value`: no deeper than `maxDepth` (msgpack's encoder
  * recurses), no symbol, function or bigint past 64 bits. Objects of other classes (a Map,
- * a Date) are taken as they are: models may keep what msgpack encodes. The shard checks a
- * twin's writes with it before they go to the store, so one twin's bad state never reaches
- * (and fails) a commit that holds other twins' writes.
+ * a Date) are taken as they are: models may keep what msgpack encodes.
  */
 export function isStorable(value: unknown, maxDepth = MAX_STORED_DEPTH): boolean {
-  return walk(value, maxDepth, false) === null;
+  if (value === null || typeof value !== 'object') return scalar(value, false) === null;
+  budget = MAX_VALUES;
+  return storableObject(value, 1, maxDepth);
+}
+
+/** Values {@link isStorable} may still visit (a shared-children graph must not cost exponential time). */
+let budget = 0;
+
+/**
+ * The walk of {@link isStorable}: recursive, since the recursion is bounded by `maxDepth`
+ * (a few hundred frames at most), and allocation-free: it runs whenever a model sets an
+ * object into a lane.
+ */
+function storableObject(node: object, depth: number, maxDepth: number): boolean {
+  if (depth > maxDepth || --budget < 0) return false;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const v: unknown = node[i];
+      if (v !== null && typeof v === 'object' ? !storableObject(v, depth + 1, maxDepth) : scalar(v, false) !== null) return false;
+    }
+    return true;
+  }
+  const proto = Object.getPrototypeOf(node);
+  if (proto !== Object.prototype && proto !== null) return true; // a Map, a Date: msgpack's to encode
+  for (const key in node) {
+    const v: unknown = (node as Record<string, unknown>)[key];
+    if (v !== null && typeof v === 'object' ? !storableObject(v, depth + 1, maxDepth) : scalar(v, false) !== null) return false;
+  }
+  return true;
+}
+
+/** Longest key the store is given, in UTF-8 bytes: LMDB's 1978 less room for separators. */
+const MAX_KEY_BYTES = 1900;
+
+/**
+ * Throws TWIN_STATE_UNSTORABLE unless the store can take `value` as the state of lane
+ * `lane` of the twin at `path` (see {@link isStorable}); for a keyed entry, `key` too, as
+ * the store keys it (path, lane and key together). Lanes call it when a model sets them, so
+ * the turn that would make a twin's state unstorable fails and rolls back alone (its event
+ * gets the error), and no commit shared with other twins can fail on it. Scalars and
+ * short keys cost a type check.
+ */
+export function assertStorable(value: unknown, path: string, lane: string, key?: string): void {
+  if (key !== undefined && (path.length + lane.length + key.length) * 3 > MAX_KEY_BYTES &&
+    Buffer.byteLength(path) + Buffer.byteLength(lane) + Buffer.byteLength(key) + 2 > MAX_KEY_BYTES) {
+    throw new TwinError('TWIN_STATE_UNSTORABLE', `lane "${lane}" of ${path}: the key makes a stored key longer than ${MAX_KEY_BYTES} bytes`, { path, lane });
+  }
+  if (typeof value === 'object' && value !== null ? isStorable(value) : scalar(value, false) === null) return;
+  throw new TwinError('TWIN_STATE_UNSTORABLE', `lane "${lane}" of ${path}: the value cannot be stored (nested deeper than ${MAX_STORED_DEPTH} levels, or a symbol, function or bigint past 64 bits)`, { path, lane });
 }
 
 /**
- * The one walk of both checks: iterative (an explicit stack), so it cannot overflow its
- * own stack whatever the input, and allocation-free for the usual flat reading
- * (`{ temperature: 21.5, humidity: 40 }`). `strict`: only plain objects, arrays, byte
- * arrays and dates; otherwise other objects are leaves.
+ * The walk of {@link checkPayload}: iterative (an explicit stack), so it cannot overflow its
+ * own stack whatever the input (whose depth is not bounded yet), and allocation-free for the
+ * usual flat reading (`{ temperature: 21.5, humidity: 40 }`). Plain objects, arrays, byte
+ * arrays and dates only.
  */
-function walk(value: unknown, maxDepth: number, strict: boolean): Fault {
-  if (value === null || typeof value !== 'object') return scalar(value, strict);
-  const flat = flatObject(value, strict);
+function walk(value: unknown, maxDepth: number): Fault {
+  if (value === null || typeof value !== 'object') return scalar(value, true);
+  const flat = flatObject(value);
   if (flat !== undefined) return maxDepth < 1 ? { kind: 'depth' } : flat;
   const stack: unknown[] = [value, 1];
   let visited = 0;
@@ -73,18 +119,18 @@ function walk(value: unknown, maxDepth: number, strict: boolean): Fault {
     if (depth > maxDepth) return { kind: 'depth' };
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
-        const f = push(stack, node[i], depth, strict);
+        const f = push(stack, node[i], depth);
         if (f) return f;
       }
       continue;
     }
     const proto = Object.getPrototypeOf(node);
     if (proto !== Object.prototype && proto !== null) {
-      if (!strict || ArrayBuffer.isView(node) || node instanceof Date) continue;
+      if (ArrayBuffer.isView(node) || node instanceof Date) continue;
       return { kind: 'type', what: `a ${proto?.constructor?.name ?? 'non-plain'} object` };
     }
     for (const key in node) {
-      const f = push(stack, (node as Record<string, unknown>)[key], depth, strict);
+      const f = push(stack, (node as Record<string, unknown>)[key], depth);
       if (f) return f;
     }
   }
@@ -95,28 +141,25 @@ function walk(value: unknown, maxDepth: number, strict: boolean): Fault {
  * A plain object whose values are all scalars (the usual reading): its fault or null,
  * without allocating. undefined when the value is anything else (walk it).
  */
-function flatObject(value: object, strict: boolean): Fault | undefined {
+function flatObject(value: object): Fault | undefined {
   if (Array.isArray(value)) return undefined;
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
-    if (!strict) return null;
-    return ArrayBuffer.isView(value) || value instanceof Date ? null : undefined;
-  }
+  if (proto !== Object.prototype && proto !== null) return ArrayBuffer.isView(value) || value instanceof Date ? null : undefined;
   for (const key in value) {
     const v = (value as Record<string, unknown>)[key];
     if (v !== null && typeof v === 'object') return undefined;
-    const f = scalar(v, strict);
+    const f = scalar(v, true);
     if (f) return f;
   }
   return null;
 }
 
-function push(stack: unknown[], child: unknown, depth: number, strict: boolean): Fault {
+function push(stack: unknown[], child: unknown, depth: number): Fault {
   if (child !== null && typeof child === 'object') {
     stack.push(child, depth + 1);
     return null;
   }
-  return scalar(child, strict);
+  return scalar(child, true);
 }
 
 const MAX_INT64 = 0x7fffffffffffffffn;

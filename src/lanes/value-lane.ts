@@ -1,4 +1,5 @@
 import type { LaneEvent } from './events.js';
+import { assertStorable } from './plain-data.js';
 import { Lane, type LaneHost, type LaneInfo } from './lane.js';
 
 /** Spec-level options every instance of a value lane shares. */
@@ -44,6 +45,7 @@ export class ValueLane<T> extends Lane {
     const old = this.value;
     const changed = !this.equals(old, value);
     if (changed) {
+      assertStorable(value, this.host.path, this.name);
       this.value = value;
       this.host.noteChange(this, undefined, old, true);
     }

@@ -1,10 +1,9 @@
 /**
  * Issue 13, finding 1 (second half): "a poison event can never fail a shared commit". Input
- * is bounded at the edge; a model can still build state the store cannot take. The shard
- * checks each twin's writes before they join the commit: such a twin writes nothing, only
- * the events that went to it fail (non-retryable), its derived events are withheld, and it
- * starts again from its stored state; everything else in the step commits. Real LMDB in a
- * temp dir, at 0 and 2 workers.
+ * is bounded at the edge; a model can still build state the store cannot take. Lanes refuse
+ * such a value when the model sets it, so that turn rolls back alone: its event fails
+ * (non-retryable), its derived events are never emitted, and everything else in the step
+ * commits. Real LMDB in a temp dir, at 0 and 2 workers.
  */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -44,11 +43,11 @@ describe.each([0, 2])('#13.1 unstorable state at %i workers (LMDB strict)', (wor
     expect(report.accepted).toBe(5);
     await rt.settle();
     expect(rt.stats().unstorable).toBe(1);
-    // Withheld by source, not by subject: the innocent crates' outputs name the same subject.
+    // The failed turn emitted nothing; the innocent crates' outputs (which name the same subject) all went out.
     expect(outputs.filter((o) => o.type === 'grown')).toEqual([]);
     expect(outputs.filter((o) => o.type === 'counted')).toHaveLength(11);
 
-    // Back at its stored state (nothing of the poison event is left, in the record or the map), and it takes new events.
+    // Nothing of the poison event is left, in the value lanes or the map, and the twin takes new events.
     expect(await rt.get(crates[2]!, 'n')).toBe(1);
     expect(await rt.get(crates[2]!, 'shape')).toBe(null);
     expect(await rt.get(crates[2]!, 'tags')).toEqual({});

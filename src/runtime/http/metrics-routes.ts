@@ -41,7 +41,7 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, re
         family('twinflow_turns_total', 'counter', 'Twin turns committed.', [['', s.turns]]),
         family('twinflow_turn_failures_total', 'counter', 'Twin turns rolled back.', [['', s.turnFailures]]),
         family('twinflow_outputs_total', 'counter', 'Derived events emitted.', [['', s.outputs]]),
-        family('twinflow_unstorable_states_total', 'counter', 'Twins whose new state the store could not encode; reset to their stored state (a model bug).', [['', s.unstorable]]),
+        family('twinflow_unstorable_states_total', 'counter', 'Turns rolled back because they set lane state the store cannot take, and twins reset after the store refused to encode them (a model bug).', [['', s.unstorable]]),
         family('twinflow_records_corrupt_total', 'counter', 'Stored records that did not decode; their bytes were quarantined (docs/persistence.md).', [['', s.corruptRecords]]),
         family('twinflow_twin_starts_refused_total', 'counter', 'Twin starts a shard refused because another shard owns the twin (a placement bug if non-zero).', [['', s.startsRefused]]),
         family('twinflow_twins_active', 'gauge', 'Twins live in memory.', [['', s.activeTwins]]),
