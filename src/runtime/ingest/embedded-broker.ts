@@ -52,7 +52,18 @@ export interface EmbeddedBroker {
  * ```
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest: MqttIngest, queue: IngestQueue, rejections: Rejections, log: Logger): Promise<EmbeddedBroker> {
+  /**
+   * Payloads ingest refused for the twin their topic names (malformed, too deep or large,
+   * rejected by the model). MQTT 3.1.1 has no negative PUBACK, so aedes goes on to publish
+   * what authorizePublish let through; these are not forwarded to subscribers (bad input
+   * must not be amplified to every `#` subscriber). aedes' forwarded packet is a copy that
+   * keeps the payload buffer, hence the buffer as the mark.
+   */
+  const refused = new WeakSet<object>();
   const aedes = await Aedes.createBroker({
+    authorizeForward(_client, packet) {
+      return typeof packet.payload === 'object' && refused.has(packet.payload) ? null : packet;
+    },
     // The wire times CONNECT from accept; aedes' own timer (from when it gets the socket) is a backstop.
     connectTimeout: options.limits.connectTimeoutMs,
     /**
@@ -78,6 +89,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       ingest.publish({ topic: packet.topic, payload }, packet.qos, client.id, (error) => {
         if (error && packet.qos > 0 && reasonFor(error).retry) return callback(error);
+        // A topic that names no twin is none of ingest's business: the broker stays a broker for it.
+        if (error && ingest.namesTwin(packet.topic)) {
+          packet.payload = payload;
+          refused.add(payload);
+        }
         callback(null);
       });
     },

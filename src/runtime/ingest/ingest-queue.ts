@@ -52,6 +52,11 @@ export class IngestQueue {
     this.maxPending = options.maxPending ?? 50_000;
   }
 
+  /** True when a model is routed to `path` (see Runtime.isRouted). */
+  isRouted(path: string): boolean {
+    return this.rt.isRouted(path);
+  }
+
   /** Submits one event; `done` (optional for QoS 0) learns its outcome after commit. */
   push(input: EventInput, note: InputNote, done?: IngestDone): void {
     this.inputs.push(input);

@@ -64,6 +64,12 @@ export class MqttIngest {
     private readonly decoder: MqttDecoder,
   ) {}
 
+  /** True when a topic names a twin a model is routed to (ingest owns what is published there). */
+  namesTwin(topic: string): boolean {
+    const path = this.topics.pathOf(topic);
+    return path !== null && this.queue.isRouted(path);
+  }
+
   publish(msg: MqttMessage, qos: number, clientId: string, ack: MqttAck): void {
     const path = this.topics.pathOf(msg.topic);
     if (path === null) return ack(null);
