@@ -59,8 +59,9 @@ export interface StoredTwin {
 /**
  * Some writes of a batch could not be encoded (a value too deep for the encoder, a key past
  * the store's key size): the store committed the others and names the twins it could not
- * store. Encoding happens before anything is committed, so the split is exact: one
- * twin's bad state never fails the commit of every other twin in the batch.
+ * store. Lanes refuse such state when a model sets it (assertStorable), so this is the
+ * second line, for state mutated in place after it was set; the group commit treats it as
+ * a failed commit (its tickets fail, its twins go back to their stored state).
  */
 export class UnstorableWritesError extends Error {
   constructor(readonly paths: ReadonlySet<string>, readonly first: unknown) {
