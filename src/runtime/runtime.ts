@@ -302,10 +302,8 @@ export class Runtime {
    * committed turn with its cause and lane changes. Rejects with TWIN_JOURNAL_DISABLED
    * unless `journal` is on (as does {@link readAt}).
    */
-  history(path: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<JournalEntry[]> {
-    // Without the journal there is no history: an empty answer would read as "nothing
-    // happened", and a state "as of" would silently be the current one.
-    if (!this.journal) return Promise.reject(new TwinError('TWIN_JOURNAL_DISABLED', 'reads of past state and history need the journal: start the node with --journal (startNode({ journal: true }))'));
+  async history(path: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<JournalEntry[]> {
+    this.assertJournal();
     return this.host.history(this.normaliser.path(path), from, to);
   }
 
@@ -314,7 +312,7 @@ export class Runtime {
    * journal entries after `at`, newest first. Exact within the journal's retention.
    */
   async readAt(path: string, at: number): Promise<TwinSnapshot> {
-    if (!this.journal) await this.history(path, 0, 0); // rejects with TWIN_JOURNAL_DISABLED before any read
+    this.assertJournal(); // before the read: without a journal "as of" would silently be "now"
     const snapshot = await this.read(path);
     return rollBack(snapshot, await this.history(path, at + 1));
   }
@@ -392,6 +390,11 @@ export class Runtime {
     if (this.closed) return;
     this.closed = true;
     await this.host.close();
+  }
+
+  /** Without the journal there is no history: an empty answer would read as "nothing happened". */
+  private assertJournal(): void {
+    if (!this.journal) throw new TwinError('TWIN_JOURNAL_DISABLED', 'reads of past state and history need the journal: start the node with --journal (startNode({ journal: true }))');
   }
 
   private assertOpen(): void {

@@ -283,14 +283,16 @@ export class WorkerShardHost implements ShardHost {
   }
 
   private failPending(worker: number, error: TwinError): void {
-    for (const [id, p] of this.pending) {
-      if (p.worker !== worker) continue;
-      this.pending.delete(id);
-      if (p.kind === 'ticket') {
-        p.ticket.done(p.index, error);
-        if (p.ticket.complete) p.ticket.resolve();
-      } else p.reject(error);
-    }
+    for (const [id, p] of this.pending) if (p.worker === worker) this.fail(id, p, error);
+  }
+
+  /** Answers one pending message with an error: its ticket slot is rejected, or its promise. */
+  private fail(id: number, p: Pending, error: TwinError): void {
+    this.pending.delete(id);
+    if (p.kind === 'ticket') {
+      p.ticket.done(p.index, error);
+      if (p.ticket.complete) p.ticket.resolve();
+    } else p.reject(error);
   }
 
   /**
@@ -430,12 +432,7 @@ export class WorkerShardHost implements ShardHost {
     const id = 'id' in message ? message.id : undefined;
     const p = id === undefined ? undefined : this.pending.get(id);
     this.log.error({ kind: message.t, err: error.message }, 'message to a shard worker could not be cloned; refused');
-    if (!p) return;
-    this.pending.delete(id!);
-    if (p.kind === 'ticket') {
-      p.ticket.done(p.index, error);
-      if (p.ticket.complete) p.ticket.resolve();
-    } else p.reject(error);
+    if (p) this.fail(id!, p, error);
   }
 }
 
