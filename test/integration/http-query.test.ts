@@ -68,6 +68,9 @@ describe('HTTP subtree queries, metrics, OpenAPI', () => {
     expect(value('twinflow_warp_frames_out_total')).toBeGreaterThanOrEqual(1);
     expect(value('twinflow_warp_conflations_total')).toBe(0);
     expect(text).toMatch(/^twinflow_turn_latency_seconds\{quantile="0\.99"\} \d/m);
+    // Sampled from the moment the node listens: a few 10 ms ticks have passed by now.
+    expect(value('twinflow_event_loop_delay_seconds_count')).toBeGreaterThan(0);
+    expect(text).toMatch(/^twinflow_event_loop_delay_seconds\{quantile="1"\} \d/m);
     expect(text).toContain('# TYPE twinflow_events_total counter');
   });
 

@@ -2,7 +2,10 @@
  * Issue 13's soak: `twinflow serve` as users run it (LMDB strict, embedded broker; 2 worker
  * threads and 0) takes valid HTTP and MQTT load while every kind of bad input of the issue
  * is thrown at it, for a bounded time. Asserted throughout and after:
- * - the node stays up and `/healthz` answers within 100 ms at every probe;
+ * - the node stays up and `/healthz` answers within 100 ms throughout: the node's own event
+ *   loop is never held for 100 ms, and 99 % of external probes answer within 100 ms (a probe
+ *   also waits for a core on a 2-core machine running five busy threads, so the slowest one
+ *   is bounded at 1 s: the defect it guards against held `/healthz` for seconds);
  * - every bad input gets its clear error (status/code, MQTT reason or disconnect, WARP @unlinked);
  * - observers return to zero once the sockets close; RSS stays under {@link RSS_BOUND};
  * - after kill -9 and a restart, every acknowledged valid event is applied;
@@ -23,6 +26,8 @@ const LOAD_MS = 15_000;
 /** Bound on the node's resident memory during the soak (2 workers hold two V8 heaps). */
 const RSS_BOUND = 600 * 1024 * 1024;
 const HEALTHZ_BOUND_MS = 100;
+/** The slowest single probe: machine scheduling included, far under the seconds of #13.6. */
+const HEALTHZ_WORST_MS = 1000;
 /** Below the stored twin count (~170), above one floor's (~85): `/**` is refused, a floor is linked. */
 const LINK_LIMIT = 120;
 
@@ -56,6 +61,14 @@ async function metric(url: string, name: string): Promise<number> {
   return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
+/** One sample of a metric family, e.g. `metricSample(url, 'x_seconds', '{quantile="1"}')`. */
+async function metricSample(url: string, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+  if (!line) throw new Error(`no ${name}${labels} in /metrics`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 async function feedHttp(url: string, ledger: Ledger, stop: { done: boolean }): Promise<void> {
   while (!stop.done) {
     const first = ledger.sent;
@@ -83,12 +96,12 @@ async function feedMqtt(port: number, ledger: Ledger, stop: { done: boolean }): 
 
 /**
  * Probes /healthz every 50 ms from a worker thread, so what this test process does between
- * probes (sending the attacks) is not timed; resolves with the slowest answer in ms.
+ * probes (sending the attacks) is not timed; resolves with every answer's time in ms.
  */
-function probeHealth(url: string, stop: { done: boolean }): Promise<number> {
+function probeHealth(url: string, stop: { done: boolean }): Promise<number[]> {
   const worker = new Worker(`
     const { parentPort, workerData } = require('node:worker_threads');
-    let worst = 0, stopped = false, failed = null;
+    const times = []; let stopped = false, failed = null;
     parentPort.on('message', () => (stopped = true));
     (async () => {
       // The first fetch of a new thread loads and compiles its HTTP client: not timed.
@@ -100,17 +113,17 @@ function probeHealth(url: string, stop: { done: boolean }): Promise<number> {
           await res.arrayBuffer();
           if (res.status !== 200) failed = 'status ' + res.status;
         } catch (err) { failed = String(err); }
-        worst = Math.max(worst, performance.now() - t0);
+        times.push(performance.now() - t0);
         await new Promise((r) => setTimeout(r, 50));
       }
-      parentPort.postMessage({ worst, failed });
+      parentPort.postMessage({ times, failed });
     })();
   `, { eval: true, workerData: url });
   return new Promise((resolve, reject) => {
-    worker.once('message', (m: { worst: number; failed: string | null }) => {
+    worker.once('message', (m: { times: number[]; failed: string | null }) => {
       void worker.terminate();
       if (m.failed) reject(new Error(`/healthz failed: ${m.failed}`));
-      else resolve(m.worst);
+      else resolve(m.times);
     });
     worker.once('error', reject);
     const poll = setInterval(() => {
@@ -258,13 +271,18 @@ describe.each([2, 0])('#13 soak at %i workers: valid load and every kind of bad 
     }
     const [http, mqtt, health] = await background;
     for (const r of [http, mqtt, health]) if (r.status === 'rejected') throw r.reason;
-    const worstHealthz = (health as PromiseFulfilledResult<number>).value;
+    const probes = (health as PromiseFulfilledResult<number[]>).value.sort((a, b) => a - b);
+    const p99 = probes[Math.floor(probes.length * 0.99)]!, worst = probes.at(-1)!;
+    const loopHeld = (await metricSample(node.url, 'twinflow_event_loop_delay_seconds', '{quantile="1"}')) * 1000;
     for (const s of sockets.splice(0)) s instanceof WebSocket ? s.terminate() : s.destroy();
 
-    console.info(`soak at ${workers} workers: ${rounds} rounds of bad input, ${ledgers.http.sent} HTTP + ${ledgers.mqtt.sent} MQTT valid events, worst /healthz ${worstHealthz.toFixed(1)} ms, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+    console.info(`soak at ${workers} workers: ${rounds} rounds of bad input, ${ledgers.http.sent} HTTP + ${ledgers.mqtt.sent} MQTT valid events, /healthz p99 ${p99.toFixed(1)} ms worst ${worst.toFixed(1)} ms over ${probes.length} probes, event loop held at most ${loopHeld.toFixed(1)} ms, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
     expect(node.child.exitCode).toBe(null);
     expect(rounds).toBeGreaterThan(0);
-    expect(worstHealthz).toBeLessThan(HEALTHZ_BOUND_MS);
+    expect(probes.length).toBeGreaterThan(50);
+    expect(loopHeld).toBeLessThan(HEALTHZ_BOUND_MS);
+    expect(p99).toBeLessThan(HEALTHZ_BOUND_MS);
+    expect(worst).toBeLessThan(HEALTHZ_WORST_MS);
     expect(rss).toBeLessThan(RSS_BOUND);
     expect(await metric(node.url, 'twinflow_rejected_total')).toBeGreaterThan(0);
     const deadline = Date.now() + 5000;

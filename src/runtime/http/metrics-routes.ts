@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import type { WarpFrontStats } from '../warp/server.js';
@@ -31,6 +32,12 @@ export function family(name: string, type: 'counter' | 'gauge' | 'summary', help
  */
 export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, rejected: () => ReadonlyMap<string, number> = () => new Map()) {
   return async (app: FastifyInstance): Promise<void> => {
+    // How long the main thread's event loop was held: what every front's latency waits on.
+    // Sampled every 10 ms by libuv, so it costs nothing measurable. Counted from the moment the
+    // node listens: startup work (opening the store, starting the broker) is not a stall.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    app.addHook('onListen', async () => loop.enable());
+    app.addHook('onClose', async () => loop.disable());
     app.get('/metrics', async (_req, reply) => {
       const s = rt.stats();
       const w = warp();
@@ -50,6 +57,12 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, re
           ['{quantile="0.5"}', s.turnLatencyNs.p50 / 1e9],
           ['{quantile="0.99"}', s.turnLatencyNs.p99 / 1e9],
           ['_count', s.turnLatencyNs.samples],
+        ]),
+        family('twinflow_event_loop_delay_seconds', 'summary', 'Delay of the main event loop since the node started listening (sampled every 10 ms); the max is the longest the loop was held.', [
+          ['{quantile="0.5"}', loop.percentile(50) / 1e9],
+          ['{quantile="0.99"}', loop.percentile(99) / 1e9],
+          ['{quantile="1"}', loop.max / 1e9],
+          ['_count', loop.count],
         ]),
         family('twinflow_rejected_total', 'counter', 'Input and connections refused by a front or a limit, by kind (docs/limits.md).',
           [...rejected()].map(([kind, n]) => [`{kind="${kind}"}`, n] as const)),
