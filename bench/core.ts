@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { buildingModels } from '../models/index.js';
 import { createRuntime, MemoryStateStore, type EventInput } from '../src/index.js';
 import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
-import { seededRandom as seeded } from '../src/persistence/fleet-generator.js';
+import { seededRandom as seeded } from '../models/fleet.js';
 import { feed } from './lib/feed.js';
 
 const KINDS = ['climate', 'occupancy', 'fire', 'gasbio'] as const;

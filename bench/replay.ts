@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { buildingModels } from '../models/index.js';
-import { importCsv, UCI_MAPPING } from '../src/persistence/csv-import.js';
-import { generateFleet } from '../src/persistence/fleet-generator.js';
-import { RecordingReader } from '../src/persistence/recording-reader.js';
-import { RecordingWriter } from '../src/persistence/recording-writer.js';
-import { runReplay } from '../src/runtime/replay/run.js';
+import { importCsv, UCI_MAPPING } from '../src/recording/csv-import.js';
+import { generateFleet } from '../models/fleet.js';
+import { RecordingReader } from '../src/recording/recording-reader.js';
+import { RecordingWriter } from '../src/recording/recording-writer.js';
+import { runReplay } from '../src/recording/replay-run.js';
 import { repeat, type BenchContext, type Figure } from './lib/harness.js';
 
 const UCI = fileURLToPath(new URL('../../../shared/data/uci-occupancy/datatraining.txt', import.meta.url));

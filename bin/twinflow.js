@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const cli = new URL('../dist/src/runtime/cli.js', import.meta.url);
+const cli = new URL('../dist/src/cli/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   process.stderr.write('twinflow: dist/ is missing; run `npm install` (or `npm run build`) first\n');
   process.exit(1);

@@ -1,7 +1,7 @@
 import { TwinError } from '../errors.js';
-import type { JoinSpec } from '../lanes/index.js';
+import type { JoinSpec } from '../model/lane-specs.js';
 import { TwinPath, defaultShardKey, subtreeShardKey, type RouteParams, type ShardKeyFn } from '../topology/index.js';
-import type { TwinModel } from './model.js';
+import type { TwinModel } from '../model/twin-model.js';
 
 /** One parent join lane fed by a child lane, with the join's projection if it has one. */
 export interface JoinTarget {

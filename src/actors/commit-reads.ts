@@ -1,6 +1,7 @@
-import type { Lane, LaneEvent } from '../lanes/index.js';
+import type { LaneEvent } from '../lanes/events.js';
+import type { Lane } from '../lanes/lane.js';
 import type { JoinTarget } from './catalog.js';
-import type { TwinLogger } from './model.js';
+import type { TwinLogger } from '../model/twin-model.js';
 import type { ShardStats } from './stats.js';
 import type { Twin } from './twin.js';
 

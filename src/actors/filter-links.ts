@@ -1,5 +1,6 @@
 import { TwinError } from '../errors.js';
-import type { LaneObserver, StoredTwin } from '../lanes/index.js';
+import type { LaneObserver } from '../lanes/events.js';
+import type { StoredTwin } from '../store/state-store.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { ObserverRegistry } from './observers.js';
 import type { Twin } from './twin.js';

@@ -1,6 +1,6 @@
 import { TwinError } from '../errors.js';
-import type { StateStore, StateWrite } from '../lanes/index.js';
-import type { DerivedEvent } from './model.js';
+import type { StateStore, StateWrite } from '../store/state-store.js';
+import type { DerivedEvent } from '../model/twin-model.js';
 import type { Ticket } from './work.js';
 
 interface Group {

@@ -1,4 +1,4 @@
-import type { LaneEvent, LaneObserver } from '../lanes/index.js';
+import type { LaneEvent, LaneObserver } from '../lanes/events.js';
 import type { PathFilter, TwinPath } from '../topology/index.js';
 
 interface FilterLink {

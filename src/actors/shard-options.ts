@@ -1,8 +1,8 @@
 import type { TwinError } from '../errors.js';
-import type { JournalCause, StateStore } from '../lanes/index.js';
+import type { JournalCause, StateStore } from '../store/state-store.js';
 import type { ModelCatalog } from './catalog.js';
 import type { Clock } from './clock.js';
-import type { DerivedEvent, TwinEvent, TwinLogger } from './model.js';
+import type { DerivedEvent, TwinEvent, TwinLogger } from '../model/twin-model.js';
 import type { PassivationOptions } from './passivation.js';
 import type { Twin } from './twin.js';
 

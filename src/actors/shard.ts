@@ -1,11 +1,12 @@
 import { TwinError, toTwinError } from '../errors.js';
-import { UnstorableWritesError, type LaneObserver, type StoredTwin } from '../lanes/index.js';
+import type { LaneObserver } from '../lanes/events.js';
+import { UnstorableWritesError, type StoredTwin } from '../store/state-store.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
 import { GroupCommit } from './group-commit.js';
 import { JoinBuffer } from './join-buffer.js';
-import type { DerivedEvent, TwinLogger } from './model.js';
+import type { DerivedEvent, TwinLogger } from '../model/twin-model.js';
 import { FilterLinks } from './filter-links.js';
 import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';

@@ -1,4 +1,4 @@
-import type { StateStore } from '../lanes/index.js';
+import type { StateStore } from '../store/state-store.js';
 import type { Clock } from './clock.js';
 
 /** Stores that index which stored twins have timers coming due (LmdbStateStore does). */

@@ -1,5 +1,6 @@
-import type { JournalChange, Lane } from '../lanes/index.js';
-import type { DerivedEvent } from './model.js';
+import type { Lane } from '../lanes/lane.js';
+import type { JournalChange } from '../store/state-store.js';
+import type { DerivedEvent } from '../model/twin-model.js';
 import type { Work } from './work.js';
 
 /**

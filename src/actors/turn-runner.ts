@@ -1,10 +1,14 @@
 import { toTwinError, type TwinError } from '../errors.js';
-import { jsonEquals, type JoinLane, type JournalCause, type JournalEntry, type Lane, type LaneObserver, type StateWrite } from '../lanes/index.js';
+import { jsonEquals } from '../lanes/equality.js';
+import type { LaneObserver } from '../lanes/events.js';
+import type { JoinLane } from '../lanes/join-lane.js';
+import type { Lane } from '../lanes/lane.js';
+import type { JournalCause, JournalEntry, StateWrite } from '../store/state-store.js';
 import { TwinPath } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { CommitReads, READ_FAILED } from './commit-reads.js';
 import type { JoinUpdates } from './join-buffer.js';
-import type { DerivedEvent, TwinLogger } from './model.js';
+import type { DerivedEvent, TwinLogger } from '../model/twin-model.js';
 import type { ObserverRegistry } from './observers.js';
 import { JOIN_CAUSE, RUN_HOOK, type RemoteMessage, type TurnBody } from './shard-options.js';
 import type { ShardStats } from './stats.js';

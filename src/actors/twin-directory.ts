@@ -1,5 +1,5 @@
 import { TwinError } from '../errors.js';
-import type { StateStore, StoredTwin } from '../lanes/index.js';
+import type { StateStore, StoredTwin } from '../store/state-store.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { ModelCatalog } from './catalog.js';
 import { Twin, type TurnEnv } from './twin.js';

@@ -1,12 +1,17 @@
 import { TwinError } from '../errors.js';
-import type { CommandLane, CommandSpec, Lane, LaneHost, StateWrite, StoredTwin, ValueLane, WindowLane, WindowSpec } from '../lanes/index.js';
+import type { Lane, LaneHost } from '../lanes/lane.js';
+import type { CommandLane } from '../lanes/signal-lanes.js';
+import type { ValueLane } from '../lanes/value-lane.js';
+import type { WindowLane } from '../lanes/window-lane.js';
+import type { CommandSpec, WindowSpec } from '../model/lane-specs.js';
+import type { StateWrite, StoredTwin } from '../store/state-store.js';
 import { TwinPath, type RouteParams } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import type { UpJoins } from './catalog.js';
 import { DedupeWindow } from './dedupe.js';
 import { own } from './own.js';
 import type { FilterMatches } from './observers.js';
-import { WINDOW_TIMER_PREFIX, type LaneSpecs, type TwinContext, type TwinEvent, type TwinLogger, type TwinModel, type TwinTimers } from './model.js';
+import { WINDOW_TIMER_PREFIX, type LaneSpecs, type TwinContext, type TwinEvent, type TwinLogger, type TwinModel, type TwinTimers } from '../model/twin-model.js';
 
 /** What a twin needs from the shard that runs it. */
 export interface TurnEnv {

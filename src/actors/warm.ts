@@ -1,7 +1,7 @@
 import { TwinError } from '../errors.js';
-import type { StateStore, StoredTwin } from '../lanes/index.js';
+import type { StateStore, StoredTwin } from '../store/state-store.js';
 import { TwinPath } from '../topology/index.js';
-import type { TwinLogger } from './model.js';
+import type { TwinLogger } from '../model/twin-model.js';
 import type { Twin } from './twin.js';
 import type { TwinDirectory } from './twin-directory.js';
 import type { WarmChunk } from './work.js';

@@ -1,5 +1,5 @@
 import type { TwinError } from '../errors.js';
-import type { TwinEvent } from './model.js';
+import type { TwinEvent } from '../model/twin-model.js';
 import type { Twin } from './twin.js';
 import type { JoinUpdates } from './join-buffer.js';
 

@@ -1,4 +1,4 @@
-import { pull } from '../lanes/pull.js';
+import { pull } from '../streams/pull.js';
 import type { ClientEvent, TypedLaneEvent } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import { WARP_SUBPROTOCOLS, joinFrame, type WarpEncoding } from '../lanes/warp/index.js';
+import { WARP_SUBPROTOCOLS, joinFrame, type WarpEncoding } from '../protocol/warp/index.js';
 import { PathFilter, TwinPath } from '../topology/index.js';
 import { backoffDelay } from './backoff.js';
 import { ClientLink, LinkError, type LinkCallbacks } from './client-link.js';

@@ -1,7 +1,7 @@
-import { ABSENT, EXTANT, fromJs, get, tag, toJs, type Value } from '../lanes/recon/index.js';
+import { ABSENT, EXTANT, fromJs, get, tag, toJs, type Value } from '../protocol/recon/index.js';
 import {
   laneEventFromBody, laneEventFromJson, parseFrame, writeFrameEnvelope, type Envelope, type WarpEncoding,
-} from '../lanes/warp/index.js';
+} from '../protocol/warp/index.js';
 import type { TypedLaneEvent } from './types.js';
 
 /**

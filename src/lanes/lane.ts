@@ -1,5 +1,5 @@
 import type { LaneEvent, LaneKind } from './events.js';
-import type { StateWrite, StoredTwin } from './store.js';
+import type { StateWrite, StoredTwin } from '../store/state-store.js';
 
 /**
  * What a lane needs from the twin that owns it. Lanes hold state and know their own

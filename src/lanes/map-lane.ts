@@ -1,12 +1,12 @@
 import type { LaneEvent, LaneKind } from './events.js';
 import { Lane, type LaneHost, type LaneInfo } from './lane.js';
-import { assertStorable } from './plain-data.js';
+import { assertStorable } from '../store/plain-data.js';
 
 /** Spec-level options every instance of a map (or join) lane shares. */
 export interface MapOptions<V> {
   readonly equals: (a: V, b: V) => boolean;
 }
-import type { StateWrite, StoredTwin } from './store.js';
+import type { StateWrite, StoredTwin } from '../store/state-store.js';
 
 /**
  * String-keyed entries with per-key change events (`update`, `remove`, `clear`).

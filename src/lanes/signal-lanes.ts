@@ -1,6 +1,6 @@
 import type { LaneEvent } from './events.js';
 import { Lane, type LaneHost, type LaneInfo } from './lane.js';
-import type { StateWrite } from './store.js';
+import type { StateWrite } from '../store/state-store.js';
 
 /** Lanes that keep no state: nothing to sync, persist or restore. */
 abstract class StatelessLane extends Lane {

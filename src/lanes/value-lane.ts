@@ -1,5 +1,5 @@
 import type { LaneEvent } from './events.js';
-import { assertStorable } from './plain-data.js';
+import { assertStorable } from '../store/plain-data.js';
 import { Lane, type LaneHost, type LaneInfo } from './lane.js';
 
 /** Spec-level options every instance of a value lane shares. */
@@ -9,7 +9,7 @@ export interface ValueOptions<T> {
   /** Converts a value stored by an older model version (see `value({ migrate })`). */
   readonly migrate?: ((stored: unknown, fromVersion: number) => T) | undefined;
 }
-import type { StateWrite, StoredTwin } from './store.js';
+import type { StateWrite, StoredTwin } from '../store/state-store.js';
 
 /**
  * A single value, observable: `set` records the change (with the old value) for the

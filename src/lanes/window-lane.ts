@@ -6,7 +6,7 @@ export interface WindowOptions {
   readonly shape: WindowShape;
   readonly keep: number;
 }
-import type { StateWrite, StoredTwin } from './store.js';
+import type { StateWrite, StoredTwin } from '../store/state-store.js';
 
 /** Aggregates of one window. `avg`, `min`, `max` are null while `count` is 0. */
 export interface WindowResult {

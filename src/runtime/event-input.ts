@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { TwinError } from '../errors.js';
-import type { TwinEvent } from '../actors/index.js';
+import type { TwinEvent } from '../model/twin-model.js';
 import { normalisePath } from '../topology/index.js';
-import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../lanes/plain-data.js';
+import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../store/plain-data.js';
 
 /** An event as callers hand it in: CloudEvent attributes, with defaults for the optional ones. */
 export interface EventInput {

@@ -1,4 +1,6 @@
-import { Conflator, pull, type LaneEvent, type LaneObserver } from '../lanes/index.js';
+import type { LaneEvent, LaneObserver } from '../lanes/events.js';
+import { Conflator } from '../streams/conflator.js';
+import { pull } from '../streams/pull.js';
 
 /** One event of a wildcard link, naming the twin it came from. */
 export interface PathEvent {

@@ -1,4 +1,6 @@
-import { Conflator, pull, type LaneEvent, type LaneObserver } from '../lanes/index.js';
+import type { LaneEvent, LaneObserver } from '../lanes/events.js';
+import { Conflator } from '../streams/conflator.js';
+import { pull } from '../streams/pull.js';
 
 /**
  * A link to one lane of one twin: the lane's current state first (sync), then every

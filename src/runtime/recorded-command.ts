@@ -1,4 +1,4 @@
-import type { TwinEvent } from '../actors/index.js';
+import type { TwinEvent } from '../model/twin-model.js';
 
 /**
  * How a recording holds a command: as an event of this reserved type and source whose

@@ -1,17 +1,24 @@
-import { ModelCatalog, RealClock, Ticket, type PassivationOptions, type Clock, type DerivedEvent, type TwinEvent, type TwinLogger, type TwinModel } from '../actors/index.js';
+import { ModelCatalog } from '../actors/catalog.js';
+import { RealClock, type Clock } from '../actors/clock.js';
+import type { PassivationOptions } from '../actors/passivation.js';
+import { Ticket } from '../actors/work.js';
+import type { DerivedEvent, TwinEvent, TwinLogger, TwinModel } from '../model/twin-model.js';
 import { own } from '../actors/own.js';
 import { TwinError, toTwinError } from '../errors.js';
-import { MemoryStateStore, type JournalEntry, type LaneEvent, type StateStore, type ValueSpec } from '../lanes/index.js';
+import type { LaneEvent } from '../lanes/events.js';
+import type { ValueSpec } from '../model/lane-specs.js';
+import { MemoryStateStore } from '../store/memory-store.js';
+import type { JournalEntry, StateStore } from '../store/state-store.js';
 import { rollBack } from './time-travel.js';
 import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from './event-input.js';
-import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../lanes/plain-data.js';
+import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../store/plain-data.js';
 import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
-import { createLogger } from './logger.js';
-import { LocalShardHost, type HostCounters, type ShardHost, type TwinSnapshot } from './shard-host.js';
-import { WorkerShardHost, type WorkerOptions } from './workers/host.js';
+import { createLogger } from '../logger.js';
+import { LocalShardHost, type HostCounters, type ShardHost, type TwinSnapshot } from '../hosting/shard-host.js';
+import { WorkerShardHost, type WorkerOptions } from '../hosting/worker-host.js';
 
 export interface RuntimeOptions {
   /** The twin models; each binds a route. */
@@ -86,7 +93,7 @@ export interface IngestReport {
 /** Counters of a runtime (monotonic, except the gauges activeTwins and observers). */
 export type RuntimeStats = HostCounters;
 
-export type { TwinSnapshot } from './shard-host.js';
+export type { TwinSnapshot } from '../hosting/shard-host.js';
 
 /**
  * A twinflow runtime in this process: ingest events, send commands, read and link lanes.
@@ -134,7 +141,7 @@ export class Runtime {
       for (const l of this.errorListeners) l(e, path);
     };
     if (options.workers && options.workers.count > 0) {
-      this.host = new WorkerShardHost(options, this.catalog, this.clock, this.log, onOutput, onTurnError);
+      this.host = new WorkerShardHost({ ...options, workers: options.workers }, this.catalog, this.clock, this.log, onOutput, onTurnError);
     } else {
       const store = options.store ?? new MemoryStateStore();
       this.host = new LocalShardHost({

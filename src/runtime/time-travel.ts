@@ -1,4 +1,4 @@
-import type { JournalEntry } from '../lanes/index.js';
+import type { JournalEntry } from '../store/state-store.js';
 
 /** The twin state shape that reads return (see Runtime.read). */
 interface Snapshot {

@@ -8,9 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RecordingReader } from '../../src/persistence/recording-reader.js';
-import { main } from '../../src/runtime/cli.js';
-import { parseServeConfig } from '../../src/runtime/config.js';
+import { RecordingReader } from '../../src/recording/recording-reader.js';
+import { main } from '../../src/cli/cli.js';
+import { parseServeConfig } from '../../src/node/config/serve-config.js';
 import { freePort, waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -25,7 +25,7 @@ afterEach(() => {
 function twinflow(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [
     '--import', 'tsx', '--input-type=module', '-e',
-    "const { main } = await import('./src/runtime/cli.ts'); process.exitCode = await main(process.argv.slice(1));",
+    "const { main } = await import('./src/cli/cli.ts'); process.exitCode = await main(process.argv.slice(1));",
     ...args,
   ], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);

@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/mqtt.js';
 import { serveProcess } from '../support/serve.js';
 import { tempDir } from '../support/tmp.js';
-import { seededRandom as seeded } from '../../src/persistence/fleet-generator.js';
+import { seededRandom as seeded } from '../../models/fleet.js';
 
 const ROOMS = 160;
 const ROOMS_PER_UNIT = 8;

@@ -2,8 +2,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
-import { generateFleet } from '../../src/persistence/fleet-generator.js';
-import { publishEvents } from '../../src/runtime/replay/mqtt-publish.js';
+import { generateFleet } from '../../models/fleet.js';
+import { publishEvents } from '../../src/recording/mqtt-publish.js';
 import { waitFor } from '../support/mqtt.js';
 
 let node: TwinflowNode | undefined;

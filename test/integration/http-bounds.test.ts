@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { WarpClient } from '../../src/client/index.js';
 import { startNode, type NodeOptions, type TwinflowNode } from '../../src/index.js';
-import { parseServeConfig, serveHelp } from '../../src/runtime/config.js';
+import { parseServeConfig, serveHelp } from '../../src/node/config/serve-config.js';
 import { faultyModelSource, faultyModels } from '../support/faulty-models.js';
 import { tempDir } from '../support/tmp.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntime, defineTwin, map, SimulatedClock, value } from '../../src/index.js';
-import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { T0 } from '../support/runtime.js';
 import { tempDir } from '../support/tmp.js';
 import { pino } from 'pino';

@@ -10,8 +10,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
-import type { MqttOptions } from '../../src/runtime/ingest/mqtt-front.js';
-import { ingestionFromFlags } from '../../src/runtime/ingest-config.js';
+import type { MqttOptions } from '../../src/node/ingest/mqtt-front.js';
+import { ingestionFromFlags } from '../../src/node/config/ingest-config.js';
 import { CLIMATE, closeClients, mqttClient, ROOM, topicOf, waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 

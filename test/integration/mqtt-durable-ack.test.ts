@@ -25,7 +25,7 @@ async function serve(dataDir: string, httpPort: number, mqtt: number | string): 
   const mqttFlags = typeof mqtt === 'number' ? ['--mqtt-port', String(mqtt)] : ['--mqtt-url', mqtt, '--mqtt-client-id', 'tf-durable', '--mqtt-subscription', 'org/#'];
   const child = spawn(process.execPath, [
     '--import', 'tsx', '--input-type=module', '-e',
-    "const { main } = await import('./src/runtime/cli.ts'); process.exitCode = await main(process.argv.slice(1));",
+    "const { main } = await import('./src/cli/cli.ts'); process.exitCode = await main(process.argv.slice(1));",
     'serve', '--data', dataDir, '--durability', 'strict', '--port', String(httpPort), ...mqttFlags, '--log-level', 'warn',
   ], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);

@@ -2,9 +2,10 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { MemoryStateStore, SimulatedClock, startNode, type DerivedEvent, type TwinflowNode } from '../../src/index.js';
-import { ModelCatalog, ownedBy, ownerOf } from '../../src/actors/index.js';
+import { ModelCatalog } from '../../src/actors/catalog.js';
+import { ownedBy, ownerOf } from '../../src/actors/ownership.js';
 import { TwinPath } from '../../src/topology/index.js';
-import { LocalShardHost } from '../../src/runtime/shard-host.js';
+import { LocalShardHost } from '../../src/hosting/shard-host.js';
 import { tempDir } from '../support/tmp.js';
 import { rawClient, ROOM } from '../support/warp.js';
 

@@ -3,11 +3,11 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type DerivedEvent, type TwinflowNode } from '../../src/index.js';
-import { generateFleet } from '../../src/persistence/fleet-generator.js';
-import { RecordingWriter } from '../../src/persistence/recording-writer.js';
-import { stateDigest } from '../../src/runtime/replay/digest.js';
-import { startRecording } from '../../src/runtime/replay/recorder.js';
-import { runReplay } from '../../src/runtime/replay/run.js';
+import { generateFleet } from '../../models/fleet.js';
+import { RecordingWriter } from '../../src/recording/recording-writer.js';
+import { stateDigest } from '../../src/recording/digest.js';
+import { startRecording } from '../../src/recording/recorder.js';
+import { runReplay } from '../../src/recording/replay-run.js';
 import { tempDir } from '../support/tmp.js';
 
 const SITE = '/org/contoso/site/berlin';

@@ -5,11 +5,11 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildingModels, defaultParams } from '../../models/index.js';
 import { startNode, type WindowResult } from '../../src/index.js';
-import { importCsv, roomPathOf, DEFAULT_ROOM_TEMPLATE, UCI_MAPPING } from '../../src/persistence/csv-import.js';
-import { RecordingWriter } from '../../src/persistence/recording-writer.js';
-import { explainHvac } from '../../src/runtime/replay/hvac-explain.js';
-import { runReplay } from '../../src/runtime/replay/run.js';
-import { compareDerived } from '../../src/runtime/replay/whatif.js';
+import { importCsv, roomPathOf, DEFAULT_ROOM_TEMPLATE, UCI_MAPPING } from '../../src/recording/csv-import.js';
+import { RecordingWriter } from '../../src/recording/recording-writer.js';
+import { explainHvac } from '../../models/hvac-explain.js';
+import { runReplay } from '../../src/recording/replay-run.js';
+import { compareDerived } from '../../src/recording/whatif.js';
 import { tempDir } from '../support/tmp.js';
 
 const HOUR = 3_600_000;

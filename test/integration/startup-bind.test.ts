@@ -12,7 +12,7 @@ import { freePort } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const MAIN = join(REPO, 'src/runtime/main.ts');
+const MAIN = join(REPO, 'src/cli/main.ts');
 const children: ChildProcess[] = [];
 const holders: Server[] = [];
 afterEach(async () => {

@@ -12,12 +12,12 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
-import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
-import { seededRandom } from '../../src/persistence/fleet-generator.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
+import { seededRandom } from '../../models/fleet.js';
 import { tempDir } from '../support/tmp.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const MAIN = resolve(REPO, 'src/runtime/main.ts');
+const MAIN = resolve(REPO, 'src/cli/main.ts');
 const SERVING = 'twinflow is serving the building model';
 const ROOM = '/org/o/site/s/building/1/floor/1/unit/a/room';
 const sensor = (room: number) => `${ROOM}/${room}/sensors/climate`;

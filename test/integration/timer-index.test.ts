@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { createRuntime, SimulatedClock, type DerivedEvent } from '../../src/index.js';
-import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { T0 } from '../support/runtime.js';
 import { tempDir } from '../support/tmp.js';
 

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { MemoryStateStore, startNode, type TwinflowNode } from '../../src/index.js';
-import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { closeClients, CLIMATE, mqttClient, ROOM, topicOf } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 

@@ -8,7 +8,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, type DerivedEvent, type Runtime } from '../../src/index.js';
-import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { tempDir } from '../support/tmp.js';
 import { unstorableModels, unstorableModelSource } from '../support/unstorable-model.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { MemoryStateStore } from '../../src/index.js';
-import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { roomPaths, seeded } from '../support/fleet.js';
 import { simulatedRuntime } from '../support/runtime.js';
 import { tempDir } from '../support/tmp.js';

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
-import { parseServeConfig } from '../../src/runtime/config.js';
+import { parseServeConfig } from '../../src/node/config/serve-config.js';
 import { tempDir } from '../support/tmp.js';
 import { rawClient } from '../support/warp.js';
 

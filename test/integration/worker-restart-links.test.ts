@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { createRuntime, type EventInput, type LaneEvent, type Runtime } from '../../src/index.js';
-import type { WorkerShardHost } from '../../src/runtime/workers/host.js';
+import type { WorkerShardHost } from '../../src/hosting/worker-host.js';
 import { tempDir } from '../support/tmp.js';
 
 const ROOM = '/org/o/site/s/building/1/floor/1/unit/a/room';

@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { createRuntime, SimulatedClock, type EventInput, type Runtime, type RuntimeOptions, type ShardKeyFn } from '../../src/index.js';
-import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
-import { canonicalJson, stateDigest } from '../../src/runtime/replay/digest.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
+import { canonicalJson, stateDigest } from '../../src/recording/digest.js';
 import { seeded, SENSOR_KINDS } from './fleet.js';
 import { T0 } from './runtime.js';
 import { tempDir } from './tmp.js';

@@ -27,4 +27,4 @@ export function up(path: string, levels: number): string {
 }
 
 /** Seeded randomness (mulberry32), so a failing case can be rerun. */
-export { seededRandom as seeded } from '../../src/persistence/fleet-generator.js';
+export { seededRandom as seeded } from '../../models/fleet.js';

@@ -27,7 +27,7 @@ if (jitterMs > 0) {
   }
   syncBuiltinESMExports();
 }
-const { DataDirLock } = await import('../../src/persistence/data-lock.js');
+const { DataDirLock } = await import('../../src/store/data-lock.js');
 const held: ReturnType<typeof DataDirLock.acquire>[] = [];
 const results: string[] = [];
 for (let r = 0; r < dirs.length; r++) {

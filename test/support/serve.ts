@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { afterEach } from 'vitest';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-export const MAIN = resolve(REPO, 'src/runtime/main.ts');
+export const MAIN = resolve(REPO, 'src/cli/main.ts');
 const SERVING = 'twinflow is serving';
 
 const children: ChildProcess[] = [];

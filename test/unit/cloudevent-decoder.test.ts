@@ -1,7 +1,7 @@
 import { CloudEvent } from 'cloudevents';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBinary, decodeStructured, isJsonContentType, parseTimestamp } from '../../src/runtime/ingest/cloudevent.js';
+import { decodeBinary, decodeStructured, isJsonContentType, parseTimestamp } from '../../src/node/ingest/cloudevent.js';
 import { TwinError } from '../../src/index.js';
 
 /** What the SDK makes of an event: the constructed CloudEvent, or null when it rejects it. */

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataDirLock, LOCK_FILE } from '../../src/persistence/data-lock.js';
+import { DataDirLock, LOCK_FILE } from '../../src/store/data-lock.js';
 import { tempDir } from '../support/tmp.js';
 
 const REPO = resolve(import.meta.dirname, '../..');

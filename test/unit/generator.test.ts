@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TwinEvent } from '../../src/index.js';
-import { fleetPaths, generateFleet, type FleetOptions } from '../../src/persistence/fleet-generator.js';
-import { main } from '../../src/runtime/cli.js';
+import { fleetPaths, generateFleet, type FleetOptions } from '../../models/fleet.js';
+import { main } from '../../src/cli/cli.js';
 import { tempDir } from '../support/tmp.js';
 
 const SMALL: FleetOptions = { seed: 11, sites: 1, buildings: 2, floors: 2, units: 2, rooms: 5 }; // 160 sensors

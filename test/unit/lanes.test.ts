@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Conflator } from '../../src/lanes/index.js';
+import { Conflator } from '../../src/streams/conflator.js';
 import { command, defineTwin, demand, join, map, supply, value, type LaneEvent } from '../../src/index.js';
 import { simulatedRuntime } from '../support/runtime.js';
 

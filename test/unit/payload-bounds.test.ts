@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkPayload, isStorable } from '../../src/lanes/plain-data.js';
+import { checkPayload, isStorable } from '../../src/store/plain-data.js';
 
 /** Nesting depth as checkPayload counts it: a scalar is 0, `{}` and `[]` are 1. */
 function depthOf(v: unknown): number {

@@ -10,8 +10,8 @@ import {
   slot,
   valueEquals,
   writeRecon,
-} from '../../src/lanes/recon/index.js';
-import type { Value } from '../../src/lanes/recon/index.js';
+} from '../../src/protocol/recon/index.js';
+import type { Value } from '../../src/protocol/recon/index.js';
 
 /** Asserts structural equality with a readable diff on failure. */
 function expectValue(text: string, expected: Value): void {

@@ -17,8 +17,8 @@ import {
   valueEquals,
   withBody,
   writeRecon,
-} from '../../src/lanes/recon/index.js';
-import type { Value } from '../../src/lanes/recon/index.js';
+} from '../../src/protocol/recon/index.js';
+import type { Value } from '../../src/protocol/recon/index.js';
 
 describe('record helpers', () => {
   const v = parseRecon('@update(key:k){x:1,@y:2}');

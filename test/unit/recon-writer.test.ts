@@ -13,8 +13,8 @@ import {
   slot,
   valueEquals,
   writeRecon,
-} from '../../src/lanes/recon/index.js';
-import type { Item, Value } from '../../src/lanes/recon/index.js';
+} from '../../src/protocol/recon/index.js';
+import type { Item, Value } from '../../src/protocol/recon/index.js';
 
 describe('writeRecon: scalars', () => {
   it.each([

@@ -4,11 +4,11 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { createRuntime, type TwinEvent } from '../../src/index.js';
-import { fromJsonLine, toJsonLine } from '../../src/persistence/jsonl.js';
-import { RecordingReader } from '../../src/persistence/recording-reader.js';
-import { RecordingWriter } from '../../src/persistence/recording-writer.js';
-import { canonicalJson } from '../../src/runtime/replay/digest.js';
-import { progressLine } from '../../src/runtime/replay/progress.js';
+import { fromJsonLine, toJsonLine } from '../../src/recording/jsonl.js';
+import { RecordingReader } from '../../src/recording/recording-reader.js';
+import { RecordingWriter } from '../../src/recording/recording-writer.js';
+import { canonicalJson } from '../../src/recording/digest.js';
+import { progressLine } from '../../src/cli/progress.js';
 import { tempDir } from '../support/tmp.js';
 
 const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';

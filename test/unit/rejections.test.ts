@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rejections } from '../../src/runtime/rejections.js';
+import { Rejections } from '../../src/node/rejections.js';
 
 /** A logger that keeps what it was given (the Logger shape Rejections uses). */
 function memoryLogger() {

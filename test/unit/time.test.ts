@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineTwin, MemoryStateStore, SimulatedClock, value, window, type WindowResult } from '../../src/index.js';
 import { advance, simulatedRuntime, T0 } from '../support/runtime.js';
-import { LmdbStateStore } from '../../src/persistence/lmdb-store.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { tempDir } from '../support/tmp.js';
 
 const MIN = 60_000;

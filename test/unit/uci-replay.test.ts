@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
-import { parseCsv } from '../../src/persistence/csv.js';
+import { parseCsv } from '../../src/recording/csv.js';
 import type { WindowResult } from '../../src/index.js';
 import { advance, simulatedRuntime } from '../support/runtime.js';
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { ABSENT, EXTANT, ReconSyntaxError, attr, fromJs, parseRecon, record, slot, valueEquals } from '../../src/lanes/recon/index.js';
-import type { Value } from '../../src/lanes/recon/index.js';
+import { ABSENT, EXTANT, ReconSyntaxError, attr, fromJs, parseRecon, record, slot, valueEquals } from '../../src/protocol/recon/index.js';
+import type { Value } from '../../src/protocol/recon/index.js';
 import {
   WarpProtocolError,
   envelopeFromValue,
@@ -12,8 +12,8 @@ import {
   parseJsonEnvelope,
   writeEnvelope,
   writeJsonEnvelope,
-} from '../../src/lanes/warp/index.js';
-import type { Envelope, EnvelopeTag } from '../../src/lanes/warp/index.js';
+} from '../../src/protocol/warp/index.js';
+import type { Envelope, EnvelopeTag } from '../../src/protocol/warp/index.js';
 
 function sameEnvelope(a: Envelope, b: Envelope): boolean {
   return (

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseRecon, writeRecon } from '../../src/lanes/recon/index.js';
-import { joinFrame, laneEventFromBody, laneEventFromJson, laneEventToBody, laneEventToJson, parseFrame } from '../../src/lanes/warp/index.js';
-import type { LaneEvent } from '../../src/lanes/index.js';
-import { matchesWhere, parseWhere, decodeCursor, encodeCursor } from '../../src/runtime/query.js';
+import { parseRecon, writeRecon } from '../../src/protocol/recon/index.js';
+import { joinFrame, laneEventFromBody, laneEventFromJson, laneEventToBody, laneEventToJson, parseFrame } from '../../src/protocol/warp/index.js';
+import type { LaneEvent } from '../../src/lanes/events.js';
+import { matchesWhere, parseWhere, decodeCursor, encodeCursor } from '../../src/node/http/query.js';
 
 const EVENTS: LaneEvent[] = [
   { type: 'value', value: 21.5 }, { type: 'value', value: null }, { type: 'value', value: { a: [1, 2], b: 'x' } },

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ABSENT, EXTANT, attr, parseRecon, record, slot, valueEquals, writeRecon } from '../../src/lanes/recon/index.js';
+import { ABSENT, EXTANT, attr, parseRecon, record, slot, valueEquals, writeRecon } from '../../src/protocol/recon/index.js';
 import {
   WarpProtocolError,
   bodyFromJson,
@@ -10,9 +10,9 @@ import {
   mapUpdate,
   parseMapBody,
   writeMapBody,
-} from '../../src/lanes/warp/index.js';
-import type { MapAction } from '../../src/lanes/warp/index.js';
-import type { Value } from '../../src/lanes/recon/index.js';
+} from '../../src/protocol/warp/index.js';
+import type { MapAction } from '../../src/protocol/warp/index.js';
+import type { Value } from '../../src/protocol/recon/index.js';
 
 function expectAction(actual: MapAction, expected: MapAction): void {
   expect(actual.kind).toBe(expected.kind);

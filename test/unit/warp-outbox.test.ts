@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/index.js';
-import type { LaneEvent } from '../../src/lanes/index.js';
-import { EventEncoder } from '../../src/runtime/warp/event-encoder.js';
-import { StateOutbox, StreamOutbox } from '../../src/runtime/warp/outbox.js';
-import { ReadyLinks } from '../../src/runtime/warp/ready-links.js';
-import { Uplink, type UplinkOptions } from '../../src/runtime/warp/uplink.js';
+import type { LaneEvent } from '../../src/lanes/events.js';
+import { EventEncoder } from '../../src/node/warp/event-encoder.js';
+import { StateOutbox, StreamOutbox } from '../../src/node/warp/outbox.js';
+import { ReadyLinks } from '../../src/node/warp/ready-links.js';
+import { Uplink, type UplinkOptions } from '../../src/node/warp/uplink.js';
 
 const v = (value: unknown): LaneEvent => ({ type: 'value', value });
 const up = (key: string, value: unknown): LaneEvent => ({ type: 'update', key, value });

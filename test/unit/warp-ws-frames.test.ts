@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
-import { headerLength, writeHeader } from '../../src/runtime/warp/ws-frames.js';
+import { headerLength, writeHeader } from '../../src/node/warp/ws-frames.js';
 
 /** ws' frame parser (exported at runtime, not in @types/ws). */
 interface FrameReceiver {

@@ -1,0 +1,94 @@
+import { buildingModels, buildingModelSource } from '../../models/index.js';
+import { parseServeConfig, serveHelp } from '../node/config/serve-config.js';
+import { createLogger } from '../logger.js';
+import { startNode } from '../node/node.js';
+import { REPLAY_USAGE, replayCommand, WHATIF_USAGE, whatifCommand } from './replay-cli.js';
+import { EXPORT_USAGE, exportCommand, GENERATE_USAGE, generateCommand, IMPORT_USAGE, importCommand, RECORD_USAGE, recordCommand } from './sim-cli.js';
+
+const COMMAND_USAGE: Record<string, string> = {
+  serve: serveHelp(), record: RECORD_USAGE, replay: REPLAY_USAGE, whatif: WHATIF_USAGE, generate: GENERATE_USAGE, import: IMPORT_USAGE, export: EXPORT_USAGE,
+};
+
+const USAGE = `usage: twinflow <command> [options]
+
+commands:
+  serve      run the runtime with the building model (HTTP on 127.0.0.1:9001)
+  record     serve and record every accepted event to a file (--out FILE) until SIGINT
+  replay     replay a recording on a virtual clock; prints events/s, derived events, digest
+  whatif     replay a recording with changed model parameters and compare derived events
+  generate   write (or publish over MQTT) a seeded synthetic fleet
+  import     turn a CSV (the UCI occupancy files, or a --mapping) into a recording
+  export     print a recording as JSON Lines CloudEvents
+  help       show this text; twinflow <command> --help shows a command's options
+
+${serveHelp()}`;
+
+/**
+ * Entry point of the `twinflow` command; returns the exit code. A failure a command did not
+ * handle (a missing file, a port in use, a bad flag value) is one line on stderr and exit
+ * code 1: users get the reason, not a stack trace (set TWINFLOW_LOG_LEVEL=debug for it).
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'help', ...rest] = argv;
+  try {
+    return await run(command, rest);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`twinflow ${command}: ${message}\n`);
+    if (process.env.TWINFLOW_LOG_LEVEL === 'debug' || process.env.TWINFLOW_LOG_LEVEL === 'trace') process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+async function run(command: string, rest: string[]): Promise<number> {
+  const usage = COMMAND_USAGE[command];
+  if (usage && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'record':
+      return recordCommand(rest);
+    case 'replay':
+      return replayCommand(rest);
+    case 'whatif':
+      return whatifCommand(rest);
+    case 'generate':
+      return generateCommand(rest);
+    case 'import':
+      return importCommand(rest);
+    case 'export':
+      return exportCommand(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`twinflow: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(argv: string[]): Promise<number> {
+  let config;
+  try {
+    config = parseServeConfig(argv);
+  } catch (err) {
+    process.stderr.write(`twinflow serve: ${(err as Error).message}\n\n${serveHelp()}`);
+    return 2;
+  }
+  const logger = createLogger(config.logLevel);
+  const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
+  logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off' }, 'twinflow is serving the building model');
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  logger.info('shutting down');
+  await node.close();
+  return 0;
+}

@@ -1,0 +1,174 @@
+/**
+ * A shard worker: owns the twins whose shard key hashes to its index, runs their turns
+ * and writes their state. It speaks the batched protocol of ./protocol.ts with the main
+ * thread, which routes events to it and forwards joins and commands between workers.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { ModelCatalog } from '../actors/catalog.js';
+import { RealClock, SimulatedClock } from '../actors/clock.js';
+import { ownedBy } from '../actors/ownership.js';
+import { Ticket } from '../actors/work.js';
+import type { TwinModel } from '../model/twin-model.js';
+import { hasInternalMessage, type TwinError } from '../errors.js';
+import type { LaneEvent } from '../lanes/events.js';
+import { MemoryStateStore } from '../store/memory-store.js';
+import type { StateStore } from '../store/state-store.js';
+import { LmdbStateStore } from '../store/lmdb-store.js';
+import { PathFilter, shardKeyUpTo } from '../topology/index.js';
+import { LocalShardHost, type HostObserver } from './shard-host.js';
+import type { ErrorJson, FromWorker, ToWorker, ToWorkerBatch, WorkerInit } from './worker-protocol.js';
+import { postBatch } from './worker-post.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const log = pino({ level: init.logLevel }).child({ worker: init.index });
+
+const factory = (await import(init.models.module))[init.models.export] as (...args: unknown[]) => TwinModel<any>[] | Promise<TwinModel<any>[]>;
+const catalog = new ModelCatalog(await factory(...(init.models.args ?? [])), init.shardKeyUpTo === undefined ? undefined : shardKeyUpTo(init.shardKeyUpTo));
+const clock = init.simulatedStart !== undefined ? new SimulatedClock(init.simulatedStart) : new RealClock();
+const store: StateStore = init.dataDir
+  ? LmdbStateStore.open({ path: init.dataDir, durability: init.durability, journalRetentionMs: init.journalRetentionMs, writerId: init.index })
+  : new MemoryStateStore();
+
+let out: FromWorker[] = [];
+let flushScheduled = false;
+function send(message: FromWorker): void {
+  out.push(message);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+function flush(): void {
+  flushScheduled = false;
+  const messages = out;
+  out = [];
+  const counters = host.counters();
+  postBatch((m) => port.postMessage({ messages: m, counters }), messages, (m, err) => {
+    // A model put something into a lane or a result that cannot leave the thread: say so
+    // to the caller waiting for it instead of crashing the worker (a restart resends it).
+    log.error({ kind: m.t, err: (err as Error)?.message }, 'message to the main thread could not be cloned; dropped');
+    if (m.t === 'done') port.postMessage({ messages: [{ t: 'done', id: m.id, error: { code: 'TWIN_TURN_FAILED', message: 'the result cannot be passed between threads' } }], counters });
+  });
+}
+
+/** The twins this worker may start: the main thread routes by the same rule (ownerOf). */
+const owns = ownedBy(catalog, init.index, init.count);
+
+const host = new LocalShardHost({
+  catalog, store, clock, log, owns,
+  stepBudget: init.stepBudget, dedupeWindow: init.dedupeWindow, passivation: init.passivation, journal: init.journal,
+  onRemote: (m) => send(m.kind === 'join' ? { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value } : { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value }),
+  onOutput: (event) => send({ t: 'output', event }),
+  onTurnError: (error, path) => send({ t: 'turnError', path, error: json(error) }),
+}, store);
+
+type Forwarder = HostObserver & { path?: string; lane: string; filter: boolean };
+/** Links by the main thread's observer id, with the answer of the observe that made each. */
+const observers = new Map<number, { forwarder: Forwarder; made: Promise<void> }>();
+
+function json(error: unknown): ErrorJson {
+  const e = error as TwinError;
+  return {
+    code: e.code ?? 'TWIN_TURN_FAILED', message: e.message ?? String(error), ...(e.details ? { details: { ...e.details } } : {}),
+    // The cause does not cross the thread: say whether the message is one a client may see.
+    ...(hasInternalMessage(error) && { internal: true as const }),
+  };
+}
+
+function reply(id: number, work: Promise<unknown>): void {
+  work.then((result) => send({ t: 'done', id, result }), (error) => send({ t: 'done', id, error: json(error) }));
+}
+
+function forwarder(oid: number, lane: string, filter: boolean, path?: string): Forwarder {
+  return {
+    lane, filter, path,
+    onEvent: (event: LaneEvent, from: string) => send({ t: 'lane', oid, path: from, event }),
+    useStreamBuffer: () => send({ t: 'streamBuffer', oid }),
+  };
+}
+
+port.on('message', (batch: ToWorkerBatch) => {
+  // Virtual time follows the main thread: timers due up to `now` fire before the batch.
+  if (batch.now !== undefined && clock instanceof SimulatedClock && batch.now > clock.now()) clock.advanceTo(batch.now);
+  const events = batch.messages.filter((m): m is Extract<ToWorker, { t: 'event' }> => m.t === 'event');
+  if (events.length > 0) {
+    // One ticket for the batch's events: it settles after the commit that holds them all.
+    const ticket = new Ticket(events.length);
+    for (let k = 0; k < events.length; k++) host.submitEvent(events[k]!.event, ticket, k);
+    ticket.promise.then((t) => {
+      const failed = new Map(t.rejected.map((r) => [r.index, r.error]));
+      for (let k = 0; k < events.length; k++) {
+        const error = failed.get(k);
+        send(error ? { t: 'done', id: events[k]!.id, error: json(error) } : { t: 'done', id: events[k]!.id });
+      }
+    }, (error) => {
+      for (const e of events) send({ t: 'done', id: e.id, error: json(error) });
+    });
+  }
+  for (const m of batch.messages) handle(m);
+  // An unobserve has no answer to carry the counters: report the observer gauge anyway.
+  if (!flushScheduled && batch.messages.some((m) => m.t === 'unobserve')) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+});
+
+function handle(m: ToWorker): void {
+  switch (m.t) {
+    case 'event':
+      return; // submitted above, as one batch
+    case 'command': {
+      const ticket = new Ticket(1);
+      host.submitCommand(m.path, m.lane, m.value, ticket);
+      reply(m.id, ticket.promise.then((t) => {
+        if (t.rejected[0]) throw t.rejected[0].error;
+      }));
+      return;
+    }
+    case 'remoteCommand':
+      host.submitCommand(m.path, m.lane, m.value, new Ticket(1));
+      return;
+    case 'join':
+      host.shard.acceptRemoteJoin(m.parent, m.lane, m.child, m.value);
+      return;
+    case 'stop':
+      return reply(m.id, host.stop(m.path));
+    case 'read':
+      return reply(m.id, host.read(m.path, m.lanes, m.release));
+    case 'observe':
+    case 'observeFilter': {
+      // One link per oid: a second observe of it (sent again after a restart) is the same
+      // link and answers when the first does. Registering it twice would leave one
+      // forwarder behind at unobserve, forwarding (and holding its twin) forever.
+      const known = observers.get(m.oid);
+      if (known) return reply(m.id, known.made);
+      const o = forwarder(m.oid, m.lane, m.t === 'observeFilter', m.t === 'observe' ? m.path : undefined);
+      const made = m.t === 'observe' ? host.observe(m.path, m.lane, o) : host.observeFilter(PathFilter.parse(m.filter), m.lane, o, m.limit);
+      observers.set(m.oid, { forwarder: o, made });
+      // A link that could not be made holds nothing (the main thread sends no unobserve for it).
+      made.catch(() => observers.get(m.oid)?.made === made && observers.delete(m.oid));
+      return reply(m.id, made);
+    }
+    case 'unobserve': {
+      const o = observers.get(m.oid)?.forwarder;
+      observers.delete(m.oid);
+      if (o?.filter) host.unobserveFilter(o);
+      else if (o?.path) host.unobserve(o.path, o.lane, o);
+      return;
+    }
+    case 'count':
+      return reply(m.id, Promise.resolve().then(() => host.countMatches(PathFilter.parse(m.filter), m.cap)));
+    case 'list':
+      return reply(m.id, host.list(PathFilter.parse(m.filter), m.limit));
+    case 'history':
+      return reply(m.id, host.history(m.path, m.from, m.to));
+    case 'warm':
+      return reply(m.id, host.warm(m.prefix));
+    case 'settle':
+      return reply(m.id, host.settle().then(() => host.activePaths()));
+    case 'close':
+      return reply(m.id, host.close());
+  }
+}

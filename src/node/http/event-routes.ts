@@ -1,0 +1,193 @@
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import { TwinError, publicError, toTwinError } from '../../errors.js';
+import type { EventInput } from '../../runtime/event-input.js';
+import type { BadInput, InputNote } from '../ingest/bad-input.js';
+import { decodeBinary, decodeStructured, type DecodeOptions } from '../ingest/cloudevent.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { topLevelItems } from './batch-scan.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
+import { markCounted } from './server.js';
+
+export interface EventRouteOptions {
+  /** Where rejected input is logged and dead-lettered. */
+  bad: BadInput;
+  /** CloudEvent attribute naming the twin path (default `subject`). */
+  pathAttribute?: string;
+  /** Batch size cap and how many rejected events an answer lists (defaults: DEFAULT_HTTP_LIMITS). */
+  limits?: Partial<Pick<HttpLimits, 'maxBatchEvents' | 'maxListedErrors'>>;
+}
+
+/** The answer to a batch: totals, the first rejected events by index, and every rejection counted by code. */
+export interface BatchAnswer {
+  accepted: number;
+  /** The first `maxListedErrors` rejected events, by index. */
+  rejected: ({ index: number } & ReturnType<TwinError['toJSON']>)[];
+  rejectedTotal: number;
+  rejectedByCode: Record<string, number>;
+  /** True when `rejected` lists fewer than `rejectedTotal`. */
+  truncated: boolean;
+}
+
+const STRUCTURED = 'application/cloudevents+json';
+const BATCH = 'application/cloudevents-batch+json';
+
+/**
+ * `POST /events`, the CloudEvents HTTP binding:
+ * - binary mode: attributes in `ce-*` headers, the data as the body (any content type);
+ * - structured mode: `application/cloudevents+json`;
+ * - batch mode: `application/cloudevents-batch+json` (a JSON array of structured events);
+ * - plain `application/json`: one twinflow event or an array (`specversion` optional;
+ *   objects that have one are checked as CloudEvents).
+ * Answers once the accepted events are committed: 202; a single event that is rejected
+ * gets its error's status (400 invalid, 404 no route, 413 too large, 415 content type,
+ * 422 rejected by the model) with `{ code, message, details? }`; a batch answers 207
+ * (some rejected) or 400 (none accepted) with a bounded summary ({@link BatchAnswer}): the
+ * first `maxListedErrors` rejected indexes with their errors, and counts by code. A batch
+ * of more than `maxBatchEvents` is 413 TWIN_BATCH_TOO_LARGE before any event is decoded.
+ * Every rejection is counted, logged at a bounded rate and dead-lettered (`GET /dead-letters`).
+ *
+ * @example
+ * ```ts
+ * await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json',
+ *   'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': 'dev/1', 'ce-type': 'reading',
+ *   'ce-subject': '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4/sensors/climate' },
+ *   body: JSON.stringify({ temperature: 21, humidity: 40 }) }); // 202
+ * ```
+ */
+export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
+  const { bad } = options;
+  const maxBatch = options.limits?.maxBatchEvents ?? DEFAULT_HTTP_LIMITS.maxBatchEvents;
+  const maxListed = options.limits?.maxListedErrors ?? DEFAULT_HTTP_LIMITS.maxListedErrors;
+  const ce: DecodeOptions = { pathAttribute: options.pathAttribute };
+  const reported = new WeakSet<Error>();
+  const reject = (error: TwinError, note: InputNote, event?: EventInput): TwinError => {
+    if (!reported.has(error)) bad.report(error, note, event);
+    reported.add(error);
+    // Counted and logged by BadInput: the root error handler must not count it again.
+    return markCounted(error);
+  };
+
+  return async (app: FastifyInstance): Promise<void> => {
+    // Bodies stay bytes until the route knows the mode: in binary mode the body is the
+    // event's data in its own content type, not necessarily JSON.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+    app.setErrorHandler((err, req) => {
+      // fastify's own rejections (body too large, bad content type) become twinflow
+      // errors with a dead letter; the root handler then writes the JSON answer.
+      if (err instanceof TwinError) throw err;
+      const status = (err as { statusCode?: number }).statusCode ?? 500;
+      const code = status === 413 ? 'TWIN_PAYLOAD_TOO_LARGE' : status === 415 ? 'TWIN_CONTENT_TYPE' : status < 500 ? 'TWIN_PAYLOAD_INVALID' : null;
+      if (code === null) throw err;
+      throw reject(new TwinError(code, (err as Error).message), noteOf(req));
+    });
+
+    app.post('/events', async (req, reply) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const note = noteOf(req, body);
+      const contentType = req.headers['content-type'];
+      const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+      const decoded: (EventInput | TwinError)[] = [];
+      let batch = false;
+      try {
+        if (req.headers['ce-specversion'] !== undefined) {
+          decoded.push(decodeBinary((n) => header(req, `ce-${n}`), body, contentType, ce));
+        } else if (media === STRUCTURED) {
+          decoded.push(decodeStructured(parseJson(body), ce));
+        } else if (media === BATCH || media === 'application/json' || media === '') {
+          // Before the body is parsed: the cost of a batch (parsing, decoding, errors, dead
+          // letters, the answer) grows with its length, which the 1 MiB body limit alone lets reach ~350 k.
+          if ((topLevelItems(body, maxBatch) ?? 0) > maxBatch) {
+            throw new TwinError('TWIN_BATCH_TOO_LARGE', `the batch holds more than ${maxBatch} events, the most one request may carry (split it)`, { limit: maxBatch });
+          }
+          const parsed = parseJson(body);
+          batch = Array.isArray(parsed);
+          if (media === BATCH && !batch) throw new TwinError('TWIN_CLOUDEVENT_INVALID', 'a batch must be a JSON array of structured CloudEvents');
+          if (!batch && (parsed === null || typeof parsed !== 'object')) throw new TwinError('TWIN_EVENT_INVALID', 'the body must be a JSON event or an array of events');
+          for (const item of batch ? (parsed as unknown[]) : [parsed]) {
+            try {
+              decoded.push(media === BATCH || hasSpecversion(item) ? decodeStructured(item, ce) : plainEvent(item));
+            } catch (err) {
+              decoded.push(toTwinError(err, 'TWIN_CLOUDEVENT_INVALID'));
+            }
+          }
+        } else {
+          throw new TwinError('TWIN_CONTENT_TYPE', `unsupported content type "${media}": use binary mode (ce-* headers), ${STRUCTURED}, ${BATCH} or application/json`);
+        }
+      } catch (err) {
+        throw reject(toTwinError(err, 'TWIN_PAYLOAD_INVALID'), note);
+      }
+
+      const inputs: EventInput[] = [];
+      const at: number[] = [];
+      const rejected: { index: number; error: TwinError }[] = [];
+      decoded.forEach((d, i) => {
+        if (d instanceof TwinError) rejected.push({ index: i, error: reject(d, note) });
+        else {
+          inputs.push(d);
+          at.push(i);
+        }
+      });
+      const report = inputs.length > 0 ? await rt.ingest(inputs) : { accepted: 0, rejected: [] };
+      for (const r of report.rejected) rejected.push({ index: at[r.index]!, error: reject(r.error, note, inputs[r.index]) });
+      if (!batch) {
+        if (rejected[0]) throw rejected[0].error;
+        return reply.status(202).send({ accepted: 1, rejected: [] });
+      }
+      rejected.sort((a, b) => a.index - b.index);
+      const status = rejected.length === 0 ? 202 : report.accepted === 0 ? 400 : 207;
+      return reply.status(status).send(summarise(report.accepted, rejected, maxListed, req.log));
+    });
+  };
+}
+
+/** The bounded answer to a batch: however many events were rejected, it lists at most `maxListed`. */
+function summarise(accepted: number, rejected: readonly { index: number; error: TwinError }[], maxListed: number, log: FastifyBaseLogger): BatchAnswer {
+  const rejectedByCode: Record<string, number> = {};
+  for (const r of rejected) rejectedByCode[r.error.code] = (rejectedByCode[r.error.code] ?? 0) + 1;
+  // A listed error whose message is a JS exception's is shown as its code and a correlation id (see publicError).
+  const listed = (r: { index: number; error: TwinError }): BatchAnswer['rejected'][number] => {
+    const { error, correlationId } = publicError(r.error);
+    if (correlationId !== undefined) log.error({ err: r.error, correlationId, index: r.index }, 'event failed (internal error)');
+    return { index: r.index, ...error.toJSON() };
+  };
+  return {
+    accepted,
+    rejected: rejected.slice(0, maxListed).map(listed),
+    rejectedTotal: rejected.length,
+    rejectedByCode,
+    truncated: rejected.length > maxListed,
+  };
+}
+
+function noteOf(req: FastifyRequest, payload?: Buffer): InputNote {
+  return { origin: 'http', where: `${req.method} ${req.url}`, sender: req.ip, ...(payload !== undefined && { payload }) };
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new TwinError('TWIN_PAYLOAD_INVALID', `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function hasSpecversion(item: unknown): boolean {
+  return item !== null && typeof item === 'object' && 'specversion' in item;
+}
+
+/** A twinflow event without CloudEvents framing: only `subject` is required. */
+function plainEvent(e: unknown): EventInput {
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new TwinError('TWIN_EVENT_INVALID', 'an event must be a JSON object');
+  const o = e as Record<string, unknown>;
+  return {
+    subject: o.subject as string, type: o.type as string | undefined, id: o.id as string | undefined,
+    source: o.source as string | undefined, time: o.time as string | undefined, data: o.data,
+  };
+}

@@ -1,0 +1,142 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Aedes } from 'aedes';
+import type { Logger } from '../../logger.js';
+import type { IngestQueue } from './ingest-queue.js';
+import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
+import { Mqtt5Session } from './mqtt5-session.js';
+import { MqttWire } from './mqtt-wire.js';
+import { serverKeepAlive, type MqttSessionLimits } from './keepalive.js';
+import type { Rejections } from '../rejections.js';
+import { listenError } from '../listen-error.js';
+
+export interface EmbeddedBrokerOptions {
+  /** Listen address (default 127.0.0.1: the zero-setup broker is not exposed by default). */
+  host?: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Concurrent client connections; one more is closed at accept and counted (`mqtt.too_many_connections`). */
+  maxConnections: number;
+  /** Per-connection bounds (packet size, CONNECT timeout, unacknowledged QoS 1, write buffer, keep alive). */
+  limits: MqttSessionLimits;
+}
+
+/** The embedded MQTT broker of a node: what devices talk to when there is no other broker. */
+export interface EmbeddedBroker {
+  readonly port: number;
+  readonly url: string;
+  /** Publishes to every matching subscriber (outputs, device commands). */
+  publish(topic: string, payload: Buffer, qos: 0 | 1): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts aedes on a TCP port with ingestion wired into `authorizePublish`.
+ *
+ * aedes writes a QoS 1 PUBACK only after `authorizePublish` calls back, so calling back
+ * after the event's commit is what makes a PUBACK mean "durable". aedes handles the
+ * packets of one socket read together and reads on when all are answered, so the
+ * commit is shared by a whole read (and the ingest queue's bound throttles publishers).
+ * Bad input is acknowledged (MQTT 3.1.1 has no negative PUBACK, and a redelivered poison
+ * message would loop forever) and dead-lettered; only "retry" failures (store down,
+ * shutdown) withhold the PUBACK by closing the connection, so the client resends.
+ * A publish completes (and is acknowledged) only when every subscriber's delivery has
+ * called back, so deliveries never wait for a subscriber: {@link MqttWire} drops those to a
+ * client that does not take them, and a publisher is never held by someone else's socket.
+ * MQTT 5 clients are detected from their CONNECT and served by {@link Mqtt5Session}.
+ *
+ * @example
+ * ```ts
+ * const broker = await startEmbeddedBroker({ port: 1883 }, ingest, queue, logger);
+ * await broker.publish('org/contoso/site/berlin/signals/evacuation', payload, 1);
+ * await broker.close();
+ * ```
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest: MqttIngest, queue: IngestQueue, rejections: Rejections, log: Logger): Promise<EmbeddedBroker> {
+  /**
+   * Payloads ingest refused for the twin their topic names (malformed, too deep or large,
+   * rejected by the model). MQTT 3.1.1 has no negative PUBACK, so aedes goes on to publish
+   * what authorizePublish let through; these are not forwarded to subscribers (bad input
+   * must not be amplified to every `#` subscriber). aedes' forwarded packet is a copy that
+   * keeps the payload buffer, hence the buffer as the mark.
+   */
+  const refused = new WeakSet<object>();
+  const aedes = await Aedes.createBroker({
+    authorizeForward(_client, packet) {
+      return typeof packet.payload === 'object' && refused.has(packet.payload) ? null : packet;
+    },
+    // The wire times CONNECT from accept; aedes' own timer (from when it gets the socket) is a backstop.
+    connectTimeout: options.limits.connectTimeoutMs,
+    /**
+     * No session state outlives a connection, as in the MQTT 5 sessions: aedes' in-memory
+     * persistence would queue QoS 1 messages for an offline client without bound (and
+     * forever for a client id that never returns). A 3.1.1 client asking for a persistent
+     * session gets session present = 0, which tells it to subscribe again.
+     */
+    preConnect(_client, packet, callback) {
+      packet.clean = true;
+      // MQTT 3.1.1 cannot tell a client its keep alive was changed, but a client that sends
+      // nothing for 1.5 times it is closed (aedes times it from this packet) whatever it asked:
+      // keep alive 0 must not let idle sockets hold the connection cap forever.
+      packet.keepalive = serverKeepAlive(packet.keepalive ?? 0, options.limits.maxKeepaliveSeconds);
+      callback(null, true);
+    },
+    authorizePublish(client, packet, callback) {
+      if (client === null) return callback(null);
+      // Retained messages are not kept (MQTT 5 clients are told so in CONNACK): devices send
+      // readings, which a new subscriber has no use for, and aedes would hold each topic's
+      // last one in memory forever, even one ingest refused, and replay it to every `#` subscriber.
+      packet.retain = false;
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      ingest.publish({ topic: packet.topic, payload }, packet.qos, client.id, (error) => {
+        if (error && packet.qos > 0 && reasonFor(error).retry) return callback(error);
+        // A topic that names no twin is none of ingest's business: the broker stays a broker for it.
+        if (error && ingest.namesTwin(packet.topic)) {
+          packet.payload = payload;
+          refused.add(payload);
+        }
+        callback(null);
+      });
+    },
+  });
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+  aedes.on('keepaliveTimeout', (client) => rejections.note('mqtt.keepalive_timeout', { clientId: client.id }, 'MQTT connection closed: no packet within 1.5 times its keep alive'));
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    new MqttWire(socket, options.limits, rejections, (level, stream) => {
+      if (level === 5) new Mqtt5Session(stream, aedes, ingest, queue, options.limits, rejections);
+      else aedes.handle(stream);
+    });
+  });
+  // Past the cap Node closes the socket at accept (before any byte is read); we count it.
+  server.maxConnections = options.maxConnections;
+  server.on('drop', (d) => rejections.note('mqtt.too_many_connections', { remote: d ? `${d.remoteAddress}:${d.remotePort}` : undefined, limit: options.maxConnections }, `MQTT connection refused: ${options.maxConnections} connections already open`));
+  const host = options.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, host, () => resolve());
+    });
+  } catch (err) {
+    // aedes' heartbeat timer would keep the process alive: a node whose port is taken must exit.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw listenError(err, 'MQTT', host, options.port, '--mqtt-port');
+  }
+  const { port, address } = server.address() as AddressInfo;
+  log.info({ port, address }, 'embedded MQTT broker listening');
+  return {
+    port,
+    url: `mqtt://${address}:${port}`,
+    publish: (topic, payload, qos) =>
+      new Promise((resolve, reject) => aedes.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()))),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../actors/clock.js';
+import type { TwinModel } from '../model/twin-model.js';
+import type { StateStore } from '../store/state-store.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import { openApiRoutes } from './http/openapi.js';
+import { queryRoutes } from './http/query-routes.js';
+import { resolveHttpLimits, type HttpLimits } from './http/limits.js';
+import { createHttpServer } from './http/server.js';
+import { twinRoutes } from './http/twin-routes.js';
+import { startIngestion, type Ingestion, type IngestionOptions } from './ingestion.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import { Rejections } from './rejections.js';
+import { LmdbStateStore } from '../store/lmdb-store.js';
+import type { StorageOptions } from './config/store-config.js';
+import type { LimitOptions } from './config/limits-config.js';
+import type { ModelSource } from '../hosting/worker-protocol.js';
+import { TwinError } from '../errors.js';
+import { listenError } from './listen-error.js';
+import { attachWarp, type WarpFront, type WarpOptions } from './warp/server.js';
+
+export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOptions {
+  /** Where worker threads import the models from (required when `workers` > 0). */
+  modelSource?: ModelSource;
+  /** The twin models this node serves (the CLI passes the building model). */
+  models: readonly TwinModel<any>[];
+  /** Listen address (default 127.0.0.1) and port (default 9001; 0 picks a free one). */
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  logLevel?: string;
+  store?: StateStore;
+  clock?: Clock;
+  /** The WARP (WebSocket) front: authorizer and per-socket limits. */
+  warp?: WarpOptions;
+  /** Bounds of the HTTP front: timeouts, connection cap, batch size (see {@link HttpLimits}). */
+  httpLimits?: Partial<HttpLimits>;
+}
+
+/**
+ * A running node: the runtime plus its network fronts, started together and closed
+ * together (fronts first, so nothing new arrives while the runtime drains).
+ */
+export interface TwinflowNode {
+  readonly runtime: Runtime;
+  readonly http: FastifyInstance;
+  /** The WARP front on the same port (WebSocket upgrades at `/`). */
+  readonly warp: WarpFront;
+  /** MQTT front, `POST /events`, dead letters and outputs. */
+  readonly ingestion: Ingestion;
+  /** Refused input of every front, counted (`twinflow_rejected_total`) and logged at a bounded rate. */
+  readonly rejections: Rejections;
+  /** `http://host:port` the node listens on. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a node.
+ *
+ * @example
+ * ```ts
+ * const node = await startNode({ models: buildingModels(), port: 0 });
+ * await fetch(`${node.url}/twins/org/contoso`);
+ * await node.close();
+ * ```
+ */
+export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
+  const logger = options.logger ?? createLogger(options.logLevel);
+  const workers = options.workers ?? 0;
+  // Checked before anything starts, so a bad limit leaves no store or worker behind.
+  const httpLimits = resolveHttpLimits(options.httpLimits);
+  if (workers > 0 && !options.modelSource) throw new TwinError('TWIN_MODEL_INVALID', 'worker threads need `modelSource` (a module they can import the models from)');
+  const store = workers > 0 ? undefined
+    : options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
+  const runtime = createRuntime({
+    models: options.models, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal,
+    maxPayloadDepth: options.maxPayloadDepth,
+    maxLinkTwins: options.maxLinkTwins,
+    workers: workers > 0 ? {
+      count: workers, models: options.modelSource!, dataDir: options.dataDir, durability: options.durability,
+      journalRetentionMs: options.journalRetentionMs, logLevel: options.logLevel,
+    } : undefined,
+  });
+  const rejections = new Rejections(logger);
+  const http = createHttpServer(logger, { rejections, limits: httpLimits });
+  // Created before the routes so /metrics can read it; it handles upgrades, not routes.
+  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections });
+  let ingestion: Ingestion | undefined;
+  let url: string;
+  try {
+    await http.register(twinRoutes(runtime));
+    await http.register(queryRoutes(runtime));
+    await http.register(metricsRoutes(runtime, () => warp.stats(), () => rejections.counts()));
+    await http.register(openApiRoutes());
+    ingestion = await startIngestion(runtime, logger, options, rejections);
+    await http.register(ingestion.routes(httpLimits));
+    const host = options.host ?? '127.0.0.1', port = options.port ?? 9001;
+    url = await http.listen({ host, port }).catch((err: unknown) => {
+      throw listenError(err, 'HTTP', host, port, '--port');
+    });
+  } catch (err) {
+    // E.g. the HTTP port is taken after the MQTT broker started: close what did start
+    // (broker, worker threads, store) so the caller gets the error and not a process that never exits.
+    await warp.close().catch(() => undefined);
+    await ingestion?.close().catch(() => undefined);
+    await http.close().catch(() => undefined);
+    await runtime.close().catch(() => undefined);
+    throw err;
+  }
+  for (const prefix of options.warm ?? []) warmInBackground(runtime, logger, prefix);
+  let closed = false;
+  const fronts = ingestion;
+  return {
+    runtime, http, warp, ingestion: fronts, rejections, url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await warp.close();
+      await fronts.close();
+      await http.close();
+      await runtime.close();
+    },
+  };
+}
+
+/** Serves at once and warms meanwhile: twins asked for before their turn start on demand as usual. */
+function warmInBackground(runtime: Runtime, logger: Logger, prefix: string): void {
+  const t0 = performance.now();
+  runtime.warm(prefix).then(
+    (started) => logger.info({ prefix, started, ms: Math.round(performance.now() - t0) }, 'warmed stored twins'),
+    (err: unknown) => logger.error({ prefix, err }, 'warming stored twins failed'),
+  );
+}

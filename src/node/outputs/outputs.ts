@@ -1,0 +1,65 @@
+import type { Runtime } from '../../runtime/runtime.js';
+import type { Logger } from '../../logger.js';
+import type { DeadLetterStore } from '../ingest/dead-letters.js';
+import type { TopicMap } from '../ingest/mqtt-message.js';
+import { mqttSink, type MqttPublish, type OutputTopicFn } from './mqtt-sink.js';
+import { SinkQueue, type Sink, type SinkQueueOptions, type SinkStats } from './sink-queue.js';
+import { webhookSink, type WebhookConfig } from './webhook-sink.js';
+
+/** Output settings of a node (`NodeOptions.outputs`). */
+export interface OutputOptions {
+  /** Webhooks that receive every derived event. */
+  webhooks?: (string | WebhookConfig)[];
+  /** Publish derived events to MQTT (default true when the node has an MQTT side). */
+  mqtt?: boolean;
+  /** QoS of MQTT outputs (default 1). */
+  mqttQos?: 0 | 1;
+  /** Overrides the MQTT topic of a derived event (path form; null skips it). */
+  topicFor?: OutputTopicFn;
+  /** Queue bound, retries and backoff of every sink. */
+  queue?: SinkQueueOptions;
+  /** More sinks (tests, custom integrations). */
+  sinks?: Sink[];
+}
+
+/**
+ * Fans the runtime's derived events out to its sinks, each behind its own bounded
+ * {@link SinkQueue}, so one slow webhook neither delays another sink nor ingestion.
+ *
+ * @example
+ * ```ts
+ * const outputs = new Outputs(rt, deadLetters, log, { webhooks: ['http://127.0.0.1:8080/hook'] }, broker.publish, topics);
+ * outputs.stats(); // { mqtt: { delivered, retries, dropped, deadLettered, queued }, … }
+ * ```
+ */
+export class Outputs {
+  readonly queues: SinkQueue[] = [];
+  private readonly unsubscribe: () => void;
+
+  constructor(rt: Runtime, deadLetters: DeadLetterStore, log: Logger, options: OutputOptions, publish: MqttPublish | null, topics: TopicMap) {
+    const sinks: Sink[] = [...(options.sinks ?? [])];
+    if (publish && options.mqtt !== false) sinks.push(mqttSink(publish, topics, { qos: options.mqttQos ?? 1, topicFor: options.topicFor }));
+    for (const w of options.webhooks ?? []) sinks.push(webhookSink(typeof w === 'string' ? { url: w } : w));
+    for (const sink of sinks) this.queues.push(new SinkQueue(sink, deadLetters, log, options.queue));
+    this.unsubscribe = rt.onOutput((event) => {
+      for (const q of this.queues) q.push(event);
+    });
+  }
+
+  /** Counters per sink name. */
+  stats(): Record<string, SinkStats> {
+    const out: Record<string, SinkStats> = {};
+    for (const q of this.queues) out[q.sink.name] = { ...q.stats };
+    return out;
+  }
+
+  /** Resolves once every sink has delivered (or dead-lettered) what it was given. */
+  async idle(): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.idle()));
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const q of this.queues) q.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { CloudEvent, HTTP } from 'cloudevents';
+import type { DerivedEvent } from '../../model/twin-model.js';
+import { PermanentSinkError, type Sink } from './sink-queue.js';
+
+/** A configured webhook: where, and which CloudEvents HTTP mode to use. */
+export interface WebhookConfig {
+  url: string;
+  /** `structured` (default: one `application/cloudevents+json` body) or `binary` (`ce-*` headers, data as body). */
+  mode?: 'structured' | 'binary';
+  /** Per-request timeout (default 5000 ms). */
+  timeoutMs?: number;
+  /** Extra request headers (authorisation). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A sink that POSTs each derived event to a webhook with the CloudEvents HTTP binding.
+ * Encoding uses the cloudevents SDK: outputs are few, and the SDK is the reference for
+ * the binding. A 2xx answer is success; 408, 429 and 5xx (and network errors) are
+ * retried by the {@link SinkQueue}; any other 4xx is permanent and dead-letters at once.
+ *
+ * @example
+ * ```ts
+ * const q = new SinkQueue(webhookSink({ url: 'http://127.0.0.1:8080/hook', mode: 'binary' }), deadLetters, log);
+ * ```
+ */
+export function webhookSink(config: WebhookConfig): Sink {
+  const mode = config.mode ?? 'structured';
+  return {
+    name: `webhook ${config.url}`,
+    async deliver(event: DerivedEvent) {
+      const ce = new CloudEvent({ ...event } as Record<string, unknown>);
+      const message = mode === 'binary' ? HTTP.binary(ce) : HTTP.structured(ce);
+      const headers: Record<string, string> = { ...config.headers };
+      for (const [k, v] of Object.entries(message.headers)) if (v !== undefined) headers[k] = String(v);
+      const res = await fetch(config.url, {
+        method: 'POST', headers, body: message.body as string,
+        signal: AbortSignal.timeout(config.timeoutMs ?? 5000),
+      });
+      await res.arrayBuffer().catch(() => undefined); // release the connection
+      if (res.ok) return;
+      const text = `HTTP ${res.status} ${res.statusText}`;
+      if (res.status >= 500 || res.status === 408 || res.status === 429) throw new Error(text);
+      throw new PermanentSinkError(text);
+    },
+  };
+}
+
+/** Parses a `--webhook` value: `URL` or `binary:URL` / `structured:URL`. */
+export function parseWebhook(text: string): WebhookConfig {
+  const m = /^(binary|structured):(.*)$/.exec(text);
+  const url = m ? m[2]! : text;
+  try {
+    new URL(url);
+  } catch {
+    throw new Error(`--webhook needs an absolute URL, got ${JSON.stringify(text)}`);
+  }
+  return m ? { url, mode: m[1] as 'binary' | 'structured' } : { url };
+}

@@ -1,0 +1,58 @@
+import { attr, record, slot, type Value } from '../../protocol/recon/index.js';
+import { publicError, toTwinError, type ErrorCode } from '../../errors.js';
+import type { TwinLogger } from '../../model/twin-model.js';
+
+/**
+ * Why a link ended, as the tag of the `@unlinked` body. Swim clients know
+ * `nodeNotFound` and `laneNotFound`; the others are twinflow's, named the same way.
+ *
+ * @example
+ * ```ts
+ * const r: UnlinkReason = 'forbidden';
+ * ```
+ */
+export type UnlinkReason = 'nodeNotFound' | 'laneNotFound' | 'forbidden' | 'tooManyLinks' | 'tooManyTwins' | 'malformed' | 'failed';
+
+const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
+  TWIN_NO_ROUTE: 'nodeNotFound',
+  TWIN_PATH_INVALID: 'nodeNotFound',
+  TWIN_FILTER_INVALID: 'nodeNotFound',
+  TWIN_LANE_NOT_FOUND: 'laneNotFound',
+  TWIN_FORBIDDEN: 'forbidden',
+  TWIN_LANE_KIND: 'forbidden', // e.g. a client's command to a value lane that is not writable
+  TWIN_LINK_LIMIT: 'tooManyLinks',
+  TWIN_TOO_MANY_TWINS: 'tooManyTwins', // a wildcard link matching more than --max-link-twins
+  TWIN_FRAME_MALFORMED: 'malformed',
+};
+
+/**
+ * The `@unlinked` body for an error: `@laneNotFound(code:TWIN_LANE_NOT_FOUND,message:"…")`.
+ *
+ * @example
+ * ```ts
+ * writeRecon(unlinkBody(new TwinError('TWIN_NO_ROUTE', 'no model')));
+ * // '@nodeNotFound(code:TWIN_NO_ROUTE,message:"no model")'
+ * ```
+ */
+export function unlinkBody(error: unknown, log?: TwinLogger): Value {
+  // As over HTTP: a JS exception's text is logged under a correlation id, never sent.
+  const { error: e, correlationId } = publicError(error);
+  if (correlationId !== undefined) log?.error({ err: error, correlationId }, 'WARP link failed (internal error)');
+  const reason = BY_CODE[e.code] ?? 'failed';
+  const fields = [slot('code', e.code), slot('message', e.message), ...(correlationId !== undefined ? [slot('correlationId', correlationId)] : [])];
+  return record(attr(reason, record(...fields)));
+}
+
+/**
+ * True for errors that mean "this node/lane cannot be used" (and so are worth an
+ * `@unlinked` answer to a command), as opposed to a payload the model rejected.
+ *
+ * @example
+ * ```ts
+ * isAddressError(new TwinError('TWIN_NO_ROUTE')); // true
+ * ```
+ */
+export function isAddressError(error: unknown): boolean {
+  const reason = BY_CODE[toTwinError(error).code];
+  return reason !== undefined && reason !== 'malformed';
+}

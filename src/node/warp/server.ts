@@ -1,0 +1,182 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Clock } from '../../actors/clock.js';
+import type { TwinLogger } from '../../model/twin-model.js';
+import { WARP_SUBPROTOCOLS, encodingOfSubprotocol } from '../../protocol/warp/index.js';
+import { TwinError } from '../../errors.js';
+import { Rejections } from '../rejections.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { allowAll, type WarpAuthorizer } from './auth.js';
+import { EventEncoder } from './event-encoder.js';
+import { DEFAULT_WARP_LIMITS, newWarpStats, type WarpLimits, type WarpStats } from './limits.js';
+import { WarpSession, type SessionContext } from './session.js';
+
+/**
+ * Options of the WARP front.
+ *
+ * @example
+ * ```ts
+ * const options: WarpOptions = { authorize: (req) => req.credentials !== undefined, limits: { maxLinks: 64 } };
+ * ```
+ */
+export interface WarpOptions {
+  /** Decides per link and command (default: allow all). */
+  authorize?: WarpAuthorizer;
+  limits?: Partial<WarpLimits>;
+  /** URL path that accepts upgrades (default `/`, where Swim clients connect). */
+  path?: string;
+  /** Clock of `rate`-limited links (default: the runtime's clock). */
+  clock?: Clock;
+  /** Where refused sockets are counted (the node passes its own; default: a private one). */
+  rejections?: Rejections;
+}
+
+/** A snapshot of the WARP front's counters and gauges. */
+export interface WarpFrontStats extends WarpStats {
+  /** Open links over all sockets (gauge). */
+  links: number;
+  /** Lane events replaced by newer ones before a slow socket took them (counter). */
+  conflations: number;
+  /** Command/supply events dropped because a slow socket's link queue was full (counter). */
+  dropped: number;
+  /** Links whose command/supply queue is dropping events now: slow consumers (gauge). */
+  overflowingLinks: number;
+  /** Shared-encoding effectiveness: envelopes encoded vs. served from the cache. */
+  eventsEncoded: number;
+  eventsShared: number;
+}
+
+/**
+ * The WARP front of a node, on the HTTP server's port.
+ *
+ * @example
+ * ```ts
+ * const warp = attachWarp(fastify.server, runtime, logger);
+ * warp.stats().links;
+ * await warp.close();
+ * ```
+ */
+export interface WarpFront {
+  stats(): WarpFrontStats;
+  /** Sessions of the open sockets (tests use them to check that pending output is bounded). */
+  sessions(): readonly WarpSession[];
+  close(): Promise<void>;
+}
+
+/**
+ * Accepts WebSocket upgrades at `/` on an existing HTTP server (ws in `noServer` mode) and
+ * speaks WARP on them: Recon by default, or the subprotocol the client offers
+ * (`warp.json`, `warp.recon`; see docs/protocol.md).
+ *
+ * @example
+ * ```ts
+ * const warp = attachWarp(app.server, runtime, logger, { limits: { sendBudgetBytes: 256 * 1024 } });
+ * ```
+ */
+export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, options: WarpOptions = {}): WarpFront {
+  const limits: WarpLimits = { ...DEFAULT_WARP_LIMITS, ...options.limits };
+  const path = options.path ?? '/';
+  const stats = newWarpStats();
+  const rejections = options.rejections ?? new Rejections(log as ConstructorParameters<typeof Rejections>[0]);
+  const ctx: SessionContext = {
+    runtime, limits, stats, log, rejections,
+    authorize: options.authorize ?? allowAll,
+    encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
+    clock: options.clock ?? runtime.clock,
+  };
+  const sessions = new Map<WebSocket, WarpSession>();
+  /** Sockets heard from (a pong or a frame) since the last ping round. */
+  const alive = new WeakSet<WebSocket>();
+  const wss = new WebSocketServer({
+    noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false,
+    handleProtocols: (offered) => {
+      if (offered.has(WARP_SUBPROTOCOLS.json)) return WARP_SUBPROTOCOLS.json;
+      if (offered.has(WARP_SUBPROTOCOLS.recon)) return WARP_SUBPROTOCOLS.recon;
+      return false;
+    },
+  });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname !== path) {
+      // Leave other paths to other upgrade listeners; refuse only if nobody else listens.
+      if (server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    // ws completes a handshake synchronously (no verifyClient), so sessions.size is exact here.
+    if (sessions.size >= limits.maxSockets) {
+      rejections.note('warp.too_many_sockets', { limit: limits.maxSockets, sender: req.socket.remoteAddress }, 'WARP upgrade refused: the node holds as many WARP sockets as allowed');
+      const body = JSON.stringify(new TwinError('TWIN_TOO_MANY_CONNECTIONS', `the node holds ${limits.maxSockets} WARP sockets, its limit; retry later`).toJSON());
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const encoding = encodingOfSubprotocol(ws.protocol);
+      const session = new WarpSession(ws, socket, encoding, ctx, req.socket.remoteAddress);
+      sessions.set(ws, session);
+      alive.add(ws);
+      stats.connections++;
+      log.debug({ remote: req.socket.remoteAddress, encoding }, 'WARP socket opened');
+      ws.on('pong', () => alive.add(ws));
+      ws.on('message', (data, isBinary) => {
+        alive.add(ws);
+        session.receive(data as Buffer, isBinary);
+      });
+      ws.on('error', (err) => log.debug({ err: err.message }, 'WARP socket error')); // ws closes it (1007/1009)
+      ws.on('close', (code, reason) => {
+        session.close();
+        sessions.delete(ws);
+        stats.connections--;
+        log.debug({ code, reason: reason.toString() }, 'WARP socket closed');
+      });
+    });
+  };
+  server.on('upgrade', onUpgrade);
+  // Heartbeat: a socket silent for a whole interval after a ping is half-open; close it
+  // (terminate: a close handshake would wait on the same dead peer).
+  const heartbeat = limits.pingIntervalMs > 0 ? setInterval(() => {
+    for (const ws of sessions.keys()) {
+      if (!alive.has(ws)) {
+        rejections.note('warp.heartbeat_timeout', { intervalMs: limits.pingIntervalMs }, 'WARP socket closed: no pong or frame within the ping interval');
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, limits.pingIntervalMs) : undefined;
+  heartbeat?.unref();
+
+  return {
+    stats() {
+      let links = 0;
+      let conflations = stats.conflationsClosed;
+      let dropped = stats.droppedClosed;
+      let overflowingLinks = 0;
+      for (const s of sessions.values()) {
+        links += s.linkCount;
+        conflations += s.conflated;
+        dropped += s.dropped;
+        overflowingLinks += s.overflowing;
+      }
+      return {
+        ...stats, links, conflations, dropped, overflowingLinks,
+        eventsEncoded: ctx.encoders.recon.encoded + ctx.encoders.json.encoded,
+        eventsShared: ctx.encoders.recon.shared + ctx.encoders.json.shared,
+      };
+    },
+    sessions: () => [...sessions.values()],
+    async close() {
+      server.off('upgrade', onUpgrade);
+      clearInterval(heartbeat);
+      const open = [...sessions.keys()];
+      for (const ws of open) ws.close(1001, 'server shutting down');
+      // Give close handshakes a moment, then cut whatever is left (a client that does not read).
+      const deadline = Date.now() + 200;
+      while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      for (const ws of sessions.keys()) ws.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,299 @@
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { TwinError } from '../../errors.js';
+import type { Clock } from '../../actors/clock.js';
+import type { TwinLogger } from '../../model/twin-model.js';
+import { ABSENT, EXTANT, toJs, type Value } from '../../protocol/recon/index.js';
+import { parseFrame, writeFrameEnvelope, type Envelope, type LinkEnvelope, type WarpEncoding } from '../../protocol/warp/index.js';
+import { PathFilter, TwinPath } from '../../topology/index.js';
+import type { Rejections } from '../rejections.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { WarpAuthorizer } from './auth.js';
+import type { EventEncoder } from './event-encoder.js';
+import { isAddressError, unlinkBody } from './reasons.js';
+import { Uplink } from './uplink.js';
+import type { WarpLimits, WarpStats } from './limits.js';
+import { SocketWriter } from './socket-writer.js';
+import { WildcardSlots } from './wildcard-slots.js';
+
+/** Everything a session shares with its server. */
+export interface SessionContext {
+  readonly runtime: Runtime;
+  readonly authorize: WarpAuthorizer;
+  readonly limits: WarpLimits;
+  readonly stats: WarpStats;
+  /** One shared encoder per wire format (swim and recon are both Recon). */
+  readonly encoders: { readonly recon: EventEncoder; readonly json: EventEncoder };
+  readonly log: TwinLogger;
+  /** Where refused links are counted (`warp.too_many_links`, `warp.too_many_wildcard_links`). */
+  readonly rejections: Rejections;
+  /** Times `rate`-limited links (the runtime's clock, so a simulated clock drives them in tests). */
+  readonly clock: Clock;
+}
+
+/**
+ * One WebSocket speaking WARP: reads envelopes, keeps the socket's links (multiplexed,
+ * keyed by node and lane as the client wrote them), asks the authorizer, and hands
+ * output to its {@link SocketWriter}, which enforces the send budget. Nothing a client
+ * sends can throw out of here: bad input becomes an error envelope.
+ *
+ * @example
+ * ```ts
+ * const session = new WarpSession(ws, socket, 'json', ctx, req.socket.remoteAddress);
+ * ws.on('message', (data, binary) => session.receive(data, binary));
+ * ```
+ */
+export class WarpSession {
+  private readonly links = new Map<string, Uplink>();
+  private readonly writer: SocketWriter;
+  private readonly wildcards: WildcardSlots;
+  private credentials: unknown = undefined;
+  private closed = false;
+
+  constructor(
+    ws: WebSocket,
+    socket: Duplex,
+    readonly encoding: WarpEncoding,
+    private readonly ctx: SessionContext,
+    private readonly remoteAddress: string | undefined,
+  ) {
+    this.writer = new SocketWriter(ws, socket, encoding, ctx.limits, ctx.stats);
+    this.wildcards = new WildcardSlots(ctx.limits.maxWildcardLinks);
+  }
+
+  /** Open links on this socket. */
+  get linkCount(): number {
+    return this.links.size;
+  }
+
+  /** Wildcard slots held: open wildcard links and unlinked ones whose sync still runs (at most `maxWildcardLinks`). */
+  get wildcardLinks(): number {
+    return this.wildcards.size;
+  }
+
+  /** Conflations of the open links. */
+  get conflated(): number {
+    let n = 0;
+    for (const up of this.links.values()) n += up.conflated;
+    return n;
+  }
+
+  /** Command/supply events the open links dropped because their queue was full. */
+  get dropped(): number {
+    let n = 0;
+    for (const up of this.links.values()) n += up.dropped;
+    return n;
+  }
+
+  /** Open links whose command/supply queue is overflowing (dropping) right now. */
+  get overflowing(): number {
+    let n = 0;
+    for (const up of this.links.values()) if (up.overflowing) n++;
+    return n;
+  }
+
+  /** Bytes and events waiting to be sent (bounded; see SocketWriter). */
+  get pending(): { bufferedBytes: number; events: number } {
+    return this.writer.pending;
+  }
+
+  receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (this.closed) return;
+    this.ctx.stats.framesIn++;
+    let text: string;
+    try {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      this.malformed(`${isBinary ? 'binary' : 'text'} frame is not valid UTF-8`);
+      return;
+    }
+    for (const part of parseFrame(text, this.encoding)) {
+      if (!part.ok) this.malformed(part.error.message);
+      else this.dispatch(part.envelope, 'json' in part ? part.json : undefined);
+    }
+  }
+
+  /** The socket closed: drop every link and everything pending. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const up of this.links.values()) this.retire(up, null);
+    this.links.clear();
+    this.writer.close();
+  }
+
+  /** `json` is the body as a JSON client sent it, which commands and credentials use as is. */
+  private dispatch(env: Envelope, json: unknown): void {
+    switch (env.tag) {
+      case 'link':
+      case 'sync':
+        this.open(env);
+        break;
+      case 'unlink': {
+        const up = this.links.get(key(env.node, env.lane));
+        const unlinked = this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: ABSENT });
+        if (up) {
+          this.links.delete(key(env.node, env.lane));
+          this.retire(up, unlinked);
+        } else {
+          this.writer.control(unlinked); // Swim answers an unlink of an unknown link too
+        }
+        break;
+      }
+      case 'command':
+        this.command(env.node, env.lane, this.encoding === 'json' ? json ?? null : bodyToJs(env.body));
+        break;
+      case 'auth':
+        this.credentials = this.encoding === 'json' ? json : toJs(env.body);
+        this.writer.control(this.envelope({ tag: 'authed', body: ABSENT }));
+        break;
+      case 'deauth':
+        this.credentials = undefined;
+        this.writer.control(this.envelope({ tag: 'deauthed', body: ABSENT }));
+        break;
+      default:
+        this.malformed(`@${env.tag} is sent by servers, not clients`);
+    }
+  }
+
+  private open(env: LinkEnvelope): void {
+    const k = key(env.node, env.lane);
+    const previous = this.links.get(k);
+    if (previous) {
+      // Relinking the same node and lane replaces the link (a client resync).
+      this.links.delete(k);
+      this.retire(previous, null);
+    }
+    const { maxLinks, maxWildcardLinks } = this.ctx.limits;
+    if (this.links.size >= maxLinks) {
+      this.refuse(env, 'warp.too_many_links', maxLinks, `at most ${maxLinks} links per socket`);
+      return;
+    }
+    const wildcard = PathFilter.isFilter(env.node);
+    if (wildcard && this.wildcards.full) {
+      this.refuse(env, 'warp.too_many_wildcard_links', maxWildcardLinks,
+        `at most ${maxWildcardLinks} wildcard links per socket, counting unlinked ones whose sync still runs (--warp-max-wildcard-links); unlink one, or link a narrower or exact node`);
+      return;
+    }
+    const linked: Envelope = { tag: 'linked', node: env.node, lane: env.lane, prio: env.prio, rate: env.rate, body: ABSENT };
+    const runtime = this.ctx.runtime;
+    const up = new Uplink({
+      node: env.node, lane: env.lane, sync: env.tag === 'sync', wildcard,
+      encoder: this.encoding === 'json' ? this.ctx.encoders.json : this.ctx.encoders.recon, host: this.writer, linked: this.envelope(linked),
+      synced: this.envelope({ tag: 'synced', node: env.node, lane: env.lane, body: ABSENT }),
+      kindOf: (path) => laneKind(runtime, path, env.lane),
+      streamLimit: this.ctx.limits.maxQueuedEvents, prio: env.prio, rate: env.rate, clock: this.ctx.clock,
+    });
+    this.links.set(k, up);
+    if (wildcard) this.wildcards.hold(up);
+    this.ctx.stats.linksOpened++;
+    this.authorized('link', env.node, env.lane, () => this.attach(up), (error) => this.fail(up, error));
+  }
+
+  /** Connects an authorized uplink to the runtime. */
+  private attach(up: Uplink): void {
+    if (up.isClosed) return; // unlinked while the authorizer was deciding
+    const rt = this.ctx.runtime;
+    try {
+      if (up.wildcard) {
+        const link = rt.linkFilter(up.node, up.lane, (event, path) => up.onEvent(event, path));
+        up.handle = link;
+        this.wildcards.syncing(up, link.synced);
+        link.synced.then(() => up.onSynced(), (err) => this.fail(up, err));
+      } else {
+        const link = rt.link(up.node, up.lane, (event) => up.onEvent(event, up.node), { onSynced: () => up.onSynced() });
+        up.handle = link;
+        link.synced.catch((err) => this.fail(up, err));
+      }
+    } catch (err) {
+      this.fail(up, err);
+    }
+  }
+
+  private fail(up: Uplink, error: unknown): void {
+    if (up.isClosed) return;
+    if (this.links.get(key(up.node, up.lane)) === up) this.links.delete(key(up.node, up.lane));
+    this.retire(up, this.envelope({ tag: 'unlinked', node: up.node, lane: up.lane, body: unlinkBody(error, this.ctx.log) }), false);
+  }
+
+  private retire(up: Uplink, unlinked: Buffer | null, confirmed = true): void {
+    this.ctx.stats.conflationsClosed += up.conflated;
+    this.ctx.stats.droppedClosed += up.dropped;
+    this.ctx.stats.linksClosed++;
+    up.close(unlinked, confirmed);
+    this.wildcards.closed(up);
+    this.writer.forgetIfFinished(up);
+  }
+
+  /** Refuses a link past a per-socket bound: counted, and answered `@unlinked(…)@tooManyLinks`. */
+  private refuse(env: LinkEnvelope, kind: string, limit: number, message: string): void {
+    this.ctx.rejections.note(kind, { limit, node: env.node, lane: env.lane, sender: this.remoteAddress }, `WARP link refused: ${message}`);
+    const error = new TwinError('TWIN_LINK_LIMIT', message, { limit });
+    this.writer.control(this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error, this.ctx.log) }));
+  }
+
+  private command(node: string, lane: string, value: unknown): void {
+    this.authorized('command', node, lane, () => {
+      this.ctx.runtime.command(node, lane, value, { fromClient: true }).catch((err) => this.commandFailed(node, lane, err));
+    }, (err) => this.commandFailed(node, lane, err));
+  }
+
+  /**
+   * WARP has no command acknowledgement. An address error (no such node or lane, denied)
+   * is answered with `@unlinked` unless a link to that lane is open, which the answer
+   * would wrongly close; everything else is only logged.
+   */
+  private commandFailed(node: string, lane: string, error: unknown): void {
+    this.ctx.stats.commandsFailed++;
+    this.ctx.log.debug({ node, lane, err: (error as Error)?.message }, 'WARP command failed');
+    if (this.closed || !isAddressError(error) || this.links.has(key(node, lane))) return;
+    this.writer.control(this.envelope({ tag: 'unlinked', node, lane, body: unlinkBody(error, this.ctx.log) }));
+  }
+
+  /** Runs `allow` if the authorizer says yes; synchronous answers keep envelope order. */
+  private authorized(action: 'link' | 'command', node: string, lane: string, allow: () => void, deny: (e: unknown) => void): void {
+    const forbidden = (): TwinError => new TwinError('TWIN_FORBIDDEN', `${action} to ${node}#${lane} denied`, { node, lane });
+    let verdict: boolean | Promise<boolean>;
+    try {
+      verdict = this.ctx.authorize({ action, node, lane, credentials: this.credentials, remoteAddress: this.remoteAddress });
+    } catch {
+      deny(forbidden());
+      return;
+    }
+    if (verdict === true) allow();
+    else if (verdict === false) deny(forbidden());
+    else Promise.resolve(verdict).then((ok) => (ok === true ? allow() : deny(forbidden())), () => deny(forbidden()));
+  }
+
+  private malformed(reason: string): void {
+    this.ctx.stats.malformed++;
+    const error = new TwinError('TWIN_FRAME_MALFORMED', reason.length > 200 ? reason.slice(0, 200) + '…' : reason);
+    this.writer.control(this.envelope({ tag: 'unlinked', node: '', lane: '', body: unlinkBody(error, this.ctx.log) }), true);
+  }
+
+  private envelope(env: Envelope): Buffer {
+    return Buffer.from(writeFrameEnvelope(env, this.encoding), 'utf8');
+  }
+}
+
+/**
+ * The kind of `lane` on the model routed to `path` (from the catalog, so it needs no
+ * round trip to the shard that owns the twin); undefined when unknown.
+ */
+function laneKind(runtime: Runtime, path: string, lane: string): string | undefined {
+  try {
+    const lanes = runtime.catalog.resolve(TwinPath.parse(path))?.model.def.lanes;
+    return lanes && Object.hasOwn(lanes, lane) ? lanes[lane]!.kind : undefined;
+  } catch {
+    return undefined; // not a valid path: the link fails on its own, as state
+  }
+}
+
+function bodyToJs(body: Value): unknown {
+  return body === ABSENT || body === EXTANT ? null : toJs(body);
+}
+
+function key(node: string, lane: string): string {
+  return node + '\n' + lane;
+}
