@@ -17,7 +17,7 @@ import { RecordingWriter } from '../src/recording/recording-writer.js';
 import { runReplay } from '../src/recording/replay-run.js';
 import { repeat, type BenchContext, type Figure } from './lib/harness.js';
 
-const UCI = fileURLToPath(new URL('../../../shared/data/uci-occupancy/datatraining.txt', import.meta.url));
+const UCI = fileURLToPath(new URL('../../test/fixtures/uci-occupancy/datatraining.txt', import.meta.url));
 
 async function write(file: string, chunks: Iterable<readonly import('../src/index.js').TwinEvent[]>): Promise<void> {
   const w = RecordingWriter.create(file, { created: 0 });

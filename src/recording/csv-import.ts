@@ -24,7 +24,7 @@ export interface CsvMapping {
   source?: string;
 }
 
-/** The UCI occupancy files (../shared/data/uci-occupancy): a climate and an occupancy sensor of one room. */
+/** The UCI occupancy files (test/fixtures/uci-occupancy): a climate and an occupancy sensor of one room. */
 export const UCI_MAPPING: CsvMapping = {
   time: { column: 'Date', format: 'local-as-utc' },
   source: 'uci-occupancy',

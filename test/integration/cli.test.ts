@@ -58,7 +58,7 @@ describe('twinflow CLI', () => {
     const file = join(dir, 'live.tfr');
     const port = await freePort();
     // `--out=FILE` as well as `--port PORT`: every command takes both forms (record used to look for `--out` by hand).
-    const rec = twinflow(['record', `--out=${file}`, '--port', String(port), '--mqtt-port=0', '--memory', '--workers', '1', '--log-level', 'warn']);
+    const rec = twinflow(['record', `--out=${file}`, '--port', String(port), '--no-mqtt', '--memory', '--workers', '1', '--log-level', 'warn']);
     await waitFor(async () => {
       if (rec.child.exitCode !== null) throw new Error(`twinflow record exited ${rec.child.exitCode}: ${rec.stderr()}`);
       return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok;
@@ -119,7 +119,7 @@ describe('twinflow CLI', () => {
   it('reads an empty TWINFLOW_* variable as unset and refuses one it cannot read (exit 2)', async () => {
     const port = await freePort();
     const blank = { TWINFLOW_WORKERS: '', TWINFLOW_DURABILITY: '', TWINFLOW_MQTT_URL: '', TWINFLOW_MQTT_PORT: '', TWINFLOW_LOG_LEVEL: '', TWINFLOW_JOURNAL: '', TWINFLOW_DATA: '' };
-    const serve = twinflow(['serve', '--port', String(port), '--mqtt-port', '0', '--memory'], blank);
+    const serve = twinflow(['serve', '--port', String(port), '--no-mqtt', '--memory'], blank);
     await waitFor(async () => {
       if (serve.child.exitCode !== null) throw new Error(`twinflow serve exited ${serve.child.exitCode}: ${serve.stderr()}`);
       return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok;

@@ -13,7 +13,7 @@ import { compareDerived } from '../../src/recording/whatif.js';
 import { tempDir } from '../support/tmp.js';
 
 const HOUR = 3_600_000;
-const CSV = fileURLToPath(new URL('../../../shared/data/uci-occupancy/datatraining.txt', import.meta.url));
+const CSV = fileURLToPath(new URL('../fixtures/uci-occupancy/datatraining.txt', import.meta.url));
 const ROOM = roomPathOf(DEFAULT_ROOM_TEMPLATE, 0);
 
 async function uciRecording(fanOut = 1): Promise<string> {

@@ -226,7 +226,7 @@ function badInputs(s: ServeProcess, mqttPort: number, dataDir: string): (() => P
       ws.close();
     },
     async () => { // 7: a second node on the same data directory exits with a clear message
-      const second = await serveProcess(['--port', '0', '--data', dataDir, '--mqtt-port', '0']).then(
+      const second = await serveProcess(['--port', '0', '--data', dataDir, '--no-mqtt']).then(
         (p) => { p.child.kill('SIGKILL'); return null; },
         (err: Error) => err.message,
       );

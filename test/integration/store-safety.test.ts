@@ -39,7 +39,7 @@ interface Run {
 
 /** `twinflow serve` from source on `dir` (HTTP on a free port, no MQTT). */
 function serve(dir: string, workers: number): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--mqtt-port', '0', '--data', dir, '--workers', String(workers), '--log-level', 'info'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--no-mqtt', '--data', dir, '--workers', String(workers), '--log-level', 'info'], {
     cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -104,9 +104,13 @@ describe('IngestQueue', () => {
 });
 
 describe('ingestion flags', () => {
-  it('parses MQTT and webhook flags; --mqtt-port 0 turns MQTT off', () => {
+  it('parses MQTT and webhook flags; --mqtt-port 0 is any free port, --no-mqtt turns MQTT off', () => {
     expect(ingestionFromFlags({}, {}).mqtt).toMatchObject({ port: 1883 });
-    expect(ingestionFromFlags({ 'mqtt-port': '0' }, {}).mqtt).toBeUndefined();
+    expect(ingestionFromFlags({ 'mqtt-port': '0' }, {}).mqtt).toMatchObject({ port: 0 });
+    expect(ingestionFromFlags({ 'no-mqtt': true }, {}).mqtt).toBeUndefined();
+    expect(ingestionFromFlags({ 'no-mqtt': true, 'mqtt-url': 'mqtt://h:1' }, {}).mqtt).toBeUndefined();
+    expect(ingestionFromFlags({}, { TWINFLOW_NO_MQTT: '1' }).mqtt).toBeUndefined();
+    expect(ingestionFromFlags({}, { TWINFLOW_NO_MQTT: '' }).mqtt).toMatchObject({ port: 1883 });
     expect(ingestionFromFlags({ 'mqtt-url': 'mqtt://h:1', 'mqtt-subscription': '$share/g/org/#', 'mqtt-topic-prefix': 'tf/' }, {}).mqtt)
       .toMatchObject({ url: 'mqtt://h:1', subscription: '$share/g/org/#', topicPrefix: 'tf/' });
     expect(ingestionFromFlags({ webhook: ['http://a/h', 'binary:http://b/h'] }, {}).outputs!.webhooks).toEqual([{ url: 'http://a/h' }, { url: 'http://b/h', mode: 'binary' }]);

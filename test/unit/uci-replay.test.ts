@@ -8,7 +8,7 @@ import { advance, simulatedRuntime } from '../support/runtime.js';
 
 const HOUR = 3_600_000;
 const ROOM = '/org/uci/site/mons/building/1/floor/1/unit/a/room/1';
-const CSV = fileURLToPath(new URL('../../../shared/data/uci-occupancy/datatraining.txt', import.meta.url));
+const CSV = fileURLToPath(new URL('../fixtures/uci-occupancy/datatraining.txt', import.meta.url));
 
 /** Rows of the UCI file; timestamps are local time without a zone and are read as UTC. */
 function uciRows(limit: number) {

@@ -5,6 +5,7 @@ import { parseWebhook } from '../outputs/webhook-sink.js';
 /** `parseArgs` options of the ingestion flags of `twinflow serve`. */
 export const INGEST_FLAGS = {
   'mqtt-port': { type: 'string' },
+  'no-mqtt': { type: 'boolean' },
   'mqtt-host': { type: 'string' },
   'mqtt-url': { type: 'string' },
   'mqtt-topic-prefix': { type: 'string' },
@@ -22,7 +23,8 @@ export const INGEST_FLAGS = {
 
 export const INGEST_HELP = `
   MQTT and outputs (see docs/ingestion.md):
-  --mqtt-port <n>           embedded MQTT broker port, 0 = no MQTT (env TWINFLOW_MQTT_PORT, default 1883)
+  --mqtt-port <n>           embedded MQTT broker port, 0 for any free one (env TWINFLOW_MQTT_PORT, default 1883)
+  --no-mqtt                 no MQTT at all: no embedded broker, no external one (env TWINFLOW_NO_MQTT=1)
   --mqtt-host <addr>        embedded broker listen address (env TWINFLOW_MQTT_HOST, default 127.0.0.1)
   --mqtt-url <url>          use an external broker instead, e.g. mqtt://127.0.0.1:1883 (env TWINFLOW_MQTT_URL)
   --mqtt-topic-prefix <p>   topic prefix before the twin path, e.g. "tf/" (env TWINFLOW_MQTT_TOPIC_PREFIX, default none)
@@ -40,7 +42,10 @@ export const INGEST_HELP = `
                             prefix "binary:" for binary mode (env TWINFLOW_WEBHOOKS, comma-separated)
 `;
 
-type FlagValues = { [K in keyof typeof INGEST_FLAGS]?: (typeof INGEST_FLAGS)[K] extends { multiple: true } ? string[] : string };
+type FlagValues = {
+  [K in keyof typeof INGEST_FLAGS]?: (typeof INGEST_FLAGS)[K] extends { multiple: true } ? string[]
+    : (typeof INGEST_FLAGS)[K] extends { type: 'boolean' } ? boolean : string;
+};
 
 /**
  * Turns the ingestion flags (then environment, then defaults) into node options.
@@ -48,12 +53,12 @@ type FlagValues = { [K in keyof typeof INGEST_FLAGS]?: (typeof INGEST_FLAGS)[K] 
  *
  * @example
  * ```ts
- * ingestionFromFlags({ 'mqtt-port': '0', webhook: ['http://127.0.0.1:8080/hook'] }, {});
+ * ingestionFromFlags({ 'no-mqtt': true, webhook: ['http://127.0.0.1:8080/hook'] }, {});
  * // { mqtt: undefined, outputs: { webhooks: [{ url: 'http://127.0.0.1:8080/hook' }] } }
  * ```
  */
 export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = process.env): IngestionOptions {
-  // Blank TWINFLOW_* variables count as unset (Number('') would be port 0: MQTT off).
+  // Blank TWINFLOW_* variables count as unset (Number('') would be port 0: a random port).
   const urlSetting = flagOrEnv('mqtt-url', values['mqtt-url'], env, 'TWINFLOW_MQTT_URL');
   const url = urlSetting?.raw;
   const portSetting = flagOrEnv('mqtt-port', values['mqtt-port'], env, 'TWINFLOW_MQTT_PORT');
@@ -79,9 +84,11 @@ export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = 
     topicPrefix: values['mqtt-topic-prefix'] ?? envValue(env, 'TWINFLOW_MQTT_TOPIC_PREFIX'),
     ...(maxPayloadBytes !== undefined && { maxPayloadBytes }),
   };
-  // Port 0 turns the embedded broker off on the command line (an ephemeral port is a test need only).
-  const mqtt = url !== undefined
+  // Port 0 is any free port, as for --port (the node logs the one it got); --no-mqtt is off.
+  const off = values['no-mqtt'] === true || /^(1|true|yes)$/i.test(envValue(env, 'TWINFLOW_NO_MQTT') ?? '');
+  const mqtt = off ? undefined
+    : url !== undefined
     ? { url, subscription: values['mqtt-subscription'], clientId: values['mqtt-client-id'] ?? envValue(env, 'TWINFLOW_MQTT_CLIENT_ID'), ...common }
-    : port === 0 ? undefined : { port, host: values['mqtt-host'] ?? envValue(env, 'TWINFLOW_MQTT_HOST'), ...common, ...embedded };
+    : { port, host: values['mqtt-host'] ?? envValue(env, 'TWINFLOW_MQTT_HOST'), ...common, ...embedded };
   return { mqtt, outputs: { webhooks } };
 }
