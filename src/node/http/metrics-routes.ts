@@ -36,8 +36,12 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, re
     // Sampled every 10 ms by libuv, so it costs nothing measurable. Counted from the moment the
     // node listens: startup work (opening the store, starting the broker) is not a stall.
     const loop = monitorEventLoopDelay({ resolution: 10 });
-    app.addHook('onListen', async () => loop.enable());
-    app.addHook('onClose', async () => loop.disable());
+    app.addHook('onListen', async () => {
+      loop.enable();
+    });
+    app.addHook('onClose', async () => {
+      loop.disable();
+    });
     app.get('/metrics', async (_req, reply) => {
       const s = rt.stats();
       const w = warp();
