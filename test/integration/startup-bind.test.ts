@@ -9,6 +9,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/mqtt.js';
+import { serveProcess } from '../support/serve.js';
 import { tempDir } from '../support/tmp.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -65,5 +66,21 @@ describe('#13.9 startup fails fast when a listener cannot bind', () => {
     const again = createServer();
     holders.push(again);
     await new Promise<void>((ok, fail) => (again.once('error', fail), again.listen(mqtt, '127.0.0.1', () => ok())));
+  }, 40_000);
+});
+
+describe('a clean start', () => {
+  it('serve on its defaults (2 workers, LMDB, embedded broker on a free port) logs no warning or error', async () => {
+    const node = await serveProcess(['--port', '0', '--mqtt-port', '0', '--workers', '2', '--data', join(tempDir('tf-start-'), 'db')]);
+    try {
+      await fetch(`${node.url}/metrics`);
+      const loud = node.log().filter((l) => l.startsWith('{') && (JSON.parse(l) as { level: number }).level >= 40);
+      expect(loud).toEqual([]);
+      // --mqtt-port 0 is a free port, named in the serving line.
+      const serving = node.log().find((l) => l.includes('is serving'));
+      expect(serving).toMatch(/"mqtt":"mqtt:\/\/127\.0\.0\.1:[1-9]\d*"/);
+    } finally {
+      node.child.kill('SIGKILL');
+    }
   }, 40_000);
 });
