@@ -9,6 +9,10 @@ export function explainReserve(baseline: { reserved: number }, whatIf: { reserve
     if (event.type !== 'garage.full' && event.type !== 'garage.available') return undefined;
     const { free } = event.data as { free: number };
     const [mine, other] = side === 'baseline' ? [baseline, whatIf] : [whatIf, baseline];
-    return `${free} free: ${free <= mine.reserved ? 'full' : 'available'} with ${mine.reserved} reserved, ${free <= other.reserved ? 'full' : 'available'} with ${other.reserved}`;
+    const state = (reserved: number): string => (free <= reserved ? 'full' : 'available');
+    if (state(mine.reserved) === state(other.reserved)) {
+      return `${free} free is ${state(mine.reserved)} in both runs: the other run already was (it changed at another time)`;
+    }
+    return `${free} free: ${state(mine.reserved)} with ${mine.reserved} reserved, ${state(other.reserved)} with ${other.reserved}`;
   };
 }

@@ -34,14 +34,16 @@ export async function loadModelSet(reference: string | URL | ModelSetRef): Promi
   const name = exportName ?? pickExport(mod, setName, shown);
   if (!Object.hasOwn(mod, name)) throw refused(`${shown} has no export "${name}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
   let value = mod[name];
-  if (typeof value === 'function' && !isModelSet(value)) {
+  let what = `${shown}#${name}`;
+  if (typeof value === 'function') {
+    what = `${what}()`;
     try {
       value = await (value as () => unknown)();
     } catch (err) {
-      throw refused(`${shown}#${name}() failed: ${firstLine(err)}`, err);
+      throw refused(`${what} failed: ${firstLine(err)}`, err);
     }
   }
-  if (!isModelSet(value)) throw refused(`${shown}#${name} is not a model set (make one with defineModelSet); it is ${describe(value)}`);
+  if (!isModelSet(value)) throw refused(`${what} is ${describe(value)}, not a model set (make one with defineModelSet)`);
   return value.at(url, name);
 }
 
@@ -71,8 +73,8 @@ function pickExport(mod: Record<string, unknown>, setName: string | undefined, s
   if (preferred !== undefined) return preferred;
   const sets = Object.keys(mod).filter((k) => isModelSet(mod[k]));
   if (sets.length === 1) return sets[0]!;
-  const hint = sets.length > 1 ? `it exports several (${sets.join(', ')}): pick one` : `exports: ${Object.keys(mod).join(', ') || 'none'}`;
-  throw refused(`${shown} has no export "modelSet" or "default" (${hint}, e.g. ${shown}#${sets[0] ?? 'name'})`);
+  const hint = sets.length > 1 ? `it exports several sets: ${sets.join(', ')}` : `exports: ${Object.keys(mod).join(', ') || 'none'}`;
+  throw refused(`${shown} has no export "modelSet" or "default" (${hint}); name one with #<export>`);
 }
 
 let tsx: Promise<void> | undefined;
@@ -103,7 +105,8 @@ function display(url: string): string {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object without kind "modelSet"' : `a ${typeof value}`;
+  if (typeof value === 'object') return 'an object';
+  return value === undefined ? 'undefined' : `a ${typeof value}`;
 }
 
 function firstLine(err: unknown): string {
