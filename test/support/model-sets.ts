@@ -1,6 +1,6 @@
 /**
  * Model sets for tests of the model-set contract, importable by shard workers: meters
- * count readings (times `step`) and their zone sums them. The shard key is a plain
+ * count readings (times `step`; `loud` emits each count) and their zone sums them. The shard key is a plain
  * function (not shardKeyUpTo), so it must reach the workers inside the models.
  */
 import { defineModelSet, defineTwin, join, value, type ShardKeyFn } from '../../src/index.js';
@@ -8,12 +8,17 @@ import { defineModelSet, defineTwin, join, value, type ShardKeyFn } from '../../
 /** Up to the zone, written by hand: what shardKeyUpTo('zone') computes, without its `upTo` tag. */
 export const zoneKey: ShardKeyFn = (path) => path.text.split('/').slice(0, 3).join('/');
 
-function meterModel(step: number) {
+function meterModel(step: number, loud = false) {
   return defineTwin({
     name: 'meter',
     route: '/zone/:zone/meter/:meter',
     lanes: { count: value(0) },
-    on: { reading: (ctx) => ctx.lanes.count.set(ctx.lanes.count.get() + step) },
+    on: {
+      reading(ctx) {
+        ctx.lanes.count.set(ctx.lanes.count.get() + step);
+        if (loud) ctx.emit('meter.count', { count: ctx.lanes.count.get() });
+      },
+    },
   });
 }
 
@@ -31,7 +36,7 @@ export const counterSet = defineModelSet({
   name: 'counters',
   module: import.meta.url,
   params: { step: 1, label: 'zone', loud: false },
-  models: (p) => [zoneModel(p.label), meterModel(p.step)],
+  models: (p) => [zoneModel(p.label), meterModel(p.step, p.loud)],
   shardKey: zoneKey,
 });
 
