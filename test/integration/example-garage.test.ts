@@ -80,6 +80,9 @@ describe.each([0, 2])('the parking-garage example served with %i workers', (work
     await waitFor(() => outputs.some((o) => o.topic === 'garage/g1/signals/garage.full'), 10_000, 'garage.full on MQTT');
     expect(outputs.find((o) => o.topic.endsWith('garage.full'))!.event).toMatchObject({ type: 'garage.full', data: { free: 0, occupied: 3, reserved: 0 } });
     await waitFor(() => level.value?.occupied === 2 && level.value.free === 0, 10_000, 'level 1 to count 2 taken');
+    // Level 1 went from (at most) half taken to all taken: its one-hour window holds both.
+    const { lanes } = (await (await fetch(`${serve.url}/twins${LEVEL1}?lanes=occupancy,lastHour`)).json()) as { lanes: { occupancy: number; lastHour: { min: number; max: number } } };
+    expect([lanes.occupancy, lanes.lastHour.max, lanes.lastHour.min <= 0.5]).toEqual([1, 1, true]);
 
     await publish('2/spot/1', false);
     await waitFor(() => outputs.some((o) => o.topic === 'garage/g1/signals/garage.available'), 10_000, 'garage.available on MQTT');
