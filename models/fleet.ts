@@ -1,4 +1,4 @@
-import type { TwinEvent } from '../src/model/twin-model.js';
+import type { FleetGenerator, TwinEvent } from '../src/index.js';
 
 /** Shape and behaviour of a synthetic building fleet. */
 export interface FleetOptions {
@@ -136,3 +136,22 @@ function reading(s: Sensor, rnd: () => number, busy: number, dayCurve: number, a
     }
   }
 }
+
+/** The fleet shape flags of `twinflow generate` for the building set, with their defaults. */
+export interface BuildingFleetShape {
+  sites: number;
+  buildings: number;
+  floors: number;
+  units: number;
+  rooms: number;
+}
+
+/**
+ * The building set's generator for `twinflow generate`: {@link generateFleet} with the
+ * shape as flags (`--sites 1 --floors 2`).
+ */
+export const buildingFleet: FleetGenerator<BuildingFleetShape> = {
+  shape: { sites: 2, buildings: 5, floors: 10, units: 10, rooms: 10 },
+  sources: (s) => s.sites * s.buildings * s.floors * s.units * s.rooms * SENSOR_KINDS.length,
+  generate: (run) => generateFleet({ ...run.shape, seed: run.seed, events: run.events, intervalMs: run.intervalMs, start: run.start }),
+};

@@ -1,4 +1,4 @@
-import type { DerivedChange, Explainer } from '../src/recording/whatif.js';
+import type { ChangeExplainer, ExplainedChange } from '../src/index.js';
 
 /** The HVAC tunables of the building model that decide `hvac.adjust` (see models/floor.ts). */
 export interface HvacParams {
@@ -18,8 +18,8 @@ export interface HvacParams {
  * diff.changes[0].explanation; // 'mean 21.82 °C is 1.82 from setpoint 20: outside what-if band ±1.5, inside baseline band ±2'
  * ```
  */
-export function explainHvac(baseline: HvacParams, whatIf: HvacParams): Explainer {
-  return (c: DerivedChange) => {
+export function explainHvac(baseline: HvacParams, whatIf: HvacParams): ChangeExplainer {
+  return (c: ExplainedChange) => {
     if (!c.event.type.startsWith('hvac.adjust')) return undefined;
     const data = c.event.data as { average?: number; setpoint?: number };
     if (typeof data.average !== 'number') return undefined;

@@ -16,6 +16,11 @@ export { MemoryStateStore } from './store/memory-store.js';
 export type { StateStore, StateWrite, StoredTwin } from './store/state-store.js';
 export { RealClock, SimulatedClock, type Clock } from './actors/clock.js';
 export { SumCount, SortedSet } from './model/aggregate.js';
+export {
+  defineModelSet, isModelSet, type ModelSet, type ModelSetDef, type ModelSetRef, type ModelParams, type ModelParamValue, type ParamShape,
+  type FleetGenerator, type FleetRun, type FleetShape, type ChangeExplainer, type ExplainedChange,
+} from './model/model-set.js';
+export { loadModelSet } from './model/model-set-import.js';
 export { defineTwin, type TwinModel, type TwinModelDef, type TwinContext, type TwinEvent, type DerivedEvent, type TwinTimers } from './model/twin-model.js';
 export { createRuntime, Runtime, type RuntimeOptions, type IngestReport, type TwinSnapshot, type RuntimeStats } from './runtime/runtime.js';
 export { Link } from './runtime/link.js';

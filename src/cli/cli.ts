@@ -1,27 +1,34 @@
-import { buildingModels, buildingModelSource } from '../../models/index.js';
-import { parseServeConfig, serveHelp } from '../node/config/serve-config.js';
+import { parseFlags } from '../node/config/flags.js';
+import { SERVE_FLAGS, serveConfigFrom, serveHelp } from '../node/config/serve-config.js';
 import { createLogger } from '../logger.js';
 import { startNode } from '../node/node.js';
 import { REPLAY_USAGE, replayCommand, WHATIF_USAGE, whatifCommand } from './replay-cli.js';
-import { EXPORT_USAGE, exportCommand, GENERATE_USAGE, generateCommand, IMPORT_USAGE, importCommand, RECORD_USAGE, recordCommand } from './sim-cli.js';
+import { describeSet, MODEL_FLAGS, ModelFlagError, modelSetFromFlags, MODELS_HELP } from './model-flags.js';
+import { EXPORT_USAGE, exportCommand, generateCommand, IMPORT_USAGE, importCommand, RECORD_USAGE, recordCommand } from './sim-cli.js';
+
+const SERVE_USAGE = serveHelp() + MODELS_HELP;
 
 const COMMAND_USAGE: Record<string, string> = {
-  serve: serveHelp(), record: RECORD_USAGE, replay: REPLAY_USAGE, whatif: WHATIF_USAGE, generate: GENERATE_USAGE, import: IMPORT_USAGE, export: EXPORT_USAGE,
+  serve: SERVE_USAGE, record: RECORD_USAGE, replay: REPLAY_USAGE, whatif: WHATIF_USAGE, import: IMPORT_USAGE, export: EXPORT_USAGE,
+  // generate answers --help itself: its shape flags are the model set's.
 };
 
 const USAGE = `usage: twinflow <command> [options]
 
 commands:
-  serve      run the runtime with the building model (HTTP on 127.0.0.1:9001)
+  serve      run the runtime with a model set (HTTP on 127.0.0.1:9001)
   record     serve and record every accepted event to a file (--out FILE) until SIGINT
   replay     replay a recording on a virtual clock; prints events/s, derived events, digest
   whatif     replay a recording with changed model parameters and compare derived events
-  generate   write (or publish over MQTT) a seeded synthetic fleet
+  generate   write (or publish over MQTT) a seeded synthetic fleet of the model set
   import     turn a CSV (the UCI occupancy files, or a --mapping) into a recording
   export     print a recording as JSON Lines CloudEvents
   help       show this text; twinflow <command> --help shows a command's options
 
-${serveHelp()}`;
+  serve, record, replay, whatif and generate run the building model set unless
+  --models <module>[#export] names another (a module exporting one made by defineModelSet).
+
+${SERVE_USAGE}`;
 
 /**
  * Entry point of the `twinflow` command; returns the exit code. A failure a command did not
@@ -36,7 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`twinflow ${command}: ${message}\n`);
     if (process.env.TWINFLOW_LOG_LEVEL === 'debug' || process.env.TWINFLOW_LOG_LEVEL === 'trace') process.stderr.write(`${(err as Error).stack ?? ''}\n`);
-    return 1;
+    // A --models or --param the command cannot use is a usage error, told in one line.
+    return err instanceof ModelFlagError ? 2 : 1;
   }
 }
 
@@ -74,15 +82,18 @@ async function run(command: string, rest: string[]): Promise<number> {
 
 async function serve(argv: string[]): Promise<number> {
   let config;
+  let values;
   try {
-    config = parseServeConfig(argv);
+    ({ values } = parseFlags({ args: argv, options: { ...SERVE_FLAGS, ...MODEL_FLAGS }, strict: true }));
+    config = serveConfigFrom(values, process.env);
   } catch (err) {
-    process.stderr.write(`twinflow serve: ${(err as Error).message}\n\n${serveHelp()}`);
+    process.stderr.write(`twinflow serve: ${(err as Error).message}\n\n${SERVE_USAGE}`);
     return 2;
   }
+  const modelSet = await modelSetFromFlags(values);
   const logger = createLogger(config.logLevel);
-  const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
-  logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off' }, 'twinflow is serving the building model');
+  const node = await startNode({ modelSet, logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
+  logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', ...describeSet(modelSet) }, `twinflow is serving the ${modelSet.name} model`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);

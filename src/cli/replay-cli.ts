@@ -1,19 +1,19 @@
 import { join } from 'node:path';
-import { defaultParams } from '../../models/index.js';
 import { parseFlags, readNumber } from '../node/config/flags.js';
-import { explainHvac } from '../../models/hvac-explain.js';
 import { fmtCount, fmtRate, progressLine, throttled } from './progress.js';
 import { runReplay, type ReplayResult } from '../recording/replay-run.js';
 import { compareDerived } from '../recording/whatif.js';
-import { modelsFromFlags, modelSourceFromFlags, parseParams, REPLAY_FLAGS, REPLAY_HELP, replayOptionsFromFlags } from './replay-flags.js';
+import { modelSetFromFlags, parseParams } from './model-flags.js';
+import { REPLAY_FLAGS, REPLAY_HELP, replayOptionsFromFlags } from './replay-flags.js';
 
 export const REPLAY_USAGE = `twinflow replay <file.tfr> [options]
 ${REPLAY_HELP}`;
 
 export const WHATIF_USAGE = `twinflow whatif <file.tfr> --param <name>=<value> … [options]
 
-  Replays the recording twice into isolated stores, once with the model's defaults (or
-  --baseline-param overrides) and once with --param overrides, and compares the derived events.
+  Replays the recording twice into isolated stores, once with the model set's defaults (or
+  --baseline-param overrides) and once with --param overrides, and compares the derived events;
+  a set with an explainer (the building's explains hvac.adjust) says why an event is in one run only.
   --baseline-param <name>=<value>   override for the baseline run (repeatable)
   --limit <n>                       changes to list (default 20)
 ${REPLAY_HELP}`;
@@ -42,19 +42,18 @@ function summary(r: ReplayResult): string {
 export async function replayCommand(argv: string[]): Promise<number> {
   let parsed;
   let opts;
-  let params;
   // Flag values are checked here too, so a bad one gets the usage text and exit code 2.
   try {
     parsed = parseFlags({ args: argv, options: REPLAY_FLAGS, allowPositionals: true, strict: true });
     if (parsed.positionals.length !== 1) throw new Error('expected one recording file');
     opts = replayOptionsFromFlags(parsed.values);
-    params = parseParams(parsed.values.param);
   } catch (err) {
     process.stderr.write(`twinflow replay: ${(err as Error).message}\n\n${REPLAY_USAGE}`);
     return 2;
   }
   const v = parsed.values;
-  const result = await runReplay(parsed.positionals[0]!, { ...opts, models: modelsFromFlags(v.models, params), modelSource: modelSourceFromFlags(v.models, params), onFraction: progress('') });
+  const modelSet = await modelSetFromFlags(v);
+  const result = await runReplay(parsed.positionals[0]!, { ...opts, modelSet, onFraction: progress('') });
   if (process.stdout.isTTY) out('\r\x1b[K');
   out(v.json ? JSON.stringify(result) + '\n' : summary(result));
   return 0;
@@ -64,8 +63,6 @@ export async function replayCommand(argv: string[]): Promise<number> {
 export async function whatifCommand(argv: string[]): Promise<number> {
   let parsed;
   let opts;
-  let baseParams;
-  let whatParams;
   let limit;
   try {
     parsed = parseFlags({
@@ -74,8 +71,6 @@ export async function whatifCommand(argv: string[]): Promise<number> {
     });
     if (parsed.positionals.length !== 1) throw new Error('expected one recording file');
     opts = replayOptionsFromFlags(parsed.values);
-    baseParams = { ...defaultParams, ...parseParams(parsed.values['baseline-param']) };
-    whatParams = { ...baseParams, ...parseParams(parsed.values.param) };
     limit = parsed.values.limit === undefined ? 20 : readNumber('--limit', parsed.values.limit, { integer: true });
     // Without a change both runs are the same replay; `twinflow replay` is that.
     if (!parsed.values.param?.length) throw new Error('--param <name>=<value> is required: the what-if run needs a parameter to change (twinflow replay replays unchanged)');
@@ -85,19 +80,24 @@ export async function whatifCommand(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   const file = parsed.positionals[0]!;
-  const run = (label: string, params: typeof baseParams, dir: string): Promise<ReplayResult> =>
-    runReplay(file, { ...opts, ...(opts.dataDir ? { dataDir: join(opts.dataDir, dir) } : {}), models: modelsFromFlags(v.models, params), modelSource: modelSourceFromFlags(v.models, params), collectDerived: true, onFraction: progress(label) });
-  const baseline = await run('baseline ', baseParams, 'baseline');
-  const whatIf = await run('what-if  ', whatParams, 'whatif');
+  const baseSet = await modelSetFromFlags({ models: v.models, param: v['baseline-param'] });
+  const whatSet = baseSet.with(parseParams(baseSet, v.param));
+  const run = (label: string, modelSet: typeof baseSet, dir: string): Promise<ReplayResult> =>
+    runReplay(file, { ...opts, ...(opts.dataDir ? { dataDir: join(opts.dataDir, dir) } : {}), modelSet, collectDerived: true, onFraction: progress(label) });
+  const baseline = await run('baseline ', baseSet, 'baseline');
+  const whatIf = await run('what-if  ', whatSet, 'whatif');
   if (process.stdout.isTTY) out('\r\x1b[K');
-  const diff = compareDerived(baseline.derived!, whatIf.derived!, explainHvac(baseParams, whatParams));
+  const baseParams = baseSet.params;
+  const whatParams = whatSet.params;
+  const explainer = baseSet.explainer(baseParams, whatParams);
+  const diff = compareDerived(baseline.derived!, whatIf.derived!, explainer);
   if (v.json) {
     out(JSON.stringify({ baseline: { ...baseline, derived: undefined }, whatIf: { ...whatIf, derived: undefined }, diff }) + '\n');
     return 0;
   }
-  const changed = Object.entries(whatParams).filter(([k, x]) => baseParams[k as keyof typeof baseParams] !== x).map(([k, x]) => `${k}=${x}`);
+  const changed = Object.entries(whatParams).filter(([k, x]) => baseParams[k] !== x).map(([k, x]) => `${k}=${x}`);
   out([
-    `what-if ${changed.join(' ') || '(no parameter changed)'} over ${fmtCount(baseline.events)} events`,
+    `what-if ${changed.join(' ') || '(no parameter changed)'} over ${fmtCount(baseline.events)} events (model set ${baseSet.name})`,
     `digest baseline sha256:${baseline.digest}`,
     `digest what-if  sha256:${whatIf.digest}`,
     `derived events: ${fmtCount(diff.same)} in both, ${fmtCount(diff.changes.length)} in one run only`,
@@ -105,6 +105,7 @@ export async function whatifCommand(argv: string[]): Promise<number> {
     ...Object.entries(diff.byType).map(([t, n]) => `  ${t.padEnd(24)} ${fmtCount(n.baseline).padStart(10)} ${fmtCount(n.whatIf).padStart(10)}`),
     ...diff.changes.slice(0, limit).map((c) => `  ${c.side === 'baseline' ? '-' : '+'} ${c.event.time} ${c.event.type} ${c.event.source}${c.explanation ? `\n      ${c.explanation}` : ''}`),
     ...(diff.changes.length > limit ? [`  … ${fmtCount(diff.changes.length - limit)} more (--limit, --json)`] : []),
+    ...(!explainer && diff.changes.length > 0 ? [`  (model set ${baseSet.name} has no explainer: changes are listed without reasons)`] : []),
   ].join('\n') + '\n');
   return 0;
 }

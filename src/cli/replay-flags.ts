@@ -1,7 +1,5 @@
 import { readNumber } from '../node/config/flags.js';
-import type { ModelSource } from '../hosting/worker-protocol.js';
-import type { TwinModel } from '../model/twin-model.js';
-import { buildingModels, buildingModelSource, defaultParams, type BuildingParams } from '../../models/index.js';
+import { MODEL_FLAGS, MODELS_HELP } from './model-flags.js';
 
 /** Flags shared by `replay` and `whatif` (node:util parseArgs shapes). */
 export const REPLAY_FLAGS = {
@@ -13,9 +11,8 @@ export const REPLAY_FLAGS = {
   data: { type: 'string' },
   memory: { type: 'boolean' },
   workers: { type: 'string' },
-  models: { type: 'string' },
-  param: { type: 'string', multiple: true },
   json: { type: 'boolean' },
+  ...MODEL_FLAGS,
 } as const;
 
 export const REPLAY_HELP = `
@@ -28,36 +25,8 @@ export const REPLAY_HELP = `
   --data <dir>             keep the replayed state in LMDB there (must be empty; default: in memory)
   --memory                 keep the replayed state in memory (the default without --data)
   --workers <n>            shard worker threads (default 0: one shard on this thread); the digest is the same at any count
-  --models building        the model set (only the building model ships)
-  --param <name>=<value>   override a model parameter (repeatable): ${Object.keys(defaultParams).join(', ')}
   --json                   print the result as JSON
-`;
-
-/** Parses `--param name=value` overrides of the building model. */
-export function parseParams(raw: readonly string[] | undefined): Partial<BuildingParams> {
-  const out: Partial<BuildingParams> = {};
-  for (const p of raw ?? []) {
-    const eq = p.indexOf('=');
-    const name = p.slice(0, eq) as keyof BuildingParams;
-    const value = Number(p.slice(eq + 1));
-    if (eq < 0 || !(name in defaultParams)) throw new Error(`--param ${p}: expected <name>=<number> with name one of ${Object.keys(defaultParams).join(', ')}`);
-    if (!Number.isFinite(value)) throw new Error(`--param ${p}: ${p.slice(eq + 1)} is not a number`);
-    out[name] = value;
-  }
-  return out;
-}
-
-/** The models named by `--models` with parameter overrides. */
-export function modelsFromFlags(name: string | undefined, params: Partial<BuildingParams>): TwinModel<any>[] {
-  if ((name ?? 'building') !== 'building') throw new Error(`--models ${name}: only "building" is available`);
-  return buildingModels(params);
-}
-
-/** Where worker threads import the same models from (see modelsFromFlags). */
-export function modelSourceFromFlags(name: string | undefined, params: Partial<BuildingParams>): ModelSource {
-  if ((name ?? 'building') !== 'building') throw new Error(`--models ${name}: only "building" is available`);
-  return buildingModelSource(params);
-}
+${MODELS_HELP}`;
 
 function num(flag: string, raw: string | undefined, fallback: number, integer = false): number {
   return raw === undefined ? fallback : readNumber(`--${flag}`, raw, { integer });

@@ -1,8 +1,6 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { importCsv, UCI_MAPPING, type CsvMapping } from '../recording/csv-import.js';
-import { fleetPaths, generateFleet, type FleetOptions } from '../../models/fleet.js';
 import { toJsonLine } from '../recording/jsonl.js';
 import { RecordingReader } from '../recording/recording-reader.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
@@ -13,21 +11,34 @@ import { startNode } from '../node/node.js';
 import { fmtCount, fmtRate } from './progress.js';
 import { publishEvents } from '../recording/mqtt-publish.js';
 import { startRecording } from '../recording/recorder.js';
+import type { FleetRun } from '../model/model-set.js';
+import { describeSet, MODEL_FLAGS, ModelFlagError, modelSetFromFlags, MODELS_HELP } from './model-flags.js';
 
-export const GENERATE_USAGE = `twinflow generate --seed <n> (--out <file.tfr> | --mqtt <url>) [options]
+const GENERATE_HEAD = `twinflow generate --seed <n> (--out <file.tfr> | --mqtt <url>) [--models <module>] [options]
 
+  Writes (or publishes) the synthetic fleet of the model set (its \`fleet\` in defineModelSet).
   --seed <n>               random seed (required): same seed and options, same events
-  --sites, --buildings, --floors, --units, --rooms <n>
-                           fleet shape (default 2 × 5 × 10 × 10 × 10 rooms × 4 sensors = 40,000 sensors)
-  --events <n>             stop after n events (default: one day of readings)
-  --interval <ms>          each sensor reports once per interval (default 60000)
-  --start <iso>            event time of the first reading (default 2026-01-05T00:00:00Z)
+  --events <n>             stop after n events (default: the generator's, one day of readings for the building)
+  --interval <ms>          each source reports once per interval (default: the generator's, 60000 for the building)
+  --start <iso>            event time of the first reading (default: the generator's, 2026-01-05T00:00:00Z for the building)
   --out <file>             write a recording
   --mqtt <url>             publish to a broker instead (structured CloudEvents, arrival time)
   --rate <n>               MQTT: events per second (default 1000)
   --qos <0|1>              MQTT: QoS (default 0)
   --prefix <topic/>        MQTT: topic prefix the node maps (default none)
+  --models <module>[#export]  the model set (default: the building set; see twinflow serve --help)
 `;
+
+/** Usage of `generate` with the fleet shape flags of a set (the building's without --models). */
+export function generateUsage(shape: Readonly<Record<string, number>> | undefined, setName: string): string {
+  const dims = Object.entries(shape ?? {});
+  const lines = dims.length === 0
+    ? [`  (model set ${setName} has no fleet generator)`]
+    : [`  fleet shape of model set ${setName} (flag, default):`, ...dims.map(([k, d]) => `  --${k} <n>`.padEnd(27) + `default ${d}`)];
+  return GENERATE_HEAD + lines.join('\n') + '\n';
+}
+
+export const GENERATE_USAGE = generateUsage({ sites: 2, buildings: 5, floors: 10, units: 10, rooms: 10 }, 'building');
 
 export const IMPORT_USAGE = `twinflow import <file.csv> --out <file.tfr> [options]
 
@@ -43,7 +54,7 @@ export const EXPORT_USAGE = `twinflow export <file.tfr> [--out <file.jsonl>]   (
 export const RECORD_USAGE = `twinflow record --out <file.tfr> [serve options]
 
   Serves like \`twinflow serve\` and records every accepted event until SIGINT/SIGTERM.
-${serveHelp()}`;
+${serveHelp()}${MODELS_HELP}`;
 
 const out = (s: string): void => void process.stdout.write(s);
 
@@ -56,45 +67,60 @@ function int(name: string, raw: string | undefined): number | undefined {
   return raw === undefined ? undefined : readNumber(`--${name}`, raw, { integer: true });
 }
 
-/** `twinflow generate`: a seeded synthetic fleet to a recording or over MQTT. */
+const GENERATE_FLAGS = {
+  seed: { type: 'string' }, events: { type: 'string' }, interval: { type: 'string' }, start: { type: 'string' },
+  out: { type: 'string' }, mqtt: { type: 'string' }, rate: { type: 'string' }, qos: { type: 'string' }, prefix: { type: 'string' },
+  help: { type: 'boolean', short: 'h' }, models: MODEL_FLAGS.models,
+} as const;
+
+/** `twinflow generate`: the model set's seeded synthetic fleet to a recording or over MQTT. */
 export async function generateCommand(argv: string[]): Promise<number> {
-  let fleet: FleetOptions;
-  let v;
+  // The shape flags are the set's own (--levels, --spots): find the set first, then parse for real.
+  let models: string | undefined;
   try {
-    ({ values: v } = parseFlags({
-      args: argv, strict: true,
-      options: {
-        seed: { type: 'string' }, sites: { type: 'string' }, buildings: { type: 'string' }, floors: { type: 'string' }, units: { type: 'string' },
-        rooms: { type: 'string' }, events: { type: 'string' }, interval: { type: 'string' }, start: { type: 'string' },
-        out: { type: 'string' }, mqtt: { type: 'string' }, rate: { type: 'string' }, qos: { type: 'string' }, prefix: { type: 'string' },
-      },
-    }));
-    const seed = int('seed', v.seed);
-    if (seed === undefined) throw new Error('--seed is required (a generated fleet is always reproducible)');
-    if ((v.out === undefined) === (v.mqtt === undefined)) throw new Error('give exactly one of --out and --mqtt');
-    const start = v.start === undefined ? undefined : Date.parse(v.start);
-    if (start !== undefined && !Number.isFinite(start)) throw new Error(`--start: cannot read ${v.start}`);
-    fleet = {
-      seed, sites: int('sites', v.sites), buildings: int('buildings', v.buildings), floors: int('floors', v.floors), units: int('units', v.units),
-      rooms: int('rooms', v.rooms), events: int('events', v.events), intervalMs: int('interval', v.interval), start,
-    };
-    if (v.qos !== undefined && v.qos !== '0' && v.qos !== '1') throw new Error('--qos must be 0 or 1');
+    models = parseFlags({ args: argv, options: GENERATE_FLAGS, strict: false }).values.models as string | undefined;
   } catch (err) {
     return fail('generate', GENERATE_USAGE, err);
   }
-  const sensors = fleetPaths(fleet).length;
+  const set = await modelSetFromFlags({ models });
+  const fleet = set.fleet;
+  const usage = generateUsage(fleet?.shape, set.name);
+  const shapeFlags = Object.fromEntries(Object.keys(fleet?.shape ?? {}).map((k) => [k, { type: 'string' as const }]));
+  let run: FleetRun;
+  let v;
+  try {
+    ({ values: v } = parseFlags({ args: argv, strict: true, options: { ...GENERATE_FLAGS, ...shapeFlags } }));
+    if (v.help) {
+      out(usage);
+      return 0;
+    }
+    if (!fleet) throw new ModelFlagError(`model set ${set.name} has no fleet generator (\`fleet\` in defineModelSet); record live traffic with twinflow record, or import a CSV`);
+    const seed = int('seed', v.seed as string | undefined);
+    if (seed === undefined) throw new Error('--seed is required (a generated fleet is always reproducible)');
+    if ((v.out === undefined) === (v.mqtt === undefined)) throw new Error('give exactly one of --out and --mqtt');
+    const start = v.start === undefined ? undefined : Date.parse(v.start as string);
+    if (start !== undefined && !Number.isFinite(start)) throw new Error(`--start: cannot read ${v.start}`);
+    const values = v as Record<string, string | boolean | undefined>;
+    const shape = Object.fromEntries(Object.entries(fleet.shape as Record<string, number>).map(([k, d]) => [k, int(k, values[k] as string | undefined) ?? d]));
+    run = { seed, shape, events: int('events', v.events as string | undefined), intervalMs: int('interval', v.interval as string | undefined), start };
+    if (v.qos !== undefined && v.qos !== '0' && v.qos !== '1') throw new Error('--qos must be 0 or 1');
+  } catch (err) {
+    if (err instanceof ModelFlagError) throw err;
+    return fail('generate', usage, err);
+  }
+  const sources = fleet.sources(run.shape);
   if (v.mqtt) {
-    const r = await publishEvents(v.mqtt, generateFleet(fleet), { rate: int('rate', v.rate) ?? 1000, qos: v.qos === '1' ? 1 : 0, prefix: v.prefix ?? '' });
-    out(`published ${fmtCount(r.published)} events of ${fmtCount(sensors)} sensors to ${v.mqtt} in ${(r.wallMs / 1000).toFixed(1)} s (${fmtRate(r.published / (r.wallMs / 1000))}/s)\n`);
+    const r = await publishEvents(v.mqtt as string, fleet.generate(run), { rate: int('rate', v.rate as string | undefined) ?? 1000, qos: v.qos === '1' ? 1 : 0, prefix: (v.prefix as string | undefined) ?? '' });
+    out(`published ${fmtCount(r.published)} events of ${fmtCount(sources)} sources to ${v.mqtt} in ${(r.wallMs / 1000).toFixed(1)} s (${fmtRate(r.published / (r.wallMs / 1000))}/s)\n`);
     return 0;
   }
-  const writer = RecordingWriter.create(v.out!, { created: 0, meta: { generator: 'twinflow generate', ...fleet } });
-  for (const chunk of generateFleet(fleet)) {
+  const writer = RecordingWriter.create(v.out as string, { created: 0, meta: { generator: 'twinflow generate', ...describeSet(set), seed: run.seed, ...run.shape, events: run.events, intervalMs: run.intervalMs, start: run.start } });
+  for (const chunk of fleet.generate(run)) {
     for (const e of chunk) writer.append(e);
     await writer.ready();
   }
   await writer.close();
-  out(`wrote ${fmtCount(writer.count)} events of ${fmtCount(sensors)} sensors to ${v.out}\n`);
+  out(`wrote ${fmtCount(writer.count)} events of ${fmtCount(sources)} sources to ${v.out}\n`);
   return 0;
 }
 
@@ -164,20 +190,22 @@ export async function exportCommand(argv: string[]): Promise<number> {
 export async function recordCommand(argv: string[]): Promise<number> {
   let file: string | undefined;
   let config;
+  let values;
   try {
     // The serve flags plus --out, parsed together so every form parseArgs knows works (--out=f).
-    const { values } = parseFlags({ args: argv, options: { ...SERVE_FLAGS, out: { type: 'string' } }, strict: true });
+    ({ values } = parseFlags({ args: argv, options: { ...SERVE_FLAGS, ...MODEL_FLAGS, out: { type: 'string' } }, strict: true }));
     file = values.out;
     if (!file) throw new Error('--out <file.tfr> is required');
     config = serveConfigFrom(values, process.env);
   } catch (err) {
     return fail('record', RECORD_USAGE, err);
   }
+  const modelSet = await modelSetFromFlags(values);
   const logger = createLogger(config.logLevel);
-  // Same node as `serve` (workers default to the core count, so they need the model source).
-  const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
-  const rec = startRecording(node.runtime, file, { meta: { command: 'twinflow record' } });
-  logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file }, 'twinflow is serving the building model and recording');
+  // Same node as `serve` (workers default to the core count; they import the set's module).
+  const node = await startNode({ modelSet, logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
+  const rec = startRecording(node.runtime, file, { meta: { command: 'twinflow record', ...describeSet(modelSet) } });
+  logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file, ...describeSet(modelSet) }, `twinflow is serving the ${modelSet.name} model and recording`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

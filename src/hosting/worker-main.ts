@@ -9,7 +9,7 @@ import { ModelCatalog } from '../actors/catalog.js';
 import { RealClock, SimulatedClock } from '../actors/clock.js';
 import { ownedBy } from '../actors/ownership.js';
 import { Ticket } from '../actors/work.js';
-import type { TwinModel } from '../model/twin-model.js';
+import { importModels } from './worker-models.js';
 import { hasInternalMessage, type TwinError } from '../errors.js';
 import type { LaneEvent } from '../lanes/events.js';
 import { MemoryStateStore } from '../store/memory-store.js';
@@ -24,8 +24,7 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const log = pino({ level: init.logLevel }).child({ worker: init.index });
 
-const factory = (await import(init.models.module))[init.models.export] as (...args: unknown[]) => TwinModel<any>[] | Promise<TwinModel<any>[]>;
-const catalog = new ModelCatalog(await factory(...(init.models.args ?? [])), init.shardKeyUpTo === undefined ? undefined : shardKeyUpTo(init.shardKeyUpTo));
+const catalog = new ModelCatalog(await importModels(init.models), init.shardKeyUpTo === undefined ? undefined : shardKeyUpTo(init.shardKeyUpTo));
 const clock = init.simulatedStart !== undefined ? new SimulatedClock(init.simulatedStart) : new RealClock();
 const store: StateStore = init.dataDir
   ? LmdbStateStore.open({ path: init.dataDir, durability: init.durability, journalRetentionMs: init.journalRetentionMs, writerId: init.index })

@@ -1,10 +1,17 @@
 import type { DerivedEvent, TwinEvent } from '../model/twin-model.js';
+import type { ModelSetRef } from '../model/model-set.js';
 import type { LaneEvent } from '../lanes/events.js';
 import type { JournalEntry } from '../store/state-store.js';
 import type { HostCounters, TwinSnapshot } from './shard-host.js';
 
-/** How a worker builds its models: a module it can import and a factory exported by it. */
-export interface ModelSource {
+/**
+ * How a worker builds its models: it imports a model set ({@link ModelSetRef}, what
+ * `createRuntime({ modelSet })` derives) or calls a factory function exported by a module.
+ */
+export type ModelSource = ModelSetRef | ModelFactorySource;
+
+/** A module and an exported function returning the models (the form before model sets). */
+export interface ModelFactorySource {
   /** File URL (or absolute path) of an ES module. */
   readonly module: string;
   /** Name of an exported function returning the models. */

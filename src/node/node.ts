@@ -16,15 +16,23 @@ import { LmdbStateStore } from '../store/lmdb-store.js';
 import type { StorageOptions } from './config/store-config.js';
 import type { LimitOptions } from './config/limits-config.js';
 import type { ModelSource } from '../hosting/worker-protocol.js';
-import { TwinError } from '../errors.js';
+import type { ModelSet } from '../model/model-set.js';
+import { loadModelSet } from '../model/model-set-import.js';
+import { workerSource } from '../runtime/runtime-models.js';
 import { listenError } from './listen-error.js';
 import { attachWarp, type WarpFront, type WarpOptions } from './warp/server.js';
 
 export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOptions {
-  /** Where worker threads import the models from (required when `workers` > 0). */
+  /**
+   * The model set this node serves (see defineModelSet), or a module URL exporting one
+   * (its hash names the export: `new URL('./garage.js#modelSet', import.meta.url)`).
+   * Worker threads import the same module. Or give `models` (and `modelSource`).
+   */
+  modelSet?: ModelSet<any> | URL;
+  /** The twin models this node serves, when not given as a `modelSet`. */
+  models?: readonly TwinModel<any>[];
+  /** With `models` and `workers` > 0: where worker threads import the models from. */
   modelSource?: ModelSource;
-  /** The twin models this node serves (the CLI passes the building model). */
-  models: readonly TwinModel<any>[];
   /** Listen address (default 127.0.0.1) and port (default 9001; 0 picks a free one). */
   host?: string;
   port?: number;
@@ -61,8 +69,8 @@ export interface TwinflowNode {
  *
  * @example
  * ```ts
- * const node = await startNode({ models: buildingModels(), port: 0 });
- * await fetch(`${node.url}/twins/org/contoso`);
+ * const node = await startNode({ modelSet: garageSet, workers: 2, port: 0 });
+ * await fetch(`${node.url}/twins/garage/g1`);
  * await node.close();
  * ```
  */
@@ -71,15 +79,17 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const workers = options.workers ?? 0;
   // Checked before anything starts, so a bad limit leaves no store or worker behind.
   const httpLimits = resolveHttpLimits(options.httpLimits);
-  if (workers > 0 && !options.modelSource) throw new TwinError('TWIN_MODEL_INVALID', 'worker threads need `modelSource` (a module they can import the models from)');
+  const modelSet = options.modelSet instanceof URL ? await loadModelSet(options.modelSet) : options.modelSet;
+  // Before a store opens: models workers cannot import fail here, leaving nothing behind.
+  workerSource({ models: options.models, modelSet, workers: { count: workers, models: options.modelSource } });
   const store = workers > 0 ? undefined
     : options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
   const runtime = createRuntime({
-    models: options.models, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal,
+    models: options.models, modelSet, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal,
     maxPayloadDepth: options.maxPayloadDepth,
     maxLinkTwins: options.maxLinkTwins,
     workers: workers > 0 ? {
-      count: workers, models: options.modelSource!, dataDir: options.dataDir, durability: options.durability,
+      count: workers, models: options.modelSource, dataDir: options.dataDir, durability: options.durability,
       journalRetentionMs: options.journalRetentionMs, logLevel: options.logLevel,
     } : undefined,
   });

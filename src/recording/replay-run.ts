@@ -11,11 +11,17 @@ import { RecordingReader } from './recording-reader.js';
 import { createLogger } from '../logger.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import type { ModelSource } from '../hosting/worker-protocol.js';
+import type { ModelSet } from '../model/model-set.js';
+import { loadModelSet } from '../model/model-set-import.js';
+import { workerSource } from '../runtime/runtime-models.js';
 import { stateDigest } from './digest.js';
 import { replayInto, type EventChunks, type ReplayPacing, type ReplayStats } from './replayer.js';
 
 export interface ReplayRunOptions extends ReplayPacing {
-  models: readonly TwinModel<any>[];
+  /** The model set to replay into (or a module URL exporting one); worker threads import the same module. */
+  modelSet?: ModelSet<any> | URL;
+  /** The models, when not given as a `modelSet`. */
+  models?: readonly TwinModel<any>[];
   /** LMDB data directory for the replayed state (must hold no twins). */
   dataDir?: string;
   /**
@@ -24,9 +30,9 @@ export interface ReplayRunOptions extends ReplayPacing {
    * Pass `memory: false` for a temp LMDB directory (bounds memory for very large fleets).
    */
   memory?: boolean;
-  /** Shard worker threads (default 0: one shard on this thread); needs `modelSource` when > 0. */
+  /** Shard worker threads (default 0: one shard on this thread); needs a `modelSet` with its module (or `modelSource`) when > 0. */
   workers?: number;
-  /** Where worker threads import the models from (the same models as `models`). */
+  /** With `models`: where worker threads import the same models from. */
   modelSource?: ModelSource;
   passivation?: PassivationOptions;
   logger?: TwinLogger;
@@ -58,13 +64,15 @@ export interface ReplayResult extends ReplayStats {
  *
  * @example
  * ```ts
- * const r = await runReplay('live.tfr', { models: buildingModels() });
+ * const r = await runReplay('live.tfr', { modelSet: buildingModelSet, workers: 2 });
  * r.digest; r.eventsPerSecond; r.derivedByType['hvac.adjust'];
  * ```
  */
 export async function runReplay(source: string | EventChunks, options: ReplayRunOptions): Promise<ReplayResult> {
   const workers = options.workers ?? 0;
-  if (workers > 0 && !options.modelSource) throw new Error('replay with worker threads needs a modelSource');
+  const modelSet = options.modelSet instanceof URL ? await loadModelSet(options.modelSet) : options.modelSet;
+  // Before a store opens: models workers cannot import fail here, leaving nothing behind.
+  workerSource({ models: options.models, modelSet, workers: { count: workers, models: options.modelSource } });
   const memory = options.memory ?? options.dataDir === undefined;
   const temp = !memory && !options.dataDir ? mkdtempSync(join(tmpdir(), 'twinflow-replay-')) : null;
   const dataDir = memory ? undefined : (options.dataDir ?? temp)!;
@@ -84,8 +92,8 @@ export async function runReplay(source: string | EventChunks, options: ReplayRun
   const reader = typeof source === 'string' ? await RecordingReader.open(source) : null;
   const clock = new SimulatedClock(0);
   const rt = createRuntime({
-    models: options.models, clock, store, logger: options.logger ?? createLogger('warn'), passivation: options.passivation,
-    workers: workers > 0 ? { count: workers, models: options.modelSource!, dataDir, durability: 'relaxed' } : undefined,
+    models: options.models, modelSet, clock, store, logger: options.logger ?? createLogger('warn'), passivation: options.passivation,
+    workers: workers > 0 ? { count: workers, models: options.modelSource, dataDir, durability: 'relaxed' } : undefined,
   });
   const derivedByType: Record<string, number> = {};
   const derived: DerivedEvent[] | undefined = options.collectDerived ? [] : undefined;

@@ -18,18 +18,25 @@ import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';
 import { createLogger } from '../logger.js';
 import { LocalShardHost, type HostCounters, type ShardHost, type TwinSnapshot } from '../hosting/shard-host.js';
-import { WorkerShardHost, type WorkerOptions } from '../hosting/worker-host.js';
+import { WorkerShardHost } from '../hosting/worker-host.js';
+import type { ModelSet } from '../model/model-set.js';
+import { resolveModels, type RuntimeWorkerOptions } from './runtime-models.js';
 
 export interface RuntimeOptions {
-  /** The twin models; each binds a route. */
-  models: readonly TwinModel<any>[];
+  /**
+   * The model set to run: its models, its shard key and, with `workers`, the module the
+   * workers import it from (see {@link defineModelSet}). Or give `models`.
+   */
+  modelSet?: ModelSet<any>;
+  /** The twin models, each binding a route (when not given as a `modelSet`). */
+  models?: readonly TwinModel<any>[];
   /** Time source. Default: the wall clock. Pass a `SimulatedClock` for tests and replays. */
   clock?: Clock;
   /** Where lane state lives. Default: in memory (lost when the process exits). */
   store?: StateStore;
   /** A pino logger (or anything with its four methods). */
   logger?: TwinLogger;
-  /** Default shard key for routes that do not set their own. */
+  /** Default shard key for routes that do not set their own (default: the model set's, else up to the building). */
   shardKey?: ShardKeyFn;
   /** Inbox items per step before committing and yielding to I/O (default 50 000). */
   stepBudget?: number;
@@ -46,11 +53,11 @@ export interface RuntimeOptions {
   maxPayloadDepth?: number;
   /**
    * Run the twins on worker threads (`count` > 0) instead of this thread. Models must
-   * then be importable by the workers (see {@link WorkerOptions}); `store` is ignored in
-   * favour of `workers.dataDir` (one LMDB environment shared by all workers) or an
-   * in-memory store per worker.
+   * then be importable by the workers: a `modelSet` with its module, or `workers.models`
+   * (see {@link WorkerOptions}); `store` is ignored in favour of `workers.dataDir` (one
+   * LMDB environment shared by all workers) or an in-memory store per worker.
    */
-  workers?: WorkerOptions;
+  workers?: RuntimeWorkerOptions;
   /**
    * Most twins one wildcard link ({@link Runtime.linkFilter}, a WARP link to a filter) or
    * one listing ({@link Runtime.listTwins}, the HTTP subtree query) may match, counted
@@ -131,7 +138,8 @@ export class Runtime {
     this.clock = options.clock ?? new RealClock();
     this.journal = options.journal === true;
     this.log = options.logger ?? createLogger();
-    this.catalog = new ModelCatalog(options.models, options.shardKey);
+    const { models, shardKey, workers } = resolveModels(options);
+    this.catalog = new ModelCatalog(models, shardKey);
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.normaliser = new EventNormaliser(() => this.clock.now(), this.maxPayloadDepth);
     const onOutput = (e: DerivedEvent): void => {
@@ -140,8 +148,8 @@ export class Runtime {
     const onTurnError = (e: TwinError, path: string): void => {
       for (const l of this.errorListeners) l(e, path);
     };
-    if (options.workers && options.workers.count > 0) {
-      this.host = new WorkerShardHost({ ...options, workers: options.workers }, this.catalog, this.clock, this.log, onOutput, onTurnError);
+    if (workers) {
+      this.host = new WorkerShardHost({ ...options, shardKey, workers }, this.catalog, this.clock, this.log, onOutput, onTurnError);
     } else {
       const store = options.store ?? new MemoryStateStore();
       this.host = new LocalShardHost({

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RecordingReader } from '../../src/recording/recording-reader.js';
+import { RecordingWriter } from '../../src/recording/recording-writer.js';
 import { main } from '../../src/cli/cli.js';
 import { parseServeConfig } from '../../src/node/config/serve-config.js';
 import { freePort, waitFor } from '../support/mqtt.js';
@@ -139,11 +140,39 @@ describe('twinflow CLI', () => {
     expect(journal).toMatchObject({ code: 2, stderr: expect.stringMatching(/^twinflow serve: TWINFLOW_JOURNAL must be 1 or 0/) });
   }, 60_000);
 
+  it('answers a --models it cannot use in one line with exit code 2, and says when a set has no fleet or explainer', async () => {
+    const sets = './test/support/model-sets.ts';
+    const cases: [string[], RegExp][] = [
+      [['serve', '--models', './nope.js'], /^twinflow serve: --models \.\/nope\.js: no such file .*nope\.js\n$/],
+      [['record', '--out', 'x.tfr', '--models', `${sets}#nope`], /^twinflow record: --models .*#nope: .*model-sets\.ts has no export "nope" \(exports: .*\)\n$/],
+      [['replay', 'x.tfr', '--models', `${sets}#notASet`], /^twinflow replay: --models .*#notASet: .*#notASet is an object, not a model set \(make one with defineModelSet\)\n$/],
+      [['whatif', 'x.tfr', '--models', './examples/parking-garage', '--param', 'reserve=1'], /^twinflow whatif: --param reserve=1: expected <name>=<value> with name one of staleAfter, reserved\n$/],
+      [['generate', '--models', `${sets}#counterSet`, '--seed', '1', '--out', 'x.tfr'], /^twinflow generate: model set counters has no fleet generator \(`fleet` in defineModelSet\); record live traffic with twinflow record, or import a CSV\n$/],
+      [['generate', '--models', './examples/parking-garage', '--seed', '1', '--out', 'x.tfr', '--sites', '2'], /^twinflow generate: Unknown option '--sites'/],
+    ];
+    for (const [args, stderr] of cases) expect(await inProcess(args), args.join(' ')).toMatchObject({ code: 2, stderr: expect.stringMatching(stderr) });
+
+    // A set without an explainer: what-if lists the changes and says why there are no reasons.
+    const dir = tempDir();
+    const file = join(dir, 'counters.tfr');
+    const writer = RecordingWriter.create(file, { created: 0 });
+    for (let i = 0; i < 5; i++) writer.append({ id: String(i), source: 't', type: 'reading', subject: `/zone/a/meter/${i % 2}`, time: 1000 * (i + 1), data: null });
+    await writer.close();
+    let stdout = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+    expect(await main(['whatif', file, '--models', `${sets}#counterSet`, '--param', 'loud=true'])).toBe(0);
+    vi.restoreAllMocks();
+    expect(stdout).toMatch(/^what-if loud=true over 5 events \(model set counters\)\n/);
+    expect(stdout).toContain('derived events: 0 in both, 5 in one run only');
+    expect(stdout).toContain('(model set counters has no explainer: changes are listed without reasons)');
+  });
+
   it('shows the serve options for `twinflow serve --help`', async () => {
     let stdout = '';
     vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
     expect(await main(['serve', '--help'])).toBe(0);
     expect(stdout).toMatch(/^twinflow serve \[options\]/);
     expect(stdout).toContain('--mqtt-port');
+    expect(stdout).toContain('--models <module>[#export]');
   });
 });
