@@ -2,50 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/index.js';
 import type { LaneEvent } from '../../src/lanes/events.js';
 import { EventEncoder } from '../../src/node/warp/event-encoder.js';
-import { StateOutbox, StreamOutbox } from '../../src/node/warp/outbox.js';
 import { ReadyLinks } from '../../src/node/warp/ready-links.js';
 import { Uplink, type UplinkOptions } from '../../src/node/warp/uplink.js';
 
 const v = (value: unknown): LaneEvent => ({ type: 'value', value });
-const up = (key: string, value: unknown): LaneEvent => ({ type: 'update', key, value });
-
-function drain(box: { shift(): LaneEvent | undefined }): LaneEvent[] {
-  const out: LaneEvent[] = [];
-  for (let e = box.shift(); e; e = box.shift()) out.push(e);
-  return out;
-}
-
-describe('WARP link outboxes', () => {
-  it('state: keeps the latest value, the latest event per key in first-seen order, and a clear first', () => {
-    const s = new StateOutbox();
-    s.push(v(1));
-    s.push(v(2));
-    expect([s.size, s.lost]).toEqual([1, 1]);
-    expect(drain(s)).toEqual([v(2)]);
-
-    s.push(up('a', 1));
-    s.push(up('b', 1));
-    s.push(up('a', 2));
-    expect(drain(s)).toEqual([up('a', 2), up('b', 1)]);
-
-    s.push(up('a', 3));
-    s.push({ type: 'clear' });
-    s.push(up('c', 1));
-    expect(drain(s)).toEqual([{ type: 'clear' }, up('c', 1)]);
-    expect(s.lost).toBe(3);
-  });
-
-  it('stream: delivers every event in order, drops the oldest past the limit, and is overflowing until drained', () => {
-    const q = new StreamOutbox(3);
-    for (let i = 1; i <= 5; i++) q.push(v(i));
-    expect([q.size, q.lost, q.overflowing]).toEqual([3, 2, true]);
-    expect(q.shift()).toEqual(v(3));
-    expect(q.overflowing).toBe(true);
-    q.push(v(6));
-    expect(drain(q)).toEqual([v(4), v(5), v(6)]);
-    expect(q.overflowing).toBe(false);
-  });
-});
 
 function uplink(options: Partial<UplinkOptions> & { clock: SimulatedClock }): { link: Uplink; woken: () => number; take: () => string[] } {
   let wakes = 0;
