@@ -5,6 +5,16 @@ import { outboxFor, type Outbox } from './outbox.js';
 export type KindOf = (path: string) => string | undefined;
 
 /**
+ * Where {@link LinkOutbox.drain} puts events. An object with a method rather than a
+ * callback: the fan-out path drains every subscriber's outbox, and one sink class keeps
+ * that call site monomorphic (a closure per subscriber would not be).
+ */
+export interface EventSink {
+  /** Takes one event of the twin at `path`; false when it has no room for more. */
+  accept(event: LaneEvent, path: string): boolean;
+}
+
+/**
  * Everything one link has not delivered yet: one {@link Outbox} for a link to one twin, one
  * per twin for a wildcard link (created on a twin's first pending event, dropped once it
  * has been drained). Each outbox conflates or queues by its lane kind, so a consumer that
@@ -19,7 +29,7 @@ export type KindOf = (path: string) => string | undefined;
  * ```ts
  * const box = LinkOutbox.perTwin(() => 'value', 256);
  * box.push({ type: 'value', value: 1 }, '/a'); box.push({ type: 'value', value: 2 }, '/a');
- * box.drain((event, path) => { send(path, event); return true; }); // sends /a 2 only
+ * box.drain({ accept: (event, path) => { send(path, event); return true; } }); // sends /a 2 only
  * box.conflated; // 1
  * ```
  */
@@ -28,19 +38,19 @@ export class LinkOutbox {
   private solo: Outbox | null;
   private readonly soloPath: string;
   private readonly byPath: Map<string, Outbox> | null;
-  private readonly kindOf: KindOf;
+  private readonly kindOf: KindOf | null;
   private readonly streamLimit: number;
   /** Counters of outboxes already drained and dropped. */
   private conflatedBefore = 0;
   private droppedBefore = 0;
   private lastPath = '';
 
-  private constructor(path: string | null, kindOf: KindOf, streamLimit: number) {
+  private constructor(solo: Outbox | null, soloPath: string, kindOf: KindOf | null, streamLimit: number) {
+    this.solo = solo;
+    this.soloPath = soloPath;
     this.kindOf = kindOf;
     this.streamLimit = streamLimit;
-    this.soloPath = path ?? '';
-    this.solo = path === null ? null : outboxFor(kindOf(path), streamLimit);
-    this.byPath = path === null ? new Map() : null;
+    this.byPath = solo === null ? new Map() : null;
   }
 
   /**
@@ -53,7 +63,7 @@ export class LinkOutbox {
    * ```
    */
   static single(path: string, kind: string | undefined, streamLimit: number): LinkOutbox {
-    return new LinkOutbox(path, () => kind, streamLimit);
+    return new LinkOutbox(outboxFor(kind, streamLimit), path, null, streamLimit);
   }
 
   /**
@@ -65,7 +75,7 @@ export class LinkOutbox {
    * ```
    */
   static perTwin(kindOf: KindOf, streamLimit: number): LinkOutbox {
-    return new LinkOutbox(null, kindOf, streamLimit);
+    return new LinkOutbox(null, '', kindOf, streamLimit);
   }
 
   /** Pending events (O(twins) for a wildcard link). */
@@ -112,30 +122,24 @@ export class LinkOutbox {
 
   /** Adds an event of the twin at `path` (ignored for a single-twin outbox: it has one twin). */
   push(event: LaneEvent, path: string): void {
-    const solo = this.solo;
-    if (solo !== null) {
-      solo.push(event);
-      return;
-    }
-    let box = this.byPath!.get(path);
-    if (!box) this.byPath!.set(path, (box = outboxFor(this.kindOf(path), this.streamLimit)));
-    box.push(event);
+    // Small enough to inline into the fan-out loop; the wildcard case is out of line.
+    (this.solo ?? this.boxOf(path)).push(event);
   }
 
   /**
-   * Hands pending events to `emit` in delivery order until it returns false (no room for
-   * more) or nothing is left; returns true when nothing is left.
+   * Hands pending events to `sink` in delivery order until it has no room for more or
+   * nothing is left; returns true when nothing is left.
    */
-  drain(emit: (event: LaneEvent, path: string) => boolean): boolean {
+  drain(sink: EventSink): boolean {
     const solo = this.solo;
     if (solo !== null) {
-      for (let e = solo.shift(); e; e = solo.shift()) if (!emit(e, this.soloPath)) break;
+      for (let e = solo.shift(); e; e = solo.shift()) if (!sink.accept(e, this.soloPath)) break;
       return solo.size === 0;
     }
     const byPath = this.byPath!;
     for (const [path, box] of byPath) {
       let room = true;
-      for (let e = box.shift(); e; e = box.shift()) if (!(room = emit(e, path))) break;
+      for (let e = box.shift(); e; e = box.shift()) if (!(room = sink.accept(e, path))) break;
       if (box.size > 0) return false;
       this.retire(path, box);
       if (!room) break;
@@ -172,6 +176,12 @@ export class LinkOutbox {
       return;
     }
     for (const [path, box] of this.byPath!) this.retire(path, box);
+  }
+
+  private boxOf(path: string): Outbox {
+    let box = this.byPath!.get(path);
+    if (!box) this.byPath!.set(path, (box = outboxFor(this.kindOf!(path), this.streamLimit)));
+    return box;
   }
 
   private retire(path: string, box: Outbox): void {

@@ -63,12 +63,19 @@ export function outboxFor(kind: string | undefined, streamLimit: number): StateO
  * ```
  */
 export class StateOutbox implements Outbox {
-  readonly stream = false;
-  readonly overflowing = false;
   lost = 0;
   private value: LaneEvent | null = null;
   private clear: LaneEvent | null = null;
   private keyed: Map<string, LaneEvent> | null = null;
+
+  // Getters, not fields: one outbox per subscriber per twin, so every field counts.
+  get stream(): boolean {
+    return false;
+  }
+
+  get overflowing(): boolean {
+    return false;
+  }
 
   get size(): number {
     return (this.value ? 1 : 0) + (this.clear ? 1 : 0) + (this.keyed?.size ?? 0);
@@ -125,5 +132,7 @@ export class StateOutbox implements Outbox {
  * ```
  */
 export class StreamOutbox extends BoundedQueue<LaneEvent> implements Outbox {
-  readonly stream = true;
+  get stream(): boolean {
+    return true;
+  }
 }

@@ -126,9 +126,11 @@ describe('LinkOutbox', () => {
     for (const [path, x] of [['/b', 1], ['/cmd', 'x'], ['/a', 1], ['/b', 2], ['/cmd', 'y'], ['/cmd', 'z']] as const) box.push(v(x), path);
     expect([box.size, box.conflated, box.dropped, box.overflowing]).toEqual([4, 1, 1, true]);
     const got: string[] = [];
-    box.drain((event, path) => {
-      got.push(`${path}=${(event as { value: unknown }).value}`);
-      return true;
+    box.drain({
+      accept: (event, path) => {
+        got.push(`${path}=${(event as { value: unknown }).value}`);
+        return true;
+      },
     });
     expect(got).toEqual(['/b=2', '/cmd=y', '/cmd=z', '/a=1']);
     // Drained twins are dropped, their counters kept.
@@ -141,9 +143,11 @@ describe('LinkOutbox', () => {
     box.push(up('x', 1), '/b');
     const got: string[] = [];
     const take = (room: number): boolean =>
-      box.drain((event, path) => {
-        got.push(`${path}:${(event as { key: string }).key}`);
-        return --room > 0;
+      box.drain({
+        accept: (event, path) => {
+          got.push(`${path}:${(event as { key: string }).key}`);
+          return --room > 0;
+        },
       });
     expect(take(2)).toBe(false);
     expect(got).toEqual(['/a:x', '/a:y']);
@@ -284,11 +288,13 @@ describe('outbox properties', () => {
       let delivered = 0;
       const take = (room: number): void => {
         if (room === 0) return;
-        box.drain((e, path) => {
-          seen.get(path)!.apply(e);
-          if (path === '/cmd') expect((e as { value: unknown }).value).toEqual(naive.shift());
-          delivered++;
-          return --room > 0;
+        box.drain({
+          accept: (e, path) => {
+            seen.get(path)!.apply(e);
+            if (path === '/cmd') expect((e as { value: unknown }).value).toEqual(naive.shift());
+            delivered++;
+            return --room > 0;
+          },
         });
       };
       for (const step of steps) {

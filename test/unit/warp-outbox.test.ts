@@ -82,6 +82,33 @@ describe('WARP link rate', () => {
   });
 });
 
+describe('WARP wildcard uplink', () => {
+  it('keeps an outbox per twin by lane kind, resumes a take cut short by the byte limit, and keeps its counters past draining and closing', () => {
+    const clock = new SimulatedClock(0);
+    const { link, take } = uplink({ clock, node: '/t/*', wildcard: true, streamLimit: 2, kindOf: (path) => (path === '/t/cmd' ? 'command' : 'value') });
+    link.onSynced();
+    expect(take()).toEqual(['@linked', '@synced']);
+    for (const x of [1, 2, 3]) link.onEvent(v(x), '/t/cmd'); // queue of 2: 1 is dropped
+    link.onEvent(v('a'), '/t/x');
+    link.onEvent(v('b'), '/t/x'); // conflated
+    expect([link.pendingEvents, link.dropped, link.conflated, link.overflowing]).toEqual([3, 1, 1, true]);
+
+    const out: Buffer[] = [];
+    link.take(out, 1); // room for one envelope
+    expect(out.map(String)).toEqual(['@event(node:"/t/cmd",lane:b)2']);
+    expect([link.idle, link.overflowing]).toEqual([false, true]);
+    out.length = 0;
+    link.take(out, 1 << 20);
+    expect(out.map(String)).toEqual(['@event(node:"/t/cmd",lane:b)3', '@event(node:"/t/x",lane:b)b']);
+    expect([link.idle, link.pendingEvents, link.dropped, link.conflated, link.overflowing]).toEqual([true, 0, 1, 1, false]);
+
+    link.onEvent(v('c'), '/t/x');
+    link.onEvent(v('d'), '/t/x');
+    link.close(null);
+    expect([link.pendingEvents, link.dropped, link.conflated]).toEqual([0, 1, 2]);
+  });
+});
+
 describe('WARP link prio', () => {
   it('takes higher-prio links first, round robin within a prio', () => {
     const clock = new SimulatedClock(0);

@@ -1,7 +1,7 @@
 import type { Clock } from '../../actors/clock.js';
 import type { LaneEvent } from '../../lanes/events.js';
 import type { EventEncoder } from './event-encoder.js';
-import { LinkOutbox } from '../../streams/link-outbox.js';
+import { LinkOutbox, type EventSink } from '../../streams/link-outbox.js';
 import { RateGate } from '../../streams/rate-gate.js';
 
 /** What an uplink needs from its socket. */
@@ -79,16 +79,6 @@ export class Uplink {
   private syncedDue = false;
   private synced: Buffer | null;
   private tail: Buffer | null = null;
-  /** What {@link Uplink.take} is filling (set for the duration of one take). */
-  private out: Buffer[] = [];
-  private bytes = 0;
-  private limit = 0;
-  private readonly emit = (event: LaneEvent, path: string): boolean => {
-    const b = this.encoder.encode(event, path, this.lane);
-    this.out.push(b);
-    this.bytes += b.length;
-    return this.bytes < this.limit;
-  };
 
   constructor(options: UplinkOptions) {
     this.node = options.node;
@@ -185,13 +175,9 @@ export class Uplink {
     while (this.head.length > 0 && bytes < limit) bytes += push(out, this.head.shift()!);
     if (bytes >= limit) return bytes;
     if (this.eventsReady && !this.pending.empty) {
-      this.out = out;
-      this.bytes = bytes;
-      this.limit = limit;
-      const drained = this.pending.drain(this.emit);
-      this.out = NO_OUTPUT;
-      const sent = this.bytes > bytes;
-      bytes = this.bytes;
+      const drained = this.pending.drain(frame.start(out, bytes, limit, this.encoder, this.lane));
+      const sent = frame.bytes > bytes;
+      bytes = frame.end();
       if (!drained) return bytes;
       // Everything pending went out: with a rate, the next batch waits a full interval.
       if (sent) this.gate?.sent();
@@ -214,8 +200,44 @@ export class Uplink {
   }
 }
 
-/** Not filling anything: the emitter's target between takes (drops no reference to a caller's array). */
+/**
+ * Encodes the events an uplink drains into the envelopes being gathered, up to a byte
+ * limit. One for all uplinks (a take runs to completion before the next starts), so the
+ * drain's call to `accept` sees one class and a link carries no per-take fields.
+ */
+class FrameFill implements EventSink {
+  bytes = 0;
+  private out: Buffer[] = [];
+  private limit = 0;
+  private encoder: EventEncoder | null = null;
+  private lane = '';
+
+  start(out: Buffer[], bytes: number, limit: number, encoder: EventEncoder, lane: string): this {
+    this.out = out;
+    this.bytes = bytes;
+    this.limit = limit;
+    this.encoder = encoder;
+    this.lane = lane;
+    return this;
+  }
+
+  accept(event: LaneEvent, path: string): boolean {
+    const b = this.encoder!.encode(event, path, this.lane);
+    this.out.push(b);
+    this.bytes += b.length;
+    return this.bytes < this.limit;
+  }
+
+  /** Lets go of the caller's array; returns the bytes gathered so far. */
+  end(): number {
+    this.out = NO_OUTPUT;
+    this.encoder = null;
+    return this.bytes;
+  }
+}
+
 const NO_OUTPUT: Buffer[] = [];
+const frame = new FrameFill();
 
 function push(out: Buffer[], b: Buffer): number {
   out.push(b);
