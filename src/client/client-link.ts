@@ -1,3 +1,4 @@
+import { BoundedQueue } from '../streams/bounded-queue.js';
 import { pull } from '../streams/pull.js';
 import type { ClientEvent, TypedLaneEvent } from './types.js';
 
@@ -59,11 +60,10 @@ const ITERATION_BUFFER = 10_000;
 export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
   /** Resolves after the first initial state (sync) or link confirmation; rejects if the server refuses. */
   readonly synced: Promise<void>;
-  /** Iteration events dropped because the consumer was more than 10,000 events behind. */
-  dropped = 0;
   private latest: V | undefined;
   private readonly entries = new Map<string, V>();
-  private queue: ClientEvent<V>[] = [];
+  /** The `for await` buffer: every event in order, the oldest dropped past 10,000 (the client does not know lane kinds, so it cannot conflate). */
+  private readonly queue = new BoundedQueue<ClientEvent<V>>(ITERATION_BUFFER);
   private waiter: (() => void) | null = null;
   private failure: LinkError | null = null;
   private closed = false;
@@ -93,6 +93,11 @@ export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
   /** The current entries of a map or join lane, as received. */
   get map(): ReadonlyMap<string, V> {
     return this.entries;
+  }
+
+  /** Iteration events dropped because the consumer was more than 10,000 events behind. */
+  get dropped(): number {
+    return this.queue.lost;
   }
 
   get isClosed(): boolean {
@@ -139,10 +144,6 @@ export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
     this.callbacks.onEvent?.(event, node);
     // Buffer for iteration unless the app only uses callbacks (bounded either way).
     if (this.iterating || !this.callbacks.onEvent) {
-      if (this.queue.length >= ITERATION_BUFFER) {
-        this.queue.shift();
-        this.dropped++;
-      }
       this.queue.push({ node, lane: this.lane, event });
       this.wakeUp();
     }

@@ -1,5 +1,5 @@
 import type { LaneEvent, LaneObserver } from '../lanes/events.js';
-import { Conflator } from '../streams/conflator.js';
+import { LinkOutbox } from '../streams/link-outbox.js';
 import { pull } from '../streams/pull.js';
 
 /** One event of a wildcard link, naming the twin it came from. */
@@ -12,7 +12,8 @@ export interface PathEvent {
  * A link to one lane of every twin matching a path filter (`*` one segment, `**` any
  * depth): the current state of each matching twin, then every change, each naming its
  * concrete path. Twins that start later and match are included from their start.
- * Buffers conflate per twin, so a slow consumer's memory is bounded by twins × keys.
+ * Iteration buffers in a {@link LinkOutbox}, conflating per twin, so a slow consumer's
+ * memory is bounded by twins × keys.
  *
  * @example
  * ```ts
@@ -22,7 +23,8 @@ export interface PathEvent {
  */
 export class FilterLink implements LaneObserver, AsyncIterable<PathEvent> {
   readonly synced: Promise<void>;
-  private readonly pending = new Map<string, Conflator>();
+  // Every twin's lane is treated as state: the host does not tell a filter link lane kinds.
+  private readonly pending = LinkOutbox.perTwin(() => undefined, 1024);
   private waiter: (() => void) | null = null;
   private failure: unknown = null;
   private closed = false;
@@ -48,9 +50,7 @@ export class FilterLink implements LaneObserver, AsyncIterable<PathEvent> {
       this.callback(event, path);
       return;
     }
-    let c = this.pending.get(path);
-    if (!c) this.pending.set(path, (c = new Conflator('state')));
-    c.push(event);
+    this.pending.push(event, path);
     const w = this.waiter;
     this.waiter = null;
     w?.();
@@ -77,20 +77,11 @@ export class FilterLink implements LaneObserver, AsyncIterable<PathEvent> {
 
   [Symbol.asyncIterator](): AsyncIterator<PathEvent> {
     return pull({
-      take: () => this.shift(),
+      take: () => this.pending.shiftEntry(),
       failure: () => this.failure,
       closed: () => this.closed,
       wait: () => new Promise<void>((resolve) => (this.waiter = resolve)),
       close: () => this.close(),
     });
-  }
-
-  private shift(): PathEvent | undefined {
-    for (const [path, c] of this.pending) {
-      const event = c.shift();
-      if (c.size === 0) this.pending.delete(path);
-      if (event) return { path, event };
-    }
-    return undefined;
   }
 }

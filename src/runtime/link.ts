@@ -1,12 +1,13 @@
 import type { LaneEvent, LaneObserver } from '../lanes/events.js';
-import { Conflator } from '../streams/conflator.js';
+import { LinkOutbox } from '../streams/link-outbox.js';
 import { pull } from '../streams/pull.js';
 
 /**
  * A link to one lane of one twin: the lane's current state first (sync), then every
  * change. Use it as a callback or as an async iterable; breaking out of a `for await`
- * (or calling `close`) unlinks. Iteration buffers in a {@link Conflator}, so a consumer
- * that falls behind sees the latest state, never an unbounded queue.
+ * (or calling `close`) unlinks. Iteration buffers in a {@link LinkOutbox}, so a consumer
+ * that falls behind sees the latest state (or, for command and supply lanes, the latest
+ * `bufferLimit` events), never an unbounded queue.
  *
  * @example
  * ```ts
@@ -19,7 +20,7 @@ import { pull } from '../streams/pull.js';
 export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
   /** Resolves once the initial state was delivered; rejects if the link could not be made. */
   readonly synced: Promise<void>;
-  private conflator: Conflator;
+  private readonly pending: LinkOutbox;
   private waiter: (() => void) | null = null;
   private failure: unknown = null;
   private closed = false;
@@ -31,10 +32,11 @@ export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
     readonly lane: string,
     private readonly unlink: (link: Link) => void,
     private readonly callback?: (event: LaneEvent) => void,
-    bufferLimit = 1024,
+    private readonly bufferLimit = 1024,
     private readonly syncedHook?: () => void,
   ) {
-    this.conflator = new Conflator('state', bufferLimit);
+    // The kind is not known yet: state until the host says otherwise (useStreamBuffer).
+    this.pending = LinkOutbox.single(path, undefined, bufferLimit);
     this.synced = new Promise((resolve, reject) => {
       this.resolveSynced = resolve;
       this.rejectSynced = reject;
@@ -43,13 +45,13 @@ export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
   }
 
   /** Called once the lane kind is known: command and supply lanes are streams, not state. */
-  useStreamBuffer(limit = 1024): void {
-    this.conflator = new Conflator('stream', limit);
+  useStreamBuffer(limit = this.bufferLimit): void {
+    this.pending.useStream(limit);
   }
 
-  /** Events replaced by newer ones before this consumer read them. */
+  /** Events replaced by newer ones (state lanes) or dropped from a full queue (stream lanes) before this consumer read them. */
   get conflated(): number {
-    return this.conflator.conflated;
+    return this.pending.conflated + this.pending.dropped;
   }
 
   onEvent(event: LaneEvent): void {
@@ -58,7 +60,7 @@ export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
       this.callback(event);
       return;
     }
-    this.conflator.push(event);
+    this.pending.push(event, this.path);
     this.wakeUp();
   }
 
@@ -84,7 +86,7 @@ export class Link implements LaneObserver, AsyncIterable<LaneEvent> {
 
   [Symbol.asyncIterator](): AsyncIterator<LaneEvent> {
     return pull({
-      take: () => this.conflator.shift(),
+      take: () => this.pending.shift(),
       failure: () => this.failure,
       closed: () => this.closed,
       wait: () => new Promise<void>((resolve) => (this.waiter = resolve)),

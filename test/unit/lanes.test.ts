@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Conflator } from '../../src/streams/conflator.js';
 import { command, defineTwin, demand, join, map, supply, value, type LaneEvent } from '../../src/index.js';
 import { simulatedRuntime } from '../support/runtime.js';
 
@@ -143,32 +142,6 @@ describe('demand and supply lanes', () => {
     expect(events).toEqual([]);
     await rt.ingest({ subject: '/things/a', type: 'alert', data: 'fire' });
     expect(events).toEqual([{ type: 'value', value: 'fire' }, { type: 'value', value: 'fire!' }]);
-  });
-});
-
-describe('Conflator', () => {
-  it('keeps the latest value and the latest event per key; clear drops what came before', () => {
-    const c = new Conflator('state');
-    c.push({ type: 'value', value: 1 });
-    c.push({ type: 'value', value: 2 });
-    expect(c.take()).toEqual([{ type: 'value', value: 2 }]);
-    c.push({ type: 'update', key: 'a', value: 1 });
-    c.push({ type: 'update', key: 'b', value: 1 });
-    c.push({ type: 'update', key: 'a', value: 2 });
-    c.push({ type: 'remove', key: 'b' });
-    expect(c.take()).toEqual([{ type: 'update', key: 'a', value: 2 }, { type: 'remove', key: 'b' }]);
-    c.push({ type: 'update', key: 'a', value: 3 });
-    c.push({ type: 'clear' });
-    c.push({ type: 'update', key: 'c', value: 1 });
-    expect(c.take()).toEqual([{ type: 'clear' }, { type: 'update', key: 'c', value: 1 }]);
-    expect(c.conflated).toBe(4);
-  });
-
-  it('bounds a stream buffer and counts what it dropped', () => {
-    const c = new Conflator('stream', 3);
-    for (let i = 0; i < 10; i++) c.push({ type: 'value', value: i });
-    expect(c.take().map((e) => (e as { value: number }).value)).toEqual([7, 8, 9]);
-    expect(c.conflated).toBe(7);
   });
 });
 

@@ -2,50 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/index.js';
 import type { LaneEvent } from '../../src/lanes/events.js';
 import { EventEncoder } from '../../src/node/warp/event-encoder.js';
-import { StateOutbox, StreamOutbox } from '../../src/node/warp/outbox.js';
 import { ReadyLinks } from '../../src/node/warp/ready-links.js';
 import { Uplink, type UplinkOptions } from '../../src/node/warp/uplink.js';
 
 const v = (value: unknown): LaneEvent => ({ type: 'value', value });
-const up = (key: string, value: unknown): LaneEvent => ({ type: 'update', key, value });
-
-function drain(box: { shift(): LaneEvent | undefined }): LaneEvent[] {
-  const out: LaneEvent[] = [];
-  for (let e = box.shift(); e; e = box.shift()) out.push(e);
-  return out;
-}
-
-describe('WARP link outboxes', () => {
-  it('state: keeps the latest value, the latest event per key in first-seen order, and a clear first', () => {
-    const s = new StateOutbox();
-    s.push(v(1));
-    s.push(v(2));
-    expect([s.size, s.lost]).toEqual([1, 1]);
-    expect(drain(s)).toEqual([v(2)]);
-
-    s.push(up('a', 1));
-    s.push(up('b', 1));
-    s.push(up('a', 2));
-    expect(drain(s)).toEqual([up('a', 2), up('b', 1)]);
-
-    s.push(up('a', 3));
-    s.push({ type: 'clear' });
-    s.push(up('c', 1));
-    expect(drain(s)).toEqual([{ type: 'clear' }, up('c', 1)]);
-    expect(s.lost).toBe(3);
-  });
-
-  it('stream: delivers every event in order, drops the oldest past the limit, and is overflowing until drained', () => {
-    const q = new StreamOutbox(3);
-    for (let i = 1; i <= 5; i++) q.push(v(i));
-    expect([q.size, q.lost, q.overflowing]).toEqual([3, 2, true]);
-    expect(q.shift()).toEqual(v(3));
-    expect(q.overflowing).toBe(true);
-    q.push(v(6));
-    expect(drain(q)).toEqual([v(4), v(5), v(6)]);
-    expect(q.overflowing).toBe(false);
-  });
-});
 
 function uplink(options: Partial<UplinkOptions> & { clock: SimulatedClock }): { link: Uplink; woken: () => number; take: () => string[] } {
   let wakes = 0;
@@ -119,6 +79,33 @@ describe('WARP link rate', () => {
     clock.advance(100);
     expect(woken()).toBe(wakes);
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe('WARP wildcard uplink', () => {
+  it('keeps an outbox per twin by lane kind, resumes a take cut short by the byte limit, and keeps its counters past draining and closing', () => {
+    const clock = new SimulatedClock(0);
+    const { link, take } = uplink({ clock, node: '/t/*', wildcard: true, streamLimit: 2, kindOf: (path) => (path === '/t/cmd' ? 'command' : 'value') });
+    link.onSynced();
+    expect(take()).toEqual(['@linked', '@synced']);
+    for (const x of [1, 2, 3]) link.onEvent(v(x), '/t/cmd'); // queue of 2: 1 is dropped
+    link.onEvent(v('a'), '/t/x');
+    link.onEvent(v('b'), '/t/x'); // conflated
+    expect([link.pendingEvents, link.dropped, link.conflated, link.overflowing]).toEqual([3, 1, 1, true]);
+
+    const out: Buffer[] = [];
+    link.take(out, 1); // room for one envelope
+    expect(out.map(String)).toEqual(['@event(node:"/t/cmd",lane:b)2']);
+    expect([link.idle, link.overflowing]).toEqual([false, true]);
+    out.length = 0;
+    link.take(out, 1 << 20);
+    expect(out.map(String)).toEqual(['@event(node:"/t/cmd",lane:b)3', '@event(node:"/t/x",lane:b)b']);
+    expect([link.idle, link.pendingEvents, link.dropped, link.conflated, link.overflowing]).toEqual([true, 0, 1, 1, false]);
+
+    link.onEvent(v('c'), '/t/x');
+    link.onEvent(v('d'), '/t/x');
+    link.close(null);
+    expect([link.pendingEvents, link.dropped, link.conflated]).toEqual([0, 1, 2]);
   });
 });
 

@@ -1,7 +1,8 @@
 import type { Clock } from '../../actors/clock.js';
 import type { LaneEvent } from '../../lanes/events.js';
 import type { EventEncoder } from './event-encoder.js';
-import { StreamOutbox, outboxFor, type Outbox } from './outbox.js';
+import { LinkOutbox, type EventSink } from '../../streams/link-outbox.js';
+import { RateGate } from '../../streams/rate-gate.js';
 
 /** What an uplink needs from its socket. */
 export interface UplinkHost {
@@ -36,14 +37,14 @@ export interface UplinkOptions {
  * and lane), the pending lane events, `@synced` (for `@sync`, after the events that
  * carried the state), and finally `@unlinked`, after which it sends nothing.
  *
- * Pending events live in an {@link Outbox}, one per twin for wildcard links: state lanes
- * conflate (memory bounded by the lane's keys), command and supply lanes queue every
- * event up to `streamLimit` and then drop the oldest. Events are encoded only when taken,
- * through the shared {@link EventEncoder}.
+ * Pending events live in a {@link LinkOutbox} (src/streams, the one conflation mechanism
+ * of every link): state lanes conflate (memory bounded by the lane's keys), command and
+ * supply lanes queue every event up to `streamLimit` and then drop the oldest, per twin for
+ * wildcard links. Events are encoded only when taken, through the shared {@link EventEncoder}.
  *
- * With `rate`, events after the sync go out in batches at most every `rate` ms on the
- * injected clock: what arrives in between waits (conflated, for state lanes) and the batch
- * leaves when the interval has elapsed. The initial state is never held back.
+ * With `rate`, a {@link RateGate} holds events after the sync: they go out in batches at
+ * most every `rate` ms on the injected clock, conflating meanwhile. The initial state is
+ * never held back.
  *
  * @example
  * ```ts
@@ -68,9 +69,9 @@ export class Uplink {
   inReady = false;
   private readonly encoder: EventEncoder;
   private readonly host: UplinkHost;
-  private readonly kindOf: (path: string) => string | undefined;
-  private readonly streamLimit: number;
-  private readonly clock: Clock;
+  private readonly pending: LinkOutbox;
+  /** Null without a `rate`. */
+  private readonly gate: RateGate | null;
   private head: Buffer[];
   private confirmed: boolean;
   private live = false;
@@ -78,14 +79,6 @@ export class Uplink {
   private syncedDue = false;
   private synced: Buffer | null;
   private tail: Buffer | null = null;
-  private exact: Outbox | null = null;
-  private byPath: Map<string, Outbox> | null = null;
-  private conflatedGone = 0;
-  private droppedGone = 0;
-  /** Rate limiting: when the next batch may leave, whether one is leaving, the armed timer. */
-  private nextDue = 0;
-  private draining = false;
-  private cancelTimer: (() => void) | null = null;
 
   constructor(options: UplinkOptions) {
     this.node = options.node;
@@ -94,41 +87,36 @@ export class Uplink {
     this.wildcard = options.wildcard;
     this.encoder = options.encoder;
     this.host = options.host;
-    this.kindOf = options.kindOf;
-    this.streamLimit = options.streamLimit;
-    this.clock = options.clock;
     this.prio = options.prio ?? 0;
     this.rate = Math.max(0, options.rate ?? 0);
+    this.gate = this.rate > 0 ? new RateGate(this.rate, options.clock, () => this.host.wake(this)) : null;
     this.head = [options.linked];
     this.synced = options.sync ? options.synced : null;
     // A filter cannot be "not found"; an exact node is confirmed by its first state.
     this.confirmed = options.wildcard;
-    if (options.wildcard) this.byPath = new Map();
-    else this.exact = outboxFor(options.kindOf(options.node), options.streamLimit);
+    this.pending = options.wildcard
+      ? LinkOutbox.perTwin(options.kindOf, options.streamLimit)
+      : LinkOutbox.single(options.node, options.kindOf(options.node), options.streamLimit);
   }
 
   /** State events replaced by newer ones before this socket could take them. */
   get conflated(): number {
-    return this.conflatedGone + this.sumLost(false);
+    return this.pending.conflated;
   }
 
   /** Command/supply events dropped because this link's queue was full. */
   get dropped(): number {
-    return this.droppedGone + this.sumLost(true);
+    return this.pending.dropped;
   }
 
   /** True while a command/supply queue of this link has dropped events and not yet drained. */
   get overflowing(): boolean {
-    if (this.exact) return this.exact instanceof StreamOutbox && this.exact.overflowing;
-    if (this.byPath) for (const o of this.byPath.values()) if (o instanceof StreamOutbox && o.overflowing) return true;
-    return false;
+    return this.pending.overflowing;
   }
 
   /** Lane events waiting to be taken. */
   get pendingEvents(): number {
-    let n = this.exact?.size ?? 0;
-    if (this.byPath) for (const c of this.byPath.values()) n += c.size;
-    return n;
+    return this.pending.size;
   }
 
   get isClosed(): boolean {
@@ -140,14 +128,8 @@ export class Uplink {
     this.confirmed = true;
     // @link without sync: the initial state is not wanted, only what changes after it.
     if (!this.live && !this.sync && !this.wildcard) return;
-    if (this.exact) {
-      this.exact.push(event);
-    } else {
-      let c = this.byPath!.get(path);
-      if (!c) this.byPath!.set(path, (c = outboxFor(this.kindOf(path), this.streamLimit)));
-      c.push(event);
-    }
-    if (!this.throttled()) this.host.wake(this);
+    this.pending.push(event, path);
+    if (this.gate === null || this.gate.admit()) this.host.wake(this);
   }
 
   onSynced(): void {
@@ -155,7 +137,7 @@ export class Uplink {
     this.confirmed = true;
     this.live = true;
     // The initial state still pending goes out now, whatever the rate.
-    if (this.rate > 0 && this.pendingEvents > 0) this.draining = true;
+    this.gate?.live(!this.pending.empty);
     if (this.synced) this.syncedDue = true;
     this.host.wake(this);
   }
@@ -169,12 +151,8 @@ export class Uplink {
     this.closed = true;
     this.handle?.close();
     this.handle = null;
-    this.cancelTimer?.();
-    this.cancelTimer = null;
-    this.conflatedGone = this.conflated;
-    this.droppedGone = this.dropped;
-    this.exact = null;
-    this.byPath = null;
+    this.gate?.close();
+    this.pending.discard();
     this.syncedDue = false;
     if (!confirmed && !this.confirmed) this.head = [];
     this.confirmed = true;
@@ -187,9 +165,7 @@ export class Uplink {
   get idle(): boolean {
     if (!this.confirmed) return true;
     if (this.head.length > 0 || this.syncedDue || this.tail) return false;
-    if (!this.eventsReady) return true;
-    if (this.exact) return this.exact.size === 0;
-    return this.byPath === null || this.byPath.size === 0;
+    return !this.eventsReady || this.pending.empty;
   }
 
   /** Moves ready envelopes into `out` until about `limit` bytes; returns the bytes taken. */
@@ -198,33 +174,13 @@ export class Uplink {
     let bytes = 0;
     while (this.head.length > 0 && bytes < limit) bytes += push(out, this.head.shift()!);
     if (bytes >= limit) return bytes;
-    if (this.eventsReady) {
-      const before = bytes;
-      if (this.exact) {
-        while (bytes < limit) {
-          const e = this.exact.shift();
-          if (!e) break;
-          bytes += push(out, this.encoder.encode(e, this.node, this.lane));
-        }
-        if (this.exact.size > 0) return bytes;
-      } else if (this.byPath) {
-        for (const [path, c] of this.byPath) {
-          while (bytes < limit) {
-            const e = c.shift();
-            if (!e) break;
-            bytes += push(out, this.encoder.encode(e, path, this.lane));
-          }
-          if (c.size > 0) return bytes;
-          if (c instanceof StreamOutbox) this.droppedGone += c.lost;
-          else this.conflatedGone += c.lost;
-          this.byPath.delete(path);
-        }
-      }
+    if (this.eventsReady && !this.pending.empty) {
+      const drained = this.pending.drain(frame.start(out, bytes, limit, this.encoder, this.lane));
+      const sent = frame.bytes > bytes;
+      bytes = frame.end();
+      if (!drained) return bytes;
       // Everything pending went out: with a rate, the next batch waits a full interval.
-      if (this.rate > 0 && bytes > before) {
-        this.draining = false;
-        this.nextDue = this.clock.now() + this.rate;
-      }
+      if (sent) this.gate?.sent();
     }
     if (this.syncedDue) {
       this.syncedDue = false;
@@ -240,35 +196,48 @@ export class Uplink {
 
   /** Events may be taken now: no rate, still syncing, or a rate-limited batch is due. */
   private get eventsReady(): boolean {
-    return this.rate === 0 || !this.live || this.draining;
-  }
-
-  /** With a rate, decides whether new events wait; arms the clock for the next batch. */
-  private throttled(): boolean {
-    if (!this.live || this.rate === 0 || this.draining) return false;
-    if (this.clock.now() >= this.nextDue) {
-      this.draining = true;
-      return false;
-    }
-    this.cancelTimer ??= this.clock.schedule(this.nextDue, () => {
-      this.cancelTimer = null;
-      if (this.closed) return;
-      this.draining = true;
-      this.host.wake(this);
-    });
-    return true;
-  }
-
-  private sumLost(stream: boolean): number {
-    let n = 0;
-    const count = (o: Outbox): void => {
-      if ((o instanceof StreamOutbox) === stream) n += o.lost;
-    };
-    if (this.exact) count(this.exact);
-    if (this.byPath) for (const c of this.byPath.values()) count(c);
-    return n;
+    return this.gate === null || this.gate.open;
   }
 }
+
+/**
+ * Encodes the events an uplink drains into the envelopes being gathered, up to a byte
+ * limit. One for all uplinks (a take runs to completion before the next starts), so the
+ * drain's call to `accept` sees one class and a link carries no per-take fields.
+ */
+class FrameFill implements EventSink {
+  bytes = 0;
+  private out: Buffer[] = [];
+  private limit = 0;
+  private encoder: EventEncoder | null = null;
+  private lane = '';
+
+  start(out: Buffer[], bytes: number, limit: number, encoder: EventEncoder, lane: string): this {
+    this.out = out;
+    this.bytes = bytes;
+    this.limit = limit;
+    this.encoder = encoder;
+    this.lane = lane;
+    return this;
+  }
+
+  accept(event: LaneEvent, path: string): boolean {
+    const b = this.encoder!.encode(event, path, this.lane);
+    this.out.push(b);
+    this.bytes += b.length;
+    return this.bytes < this.limit;
+  }
+
+  /** Lets go of the caller's array; returns the bytes gathered so far. */
+  end(): number {
+    this.out = NO_OUTPUT;
+    this.encoder = null;
+    return this.bytes;
+  }
+}
+
+const NO_OUTPUT: Buffer[] = [];
+const frame = new FrameFill();
 
 function push(out: Buffer[], b: Buffer): number {
   out.push(b);

@@ -1,8 +1,9 @@
-import type { LaneEvent } from '../../lanes/events.js';
+import type { LaneEvent } from '../protocol/lane-events.js';
+import { BoundedQueue } from './bounded-queue.js';
 
 /**
- * The pending lane events of one link (of one twin, for wildcard links) that its socket has
- * not taken yet. Two disciplines, by what the lane's events mean:
+ * The pending lane events of one lane of one twin that its consumer (a WARP socket, an
+ * async iterator) has not taken yet. Two disciplines, by what the lane's events mean:
  *
  * - {@link StateOutbox} (value, map, join, demand, window lanes): events are states, so a
  *   newer one replaces an older one (per key for keyed lanes). Memory is bounded by the
@@ -18,9 +19,13 @@ import type { LaneEvent } from '../../lanes/events.js';
  * ```
  */
 export interface Outbox {
+  /** True for the stream discipline (its `lost` are drops), false for state (its `lost` are conflations). */
+  readonly stream: boolean;
   readonly size: number;
   /** Events replaced by newer ones (state) or dropped because the queue was full (stream). */
   readonly lost: number;
+  /** True while a stream outbox has dropped events and not yet been emptied (never for state). */
+  readonly overflowing: boolean;
   push(event: LaneEvent): void;
   shift(): LaneEvent | undefined;
 }
@@ -45,8 +50,10 @@ export function outboxFor(kind: string | undefined, streamLimit: number): StateO
 /**
  * Latest state per slot. A value lane uses one field (no map, no allocation per event: the
  * fan-out path runs this once per subscriber per change); keyed lanes keep the latest
- * event per key in insertion order; a pending `clear` goes first and drops what came
- * before it. A lane emits either value events or keyed ones, never both.
+ * event per key in first-seen order (an `update` and a `remove` of one key share its slot);
+ * a pending `clear` goes first and drops what came before it. A lane emits either value
+ * events or keyed ones, never both. Draining it and applying what comes out to the state
+ * the consumer had gives the same state as applying every event pushed.
  *
  * @example
  * ```ts
@@ -60,6 +67,15 @@ export class StateOutbox implements Outbox {
   private value: LaneEvent | null = null;
   private clear: LaneEvent | null = null;
   private keyed: Map<string, LaneEvent> | null = null;
+
+  // Getters, not fields: one outbox per subscriber per twin, so every field counts.
+  get stream(): boolean {
+    return false;
+  }
+
+  get overflowing(): boolean {
+    return false;
+  }
 
   get size(): number {
     return (this.value ? 1 : 0) + (this.clear ? 1 : 0) + (this.keyed?.size ?? 0);
@@ -104,8 +120,9 @@ export class StateOutbox implements Outbox {
 }
 
 /**
- * A bounded FIFO (a ring, so dropping the oldest is O(1)). `overflowing` stays set from
- * the first drop until the queue has been emptied: the link's visible slow-consumer state.
+ * Every event, in order, at most `limit` of them: a {@link BoundedQueue} of lane events.
+ * `overflowing` stays set from the first drop until the queue has been emptied: the
+ * link's visible slow-consumer state (`twinflow_warp_overflowing_links`).
  *
  * @example
  * ```ts
@@ -114,41 +131,8 @@ export class StateOutbox implements Outbox {
  * q.lost; q.overflowing; q.shift(); // 1, true, { type: 'value', value: 2 }
  * ```
  */
-export class StreamOutbox implements Outbox {
-  lost = 0;
-  overflowing = false;
-  private readonly ring: (LaneEvent | undefined)[];
-  private head = 0;
-  private count = 0;
-
-  constructor(readonly limit: number) {
-    if (!(limit >= 1)) throw new RangeError('a stream outbox holds at least one event');
-    this.ring = new Array(limit);
-  }
-
-  get size(): number {
-    return this.count;
-  }
-
-  push(event: LaneEvent): void {
-    if (this.count === this.limit) {
-      // Full: the oldest event gives way (bounded memory beats completeness for a reader this slow).
-      this.ring[this.head] = undefined;
-      this.head = (this.head + 1) % this.limit;
-      this.count--;
-      this.lost++;
-      this.overflowing = true;
-    }
-    this.ring[(this.head + this.count) % this.limit] = event;
-    this.count++;
-  }
-
-  shift(): LaneEvent | undefined {
-    if (this.count === 0) return undefined;
-    const e = this.ring[this.head];
-    this.ring[this.head] = undefined;
-    this.head = (this.head + 1) % this.limit;
-    if (--this.count === 0) this.overflowing = false;
-    return e;
+export class StreamOutbox extends BoundedQueue<LaneEvent> implements Outbox {
+  get stream(): boolean {
+    return true;
   }
 }
