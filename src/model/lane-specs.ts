@@ -5,7 +5,7 @@ import type { Lane, LaneHost, LaneInfo } from '../lanes/lane.js';
 import { MapLane, type MapOptions } from '../lanes/map-lane.js';
 import { CommandLane, DemandLane, SupplyLane } from '../lanes/signal-lanes.js';
 import { ValueLane, type ValueOptions } from '../lanes/value-lane.js';
-import { WindowLane, type WindowOptions, type WindowShape } from '../lanes/window-lane.js';
+import { WindowLane, type TimeWeightedWindowResult, type WindowOptions, type WindowResult, type WindowShape } from '../lanes/window-lane.js';
 
 function laneInfo<O>(name: string, index: number, persistent: boolean, options: O): LaneInfo<O> {
   return { name, index, persistent, options };
@@ -57,11 +57,13 @@ export interface DemandSpec<T> extends LaneSpec<DemandLane<T>> {
 export interface SupplySpec<T> extends LaneSpec<SupplyLane<T>> {
   readonly kind: 'supply';
 }
-export interface WindowSpec extends LaneSpec<WindowLane> {
+/** A window lane's spec; `R` is what its windows hold (time-weighted or not). */
+export interface WindowSpec<R extends WindowResult = WindowResult> extends LaneSpec<WindowLane<R>> {
   readonly kind: 'window';
   readonly source: string;
   readonly sample: (value: unknown) => number | undefined;
   readonly shape: WindowShape;
+  readonly timeWeighted: boolean;
 }
 
 interface Common {
@@ -166,24 +168,37 @@ export function supply<T>(): SupplySpec<T> {
   };
 }
 
+/** Options of {@link window}; `T` is the source lane's value type. */
+export type WindowLaneOptions<T> = Common & WindowShapeOption & {
+  source: string;
+  /** Picks the number out of the source's value (default: the value when it is a number). */
+  sample?: (value: T) => number | undefined;
+  /** Tumbling/hopping windows kept in the lane (oldest dropped first). Default 24. */
+  keep?: number;
+  /** Also aggregate over time: each value weighted by how long it held (see {@link TimeWeightedWindowResult}). */
+  timeWeighted?: boolean;
+};
+
 /**
- * A window over the writes of value lane `source` (each write is a sample at the
- * twin's current time). `sample` picks the number out of the written value (default:
- * the value itself when it is a number). Tumbling: `{ kind: 'tumbling', size }`;
- * hopping: `{ kind: 'hopping', size, hop }`; sliding: `{ kind: 'sliding', size }`.
- * Closed windows are reported to the model's `onWindow[name]` hook.
+ * A window over value lane `source`. The twin samples the source once per turn that
+ * wrote it, with the value it settled on at the end of the turn (what `onSet` sees), at
+ * the twin's current time. `sample` picks the number out of that value (default: the
+ * value itself when it is a number; `undefined` skips the sample). Tumbling:
+ * `{ kind: 'tumbling', size }`; hopping: `{ kind: 'hopping', size, hop }`; sliding:
+ * `{ kind: 'sliding', size }`. Windows hold `count`, `sum`, `avg`, `min`, `max` of the
+ * samples; with `timeWeighted: true` also `timeAvg` (each value weighted by how long it
+ * held), for state-like signals such as occupancy. Closed windows are reported to the
+ * model's `onWindow[name]` hook.
  *
  * @example
  * ```ts
- * hourly: window({ source: 'latest', sample: (r) => (r as Reading)?.temperature, kind: 'tumbling', size: 3_600_000 })
+ * hourly: window({ source: 'latest', sample: (r: Reading | null) => r?.temperature, kind: 'tumbling', size: 3_600_000 }),
+ * occupancy: window({ source: 'occupied', sample: (o: boolean) => (o ? 1 : 0), kind: 'tumbling', size: 3_600_000, timeWeighted: true }),
  * ```
  */
-export function window(options: Common & WindowShapeOption & {
-  source: string;
-  sample?: (value: unknown) => number | undefined;
-  /** Tumbling/hopping windows kept in the lane (oldest dropped first). Default 24. */
-  keep?: number;
-}): WindowSpec {
+export function window<T = unknown>(options: WindowLaneOptions<T> & { timeWeighted: true }): WindowSpec<TimeWeightedWindowResult>;
+export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec;
+export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec<WindowResult> {
   const shape: WindowShape = options.kind === 'hopping'
     ? { kind: 'hopping', size: options.size, hop: options.hop }
     : { kind: options.kind, size: options.size };
@@ -191,10 +206,12 @@ export function window(options: Common & WindowShapeOption & {
     throw new RangeError(`window: size must be > 0 and 0 < hop <= size`);
   }
   const keep = options.keep ?? 24;
-  const sample = options.sample ?? ((v: unknown) => (typeof v === 'number' ? v : undefined));
+  const timeWeighted = options.timeWeighted === true;
+  // The spec is shared by every lane of a model, typed or not: the twin passes the source's value.
+  const sample = (options.sample as ((value: unknown) => number | undefined) | undefined) ?? ((v: unknown) => (typeof v === 'number' ? v : undefined));
   return {
-    kind: 'window', transient: options.transient ?? false, source: options.source, sample, shape,
-    info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep }),
+    kind: 'window', transient: options.transient ?? false, source: options.source, sample, shape, timeWeighted,
+    info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep, timeWeighted }),
     create: (info, host) => new WindowLane(info as LaneInfo<WindowOptions>, host),
   };
 }

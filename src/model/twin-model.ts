@@ -79,6 +79,7 @@ type CommandOf<S> = S extends CommandSpec<infer C> ? C : never;
 type JoinOf<S> = S extends JoinSpec<infer V> ? V : never;
 type DemandOf<S> = S extends DemandSpec<infer T> ? T : never;
 type MapOf<S> = S extends MapSpec<infer V> ? V : never;
+type WindowOf<S> = S extends WindowSpec<infer R> ? R : WindowResult;
 
 export type EventHandler<L extends LaneSpecs> = (ctx: TwinContext<L>, event: TwinEvent) => void;
 
@@ -116,7 +117,7 @@ export interface TwinModelDef<L extends LaneSpecs> {
   };
   onDemand?: { [K in KeysOfKind<L, DemandSpec<any>>]: (ctx: TwinContext<L>) => DemandOf<L[K]> };
   /** A tumbling/hopping window closed. */
-  onWindow?: { [K in KeysOfKind<L, WindowSpec>]?: (ctx: TwinContext<L>, window: WindowResult) => void };
+  onWindow?: { [K in KeysOfKind<L, WindowSpec<any>>]?: (ctx: TwinContext<L>, window: WindowOf<L[K]>) => void };
   onTimer?: Record<string, (ctx: TwinContext<L>) => void>;
   onStart?(ctx: TwinContext<L>): void;
   onStop?(ctx: TwinContext<L>): void;
