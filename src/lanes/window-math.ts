@@ -45,7 +45,7 @@ export interface TimeWeightedWindowResult extends WindowResult {
   readonly integral: number;
   /** Ms of the window, up to `until`, during which the source had a value. */
   readonly covered: number;
-  /** The value held at `until` (the latest sample as of then); null before the first. */
+  /** The value held at `until`: the latest sample up to then (one at the window's `end` belongs to the next window); null before the first. */
   readonly last: number | null;
   /** The time up to which `integral` and `covered` are accounted. */
   readonly until: number;
