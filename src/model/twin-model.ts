@@ -69,7 +69,12 @@ export interface TwinContext<L extends LaneSpecs = LaneSpecs> {
   emit(type: string, data?: unknown, options?: { subject?: string }): void;
   /** Sends a command to another twin's command lane (delivered after this turn commits). */
   command(path: string, lane: string, value: unknown): void;
-  /** Rejects the current input as invalid: the turn rolls back and the sender gets `TWIN_PAYLOAD_REJECTED`. */
+  /**
+   * Rejects the current input as invalid: the turn rolls back and the sender gets
+   * `TWIN_PAYLOAD_REJECTED`. It returns `never`, but TypeScript does not narrow after a
+   * call through a contextually typed `ctx` (microsoft/TypeScript#37885): write
+   * `return ctx.reject(…)`, or use the `reject` function twinflow exports, which narrows.
+   */
   reject(reason: string): never;
 }
 
