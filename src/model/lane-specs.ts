@@ -24,11 +24,16 @@ export interface LaneSpec<I extends Lane = Lane> {
   create(info: LaneInfo, host: LaneHost, compute: () => unknown): I;
 }
 
-export interface ValueSpec<T> extends LaneSpec<ValueLane<T>> {
+/**
+ * A value lane's spec. `W` is whether network clients may set it, as a literal type when
+ * the model says so (`value(x, { writable: true })` is `true`, `value(x)` is `false`), so
+ * the typed client can refuse a command to a computed lane at compile time.
+ */
+export interface ValueSpec<T, W extends boolean = boolean> extends LaneSpec<ValueLane<T>> {
   readonly kind: 'value';
   readonly initial: T;
   /** Network clients (HTTP, WARP) may set it with a command; see {@link value}. */
-  readonly writable: boolean;
+  readonly writable: W;
 }
 export interface MapSpec<V> extends LaneSpec<MapLane<V>> {
   readonly kind: 'map';
@@ -66,7 +71,8 @@ export interface WindowSpec<R extends WindowResult = WindowResult> extends LaneS
   readonly timeWeighted: boolean;
 }
 
-interface Common {
+/** Options every stateful lane kind takes. */
+export interface CommonLaneOptions {
   /** Not persisted; restarts at its initial state. */
   transient?: boolean;
 }
@@ -80,7 +86,20 @@ interface Common {
  * lanes: { temperature: value<number | null>(null), unoccupiedRooms: value<string[]>([], { equals: jsonEquals }) }
  * ```
  */
-export function value<T>(initial: T, options: Common & {
+export function value<T>(initial: T, options: ValueLaneOptions<T> & { writable: true }): ValueSpec<T, true>;
+export function value<T>(initial: T, options?: ValueLaneOptions<T> & { writable?: false }): ValueSpec<T, false>;
+export function value<T>(initial: T, options?: ValueLaneOptions<T> & { writable?: boolean }): ValueSpec<T>;
+export function value<T>(initial: T, options: ValueLaneOptions<T> & { writable?: boolean } = {}): ValueSpec<T> {
+  const equals = options.equals ?? Object.is;
+  return {
+    kind: 'value', initial, transient: options.transient ?? false, writable: options.writable ?? false,
+    info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals, migrate: options.migrate }),
+    create: (info, host) => new ValueLane<T>(info as LaneInfo<ValueOptions<T>>, host),
+  };
+}
+
+/** Options of {@link value} besides `writable`. */
+export interface ValueLaneOptions<T> extends CommonLaneOptions {
   equals?: (a: T, b: T) => boolean;
   /**
    * Converts a value stored by an older model version (the model's `version` changed
@@ -92,20 +111,14 @@ export function value<T>(initial: T, options: Common & {
    * Swim's value lanes allow. Off by default: most value lanes are state the model
    * computes (an aggregate, a status), and a client overwriting one would bypass the
    * model; expose a command lane with `parse` for client input instead. Server-side code
-   * (`Runtime.command`) may always set a value lane.
+   * (`Runtime.command`) may always set a value lane. The typed client (`TypedTwin.command`)
+   * offers only command lanes and lanes declared `writable: true`.
    */
   writable?: boolean;
-} = {}): ValueSpec<T> {
-  const equals = options.equals ?? Object.is;
-  return {
-    kind: 'value', initial, transient: options.transient ?? false, writable: options.writable ?? false,
-    info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals, migrate: options.migrate }),
-    create: (info, host) => new ValueLane<T>(info as LaneInfo<ValueOptions<T>>, host),
-  };
 }
 
 /** A map lane with string keys. @example `lanes: { readings: map<number>() }` */
-export function map<V>(options: Common & { equals?: (a: V, b: V) => boolean } = {}): MapSpec<V> {
+export function map<V>(options: CommonLaneOptions & { equals?: (a: V, b: V) => boolean } = {}): MapSpec<V> {
   const equals = options.equals ?? Object.is;
   return {
     kind: 'map', transient: options.transient ?? false,
@@ -141,7 +154,7 @@ export function command<C>(options: { parse?: (raw: unknown) => C } = {}): Comma
  * lanes: { rooms: join<boolean>({ from: 'room', lane: 'occupied' }) }
  * ```
  */
-export function join<V>(options: Common & { from: string | readonly string[]; lane: string; project?: (value: unknown) => V }): JoinSpec<V> {
+export function join<V>(options: CommonLaneOptions & { from: string | readonly string[]; lane: string; project?: (value: unknown) => V }): JoinSpec<V> {
   return {
     kind: 'join', transient: options.transient ?? false,
     from: typeof options.from === 'string' ? [options.from] : options.from, lane: options.lane, project: options.project,
@@ -169,7 +182,7 @@ export function supply<T>(): SupplySpec<T> {
 }
 
 /** Options of {@link window}; `T` is the source lane's value type. */
-export type WindowLaneOptions<T> = Common & WindowShapeOption & {
+export type WindowLaneOptions<T> = CommonLaneOptions & WindowShapeOption & {
   source: string;
   /** Picks the number out of the source's value (default: the value when it is a number). */
   sample?: (value: T) => number | undefined;
