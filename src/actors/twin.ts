@@ -210,6 +210,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     if (!sources) return;
     const names = this.definition.laneNames;
     for (const source of sources) {
+      if (this.lanes[source.name] !== source) continue; // written outside a turn by model code of another twin
       const value = (source as ValueLane<unknown>).get();
       const windows = this.definition.writeEffects[source.index]!.windows;
       for (let i = 0; i < windows.length; i++) {
