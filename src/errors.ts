@@ -49,6 +49,7 @@ export const ErrorCodes = {
   TWIN_STORE_CORRUPT: { status: 500, summary: 'the data store is damaged' },
   TWIN_RECORD_CORRUPT: { status: 500, summary: 'the twin\'s stored record cannot be decoded; it was quarantined' },
   TWIN_STATE_UNSTORABLE: { status: 500, summary: 'the turn set lane state the store cannot take; it was rolled back' },
+  TWIN_NOT_SETTLED: { status: 503, summary: 'the node did not become quiet within the timeout (traffic kept it busy); retry' },
   TWIN_INTERNAL: { status: 500, summary: 'internal error; the server log has the details under this correlation id' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

@@ -1,4 +1,4 @@
-import { toTwinError, type TwinError } from '../errors.js';
+import { toTwinError, TwinError } from '../errors.js';
 import { jsonEquals } from '../lanes/equality.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { JoinLane } from '../lanes/join-lane.js';
@@ -105,7 +105,9 @@ export class TurnRunner implements TurnEnv {
     } catch (err) {
       twin.abortTurn();
       turn.rollback();
-      const error = toTwinError(err);
+      let error = toTwinError(err);
+      // `reject()` (model/reject.ts) cannot know the twin; its answer names it like ctx.reject's does.
+      if (error.code === 'TWIN_PAYLOAD_REJECTED' && error.details === undefined) error = new TwinError(error.code, error.message, { path: twin.path });
       this.stats.turnFailures++;
       if (error.code === 'TWIN_STATE_UNSTORABLE') this.stats.unstorable++; // a lane refused what the model set (see assertStorable)
       if (error.code === 'TWIN_TURN_FAILED' || error.code === 'TWIN_STATE_UNSTORABLE') {

@@ -10,6 +10,7 @@ import type { Clock } from './clock.js';
 import type { UpJoins } from './catalog.js';
 import { DedupeWindow } from './dedupe.js';
 import { own } from './own.js';
+import { WRITTEN_SOURCES } from './window-samples.js';
 import type { FilterMatches } from './observers.js';
 import { WINDOW_TIMER_PREFIX, type LaneSpecs, type TwinContext, type TwinEvent, type TwinLogger, type TwinModel, type TwinTimers } from '../model/twin-model.js';
 
@@ -152,20 +153,11 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
     this.env.noteChange(this, lane, key, old, existed);
   }
 
-  afterWrite(lane: Lane, value: unknown, old: unknown, changed: boolean): void {
+  afterWrite(lane: Lane, _value: unknown, old: unknown, changed: boolean): void {
     const effects = this.definition.writeEffects[lane.index];
     if (!effects) return;
     if (changed && effects.onSet) this.deferSetHook(lane, old);
-    const windows = effects.windows;
-    for (let i = 0; i < windows.length; i++) {
-      const index = windows[i]!;
-      const name = this.definition.laneNames[index]!;
-      const sample = (this.definition.def.lanes[name] as WindowSpec).sample(value);
-      if (typeof sample !== 'number') continue;
-      const w = this.lanes[name] as WindowLane;
-      w.add(this.now(), sample);
-      this.armWindow(w);
-    }
+    if (effects.windows.length > 0) WRITTEN_SOURCES.note(lane); // sampled once, at the end of the turn
   }
 
   afterEntry(lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void {
@@ -186,7 +178,8 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
    * hook last saw as `old`. Hooks run at the end of the turn, not inside the write, so a
    * reaction sees the turn's settled state: a join batch that moves a floor's mean out
    * of band and back within one turn raises no episode. Hooks that change lanes with
-   * hooks run in further rounds until nothing changes.
+   * hooks run in further rounds until nothing changes. Then the windows sample the
+   * values their sources settled on.
    */
   settleHooks(): void {
     const hooks = this.definition.def.onSet as Record<string, (c: Twin, v: unknown, o: unknown) => void>;
@@ -202,6 +195,31 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
         const old = pending[i + 1];
         const current = lane.get();
         if (!lane.same(old, current)) hooks[lane.name]!(this, current, old);
+      }
+    }
+    this.sampleWindows();
+  }
+
+  /**
+   * Feeds each window lane the settled value of its source, once per turn that wrote it
+   * (see window-samples.ts). Runs after the onSet hooks, which may write sources too, and
+   * inside the turn, so a sample commits or rolls back with it.
+   */
+  private sampleWindows(): void {
+    const sources = WRITTEN_SOURCES.take();
+    if (!sources) return;
+    const names = this.definition.laneNames;
+    for (const source of sources) {
+      if (this.lanes[source.name] !== source) continue; // written outside a turn by model code of another twin
+      const value = (source as ValueLane<unknown>).get();
+      const windows = this.definition.writeEffects[source.index]!.windows;
+      for (let i = 0; i < windows.length; i++) {
+        const name = names[windows[i]!]!;
+        const sample = (this.definition.def.lanes[name] as WindowSpec).sample(value);
+        if (typeof sample !== 'number') continue;
+        const w = this.lanes[name] as WindowLane;
+        w.add(this.now(), sample);
+        this.armWindow(w);
       }
     }
   }
@@ -220,6 +238,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   /** Forgets hooks of a turn that is being rolled back. */
   abortTurn(): void {
     this.deferred = null;
+    WRITTEN_SOURCES.clear();
   }
 
   restore(stored: StoredTwin): void {

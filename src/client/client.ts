@@ -2,7 +2,7 @@ import { WARP_SUBPROTOCOLS, joinFrame, type WarpEncoding } from '../protocol/war
 import { PathFilter, TwinPath } from '../topology/index.js';
 import { backoffDelay } from './backoff.js';
 import { ClientLink, LinkError, type LinkCallbacks } from './client-link.js';
-import type { ClientStatus, ReconnectOptions, WebSocketConstructor, WebSocketLike } from './types.js';
+import type { ClientStatus, CommandLaneOf, ReconnectOptions, WebSocketConstructor, WebSocketLike } from './types.js';
 import { decodeFrame, encodeEnvelope, encodeHost, type Incoming } from './wire.js';
 
 /**
@@ -317,7 +317,12 @@ export interface TypedTwin<L extends Record<string, unknown>> {
   readonly node: string;
   link<K extends keyof L & string>(lane: K, callbacks?: LinkCallbacks<L[K]>): ClientLink<L[K]>;
   sync<K extends keyof L & string>(lane: K, callbacks?: LinkCallbacks<L[K]>): ClientLink<L[K]>;
-  command<K extends keyof L & string>(lane: K, value: L[K]): void;
+  /**
+   * Sends a command to one of the twin's lanes. With `L` from {@link LaneTypesOf}, only
+   * command lanes and value lanes declared `writable: true` compile (see
+   * {@link CommandLaneOf}); the server refuses the others anyway (`TWIN_LANE_KIND`).
+   */
+  command<K extends CommandLaneOf<L>>(lane: K, value: L[K]): void;
 }
 
 function maxDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -71,9 +71,19 @@ type LaneValue<S> = S extends { readonly kind: 'value'; readonly initial: infer 
   : S extends { create(...args: any[]): { get(key: string): infer V } } ? Exclude<V, undefined>
   : unknown;
 
+/** Lanes a network client may command: command lanes, and value lanes not known to be computed (`writable` not `false`). */
+type TakesCommands<S> = S extends { readonly kind: 'command' } ? true
+  : S extends { readonly kind: 'value'; readonly writable: infer W } ? (true extends W ? true : false)
+  : false;
+
+/** Type-level only: the key under which {@link LaneTypesOf} lists the lanes that take commands. */
+declare const commandLanes: unique symbol;
+
 /**
  * Lane name → value type of a model, read structurally from its definition, so apps can
- * type their links from the model they deploy without bundling the runtime:
+ * type their links from the model they deploy without bundling the runtime. It also
+ * records (under a symbol key, invisible to `keyof … & string`) which lanes take client
+ * commands, so {@link TypedTwin.command} refuses the others at compile time.
  *
  * @example
  * ```ts
@@ -83,8 +93,22 @@ type LaneValue<S> = S extends { readonly kind: 'value'; readonly initial: infer 
  * ```
  */
 export type LaneTypesOf<M> = M extends { readonly def: { readonly lanes: infer L } }
-  ? { [K in keyof L & string]: LaneValue<L[K]> }
+  ? { [K in keyof L & string]: LaneValue<L[K]> } & { readonly [commandLanes]?: { [K in keyof L & string]: TakesCommands<L[K]> extends true ? K : never }[keyof L & string] }
   : never;
+
+/**
+ * The lanes of `L` a client may command: with a map from {@link LaneTypesOf}, its command
+ * lanes and writable value lanes; with a hand-written map (no model to ask), every lane.
+ *
+ * @example
+ * ```ts
+ * type Unit = LaneTypesOf<ReturnType<typeof unitModel>>;
+ * const lane: CommandLaneOf<Unit> = 'secure'; // 'secured' would not compile: the model computes it
+ * ```
+ */
+export type CommandLaneOf<L> = typeof commandLanes extends keyof L
+  ? NonNullable<L[typeof commandLanes]> & keyof L & string
+  : keyof L & string;
 
 /**
  * Reconnection policy: exponential backoff with jitter, capped.

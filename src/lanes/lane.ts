@@ -11,7 +11,7 @@ export interface LaneHost {
   readonly path: string;
   /** A state change inside the current turn: `old`/`existed` are what rollback restores. */
   noteChange(lane: Lane, key: string | undefined, old: unknown, existed: boolean): void;
-  /** Every write to a value-shaped lane, changed or not (windows sample writes). */
+  /** Every write to a value-shaped lane, changed or not (a turn that writes a window's source is one sample). */
   afterWrite(lane: Lane, value: unknown, old: unknown, changed: boolean): void;
   /** A keyed lane's entry changed (value undefined and existed=false means removed). */
   afterEntry(lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void;

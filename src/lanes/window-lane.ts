@@ -1,24 +1,19 @@
 import type { LaneEvent } from './events.js';
 import { Lane, type LaneInfo } from './lane.js';
+import type { StateWrite, StoredTwin } from '../store/state-store.js';
+import {
+  addSample, addWeightedSample, asWeighted, emptyWeightedWindow, emptyWindow, extendWindow, slidingResult,
+  type TimeWeightedWindowResult, type WindowResult,
+} from './window-math.js';
+
+export type { TimeWeightedWindowResult, WindowResult } from './window-math.js';
 
 /** Spec-level options every instance of a window lane shares. */
 export interface WindowOptions {
   readonly shape: WindowShape;
   readonly keep: number;
-}
-import type { StateWrite, StoredTwin } from '../store/state-store.js';
-
-/** Aggregates of one window. `avg`, `min`, `max` are null while `count` is 0. */
-export interface WindowResult {
-  readonly start: number;
-  readonly end: number;
-  readonly count: number;
-  readonly sum: number;
-  readonly avg: number | null;
-  readonly min: number | null;
-  readonly max: number | null;
-  /** True once the clock passed `end` (tumbling and hopping windows). */
-  readonly closed: boolean;
+  /** Also keep time-weighted aggregates (see {@link TimeWeightedWindowResult}). */
+  readonly timeWeighted: boolean;
 }
 
 export type WindowShape =
@@ -27,11 +22,17 @@ export type WindowShape =
   | { readonly kind: 'sliding'; readonly size: number };
 
 /**
- * Windows over the numeric writes of another lane, on the twin's clock. Tumbling and
- * hopping windows are keyed by start time (ms, as a string) and stay in the lane after
- * they close, the newest `keep` of them; a sliding window is one result over the last
- * `size` ms. Samples are `(time, value)` with time from the injected clock, so a replay
- * on a virtual clock closes the same windows as the live run did.
+ * Windows over another lane's value, on the twin's clock. The twin samples the source
+ * once per turn in which it was written, with the value it settled on at the end of the
+ * turn (what `onSet` sees), so a turn that sets a value and corrects it counts once.
+ * Tumbling and hopping windows are keyed by start time (ms, as a string) and stay in the
+ * lane after they close, the newest `keep` of them; a sliding window is one result over
+ * the last `size` ms. Samples are `(time, value)` with time from the injected clock, so a
+ * replay on a virtual clock closes the same windows as the live run did.
+ *
+ * Time-weighted lanes (`timeWeighted`) also weigh each value by how long it held (see
+ * window-math.ts); their tumbling/hopping windows follow each other without gaps once a
+ * value is known, so an hour without a sample still reports the value that held in it.
  *
  * The lane is persistent: open and closed windows (and a sliding window's samples) are
  * stored, so a restart neither loses nor double-counts a sample.
@@ -39,13 +40,15 @@ export type WindowShape =
 const NO_SAMPLES: [number, number][] = [];
 const EMPTY = new Map<string, WindowResult>();
 
-export class WindowLane extends Lane {
+export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
   get kind(): 'window' {
     return 'window';
   }
   /** Allocated on the first sample: most twins of a model may never feed their window. */
   private windowMap: Map<string, WindowResult> | null = null;
   private samples: [number, number][] = NO_SAMPLES;
+  /** Time-weighted sliding windows: the value of the newest sample that left the window. */
+  private before: number | null = null;
   /** Windows changed since the last write (see {@link WindowLane.collect}). */
   private dirtyKeys: string[] | null = null;
   /** Samples or open windows changed: the twin's record must be rewritten. */
@@ -54,11 +57,11 @@ export class WindowLane extends Lane {
   private entriesStored = false;
 
   get shape(): WindowShape {
-    return (this.info as LaneInfo<WindowOptions>).options.shape;
+    return this.options.shape;
   }
 
-  private get keep(): number {
-    return (this.info as LaneInfo<WindowOptions>).options.keep;
+  private get options(): WindowOptions {
+    return (this.info as LaneInfo<WindowOptions>).options;
   }
 
   private get windows(): Map<string, WindowResult> {
@@ -72,24 +75,25 @@ export class WindowLane extends Lane {
   /** Adds one sample taken at `time`. */
   add(time: number, value: number): void {
     if (!Number.isFinite(value)) return;
+    const weighted = this.options.timeWeighted;
     if (this.shape.kind === 'sliding') {
       // Sliding windows are small by design; copying the samples keeps rollback exact.
-      this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
-      this.recordDirty = true;
+      this.noteSamples();
       if (this.samples === NO_SAMPLES) this.samples = [];
       this.samples.push([time, value]);
       this.evictBefore(time, false);
       this.setSliding(time);
       return;
     }
+    if (weighted) this.catchUp(time);
     const { size } = this.shape;
     const hop = this.shape.kind === 'hopping' ? this.shape.hop : size;
     const last = Math.floor(time / hop) * hop;
     for (let start = last; start > time - size; start -= hop) {
       const key = windowKey(start);
-      const w = this.windows.get(key) ?? emptyWindow(start, start + size);
+      const w = this.windows.get(key) ?? (weighted ? emptyWeightedWindow(start, start + size, null, time) : emptyWindow(start, start + size));
       if (w.closed) continue; // a late sample for a window already reported
-      this.put(key, addSample(w, value));
+      this.put(key, weighted ? addWeightedSample(asWeighted(w), value) : addSample(w, value));
     }
     this.trim();
   }
@@ -106,11 +110,12 @@ export class WindowLane extends Lane {
   }
 
   /** Closes the windows that ended at or before `now`; returns them oldest first. */
-  advance(now: number): WindowResult[] {
+  advance(now: number): R[] {
     if (this.shape.kind === 'sliding') {
       if (this.evictBefore(now, true)) this.setSliding(now);
       return [];
     }
+    if (this.options.timeWeighted) this.catchUp(now);
     const closed: WindowResult[] = [];
     for (const [key, w] of this.windows) {
       if (!w.closed && w.end <= now) {
@@ -119,18 +124,19 @@ export class WindowLane extends Lane {
         closed.push(done);
       }
     }
-    return closed.sort((a, b) => a.start - b.start);
+    this.trim();
+    return closed.sort((a, b) => a.start - b.start) as R[];
   }
 
   /** Tumbling/hopping: the window with this start; sliding: the current result. */
-  get(start?: number): WindowResult | undefined {
-    if (this.shape.kind === 'sliding') return this.windows.get('current');
-    return start === undefined ? undefined : this.windows.get(String(start));
+  get(start?: number): R | undefined {
+    if (this.shape.kind === 'sliding') return this.windows.get('current') as R | undefined;
+    return start === undefined ? undefined : (this.windows.get(String(start)) as R | undefined);
   }
 
   /** Closed windows, oldest first. */
-  closedWindows(): WindowResult[] {
-    return [...this.windows.values()].filter((w) => w.closed).sort((a, b) => a.start - b.start);
+  closedWindows(): R[] {
+    return [...this.windows.values()].filter((w) => w.closed).sort((a, b) => a.start - b.start) as R[];
   }
 
   syncEvents(): LaneEvent[] {
@@ -156,6 +162,7 @@ export class WindowLane extends Lane {
     } else if (raw !== null && typeof raw === 'object') {
       const record = raw as WindowRecord;
       if (record.samples) this.samples = record.samples.slice();
+      if (typeof record.before === 'number') this.before = record.before;
       for (const w of record.open ?? []) merged.set(this.shape.kind === 'sliding' ? 'current' : String(w.start), w);
     }
     if (merged.size > 0) this.windows = new Map([...merged].sort((a, b) => a[1].start - b[1].start));
@@ -204,16 +211,20 @@ export class WindowLane extends Lane {
     let open: WindowResult[] | undefined;
     if (this.windowMap) for (const w of this.windowMap.values()) if (!w.closed) (open ??= []).push(w);
     const sliding = this.shape.kind === 'sliding';
-    if (!open && !(sliding && this.samples.length > 0)) return undefined;
+    const before = sliding && this.before !== null;
+    if (!open && !(sliding && this.samples.length > 0) && !before) return undefined;
     const record: WindowRecord = {};
     if (sliding) record.samples = this.samples.slice();
+    if (before) record.before = this.before!;
     if (open) record.open = open;
     return record;
   }
 
   revert(key: string | undefined, old: unknown, existed: boolean): void {
     if (key === undefined) {
-      this.samples = (old as { samples: [number, number][] }).samples;
+      const state = old as SlidingState;
+      this.samples = state.samples;
+      this.before = state.before ?? null;
       return;
     }
     if (existed) (this.windowMap ??= new Map()).set(key, old as WindowResult);
@@ -224,6 +235,37 @@ export class WindowLane extends Lane {
     if (this.shape.kind === 'sliding') return { type: 'value', value: this.windows.get('current') ?? null };
     const w = key === undefined ? undefined : this.windows.get(key);
     return w ? { type: 'update', key: key!, value: w } : { type: 'remove', key: key ?? '' };
+  }
+
+  /**
+   * Time-weighted tumbling/hopping windows, brought up to `now`: the windows that began
+   * since the newest one are opened with the value held (a gap longer than the kept
+   * windows opens only those that can be kept), and every open window accounts the value
+   * it held up to `now`.
+   */
+  private catchUp(now: number): void {
+    const shape = this.shape;
+    if (shape.kind === 'sliding') return;
+    const hop = shape.kind === 'hopping' ? shape.hop : shape.size;
+    let newest: TimeWeightedWindowResult | undefined;
+    for (const w of this.windows.values()) if (!newest || w.start > newest.start) newest = asWeighted(w);
+    const held = newest?.last ?? null;
+    if (newest && held !== null) {
+      let start = newest.start + hop;
+      const lastStart = Math.floor(now / hop) * hop;
+      const span = this.options.keep * hop + shape.size; // older windows would be trimmed at once
+      if (lastStart - start > span) start = lastStart - Math.floor(span / hop) * hop;
+      for (; start <= now; start += hop) {
+        const key = windowKey(start);
+        if (!this.windows.has(key)) this.put(key, emptyWeightedWindow(start, start + shape.size, held, start));
+      }
+    }
+    for (const [key, w] of this.windows) {
+      if (w.closed) continue;
+      const before = asWeighted(w);
+      const after = extendWindow(before, now);
+      if (after !== w) this.put(key, after);
+    }
   }
 
   private put(key: string, w: WindowResult): void {
@@ -240,14 +282,30 @@ export class WindowLane extends Lane {
     if (!keys.includes(key)) keys.push(key);
   }
 
+  /** Drops the windows with the earliest starts beyond `keep`. */
   private trim(): void {
-    while (this.windows.size > this.keep) {
-      const oldest = this.windows.keys().next().value as string;
-      const old = this.windows.get(oldest);
-      this.windowMap!.delete(oldest);
-      this.markDirty(oldest);
+    while (this.windows.size > this.options.keep) {
+      let oldest: string | undefined;
+      let oldestStart = Infinity;
+      for (const [key, w] of this.windows) {
+        if (w.start < oldestStart) {
+          oldest = key;
+          oldestStart = w.start;
+        }
+      }
+      const old = this.windows.get(oldest!);
+      this.windowMap!.delete(oldest!);
+      this.markDirty(oldest!);
       this.host.noteChange(this, oldest, old, true);
     }
+  }
+
+  /** A sliding window's samples (and held value) are about to change: rollback restores this copy. */
+  private noteSamples(): void {
+    // The held value only where it exists: journal entries of other lanes keep their shape.
+    const state: SlidingState = this.options.timeWeighted ? { samples: this.samples.slice(), before: this.before } : { samples: this.samples.slice() };
+    this.host.noteChange(this, undefined, state, true);
+    this.recordDirty = true;
   }
 
   /** Drops sliding samples older than `now - size`; true when any went. */
@@ -256,17 +314,22 @@ export class WindowLane extends Lane {
     let n = 0;
     while (n < this.samples.length && this.samples[n]![0] <= cutoff) n++;
     if (n === 0) return false;
-    if (note) this.host.noteChange(this, undefined, { samples: this.samples.slice() }, true);
+    if (note) this.noteSamples();
     this.recordDirty = true;
+    if (this.options.timeWeighted) this.before = this.samples[n - 1]![1];
     this.samples.splice(0, n);
     return true;
   }
 
   private setSliding(now: number): void {
-    let w = emptyWindow(now - this.shape.size, now);
-    for (const [, v] of this.samples) w = addSample(w, v);
-    this.put('current', w);
+    this.put('current', slidingResult(this.samples, now, this.shape.size, this.options.timeWeighted, this.before));
   }
+}
+
+/** What rollback of a sliding window's samples restores. */
+interface SlidingState {
+  samples: [number, number][];
+  before?: number | null;
 }
 
 /**
@@ -286,20 +349,7 @@ function windowKey(start: number): string {
 /** What a window lane keeps in its twin's record. */
 interface WindowRecord {
   samples?: [number, number][];
+  /** Time-weighted sliding windows: the value held when the window starts. */
+  before?: number;
   open?: WindowResult[];
-}
-
-function emptyWindow(start: number, end: number): WindowResult {
-  return { start, end, count: 0, sum: 0, avg: null, min: null, max: null, closed: false };
-}
-
-function addSample(w: WindowResult, v: number): WindowResult {
-  const count = w.count + 1;
-  const sum = w.sum + v;
-  return {
-    start: w.start, end: w.end, count, sum, avg: sum / count,
-    min: w.min === null || v < w.min ? v : w.min,
-    max: w.max === null || v > w.max ? v : w.max,
-    closed: false,
-  };
 }

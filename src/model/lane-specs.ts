@@ -5,7 +5,7 @@ import type { Lane, LaneHost, LaneInfo } from '../lanes/lane.js';
 import { MapLane, type MapOptions } from '../lanes/map-lane.js';
 import { CommandLane, DemandLane, SupplyLane } from '../lanes/signal-lanes.js';
 import { ValueLane, type ValueOptions } from '../lanes/value-lane.js';
-import { WindowLane, type WindowOptions, type WindowShape } from '../lanes/window-lane.js';
+import { WindowLane, type TimeWeightedWindowResult, type WindowOptions, type WindowResult, type WindowShape } from '../lanes/window-lane.js';
 
 function laneInfo<O>(name: string, index: number, persistent: boolean, options: O): LaneInfo<O> {
   return { name, index, persistent, options };
@@ -24,11 +24,16 @@ export interface LaneSpec<I extends Lane = Lane> {
   create(info: LaneInfo, host: LaneHost, compute: () => unknown): I;
 }
 
-export interface ValueSpec<T> extends LaneSpec<ValueLane<T>> {
+/**
+ * A value lane's spec. `W` is whether network clients may set it, as a literal type when
+ * the model says so (`value(x, { writable: true })` is `true`, `value(x)` is `false`), so
+ * the typed client can refuse a command to a computed lane at compile time.
+ */
+export interface ValueSpec<T, W extends boolean = boolean> extends LaneSpec<ValueLane<T>> {
   readonly kind: 'value';
   readonly initial: T;
   /** Network clients (HTTP, WARP) may set it with a command; see {@link value}. */
-  readonly writable: boolean;
+  readonly writable: W;
 }
 export interface MapSpec<V> extends LaneSpec<MapLane<V>> {
   readonly kind: 'map';
@@ -57,14 +62,17 @@ export interface DemandSpec<T> extends LaneSpec<DemandLane<T>> {
 export interface SupplySpec<T> extends LaneSpec<SupplyLane<T>> {
   readonly kind: 'supply';
 }
-export interface WindowSpec extends LaneSpec<WindowLane> {
+/** A window lane's spec; `R` is what its windows hold (time-weighted or not). */
+export interface WindowSpec<R extends WindowResult = WindowResult> extends LaneSpec<WindowLane<R>> {
   readonly kind: 'window';
   readonly source: string;
   readonly sample: (value: unknown) => number | undefined;
   readonly shape: WindowShape;
+  readonly timeWeighted: boolean;
 }
 
-interface Common {
+/** Options every stateful lane kind takes. */
+export interface CommonLaneOptions {
   /** Not persisted; restarts at its initial state. */
   transient?: boolean;
 }
@@ -78,7 +86,20 @@ interface Common {
  * lanes: { temperature: value<number | null>(null), unoccupiedRooms: value<string[]>([], { equals: jsonEquals }) }
  * ```
  */
-export function value<T>(initial: T, options: Common & {
+export function value<T>(initial: T, options: ValueLaneOptions<T> & { writable: true }): ValueSpec<T, true>;
+export function value<T>(initial: T, options?: ValueLaneOptions<T> & { writable?: false }): ValueSpec<T, false>;
+export function value<T>(initial: T, options?: ValueLaneOptions<T> & { writable?: boolean }): ValueSpec<T>;
+export function value<T>(initial: T, options: ValueLaneOptions<T> & { writable?: boolean } = {}): ValueSpec<T> {
+  const equals = options.equals ?? Object.is;
+  return {
+    kind: 'value', initial, transient: options.transient ?? false, writable: options.writable ?? false,
+    info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals, migrate: options.migrate }),
+    create: (info, host) => new ValueLane<T>(info as LaneInfo<ValueOptions<T>>, host),
+  };
+}
+
+/** Options of {@link value} besides `writable`. */
+export interface ValueLaneOptions<T> extends CommonLaneOptions {
   equals?: (a: T, b: T) => boolean;
   /**
    * Converts a value stored by an older model version (the model's `version` changed
@@ -90,20 +111,14 @@ export function value<T>(initial: T, options: Common & {
    * Swim's value lanes allow. Off by default: most value lanes are state the model
    * computes (an aggregate, a status), and a client overwriting one would bypass the
    * model; expose a command lane with `parse` for client input instead. Server-side code
-   * (`Runtime.command`) may always set a value lane.
+   * (`Runtime.command`) may always set a value lane. The typed client (`TypedTwin.command`)
+   * offers only command lanes and lanes declared `writable: true`.
    */
   writable?: boolean;
-} = {}): ValueSpec<T> {
-  const equals = options.equals ?? Object.is;
-  return {
-    kind: 'value', initial, transient: options.transient ?? false, writable: options.writable ?? false,
-    info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals, migrate: options.migrate }),
-    create: (info, host) => new ValueLane<T>(info as LaneInfo<ValueOptions<T>>, host),
-  };
 }
 
 /** A map lane with string keys. @example `lanes: { readings: map<number>() }` */
-export function map<V>(options: Common & { equals?: (a: V, b: V) => boolean } = {}): MapSpec<V> {
+export function map<V>(options: CommonLaneOptions & { equals?: (a: V, b: V) => boolean } = {}): MapSpec<V> {
   const equals = options.equals ?? Object.is;
   return {
     kind: 'map', transient: options.transient ?? false,
@@ -139,7 +154,7 @@ export function command<C>(options: { parse?: (raw: unknown) => C } = {}): Comma
  * lanes: { rooms: join<boolean>({ from: 'room', lane: 'occupied' }) }
  * ```
  */
-export function join<V>(options: Common & { from: string | readonly string[]; lane: string; project?: (value: unknown) => V }): JoinSpec<V> {
+export function join<V>(options: CommonLaneOptions & { from: string | readonly string[]; lane: string; project?: (value: unknown) => V }): JoinSpec<V> {
   return {
     kind: 'join', transient: options.transient ?? false,
     from: typeof options.from === 'string' ? [options.from] : options.from, lane: options.lane, project: options.project,
@@ -166,24 +181,37 @@ export function supply<T>(): SupplySpec<T> {
   };
 }
 
+/** Options of {@link window}; `T` is the source lane's value type. */
+export type WindowLaneOptions<T> = CommonLaneOptions & WindowShapeOption & {
+  source: string;
+  /** Picks the number out of the source's value (default: the value when it is a number). */
+  sample?: (value: T) => number | undefined;
+  /** Tumbling/hopping windows kept in the lane (oldest dropped first). Default 24. */
+  keep?: number;
+  /** Also aggregate over time: each value weighted by how long it held (see {@link TimeWeightedWindowResult}). */
+  timeWeighted?: boolean;
+};
+
 /**
- * A window over the writes of value lane `source` (each write is a sample at the
- * twin's current time). `sample` picks the number out of the written value (default:
- * the value itself when it is a number). Tumbling: `{ kind: 'tumbling', size }`;
- * hopping: `{ kind: 'hopping', size, hop }`; sliding: `{ kind: 'sliding', size }`.
- * Closed windows are reported to the model's `onWindow[name]` hook.
+ * A window over value lane `source`. The twin samples the source once per turn that
+ * wrote it, with the value it settled on at the end of the turn (what `onSet` sees), at
+ * the twin's current time. `sample` picks the number out of that value (default: the
+ * value itself when it is a number; `undefined` skips the sample). Tumbling:
+ * `{ kind: 'tumbling', size }`; hopping: `{ kind: 'hopping', size, hop }`; sliding:
+ * `{ kind: 'sliding', size }`. Windows hold `count`, `sum`, `avg`, `min`, `max` of the
+ * samples; with `timeWeighted: true` also `timeAvg` (each value weighted by how long it
+ * held), for state-like signals such as occupancy. Closed windows are reported to the
+ * model's `onWindow[name]` hook.
  *
  * @example
  * ```ts
- * hourly: window({ source: 'latest', sample: (r) => (r as Reading)?.temperature, kind: 'tumbling', size: 3_600_000 })
+ * hourly: window({ source: 'latest', sample: (r: Reading | null) => r?.temperature, kind: 'tumbling', size: 3_600_000 }),
+ * occupancy: window({ source: 'occupied', sample: (o: boolean) => (o ? 1 : 0), kind: 'tumbling', size: 3_600_000, timeWeighted: true }),
  * ```
  */
-export function window(options: Common & WindowShapeOption & {
-  source: string;
-  sample?: (value: unknown) => number | undefined;
-  /** Tumbling/hopping windows kept in the lane (oldest dropped first). Default 24. */
-  keep?: number;
-}): WindowSpec {
+export function window<T = unknown>(options: WindowLaneOptions<T> & { timeWeighted: true }): WindowSpec<TimeWeightedWindowResult>;
+export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec;
+export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec<WindowResult> {
   const shape: WindowShape = options.kind === 'hopping'
     ? { kind: 'hopping', size: options.size, hop: options.hop }
     : { kind: options.kind, size: options.size };
@@ -191,10 +219,12 @@ export function window(options: Common & WindowShapeOption & {
     throw new RangeError(`window: size must be > 0 and 0 < hop <= size`);
   }
   const keep = options.keep ?? 24;
-  const sample = options.sample ?? ((v: unknown) => (typeof v === 'number' ? v : undefined));
+  const timeWeighted = options.timeWeighted === true;
+  // The spec is shared by every lane of a model, typed or not: the twin passes the source's value.
+  const sample = (options.sample as ((value: unknown) => number | undefined) | undefined) ?? ((v: unknown) => (typeof v === 'number' ? v : undefined));
   return {
-    kind: 'window', transient: options.transient ?? false, source: options.source, sample, shape,
-    info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep }),
+    kind: 'window', transient: options.transient ?? false, source: options.source, sample, shape, timeWeighted,
+    info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep, timeWeighted }),
     create: (info, host) => new WindowLane(info as LaneInfo<WindowOptions>, host),
   };
 }

@@ -69,7 +69,12 @@ export interface TwinContext<L extends LaneSpecs = LaneSpecs> {
   emit(type: string, data?: unknown, options?: { subject?: string }): void;
   /** Sends a command to another twin's command lane (delivered after this turn commits). */
   command(path: string, lane: string, value: unknown): void;
-  /** Rejects the current input as invalid: the turn rolls back and the sender gets `TWIN_PAYLOAD_REJECTED`. */
+  /**
+   * Rejects the current input as invalid: the turn rolls back and the sender gets
+   * `TWIN_PAYLOAD_REJECTED`. It returns `never`, but TypeScript does not narrow after a
+   * call through a contextually typed `ctx` (microsoft/TypeScript#37885): write
+   * `return ctx.reject(…)`, or use the `reject` function twinflow exports, which narrows.
+   */
   reject(reason: string): never;
 }
 
@@ -79,6 +84,7 @@ type CommandOf<S> = S extends CommandSpec<infer C> ? C : never;
 type JoinOf<S> = S extends JoinSpec<infer V> ? V : never;
 type DemandOf<S> = S extends DemandSpec<infer T> ? T : never;
 type MapOf<S> = S extends MapSpec<infer V> ? V : never;
+type WindowOf<S> = S extends WindowSpec<infer R> ? R : WindowResult;
 
 export type EventHandler<L extends LaneSpecs> = (ctx: TwinContext<L>, event: TwinEvent) => void;
 
@@ -116,7 +122,7 @@ export interface TwinModelDef<L extends LaneSpecs> {
   };
   onDemand?: { [K in KeysOfKind<L, DemandSpec<any>>]: (ctx: TwinContext<L>) => DemandOf<L[K]> };
   /** A tumbling/hopping window closed. */
-  onWindow?: { [K in KeysOfKind<L, WindowSpec>]?: (ctx: TwinContext<L>, window: WindowResult) => void };
+  onWindow?: { [K in KeysOfKind<L, WindowSpec<any>>]?: (ctx: TwinContext<L>, window: WindowOf<L[K]>) => void };
   onTimer?: Record<string, (ctx: TwinContext<L>) => void>;
   onStart?(ctx: TwinContext<L>): void;
   onStop?(ctx: TwinContext<L>): void;

@@ -5,6 +5,7 @@ import type { StateStore } from '../store/state-store.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi.js';
 import { queryRoutes } from './http/query-routes.js';
+import { settleRoutes } from './http/settle-routes.js';
 import { resolveHttpLimits, type HttpLimits } from './http/limits.js';
 import { createHttpServer } from './http/server.js';
 import { twinRoutes } from './http/twin-routes.js';
@@ -102,6 +103,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   try {
     await http.register(twinRoutes(runtime));
     await http.register(queryRoutes(runtime));
+    await http.register(settleRoutes(runtime));
     await http.register(metricsRoutes(runtime, () => warp.stats(), () => rejections.counts()));
     await http.register(openApiRoutes());
     ingestion = await startIngestion(runtime, logger, options, rejections);

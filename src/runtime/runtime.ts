@@ -367,7 +367,22 @@ export class Runtime {
     return this.host.warm(prefix === '/' || prefix === '' ? '' : this.normaliser.path(prefix));
   }
 
-  /** Resolves when all queued work has run and every commit finished. */
+  /**
+   * Resolves when the runtime is quiet: every shard's inbox ran, the joins and commands
+   * between shards (worker threads) were delivered and applied, and every commit finished.
+   * An acknowledgement ({@link ingest} resolving, HTTP 202, an MQTT PUBACK) means the
+   * event's own twin applied it (and, with strict durability, it is on disk); parents on
+   * other shards (a site above a building) follow eventually. After `settle()`, everything
+   * acknowledged before it is reflected in every aggregate. Under continuous traffic it
+   * waits for a pause. The HTTP form is `GET /settled` (docs/http-api.md).
+   *
+   * @example
+   * ```ts
+   * await rt.ingest({ subject: '/org/o/site/s/building/1/floor/1/unit/a/room/1/sensors/fire', data: { alarm: true } });
+   * await rt.settle();
+   * await rt.get('/org/o/site/s', 'alarm'); // true, whatever the worker count
+   * ```
+   */
   settle(): Promise<void> {
     return this.host.settle();
   }

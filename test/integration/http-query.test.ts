@@ -79,7 +79,7 @@ describe('HTTP subtree queries, metrics, OpenAPI', () => {
     const { status, body } = await get(`${node.url}/openapi.json`);
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
-    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/twins/{path}', '/twins/{path}/commands/{lane}', '/twins', '/events', '/metrics', '/healthz', '/readyz']));
+    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/twins/{path}', '/twins/{path}/commands/{lane}', '/twins', '/events', '/settled', '/metrics', '/healthz', '/readyz']));
   });
 
   it('logs every request with pino at debug (at info a flood of requests would flood the log)', async () => {

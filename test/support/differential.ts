@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
-import { createRuntime, SimulatedClock, type EventInput, type Runtime, type RuntimeOptions, type ShardKeyFn } from '../../src/index.js';
+import { createRuntime, SimulatedClock, type EventInput, type Runtime, type RuntimeOptions, type ShardKeyFn, type TwinModel } from '../../src/index.js';
+import type { ModelSource } from '../../src/hosting/worker-protocol.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { canonicalJson, stateDigest } from '../../src/recording/digest.js';
 import { seeded, SENSOR_KINDS } from './fleet.js';
@@ -141,14 +142,22 @@ function reading(kind: string, rnd: () => number): unknown {
   }
 }
 
+/** The models a scenario runs on: built here, and imported by shard workers from `source`. */
+export interface ScenarioModels {
+  build(): TwinModel<any>[];
+  source(): ModelSource;
+}
+
+const BUILDING: ScenarioModels = { build: () => buildingModels(), source: () => buildingModelSource() };
+
 /** Runs a scenario under one variant, following the step rule (everything settles before the clock moves). */
-export async function runScenario(steps: readonly Step[], v: Variant): Promise<Outcome> {
+export async function runScenario(steps: readonly Step[], v: Variant, models: ScenarioModels = BUILDING): Promise<Outcome> {
   const clock = new SimulatedClock(T0);
   const workers = v.workers ?? 0;
   const rt: Runtime = createRuntime({
-    models: buildingModels(), logger: silent, clock, shardKey: v.shardKey, passivation: v.passivation,
+    models: models.build(), logger: silent, clock, shardKey: v.shardKey, passivation: v.passivation,
     store: v.lmdb && workers === 0 ? LmdbStateStore.open({ path: tempDir() }) : undefined,
-    workers: workers > 0 ? { count: workers, models: buildingModelSource(), dataDir: v.lmdb ? tempDir() : undefined } : undefined,
+    workers: workers > 0 ? { count: workers, models: models.source(), dataDir: v.lmdb ? tempDir() : undefined } : undefined,
   });
   const outputs: Record<string, string[]> = {};
   rt.onOutput((e) => (outputs[e.source] ??= []).push(`${e.id} ${e.type} ${e.subject} ${e.time} ${JSON.stringify(e.data)}`));

@@ -118,10 +118,21 @@ export const openApiDocument = {
         summary: 'Ingest CloudEvents (structured JSON, one or a batch)', operationId: 'ingestEvents',
         requestBody: { content: { 'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } } } },
         responses: {
-          202: { description: 'All accepted and committed' },
+          202: { description: 'All accepted: each event\'s own twin applied it and the commit holding that is done (durable with --durability strict). Parents on other shards follow eventually: GET /settled waits for them' },
           207: { description: 'Some rejected: `accepted`, `rejectedTotal`, `rejectedByCode` (counts by code) and `rejected` (the first 100 by index; `truncated` when there are more)' },
           400: errorResponse('None accepted (a batch answers the same summary as 207)'),
           413: errorResponse('Body over --http-max-body (default 1 MiB; TWIN_PAYLOAD_TOO_LARGE) or a batch of more than --http-max-batch events (TWIN_BATCH_TOO_LARGE)'),
+        },
+      },
+    },
+    '/settled': {
+      get: {
+        summary: 'Wait until the node is quiet: acknowledged input and everything it set off (joins between shards, commits) applied', operationId: 'settled',
+        parameters: [{ name: 'timeout', in: 'query', description: 'Give up after this many ms', schema: { type: 'integer', minimum: 1, maximum: 60000, default: 30000 } }],
+        responses: {
+          200: { description: 'Quiet', content: { 'application/json': { schema: { type: 'object', required: ['settled', 'waitedMs'], properties: { settled: { const: true }, waitedMs: { type: 'integer' } } } } } },
+          400: errorResponse('Unreadable timeout (TWIN_QUERY_INVALID)'),
+          503: errorResponse('Still busy after the timeout (TWIN_NOT_SETTLED)'),
         },
       },
     },
