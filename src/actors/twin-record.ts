@@ -15,6 +15,7 @@ import { dueTimes, type TimerList } from './twin-timers.js';
  * - `$timers`: due timers by name (epoch ms on the runtime's clock).
  *
  * Changing a field's meaning changes every stored twin: add fields, never repurpose one.
+ * The table of these fields is in docs/persistence.md ("Record fields").
  *
  * @example
  * ```ts
