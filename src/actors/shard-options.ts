@@ -2,7 +2,7 @@ import type { TwinError } from '../errors.js';
 import type { JournalCause, StateStore } from '../store/state-store.js';
 import type { ModelCatalog } from './catalog.js';
 import type { Clock } from './clock.js';
-import type { DerivedEvent, TwinEvent, TwinLogger } from '../model/twin-model.js';
+import type { DerivedEvent, TwinContext, TwinEvent, TwinLogger } from '../model/twin-model.js';
 import type { PassivationOptions } from './passivation.js';
 import type { Twin } from './twin.js';
 
@@ -39,7 +39,8 @@ export type TurnBody<A, B> = (twin: Twin, a: A, b: B) => void;
 export const RUN_EVENT: TurnBody<TwinEvent, undefined> = (twin, event) => twin.runEvent(event);
 export const RUN_COMMAND: TurnBody<string, unknown> = (twin, lane, value) => twin.runCommand(lane, value);
 export const RUN_TIMER: TurnBody<string, number> = (twin, name, due) => twin.runTimer(name, due);
-export const RUN_HOOK: TurnBody<((ctx: Twin) => void) | undefined, undefined> = (twin, hook) => hook?.(twin);
+/** `onStart`/`onStop`: the hook gets the twin's ctx, never the twin. */
+export const RUN_HOOK: TurnBody<((ctx: TwinContext) => void) | undefined, undefined> = (twin, hook) => hook?.(twin.ctx);
 
 export const JOIN_CAUSE: JournalCause = { kind: 'join' };
 export const START_CAUSE: JournalCause = { kind: 'start' };

@@ -2,7 +2,6 @@ import { Worker } from 'node:worker_threads';
 import type { ModelCatalog } from '../actors/catalog.js';
 import { SimulatedClock, type Clock } from '../actors/clock.js';
 import { tooManyTwins } from '../actors/filter-links.js';
-import { ownerOf } from '../actors/ownership.js';
 import type { Ticket } from '../actors/work.js';
 import type { DerivedEvent, TwinEvent, TwinLogger } from '../model/twin-model.js';
 import { TwinError } from '../errors.js';
@@ -10,12 +9,16 @@ import type { DataDirLock } from '../store/data-lock.js';
 import { claimDataDir } from '../store/lmdb-store.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { JournalEntry } from '../store/state-store.js';
-import { TwinPath, type PathFilter, type ShardKeyFn } from '../topology/index.js';
+import type { PathFilter, ShardKeyFn } from '../topology/index.js';
 import type { PassivationOptions } from '../actors/passivation.js';
 import { errorFromJson, type HostCounters, type HostObserver, type ShardHost, type TwinSnapshot } from './shard-host.js';
 import type { FromWorker, FromWorkerBatch, ModelSource, ToWorker, WorkerInit } from './worker-protocol.js';
 import { sumCounters } from './host-counters.js';
+import { PendingRequests } from './pending-requests.js';
+import { WorkerCrossing } from './worker-crossing.js';
+import { WorkerLinks } from './worker-links.js';
 import { postBatch } from './worker-post.js';
+import { WorkerRoutes } from './worker-routes.js';
 
 /** Worker threads of a runtime. */
 export interface WorkerOptions {
@@ -54,19 +57,6 @@ export interface WorkerHostOptions {
 /** 3 × V8's semi-space: 64 MiB semi-spaces measured ~+10 % events/s over Node's default 16 MiB (bench/README.md). */
 export const WORKER_YOUNG_GENERATION_MB = 192;
 
-type Pending =
-  | { kind: 'ticket'; ticket: Ticket; index: number; message: ToWorker; worker: number }
-  | { kind: 'promise'; resolve: (v: unknown) => void; reject: (e: unknown) => void; message: ToWorker; worker: number };
-
-interface Observed {
-  observer: HostObserver;
-  lane: string;
-  path?: string;
-  filter?: string;
-  /** A wildcard link past its count phase: a worker restarted later links it again without counting. */
-  admitted?: boolean;
-}
-
 interface Slot {
   worker: Worker;
   outbox: ToWorker[];
@@ -83,32 +73,29 @@ const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /**
  * Twins on `count` worker threads. The main thread routes each message to the worker
- * owning the path (FNV-1a of the shard key, so the same worker for the whole subtree of
- * a building by default), batches messages per worker per event-loop turn, forwards
- * joins and commands between workers, and restarts a worker that dies: what it had not
- * acknowledged is sent again (the per-twin dedupe window makes that idempotent), and
- * its observers are registered again.
+ * owning the path ({@link WorkerRoutes}: FNV-1a of the shard key, so the same worker for
+ * the whole subtree of a building by default), batches messages per worker per
+ * event-loop turn, forwards joins and commands between workers, and restarts a worker
+ * that dies: what it had not acknowledged is sent again ({@link PendingRequests}; the
+ * per-twin dedupe window makes that idempotent), and its links are registered again
+ * ({@link WorkerLinks}). This file spawns, restarts and feeds the workers.
  */
 export class WorkerShardHost implements ShardHost {
   private readonly slots: Slot[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private readonly observed = new Map<number, Observed>();
-  private readonly byObserver = new Map<LaneObserver, number>();
-  private readonly routes = new Map<string, number>();
-  private nextId = 1;
+  private readonly pending = new PendingRequests();
+  private readonly links = new WorkerLinks();
+  private readonly routes: WorkerRoutes;
+  private readonly crossing: WorkerCrossing;
   private flushScheduled = false;
-  private forwarded = 0;
   private closing = false;
   private failedStarts = 0;
-  /** Joins and commands between workers held until the step ends (simulated clock only). */
-  private readonly held: [number, ToWorker][] = [];
   private readonly init: Omit<WorkerInit, 'index'>;
   private readonly youngGenerationMb: number;
   private readonly dataLock: DataDirLock | undefined;
 
   constructor(
     options: WorkerHostOptions,
-    private readonly catalog: ModelCatalog,
+    catalog: ModelCatalog,
     private readonly clock: Clock,
     private readonly log: TwinLogger,
     private readonly onOutput: (e: DerivedEvent) => void,
@@ -126,12 +113,9 @@ export class WorkerShardHost implements ShardHost {
     // The process takes the data directory (and checks its file) before any worker opens it:
     // a second node on it, or a damaged file, fails here with one clear error (issue 13.7/13.8).
     this.dataLock = w.dataDir ? claimDataDir(w.dataDir) : undefined;
+    this.routes = new WorkerRoutes(catalog, w.count);
+    this.crossing = new WorkerCrossing(this.init.simulatedStart !== undefined, (worker, message) => this.send(worker, message));
     for (let i = 0; i < w.count; i++) this.slots.push(this.spawn(i));
-  }
-
-  /** Number of workers: what ownerOf places twins by, here and in each worker. */
-  private get count(): number {
-    return this.init.count;
   }
 
   /** Terminates worker `index` as a crash would (fault-injection tests); it is restarted. */
@@ -140,45 +124,43 @@ export class WorkerShardHost implements ShardHost {
   }
 
   submitEvent(event: TwinEvent, ticket: Ticket, index: number): void {
-    const worker = this.route(event.subject);
-    const id = this.nextId++;
+    const worker = this.routes.of(event.subject);
+    const id = this.pending.nextId();
     const message: ToWorker = { t: 'event', id, event };
-    this.pending.set(id, { kind: 'ticket', ticket, index, message, worker });
+    this.pending.addTicket(id, worker, message, ticket, index);
     this.send(worker, message);
   }
 
   submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {
-    const worker = this.route(path);
-    const id = this.nextId++;
+    const worker = this.routes.of(path);
+    const id = this.pending.nextId();
     const message: ToWorker = { t: 'command', id, path, lane, value };
-    this.pending.set(id, { kind: 'ticket', ticket, index: 0, message, worker });
+    this.pending.addTicket(id, worker, message, ticket, 0);
     this.send(worker, message);
   }
 
   async stop(path: string): Promise<void> {
-    await this.request(this.route(path), (id) => ({ t: 'stop', id, path }));
+    await this.request(this.routes.of(path), (id) => ({ t: 'stop', id, path }));
   }
 
   read(path: string, lanes?: readonly string[], release?: boolean): Promise<TwinSnapshot> {
-    return this.request(this.route(path), (id) => ({ t: 'read', id, path, lanes, release })) as Promise<TwinSnapshot>;
+    return this.request(this.routes.of(path), (id) => ({ t: 'read', id, path, lanes, release })) as Promise<TwinSnapshot>;
   }
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
-    const oid = this.nextId++;
-    this.observed.set(oid, { observer, lane, path });
-    this.byObserver.set(observer, oid);
+    const oid = this.pending.nextId();
+    this.links.add(oid, { observer, lane, path });
     try {
-      await this.request(this.route(path), (id) => ({ t: 'observe', id, oid, path, lane }));
+      await this.request(this.routes.of(path), (id) => ({ t: 'observe', id, oid, path, lane }));
     } catch (err) {
-      this.observed.delete(oid);
-      this.byObserver.delete(observer);
+      this.links.forget(oid, observer);
       throw err;
     }
     observer.onSynced?.();
   }
 
   unobserve(_path: string, _lane: string, observer: LaneObserver): void {
-    this.drop(observer, (o) => [this.route(o.path!)]);
+    this.drop(observer, (link) => [this.routes.of(link.path!)]);
   }
 
   /**
@@ -188,26 +170,23 @@ export class WorkerShardHost implements ShardHost {
    * second phase is never sent (the last word wins).
    */
   async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit = Infinity): Promise<void> {
-    const oid = this.nextId++;
-    this.observed.set(oid, { observer, lane, filter: filter.text });
-    this.byObserver.set(observer, oid);
+    const oid = this.pending.nextId();
+    this.links.add(oid, { observer, lane, filter: filter.text });
     try {
       if (limit !== Infinity) {
         const counts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'count', id, filter: filter.text, cap: limit }))));
         if ((counts as number[]).reduce((a, b) => a + b, 0) > limit) throw tooManyTwins(filter, limit);
       }
-      const o = this.observed.get(oid);
-      if (!o) return;
-      o.admitted = true;
+      if (!this.links.admit(oid)) return;
       await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, lane, limit }))));
     } catch (err) {
-      this.drop(observer, () => this.slots.map((_, i) => i));
+      this.drop(observer, () => this.routes.all());
       throw err;
     }
   }
 
   unobserveFilter(observer: LaneObserver): void {
-    this.drop(observer, () => this.slots.map((_, i) => i));
+    this.drop(observer, () => this.routes.all());
   }
 
   /** Each worker lists the twins it owns, so every path comes once. */
@@ -223,15 +202,12 @@ export class WorkerShardHost implements ShardHost {
    * owner alone; otherwise every worker scans the prefix and starts the twins it owns.
    */
   async warm(prefix: string): Promise<number> {
-    const at = prefix === '' ? undefined : TwinPath.parse(prefix);
-    // The subtree shares its shard key, so the owner of the prefix owns all of it.
-    const targets = at === undefined || this.catalog.subtreeShardKey(at) === undefined ? this.slots.map((_, i) => i) : [ownerOf(this.catalog, at, this.count)];
-    const counts = await Promise.all(targets.map((i) => this.request(i, (id) => ({ t: 'warm', id, prefix }))));
+    const counts = await Promise.all(this.routes.subtree(prefix).map((i) => this.request(i, (id) => ({ t: 'warm', id, prefix }))));
     return (counts as number[]).reduce((a, b) => a + b, 0);
   }
 
   history(path: string, from: number, to: number): Promise<JournalEntry[]> {
-    return this.request(this.route(path), (id) => ({ t: 'history', id, path, from, to })) as Promise<JournalEntry[]>;
+    return this.request(this.routes.of(path), (id) => ({ t: 'history', id, path, from, to })) as Promise<JournalEntry[]>;
   }
 
   /**
@@ -240,15 +216,11 @@ export class WorkerShardHost implements ShardHost {
    */
   async settle(): Promise<void> {
     for (;;) {
-      const before = this.forwarded;
+      const before = this.crossing.forwarded;
       const paths = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'settle', id }))));
       paths.forEach((p, i) => (this.slots[i]!.activePaths = p as string[]));
-      if (this.held.length > 0) {
-        // Every worker finished the step: deliver what crossed between them, together.
-        for (const [worker, message] of this.held.splice(0)) this.send(worker, message);
-        continue;
-      }
-      if (this.forwarded === before && this.pending.size === 0) return;
+      if (this.crossing.releaseHeld()) continue; // every worker finished the step
+      if (this.crossing.forwarded === before && this.pending.size === 0) return;
     }
   }
 
@@ -293,7 +265,7 @@ export class WorkerShardHost implements ShardHost {
       // A worker that dies before answering anything will not start next time either.
       if (!slot.answered && ++this.failedStarts > MAX_FAILED_STARTS) {
         this.log.error({ worker: index, code }, 'shard worker cannot start; giving up');
-        this.failPending(index, new TwinError('TWIN_RUNTIME_CLOSED', `shard worker ${index} cannot start (exit code ${code})`));
+        this.pending.failWorker(index, new TwinError('TWIN_RUNTIME_CLOSED', `shard worker ${index} cannot start (exit code ${code})`));
         return;
       }
       this.log.error({ worker: index, code }, 'shard worker exited; restarting it');
@@ -302,46 +274,20 @@ export class WorkerShardHost implements ShardHost {
     return slot;
   }
 
-  private failPending(worker: number, error: TwinError): void {
-    for (const [id, p] of this.pending) if (p.worker === worker) this.fail(id, p, error);
-  }
-
-  /** Answers one pending message with an error: its ticket slot is rejected, or its promise. */
-  private fail(id: number, p: Pending, error: TwinError): void {
-    this.pending.delete(id);
-    if (p.kind === 'ticket') {
-      p.ticket.done(p.index, error);
-      if (p.ticket.complete) p.ticket.resolve();
-    } else p.reject(error);
-  }
-
   /**
    * A new worker for `index`: observers first, then every unacknowledged message in order.
    * Each link is registered once: one whose observe is still unanswered is registered by
-   * that message (sent again below, with the id its caller waits on), not also from
-   * `observed`; one unlinked meanwhile is not registered at all (the last word wins, as in
+   * that message (sent again below, with the id its caller waits on), not also from the
+   * link registry; one unlinked meanwhile is not registered at all (the last word wins, as in
    * a live worker), its caller told it is done. A wildcard link still counting is linked
    * by its second phase once the count admits it (a replay now would skip the limit).
    */
   private restart(index: number): void {
     const slot = this.spawn(index);
     this.slots[index] = slot;
-    const resent = new Set<number>();
-    for (const [id, p] of this.pending) {
-      const m = p.message;
-      if (p.worker !== index || (m.t !== 'observe' && m.t !== 'observeFilter')) continue;
-      if (this.observed.has(m.oid)) resent.add(m.oid);
-      else if (p.kind === 'promise') {
-        this.pending.delete(id);
-        p.resolve(undefined);
-      }
-    }
-    for (const [oid, o] of this.observed) {
-      if (resent.has(oid)) continue;
-      if (o.path !== undefined && this.route(o.path) === index) slot.outbox.push({ t: 'observe', id: 0, oid, path: o.path, lane: o.lane });
-      if (o.filter !== undefined && o.admitted) slot.outbox.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane, limit: Infinity }); // admitted when it was made
-    }
-    for (const p of this.pending.values()) if (p.worker === index) slot.outbox.push(p.message);
+    const resent = this.pending.resentLinks(index, (oid) => this.links.has(oid));
+    for (const m of this.links.relink(index, (path) => this.routes.of(path), resent)) slot.outbox.push(m);
+    for (const m of this.pending.messagesOf(index)) slot.outbox.push(m);
     this.scheduleFlush();
   }
 
@@ -352,23 +298,14 @@ export class WorkerShardHost implements ShardHost {
 
   private handle(m: FromWorker): void {
     switch (m.t) {
-      case 'done': {
-        const p = this.pending.get(m.id);
-        if (!p) return; // a resent message answered twice, or an id-less resend
-        this.pending.delete(m.id);
-        const error = m.error ? errorFromJson(m.error) : undefined;
-        if (p.kind === 'ticket') {
-          p.ticket.done(p.index, error);
-          if (p.ticket.complete) p.ticket.resolve(); // the worker answers after its commit
-        } else if (error) p.reject(error);
-        else p.resolve(m.result);
+      case 'done':
+        this.pending.answer(m.id, m.error, m.result);
         return;
-      }
       case 'lane':
-        this.observed.get(m.oid)?.observer.onEvent(m.event, m.path);
+        this.links.deliver(m.oid, m.event, m.path);
         return;
       case 'streamBuffer':
-        this.observed.get(m.oid)?.observer.useStreamBuffer?.();
+        this.links.useStreamBuffer(m.oid);
         return;
       case 'output':
         this.onOutput(m.event);
@@ -377,53 +314,23 @@ export class WorkerShardHost implements ShardHost {
         this.onTurnError(errorFromJson(m.error), m.path);
         return;
       case 'join':
-        this.forward(this.route(m.parent), { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value });
+        this.crossing.forward(this.routes.of(m.parent), { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value });
         return;
       case 'remoteCommand':
-        this.forward(this.route(m.path), { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value });
+        this.crossing.forward(this.routes.of(m.path), { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value });
         return;
     }
   }
 
-  /**
-   * Live: joins and commands between workers go on at once. On a simulated clock they are
-   * held until every worker finished the step (see settle), then delivered together, so a
-   * parent applies all of a step's child updates in one turn, exactly as one shard does:
-   * that is what makes derived events independent of the worker count.
-   */
-  private forward(worker: number, message: ToWorker): void {
-    this.forwarded++;
-    if (this.init.simulatedStart === undefined) this.send(worker, message);
-    else this.held.push([worker, message]);
-  }
-
-  private drop(observer: LaneObserver, workers: (o: Observed) => number[]): void {
-    const oid = this.byObserver.get(observer);
-    if (oid === undefined) return;
-    const o = this.observed.get(oid)!;
-    this.observed.delete(oid);
-    this.byObserver.delete(observer);
-    for (const i of workers(o)) this.send(i, { t: 'unobserve', oid });
+  /** Unlinks `observer` (if linked) on the workers that hold its link. */
+  private drop(observer: LaneObserver, workers: (link: { path?: string }) => number[]): void {
+    const removed = this.links.remove(observer);
+    if (!removed) return;
+    for (const i of workers(removed.link)) this.send(i, { t: 'unobserve', oid: removed.oid });
   }
 
   private request(worker: number, build: (id: number) => ToWorker): Promise<unknown> {
-    const id = this.nextId++;
-    const message = build(id);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { kind: 'promise', resolve, reject, message, worker });
-      this.send(worker, message);
-    });
-  }
-
-  /** The worker owning `path` ({@link ownerOf}, the one placement rule; cached: devices repeat their paths). */
-  private route(path: string): number {
-    let index = this.routes.get(path);
-    if (index === undefined) {
-      index = ownerOf(this.catalog, TwinPath.parse(path), this.count);
-      if (this.routes.size >= 200_000) this.routes.clear();
-      this.routes.set(path, index);
-    }
-    return index;
+    return this.pending.request(worker, build, (w, message) => this.send(w, message));
   }
 
   private send(worker: number, message: ToWorker): void {
@@ -449,10 +356,8 @@ export class WorkerShardHost implements ShardHost {
   /** A message that cannot be cloned to a worker fails alone (its caller learns why); the rest went. */
   private unsendable(message: ToWorker, err: unknown): void {
     const error = new TwinError('TWIN_EVENT_INVALID', `message cannot be passed to a shard worker: ${(err as Error)?.message ?? err}`);
-    const id = 'id' in message ? message.id : undefined;
-    const p = id === undefined ? undefined : this.pending.get(id);
     this.log.error({ kind: message.t, err: error.message }, 'message to a shard worker could not be cloned; refused');
-    if (p) this.fail(id!, p, error);
+    if ('id' in message) this.pending.fail(message.id, error);
   }
 }
 

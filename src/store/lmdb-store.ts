@@ -1,12 +1,15 @@
-import { mkdirSync } from 'node:fs';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
-import { DataDirLock } from './data-lock.js';
-import { checkLmdbHeader } from './lmdb-check.js';
+import type { DataDirLock } from './data-lock.js';
+import { AFTER_SEP, entryKey, entryPath, keyOrder, SEP } from './lmdb-keys.js';
+import { LmdbJournal } from './lmdb-journal.js';
+import { claimDataDir, openDatabases, STRUCTURES, type LmdbDatabases } from './lmdb-open.js';
+import { corruptRecord, LmdbQuarantine, type QuarantinedBytes } from './lmdb-quarantine.js';
+import { LmdbTimerIndex } from './lmdb-timer-index.js';
 import { UnstorableWritesError, type JournalEntry, type StateStore, type StateWrite, type StoredTwin } from './state-store.js';
 
-/** On-disk format version; bumped on incompatible layout changes (see docs/persistence.md). */
-export const FORMAT_VERSION = 1;
+export { claimDataDir, FORMAT_VERSION } from './lmdb-open.js';
+export type { QuarantinedBytes } from './lmdb-quarantine.js';
 
 /**
  * `strict`: a write resolves once its transaction is committed and flushed to disk, so an
@@ -32,21 +35,20 @@ export interface LmdbStoreOptions {
   writerId?: number;
 }
 
-const STRUCTURES = Symbol.for('twinflow.structures');
-const SEP = '\u001f';
-const AFTER_SEP = '\u0020';
-
 /**
- * The LMDB {@link StateStore}. Three databases in one environment:
+ * The LMDB {@link StateStore}. Its databases, in one environment:
  * - `records`: twin path → msgpack record of its value-shaped lanes and bookkeeping;
  * - `entries`: `path ␟ lane ␟ key` (U+001F separators) → msgpack value, for keyed lanes;
  *   a twin's entries are one contiguous key range, read with a single cursor on restore;
  * - `meta`: format version and other metadata;
  * - `journal`, `journal-by-time`: the optional journal of turns and its time index;
- * - `timers`, `timer-of`: which twins have timers due in which minute (see {@link dueTwins}).
- * Paths cannot contain control characters (TwinPath rejects them), which makes U+001F an
- * unambiguous separator. (Not U+0000: lmdb-js reads string keys holding several U+0000
- * as composite array keys.) Each batch is one LMDB transaction: it commits whole or not at all.
+ * - `timers`, `timer-of`: which twins have timers due in which minute (see {@link dueTwins});
+ * - `quarantine`: stored bytes moved aside because they did not decode.
+ * Each batch is one LMDB transaction: it commits whole or not at all.
+ *
+ * This file reads and writes records and entries; its parts: lmdb-open.ts (claiming and
+ * opening a data directory), lmdb-keys.ts (key layout), {@link LmdbJournal},
+ * {@link LmdbTimerIndex} and {@link LmdbQuarantine}.
  *
  * @example
  * ```ts
@@ -55,89 +57,42 @@ const AFTER_SEP = '\u0020';
  * ```
  */
 export class LmdbStateStore implements StateStore {
+  /** The `meta` database (format version, journal sequences). */
+  readonly meta: Database<unknown, string>;
   private closed = false;
-  private newestJournal = 0;
-  private journalWrites = 0;
-  /** Journal key sequence, persisted in `meta` so keys stay unique across restarts. */
-  private journalSeq = 0;
   /** Batches queued and not yet committed. */
   private pending = 0;
-  /** Timer bucket last indexed per path written by this process (see indexTimers). */
-  private readonly indexed = new Map<string, string>();
+  private readonly root: RootDatabase;
+  private readonly records: Database<Record<string, unknown>, string>;
+  private readonly entries: Database<unknown, string>;
+  private readonly journal: LmdbJournal;
+  private readonly timerIndex: LmdbTimerIndex;
+  private readonly quarantineDb: LmdbQuarantine;
 
   private constructor(
-    private readonly root: RootDatabase,
-    private readonly records: Database<Record<string, unknown>, string>,
-    private readonly entries: Database<unknown, string>,
-    readonly meta: Database<unknown, string>,
-    private readonly journal: Database<JournalEntry, string>,
-    private readonly journalByTime: Database<string, string>,
-    private readonly timers: Database<string, string>,
-    private readonly timerOf: Database<string, string>,
-    private readonly quarantineDb: Database<QuarantinedBytes, string>,
+    dbs: LmdbDatabases,
     private readonly lock: DataDirLock,
     readonly durability: Durability,
-    private readonly retentionMs: number,
-    private readonly writerId: number,
+    retentionMs: number,
+    writerId: number,
   ) {
-    this.journalSeq = (meta.get(this.seqName) as number | undefined) ?? 0;
-  }
-
-  private get seqName(): string {
-    return `journalSeq:${this.writerId}`;
+    this.root = dbs.root;
+    this.records = dbs.records;
+    this.entries = dbs.entries;
+    this.meta = dbs.meta;
+    this.journal = new LmdbJournal(dbs.journal, dbs.journalByTime, dbs.meta, writerId, retentionMs);
+    this.timerIndex = new LmdbTimerIndex(dbs.timers, dbs.timerOf);
+    this.quarantineDb = new LmdbQuarantine(dbs.root, dbs.records, dbs.entries, dbs.quarantine, this.timerIndex, writerId);
   }
 
   static open(options: LmdbStoreOptions): LmdbStateStore {
     const lock = claimDataDir(options.path);
     try {
-      return LmdbStateStore.openLocked(options, lock);
+      return new LmdbStateStore(openDatabases(options.path, options.mapSize), lock,
+        options.durability ?? 'strict', options.journalRetentionMs ?? 7 * 86_400_000, options.writerId ?? 0);
     } catch (err) {
       lock.release();
       throw err;
-    }
-  }
-
-  private static openLocked(options: LmdbStoreOptions, lock: DataDirLock): LmdbStateStore {
-    let root: RootDatabase;
-    try {
-      root = open({ path: options.path, mapSize: options.mapSize ?? 64 * 2 ** 30, maxDbs: 12 });
-    } catch (err) {
-      throw openFailure(options.path, err);
-    }
-    try {
-      const structures = STRUCTURES;
-      const records = root.openDB<Record<string, unknown>, string>({ name: 'records', encoding: 'msgpack', sharedStructuresKey: structures });
-      const entries = root.openDB<unknown, string>({ name: 'entries', encoding: 'msgpack', sharedStructuresKey: structures });
-      const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
-      const journal = root.openDB<JournalEntry, string>({ name: 'journal', encoding: 'msgpack', sharedStructuresKey: structures });
-      const journalByTime = root.openDB<string, string>({ name: 'journal-by-time', encoding: 'string' });
-      const timers = root.openDB<string, string>({ name: 'timers', encoding: 'string' });
-      const timerOf = root.openDB<string, string>({ name: 'timer-of', encoding: 'string' });
-      const quarantine = root.openDB<QuarantinedBytes, string>({ name: 'quarantine', encoding: 'msgpack' });
-      const format = meta.get('format');
-      if (format === undefined) {
-        meta.putSync('format', FORMAT_VERSION);
-      } else if (typeof format !== 'number' || format > FORMAT_VERSION) {
-        throw new TwinError('TWIN_STORE_FAILED', `data directory ${options.path} has format ${String(format)}; this build reads up to ${FORMAT_VERSION}`);
-      }
-      // Records share msgpack structures: if they do not decode, no record would, and
-      // quarantining them one by one would empty the store. Refuse to start instead.
-      const shared = records.get(STRUCTURES as unknown as string);
-      if (shared !== undefined && !Array.isArray(shared)) throw new TwinError('TWIN_STORE_CORRUPT', 'the shared msgpack structures of the records are damaged');
-      // Directories written before the timer index existed: build it once from the records.
-      if (meta.get('timerIndex') !== 1) {
-        root.transactionSync(() => {
-          for (const { key, value } of records.getRange({})) {
-            if (typeof key === 'string') indexTimers(timers, timerOf, key, value);
-          }
-          meta.putSync('timerIndex', 1);
-        });
-      }
-      return new LmdbStateStore(root, records, entries, meta, journal, journalByTime, timers, timerOf, quarantine, lock,
-        options.durability ?? 'strict', options.journalRetentionMs ?? 7 * 86_400_000, options.writerId ?? 0);
-    } catch (err) {
-      void root.close();
-      throw openFailure(options.path, err);
     }
   }
 
@@ -154,7 +109,7 @@ export class LmdbStateStore implements StateStore {
       if (values !== undefined && !isRecord(values)) throw new TypeError(`the record is a ${typeName(values)}, not an object`);
     } catch (err) {
       if (isLmdbError(err)) throw err;
-      throw this.corrupt(path, [this.quarantineKey('records', path, err)], err);
+      throw corruptRecord(path, [this.quarantineDb.key('records', path, err)], err);
     }
     // A record with `$e: 0` says its twin has no entries: skip the cursor (most twins).
     if (values !== undefined && values.$e === 0) return { values, entries: NO_ENTRIES };
@@ -163,15 +118,14 @@ export class LmdbStateStore implements StateStore {
       for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP })) {
         const laneEnd = key.indexOf(SEP, path.length + 1);
         const lane = key.slice(path.length + 1, laneEnd);
-        const entryKey = key.slice(laneEnd + 1);
         entries ??= new Map();
         let m = entries.get(lane);
         if (!m) entries.set(lane, (m = new Map()));
-        m.set(entryKey, value);
+        m.set(key.slice(laneEnd + 1), value);
       }
     } catch (err) {
       if (isLmdbError(err)) throw err;
-      throw this.corrupt(path, this.quarantineEntries(path), err);
+      throw corruptRecord(path, this.quarantineDb.undecodableEntries(path), err);
     }
     if (values === undefined && entries === undefined) return undefined;
     return { values: values ?? {}, entries: entries ?? new Map() };
@@ -201,8 +155,8 @@ export class LmdbStateStore implements StateStore {
   }
 
   /** Raw bytes moved aside because they did not decode, oldest first (see docs/persistence.md). */
-  *quarantined(): Iterable<QuarantinedBytes & { id: string }> {
-    for (const { key, value } of this.quarantineDb.getRange({})) yield { id: key, ...value };
+  quarantined(): Iterable<QuarantinedBytes & { id: string }> {
+    return this.quarantineDb.list();
   }
 
   /**
@@ -247,73 +201,18 @@ export class LmdbStateStore implements StateStore {
     return undefined;
   }
 
-  /** Quarantines every entry of `path` whose value does not decode; returns their quarantine ids. */
-  private quarantineEntries(path: string): string[] {
-    const ids: string[] = [];
-    for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) {
-      try {
-        this.entries.get(key);
-      } catch (err) {
-        ids.push(this.quarantineKey('entries', key, err));
-      }
-    }
-    return ids;
-  }
-
   /**
    * Moves every stored byte of `path` (its record and its entries) to `quarantine` and
    * deletes them, in one synchronous transaction: for a record that decodes but that its
    * model cannot restore (see {@link StateStore.quarantine}). Returns the quarantine ids.
    */
   quarantine(path: string, reason: unknown): string[] {
-    const ids: string[] = [];
-    this.root.transactionSync(() => {
-      if (this.records.getBinary(path) !== undefined) ids.push(this.moveAside('records', path, reason));
-      for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) ids.push(this.moveAside('entries', key as string, reason));
-    });
-    return ids;
+    return this.quarantineDb.twin(path, reason);
   }
 
-  /**
-   * Moves the raw bytes of one key to `quarantine` and deletes the key, in one synchronous
-   * transaction (rare, and a later load must not find the bytes again).
-   */
-  private quarantineKey(db: 'records' | 'entries', key: string, err: unknown): string {
-    let id = '';
-    this.root.transactionSync(() => (id = this.moveAside(db, key, err)));
-    return id;
-  }
-
-  /**
-   * One key's bytes into `quarantine` (inside a synchronous transaction). A record's timer
-   * index entries go with it: the twin that starts fresh has no timers.
-   */
-  private moveAside(db: 'records' | 'entries', key: string, err: unknown): string {
-    const source = db === 'records' ? this.records : this.entries;
-    const bytes = source.getBinary(key);
-    const id = `${key}${SEP}${db}${SEP}${new Date().toISOString()}${SEP}${this.writerId}`;
-    if (bytes !== undefined) this.quarantineDb.putSync(id, { db, key, bytes: Buffer.from(bytes), error: (err as Error)?.message ?? String(err), at: Date.now() });
-    source.removeSync(key);
-    if (db === 'records') {
-      const bucket = this.timerOf.get(key);
-      if (bucket !== undefined) this.timers.removeSync(bucket + SEP + key);
-      this.timerOf.removeSync(key);
-      this.indexed.delete(key);
-    }
-    return id;
-  }
-
-  private corrupt(path: string, quarantined: readonly string[], cause: unknown): TwinError {
-    return new TwinError('TWIN_RECORD_CORRUPT',
-      `the stored state of ${path} does not decode (${(cause as Error)?.message ?? String(cause)}); its bytes were moved to the quarantine database and the twin continues from what is intact`,
-      { path, quarantined: [...quarantined] }, { cause });
-  }
-
+  /** A twin's journal entries with `from <= time <= to`, oldest first. */
   history(path: string, from: number, to: number): JournalEntry[] {
-    const out: JournalEntry[] = [];
-    const range = { start: path + SEP + timeKey(Math.max(0, from)), end: path + SEP + timeKey(Math.min(to, MAX_TIME)) + SEP + '\uffff' };
-    for (const { value } of this.journal.getRange(range)) out.push(value);
-    return out;
+    return this.journal.history(path, from, to);
   }
 
   /**
@@ -327,8 +226,7 @@ export class LmdbStateStore implements StateStore {
   async write(batch: readonly StateWrite[]): Promise<void> {
     if (this.closed) throw new TwinError('TWIN_STORE_FAILED', 'the store is closed');
     // With nothing in flight every write is visible to reads again: the cache may start over.
-    if (this.pending === 0 && this.indexed.size >= INDEX_CACHE_LIMIT) this.indexed.clear();
-    const seq = this.journalSeq;
+    if (this.pending === 0) this.timerIndex.trim();
     let last: Promise<boolean> | undefined;
     let unstorable: Set<string> | undefined;
     let firstError: unknown;
@@ -343,12 +241,7 @@ export class LmdbStateStore implements StateStore {
         firstError ??= err;
       }
     }
-    if (this.journalSeq !== seq) last = this.meta.put(this.seqName, this.journalSeq);
-    // Compaction rides along with regular writes, in the same transaction.
-    if (this.journalWrites >= 1000) {
-      this.journalWrites = 0;
-      last = this.compactJournal(this.newestJournal - this.retentionMs) ?? last;
-    }
+    last = this.journal.afterBatch() ?? last;
     if (last) {
       this.pending++;
       const committed = last.finally(() => this.pending--);
@@ -369,20 +262,12 @@ export class LmdbStateStore implements StateStore {
    * their timers come due without waiting for traffic; twins already live may be listed.
    */
   dueTwins(until: number, limit = Infinity): string[] {
-    const out: string[] = [];
-    for (const { value } of this.timers.getRange({ end: bucketKey(until) + SEP + '\uffff' })) {
-      if (out.length >= limit) break;
-      out.push(value);
-    }
-    return out;
+    return this.timerIndex.dueTwins(until, limit);
   }
 
   /** The earliest indexed timer bucket at or after `after` (epoch ms of its start), if any. */
   nextDue(after: number): number | undefined {
-    for (const key of this.timers.getKeys({ start: bucketKey(after), limit: 1 })) {
-      return Number(String(key).slice(0, 11)) * BUCKET_MS;
-    }
-    return undefined;
+    return this.timerIndex.nextDue(after);
   }
 
   *list(prefix: string): Iterable<string> {
@@ -423,37 +308,20 @@ export class LmdbStateStore implements StateStore {
     }
   }
 
-  /** Deletes journal entries older than `before` (oldest first, through the time index). */
-  private compactJournal(before: number): Promise<boolean> | undefined {
-    let last: Promise<boolean> | undefined;
-    for (const { key, value: path } of this.journalByTime.getRange({ end: timeKey(Math.max(0, before)) })) {
-      const at = key.slice(0, key.length - path.length - 1);
-      this.journal.remove(path + SEP + at);
-      last = this.journalByTime.remove(key);
-    }
-    return last;
-  }
-
   /** Queues one write; returns the promise of its commit, if it queued anything. */
   private apply(w: StateWrite): Promise<boolean> | undefined {
     switch (w.op) {
       case 'record': {
         const put = this.records.put(w.path, w.values as Record<string, unknown>);
-        this.indexTimers(w.path, w.values, w.created === true);
+        this.timerIndex.update(w.path, w.values, w.created === true);
         return put;
       }
       case 'put':
-        return this.entries.put(w.path + SEP + w.lane + SEP + w.key, w.value);
-      case 'journal': {
-        const e = w.entry;
-        const at = timeKey(e.time) + SEP + String(this.writerId).padStart(3, '0') + seqKey(++this.journalSeq);
-        this.journal.put(e.path + SEP + at, e);
-        if (e.time > this.newestJournal) this.newestJournal = e.time;
-        this.journalWrites++;
-        return this.journalByTime.put(at + SEP + e.path, e.path);
-      }
+        return this.entries.put(entryKey(w.path, w.lane, w.key), w.value);
+      case 'journal':
+        return this.journal.append(w.entry);
       case 'del': {
-        if (w.key !== undefined) return this.entries.remove(w.path + SEP + w.lane + SEP + w.key);
+        if (w.key !== undefined) return this.entries.remove(entryKey(w.path, w.lane, w.key));
         // A whole lane: only committed keys are visible here (lanes delete by key; see MapLane.clear).
         let last: Promise<boolean> | undefined;
         const from = w.path + SEP + w.lane + SEP;
@@ -462,75 +330,11 @@ export class LmdbStateStore implements StateStore {
       }
     }
   }
-
-  /**
-   * Keeps the `timers` index (`bucket ␟ path` → path, bucket of the earliest due timer) and
-   * `timer-of` (path → its indexed bucket) in step with a record's `$timers`: a put and a
-   * delete only when the earliest timer moves to another minute. The bucket last written
-   * for a path is remembered here, because a read would not see a write still in flight.
-   */
-  private indexTimers(path: string, values: Readonly<Record<string, unknown>>, created: boolean): void {
-    const next = earliestBucket(values);
-    let previous = this.indexed.get(path);
-    if (previous === undefined) previous = created ? NONE : (this.timerOf.get(path) ?? NONE);
-    if (previous === next) return;
-    this.indexed.set(path, next);
-    if (previous !== NONE) this.timers.remove(previous + SEP + path);
-    if (next === NONE) {
-      this.timerOf.remove(path);
-    } else {
-      this.timers.put(next + SEP + path, path);
-      this.timerOf.put(path, next);
-    }
-  }
-}
-
-/** Bytes moved aside because they did not decode (the `quarantine` database). */
-export interface QuarantinedBytes {
-  readonly db: 'records' | 'entries';
-  /** The key they were stored under (a twin path, or `path␟lane␟key` for an entry). */
-  readonly key: string;
-  readonly bytes: Uint8Array;
-  /** Why they did not decode. */
-  readonly error: string;
-  /** When they were moved (epoch ms). */
-  readonly at: number;
-}
-
-/**
- * Takes a data directory for this process (see {@link DataDirLock}) and checks the header
- * of its LMDB file before anything opens it (see {@link checkLmdbHeader}). The node's main
- * thread calls it before its shard workers open the environment; {@link LmdbStateStore.open}
- * calls it too. Release the lock when done.
- */
-export function claimDataDir(path: string): DataDirLock {
-  mkdirSync(path, { recursive: true });
-  const lock = DataDirLock.acquire(path);
-  try {
-    checkLmdbHeader(path);
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-  return lock;
 }
 
 /** An error of LMDB itself (a damaged page, a full map), as opposed to bytes that do not decode. */
 function isLmdbError(err: unknown): boolean {
   return err instanceof TwinError || /MDB_|page \d+ not found/.test((err as Error)?.message ?? '');
-}
-
-/** Why opening a data directory failed, as a TwinError: damage is TWIN_STORE_CORRUPT, anything else TWIN_STORE_FAILED. */
-function openFailure(path: string, err: unknown): TwinError {
-  if (err instanceof TwinError && err.code !== 'TWIN_STORE_CORRUPT') return err;
-  const message = (err as Error)?.message ?? String(err);
-  if (err instanceof TwinError) return new TwinError('TWIN_STORE_CORRUPT', `data directory ${path}: ${message}. The node did not start. Restore the data directory from a backup, or move it aside to start with an empty store`, { dir: path }, { cause: err });
-  if (/MDB_(CORRUPTED|PAGE_NOTFOUND|INVALID|VERSION_MISMATCH|BAD_TXN)|page \d+ not found/.test(message)) {
-    return new TwinError('TWIN_STORE_CORRUPT',
-      `data directory ${path} is damaged (${message}). The node did not start. Restore the data directory from a backup, or move it aside to start with an empty store`,
-      { dir: path }, { cause: err });
-  }
-  return new TwinError('TWIN_STORE_FAILED', `cannot open data directory ${path}: ${message}`, { dir: path }, { cause: err });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -542,57 +346,3 @@ function typeName(v: unknown): string {
 }
 
 const NO_ENTRIES: ReadonlyMap<string, ReadonlyMap<string, unknown>> = new Map();
-
-/** No indexed bucket (a twin without due timers). */
-const NONE = '';
-const INDEX_CACHE_LIMIT = 200_000;
-
-const MAX_TIME = 999_999_999_999_999;
-const BUCKET_MS = 60_000;
-
-/** Fixed-width minute bucket of a time, so string order is time order. */
-function bucketKey(ms: number): string {
-  return String(Math.max(0, Math.floor(ms / BUCKET_MS))).padStart(11, '0');
-}
-
-/** The bucket of a record's earliest due timer, or NONE. */
-function earliestBucket(values: Readonly<Record<string, unknown>>): string {
-  const due = values.$timers as Record<string, number> | undefined;
-  let min = Infinity;
-  if (due) for (const name in due) if (due[name]! < min) min = due[name]!;
-  return min === Infinity ? NONE : bucketKey(min);
-}
-
-/** Index entries of a record, for building the index of an older data directory. */
-function indexTimers(timers: Database<string, string>, timerOf: Database<string, string>, path: string, values: Readonly<Record<string, unknown>>): void {
-  const bucket = earliestBucket(values);
-  if (bucket === NONE) return;
-  timers.putSync(bucket + SEP + path, path);
-  timerOf.putSync(path, bucket);
-}
-
-/**
- * Compares strings in LMDB's key order (UTF-8 bytes, i.e. code points), which differs
- * from JavaScript's `<` (UTF-16 units) only for characters past U+D7FF.
- */
-function keyOrder(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  if (i === n) return a.length - b.length;
-  return (a.codePointAt(i) ?? 0) - (b.codePointAt(i) ?? 0);
-}
-
-/** The path part of an `entries` key. */
-function entryPath(key: string): string {
-  return key.slice(0, key.indexOf(SEP));
-}
-
-/** Fixed-width decimal so string order is time order (ms up to year 33658). */
-function timeKey(ms: number): string {
-  return String(Math.floor(ms)).padStart(15, '0');
-}
-
-function seqKey(seq: number): string {
-  return String(seq).padStart(12, '0');
-}

@@ -1,0 +1,90 @@
+import type { LaneSpecs, LanesOf, TwinContext, TwinLogger, TwinTimers } from '../model/twin-model.js';
+import { TwinPath, type RouteParams } from '../topology/index.js';
+import type { Twin } from './twin.js';
+
+/**
+ * The `ctx` a model's hooks get: the {@link TwinContext} surface and nothing else. The
+ * twin behind it is a `#private` field, so no cast from model code reaches the engine
+ * (`(ctx as any).collectWrites` is undefined; its own enumerable keys are none, its
+ * prototype holds only the API). One per twin, made on the twin's first hook and kept,
+ * so a turn allocates nothing for it.
+ *
+ * @example
+ * ```ts
+ * const room = defineTwin({
+ *   name: 'room', route: '/room/:room', lanes: { occupied: value(false) },
+ *   on: { motion(ctx) { ctx.lanes.occupied.set(true); ctx.timers.set('vacant', 600_000); } },
+ * });
+ * ```
+ */
+export class TwinCtx implements TwinContext<LaneSpecs> {
+  readonly #twin: Twin;
+  /** Route parameters, bound on first use (most hot-path handlers never ask). */
+  #params: RouteParams | undefined = undefined;
+
+  constructor(twin: Twin) {
+    this.#twin = twin;
+  }
+
+  get path(): string {
+    return this.#twin.path;
+  }
+
+  get model(): string {
+    return this.#twin.definition.name;
+  }
+
+  get params(): RouteParams {
+    const twin = this.#twin;
+    return (this.#params ??= twin.definition.route.match(TwinPath.parse(twin.path)) ?? {});
+  }
+
+  get lanes(): LanesOf<LaneSpecs> {
+    return this.#twin.lanes as unknown as LanesOf<LaneSpecs>;
+  }
+
+  get timers(): TwinTimers {
+    // One handle shared by all twins, rebound here: hooks run one turn at a time.
+    timersTwin = this.#twin;
+    return SHARED_TIMERS;
+  }
+
+  get log(): TwinLogger {
+    return this.#twin.log;
+  }
+
+  now(): number {
+    return this.#twin.now();
+  }
+
+  emit(type: string, data?: unknown, options?: { subject?: string }): void {
+    this.#twin.emit(type, data, options?.subject);
+  }
+
+  command(path: string, lane: string, value: unknown): void {
+    this.#twin.command(path, lane, value);
+  }
+
+  reject(reason: string): never {
+    return this.#twin.reject(reason);
+  }
+}
+
+/** The twin whose hook last asked for `ctx.timers` (module-private: no handle exposes it). */
+let timersTwin: Twin | undefined;
+
+/** `ctx.timers`: one frozen handle for all twins, acting on {@link timersTwin}. */
+const SHARED_TIMERS: TwinTimers = Object.freeze({
+  set(name: string, delayMs: number): void {
+    timersTwin!.setTimer(name, timersTwin!.now() + delayMs);
+  },
+  setAt(name: string, time: number): void {
+    timersTwin!.setTimer(name, time);
+  },
+  cancel(name: string): void {
+    timersTwin!.cancelTimer(name);
+  },
+  due(name: string): number | undefined {
+    return timersTwin!.timerDue(name);
+  },
+});
