@@ -525,7 +525,7 @@ export class Shard implements TurnSink {
     if (error && work.kind !== 'joins') this.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
     if (!('ticket' in work) || !work.ticket) return;
     const ticket = work.ticket as Ticket;
-    if (!error && (work.kind === 'event' || work.kind === 'command')) this.stepFinished.push(work as Extract<Work, { kind: 'event' | 'command' }>);
+    if (!error && (work.kind === 'event' || work.kind === 'command')) this.stepFinished.push(work);
     ticket.done('index' in work ? work.index : 0, error);
     if (ticket.complete) this.stepTickets.push(ticket);
   }

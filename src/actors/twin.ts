@@ -171,11 +171,11 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   afterEntry(lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void {
     const def = this.definition.def;
     if (lane.kind === 'join') {
-      const hooks = (def.onJoin as Record<string, { update?: Function; remove?: Function } | undefined> | undefined)?.[lane.name];
+      const hooks = (def.onJoin as Record<string, { update?: (...args: unknown[]) => void; remove?: (...args: unknown[]) => void } | undefined> | undefined)?.[lane.name];
       if (removed) hooks?.remove?.(this, key, old);
       else hooks?.update?.(this, key, value, old);
     } else if (lane.kind === 'map') {
-      (def.onEntry as Record<string, Function | undefined> | undefined)?.[lane.name]?.(this, key, value, old);
+      (def.onEntry as Record<string, ((...args: unknown[]) => void) | undefined> | undefined)?.[lane.name]?.(this, key, value, old);
     }
   }
 
@@ -223,7 +223,7 @@ export class Twin implements LaneHost, TwinContext<LaneSpecs> {
   }
 
   restore(stored: StoredTwin): void {
-    const from = typeof stored.values[VERSION_FIELD] === 'number' ? (stored.values[VERSION_FIELD] as number) : 1;
+    const from = typeof stored.values[VERSION_FIELD] === 'number' ? stored.values[VERSION_FIELD] : 1;
     const to = this.definition.def.version ?? 1;
     for (const name of this.definition.laneNames) {
       const lane = this.lanes[name]!;

@@ -216,7 +216,7 @@ export class WindowLane extends Lane {
       this.samples = (old as { samples: [number, number][] }).samples;
       return;
     }
-    if (existed) (this.windowMap ??= new Map()).set(key, old as WindowResult);
+    if (existed) (this.windowMap ??= new Map()).set(key, old);
     else this.windowMap?.delete(key);
   }
 

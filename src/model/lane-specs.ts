@@ -5,7 +5,7 @@ import type { Lane, LaneHost, LaneInfo } from '../lanes/lane.js';
 import { MapLane, type MapOptions } from '../lanes/map-lane.js';
 import { CommandLane, DemandLane, SupplyLane } from '../lanes/signal-lanes.js';
 import { ValueLane, type ValueOptions } from '../lanes/value-lane.js';
-import { WindowLane, type WindowOptions, type WindowShape } from '../lanes/window-lane.js';
+import { WindowLane, type WindowShape } from '../lanes/window-lane.js';
 
 function laneInfo<O>(name: string, index: number, persistent: boolean, options: O): LaneInfo<O> {
   return { name, index, persistent, options };
@@ -195,7 +195,7 @@ export function window(options: Common & WindowShapeOption & {
   return {
     kind: 'window', transient: options.transient ?? false, source: options.source, sample, shape,
     info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep }),
-    create: (info, host) => new WindowLane(info as LaneInfo<WindowOptions>, host),
+    create: (info, host) => new WindowLane(info, host),
   };
 }
 

@@ -118,7 +118,7 @@ export class LmdbStateStore implements StateStore {
       if (format === undefined) {
         meta.putSync('format', FORMAT_VERSION);
       } else if (typeof format !== 'number' || format > FORMAT_VERSION) {
-        throw new TwinError('TWIN_STORE_FAILED', `data directory ${options.path} has format ${String(format)}; this build reads up to ${FORMAT_VERSION}`);
+        throw new TwinError('TWIN_STORE_FAILED', `data directory ${options.path} has format ${JSON.stringify(format)}; this build reads up to ${FORMAT_VERSION}`);
       }
       // Records share msgpack structures: if they do not decode, no record would, and
       // quarantining them one by one would empty the store. Refuse to start instead.
@@ -269,7 +269,7 @@ export class LmdbStateStore implements StateStore {
     const ids: string[] = [];
     this.root.transactionSync(() => {
       if (this.records.getBinary(path) !== undefined) ids.push(this.moveAside('records', path, reason));
-      for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) ids.push(this.moveAside('entries', key as string, reason));
+      for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) ids.push(this.moveAside('entries', key, reason));
     });
     return ids;
   }
@@ -428,7 +428,10 @@ export class LmdbStateStore implements StateStore {
     let last: Promise<boolean> | undefined;
     for (const { key, value: path } of this.journalByTime.getRange({ end: timeKey(Math.max(0, before)) })) {
       const at = key.slice(0, key.length - path.length - 1);
-      this.journal.remove(path + SEP + at);
+      // `void`: lmdb gives the unconditional writes of one batch one shared commit promise, so the
+      // last one returned stands for these too, unless a batch boundary falls between them; then a
+      // failed commit of the earlier batch goes unobserved.
+      void this.journal.remove(path + SEP + at);
       last = this.journalByTime.remove(key);
     }
     return last;
@@ -438,7 +441,7 @@ export class LmdbStateStore implements StateStore {
   private apply(w: StateWrite): Promise<boolean> | undefined {
     switch (w.op) {
       case 'record': {
-        const put = this.records.put(w.path, w.values as Record<string, unknown>);
+        const put = this.records.put(w.path, w.values);
         this.indexTimers(w.path, w.values, w.created === true);
         return put;
       }
@@ -447,7 +450,7 @@ export class LmdbStateStore implements StateStore {
       case 'journal': {
         const e = w.entry;
         const at = timeKey(e.time) + SEP + String(this.writerId).padStart(3, '0') + seqKey(++this.journalSeq);
-        this.journal.put(e.path + SEP + at, e);
+        void this.journal.put(e.path + SEP + at, e); // `void`: see compactJournal
         if (e.time > this.newestJournal) this.newestJournal = e.time;
         this.journalWrites++;
         return this.journalByTime.put(at + SEP + e.path, e.path);
@@ -475,12 +478,13 @@ export class LmdbStateStore implements StateStore {
     if (previous === undefined) previous = created ? NONE : (this.timerOf.get(path) ?? NONE);
     if (previous === next) return;
     this.indexed.set(path, next);
-    if (previous !== NONE) this.timers.remove(previous + SEP + path);
+    // `void`: these join the batch of the record write that apply() returns (see compactJournal).
+    if (previous !== NONE) void this.timers.remove(previous + SEP + path);
     if (next === NONE) {
-      this.timerOf.remove(path);
+      void this.timerOf.remove(path);
     } else {
-      this.timers.put(next + SEP + path, path);
-      this.timerOf.put(path, next);
+      void this.timers.put(next + SEP + path, path);
+      void this.timerOf.put(path, next);
     }
   }
 }
