@@ -1,4 +1,4 @@
-import type { TwinEvent } from '../src/model/twin-model.js';
+import type { TwinEvent } from '../src/index.js';
 
 /** Shape and behaviour of a synthetic building fleet. */
 export interface FleetOptions {

@@ -1,4 +1,4 @@
-import type { DerivedChange, Explainer } from '../src/recording/whatif.js';
+import type { DerivedChange, Explainer } from '../src/index.js';
 
 /** The HVAC tunables of the building model that decide `hvac.adjust` (see models/floor.ts). */
 export interface HvacParams {
