@@ -152,12 +152,12 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     await warm.endAsync();
     const external = mosq ? await node({ mqtt: { url: mosq.url, clientId: 'tf-bench', subscription: 'org/#' } }) : null;
     for (const qos of [0, 1] as const) {
-      const baseline = mosq ? await repeat(ctx.runs, () => rawRate(mosq!.url, qos, count)) : undefined;
+      const baseline = mosq ? await repeat(ctx.runs, () => rawRate(mosq.url, qos, count)) : undefined;
       const ratio = qos === 0 ? 0.6 : 0.8;
       const emb = await repeat(ctx.runs, () => oursRate(embedded, embedded.ingestion.mqtt!.url, qos, count));
       figures.push({ scenario: 'ingest', figure: `MQTT QoS ${qos} events/s, embedded aedes → committed`, unit: 'ev/s', ours: emb, baseline, baselineName: `mosquitto pub→sub QoS ${qos}`, target: { ratio, cmp: '>=' }, note });
       if (external && mosq) {
-        const ext = await repeat(ctx.runs, () => oursRate(external, mosq!.url, qos, count));
+        const ext = await repeat(ctx.runs, () => oursRate(external, mosq.url, qos, count));
         figures.push({ scenario: 'ingest', figure: `MQTT QoS ${qos} events/s, via mosquitto → committed`, unit: 'ev/s', ours: ext, baseline, baselineName: `mosquitto pub→sub QoS ${qos}`, target: { ratio, cmp: '>=' } });
       }
       const lat = await latencies(embedded, qos, ctx.quick ? 300 : 1000);
@@ -174,7 +174,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       try {
         for (const qos of [0, 1] as const) {
           const natsRate = await repeat(ctx.runs, () => rawRate(nats.url, qos, count));
-          const mosqRate = mosq ? await repeat(ctx.runs, () => rawRate(mosq!.url, qos, count)) : undefined;
+          const mosqRate = mosq ? await repeat(ctx.runs, () => rawRate(mosq.url, qos, count)) : undefined;
           figures.push({ scenario: 'ingest', figure: `raw nats-server MQTT pub→sub QoS ${qos} (a baseline)`, unit: 'ev/s', ours: natsRate, baseline: mosqRate, baselineName: `mosquitto QoS ${qos}` });
         }
       } finally {

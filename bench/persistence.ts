@@ -175,7 +175,7 @@ export async function writeFleet(target: number): Promise<Fleet> {
     batch = [];
   };
   const sub = (s: string, to: string): string => (s.startsWith(tplFloor) ? to + s.slice(tplFloor.length) : s);
-  const subValue = (v: unknown, to: string): unknown => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x) => sub(x as string, to)) : v);
+  const subValue = (v: unknown, to: string): unknown => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x) => sub(x, to)) : v);
   const emit = (path: string, t: StoredTwin, rename: (s: string) => string, to: string): void => {
     const values: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(t.values)) values[k] = subValue(v, to);

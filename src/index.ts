@@ -42,3 +42,4 @@ export { attachWarp, type WarpOptions, type WarpFront, type WarpFrontStats } fro
 export { allowAll, type WarpAuthorizer, type AuthRequest } from './node/warp/auth.js';
 export { DEFAULT_WARP_LIMITS, type WarpLimits, type WarpStats } from './node/warp/limits.js';
 export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './node/http/limits.js';
+export type { DerivedChange, Explainer } from './recording/whatif.js';

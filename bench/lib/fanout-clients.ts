@@ -85,7 +85,7 @@ function onMessage(data: WebSocket.RawData): void {
 async function open(msg: Extract<ToClients, { t: 'open' }>): Promise<void> {
   let synced = 0;
   const countSynced = (data: WebSocket.RawData): void => {
-    synced += data.toString().split('@synced').length - 1;
+    synced += (data as Buffer).toString().split('@synced').length - 1; // a Buffer: ws's default binaryType
   };
   const count = msg.sockets;
   for (let i = 0; i < count; i += 250) {

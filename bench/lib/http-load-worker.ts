@@ -6,14 +6,19 @@
  */
 import { parentPort } from 'node:worker_threads';
 
-let job: { url: string; bodies: string[]; contentType: string; concurrency: number } | null = null;
-parentPort!.on('message', async (msg) => {
+type Job = { url: string; bodies: string[]; contentType: string; concurrency: number };
+
+let job: Job | null = null;
+parentPort!.on('message', (msg: 'go' | Job) => {
   if (msg !== 'go') {
     job = msg;
     parentPort!.postMessage('ready');
     return;
   }
-  const { url, bodies, contentType, concurrency } = job!;
+  void run(job!); // run() answers every outcome itself, failures included
+});
+
+async function run({ url, bodies, contentType, concurrency }: Job): Promise<void> {
   const t0 = performance.now();
   let next = 0;
   try {
@@ -28,4 +33,4 @@ parentPort!.on('message', async (msg) => {
   } catch (err) {
     parentPort!.postMessage({ error: (err as Error).message });
   }
-});
+}

@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/unbound-method -- only ever called with .call(record, key)
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**

@@ -36,9 +36,9 @@ function num(flag: string, raw: string | undefined, fallback: number, integer = 
 export function replayOptionsFromFlags(v: Record<string, unknown>): { speed: number; steps?: 'batch' | 'tick'; tickMs: number; tailMs: number; dataDir?: string; memory: boolean; workers: number } {
   if (v.max && v.speed !== undefined) throw new Error('--speed and --max exclude each other');
   const workers = num('workers', v.workers as string | undefined, 0, true);
-  if (v.steps !== undefined && v.steps !== 'batch' && v.steps !== 'tick') throw new Error(`--steps must be batch or tick, got ${String(v.steps)}`);
+  if (v.steps !== undefined && v.steps !== 'batch' && v.steps !== 'tick') throw new Error(`--steps must be batch or tick, got ${v.steps as string}`);
   return {
-    ...(v.steps !== undefined ? { steps: v.steps as 'batch' | 'tick' } : {}),
+    ...(v.steps !== undefined ? { steps: v.steps } : {}),
     speed: v.max ? 0 : num('speed', v.speed as string | undefined, 0),
     tickMs: num('tick', v.tick as string | undefined, 1000),
     tailMs: num('tail', v.tail as string | undefined, 0),

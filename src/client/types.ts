@@ -3,8 +3,6 @@
  * events, and a helper that reads lane types off a model without importing the runtime.
  */
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- handlers must accept both DOM and ws event types */
-
 /**
  * The part of the WebSocket API the client uses; both the browser's `WebSocket` and the
  * `ws` package's satisfy it.

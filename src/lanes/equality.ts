@@ -25,4 +25,5 @@ export function jsonEquals(a: unknown, b: unknown): boolean {
   return count === 0;
 }
 
+// eslint-disable-next-line @typescript-eslint/unbound-method -- only ever called with .call(object, key)
 const hasOwn = Object.prototype.hasOwnProperty;

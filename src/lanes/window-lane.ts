@@ -227,7 +227,7 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       this.before = state.before ?? null;
       return;
     }
-    if (existed) (this.windowMap ??= new Map()).set(key, old as WindowResult);
+    if (existed) (this.windowMap ??= new Map()).set(key, old);
     else this.windowMap?.delete(key);
   }
 

@@ -124,8 +124,9 @@ export interface TwinModelDef<L extends LaneSpecs> {
   /** A tumbling/hopping window closed. */
   onWindow?: { [K in KeysOfKind<L, WindowSpec<any>>]?: (ctx: TwinContext<L>, window: WindowOf<L[K]>) => void };
   onTimer?: Record<string, (ctx: TwinContext<L>) => void>;
-  onStart?(ctx: TwinContext<L>): void;
-  onStop?(ctx: TwinContext<L>): void;
+  // `this: void`: the runtime calls these hooks as plain functions.
+  onStart?(this: void, ctx: TwinContext<L>): void;
+  onStop?(this: void, ctx: TwinContext<L>): void;
 }
 
 /** A model checked and indexed once, shared by all its twins. */

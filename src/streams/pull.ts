@@ -29,6 +29,7 @@ export async function* pull<T>(source: PullSource<T>): AsyncGenerator<T> {
         continue;
       }
       const failure = source.failure();
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a link ends with what its source failed with, as it is
       if (failure) throw failure;
       if (source.closed()) return;
       await source.wait();

@@ -31,7 +31,7 @@ function twinflow(args: string[], env: Record<string, string> = {}): { child: Ch
   ], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, stderr: () => stderr, exit };
 }

@@ -83,7 +83,7 @@ describe.skipIf(!hasChromium)('the client in headless chromium', () => {
 
     const run = randomUUID();
     const query = new URLSearchParams({ run, encoding, ws: node.ws, room: ROOM, unit: UNIT });
-    const browser = launchChromium(`${pages.url}/page.html?${query}`);
+    const browser = launchChromium(`${pages.url}/page.html?${query.toString()}`);
     const wait = (kind: string, ms: number) =>
       pages.next(run, kind, ms, browser.exited).catch((err: Error) => {
         throw new Error(`${err.message}\nchromium stderr (tail):\n${browser.stderr()}`);

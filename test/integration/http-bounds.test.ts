@@ -393,7 +393,7 @@ async function rawWarp(url: string): Promise<{ messages: string[]; send(text: st
   const ws = new WebSocket(url.replace(/^http/, 'ws') + '/', 'warp.recon');
   wsClients.push(ws);
   const messages: string[] = [];
-  ws.on('message', (d) => messages.push(...d.toString().split('\n')));
+  ws.on('message', (d) => messages.push(...(d as Buffer).toString().split('\n'))); // a Buffer: ws's default binaryType
   await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
   return {
     messages,

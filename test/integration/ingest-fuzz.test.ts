@@ -46,7 +46,7 @@ describe('fuzzing the fronts finds no crash', () => {
     const v4 = await mqttClient(node.ingestion.mqtt!.url, { protocolVersion: 4 });
     const v5 = await mqttClient(node.ingestion.mqtt!.url, { protocolVersion: 5 });
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ topic, payload, v5: fc.boolean(), qos: fc.constantFrom(0, 1) as fc.Arbitrary<0 | 1>, userProperties, contentType }), { minLength: 1, maxLength: 8 }), async (msgs) => {
+      fc.asyncProperty(fc.array(fc.record({ topic, payload, v5: fc.boolean(), qos: fc.constantFrom<0 | 1>(0, 1), userProperties, contentType }), { minLength: 1, maxLength: 8 }), async (msgs) => {
         await Promise.all(msgs.map((m) => {
           const properties = m.v5 ? { ...(m.userProperties && { userProperties: m.userProperties }), ...(m.contentType !== undefined && { contentType: m.contentType }) } : undefined;
           // Rejections (reason codes, client-side topic checks) are answers, not crashes.

@@ -30,7 +30,7 @@ async function serve(dataDir: string, httpPort: number, mqtt: number | string): 
   ], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => (stderr += d));
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`twinflow exited ${child.exitCode}: ${stderr}`);
     return (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => null))?.ok;

@@ -41,7 +41,7 @@ const sensorPath = (ch: Channel, r: number) => `${roomPath(ch, r)}/sensors/clima
 const sockets: (Socket | WebSocket)[] = [];
 const clients: MqttClient[] = [];
 afterEach(() => {
-  for (const s of sockets.splice(0)) s instanceof WebSocket ? s.terminate() : s.destroy();
+  for (const s of sockets.splice(0)) if (s instanceof WebSocket) s.terminate(); else s.destroy();
   for (const c of clients.splice(0)) c.end(true);
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -213,7 +213,7 @@ function badInputs(s: ServeProcess, mqttPort: number, dataDir: string): (() => P
       const ws = new WebSocket(url.replace(/^http/, 'ws') + '/', 'warp.recon');
       sockets.push(ws);
       const got: string[] = [];
-      ws.on('message', (d) => got.push(...d.toString().split('\n')));
+      ws.on('message', (d) => got.push(...(d as Buffer).toString().split('\n'))); // a Buffer: ws's default binaryType
       await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
       ws.send('@sync(node:"/**",lane:latest)');
       for (let i = 0; i < 100; i++) {
@@ -274,7 +274,7 @@ describe.each([2, 0])('#13 soak at %i workers: valid load and every kind of bad 
     const probes = (health as PromiseFulfilledResult<number[]>).value.sort((a, b) => a - b);
     const p99 = probes[Math.floor(probes.length * 0.99)]!, worst = probes.at(-1)!;
     const loopHeld = (await metricSample(node.url, 'twinflow_event_loop_delay_seconds', '{quantile="1"}')) * 1000;
-    for (const s of sockets.splice(0)) s instanceof WebSocket ? s.terminate() : s.destroy();
+    for (const s of sockets.splice(0)) if (s instanceof WebSocket) s.terminate(); else s.destroy();
 
     console.info(`soak at ${workers} workers: ${rounds} rounds of bad input, ${ledgers.http.sent} HTTP + ${ledgers.mqtt.sent} MQTT valid events, /healthz p99 ${p99.toFixed(1)} ms worst ${worst.toFixed(1)} ms over ${probes.length} probes, event loop held at most ${loopHeld.toFixed(1)} ms, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
     expect(node.child.exitCode).toBe(null);
@@ -307,7 +307,7 @@ describe.each([2, 0])('#13 soak at %i workers: valid load and every kind of bad 
     const ws = new WebSocket(node.url.replace(/^http/, 'ws') + '/', 'warp.recon');
     sockets.push(ws);
     const got: string[] = [];
-    ws.on('message', (d) => got.push(...d.toString().split('\n')));
+    ws.on('message', (d) => got.push(...(d as Buffer).toString().split('\n'))); // a Buffer: ws's default binaryType
     await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
     ws.send(`@sync(node:"${base('http')}/**",lane:latest)`);
     const until = Date.now() + 10_000;

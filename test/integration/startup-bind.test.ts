@@ -37,7 +37,7 @@ async function serveUntilExit(args: string[], limitMs: number): Promise<{ code: 
   });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const code = await new Promise<number | null>((r) => {
     const timer = setTimeout(() => r(null), limitMs);
     child.once('exit', (c) => (clearTimeout(timer), r(c ?? -1)));

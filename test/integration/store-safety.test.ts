@@ -44,11 +44,11 @@ function serve(dir: string, workers: number): Run {
   });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((r) => child.once('exit', (code, signal) => r({ code, signal, stderr })));
   const serving = new Promise<string | null>((resolveUrl) => {
     let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       buf += d.toString('utf8');
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
@@ -146,7 +146,7 @@ describe('#13.7 one node per data directory', () => {
     children.push(sleeper);
     const gone = spawn('true');
     await new Promise((r) => gone.once('exit', r));
-    const cases: [string, object, boolean][] = [
+    const cases: [string, { pid?: number; started?: number; boot?: string; toString(): string }, boolean][] = [
       ['a pid that no longer exists', { pid: gone.pid, started: 1, boot }, false],
       ['a live pid that started at another time (reused)', { pid: sleeper.pid, started: ticks(sleeper.pid!) + 1, boot }, false],
       ['a live pid from before the last reboot', { pid: sleeper.pid, started: ticks(sleeper.pid!), boot: 'another-boot' }, false],
@@ -154,7 +154,7 @@ describe('#13.7 one node per data directory', () => {
       ['a live process', { pid: sleeper.pid, started: ticks(sleeper.pid!), boot }, true],
     ];
     for (const [what, holder, locked] of cases) {
-      writeFileSync(lock, typeof (holder as { pid?: number }).pid === 'number' ? JSON.stringify(holder) : String(holder));
+      writeFileSync(lock, typeof holder.pid === 'number' ? JSON.stringify(holder) : String(holder));
       if (locked) {
         expect(() => LmdbStateStore.open({ path: dir }), what).toThrow(expect.objectContaining({ code: 'TWIN_STORE_LOCKED', message: expect.stringContaining(`pid ${sleeper.pid}`) }));
         expect(JSON.parse(readFileSync(lock, 'utf8')).pid, what).toBe(sleeper.pid); // left alone

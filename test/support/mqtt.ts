@@ -74,7 +74,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, wha
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
@@ -110,7 +110,7 @@ export function run(cmd: string, args: string[], input?: string): Promise<{ stdo
 }
 
 /** Starts `mosquitto_sub` and collects its lines; `stop()` ends it. */
-export function subscribeCli(port: number, topic: string, extra: string[] = []): { lines: string[]; ready: Promise<void>; stop(): void } {
+export function subscribeCli(port: number, topic: string, extra: string[] = []): { lines: string[]; ready: Promise<void>; stop: () => void } {
   const lines: string[] = [];
   const p = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-q', '1', '-v', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let buf = '';

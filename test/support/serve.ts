@@ -33,13 +33,13 @@ export async function serveProcess(args: string[]): Promise<ServeProcess> {
   children.push(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const lines: string[] = [];
   const url = await new Promise<string>((resolveUrl, reject) => {
     let buf = '';
     let found = false;
     const timer = setTimeout(() => reject(new Error(`no "${SERVING}" line within 30 s; stderr: ${stderr}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       buf += d.toString('utf8');
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {

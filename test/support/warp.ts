@@ -39,7 +39,7 @@ export async function rawClient(url: string, protocol?: string): Promise<RawClie
   const frames: string[] = [];
   const messages: string[] = [];
   ws.on('message', (data) => {
-    const text = data.toString();
+    const text = (data as Buffer).toString(); // a Buffer: ws's default binaryType
     frames.push(text);
     if (protocol === 'warp.json') {
       const json = JSON.parse(text);

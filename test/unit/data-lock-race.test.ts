@@ -30,8 +30,8 @@ function claimer(plan: string): { child: ChildProcess; line: Promise<{ pid: numb
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`claimer ${child.pid} timed out: ${err}`)), 60_000);
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => {
       out += d;
       const nl = out.indexOf('\n');
       if (nl < 0) return;

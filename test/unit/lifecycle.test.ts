@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineTwin, map, MemoryStateStore, value, type LaneEvent, type TwinError } from '../../src/index.js';
+import { defineTwin, map, MemoryStateStore, value, type LaneEvent } from '../../src/index.js';
 import { simulatedRuntime } from '../support/runtime.js';
 
 const log: string[] = [];
@@ -108,7 +108,7 @@ describe('twin lifecycle', () => {
     expect(report.accepted).toBe(3);
     expect(report.rejected).toHaveLength(1);
     expect(report.rejected[0]!.index).toBe(1);
-    expect((report.rejected[0]!.error as TwinError).code).toBe('TWIN_TURN_FAILED');
+    expect(report.rejected[0]!.error.code).toBe('TWIN_TURN_FAILED');
     expect(await rt.read('/c/f')).toMatchObject({ lanes: { n: 2, seen: { a: 1, d: 2 } } });
     expect(await rt.get('/c/g', 'n')).toBe(1);
     expect(outputs).toEqual([]);

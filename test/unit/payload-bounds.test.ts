@@ -5,7 +5,7 @@ import { checkPayload, isStorable } from '../../src/store/plain-data.js';
 /** Nesting depth as checkPayload counts it: a scalar is 0, `{}` and `[]` are 1. */
 function depthOf(v: unknown): number {
   if (v === null || typeof v !== 'object') return 0;
-  const children = Array.isArray(v) ? v : Object.values(v as object);
+  const children = Array.isArray(v) ? v : Object.values(v);
   return 1 + children.reduce<number>((d, c) => Math.max(d, depthOf(c)), 0);
 }
 

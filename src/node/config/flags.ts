@@ -25,7 +25,7 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typ
     const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec((err as Error).message);
     if (!ambiguous) throw err;
     const flag = ambiguous[1]!.split(' ')[0]!;
-    throw new Error(`${flag} needs a value; to give one that starts with "-", write ${flag}=<value>`);
+    throw new Error(`${flag} needs a value; to give one that starts with "-", write ${flag}=<value>`, { cause: err });
   }
 }
 

@@ -74,7 +74,7 @@ export function frontsFromFlags(values: FlagValues, env: NodeJS.ProcessEnv): Fro
   try {
     resolveHttpLimits(httpLimits);
   } catch (err) {
-    throw new Error(`--http-headers-timeout/--http-request-timeout: ${(err as Error).message}`);
+    throw new Error(`--http-headers-timeout/--http-request-timeout: ${(err as Error).message}`, { cause: err });
   }
   const warpLimits = defined({
     maxSockets: read('warp-max-sockets', 1),

@@ -66,8 +66,8 @@ export function matchesWhere(clause: WhereClause, lanes: Readonly<Record<string,
   const comparable = (typeof actual === 'number' && typeof expected === 'number') ||
     (typeof actual === 'string' && typeof expected === 'string');
   if (!comparable) return false;
-  const a = actual as number | string;
-  const b = expected as number | string;
+  const a = actual;
+  const b = expected;
   switch (clause.op) {
     case '>': return a > b;
     case '>=': return a >= b;

@@ -1,5 +1,3 @@
-import type { ErrorCode } from '../../errors.js';
-
 /** Where a dead letter came from: an ingest front, or an output sink that kept failing. */
 export type DeadLetterOrigin = 'mqtt' | 'http' | 'output';
 
@@ -10,7 +8,8 @@ export interface DeadLetter {
   /** RFC 3339 time it was recorded. */
   at: string;
   origin: DeadLetterOrigin;
-  code: ErrorCode | string;
+  /** An {@link ErrorCode} for what twinflow refused; another string for what a sink's target answered. */
+  code: string;
   message: string;
   /** MQTT topic, HTTP route, or the sink name for outputs. */
   where?: string;

@@ -24,9 +24,10 @@ export interface EmbeddedBrokerOptions {
 export interface EmbeddedBroker {
   readonly port: number;
   readonly url: string;
+  // Closures (no `this`): callers may pass them on unbound.
   /** Publishes to every matching subscriber (outputs, device commands). */
-  publish(topic: string, payload: Buffer, qos: 0 | 1): Promise<void>;
-  close(): Promise<void>;
+  readonly publish: (topic: string, payload: Buffer, qos: 0 | 1) => Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 /**

@@ -20,8 +20,9 @@ export interface ExternalBrokerOptions {
 /** A connection to an external broker: ingests its subscription and publishes outputs. */
 export interface ExternalBroker {
   readonly client: MqttClient;
-  publish(topic: string, payload: Buffer, qos: 0 | 1): Promise<void>;
-  close(): Promise<void>;
+  // Closures (no `this`): callers may pass them on unbound.
+  readonly publish: (topic: string, payload: Buffer, qos: 0 | 1) => Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 /** mqtt.js internals this front relies on (see {@link connectExternalBroker}). */

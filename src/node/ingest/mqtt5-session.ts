@@ -157,7 +157,7 @@ export class Mqtt5Session {
 
   private onUnsubscribe(p: IUnsubscribePacket): void {
     for (const topic of p.unsubscriptions) this.unsubscribe(topic);
-    this.send({ cmd: 'unsuback', messageId: p.messageId!, granted: p.unsubscriptions.map(() => 0) } as Packet);
+    this.send({ cmd: 'unsuback', messageId: p.messageId!, granted: p.unsubscriptions.map(() => 0) });
   }
 
   private unsubscribe(topic: string): void {

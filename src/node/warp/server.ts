@@ -121,7 +121,7 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
       ws.on('pong', () => alive.add(ws));
       ws.on('message', (data, isBinary) => {
         alive.add(ws);
-        session.receive(data as Buffer, isBinary);
+        session.receive(data, isBinary);
       });
       ws.on('error', (err) => log.debug({ err: err.message }, 'WARP socket error')); // ws closes it (1007/1009)
       ws.on('close', (code, reason) => {

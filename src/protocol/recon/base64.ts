@@ -58,7 +58,7 @@ export function decodeBase64(digits: string): Uint8Array | undefined {
     out[o++] = x >>> 16;
     if (rem === 3) {
       const y = x | (base64Digit(digits.charCodeAt(i + 2)) << 6);
-      out[o++] = (y >>> 8) & 255;
+      out[o] = (y >>> 8) & 255; // the last byte
     }
   }
   return out;

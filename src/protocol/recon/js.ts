@@ -127,7 +127,7 @@ function fromJsAt(js: unknown, depth: number): Value {
   }
   const proto: unknown = Object.getPrototypeOf(js);
   if (proto !== Object.prototype && proto !== null) {
-    throw new TypeError(`cannot convert ${(js as object).constructor?.name ?? 'object'} to Recon`);
+    throw new TypeError(`cannot convert ${js.constructor?.name ?? 'object'} to Recon`);
   }
   const items: Item[] = [];
   for (const [key, x] of Object.entries(js)) {
