@@ -54,7 +54,7 @@ export class StepCommit {
     if (error && work.kind !== 'joins') this.deps.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
     if (!('ticket' in work) || !work.ticket) return;
     const ticket = work.ticket as Ticket;
-    if (!error && (work.kind === 'event' || work.kind === 'command')) this.finished.push(work as Extract<Work, { kind: 'event' | 'command' }>);
+    if (!error && (work.kind === 'event' || work.kind === 'command')) this.finished.push(work);
     ticket.done('index' in work ? work.index : 0, error);
     if (ticket.complete) this.tickets.push(ticket);
   }

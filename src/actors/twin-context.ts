@@ -1,6 +1,24 @@
-import type { LaneSpecs, LanesOf, TwinContext, TwinLogger, TwinTimers } from '../model/twin-model.js';
+import type { Lane } from '../lanes/lane.js';
+import type { LaneSpecs, LanesOf, TwinContext, TwinLogger, TwinModel, TwinTimers } from '../model/twin-model.js';
 import { TwinPath, type RouteParams } from '../topology/index.js';
-import type { Twin } from './twin.js';
+
+/**
+ * What the facade needs of the twin behind it. `Twin` implements it; naming it here keeps
+ * this file free of an import of twin.ts (which imports this one).
+ */
+export interface CtxTarget {
+  readonly path: string;
+  readonly definition: TwinModel;
+  readonly lanes: Record<string, Lane>;
+  readonly log: TwinLogger;
+  now(): number;
+  emit(type: string, data: unknown, subject: string | undefined): void;
+  command(path: string, lane: string, value: unknown): void;
+  reject(reason: string): never;
+  setTimer(name: string, due: number): void;
+  cancelTimer(name: string): void;
+  timerDue(name: string): number | undefined;
+}
 
 /**
  * The `ctx` a model's hooks get: the {@link TwinContext} surface and nothing else. The
@@ -18,11 +36,11 @@ import type { Twin } from './twin.js';
  * ```
  */
 export class TwinCtx implements TwinContext<LaneSpecs> {
-  readonly #twin: Twin;
+  readonly #twin: CtxTarget;
   /** Route parameters, bound on first use (most hot-path handlers never ask). */
   #params: RouteParams | undefined = undefined;
 
-  constructor(twin: Twin) {
+  constructor(twin: CtxTarget) {
     this.#twin = twin;
   }
 
@@ -40,7 +58,7 @@ export class TwinCtx implements TwinContext<LaneSpecs> {
   }
 
   get lanes(): LanesOf<LaneSpecs> {
-    return this.#twin.lanes as unknown as LanesOf<LaneSpecs>;
+    return this.#twin.lanes;
   }
 
   get timers(): TwinTimers {
@@ -71,7 +89,7 @@ export class TwinCtx implements TwinContext<LaneSpecs> {
 }
 
 /** The twin whose hook last asked for `ctx.timers` (module-private: no handle exposes it). */
-let timersTwin: Twin | undefined;
+let timersTwin: CtxTarget | undefined;
 
 /** `ctx.timers`: one frozen handle for all twins, acting on {@link timersTwin}. */
 const SHARED_TIMERS: TwinTimers = Object.freeze({

@@ -4,10 +4,18 @@ import type { CommandLane } from '../lanes/signal-lanes.js';
 import type { ValueLane } from '../lanes/value-lane.js';
 import type { WindowResult } from '../lanes/window-lane.js';
 import type { CommandSpec } from '../model/lane-specs.js';
-import type { TwinEvent } from '../model/twin-model.js';
+import type { TwinEvent, TwinModel } from '../model/twin-model.js';
 import { own } from './own.js';
 import type { TwinCtx } from './twin-context.js';
-import type { Twin } from './twin.js';
+
+/** What hook dispatch needs of a twin (`Twin` implements it; no import of twin.ts here). */
+export interface HookTarget {
+  readonly path: string;
+  readonly model: string;
+  readonly definition: TwinModel;
+  readonly ctx: TwinCtx;
+  lane(name: string): Lane | undefined;
+}
 
 /**
  * How a twin's model hooks are found and called. Every hook gets the twin's
@@ -20,7 +28,7 @@ type Hook = (ctx: TwinCtx, ...args: unknown[]) => void;
 type Hooks = Readonly<Record<string, Hook | undefined>> | undefined;
 
 /** Runs the model's handler for an event's type, or its `'*'` handler. */
-export function dispatchEvent(twin: Twin, event: TwinEvent): void {
+export function dispatchEvent(twin: HookTarget, event: TwinEvent): void {
   const on = twin.definition.def.on as Hooks;
   const handler = own(on, event.type) ?? own(on, '*');
   if (!handler) {
@@ -35,7 +43,7 @@ export function dispatchEvent(twin: Twin, event: TwinEvent): void {
  * A command for one of the twin's lanes: a value lane is set, a command lane parses the
  * payload (its spec's `parse`), records it for observers and runs its `onCommand` hook.
  */
-export function dispatchCommand(twin: Twin, laneName: string, raw: unknown): void {
+export function dispatchCommand(twin: HookTarget, laneName: string, raw: unknown): void {
   const lane = twin.lane(laneName);
   if (!lane) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${twin.path} has no lane "${laneName}"`, { path: twin.path, lane: laneName });
   if (lane.kind === 'value') {
@@ -59,20 +67,20 @@ export function dispatchCommand(twin: Twin, laneName: string, raw: unknown): voi
 }
 
 /** A user timer that came due: its `onTimer` hook (a model without one fails the turn). */
-export function dispatchTimer(twin: Twin, name: string): void {
+export function dispatchTimer(twin: HookTarget, name: string): void {
   const hook = (twin.definition.def.onTimer as Hooks)?.[name];
   if (!hook) throw new TwinError('TWIN_TURN_FAILED', `model "${twin.model}" has no onTimer hook "${name}"`, { path: twin.path, timer: name });
   hook(twin.ctx);
 }
 
 /** Windows of lane `name` that closed: its `onWindow` hook, once per window, oldest first. */
-export function dispatchWindows(twin: Twin, name: string, closed: readonly WindowResult[]): void {
+export function dispatchWindows(twin: HookTarget, name: string, closed: readonly WindowResult[]): void {
   const hook = (twin.definition.def.onWindow as Hooks)?.[name];
   for (const result of closed) hook?.(twin.ctx, result);
 }
 
 /** A keyed lane's entry changed: a join's `onJoin` update/remove, or a map's `onEntry`. */
-export function dispatchEntry(twin: Twin, lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void {
+export function dispatchEntry(twin: HookTarget, lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void {
   const def = twin.definition.def;
   if (lane.kind === 'join') {
     const hooks = (def.onJoin as Readonly<Record<string, { update?: Hook; remove?: Hook } | undefined>> | undefined)?.[lane.name];
@@ -87,7 +95,7 @@ export function dispatchEntry(twin: Twin, lane: Lane, key: string, value: unknow
  * One round of `onSet` hooks: `pending` is [lane, old, lane, old, …] (the value each
  * lane had when the hook last saw it); a hook runs only if its lane's value differs now.
  */
-export function runSetHooks(twin: Twin, pending: readonly unknown[]): void {
+export function runSetHooks(twin: HookTarget, pending: readonly unknown[]): void {
   const hooks = twin.definition.def.onSet as Readonly<Record<string, Hook>>;
   for (let i = 0; i < pending.length; i += 2) {
     const lane = pending[i] as ValueLane<unknown>;

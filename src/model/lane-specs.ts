@@ -5,7 +5,7 @@ import type { Lane, LaneHost, LaneInfo } from '../lanes/lane.js';
 import { MapLane, type MapOptions } from '../lanes/map-lane.js';
 import { CommandLane, DemandLane, SupplyLane } from '../lanes/signal-lanes.js';
 import { ValueLane, type ValueOptions } from '../lanes/value-lane.js';
-import { WindowLane, type TimeWeightedWindowResult, type WindowOptions, type WindowResult, type WindowShape } from '../lanes/window-lane.js';
+import { WindowLane, type TimeWeightedWindowResult, type WindowResult, type WindowShape } from '../lanes/window-lane.js';
 
 function laneInfo<O>(name: string, index: number, persistent: boolean, options: O): LaneInfo<O> {
   return { name, index, persistent, options };
@@ -225,7 +225,7 @@ export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec<W
   return {
     kind: 'window', transient: options.transient ?? false, source: options.source, sample, shape, timeWeighted,
     info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep, timeWeighted }),
-    create: (info, host) => new WindowLane(info as LaneInfo<WindowOptions>, host),
+    create: (info, host) => new WindowLane(info, host),
   };
 }
 

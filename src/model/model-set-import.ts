@@ -65,7 +65,7 @@ function parseReference(reference: string | URL | ModelSetRef): { url: string; e
 function pickExport(mod: Record<string, unknown>, setName: string | undefined, shown: string): string {
   if (setName !== undefined) {
     // A worker importing a set that knows its module but not its export: the set of that name.
-    const named = Object.keys(mod).find((k) => isModelSet(mod[k]) && (mod[k] as ModelSet).name === setName);
+    const named = Object.keys(mod).find((k) => isModelSet(mod[k]) && (mod[k]).name === setName);
     if (named !== undefined) return named;
     throw refused(`${shown} exports no model set named "${setName}"`);
   }

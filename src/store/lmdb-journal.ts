@@ -1,6 +1,7 @@
 import type { Database } from 'lmdb';
 import type { JournalEntry } from './state-store.js';
 import { MAX_TIME, SEP, seqKey, timeKey } from './lmdb-keys.js';
+import type { Commits } from './lmdb-commits.js';
 
 /** Journal writes between two compactions. */
 const COMPACT_EVERY = 1000;
@@ -15,8 +16,8 @@ const COMPACT_EVERY = 1000;
  *
  * @example
  * ```ts
- * journal.append(entry);          // queued with the batch's other writes
- * journal.afterBatch();           // the sequence and, now and then, a compaction
+ * journal.append(entry, commits); // queued with the batch's other writes
+ * journal.afterBatch(commits);    // the sequence and, now and then, a compaction
  * journal.history('/room/1', 0, Date.now());
  * ```
  */
@@ -43,32 +44,30 @@ export class LmdbJournal {
     return `journalSeq:${this.writerId}`;
   }
 
-  /** Queues one entry; returns the promise of its commit. */
-  append(e: JournalEntry): Promise<boolean> {
+  /** Queues one entry into the batch's transaction, adding its commit to `commits`. */
+  append(e: JournalEntry, commits: Commits): void {
     const at = timeKey(e.time) + SEP + String(this.writerId).padStart(3, '0') + seqKey(++this.seq);
-    this.journal.put(e.path + SEP + at, e);
+    commits.add(this.journal.put(e.path + SEP + at, e));
     if (e.time > this.newest) this.newest = e.time;
     this.writes++;
-    return this.byTime.put(at + SEP + e.path, e.path);
+    commits.add(this.byTime.put(at + SEP + e.path, e.path));
   }
 
   /**
    * At the end of a batch: queues the new sequence (when entries were appended) and, every
-   * {@link COMPACT_EVERY} entries, a compaction, in the batch's transaction. Returns the
-   * promise of the last write it queued, if any.
+   * {@link COMPACT_EVERY} entries, a compaction, in the batch's transaction; their commits go
+   * to `commits`.
    */
-  afterBatch(): Promise<boolean> | undefined {
-    let last: Promise<boolean> | undefined;
+  afterBatch(commits: Commits): void {
     if (this.seq !== this.savedSeq) {
       this.savedSeq = this.seq;
-      last = this.meta.put(this.seqName, this.seq);
+      commits.add(this.meta.put(this.seqName, this.seq));
     }
     // Compaction rides along with regular writes, in the same transaction.
     if (this.writes >= COMPACT_EVERY) {
       this.writes = 0;
-      last = this.compact(this.newest - this.retentionMs) ?? last;
+      this.compact(this.newest - this.retentionMs, commits);
     }
-    return last;
   }
 
   /** A twin's journal entries with `from <= time <= to`, oldest first. */
@@ -80,13 +79,11 @@ export class LmdbJournal {
   }
 
   /** Deletes journal entries older than `before` (oldest first, through the time index). */
-  private compact(before: number): Promise<boolean> | undefined {
-    let last: Promise<boolean> | undefined;
+  private compact(before: number, commits: Commits): void {
     for (const { key, value: path } of this.byTime.getRange({ end: timeKey(Math.max(0, before)) })) {
       const at = key.slice(0, key.length - path.length - 1);
-      this.journal.remove(path + SEP + at);
-      last = this.byTime.remove(key);
+      commits.add(this.journal.remove(path + SEP + at));
+      commits.add(this.byTime.remove(key));
     }
-    return last;
   }
 }

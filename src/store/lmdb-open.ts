@@ -81,7 +81,7 @@ export function openDatabases(path: string, mapSize: number | undefined): LmdbDa
     if (format === undefined) {
       meta.putSync('format', FORMAT_VERSION);
     } else if (typeof format !== 'number' || format > FORMAT_VERSION) {
-      throw new TwinError('TWIN_STORE_FAILED', `data directory ${path} has format ${String(format)}; this build reads up to ${FORMAT_VERSION}`);
+      throw new TwinError('TWIN_STORE_FAILED', `data directory ${path} has format ${JSON.stringify(format)}; this build reads up to ${FORMAT_VERSION}`);
     }
     // Records share msgpack structures: if they do not decode, no record would, and
     // quarantining them one by one would empty the store. Refuse to start instead.

@@ -48,7 +48,7 @@ export class LmdbQuarantine {
     const ids: string[] = [];
     this.root.transactionSync(() => {
       if (this.records.getBinary(path) !== undefined) ids.push(this.moveAside('records', path, reason));
-      for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) ids.push(this.moveAside('entries', key as string, reason));
+      for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) ids.push(this.moveAside('entries', key, reason));
     });
     return ids;
   }

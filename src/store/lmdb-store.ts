@@ -2,6 +2,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
 import type { DataDirLock } from './data-lock.js';
 import { AFTER_SEP, entryKey, entryPath, keyOrder, SEP } from './lmdb-keys.js';
+import { Commits } from './lmdb-commits.js';
 import { LmdbJournal } from './lmdb-journal.js';
 import { claimDataDir, openDatabases, STRUCTURES, type LmdbDatabases } from './lmdb-open.js';
 import { corruptRecord, LmdbQuarantine, type QuarantinedBytes } from './lmdb-quarantine.js';
@@ -227,12 +228,12 @@ export class LmdbStateStore implements StateStore {
     if (this.closed) throw new TwinError('TWIN_STORE_FAILED', 'the store is closed');
     // With nothing in flight every write is visible to reads again: the cache may start over.
     if (this.pending === 0) this.timerIndex.trim();
-    let last: Promise<boolean> | undefined;
+    const commits = new Commits();
     let unstorable: Set<string> | undefined;
     let firstError: unknown;
     for (const w of batch) {
       try {
-        last = this.apply(w) ?? last;
+        this.apply(w, commits);
       } catch (err) {
         // lmdb-js encodes in put(), before queueing: a value its encoder cannot take (too
         // deep, a function) or a key past LMDB's key size throws here and queues nothing,
@@ -241,10 +242,10 @@ export class LmdbStateStore implements StateStore {
         firstError ??= err;
       }
     }
-    last = this.journal.afterBatch() ?? last;
-    if (last) {
+    this.journal.afterBatch(commits);
+    if (!commits.empty) {
       this.pending++;
-      const committed = last.finally(() => this.pending--);
+      const committed = commits.settled().finally(() => this.pending--);
       if (this.durability === 'relaxed') {
         committed.catch(() => undefined); // failures surface on the next strict flush or close
       } else {
@@ -308,25 +309,25 @@ export class LmdbStateStore implements StateStore {
     }
   }
 
-  /** Queues one write; returns the promise of its commit, if it queued anything. */
-  private apply(w: StateWrite): Promise<boolean> | undefined {
+  /** Queues one write; its commit goes to `commits`. */
+  private apply(w: StateWrite, commits: Commits): void {
     switch (w.op) {
-      case 'record': {
-        const put = this.records.put(w.path, w.values as Record<string, unknown>);
-        this.timerIndex.update(w.path, w.values, w.created === true);
-        return put;
-      }
+      case 'record':
+        commits.add(this.records.put(w.path, w.values));
+        this.timerIndex.update(w.path, w.values, w.created === true, commits);
+        return;
       case 'put':
-        return this.entries.put(entryKey(w.path, w.lane, w.key), w.value);
+        commits.add(this.entries.put(entryKey(w.path, w.lane, w.key), w.value));
+        return;
       case 'journal':
-        return this.journal.append(w.entry);
+        this.journal.append(w.entry, commits);
+        return;
       case 'del': {
-        if (w.key !== undefined) return this.entries.remove(entryKey(w.path, w.lane, w.key));
+        if (w.key !== undefined) return commits.add(this.entries.remove(entryKey(w.path, w.lane, w.key)));
         // A whole lane: only committed keys are visible here (lanes delete by key; see MapLane.clear).
-        let last: Promise<boolean> | undefined;
         const from = w.path + SEP + w.lane + SEP;
-        for (const key of this.entries.getKeys({ start: from, end: w.path + SEP + w.lane + AFTER_SEP })) last = this.entries.remove(key);
-        return last;
+        for (const key of this.entries.getKeys({ start: from, end: w.path + SEP + w.lane + AFTER_SEP })) commits.add(this.entries.remove(key));
+        return;
       }
     }
   }

@@ -1,5 +1,6 @@
 import type { Database } from 'lmdb';
 import { BUCKET_MS, bucketKey, SEP } from './lmdb-keys.js';
+import type { Commits } from './lmdb-commits.js';
 
 /** No indexed bucket (a twin without due timers). */
 const NONE = '';
@@ -15,7 +16,7 @@ const INDEX_CACHE_LIMIT = 200_000;
  *
  * @example
  * ```ts
- * index.update('/room/1', { $timers: { vacant: 1_700_000_060_000 } }, true); // queued in the write's transaction
+ * index.update('/room/1', { $timers: { vacant: 1_700_000_060_000 } }, true, commits); // queued in the write's transaction
  * index.dueTwins(1_700_000_100_000); // ['/room/1'] once committed
  * ```
  */
@@ -47,18 +48,18 @@ export class LmdbTimerIndex {
    * a delete only when the earliest timer moves to another minute. The bucket last written
    * for a path is remembered here, because a read would not see a write still in flight.
    */
-  update(path: string, values: Readonly<Record<string, unknown>>, created: boolean): void {
+  update(path: string, values: Readonly<Record<string, unknown>>, created: boolean, commits: Commits): void {
     const next = earliestBucket(values);
     let previous = this.indexed.get(path);
     if (previous === undefined) previous = created ? NONE : (this.timerOf.get(path) ?? NONE);
     if (previous === next) return;
     this.indexed.set(path, next);
-    if (previous !== NONE) this.timers.remove(previous + SEP + path);
+    if (previous !== NONE) commits.add(this.timers.remove(previous + SEP + path));
     if (next === NONE) {
-      this.timerOf.remove(path);
+      commits.add(this.timerOf.remove(path));
     } else {
-      this.timers.put(next + SEP + path, path);
-      this.timerOf.put(path, next);
+      commits.add(this.timers.put(next + SEP + path, path));
+      commits.add(this.timerOf.put(path, next));
     }
   }
 

@@ -42,12 +42,14 @@ export function typecheck(files: readonly CheckedFile[]): Map<string, string[]> 
   const compilerOptions = options();
   const host = ts.createCompilerHost(compilerOptions, true);
   const virtual = new Map(files.filter((f) => f.text !== undefined).map((f) => [ROOT + f.fileName, f.text!]));
-  const { getSourceFile, fileExists, readFile } = host;
-  host.fileExists = (name) => virtual.has(name) || fileExists.call(host, name);
-  host.readFile = (name) => virtual.get(name) ?? readFile.call(host, name);
+  const getSourceFile = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  const readFile = host.readFile.bind(host);
+  host.fileExists = (name) => virtual.has(name) || fileExists(name);
+  host.readFile = (name) => virtual.get(name) ?? readFile(name);
   host.getSourceFile = (name, language, onError, create) => {
     const text = virtual.get(name);
-    return text !== undefined ? ts.createSourceFile(name, text, language, true) : getSourceFile.call(host, name, language, onError, create);
+    return text !== undefined ? ts.createSourceFile(name, text, language, true) : getSourceFile(name, language, onError, create);
   };
   const roots = files.map((f) => ROOT + f.fileName);
   const program = ts.createProgram(roots, compilerOptions, host);

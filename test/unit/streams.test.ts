@@ -128,7 +128,7 @@ describe('LinkOutbox', () => {
     const got: string[] = [];
     box.drain({
       accept: (event, path) => {
-        got.push(`${path}=${(event as { value: unknown }).value}`);
+        got.push(`${path}=${String((event as { value: unknown }).value)}`);
         return true;
       },
     });
