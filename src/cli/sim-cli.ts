@@ -38,7 +38,6 @@ export const IMPORT_USAGE = `twinflow import <file.csv> --out <file.tfr> [option
   --fan-out <n>            spread the file over n rooms (default 1)
   --time-shift <ms>        copy i is shifted by i × ms (default 7000)
   --room <template>        room path; {i}, {floor} = i / 10, {room} = i % 10
-  --threads <n>            worker threads encoding a large import (default: core count; 1: none)
 `;
 
 export const EXPORT_USAGE = `twinflow export <file.tfr> [--out <file.jsonl>]   (JSON Lines CloudEvents; default stdout)\n`;
@@ -107,21 +106,15 @@ export async function importCommand(argv: string[]): Promise<number> {
   let mapping: CsvMapping = UCI_MAPPING;
   let fanOut: number | undefined;
   let timeShiftMs: number | undefined;
-  let threads: number | undefined;
   try {
     parsed = parseFlags({
       args: argv, strict: true, allowPositionals: true,
-      options: {
-        out: { type: 'string' }, uci: { type: 'boolean' }, mapping: { type: 'string' }, 'fan-out': { type: 'string' }, 'time-shift': { type: 'string' }, room: { type: 'string' },
-        threads: { type: 'string' },
-      },
+      options: { out: { type: 'string' }, uci: { type: 'boolean' }, mapping: { type: 'string' }, 'fan-out': { type: 'string' }, 'time-shift': { type: 'string' }, room: { type: 'string' } },
     });
     if (parsed.positionals.length !== 1 || !parsed.values.out) throw new Error('expected one CSV file and --out');
     if (parsed.values.mapping) mapping = JSON.parse(readFileSync(parsed.values.mapping, 'utf8')) as CsvMapping;
     fanOut = int('fan-out', parsed.values['fan-out']);
     timeShiftMs = int('time-shift', parsed.values['time-shift']);
-    threads = int('threads', parsed.values.threads);
-    if (threads !== undefined && threads < 1) throw new Error(`--threads must be at least 1, got ${threads}`);
   } catch (err) {
     return fail('import', IMPORT_USAGE, err);
   }
@@ -129,13 +122,12 @@ export async function importCommand(argv: string[]): Promise<number> {
   const file = parsed.positionals[0]!;
   const plan = planCsvImport(readFileSync(file, 'utf8'), mapping, { fanOut, timeShiftMs, room: v.room });
   const writer = RecordingWriter.create(v.out!, { created: 0, meta: { importedFrom: file, fanOut: fanOut ?? 1 } });
-  let used = 0;
   try {
-    ({ threads: used } = await writeCsvImport(plan, writer, { threads }));
+    await writeCsvImport(plan, writer);
   } finally {
     await writer.close();
   }
-  out(`wrote ${fmtCount(writer.count)} events to ${v.out}${used > 0 ? ` (${used} worker threads)` : ''}\n`);
+  out(`wrote ${fmtCount(writer.count)} events to ${v.out}\n`);
   return 0;
 }
 

@@ -4,9 +4,10 @@ import type { ChunkRecord } from './recording-format.js';
 /**
  * Builds the chunks of a recording (layout in `recording-format.ts`): events go in, and
  * {@link take} returns the open chunk as its length prefix and msgpack body. Shared by the
- * {@link RecordingWriter} and the import workers (`csv-import-worker.ts`), so a chunk
- * encoded on another thread has the same bytes as one the writer encodes: a chunk depends
- * only on its own events (its string table and msgpackr records are defined inside it).
+ * {@link RecordingWriter} and the CSV import's block encoder (`csv-chunks.ts`), so a chunk
+ * encoded apart (in a block, on another thread) has the same bytes as one the writer
+ * encodes: a chunk depends only on its own events (its string table and msgpackr records
+ * are defined inside it).
  *
  * @example
  * ```ts

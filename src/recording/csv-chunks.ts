@@ -14,7 +14,7 @@ export interface EncodeTask {
  * {@link RecordingWriter} would write for the same events. `from` must be a multiple of
  * `chunkSize` (a block starts a chunk), so blocks encoded anywhere, in any order,
  * concatenate to the sequential file. The result owns its ArrayBuffer, so a worker can
- * transfer it.
+ * transfer it (bench/lib/import-worker.ts does).
  *
  * @example
  * ```ts

@@ -12,7 +12,7 @@ export interface PlannedSensor {
 /**
  * A CSV import worked out once: every cell typed, every row time read, and the order of
  * the output events, without building the events. Plain data and typed arrays, so a
- * worker thread receives it by structured clone (see `csv-import-worker.ts`).
+ * worker thread can receive it (or a {@link slicePlan}) by structured clone.
  *
  * The output is a sequence of slots, one per (copy, row) in event-time order; a slot
  * gives one event per sensor, in mapping order, so event `k` is sensor `k % sensors` of
@@ -139,34 +139,36 @@ function slotOrder(rowTimes: Float64Array, copies: number, shiftMs: number): { s
   // Rows by time, ties in file order; every copy is this sequence shifted.
   const byTime = Uint32Array.from({ length: rows }, (_, n) => n);
   if (!isSorted(rowTimes)) byTime.sort((a, b) => rowTimes[a]! - rowTimes[b]! || a - b);
-  // A k-way merge of the copies through a binary heap of copy numbers keyed by the time
-  // of each copy's next row (ties: the lower copy first).
+  // A k-way merge of the copies: a binary heap of (time of the copy's next row, copy),
+  // smallest first, ties to the lower copy. Parallel typed arrays and inline comparisons:
+  // this loop runs once per slot (814 k times for the UCI file × 100).
   const next = new Uint32Array(copies);
-  const head = Float64Array.from({ length: copies }, (_, c) => rowTimes[byTime[0]!]! + c * shiftMs);
+  const keys = Float64Array.from({ length: copies }, (_, c) => rowTimes[byTime[0]!]! + c * shiftMs);
   const heap = Uint32Array.from({ length: copies }, (_, c) => c);
   let size = copies;
-  const before = (a: number, b: number): boolean => head[a]! < head[b]! || (head[a] === head[b] && a < b);
-  const down = (i: number): void => {
-    const c = heap[i]!;
+  const siftDown = (from: number, key: number, copy: number): void => {
+    let i = from;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= size) break;
-      const m = l + 1 < size && before(heap[l + 1]!, heap[l]!) ? l + 1 : l;
-      if (!before(heap[m]!, c)) break;
+      let m = l;
+      const r = l + 1;
+      if (r < size && (keys[r]! < keys[l]! || (keys[r] === keys[l] && heap[r]! < heap[l]!))) m = r;
+      if (!(keys[m]! < key || (keys[m] === key && heap[m]! < copy))) break;
+      keys[i] = keys[m]!;
       heap[i] = heap[m]!;
       i = m;
     }
-    heap[i] = c;
+    keys[i] = key;
+    heap[i] = copy;
   };
-  for (let i = (size >> 1) - 1; i >= 0; i--) down(i);
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(i, keys[i]!, heap[i]!);
   for (let k = 0; size > 0; k++) {
     const c = heap[0]!;
-    const n = byTime[next[c]!]!;
     slotCopy[k] = c;
-    slotRow[k] = n;
-    if (++next[c]! === rows) heap[0] = heap[--size]!;
-    else head[c] = rowTimes[byTime[next[c]!]!]! + c * shiftMs;
-    down(0);
+    slotRow[k] = byTime[next[c]!]!;
+    if (++next[c]! < rows) siftDown(0, rowTimes[byTime[next[c]!]!]! + c * shiftMs, c);
+    else if (--size > 0) siftDown(0, keys[size]!, heap[size]!);
   }
   return { slotCopy, slotRow };
 }
