@@ -87,6 +87,12 @@ export function planCsvImport(text: string, mapping: CsvMapping, options: CsvImp
 /**
  * The part of `plan` that events [from, to) need: the slot arrays are copied (not
  * views), so a structured clone of the slice does not carry the whole order along.
+ *
+ * @example
+ * ```ts
+ * const part = slicePlan(plan, 65_536, 131_072); // for a worker: events 65,536 to 131,071
+ * forEachPlannedEvent(part, 65_536, 131_072, visit); // same events as on the whole plan
+ * ```
  */
 export function slicePlan(plan: CsvImportPlan, from: number, to: number): CsvImportPlan {
   const per = plan.sensors.length;
@@ -98,6 +104,13 @@ export function slicePlan(plan: CsvImportPlan, from: number, to: number): CsvImp
 /**
  * Visits events [from, to) of the plan in output order. `data` is a fresh object per
  * event (callers keep or mutate it); type is always `reading` and source `plan.source`.
+ *
+ * @example
+ * ```ts
+ * forEachPlannedEvent(plan, 0, plan.events, (time, subject, id, data) => {
+ *   events.push({ id, source: plan.source, type: 'reading', subject, time, data });
+ * });
+ * ```
  */
 export function forEachPlannedEvent(
   plan: CsvImportPlan, from: number, to: number,
