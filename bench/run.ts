@@ -21,6 +21,7 @@ const scenarios: Record<string, () => Promise<{ run: Scenario }>> = {
   ingest: () => import('./ingest.js'),
   persistence: () => import('./persistence.js'),
   replay: () => import('./replay.js'),
+  offload: () => import('./offload.js'),
 };
 
 /**

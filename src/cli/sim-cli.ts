@@ -1,6 +1,8 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { importCsv, UCI_MAPPING, type CsvMapping } from '../recording/csv-import.js';
+import { UCI_MAPPING, type CsvMapping } from '../recording/csv-mapping.js';
+import { planCsvImport } from '../recording/csv-import-plan.js';
+import { writeCsvImport } from '../recording/csv-recording.js';
 import { toJsonLine } from '../recording/jsonl.js';
 import { RecordingReader } from '../recording/recording-reader.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
@@ -144,13 +146,13 @@ export async function importCommand(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   const file = parsed.positionals[0]!;
-  const events = importCsv(readFileSync(file, 'utf8'), mapping, { fanOut, timeShiftMs, room: v.room });
+  const plan = planCsvImport(readFileSync(file, 'utf8'), mapping, { fanOut, timeShiftMs, room: v.room });
   const writer = RecordingWriter.create(v.out!, { created: 0, meta: { importedFrom: file, fanOut: fanOut ?? 1 } });
-  for (let i = 0; i < events.length; i++) {
-    writer.append(events[i]!);
-    if (i % 65_536 === 0) await writer.ready();
+  try {
+    await writeCsvImport(plan, writer);
+  } finally {
+    await writer.close();
   }
-  await writer.close();
   out(`wrote ${fmtCount(writer.count)} events to ${v.out}\n`);
   return 0;
 }

@@ -1,7 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Packr } from 'msgpackr';
-import { RECORDING_MAGIC, RECORDING_VERSION, type ChunkRecord, type RecordedEvent, type RecordingHeader } from './recording-format.js';
+import { ChunkEncoder } from './chunk-encoder.js';
+import { RECORDING_MAGIC, RECORDING_VERSION, type RecordedEvent, type RecordingHeader } from './recording-format.js';
 
 export interface RecordingWriterOptions {
   /** Events per chunk (default 4096): bigger chunks compress strings better, smaller lose less on a crash. */
@@ -28,12 +29,9 @@ export interface RecordingWriterOptions {
  * ```
  */
 export class RecordingWriter {
-  private readonly packr = new Packr({ useRecords: true });
-  private readonly chunkSize: number;
-  private records: ChunkRecord[] = [];
-  private strings: string[] = [];
-  private index = new Map<string, number>();
-  private baseTime = 0;
+  private readonly chunks = new ChunkEncoder();
+  /** Events per chunk. */
+  readonly chunkSize: number;
   private closed = false;
   private failure: Error | null = null;
   /** Events appended so far. */
@@ -42,7 +40,7 @@ export class RecordingWriter {
   private constructor(private readonly out: WriteStream, header: RecordingHeader, chunkSize: number) {
     this.chunkSize = chunkSize;
     out.on('error', (err) => (this.failure = err));
-    const body = this.packr.pack(header);
+    const body = new Packr({ useRecords: true }).pack(header);
     const head = Buffer.alloc(8);
     head.write(RECORDING_MAGIC, 0, 'latin1');
     head.writeUInt32LE(body.length, 4);
@@ -59,12 +57,22 @@ export class RecordingWriter {
 
   append(e: RecordedEvent, batchStart = false): void {
     if (this.closed) throw new Error('the recording is closed');
-    if (this.records.length === 0) this.baseTime = e.time;
-    const r: ChunkRecord = [e.time - this.baseTime, this.intern(e.subject), this.intern(e.type), this.intern(e.source), e.id, e.data];
-    if (batchStart) r.push(1);
-    this.records.push(r);
+    this.chunks.add(e.time, e.subject, e.type, e.source, e.id, e.data, batchStart);
     this.count++;
-    if (this.records.length >= this.chunkSize) this.flush();
+    if (this.chunks.size >= this.chunkSize) this.flush();
+  }
+
+  /**
+   * Appends whole chunks encoded elsewhere by a {@link ChunkEncoder} (the parallel CSV
+   * import encodes on worker threads): `bytes` is one or more `length | body` chunks
+   * holding `events` events. Only between chunks: the open chunk must be empty, or
+   * its events would land after the ones given here.
+   */
+  appendEncoded(bytes: Uint8Array, events: number): void {
+    if (this.closed) throw new Error('the recording is closed');
+    if (this.chunks.size > 0) throw new Error('appendEncoded needs an empty open chunk: call flush() first');
+    this.out.write(bytes);
+    this.count += events;
   }
 
   /** Appends the events of one batch (one ingest call), marking its first event. */
@@ -74,15 +82,10 @@ export class RecordingWriter {
 
   /** Writes the open chunk now (a recorder calls this on a timer so a quiet stream still reaches disk). */
   flush(): void {
-    if (this.records.length === 0) return;
-    const body = this.packr.pack([this.baseTime, this.strings, ...this.records]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(body.length, 0);
-    this.out.write(len);
-    this.out.write(body);
-    this.records = [];
-    this.strings = [];
-    this.index = new Map();
+    const chunk = this.chunks.take();
+    if (!chunk) return;
+    this.out.write(chunk.length);
+    this.out.write(chunk.body);
   }
 
   /** Resolves when the stream's buffer is below its high-water mark. */
@@ -98,15 +101,5 @@ export class RecordingWriter {
     this.closed = true;
     await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     if (this.failure) throw this.failure;
-  }
-
-  private intern(s: string): number {
-    let i = this.index.get(s);
-    if (i === undefined) {
-      i = this.strings.length;
-      this.strings.push(s);
-      this.index.set(s, i);
-    }
-    return i;
   }
 }
