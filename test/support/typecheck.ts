@@ -80,10 +80,20 @@ export function castsIn(text: string): string[] {
 
 /** The ```ts blocks of a Markdown file, in order; a block whose info string says `fragment` is left out. */
 export function typescriptBlocks(markdownPath: string): string[] {
+  return typescriptBlockFiles(markdownPath).map((f) => f.text!);
+}
+
+/**
+ * The same blocks as files to check: a block tagged ```ts file=garage.ts is that file (so a
+ * later block can import it as './garage.js'); the others are `<prefix>-<n>.ts`.
+ */
+export function typescriptBlockFiles(markdownPath: string, prefix = 'readme-example'): CheckedFile[] {
   const text = readFileSync(ROOT + markdownPath, 'utf8');
-  const blocks: string[] = [];
+  const files: CheckedFile[] = [];
   for (const m of text.matchAll(/^```ts([^\n]*)\n([\s\S]*?)^```$/gm)) {
-    if (!/\bfragment\b/.test(m[1]!)) blocks.push(m[2]!);
+    if (/\bfragment\b/.test(m[1]!)) continue;
+    const named = /\bfile=([\w.-]+\.ts)\b/.exec(m[1]!)?.[1];
+    files.push({ fileName: named ?? `${prefix}-${files.length + 1}.ts`, text: m[2]! });
   }
-  return blocks;
+  return files;
 }

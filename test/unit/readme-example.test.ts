@@ -1,7 +1,8 @@
 /**
  * The examples of README.md: every ```ts block compiles under the repo's strict options
  * without a cast, and the model example, copied here verbatim (checked below), behaves as
- * documented. A block marked ```ts fragment would be left out; none is.
+ * documented. A block marked ```ts fragment would be left out; none is. A block marked
+ * ```ts file=garage.ts is checked as that file, so the next block can import it.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { buildingModels } from '../../models/index.js';
 import { command, createRuntime, defineTwin, join, jsonEquals, reject, SimulatedClock, SortedSet, value, window, type DerivedEvent } from '../../src/index.js';
 import { pino } from 'pino';
 import { advance, simulatedRuntime } from '../support/runtime.js';
-import { castsIn, typecheck, typescriptBlocks } from '../support/typecheck.js';
+import { castsIn, typecheck, typescriptBlockFiles, typescriptBlocks } from '../support/typecheck.js';
 
 interface Reading { temperature?: number; occupied?: boolean }
 const isReading = (data: unknown): data is Reading => typeof data === 'object' && data !== null;
@@ -119,7 +120,7 @@ describe('the README code blocks', () => {
 
   it('compile under strict, as a user project importing twinflow would, without casts', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3); // the model, the runtime from code, the client
-    const results = typecheck(blocks.map((text, i) => ({ fileName: `readme-example-${i + 1}.ts`, text })));
+    const results = typecheck(typescriptBlockFiles('README.md'));
     const failures = [...results].filter(([, errors]) => errors.length > 0);
     expect(failures, 'README examples that do not compile').toEqual([]);
     expect(blocks.map((b, i) => [i + 1, castsIn(b)]).filter(([, casts]) => (casts as string[]).length > 0), 'casts in README examples').toEqual([]);
