@@ -21,17 +21,21 @@ export function fleetSensors(quick: boolean): string[] {
       for (let f = 0; f < floors; f++)
         for (let u = 0; u < 5; u++)
           for (let r = 0; r < 10; r++)
-            for (const k of KINDS) out.push(`/org/bench/site/s${s}/building/b${b}/floor/${f}/unit/u${u}/room/${r}/sensors/${k}`);
+            for (const k of KINDS)
+              out.push(`/org/bench/site/s${s}/building/b${b}/floor/${f}/unit/u${u}/room/${r}/sensors/${k}`);
   return out;
 }
 
-
 function reading(kind: string, rnd: () => number): unknown {
   switch (kind) {
-    case 'climate': return { temperature: 18 + rnd() * 6, humidity: 30 + rnd() * 30, co2: 400 + rnd() * 600 };
-    case 'occupancy': return { occupied: rnd() < 0.5, count: Math.floor(rnd() * 4) };
-    case 'fire': return { alarm: rnd() < 0.001, smoke: rnd() * 0.1 };
-    default: return { alarm: rnd() < 0.001, level: rnd() * 0.1 };
+    case 'climate':
+      return { temperature: 18 + rnd() * 6, humidity: 30 + rnd() * 30, co2: 400 + rnd() * 600 };
+    case 'occupancy':
+      return { occupied: rnd() < 0.5, count: Math.floor(rnd() * 4) };
+    case 'fire':
+      return { alarm: rnd() < 0.001, smoke: rnd() * 0.1 };
+    default:
+      return { alarm: rnd() < 0.001, level: rnd() * 0.1 };
   }
 }
 
@@ -41,7 +45,13 @@ export function randomEvents(sensors: string[], count: number, seed: number): Ev
   const out: EventInput[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const subject = sensors[Math.floor(rnd() * sensors.length)]!;
-    out[i] = { subject, id: String(i), source: 'bench', time: 1_700_000_000_000 + i, data: reading(subject.slice(subject.lastIndexOf('/') + 1), rnd) };
+    out[i] = {
+      subject,
+      id: String(i),
+      source: 'bench',
+      time: 1_700_000_000_000 + i,
+      data: reading(subject.slice(subject.lastIndexOf('/') + 1), rnd),
+    };
   }
   return out;
 }
@@ -54,11 +64,20 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const sensors = fleetSensors(ctx.quick);
   const count = ctx.quick ? 100_000 : 400_000;
   const events = randomEvents(sensors, count, 7);
-  const warm = sensors.map((subject, i) => ({ subject, id: `w${i}`, source: 'bench', data: reading(subject.slice(subject.lastIndexOf('/') + 1), seeded(i)) }));
+  const warm = sensors.map((subject, i) => ({
+    subject,
+    id: `w${i}`,
+    source: 'bench',
+    data: reading(subject.slice(subject.lastIndexOf('/') + 1), seeded(i)),
+  }));
 
   gc();
   const rssBefore = process.memoryUsage().rss;
-  const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store: new MemoryStateStore() });
+  const rt = createRuntime({
+    models: buildingModels(),
+    logger: pino({ level: 'silent' }),
+    store: new MemoryStateStore(),
+  });
   await feed(rt, warm, 5000); // every twin active before timing
   await rt.settle();
   gc();
@@ -103,8 +122,22 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   });
 
   return [
-    { scenario: 'core', figure: `events/s, building model, ${sensors.length / 1000}k sensors`, unit: 'ev/s', ours, baseline, baselineName: 'Map get+update', target: { ratio: 0.5, cmp: '>=' } },
-    { scenario: 'core', figure: `heap per active twin (${twins} twins)`, unit: 'B', ours: [heapPerTwin], target: { value: 1024, cmp: '<=' } },
+    {
+      scenario: 'core',
+      figure: `events/s, building model, ${sensors.length / 1000}k sensors`,
+      unit: 'ev/s',
+      ours,
+      baseline,
+      baselineName: 'Map get+update',
+      target: { ratio: 0.5, cmp: '>=' },
+    },
+    {
+      scenario: 'core',
+      figure: `heap per active twin (${twins} twins)`,
+      unit: 'B',
+      ours: [heapPerTwin],
+      target: { value: 1024, cmp: '<=' },
+    },
     { scenario: 'core', figure: `RSS per active twin, store included (${twins} twins)`, unit: 'B', ours: [rssPerTwin] },
   ];
 }

@@ -68,14 +68,25 @@ function plan(subscribers: number): { sockets: number; floorsOf: (s: number) => 
   };
 }
 
-export async function ours(clients: FanoutClients, subscribers: number, rate: number, ms: number, runs: number): Promise<Window[]> {
+export async function ours(
+  clients: FanoutClients,
+  subscribers: number,
+  rate: number,
+  ms: number,
+  runs: number,
+): Promise<Window[]> {
   const node = await startNode({ models: buildingModels(), port: 0, logger: pino({ level: 'silent' }) });
   const { sockets, floorsOf } = plan(subscribers);
-  const subscribe = Array.from({ length: sockets }, (_, s) => floorsOf(s).map((f) => `@sync(node:"${floorPath(f)}",lane:temperature)`).join('\n'));
+  const subscribe = Array.from({ length: sockets }, (_, s) =>
+    floorsOf(s)
+      .map((f) => `@sync(node:"${floorPath(f)}",lane:temperature)`)
+      .join('\n'),
+  );
   await clients.open(node.url.replace(/^http/, 'ws') + '/', sockets, subscribe, 'warp.recon');
-  const drive = (d: number) => () => paced(rate, d, (i, due) => {
-    node.runtime.command(floorPath(i % FLOORS), 'temperature', due).catch(() => undefined);
-  });
+  const drive = (d: number) => () =>
+    paced(rate, d, (i, due) => {
+      node.runtime.command(floorPath(i % FLOORS), 'temperature', due).catch(() => undefined);
+    });
   const windows: Window[] = [];
   await clients.window(drive(ms)); // warm-up, discarded (see the header)
   for (let i = 0; i < runs; i++) windows.push(await clients.window(drive(ms)));
@@ -84,7 +95,13 @@ export async function ours(clients: FanoutClients, subscribers: number, rate: nu
   return windows;
 }
 
-export async function rawBroadcast(clients: FanoutClients, subscribers: number, rate: number, ms: number, runs: number): Promise<Window[]> {
+export async function rawBroadcast(
+  clients: FanoutClients,
+  subscribers: number,
+  rate: number,
+  ms: number,
+  runs: number,
+): Promise<Window[]> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((r) => wss.once('listening', r));
   const serverSide: WebSocket[] = [];
@@ -94,12 +111,15 @@ export async function rawBroadcast(clients: FanoutClients, subscribers: number, 
   while (serverSide.length < sockets) await sleep(10);
   // Server sockets per floor (connection order matches client order closely enough: any mapping with the same counts is fair).
   const subs: WebSocket[][] = Array.from({ length: FLOORS }, () => []);
-  serverSide.forEach((ws, s) => { for (const f of floorsOf(s)) subs[f]!.push(ws); });
-  const drive = (d: number) => () => paced(rate, d, (i, due) => {
-    const f = i % FLOORS;
-    const bytes = Buffer.from(`@event(node:"${floorPath(f)}",lane:temperature)${due}`);
-    for (const ws of subs[f]!) ws.send(bytes, { binary: false });
+  serverSide.forEach((ws, s) => {
+    for (const f of floorsOf(s)) subs[f]!.push(ws);
   });
+  const drive = (d: number) => () =>
+    paced(rate, d, (i, due) => {
+      const f = i % FLOORS;
+      const bytes = Buffer.from(`@event(node:"${floorPath(f)}",lane:temperature)${due}`);
+      for (const ws of subs[f]!) ws.send(bytes, { binary: false });
+    });
   const windows: Window[] = [];
   await clients.window(drive(ms)); // warm-up, discarded (see the header)
   for (let i = 0; i < runs; i++) windows.push(await clients.window(drive(ms)));
@@ -137,22 +157,49 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   return figures;
 }
 
-async function size(clients: FanoutClients, n: number, rate: number, ms: number, runs: number, quick: boolean): Promise<Figure[]> {
+async function size(
+  clients: FanoutClients,
+  n: number,
+  rate: number,
+  ms: number,
+  runs: number,
+  quick: boolean,
+): Promise<Figure[]> {
   const a = await ours(clients, n, rate, ms, runs);
   const b = await rawBroadcast(clients, n, rate, ms, runs);
   const scenario = `fanout ${n.toLocaleString('en')} subs @ ${rate / 1000}k upd/s`;
   const base = { scenario, baselineName: 'raw ws broadcast' };
-  const expected = offered(n, rate * ms / 1000);
+  const expected = offered(n, (rate * ms) / 1000);
   return [
-    { ...base, figure: 'deliveries/s', unit: '/s', ours: a.map((w) => w.perSecond), baseline: b.map((w) => w.perSecond),
-      note: `median deliveries per window (offered ${expected}): ours ${median(a.map((w) => w.deliveries))}, raw ${median(b.map((w) => w.deliveries))}; `
-        + `subscribers in a child process, clock offset ${clients.offsetMs.toFixed(3)} ± ${clients.offsetErrorMs.toFixed(3)} ms (corrected)` },
-    { ...base, figure: 'server CPU (one core = 100)', unit: '%', ours: a.map((w) => 100 * w.serverCpu), baseline: b.map((w) => 100 * w.serverCpu),
-      note: `medians, ours / raw: server event loop busy ${pct(a, 'serverBusy')} / ${pct(b, 'serverBusy')}, subscriber process CPU ${pct(a, 'clientCpu')} / ${pct(b, 'clientCpu')} `
-        + '(busy well above CPU means the server waited for a core: the machine, not the server, was the limit)' },
+    {
+      ...base,
+      figure: 'deliveries/s',
+      unit: '/s',
+      ours: a.map((w) => w.perSecond),
+      baseline: b.map((w) => w.perSecond),
+      note:
+        `median deliveries per window (offered ${expected}): ours ${median(a.map((w) => w.deliveries))}, raw ${median(b.map((w) => w.deliveries))}; ` +
+        `subscribers in a child process, clock offset ${clients.offsetMs.toFixed(3)} ± ${clients.offsetErrorMs.toFixed(3)} ms (corrected)`,
+    },
+    {
+      ...base,
+      figure: 'server CPU (one core = 100)',
+      unit: '%',
+      ours: a.map((w) => 100 * w.serverCpu),
+      baseline: b.map((w) => 100 * w.serverCpu),
+      note:
+        `medians, ours / raw: server event loop busy ${pct(a, 'serverBusy')} / ${pct(b, 'serverBusy')}, subscriber process CPU ${pct(a, 'clientCpu')} / ${pct(b, 'clientCpu')} ` +
+        '(busy well above CPU means the server waited for a core: the machine, not the server, was the limit)',
+    },
     { ...base, figure: 'latency p50', unit: 'ms', ours: a.map((w) => w.p50), baseline: b.map((w) => w.p50) },
-    { ...base, figure: 'latency p99', unit: 'ms', ours: a.map((w) => w.p99), baseline: b.map((w) => w.p99),
-      target: n >= 10_000 && !quick ? { value: 50, cmp: '<=' } : undefined },
+    {
+      ...base,
+      figure: 'latency p99',
+      unit: 'ms',
+      ours: a.map((w) => w.p99),
+      baseline: b.map((w) => w.p99),
+      target: n >= 10_000 && !quick ? { value: 50, cmp: '<=' } : undefined,
+    },
     { ...base, figure: 'latency max', unit: 'ms', ours: a.map((w) => w.max), baseline: b.map((w) => w.max) },
   ];
 }

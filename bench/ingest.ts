@@ -20,9 +20,15 @@ import { hasNatsServer, startNatsMqtt } from './lib/nats.js';
 import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
 
 const silent = pino({ level: 'silent' });
-const SENSORS = Array.from({ length: 2000 }, (_, i) => `/org/bench/site/s0/building/b${i % 10}/floor/${(i >> 4) % 10}/unit/u${i % 5}/room/${i % 16}/sensors/climate`);
+const SENSORS = Array.from(
+  { length: 2000 },
+  (_, i) =>
+    `/org/bench/site/s0/building/b${i % 10}/floor/${(i >> 4) % 10}/unit/u${i % 5}/room/${i % 16}/sensors/climate`,
+);
 const TOPICS = SENSORS.map((p) => p.slice(1));
-const PAYLOADS = Array.from({ length: 16 }, (_, i) => Buffer.from(JSON.stringify({ temperature: 18 + i / 4, humidity: 40 + i, co2: 420 })));
+const PAYLOADS = Array.from({ length: 16 }, (_, i) =>
+  Buffer.from(JSON.stringify({ temperature: 18 + i / 4, humidity: 40 + i, co2: 420 })),
+);
 
 /**
  * Publishes `n` messages. QoS 0 writes in a tight loop and waits for the socket to drain
@@ -37,7 +43,8 @@ async function publishMany(c: MqttClient, n: number, qos: 0 | 1, topicPrefix = '
     }
     return;
   }
-  let sent = 0, done = 0;
+  let sent = 0,
+    done = 0;
   await new Promise<void>((resolve, reject) => {
     const pump = (): void => {
       while (sent < n && sent - done < window) {
@@ -119,8 +126,14 @@ async function latencies(n: TwinflowNode, qos: 0 | 1, samples: number): Promise<
 async function httpRate(n: TwinflowNode, bodies: string[], perBatch: number): Promise<number> {
   const worker = new Worker(new URL('./lib/http-load-worker.js', import.meta.url));
   try {
-    const reply = () => new Promise<any>((resolve, reject) => (worker.once('message', resolve), worker.once('error', reject)));
-    worker.postMessage({ url: `${n.url}/events`, bodies, contentType: 'application/cloudevents-batch+json', concurrency: 4 });
+    const reply = () =>
+      new Promise<any>((resolve, reject) => (worker.once('message', resolve), worker.once('error', reject)));
+    worker.postMessage({
+      url: `${n.url}/events`,
+      bodies,
+      contentType: 'application/cloudevents-batch+json',
+      concurrency: 4,
+    });
     await reply();
     worker.postMessage('go');
     const r = await reply();
@@ -133,17 +146,29 @@ async function httpRate(n: TwinflowNode, bodies: string[], perBatch: number): Pr
 
 function batchEvents(pass: number, batches: number, perBatch: number): EventInput[][] {
   const time = new Date(1_700_000_000_000).toISOString();
-  return Array.from({ length: batches }, (_, b) => Array.from({ length: perBatch }, (_, i) => {
-    const k = b * perBatch + i;
-    return { specversion: '1.0', id: `${pass}.${k}`, source: 'urn:bench', type: 'reading', subject: SENSORS[k % SENSORS.length]!, time, data: { temperature: 18 + (k % 16) / 4, humidity: 40 } } as EventInput;
-  }));
+  return Array.from({ length: batches }, (_, b) =>
+    Array.from({ length: perBatch }, (_, i) => {
+      const k = b * perBatch + i;
+      return {
+        specversion: '1.0',
+        id: `${pass}.${k}`,
+        source: 'urn:bench',
+        type: 'reading',
+        subject: SENSORS[k % SENSORS.length]!,
+        time,
+        data: { temperature: 18 + (k % 16) / 4, humidity: 40 },
+      } as EventInput;
+    }),
+  );
 }
 
 export async function run(ctx: BenchContext): Promise<Figure[]> {
   const count = ctx.quick ? 20_000 : 100_000;
   const figures: Figure[] = [];
   let mosq: Mosquitto | null = null;
-  const note = hasMosquitto ? undefined : 'mosquitto not installed: raw baseline and external mode skipped (scripts/install-system-deps.sh mosquitto mosquitto-clients)';
+  const note = hasMosquitto
+    ? undefined
+    : 'mosquitto not installed: raw baseline and external mode skipped (scripts/install-system-deps.sh mosquitto mosquitto-clients)';
   if (hasMosquitto) mosq = await startMosquitto();
   try {
     const embedded = await node({ mqtt: { port: 0 } });
@@ -155,15 +180,42 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       const baseline = mosq ? await repeat(ctx.runs, () => rawRate(mosq.url, qos, count)) : undefined;
       const ratio = qos === 0 ? 0.6 : 0.8;
       const emb = await repeat(ctx.runs, () => oursRate(embedded, embedded.ingestion.mqtt!.url, qos, count));
-      figures.push({ scenario: 'ingest', figure: `MQTT QoS ${qos} events/s, embedded aedes → committed`, unit: 'ev/s', ours: emb, baseline, baselineName: `mosquitto pub→sub QoS ${qos}`, target: { ratio, cmp: '>=' }, note });
+      figures.push({
+        scenario: 'ingest',
+        figure: `MQTT QoS ${qos} events/s, embedded aedes → committed`,
+        unit: 'ev/s',
+        ours: emb,
+        baseline,
+        baselineName: `mosquitto pub→sub QoS ${qos}`,
+        target: { ratio, cmp: '>=' },
+        note,
+      });
       if (external && mosq) {
         const ext = await repeat(ctx.runs, () => oursRate(external, mosq.url, qos, count));
-        figures.push({ scenario: 'ingest', figure: `MQTT QoS ${qos} events/s, via mosquitto → committed`, unit: 'ev/s', ours: ext, baseline, baselineName: `mosquitto pub→sub QoS ${qos}`, target: { ratio, cmp: '>=' } });
+        figures.push({
+          scenario: 'ingest',
+          figure: `MQTT QoS ${qos} events/s, via mosquitto → committed`,
+          unit: 'ev/s',
+          ours: ext,
+          baseline,
+          baselineName: `mosquitto pub→sub QoS ${qos}`,
+          target: { ratio, cmp: '>=' },
+        });
       }
       const lat = await latencies(embedded, qos, ctx.quick ? 300 : 1000);
       const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
-      figures.push({ scenario: 'ingest', figure: `QoS ${qos} publish→lane update p50 (embedded)`, unit: 'ms', ours: [q(0.5)] });
-      figures.push({ scenario: 'ingest', figure: `QoS ${qos} publish→lane update p99 (embedded)`, unit: 'ms', ours: [q(0.99)] });
+      figures.push({
+        scenario: 'ingest',
+        figure: `QoS ${qos} publish→lane update p50 (embedded)`,
+        unit: 'ms',
+        ours: [q(0.5)],
+      });
+      figures.push({
+        scenario: 'ingest',
+        figure: `QoS ${qos} publish→lane update p99 (embedded)`,
+        unit: 'ms',
+        ours: [q(0.99)],
+      });
     }
     await external?.close();
     await embedded.close();
@@ -175,16 +227,30 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
         for (const qos of [0, 1] as const) {
           const natsRate = await repeat(ctx.runs, () => rawRate(nats.url, qos, count));
           const mosqRate = mosq ? await repeat(ctx.runs, () => rawRate(mosq.url, qos, count)) : undefined;
-          figures.push({ scenario: 'ingest', figure: `raw nats-server MQTT pub→sub QoS ${qos} (a baseline)`, unit: 'ev/s', ours: natsRate, baseline: mosqRate, baselineName: `mosquitto QoS ${qos}` });
+          figures.push({
+            scenario: 'ingest',
+            figure: `raw nats-server MQTT pub→sub QoS ${qos} (a baseline)`,
+            unit: 'ev/s',
+            ours: natsRate,
+            baseline: mosqRate,
+            baselineName: `mosquitto QoS ${qos}`,
+          });
         }
       } finally {
         await nats.stop();
       }
     } else {
-      figures.push({ scenario: 'ingest', figure: 'raw nats-server MQTT pub→sub (a baseline)', unit: 'ev/s', ours: [NaN], note: 'nats-server not installed (scripts/install-system-deps.sh nats-server)' });
+      figures.push({
+        scenario: 'ingest',
+        figure: 'raw nats-server MQTT pub→sub (a baseline)',
+        unit: 'ev/s',
+        ours: [NaN],
+        note: 'nats-server not installed (scripts/install-system-deps.sh nats-server)',
+      });
     }
 
-    const perBatch = 1000, batches = ctx.quick ? 20 : 100;
+    const perBatch = 1000,
+      batches = ctx.quick ? 20 : 100;
     const http = await node({});
     await http.runtime.ingest(SENSORS.map((subject) => ({ subject, data: { temperature: 20, humidity: 40 } })));
     let pass = 0;
@@ -198,12 +264,18 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       await Promise.all(events.map((b) => http.runtime.ingest(b)));
       return perSecond(batches * perBatch, process.hrtime.bigint() - t0);
     });
-    figures.push({ scenario: 'ingest', figure: 'HTTP batch events/s (1000/request, 4 in flight, client thread)', unit: 'ev/s', ours, baseline: inProcess, baselineName: 'Runtime.ingest in process', target: { value: 200_000, cmp: '>=' } });
+    figures.push({
+      scenario: 'ingest',
+      figure: 'HTTP batch events/s (1000/request, 4 in flight, client thread)',
+      unit: 'ev/s',
+      ours,
+      baseline: inProcess,
+      baselineName: 'Runtime.ingest in process',
+      target: { value: 200_000, cmp: '>=' },
+    });
     await http.close();
   } finally {
     await mosq?.stop();
   }
   return figures;
 }
-
-

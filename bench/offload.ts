@@ -30,10 +30,15 @@ const UCI = fileURLToPath(new URL('../../test/fixtures/uci-occupancy/datatrainin
 const THREADS = Math.max(1, availableParallelism());
 
 /** Runs `a` and `b` alternately, `runs` times each after one warm-up of each. */
-async function alternate(runs: number, a: () => Promise<number>, b: () => Promise<number>): Promise<[number[], number[]]> {
+async function alternate(
+  runs: number,
+  a: () => Promise<number>,
+  b: () => Promise<number>,
+): Promise<[number[], number[]]> {
   await a();
   await b();
-  const as: number[] = [], bs: number[] = [];
+  const as: number[] = [],
+    bs: number[] = [];
   for (let i = 0; i < runs; i++) {
     as.push(await a());
     bs.push(await b());
@@ -102,22 +107,35 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const text = readFileSync(UCI, 'utf8');
   const runs = 3;
   const fanOut = ctx.quick ? 25 : 100;
-  const label = `UCI × ${fanOut} (${(fanOut * 16_286 / 1e6).toFixed(2)} M events)`;
+  const label = `UCI × ${fanOut} (${((fanOut * 16_286) / 1e6).toFixed(2)} M events)`;
   try {
     const file = join(dir, 'uci.tfr');
     const seqFile = join(dir, 'uci-seq.tfr');
-    const [seq, par] = await alternate(runs,
+    const [seq, par] = await alternate(
+      runs,
       () => importRate(text, fanOut, seqFile, 0),
-      () => importRate(text, fanOut, file, THREADS));
-    const [seqSmall, parSmall] = await alternate(runs,
+      () => importRate(text, fanOut, file, THREADS),
+    );
+    const [seqSmall, parSmall] = await alternate(
+      runs,
       () => importRate(text, 10, join(dir, 'small.tfr'), 0),
-      () => importRate(text, 10, join(dir, 'small.tfr'), THREADS));
+      () => importRate(text, 10, join(dir, 'small.tfr'), THREADS),
+    );
     // The evidence only counts if both did the same work: the files must be the same bytes.
-    if (!readFileSync(file).equals(readFileSync(seqFile))) throw new Error('offload: the pool import differs from the one-thread import');
-    const pool = new Piscina<Uint8Array, unknown[]>({ filename: new URL('./lib/decode-worker.js', import.meta.url).href, minThreads: THREADS, maxThreads: THREADS });
+    if (!readFileSync(file).equals(readFileSync(seqFile)))
+      throw new Error('offload: the pool import differs from the one-thread import');
+    const pool = new Piscina<Uint8Array, unknown[]>({
+      filename: new URL('./lib/decode-worker.js', import.meta.url).href,
+      minThreads: THREADS,
+      maxThreads: THREADS,
+    });
     let decodeMain: number[], decodePool: number[];
     try {
-      [decodeMain, decodePool] = await alternate(runs, () => readerRate(file), () => poolRate(pool, file));
+      [decodeMain, decodePool] = await alternate(
+        runs,
+        () => readerRate(file),
+        () => poolRate(pool, file),
+      );
     } finally {
       await pool.destroy();
     }
@@ -128,10 +146,30 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     for (const b of blocks) n += decodeChunks(b).length;
     const decodeOnly = n / ((performance.now() - t0) / 1000);
     return [
-      { scenario: 'offload', figure: `import events/s, ${label}, blocks encoded on ${THREADS} workers`, unit: 'ev/s', ours: par, baseline: seq, baselineName: 'writeCsvImport, 1 thread', target: { ratio: 1.3, cmp: '>=' } },
-      { scenario: 'offload', figure: `import events/s, UCI × 10 (0.16 M events), blocks encoded on ${THREADS} workers`, unit: 'ev/s', ours: parSmall, baseline: seqSmall, baselineName: 'writeCsvImport, 1 thread' },
       {
-        scenario: 'offload', figure: `decode events/s, ${label}, pool of ${THREADS}, events returned`, unit: 'ev/s', ours: decodePool, baseline: decodeMain, baselineName: 'RecordingReader, main thread',
+        scenario: 'offload',
+        figure: `import events/s, ${label}, blocks encoded on ${THREADS} workers`,
+        unit: 'ev/s',
+        ours: par,
+        baseline: seq,
+        baselineName: 'writeCsvImport, 1 thread',
+        target: { ratio: 1.3, cmp: '>=' },
+      },
+      {
+        scenario: 'offload',
+        figure: `import events/s, UCI × 10 (0.16 M events), blocks encoded on ${THREADS} workers`,
+        unit: 'ev/s',
+        ours: parSmall,
+        baseline: seqSmall,
+        baselineName: 'writeCsvImport, 1 thread',
+      },
+      {
+        scenario: 'offload',
+        figure: `decode events/s, ${label}, pool of ${THREADS}, events returned`,
+        unit: 'ev/s',
+        ours: decodePool,
+        baseline: decodeMain,
+        baselineName: 'RecordingReader, main thread',
         note: `decodeChunks alone on the main thread (no reader, no clone): ${(decodeOnly / 1000).toFixed(0)}k ev/s`,
       },
     ];

@@ -65,7 +65,12 @@ interface Throughput {
 }
 
 /** Events/s through the runtime on LMDB with `durability`, and raw lmdb puts of what it wrote. */
-async function eventsPerSecond(ctx: BenchContext, durability: Durability, sensors: string[], events: EventInput[]): Promise<Throughput> {
+async function eventsPerSecond(
+  ctx: BenchContext,
+  durability: Durability,
+  sensors: string[],
+  events: EventInput[],
+): Promise<Throughput> {
   const lmdb = LmdbStateStore.open({ path: tempDir(), durability });
   const rec = recording(lmdb);
   const rt = createRuntime({ models: buildingModels(), logger: silent, store: rec.store });
@@ -91,13 +96,20 @@ async function eventsPerSecond(ctx: BenchContext, durability: Durability, sensor
 
   // Raw baseline: the same keys and msgpack bytes, the same transactions, no runtime.
   const packr = new Packr({ useRecords: true, structures: [] });
-  const txns = rec.batches.map((b) => b.filter((w) => w.op !== 'journal').map((w): [string, Buffer | null] => {
-    switch (w.op) {
-      case 'record': return [w.path, packr.pack(w.values)];
-      case 'put': return [w.path + SEP + w.lane + SEP + w.key, packr.pack(w.value)];
-      default: return [w.path + SEP + w.lane + SEP + (w.key ?? ''), null];
-    }
-  }));
+  const txns = rec.batches.map((b) =>
+    b
+      .filter((w) => w.op !== 'journal')
+      .map((w): [string, Buffer | null] => {
+        switch (w.op) {
+          case 'record':
+            return [w.path, packr.pack(w.values)];
+          case 'put':
+            return [w.path + SEP + w.lane + SEP + w.key, packr.pack(w.value)];
+          default:
+            return [w.path + SEP + w.lane + SEP + (w.key ?? ''), null];
+        }
+      }),
+  );
   const puts = txns.reduce((n, t) => n + t.length, 0);
   const root = open({ path: tempDir(), mapSize: 64 * 2 ** 30, maxDbs: 8 });
   const db = root.openDB<Buffer, string>({ name: 'records', encoding: 'binary' });
@@ -134,7 +146,8 @@ async function templateFloor(): Promise<{ floor: string; twins: Map<string, Stor
   const sensors: string[] = [];
   for (let u = 0; u < 5; u++)
     for (let r = 0; r < 10; r++)
-      for (const k of ['climate', 'occupancy', 'fire', 'gasbio']) sensors.push(`${floor}/unit/u${u}/room/${r}/sensors/${k}`);
+      for (const k of ['climate', 'occupancy', 'fire', 'gasbio'])
+        sensors.push(`${floor}/unit/u${u}/room/${r}/sensors/${k}`);
   const mem = new MemoryStateStore();
   const rt = createRuntime({ models: buildingModels(), logger: silent, store: mem, clock: new SimulatedClock(T0) });
   await rt.ingest(sensors.map((s, i) => ({ ...randomEvents([s], 1, 1000 + i)[0]!, id: `t${i}`, time: T0 })));
@@ -163,7 +176,9 @@ export async function writeFleet(target: number): Promise<Fleet> {
   const buildingsPerSite = 10;
   for (let i = 0; i < floorsNeeded; i++) {
     const b = Math.floor(i / perBuilding);
-    floors.push(`/org/r/site/s${Math.floor(b / buildingsPerSite)}/building/b${b % buildingsPerSite}/floor/${i % perBuilding}`);
+    floors.push(
+      `/org/r/site/s${Math.floor(b / buildingsPerSite)}/building/b${b % buildingsPerSite}/floor/${i % perBuilding}`,
+    );
   }
   const dir = tempDir();
   const store = LmdbStateStore.open({ path: dir, durability: 'relaxed' });
@@ -175,13 +190,16 @@ export async function writeFleet(target: number): Promise<Fleet> {
     batch = [];
   };
   const sub = (s: string, to: string): string => (s.startsWith(tplFloor) ? to + s.slice(tplFloor.length) : s);
-  const subValue = (v: unknown, to: string): unknown => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x) => sub(x, to)) : v);
+  const subValue = (v: unknown, to: string): unknown =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x) => sub(x, to)) : v;
   const emit = (path: string, t: StoredTwin, rename: (s: string) => string, to: string): void => {
     const values: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(t.values)) values[k] = subValue(v, to);
     batch.push({ op: 'record', path, values });
     twins++;
-    for (const [lane, entries] of t.entries) for (const [key, value] of entries) batch.push({ op: 'put', path, lane, key: rename(key), value: subValue(value, to) });
+    for (const [lane, entries] of t.entries)
+      for (const [key, value] of entries)
+        batch.push({ op: 'put', path, lane, key: rename(key), value: subValue(value, to) });
   };
   for (const to of floors) {
     for (const [p, t] of inFloor) emit(sub(p, to), t, (k) => sub(k, to), to);
@@ -191,7 +209,11 @@ export async function writeFleet(target: number): Promise<Fleet> {
   const levels = new Map<string, Set<string>>();
   for (const f of floors) {
     let child = f;
-    for (let parent = f.slice(0, f.lastIndexOf('/', f.lastIndexOf('/') - 1)); parent.length > 0 && parent !== '/org'; parent = parent.slice(0, parent.lastIndexOf('/', parent.lastIndexOf('/') - 1))) {
+    for (
+      let parent = f.slice(0, f.lastIndexOf('/', f.lastIndexOf('/') - 1));
+      parent.length > 0 && parent !== '/org';
+      parent = parent.slice(0, parent.lastIndexOf('/', parent.lastIndexOf('/') - 1))
+    ) {
       if (!levels.has(parent)) levels.set(parent, new Set());
       levels.get(parent)!.add(child);
       child = parent;
@@ -212,7 +234,12 @@ export async function writeFleet(target: number): Promise<Fleet> {
   }
   await flush(true);
   await store.close();
-  return { dir, floors, twins, sensorOf: (f, i) => `${f}/unit/u${i % 5}/room/${Math.floor(i / 5) % 10}/sensors/climate` };
+  return {
+    dir,
+    floors,
+    twins,
+    sensorOf: (f, i) => `${f}/unit/u${i % 5}/room/${Math.floor(i / 5) % 10}/sensors/climate`,
+  };
 }
 
 /** Activates the twins of `floors` (every sensor read once; rooms, units and floors come along through joins). */
@@ -221,7 +248,8 @@ export async function activateFloors(rt: Runtime, floors: string[]): Promise<voi
   for (const f of floors) {
     for (let u = 0; u < 5; u++)
       for (let r = 0; r < 10; r++)
-        for (const k of ['climate', 'occupancy', 'fire', 'gasbio']) reads.push(rt.read(`${f}/unit/u${u}/room/${r}/sensors/${k}`, ['status']));
+        for (const k of ['climate', 'occupancy', 'fire', 'gasbio'])
+          reads.push(rt.read(`${f}/unit/u${u}/room/${r}/sensors/${k}`, ['status']));
     if (reads.length >= 10_000) await Promise.all(reads.splice(0));
   }
   await Promise.all(reads);
@@ -236,7 +264,11 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     // The same runtime and events with state in memory: what the runtime costs without disk.
     {
       const rt = createRuntime({ models: buildingModels(), logger: silent, store: new MemoryStateStore() });
-      await feed(rt, sensors.map((s, i) => ({ ...randomEvents([s], 1, i)[0]!, id: `w${i}` })), 5000);
+      await feed(
+        rt,
+        sensors.map((s, i) => ({ ...randomEvents([s], 1, i)[0]!, id: `w${i}` })),
+        5000,
+      );
       let pass = 0;
       const mem = await repeat(ctx.runs, async () => {
         pass++;
@@ -246,14 +278,23 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
         return perSecond(events.length, process.hrtime.bigint() - t0);
       });
       await rt.close();
-      figures.push({ scenario: 'persistence', figure: `events/s, same events, MemoryStateStore (no disk)`, unit: 'ev/s', ours: mem });
+      figures.push({
+        scenario: 'persistence',
+        figure: `events/s, same events, MemoryStateStore (no disk)`,
+        unit: 'ev/s',
+        ours: mem,
+      });
       gc();
     }
     for (const durability of ['strict', 'relaxed'] as const) {
       const t = await eventsPerSecond(ctx, durability, sensors, events);
       figures.push({
-        scenario: 'persistence', figure: `persisted events/s, ${durability}, ${sensors.length / 1000}k sensors`, unit: 'ev/s', ours: t.ours,
-        baseline: t.raw, baselineName: `raw lmdb ${t.putsPerEvent.toFixed(2)} puts/ev, txn ${Math.round(t.txnSize)}`,
+        scenario: 'persistence',
+        figure: `persisted events/s, ${durability}, ${sensors.length / 1000}k sensors`,
+        unit: 'ev/s',
+        ours: t.ours,
+        baseline: t.raw,
+        baselineName: `raw lmdb ${t.putsPerEvent.toFixed(2)} puts/ev, txn ${Math.round(t.txnSize)}`,
         ...(durability === 'strict' ? { target: { ratio: 0.5, cmp: '>=' as const } } : {}),
       });
       gc();
@@ -272,52 +313,81 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     const restore: number[] = [];
     const heap: number[] = [];
     const load: number[] = [];
-    await repeat(ctx.runs, async () => {
-      const store = LmdbStateStore.open({ path: fleet.dir });
-      const rt = createRuntime({ models: buildingModels(), logger: silent, store, clock: new SimulatedClock(T0) });
-      await rt.read(fleet.sensorOf(fleet.floors[fleet.floors.length - 1]!, 0)); // the first read, outside the timing
-      const floors = nextFloors();
-      gc();
-      const heap0 = process.memoryUsage().heapUsed;
-      const active0 = rt.stats().activeTwins;
-      const t = process.hrtime.bigint();
-      await activateFloors(rt, floors);
-      const ns = process.hrtime.bigint() - t;
-      const active = rt.stats().activeTwins - active0;
-      restore.push(perSecond(active, ns));
-      gc();
-      heap.push((process.memoryUsage().heapUsed - heap0) / active);
-      await rt.close();
-      // Baseline: LmdbStateStore.load of the same twins (read + decode, no runtime).
-      const again = LmdbStateStore.open({ path: fleet.dir });
-      const paths: string[] = [];
-      for (const f of floors) for (const p of again.list(f)) paths.push(p);
-      const tl = process.hrtime.bigint();
-      for (const p of paths) again.load(p);
-      load.push(perSecond(paths.length, process.hrtime.bigint() - tl));
-      await again.close();
-      return 0;
-    }, false);
+    await repeat(
+      ctx.runs,
+      async () => {
+        const store = LmdbStateStore.open({ path: fleet.dir });
+        const rt = createRuntime({ models: buildingModels(), logger: silent, store, clock: new SimulatedClock(T0) });
+        await rt.read(fleet.sensorOf(fleet.floors[fleet.floors.length - 1]!, 0)); // the first read, outside the timing
+        const floors = nextFloors();
+        gc();
+        const heap0 = process.memoryUsage().heapUsed;
+        const active0 = rt.stats().activeTwins;
+        const t = process.hrtime.bigint();
+        await activateFloors(rt, floors);
+        const ns = process.hrtime.bigint() - t;
+        const active = rt.stats().activeTwins - active0;
+        restore.push(perSecond(active, ns));
+        gc();
+        heap.push((process.memoryUsage().heapUsed - heap0) / active);
+        await rt.close();
+        // Baseline: LmdbStateStore.load of the same twins (read + decode, no runtime).
+        const again = LmdbStateStore.open({ path: fleet.dir });
+        const paths: string[] = [];
+        for (const f of floors) for (const p of again.list(f)) paths.push(p);
+        const tl = process.hrtime.bigint();
+        for (const p of paths) again.load(p);
+        load.push(perSecond(paths.length, process.hrtime.bigint() - tl));
+        await again.close();
+        return 0;
+      },
+      false,
+    );
     // Bulk: Runtime.warm of the same number of floors (other ones), one sequential read per floor.
     const warmed: number[] = [];
-    await repeat(ctx.runs, async () => {
-      const store = LmdbStateStore.open({ path: fleet.dir });
-      const rt = createRuntime({ models: buildingModels(), logger: silent, store, clock: new SimulatedClock(T0) });
-      await rt.read(fleet.sensorOf(fleet.floors[fleet.floors.length - 1]!, 0));
-      const floors = nextFloors();
-      gc();
-      const active0 = rt.stats().activeTwins;
-      const t = process.hrtime.bigint();
-      await Promise.all(floors.map((f) => rt.warm(f)));
-      await rt.settle();
-      const ns = process.hrtime.bigint() - t;
-      warmed.push(perSecond(rt.stats().activeTwins - active0, ns));
-      await rt.close();
-      return 0;
-    }, false);
-    figures.push({ scenario: 'persistence', figure: `restore on demand: twins/s activated by reads (${label}, ${perRun * 256} per run)`, unit: 'twins/s', ours: restore, baseline: load, baselineName: 'store.load of the same twins', target: { value: 200_000, cmp: '>=' } });
-    figures.push({ scenario: 'persistence', figure: `restore in bulk: twins/s by Runtime.warm of ${perRun} floors (${label})`, unit: 'twins/s', ours: warmed, baseline: load, baselineName: 'store.load of the same twins', target: { value: 200_000, cmp: '>=' } });
-    figures.push({ scenario: 'persistence', figure: `heap per restored active twin (${perRun * 256} twins, values included)`, unit: 'B', ours: heap });
+    await repeat(
+      ctx.runs,
+      async () => {
+        const store = LmdbStateStore.open({ path: fleet.dir });
+        const rt = createRuntime({ models: buildingModels(), logger: silent, store, clock: new SimulatedClock(T0) });
+        await rt.read(fleet.sensorOf(fleet.floors[fleet.floors.length - 1]!, 0));
+        const floors = nextFloors();
+        gc();
+        const active0 = rt.stats().activeTwins;
+        const t = process.hrtime.bigint();
+        await Promise.all(floors.map((f) => rt.warm(f)));
+        await rt.settle();
+        const ns = process.hrtime.bigint() - t;
+        warmed.push(perSecond(rt.stats().activeTwins - active0, ns));
+        await rt.close();
+        return 0;
+      },
+      false,
+    );
+    figures.push({
+      scenario: 'persistence',
+      figure: `restore on demand: twins/s activated by reads (${label}, ${perRun * 256} per run)`,
+      unit: 'twins/s',
+      ours: restore,
+      baseline: load,
+      baselineName: 'store.load of the same twins',
+      target: { value: 200_000, cmp: '>=' },
+    });
+    figures.push({
+      scenario: 'persistence',
+      figure: `restore in bulk: twins/s by Runtime.warm of ${perRun} floors (${label})`,
+      unit: 'twins/s',
+      ours: warmed,
+      baseline: load,
+      baselineName: 'store.load of the same twins',
+      target: { value: 200_000, cmp: '>=' },
+    });
+    figures.push({
+      scenario: 'persistence',
+      figure: `heap per restored active twin (${perRun * 256} twins, values included)`,
+      unit: 'B',
+      ours: heap,
+    });
 
     const ready = await repeat(ctx.runs, async () => {
       const t = process.hrtime.bigint();
@@ -328,7 +398,13 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       await rt.close();
       return ms;
     });
-    figures.push({ scenario: 'persistence', figure: `time to ready after restart (${label}: open + createRuntime + first read)`, unit: 'ms', ours: ready, target: { value: 2000, cmp: '<=' } });
+    figures.push({
+      scenario: 'persistence',
+      figure: `time to ready after restart (${label}: open + createRuntime + first read)`,
+      unit: 'ms',
+      ours: ready,
+      target: { value: 2000, cmp: '<=' },
+    });
     process.stderr.write(`persistence: restore median ${Math.round(median(restore))} twins/s\n`);
   } finally {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });

@@ -45,7 +45,14 @@ async function main(): Promise<void> {
   if (selected.length > 1) {
     const dir = mkdtempSync(join(tmpdir(), 'twinflow-bench-'));
     try {
-      for (const name of selected) figures.push(...runInChild(name, args.filter((a) => a.startsWith('--')), join(dir, `${name}.json`)));
+      for (const name of selected)
+        figures.push(
+          ...runInChild(
+            name,
+            args.filter((a) => a.startsWith('--')),
+            join(dir, `${name}.json`),
+          ),
+        );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -57,7 +64,11 @@ async function main(): Promise<void> {
 }
 
 function runInChild(name: string, flags: string[], out: string): Figure[] {
-  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, ...flags, `--figures-to=${out}`], { stdio: 'inherit' });
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), name, ...flags, `--figures-to=${out}`],
+    { stdio: 'inherit' },
+  );
   if (child.status !== 0) {
     process.stderr.write(`${name}: failed (exit ${child.status ?? child.signal}); its figures are missing\n`);
     return [];

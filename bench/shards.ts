@@ -13,12 +13,26 @@ import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness
 import { postMessageRate, sharedRingRate } from './lib/transport.js';
 import { feed } from './lib/feed.js';
 
-async function eventsPerSecond(workers: number, sensors: string[], events: EventInput[], runs: number): Promise<number[]> {
+async function eventsPerSecond(
+  workers: number,
+  sensors: string[],
+  events: EventInput[],
+  runs: number,
+): Promise<number[]> {
   const rt = createRuntime({
-    models: buildingModels(), logger: pino({ level: 'silent' }),
+    models: buildingModels(),
+    logger: pino({ level: 'silent' }),
     workers: workers > 0 ? { count: workers, models: buildingModelSource() } : undefined,
   });
-  await feed(rt, sensors.map((subject, i) => ({ subject, id: `w${i}`, source: 'bench', data: events[i % events.length]!.subject === subject ? events[i]!.data : warmReading(subject) })));
+  await feed(
+    rt,
+    sensors.map((subject, i) => ({
+      subject,
+      id: `w${i}`,
+      source: 'bench',
+      data: events[i % events.length]!.subject === subject ? events[i]!.data : warmReading(subject),
+    })),
+  );
   let pass = 0;
   const rates = await repeat(runs, async () => {
     pass++;
@@ -33,7 +47,11 @@ async function eventsPerSecond(workers: number, sensors: string[], events: Event
 
 function warmReading(subject: string): unknown {
   const kind = subject.slice(subject.lastIndexOf('/') + 1);
-  return kind === 'climate' ? { temperature: 20, humidity: 40 } : kind === 'occupancy' ? { occupied: false } : { alarm: false };
+  return kind === 'climate'
+    ? { temperature: 20, humidity: 40 }
+    : kind === 'occupancy'
+      ? { occupied: false }
+      : { alarm: false };
 }
 
 export async function run(ctx: BenchContext): Promise<Figure[]> {
@@ -47,16 +65,35 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const figures: Figure[] = [];
   for (const n of counts) {
     figures.push({
-      scenario: 'shards', figure: `events/s, ${n} workers${n === 0 ? ' (main thread)' : ''}`, unit: 'ev/s', ours: rates.get(n)!,
-      ...(n > 1 ? { baseline: rates.get(1)!, baselineName: '1 worker', target: cores >= 3 && n === 2 ? { ratio: 1.5, cmp: '>=' as const } : undefined } : {}),
-      note: n === 2 && cores < 3 ? `only ${cores} cores: the target (2 workers >= 1.5x) applies from 3 cores` : undefined,
+      scenario: 'shards',
+      figure: `events/s, ${n} workers${n === 0 ? ' (main thread)' : ''}`,
+      unit: 'ev/s',
+      ours: rates.get(n)!,
+      ...(n > 1
+        ? {
+            baseline: rates.get(1)!,
+            baselineName: '1 worker',
+            target: cores >= 3 && n === 2 ? { ratio: 1.5, cmp: '>=' as const } : undefined,
+          }
+        : {}),
+      note:
+        n === 2 && cores < 3 ? `only ${cores} cores: the target (2 workers >= 1.5x) applies from 3 cores` : undefined,
     });
   }
   // Transport: the same event objects through both channels.
-  const sample = events.slice(0, ctx.quick ? 100_000 : 400_000).map((e) => ({ subject: e.subject, id: e.id, source: e.source, time: e.time, data: e.data }));
+  const sample = events
+    .slice(0, ctx.quick ? 100_000 : 400_000)
+    .map((e) => ({ subject: e.subject, id: e.id, source: e.source, time: e.time, data: e.data }));
   const msgpackr = createRequire(import.meta.url).resolve('msgpackr');
   const post = await repeat(runs, () => postMessageRate(sample, 1000), false);
   const ring = await repeat(runs, () => sharedRingRate(sample, msgpackr), false);
-  figures.push({ scenario: 'shards', figure: 'transport: postMessage, batches of 1000', unit: 'ev/s', ours: post, baseline: ring, baselineName: 'SAB ring + msgpack' });
+  figures.push({
+    scenario: 'shards',
+    figure: 'transport: postMessage, batches of 1000',
+    unit: 'ev/s',
+    ours: post,
+    baseline: ring,
+    baselineName: 'SAB ring + msgpack',
+  });
   return figures;
 }

@@ -16,8 +16,11 @@ export interface LevelLanes {
 }
 
 /** Applies a change of one child's temperature contribution. */
-export function applyTemperature(lanes: Pick<LevelLanes, 'temperature' | 'temperatureStats'>,
-  old: TemperatureStats | null | undefined, next: TemperatureStats | null | undefined): void {
+export function applyTemperature(
+  lanes: Pick<LevelLanes, 'temperature' | 'temperatureStats'>,
+  old: TemperatureStats | null | undefined,
+  next: TemperatureStats | null | undefined,
+): void {
   const stats = new SumCount(lanes.temperatureStats.get());
   stats.merge(old, next);
   lanes.temperatureStats.set(stats.toJSON());
@@ -29,13 +32,21 @@ export function asStats(t: number | null | undefined): TemperatureStats | null {
   return typeof t === 'number' ? { sum: t, count: 1 } : null;
 }
 
-export function applyCount(lane: ValueLane<number>, old: number | null | undefined, next: number | null | undefined): void {
+export function applyCount(
+  lane: ValueLane<number>,
+  old: number | null | undefined,
+  next: number | null | undefined,
+): void {
   const delta = (next ?? 0) - (old ?? 0);
   if (delta !== 0) lane.set(lane.get() + delta);
 }
 
 /** Replaces one child's members (room or sensor paths) in a sorted list lane. */
-export function applyMembers(lane: ValueLane<string[]>, old: readonly string[] | null | undefined, next: readonly string[] | null | undefined): void {
+export function applyMembers(
+  lane: ValueLane<string[]>,
+  old: readonly string[] | null | undefined,
+  next: readonly string[] | null | undefined,
+): void {
   // Lane values are kept sorted, so no re-sort here: this runs on every child update.
   const set = SortedSet.fromSorted(lane.get());
   if (set.replaceMembers(old, next)) lane.set(set.toArray());

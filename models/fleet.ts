@@ -63,7 +63,8 @@ export function fleetPaths(o: FleetOptions): string[] {
       for (let f = 0; f < (o.floors ?? 10); f++)
         for (let u = 0; u < (o.units ?? 10); u++)
           for (let r = 0; r < (o.rooms ?? 10); r++)
-            for (const k of SENSOR_KINDS) out.push(`/org/${org}/site/s${s}/building/b${b}/floor/${f}/unit/u${u}/room/${r}/sensors/${k}`);
+            for (const k of SENSOR_KINDS)
+              out.push(`/org/${org}/site/s${s}/building/b${b}/floor/${f}/unit/u${u}/room/${r}/sensors/${k}`);
   return out;
 }
 
@@ -86,7 +87,7 @@ export function* generateFleet(o: FleetOptions): Generator<TwinEvent[]> {
   const interval = o.intervalMs ?? 60_000;
   const start = o.start ?? Date.UTC(2026, 0, 5);
   const paths = fleetPaths(o);
-  const total = o.events ?? Math.ceil(paths.length * (24 * HOUR / interval));
+  const total = o.events ?? Math.ceil(paths.length * ((24 * HOUR) / interval));
   const horizon = start + Math.ceil(total / paths.length) * interval;
   const silentShare = o.silentShare ?? 0.002;
   const alarmChance = o.alarmChance ?? 2e-5;
@@ -97,13 +98,20 @@ export function* generateFleet(o: FleetOptions): Generator<TwinEvent[]> {
     const kind = SENSOR_KINDS[i % 4]!;
     if (kind === 'climate') room = { base: 19 + rnd() * 4, drift: 0, occupied: false, people: 0 };
     const silent = rnd() < silentShare;
-    sensors.push({ subject: paths[i]!, kind, room: room!, offset: Math.floor(rnd() * interval), silentFrom: silent ? start + Math.floor(rnd() * (horizon - start)) : Infinity, alarmLeft: 0 });
+    sensors.push({
+      subject: paths[i]!,
+      kind,
+      room: room!,
+      offset: Math.floor(rnd() * interval),
+      silentFrom: silent ? start + Math.floor(rnd() * (horizon - start)) : Infinity,
+      alarmLeft: 0,
+    });
   }
   sensors.sort((a, b) => a.offset - b.offset); // stable: ties keep path order
   let seq = 0;
   for (let period = start; seq < total; period += interval) {
     const hour = new Date(period).getUTCHours();
-    const weekday = ((new Date(period).getUTCDay() + 6) % 7) < 5;
+    const weekday = (new Date(period).getUTCDay() + 6) % 7 < 5;
     const busy = weekday && hour >= 8 && hour < 18 ? 0.7 : 0.05;
     const dayCurve = Math.sin(((hour - 9) / 24) * 2 * Math.PI) * 1.2;
     const chunk: TwinEvent[] = [];
@@ -111,7 +119,14 @@ export function* generateFleet(o: FleetOptions): Generator<TwinEvent[]> {
       if (seq >= total) break;
       const time = period + s.offset;
       if (time >= s.silentFrom) continue;
-      chunk.push({ id: String(++seq), source, type: 'reading', subject: s.subject, time, data: reading(s, rnd, busy, dayCurve, alarmChance) });
+      chunk.push({
+        id: String(++seq),
+        source,
+        type: 'reading',
+        subject: s.subject,
+        time,
+        data: reading(s, rnd, busy, dayCurve, alarmChance),
+      });
     }
     yield chunk;
   }
@@ -122,7 +137,11 @@ function reading(s: Sensor, rnd: () => number, busy: number, dayCurve: number, a
   switch (s.kind) {
     case 'climate':
       room.drift = Math.max(-3, Math.min(3, room.drift + (rnd() - 0.5) * 0.1));
-      return { temperature: r2(room.base + room.drift + dayCurve + room.people * 0.3), humidity: r2(35 + rnd() * 15), co2: Math.round(420 + room.people * 180 + rnd() * 40) };
+      return {
+        temperature: r2(room.base + room.drift + dayCurve + room.people * 0.3),
+        humidity: r2(35 + rnd() * 15),
+        co2: Math.round(420 + room.people * 180 + rnd() * 40),
+      };
     case 'occupancy':
       // Sticky: a room changes state with a small chance per reading, towards the hour's share.
       if (rnd() < 0.1) room.occupied = rnd() < busy;
@@ -132,7 +151,9 @@ function reading(s: Sensor, rnd: () => number, busy: number, dayCurve: number, a
       if (s.alarmLeft > 0) s.alarmLeft--;
       else if (rnd() < alarmChance) s.alarmLeft = 3 + Math.floor(rnd() * 10);
       const alarm = s.alarmLeft > 0;
-      return s.kind === 'fire' ? { alarm, smoke: r2(alarm ? 0.5 + rnd() * 0.5 : rnd() * 0.05) } : { alarm, level: r2(alarm ? 0.6 + rnd() * 0.4 : rnd() * 0.1) };
+      return s.kind === 'fire'
+        ? { alarm, smoke: r2(alarm ? 0.5 + rnd() * 0.5 : rnd() * 0.05) }
+        : { alarm, level: r2(alarm ? 0.6 + rnd() * 0.4 : rnd() * 0.1) };
     }
   }
 }
@@ -153,5 +174,6 @@ export interface BuildingFleetShape {
 export const buildingFleet: FleetGenerator<BuildingFleetShape> = {
   shape: { sites: 2, buildings: 5, floors: 10, units: 10, rooms: 10 },
   sources: (s) => s.sites * s.buildings * s.floors * s.units * s.rooms * SENSOR_KINDS.length,
-  generate: (run) => generateFleet({ ...run.shape, seed: run.seed, events: run.events, intervalMs: run.intervalMs, start: run.start }),
+  generate: (run) =>
+    generateFleet({ ...run.shape, seed: run.seed, events: run.events, intervalMs: run.intervalMs, start: run.start }),
 };

@@ -21,7 +21,8 @@ export function floorModel(params: BuildingParams) {
         if (average === null) return;
         const { setpoint, hvacBand, hvacClearBand } = params;
         const mode = ctx.lanes.hvac.get();
-        const wanted: HvacMode | null = average > setpoint + hvacBand ? 'cool' : average < setpoint - hvacBand ? 'heat' : null;
+        const wanted: HvacMode | null =
+          average > setpoint + hvacBand ? 'cool' : average < setpoint - hvacBand ? 'heat' : null;
         if (wanted !== null && wanted !== mode) {
           ctx.lanes.hvac.set(wanted);
           ctx.emit('hvac.adjust', { mode: wanted, average, setpoint });

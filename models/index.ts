@@ -51,7 +51,11 @@ export const modelSet = defineModelSet({
  * createRuntime({ models: buildingModels(), workers: { count: 2, models: buildingModelSource() } });
  * ```
  */
-export function buildingModelSource(overrides: Partial<BuildingParams> = {}): { module: string; export: string; args: unknown[] } {
+export function buildingModelSource(overrides: Partial<BuildingParams> = {}): {
+  module: string;
+  export: string;
+  args: unknown[];
+} {
   return { module: import.meta.url, export: 'buildingModels', args: [overrides] };
 }
 

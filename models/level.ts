@@ -49,9 +49,18 @@ export function rebuildUnoccupied(ctx: Ctx): void {
 
 /** Join hooks that keep a level's aggregates from its children's deltas. */
 export const levelJoins = {
-  childStats: { update: (ctx: Ctx, _k: string, next: TemperatureStats, old: TemperatureStats | undefined) => applyTemperature(ctx.lanes, old, next) },
-  childOccupied: { update: (ctx: Ctx, _k: string, next: number, old: number | undefined) => applyCount(ctx.lanes.occupiedRooms, old, next) },
-  childUnoccupied: { update: (ctx: Ctx, _k: string, next: string[], old: string[] | undefined) => applyMembers(ctx.lanes.unoccupiedRooms, old, next) },
+  childStats: {
+    update: (ctx: Ctx, _k: string, next: TemperatureStats, old: TemperatureStats | undefined) =>
+      applyTemperature(ctx.lanes, old, next),
+  },
+  childOccupied: {
+    update: (ctx: Ctx, _k: string, next: number, old: number | undefined) =>
+      applyCount(ctx.lanes.occupiedRooms, old, next),
+  },
+  childUnoccupied: {
+    update: (ctx: Ctx, _k: string, next: string[], old: string[] | undefined) =>
+      applyMembers(ctx.lanes.unoccupiedRooms, old, next),
+  },
   childAlarms: {
     update(ctx: Ctx, _k: string, next: string[], old: string[] | undefined) {
       applyMembers(ctx.lanes.alarmSources, old, next);

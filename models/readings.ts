@@ -39,11 +39,16 @@ export function summarize(r: unknown): SensorSummary {
  * have a schema.
  */
 export function readingProblem(kind: string, data: unknown): string | null {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) return `a ${kind} reading must be a JSON object`;
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    return `a ${kind} reading must be a JSON object`;
   const r = data as Record<string, unknown>;
   switch (kind) {
     case 'climate':
-      return numberProblem(kind, r, 'temperature', true) ?? numberProblem(kind, r, 'humidity', true) ?? numberProblem(kind, r, 'co2', false);
+      return (
+        numberProblem(kind, r, 'temperature', true) ??
+        numberProblem(kind, r, 'humidity', true) ??
+        numberProblem(kind, r, 'co2', false)
+      );
     case 'occupancy':
       return booleanProblem(kind, r, 'occupied') ?? numberProblem(kind, r, 'count', false);
     case 'fire':

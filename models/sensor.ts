@@ -17,7 +17,13 @@ export function sensorModel(params: BuildingParams) {
       latest: value<Reading | null>(null),
       lastSeen: value<number | null>(null),
       status: value<SensorStatus>('ok'),
-      hourlyTemperature: window({ source: 'latest', sample: (r) => temperatureOf(r as Reading) ?? undefined, kind: 'tumbling', size: HOUR, keep: 48 }),
+      hourlyTemperature: window({
+        source: 'latest',
+        sample: (r) => temperatureOf(r as Reading) ?? undefined,
+        kind: 'tumbling',
+        size: HOUR,
+        keep: 48,
+      }),
     },
     on: {
       reading(ctx, event) {

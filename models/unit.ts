@@ -60,7 +60,12 @@ export function unitModel() {
 }
 
 function checkSecurity(
-  lanes: { secured: { get(): boolean }; occupiedRooms: { get(): number }; unoccupiedRooms: { get(): string[] }; securityAlert: { get(): boolean; set(v: boolean): void } },
+  lanes: {
+    secured: { get(): boolean };
+    occupiedRooms: { get(): number };
+    unoccupiedRooms: { get(): string[] };
+    securityAlert: { get(): boolean; set(v: boolean): void };
+  },
   emit: (type: string, data?: unknown) => void,
 ): void {
   const breach = lanes.secured.get() && lanes.occupiedRooms.get() > 0;

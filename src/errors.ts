@@ -41,15 +41,24 @@ export const ErrorCodes = {
   TWIN_PAYLOAD_TOO_DEEP: { status: 400, summary: 'the payload nests deeper than the configured limit' },
   TWIN_BATCH_TOO_LARGE: { status: 413, summary: 'the batch holds more events than the configured limit' },
   TWIN_TOO_MANY_TWINS: { status: 422, summary: 'the link or query matches more twins than the configured limit' },
-  TWIN_JOURNAL_DISABLED: { status: 400, summary: 'reads of past state need the journal (start the node with --journal)' },
+  TWIN_JOURNAL_DISABLED: {
+    status: 400,
+    summary: 'reads of past state need the journal (start the node with --journal)',
+  },
   TWIN_REQUEST_TIMEOUT: { status: 408, summary: 'the request was not received completely in time' },
-  TWIN_TOO_MANY_CONNECTIONS: { status: 503, summary: 'the node holds as many connections as it is configured to; retry later' },
+  TWIN_TOO_MANY_CONNECTIONS: {
+    status: 503,
+    summary: 'the node holds as many connections as it is configured to; retry later',
+  },
   TWIN_NOT_OWNER: { status: 500, summary: 'this shard does not own the twin (a placement bug; refused and counted)' },
   TWIN_STORE_LOCKED: { status: 500, summary: 'the data directory is in use by another process' },
   TWIN_STORE_CORRUPT: { status: 500, summary: 'the data store is damaged' },
-  TWIN_RECORD_CORRUPT: { status: 500, summary: 'the twin\'s stored record cannot be decoded; it was quarantined' },
+  TWIN_RECORD_CORRUPT: { status: 500, summary: "the twin's stored record cannot be decoded; it was quarantined" },
   TWIN_STATE_UNSTORABLE: { status: 500, summary: 'the turn set lane state the store cannot take; it was rolled back' },
-  TWIN_NOT_SETTLED: { status: 503, summary: 'the node did not become quiet within the timeout (traffic kept it busy); retry' },
+  TWIN_NOT_SETTLED: {
+    status: 503,
+    summary: 'the node did not become quiet within the timeout (traffic kept it busy); retry',
+  },
   TWIN_INTERNAL: { status: 500, summary: 'internal error; the server log has the details under this correlation id' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
@@ -124,8 +133,12 @@ export function markInternalMessage(err: TwinError): TwinError {
 export function publicError(err: unknown): { error: TwinError; correlationId?: string } {
   if (!hasInternalMessage(err)) return { error: err as TwinError };
   const correlationId = crypto.randomUUID();
-  const code: ErrorCode = err instanceof TwinError && err.code === 'TWIN_TURN_FAILED' ? 'TWIN_TURN_FAILED' : 'TWIN_INTERNAL';
+  const code: ErrorCode =
+    err instanceof TwinError && err.code === 'TWIN_TURN_FAILED' ? 'TWIN_TURN_FAILED' : 'TWIN_INTERNAL';
   const path = err instanceof TwinError ? err.details?.path : undefined;
   const message = `${ErrorCodes[code].summary}; the server log has the details under correlation id ${correlationId}`;
-  return { error: new TwinError(code, message, { correlationId, ...(typeof path === 'string' && { path }) }), correlationId };
+  return {
+    error: new TwinError(code, message, { correlationId, ...(typeof path === 'string' && { path }) }),
+    correlationId,
+  };
 }

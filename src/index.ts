@@ -3,7 +3,18 @@
  * exported here; deeper imports are internal and may change.
  */
 export { TwinError, ErrorCodes, type ErrorCode } from './errors.js';
-export { TwinPath, parsePath, RoutePattern, PathFilter, shardKeyUpTo, defaultShardKey, shardIndex, subtreeShardKey, type ShardKeyFn, type RouteParams } from './topology/index.js';
+export {
+  TwinPath,
+  parsePath,
+  RoutePattern,
+  PathFilter,
+  shardKeyUpTo,
+  defaultShardKey,
+  shardIndex,
+  subtreeShardKey,
+  type ShardKeyFn,
+  type RouteParams,
+} from './topology/index.js';
 export { jsonEquals } from './lanes/equality.js';
 export type { LaneEvent, LaneObserver } from './lanes/events.js';
 export type { JoinLane } from './lanes/join-lane.js';
@@ -18,19 +29,50 @@ export type { StateStore, StateWrite, StoredTwin } from './store/state-store.js'
 export { RealClock, SimulatedClock, type Clock } from './actors/clock.js';
 export { SumCount, SortedSet } from './model/aggregate.js';
 export {
-  defineModelSet, isModelSet, type ModelSet, type ModelSetDef, type ModelSetRef, type ModelParams, type ModelParamValue, type ParamShape,
-  type FleetGenerator, type FleetRun, type FleetShape, type ChangeExplainer, type ExplainedChange,
+  defineModelSet,
+  isModelSet,
+  type ModelSet,
+  type ModelSetDef,
+  type ModelSetRef,
+  type ModelParams,
+  type ModelParamValue,
+  type ParamShape,
+  type FleetGenerator,
+  type FleetRun,
+  type FleetShape,
+  type ChangeExplainer,
+  type ExplainedChange,
 } from './model/model-set.js';
 export { loadModelSet } from './model/model-set-import.js';
-export { defineTwin, type TwinModel, type TwinModelDef, type TwinContext, type TwinEvent, type DerivedEvent, type TwinTimers } from './model/twin-model.js';
-export { createRuntime, Runtime, type RuntimeOptions, type IngestReport, type TwinSnapshot, type RuntimeStats } from './runtime/runtime.js';
+export {
+  defineTwin,
+  type TwinModel,
+  type TwinModelDef,
+  type TwinContext,
+  type TwinEvent,
+  type DerivedEvent,
+  type TwinTimers,
+} from './model/twin-model.js';
+export {
+  createRuntime,
+  Runtime,
+  type RuntimeOptions,
+  type IngestReport,
+  type TwinSnapshot,
+  type RuntimeStats,
+} from './runtime/runtime.js';
 export { Link } from './runtime/link.js';
 export { FilterLink, type PathEvent } from './runtime/filter-link.js';
 export type { EventInput } from './runtime/event-input.js';
 export { startNode, type NodeOptions, type TwinflowNode } from './node/node.js';
 export { startIngestion, type Ingestion, type IngestionOptions } from './node/ingestion.js';
 export type { MqttOptions, MqttFront } from './node/ingest/mqtt-front.js';
-export { MemoryDeadLetters, type DeadLetter, type DeadLetterStore, type DeadLetterOrigin } from './node/ingest/dead-letters.js';
+export {
+  MemoryDeadLetters,
+  type DeadLetter,
+  type DeadLetterStore,
+  type DeadLetterOrigin,
+} from './node/ingest/dead-letters.js';
 export { decodeStructured, decodeBinary, type DecodedCloudEvent } from './node/ingest/cloudevent.js';
 export { defaultOutputTopic, type OutputTopicFn } from './node/outputs/mqtt-sink.js';
 export type { OutputOptions } from './node/outputs/outputs.js';

@@ -23,7 +23,14 @@ export function decodeChunks(bytes: Uint8Array): RecordedEvent[] {
     const strings = chunk[1] as string[];
     for (let i = 2; i < chunk.length; i++) {
       const r = chunk[i] as ChunkRecord;
-      events.push({ id: r[4], source: strings[r[3]]!, type: strings[r[2]]!, subject: strings[r[1]]!, time: base + r[0], data: r[5] });
+      events.push({
+        id: r[4],
+        source: strings[r[3]]!,
+        type: strings[r[2]]!,
+        subject: strings[r[1]]!,
+        time: base + r[0],
+        data: r[5],
+      });
     }
   }
   return events;

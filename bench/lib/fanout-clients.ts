@@ -89,12 +89,18 @@ async function open(msg: Extract<ToClients, { t: 'open' }>): Promise<void> {
   };
   const count = msg.sockets;
   for (let i = 0; i < count; i += 250) {
-    const chunk = await Promise.all(Array.from({ length: Math.min(250, count - i) }, () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = msg.protocol ? new WebSocket(msg.url, msg.protocol) : new WebSocket(msg.url);
-      ws.on('open', () => resolve(ws));
-      ws.on('error', reject);
-      ws.on('message', onMessage);
-    })));
+    const chunk = await Promise.all(
+      Array.from(
+        { length: Math.min(250, count - i) },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = msg.protocol ? new WebSocket(msg.url, msg.protocol) : new WebSocket(msg.url);
+            ws.on('open', () => resolve(ws));
+            ws.on('error', reject);
+            ws.on('message', onMessage);
+          }),
+      ),
+    );
     sockets.push(...chunk);
   }
   if (msg.subscribe) {
@@ -125,10 +131,13 @@ function sleep(ms: number): Promise<void> {
 process.on('message', (msg: ToClients) => {
   switch (msg.t) {
     case 'open':
-      open(msg).then(() => send({ t: 'opened' }), (err) => {
-        process.stderr.write(`fanout clients: ${(err as Error).message}\n`);
-        process.exit(1);
-      });
+      open(msg).then(
+        () => send({ t: 'opened' }),
+        (err) => {
+          process.stderr.write(`fanout clients: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
       return;
     case 'ping':
       send({ t: 'pong', sent: msg.sent, at: now() });

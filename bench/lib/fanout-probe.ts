@@ -41,7 +41,10 @@ export class FanoutClients {
 
   /** Forks the subscriber process and calibrates its clock against ours. */
   static async fork(): Promise<FanoutClients> {
-    const child = fork(new URL('./fanout-clients.js', import.meta.url), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL('./fanout-clients.js', import.meta.url), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const clients = new FanoutClients(child);
     await clients.calibrate();
     return clients;
@@ -66,7 +69,16 @@ export class FanoutClients {
     const cpuShare = (used.user + used.system) / 1000 / (sharedNow() - t0);
     const s = w.latencies.sort();
     const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
-    return { deliveries: w.deliveries, perSecond: w.deliveries / ((w.last - t0) / 1000), p50: q(0.5), p99: q(0.99), max: s[s.length - 1] ?? NaN, serverBusy: busy, serverCpu: cpuShare, clientCpu: w.cpuMs / (sharedNow() - t0) };
+    return {
+      deliveries: w.deliveries,
+      perSecond: w.deliveries / ((w.last - t0) / 1000),
+      p50: q(0.5),
+      p99: q(0.99),
+      max: s[s.length - 1] ?? NaN,
+      serverBusy: busy,
+      serverCpu: cpuShare,
+      clientCpu: w.cpuMs / (sharedNow() - t0),
+    };
   }
 
   /** Terminates the sockets (the process stays for the next scenario). */

@@ -79,11 +79,23 @@ export function verdict(f: Figure): string {
 }
 
 /** Prints the machine line and one table row per figure. */
-export function printTable(figures: Figure[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): void {
-  out(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+export function printTable(
+  figures: Figure[],
+  out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+): void {
+  out(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+  );
   const rows = figures.map((f) => {
     const ratio = f.baseline ? (median(f.ours) / median(f.baseline)).toFixed(2) + 'x' : '';
-    return [f.scenario, f.figure, `${spread(f.ours)} ${f.unit}`, f.baseline ? `${spread(f.baseline)} (${f.baselineName ?? 'baseline'})` : '', ratio, verdict(f)];
+    return [
+      f.scenario,
+      f.figure,
+      `${spread(f.ours)} ${f.unit}`,
+      f.baseline ? `${spread(f.baseline)} (${f.baselineName ?? 'baseline'})` : '',
+      ratio,
+      verdict(f),
+    ];
   });
   const head = ['scenario', 'figure', 'ours median [min–max]', 'baseline (same run)', 'ratio', 'target'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -22,13 +22,19 @@ async function run({ url, bodies, contentType, concurrency }: Job): Promise<void
   const t0 = performance.now();
   let next = 0;
   try {
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body: bodies[next++]! });
-        if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-        await res.arrayBuffer();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': contentType },
+            body: bodies[next++]!,
+          });
+          if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+          await res.arrayBuffer();
+        }
+      }),
+    );
     parentPort!.postMessage({ ms: performance.now() - t0 });
   } catch (err) {
     parentPort!.postMessage({ error: (err as Error).message });

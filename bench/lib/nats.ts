@@ -20,18 +20,27 @@ export async function startNatsMqtt(): Promise<NatsMqtt> {
   const [clientPort, mqttPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'tf-nats-'));
   const conf = join(dir, 'nats.conf');
-  writeFileSync(conf, [
-    `listen: 127.0.0.1:${clientPort}`, 'server_name: twinflow-bench',
-    `jetstream { store_dir: "${join(dir, 'js')}" }`,
-    `mqtt { listen: 127.0.0.1:${mqttPort} }`, '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `listen: 127.0.0.1:${clientPort}`,
+      'server_name: twinflow-bench',
+      `jetstream { store_dir: "${join(dir, 'js')}" }`,
+      `mqtt { listen: 127.0.0.1:${mqttPort} }`,
+      '',
+    ].join('\n'),
+  );
   const proc: ChildProcess = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`nats-server exited: ${stderr}`);
-    return open(mqttPort);
-  }, 10_000, 'nats-server MQTT listener');
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`nats-server exited: ${stderr}`);
+      return open(mqttPort);
+    },
+    10_000,
+    'nats-server MQTT listener',
+  );
   return {
     url: `mqtt://127.0.0.1:${mqttPort}`,
     async stop() {

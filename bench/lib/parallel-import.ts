@@ -14,14 +14,20 @@ import type { RecordingWriter } from '../../src/recording/recording-writer.js';
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /** Writes the plan into `writer` with `threads` workers encoding, at most two blocks per worker in flight. */
-export async function writeCsvImportOnPool(plan: CsvImportPlan, writer: RecordingWriter, threads: number): Promise<number> {
+export async function writeCsvImportOnPool(
+  plan: CsvImportPlan,
+  writer: RecordingWriter,
+  threads: number,
+): Promise<number> {
   const { chunkSize } = writer;
   const block = chunkSize * CHUNKS_PER_BLOCK;
   const tasks: EncodeTask[] = [];
-  for (let from = 0; from < plan.events; from += block) tasks.push({ plan, from, to: Math.min(from + block, plan.events), chunkSize });
+  for (let from = 0; from < plan.events; from += block)
+    tasks.push({ plan, from, to: Math.min(from + block, plan.events), chunkSize });
   const pool = new Piscina<EncodeTask, Uint8Array>({
     filename: new URL(`./import-worker${EXT}`, import.meta.url).href,
-    minThreads: threads, maxThreads: threads,
+    minThreads: threads,
+    maxThreads: threads,
     // From TypeScript sources (tests) the worker loads the task module through tsx.
     ...(EXT === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
   });

@@ -20,5 +20,9 @@ export function moveSpot(counts: SpotCounts, old: SpotStatus | undefined, next: 
 /** One level's counts changed from `old` to `next`: the garage adds the difference. */
 export function addCounts(counts: SpotCounts, old: SpotCounts | undefined, next: SpotCounts | undefined): SpotCounts {
   const delta = (k: keyof SpotCounts): number => (next?.[k] ?? 0) - (old?.[k] ?? 0);
-  return { free: counts.free + delta('free'), occupied: counts.occupied + delta('occupied'), stale: counts.stale + delta('stale') };
+  return {
+    free: counts.free + delta('free'),
+    occupied: counts.occupied + delta('occupied'),
+    stale: counts.stale + delta('stale'),
+  };
 }

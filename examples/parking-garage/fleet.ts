@@ -34,7 +34,12 @@ export const garageFleet: FleetGenerator<{ garages: number; levels: number; spot
     for (let g = 0; g < shape.garages; g++)
       for (let l = 0; l < shape.levels; l++)
         for (let s = 0; s < shape.spots; s++) {
-          spots.push({ path: `/garage/g${g}/level/${l}/spot/${s}`, offset: Math.floor(rnd() * intervalMs), occupied: false, silentFrom: rnd() < 0.02 ? start + rnd() * 24 * HOUR : Infinity });
+          spots.push({
+            path: `/garage/g${g}/level/${l}/spot/${s}`,
+            offset: Math.floor(rnd() * intervalMs),
+            occupied: false,
+            silentFrom: rnd() < 0.02 ? start + rnd() * 24 * HOUR : Infinity,
+          });
         }
     spots.sort((a, b) => a.offset - b.offset);
     const total = events ?? spots.length * Math.ceil((24 * HOUR) / intervalMs);
@@ -46,7 +51,14 @@ export const garageFleet: FleetGenerator<{ garages: number; levels: number; spot
         if (seq >= total) break;
         if (time >= spot.silentFrom) continue;
         if (rnd() < 0.05) spot.occupied = rnd() < busyAt(time);
-        chunk.push({ id: String(++seq), source: `twinflow:generate/${seed}`, type: 'reading', subject: spot.path, time, data: { occupied: spot.occupied } });
+        chunk.push({
+          id: String(++seq),
+          source: `twinflow:generate/${seed}`,
+          type: 'reading',
+          subject: spot.path,
+          time,
+          data: { occupied: spot.occupied },
+        });
       }
       yield chunk;
     }

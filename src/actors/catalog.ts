@@ -28,7 +28,10 @@ export class ModelCatalog {
   /** child model → parent model → up-joins (keyed by the model objects: no key strings per activation). */
   private readonly upJoinTable = new Map<TwinModel, Map<TwinModel, UpJoins>>();
 
-  constructor(readonly models: readonly TwinModel[], private readonly fallbackShardKey: ShardKeyFn = defaultShardKey) {
+  constructor(
+    readonly models: readonly TwinModel[],
+    private readonly fallbackShardKey: ShardKeyFn = defaultShardKey,
+  ) {
     for (const m of models) {
       if (this.byName.has(m.name)) throw invalid(`two models are named "${m.name}"`);
       this.byName.set(m.name, m);
@@ -106,11 +109,15 @@ export class ModelCatalog {
           throw invalid(`join "${parent.name}.${joinName}" needs value lane "${join.lane}" on model "${childName}"`);
         }
         if (!parent.route.couldBeAncestorOf(child.route)) {
-          throw invalid(`join "${parent.name}.${joinName}": routes of "${childName}" are never below ${parent.route.text}`);
+          throw invalid(
+            `join "${parent.name}.${joinName}": routes of "${childName}" are never below ${parent.route.text}`,
+          );
         }
         let byParent = this.upJoinTable.get(child);
         if (!byParent) this.upJoinTable.set(child, (byParent = new Map()));
-        const table = (byParent.get(parent) ?? new Array<JoinTarget[] | undefined>(child.laneNames.length)) as (JoinTarget[] | undefined)[];
+        const table = (byParent.get(parent) ?? new Array<JoinTarget[] | undefined>(child.laneNames.length)) as (
+          JoinTarget[] | undefined
+        )[];
         table[laneIndex] = [...(table[laneIndex] ?? []), { lane: joinName, project: join.project }];
         byParent.set(parent, table);
       }

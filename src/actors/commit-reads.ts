@@ -15,7 +15,10 @@ export const READ_FAILED = Symbol('commit-time read failed');
  * value and the shard goes on.
  */
 export class CommitReads {
-  constructor(private readonly stats: ShardStats, private readonly log: TwinLogger) {}
+  constructor(
+    private readonly stats: ShardStats,
+    private readonly log: TwinLogger,
+  ) {}
 
   /** The event observers get for one change of `lane`. */
   laneEvent(twin: Twin, lane: Lane, key: string | undefined): LaneEvent | typeof READ_FAILED {

@@ -21,8 +21,10 @@ export class CorruptRecords {
   /** Counts and logs (once per record) stored state set aside as damaged. */
   noteCorrupt(path: string, err: TwinError, what: string): void {
     this.stats.corruptRecords++;
-    this.log.error({ code: err.code, path, quarantined: err.details?.quarantined, err: err.message },
-      `TWIN_RECORD_CORRUPT: ${what}; its bytes are in the quarantine database and the twin continues without them (restore the twin's state from a backup or by sending its data again; see docs/persistence.md)`);
+    this.log.error(
+      { code: err.code, path, quarantined: err.details?.quarantined, err: err.message },
+      `TWIN_RECORD_CORRUPT: ${what}; its bytes are in the quarantine database and the twin continues without them (restore the twin's state from a backup or by sending its data again; see docs/persistence.md)`,
+    );
   }
 
   /** A stored record its model cannot restore: moved aside by the store (when it can) and reported. */
@@ -31,10 +33,17 @@ export class CorruptRecords {
     try {
       quarantined = this.store.quarantine?.(path, cause);
     } catch (err) {
-      this.log.error({ path, err }, 'a stored record that cannot be restored could not be moved aside; the twin starts fresh and its first write replaces it');
+      this.log.error(
+        { path, err },
+        'a stored record that cannot be restored could not be moved aside; the twin starts fresh and its first write replaces it',
+      );
     }
-    const error = new TwinError('TWIN_RECORD_CORRUPT',
-      `the stored state of ${path} cannot be restored by its model (${(cause as Error)?.message ?? String(cause)})`, { path, quarantined }, { cause });
+    const error = new TwinError(
+      'TWIN_RECORD_CORRUPT',
+      `the stored state of ${path} cannot be restored by its model (${(cause as Error)?.message ?? String(cause)})`,
+      { path, quarantined },
+      { cause },
+    );
     this.noteCorrupt(path, error, 'a stored record could not be restored by its model');
   }
 }

@@ -20,7 +20,11 @@ export interface FilterLinkTarget {
 
 /** The error of a wildcard link or subtree listing that matches more than `limit` twins. */
 export function tooManyTwins(filter: PathFilter, limit: number): TwinError {
-  return new TwinError('TWIN_TOO_MANY_TWINS', `${filter.text} matches more than ${limit} twins (the limit of one wildcard link or listing, --max-link-twins); narrow the filter`, { filter: filter.text, limit });
+  return new TwinError(
+    'TWIN_TOO_MANY_TWINS',
+    `${filter.text} matches more than ${limit} twins (the limit of one wildcard link or listing, --max-link-twins); narrow the filter`,
+    { filter: filter.text, limit },
+  );
 }
 
 /**
@@ -67,9 +71,13 @@ export class FilterLinks {
       }
       if (stored instanceof Promise) {
         // Later: only if still linked (the registry lookup is paid only on this rare path).
-        waits.push(stored.then((s) => (observers.hasFilter(observer) ? this.fromStore(path, lane, observer, s) : undefined), () => undefined));
-      }
-      else {
+        waits.push(
+          stored.then(
+            (s) => (observers.hasFilter(observer) ? this.fromStore(path, lane, observer, s) : undefined),
+            () => undefined,
+          ),
+        );
+      } else {
         const wait = this.fromStore(path, lane, observer, stored);
         if (wait) waits.push(wait);
       }
@@ -94,7 +102,12 @@ export class FilterLinks {
     }
   }
 
-  private fromStore(path: string, lane: string, observer: LaneObserver, stored: StoredTwin | undefined): Promise<void> | undefined {
+  private fromStore(
+    path: string,
+    lane: string,
+    observer: LaneObserver,
+    stored: StoredTwin | undefined,
+  ): Promise<void> | undefined {
     const { directory } = this.target;
     // Gone, or started meanwhile (its announce sent the state).
     if (!stored || directory.get(path)) return undefined;

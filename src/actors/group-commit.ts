@@ -92,32 +92,45 @@ export class GroupCommit {
     }
     const previous = this.tail;
     // Settle in order: wait for the earlier commits, then report this one.
-    this.tail = write.then(
-      async () => {
-        await previous;
-        this.commits++;
-        for (const t of group.tickets) if (t.complete) t.resolve();
-        this.onCommitted(group.outputs);
-      },
-      async (err: unknown) => {
-        await previous;
-        // Every ticket with an item in this commit fails, also one that completes in a later
-        // step (a batch spanning steps): its later commit must not acknowledge what this
-        // one lost. Resent, the items that did commit are recognised as duplicates.
-        const error = new TwinError('TWIN_STORE_FAILED', `commit of ${group.writes.length} writes failed: ${(err as Error)?.message ?? err}`, undefined, { cause: err });
-        for (const t of group.tickets) t.fail(error);
-        for (const t of group.touched) t.fail(error);
-        this.onFailed(error, new Set(group.writes.map((w) => w.path)));
-      },
-    ).catch((err: unknown) => {
-      // Only a throwing callback gets here; the chain must stay resolved for later commits.
-      this.onFailed(new TwinError('TWIN_STORE_FAILED', `after commit: ${(err as Error)?.message ?? err}`, undefined, { cause: err }), new Set());
-    }).finally(() => {
-      if (this.newest === group) this.newest = null;
-      for (const done of group.settled) done();
-      this.inFlight--;
-      if (this.queued) this.start();
-      else if (this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
-    });
+    this.tail = write
+      .then(
+        async () => {
+          await previous;
+          this.commits++;
+          for (const t of group.tickets) if (t.complete) t.resolve();
+          this.onCommitted(group.outputs);
+        },
+        async (err: unknown) => {
+          await previous;
+          // Every ticket with an item in this commit fails, also one that completes in a later
+          // step (a batch spanning steps): its later commit must not acknowledge what this
+          // one lost. Resent, the items that did commit are recognised as duplicates.
+          const error = new TwinError(
+            'TWIN_STORE_FAILED',
+            `commit of ${group.writes.length} writes failed: ${(err as Error)?.message ?? err}`,
+            undefined,
+            { cause: err },
+          );
+          for (const t of group.tickets) t.fail(error);
+          for (const t of group.touched) t.fail(error);
+          this.onFailed(error, new Set(group.writes.map((w) => w.path)));
+        },
+      )
+      .catch((err: unknown) => {
+        // Only a throwing callback gets here; the chain must stay resolved for later commits.
+        this.onFailed(
+          new TwinError('TWIN_STORE_FAILED', `after commit: ${(err as Error)?.message ?? err}`, undefined, {
+            cause: err,
+          }),
+          new Set(),
+        );
+      })
+      .finally(() => {
+        if (this.newest === group) this.newest = null;
+        for (const done of group.settled) done();
+        this.inFlight--;
+        if (this.queued) this.start();
+        else if (this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
+      });
   }
 }

@@ -11,7 +11,10 @@ export class ShardAlarm {
   private wake: { at: number; cancel: () => void } | null = null;
   private stopped = false;
 
-  constructor(private readonly clock: Clock, private readonly onDue: (due: TimerEntry[]) => void) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly onDue: (due: TimerEntry[]) => void,
+  ) {}
 
   arm(entry: TimerEntry): void {
     this.queue.push(entry);

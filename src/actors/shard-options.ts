@@ -31,7 +31,13 @@ export interface ShardOptions {
 
 /** What a shard sends to twins it does not own (routed by the runtime to their owner). */
 export type RemoteMessage =
-  | { readonly kind: 'join'; readonly parent: string; readonly lane: string; readonly child: string; readonly value: unknown }
+  | {
+      readonly kind: 'join';
+      readonly parent: string;
+      readonly lane: string;
+      readonly child: string;
+      readonly value: unknown;
+    }
   | { readonly kind: 'command'; readonly path: string; readonly lane: string; readonly value: unknown };
 
 /** Turn bodies are static functions with arguments, so a turn allocates no closure. */
@@ -45,4 +51,3 @@ export const RUN_HOOK: TurnBody<((ctx: TwinContext) => void) | undefined, undefi
 export const JOIN_CAUSE: JournalCause = { kind: 'join' };
 export const START_CAUSE: JournalCause = { kind: 'start' };
 export const STOP_CAUSE: JournalCause = { kind: 'stop' };
-

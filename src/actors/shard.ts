@@ -71,17 +71,33 @@ export class Shard implements TurnSink {
     this.log = options.log;
     const journaling = options.journal === true;
     this.runner = new TurnRunner(options.clock, options.log, this.stats, this.observers, this, journaling);
-    this.directory = new TwinDirectory(options.catalog, options.store, this.runner, options.owns, (path) => this.refusedStart(path));
+    this.directory = new TwinDirectory(options.catalog, options.store, this.runner, options.owns, (path) =>
+      this.refusedStart(path),
+    );
     this.twins = this.directory.live;
     const { store, log } = options;
     const corrupt = new CorruptRecords(store, this.stats, log);
-    this.step = new StepCommit({ store, runner: this.runner, directory: this.directory, stats: this.stats, log, onOutput: options.onOutput });
+    this.step = new StepCommit({
+      store,
+      runner: this.runner,
+      directory: this.directory,
+      stats: this.stats,
+      log,
+      onOutput: options.onOutput,
+    });
     this.lifecycle = new TwinLifecycle({
-      directory: this.directory, runner: this.runner, observers: this.observers, step: this.step, corrupt,
-      stats: this.stats, log, journaling,
+      directory: this.directory,
+      runner: this.runner,
+      observers: this.observers,
+      step: this.step,
+      corrupt,
+      stats: this.stats,
+      log,
+      journaling,
     });
     this.loader = new TwinLoader({
-      directory: this.directory, corrupt,
+      directory: this.directory,
+      corrupt,
       start: (twin, stored) => this.lifecycle.start(twin, stored),
       finish: (work, error) => this.step.finish(work, error),
       resume: (buffered) => {
@@ -92,21 +108,36 @@ export class Shard implements TurnSink {
       closed: () => this.closed,
     });
     this.filterLinks = new FilterLinks({
-      directory: this.directory, observers: this.observers,
+      directory: this.directory,
+      observers: this.observers,
       load: (path) => this.loader.load(path),
-      start: (path) => this.call(path, () => undefined).then(() => undefined, () => undefined),
+      start: (path) =>
+        this.call(path, () => undefined).then(
+          () => undefined,
+          () => undefined,
+        ),
       stop: (path) => this.release(path),
     });
     this.observers.onFilterDropped = (observer) => this.filterLinks.unlink(observer);
     this.dispatch = new WorkDispatch({
-      clock: options.clock, directory: this.directory, observers: this.observers, loader: this.loader, lifecycle: this.lifecycle,
-      runner: this.runner, step: this.step, stats: this.stats, journaling, dedupeWindow: options.dedupeWindow ?? 8,
+      clock: options.clock,
+      directory: this.directory,
+      observers: this.observers,
+      loader: this.loader,
+      lifecycle: this.lifecycle,
+      runner: this.runner,
+      step: this.step,
+      stats: this.stats,
+      journaling,
+      dedupeWindow: options.dedupeWindow ?? 8,
       warm: { store, directory: this.directory, log, start: (twin, stored) => this.lifecycle.start(twin, stored) },
     });
     this.timerRecovery = new TimerRecovery(options.store, options.clock, (path) => {
       // Only this shard's twins, and only those not live (a live twin has its timers armed).
       if (this.closed || this.twins.has(path) || !this.directory.isLocal(path)) return;
-      this.call(path, () => undefined).catch((err) => this.log.warn({ path, err }, 'could not restore a twin with due timers'));
+      this.call(path, () => undefined).catch((err) =>
+        this.log.warn({ path, err }, 'could not restore a twin with due timers'),
+      );
     });
     queueMicrotask(() => this.timerRecovery.start());
     this.alarm = new ShardAlarm(options.clock, (due) => {
@@ -176,7 +207,8 @@ export class Shard implements TurnSink {
           this.joins.take();
           break;
         }
-        for (const [parent, updates] of this.joins.take()) this.dispatch.process({ kind: 'joins', path: parent, updates });
+        for (const [parent, updates] of this.joins.take())
+          this.dispatch.process({ kind: 'joins', path: parent, updates });
       }
       if (!this.closed) {
         this.lifecycle.dropStateless();
@@ -277,7 +309,8 @@ export class Shard implements TurnSink {
    */
   private refusedStart(path: string): void {
     const n = ++this.stats.startsRefused;
-    if ((n & (n - 1)) === 0) this.log.error({ path, refused: n }, 'refused to start a twin this shard does not own (placement bug)');
+    if ((n & (n - 1)) === 0)
+      this.log.error({ path, refused: n }, 'refused to start a twin this shard does not own (placement bug)');
   }
 
   private pendingWork(): number {
@@ -296,7 +329,8 @@ export class Shard implements TurnSink {
   /** Registers an observer on a lane after sending it the lane's current state (run as a `call`). */
   static syncAndObserve(shard: Shard, twin: Twin, lane: string, observer: LaneObserver): void {
     const l = twin.lane(lane);
-    if (!l) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${twin.path} has no lane "${lane}"`, { path: twin.path, lane });
+    if (!l)
+      throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${twin.path} has no lane "${lane}"`, { path: twin.path, lane });
     for (const e of l.syncEvents()) observer.onEvent(e, twin.path);
     observer.onSynced?.();
     shard.observers.add(twin.path, lane, observer);
@@ -307,7 +341,8 @@ export class Shard implements TurnSink {
    * without state: see dropStateless) goes in the next step.
    */
   removeObserver(path: string, lane: string, observer: LaneObserver): void {
-    if (this.observers.remove(path, lane, observer) && this.lifecycle.hasStateless && !this.closed) this.scheduleDrain();
+    if (this.observers.remove(path, lane, observer) && this.lifecycle.hasStateless && !this.closed)
+      this.scheduleDrain();
   }
 
   /**

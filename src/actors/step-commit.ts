@@ -32,11 +32,15 @@ export class StepCommit {
   private stopped: string[] = [];
 
   constructor(private readonly deps: StepCommitDeps) {
-    this.commit = new GroupCommit(deps.store, (outputs) => this.committed(outputs), (err, paths) => {
-      deps.log.error({ err, twins: paths.size }, 'state commit failed; its twins go back to their stored state');
-      if (err.cause instanceof UnstorableWritesError) deps.stats.unstorable += err.cause.paths.size;
-      this.reset([...paths]);
-    });
+    this.commit = new GroupCommit(
+      deps.store,
+      (outputs) => this.committed(outputs),
+      (err, paths) => {
+        deps.log.error({ err, twins: paths.size }, 'state commit failed; its twins go back to their stored state');
+        if (err.cause instanceof UnstorableWritesError) deps.stats.unstorable += err.cause.paths.size;
+        this.reset([...paths]);
+      },
+    );
   }
 
   /** A commit is in flight or queued. */
@@ -51,7 +55,8 @@ export class StepCommit {
 
   /** A work item is done (rejected with `error`, or accepted): its ticket counts it. */
   finish(work: Work, error?: TwinError): void {
-    if (error && work.kind !== 'joins') this.deps.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
+    if (error && work.kind !== 'joins')
+      this.deps.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
     if (!('ticket' in work) || !work.ticket) return;
     const ticket = work.ticket as Ticket;
     if (!error && (work.kind === 'event' || work.kind === 'command')) this.finished.push(work);

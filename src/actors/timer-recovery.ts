@@ -41,6 +41,7 @@ export class TimerRecovery {
     const horizon = this.clock.now() + WINDOW_MS;
     for (const path of store.dueTwins(horizon)) this.wake(path);
     const next = store.nextDue(horizon + 1);
-    this.cancel = next === undefined ? null : this.clock.schedule(Math.max(next, horizon) - WINDOW_MS / 2, () => this.scan());
+    this.cancel =
+      next === undefined ? null : this.clock.schedule(Math.max(next, horizon) - WINDOW_MS / 2, () => this.scan());
   }
 }

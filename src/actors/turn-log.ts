@@ -87,9 +87,15 @@ export function journalChanges(turn: TurnLog): JournalChange[] {
     if (!lane.persistent) continue;
     const key = turn.key(i);
     const event = lane.changeEvent(key);
-    const next = event.type === 'value' || event.type === 'update' ? event.value : event.type === 'clear' ? {} : undefined;
+    const next =
+      event.type === 'value' || event.type === 'update' ? event.value : event.type === 'clear' ? {} : undefined;
     const rawOld = turn.old(i);
-    const old = event.type === 'clear' && rawOld instanceof Map ? Object.fromEntries(rawOld) : turn.existedBefore(i) ? rawOld : undefined;
+    const old =
+      event.type === 'clear' && rawOld instanceof Map
+        ? Object.fromEntries(rawOld)
+        : turn.existedBefore(i)
+          ? rawOld
+          : undefined;
     changes.push([lane.name, event.type === 'value' || event.type === 'clear' ? null : (key ?? null), old, next]);
   }
   return changes;

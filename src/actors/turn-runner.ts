@@ -76,8 +76,14 @@ export class TurnRunner implements TurnEnv {
     const now = this.clock.now();
     const n = this.turn.emits.length;
     this.turn.emits.push({
-      specversion: '1.0', id: `${twin.path}#${type}@${now}${n > 0 ? '.' + n : ''}`, source: twin.path, type, subject,
-      time: new Date(now).toISOString(), datacontenttype: 'application/json', data,
+      specversion: '1.0',
+      id: `${twin.path}#${type}@${now}${n > 0 ? '.' + n : ''}`,
+      source: twin.path,
+      type,
+      subject,
+      time: new Date(now).toISOString(),
+      datacontenttype: 'application/json',
+      data,
     });
   }
 
@@ -107,7 +113,8 @@ export class TurnRunner implements TurnEnv {
       turn.rollback();
       let error = toTwinError(err);
       // `reject()` (model/reject.ts) cannot know the twin; its answer names it like ctx.reject's does.
-      if (error.code === 'TWIN_PAYLOAD_REJECTED' && error.details === undefined) error = new TwinError(error.code, error.message, { path: twin.path });
+      if (error.code === 'TWIN_PAYLOAD_REJECTED' && error.details === undefined)
+        error = new TwinError(error.code, error.message, { path: twin.path });
       this.stats.turnFailures++;
       if (error.code === 'TWIN_STATE_UNSTORABLE') this.stats.unstorable++; // a lane refused what the model set (see assertStorable)
       if (error.code === 'TWIN_TURN_FAILED' || error.code === 'TWIN_STATE_UNSTORABLE') {
@@ -235,7 +242,8 @@ export class TurnRunner implements TurnEnv {
           }
           // The first log entry of a lane holds its value from before the turn.
           const next = this.reads.project(twin, t, value);
-          if (next !== READ_FAILED && !jsonEquals(this.reads.project(twin, t, turn.old(i)), next)) this.sink.addJoin(twin, t.lane, next);
+          if (next !== READ_FAILED && !jsonEquals(this.reads.project(twin, t, turn.old(i)), next))
+            this.sink.addJoin(twin, t.lane, next);
         }
       }
     }
@@ -253,7 +261,13 @@ export class TurnRunner implements TurnEnv {
   private journalTurn(twin: Twin): void {
     const changes = journalChanges(this.turn);
     if (changes.length === 0) return;
-    const entry: JournalEntry = { path: twin.path, time: this.clock.now(), seq: ++this.journalSeq, cause: this.cause, changes };
+    const entry: JournalEntry = {
+      path: twin.path,
+      time: this.clock.now(),
+      seq: ++this.journalSeq,
+      cause: this.cause,
+      changes,
+    };
     this.journal.push({ op: 'journal', path: twin.path, entry });
   }
 

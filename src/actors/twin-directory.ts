@@ -104,7 +104,8 @@ export class TwinDirectory {
       // With several shards, joins to a parent under another shard key always travel as
       // messages, even when this shard owns it: one rule, so results cannot depend on
       // which worker happens to own what.
-      twin.parentRemote = this.owns !== undefined &&
+      twin.parentRemote =
+        this.owns !== undefined &&
         this.catalog.shardKey(path, model) !== this.catalog.shardKey(parent.at, parent.model);
       twin.upJoins = this.catalog.upJoins(model, parent.model);
     }

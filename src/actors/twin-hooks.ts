@@ -33,7 +33,8 @@ export function dispatchEvent(twin: HookTarget, event: TwinEvent): void {
   const handler = own(on, event.type) ?? own(on, '*');
   if (!handler) {
     throw new TwinError('TWIN_EVENT_UNHANDLED', `model "${twin.model}" has no handler for event type "${event.type}"`, {
-      path: twin.path, type: event.type,
+      path: twin.path,
+      type: event.type,
     });
   }
   handler(twin.ctx, event);
@@ -45,13 +46,21 @@ export function dispatchEvent(twin: HookTarget, event: TwinEvent): void {
  */
 export function dispatchCommand(twin: HookTarget, laneName: string, raw: unknown): void {
   const lane = twin.lane(laneName);
-  if (!lane) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${twin.path} has no lane "${laneName}"`, { path: twin.path, lane: laneName });
+  if (!lane)
+    throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${twin.path} has no lane "${laneName}"`, {
+      path: twin.path,
+      lane: laneName,
+    });
   if (lane.kind === 'value') {
     (lane as unknown as { set(v: unknown): void }).set(raw);
     return;
   }
   if (lane.kind !== 'command') {
-    throw new TwinError('TWIN_LANE_KIND', `lane "${laneName}" of ${twin.path} is a ${lane.kind} lane and takes no commands`, { path: twin.path, lane: laneName });
+    throw new TwinError(
+      'TWIN_LANE_KIND',
+      `lane "${laneName}" of ${twin.path} is a ${lane.kind} lane and takes no commands`,
+      { path: twin.path, lane: laneName },
+    );
   }
   const spec = twin.definition.def.lanes[laneName] as CommandSpec<unknown>;
   let command = raw;
@@ -59,7 +68,11 @@ export function dispatchCommand(twin: HookTarget, laneName: string, raw: unknown
     try {
       command = spec.parse(raw);
     } catch (err) {
-      throw new TwinError('TWIN_PAYLOAD_REJECTED', `command for ${twin.path}#${laneName} rejected: ${(err as Error).message}`, { path: twin.path, lane: laneName });
+      throw new TwinError(
+        'TWIN_PAYLOAD_REJECTED',
+        `command for ${twin.path}#${laneName} rejected: ${(err as Error).message}`,
+        { path: twin.path, lane: laneName },
+      );
     }
   }
   (lane as CommandLane<unknown>).received(command);
@@ -69,7 +82,11 @@ export function dispatchCommand(twin: HookTarget, laneName: string, raw: unknown
 /** A user timer that came due: its `onTimer` hook (a model without one fails the turn). */
 export function dispatchTimer(twin: HookTarget, name: string): void {
   const hook = (twin.definition.def.onTimer as Hooks)?.[name];
-  if (!hook) throw new TwinError('TWIN_TURN_FAILED', `model "${twin.model}" has no onTimer hook "${name}"`, { path: twin.path, timer: name });
+  if (!hook)
+    throw new TwinError('TWIN_TURN_FAILED', `model "${twin.model}" has no onTimer hook "${name}"`, {
+      path: twin.path,
+      timer: name,
+    });
   hook(twin.ctx);
 }
 
@@ -80,10 +97,19 @@ export function dispatchWindows(twin: HookTarget, name: string, closed: readonly
 }
 
 /** A keyed lane's entry changed: a join's `onJoin` update/remove, or a map's `onEntry`. */
-export function dispatchEntry(twin: HookTarget, lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void {
+export function dispatchEntry(
+  twin: HookTarget,
+  lane: Lane,
+  key: string,
+  value: unknown,
+  old: unknown,
+  removed: boolean,
+): void {
   const def = twin.definition.def;
   if (lane.kind === 'join') {
-    const hooks = (def.onJoin as Readonly<Record<string, { update?: Hook; remove?: Hook } | undefined>> | undefined)?.[lane.name];
+    const hooks = (def.onJoin as Readonly<Record<string, { update?: Hook; remove?: Hook } | undefined>> | undefined)?.[
+      lane.name
+    ];
     if (removed) hooks?.remove?.(twin.ctx, key, old);
     else hooks?.update?.(twin.ctx, key, value, old);
   } else if (lane.kind === 'map') {

@@ -63,7 +63,8 @@ export class TwinLifecycle {
     if (this.deps.journaling) runner.cause = START_CAUSE;
     const error = runner.runTurn(twin, RUN_HOOK, onStart);
     if (error) log.warn({ path: twin.path, err: error }, 'onStart failed');
-    if (stored) runner.announce(twin); // a new twin announces after its first input turn (see Twin.announced)
+    if (stored)
+      runner.announce(twin); // a new twin announces after its first input turn (see Twin.announced)
     else this.stateless.push(twin);
     return twin;
   }

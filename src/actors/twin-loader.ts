@@ -78,25 +78,27 @@ export class TwinLoader {
     this.loading.set(twin, [work]);
     const fail = (err: unknown): void => {
       twins.delete(twin.path);
-      const error = new TwinError('TWIN_STORE_FAILED', `loading ${twin.path} failed: ${(err as Error)?.message}`, undefined, { cause: err });
+      const error = new TwinError(
+        'TWIN_STORE_FAILED',
+        `loading ${twin.path} failed: ${(err as Error)?.message}`,
+        undefined,
+        { cause: err },
+      );
       for (const w of this.loading.get(twin) ?? []) this.deps.finish(w, error);
       this.loading.delete(twin);
       this.deps.flush();
     };
-    stored.then(
-      (s) => {
-        if (this.deps.closed()) return;
-        try {
-          this.deps.start(twin, s);
-        } catch (err) {
-          return fail(err);
-        }
-        const buffered = this.loading.get(twin) ?? [];
-        this.loading.delete(twin);
-        this.deps.resume(buffered);
-      },
-      fail,
-    );
+    stored.then((s) => {
+      if (this.deps.closed()) return;
+      try {
+        this.deps.start(twin, s);
+      } catch (err) {
+        return fail(err);
+      }
+      const buffered = this.loading.get(twin) ?? [];
+      this.loading.delete(twin);
+      this.deps.resume(buffered);
+    }, fail);
     return null;
   }
 
@@ -116,7 +118,9 @@ export class TwinLoader {
       return this.loadAfterCorrupt(path, err, reloads);
     }
     // (A twin whose last stop is still committing loads once that commit is readable.)
-    return stored instanceof Promise ? stored.catch((err: unknown) => this.loadAfterCorrupt(path, err, reloads)) : stored;
+    return stored instanceof Promise
+      ? stored.catch((err: unknown) => this.loadAfterCorrupt(path, err, reloads))
+      : stored;
   }
 
   private loadAfterCorrupt(path: string, err: unknown, reloads: number): Loaded {

@@ -11,9 +11,25 @@ import { DedupeWindow } from './dedupe.js';
 import type { FilterMatches } from './observers.js';
 import { own } from './own.js';
 import { TwinCtx } from './twin-context.js';
-import { dispatchCommand, dispatchEntry, dispatchEvent, dispatchTimer, dispatchWindows, runSetHooks } from './twin-hooks.js';
+import {
+  dispatchCommand,
+  dispatchEntry,
+  dispatchEvent,
+  dispatchTimer,
+  dispatchWindows,
+  runSetHooks,
+} from './twin-hooks.js';
 import { decodeRecent, decodeTimers, encodeRecord, hasStoredRecord, storedVersion } from './twin-record.js';
-import { anyDue, cancelDue, findTimer, setDue, takeDue, TIMER_FIRES, TIMER_MOVED, type TimerList } from './twin-timers.js';
+import {
+  anyDue,
+  cancelDue,
+  findTimer,
+  setDue,
+  takeDue,
+  TIMER_FIRES,
+  TIMER_MOVED,
+  type TimerList,
+} from './twin-timers.js';
 import { WRITTEN_SOURCES } from './window-samples.js';
 
 /** What a twin needs from the shard that runs it. */
@@ -100,9 +116,10 @@ export class Twin implements LaneHost {
       const name = names[i]!;
       const spec = definition.def.lanes[name]!;
       // Only demand lanes need a closure; every other lane shares one, to keep twins small.
-      const compute = spec.kind === 'demand'
-        ? (): unknown => (definition.def.onDemand as Record<string, (c: TwinCtx) => unknown>)[name]!(this.ctx)
-        : noCompute;
+      const compute =
+        spec.kind === 'demand'
+          ? (): unknown => (definition.def.onDemand as Record<string, (c: TwinCtx) => unknown>)[name]!(this.ctx)
+          : noCompute;
       lanes[name] = spec.create(definition.laneInfos[i]!, this, compute);
     }
     this.lanes = lanes;
@@ -229,7 +246,11 @@ export class Twin implements LaneHost {
     for (let round = 0; this.deferred; round++) {
       if (round >= MAX_HOOK_ROUNDS) {
         this.deferred = null;
-        throw new TwinError('TWIN_TURN_FAILED', `onSet hooks of ${this.path} did not settle after ${MAX_HOOK_ROUNDS} rounds`, { path: this.path });
+        throw new TwinError(
+          'TWIN_TURN_FAILED',
+          `onSet hooks of ${this.path} did not settle after ${MAX_HOOK_ROUNDS} rounds`,
+          { path: this.path },
+        );
       }
       const pending = this.deferred;
       this.deferred = null;
@@ -366,7 +387,13 @@ export class Twin implements LaneHost {
     const created = (this.bits & HAS_RECORD) === 0;
     if (!recordDirty && (!created || out.length === before)) return;
     this.bits |= HAS_RECORD;
-    const values = encodeRecord(this.definition, this.lanes, (this.bits & STORED_ENTRIES) !== 0, this.recent, this.timerList);
+    const values = encodeRecord(
+      this.definition,
+      this.lanes,
+      (this.bits & STORED_ENTRIES) !== 0,
+      this.recent,
+      this.timerList,
+    );
     out.push({ op: 'record', path: this.path, values, created });
   }
 
@@ -375,7 +402,11 @@ export class Twin implements LaneHost {
     const out: Record<string, unknown> = {};
     for (const name of only ?? this.definition.laneNames) {
       const lane = this.lane(name);
-      if (!lane) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${this.path} has no lane "${name}"`, { path: this.path, lane: name });
+      if (!lane)
+        throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${this.path} has no lane "${name}"`, {
+          path: this.path,
+          lane: name,
+        });
       if (lane.kind !== 'command' && lane.kind !== 'supply') out[name] = lane.toJSON();
     }
     return out;

@@ -59,7 +59,11 @@ export class WorkDispatch {
       this.warmChunk(work);
       return;
     }
-    if (work.kind === 'stop' && (!this.deps.directory.live.has(work.path) || (work.released && this.deps.observers.forPath(work.path) !== undefined))) {
+    if (
+      work.kind === 'stop' &&
+      (!this.deps.directory.live.has(work.path) ||
+        (work.released && this.deps.observers.forPath(work.path) !== undefined))
+    ) {
       this.step.finish(work); // stopping a twin that is not live is already done; a released one an exact link watches stays
       return;
     }
@@ -82,7 +86,8 @@ export class WorkDispatch {
           this.step.finish(work); // its effect is already there: acknowledge, do nothing
           break;
         }
-        if (this.journaling) this.runner.cause = { kind: 'event', id: work.event.id, source: work.event.source, type: work.event.type };
+        if (this.journaling)
+          this.runner.cause = { kind: 'event', id: work.event.id, source: work.event.source, type: work.event.type };
         const error = this.runner.runTurn(twin, RUN_EVENT, work.event);
         if (!error) {
           if (window > 0) {

@@ -51,14 +51,33 @@ export class Ticket<R = unknown> {
 
 /** A unit of work in a shard's inbox. Paths are already normalised. */
 export type Work =
-  | { readonly kind: 'event'; readonly path: string; readonly event: TwinEvent; readonly ticket: Ticket | null; readonly index: number }
-  | { readonly kind: 'command'; readonly path: string; readonly lane: string; readonly value: unknown; readonly ticket: Ticket | null; readonly index: number }
+  | {
+      readonly kind: 'event';
+      readonly path: string;
+      readonly event: TwinEvent;
+      readonly ticket: Ticket | null;
+      readonly index: number;
+    }
+  | {
+      readonly kind: 'command';
+      readonly path: string;
+      readonly lane: string;
+      readonly value: unknown;
+      readonly ticket: Ticket | null;
+      readonly index: number;
+    }
   | { readonly kind: 'timer'; readonly path: string; readonly name: string; readonly due: number }
   | { readonly kind: 'call'; readonly path: string; readonly fn: (twin: Twin) => unknown; readonly ticket: Ticket }
   /** `released`: a link that had started the twin closed; it stops only if no exact link watches it then. */
   | { readonly kind: 'stop'; readonly path: string; readonly ticket: Ticket | null; readonly released?: boolean }
   /** Starts stored twins under `path` (a chunk of a `Runtime.warm`), after `after` in path order. */
-  | { readonly kind: 'warm'; readonly path: string; readonly after: string | undefined; readonly owned: boolean; readonly ticket: Ticket<WarmChunk> }
+  | {
+      readonly kind: 'warm';
+      readonly path: string;
+      readonly after: string | undefined;
+      readonly owned: boolean;
+      readonly ticket: Ticket<WarmChunk>;
+    }
   | { readonly kind: 'joins'; readonly path: string; readonly updates: JoinUpdates };
 
 /** What one warm chunk did: twins started, the last path it scanned, whether the scan ended. */

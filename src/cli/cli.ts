@@ -4,12 +4,25 @@ import { createLogger } from '../logger.js';
 import { startNode } from '../node/node.js';
 import { REPLAY_USAGE, replayCommand, WHATIF_USAGE, whatifCommand } from './replay-cli.js';
 import { describeSet, MODEL_FLAGS, ModelFlagError, modelSetFromFlags, MODELS_HELP } from './model-flags.js';
-import { EXPORT_USAGE, exportCommand, generateCommand, IMPORT_USAGE, importCommand, RECORD_USAGE, recordCommand } from './sim-cli.js';
+import {
+  EXPORT_USAGE,
+  exportCommand,
+  generateCommand,
+  IMPORT_USAGE,
+  importCommand,
+  RECORD_USAGE,
+  recordCommand,
+} from './sim-cli.js';
 
 const SERVE_USAGE = serveHelp() + MODELS_HELP;
 
 const COMMAND_USAGE: Record<string, string> = {
-  serve: SERVE_USAGE, record: RECORD_USAGE, replay: REPLAY_USAGE, whatif: WHATIF_USAGE, import: IMPORT_USAGE, export: EXPORT_USAGE,
+  serve: SERVE_USAGE,
+  record: RECORD_USAGE,
+  replay: REPLAY_USAGE,
+  whatif: WHATIF_USAGE,
+  import: IMPORT_USAGE,
+  export: EXPORT_USAGE,
   // generate answers --help itself: its shape flags are the model set's.
 };
 
@@ -42,7 +55,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`twinflow ${command}: ${message}\n`);
-    if (process.env.TWINFLOW_LOG_LEVEL === 'debug' || process.env.TWINFLOW_LOG_LEVEL === 'trace') process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    if (process.env.TWINFLOW_LOG_LEVEL === 'debug' || process.env.TWINFLOW_LOG_LEVEL === 'trace')
+      process.stderr.write(`${(err as Error).stack ?? ''}\n`);
     // A --models or --param the command cannot use is a usage error, told in one line.
     return err instanceof ModelFlagError ? 2 : 1;
   }
@@ -92,8 +106,21 @@ async function serve(argv: string[]): Promise<number> {
   }
   const modelSet = await modelSetFromFlags(values);
   const logger = createLogger(config.logLevel);
-  const node = await startNode({ modelSet, logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
-  logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', ...describeSet(modelSet) }, `twinflow is serving the ${modelSet.name} model`);
+  const node = await startNode({
+    modelSet,
+    logLevel: config.logLevel,
+    host: config.host,
+    port: config.port,
+    logger,
+    ...config.ingestion,
+    ...config.storage,
+    ...config.limits,
+    ...config.fronts,
+  });
+  logger.info(
+    { url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', ...describeSet(modelSet) },
+    `twinflow is serving the ${modelSet.name} model`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);

@@ -38,12 +38,16 @@ const INDEX_FILES = ['index.js', 'index.mjs', 'index.ts', 'index.mts'];
  * set.name; // 'parking-garage'
  * ```
  */
-export async function modelSetFromFlags(values: { models?: string; param?: string[] }, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<ModelSet> {
+export async function modelSetFromFlags(
+  values: { models?: string; param?: string[] },
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Promise<ModelSet> {
   const spec = values.models ?? envValue(env, 'TWINFLOW_MODELS');
   const name = values.models !== undefined ? `--models ${spec}` : `TWINFLOW_MODELS=${spec}`;
   let set: ModelSet;
   if (spec === undefined || spec === 'building') {
-    set = buildingSet as unknown as ModelSet;
+    set = buildingSet;
   } else {
     try {
       set = await loadModelSet(moduleUrl(spec, cwd));
@@ -87,7 +91,9 @@ export function parseParams(set: ModelSet, raw: readonly string[] | undefined): 
     const name = p.slice(0, eq);
     const text = p.slice(eq + 1);
     if (eq < 0 || !Object.hasOwn(defaults, name)) {
-      throw new ModelFlagError(`--param ${p}: expected <name>=<value> with name one of ${known.join(', ') || `(model set "${set.name}" has no parameters)`}`);
+      throw new ModelFlagError(
+        `--param ${p}: expected <name>=<value> with name one of ${known.join(', ') || `(model set "${set.name}" has no parameters)`}`,
+      );
     }
     const kind = typeof defaults[name];
     if (kind === 'number') {
@@ -95,7 +101,8 @@ export function parseParams(set: ModelSet, raw: readonly string[] | undefined): 
       if (!Number.isFinite(n)) throw new ModelFlagError(`--param ${p}: ${name} is a number, got ${text}`);
       out[name] = n;
     } else if (kind === 'boolean') {
-      if (!['true', 'false', '1', '0'].includes(text)) throw new ModelFlagError(`--param ${p}: ${name} is true or false, got ${text}`);
+      if (!['true', 'false', '1', '0'].includes(text))
+        throw new ModelFlagError(`--param ${p}: ${name} is true or false, got ${text}`);
       out[name] = text === 'true' || text === '1';
     } else {
       out[name] = text;
@@ -106,5 +113,7 @@ export function parseParams(set: ModelSet, raw: readonly string[] | undefined): 
 
 /** The flag values for a log line or a recording's meta: the set's name and its changed parameters. */
 export function describeSet(set: ModelSet): { models: string; params?: Partial<ModelParams> } {
-  return Object.keys(set.overrides).length > 0 ? { models: set.name, params: { ...set.overrides } } : { models: set.name };
+  return Object.keys(set.overrides).length > 0
+    ? { models: set.name, params: { ...set.overrides } }
+    : { models: set.name };
 }

@@ -23,7 +23,9 @@ const out = (s: string): void => void process.stdout.write(s);
 /** A progress bar on a terminal, nothing otherwise (pipes and CI logs stay clean). */
 function progress(label: string): ((fraction: number, p: { events: number; wallMs: number }) => void) | undefined {
   if (!process.stdout.isTTY) return undefined;
-  return throttled(100, (f: number, p: { events: number; wallMs: number }) => out(`\r${label}${progressLine(f, p.events, p.wallMs)}\x1b[K`));
+  return throttled(100, (f: number, p: { events: number; wallMs: number }) =>
+    out(`\r${label}${progressLine(f, p.events, p.wallMs)}\x1b[K`),
+  );
 }
 
 function summary(r: ReplayResult): string {
@@ -66,14 +68,19 @@ export async function whatifCommand(argv: string[]): Promise<number> {
   let limit;
   try {
     parsed = parseFlags({
-      args: argv, allowPositionals: true, strict: true,
+      args: argv,
+      allowPositionals: true,
+      strict: true,
       options: { ...REPLAY_FLAGS, 'baseline-param': { type: 'string', multiple: true }, limit: { type: 'string' } },
     });
     if (parsed.positionals.length !== 1) throw new Error('expected one recording file');
     opts = replayOptionsFromFlags(parsed.values);
     limit = parsed.values.limit === undefined ? 20 : readNumber('--limit', parsed.values.limit, { integer: true });
     // Without a change both runs are the same replay; `twinflow replay` is that.
-    if (!parsed.values.param?.length) throw new Error('--param <name>=<value> is required: the what-if run needs a parameter to change (twinflow replay replays unchanged)');
+    if (!parsed.values.param?.length)
+      throw new Error(
+        '--param <name>=<value> is required: the what-if run needs a parameter to change (twinflow replay replays unchanged)',
+      );
   } catch (err) {
     process.stderr.write(`twinflow whatif: ${(err as Error).message}\n\n${WHATIF_USAGE}`);
     return 2;
@@ -83,7 +90,13 @@ export async function whatifCommand(argv: string[]): Promise<number> {
   const baseSet = await modelSetFromFlags({ models: v.models, param: v['baseline-param'] });
   const whatSet = baseSet.with(parseParams(baseSet, v.param));
   const run = (label: string, modelSet: typeof baseSet, dir: string): Promise<ReplayResult> =>
-    runReplay(file, { ...opts, ...(opts.dataDir ? { dataDir: join(opts.dataDir, dir) } : {}), modelSet, collectDerived: true, onFraction: progress(label) });
+    runReplay(file, {
+      ...opts,
+      ...(opts.dataDir ? { dataDir: join(opts.dataDir, dir) } : {}),
+      modelSet,
+      collectDerived: true,
+      onFraction: progress(label),
+    });
   const baseline = await run('baseline ', baseSet, 'baseline');
   const whatIf = await run('what-if  ', whatSet, 'whatif');
   if (process.stdout.isTTY) out('\r\x1b[K');
@@ -92,20 +105,39 @@ export async function whatifCommand(argv: string[]): Promise<number> {
   const explainer = baseSet.explainer(baseParams, whatParams);
   const diff = compareDerived(baseline.derived!, whatIf.derived!, explainer);
   if (v.json) {
-    out(JSON.stringify({ baseline: { ...baseline, derived: undefined }, whatIf: { ...whatIf, derived: undefined }, diff }) + '\n');
+    out(
+      JSON.stringify({
+        baseline: { ...baseline, derived: undefined },
+        whatIf: { ...whatIf, derived: undefined },
+        diff,
+      }) + '\n',
+    );
     return 0;
   }
-  const changed = Object.entries(whatParams).filter(([k, x]) => baseParams[k] !== x).map(([k, x]) => `${k}=${x}`);
-  out([
-    `what-if ${changed.join(' ') || '(no parameter changed)'} over ${fmtCount(baseline.events)} events (model set ${baseSet.name})`,
-    `digest baseline sha256:${baseline.digest}`,
-    `digest what-if  sha256:${whatIf.digest}`,
-    `derived events: ${fmtCount(diff.same)} in both, ${fmtCount(diff.changes.length)} in one run only`,
-    `  ${'type'.padEnd(24)} ${'baseline'.padStart(10)} ${'what-if'.padStart(10)}`,
-    ...Object.entries(diff.byType).map(([t, n]) => `  ${t.padEnd(24)} ${fmtCount(n.baseline).padStart(10)} ${fmtCount(n.whatIf).padStart(10)}`),
-    ...diff.changes.slice(0, limit).map((c) => `  ${c.side === 'baseline' ? '-' : '+'} ${c.event.time} ${c.event.type} ${c.event.source}${c.explanation ? `\n      ${c.explanation}` : ''}`),
-    ...(diff.changes.length > limit ? [`  … ${fmtCount(diff.changes.length - limit)} more (--limit, --json)`] : []),
-    ...(!explainer && diff.changes.length > 0 ? [`  (model set ${baseSet.name} has no explainer: changes are listed without reasons)`] : []),
-  ].join('\n') + '\n');
+  const changed = Object.entries(whatParams)
+    .filter(([k, x]) => baseParams[k] !== x)
+    .map(([k, x]) => `${k}=${x}`);
+  out(
+    [
+      `what-if ${changed.join(' ') || '(no parameter changed)'} over ${fmtCount(baseline.events)} events (model set ${baseSet.name})`,
+      `digest baseline sha256:${baseline.digest}`,
+      `digest what-if  sha256:${whatIf.digest}`,
+      `derived events: ${fmtCount(diff.same)} in both, ${fmtCount(diff.changes.length)} in one run only`,
+      `  ${'type'.padEnd(24)} ${'baseline'.padStart(10)} ${'what-if'.padStart(10)}`,
+      ...Object.entries(diff.byType).map(
+        ([t, n]) => `  ${t.padEnd(24)} ${fmtCount(n.baseline).padStart(10)} ${fmtCount(n.whatIf).padStart(10)}`,
+      ),
+      ...diff.changes
+        .slice(0, limit)
+        .map(
+          (c) =>
+            `  ${c.side === 'baseline' ? '-' : '+'} ${c.event.time} ${c.event.type} ${c.event.source}${c.explanation ? `\n      ${c.explanation}` : ''}`,
+        ),
+      ...(diff.changes.length > limit ? [`  … ${fmtCount(diff.changes.length - limit)} more (--limit, --json)`] : []),
+      ...(!explainer && diff.changes.length > 0
+        ? [`  (model set ${baseSet.name} has no explainer: changes are listed without reasons)`]
+        : []),
+    ].join('\n') + '\n',
+  );
   return 0;
 }

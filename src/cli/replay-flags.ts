@@ -33,10 +33,19 @@ function num(flag: string, raw: string | undefined, fallback: number, integer = 
 }
 
 /** Pacing and storage options of a replay from its flags. */
-export function replayOptionsFromFlags(v: Record<string, unknown>): { speed: number; steps?: 'batch' | 'tick'; tickMs: number; tailMs: number; dataDir?: string; memory: boolean; workers: number } {
+export function replayOptionsFromFlags(v: Record<string, unknown>): {
+  speed: number;
+  steps?: 'batch' | 'tick';
+  tickMs: number;
+  tailMs: number;
+  dataDir?: string;
+  memory: boolean;
+  workers: number;
+} {
   if (v.max && v.speed !== undefined) throw new Error('--speed and --max exclude each other');
   const workers = num('workers', v.workers as string | undefined, 0, true);
-  if (v.steps !== undefined && v.steps !== 'batch' && v.steps !== 'tick') throw new Error(`--steps must be batch or tick, got ${v.steps as string}`);
+  if (v.steps !== undefined && v.steps !== 'batch' && v.steps !== 'tick')
+    throw new Error(`--steps must be batch or tick, got ${v.steps as string}`);
   return {
     ...(v.steps !== undefined ? { steps: v.steps } : {}),
     speed: v.max ? 0 : num('speed', v.speed as string | undefined, 0),

@@ -34,9 +34,13 @@ const GENERATE_HEAD = `twinflow generate --seed <n> (--out <file.tfr> | --mqtt <
 /** Usage of `generate` with the fleet shape flags of a set (the building's without --models). */
 export function generateUsage(shape: Readonly<Record<string, number>> | undefined, setName: string): string {
   const dims = Object.entries(shape ?? {});
-  const lines = dims.length === 0
-    ? [`  (model set ${setName} has no fleet generator)`]
-    : [`  fleet shape of model set ${setName} (flag, default):`, ...dims.map(([k, d]) => `  --${k} <n>`.padEnd(27) + `default ${d}`)];
+  const lines =
+    dims.length === 0
+      ? [`  (model set ${setName} has no fleet generator)`]
+      : [
+          `  fleet shape of model set ${setName} (flag, default):`,
+          ...dims.map(([k, d]) => `  --${k} <n>`.padEnd(27) + `default ${d}`),
+        ];
   return GENERATE_HEAD + lines.join('\n') + '\n';
 }
 
@@ -70,9 +74,17 @@ function int(name: string, raw: string | undefined): number | undefined {
 }
 
 const GENERATE_FLAGS = {
-  seed: { type: 'string' }, events: { type: 'string' }, interval: { type: 'string' }, start: { type: 'string' },
-  out: { type: 'string' }, mqtt: { type: 'string' }, rate: { type: 'string' }, qos: { type: 'string' }, prefix: { type: 'string' },
-  help: { type: 'boolean', short: 'h' }, models: MODEL_FLAGS.models,
+  seed: { type: 'string' },
+  events: { type: 'string' },
+  interval: { type: 'string' },
+  start: { type: 'string' },
+  out: { type: 'string' },
+  mqtt: { type: 'string' },
+  rate: { type: 'string' },
+  qos: { type: 'string' },
+  prefix: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  models: MODEL_FLAGS.models,
 } as const;
 
 /** `twinflow generate`: the model set's seeded synthetic fleet to a recording or over MQTT. */
@@ -96,15 +108,29 @@ export async function generateCommand(argv: string[]): Promise<number> {
       out(usage);
       return 0;
     }
-    if (!fleet) throw new ModelFlagError(`model set ${set.name} has no fleet generator (\`fleet\` in defineModelSet); record live traffic with twinflow record, or import a CSV`);
-    const seed = int('seed', v.seed as string | undefined);
+    if (!fleet)
+      throw new ModelFlagError(
+        `model set ${set.name} has no fleet generator (\`fleet\` in defineModelSet); record live traffic with twinflow record, or import a CSV`,
+      );
+    const seed = int('seed', v.seed);
     if (seed === undefined) throw new Error('--seed is required (a generated fleet is always reproducible)');
     if ((v.out === undefined) === (v.mqtt === undefined)) throw new Error('give exactly one of --out and --mqtt');
-    const start = v.start === undefined ? undefined : Date.parse(v.start as string);
+    const start = v.start === undefined ? undefined : Date.parse(v.start);
     if (start !== undefined && !Number.isFinite(start)) throw new Error(`--start: cannot read ${v.start}`);
     const values = v as Record<string, string | boolean | undefined>;
-    const shape = Object.fromEntries(Object.entries(fleet.shape as Record<string, number>).map(([k, d]) => [k, int(k, values[k] as string | undefined) ?? d]));
-    run = { seed, shape, events: int('events', v.events as string | undefined), intervalMs: int('interval', v.interval as string | undefined), start };
+    const shape = Object.fromEntries(
+      Object.entries(fleet.shape as Record<string, number>).map(([k, d]) => [
+        k,
+        int(k, values[k] as string | undefined) ?? d,
+      ]),
+    );
+    run = {
+      seed,
+      shape,
+      events: int('events', v.events),
+      intervalMs: int('interval', v.interval),
+      start,
+    };
     if (v.qos !== undefined && v.qos !== '0' && v.qos !== '1') throw new Error('--qos must be 0 or 1');
   } catch (err) {
     if (err instanceof ModelFlagError) throw err;
@@ -112,11 +138,28 @@ export async function generateCommand(argv: string[]): Promise<number> {
   }
   const sources = fleet.sources(run.shape);
   if (v.mqtt) {
-    const r = await publishEvents(v.mqtt as string, fleet.generate(run), { rate: int('rate', v.rate as string | undefined) ?? 1000, qos: v.qos === '1' ? 1 : 0, prefix: (v.prefix as string | undefined) ?? '' });
-    out(`published ${fmtCount(r.published)} events of ${fmtCount(sources)} sources to ${v.mqtt} in ${(r.wallMs / 1000).toFixed(1)} s (${fmtRate(r.published / (r.wallMs / 1000))}/s)\n`);
+    const r = await publishEvents(v.mqtt, fleet.generate(run), {
+      rate: int('rate', v.rate) ?? 1000,
+      qos: v.qos === '1' ? 1 : 0,
+      prefix: v.prefix ?? '',
+    });
+    out(
+      `published ${fmtCount(r.published)} events of ${fmtCount(sources)} sources to ${v.mqtt} in ${(r.wallMs / 1000).toFixed(1)} s (${fmtRate(r.published / (r.wallMs / 1000))}/s)\n`,
+    );
     return 0;
   }
-  const writer = RecordingWriter.create(v.out as string, { created: 0, meta: { generator: 'twinflow generate', ...describeSet(set), seed: run.seed, ...run.shape, events: run.events, intervalMs: run.intervalMs, start: run.start } });
+  const writer = RecordingWriter.create(v.out as string, {
+    created: 0,
+    meta: {
+      generator: 'twinflow generate',
+      ...describeSet(set),
+      seed: run.seed,
+      ...run.shape,
+      events: run.events,
+      intervalMs: run.intervalMs,
+      start: run.start,
+    },
+  });
   for (const chunk of fleet.generate(run)) {
     for (const e of chunk) writer.append(e);
     await writer.ready();
@@ -134,8 +177,17 @@ export async function importCommand(argv: string[]): Promise<number> {
   let timeShiftMs: number | undefined;
   try {
     parsed = parseFlags({
-      args: argv, strict: true, allowPositionals: true,
-      options: { out: { type: 'string' }, uci: { type: 'boolean' }, mapping: { type: 'string' }, 'fan-out': { type: 'string' }, 'time-shift': { type: 'string' }, room: { type: 'string' } },
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        uci: { type: 'boolean' },
+        mapping: { type: 'string' },
+        'fan-out': { type: 'string' },
+        'time-shift': { type: 'string' },
+        room: { type: 'string' },
+      },
     });
     if (parsed.positionals.length !== 1 || !parsed.values.out) throw new Error('expected one CSV file and --out');
     if (parsed.values.mapping) mapping = JSON.parse(readFileSync(parsed.values.mapping, 'utf8')) as CsvMapping;
@@ -195,7 +247,11 @@ export async function recordCommand(argv: string[]): Promise<number> {
   let values;
   try {
     // The serve flags plus --out, parsed together so every form parseArgs knows works (--out=f).
-    ({ values } = parseFlags({ args: argv, options: { ...SERVE_FLAGS, ...MODEL_FLAGS, out: { type: 'string' } }, strict: true }));
+    ({ values } = parseFlags({
+      args: argv,
+      options: { ...SERVE_FLAGS, ...MODEL_FLAGS, out: { type: 'string' } },
+      strict: true,
+    }));
     file = values.out;
     if (!file) throw new Error('--out <file.tfr> is required');
     config = serveConfigFrom(values, process.env);
@@ -205,9 +261,22 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const modelSet = await modelSetFromFlags(values);
   const logger = createLogger(config.logLevel);
   // Same node as `serve` (workers default to the core count; they import the set's module).
-  const node = await startNode({ modelSet, logLevel: config.logLevel, host: config.host, port: config.port, logger, ...config.ingestion, ...config.storage, ...config.limits, ...config.fronts });
+  const node = await startNode({
+    modelSet,
+    logLevel: config.logLevel,
+    host: config.host,
+    port: config.port,
+    logger,
+    ...config.ingestion,
+    ...config.storage,
+    ...config.limits,
+    ...config.fronts,
+  });
   const rec = startRecording(node.runtime, file, { meta: { command: 'twinflow record', ...describeSet(modelSet) } });
-  logger.info({ url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file, ...describeSet(modelSet) }, `twinflow is serving the ${modelSet.name} model and recording`);
+  logger.info(
+    { url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file, ...describeSet(modelSet) },
+    `twinflow is serving the ${modelSet.name} model and recording`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

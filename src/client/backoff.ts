@@ -9,7 +9,11 @@ import type { ReconnectOptions } from './types.js';
  * backoffDelay(3, { initialDelayMs: 100, jitter: 0 }); // 800
  * ```
  */
-export function backoffDelay(attempt: number, options: ReconnectOptions = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: ReconnectOptions = {},
+  random: () => number = Math.random,
+): number {
   const initial = options.initialDelayMs ?? 250;
   const max = options.maxDelayMs ?? 15_000;
   const factor = options.factor ?? 2;

@@ -15,7 +15,13 @@ import type { ClientEvent, TypedLaneEvent } from './types.js';
  */
 export class LinkError extends Error {
   override readonly name = 'LinkError';
-  constructor(readonly reason: string, readonly code: string | undefined, message: string, readonly node: string, readonly lane: string) {
+  constructor(
+    readonly reason: string,
+    readonly code: string | undefined,
+    message: string,
+    readonly node: string,
+    readonly lane: string,
+  ) {
     super(message);
   }
 }

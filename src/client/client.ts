@@ -149,7 +149,13 @@ export class WarpClient {
     let wire = this.wires.get(key);
     const fresh = !wire;
     if (!wire) {
-      wire = { node, lane, sync, handles: new Set(), filter: PathFilter.isFilter(node) ? PathFilter.parse(node) : null };
+      wire = {
+        node,
+        lane,
+        sync,
+        handles: new Set(),
+        filter: PathFilter.isFilter(node) ? PathFilter.parse(node) : null,
+      };
       this.wires.set(key, wire);
     }
     wire.handles.add(handle);
@@ -168,7 +174,10 @@ export class WarpClient {
   }
 
   private linkEnvelope(wire: Wire): string {
-    return encodeEnvelope(wire.sync ? 'sync' : 'link', wire.node, wire.lane, undefined, this.encoding, { prio: wire.prio, rate: wire.rate });
+    return encodeEnvelope(wire.sync ? 'sync' : 'link', wire.node, wire.lane, undefined, this.encoding, {
+      prio: wire.prio,
+      rate: wire.rate,
+    });
   }
 
   private detach(key: string, handle: ClientLink<any>): void {

@@ -16,5 +16,12 @@ export { WarpClient, type ClientOptions, type TypedTwin } from './client.js';
 export { ClientLink, LinkError, type LinkCallbacks } from './client-link.js';
 export { backoffDelay } from './backoff.js';
 export type {
-  ClientEvent, ClientStatus, CommandLaneOf, LaneTypesOf, ReconnectOptions, TypedLaneEvent, WebSocketConstructor, WebSocketLike,
+  ClientEvent,
+  ClientStatus,
+  CommandLaneOf,
+  LaneTypesOf,
+  ReconnectOptions,
+  TypedLaneEvent,
+  WebSocketConstructor,
+  WebSocketLike,
 } from './types.js';

@@ -64,15 +64,22 @@ export interface ClientEvent<V = unknown> {
 }
 
 /** The value type of one lane spec: a value lane's value, a map/join lane's entry, a command. */
-type LaneValue<S> = S extends { readonly kind: 'value'; readonly initial: infer T } ? T
-  : S extends { readonly kind: 'command'; readonly parse: ((raw: unknown) => infer C) | undefined } ? C
-  : S extends { create(...args: any[]): { get(key: string): infer V } } ? Exclude<V, undefined>
-  : unknown;
+type LaneValue<S> = S extends { readonly kind: 'value'; readonly initial: infer T }
+  ? T
+  : S extends { readonly kind: 'command'; readonly parse: ((raw: unknown) => infer C) | undefined }
+    ? C
+    : S extends { create(...args: any[]): { get(key: string): infer V } }
+      ? Exclude<V, undefined>
+      : unknown;
 
 /** Lanes a network client may command: command lanes, and value lanes not known to be computed (`writable` not `false`). */
-type TakesCommands<S> = S extends { readonly kind: 'command' } ? true
-  : S extends { readonly kind: 'value'; readonly writable: infer W } ? (true extends W ? true : false)
-  : false;
+type TakesCommands<S> = S extends { readonly kind: 'command' }
+  ? true
+  : S extends { readonly kind: 'value'; readonly writable: infer W }
+    ? true extends W
+      ? true
+      : false
+    : false;
 
 /** Type-level only: the key under which {@link LaneTypesOf} lists the lanes that take commands. */
 declare const commandLanes: unique symbol;
@@ -91,7 +98,10 @@ declare const commandLanes: unique symbol;
  * ```
  */
 export type LaneTypesOf<M> = M extends { readonly def: { readonly lanes: infer L } }
-  ? { [K in keyof L & string]: LaneValue<L[K]> } & { readonly [commandLanes]?: { [K in keyof L & string]: TakesCommands<L[K]> extends true ? K : never }[keyof L & string] }
+  ? { [K in keyof L & string]: LaneValue<L[K]> } & {
+      readonly [commandLanes]?: { [K in keyof L & string]: TakesCommands<L[K]> extends true ? K : never }[keyof L &
+        string];
+    }
   : never;
 
 /**

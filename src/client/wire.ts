@@ -1,6 +1,11 @@
 import { ABSENT, EXTANT, fromJs, get, tag, toJs, type Value } from '../protocol/recon/index.js';
 import {
-  laneEventFromBody, laneEventFromJson, parseFrame, writeFrameEnvelope, type Envelope, type WarpEncoding,
+  laneEventFromBody,
+  laneEventFromJson,
+  parseFrame,
+  writeFrameEnvelope,
+  type Envelope,
+  type WarpEncoding,
 } from '../protocol/warp/index.js';
 import type { TypedLaneEvent } from './types.js';
 
@@ -16,10 +21,14 @@ export type Incoming =
   | { readonly tag: 'linked' | 'synced' | 'authed' | 'deauthed'; readonly node?: string; readonly lane?: string }
   | { readonly tag: 'event'; readonly node: string; readonly lane: string; readonly event: TypedLaneEvent<unknown> }
   | {
-    readonly tag: 'unlinked'; readonly node: string; readonly lane: string;
-    /** Tag of the body (`nodeNotFound`, …); undefined for a plain answer to `@unlink`. */
-    readonly reason: string | undefined; readonly code: string | undefined; readonly message: string;
-  }
+      readonly tag: 'unlinked';
+      readonly node: string;
+      readonly lane: string;
+      /** Tag of the body (`nodeNotFound`, …); undefined for a plain answer to `@unlink`. */
+      readonly reason: string | undefined;
+      readonly code: string | undefined;
+      readonly message: string;
+    }
   | { readonly tag: 'error'; readonly message: string };
 
 /**
@@ -50,16 +59,24 @@ export function decodeFrame(text: string, encoding: WarpEncoding): Incoming[] {
 function interpret(env: Envelope, json: unknown): Incoming {
   switch (env.tag) {
     case 'event':
-      return { tag: 'event', node: env.node, lane: env.lane, event: (json !== undefined ? laneEventFromJson(json) : laneEventFromBody(env.body)) as TypedLaneEvent<unknown> };
+      return {
+        tag: 'event',
+        node: env.node,
+        lane: env.lane,
+        event: (json !== undefined ? laneEventFromJson(json) : laneEventFromBody(env.body)) as TypedLaneEvent<unknown>,
+      };
     case 'unlinked': {
       const reason = tag(env.body);
       const args = reason === undefined ? ABSENT : get(env.body, reason);
       const code = get(args, 'code');
       const message = get(args, 'message');
       return {
-        tag: 'unlinked', node: env.node, lane: env.lane, reason,
+        tag: 'unlinked',
+        node: env.node,
+        lane: env.lane,
+        reason,
         code: typeof code === 'string' ? code : undefined,
-        message: typeof message === 'string' ? message : reason ?? 'unlinked',
+        message: typeof message === 'string' ? message : (reason ?? 'unlinked'),
       };
     }
     case 'linked':
@@ -82,13 +99,24 @@ function interpret(env: Envelope, json: unknown): Incoming {
  * ```
  */
 export function encodeEnvelope(
-  tagName: 'link' | 'sync' | 'unlink' | 'command', node: string, lane: string, value: unknown, encoding: WarpEncoding,
+  tagName: 'link' | 'sync' | 'unlink' | 'command',
+  node: string,
+  lane: string,
+  value: unknown,
+  encoding: WarpEncoding,
   headers: { readonly prio?: number | undefined; readonly rate?: number | undefined } = {},
 ): string {
   const { prio, rate } = tagName === 'link' || tagName === 'sync' ? headers : {};
   if (encoding === 'json') {
     // Written directly so arrays stay arrays (the server reads JSON bodies as sent).
-    return JSON.stringify({ tag: tagName, node, lane, ...(prio !== undefined ? { prio } : {}), ...(rate !== undefined ? { rate } : {}), ...(value === undefined ? {} : { body: value }) });
+    return JSON.stringify({
+      tag: tagName,
+      node,
+      lane,
+      ...(prio !== undefined ? { prio } : {}),
+      ...(rate !== undefined ? { rate } : {}),
+      ...(value === undefined ? {} : { body: value }),
+    });
   }
   return writeFrameEnvelope({ tag: tagName, node, lane, prio, rate, body: toBody(value) } as Envelope, encoding);
 }
@@ -102,7 +130,8 @@ export function encodeEnvelope(
  * ```
  */
 export function encodeHost(tagName: 'auth' | 'deauth', credentials: unknown, encoding: WarpEncoding): string {
-  if (encoding === 'json') return JSON.stringify(credentials === undefined ? { tag: tagName } : { tag: tagName, body: credentials });
+  if (encoding === 'json')
+    return JSON.stringify(credentials === undefined ? { tag: tagName } : { tag: tagName, body: credentials });
   return writeFrameEnvelope({ tag: tagName, body: toBody(credentials) }, encoding);
 }
 

@@ -7,8 +7,21 @@ import type { HostCounters } from './shard-host.js';
  */
 export function sumCounters(parts: readonly (HostCounters | null)[]): HostCounters {
   const total: HostCounters = {
-    events: 0, duplicates: 0, commands: 0, turns: 0, turnFailures: 0, started: 0, stopped: 0, writes: 0, outputs: 0, unstorable: 0, corruptRecords: 0, startsRefused: 0,
-    activeTwins: 0, observers: 0, turnLatencyNs: { p50: 0, p99: 0, max: 0, samples: 0 },
+    events: 0,
+    duplicates: 0,
+    commands: 0,
+    turns: 0,
+    turnFailures: 0,
+    started: 0,
+    stopped: 0,
+    writes: 0,
+    outputs: 0,
+    unstorable: 0,
+    corruptRecords: 0,
+    startsRefused: 0,
+    activeTwins: 0,
+    observers: 0,
+    turnLatencyNs: { p50: 0, p99: 0, max: 0, samples: 0 },
   };
   for (const c of parts) {
     if (!c) continue;

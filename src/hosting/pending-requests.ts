@@ -39,7 +39,11 @@ export class PendingRequests {
   }
 
   /** Sends a request built with a fresh id to `worker` (through `send`); resolves with its answer. */
-  request(worker: number, build: (id: number) => ToWorker, send: (worker: number, message: ToWorker) => void): Promise<unknown> {
+  request(
+    worker: number,
+    build: (id: number) => ToWorker,
+    send: (worker: number, message: ToWorker) => void,
+  ): Promise<unknown> {
     const id = this.nextId();
     const message = build(id);
     return new Promise((resolve, reject) => {

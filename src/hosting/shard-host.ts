@@ -77,9 +77,20 @@ export interface ShardHost {
 export function shardCounters(stats: ShardStats, activeTwins: number, observers: number): HostCounters {
   const h = stats.turnLatency;
   return {
-    events: stats.events, duplicates: stats.duplicates, commands: stats.commands, turns: stats.turns,
-    turnFailures: stats.turnFailures, started: stats.started, stopped: stats.stopped, writes: stats.writes,
-    outputs: stats.outputs, unstorable: stats.unstorable, corruptRecords: stats.corruptRecords, startsRefused: stats.startsRefused, activeTwins, observers,
+    events: stats.events,
+    duplicates: stats.duplicates,
+    commands: stats.commands,
+    turns: stats.turns,
+    turnFailures: stats.turnFailures,
+    started: stats.started,
+    stopped: stats.stopped,
+    writes: stats.writes,
+    outputs: stats.outputs,
+    unstorable: stats.unstorable,
+    corruptRecords: stats.corruptRecords,
+    startsRefused: stats.startsRefused,
+    activeTwins,
+    observers,
     turnLatencyNs: { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.max, samples: h.count },
   };
 }
@@ -96,7 +107,10 @@ export class LocalShardHost implements ShardHost {
   /** Exact links that started their twin (it was not live): released when they unlink. */
   private readonly startedFor = new Map<LaneObserver, string>();
 
-  constructor(options: ShardOptions, private readonly store: StateStore) {
+  constructor(
+    options: ShardOptions,
+    private readonly store: StateStore,
+  ) {
     this.shard = new Shard(options);
   }
 
@@ -117,7 +131,11 @@ export class LocalShardHost implements ShardHost {
   async read(path: string, lanes?: readonly string[], release = false): Promise<TwinSnapshot> {
     const started = release && this.shard.twin(path) === undefined;
     try {
-      return await this.shard.call(path, (twin) => ({ path: twin.path, model: twin.model, lanes: twin.snapshot(lanes) }));
+      return await this.shard.call(path, (twin) => ({
+        path: twin.path,
+        model: twin.model,
+        lanes: twin.snapshot(lanes),
+      }));
     } finally {
       if (started) this.shard.release(path);
     }
@@ -206,7 +224,12 @@ export class LocalShardHost implements ShardHost {
 }
 
 /** Rebuilds a TwinError that crossed a thread boundary as plain JSON. */
-export function errorFromJson(json: { code: string; message: string; details?: Record<string, unknown>; internal?: true }): TwinError {
+export function errorFromJson(json: {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  internal?: true;
+}): TwinError {
   const error = new TwinError(json.code as TwinError['code'], json.message, json.details);
   return json.internal ? markInternalMessage(error) : error;
 }

@@ -11,7 +11,13 @@ import type { LaneObserver } from '../lanes/events.js';
 import type { JournalEntry } from '../store/state-store.js';
 import type { PathFilter, ShardKeyFn } from '../topology/index.js';
 import type { PassivationOptions } from '../actors/passivation.js';
-import { errorFromJson, type HostCounters, type HostObserver, type ShardHost, type TwinSnapshot } from './shard-host.js';
+import {
+  errorFromJson,
+  type HostCounters,
+  type HostObserver,
+  type ShardHost,
+  type TwinSnapshot,
+} from './shard-host.js';
 import type { FromWorker, FromWorkerBatch, ModelSource, ToWorker, WorkerInit } from './worker-protocol.js';
 import { sumCounters } from './host-counters.js';
 import { PendingRequests } from './pending-requests.js';
@@ -105,16 +111,25 @@ export class WorkerShardHost implements ShardHost {
     this.youngGenerationMb = w.youngGenerationMb ?? WORKER_YOUNG_GENERATION_MB;
     this.init = {
       shardKeyUpTo: transferableShardKey(options.shardKey),
-      count: w.count, models: w.models, dataDir: w.dataDir, durability: w.durability, journal: options.journal,
-      journalRetentionMs: w.journalRetentionMs, dedupeWindow: options.dedupeWindow, stepBudget: options.stepBudget,
-      passivation: options.passivation, logLevel: w.logLevel ?? 'warn',
+      count: w.count,
+      models: w.models,
+      dataDir: w.dataDir,
+      durability: w.durability,
+      journal: options.journal,
+      journalRetentionMs: w.journalRetentionMs,
+      dedupeWindow: options.dedupeWindow,
+      stepBudget: options.stepBudget,
+      passivation: options.passivation,
+      logLevel: w.logLevel ?? 'warn',
       simulatedStart: clock instanceof SimulatedClock ? clock.now() : undefined,
     };
     // The process takes the data directory (and checks its file) before any worker opens it:
     // a second node on it, or a damaged file, fails here with one clear error (issue 13.7/13.8).
     this.dataLock = w.dataDir ? claimDataDir(w.dataDir) : undefined;
     this.routes = new WorkerRoutes(catalog, w.count);
-    this.crossing = new WorkerCrossing(this.init.simulatedStart !== undefined, (worker, message) => this.send(worker, message));
+    this.crossing = new WorkerCrossing(this.init.simulatedStart !== undefined, (worker, message) =>
+      this.send(worker, message),
+    );
     for (let i = 0; i < w.count; i++) this.slots.push(this.spawn(i));
   }
 
@@ -144,7 +159,13 @@ export class WorkerShardHost implements ShardHost {
   }
 
   read(path: string, lanes?: readonly string[], release?: boolean): Promise<TwinSnapshot> {
-    return this.request(this.routes.of(path), (id) => ({ t: 'read', id, path, lanes, release })) as Promise<TwinSnapshot>;
+    return this.request(this.routes.of(path), (id) => ({
+      t: 'read',
+      id,
+      path,
+      lanes,
+      release,
+    })) as Promise<TwinSnapshot>;
   }
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
@@ -174,11 +195,17 @@ export class WorkerShardHost implements ShardHost {
     this.links.add(oid, { observer, lane, filter: filter.text });
     try {
       if (limit !== Infinity) {
-        const counts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'count', id, filter: filter.text, cap: limit }))));
+        const counts = await Promise.all(
+          this.slots.map((_, i) => this.request(i, (id) => ({ t: 'count', id, filter: filter.text, cap: limit }))),
+        );
         if ((counts as number[]).reduce((a, b) => a + b, 0) > limit) throw tooManyTwins(filter, limit);
       }
       if (!this.links.admit(oid)) return;
-      await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, lane, limit }))));
+      await Promise.all(
+        this.slots.map((_, i) =>
+          this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, lane, limit })),
+        ),
+      );
     } catch (err) {
       this.drop(observer, () => this.routes.all());
       throw err;
@@ -191,7 +218,9 @@ export class WorkerShardHost implements ShardHost {
 
   /** Each worker lists the twins it owns, so every path comes once. */
   async list(filter: PathFilter, limit = Infinity): Promise<string[]> {
-    const parts = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'list', id, filter: filter.text, limit }))));
+    const parts = await Promise.all(
+      this.slots.map((_, i) => this.request(i, (id) => ({ t: 'list', id, filter: filter.text, limit }))),
+    );
     const paths = (parts as string[][]).flat();
     if (paths.length > limit) throw tooManyTwins(filter, limit);
     return paths;
@@ -202,12 +231,16 @@ export class WorkerShardHost implements ShardHost {
    * owner alone; otherwise every worker scans the prefix and starts the twins it owns.
    */
   async warm(prefix: string): Promise<number> {
-    const counts = await Promise.all(this.routes.subtree(prefix).map((i) => this.request(i, (id) => ({ t: 'warm', id, prefix }))));
+    const counts = await Promise.all(
+      this.routes.subtree(prefix).map((i) => this.request(i, (id) => ({ t: 'warm', id, prefix }))),
+    );
     return (counts as number[]).reduce((a, b) => a + b, 0);
   }
 
   history(path: string, from: number, to: number): Promise<JournalEntry[]> {
-    return this.request(this.routes.of(path), (id) => ({ t: 'history', id, path, from, to })) as Promise<JournalEntry[]>;
+    return this.request(this.routes.of(path), (id) => ({ t: 'history', id, path, from, to })) as Promise<
+      JournalEntry[]
+    >;
   }
 
   /**
@@ -250,9 +283,13 @@ export class WorkerShardHost implements ShardHost {
     // From TypeScript sources (tests, tsx) the worker registers tsx itself: loader flags
     // in execArgv do not reach a worker's entry module on Node 20.
     const resourceLimits = { maxYoungGenerationSizeMb: this.youngGenerationMb };
-    const worker = EXT === '.ts'
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true, workerData, resourceLimits })
-      : new Worker(new URL(entry), { workerData, resourceLimits });
+    const worker =
+      EXT === '.ts'
+        ? new Worker(
+            `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`,
+            { eval: true, workerData, resourceLimits },
+          )
+        : new Worker(new URL(entry), { workerData, resourceLimits });
     const slot: Slot = { worker, outbox: [], counters: null, activePaths: [], answered: false };
     worker.on('message', (batch: FromWorkerBatch) => {
       slot.answered = true;
@@ -265,7 +302,10 @@ export class WorkerShardHost implements ShardHost {
       // A worker that dies before answering anything will not start next time either.
       if (!slot.answered && ++this.failedStarts > MAX_FAILED_STARTS) {
         this.log.error({ worker: index, code }, 'shard worker cannot start; giving up');
-        this.pending.failWorker(index, new TwinError('TWIN_RUNTIME_CLOSED', `shard worker ${index} cannot start (exit code ${code})`));
+        this.pending.failWorker(
+          index,
+          new TwinError('TWIN_RUNTIME_CLOSED', `shard worker ${index} cannot start (exit code ${code})`),
+        );
         return;
       }
       this.log.error({ worker: index, code }, 'shard worker exited; restarting it');
@@ -314,10 +354,21 @@ export class WorkerShardHost implements ShardHost {
         this.onTurnError(errorFromJson(m.error), m.path);
         return;
       case 'join':
-        this.crossing.forward(this.routes.of(m.parent), { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value });
+        this.crossing.forward(this.routes.of(m.parent), {
+          t: 'join',
+          parent: m.parent,
+          lane: m.lane,
+          child: m.child,
+          value: m.value,
+        });
         return;
       case 'remoteCommand':
-        this.crossing.forward(this.routes.of(m.path), { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value });
+        this.crossing.forward(this.routes.of(m.path), {
+          t: 'remoteCommand',
+          path: m.path,
+          lane: m.lane,
+          value: m.value,
+        });
         return;
     }
   }
@@ -348,14 +399,21 @@ export class WorkerShardHost implements ShardHost {
         if (slot.outbox.length === 0) continue;
         const messages = slot.outbox;
         slot.outbox = [];
-        postBatch((m) => slot.worker.postMessage({ now, messages: m }), messages, (m, err) => this.unsendable(m, err));
+        postBatch(
+          (m) => slot.worker.postMessage({ now, messages: m }),
+          messages,
+          (m, err) => this.unsendable(m, err),
+        );
       }
     });
   }
 
   /** A message that cannot be cloned to a worker fails alone (its caller learns why); the rest went. */
   private unsendable(message: ToWorker, err: unknown): void {
-    const error = new TwinError('TWIN_EVENT_INVALID', `message cannot be passed to a shard worker: ${(err as Error)?.message ?? err}`);
+    const error = new TwinError(
+      'TWIN_EVENT_INVALID',
+      `message cannot be passed to a shard worker: ${(err as Error)?.message ?? err}`,
+    );
     this.log.error({ kind: message.t, err: error.message }, 'message to a shard worker could not be cloned; refused');
     if ('id' in message) this.pending.fail(message.id, error);
   }
@@ -371,5 +429,8 @@ function transferableShardKey(fn: ShardKeyFn | undefined): string | undefined {
   if (fn === undefined) return undefined;
   const upTo = (fn as { upTo?: unknown }).upTo;
   if (typeof upTo === 'string') return upTo;
-  throw new TwinError('TWIN_CONFIG_INVALID', 'with workers, the runtime\'s shardKey option must be made by shardKeyUpTo(); set a custom function as the models\' shardKey instead');
+  throw new TwinError(
+    'TWIN_CONFIG_INVALID',
+    "with workers, the runtime's shardKey option must be made by shardKeyUpTo(); set a custom function as the models' shardKey instead",
+  );
 }

@@ -80,8 +80,10 @@ export class WorkerLinks {
     const out: ToWorker[] = [];
     for (const [oid, o] of this.byOid) {
       if (resent.has(oid)) continue;
-      if (o.path !== undefined && route(o.path) === index) out.push({ t: 'observe', id: 0, oid, path: o.path, lane: o.lane });
-      if (o.filter !== undefined && o.admitted) out.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane, limit: Infinity }); // admitted when it was made
+      if (o.path !== undefined && route(o.path) === index)
+        out.push({ t: 'observe', id: 0, oid, path: o.path, lane: o.lane });
+      if (o.filter !== undefined && o.admitted)
+        out.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane, limit: Infinity }); // admitted when it was made
     }
     return out;
   }

@@ -24,10 +24,18 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const log = pino({ level: init.logLevel }).child({ worker: init.index });
 
-const catalog = new ModelCatalog(await importModels(init.models), init.shardKeyUpTo === undefined ? undefined : shardKeyUpTo(init.shardKeyUpTo));
+const catalog = new ModelCatalog(
+  await importModels(init.models),
+  init.shardKeyUpTo === undefined ? undefined : shardKeyUpTo(init.shardKeyUpTo),
+);
 const clock = init.simulatedStart !== undefined ? new SimulatedClock(init.simulatedStart) : new RealClock();
 const store: StateStore = init.dataDir
-  ? LmdbStateStore.open({ path: init.dataDir, durability: init.durability, journalRetentionMs: init.journalRetentionMs, writerId: init.index })
+  ? LmdbStateStore.open({
+      path: init.dataDir,
+      durability: init.durability,
+      journalRetentionMs: init.journalRetentionMs,
+      writerId: init.index,
+    })
   : new MemoryStateStore();
 
 let out: FromWorker[] = [];
@@ -44,24 +52,53 @@ function flush(): void {
   const messages = out;
   out = [];
   const counters = host.counters();
-  postBatch((m) => port.postMessage({ messages: m, counters }), messages, (m, err) => {
-    // A model put something into a lane or a result that cannot leave the thread: say so
-    // to the caller waiting for it instead of crashing the worker (a restart resends it).
-    log.error({ kind: m.t, err: (err as Error)?.message }, 'message to the main thread could not be cloned; dropped');
-    if (m.t === 'done') port.postMessage({ messages: [{ t: 'done', id: m.id, error: { code: 'TWIN_TURN_FAILED', message: 'the result cannot be passed between threads' } }], counters });
-  });
+  postBatch(
+    (m) => port.postMessage({ messages: m, counters }),
+    messages,
+    (m, err) => {
+      // A model put something into a lane or a result that cannot leave the thread: say so
+      // to the caller waiting for it instead of crashing the worker (a restart resends it).
+      log.error({ kind: m.t, err: (err as Error)?.message }, 'message to the main thread could not be cloned; dropped');
+      if (m.t === 'done')
+        port.postMessage({
+          messages: [
+            {
+              t: 'done',
+              id: m.id,
+              error: { code: 'TWIN_TURN_FAILED', message: 'the result cannot be passed between threads' },
+            },
+          ],
+          counters,
+        });
+    },
+  );
 }
 
 /** The twins this worker may start: the main thread routes by the same rule (ownerOf). */
 const owns = ownedBy(catalog, init.index, init.count);
 
-const host = new LocalShardHost({
-  catalog, store, clock, log, owns,
-  stepBudget: init.stepBudget, dedupeWindow: init.dedupeWindow, passivation: init.passivation, journal: init.journal,
-  onRemote: (m) => send(m.kind === 'join' ? { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value } : { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value }),
-  onOutput: (event) => send({ t: 'output', event }),
-  onTurnError: (error, path) => send({ t: 'turnError', path, error: json(error) }),
-}, store);
+const host = new LocalShardHost(
+  {
+    catalog,
+    store,
+    clock,
+    log,
+    owns,
+    stepBudget: init.stepBudget,
+    dedupeWindow: init.dedupeWindow,
+    passivation: init.passivation,
+    journal: init.journal,
+    onRemote: (m) =>
+      send(
+        m.kind === 'join'
+          ? { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value }
+          : { t: 'remoteCommand', path: m.path, lane: m.lane, value: m.value },
+      ),
+    onOutput: (event) => send({ t: 'output', event }),
+    onTurnError: (error, path) => send({ t: 'turnError', path, error: json(error) }),
+  },
+  store,
+);
 
 type Forwarder = HostObserver & { path?: string; lane: string; filter: boolean };
 /** Links by the main thread's observer id, with the answer of the observe that made each. */
@@ -70,19 +107,26 @@ const observers = new Map<number, { forwarder: Forwarder; made: Promise<void> }>
 function json(error: unknown): ErrorJson {
   const e = error as TwinError;
   return {
-    code: e.code ?? 'TWIN_TURN_FAILED', message: e.message ?? String(error), ...(e.details ? { details: { ...e.details } } : {}),
+    code: e.code ?? 'TWIN_TURN_FAILED',
+    message: e.message ?? String(error),
+    ...(e.details ? { details: { ...e.details } } : {}),
     // The cause does not cross the thread: say whether the message is one a client may see.
     ...(hasInternalMessage(error) && { internal: true as const }),
   };
 }
 
 function reply(id: number, work: Promise<unknown>): void {
-  work.then((result) => send({ t: 'done', id, result }), (error) => send({ t: 'done', id, error: json(error) }));
+  work.then(
+    (result) => send({ t: 'done', id, result }),
+    (error) => send({ t: 'done', id, error: json(error) }),
+  );
 }
 
 function forwarder(oid: number, lane: string, filter: boolean, path?: string): Forwarder {
   return {
-    lane, filter, path,
+    lane,
+    filter,
+    path,
     onEvent: (event: LaneEvent, from: string) => send({ t: 'lane', oid, path: from, event }),
     useStreamBuffer: () => send({ t: 'streamBuffer', oid }),
   };
@@ -96,15 +140,18 @@ port.on('message', (batch: ToWorkerBatch) => {
     // One ticket for the batch's events: it settles after the commit that holds them all.
     const ticket = new Ticket(events.length);
     for (let k = 0; k < events.length; k++) host.submitEvent(events[k]!.event, ticket, k);
-    ticket.promise.then((t) => {
-      const failed = new Map(t.rejected.map((r) => [r.index, r.error]));
-      for (let k = 0; k < events.length; k++) {
-        const error = failed.get(k);
-        send(error ? { t: 'done', id: events[k]!.id, error: json(error) } : { t: 'done', id: events[k]!.id });
-      }
-    }, (error) => {
-      for (const e of events) send({ t: 'done', id: e.id, error: json(error) });
-    });
+    ticket.promise.then(
+      (t) => {
+        const failed = new Map(t.rejected.map((r) => [r.index, r.error]));
+        for (let k = 0; k < events.length; k++) {
+          const error = failed.get(k);
+          send(error ? { t: 'done', id: events[k]!.id, error: json(error) } : { t: 'done', id: events[k]!.id });
+        }
+      },
+      (error) => {
+        for (const e of events) send({ t: 'done', id: e.id, error: json(error) });
+      },
+    );
   }
   for (const m of batch.messages) handle(m);
   // An unobserve has no answer to carry the counters: report the observer gauge anyway.
@@ -121,9 +168,12 @@ function handle(m: ToWorker): void {
     case 'command': {
       const ticket = new Ticket(1);
       host.submitCommand(m.path, m.lane, m.value, ticket);
-      reply(m.id, ticket.promise.then((t) => {
-        if (t.rejected[0]) throw t.rejected[0].error;
-      }));
+      reply(
+        m.id,
+        ticket.promise.then((t) => {
+          if (t.rejected[0]) throw t.rejected[0].error;
+        }),
+      );
       return;
     }
     case 'remoteCommand':
@@ -144,7 +194,10 @@ function handle(m: ToWorker): void {
       const known = observers.get(m.oid);
       if (known) return reply(m.id, known.made);
       const o = forwarder(m.oid, m.lane, m.t === 'observeFilter', m.t === 'observe' ? m.path : undefined);
-      const made = m.t === 'observe' ? host.observe(m.path, m.lane, o) : host.observeFilter(PathFilter.parse(m.filter), m.lane, o, m.limit);
+      const made =
+        m.t === 'observe'
+          ? host.observe(m.path, m.lane, o)
+          : host.observeFilter(PathFilter.parse(m.filter), m.lane, o, m.limit);
       observers.set(m.oid, { forwarder: o, made });
       // A link that could not be made holds nothing (the main thread sends no unobserve for it).
       made.catch(() => observers.get(m.oid)?.made === made && observers.delete(m.oid));
@@ -158,7 +211,10 @@ function handle(m: ToWorker): void {
       return;
     }
     case 'count':
-      return reply(m.id, Promise.resolve().then(() => host.countMatches(PathFilter.parse(m.filter), m.cap)));
+      return reply(
+        m.id,
+        Promise.resolve().then(() => host.countMatches(PathFilter.parse(m.filter), m.cap)),
+      );
     case 'list':
       return reply(m.id, host.list(PathFilter.parse(m.filter), m.limit));
     case 'history':
@@ -166,7 +222,10 @@ function handle(m: ToWorker): void {
     case 'warm':
       return reply(m.id, host.warm(m.prefix));
     case 'settle':
-      return reply(m.id, host.settle().then(() => host.activePaths()));
+      return reply(
+        m.id,
+        host.settle().then(() => host.activePaths()),
+      );
     case 'close':
       return reply(m.id, host.close());
   }

@@ -10,7 +10,9 @@ import type { ModelSource } from './worker-protocol.js';
  */
 export async function importModels(source: ModelSource): Promise<TwinModel<any>[]> {
   if (isModelSetRef(source)) return (await loadModelSet(source)).with(source.params).models();
-  const factory = (await import(source.module))[source.export] as (...args: unknown[]) => TwinModel<any>[] | Promise<TwinModel<any>[]>;
+  const factory = (await import(source.module))[source.export] as (
+    ...args: unknown[]
+  ) => TwinModel<any>[] | Promise<TwinModel<any>[]>;
   return factory(...(source.args ?? []));
 }
 

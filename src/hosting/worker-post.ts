@@ -14,7 +14,11 @@
  * postBatch((m) => worker.postMessage({ now, messages: m }), messages, (m, err) => failPending(m, err));
  * ```
  */
-export function postBatch<M>(post: (messages: M[]) => void, messages: M[], refused: (message: M, error: unknown) => void): void {
+export function postBatch<M>(
+  post: (messages: M[]) => void,
+  messages: M[],
+  refused: (message: M, error: unknown) => void,
+): void {
   try {
     post(messages);
     return;

@@ -50,18 +50,43 @@ export interface ErrorJson {
 /** Main → worker. Messages travel in batches (one postMessage per event-loop turn). */
 export type ToWorker =
   | { readonly t: 'event'; readonly id: number; readonly event: TwinEvent }
-  | { readonly t: 'command'; readonly id: number; readonly path: string; readonly lane: string; readonly value: unknown }
+  | {
+      readonly t: 'command';
+      readonly id: number;
+      readonly path: string;
+      readonly lane: string;
+      readonly value: unknown;
+    }
   | { readonly t: 'stop'; readonly id: number; readonly path: string }
-  | { readonly t: 'read'; readonly id: number; readonly path: string; readonly lanes?: readonly string[]; readonly release?: boolean }
+  | {
+      readonly t: 'read';
+      readonly id: number;
+      readonly path: string;
+      readonly lanes?: readonly string[];
+      readonly release?: boolean;
+    }
   | { readonly t: 'observe'; readonly id: number; readonly oid: number; readonly path: string; readonly lane: string }
   | { readonly t: 'unobserve'; readonly oid: number }
-  | { readonly t: 'observeFilter'; readonly id: number; readonly oid: number; readonly filter: string; readonly lane: string; readonly limit: number }
+  | {
+      readonly t: 'observeFilter';
+      readonly id: number;
+      readonly oid: number;
+      readonly filter: string;
+      readonly lane: string;
+      readonly limit: number;
+    }
   /** How many of its twins a filter matches, counted no further than `cap` + 1 (a wildcard link's first phase). */
   | { readonly t: 'count'; readonly id: number; readonly filter: string; readonly cap: number }
   | { readonly t: 'list'; readonly id: number; readonly filter: string; readonly limit: number }
   | { readonly t: 'history'; readonly id: number; readonly path: string; readonly from: number; readonly to: number }
   | { readonly t: 'warm'; readonly id: number; readonly prefix: string }
-  | { readonly t: 'join'; readonly parent: string; readonly lane: string; readonly child: string; readonly value: unknown }
+  | {
+      readonly t: 'join';
+      readonly parent: string;
+      readonly lane: string;
+      readonly child: string;
+      readonly value: unknown;
+    }
   | { readonly t: 'remoteCommand'; readonly path: string; readonly lane: string; readonly value: unknown }
   | { readonly t: 'settle'; readonly id: number }
   | { readonly t: 'close'; readonly id: number };
@@ -79,7 +104,13 @@ export type FromWorker =
   | { readonly t: 'streamBuffer'; readonly oid: number }
   | { readonly t: 'output'; readonly event: DerivedEvent }
   | { readonly t: 'turnError'; readonly path: string; readonly error: ErrorJson }
-  | { readonly t: 'join'; readonly parent: string; readonly lane: string; readonly child: string; readonly value: unknown }
+  | {
+      readonly t: 'join';
+      readonly parent: string;
+      readonly lane: string;
+      readonly child: string;
+      readonly value: unknown;
+    }
   | { readonly t: 'remoteCommand'; readonly path: string; readonly lane: string; readonly value: unknown };
 
 export interface FromWorkerBatch {

@@ -49,6 +49,8 @@ export class WorkerRoutes {
   subtree(prefix: string): number[] {
     const at = prefix === '' ? undefined : TwinPath.parse(prefix);
     // The subtree shares its shard key, so the owner of the prefix owns all of it.
-    return at === undefined || this.catalog.subtreeShardKey(at) === undefined ? this.all() : [ownerOf(this.catalog, at, this.count)];
+    return at === undefined || this.catalog.subtreeShardKey(at) === undefined
+      ? this.all()
+      : [ownerOf(this.catalog, at, this.count)];
   }
 }

@@ -56,7 +56,11 @@ export class DemandLane<T> extends Lane {
     return 'demand';
   }
 
-  constructor(info: LaneInfo, host: LaneHost, private readonly compute: () => T) {
+  constructor(
+    info: LaneInfo,
+    host: LaneHost,
+    private readonly compute: () => T,
+  ) {
     super(info, host);
   }
 

@@ -2,8 +2,15 @@ import type { LaneEvent } from './events.js';
 import { Lane, type LaneInfo } from './lane.js';
 import type { StateWrite, StoredTwin } from '../store/state-store.js';
 import {
-  addSample, addWeightedSample, asWeighted, emptyWeightedWindow, emptyWindow, extendWindow, slidingResult,
-  type TimeWeightedWindowResult, type WindowResult,
+  addSample,
+  addWeightedSample,
+  asWeighted,
+  emptyWeightedWindow,
+  emptyWindow,
+  extendWindow,
+  slidingResult,
+  type TimeWeightedWindowResult,
+  type WindowResult,
 } from './window-math.js';
 
 export type { TimeWeightedWindowResult, WindowResult } from './window-math.js';
@@ -91,7 +98,9 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
     const last = Math.floor(time / hop) * hop;
     for (let start = last; start > time - size; start -= hop) {
       const key = windowKey(start);
-      const w = this.windows.get(key) ?? (weighted ? emptyWeightedWindow(start, start + size, null, time) : emptyWindow(start, start + size));
+      const w =
+        this.windows.get(key) ??
+        (weighted ? emptyWeightedWindow(start, start + size, null, time) : emptyWindow(start, start + size));
       if (w.closed) continue; // a late sample for a window already reported
       this.put(key, weighted ? addWeightedSample(asWeighted(w), value) : addSample(w, value));
     }
@@ -303,7 +312,9 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
   /** A sliding window's samples (and held value) are about to change: rollback restores this copy. */
   private noteSamples(): void {
     // The held value only where it exists: journal entries of other lanes keep their shape.
-    const state: SlidingState = this.options.timeWeighted ? { samples: this.samples.slice(), before: this.before } : { samples: this.samples.slice() };
+    const state: SlidingState = this.options.timeWeighted
+      ? { samples: this.samples.slice(), before: this.before }
+      : { samples: this.samples.slice() };
     this.host.noteChange(this, undefined, state, true);
     this.recordDirty = true;
   }

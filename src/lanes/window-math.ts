@@ -60,10 +60,26 @@ export function emptyWindow(start: number, end: number): WindowResult {
  * An empty time-weighted window. `last` is the value already held when it opens (null
  * when none is known yet) and `from` where its accounting begins.
  */
-export function emptyWeightedWindow(start: number, end: number, last: number | null, from: number): TimeWeightedWindowResult {
+export function emptyWeightedWindow(
+  start: number,
+  end: number,
+  last: number | null,
+  from: number,
+): TimeWeightedWindowResult {
   return {
-    start, end, count: 0, sum: 0, avg: null, min: null, max: null, closed: false,
-    timeAvg: null, integral: 0, covered: 0, last, until: from,
+    start,
+    end,
+    count: 0,
+    sum: 0,
+    avg: null,
+    min: null,
+    max: null,
+    closed: false,
+    timeAvg: null,
+    integral: 0,
+    covered: 0,
+    last,
+    until: from,
   };
 }
 
@@ -72,7 +88,11 @@ export function addSample(w: WindowResult, v: number): WindowResult {
   const count = w.count + 1;
   const sum = w.sum + v;
   return {
-    start: w.start, end: w.end, count, sum, avg: sum / count,
+    start: w.start,
+    end: w.end,
+    count,
+    sum,
+    avg: sum / count,
     min: w.min === null || v < w.min ? v : w.min,
     max: w.max === null || v > w.max ? v : w.max,
     closed: false,
@@ -114,7 +134,13 @@ export function asWeighted(w: WindowResult): TimeWeightedWindowResult {
  * Time-weighted, `before` is the value held when the window starts (the newest sample
  * that left it), or null.
  */
-export function slidingResult(samples: readonly (readonly [number, number])[], now: number, size: number, weighted: boolean, before: number | null): WindowResult {
+export function slidingResult(
+  samples: readonly (readonly [number, number])[],
+  now: number,
+  size: number,
+  weighted: boolean,
+  before: number | null,
+): WindowResult {
   let w = emptyWindow(now - size, now);
   for (const [, v] of samples) w = addSample(w, v);
   if (!weighted) return w;
@@ -134,6 +160,13 @@ export function slidingResult(samples: readonly (readonly [number, number])[], n
     integral += held * (now - at);
     covered += now - at;
   }
-  const result: TimeWeightedWindowResult = { ...w, timeAvg: covered > 0 ? integral / covered : null, integral, covered, last: held, until: now };
+  const result: TimeWeightedWindowResult = {
+    ...w,
+    timeAvg: covered > 0 ? integral / covered : null,
+    integral,
+    covered,
+    last: held,
+    until: now,
+  };
   return result;
 }

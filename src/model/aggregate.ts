@@ -34,7 +34,10 @@ export class SumCount {
   }
 
   /** Adds a partial aggregate (a child's own sum and count) as a delta. */
-  merge(old: { sum: number; count: number } | null | undefined, next: { sum: number; count: number } | null | undefined): void {
+  merge(
+    old: { sum: number; count: number } | null | undefined,
+    next: { sum: number; count: number } | null | undefined,
+  ): void {
     if (old) this.add(-old.sum, -old.count);
     if (next) this.add(next.sum, next.count);
   }

@@ -5,7 +5,12 @@ import type { Lane, LaneHost, LaneInfo } from '../lanes/lane.js';
 import { MapLane, type MapOptions } from '../lanes/map-lane.js';
 import { CommandLane, DemandLane, SupplyLane } from '../lanes/signal-lanes.js';
 import { ValueLane, type ValueOptions } from '../lanes/value-lane.js';
-import { WindowLane, type TimeWeightedWindowResult, type WindowResult, type WindowShape } from '../lanes/window-lane.js';
+import {
+  WindowLane,
+  type TimeWeightedWindowResult,
+  type WindowResult,
+  type WindowShape,
+} from '../lanes/window-lane.js';
 
 function laneInfo<O>(name: string, index: number, persistent: boolean, options: O): LaneInfo<O> {
   return { name, index, persistent, options };
@@ -92,7 +97,10 @@ export function value<T>(initial: T, options?: ValueLaneOptions<T> & { writable?
 export function value<T>(initial: T, options: ValueLaneOptions<T> & { writable?: boolean } = {}): ValueSpec<T> {
   const equals = options.equals ?? Object.is;
   return {
-    kind: 'value', initial, transient: options.transient ?? false, writable: options.writable ?? false,
+    kind: 'value',
+    initial,
+    transient: options.transient ?? false,
+    writable: options.writable ?? false,
     info: (name, index) => laneInfo(name, index, !options.transient, { initial, equals, migrate: options.migrate }),
     create: (info, host) => new ValueLane<T>(info as LaneInfo<ValueOptions<T>>, host),
   };
@@ -121,7 +129,8 @@ export interface ValueLaneOptions<T> extends CommonLaneOptions {
 export function map<V>(options: CommonLaneOptions & { equals?: (a: V, b: V) => boolean } = {}): MapSpec<V> {
   const equals = options.equals ?? Object.is;
   return {
-    kind: 'map', transient: options.transient ?? false,
+    kind: 'map',
+    transient: options.transient ?? false,
     info: (name, index) => laneInfo(name, index, !options.transient, { equals }),
     create: (info, host) => new MapLane<V>(info as LaneInfo<MapOptions<V>>, host),
   };
@@ -138,7 +147,9 @@ export function map<V>(options: CommonLaneOptions & { equals?: (a: V, b: V) => b
  */
 export function command<C>(options: { parse?: (raw: unknown) => C } = {}): CommandSpec<C> {
   return {
-    kind: 'command', transient: true, parse: options.parse,
+    kind: 'command',
+    transient: true,
+    parse: options.parse,
     info: (name, index) => laneInfo(name, index, false, undefined),
     create: (info, host) => new CommandLane<C>(info, host),
   };
@@ -154,10 +165,15 @@ export function command<C>(options: { parse?: (raw: unknown) => C } = {}): Comma
  * lanes: { rooms: join<boolean>({ from: 'room', lane: 'occupied' }) }
  * ```
  */
-export function join<V>(options: CommonLaneOptions & { from: string | readonly string[]; lane: string; project?: (value: unknown) => V }): JoinSpec<V> {
+export function join<V>(
+  options: CommonLaneOptions & { from: string | readonly string[]; lane: string; project?: (value: unknown) => V },
+): JoinSpec<V> {
   return {
-    kind: 'join', transient: options.transient ?? false,
-    from: typeof options.from === 'string' ? [options.from] : options.from, lane: options.lane, project: options.project,
+    kind: 'join',
+    transient: options.transient ?? false,
+    from: typeof options.from === 'string' ? [options.from] : options.from,
+    lane: options.lane,
+    project: options.project,
     info: (name, index) => laneInfo(name, index, !options.transient, { equals: jsonEquals }),
     create: (info, host) => new JoinLane<V>(info as LaneInfo<MapOptions<V>>, host),
   };
@@ -166,7 +182,8 @@ export function join<V>(options: CommonLaneOptions & { from: string | readonly s
 /** A demand lane, computed by the model's `onDemand[name]` only when observed. */
 export function demand<T>(): DemandSpec<T> {
   return {
-    kind: 'demand', transient: true,
+    kind: 'demand',
+    transient: true,
     info: (name, index) => laneInfo(name, index, false, undefined),
     create: (info, host, compute) => new DemandLane<T>(info, host, compute as () => T),
   };
@@ -175,22 +192,24 @@ export function demand<T>(): DemandSpec<T> {
 /** A supply lane: push-only, no state. @example `ctx.lanes.alerts.push(x)` */
 export function supply<T>(): SupplySpec<T> {
   return {
-    kind: 'supply', transient: true,
+    kind: 'supply',
+    transient: true,
     info: (name, index) => laneInfo(name, index, false, undefined),
     create: (info, host) => new SupplyLane<T>(info, host),
   };
 }
 
 /** Options of {@link window}; `T` is the source lane's value type. */
-export type WindowLaneOptions<T> = CommonLaneOptions & WindowShapeOption & {
-  source: string;
-  /** Picks the number out of the source's value (default: the value when it is a number). */
-  sample?: (value: T) => number | undefined;
-  /** Tumbling/hopping windows kept in the lane (oldest dropped first). Default 24. */
-  keep?: number;
-  /** Also aggregate over time: each value weighted by how long it held (see {@link TimeWeightedWindowResult}). */
-  timeWeighted?: boolean;
-};
+export type WindowLaneOptions<T> = CommonLaneOptions &
+  WindowShapeOption & {
+    source: string;
+    /** Picks the number out of the source's value (default: the value when it is a number). */
+    sample?: (value: T) => number | undefined;
+    /** Tumbling/hopping windows kept in the lane (oldest dropped first). Default 24. */
+    keep?: number;
+    /** Also aggregate over time: each value weighted by how long it held (see {@link TimeWeightedWindowResult}). */
+    timeWeighted?: boolean;
+  };
 
 /**
  * A window over value lane `source`. The twin samples the source once per turn that
@@ -209,29 +228,38 @@ export type WindowLaneOptions<T> = CommonLaneOptions & WindowShapeOption & {
  * occupancy: window({ source: 'occupied', sample: (o: boolean) => (o ? 1 : 0), kind: 'tumbling', size: 3_600_000, timeWeighted: true }),
  * ```
  */
-export function window<T = unknown>(options: WindowLaneOptions<T> & { timeWeighted: true }): WindowSpec<TimeWeightedWindowResult>;
+export function window<T = unknown>(
+  options: WindowLaneOptions<T> & { timeWeighted: true },
+): WindowSpec<TimeWeightedWindowResult>;
 export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec;
 export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec<WindowResult> {
-  const shape: WindowShape = options.kind === 'hopping'
-    ? { kind: 'hopping', size: options.size, hop: options.hop }
-    : { kind: options.kind, size: options.size };
+  const shape: WindowShape =
+    options.kind === 'hopping'
+      ? { kind: 'hopping', size: options.size, hop: options.hop }
+      : { kind: options.kind, size: options.size };
   if (!(shape.size > 0) || (shape.kind === 'hopping' && !(shape.hop > 0 && shape.hop <= shape.size))) {
     throw new RangeError(`window: size must be > 0 and 0 < hop <= size`);
   }
   const keep = options.keep ?? 24;
   const timeWeighted = options.timeWeighted === true;
   // The spec is shared by every lane of a model, typed or not: the twin passes the source's value.
-  const sample = (options.sample as ((value: unknown) => number | undefined) | undefined) ?? ((v: unknown) => (typeof v === 'number' ? v : undefined));
+  const sample =
+    (options.sample as ((value: unknown) => number | undefined) | undefined) ??
+    ((v: unknown) => (typeof v === 'number' ? v : undefined));
   return {
-    kind: 'window', transient: options.transient ?? false, source: options.source, sample, shape, timeWeighted,
+    kind: 'window',
+    transient: options.transient ?? false,
+    source: options.source,
+    sample,
+    shape,
+    timeWeighted,
     info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep, timeWeighted }),
     create: (info, host) => new WindowLane(info, host),
   };
 }
 
 type WindowShapeOption =
-  | { kind: 'tumbling' | 'sliding'; size: number }
-  | { kind: 'hopping'; size: number; hop: number };
+  { kind: 'tumbling' | 'sliding'; size: number } | { kind: 'hopping'; size: number; hop: number };
 
 /** The lane instance type a spec creates. */
 export type LaneOf<S> = S extends LaneSpec<infer I> ? I : never;

@@ -32,7 +32,8 @@ export async function loadModelSet(reference: string | URL | ModelSetRef): Promi
     throw refused(`cannot import ${shown}: ${firstLine(err)}`, err);
   }
   const name = exportName ?? pickExport(mod, setName, shown);
-  if (!Object.hasOwn(mod, name)) throw refused(`${shown} has no export "${name}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+  if (!Object.hasOwn(mod, name))
+    throw refused(`${shown} has no export "${name}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
   let value = mod[name];
   let what = `${shown}#${name}`;
   if (typeof value === 'function') {
@@ -43,7 +44,8 @@ export async function loadModelSet(reference: string | URL | ModelSetRef): Promi
       throw refused(`${what} failed: ${firstLine(err)}`, err);
     }
   }
-  if (!isModelSet(value)) throw refused(`${what} is ${describe(value)}, not a model set (make one with defineModelSet)`);
+  if (!isModelSet(value))
+    throw refused(`${what} is ${describe(value)}, not a model set (make one with defineModelSet)`);
   return value.at(url, name);
 }
 
@@ -65,7 +67,7 @@ function parseReference(reference: string | URL | ModelSetRef): { url: string; e
 function pickExport(mod: Record<string, unknown>, setName: string | undefined, shown: string): string {
   if (setName !== undefined) {
     // A worker importing a set that knows its module but not its export: the set of that name.
-    const named = Object.keys(mod).find((k) => isModelSet(mod[k]) && (mod[k]).name === setName);
+    const named = Object.keys(mod).find((k) => isModelSet(mod[k]) && mod[k].name === setName);
     if (named !== undefined) return named;
     throw refused(`${shown} exports no model set named "${setName}"`);
   }
@@ -73,7 +75,10 @@ function pickExport(mod: Record<string, unknown>, setName: string | undefined, s
   if (preferred !== undefined) return preferred;
   const sets = Object.keys(mod).filter((k) => isModelSet(mod[k]));
   if (sets.length === 1) return sets[0]!;
-  const hint = sets.length > 1 ? `it exports several sets: ${sets.join(', ')}` : `exports: ${Object.keys(mod).join(', ') || 'none'}`;
+  const hint =
+    sets.length > 1
+      ? `it exports several sets: ${sets.join(', ')}`
+      : `exports: ${Object.keys(mod).join(', ') || 'none'}`;
   throw refused(`${shown} has no export "modelSet" or "default" (${hint}); name one with #<export>`);
 }
 
@@ -87,12 +92,16 @@ let tsx: Promise<void> | undefined;
 function typeScriptLoader(shown: string): Promise<void> {
   if (import.meta.url.endsWith('.ts')) return Promise.resolve();
   // `node --import tsx bin/twinflow.js`: the main thread has it already (workers do not).
-  if (isMainThread && [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('tsx'))) return Promise.resolve();
+  if (isMainThread && [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('tsx')))
+    return Promise.resolve();
   tsx ??= import('tsx/esm/api').then(
     (api) => void api.register(),
     (err: unknown) => {
       tsx = undefined;
-      throw refused(`${shown} is TypeScript and tsx is not installed (npm install --save-dev tsx), or compile the model set to JavaScript`, err);
+      throw refused(
+        `${shown} is TypeScript and tsx is not installed (npm install --save-dev tsx), or compile the model set to JavaScript`,
+        err,
+      );
     },
   );
   return tsx;

@@ -137,9 +137,11 @@ export interface ModelSet<P extends ParamShape<P> = ModelParams> {
  */
 export function defineModelSet<P extends ParamShape<P> = Record<never, never>>(def: ModelSetDef<P>): ModelSet<P> {
   if (!def || typeof def.name !== 'string' || def.name === '') throw invalid('?', 'a model set needs a name');
-  if (typeof def.models !== 'function' && !Array.isArray(def.models)) throw invalid(def.name, '`models` must be an array of models or a function returning one');
+  if (typeof def.models !== 'function' && !Array.isArray(def.models))
+    throw invalid(def.name, '`models` must be an array of models or a function returning one');
   for (const [k, v] of Object.entries(def.params ?? {})) {
-    if (!isParamValue(v)) throw invalid(def.name, `parameter "${k}" must default to a finite number, a string or a boolean`);
+    if (!isParamValue(v))
+      throw invalid(def.name, `parameter "${k}" must default to a finite number, a string or a boolean`);
   }
   if (def.fleet) checkFleet(def.name, def.fleet);
   return new DefinedModelSet<P>(def, {} as Partial<P>, def.module, undefined);
@@ -148,7 +150,14 @@ export function defineModelSet<P extends ParamShape<P> = Record<never, never>>(d
 /** True for a model set made by {@link defineModelSet} (in this or another copy of twinflow). */
 export function isModelSet(value: unknown): value is ModelSet {
   const v = value as ModelSet | null;
-  return typeof v === 'object' && v !== null && v.kind === 'modelSet' && typeof v.models === 'function' && typeof v.with === 'function' && typeof v.ref === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    v.kind === 'modelSet' &&
+    typeof v.models === 'function' &&
+    typeof v.with === 'function' &&
+    typeof v.ref === 'function'
+  );
 }
 
 /** True when a shard key crosses threads as its segment name (made by `shardKeyUpTo`). */
@@ -157,7 +166,19 @@ export function isUpToShardKey(key: ShardKeyFn | undefined): boolean {
 }
 
 /** Flags of `twinflow generate` itself: a fleet dimension cannot take one of these names. */
-const GENERATE_FLAGS = ['seed', 'events', 'interval', 'start', 'out', 'mqtt', 'rate', 'qos', 'prefix', 'models', 'help'];
+const GENERATE_FLAGS = [
+  'seed',
+  'events',
+  'interval',
+  'start',
+  'out',
+  'mqtt',
+  'rate',
+  'qos',
+  'prefix',
+  'models',
+  'help',
+];
 
 function checkFleet(name: string, fleet: FleetGenerator<any>): void {
   if (typeof fleet.generate !== 'function' || typeof fleet.sources !== 'function' || typeof fleet.shape !== 'object') {
@@ -165,7 +186,8 @@ function checkFleet(name: string, fleet: FleetGenerator<any>): void {
   }
   for (const [k, v] of Object.entries(fleet.shape as Record<string, unknown>)) {
     if (GENERATE_FLAGS.includes(k)) throw invalid(name, `fleet dimension "${k}" clashes with the generate flag --${k}`);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw invalid(name, `fleet dimension "${k}" must default to a non-negative integer`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+      throw invalid(name, `fleet dimension "${k}" must default to a non-negative integer`);
   }
 }
 
@@ -225,9 +247,13 @@ class DefinedModelSet<P extends ParamShape<P>> implements ModelSet<P> {
     for (const [k, v] of Object.entries(overrides)) {
       if (!Object.hasOwn(defaults, k)) {
         const known = Object.keys(defaults);
-        throw invalid(this.name, `unknown parameter "${k}" (${known.length ? `parameters: ${known.join(', ')}` : 'it has no parameters'})`);
+        throw invalid(
+          this.name,
+          `unknown parameter "${k}" (${known.length ? `parameters: ${known.join(', ')}` : 'it has no parameters'})`,
+        );
       }
-      if (typeof v !== typeof defaults[k] || !isParamValue(v)) throw invalid(this.name, `parameter "${k}" must be a ${typeof defaults[k]}, got ${JSON.stringify(v)}`);
+      if (typeof v !== typeof defaults[k] || !isParamValue(v))
+        throw invalid(this.name, `parameter "${k}" must be a ${typeof defaults[k]}, got ${JSON.stringify(v)}`);
     }
     return new DefinedModelSet<P>(this.def, { ...this.overrides, ...overrides }, this.module, this.exportName);
   }
@@ -238,8 +264,17 @@ class DefinedModelSet<P extends ParamShape<P>> implements ModelSet<P> {
 
   ref(): ModelSetRef {
     if (this.module === undefined) {
-      throw invalid(this.name, 'worker threads import the set from its module: give defineModelSet `module: import.meta.url`');
+      throw invalid(
+        this.name,
+        'worker threads import the set from its module: give defineModelSet `module: import.meta.url`',
+      );
     }
-    return { kind: 'modelSet', module: this.module, ...(this.exportName !== undefined && { export: this.exportName }), name: this.name, params: { ...this.overrides } };
+    return {
+      kind: 'modelSet',
+      module: this.module,
+      ...(this.exportName !== undefined && { export: this.exportName }),
+      name: this.name,
+      params: { ...this.overrides },
+    };
   }
 }

@@ -1,7 +1,16 @@
 import type { LaneInfo } from '../lanes/lane.js';
 import type { CommandLane } from '../lanes/signal-lanes.js';
 import type { WindowResult } from '../lanes/window-lane.js';
-import type { CommandSpec, DemandSpec, JoinSpec, LaneOf, LaneSpec, MapSpec, ValueSpec, WindowSpec } from './lane-specs.js';
+import type {
+  CommandSpec,
+  DemandSpec,
+  JoinSpec,
+  LaneOf,
+  LaneSpec,
+  MapSpec,
+  ValueSpec,
+  WindowSpec,
+} from './lane-specs.js';
 import type { RouteParams, ShardKeyFn } from '../topology/index.js';
 import { RoutePattern } from '../topology/index.js';
 import { TwinError } from '../errors.js';
@@ -110,9 +119,18 @@ export interface TwinModelDef<L extends LaneSpecs> {
    * and the value before the turn (or before this hook last ran), so reactions see
    * settled state. Changes made here run further hooks in the same turn.
    */
-  onSet?: { [K in KeysOfKind<L, ValueSpec<any>>]?: (ctx: TwinContext<L>, value: ValueOf<L[K]>, old: ValueOf<L[K]>) => void };
+  onSet?: {
+    [K in KeysOfKind<L, ValueSpec<any>>]?: (ctx: TwinContext<L>, value: ValueOf<L[K]>, old: ValueOf<L[K]>) => void;
+  };
   /** After a map lane entry changed (value undefined when removed). */
-  onEntry?: { [K in KeysOfKind<L, MapSpec<any>>]?: (ctx: TwinContext<L>, key: string, value: MapOf<L[K]> | undefined, old: MapOf<L[K]> | undefined) => void };
+  onEntry?: {
+    [K in KeysOfKind<L, MapSpec<any>>]?: (
+      ctx: TwinContext<L>,
+      key: string,
+      value: MapOf<L[K]> | undefined,
+      old: MapOf<L[K]> | undefined,
+    ) => void;
+  };
   /** Incremental aggregation: called for every change of a joined child's lane. */
   onJoin?: {
     [K in KeysOfKind<L, JoinSpec<any>>]?: {
@@ -187,14 +205,16 @@ export function defineTwin<L extends LaneSpecs>(def: TwinModelDef<L>): TwinModel
     if (spec.kind === 'window') {
       const source = (spec as WindowSpec).source;
       const src = def.lanes[source];
-      if (!src || src.kind !== 'value') throw bad(`window "${name}" needs a value lane as source, "${source}" is not one`);
+      if (!src || src.kind !== 'value')
+        throw bad(`window "${name}" needs a value lane as source, "${source}" is not one`);
       windowsBySource.set(source, [...(windowsBySource.get(source) ?? []), name]);
     }
   }
   const checkHooks = (hooks: object | undefined, kind: string, label: string): void => {
     for (const name of Object.keys(hooks ?? {})) {
       const spec = def.lanes[name];
-      if (!spec || (spec.kind !== kind && !(kind === 'map' && spec.kind === 'join'))) throw bad(`${label} names "${name}", which is not a ${kind} lane`);
+      if (!spec || (spec.kind !== kind && !(kind === 'map' && spec.kind === 'join')))
+        throw bad(`${label} names "${name}", which is not a ${kind} lane`);
     }
   };
   checkHooks(def.onCommand, 'command', 'onCommand');
@@ -214,10 +234,23 @@ export function defineTwin<L extends LaneSpecs>(def: TwinModelDef<L>): TwinModel
     const onSet = typeof setHooks[name] === 'function';
     return onSet || windows.length > 0 ? { onSet, windows } : undefined;
   });
-  const windowTimers = laneNames.map((name) => (def.lanes[name]!.kind === 'window' ? WINDOW_TIMER_PREFIX + name : undefined));
+  const windowTimers = laneNames.map((name) =>
+    def.lanes[name]!.kind === 'window' ? WINDOW_TIMER_PREFIX + name : undefined,
+  );
   const persistentLanes = laneInfos.filter((info) => info.persistent).map((info) => info.index);
   const keyedLanes = laneNames.map((name) => ['map', 'join', 'window'].includes(def.lanes[name]!.kind));
-  return { def, name: def.name, route, laneNames, laneInfos, windowsBySource, writeEffects, windowTimers, persistentLanes, keyedLanes };
+  return {
+    def,
+    name: def.name,
+    route,
+    laneNames,
+    laneInfos,
+    windowsBySource,
+    writeEffects,
+    windowTimers,
+    persistentLanes,
+    keyedLanes,
+  };
 }
 
 /** Timer names of window lanes start with this (reserved: user timers cannot be named so). */

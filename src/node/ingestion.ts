@@ -46,15 +46,33 @@ export interface Ingestion {
  * await http.register(io.routes());
  * ```
  */
-export async function startIngestion(rt: Runtime, log: Logger, options: IngestionOptions = {}, rejections = new Rejections(log)): Promise<Ingestion> {
+export async function startIngestion(
+  rt: Runtime,
+  log: Logger,
+  options: IngestionOptions = {},
+  rejections = new Rejections(log),
+): Promise<Ingestion> {
   const deadLetters = options.deadLetters ?? new MemoryDeadLetters();
   const bad = new BadInput(rejections, deadLetters);
   const queue = new IngestQueue(rt, bad);
-  const mqtt = options.mqtt ? await startMqttFront({ pathAttribute: options.pathAttribute, ...options.mqtt }, queue, rejections, log) : null;
-  const outputs = new Outputs(rt, deadLetters, log, options.outputs ?? {}, mqtt?.publish ?? null, mqtt?.topics ?? new TopicMap());
+  const mqtt = options.mqtt
+    ? await startMqttFront({ pathAttribute: options.pathAttribute, ...options.mqtt }, queue, rejections, log)
+    : null;
+  const outputs = new Outputs(
+    rt,
+    deadLetters,
+    log,
+    options.outputs ?? {},
+    mqtt?.publish ?? null,
+    mqtt?.topics ?? new TopicMap(),
+  );
   let closed = false;
   return {
-    mqtt, outputs, deadLetters, queue, rejections,
+    mqtt,
+    outputs,
+    deadLetters,
+    queue,
+    rejections,
     routes(limits) {
       return async (app) => {
         await app.register(eventRoutes(rt, { bad, pathAttribute: options.pathAttribute, limits }));

@@ -12,9 +12,12 @@ export function listenError(err: unknown, front: string, host: string, port: num
   const code = (err as NodeJS.ErrnoException | null)?.code;
   const where = `${front} port ${port} on ${host}`;
   const message =
-    code === 'EADDRINUSE' ? `${where} is already in use (another process listens there; choose another with ${flag})`
-    : code === 'EACCES' ? `${where} needs privileges this process does not have (choose a port above 1023 with ${flag})`
-    : code === 'EADDRNOTAVAIL' ? `${where}: no such local address (check the listen address)`
-    : `${where}: ${(err as Error).message}`;
+    code === 'EADDRINUSE'
+      ? `${where} is already in use (another process listens there; choose another with ${flag})`
+      : code === 'EACCES'
+        ? `${where} needs privileges this process does not have (choose a port above 1023 with ${flag})`
+        : code === 'EADDRNOTAVAIL'
+          ? `${where}: no such local address (check the listen address)`
+          : `${where}: ${(err as Error).message}`;
   return Object.assign(new Error(message), { code, cause: err });
 }

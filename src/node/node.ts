@@ -83,16 +83,38 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const modelSet = options.modelSet instanceof URL ? await loadModelSet(options.modelSet) : options.modelSet;
   // Before a store opens: models workers cannot import fail here, leaving nothing behind.
   workerSource({ models: options.models, modelSet, workers: { count: workers, models: options.modelSource } });
-  const store = workers > 0 ? undefined
-    : options.store ?? (options.dataDir ? LmdbStateStore.open({ path: options.dataDir, durability: options.durability, journalRetentionMs: options.journalRetentionMs }) : undefined);
+  const store =
+    workers > 0
+      ? undefined
+      : (options.store ??
+        (options.dataDir
+          ? LmdbStateStore.open({
+              path: options.dataDir,
+              durability: options.durability,
+              journalRetentionMs: options.journalRetentionMs,
+            })
+          : undefined));
   const runtime = createRuntime({
-    models: options.models, modelSet, logger, store, clock: options.clock, passivation: options.passivation, journal: options.journal,
+    models: options.models,
+    modelSet,
+    logger,
+    store,
+    clock: options.clock,
+    passivation: options.passivation,
+    journal: options.journal,
     maxPayloadDepth: options.maxPayloadDepth,
     maxLinkTwins: options.maxLinkTwins,
-    workers: workers > 0 ? {
-      count: workers, models: options.modelSource, dataDir: options.dataDir, durability: options.durability,
-      journalRetentionMs: options.journalRetentionMs, logLevel: options.logLevel,
-    } : undefined,
+    workers:
+      workers > 0
+        ? {
+            count: workers,
+            models: options.modelSource,
+            dataDir: options.dataDir,
+            durability: options.durability,
+            journalRetentionMs: options.journalRetentionMs,
+            logLevel: options.logLevel,
+          }
+        : undefined,
   });
   const rejections = new Rejections(logger);
   const http = createHttpServer(logger, { rejections, limits: httpLimits });
@@ -104,11 +126,18 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await http.register(twinRoutes(runtime));
     await http.register(queryRoutes(runtime));
     await http.register(settleRoutes(runtime));
-    await http.register(metricsRoutes(runtime, () => warp.stats(), () => rejections.counts()));
+    await http.register(
+      metricsRoutes(
+        runtime,
+        () => warp.stats(),
+        () => rejections.counts(),
+      ),
+    );
     await http.register(openApiRoutes());
     ingestion = await startIngestion(runtime, logger, options, rejections);
     await http.register(ingestion.routes(httpLimits));
-    const host = options.host ?? '127.0.0.1', port = options.port ?? 9001;
+    const host = options.host ?? '127.0.0.1',
+      port = options.port ?? 9001;
     url = await http.listen({ host, port }).catch((err: unknown) => {
       throw listenError(err, 'HTTP', host, port, '--port');
     });
@@ -125,7 +154,12 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   let closed = false;
   const fronts = ingestion;
   return {
-    runtime, http, warp, ingestion: fronts, rejections, url,
+    runtime,
+    http,
+    warp,
+    ingestion: fronts,
+    rejections,
+    url,
     async close() {
       if (closed) return;
       closed = true;

@@ -35,7 +35,10 @@ export class Rejections {
   private readonly windowMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly log: Logger, options: RejectionLogOptions = {}) {
+  constructor(
+    private readonly log: Logger,
+    options: RejectionLogOptions = {},
+  ) {
     this.linesPerWindow = options.linesPerWindow ?? 5;
     this.windowMs = options.windowMs ?? 10_000;
     this.now = options.now ?? (() => performance.now());
@@ -48,7 +51,11 @@ export class Rejections {
     if (!s) this.kinds.set(kind, (s = { count: 0, windowStart: now, logged: 0, suppressed: 0 }));
     s.count++;
     if (now - s.windowStart >= this.windowMs) {
-      if (s.suppressed > 0) this.log[level]({ kind, suppressed: s.suppressed, windowMs: this.windowMs }, `${s.suppressed} more "${kind}" rejections were not logged`);
+      if (s.suppressed > 0)
+        this.log[level](
+          { kind, suppressed: s.suppressed, windowMs: this.windowMs },
+          `${s.suppressed} more "${kind}" rejections were not logged`,
+        );
       s.windowStart = now;
       s.logged = 0;
       s.suppressed = 0;

@@ -29,9 +29,24 @@ export class ChunkEncoder {
   }
 
   /** Adds one event to the open chunk (fields as in {@link RecordedEvent}, no object needed). */
-  add(time: number, subject: string, type: string, source: string, id: string, data: unknown, batchStart = false): void {
+  add(
+    time: number,
+    subject: string,
+    type: string,
+    source: string,
+    id: string,
+    data: unknown,
+    batchStart = false,
+  ): void {
     if (this.records.length === 0) this.baseTime = time;
-    const r: ChunkRecord = [time - this.baseTime, this.intern(subject), this.intern(type), this.intern(source), id, data];
+    const r: ChunkRecord = [
+      time - this.baseTime,
+      this.intern(subject),
+      this.intern(type),
+      this.intern(source),
+      id,
+      data,
+    ];
     if (batchStart) r.push(1);
     this.records.push(r);
   }

@@ -23,7 +23,8 @@ export interface EncodeTask {
  * ```
  */
 export function encodePlannedChunks({ plan, from, to, chunkSize }: EncodeTask): Uint8Array {
-  if (from % chunkSize !== 0) throw new RangeError(`a block must start a chunk: ${from} is not a multiple of ${chunkSize}`);
+  if (from % chunkSize !== 0)
+    throw new RangeError(`a block must start a chunk: ${from} is not a multiple of ${chunkSize}`);
   const encoder = new ChunkEncoder();
   const parts: Buffer[] = [];
   let total = 0;

@@ -61,7 +61,11 @@ export function planCsvImport(text: string, mapping: CsvMapping, options: CsvImp
   const timeCol = col(mapping.time.column);
   const columns: { at: number; name: string; bool: boolean }[] = [];
   const sensors: PlannedSensor[] = mapping.sensors.map((s) => {
-    const fields = Object.entries(s.fields).map(([name, f]) => ({ name, at: col(f.column), bool: f.type === 'boolean' }));
+    const fields = Object.entries(s.fields).map(([name, f]) => ({
+      name,
+      at: col(f.column),
+      bool: f.type === 'boolean',
+    }));
     columns.push(...fields);
     return { path: s.path, fields: fields.map((f) => f.name), bools: fields.map((f) => f.bool) };
   });
@@ -71,7 +75,8 @@ export function planCsvImport(text: string, mapping: CsvMapping, options: CsvImp
   const width = columns.length;
   const cells = new Float64Array(rows.length * width);
   for (let n = 0; n < rows.length; n++) {
-    for (let f = 0; f < width; f++) cells[n * width + f] = cell(rows[n]![columns[f]!.at], columns[f]!.bool, n, columns[f]!.name);
+    for (let f = 0; f < width; f++)
+      cells[n * width + f] = cell(rows[n]![columns[f]!.at], columns[f]!.bool, n, columns[f]!.name);
   }
   const fanOut = Math.max(0, options.fanOut ?? 1);
   const shiftMs = options.timeShiftMs ?? 7_000;
@@ -79,8 +84,17 @@ export function planCsvImport(text: string, mapping: CsvMapping, options: CsvImp
   const rooms = Array.from({ length: fanOut }, (_, i) => roomPathOf(template, i));
   const { slotCopy, slotRow } = slotOrder(rowTimes, fanOut, shiftMs);
   return {
-    source: mapping.source ?? 'twinflow:import', sensors, cells, width, rowTimes, rooms, shiftMs,
-    slotCopy, slotRow, firstSlot: 0, events: slotCopy.length * sensors.length,
+    source: mapping.source ?? 'twinflow:import',
+    sensors,
+    cells,
+    width,
+    rowTimes,
+    rooms,
+    shiftMs,
+    slotCopy,
+    slotRow,
+    firstSlot: 0,
+    events: slotCopy.length * sensors.length,
   };
 }
 
@@ -98,7 +112,12 @@ export function slicePlan(plan: CsvImportPlan, from: number, to: number): CsvImp
   const per = plan.sensors.length;
   const first = Math.floor(from / per) - plan.firstSlot;
   const end = Math.ceil(to / per) - plan.firstSlot;
-  return { ...plan, slotCopy: plan.slotCopy.slice(first, end), slotRow: plan.slotRow.slice(first, end), firstSlot: plan.firstSlot + first };
+  return {
+    ...plan,
+    slotCopy: plan.slotCopy.slice(first, end),
+    slotRow: plan.slotRow.slice(first, end),
+    firstSlot: plan.firstSlot + first,
+  };
 }
 
 /**
@@ -113,7 +132,9 @@ export function slicePlan(plan: CsvImportPlan, from: number, to: number): CsvImp
  * ```
  */
 export function forEachPlannedEvent(
-  plan: CsvImportPlan, from: number, to: number,
+  plan: CsvImportPlan,
+  from: number,
+  to: number,
   visit: (time: number, subject: string, id: string, data: Record<string, number | boolean>) => void,
 ): void {
   const { sensors, cells, width, rowTimes, rooms, shiftMs, slotCopy, slotRow } = plan;
@@ -130,7 +151,8 @@ export function forEachPlannedEvent(
     const sensor = sensors[s]!;
     const data: Record<string, number | boolean> = {};
     const base = n * width + offsets[s]!;
-    for (let f = 0; f < sensor.fields.length; f++) data[sensor.fields[f]!] = sensor.bools[f] ? cells[base + f] !== 0 : cells[base + f]!;
+    for (let f = 0; f < sensor.fields.length; f++)
+      data[sensor.fields[f]!] = sensor.bools[f] ? cells[base + f] !== 0 : cells[base + f]!;
     visit(rowTimes[n]! + copy * shiftMs, subjects[copy * per + s]!, (ids[n] ??= String(n + 1)), data);
   }
 }
@@ -140,7 +162,11 @@ export function forEachPlannedEvent(
  * several are merged by event time, ties in copy then row order, which is the order a
  * stable sort of all events by time would give, at a fraction of its cost.
  */
-function slotOrder(rowTimes: Float64Array, copies: number, shiftMs: number): { slotCopy: Uint32Array; slotRow: Uint32Array } {
+function slotOrder(
+  rowTimes: Float64Array,
+  copies: number,
+  shiftMs: number,
+): { slotCopy: Uint32Array; slotRow: Uint32Array } {
   const rows = rowTimes.length;
   const slotCopy = new Uint32Array(copies * rows);
   const slotRow = new Uint32Array(copies * rows);
@@ -195,17 +221,25 @@ function cell(raw: string | undefined, bool: boolean, row: number, name: string)
   const text = (raw ?? '').trim();
   if (bool) return text === '1' || text === 'true' || text === 'yes' ? 1 : 0;
   const n = Number(text);
-  if (text === '' || !Number.isFinite(n)) throw new Error(`row ${row + 1}: "${name}" is not a number: ${JSON.stringify(raw)}`);
+  if (text === '' || !Number.isFinite(n))
+    throw new Error(`row ${row + 1}: "${name}" is not a number: ${JSON.stringify(raw)}`);
   return n;
 }
 
 function parseTime(raw: string, format: NonNullable<CsvMapping['time']['format']>, row: number): number {
   let ms: number;
   switch (format) {
-    case 'epoch-ms': ms = Number(raw); break;
-    case 'epoch-s': ms = Number(raw) * 1000; break;
-    case 'iso': ms = Date.parse(raw); break;
-    default: ms = Date.parse(raw.trim().replace(' ', 'T') + 'Z');
+    case 'epoch-ms':
+      ms = Number(raw);
+      break;
+    case 'epoch-s':
+      ms = Number(raw) * 1000;
+      break;
+    case 'iso':
+      ms = Date.parse(raw);
+      break;
+    default:
+      ms = Date.parse(raw.trim().replace(' ', 'T') + 'Z');
   }
   if (!Number.isFinite(ms)) throw new Error(`row ${row + 1}: cannot read time ${JSON.stringify(raw)} as ${format}`);
   return ms;

@@ -2,7 +2,14 @@ import type { TwinEvent } from '../model/twin-model.js';
 import { forEachPlannedEvent, planCsvImport } from './csv-import-plan.js';
 import type { CsvImportOptions, CsvMapping } from './csv-mapping.js';
 
-export { DEFAULT_ROOM_TEMPLATE, roomPathOf, UCI_MAPPING, type CsvField, type CsvImportOptions, type CsvMapping } from './csv-mapping.js';
+export {
+  DEFAULT_ROOM_TEMPLATE,
+  roomPathOf,
+  UCI_MAPPING,
+  type CsvField,
+  type CsvImportOptions,
+  type CsvMapping,
+} from './csv-mapping.js';
 
 /**
  * Turns CSV text into readings, ordered by event time (copies interleaved; ties keep file,

@@ -32,7 +32,10 @@ export const UCI_MAPPING: CsvMapping = {
   time: { column: 'Date', format: 'local-as-utc' },
   source: 'uci-occupancy',
   sensors: [
-    { path: 'sensors/climate', fields: { temperature: { column: 'Temperature' }, humidity: { column: 'Humidity' }, co2: { column: 'CO2' } } },
+    {
+      path: 'sensors/climate',
+      fields: { temperature: { column: 'Temperature' }, humidity: { column: 'Humidity' }, co2: { column: 'CO2' } },
+    },
     { path: 'sensors/occupancy', fields: { occupied: { column: 'Occupancy', type: 'boolean' } } },
   ],
 };
@@ -53,5 +56,8 @@ export const DEFAULT_ROOM_TEMPLATE = '/org/uci/site/mons/building/1/floor/{floor
 
 /** The room path of copy `i` (see {@link CsvImportOptions.room}). */
 export function roomPathOf(template: string, i: number): string {
-  return template.replaceAll('{i}', String(i)).replaceAll('{floor}', String(Math.floor(i / 10))).replaceAll('{room}', String(i % 10));
+  return template
+    .replaceAll('{i}', String(i))
+    .replaceAll('{floor}', String(Math.floor(i / 10)))
+    .replaceAll('{room}', String(i % 10));
 }

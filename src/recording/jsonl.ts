@@ -11,18 +11,38 @@ import type { TwinEvent } from '../model/twin-model.js';
  * ```
  */
 export function toJsonLine(e: TwinEvent): string {
-  return JSON.stringify({
-    specversion: '1.0', id: e.id, source: e.source, type: e.type, subject: e.subject,
-    time: new Date(e.time).toISOString(), datacontenttype: 'application/json', data: e.data,
-  }) + '\n';
+  return (
+    JSON.stringify({
+      specversion: '1.0',
+      id: e.id,
+      source: e.source,
+      type: e.type,
+      subject: e.subject,
+      time: new Date(e.time).toISOString(),
+      datacontenttype: 'application/json',
+      data: e.data,
+    }) + '\n'
+  );
 }
 
 /** Reads one JSON Lines CloudEvent back (the inverse of {@link toJsonLine}). */
 export function fromJsonLine(line: string): TwinEvent {
   const o = JSON.parse(line) as Record<string, unknown>;
   const time = typeof o.time === 'number' ? o.time : Date.parse(String(o.time));
-  if (typeof o.subject !== 'string' || typeof o.id !== 'string' || typeof o.source !== 'string' || !Number.isFinite(time)) {
+  if (
+    typeof o.subject !== 'string' ||
+    typeof o.id !== 'string' ||
+    typeof o.source !== 'string' ||
+    !Number.isFinite(time)
+  ) {
     throw new Error(`not a recorded CloudEvent: ${line.slice(0, 120)}`);
   }
-  return { id: o.id, source: o.source, type: typeof o.type === 'string' ? o.type : 'reading', subject: o.subject, time, data: o.data ?? null };
+  return {
+    id: o.id,
+    source: o.source,
+    type: typeof o.type === 'string' ? o.type : 'reading',
+    subject: o.subject,
+    time,
+    data: o.data ?? null,
+  };
 }

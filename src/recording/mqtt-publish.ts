@@ -20,11 +20,19 @@ export interface PublishOptions {
  * await publishEvents('mqtt://127.0.0.1:1883', generateFleet({ seed: 1, events: 10_000 }), { rate: 5000 });
  * ```
  */
-export async function publishEvents(url: string, chunks: Iterable<readonly TwinEvent[]> | AsyncIterable<readonly TwinEvent[]>, options: PublishOptions = {}): Promise<{ published: number; wallMs: number }> {
+export async function publishEvents(
+  url: string,
+  chunks: Iterable<readonly TwinEvent[]> | AsyncIterable<readonly TwinEvent[]>,
+  options: PublishOptions = {},
+): Promise<{ published: number; wallMs: number }> {
   const rate = options.rate ?? 1000;
   const qos = options.qos ?? 0;
   const prefix = options.prefix ?? '';
-  const client = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, clientId: `twinflow-generate-${process.pid}` });
+  const client = await connectAsync(url, {
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    clientId: `twinflow-generate-${process.pid}`,
+  });
   const started = performance.now();
   let published = 0;
   // Send in slices of ~10 ms worth, then sleep until the schedule catches up.
@@ -34,7 +42,15 @@ export async function publishEvents(url: string, chunks: Iterable<readonly TwinE
     for await (const chunk of chunks) {
       for (const e of chunk) {
         options.signal?.throwIfAborted();
-        const body = JSON.stringify({ specversion: '1.0', id: e.id, source: e.source, type: e.type, subject: e.subject, datacontenttype: 'application/json', data: e.data });
+        const body = JSON.stringify({
+          specversion: '1.0',
+          id: e.id,
+          source: e.source,
+          type: e.type,
+          subject: e.subject,
+          datacontenttype: 'application/json',
+          data: e.data,
+        });
         pending.push(client.publishAsync(prefix + e.subject.slice(1), body, { qos }));
         if (++published % slice === 0) {
           await Promise.all(pending);

@@ -27,7 +27,11 @@ export interface RecordOptions extends RecordingWriterOptions {
  * ```
  */
 export function startRecording(rt: Runtime, path: string, options: RecordOptions = {}): Recording {
-  const writer = RecordingWriter.create(path, { ...options, batches: true, meta: { recordedBy: 'twinflow', ...options.meta } });
+  const writer = RecordingWriter.create(path, {
+    ...options,
+    batches: true,
+    meta: { recordedBy: 'twinflow', ...options.meta },
+  });
   const off = rt.onIngested((events) => writer.appendBatch(events));
   const timer = setInterval(() => writer.flush(), options.flushEveryMs ?? 1000);
   timer.unref();

@@ -40,4 +40,5 @@ export interface RecordingHeader {
 export type RecordedEvent = TwinEvent;
 
 /** Chunk records are arrays: [timeDelta, subject, type, source, id, data, batchStart?]. */
-export type ChunkRecord = [number, number, number, number, string, unknown] | [number, number, number, number, string, unknown, 1];
+export type ChunkRecord =
+  [number, number, number, number, string, unknown] | [number, number, number, number, string, unknown, 1];

@@ -1,6 +1,12 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Unpackr } from 'msgpackr';
-import { RECORDING_MAGIC, RECORDING_VERSION, type ChunkRecord, type RecordedEvent, type RecordingHeader } from './recording-format.js';
+import {
+  RECORDING_MAGIC,
+  RECORDING_VERSION,
+  type ChunkRecord,
+  type RecordedEvent,
+  type RecordingHeader,
+} from './recording-format.js';
 
 const BLOCK = 1 << 20;
 
@@ -25,7 +31,11 @@ export class RecordingReader {
   /** True once reading stopped at an incomplete final chunk. */
   truncated = false;
 
-  private constructor(private readonly file: FileHandle, readonly size: number, readonly header: RecordingHeader) {}
+  private constructor(
+    private readonly file: FileHandle,
+    readonly size: number,
+    readonly header: RecordingHeader,
+  ) {}
 
   /** Opens `path` and reads its header; throws on a file that is not a recording or is too new. */
   static async open(path: string): Promise<RecordingReader> {
@@ -34,13 +44,16 @@ export class RecordingReader {
       const { size } = await file.stat();
       const head = Buffer.alloc(8);
       const { bytesRead } = await file.read(head, 0, 8, 0);
-      if (bytesRead < 8 || head.toString('latin1', 0, 4) !== RECORDING_MAGIC) throw new Error(`${path} is not a twinflow recording`);
+      if (bytesRead < 8 || head.toString('latin1', 0, 4) !== RECORDING_MAGIC)
+        throw new Error(`${path} is not a twinflow recording`);
       const len = head.readUInt32LE(4);
       const body = Buffer.alloc(len);
       await file.read(body, 0, len, 8);
       const header = new Unpackr().unpack(body) as RecordingHeader;
       if (typeof header.format !== 'number' || header.format > RECORDING_VERSION) {
-        throw new Error(`${path} has recording format ${String(header.format)}; this build reads up to ${RECORDING_VERSION}`);
+        throw new Error(
+          `${path} has recording format ${String(header.format)}; this build reads up to ${RECORDING_VERSION}`,
+        );
       }
       const reader = new RecordingReader(file, size, header);
       reader.fileOffset = reader.position = 8 + len;
@@ -128,7 +141,14 @@ function toEvents(chunk: unknown[]): { events: RecordedEvent[]; starts: number[]
   const starts: number[] = [];
   for (let i = 2; i < chunk.length; i++) {
     const r = chunk[i] as ChunkRecord;
-    events[i - 2] = { id: r[4], source: strings[r[3]]!, type: strings[r[2]]!, subject: strings[r[1]]!, time: base + r[0], data: r[5] };
+    events[i - 2] = {
+      id: r[4],
+      source: strings[r[3]]!,
+      type: strings[r[2]]!,
+      subject: strings[r[1]]!,
+      time: base + r[0],
+      data: r[5],
+    };
     if (r.length > 6) starts.push(i - 2);
   }
   return { events, starts };

@@ -37,7 +37,11 @@ export class RecordingWriter {
   /** Events appended so far. */
   count = 0;
 
-  private constructor(private readonly out: WriteStream, header: RecordingHeader, chunkSize: number) {
+  private constructor(
+    private readonly out: WriteStream,
+    header: RecordingHeader,
+    chunkSize: number,
+  ) {
     this.chunkSize = chunkSize;
     out.on('error', (err) => (this.failure = err));
     const body = new Packr({ useRecords: true }).pack(header);
@@ -50,7 +54,10 @@ export class RecordingWriter {
   /** Creates (or truncates) `path` and writes the header. */
   static create(path: string, options: RecordingWriterOptions = {}): RecordingWriter {
     const header: RecordingHeader = {
-      format: RECORDING_VERSION, created: options.created ?? Date.now(), ...(options.batches ? { batches: true } : {}), ...(options.meta ? { meta: options.meta } : {}),
+      format: RECORDING_VERSION,
+      created: options.created ?? Date.now(),
+      ...(options.batches ? { batches: true } : {}),
+      ...(options.meta ? { meta: options.meta } : {}),
     };
     return new RecordingWriter(createWriteStream(path), header, options.chunkSize ?? 4096);
   }

@@ -92,7 +92,12 @@ export async function runReplay(source: string | EventChunks, options: ReplayRun
   const reader = typeof source === 'string' ? await RecordingReader.open(source) : null;
   const clock = new SimulatedClock(0);
   const rt = createRuntime({
-    models: options.models, modelSet, clock, store, logger: options.logger ?? createLogger('warn'), passivation: options.passivation,
+    models: options.models,
+    modelSet,
+    clock,
+    store,
+    logger: options.logger ?? createLogger('warn'),
+    passivation: options.passivation,
     workers: workers > 0 ? { count: workers, models: options.modelSource, dataDir, durability: 'relaxed' } : undefined,
   });
   const derivedByType: Record<string, number> = {};
@@ -122,7 +127,8 @@ export async function runReplay(source: string | EventChunks, options: ReplayRun
       speedUp: virtualMs / stats.wallMs,
       derivedByType: Object.fromEntries(Object.entries(derivedByType).sort(([a], [b]) => (a < b ? -1 : 1))),
       ...(derived ? { derived } : {}),
-      digest, twins,
+      digest,
+      twins,
       truncated: reader?.truncated ?? false,
     };
   } finally {

@@ -66,12 +66,25 @@ export type EventChunks = AsyncIterable<readonly TwinEvent[]> | Iterable<readonl
  * const stats = await replayInto(rt, clock, reader.chunks(), { tickMs: 1000 });
  * ```
  */
-export async function replayInto(rt: Runtime, clock: SimulatedClock, chunks: EventChunks, pacing: ReplayPacing = {}): Promise<ReplayStats> {
+export async function replayInto(
+  rt: Runtime,
+  clock: SimulatedClock,
+  chunks: EventChunks,
+  pacing: ReplayPacing = {},
+): Promise<ReplayStats> {
   const tickMs = pacing.tickMs ?? 1000;
   const maxStep = pacing.maxStep ?? 50_000;
   const speed = pacing.speed ?? 0;
   const started = performance.now();
-  const stats: ReplayStats = { events: 0, accepted: 0, rejected: 0, steps: 0, firstTime: NaN, lastTime: NaN, wallMs: 0 };
+  const stats: ReplayStats = {
+    events: 0,
+    accepted: 0,
+    rejected: 0,
+    steps: 0,
+    firstTime: NaN,
+    lastTime: NaN,
+    wallMs: 0,
+  };
   let step: TwinEvent[] = [];
   let tick = -Infinity;
 

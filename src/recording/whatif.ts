@@ -33,7 +33,11 @@ export type Explainer = (change: DerivedChange) => string | undefined;
  * diff.byType['hvac.adjust']; // { baseline: 12, whatIf: 31 }
  * ```
  */
-export function compareDerived(baseline: readonly DerivedEvent[], whatIf: readonly DerivedEvent[], explain?: Explainer): DerivedDiff {
+export function compareDerived(
+  baseline: readonly DerivedEvent[],
+  whatIf: readonly DerivedEvent[],
+  explain?: Explainer,
+): DerivedDiff {
   const key = (e: DerivedEvent): string => `${e.source}\u0000${e.type}\u0000${e.time}\u0000${canonicalJson(e.data)}`;
   const pending = new Map<string, DerivedEvent[]>();
   for (const e of baseline) {
@@ -60,10 +64,21 @@ export function compareDerived(baseline: readonly DerivedEvent[], whatIf: readon
     }
   }
   for (const list of pending.values()) for (const e of list) changes.push({ side: 'baseline', event: e });
-  changes.sort((a, b) => (a.event.time < b.event.time ? -1 : a.event.time > b.event.time ? 1 : a.event.source < b.event.source ? -1 : a.event.source > b.event.source ? 1 : 0));
-  if (explain) for (const c of changes) {
-    const why = explain(c);
-    if (why !== undefined) c.explanation = why;
-  }
+  changes.sort((a, b) =>
+    a.event.time < b.event.time
+      ? -1
+      : a.event.time > b.event.time
+        ? 1
+        : a.event.source < b.event.source
+          ? -1
+          : a.event.source > b.event.source
+            ? 1
+            : 0,
+  );
+  if (explain)
+    for (const c of changes) {
+      const why = explain(c);
+      if (why !== undefined) c.explanation = why;
+    }
   return { same, byType: Object.fromEntries(Object.entries(byType).sort(([a], [b]) => (a < b ? -1 : 1))), changes };
 }

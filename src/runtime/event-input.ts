@@ -54,11 +54,14 @@ export class EventNormaliser {
     if (typeof input.subject !== 'string') throw invalid('"subject" (the twin path) is required and must be a string');
     const subject = this.path(input.subject);
     const type = input.type ?? 'reading';
-    if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID_LENGTH) throw invalid('"type" must be a non-empty string');
+    if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID_LENGTH)
+      throw invalid('"type" must be a non-empty string');
     const source = input.source ?? 'twinflow:api';
-    if (typeof source !== 'string' || source.length === 0 || source.length > MAX_ID_LENGTH) throw invalid('"source" must be a non-empty string');
+    if (typeof source !== 'string' || source.length === 0 || source.length > MAX_ID_LENGTH)
+      throw invalid('"source" must be a non-empty string');
     const id = input.id ?? this.nextId();
-    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw invalid('"id" must be a non-empty string');
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH)
+      throw invalid('"id" must be a non-empty string');
     // Bounded before the event is queued for a shard (see checkPayload): one rule for every front.
     checkPayload(input.data, this.maxDepth, 'the event data');
     return { id, source, type, subject, time: this.time(input.time), data: input.data ?? null };

@@ -48,7 +48,10 @@ export function workerSource(o: ModelChoice): ModelSource | undefined {
   if (!o.models && !o.modelSet) throw config('a runtime needs `modelSet` (or `models`)');
   if ((o.workers?.count ?? 0) <= 0) return undefined;
   const source = o.workers!.models ?? o.modelSet?.ref();
-  if (!source) throw config('worker threads import the models themselves: pass a `modelSet` defined with `module: import.meta.url` (or `workers.models`)');
+  if (!source)
+    throw config(
+      'worker threads import the models themselves: pass a `modelSet` defined with `module: import.meta.url` (or `workers.models`)',
+    );
   return source;
 }
 

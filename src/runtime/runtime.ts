@@ -134,7 +134,8 @@ export class Runtime {
 
   constructor(options: RuntimeOptions) {
     this.maxLinkTwins = options.maxLinkTwins ?? DEFAULT_MAX_LINK_TWINS;
-    if (!(this.maxLinkTwins >= 1)) throw new TwinError('TWIN_CONFIG_INVALID', `maxLinkTwins must be at least 1, got ${options.maxLinkTwins}`);
+    if (!(this.maxLinkTwins >= 1))
+      throw new TwinError('TWIN_CONFIG_INVALID', `maxLinkTwins must be at least 1, got ${options.maxLinkTwins}`);
     this.clock = options.clock ?? new RealClock();
     this.journal = options.journal === true;
     this.log = options.logger ?? createLogger();
@@ -149,14 +150,31 @@ export class Runtime {
       for (const l of this.errorListeners) l(e, path);
     };
     if (workers) {
-      this.host = new WorkerShardHost({ ...options, shardKey, workers }, this.catalog, this.clock, this.log, onOutput, onTurnError);
+      this.host = new WorkerShardHost(
+        { ...options, shardKey, workers },
+        this.catalog,
+        this.clock,
+        this.log,
+        onOutput,
+        onTurnError,
+      );
     } else {
       const store = options.store ?? new MemoryStateStore();
-      this.host = new LocalShardHost({
-        catalog: this.catalog, store, clock: this.clock, log: this.log, stepBudget: options.stepBudget,
-        dedupeWindow: options.dedupeWindow, passivation: options.passivation, journal: options.journal,
-        onOutput, onTurnError,
-      }, store);
+      this.host = new LocalShardHost(
+        {
+          catalog: this.catalog,
+          store,
+          clock: this.clock,
+          log: this.log,
+          stepBudget: options.stepBudget,
+          dedupeWindow: options.dedupeWindow,
+          passivation: options.passivation,
+          journal: options.journal,
+          onOutput,
+          onTurnError,
+        },
+        store,
+      );
     }
   }
 
@@ -170,7 +188,8 @@ export class Runtime {
     const list = Array.isArray(input) ? (input as readonly EventInput[]) : [input as EventInput];
     const ticket = new Ticket(list.length);
     // Only with a listener (a recorder): otherwise the hot path pays one size check.
-    const seen = this.ingestedListeners.size > 0 ? { events: new Array<TwinEvent | undefined>(list.length), done: false } : null;
+    const seen =
+      this.ingestedListeners.size > 0 ? { events: new Array<TwinEvent | undefined>(list.length), done: false } : null;
     if (seen) this.ingestedQueue.push(seen);
     for (let i = 0; i < list.length; i++) {
       let event;
@@ -188,7 +207,10 @@ export class Runtime {
       return { accepted: 0, rejected: ticket.rejected };
     }
     await this.committed(ticket, seen);
-    return { accepted: list.length - ticket.rejected.length, rejected: ticket.rejected.sort((a, b) => a.index - b.index) };
+    return {
+      accepted: list.length - ticket.rejected.length,
+      rejected: ticket.rejected.sort((a, b) => a.index - b.index),
+    };
   }
 
   /**
@@ -209,7 +231,10 @@ export class Runtime {
   }
 
   /** Awaits a call's commit, then reports what it accepted to `onIngested` listeners (when recording). */
-  private async committed(ticket: Ticket, seen: { events: (TwinEvent | undefined)[]; done: boolean } | null): Promise<void> {
+  private async committed(
+    ticket: Ticket,
+    seen: { events: (TwinEvent | undefined)[]; done: boolean } | null,
+  ): Promise<void> {
     try {
       await ticket.promise;
     } catch (err) {
@@ -220,7 +245,10 @@ export class Runtime {
   }
 
   /** `rejected` null: the whole call failed, nothing of it is delivered. */
-  private deliverIngested(seen: { events: (TwinEvent | undefined)[]; done: boolean }, rejected: readonly { index: number }[] | null): void {
+  private deliverIngested(
+    seen: { events: (TwinEvent | undefined)[]; done: boolean },
+    rejected: readonly { index: number }[] | null,
+  ): void {
     if (rejected === null) seen.events.length = 0;
     else for (const r of rejected) seen.events[r.index] = undefined;
     seen.done = true;
@@ -244,9 +272,10 @@ export class Runtime {
     const target = this.normaliser.path(path);
     checkPayload(value, this.maxPayloadDepth, 'the command value');
     if (options.fromClient) this.assertClientWritable(target, lane);
-    const seen = this.ingestedListeners.size > 0
-      ? { events: [commandAsEvent(target, lane, value, this.clock.now(), this.normaliser.nextId())], done: false }
-      : null;
+    const seen =
+      this.ingestedListeners.size > 0
+        ? { events: [commandAsEvent(target, lane, value, this.clock.now(), this.normaliser.nextId())], done: false }
+        : null;
     if (seen) this.ingestedQueue.push(seen);
     this.host.submitCommand(target, lane, value, ticket);
     await this.committed(ticket, seen);
@@ -275,9 +304,17 @@ export class Runtime {
    */
   link(path: string, lane: string, callback?: (event: LaneEvent) => void, options?: LinkOptions): Link {
     this.assertOpen();
-    if (PathFilter.isFilter(path)) throw new TwinError('TWIN_PATH_INVALID', `"${path}" is a wildcard filter: use linkFilter`, { path });
+    if (PathFilter.isFilter(path))
+      throw new TwinError('TWIN_PATH_INVALID', `"${path}" is a wildcard filter: use linkFilter`, { path });
     const target = this.normaliser.path(path);
-    const link = new Link(target, lane, (l) => this.host.unobserve(l.path, l.lane, l), callback, undefined, options?.onSynced);
+    const link = new Link(
+      target,
+      lane,
+      (l) => this.host.unobserve(l.path, l.lane, l),
+      callback,
+      undefined,
+      options?.onSynced,
+    );
     this.host.observe(target, lane, link).catch((err) => link.fail(err));
     return link;
   }
@@ -288,11 +325,19 @@ export class Runtime {
    * not started. More than `limit` (default `maxLinkTwins`) matching twins fail the link
    * with TWIN_TOO_MANY_TWINS (its `synced` rejects) before anything is sent.
    */
-  linkFilter(filter: string, lane: string, callback?: (event: LaneEvent, path: string) => void, options: MatchOptions = {}): FilterLink {
+  linkFilter(
+    filter: string,
+    lane: string,
+    callback?: (event: LaneEvent, path: string) => void,
+    options: MatchOptions = {},
+  ): FilterLink {
     this.assertOpen();
     const parsed = PathFilter.parse(filter);
     const link = new FilterLink(parsed.text, lane, (l) => this.host.unobserveFilter(l), callback);
-    this.host.observeFilter(parsed, lane, link, options.limit ?? this.maxLinkTwins).then(() => link.onSynced(), (err) => link.fail(err));
+    this.host.observeFilter(parsed, lane, link, options.limit ?? this.maxLinkTwins).then(
+      () => link.onSynced(),
+      (err) => link.fail(err),
+    );
     return link;
   }
 
@@ -300,7 +345,11 @@ export class Runtime {
   private assertClientWritable(path: string, lane: string): void {
     const spec = own(this.catalog.modelOf(TwinPath.parse(path))?.def.lanes, lane);
     if (spec?.kind !== 'value' || (spec as ValueSpec<unknown>).writable) return; // command lanes (and unknown ones) are the shard's to judge
-    throw new TwinError('TWIN_LANE_KIND', `lane "${lane}" of ${path} is a value lane the model computes; clients may not set it (declare it value(…, { writable: true }) to allow)`, { path, lane });
+    throw new TwinError(
+      'TWIN_LANE_KIND',
+      `lane "${lane}" of ${path} is a value lane the model computes; clients may not set it (declare it value(…, { writable: true }) to allow)`,
+      { path, lane },
+    );
   }
 
   /** True when a model is routed to `path` (false for malformed paths too). */
@@ -424,7 +473,11 @@ export class Runtime {
 
   /** Without the journal there is no history: an empty answer would read as "nothing happened". */
   private assertJournal(): void {
-    if (!this.journal) throw new TwinError('TWIN_JOURNAL_DISABLED', 'reads of past state and history need the journal: start the node with --journal (startNode({ journal: true }))');
+    if (!this.journal)
+      throw new TwinError(
+        'TWIN_JOURNAL_DISABLED',
+        'reads of past state and history need the journal: start the node with --journal (startNode({ journal: true }))',
+      );
   }
 
   private assertOpen(): void {

@@ -86,16 +86,24 @@ export class DataDirLock {
           return new DataDirLock(file, false);
         case 'held': {
           const h = got.holder;
-          throw new TwinError('TWIN_STORE_LOCKED',
+          throw new TwinError(
+            'TWIN_STORE_LOCKED',
             `data directory ${dir} is in use by another process (pid ${h.pid}${h.since ? `, since ${h.since}` : ''}); stop it, or start this node with another --data directory`,
-            { dir, pid: h.pid });
+            { dir, pid: h.pid },
+          );
         }
         case 'stuck':
-          throw new TwinError('TWIN_STORE_LOCKED',
+          throw new TwinError(
+            'TWIN_STORE_LOCKED',
             `data directory ${dir}: ${LOCK_FILE} is stale, but so are its take-over guards (starters were killed while taking it over); if no twinflow runs on this directory, remove ${got.file}`,
-            { dir, file: got.file });
+            { dir, file: got.file },
+          );
         case 'busy':
-          throw new TwinError('TWIN_STORE_LOCKED', `data directory ${dir}: could not take ${LOCK_FILE} (other processes keep starting on it)`, { dir });
+          throw new TwinError(
+            'TWIN_STORE_LOCKED',
+            `data directory ${dir}: could not take ${LOCK_FILE} (other processes keep starting on it)`,
+            { dir },
+          );
       }
     } finally {
       unlinkQuietly(temp);
@@ -123,8 +131,11 @@ function currentHolder(): Holder {
   const started = startTicks(process.pid);
   const boot = bootId();
   return {
-    pid: process.pid, ...(started !== undefined ? { started } : {}), ...(boot ? { boot } : {}),
-    host: hostname(), since: new Date().toISOString(),
+    pid: process.pid,
+    ...(started !== undefined ? { started } : {}),
+    ...(boot ? { boot } : {}),
+    host: hostname(),
+    since: new Date().toISOString(),
   };
 }
 
@@ -209,7 +220,12 @@ function claim(path: string, temp: string, ino: number, self: Holder, depth: num
     }
     try {
       const again = inspect(path);
-      if (again && again.ino === seen.ino && !(again.holder && (sameProcess(again.holder, self) || alive(again.holder)))) unlinkQuietly(path);
+      if (
+        again &&
+        again.ino === seen.ino &&
+        !(again.holder && (sameProcess(again.holder, self) || alive(again.holder)))
+      )
+        unlinkQuietly(path);
     } finally {
       unlinkQuietly(guard); // ours: nobody else removes a live guard
     }

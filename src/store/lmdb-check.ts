@@ -52,10 +52,14 @@ export function checkLmdbHeader(dir: string): void {
     if (size === 0) return; // created but never committed: LMDB initialises it
     const m0 = readMeta(fd, 0, 0, size, file);
     const m1 = readMeta(fd, 1, m0.psize, size, file);
-    if (m1.psize !== m0.psize) throw corrupt(file, `the meta pages disagree on the page size (${m0.psize} and ${m1.psize})`);
+    if (m1.psize !== m0.psize)
+      throw corrupt(file, `the meta pages disagree on the page size (${m0.psize} and ${m1.psize})`);
     const newest = m1.txnid > m0.txnid ? m1 : m0;
     const layout = layoutOf(fd, 0)!;
-    for (const [db, root] of [['free-list', newest.roots[0]], ['main', newest.roots[1]]] as const) {
+    for (const [db, root] of [
+      ['free-list', newest.roots[0]],
+      ['main', newest.roots[1]],
+    ] as const) {
       if (root === P_INVALID) continue;
       const page = readPage(fd, Number(root) * newest.psize, layout.header);
       if (page.readBigUInt64LE(0) !== root || (page.readUInt16LE(layout.flags) & (P_BRANCH | P_LEAF)) === 0) {
@@ -83,10 +87,12 @@ function readMeta(fd: number, index: 0 | 1, psize: number, size: number, file: s
   }
   const lastPage = page.readBigUInt64LE(m + 120);
   const pages = BigInt(Math.floor(size / pageSize));
-  if (lastPage < 1n || lastPage >= pages) throw corrupt(file, `meta page ${index} names page ${lastPage} as the last, but the file has ${pages} pages`);
+  if (lastPage < 1n || lastPage >= pages)
+    throw corrupt(file, `meta page ${index} names page ${lastPage} as the last, but the file has ${pages} pages`);
   const roots: [bigint, bigint] = [page.readBigUInt64LE(m + 24 + 40), page.readBigUInt64LE(m + 24 + 48 + 40)];
   for (const root of roots) {
-    if (root !== P_INVALID && (root < 2n || root > lastPage)) throw corrupt(file, `meta page ${index} names a root page (${root}) outside the file`);
+    if (root !== P_INVALID && (root < 2n || root > lastPage))
+      throw corrupt(file, `meta page ${index} names a root page (${root}) outside the file`);
   }
   return { psize: pageSize, roots, lastPage, txnid: page.readBigUInt64LE(m + 128) };
 }
@@ -103,7 +109,9 @@ function readPage(fd: number, at: number, bytes: number): Buffer {
 }
 
 function corrupt(file: string, what: string): TwinError {
-  return new TwinError('TWIN_STORE_CORRUPT',
+  return new TwinError(
+    'TWIN_STORE_CORRUPT',
     `${file} is damaged: ${what}. The node did not start. Restore the data directory from a backup, or move it aside to start with an empty store`,
-    { file });
+    { file },
+  );
 }

@@ -73,7 +73,10 @@ export class LmdbJournal {
   /** A twin's journal entries with `from <= time <= to`, oldest first. */
   history(path: string, from: number, to: number): JournalEntry[] {
     const out: JournalEntry[] = [];
-    const range = { start: path + SEP + timeKey(Math.max(0, from)), end: path + SEP + timeKey(Math.min(to, MAX_TIME)) + SEP + '\uffff' };
+    const range = {
+      start: path + SEP + timeKey(Math.max(0, from)),
+      end: path + SEP + timeKey(Math.min(to, MAX_TIME)) + SEP + '\uffff',
+    };
     for (const { value } of this.journal.getRange(range)) out.push(value);
     return out;
   }

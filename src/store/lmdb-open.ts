@@ -67,7 +67,11 @@ export function openDatabases(path: string, mapSize: number | undefined): LmdbDa
     const sharedStructuresKey = STRUCTURES;
     const dbs: LmdbDatabases = {
       root,
-      records: root.openDB<Record<string, unknown>, string>({ name: 'records', encoding: 'msgpack', sharedStructuresKey }),
+      records: root.openDB<Record<string, unknown>, string>({
+        name: 'records',
+        encoding: 'msgpack',
+        sharedStructuresKey,
+      }),
       entries: root.openDB<unknown, string>({ name: 'entries', encoding: 'msgpack', sharedStructuresKey }),
       meta: root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }),
       journal: root.openDB<JournalEntry, string>({ name: 'journal', encoding: 'msgpack', sharedStructuresKey }),
@@ -81,12 +85,16 @@ export function openDatabases(path: string, mapSize: number | undefined): LmdbDa
     if (format === undefined) {
       meta.putSync('format', FORMAT_VERSION);
     } else if (typeof format !== 'number' || format > FORMAT_VERSION) {
-      throw new TwinError('TWIN_STORE_FAILED', `data directory ${path} has format ${JSON.stringify(format)}; this build reads up to ${FORMAT_VERSION}`);
+      throw new TwinError(
+        'TWIN_STORE_FAILED',
+        `data directory ${path} has format ${JSON.stringify(format)}; this build reads up to ${FORMAT_VERSION}`,
+      );
     }
     // Records share msgpack structures: if they do not decode, no record would, and
     // quarantining them one by one would empty the store. Refuse to start instead.
     const shared = records.get(STRUCTURES as unknown as string);
-    if (shared !== undefined && !Array.isArray(shared)) throw new TwinError('TWIN_STORE_CORRUPT', 'the shared msgpack structures of the records are damaged');
+    if (shared !== undefined && !Array.isArray(shared))
+      throw new TwinError('TWIN_STORE_CORRUPT', 'the shared msgpack structures of the records are damaged');
     // Directories written before the timer index existed: build it once from the records.
     if (meta.get('timerIndex') !== 1) {
       root.transactionSync(() => {
@@ -105,11 +113,25 @@ export function openDatabases(path: string, mapSize: number | undefined): LmdbDa
 function openFailure(path: string, err: unknown): TwinError {
   if (err instanceof TwinError && err.code !== 'TWIN_STORE_CORRUPT') return err;
   const message = (err as Error)?.message ?? String(err);
-  if (err instanceof TwinError) return new TwinError('TWIN_STORE_CORRUPT', `data directory ${path}: ${message}. The node did not start. Restore the data directory from a backup, or move it aside to start with an empty store`, { dir: path }, { cause: err });
+  if (err instanceof TwinError)
+    return new TwinError(
+      'TWIN_STORE_CORRUPT',
+      `data directory ${path}: ${message}. The node did not start. Restore the data directory from a backup, or move it aside to start with an empty store`,
+      { dir: path },
+      { cause: err },
+    );
   if (/MDB_(CORRUPTED|PAGE_NOTFOUND|INVALID|VERSION_MISMATCH|BAD_TXN)|page \d+ not found/.test(message)) {
-    return new TwinError('TWIN_STORE_CORRUPT',
+    return new TwinError(
+      'TWIN_STORE_CORRUPT',
       `data directory ${path} is damaged (${message}). The node did not start. Restore the data directory from a backup, or move it aside to start with an empty store`,
-      { dir: path }, { cause: err });
+      { dir: path },
+      { cause: err },
+    );
   }
-  return new TwinError('TWIN_STORE_FAILED', `cannot open data directory ${path}: ${message}`, { dir: path }, { cause: err });
+  return new TwinError(
+    'TWIN_STORE_FAILED',
+    `cannot open data directory ${path}: ${message}`,
+    { dir: path },
+    { cause: err },
+  );
 }

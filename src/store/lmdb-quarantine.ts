@@ -48,7 +48,8 @@ export class LmdbQuarantine {
     const ids: string[] = [];
     this.root.transactionSync(() => {
       if (this.records.getBinary(path) !== undefined) ids.push(this.moveAside('records', path, reason));
-      for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP })) ids.push(this.moveAside('entries', key, reason));
+      for (const key of this.entries.getKeys({ start: path + SEP, end: path + AFTER_SEP }))
+        ids.push(this.moveAside('entries', key, reason));
     });
     return ids;
   }
@@ -81,7 +82,14 @@ export class LmdbQuarantine {
     const source = db === 'records' ? this.records : this.entries;
     const bytes = source.getBinary(key);
     const id = `${key}${SEP}${db}${SEP}${new Date().toISOString()}${SEP}${this.writerId}`;
-    if (bytes !== undefined) this.db.putSync(id, { db, key, bytes: Buffer.from(bytes), error: (err as Error)?.message ?? String(err), at: Date.now() });
+    if (bytes !== undefined)
+      this.db.putSync(id, {
+        db,
+        key,
+        bytes: Buffer.from(bytes),
+        error: (err as Error)?.message ?? String(err),
+        at: Date.now(),
+      });
     source.removeSync(key);
     if (db === 'records') this.timerIndex.dropSync(key);
     return id;
@@ -90,7 +98,10 @@ export class LmdbQuarantine {
 
 /** The error of a load that met bytes which do not decode (they were moved aside: `quarantined`). */
 export function corruptRecord(path: string, quarantined: readonly string[], cause: unknown): TwinError {
-  return new TwinError('TWIN_RECORD_CORRUPT',
+  return new TwinError(
+    'TWIN_RECORD_CORRUPT',
     `the stored state of ${path} does not decode (${(cause as Error)?.message ?? String(cause)}); its bytes were moved to the quarantine database and the twin continues from what is intact`,
-    { path, quarantined: [...quarantined] }, { cause });
+    { path, quarantined: [...quarantined] },
+    { cause },
+  );
 }

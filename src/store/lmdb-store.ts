@@ -7,7 +7,13 @@ import { LmdbJournal } from './lmdb-journal.js';
 import { claimDataDir, openDatabases, STRUCTURES, type LmdbDatabases } from './lmdb-open.js';
 import { corruptRecord, LmdbQuarantine, type QuarantinedBytes } from './lmdb-quarantine.js';
 import { LmdbTimerIndex } from './lmdb-timer-index.js';
-import { UnstorableWritesError, type JournalEntry, type StateStore, type StateWrite, type StoredTwin } from './state-store.js';
+import {
+  UnstorableWritesError,
+  type JournalEntry,
+  type StateStore,
+  type StateWrite,
+  type StoredTwin,
+} from './state-store.js';
 
 export { claimDataDir, FORMAT_VERSION } from './lmdb-open.js';
 export type { QuarantinedBytes } from './lmdb-quarantine.js';
@@ -83,14 +89,26 @@ export class LmdbStateStore implements StateStore {
     this.meta = dbs.meta;
     this.journal = new LmdbJournal(dbs.journal, dbs.journalByTime, dbs.meta, writerId, retentionMs);
     this.timerIndex = new LmdbTimerIndex(dbs.timers, dbs.timerOf);
-    this.quarantineDb = new LmdbQuarantine(dbs.root, dbs.records, dbs.entries, dbs.quarantine, this.timerIndex, writerId);
+    this.quarantineDb = new LmdbQuarantine(
+      dbs.root,
+      dbs.records,
+      dbs.entries,
+      dbs.quarantine,
+      this.timerIndex,
+      writerId,
+    );
   }
 
   static open(options: LmdbStoreOptions): LmdbStateStore {
     const lock = claimDataDir(options.path);
     try {
-      return new LmdbStateStore(openDatabases(options.path, options.mapSize), lock,
-        options.durability ?? 'strict', options.journalRetentionMs ?? 7 * 86_400_000, options.writerId ?? 0);
+      return new LmdbStateStore(
+        openDatabases(options.path, options.mapSize),
+        lock,
+        options.durability ?? 'strict',
+        options.journalRetentionMs ?? 7 * 86_400_000,
+        options.writerId ?? 0,
+      );
     } catch (err) {
       lock.release();
       throw err;
@@ -107,7 +125,8 @@ export class LmdbStateStore implements StateStore {
     let values: Record<string, unknown> | undefined;
     try {
       values = this.records.get(path);
-      if (values !== undefined && !isRecord(values)) throw new TypeError(`the record is a ${typeName(values)}, not an object`);
+      if (values !== undefined && !isRecord(values))
+        throw new TypeError(`the record is a ${typeName(values)}, not an object`);
     } catch (err) {
       if (isLmdbError(err)) throw err;
       throw corruptRecord(path, [this.quarantineDb.key('records', path, err)], err);
@@ -168,7 +187,9 @@ export class LmdbStateStore implements StateStore {
     // '/' + 1 = '0': the range holds the prefix, its subtree, and siblings like `prefix!` (filtered).
     const end = prefix + '0';
     const records = this.records.getRange({ start: after === undefined ? prefix : after, end })[Symbol.iterator]();
-    const entries = this.entries.getRange({ start: after === undefined ? prefix : after + AFTER_SEP, end })[Symbol.iterator]();
+    const entries = this.entries
+      .getRange({ start: after === undefined ? prefix : after + AFTER_SEP, end })
+      [Symbol.iterator]();
     let entry = entries.next();
     for (let r = records.next(); !r.done; r = records.next()) {
       const path = r.value.key;
@@ -326,7 +347,8 @@ export class LmdbStateStore implements StateStore {
         if (w.key !== undefined) return commits.add(this.entries.remove(entryKey(w.path, w.lane, w.key)));
         // A whole lane: only committed keys are visible here (lanes delete by key; see MapLane.clear).
         const from = w.path + SEP + w.lane + SEP;
-        for (const key of this.entries.getKeys({ start: from, end: w.path + SEP + w.lane + AFTER_SEP })) commits.add(this.entries.remove(key));
+        for (const key of this.entries.getKeys({ start: from, end: w.path + SEP + w.lane + AFTER_SEP }))
+          commits.add(this.entries.remove(key));
         return;
       }
     }

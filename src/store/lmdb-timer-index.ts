@@ -33,7 +33,11 @@ export class LmdbTimerIndex {
    * Builds the index from every record, in one synchronous transaction the caller opens:
    * for data directories written before the index existed.
    */
-  static build(timers: Database<string, string>, timerOf: Database<string, string>, records: Iterable<{ key: unknown; value: Record<string, unknown> }>): void {
+  static build(
+    timers: Database<string, string>,
+    timerOf: Database<string, string>,
+    records: Iterable<{ key: unknown; value: Record<string, unknown> }>,
+  ): void {
     for (const { key, value } of records) {
       if (typeof key !== 'string') continue;
       const bucket = earliestBucket(value);

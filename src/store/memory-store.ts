@@ -47,7 +47,8 @@ export class MemoryStateStore implements StateStore {
   }
 
   *list(prefix: string): Iterable<string> {
-    for (const path of this.twins.keys()) if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) yield path;
+    for (const path of this.twins.keys())
+      if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) yield path;
   }
 
   history(path: string, from: number, to: number): JournalEntry[] {

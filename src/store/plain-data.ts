@@ -38,8 +38,10 @@ type Fault = null | { kind: 'depth' } | { kind: 'values' } | { kind: 'type'; wha
 export function checkPayload(value: unknown, maxDepth: number, what: string): void {
   const fault = walk(value, maxDepth);
   if (fault === null) return;
-  if (fault.kind === 'depth') throw new TwinError('TWIN_PAYLOAD_TOO_DEEP', `${what} nests deeper than ${maxDepth} levels`, { maxDepth });
-  if (fault.kind === 'values') throw new TwinError('TWIN_PAYLOAD_TOO_LARGE', `${what} holds more than ${MAX_VALUES} values`);
+  if (fault.kind === 'depth')
+    throw new TwinError('TWIN_PAYLOAD_TOO_DEEP', `${what} nests deeper than ${maxDepth} levels`, { maxDepth });
+  if (fault.kind === 'values')
+    throw new TwinError('TWIN_PAYLOAD_TOO_LARGE', `${what} holds more than ${MAX_VALUES} values`);
   throw new TwinError('TWIN_EVENT_INVALID', `${what} holds ${fault.what}; only plain data is accepted`);
 }
 
@@ -67,7 +69,8 @@ function storableObject(node: object, depth: number, maxDepth: number): boolean 
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       const v: unknown = node[i];
-      if (v !== null && typeof v === 'object' ? !storableObject(v, depth + 1, maxDepth) : scalar(v, false) !== null) return false;
+      if (v !== null && typeof v === 'object' ? !storableObject(v, depth + 1, maxDepth) : scalar(v, false) !== null)
+        return false;
     }
     return true;
   }
@@ -75,7 +78,8 @@ function storableObject(node: object, depth: number, maxDepth: number): boolean 
   if (proto !== Object.prototype && proto !== null) return true; // a Map, a Date: msgpack's to encode
   for (const key in node) {
     const v: unknown = (node as Record<string, unknown>)[key];
-    if (v !== null && typeof v === 'object' ? !storableObject(v, depth + 1, maxDepth) : scalar(v, false) !== null) return false;
+    if (v !== null && typeof v === 'object' ? !storableObject(v, depth + 1, maxDepth) : scalar(v, false) !== null)
+      return false;
   }
   return true;
 }
@@ -92,12 +96,23 @@ const MAX_KEY_BYTES = 1900;
  * short keys cost a type check.
  */
 export function assertStorable(value: unknown, path: string, lane: string, key?: string): void {
-  if (key !== undefined && (path.length + lane.length + key.length) * 3 > MAX_KEY_BYTES &&
-    Buffer.byteLength(path) + Buffer.byteLength(lane) + Buffer.byteLength(key) + 2 > MAX_KEY_BYTES) {
-    throw new TwinError('TWIN_STATE_UNSTORABLE', `lane "${lane}" of ${path}: the key makes a stored key longer than ${MAX_KEY_BYTES} bytes`, { path, lane });
+  if (
+    key !== undefined &&
+    (path.length + lane.length + key.length) * 3 > MAX_KEY_BYTES &&
+    Buffer.byteLength(path) + Buffer.byteLength(lane) + Buffer.byteLength(key) + 2 > MAX_KEY_BYTES
+  ) {
+    throw new TwinError(
+      'TWIN_STATE_UNSTORABLE',
+      `lane "${lane}" of ${path}: the key makes a stored key longer than ${MAX_KEY_BYTES} bytes`,
+      { path, lane },
+    );
   }
   if (typeof value === 'object' && value !== null ? isStorable(value) : scalar(value, false) === null) return;
-  throw new TwinError('TWIN_STATE_UNSTORABLE', `lane "${lane}" of ${path}: the value cannot be stored (nested deeper than ${MAX_STORED_DEPTH} levels, or a symbol, function or bigint past 64 bits)`, { path, lane });
+  throw new TwinError(
+    'TWIN_STATE_UNSTORABLE',
+    `lane "${lane}" of ${path}: the value cannot be stored (nested deeper than ${MAX_STORED_DEPTH} levels, or a symbol, function or bigint past 64 bits)`,
+    { path, lane },
+  );
 }
 
 /**
@@ -144,7 +159,8 @@ function walk(value: unknown, maxDepth: number): Fault {
 function flatObject(value: object): Fault | undefined {
   if (Array.isArray(value)) return undefined;
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return ArrayBuffer.isView(value) || value instanceof Date ? null : undefined;
+  if (proto !== Object.prototype && proto !== null)
+    return ArrayBuffer.isView(value) || value instanceof Date ? null : undefined;
   for (const key in value) {
     const v = (value as Record<string, unknown>)[key];
     if (v !== null && typeof v === 'object') return undefined;
@@ -168,6 +184,7 @@ const MAX_INT64 = 0x7fffffffffffffffn;
 function scalar(value: unknown, strict: boolean): Fault {
   const t = typeof value;
   if (t === 'function' || t === 'symbol') return { kind: 'type', what: `a ${t}` };
-  if (t === 'bigint' && (strict || (value as bigint) > MAX_INT64 || (value as bigint) < -MAX_INT64 - 1n)) return { kind: 'type', what: 'a bigint' };
+  if (t === 'bigint' && (strict || (value as bigint) > MAX_INT64 || (value as bigint) < -MAX_INT64 - 1n))
+    return { kind: 'type', what: 'a bigint' };
   return null;
 }

@@ -43,7 +43,12 @@ export type StateWrite =
    * Replaces the twin's record. `created`: the twin knows the store held no record for it
    * before (so it has nothing indexed either, and a store may skip looking).
    */
-  | { readonly op: 'record'; readonly path: string; readonly values: Readonly<Record<string, unknown>>; readonly created?: boolean }
+  | {
+      readonly op: 'record';
+      readonly path: string;
+      readonly values: Readonly<Record<string, unknown>>;
+      readonly created?: boolean;
+    }
   | { readonly op: 'put'; readonly path: string; readonly lane: string; readonly key: string; readonly value: unknown }
   /** Deletes one entry, or with no key every entry of the lane. */
   | { readonly op: 'del'; readonly path: string; readonly lane: string; readonly key?: string }
@@ -64,8 +69,13 @@ export interface StoredTwin {
  * a failed commit (its tickets fail, its twins go back to their stored state).
  */
 export class UnstorableWritesError extends Error {
-  constructor(readonly paths: ReadonlySet<string>, readonly first: unknown) {
-    super(`state of ${paths.size} twin(s) could not be stored (${[...paths].slice(0, 3).join(', ')}): ${(first as Error)?.message ?? first}`);
+  constructor(
+    readonly paths: ReadonlySet<string>,
+    readonly first: unknown,
+  ) {
+    super(
+      `state of ${paths.size} twin(s) could not be stored (${[...paths].slice(0, 3).join(', ')}): ${(first as Error)?.message ?? first}`,
+    );
     this.name = 'UnstorableWritesError';
   }
 }

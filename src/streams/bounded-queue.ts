@@ -29,7 +29,8 @@ export class BoundedQueue<T> {
   private count = 0;
 
   constructor(readonly limit: number) {
-    if (!(limit >= 1)) throw new TwinError('TWIN_CONFIG_INVALID', `a bounded queue holds at least one item (limit ${limit})`, { limit });
+    if (!(limit >= 1))
+      throw new TwinError('TWIN_CONFIG_INVALID', `a bounded queue holds at least one item (limit ${limit})`, { limit });
     this.ring = new Array(Math.min(limit, INITIAL_SLOTS));
   }
 

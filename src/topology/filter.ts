@@ -16,7 +16,10 @@ const ANY = '**';
  * ```
  */
 export class PathFilter {
-  private constructor(readonly text: string, private readonly parts: readonly string[]) {}
+  private constructor(
+    readonly text: string,
+    private readonly parts: readonly string[],
+  ) {}
 
   static parse(text: string): PathFilter {
     if (typeof text !== 'string' || text.length === 0) throw filterError(String(text), 'empty filter');

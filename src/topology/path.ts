@@ -27,7 +27,10 @@ const SLASH = 47;
 export class TwinPath {
   private segs: readonly string[] | undefined;
 
-  private constructor(readonly text: string, segments?: readonly string[]) {
+  private constructor(
+    readonly text: string,
+    segments?: readonly string[],
+  ) {
     this.segs = segments;
   }
 
@@ -73,8 +76,11 @@ export class TwinPath {
 
   /** True when `other` lies strictly below this path. */
   isAncestorOf(other: TwinPath): boolean {
-    return other.text.length > this.text.length + 1 && other.text.startsWith(this.text) &&
-      other.text.charCodeAt(this.text.length) === SLASH;
+    return (
+      other.text.length > this.text.length + 1 &&
+      other.text.startsWith(this.text) &&
+      other.text.charCodeAt(this.text.length) === SLASH
+    );
   }
 
   equals(other: TwinPath): boolean {
@@ -102,7 +108,8 @@ export function parsePath(input: string): TwinPath {
 export function normalisePath(input: string): string {
   if (typeof input !== 'string') throw invalid(String(input), 'a path must be a string');
   let text = input;
-  if (text.length > MAX_PATH_LENGTH) throw invalid(text.slice(0, 64) + '…', `longer than ${MAX_PATH_LENGTH} characters`);
+  if (text.length > MAX_PATH_LENGTH)
+    throw invalid(text.slice(0, 64) + '…', `longer than ${MAX_PATH_LENGTH} characters`);
   if (text.charCodeAt(0) !== SLASH) text = '/' + text;
   if (text.length > 1 && text.charCodeAt(text.length - 1) === SLASH) text = text.slice(0, -1);
   if (text.length <= 1) throw invalid(input, 'a path needs at least one segment');

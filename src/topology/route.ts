@@ -19,25 +19,32 @@ export type RouteParams = Readonly<Record<string, string>>;
  * ```
  */
 export class RoutePattern {
-  private constructor(readonly text: string, private readonly parts: readonly RouteSegment[]) {}
+  private constructor(
+    readonly text: string,
+    private readonly parts: readonly RouteSegment[],
+  ) {}
 
   static parse(pattern: string): RoutePattern {
     if (typeof pattern !== 'string' || !pattern.startsWith('/') || pattern.length < 2) {
       throw routeError(pattern, 'a route starts with "/" and has at least one segment');
     }
     const names = new Set<string>();
-    const parts = pattern.slice(1).split('/').map((seg): RouteSegment => {
-      if (seg.length === 0) throw routeError(pattern, 'empty segment');
-      if (seg.startsWith(':')) {
-        const param = seg.slice(1);
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(param)) throw routeError(pattern, `bad parameter name "${seg}"`);
-        if (names.has(param)) throw routeError(pattern, `parameter "${param}" appears twice`);
-        names.add(param);
-        return { param };
-      }
-      if (/[*#+\s]/.test(seg) || seg === '.' || seg === '..') throw routeError(pattern, `bad literal segment "${seg}"`);
-      return { literal: seg };
-    });
+    const parts = pattern
+      .slice(1)
+      .split('/')
+      .map((seg): RouteSegment => {
+        if (seg.length === 0) throw routeError(pattern, 'empty segment');
+        if (seg.startsWith(':')) {
+          const param = seg.slice(1);
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(param)) throw routeError(pattern, `bad parameter name "${seg}"`);
+          if (names.has(param)) throw routeError(pattern, `parameter "${param}" appears twice`);
+          names.add(param);
+          return { param };
+        }
+        if (/[*#+\s]/.test(seg) || seg === '.' || seg === '..')
+          throw routeError(pattern, `bad literal segment "${seg}"`);
+        return { literal: seg };
+      });
     return new RoutePattern(pattern, parts);
   }
 

@@ -64,7 +64,10 @@ describe('the client bundled for browsers', () => {
   });
 });
 
-if (!hasChromium) console.warn('client-browser.test.ts: chromium is not installed, the real-browser tests are skipped (scripts/install-system-deps.sh chromium)');
+if (!hasChromium)
+  console.warn(
+    'client-browser.test.ts: chromium is not installed, the real-browser tests are skipped (scripts/install-system-deps.sh chromium)',
+  );
 
 describe.skipIf(!hasChromium)('the client in headless chromium', () => {
   let pages: PageServer;

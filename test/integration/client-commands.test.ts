@@ -22,7 +22,11 @@ afterEach(async () => {
 });
 
 async function command(url: string, path: string, lane: string, body: unknown): Promise<Response> {
-  return fetch(`${url}/twins${path}/commands/${lane}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${url}/twins${path}/commands/${lane}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 describe('client commands', () => {

@@ -19,7 +19,12 @@ const panel = defineTwin({
   lanes: {
     setpoint: value<number>(20, { writable: true }),
     reading: value<number | null>(null),
-    mode: command<Mode>({ parse: (v) => { if (v !== 'heat' && v !== 'cool') throw new Error('heat or cool'); return v; } }),
+    mode: command<Mode>({
+      parse: (v) => {
+        if (v !== 'heat' && v !== 'cool') throw new Error('heat or cool');
+        return v;
+      },
+    }),
     activeMode: value<Mode | null>(null),
     history: map<number>(),
   },
@@ -83,6 +88,8 @@ describe('typed client commands', () => {
     p.command('mode', 'cool');
     for await (const { event } of setpoint) if (event.type === 'value' && event.value === 22.5) break;
     for await (const { event } of active) if (event.type === 'value' && event.value === 'cool') break;
-    expect(await node.runtime.read('/panel/p1', ['setpoint', 'activeMode', 'reading'])).toMatchObject({ lanes: { setpoint: 22.5, activeMode: 'cool', reading: null } });
+    expect(await node.runtime.read('/panel/p1', ['setpoint', 'activeMode', 'reading'])).toMatchObject({
+      lanes: { setpoint: 22.5, activeMode: 'cool', reading: null },
+    });
   });
 });

@@ -25,7 +25,8 @@ const KILLS = 10;
 type Channel = 'http' | 'mqtt';
 /** HTTP events go to floor 1, MQTT readings to floor 2: the two never share a sensor. */
 const FLOOR: Record<Channel, number> = { http: 1, mqtt: 2 };
-const roomPath = (ch: Channel, r: number) => `/org/crash/site/s/building/b/floor/${FLOOR[ch]}/unit/u${Math.floor(r / ROOMS_PER_UNIT)}/room/${r}`;
+const roomPath = (ch: Channel, r: number) =>
+  `/org/crash/site/s/building/b/floor/${FLOOR[ch]}/unit/u${Math.floor(r / ROOMS_PER_UNIT)}/room/${r}`;
 const unitPath = (ch: Channel, u: number) => `/org/crash/site/s/building/b/floor/${FLOOR[ch]}/unit/u${u}`;
 const sensorPath = (ch: Channel, r: number) => `${roomPath(ch, r)}/sensors/climate`;
 
@@ -44,15 +45,28 @@ interface Server {
 
 /** Starts `twinflow serve` from source and waits until it answers reads. */
 async function serve(dataDir: string, mqttPort: number, extra: string[] = []): Promise<Server> {
-  const server = await serveProcess(['--port', '0', '--data', dataDir, '--mqtt-port', String(mqttPort), '--log-level', 'info', ...extra]);
+  const server = await serveProcess([
+    '--port',
+    '0',
+    '--data',
+    dataDir,
+    '--mqtt-port',
+    String(mqttPort),
+    '--log-level',
+    'info',
+    ...extra,
+  ]);
   const { child, url } = server;
   // The log line comes when the fronts listen; shard workers may still be starting. A read
   // answered means the runtime takes work, so the random kill moments fall in real traffic.
   const end = Date.now() + 30_000;
   for (;;) {
-    const res = await fetch(`${url}/twins${sensorPath('http', 0)}?lanes=latest`, { signal: AbortSignal.timeout(15_000) }).catch(() => null);
+    const res = await fetch(`${url}/twins${sensorPath('http', 0)}?lanes=latest`, {
+      signal: AbortSignal.timeout(15_000),
+    }).catch(() => null);
     if (res?.status === 200) break;
-    if (Date.now() > end || child.exitCode !== null) throw new Error(`twinflow at ${url} never answered a read: ${server.stderr()}`);
+    if (Date.now() > end || child.exitCode !== null)
+      throw new Error(`twinflow at ${url} never answered a read: ${server.stderr()}`);
     await sleep(20);
   }
   return { child, url, exited: server.exited };
@@ -84,11 +98,23 @@ async function feedHttp(url: string, ledger: Ledger, stop: { done: boolean }, rn
       ledger.sent += size;
       const events = Array.from({ length: size }, (_, j) => {
         const k = first + j;
-        return { specversion: '1.0', id: `h${k}`, source: 'crash-test', type: 'reading', subject: sensorPath('http', k % ROOMS), data: { temperature: k, humidity: 40 } };
+        return {
+          specversion: '1.0',
+          id: `h${k}`,
+          source: 'crash-test',
+          type: 'reading',
+          subject: sensorPath('http', k % ROOMS),
+          data: { temperature: k, humidity: 40 },
+        };
       });
       let res: Response;
       try {
-        res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body: JSON.stringify(events), signal: AbortSignal.timeout(15_000) });
+        res = await fetch(`${url}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents-batch+json' },
+          body: JSON.stringify(events),
+          signal: AbortSignal.timeout(15_000),
+        });
       } catch {
         return; // the server is gone: these events are not acknowledged
       }
@@ -108,7 +134,12 @@ async function feedHttp(url: string, ledger: Ledger, stop: { done: boolean }, rn
 /** Publishes QoS 1 readings (plain JSON on the sensor's topic); a PUBACK acknowledges one. */
 async function feedMqtt(port: number, ledger: Ledger, stop: { done: boolean }): Promise<void> {
   // Not connectAsync: it never settles when the socket closes before CONNACK (server killed).
-  const client = connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4, clean: true });
+  const client = connect(`mqtt://127.0.0.1:${port}`, {
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    protocolVersion: 4,
+    clean: true,
+  });
   clients.push(client);
   client.on('error', () => undefined);
   const connected = await new Promise<boolean>((done) => {
@@ -127,10 +158,15 @@ async function feedMqtt(port: number, ledger: Ledger, stop: { done: boolean }): 
     }
     const k = ledger.sent++;
     inFlight++;
-    client.publish(sensorPath('mqtt', k % ROOMS).slice(1), JSON.stringify({ temperature: k, humidity: 40 }), { qos: 1 }, (err) => {
-      inFlight--;
-      if (!err) ledger.ack(k);
-    });
+    client.publish(
+      sensorPath('mqtt', k % ROOMS).slice(1),
+      JSON.stringify({ temperature: k, humidity: 40 }),
+      { qos: 1 },
+      (err) => {
+        inFlight--;
+        if (!err) ledger.ack(k);
+      },
+    );
     if (k % 10 === 9) await sleep(2);
   }
   await Promise.race([client.endAsync(true).catch(() => undefined), sleep(2000)]);
@@ -143,11 +179,14 @@ interface Lanes {
 }
 
 async function readLanes(url: string, path: string, lanes: string): Promise<Lanes> {
-  const res = await fetch(`${url}/twins${path}?lanes=${lanes}`, { signal: AbortSignal.timeout(15_000) }).catch((err: Error) => {
-    throw new Error(`GET /twins${path}: ${err.message}`);
-  });
+  const res = await fetch(`${url}/twins${path}?lanes=${lanes}`, { signal: AbortSignal.timeout(15_000) }).catch(
+    (err: Error) => {
+      throw new Error(`GET /twins${path}: ${err.message}`);
+    },
+  );
   const body = (await res.json()) as { lanes?: Lanes };
-  if (res.status !== 200 || !body.lanes) throw new Error(`GET /twins${path} answered ${res.status}: ${JSON.stringify(body)}`);
+  if (res.status !== 200 || !body.lanes)
+    throw new Error(`GET /twins${path} answered ${res.status}: ${JSON.stringify(body)}`);
   return body.lanes;
 }
 
@@ -155,12 +194,14 @@ async function readLanes(url: string, path: string, lanes: string): Promise<Lane
 async function pool<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
   return out;
 }
 
@@ -182,8 +223,10 @@ async function check(url: string, ch: Channel, ledger: Ledger, rooms: Iterable<n
       const t = sensors[i]!.latest?.temperature ?? null;
       const roomT = roomLanes[i]!.temperature ?? null;
       const acked = ledger.lastAcked[r]!;
-      if (acked >= 0 && (t === null || t < acked)) problems.push(`${ch} room ${r}: acknowledged event ${acked} lost (sensor shows ${t})`);
-      if (t !== null && (t % ROOMS !== r || t >= ledger.sent)) problems.push(`${ch} room ${r}: sensor shows ${t}, which was never sent to it`);
+      if (acked >= 0 && (t === null || t < acked))
+        problems.push(`${ch} room ${r}: acknowledged event ${acked} lost (sensor shows ${t})`);
+      if (t !== null && (t % ROOMS !== r || t >= ledger.sent))
+        problems.push(`${ch} room ${r}: sensor shows ${t}, which was never sent to it`);
       if (t !== roomT) problems.push(`${ch} room ${r}: room temperature ${roomT} but its sensor shows ${t}`);
       if (roomT !== null) {
         sum += roomT;
@@ -192,7 +235,9 @@ async function check(url: string, ch: Channel, ledger: Ledger, rooms: Iterable<n
     });
     const stats = unit.temperatureStats ?? { sum: 0, count: 0 };
     if (stats.count !== count || Math.abs(stats.sum - sum) > 1e-6 * Math.max(1, Math.abs(sum))) {
-      problems.push(`${ch} unit ${u}: temperatureStats ${JSON.stringify(stats)} but its rooms give ${JSON.stringify({ sum, count })}`);
+      problems.push(
+        `${ch} unit ${u}: temperatureStats ${JSON.stringify(stats)} but its rooms give ${JSON.stringify({ sum, count })}`,
+      );
     }
   });
   return problems;
@@ -202,7 +247,10 @@ async function check(url: string, ch: Channel, ledger: Ledger, rooms: Iterable<n
  * Kills and restarts the server `KILLS` times while both channels feed it, checking the
  * rooms acknowledged in each life after the next start, then every room at the end.
  */
-async function crashLoop(extra: string[], atEnd?: (url: string) => Promise<void>): Promise<{ ledgers: Record<Channel, Ledger>; kills: number }> {
+async function crashLoop(
+  extra: string[],
+  atEnd?: (url: string) => Promise<void>,
+): Promise<{ ledgers: Record<Channel, Ledger>; kills: number }> {
   const dataDir = tempDir('tf-crash-');
   const mqttPort = await freePort();
   const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1e9);
@@ -212,16 +260,22 @@ async function crashLoop(extra: string[], atEnd?: (url: string) => Promise<void>
   let kills = 0;
   for (; kills < KILLS; kills++) {
     const stop = { done: false };
-    const feeding = Promise.all([feedHttp(server.url, ledgers.http, stop, rnd), feedMqtt(mqttPort, ledgers.mqtt, stop)]);
+    const feeding = Promise.all([
+      feedHttp(server.url, ledgers.http, stop, rnd),
+      feedMqtt(mqttPort, ledgers.mqtt, stop),
+    ]);
     const life = Date.now();
     // A random moment: sometimes right after start, usually mid-stream.
     await sleep(rnd() < 0.2 ? rnd() * 50 : 100 + rnd() * 700);
     server.child.kill('SIGKILL');
     await server.exited;
     stop.done = true;
-    await Promise.race([feeding, sleep(20_000).then(() => {
-      throw new Error(`feeders did not stop within 20 s of kill ${kills + 1} (life of ${Date.now() - life} ms)`);
-    })]);
+    await Promise.race([
+      feeding,
+      sleep(20_000).then(() => {
+        throw new Error(`feeders did not stop within 20 s of kill ${kills + 1} (life of ${Date.now() - life} ms)`);
+      }),
+    ]);
     server = await serve(dataDir, mqttPort, extra);
     for (const ch of ['http', 'mqtt'] as const) {
       const problems = await check(server.url, ch, ledgers[ch], ledgers[ch].touched);
@@ -234,7 +288,8 @@ async function crashLoop(extra: string[], atEnd?: (url: string) => Promise<void>
   await server.exited;
   server = await serve(dataDir, mqttPort, extra);
   const all = Array.from({ length: ROOMS }, (_, r) => r);
-  for (const ch of ['http', 'mqtt'] as const) expect(await check(server.url, ch, ledgers[ch], all), `final check (CRASH_SEED=${seed})`).toEqual([]);
+  for (const ch of ['http', 'mqtt'] as const)
+    expect(await check(server.url, ch, ledgers[ch], all), `final check (CRASH_SEED=${seed})`).toEqual([]);
   await atEnd?.(server.url);
   server.child.kill('SIGTERM');
   await server.exited;

@@ -20,7 +20,11 @@ afterEach(() => vi.restoreAllMocks());
  * Writes the plan to a fresh recording on the calling thread (threads 0, the product) or
  * with `threads` pool workers encoding (the bench's measured alternative).
  */
-async function written(plan: CsvImportPlan, threads: number, writerOptions: RecordingWriterOptions = {}): Promise<{ file: string; bytes: Buffer; events: number }> {
+async function written(
+  plan: CsvImportPlan,
+  threads: number,
+  writerOptions: RecordingWriterOptions = {},
+): Promise<{ file: string; bytes: Buffer; events: number }> {
   const file = join(tempDir(), 'import.tfr');
   const writer = RecordingWriter.create(file, { created: 0, ...writerOptions });
   const events = threads === 0 ? await writeCsvImport(plan, writer) : await writeCsvImportOnPool(plan, writer, threads);
@@ -63,7 +67,8 @@ describe('CSV import to a recording', () => {
   it('writes an odd size with an odd chunk size byte-identical on 2 and 3 workers', async () => {
     const plan = planCsvImport(TEXT, UCI_MAPPING, { fanOut: 3 });
     const expected = await written(plan, 0, { chunkSize: 999 });
-    for (const threads of [2, 3]) expect((await written(plan, threads, { chunkSize: 999 })).bytes.equals(expected.bytes)).toBe(true);
+    for (const threads of [2, 3])
+      expect((await written(plan, threads, { chunkSize: 999 })).bytes.equals(expected.bytes)).toBe(true);
   }, 120_000);
 
   it('runs through `twinflow import`: the header names the file, the events are the planned ones', async () => {
@@ -73,7 +78,9 @@ describe('CSV import to a recording', () => {
     expect(await main(['import', CSV, '--out', out, '--fan-out', '13'])).toBe(0);
     vi.restoreAllMocks();
     expect(stdout).toBe(`wrote 211,718 events to ${out}\n`);
-    const expected = await written(planCsvImport(TEXT, UCI_MAPPING, { fanOut: 13 }), 0, { meta: { importedFrom: CSV, fanOut: 13 } });
+    const expected = await written(planCsvImport(TEXT, UCI_MAPPING, { fanOut: 13 }), 0, {
+      meta: { importedFrom: CSV, fanOut: 13 },
+    });
     expect(readFileSync(out).equals(expected.bytes)).toBe(true);
     const reader = await RecordingReader.open(out);
     expect(reader.header).toEqual({ format: 1, created: 0, meta: { importedFrom: CSV, fanOut: 13 } });

@@ -27,8 +27,14 @@ describe.each([2, 0])('#13.1 deeply nested payloads at %i workers (LMDB strict, 
   beforeAll(async () => {
     dir = tempDir('tf-deep-');
     node = await startNode({
-      models: buildingModels(), modelSource: buildingModelSource(), workers, dataDir: dir, durability: 'strict',
-      port: 0, mqtt: { port: 0 }, logger: pino({ level: 'silent' }),
+      models: buildingModels(),
+      modelSource: buildingModelSource(),
+      workers,
+      dataDir: dir,
+      durability: 'strict',
+      port: 0,
+      mqtt: { port: 0 },
+      logger: pino({ level: 'silent' }),
     });
   });
   afterAll(async () => {
@@ -39,9 +45,26 @@ describe.each([2, 0])('#13.1 deeply nested payloads at %i workers (LMDB strict, 
   it('#13.1 an 8 KB nested reading over HTTP gets 400 TWIN_PAYLOAD_TOO_DEEP; 40 concurrent valid readings all commit', async () => {
     const body = JSON.stringify(cloudEvent(CLIMATE, POISON, 'deep-http'));
     expect(body.length).toBeLessThan(30_000);
-    const post = (e: unknown) => fetch(`${node.url}/events`, { method: 'POST', headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify(e) });
-    const good = Array.from({ length: 40 }, (_, i) => post(cloudEvent(`${ROOM.replace('/room/4', `/room/${100 + i}`)}/sensors/climate`, { temperature: 20 + i / 10, humidity: 40 }, `ok-${workers}-${i}`)));
-    const bad = await fetch(`${node.url}/events`, { method: 'POST', headers: { 'content-type': 'application/cloudevents+json' }, body });
+    const post = (e: unknown) =>
+      fetch(`${node.url}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify(e),
+      });
+    const good = Array.from({ length: 40 }, (_, i) =>
+      post(
+        cloudEvent(
+          `${ROOM.replace('/room/4', `/room/${100 + i}`)}/sensors/climate`,
+          { temperature: 20 + i / 10, humidity: 40 },
+          `ok-${workers}-${i}`,
+        ),
+      ),
+    );
+    const bad = await fetch(`${node.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body,
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { code: string }).code).toBe('TWIN_PAYLOAD_TOO_DEEP');
     const statuses = await Promise.all(good.map(async (r) => (await r).status));
@@ -50,7 +73,11 @@ describe.each([2, 0])('#13.1 deeply nested payloads at %i workers (LMDB strict, 
   });
 
   it('#13.1 a nested command body gets 400 and the node stays up', async () => {
-    const res = await fetch(`${node.url}/twins${UNIT}/commands/secure`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(POISON) });
+    const res = await fetch(`${node.url}/twins${UNIT}/commands/secure`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(POISON),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { code: string }).code).toBe('TWIN_PAYLOAD_TOO_DEEP');
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
@@ -59,7 +86,10 @@ describe.each([2, 0])('#13.1 deeply nested payloads at %i workers (LMDB strict, 
   it('#13.1 over MQTT: v5 gets PUBACK 0x99, v3.1.1 is acknowledged once (no resend loop), other clients commit', async () => {
     const url = node.ingestion.mqtt!.url;
     const v5 = await mqttClient(url, { protocolVersion: 5 });
-    const code = await v5.publishAsync(topicOf(CLIMATE), JSON.stringify(POISON), { qos: 1 }).then(() => 0, (e: { code?: number }) => e.code);
+    const code = await v5.publishAsync(topicOf(CLIMATE), JSON.stringify(POISON), { qos: 1 }).then(
+      () => 0,
+      (e: { code?: number }) => e.code,
+    );
     expect(code).toBe(0x99);
 
     const v4 = await mqttClient(url, { protocolVersion: 4, reconnectPeriod: 0 });

@@ -28,7 +28,11 @@ const PASSIVATION: Variant[] = [
   { name: '0 workers, LRU passivation, LMDB', passivation: { maxActive: 20 }, lmdb: true },
   { name: '2 workers, LRU passivation, LMDB', workers: 2, passivation: { maxActive: 20 }, lmdb: true },
 ];
-const SEEDS = [[1, 2], [2, 3], [3, 2]] as const; // [seed, buildings per site]
+const SEEDS = [
+  [1, 2],
+  [2, 3],
+  [3, 2],
+] as const; // [seed, buildings per site]
 const silent = pino({ level: 'silent' });
 
 function expectSame(base: Outcome, other: Outcome, name: string): void {
@@ -48,8 +52,20 @@ function expectCoverage(base: Outcome): void {
   expect(results).toMatch(/command ok/);
   expect(results).toMatch(/stop ok/);
   expect(base.duplicates).toBeGreaterThan(0);
-  const types = new Set(Object.values(base.outputs).flat().map((o) => o.split(' ')[1]));
-  for (const t of ['sensor.offline', 'evacuation', 'hvac.adjust', 'hvac.adjust.cleared', 'security.alert', 'security.alert.cleared']) expect(types).toContain(t);
+  const types = new Set(
+    Object.values(base.outputs)
+      .flat()
+      .map((o) => o.split(' ')[1]),
+  );
+  for (const t of [
+    'sensor.offline',
+    'evacuation',
+    'hvac.adjust',
+    'hvac.adjust.cleared',
+    'security.alert',
+    'security.alert.cleared',
+  ])
+    expect(types).toContain(t);
 }
 
 describe('differential: the step rule across worker counts, shard keys and passivation', () => {
@@ -78,13 +94,15 @@ describe('differential: the step rule across worker counts, shard keys and passi
   // cannot settle inside advanceTo: they ran at 01:15, or (when only a stale heap entry had
   // fired) were re-armed in the past and ran only on the next advance, after newer readings.
   // Passivation now waits for the next ordinary step (Shard: timerStep).
-  it('a passivated twin\'s timer fires at its own time within one clock advance', async () => {
+  it("a passivated twin's timer fires at its own time within one clock advance", async () => {
     const offline = async (passivation: RuntimeOptions['passivation']): Promise<string[]> => {
       const clock = new SimulatedClock(T0 + 55 * 60_000);
       const rt = createRuntime({ models: buildingModels(), logger: silent, clock, passivation });
       const out: string[] = [];
       rt.onOutput((e) => out.push(`${e.source} ${e.type} ${e.time}`));
-      await rt.ingest([0, 1, 2].map((r) => ({ subject: climate(r), id: `r${r}`, data: { temperature: 21, humidity: 40 } })));
+      await rt.ingest(
+        [0, 1, 2].map((r) => ({ subject: climate(r), id: `r${r}`, data: { temperature: 21, humidity: 40 } })),
+      );
       await rt.settle();
       clock.advance(20 * 60_000);
       await rt.settle();

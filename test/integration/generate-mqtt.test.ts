@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe('generator over MQTT', () => {
-  it('publishes a generated fleet to a node\'s embedded broker at the chosen rate', async () => {
+  it("publishes a generated fleet to a node's embedded broker at the chosen rate", async () => {
     node = await startNode({ models: buildingModels(), port: 0, logger: pino({ level: 'silent' }), mqtt: { port: 0 } });
     const fleet = { seed: 3, sites: 1, buildings: 1, floors: 2, units: 2, rooms: 5, events: 2000 };
     const r = await publishEvents(node.ingestion.mqtt!.url, generateFleet(fleet), { rate: 10_000, qos: 1 });

@@ -24,18 +24,30 @@ afterEach(async () => {
 });
 
 /** The default `npm start` shape (2 workers, LMDB strict) on a free port, with its log lines collected. */
-async function node(options: Partial<NodeOptions> = {}): Promise<TwinflowNode & { log: { lines: number; bytes: number } }> {
+async function node(
+  options: Partial<NodeOptions> = {},
+): Promise<TwinflowNode & { log: { lines: number; bytes: number } }> {
   const log = { lines: 0, bytes: 0 };
   const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (log.lines++, (log.bytes += chunk.length), cb()) });
   const n = await startNode({
-    models: buildingModels(), modelSource: buildingModelSource(), workers: 2, dataDir: tempDir(), durability: 'strict',
-    port: 0, logger: pino({ level: 'info' }, sink), ...options,
+    models: buildingModels(),
+    modelSource: buildingModelSource(),
+    workers: 2,
+    dataDir: tempDir(),
+    durability: 'strict',
+    port: 0,
+    logger: pino({ level: 'info' }, sink),
+    ...options,
   });
   nodes.push(n);
   return Object.assign(n, { log });
 }
 
-async function post(url: string, body: string, type = 'application/json'): Promise<{ status: number; text: string; ms: number }> {
+async function post(
+  url: string,
+  body: string,
+  type = 'application/json',
+): Promise<{ status: number; text: string; ms: number }> {
   const t0 = performance.now();
   const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': type }, body });
   const text = await res.text();
@@ -47,7 +59,11 @@ async function post(url: string, body: string, type = 'application/json'): Promi
  * of `size` `{}` (100 k is 293 KB) at once. `started` resolves when the batches are built
  * and about to be sent; `result` has each answer's status, body and wall time.
  */
-function hostileClients(url: string, clients: number, size: number): { started: Promise<void>; result: Promise<{ status: number; text: string; ms: number }[]> } {
+function hostileClients(
+  url: string,
+  clients: number,
+  size: number,
+): { started: Promise<void>; result: Promise<{ status: number; text: string; ms: number }[]> } {
   const script = `
     const batch = JSON.stringify(Array.from({ length: ${size} }, () => ({})));
     const warm = () => fetch(${JSON.stringify(url + '/healthz')}).then((r) => r.text());
@@ -114,20 +130,37 @@ describe('#13.6 rejected input is not amplified (HTTP)', () => {
     // soak test, against a node in its own process.
     const sorted = [...health].sort((a, b) => a - b);
     expect(sorted[sorted.length - 1]!, `healthz ms: ${health.map((h) => h.toFixed(1)).join(' ')}`).toBeLessThan(500);
-    expect(sorted[Math.floor(sorted.length / 2)]!, `healthz ms: ${health.map((h) => h.toFixed(1)).join(' ')}`).toBeLessThan(50);
+    expect(
+      sorted[Math.floor(sorted.length / 2)]!,
+      `healthz ms: ${health.map((h) => h.toFixed(1)).join(' ')}`,
+    ).toBeLessThan(50);
     expect(n.rejections.count('input.TWIN_BATCH_TOO_LARGE')).toBe(3);
     expect(n.log.lines - linesBefore).toBeLessThanOrEqual(5);
   }, 30_000);
 
   it('#13.6 a full batch of 10 k bad events answers a bounded summary (first 100 + counts by code) and logs a few lines', async () => {
     const n = await node();
-    const good = { subject: CLIMATE, id: 'g1', source: 'test', type: 'reading', data: { temperature: 21, humidity: 40 } };
-    const items: unknown[] = Array.from({ length: 9_999 }, (_, i) => (i % 2 === 0 ? {} : { subject: '/nowhere/known', id: `u${i}` }));
+    const good = {
+      subject: CLIMATE,
+      id: 'g1',
+      source: 'test',
+      type: 'reading',
+      data: { temperature: 21, humidity: 40 },
+    };
+    const items: unknown[] = Array.from({ length: 9_999 }, (_, i) =>
+      i % 2 === 0 ? {} : { subject: '/nowhere/known', id: `u${i}` },
+    );
     items.splice(5, 0, good);
     const linesBefore = n.log.lines;
     const a = await post(n.url, JSON.stringify(items));
     expect(a.status).toBe(207);
-    const body = JSON.parse(a.text) as { accepted: number; rejected: { index: number; code: string }[]; rejectedTotal: number; rejectedByCode: Record<string, number>; truncated: boolean };
+    const body = JSON.parse(a.text) as {
+      accepted: number;
+      rejected: { index: number; code: string }[];
+      rejectedTotal: number;
+      rejectedByCode: Record<string, number>;
+      truncated: boolean;
+    };
     expect(body.accepted).toBe(1);
     expect(body.rejectedTotal).toBe(9_999);
     expect(body.rejectedByCode).toEqual({ TWIN_EVENT_INVALID: 5_000, TWIN_NO_ROUTE: 4_999 });
@@ -148,7 +181,15 @@ describe('#13.6 rejected input is not amplified (HTTP)', () => {
     for (let i = 0; i < 50; i++) {
       statuses.add((await fetch(`${n.url}/nope/${i}`)).status);
       statuses.add((await fetch(`${n.url}/twins/a/%ZZ${i}`)).status);
-      statuses.add((await fetch(`${n.url}/twins/org/contoso/commands/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' })).status);
+      statuses.add(
+        (
+          await fetch(`${n.url}/twins/org/contoso/commands/x`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"a":',
+          })
+        ).status,
+      );
     }
     expect([...statuses].sort()).toEqual([400, 404]);
     expect(n.rejections.count('http.TWIN_ROUTE_NOT_FOUND')).toBe(50);
@@ -190,7 +231,13 @@ async function rawSocket(url: string): Promise<RawSocket> {
   return {
     socket,
     received: () => data,
-    closed: (ms) => Promise.race([closedAt, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`socket still open after ${ms} ms`)), ms).unref())]),
+    closed: (ms) =>
+      Promise.race([
+        closedAt,
+        new Promise<number>((_, reject) =>
+          setTimeout(() => reject(new Error(`socket still open after ${ms} ms`)), ms).unref(),
+        ),
+      ]),
   };
 }
 
@@ -215,7 +262,9 @@ describe('#13.10 slow and half-open connections are timed out (HTTP and WARP)', 
     await occupied.synced;
 
     const body = await rawSocket(n.url);
-    body.socket.write(`POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`);
+    body.socket.write(
+      `POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`,
+    );
     dribble(body, ' ', 100);
     const headers = await rawSocket(n.url);
     headers.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
@@ -229,7 +278,11 @@ describe('#13.10 slow and half-open connections are timed out (HTTP and WARP)', 
 
     // Meanwhile normal requests are served.
     expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
-    const ok = await fetch(`${n.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject: CLIMATE, data: { temperature: 22, humidity: 40 } }) });
+    const ok = await fetch(`${n.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject: CLIMATE, data: { temperature: 22, humidity: 40 } }),
+    });
     expect(ok.status).toBe(202);
 
     // Each bound plus the sweep interval (a quarter of the shortest timeout) and scheduling slack.
@@ -240,14 +293,20 @@ describe('#13.10 slow and half-open connections are timed out (HTTP and WARP)', 
     expect(headers.received()).toMatch(/^HTTP\/1\.1 408 [^]*"code":"TWIN_REQUEST_TIMEOUT"/);
     await silent.closed(limits.headersTimeoutMs + slack);
     await upgrade.closed(limits.headersTimeoutMs + slack);
-    expect(await keptAlive.closed(limits.keepAliveTimeoutMs + slack)).toBeGreaterThanOrEqual(limits.keepAliveTimeoutMs - 50);
+    expect(await keptAlive.closed(limits.keepAliveTimeoutMs + slack)).toBeGreaterThanOrEqual(
+      limits.keepAliveTimeoutMs - 50,
+    );
     expect(keptAlive.received()).toMatch(/^HTTP\/1\.1 200 /);
     expect(n.rejections.count('http.request_timeout')).toBeGreaterThanOrEqual(3);
 
     // The WARP link outlives every HTTP bound (time has to pass here: that is what is tested) and still delivers.
     await new Promise((r) => setTimeout(r, limits.idleTimeoutMs + limits.requestTimeoutMs));
     expect(n.warp.stats().connections).toBe(1);
-    const post = await fetch(`${n.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: true } }) });
+    const post = await fetch(`${n.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: true } }),
+    });
     expect(post.status).toBe(202);
     for await (const { event } of occupied) if (event.type === 'value' && event.value === true) break;
   }, 30_000);
@@ -283,7 +342,13 @@ describe('#13.10 slow and half-open connections are timed out (HTTP and WARP)', 
     await waitFor(() => n.rejections.count('http.too_many_connections') >= 1);
     // Room again once sockets close: plain HTTP is served.
     for (const h of held) h.socket.destroy();
-    await waitFor(async () => (await fetch(`${n.url}/healthz`).then((r) => r.status, () => 0)) === 200);
+    await waitFor(
+      async () =>
+        (await fetch(`${n.url}/healthz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200,
+    );
   }, 30_000);
 
   it('#13.10 a WARP socket that answers no ping (a half-open peer) is closed; one that answers stays', async () => {
@@ -292,7 +357,11 @@ describe('#13.10 slow and half-open connections are timed out (HTTP and WARP)', 
     const deaf = new WebSocket(ws, 'warp.json', { autoPong: false });
     const live = new WebSocket(ws, 'warp.json');
     wsClients.push(deaf, live);
-    await Promise.all([deaf, live].map((w) => new Promise<void>((resolve, reject) => (w.once('open', () => resolve()), w.once('error', reject)))));
+    await Promise.all(
+      [deaf, live].map(
+        (w) => new Promise<void>((resolve, reject) => (w.once('open', () => resolve()), w.once('error', reject))),
+      ),
+    );
     const t0 = performance.now();
     await new Promise<void>((resolve) => deaf.once('close', () => resolve()));
     // Silent through one full interval after a ping: closed between 1 and 2 intervals (plus slack).
@@ -317,13 +386,28 @@ async function waitFor(condition: () => boolean | Promise<boolean>): Promise<voi
 
 describe('#13.6 #13.10 the HTTP and WARP bounds have flags', () => {
   it('#13.10 serve reads --http-* and --warp-* (and TWINFLOW_* variables) and refuses a headers timeout above the request timeout', () => {
-    const config = parseServeConfig(['--http-max-batch', '500', '--http-request-timeout=2000', '--http-headers-timeout', '1000', '--warp-ping-interval', '0'], { TWINFLOW_HTTP_MAX_CONNECTIONS: '64' });
+    const config = parseServeConfig(
+      [
+        '--http-max-batch',
+        '500',
+        '--http-request-timeout=2000',
+        '--http-headers-timeout',
+        '1000',
+        '--warp-ping-interval',
+        '0',
+      ],
+      { TWINFLOW_HTTP_MAX_CONNECTIONS: '64' },
+    );
     expect(config.fronts).toEqual({
       httpLimits: { maxBatchEvents: 500, requestTimeoutMs: 2000, headersTimeoutMs: 1000, maxConnections: 64 },
       warp: { limits: { pingIntervalMs: 0 } },
     });
-    expect(() => parseServeConfig(['--http-request-timeout', '1000', '--http-headers-timeout', '5000'], {})).toThrow(/must not exceed the request timeout/);
-    expect(() => parseServeConfig(['--http-max-batch', '0'], {})).toThrow(/--http-max-batch must be a positive integer/);
+    expect(() => parseServeConfig(['--http-request-timeout', '1000', '--http-headers-timeout', '5000'], {})).toThrow(
+      /must not exceed the request timeout/,
+    );
+    expect(() => parseServeConfig(['--http-max-batch', '0'], {})).toThrow(
+      /--http-max-batch must be a positive integer/,
+    );
     expect(serveHelp()).toContain('--http-max-connections');
   });
 });
@@ -331,15 +415,24 @@ describe('#13.6 #13.10 the HTTP and WARP bounds have flags', () => {
 describe('#13.11 names every JS object has, reads of the past without a journal, internal messages (HTTP and WARP, 2 workers)', () => {
   it('#13.11 __proto__, constructor and toString are no lanes: 404 over HTTP, @laneNotFound over WARP', async () => {
     const n = await node();
-    expect((await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: true } }))).status).toBe(202);
+    expect(
+      (await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: true } }))).status,
+    ).toBe(202);
     for (const lane of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
       const read = await fetch(`${n.url}/twins${ROOM}?lanes=${lane}`);
       expect(read.status, lane).toBe(404);
       expect(((await read.json()) as { code: string }).code).toBe('TWIN_LANE_NOT_FOUND');
-      const cmd = await fetch(`${n.url}/twins${ROOM}/commands/${lane}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '1' });
+      const cmd = await fetch(`${n.url}/twins${ROOM}/commands/${lane}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '1',
+      });
       expect(cmd.status, lane).toBe(404);
       // An event type is a name too: no handler is found on Object.prototype.
-      expect((await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, type: lane, data: {} }))).status, lane).toBeLessThan(500);
+      expect(
+        (await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, type: lane, data: {} }))).status,
+        lane,
+      ).toBeLessThan(500);
     }
     const raw = await rawWarp(n.url);
     for (const lane of ['constructor', '__proto__', 'toString']) {
@@ -348,16 +441,24 @@ describe('#13.11 names every JS object has, reads of the past without a journal,
     }
     // A link to one twin is refused; a wildcard link (which may match twins of several models) is
     // linked and meets no such lane: it used to call Object's members as lanes (`l.syncEvents is not a function`).
-    const seen = await raw.until((m) => m.filter((x) => x.startsWith('@unlinked')).length >= 3 && m.filter((x) => x.startsWith('@synced')).length >= 3);
-    for (const m of seen.filter((x) => x.startsWith('@unlinked'))) expect(m).toMatch(/@laneNotFound\(code:TWIN_LANE_NOT_FOUND/);
-    expect((await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: false } }))).status).toBe(202);
+    const seen = await raw.until(
+      (m) =>
+        m.filter((x) => x.startsWith('@unlinked')).length >= 3 && m.filter((x) => x.startsWith('@synced')).length >= 3,
+    );
+    for (const m of seen.filter((x) => x.startsWith('@unlinked')))
+      expect(m).toMatch(/@laneNotFound\(code:TWIN_LANE_NOT_FOUND/);
+    expect(
+      (await post(n.url, JSON.stringify({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: false } }))).status,
+    ).toBe(202);
     expect(raw.messages.filter((x) => x.startsWith('@event'))).toEqual([]);
     expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
   }, 30_000);
 
   it('#13.11 ?at= and /history without --journal are 400 TWIN_JOURNAL_DISABLED, not current state or nothing', async () => {
     const n = await node();
-    expect((await post(n.url, JSON.stringify({ subject: CLIMATE, data: { temperature: 21, humidity: 40 } }))).status).toBe(202);
+    expect(
+      (await post(n.url, JSON.stringify({ subject: CLIMATE, data: { temperature: 21, humidity: 40 } }))).status,
+    ).toBe(202);
     for (const url of [`${n.url}/twins${ROOM}?at=0`, `${n.url}/twins${CLIMATE}/history`]) {
       const res = await fetch(url);
       expect(res.status, url).toBe(400);
@@ -368,9 +469,20 @@ describe('#13.11 names every JS object has, reads of the past without a journal,
   it('#13.11 a JS exception is answered as a stable code with a correlation id, and logged with its stack under that id', async () => {
     const lines: { correlationId?: string; err?: { stack?: string } }[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) });
-    const n = await startNode({ models: faultyModels(), modelSource: faultyModelSource(), workers: 2, dataDir: tempDir(), port: 0, logger: pino({ level: 'info' }, sink) });
+    const n = await startNode({
+      models: faultyModels(),
+      modelSource: faultyModelSource(),
+      workers: 2,
+      dataDir: tempDir(),
+      port: 0,
+      logger: pino({ level: 'info' }, sink),
+    });
     nodes.push(n);
-    const one = await fetch(`${n.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject: '/gadget/1', type: 'crash' }) });
+    const one = await fetch(`${n.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject: '/gadget/1', type: 'crash' }),
+    });
     const text = await one.text();
     expect(one.status).toBe(500);
     expect(text).not.toMatch(/secretInternals|Cannot read|null/);
@@ -381,15 +493,27 @@ describe('#13.11 names every JS object has, reads of the past without a journal,
     const logged = lines.find((l) => l.correlationId === body.details.correlationId);
     expect(logged?.err?.stack ?? JSON.stringify(logged)).toMatch(/secretInternals/);
     // In a batch too.
-    const batch = await post(n.url, JSON.stringify([{ subject: '/gadget/1', type: 'count' }, { subject: '/gadget/2', type: 'crash' }]));
+    const batch = await post(
+      n.url,
+      JSON.stringify([
+        { subject: '/gadget/1', type: 'count' },
+        { subject: '/gadget/2', type: 'crash' },
+      ]),
+    );
     expect(batch.status).toBe(207);
     expect(batch.text).not.toMatch(/secretInternals|Cannot read/);
-    expect(JSON.parse(batch.text).rejected[0]).toMatchObject({ index: 1, code: 'TWIN_TURN_FAILED', details: { correlationId: expect.any(String) } });
+    expect(JSON.parse(batch.text).rejected[0]).toMatchObject({
+      index: 1,
+      code: 'TWIN_TURN_FAILED',
+      details: { correlationId: expect.any(String) },
+    });
   }, 30_000);
 });
 
 /** A raw WARP socket (Recon) collecting envelopes. */
-async function rawWarp(url: string): Promise<{ messages: string[]; send(text: string): void; until(p: (m: string[]) => boolean): Promise<string[]> }> {
+async function rawWarp(
+  url: string,
+): Promise<{ messages: string[]; send(text: string): void; until(p: (m: string[]) => boolean): Promise<string[]> }> {
   const ws = new WebSocket(url.replace(/^http/, 'ws') + '/', 'warp.recon');
   wsClients.push(ws);
   const messages: string[] = [];

@@ -37,16 +37,30 @@ describe('HTTP errors fastify raises keep the twinflow contract', () => {
     const command = (body: string, type = 'application/json') =>
       fetch(`${url}/twins/${UNIT}/commands/secure`, { method: 'POST', headers: { 'content-type': type }, body });
     expect(await error(await command('{bad'))).toEqual({ status: 400, code: 'TWIN_PAYLOAD_INVALID' });
-    expect(await error(await command(JSON.stringify('x'.repeat(2 * 1024 * 1024))))).toEqual({ status: 413, code: 'TWIN_PAYLOAD_TOO_LARGE' });
-    expect(await error(await command('a=b', 'application/x-www-form-urlencoded'))).toEqual({ status: 415, code: 'TWIN_CONTENT_TYPE' });
+    expect(await error(await command(JSON.stringify('x'.repeat(2 * 1024 * 1024))))).toEqual({
+      status: 413,
+      code: 'TWIN_PAYLOAD_TOO_LARGE',
+    });
+    expect(await error(await command('a=b', 'application/x-www-form-urlencoded'))).toEqual({
+      status: 415,
+      code: 'TWIN_CONTENT_TYPE',
+    });
   });
 
   it('refuses a text/plain command instead of sending it as a string', async () => {
     const url = await start();
-    const res = await fetch(`${url}/twins/${UNIT}/commands/secure`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'true' });
+    const res = await fetch(`${url}/twins/${UNIT}/commands/secure`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'true',
+    });
     expect(await error(res)).toEqual({ status: 415, code: 'TWIN_CONTENT_TYPE' });
     // JSON with a charset, and `+json` types, are JSON.
-    const ok = await fetch(`${url}/twins/${UNIT}/commands/secure`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: 'true' });
+    const ok = await fetch(`${url}/twins/${UNIT}/commands/secure`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: 'true',
+    });
     expect(ok.status).toBe(202);
     expect((await node!.runtime.read(`/${UNIT}`, ['secured'])).lanes.secured).toBe(true);
   });
@@ -54,7 +68,10 @@ describe('HTTP errors fastify raises keep the twinflow contract', () => {
   it('answers unknown routes and undecodable URLs with a twinflow code', async () => {
     const url = await start();
     expect(await error(await fetch(`${url}/nope`))).toEqual({ status: 404, code: 'TWIN_ROUTE_NOT_FOUND' });
-    expect(await error(await fetch(`${url}/twins/${UNIT}`, { method: 'DELETE' }))).toEqual({ status: 404, code: 'TWIN_ROUTE_NOT_FOUND' });
+    expect(await error(await fetch(`${url}/twins/${UNIT}`, { method: 'DELETE' }))).toEqual({
+      status: 404,
+      code: 'TWIN_ROUTE_NOT_FOUND',
+    });
     expect(await error(await fetch(`${url}/twins/org/%ZZ`))).toEqual({ status: 400, code: 'TWIN_PATH_INVALID' });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
@@ -67,10 +84,18 @@ describe('startNode that fails to start', () => {
     const taken = (blocker.address() as { port: number }).port;
     const mqttPort = await freePort();
     try {
-      await expect(startNode({ models: buildingModels(), port: taken, mqtt: { port: mqttPort }, logger: pino({ level: 'silent' }) }))
-        .rejects.toThrow(/HTTP port \d+ on 127.0.0.1 is already in use/);
+      await expect(
+        startNode({
+          models: buildingModels(),
+          port: taken,
+          mqtt: { port: mqttPort },
+          logger: pino({ level: 'silent' }),
+        }),
+      ).rejects.toThrow(/HTTP port \d+ on 127.0.0.1 is already in use/);
       // The broker it had opened is closed again: a caller that handles the error can exit.
-      await expect(connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0, connectTimeout: 2000 })).rejects.toThrow();
+      await expect(
+        connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0, connectTimeout: 2000 }),
+      ).rejects.toThrow();
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }

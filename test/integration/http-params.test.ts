@@ -45,18 +45,30 @@ describe('GET /twins/{path} times', () => {
     expect((await get(`${url}/twins${ROOM}/history`)).body.entries.length).toBeGreaterThan(0);
 
     for (const q of ['at=', 'at=%20']) {
-      expect(await get(`${url}/twins${ROOM}?${q}`)).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID', message: expect.stringMatching(/"at" must be/) } });
+      expect(await get(`${url}/twins${ROOM}?${q}`)).toMatchObject({
+        status: 400,
+        body: { code: 'TWIN_QUERY_INVALID', message: expect.stringMatching(/"at" must be/) },
+      });
     }
     for (const q of ['from=', 'to=', 'from=1&to=']) {
-      expect(await get(`${url}/twins${ROOM}/history?${q}`)).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID' } });
+      expect(await get(`${url}/twins${ROOM}/history?${q}`)).toMatchObject({
+        status: 400,
+        body: { code: 'TWIN_QUERY_INVALID' },
+      });
     }
   });
 
   it('treats lanes with ?at= like a plain read: an unknown lane is 404', async () => {
     const url = await start();
     const now = Date.now();
-    expect(await get(`${url}/twins${ROOM}?at=${now}&lanes=occupied`)).toMatchObject({ status: 200, body: { lanes: { occupied: true } } });
-    expect(await get(`${url}/twins${ROOM}?at=${now}&lanes=occupied,nope`)).toMatchObject({ status: 404, body: { code: 'TWIN_LANE_NOT_FOUND' } });
+    expect(await get(`${url}/twins${ROOM}?at=${now}&lanes=occupied`)).toMatchObject({
+      status: 200,
+      body: { lanes: { occupied: true } },
+    });
+    expect(await get(`${url}/twins${ROOM}?at=${now}&lanes=occupied,nope`)).toMatchObject({
+      status: 404,
+      body: { code: 'TWIN_LANE_NOT_FOUND' },
+    });
   });
 });
 
@@ -67,7 +79,10 @@ describe('GET /twins lanes, model, under and filter', () => {
     expect(nope).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID', details: { lanes: ['nope'] } } });
     expect(nope.body.message).toContain('"nope"');
     // `hvac` is a floor lane, not a room lane: with model=room it can never be returned.
-    expect(await get(`${url}/twins?model=room&lanes=hvac`)).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID' } });
+    expect(await get(`${url}/twins?model=room&lanes=hvac`)).toMatchObject({
+      status: 400,
+      body: { code: 'TWIN_QUERY_INVALID' },
+    });
     expect(await get(`${url}/twins?model=nope`)).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID' } });
 
     const mixed = await get(`${url}/twins?model=room,floor&under=${FLOOR}&lanes=temperature,hvac`);
@@ -81,11 +96,18 @@ describe('GET /twins lanes, model, under and filter', () => {
   it('refuses under and filter together, and empty ones', async () => {
     const url = await start();
     const both = await get(`${url}/twins?under=${B41}&filter=${encodeURIComponent(`${B41}/**`)}`);
-    expect(both).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID', message: expect.stringMatching(/"under" or "filter", not both/) } });
+    expect(both).toMatchObject({
+      status: 400,
+      body: { code: 'TWIN_QUERY_INVALID', message: expect.stringMatching(/"under" or "filter", not both/) },
+    });
     expect(await get(`${url}/twins?under=`)).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID' } });
     expect(await get(`${url}/twins?filter=`)).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID' } });
     // Either one alone still works.
-    expect((await get(`${url}/twins?filter=${encodeURIComponent(`${B41}/floor/*`)}`)).body.items.map((t: { path: string }) => t.path)).toEqual([FLOOR]);
+    expect(
+      (await get(`${url}/twins?filter=${encodeURIComponent(`${B41}/floor/*`)}`)).body.items.map(
+        (t: { path: string }) => t.path,
+      ),
+    ).toEqual([FLOOR]);
   });
 });
 
@@ -96,13 +118,21 @@ describe('POST /twins/warm', () => {
     for (const p of paths) await node!.runtime.stop(p);
     expect(node!.runtime.activePaths()).toEqual([]);
     const res = await fetch(`${url}/twins/warm`, { method: 'POST' });
-    expect({ status: res.status, body: await res.json() }).toEqual({ status: 200, body: { prefix: '/', started: paths.length } });
+    expect({ status: res.status, body: await res.json() }).toEqual({
+      status: 200,
+      body: { prefix: '/', started: paths.length },
+    });
     expect(node!.runtime.activePaths().sort()).toEqual(paths.sort());
 
     // A POST to a twin that is neither a command nor a warm names the routes that exist.
     const other = await fetch(`${url}/twins${ROOM}`, { method: 'POST' });
-    expect({ status: other.status, body: await other.json() }).toMatchObject({ status: 404, body: { code: 'TWIN_ROUTE_NOT_FOUND', message: expect.stringContaining('POST /twins/warm') } });
+    expect({ status: other.status, body: await other.json() }).toMatchObject({
+      status: 404,
+      body: { code: 'TWIN_ROUTE_NOT_FOUND', message: expect.stringContaining('POST /twins/warm') },
+    });
     const doc = await get(`${url}/openapi.json`);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/twins/warm', '/twins/{path}/warm', '/twins/{path}/history']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/twins/warm', '/twins/{path}/warm', '/twins/{path}/history']),
+    );
   });
 });

@@ -18,16 +18,27 @@ describe('HTTP subtree queries, metrics, OpenAPI', () => {
     for (const f of [1, 2]) {
       for (const r of [1, 2, 3]) {
         events.push({ subject: `${room(f, 'a', r)}/sensors/occupancy`, data: { occupied: r === 2 } });
-        events.push({ subject: `${room(f, 'a', r)}/sensors/climate`, data: { temperature: f === 1 ? 21 : 24, humidity: 40 } });
+        events.push({
+          subject: `${room(f, 'a', r)}/sensors/climate`,
+          data: { temperature: f === 1 ? 21 : 24, humidity: 40 },
+        });
       }
     }
-    events.push({ subject: '/org/contoso/site/berlin/building/7/floor/1/unit/a/room/1/sensors/occupancy', data: { occupied: false } });
+    events.push({
+      subject: '/org/contoso/site/berlin/building/7/floor/1/unit/a/room/1/sensors/occupancy',
+      data: { occupied: false },
+    });
     expect((await node.runtime.ingest(events)).rejected).toEqual([]);
 
     const q = (params: string) => get(`${node.url}/twins?${params}`);
     const unoccupied = await q(`under=${B41}&model=room&where=occupied%3Dfalse&lanes=occupied`);
     expect(unoccupied.status).toBe(200);
-    expect(unoccupied.body.items.map((t: { path: string }) => t.path)).toEqual([room(1, 'a', 1), room(1, 'a', 3), room(2, 'a', 1), room(2, 'a', 3)]);
+    expect(unoccupied.body.items.map((t: { path: string }) => t.path)).toEqual([
+      room(1, 'a', 1),
+      room(1, 'a', 3),
+      room(2, 'a', 1),
+      room(2, 'a', 3),
+    ]);
     expect(unoccupied.body.items[0]).toEqual({ path: room(1, 'a', 1), model: 'room', lanes: { occupied: false } });
     expect(unoccupied.body.next).toBeNull();
 
@@ -39,7 +50,9 @@ describe('HTTP subtree queries, metrics, OpenAPI', () => {
     let cursor: string | null = '';
     for (let pages = 0; cursor !== null; pages++) {
       expect(pages).toBeLessThan(10);
-      const page = await q(`filter=${encodeURIComponent(`${B41}/floor/*/unit/a/room/*`)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page = await q(
+        `filter=${encodeURIComponent(`${B41}/floor/*/unit/a/room/*`)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.body.items.length).toBeLessThanOrEqual(2);
       paths.push(...page.body.items.map((t: { path: string }) => t.path));
       cursor = page.body.next;
@@ -79,14 +92,36 @@ describe('HTTP subtree queries, metrics, OpenAPI', () => {
     const { status, body } = await get(`${node.url}/openapi.json`);
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
-    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/twins/{path}', '/twins/{path}/commands/{lane}', '/twins', '/events', '/settled', '/metrics', '/healthz', '/readyz']));
+    expect(Object.keys(body.paths)).toEqual(
+      expect.arrayContaining([
+        '/twins/{path}',
+        '/twins/{path}/commands/{lane}',
+        '/twins',
+        '/events',
+        '/settled',
+        '/metrics',
+        '/healthz',
+        '/readyz',
+      ]),
+    );
   });
 
   it('logs every request with pino at debug (at info a flood of requests would flood the log)', async () => {
     const lines: any[] = [];
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(chunk.toString())); done(); } });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
     const node = await warpNode({ logger: pino({ level: 'debug' }, sink) });
     await fetch(`${node.url}/twins${UNIT}?lanes=secured`);
-    await expect.poll(() => lines.some((l) => l.msg === 'request completed' && l.level === 20 && l.status === 200 && l.url.startsWith('/twins/'))).toBe(true);
+    await expect
+      .poll(() =>
+        lines.some(
+          (l) => l.msg === 'request completed' && l.level === 20 && l.status === 200 && l.url.startsWith('/twins/'),
+        ),
+      )
+      .toBe(true);
   });
 });

@@ -51,14 +51,24 @@ describe('LMDB batches in flight', () => {
     });
     const dir = tempDir();
     const logger = pino({ level: 'silent' });
-    const rt = createRuntime({ models: [model], logger, clock: new SimulatedClock(T0), store: LmdbStateStore.open({ path: dir, durability: 'relaxed' }) });
+    const rt = createRuntime({
+      models: [model],
+      logger,
+      clock: new SimulatedClock(T0),
+      store: LmdbStateStore.open({ path: dir, durability: 'relaxed' }),
+    });
     // Separate ingest calls, not awaited: separate steps, each a batch, committed back to back.
     const calls = [];
     for (let k = 0; k < 5; k++) calls.push(rt.ingest({ subject: PATH, type: 'add', id: `a${k}`, data: { k } }));
     calls.push(rt.ingest({ subject: PATH, type: 'clear', id: 'c' }));
     await Promise.all(calls);
     await rt.close();
-    const rt2 = createRuntime({ models: [model], logger, clock: new SimulatedClock(T0), store: LmdbStateStore.open({ path: dir }) });
+    const rt2 = createRuntime({
+      models: [model],
+      logger,
+      clock: new SimulatedClock(T0),
+      store: LmdbStateStore.open({ path: dir }),
+    });
     expect(await rt2.get(PATH, 'items')).toEqual({ kept: 2 });
     expect(await rt2.get(PATH, 'n')).toBe(5);
     await rt2.close();

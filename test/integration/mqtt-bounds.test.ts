@@ -31,8 +31,13 @@ async function start(mqtt: Omit<MqttOptions, 'port'> = {}): Promise<{ port: numb
   logLines = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
   node = await startNode({
-    models: buildingModels(), modelSource: buildingModelSource(), workers: 2, dataDir: join(tempDir('tf-mqtt-bounds-'), 'db'),
-    port: 0, logger, mqtt: { port: 0, ...mqtt },
+    models: buildingModels(),
+    modelSource: buildingModelSource(),
+    workers: 2,
+    dataDir: join(tempDir('tf-mqtt-bounds-'), 'db'),
+    port: 0,
+    logger,
+    mqtt: { port: 0, ...mqtt },
   });
   return { port: node.ingestion.mqtt!.port!, url: node.ingestion.mqtt!.url, node };
 }
@@ -43,7 +48,10 @@ class RawClient {
   readonly closed: Promise<void>;
   private readonly parser;
 
-  constructor(readonly socket: Socket, readonly version: 4 | 5) {
+  constructor(
+    readonly socket: Socket,
+    readonly version: 4 | 5,
+  ) {
     this.parser = mqttPacket.parser({ protocolVersion: version });
     this.parser.on('packet', (p: Packet) => this.packets.push(p));
     socket.on('data', (d: Buffer) => this.parser.parse(d));
@@ -59,7 +67,12 @@ class RawClient {
   }
 
   /** Opens and completes CONNECT; resolves with the CONNACK. */
-  static async connected(port: number, version: 4 | 5, clientId = `raw-${version}`, keepalive = 60): Promise<{ c: RawClient; connack: Packet }> {
+  static async connected(
+    port: number,
+    version: 4 | 5,
+    clientId = `raw-${version}`,
+    keepalive = 60,
+  ): Promise<{ c: RawClient; connack: Packet }> {
     const c = await RawClient.open(port, version);
     c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clean: true, clientId, keepalive });
     return { c, connack: await c.next('connack') };
@@ -135,7 +148,10 @@ describe('#13.5 MQTT buffers are bounded', () => {
   it('#13.5 retained messages are not kept: a new `#` subscriber gets none (not even a too-large one ingest refused)', async () => {
     const { url } = await start({ maxPayloadBytes: 100 });
     const dev = await mqttClient(url, { protocolVersion: 4, clientId: 'dev-retain' });
-    await dev.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 21, humidity: 40, pad: 'x'.repeat(200) }), { qos: 1, retain: true });
+    await dev.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 21, humidity: 40, pad: 'x'.repeat(200) }), {
+      qos: 1,
+      retain: true,
+    });
     await dev.publishAsync('site/lobby/display', 'hello', { qos: 1, retain: true });
     const sub = await mqttClient(url, { protocolVersion: 4, clientId: 'watcher' });
     const seen: { topic: string; retain: boolean }[] = [];
@@ -166,10 +182,22 @@ describe('#13.5 MQTT buffers are bounded', () => {
   it('#13.5 an MQTT 5 client past its Receive Maximum of unacknowledged QoS 1 PUBLISH is disconnected with 0x93', async () => {
     const { port } = await start({ maxInflight: 10 });
     const { c } = await RawClient.connected(port, 5);
-    const burst = Buffer.concat(Array.from({ length: 40 }, (_, i) => mqttPacket.generate(
-      { cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: i, humidity: 40 }), qos: 1, messageId: i + 1, retain: false, dup: false },
-      { protocolVersion: 5 },
-    )));
+    const burst = Buffer.concat(
+      Array.from({ length: 40 }, (_, i) =>
+        mqttPacket.generate(
+          {
+            cmd: 'publish',
+            topic: topicOf(CLIMATE),
+            payload: JSON.stringify({ temperature: i, humidity: 40 }),
+            qos: 1,
+            messageId: i + 1,
+            retain: false,
+            dup: false,
+          },
+          { protocolVersion: 5 },
+        ),
+      ),
+    );
     c.socket.write(burst);
     const d = (await c.next('disconnect')) as mqttPacket.IDisconnectPacket;
     expect(d.reasonCode).toBe(0x93);
@@ -180,11 +208,25 @@ describe('#13.5 MQTT buffers are bounded', () => {
     const { port, node: n } = await start({ maxInflight: 5 });
     const { c } = await RawClient.connected(port, 4);
     const N = 300;
-    c.socket.write(Buffer.concat(Array.from({ length: N }, (_, i) => mqttPacket.generate(
-      { cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: i, humidity: 40 }), qos: 1, messageId: i + 1, retain: false, dup: false },
-    ))));
+    c.socket.write(
+      Buffer.concat(
+        Array.from({ length: N }, (_, i) =>
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic: topicOf(CLIMATE),
+            payload: JSON.stringify({ temperature: i, humidity: 40 }),
+            qos: 1,
+            messageId: i + 1,
+            retain: false,
+            dup: false,
+          }),
+        ),
+      ),
+    );
     await waitFor(() => c.packets.filter((p) => p.cmd === 'puback').length === N, 30_000, 'every PUBACK');
-    expect(c.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(c.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual(
+      Array.from({ length: N }, (_, i) => i + 1),
+    );
     expect(await n.runtime.get(ROOM, 'temperature')).toBe(N - 1);
     expect(c.isClosed).toBe(false);
   });
@@ -195,7 +237,19 @@ describe('#13.5 MQTT buffers are bounded', () => {
     c.socket.pause(); // never reads: every PUBACK stays with the server or the kernel
     // Bad payloads: each PUBACK carries a reason string (~100 bytes), and nothing is committed.
     const N = 60_000;
-    const one = (i: number): Buffer => mqttPacket.generate({ cmd: 'publish', topic: topicOf(CLIMATE), payload: 'not json', qos: 1, messageId: (i % 65535) + 1, retain: false, dup: false }, { protocolVersion: 5 });
+    const one = (i: number): Buffer =>
+      mqttPacket.generate(
+        {
+          cmd: 'publish',
+          topic: topicOf(CLIMATE),
+          payload: 'not json',
+          qos: 1,
+          messageId: (i % 65535) + 1,
+          retain: false,
+          dup: false,
+        },
+        { protocolVersion: 5 },
+      );
     for (let i = 0; i < N; i += 1000) c.socket.write(Buffer.concat(Array.from({ length: 1000 }, (_, k) => one(i + k))));
     const taken = () => n.rejections.count('input.TWIN_PAYLOAD_INVALID');
     // Wait until the server has stopped taking publishes (the count holds still for 1 s).
@@ -217,7 +271,18 @@ describe('#13.10 half-open and idle MQTT connections are closed', () => {
     const { port } = await start({ connectTimeoutMs: 300 });
     const silent = await RawClient.open(port, 4);
     const half = await RawClient.open(port, 4);
-    half.socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'half', keepalive: 60 }).subarray(0, 8));
+    half.socket.write(
+      mqttPacket
+        .generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId: 'half',
+          keepalive: 60,
+        })
+        .subarray(0, 8),
+    );
     expect(await closedWithin(silent, 5000)).toBe(true);
     expect(await closedWithin(half, 5000)).toBe(true);
     expect(rejected('mqtt.connect_timeout')).toBe(2);
@@ -236,14 +301,25 @@ describe('#13.10 half-open and idle MQTT connections are closed', () => {
     // Closing one makes room again.
     open[0]!.c.socket.destroy();
     await open[0]!.c.closed;
-    await waitFor(async () => {
-      const c = await RawClient.open(port, 4);
-      c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'again', keepalive: 60 });
-      return Promise.race([c.next('connack', 1000).then(() => true), c.closed.then(() => false)]);
-    }, 5000, 'a connection after one closed');
+    await waitFor(
+      async () => {
+        const c = await RawClient.open(port, 4);
+        c.send({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId: 'again',
+          keepalive: 60,
+        });
+        return Promise.race([c.next('connack', 1000).then(() => true), c.closed.then(() => false)]);
+      },
+      5000,
+      'a connection after one closed',
+    );
   });
 
-  it('#13.10 keep-alive is enforced at 1.5 times the client\'s (MQTT 3.1.1 and 5), and counted', async () => {
+  it("#13.10 keep-alive is enforced at 1.5 times the client's (MQTT 3.1.1 and 5), and counted", async () => {
     const { port } = await start();
     const v4 = await RawClient.connected(port, 4, 'sleepy-4', 1);
     const v5 = await RawClient.connected(port, 5, 'sleepy-5', 1);
@@ -257,7 +333,10 @@ describe('#13.10 half-open and idle MQTT connections are closed', () => {
 describe('#13.11 MQTT protocol rules', () => {
   /** A QoS 1 PUBLISH whose topic is `org/` + the byte 0xff (not UTF-8) + `x`. */
   function badTopicPublish(version: 4 | 5): Buffer {
-    const good = mqttPacket.generate({ cmd: 'publish', topic: 'org/?x', payload: '{}', qos: 1, messageId: 1, retain: false, dup: false }, { protocolVersion: version });
+    const good = mqttPacket.generate(
+      { cmd: 'publish', topic: 'org/?x', payload: '{}', qos: 1, messageId: 1, retain: false, dup: false },
+      { protocolVersion: version },
+    );
     good[good.indexOf('?')] = 0xff;
     return good;
   }
@@ -278,7 +357,15 @@ describe('#13.11 MQTT protocol rules', () => {
   it('#13.11 MQTT 5 retain=1 is refused with DISCONNECT 0x9A (Retain not supported), not acknowledged', async () => {
     const { port, node: n } = await start();
     const { c } = await RawClient.connected(port, 5);
-    c.send({ cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: 30, humidity: 40 }), qos: 1, messageId: 9, retain: true, dup: false });
+    c.send({
+      cmd: 'publish',
+      topic: topicOf(CLIMATE),
+      payload: JSON.stringify({ temperature: 30, humidity: 40 }),
+      qos: 1,
+      messageId: 9,
+      retain: true,
+      dup: false,
+    });
     expect(((await c.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x9a);
     expect(c.packets.filter((p) => p.cmd === 'puback')).toEqual([]);
     expect(rejected('mqtt.retain_not_supported')).toBe(1);
@@ -292,9 +379,13 @@ describe('#13.6 MQTT refusals are counted, and logged at a bounded rate', () => 
     const c = await mqttClient(url, { protocolVersion: 5, clientId: 'flood' });
     const N = 2000;
     const before = logLines.length;
-    const acks = await Promise.allSettled(Array.from({ length: N }, (_, i) => c.publishAsync(topicOf(CLIMATE), `{bad ${i}`, { qos: 1 })));
+    const acks = await Promise.allSettled(
+      Array.from({ length: N }, (_, i) => c.publishAsync(topicOf(CLIMATE), `{bad ${i}`, { qos: 1 })),
+    );
     // Each is answered with PUBACK 0x99 (Payload format invalid), which mqtt.js reports as a failed publish.
-    expect(acks.filter((a) => a.status === 'rejected' && /Payload format invalid/.test(String(a.reason))).length).toBe(N);
+    expect(acks.filter((a) => a.status === 'rejected' && /Payload format invalid/.test(String(a.reason))).length).toBe(
+      N,
+    );
     const rejectionLines = logLines.slice(before).filter((l) => l.includes('TWIN_PAYLOAD_INVALID'));
     expect(rejectionLines.length).toBeLessThanOrEqual(10);
     const metrics = await (await fetch(`${n.url}/metrics`)).text();
@@ -306,7 +397,11 @@ describe('R6 a subscriber that does not read holds up no publish', () => {
   it('R6 a 3.1.1 (or 5) `#` subscriber that never reads its socket holds up no publish: others get theirs, PUBACKs stay prompt, deliveries to it are dropped and counted (QoS 1: closed)', async () => {
     const { port, node: n } = await start({ maxWriteBufferBytes: 64 * 1024 });
     const stalled: Record<string, RawClient> = {};
-    for (const [name, version, qos] of [['v4-qos0', 4, 0], ['v4-qos1', 4, 1], ['v5', 5, 1]] as const) {
+    for (const [name, version, qos] of [
+      ['v4-qos0', 4, 0],
+      ['v4-qos1', 4, 1],
+      ['v5', 5, 1],
+    ] as const) {
       const { c } = await RawClient.connected(port, version, `stalled-${name}`, 600);
       c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos }] });
       await c.next('suback');
@@ -322,18 +417,54 @@ describe('R6 a subscriber that does not read holds up no publish', () => {
     const big = Buffer.alloc(256 * 1024, 0x61);
     const N = 192;
     for (let i = 0; i < N; i += 16) {
-      pub.socket.write(Buffer.concat(Array.from({ length: 16 }, (_, k) => mqttPacket.generate(
-        { cmd: 'publish', topic: 'org/contoso/site/berlin/signals/bulk', payload: big, qos: 1, messageId: i + k + 1, retain: false, dup: false },
-      ))));
+      pub.socket.write(
+        Buffer.concat(
+          Array.from({ length: 16 }, (_, k) =>
+            mqttPacket.generate({
+              cmd: 'publish',
+              topic: 'org/contoso/site/berlin/signals/bulk',
+              payload: big,
+              qos: 1,
+              messageId: i + k + 1,
+              retain: false,
+              dup: false,
+            }),
+          ),
+        ),
+      );
     }
-    await waitFor(() => pub.packets.filter((p) => p.cmd === 'puback').length === N, 30_000, 'every PUBACK of the flood');
+    await waitFor(
+      () => pub.packets.filter((p) => p.cmd === 'puback').length === N,
+      30_000,
+      'every PUBACK of the flood',
+    );
     await waitFor(() => rejected('mqtt.delivery_dropped') > 0, 10_000, 'deliveries to the stalled subscribers dropped');
     // Within 2 s each: a QoS 1 reading is acknowledged (after its commit) and applied, ...
-    pub.send({ cmd: 'publish', topic: topicOf(CLIMATE), payload: JSON.stringify({ temperature: 77, humidity: 40 }), qos: 1, messageId: N + 1, retain: false, dup: false });
-    await waitFor(() => pub.packets.some((p) => p.cmd === 'puback' && p.messageId === N + 1), 2000, 'the reading\'s PUBACK');
+    pub.send({
+      cmd: 'publish',
+      topic: topicOf(CLIMATE),
+      payload: JSON.stringify({ temperature: 77, humidity: 40 }),
+      qos: 1,
+      messageId: N + 1,
+      retain: false,
+      dup: false,
+    });
+    await waitFor(
+      () => pub.packets.some((p) => p.cmd === 'puback' && p.messageId === N + 1),
+      2000,
+      "the reading's PUBACK",
+    );
     expect(await n.runtime.get(ROOM, 'temperature')).toBe(77);
     // ... a subscriber that reads gets a new message, ...
-    pub.send({ cmd: 'publish', topic: 'org/contoso/site/berlin/signals/marker', payload: 'marker', qos: 1, messageId: N + 2, retain: false, dup: false });
+    pub.send({
+      cmd: 'publish',
+      topic: 'org/contoso/site/berlin/signals/marker',
+      payload: 'marker',
+      qos: 1,
+      messageId: N + 2,
+      retain: false,
+      dup: false,
+    });
     await waitFor(() => watcher.packets.some((p) => p.cmd === 'publish'), 2000, 'the marker at the reading subscriber');
     // ... and the node's own publishes (outputs, device commands) complete.
     const t0 = performance.now();
@@ -354,7 +485,11 @@ describe('R6 a subscriber that does not read holds up no publish', () => {
       c.socket.resume();
       if (name !== 'v4-qos1') c.send({ cmd: 'pingreq' });
     }
-    await waitFor(() => cmds['v4-qos0']!.includes('pingresp') && cmds.v5!.includes('pingresp'), 20_000, 'PINGRESP to the QoS 0 subscribers');
+    await waitFor(
+      () => cmds['v4-qos0']!.includes('pingresp') && cmds.v5!.includes('pingresp'),
+      20_000,
+      'PINGRESP to the QoS 0 subscribers',
+    );
     expect(await closedWithin(stalled['v4-qos1']!, 10_000)).toBe(true);
     expect(stalled['v4-qos0']!.isClosed || stalled.v5!.isClosed).toBe(false);
   }, 60_000);
@@ -366,11 +501,25 @@ describe('R6 a subscriber that does not read holds up no publish', () => {
     await sub.next('suback');
     const { c: pub } = await RawClient.connected(port, 4, 'publisher');
     const N = 500;
-    pub.socket.write(Buffer.concat(Array.from({ length: N }, (_, i) => mqttPacket.generate(
-      { cmd: 'publish', topic: 'org/contoso/site/berlin/signals/tick', payload: `tick-${i}`, qos: 1, messageId: i + 1, retain: false, dup: false },
-    ))));
+    pub.socket.write(
+      Buffer.concat(
+        Array.from({ length: N }, (_, i) =>
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic: 'org/contoso/site/berlin/signals/tick',
+            payload: `tick-${i}`,
+            qos: 1,
+            messageId: i + 1,
+            retain: false,
+            dup: false,
+          }),
+        ),
+      ),
+    );
     await waitFor(() => sub.packets.filter((p) => p.cmd === 'publish').length === N, 10_000, 'every delivery');
-    expect(sub.packets.filter((p) => p.cmd === 'publish').map((p) => String(p.payload))).toEqual(Array.from({ length: N }, (_, i) => `tick-${i}`));
+    expect(sub.packets.filter((p) => p.cmd === 'publish').map((p) => String(p.payload))).toEqual(
+      Array.from({ length: N }, (_, i) => `tick-${i}`),
+    );
     expect(rejected('mqtt.delivery_dropped')).toBe(0);
   });
 });
@@ -378,12 +527,19 @@ describe('R6 a subscriber that does not read holds up no publish', () => {
 describe('R7 no MQTT connection is idle forever', () => {
   it('R7 keep alive 0 or above --mqtt-max-keepalive is replaced by it: idle clients are closed (3.1.1 and 5), MQTT 5 is told in CONNACK', async () => {
     const { port } = await start({ maxKeepaliveSeconds: 1 });
-    const v4 = await Promise.all([RawClient.connected(port, 4, 'idle-4', 0), RawClient.connected(port, 4, 'long-4', 3600)]);
-    const v5 = await Promise.all([RawClient.connected(port, 5, 'idle-5', 0), RawClient.connected(port, 5, 'long-5', 3600)]);
+    const v4 = await Promise.all([
+      RawClient.connected(port, 4, 'idle-4', 0),
+      RawClient.connected(port, 4, 'long-4', 3600),
+    ]);
+    const v5 = await Promise.all([
+      RawClient.connected(port, 5, 'idle-5', 0),
+      RawClient.connected(port, 5, 'long-5', 3600),
+    ]);
     // Closed after 1.5 x 1 s without a packet (not never, not after an hour and a half).
     for (const { c } of [...v4, ...v5]) expect(await closedWithin(c, 5000)).toBe(true);
     for (const { connack } of v5) expect((connack as mqttPacket.IConnackPacket).properties?.serverKeepAlive).toBe(1);
-    for (const { c } of v5) expect(((await c.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x8d);
+    for (const { c } of v5)
+      expect(((await c.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x8d);
     expect(rejected('mqtt.keepalive_timeout')).toBe(4);
   });
 

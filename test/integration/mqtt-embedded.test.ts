@@ -2,7 +2,18 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { MemoryStateStore, startNode, type StateWrite, type TwinflowNode } from '../../src/index.js';
-import { CLIMATE, closeClients, cloudEvent, hasMosquitto, mqttClient, OCCUPANCY, ROOM, run, topicOf, waitFor } from '../support/mqtt.js';
+import {
+  CLIMATE,
+  closeClients,
+  cloudEvent,
+  hasMosquitto,
+  mqttClient,
+  OCCUPANCY,
+  ROOM,
+  run,
+  topicOf,
+  waitFor,
+} from '../support/mqtt.js';
 
 let node: TwinflowNode | undefined;
 afterEach(async () => {
@@ -12,7 +23,13 @@ afterEach(async () => {
 });
 
 async function start(store = new MemoryStateStore()) {
-  node = await startNode({ models: buildingModels(), port: 0, logger: pino({ level: 'silent' }), store, mqtt: { port: 0 } });
+  node = await startNode({
+    models: buildingModels(),
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    store,
+    mqtt: { port: 0 },
+  });
   return { url: node.ingestion.mqtt!.url, port: node.ingestion.mqtt!.port!, rt: node.runtime };
 }
 
@@ -34,14 +51,24 @@ describe('embedded MQTT broker (aedes, MQTT 3.1.1 and 5)', () => {
   it('ingests structured CloudEvents (3.1.1: JSON with specversion; 5: content type) and dedupes by source+id', async () => {
     const { url, rt } = await start();
     const v4 = await mqttClient(url, { protocolVersion: 4 });
-    await v4.publishAsync(topicOf(CLIMATE), JSON.stringify(cloudEvent(CLIMATE, { temperature: 25, humidity: 40 }, 'a1')), { qos: 1 });
+    await v4.publishAsync(
+      topicOf(CLIMATE),
+      JSON.stringify(cloudEvent(CLIMATE, { temperature: 25, humidity: 40 }, 'a1')),
+      { qos: 1 },
+    );
     expect(await rt.get(ROOM, 'temperature')).toBe(25);
     const v5 = await mqttClient(url, { protocolVersion: 5 });
     // No subject: the topic names the twin. Same source+id as before: a redelivery, no effect.
     const { subject: _s, ...noSubject } = cloudEvent(CLIMATE, { temperature: 30, humidity: 40 }, 'a1');
-    await v5.publishAsync(topicOf(CLIMATE), JSON.stringify(noSubject), { qos: 1, properties: { contentType: 'application/cloudevents+json' } });
+    await v5.publishAsync(topicOf(CLIMATE), JSON.stringify(noSubject), {
+      qos: 1,
+      properties: { contentType: 'application/cloudevents+json' },
+    });
     expect(await rt.get(ROOM, 'temperature')).toBe(25);
-    await v5.publishAsync(topicOf(CLIMATE), JSON.stringify({ ...noSubject, id: 'a2' }), { qos: 0, properties: { contentType: 'application/cloudevents+json' } });
+    await v5.publishAsync(topicOf(CLIMATE), JSON.stringify({ ...noSubject, id: 'a2' }), {
+      qos: 0,
+      properties: { contentType: 'application/cloudevents+json' },
+    });
     await waitFor(async () => (await rt.get(ROOM, 'temperature')) === 30);
     expect(rt.stats().duplicates).toBe(1);
   });
@@ -50,7 +77,10 @@ describe('embedded MQTT broker (aedes, MQTT 3.1.1 and 5)', () => {
     const { url, rt } = await start();
     const c = await mqttClient(url, { protocolVersion: 5 });
     const attrs = { specversion: '1.0', id: 'b1', source: 'urn:dev:1', type: 'reading', time: '2026-01-01T10:00:00Z' };
-    await c.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 17, humidity: 50 }), { qos: 1, properties: { contentType: 'application/json', userProperties: attrs } });
+    await c.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 17, humidity: 50 }), {
+      qos: 1,
+      properties: { contentType: 'application/json', userProperties: attrs },
+    });
     expect(await rt.get(ROOM, 'temperature')).toBe(17);
     expect(await rt.get(CLIMATE, 'lastSeen')).toBe(Date.parse('2026-01-01T10:00:00Z'));
   });
@@ -70,7 +100,11 @@ describe('embedded MQTT broker (aedes, MQTT 3.1.1 and 5)', () => {
   it('answers bad input on MQTT 5 with PUBACK reason codes and keeps the connection', async () => {
     const { url, rt } = await start();
     const c = await mqttClient(url, { protocolVersion: 5 });
-    const codeOf = (topic: string, payload: string) => c.publishAsync(topic, payload, { qos: 1 }).then(() => 0, (err: { code?: number }) => err.code);
+    const codeOf = (topic: string, payload: string) =>
+      c.publishAsync(topic, payload, { qos: 1 }).then(
+        () => 0,
+        (err: { code?: number }) => err.code,
+      );
     expect(await codeOf(topicOf(CLIMATE), '{not json')).toBe(0x99);
     expect(await codeOf(topicOf(CLIMATE), JSON.stringify({ temperature: 'hot' }))).toBe(0x99);
     expect(await codeOf('nowhere/at/all', '{}')).toBe(0x90);
@@ -82,18 +116,46 @@ describe('embedded MQTT broker (aedes, MQTT 3.1.1 and 5)', () => {
 
   it.skipIf(!hasMosquitto)('takes readings from Debian mosquitto_pub in every payload mode and QoS', async () => {
     const { port, rt } = await start();
-    const pub = (args: string[]) => run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', topicOf(CLIMATE), ...args]);
+    const pub = (args: string[]) =>
+      run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', topicOf(CLIMATE), ...args]);
     await pub(['-V', 'mqttv311', '-q', '1', '-m', JSON.stringify({ temperature: 11, humidity: 40 })]);
     expect(await rt.get(ROOM, 'temperature')).toBe(11);
-    await pub(['-V', 'mqttv311', '-q', '0', '-m', JSON.stringify(cloudEvent(CLIMATE, { temperature: 12, humidity: 40 }, 'm1'))]);
+    await pub([
+      '-V',
+      'mqttv311',
+      '-q',
+      '0',
+      '-m',
+      JSON.stringify(cloudEvent(CLIMATE, { temperature: 12, humidity: 40 }, 'm1')),
+    ]);
     await waitFor(async () => (await rt.get(ROOM, 'temperature')) === 12);
-    await pub(['-V', 'mqttv5', '-q', '1', '-D', 'publish', 'content-type', 'application/cloudevents+json', '-m', JSON.stringify(cloudEvent(CLIMATE, { temperature: 13, humidity: 40 }, 'm2'))]);
+    await pub([
+      '-V',
+      'mqttv5',
+      '-q',
+      '1',
+      '-D',
+      'publish',
+      'content-type',
+      'application/cloudevents+json',
+      '-m',
+      JSON.stringify(cloudEvent(CLIMATE, { temperature: 13, humidity: 40 }, 'm2')),
+    ]);
     expect(await rt.get(ROOM, 'temperature')).toBe(13);
     const binary = ['-D', 'publish', 'content-type', 'application/json'];
-    for (const [k, v] of Object.entries({ specversion: '1.0', id: 'm3', source: 'urn:dev:cli', type: 'reading' })) binary.push('-D', 'publish', 'user-property', k, v);
+    for (const [k, v] of Object.entries({ specversion: '1.0', id: 'm3', source: 'urn:dev:cli', type: 'reading' }))
+      binary.push('-D', 'publish', 'user-property', k, v);
     await pub(['-V', 'mqttv5', '-q', '1', ...binary, '-m', JSON.stringify({ temperature: 14, humidity: 40 })]);
     expect(await rt.get(ROOM, 'temperature')).toBe(14);
-    await pub(['-V', 'mqttv5', '-q', '0', ...binary.map((a) => (a === 'm3' ? 'm4' : a)), '-m', JSON.stringify({ temperature: 15, humidity: 40 })]);
+    await pub([
+      '-V',
+      'mqttv5',
+      '-q',
+      '0',
+      ...binary.map((a) => (a === 'm3' ? 'm4' : a)),
+      '-m',
+      JSON.stringify({ temperature: 15, humidity: 40 }),
+    ]);
     await waitFor(async () => (await rt.get(ROOM, 'temperature')) === 15);
   });
 });

@@ -3,7 +3,23 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
-import { CLIMATE, closeClients, cloudEvent, FIRE, hasMosquitto, mqttClient, OCCUPANCY, ROOM, run, SITE, startMosquitto, subscribeCli, topicOf, waitFor, type Mosquitto } from '../support/mqtt.js';
+import {
+  CLIMATE,
+  closeClients,
+  cloudEvent,
+  FIRE,
+  hasMosquitto,
+  mqttClient,
+  OCCUPANCY,
+  ROOM,
+  run,
+  SITE,
+  startMosquitto,
+  subscribeCli,
+  topicOf,
+  waitFor,
+  type Mosquitto,
+} from '../support/mqtt.js';
 
 const nodes: TwinflowNode[] = [];
 let mosquitto: Mosquitto | undefined;
@@ -18,7 +34,12 @@ afterEach(async () => {
 
 async function start(mqtt: { subscription?: string; protocolVersion?: 4 | 5 } = {}) {
   mosquitto ??= await startMosquitto();
-  const node = await startNode({ models: buildingModels(), port: 0, logger: pino({ level: 'silent' }), mqtt: { url: mosquitto.url, clientId: `tf-${randomUUID()}`, ...mqtt } });
+  const node = await startNode({
+    models: buildingModels(),
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    mqtt: { url: mosquitto.url, clientId: `tf-${randomUUID()}`, ...mqtt },
+  });
   nodes.push(node);
   return node;
 }
@@ -36,14 +57,28 @@ describe.skipIf(!hasMosquitto)('external broker mode against a real mosquitto', 
       await waitFor(async () => (await temperature(node)) === 10, 5000, 'plain QoS 1');
       await v4.publishAsync(topicOf(OCCUPANCY), JSON.stringify({ occupied: true }), { qos: 0 });
       await waitFor(async () => (await node.runtime.get(ROOM, 'occupied')) === true, 5000, 'plain QoS 0');
-      await v4.publishAsync(topicOf(CLIMATE), JSON.stringify(cloudEvent(CLIMATE, { temperature: 11, humidity: 40 }, id('s1'))), { qos: 1 });
+      await v4.publishAsync(
+        topicOf(CLIMATE),
+        JSON.stringify(cloudEvent(CLIMATE, { temperature: 11, humidity: 40 }, id('s1'))),
+        { qos: 1 },
+      );
       await waitFor(async () => (await temperature(node)) === 11, 5000, 'structured 3.1.1');
-      await v5.publishAsync(topicOf(CLIMATE), JSON.stringify(cloudEvent(CLIMATE, { temperature: 12, humidity: 40 }, id('s2'))), { qos: 0, properties: { contentType: 'application/cloudevents+json' } });
+      await v5.publishAsync(
+        topicOf(CLIMATE),
+        JSON.stringify(cloudEvent(CLIMATE, { temperature: 12, humidity: 40 }, id('s2'))),
+        { qos: 0, properties: { contentType: 'application/cloudevents+json' } },
+      );
       await waitFor(async () => (await temperature(node)) === 12, 5000, 'structured 5');
       if (protocolVersion === 5) {
         // Binary mode needs MQTT 5 end to end: the broker forwards user properties only to MQTT 5 subscribers.
-        const props = { contentType: 'application/json', userProperties: { specversion: '1.0', id: id('b1'), source: 'urn:dev:2', type: 'reading' } };
-        await v5.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 13, humidity: 40 }), { qos: 1, properties: props });
+        const props = {
+          contentType: 'application/json',
+          userProperties: { specversion: '1.0', id: id('b1'), source: 'urn:dev:2', type: 'reading' },
+        };
+        await v5.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 13, humidity: 40 }), {
+          qos: 1,
+          properties: props,
+        });
         await waitFor(async () => (await temperature(node)) === 13, 5000, 'binary 5');
       }
       await node.close();
@@ -54,14 +89,23 @@ describe.skipIf(!hasMosquitto)('external broker mode against a real mosquitto', 
 
   it('ingests mosquitto_pub readings (3.1.1 and 5, QoS 0 and 1, plain, structured and binary)', async () => {
     const node = await start();
-    const pub = (args: string[]) => run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mosquitto!.port), '-t', topicOf(CLIMATE), ...args]);
+    const pub = (args: string[]) =>
+      run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mosquitto!.port), '-t', topicOf(CLIMATE), ...args]);
     const until = (t: number) => waitFor(async () => (await temperature(node)) === t, 5000, `temperature ${t}`);
     await pub(['-V', 'mqttv311', '-q', '0', '-m', JSON.stringify({ temperature: 21, humidity: 40 })]);
     await until(21);
-    await pub(['-V', 'mqttv311', '-q', '1', '-m', JSON.stringify(cloudEvent(CLIMATE, { temperature: 22, humidity: 40 }, 'c1'))]);
+    await pub([
+      '-V',
+      'mqttv311',
+      '-q',
+      '1',
+      '-m',
+      JSON.stringify(cloudEvent(CLIMATE, { temperature: 22, humidity: 40 }, 'c1')),
+    ]);
     await until(22);
     const binary = ['-D', 'publish', 'content-type', 'application/json'];
-    for (const [k, v] of Object.entries({ specversion: '1.0', id: 'c2', source: 'urn:dev:cli', type: 'reading' })) binary.push('-D', 'publish', 'user-property', k, v);
+    for (const [k, v] of Object.entries({ specversion: '1.0', id: 'c2', source: 'urn:dev:cli', type: 'reading' }))
+      binary.push('-D', 'publish', 'user-property', k, v);
     await pub(['-V', 'mqttv5', '-q', '1', ...binary, '-m', JSON.stringify({ temperature: 23, humidity: 40 })]);
     await until(23);
   });
@@ -73,9 +117,17 @@ describe.skipIf(!hasMosquitto)('external broker mode against a real mosquitto', 
     await cli.ready;
     const dev = await mqttClient(mosquitto!.url);
     await dev.publishAsync(topicOf(FIRE), JSON.stringify({ alarm: true }), { qos: 1 });
-    await waitFor(() => cli.lines.some((l) => l.startsWith('org/contoso/site/berlin/signals/evacuation ')), 5000, 'mosquitto_sub line');
+    await waitFor(
+      () => cli.lines.some((l) => l.startsWith('org/contoso/site/berlin/signals/evacuation ')),
+      5000,
+      'mosquitto_sub line',
+    );
     const line = cli.lines.find((l) => l.includes('/signals/evacuation '))!;
-    expect(JSON.parse(line.slice(line.indexOf(' ') + 1))).toMatchObject({ specversion: '1.0', type: 'evacuation', subject: SITE });
+    expect(JSON.parse(line.slice(line.indexOf(' ') + 1))).toMatchObject({
+      specversion: '1.0',
+      type: 'evacuation',
+      subject: SITE,
+    });
     // The runtime does not ingest its own output (no-local, and the signals namespace is skipped).
     expect(node.ingestion.deadLetters.counts().total).toBe(0);
   });

@@ -40,7 +40,13 @@ async function webhook(status: (n: number) => number = () => 200): Promise<{ url
 }
 
 async function start(extra: Partial<NodeOptions> = {}) {
-  node = await startNode({ models: buildingModels(), port: 0, logger: pino({ level: 'silent' }), mqtt: { port: 0 }, ...extra });
+  node = await startNode({
+    models: buildingModels(),
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    mqtt: { port: 0 },
+    ...extra,
+  });
   return node;
 }
 
@@ -63,15 +69,36 @@ describe('outputs: derived events to MQTT and webhooks', () => {
     const s = structured.hits[0]!;
     expect(s.headers['content-type']).toMatch(/^application\/cloudevents\+json/);
     const event = HTTP.toEvent({ headers: s.headers, body: s.body }) as any;
-    expect(event).toMatchObject({ type: 'evacuation', subject: SITE, specversion: '1.0', data: { alarmSources: [FIRE] } });
+    expect(event).toMatchObject({
+      type: 'evacuation',
+      subject: SITE,
+      specversion: '1.0',
+      data: { alarmSources: [FIRE] },
+    });
     const b = binary.hits[0]!;
-    expect(b.headers).toMatchObject({ 'ce-type': 'evacuation', 'ce-subject': SITE, 'ce-specversion': '1.0', 'content-type': 'application/json' });
+    expect(b.headers).toMatchObject({
+      'ce-type': 'evacuation',
+      'ce-subject': SITE,
+      'ce-specversion': '1.0',
+      'content-type': 'application/json',
+    });
     expect(JSON.parse(b.body)).toEqual({ alarmSources: [FIRE] });
 
-    await waitFor(() => seen.some((m) => m.topic === 'org/contoso/site/berlin/signals/evacuation'), 5000, 'MQTT evacuation');
-    expect(seen.find((m) => m.topic.endsWith('/signals/evacuation'))!.event).toMatchObject({ type: 'evacuation', subject: SITE });
+    await waitFor(
+      () => seen.some((m) => m.topic === 'org/contoso/site/berlin/signals/evacuation'),
+      5000,
+      'MQTT evacuation',
+    );
+    expect(seen.find((m) => m.topic.endsWith('/signals/evacuation'))!.event).toMatchObject({
+      type: 'evacuation',
+      subject: SITE,
+    });
     if (cli) {
-      await waitFor(() => cli.lines.some((l) => l.startsWith('org/contoso/site/berlin/signals/evacuation ')), 5000, 'mosquitto_sub line');
+      await waitFor(
+        () => cli.lines.some((l) => l.startsWith('org/contoso/site/berlin/signals/evacuation ')),
+        5000,
+        'mosquitto_sub line',
+      );
       const line = cli.lines.find((l) => l.includes('/signals/evacuation '))!;
       expect(JSON.parse(line.slice(line.indexOf(' ') + 1))).toMatchObject({ type: 'evacuation', subject: SITE });
     }
@@ -84,13 +111,20 @@ describe('outputs: derived events to MQTT and webhooks', () => {
     sub.on('message', (topic) => topics.push(topic));
     await sub.subscribeAsync('org/+/site/+/building/+/floor/+/commands/#', { qos: 1 });
     await n.runtime.ingest({ subject: CLIMATE, data: { temperature: 30, humidity: 40 } });
-    await waitFor(() => topics.includes('org/contoso/site/berlin/building/41/floor/3/commands/hvac'), 5000, 'hvac command');
+    await waitFor(
+      () => topics.includes('org/contoso/site/berlin/building/41/floor/3/commands/hvac'),
+      5000,
+      'hvac command',
+    );
   });
 
   it('retries a failing webhook with backoff, then dead-letters what keeps failing', async () => {
     const flaky = await webhook((n) => (n <= 2 ? 503 : 200));
     const broken = await webhook(() => 500);
-    const n = await start({ mqtt: undefined, outputs: { webhooks: [flaky.url, broken.url], queue: { baseDelayMs: 10, maxAttempts: 3 } } });
+    const n = await start({
+      mqtt: undefined,
+      outputs: { webhooks: [flaky.url, broken.url], queue: { baseDelayMs: 10, maxAttempts: 3 } },
+    });
     await n.runtime.ingest({ subject: FIRE, data: { alarm: true } });
     await n.ingestion.outputs.idle();
     expect(flaky.hits.length).toBe(3);
@@ -98,9 +132,14 @@ describe('outputs: derived events to MQTT and webhooks', () => {
     const stats = n.ingestion.outputs.stats();
     expect(stats[`webhook ${flaky.url}`]).toMatchObject({ delivered: 1, retries: 2, deadLettered: 0 });
     expect(stats[`webhook ${broken.url}`]).toMatchObject({ delivered: 0, deadLettered: 1 });
-    const res = await (await fetch(`${n.url}/dead-letters?origin=output`)).json() as any;
+    const res = (await (await fetch(`${n.url}/dead-letters?origin=output`)).json()) as any;
     expect(res.items).toHaveLength(1);
-    expect(res.items[0]).toMatchObject({ origin: 'output', code: 'TWIN_OUTPUT_FAILED', where: `webhook ${broken.url}`, event: { type: 'evacuation', subject: SITE } });
+    expect(res.items[0]).toMatchObject({
+      origin: 'output',
+      code: 'TWIN_OUTPUT_FAILED',
+      where: `webhook ${broken.url}`,
+      event: { type: 'evacuation', subject: SITE },
+    });
   });
 
   it('lets a twin command publish to its device command topic (command.<name> events)', async () => {
@@ -115,13 +154,21 @@ describe('outputs: derived events to MQTT and webhooks', () => {
         },
       },
     });
-    node = await startNode({ models: [thermostat], port: 0, logger: pino({ level: 'silent' }), mqtt: { port: 0, topicPrefix: 'tf/' } });
+    node = await startNode({
+      models: [thermostat],
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      mqtt: { port: 0, topicPrefix: 'tf/' },
+    });
     const device = await mqttClient(node.ingestion.mqtt!.url);
     const got: { topic: string; event: any }[] = [];
     device.on('message', (topic, payload) => got.push({ topic, event: JSON.parse(payload.toString()) }));
     await device.subscribeAsync('tf/org/acme/device/t1/commands/#', { qos: 1 });
     await node.runtime.command('/org/acme/device/t1', 'set', 21.5);
     await waitFor(() => got.length > 0, 5000, 'device command');
-    expect(got[0]).toMatchObject({ topic: 'tf/org/acme/device/t1/commands/setpoint', event: { type: 'command.setpoint', data: { value: 21.5 } } });
+    expect(got[0]).toMatchObject({
+      topic: 'tf/org/acme/device/t1/commands/setpoint',
+      event: { type: 'command.setpoint', data: { value: 21.5 } },
+    });
   });
 });

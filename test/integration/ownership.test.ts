@@ -12,7 +12,10 @@ import { rawClient, ROOM } from '../support/warp.js';
 const T = Date.UTC(2026, 0, 1);
 const OFFLINE_AFTER = 10 * 60_000; // the building model's default absence timeout
 /** Eight buildings: their twins spread over both workers. */
-const SENSORS = Array.from({ length: 8 }, (_, b) => `/org/contoso/site/berlin/building/${b}/floor/1/unit/a/room/1/sensors/climate`);
+const SENSORS = Array.from(
+  { length: 8 },
+  (_, b) => `/org/contoso/site/berlin/building/${b}/floor/1/unit/a/room/1/sensors/climate`,
+);
 const X = SENSORS[3]!;
 
 const nodes: TwinflowNode[] = [];
@@ -22,7 +25,12 @@ afterEach(async () => {
 
 async function node(dataDir: string, clock: SimulatedClock): Promise<TwinflowNode> {
   const n = await startNode({
-    models: buildingModels(), modelSource: buildingModelSource(), workers: 2, dataDir, clock, port: 0,
+    models: buildingModels(),
+    modelSource: buildingModelSource(),
+    workers: 2,
+    dataDir,
+    clock,
+    port: 0,
     logger: pino({ level: 'silent' }),
   });
   nodes.push(n);
@@ -49,10 +57,15 @@ describe('one live copy per twin (issue 13)', () => {
     const foreign = SENSORS.find((p) => ownerOf(catalog, TwinPath.parse(p), 2) === 1)!;
     const own = SENSORS.find((p) => ownerOf(catalog, TwinPath.parse(p), 2) === 0)!;
     const store = new MemoryStateStore();
-    const host = new LocalShardHost({ catalog, store, clock: new SimulatedClock(T), log: pino({ level: 'silent' }), owns: ownedBy(catalog, 0, 2) }, store);
+    const host = new LocalShardHost(
+      { catalog, store, clock: new SimulatedClock(T), log: pino({ level: 'silent' }), owns: ownedBy(catalog, 0, 2) },
+      store,
+    );
     try {
       await expect(host.read(foreign)).rejects.toMatchObject({ code: 'TWIN_NOT_OWNER' });
-      await expect(host.observe(foreign, 'latest', { onEvent: () => undefined })).rejects.toMatchObject({ code: 'TWIN_NOT_OWNER' });
+      await expect(host.observe(foreign, 'latest', { onEvent: () => undefined })).rejects.toMatchObject({
+        code: 'TWIN_NOT_OWNER',
+      });
       expect((await host.read(own)).path).toBe(own);
       expect(host.counters().startsRefused).toBe(2);
       expect(host.activePaths()).toEqual([]); // the owned twin, only read, was dropped as stateless
@@ -77,7 +90,10 @@ describe('one live copy per twin (issue 13)', () => {
     await c.until((m) => m.some((x) => x.startsWith('@synced')), 10_000);
 
     // Each stored sensor's state exactly once, from its owner.
-    const synced = c.messages.filter((x) => x.startsWith('@event')).map(nodeOf).sort();
+    const synced = c.messages
+      .filter((x) => x.startsWith('@event'))
+      .map(nodeOf)
+      .sort();
     expect(synced).toEqual([...SENSORS].sort());
     await rt.settle();
     const active = rt.activePaths();
@@ -133,7 +149,11 @@ describe('no leaked observers (issue 13)', () => {
   for (const workers of [0, 2]) {
     it(`#13.4 2 000 @sync+@unlink pairs over one WARP socket leave no observer and no phantom twin (${workers} workers)`, async () => {
       const n = await startNode({
-        models: buildingModels(), modelSource: buildingModelSource(), workers, port: 0, logger: pino({ level: 'silent' }),
+        models: buildingModels(),
+        modelSource: buildingModelSource(),
+        workers,
+        port: 0,
+        logger: pino({ level: 'silent' }),
       });
       nodes.push(n);
       const c = await rawClient(n.url.replace(/^http/, 'ws') + '/');
@@ -156,7 +176,11 @@ describe('no leaked observers (issue 13)', () => {
 
     it(`#13.4 sockets closed with links still pending leave no observer and no phantom twin (${workers} workers)`, async () => {
       const n = await startNode({
-        models: buildingModels(), modelSource: buildingModelSource(), workers, port: 0, logger: pino({ level: 'silent' }),
+        models: buildingModels(),
+        modelSource: buildingModelSource(),
+        workers,
+        port: 0,
+        logger: pino({ level: 'silent' }),
       });
       nodes.push(n);
       const SOCKETS = 5;

@@ -1,7 +1,15 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
-import { createRuntime, defineTwin, SimulatedClock, value, map, type DerivedEvent, type Runtime } from '../../src/index.js';
+import {
+  createRuntime,
+  defineTwin,
+  SimulatedClock,
+  value,
+  map,
+  type DerivedEvent,
+  type Runtime,
+} from '../../src/index.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { T0 } from '../support/runtime.js';
 import { tempDir } from '../support/tmp.js';
@@ -11,7 +19,12 @@ const ROOM = '/org/o/site/s/building/1/floor/1/unit/a/room/1';
 const MIN = 60_000;
 
 function runtimeOn(dir: string, options: Partial<Parameters<typeof createRuntime>[0]> = {}): Runtime {
-  return createRuntime({ models: buildingModels(), logger: silent, store: LmdbStateStore.open({ path: dir }), ...options });
+  return createRuntime({
+    models: buildingModels(),
+    logger: silent,
+    store: LmdbStateStore.open({ path: dir }),
+    ...options,
+  });
 }
 
 describe('LMDB state store', () => {
@@ -31,7 +44,11 @@ describe('LMDB state store', () => {
   it('a twin stopped and started again at once restores its latest state with relaxed durability (regression)', async () => {
     // Relaxed acknowledges before LMDB commits; a restart must still wait until the stopped
     // twin's final write is readable, or it restores older state and later writes lose updates.
-    const rt = createRuntime({ models: buildingModels(), logger: silent, store: LmdbStateStore.open({ path: tempDir(), durability: 'relaxed' }) });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: silent,
+      store: LmdbStateStore.open({ path: tempDir(), durability: 'relaxed' }),
+    });
     const sensor = `${ROOM}/sensors/occupancy`;
     for (let i = 0; i < 30; i++) {
       await rt.ingest({ subject: sensor, id: `e${i}`, data: { occupied: i % 2 === 0, count: i } });
@@ -56,7 +73,9 @@ describe('LMDB state store', () => {
     const rt2 = runtimeOn(dir, { clock: clock2 });
     const out: DerivedEvent[] = [];
     rt2.onOutput((e) => out.push(e));
-    expect(await rt2.read(ROOM, ['temperature', 'occupied', 'alarm'])).toMatchObject({ lanes: { temperature: 23, occupied: true, alarm: true } });
+    expect(await rt2.read(ROOM, ['temperature', 'occupied', 'alarm'])).toMatchObject({
+      lanes: { temperature: 23, occupied: true, alarm: true },
+    });
     expect(await rt2.get('/org/o/site/s', 'alarmSources')).toEqual([`${ROOM}/sensors/fire`]);
     // The restored sensor re-arms its offline timer from its record.
     expect(await rt2.get(`${ROOM}/sensors/climate`, 'status')).toBe('ok');
@@ -71,7 +90,10 @@ describe('LMDB state store', () => {
   it('lists stored twins under a prefix and keeps keyed lanes as entries', async () => {
     const dir = tempDir();
     const rt = runtimeOn(dir);
-    await rt.ingest([{ subject: `${ROOM}/sensors/climate`, data: { temperature: 21, humidity: 40 } }, { subject: '/org/o/site/t/building/2/floor/1/unit/a/room/1/sensors/fire', data: { alarm: false } }]);
+    await rt.ingest([
+      { subject: `${ROOM}/sensors/climate`, data: { temperature: 21, humidity: 40 } },
+      { subject: '/org/o/site/t/building/2/floor/1/unit/a/room/1/sensors/fire', data: { alarm: false } },
+    ]);
     await rt.close();
     const store = LmdbStateStore.open({ path: dir });
     const under = [...store.list('/org/o/site/s')].sort();
@@ -79,14 +101,22 @@ describe('LMDB state store', () => {
     expect(under).toContain(`${ROOM}/sensors/climate`);
     expect(under.every((p) => p === '/org/o/site/s' || p.startsWith('/org/o/site/s/'))).toBe(true);
     const room = store.load(ROOM);
-    expect(room?.entries.get('sensors')?.get(`${ROOM}/sensors/climate`)).toEqual({ temperature: 21, occupied: false, alarm: false });
+    expect(room?.entries.get('sensors')?.get(`${ROOM}/sensors/climate`)).toEqual({
+      temperature: 21,
+      occupied: false,
+      alarm: false,
+    });
     expect(store.load('/nowhere')).toBeUndefined();
     await store.close();
   });
 
   it('acknowledges at once in relaxed mode and still persists', async () => {
     const dir = tempDir();
-    const rt = createRuntime({ models: buildingModels(), logger: silent, store: LmdbStateStore.open({ path: dir, durability: 'relaxed' }) });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: silent,
+      store: LmdbStateStore.open({ path: dir, durability: 'relaxed' }),
+    });
     await rt.ingest({ subject: `${ROOM}/sensors/climate`, data: { temperature: 19, humidity: 40 } });
     await rt.close();
     const rt2 = runtimeOn(dir);
@@ -105,16 +135,27 @@ describe('LMDB state store', () => {
 
 describe('model evolution', () => {
   const v1 = defineTwin({
-    name: 'thermostat', route: '/t/:id', version: 1,
+    name: 'thermostat',
+    route: '/t/:id',
+    version: 1,
     lanes: { setpointF: value(68), mode: value('auto'), history: map<number>() },
-    on: { set: (ctx, e) => { ctx.lanes.setpointF.set((e.data as { f: number }).f); ctx.lanes.history.update('last', 1); } },
+    on: {
+      set: (ctx, e) => {
+        ctx.lanes.setpointF.set((e.data as { f: number }).f);
+        ctx.lanes.history.update('last', 1);
+      },
+    },
   });
   // v2: the setpoint moved to °C (same lane name, new meaning: migrate), `mode` was removed,
   // `eco` was added.
   const v2 = defineTwin({
-    name: 'thermostat', route: '/t/:id', version: 2,
+    name: 'thermostat',
+    route: '/t/:id',
+    version: 2,
     lanes: {
-      setpointF: value(20, { migrate: (f, from) => (from === 1 ? Math.round((((f as number) - 32) * 5) / 9) : (f as number)) }),
+      setpointF: value(20, {
+        migrate: (f, from) => (from === 1 ? Math.round((((f as number) - 32) * 5) / 9) : (f as number)),
+      }),
       eco: value(false),
       history: map<number>(),
     },
@@ -138,15 +179,26 @@ describe('model evolution', () => {
 
 describe('passivation', () => {
   const counter = defineTwin({
-    name: 'counter', route: '/n/:id',
+    name: 'counter',
+    route: '/n/:id',
     lanes: { n: value(0), last: value('') },
-    on: { inc: (ctx, e) => { ctx.lanes.n.set(ctx.lanes.n.get() + 1); ctx.lanes.last.set(e.id); } },
+    on: {
+      inc: (ctx, e) => {
+        ctx.lanes.n.set(ctx.lanes.n.get() + 1);
+        ctx.lanes.last.set(e.id);
+      },
+    },
   });
 
   it('keeps live twins under the limit with 100k twins, and every twin is right afterwards', async () => {
     const dir = tempDir();
     const limit = 2000;
-    const rt = createRuntime({ models: [counter], logger: silent, store: LmdbStateStore.open({ path: dir, durability: 'relaxed' }), passivation: { maxActive: limit } });
+    const rt = createRuntime({
+      models: [counter],
+      logger: silent,
+      store: LmdbStateStore.open({ path: dir, durability: 'relaxed' }),
+      passivation: { maxActive: limit },
+    });
     const N = 100_000;
     let peak = 0;
     globalThis.gc?.();
@@ -154,7 +206,11 @@ describe('passivation', () => {
     let heapPeak = 0;
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < N; i += 5000) {
-        const batch = Array.from({ length: 5000 }, (_, j) => ({ subject: `/n/${i + j}`, type: 'inc', id: `${round}-${i + j}` }));
+        const batch = Array.from({ length: 5000 }, (_, j) => ({
+          subject: `/n/${i + j}`,
+          type: 'inc',
+          id: `${round}-${i + j}`,
+        }));
         const report = await rt.ingest(batch);
         expect(report.rejected).toEqual([]);
         peak = Math.max(peak, rt.stats().activeTwins);
@@ -179,10 +235,19 @@ describe('passivation', () => {
 
   it('passivates idle twins on the clock, and they come back transparently', async () => {
     const clock = new SimulatedClock(T0);
-    const rt = createRuntime({ models: [counter], logger: silent, clock, store: LmdbStateStore.open({ path: tempDir() }), passivation: { idleMs: 5 * MIN } });
+    const rt = createRuntime({
+      models: [counter],
+      logger: silent,
+      clock,
+      store: LmdbStateStore.open({ path: tempDir() }),
+      passivation: { idleMs: 5 * MIN },
+    });
     const seen: number[] = [];
     await rt.link('/n/linked', 'n', (e) => seen.push((e as { value: number }).value)).synced;
-    await rt.ingest([{ subject: '/n/a', type: 'inc' }, { subject: '/n/linked', type: 'inc' }]);
+    await rt.ingest([
+      { subject: '/n/a', type: 'inc' },
+      { subject: '/n/linked', type: 'inc' },
+    ]);
     expect(rt.activePaths().sort()).toEqual(['/n/a', '/n/linked']);
     clock.advance(11 * MIN);
     await rt.settle();

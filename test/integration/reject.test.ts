@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineTwin, reject, startNode, value, type TwinflowNode } from '../../src/index.js';
 import { simulatedRuntime } from '../support/runtime.js';
 
-interface Order { qty: number }
+interface Order {
+  qty: number;
+}
 const isOrder = (data: unknown): data is Order =>
   typeof data === 'object' && data !== null && typeof (data as { qty?: unknown }).qty === 'number';
 
@@ -49,7 +51,11 @@ describe('reject()', () => {
     ]);
     expect(report.accepted).toBe(1);
     const [free, viaCtx, negative] = report.rejected.map((r) => r.error.toJSON());
-    expect(free).toEqual({ code: 'TWIN_PAYLOAD_REJECTED', message: 'an order is { qty: number }', details: { path: '/shop/1' } });
+    expect(free).toEqual({
+      code: 'TWIN_PAYLOAD_REJECTED',
+      message: 'an order is { qty: number }',
+      details: { path: '/shop/1' },
+    });
     expect(viaCtx).toEqual(free);
     expect(negative).toMatchObject({ code: 'TWIN_PAYLOAD_REJECTED', message: 'qty must be positive, got -1' });
     expect(report.rejected.map((r) => r.error.status)).toEqual([422, 422, 422]);
@@ -63,12 +69,17 @@ describe('reject()', () => {
     node = await startNode({ models: [shop], port: 0, logger: pino({ level: 'silent' }) });
     const post = async (type: string) => {
       const res = await fetch(`${node!.url}/events`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject: '/shop/9', type, data: 'nope' }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ subject: '/shop/9', type, data: 'nope' }),
       });
       return { status: res.status, body: await res.json() };
     };
     const free = await post('order');
-    expect(free).toEqual({ status: 422, body: { code: 'TWIN_PAYLOAD_REJECTED', message: 'an order is { qty: number }', details: { path: '/shop/9' } } });
+    expect(free).toEqual({
+      status: 422,
+      body: { code: 'TWIN_PAYLOAD_REJECTED', message: 'an order is { qty: number }', details: { path: '/shop/9' } },
+    });
     expect(await post('orderViaCtx')).toEqual(free);
   });
 });

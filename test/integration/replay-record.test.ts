@@ -31,7 +31,12 @@ afterEach(async () => {
 describe('record a live run, replay it', () => {
   it('gives the digest of the live state (LMDB on both sides, events over HTTP and the API)', async () => {
     const dir = tempDir();
-    node = await startNode({ models: buildingModels(), port: 0, logger: pino({ level: 'silent' }), dataDir: join(dir, 'live') });
+    node = await startNode({
+      models: buildingModels(),
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      dataDir: join(dir, 'live'),
+    });
     const rec = startRecording(node.runtime, join(dir, 'live.tfr'));
     const liveDerived: DerivedEvent[] = [];
     node.runtime.onOutput((e) => liveDerived.push(e));
@@ -40,14 +45,37 @@ describe('record a live run, replay it', () => {
       const batch = [];
       for (let r = 0; r < 8; r++) {
         const path = room(r % 2, r % 3, r);
-        batch.push({ subject: `${path}/sensors/climate`, source: 'test', id: `c${round}-${r}`, data: { temperature: 18 + ((r * 7 + round * 3) % 24) / 4, humidity: 40 } });
-        batch.push({ subject: `${path}/sensors/occupancy`, source: 'test', id: `o${round}-${r}`, data: { occupied: (r + round) % 3 === 0 } });
+        batch.push({
+          subject: `${path}/sensors/climate`,
+          source: 'test',
+          id: `c${round}-${r}`,
+          data: { temperature: 18 + ((r * 7 + round * 3) % 24) / 4, humidity: 40 },
+        });
+        batch.push({
+          subject: `${path}/sensors/occupancy`,
+          source: 'test',
+          id: `o${round}-${r}`,
+          data: { occupied: (r + round) % 3 === 0 },
+        });
       }
-      batch.push({ subject: `${room(0, 0, 0)}/sensors/fire`, source: 'test', id: `f${round}`, data: { alarm: round === 2 } });
-      batch.push({ subject: `${room(0, 0, 0)}/sensors/climate`, source: 'test', id: `bad${round}`, data: { temperature: 'hot' } }); // rejected, not recorded
+      batch.push({
+        subject: `${room(0, 0, 0)}/sensors/fire`,
+        source: 'test',
+        id: `f${round}`,
+        data: { alarm: round === 2 },
+      });
+      batch.push({
+        subject: `${room(0, 0, 0)}/sensors/climate`,
+        source: 'test',
+        id: `bad${round}`,
+        data: { temperature: 'hot' },
+      }); // rejected, not recorded
       if (round % 2 === 0) {
-        const res = await fetch(`${node.url}/events`, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' },
-          body: JSON.stringify(batch.map((e) => ({ specversion: '1.0', type: 'reading', ...e }))) });
+        const res = await fetch(`${node.url}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents-batch+json' },
+          body: JSON.stringify(batch.map((e) => ({ specversion: '1.0', type: 'reading', ...e }))),
+        });
         expect(res.status).toBeLessThan(500);
       } else {
         await node.runtime.ingest(batch);
@@ -56,16 +84,27 @@ describe('record a live run, replay it', () => {
       // round 1 (its room is occupied in round 3: security.alert), unsecure it after round 4.
       if (round === 1) {
         await node.runtime.command(unitA, 'secure', true);
-        await expect(node.runtime.command(unitA, 'secure', 'yes')).rejects.toMatchObject({ code: 'TWIN_PAYLOAD_REJECTED' }); // not recorded
+        await expect(node.runtime.command(unitA, 'secure', 'yes')).rejects.toMatchObject({
+          code: 'TWIN_PAYLOAD_REJECTED',
+        }); // not recorded
       }
       if (round === 4) {
-        const res = await fetch(`${node.url}/twins${unitA}/commands/secure`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'false' });
+        const res = await fetch(`${node.url}/twins${unitA}/commands/secure`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: 'false',
+        });
         expect(res.status).toBeLessThan(300);
       }
       await sleep(3);
     }
     // A redelivery (same source+id): acknowledged without effect, recorded, deduplicated again on replay.
-    await node.runtime.ingest({ subject: `${room(1, 1, 1)}/sensors/climate`, source: 'test', id: 'c0-1', data: { temperature: 35, humidity: 40 } });
+    await node.runtime.ingest({
+      subject: `${room(1, 1, 1)}/sensors/climate`,
+      source: 'test',
+      id: 'c0-1',
+      data: { temperature: 35, humidity: 40 },
+    });
     const live = await stateDigest(node.runtime);
     await node.close();
     node = undefined;
@@ -73,12 +112,21 @@ describe('record a live run, replay it', () => {
     expect(rec.count).toBe(6 * 17 + 1 + 2);
 
     // The recording keeps each ingest call as a batch; replay runs each as one step, as live did.
-    const replayed = await runReplay(join(dir, 'live.tfr'), { models: buildingModels(), dataDir: join(dir, 'replay'), collectDerived: true });
+    const replayed = await runReplay(join(dir, 'live.tfr'), {
+      models: buildingModels(),
+      dataDir: join(dir, 'replay'),
+      collectDerived: true,
+    });
     expect(replayed.events).toBe(rec.count);
     expect(replayed.rejected).toBe(0);
     expect(replayed.twins).toBe(live.twins);
     expect(replayed.digest).toBe(live.digest);
-    expect(replayed.derivedByType).toMatchObject({ evacuation: 1, 'evacuation.cleared': 1, 'security.alert': 1, 'security.alert.cleared': 1 });
+    expect(replayed.derivedByType).toMatchObject({
+      evacuation: 1,
+      'evacuation.cleared': 1,
+      'security.alert': 1,
+      'security.alert.cleared': 1,
+    });
     // Same derived events per emitting twin, in the same order (times differ: live stamps
     // the wall clock at the turn, replay the batch's event time).
     expect(perTwin(replayed.derived!)).toEqual(perTwin(liveDerived));
@@ -92,7 +140,17 @@ describe('replay determinism', () => {
     // 1 site × 2 buildings × 2 floors × 2 units × 3 rooms × 4 sensors = 96 sensors, 3 hours,
     // with silent sensors (offline timers) and alarms (evacuation), and a floor band that trips.
     const w = RecordingWriter.create(file, { created: 0 });
-    for (const chunk of generateFleet({ seed: 7, sites: 1, buildings: 2, floors: 2, units: 2, rooms: 3, events: 96 * 180, silentShare: 0.1, alarmChance: 0.01 })) {
+    for (const chunk of generateFleet({
+      seed: 7,
+      sites: 1,
+      buildings: 2,
+      floors: 2,
+      units: 2,
+      rooms: 3,
+      events: 96 * 180,
+      silentShare: 0.1,
+      alarmChance: 0.01,
+    })) {
       for (const e of chunk) w.append(e);
     }
     await w.close();
@@ -117,14 +175,32 @@ describe('replay determinism', () => {
     const dir = tempDir();
     const file = join(dir, 'fleet.tfr');
     const w = RecordingWriter.create(file, { created: 0 });
-    for (const chunk of generateFleet({ seed: 3, sites: 2, buildings: 2, floors: 2, units: 1, rooms: 2, events: 64 * 60, silentShare: 0.1, alarmChance: 0.02 })) {
+    for (const chunk of generateFleet({
+      seed: 3,
+      sites: 2,
+      buildings: 2,
+      floors: 2,
+      units: 1,
+      rooms: 2,
+      events: 64 * 60,
+      silentShare: 0.1,
+      alarmChance: 0.02,
+    })) {
       for (const e of chunk) w.append(e);
     }
     await w.close();
     const params = { hvacBand: 1 };
     const runs = [];
     for (const workers of [0, 1, 2]) {
-      runs.push(await runReplay(file, { models: buildingModels(params), modelSource: buildingModelSource(params), workers, collectDerived: true, tailMs: 3_600_000 }));
+      runs.push(
+        await runReplay(file, {
+          models: buildingModels(params),
+          modelSource: buildingModelSource(params),
+          workers,
+          collectDerived: true,
+          tailMs: 3_600_000,
+        }),
+      );
     }
     const perTwin = (derived: DerivedEvent[]) => {
       const by: Record<string, string[]> = {};

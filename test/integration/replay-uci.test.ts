@@ -41,9 +41,13 @@ describe('the UCI occupancy recording', () => {
     const file = await uciRecording();
     let windows: WindowResult[] = [];
     const result = await runReplay(file, {
-      models: buildingModels(), speed: 0, tailMs: HOUR,
+      models: buildingModels(),
+      speed: 0,
+      tailMs: HOUR,
       inspect: async (rt) => {
-        windows = Object.values((await rt.get(`${ROOM}/sensors/climate`, 'hourlyTemperature')) as Record<string, WindowResult>);
+        windows = Object.values(
+          (await rt.get(`${ROOM}/sensors/climate`, 'hourlyTemperature')) as Record<string, WindowResult>,
+        );
       },
     });
     expect(result.events).toBe(8143 * 2);
@@ -63,12 +67,23 @@ describe('the UCI occupancy recording', () => {
 
   it('what-if: a narrower HVAC band, replayed in isolation while a live node keeps running, gives explained hvac.adjust changes', async () => {
     const file = await uciRecording();
-    const live = await startNode({ models: buildingModels(), port: 0, logger: pino({ level: 'silent' }), dataDir: join(tempDir(), 'live') });
+    const live = await startNode({
+      models: buildingModels(),
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      dataDir: join(tempDir(), 'live'),
+    });
     try {
       const LIVE_ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
       let n = 0;
       const feeding = (async () => {
-        for (; n < 200; n++) await live.runtime.ingest({ subject: `${LIVE_ROOM}/sensors/climate`, source: 'live', id: `l${n}`, data: { temperature: 20 + (n % 8) / 4, humidity: 40 } });
+        for (; n < 200; n++)
+          await live.runtime.ingest({
+            subject: `${LIVE_ROOM}/sensors/climate`,
+            source: 'live',
+            id: `l${n}`,
+            data: { temperature: 20 + (n % 8) / 4, humidity: 40 },
+          });
       })();
       const narrow = { ...defaultParams, hvacBand: 1.5 };
       const [baseline, whatIf] = await Promise.all([
@@ -87,12 +102,16 @@ describe('the UCI occupancy recording', () => {
         expect(c.explanation).toBeDefined();
         // An event of one run only is out of that run's band; when inside the other's, the explanation says so.
         expect(dev).toBeGreaterThan(c.side === 'whatIf' ? 1.5 : 2);
-        if (c.side === 'whatIf' && dev <= 2) expect(c.explanation).toContain('outside what-if band ±1.5, inside baseline band ±2');
+        if (c.side === 'whatIf' && dev <= 2)
+          expect(c.explanation).toContain('outside what-if band ±1.5, inside baseline band ±2');
       }
       expect(changed.some((c) => c.explanation!.includes('inside baseline band ±2'))).toBe(true);
       // The live node was not touched by either replay.
       expect(n).toBe(200);
-      expect(await live.runtime.get(`${LIVE_ROOM}/sensors/climate`, 'latest')).toEqual({ temperature: 20 + (199 % 8) / 4, humidity: 40 });
+      expect(await live.runtime.get(`${LIVE_ROOM}/sensors/climate`, 'latest')).toEqual({
+        temperature: 20 + (199 % 8) / 4,
+        humidity: 40,
+      });
       expect(await live.runtime.listTwins('/org/uci/**')).toEqual([]);
     } finally {
       await live.close();

@@ -29,14 +29,21 @@ async function get(url: string): Promise<{ status: number; body: any }> {
 }
 
 async function postEvents(url: string, events: unknown[]): Promise<number> {
-  const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+  const res = await fetch(`${url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
   return res.status;
 }
 
 describe.each([0, 2])('acknowledged, then settled (%i workers)', (workers) => {
   async function start(mqtt = false): Promise<TwinflowNode> {
     node = await startNode({
-      models: buildingModels(), port: 0, logger: silent, workers,
+      models: buildingModels(),
+      port: 0,
+      logger: silent,
+      workers,
       modelSource: workers > 0 ? buildingModelSource() : undefined,
       mqtt: mqtt ? { port: 0 } : undefined,
     });
@@ -45,18 +52,32 @@ describe.each([0, 2])('acknowledged, then settled (%i workers)', (workers) => {
 
   it('after POST /events answered 202, GET /settled answers once the floor, building, site and org reflect the events', async () => {
     const { url } = await start();
-    expect(await postEvents(url, [
-      { subject: OCCUPANCY, type: 'reading', data: { occupied: true, count: 2 } },
-      { subject: FIRE, type: 'reading', data: { alarm: true } },
-      { subject: FIRE_42, type: 'reading', data: { alarm: true } },
-    ])).toBe(202);
+    expect(
+      await postEvents(url, [
+        { subject: OCCUPANCY, type: 'reading', data: { occupied: true, count: 2 } },
+        { subject: FIRE, type: 'reading', data: { alarm: true } },
+        { subject: FIRE_42, type: 'reading', data: { alarm: true } },
+      ]),
+    ).toBe(202);
     const settled = await get(`${url}/settled`);
     expect(settled).toMatchObject({ status: 200, body: { settled: true } });
     expect(settled.body.waitedMs).toBeGreaterThanOrEqual(0);
-    expect((await get(`${url}/twins${FLOOR}?lanes=occupiedRooms,alarm`)).body.lanes).toEqual({ occupiedRooms: 1, alarm: true });
-    expect((await get(`${url}/twins${BUILDING}?lanes=occupiedRooms,alarm`)).body.lanes).toEqual({ occupiedRooms: 1, alarm: true });
-    expect((await get(`${url}/twins${SITE}?lanes=alarm,alarmSources`)).body.lanes).toEqual({ alarm: true, alarmSources: [FIRE, FIRE_42].sort() });
-    expect((await get(`${url}/twins${ORG}?lanes=alarm,sites`)).body.lanes).toEqual({ alarm: true, sites: { [SITE]: true } });
+    expect((await get(`${url}/twins${FLOOR}?lanes=occupiedRooms,alarm`)).body.lanes).toEqual({
+      occupiedRooms: 1,
+      alarm: true,
+    });
+    expect((await get(`${url}/twins${BUILDING}?lanes=occupiedRooms,alarm`)).body.lanes).toEqual({
+      occupiedRooms: 1,
+      alarm: true,
+    });
+    expect((await get(`${url}/twins${SITE}?lanes=alarm,alarmSources`)).body.lanes).toEqual({
+      alarm: true,
+      alarmSources: [FIRE, FIRE_42].sort(),
+    });
+    expect((await get(`${url}/twins${ORG}?lanes=alarm,sites`)).body.lanes).toEqual({
+      alarm: true,
+      sites: { [SITE]: true },
+    });
   });
 
   it('after MQTT PUBACKs, GET /settled serves publishers too; Runtime.settle() does the same from code', async () => {
@@ -69,7 +90,9 @@ describe.each([0, 2])('acknowledged, then settled (%i workers)', (workers) => {
 
     await n.runtime.ingest({ subject: FIRE, type: 'reading', data: { alarm: false } });
     await n.runtime.settle();
-    expect(await n.runtime.read(SITE, ['alarm', 'alarmSources'])).toMatchObject({ lanes: { alarm: false, alarmSources: [] } });
+    expect(await n.runtime.read(SITE, ['alarm', 'alarmSources'])).toMatchObject({
+      lanes: { alarm: false, alarmSources: [] },
+    });
     expect(await n.runtime.get(ORG, 'sites')).toEqual({ [SITE]: false });
   });
 });

@@ -41,7 +41,9 @@ const sensorPath = (ch: Channel, r: number) => `${roomPath(ch, r)}/sensors/clima
 const sockets: (Socket | WebSocket)[] = [];
 const clients: MqttClient[] = [];
 afterEach(() => {
-  for (const s of sockets.splice(0)) if (s instanceof WebSocket) s.terminate(); else s.destroy();
+  for (const s of sockets.splice(0))
+    if (s instanceof WebSocket) s.terminate();
+    else s.destroy();
   for (const c of clients.splice(0)) c.end(true);
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,7 +60,10 @@ class Ledger {
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
 }
 
 /** One sample of a metric family, e.g. `metricSample(url, 'x_seconds', '{quantile="1"}')`. */
@@ -73,8 +78,17 @@ async function feedHttp(url: string, ledger: Ledger, stop: { done: boolean }): P
   while (!stop.done) {
     const first = ledger.sent;
     ledger.sent += 5;
-    const events = Array.from({ length: 5 }, (_, j) => ({ subject: sensorPath('http', (first + j) % ROOMS), id: `h${first + j}`, source: 'soak', data: { temperature: first + j, humidity: 40 } }));
-    const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+    const events = Array.from({ length: 5 }, (_, j) => ({
+      subject: sensorPath('http', (first + j) % ROOMS),
+      id: `h${first + j}`,
+      source: 'soak',
+      data: { temperature: first + j, humidity: 40 },
+    }));
+    const res = await fetch(`${url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(events),
+    });
     expect(res.status, await res.clone().text()).toBe(202);
     for (let j = 0; j < 5; j++) ledger.ack(first + j);
     await sleep(5);
@@ -87,7 +101,11 @@ async function feedMqtt(port: number, ledger: Ledger, stop: { done: boolean }): 
   await new Promise((r, j) => (client.once('connect', r), client.once('error', j)));
   while (!stop.done) {
     const k = ledger.sent++;
-    await client.publishAsync(sensorPath('mqtt', k % ROOMS).slice(1), JSON.stringify({ temperature: k, humidity: 40 }), { qos: 1 });
+    await client.publishAsync(
+      sensorPath('mqtt', k % ROOMS).slice(1),
+      JSON.stringify({ temperature: k, humidity: 40 }),
+      { qos: 1 },
+    );
     ledger.ack(k);
     if (k % 20 === 19) await sleep(5);
   }
@@ -99,7 +117,8 @@ async function feedMqtt(port: number, ledger: Ledger, stop: { done: boolean }): 
  * probes (sending the attacks) is not timed; resolves with every answer's time in ms.
  */
 function probeHealth(url: string, stop: { done: boolean }): Promise<number[]> {
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { parentPort, workerData } = require('node:worker_threads');
     const times = []; let stopped = false, failed = null;
     parentPort.on('message', () => (stopped = true));
@@ -118,7 +137,9 @@ function probeHealth(url: string, stop: { done: boolean }): Promise<number[]> {
       }
       parentPort.postMessage({ times, failed });
     })();
-  `, { eval: true, workerData: url });
+  `,
+    { eval: true, workerData: url },
+  );
   return new Promise((resolve, reject) => {
     worker.once('message', (m: { times: number[]; failed: string | null }) => {
       void worker.terminate();
@@ -142,8 +163,10 @@ function rawSocket(port: number): Promise<Socket> {
     sockets.push(s);
   });
 }
-const closedWithin = (s: Socket, ms: number) => Promise.race([new Promise<boolean>((r) => s.once('close', () => r(true))), sleep(ms).then(() => s.destroyed)]);
-const connectPacket = (id: string) => generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: id, keepalive: 30 });
+const closedWithin = (s: Socket, ms: number) =>
+  Promise.race([new Promise<boolean>((r) => s.once('close', () => r(true))), sleep(ms).then(() => s.destroyed)]);
+const connectPacket = (id: string) =>
+  generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: id, keepalive: 30 });
 const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
 // Built once: building them in every round kept this process busy between /healthz probes.
 const DEEP_TEXT = deep(4000);
@@ -153,55 +176,70 @@ const HUGE_BATCH = '[' + Array(100_000).fill('{}').join(',') + ']';
 /** One round of every kind of bad input; each checks the answer a client must get. */
 function badInputs(s: ServeProcess, mqttPort: number, dataDir: string): (() => Promise<void>)[] {
   const url = s.url;
-  const post = (body: string, type = 'application/json') => fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': type }, body });
+  const post = (body: string, type = 'application/json') =>
+    fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': type }, body });
   return [
-    async () => { // 1: nested JSON
+    async () => {
+      // 1: nested JSON
       const res = await post(DEEP_EVENT.replace('"subject":""', `"subject":"${sensorPath('http', 1)}"`));
       expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([400, 'TWIN_PAYLOAD_TOO_DEEP']);
     },
-    async () => { // 6: an amplifying batch
+    async () => {
+      // 6: an amplifying batch
       const res = await post(HUGE_BATCH);
       const body = await res.text();
       expect(res.status).toBe(413);
       expect(body.length).toBeLessThan(10_000);
     },
-    async () => { // 11: prototype lane names, ?at= without a journal
+    async () => {
+      // 11: prototype lane names, ?at= without a journal
       const proto = await fetch(`${url}/twins${roomPath('http', 2)}?lanes=__proto__`);
       expect(proto.status).toBe(404);
       const at = await fetch(`${url}/twins${roomPath('http', 2)}?at=1`);
       expect(((await at.json()) as { code: string }).code).toBe('TWIN_JOURNAL_DISABLED');
     },
-    async () => { // 10: slow HTTP bodies (closed by the request timeout; destroyed at the end regardless)
+    async () => {
+      // 10: slow HTTP bodies (closed by the request timeout; destroyed at the end regardless)
       for (let i = 0; i < 20; i++) {
         const sock = await rawSocket(Number(new URL(url).port));
-        sock.write(`POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[{"subject":`);
+        sock.write(
+          `POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[{"subject":`,
+        );
       }
     },
-    async () => { // 1 and 5 over MQTT 5: nested payload gets 0x99
+    async () => {
+      // 1 and 5 over MQTT 5: nested payload gets 0x99
       const v5 = mqttConnect(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 5, reconnectPeriod: 0 });
       clients.push(v5);
       await new Promise((r, j) => (v5.once('connect', r), v5.once('error', j)));
-      const code = await v5.publishAsync(sensorPath('mqtt', 3).slice(1), DEEP_TEXT, { qos: 1 }).then(() => 0, (e: { code?: number }) => e.code);
+      const code = await v5.publishAsync(sensorPath('mqtt', 3).slice(1), DEEP_TEXT, { qos: 1 }).then(
+        () => 0,
+        (e: { code?: number }) => e.code,
+      );
       expect(code).toBe(0x99);
       v5.end(true);
     },
-    async () => { // 6: a flood of bad payloads (QoS 0)
+    async () => {
+      // 6: a flood of bad payloads (QoS 0)
       const c = mqttConnect(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0 });
       clients.push(c);
       await new Promise((r, j) => (c.once('connect', r), c.once('error', j)));
       for (let i = 0; i < 300; i++) c.publish(sensorPath('mqtt', 4).slice(1), '{"temperature": ', { qos: 0 });
       await c.endAsync();
     },
-    async () => { // 10: sockets that never send CONNECT (closed by the CONNECT timeout)
+    async () => {
+      // 10: sockets that never send CONNECT (closed by the CONNECT timeout)
       for (let i = 0; i < 30; i++) await rawSocket(mqttPort);
     },
-    async () => { // 5: a PUBLISH announcing 256 MB, then silence: refused while reading
+    async () => {
+      // 5: a PUBLISH announcing 256 MB, then silence: refused while reading
       const sock = await rawSocket(mqttPort);
       sock.write(connectPacket('huge'));
       sock.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x01, 0x61]));
       expect(await closedWithin(sock, 3000)).toBe(true);
     },
-    async () => { // 11: a topic that is not UTF-8 closes the connection
+    async () => {
+      // 11: a topic that is not UTF-8 closes the connection
       const sock = await rawSocket(mqttPort);
       sock.write(connectPacket('utf8'));
       const topic = Buffer.from([0xff, 0xfe, 0x2f, 0x61]);
@@ -209,7 +247,8 @@ function badInputs(s: ServeProcess, mqttPort: number, dataDir: string): (() => P
       sock.write(Buffer.concat([Buffer.from([0x30, body.length]), body]));
       expect(await closedWithin(sock, 3000)).toBe(true);
     },
-    async () => { // 3: a wildcard over the whole store is refused; 4: link/unlink churn leaks nothing
+    async () => {
+      // 3: a wildcard over the whole store is refused; 4: link/unlink churn leaks nothing
       const ws = new WebSocket(url.replace(/^http/, 'ws') + '/', 'warp.recon');
       sockets.push(ws);
       const got: string[] = [];
@@ -225,9 +264,13 @@ function badInputs(s: ServeProcess, mqttPort: number, dataDir: string): (() => P
       expect(got.find((m) => m.startsWith('@unlinked(node:"/**"'))).toMatch(/tooManyTwins/);
       ws.close();
     },
-    async () => { // 7: a second node on the same data directory exits with a clear message
+    async () => {
+      // 7: a second node on the same data directory exits with a clear message
       const second = await serveProcess(['--port', '0', '--data', dataDir, '--no-mqtt']).then(
-        (p) => { p.child.kill('SIGKILL'); return null; },
+        (p) => {
+          p.child.kill('SIGKILL');
+          return null;
+        },
         (err: Error) => err.message,
       );
       expect(second).toMatch(/in use|locked/i);
@@ -237,8 +280,19 @@ function badInputs(s: ServeProcess, mqttPort: number, dataDir: string): (() => P
 
 /** One reading to every sensor of both floors: ~170 stored twins, one floor's subtree ~85. */
 async function seed(url: string): Promise<void> {
-  const events = (['http', 'mqtt'] as const).flatMap((ch) => Array.from({ length: ROOMS }, (_, r) => ({ subject: sensorPath(ch, r), id: `seed-${ch}-${r}`, source: 'soak', data: { temperature: -1, humidity: 40 } })));
-  const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+  const events = (['http', 'mqtt'] as const).flatMap((ch) =>
+    Array.from({ length: ROOMS }, (_, r) => ({
+      subject: sensorPath(ch, r),
+      id: `seed-${ch}-${r}`,
+      source: 'soak',
+      data: { temperature: -1, humidity: 40 },
+    })),
+  );
+  const res = await fetch(`${url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
   expect(res.status).toBe(202);
 }
 
@@ -246,13 +300,30 @@ describe.each([2, 0])('#13 soak at %i workers: valid load and every kind of bad 
   it('#13 soak: stays up and responsive, loses no acknowledged event, keeps one copy per twin and bounded memory', async () => {
     const dataDir = tempDir('tf-soak-');
     const mqttPort = await freePort();
-    const args = ['--port', '0', '--data', dataDir, '--mqtt-port', String(mqttPort), '--workers', String(workers), '--max-link-twins', String(LINK_LIMIT), '--log-level', 'info'];
+    const args = [
+      '--port',
+      '0',
+      '--data',
+      dataDir,
+      '--mqtt-port',
+      String(mqttPort),
+      '--workers',
+      String(workers),
+      '--max-link-twins',
+      String(LINK_LIMIT),
+      '--log-level',
+      'info',
+    ];
     let node = await serveProcess(args);
     await seed(node.url);
     const ledgers = { http: new Ledger(), mqtt: new Ledger() };
     const stop = { done: false };
     // Background loops stop when the attacks end, or fail; their failures are reported after.
-    const background = Promise.allSettled([feedHttp(node.url, ledgers.http, stop), feedMqtt(mqttPort, ledgers.mqtt, stop), probeHealth(node.url, stop)]);
+    const background = Promise.allSettled([
+      feedHttp(node.url, ledgers.http, stop),
+      feedMqtt(mqttPort, ledgers.mqtt, stop),
+      probeHealth(node.url, stop),
+    ]);
     let rss = 0;
     let rounds = 0;
     try {
@@ -261,7 +332,9 @@ describe.each([2, 0])('#13 soak at %i workers: valid load and every kind of bad 
       for (; Date.now() < end; rounds++) {
         for (const [i, attack] of bad.entries()) {
           await attack().catch((err: Error) => {
-            throw new Error(`bad input #${i} of round ${rounds}: ${err.message}\nnode log:\n${node.log().slice(-30).join('\n')}`);
+            throw new Error(
+              `bad input #${i} of round ${rounds}: ${err.message}\nnode log:\n${node.log().slice(-30).join('\n')}`,
+            );
           });
         }
         rss = Math.max(rss, await rssOf(node.child.pid!));
@@ -272,11 +345,16 @@ describe.each([2, 0])('#13 soak at %i workers: valid load and every kind of bad 
     const [http, mqtt, health] = await background;
     for (const r of [http, mqtt, health]) if (r.status === 'rejected') throw r.reason;
     const probes = (health as PromiseFulfilledResult<number[]>).value.sort((a, b) => a - b);
-    const p99 = probes[Math.floor(probes.length * 0.99)]!, worst = probes.at(-1)!;
+    const p99 = probes[Math.floor(probes.length * 0.99)]!,
+      worst = probes.at(-1)!;
     const loopHeld = (await metricSample(node.url, 'twinflow_event_loop_delay_seconds', '{quantile="1"}')) * 1000;
-    for (const s of sockets.splice(0)) if (s instanceof WebSocket) s.terminate(); else s.destroy();
+    for (const s of sockets.splice(0))
+      if (s instanceof WebSocket) s.terminate();
+      else s.destroy();
 
-    console.info(`soak at ${workers} workers: ${rounds} rounds of bad input, ${ledgers.http.sent} HTTP + ${ledgers.mqtt.sent} MQTT valid events, /healthz p99 ${p99.toFixed(1)} ms worst ${worst.toFixed(1)} ms over ${probes.length} probes, event loop held at most ${loopHeld.toFixed(1)} ms, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+    console.info(
+      `soak at ${workers} workers: ${rounds} rounds of bad input, ${ledgers.http.sent} HTTP + ${ledgers.mqtt.sent} MQTT valid events, /healthz p99 ${p99.toFixed(1)} ms worst ${worst.toFixed(1)} ms over ${probes.length} probes, event loop held at most ${loopHeld.toFixed(1)} ms, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`,
+    );
     expect(node.child.exitCode).toBe(null);
     expect(rounds).toBeGreaterThan(0);
     expect(probes.length).toBeGreaterThan(50);

@@ -30,11 +30,19 @@ async function takenPort(): Promise<number> {
 }
 
 /** `twinflow serve <args>` until it exits (or `limitMs` passes): exit code, stderr, time taken. */
-async function serveUntilExit(args: string[], limitMs: number): Promise<{ code: number | null; stderr: string; ms: number }> {
+async function serveUntilExit(
+  args: string[],
+  limitMs: number,
+): Promise<{ code: number | null; stderr: string; ms: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--workers', '2', '--data', join(tempDir('tf-bind-'), 'db'), ...args], {
-    cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, 'serve', '--workers', '2', '--data', join(tempDir('tf-bind-'), 'db'), ...args],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -52,7 +60,9 @@ describe('#13.9 startup fails fast when a listener cannot bind', () => {
     expect(r.code, `still running after ${r.ms} ms; stderr: ${r.stderr}`).not.toBeNull();
     expect(r.code).not.toBe(0);
     const lines = r.stderr.trim().split('\n');
-    expect(lines).toEqual([`twinflow serve: MQTT port ${mqtt} on 127.0.0.1 is already in use (another process listens there; choose another with --mqtt-port)`]);
+    expect(lines).toEqual([
+      `twinflow serve: MQTT port ${mqtt} on 127.0.0.1 is already in use (another process listens there; choose another with --mqtt-port)`,
+    ]);
   }, 40_000);
 
   it('#13.9 the HTTP port taken: exits non-zero with one clear line (and frees the MQTT port it had bound)', async () => {
@@ -61,7 +71,9 @@ describe('#13.9 startup fails fast when a listener cannot bind', () => {
     const r = await serveUntilExit(['--port', String(http), '--mqtt-port', String(mqtt)], 30_000);
     expect(r.code, `still running after ${r.ms} ms; stderr: ${r.stderr}`).not.toBeNull();
     expect(r.code).not.toBe(0);
-    expect(r.stderr.trim().split('\n')).toEqual([`twinflow serve: HTTP port ${http} on 127.0.0.1 is already in use (another process listens there; choose another with --port)`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `twinflow serve: HTTP port ${http} on 127.0.0.1 is already in use (another process listens there; choose another with --port)`,
+    ]);
     // The broker it started before HTTP failed is closed: the port can be bound again.
     const again = createServer();
     holders.push(again);
@@ -71,7 +83,16 @@ describe('#13.9 startup fails fast when a listener cannot bind', () => {
 
 describe('a clean start', () => {
   it('serve on its defaults (2 workers, LMDB, embedded broker on a free port) logs no warning or error', async () => {
-    const node = await serveProcess(['--port', '0', '--mqtt-port', '0', '--workers', '2', '--data', join(tempDir('tf-start-'), 'db')]);
+    const node = await serveProcess([
+      '--port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--workers',
+      '2',
+      '--data',
+      join(tempDir('tf-start-'), 'db'),
+    ]);
     try {
       await fetch(`${node.url}/metrics`);
       const loud = node.log().filter((l) => l.startsWith('{') && (JSON.parse(l) as { level: number }).level >= 40);

@@ -39,13 +39,34 @@ interface Run {
 
 /** `twinflow serve` from source on `dir` (HTTP on a free port, no MQTT). */
 function serve(dir: string, workers: number): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--no-mqtt', '--data', dir, '--workers', String(workers), '--log-level', 'info'], {
-    cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      MAIN,
+      'serve',
+      '--port',
+      '0',
+      '--no-mqtt',
+      '--data',
+      dir,
+      '--workers',
+      String(workers),
+      '--log-level',
+      'info',
+    ],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((r) => child.once('exit', (code, signal) => r({ code, signal, stderr })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal, stderr })),
+  );
   const serving = new Promise<string | null>((resolveUrl) => {
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -71,7 +92,11 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function post(url: string, subject: string, temperature: number): Promise<Response> {
-  return fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject, data: { temperature, humidity: 40 } }) });
+  return fetch(`${url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ subject, data: { temperature, humidity: 40 } }),
+  });
 }
 
 async function latest(url: string, path: string): Promise<{ status: number; body: any }> {
@@ -124,12 +149,30 @@ describe('#13.7 one node per data directory', () => {
     const other = serve(dir, 0);
     expect(await within(other.serving, 30_000, 'serve')).toMatch(/^http:/);
     for (const workers of [0, 2]) {
-      await expect(startNode({ models: buildingModels(), modelSource: buildingModelSource(), workers, dataDir: dir, port: 0, logger: pino({ level: 'silent' }) }))
-        .rejects.toMatchObject({ code: 'TWIN_STORE_LOCKED', message: expect.stringContaining(`pid ${other.child.pid}`) });
+      await expect(
+        startNode({
+          models: buildingModels(),
+          modelSource: buildingModelSource(),
+          workers,
+          dataDir: dir,
+          port: 0,
+          logger: pino({ level: 'silent' }),
+        }),
+      ).rejects.toMatchObject({
+        code: 'TWIN_STORE_LOCKED',
+        message: expect.stringContaining(`pid ${other.child.pid}`),
+      });
     }
     other.child.kill('SIGKILL');
     await within(other.exit, 10_000, 'kill -9');
-    const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), workers: 2, dataDir: dir, port: 0, logger: pino({ level: 'silent' }) });
+    const node = await startNode({
+      models: buildingModels(),
+      modelSource: buildingModelSource(),
+      workers: 2,
+      dataDir: dir,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+    });
     nodes.push(node);
     expect((await post(node.url, sensor(1), 22)).status).toBe(202);
     await node.close();
@@ -137,35 +180,51 @@ describe('#13.7 one node per data directory', () => {
     expect(existsSync(join(dir, 'twinflow.lock'))).toBe(false); // a clean close gives the directory back
   }, 120_000);
 
-  it.skipIf(!existsSync('/proc/self/stat'))('#13.7 a lock file of a dead process or of a reused pid does not block the directory; one naming a live process does', async () => {
-    const dir = tempDir();
-    const lock = join(dir, 'twinflow.lock');
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const ticks = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
-    const sleeper = spawn('sleep', ['30']);
-    children.push(sleeper);
-    const gone = spawn('true');
-    await new Promise((r) => gone.once('exit', r));
-    const cases: [string, { pid?: number; started?: number; boot?: string; toString(): string }, boolean][] = [
-      ['a pid that no longer exists', { pid: gone.pid, started: 1, boot }, false],
-      ['a live pid that started at another time (reused)', { pid: sleeper.pid, started: ticks(sleeper.pid!) + 1, boot }, false],
-      ['a live pid from before the last reboot', { pid: sleeper.pid, started: ticks(sleeper.pid!), boot: 'another-boot' }, false],
-      ['not JSON (a truncated copy)', { toString: () => '{"pid":' }, false],
-      ['a live process', { pid: sleeper.pid, started: ticks(sleeper.pid!), boot }, true],
-    ];
-    for (const [what, holder, locked] of cases) {
-      writeFileSync(lock, typeof holder.pid === 'number' ? JSON.stringify(holder) : String(holder));
-      if (locked) {
-        expect(() => LmdbStateStore.open({ path: dir }), what).toThrow(expect.objectContaining({ code: 'TWIN_STORE_LOCKED', message: expect.stringContaining(`pid ${sleeper.pid}`) }));
-        expect(JSON.parse(readFileSync(lock, 'utf8')).pid, what).toBe(sleeper.pid); // left alone
-      } else {
-        const store = LmdbStateStore.open({ path: dir });
-        expect(JSON.parse(readFileSync(lock, 'utf8')).pid, what).toBe(process.pid);
-        await store.close();
-        expect(existsSync(lock), what).toBe(false);
+  it.skipIf(!existsSync('/proc/self/stat'))(
+    '#13.7 a lock file of a dead process or of a reused pid does not block the directory; one naming a live process does',
+    async () => {
+      const dir = tempDir();
+      const lock = join(dir, 'twinflow.lock');
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      const ticks = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+      const sleeper = spawn('sleep', ['30']);
+      children.push(sleeper);
+      const gone = spawn('true');
+      await new Promise((r) => gone.once('exit', r));
+      const cases: [string, { pid?: number; started?: number; boot?: string; toString(): string }, boolean][] = [
+        ['a pid that no longer exists', { pid: gone.pid, started: 1, boot }, false],
+        [
+          'a live pid that started at another time (reused)',
+          { pid: sleeper.pid, started: ticks(sleeper.pid!) + 1, boot },
+          false,
+        ],
+        [
+          'a live pid from before the last reboot',
+          { pid: sleeper.pid, started: ticks(sleeper.pid!), boot: 'another-boot' },
+          false,
+        ],
+        ['not JSON (a truncated copy)', { toString: () => '{"pid":' }, false],
+        ['a live process', { pid: sleeper.pid, started: ticks(sleeper.pid!), boot }, true],
+      ];
+      for (const [what, holder, locked] of cases) {
+        writeFileSync(lock, typeof holder.pid === 'number' ? JSON.stringify(holder) : String(holder));
+        if (locked) {
+          expect(() => LmdbStateStore.open({ path: dir }), what).toThrow(
+            expect.objectContaining({
+              code: 'TWIN_STORE_LOCKED',
+              message: expect.stringContaining(`pid ${sleeper.pid}`),
+            }),
+          );
+          expect(JSON.parse(readFileSync(lock, 'utf8')).pid, what).toBe(sleeper.pid); // left alone
+        } else {
+          const store = LmdbStateStore.open({ path: dir });
+          expect(JSON.parse(readFileSync(lock, 'utf8')).pid, what).toBe(process.pid);
+          await store.close();
+          expect(existsSync(lock), what).toBe(false);
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('#13.8 a damaged store', () => {
@@ -202,7 +261,14 @@ describe('#13.8 a damaged store', () => {
       await records.put(sensor(1), garbage);
       await raw.close();
 
-      const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), workers, dataDir: dir, port: 0, logger: pino({ level: 'silent' }) });
+      const node = await startNode({
+        models: buildingModels(),
+        modelSource: buildingModelSource(),
+        workers,
+        dataDir: dir,
+        port: 0,
+        logger: pino({ level: 'silent' }),
+      });
       nodes.push(node);
       // The old code answered every call of this twin with 500 "Cannot read properties of undefined (reading 'push')".
       for (let i = 0; i < 2; i++) {
@@ -238,7 +304,12 @@ describe('#13.8 a damaged store', () => {
     await entries.put(`${sensor(2)}\u001fsomeLane\u001fk`, Buffer.from('c1deadbeef00ff', 'hex'));
     await raw.close();
 
-    const node = await startNode({ models: buildingModels(), port: 0, dataDir: dir, logger: pino({ level: 'silent' }) });
+    const node = await startNode({
+      models: buildingModels(),
+      port: 0,
+      dataDir: dir,
+      logger: pino({ level: 'silent' }),
+    });
     nodes.push(node);
     expect((await fetch(`${node.url}/twins/warm`, { method: 'POST' })).status).toBe(200);
     expect((await latest(node.url, sensor(1))).body.lanes.latest).toBeNull();

@@ -12,13 +12,23 @@ const ROOM = '/org/o/site/s/building/1/floor/1/unit/a/room/1';
 const CLIMATE = `${ROOM}/sensors/climate`;
 const OCCUPANCY = `${ROOM}/sensors/occupancy`;
 const MIN = 60_000;
-const reading = (subject: string, id: string) => ({ subject, id, source: 'test', data: subject.endsWith('climate') ? { temperature: 21, humidity: 40 } : { occupied: true } });
+const reading = (subject: string, id: string) => ({
+  subject,
+  id,
+  source: 'test',
+  data: subject.endsWith('climate') ? { temperature: 21, humidity: 40 } : { occupied: true },
+});
 
 describe('durable timer index (LmdbStateStore.dueTwins)', () => {
   it('lists twins by the minute their earliest timer comes due, following re-arms and firings', async () => {
     const dir = tempDir();
     const clock = new SimulatedClock(T0);
-    const rt = createRuntime({ models: buildingModels(), logger: silent, clock, store: LmdbStateStore.open({ path: dir }) });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: silent,
+      clock,
+      store: LmdbStateStore.open({ path: dir }),
+    });
     await rt.ingest([reading(CLIMATE, 'a'), reading(OCCUPANCY, 'b')]); // offline timers at T0 + 10 min
     clock.advance(5 * MIN);
     await rt.ingest(reading(CLIMATE, 'c')); // the climate sensor's moves to T0 + 15 min
@@ -38,7 +48,12 @@ describe('durable timer index (LmdbStateStore.dueTwins)', () => {
 
   it('a restarted runtime fires timers of twins nobody touches, by itself', async () => {
     const dir = tempDir();
-    const rt1 = createRuntime({ models: buildingModels(), logger: silent, clock: new SimulatedClock(T0), store: LmdbStateStore.open({ path: dir }) });
+    const rt1 = createRuntime({
+      models: buildingModels(),
+      logger: silent,
+      clock: new SimulatedClock(T0),
+      store: LmdbStateStore.open({ path: dir }),
+    });
     await rt1.ingest(reading(CLIMATE, 'a'));
     await rt1.close();
 
@@ -63,7 +78,12 @@ describe('durable timer index (LmdbStateStore.dueTwins)', () => {
 
   it('builds the index once for a data directory written before it existed', async () => {
     const dir = tempDir();
-    const rt = createRuntime({ models: buildingModels(), logger: silent, clock: new SimulatedClock(T0), store: LmdbStateStore.open({ path: dir }) });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: silent,
+      clock: new SimulatedClock(T0),
+      store: LmdbStateStore.open({ path: dir }),
+    });
     await rt.ingest(reading(CLIMATE, 'a'));
     await rt.close();
     // Make it look like an older directory: no index, no marker.

@@ -16,7 +16,9 @@ describe('commands between twins (ctx.command)', () => {
   for (const workers of [0, 2]) {
     it(`are sent with the turn's commit and dropped with its rollback, on the same or another shard (${workers} workers)`, async () => {
       const rt = createRuntime({
-        models: commandModels(), logger: pino({ level: 'silent' }), clock: new SimulatedClock(T0),
+        models: commandModels(),
+        logger: pino({ level: 'silent' }),
+        clock: new SimulatedClock(T0),
         workers: workers > 0 ? { count: workers, models: commandModelSource() } : undefined,
       });
       const [a, b] = twoShards();

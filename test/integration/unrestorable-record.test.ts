@@ -29,7 +29,9 @@ afterEach(async () => {
 /** Bounded wait (a withheld PUBACK would otherwise only show as the suite's timeout). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -39,7 +41,11 @@ async function latest(url: string, path: string): Promise<{ status: number; body
 }
 
 async function post(url: string, subject: string, temperature: number): Promise<number> {
-  const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject, data: { temperature, humidity: 40 } }) });
+  const res = await fetch(`${url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ subject, data: { temperature, humidity: 40 } }),
+  });
   return res.status;
 }
 
@@ -55,12 +61,26 @@ describe('R4 stored state a model cannot restore', () => {
       const seed = LmdbStateStore.open({ path: dir });
       await seed.write([
         { op: 'record', path: CLIMATE, values: UNRESTORABLE },
-        { op: 'put', path: CLIMATE, lane: 'hourlyTemperature', key: '0', value: { start: 0, end: 1, count: 1, sum: 20, min: 20, max: 20 } },
+        {
+          op: 'put',
+          path: CLIMATE,
+          lane: 'hourlyTemperature',
+          key: '0',
+          value: { start: 0, end: 1, count: 1, sum: 20, min: 20, max: 20 },
+        },
         { op: 'record', path: OTHER, values: { latest: { temperature: 30, humidity: 40 }, $e: 0 } },
       ]);
       await seed.close();
 
-      const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), workers, dataDir: dir, port: 0, logger: pino({ level: 'silent' }), mqtt: { port: 0 } });
+      const node = await startNode({
+        models: buildingModels(),
+        modelSource: buildingModelSource(),
+        workers,
+        dataDir: dir,
+        port: 0,
+        logger: pino({ level: 'silent' }),
+        mqtt: { port: 0 },
+      });
       nodes.push(node);
       // The old code answered 500 (TWIN_STORE_FAILED) here, on every call.
       for (let i = 0; i < 2; i++) {
@@ -69,7 +89,11 @@ describe('R4 stored state a model cannot restore', () => {
         expect(read.body.lanes.latest).toBeNull(); // started fresh
       }
       const device = await mqttClient(node.ingestion.mqtt!.url, { protocolVersion: 4 });
-      await within(device.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 24, humidity: 40 }), { qos: 1 }), 10_000, 'PUBACK');
+      await within(
+        device.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 24, humidity: 40 }), { qos: 1 }),
+        10_000,
+        'PUBACK',
+      );
       expect((await latest(node.url, CLIMATE)).body.lanes.latest).toMatchObject({ temperature: 24 });
       expect(await post(node.url, CLIMATE, 25)).toBe(202);
       expect((await latest(node.url, CLIMATE)).body.lanes.latest).toMatchObject({ temperature: 25 });
@@ -81,7 +105,10 @@ describe('R4 stored state a model cannot restore', () => {
 
       // The record and its entry are kept aside; what a restart restores is the fresh state.
       const store = LmdbStateStore.open({ path: dir });
-      expect([...store.quarantined()].map((q) => [q.db, q.key]).sort()).toEqual([['entries', `${CLIMATE}\u001fhourlyTemperature\u001f0`], ['records', CLIMATE]]);
+      expect([...store.quarantined()].map((q) => [q.db, q.key]).sort()).toEqual([
+        ['entries', `${CLIMATE}\u001fhourlyTemperature\u001f0`],
+        ['records', CLIMATE],
+      ]);
       const now = store.load(CLIMATE)!;
       expect(now.values.latest).toMatchObject({ temperature: 25 });
       expect(now.entries.get('hourlyTemperature')?.has('0') ?? false).toBe(false);
@@ -99,7 +126,14 @@ describe('R4 stored state a model cannot restore', () => {
       await entries.put(`${CLIMATE}\u001fhourlyTemperature\u001f0`, garbage);
       await raw.close();
 
-      const node = await startNode({ models: buildingModels(), modelSource: buildingModelSource(), workers, dataDir: dir, port: 0, logger: pino({ level: 'silent' }) });
+      const node = await startNode({
+        models: buildingModels(),
+        modelSource: buildingModelSource(),
+        workers,
+        dataDir: dir,
+        port: 0,
+        logger: pino({ level: 'silent' }),
+      });
       nodes.push(node);
       // The old code failed this first call (the second load met the damaged entry): 500.
       const read = await latest(node.url, CLIMATE);
@@ -124,7 +158,12 @@ describe('R4 stored state a model cannot restore', () => {
       { op: 'record', path: OTHER, values: { latest: { temperature: 30, humidity: 40 }, $e: 0 } },
     ]);
     await seed.close();
-    const node = await startNode({ models: buildingModels(), dataDir: dir, port: 0, logger: pino({ level: 'silent' }) });
+    const node = await startNode({
+      models: buildingModels(),
+      dataDir: dir,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+    });
     nodes.push(node);
     expect((await fetch(`${node.url}/twins/warm`, { method: 'POST' })).status).toBe(200); // the old code: 500
     expect(node.runtime.activePaths()).toContain(OTHER); // (the fresh one has no state yet, so it is not kept live)

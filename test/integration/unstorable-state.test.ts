@@ -16,9 +16,18 @@ const DEEP = 5_000; // past what the store's encoder takes (and past the shard's
 
 function open(workers: number, dir: string): Runtime {
   return createRuntime({
-    models: unstorableModels(), logger: pino({ level: 'silent' }),
+    models: unstorableModels(),
+    logger: pino({ level: 'silent' }),
     ...(workers > 0
-      ? { workers: { count: workers, models: unstorableModelSource(), dataDir: dir, durability: 'strict' as const, logLevel: 'silent' } }
+      ? {
+          workers: {
+            count: workers,
+            models: unstorableModelSource(),
+            dataDir: dir,
+            durability: 'strict' as const,
+            logLevel: 'silent',
+          },
+        }
       : { store: LmdbStateStore.open({ path: dir, durability: 'strict' }) }),
   });
 }
@@ -29,34 +38,40 @@ const count = (i: number, id: string) => ({ subject: crates[i]!, type: 'count', 
 describe.each([0, 2])('#13.1 unstorable state at %i workers (LMDB strict)', (workers) => {
   it.each([
     ['a value and a map entry nested too deep', { type: 'grow', data: { levels: DEEP } }],
-    ['a map key past the store\'s key size', { type: 'tag', data: { keyLength: 3000 } }],
-  ])('#13.1 %s: the twin fails alone, the rest of the commit is durable', async (_what, poison) => {
-    const dir = tempDir('tf-unstorable-');
-    let rt = open(workers, dir);
-    const outputs: DerivedEvent[] = [];
-    rt.onOutput((e) => outputs.push(e));
-    expect((await rt.ingest(crates.map((_, i) => count(i, `c0-${i}`)))).accepted).toBe(6);
+    ["a map key past the store's key size", { type: 'tag', data: { keyLength: 3000 } }],
+  ])(
+    '#13.1 %s: the twin fails alone, the rest of the commit is durable',
+    async (_what, poison) => {
+      const dir = tempDir('tf-unstorable-');
+      let rt = open(workers, dir);
+      const outputs: DerivedEvent[] = [];
+      rt.onOutput((e) => outputs.push(e));
+      expect((await rt.ingest(crates.map((_, i) => count(i, `c0-${i}`)))).accepted).toBe(6);
 
-    // One batch: five innocent events and one that makes crate 2's state unstorable.
-    const report = await rt.ingest(crates.map((subject, i) => (i === 2 ? { subject, ...poison, id: 'poison', source: 't' } : count(i, `c1-${i}`))));
-    expect(report.rejected.map((r) => [r.index, r.error.code])).toEqual([[2, 'TWIN_STATE_UNSTORABLE']]);
-    expect(report.accepted).toBe(5);
-    await rt.settle();
-    expect(rt.stats().unstorable).toBe(1);
-    // The failed turn emitted nothing; the innocent crates' outputs (which name the same subject) all went out.
-    expect(outputs.filter((o) => o.type === 'grown')).toEqual([]);
-    expect(outputs.filter((o) => o.type === 'counted')).toHaveLength(11);
+      // One batch: five innocent events and one that makes crate 2's state unstorable.
+      const report = await rt.ingest(
+        crates.map((subject, i) => (i === 2 ? { subject, ...poison, id: 'poison', source: 't' } : count(i, `c1-${i}`))),
+      );
+      expect(report.rejected.map((r) => [r.index, r.error.code])).toEqual([[2, 'TWIN_STATE_UNSTORABLE']]);
+      expect(report.accepted).toBe(5);
+      await rt.settle();
+      expect(rt.stats().unstorable).toBe(1);
+      // The failed turn emitted nothing; the innocent crates' outputs (which name the same subject) all went out.
+      expect(outputs.filter((o) => o.type === 'grown')).toEqual([]);
+      expect(outputs.filter((o) => o.type === 'counted')).toHaveLength(11);
 
-    // Nothing of the poison event is left, in the value lanes or the map, and the twin takes new events.
-    expect(await rt.get(crates[2]!, 'n')).toBe(1);
-    expect(await rt.get(crates[2]!, 'shape')).toBe(null);
-    expect(await rt.get(crates[2]!, 'tags')).toEqual({});
-    expect((await rt.ingest(count(2, 'c2-after'))).accepted).toBe(1);
+      // Nothing of the poison event is left, in the value lanes or the map, and the twin takes new events.
+      expect(await rt.get(crates[2]!, 'n')).toBe(1);
+      expect(await rt.get(crates[2]!, 'shape')).toBe(null);
+      expect(await rt.get(crates[2]!, 'tags')).toEqual({});
+      expect((await rt.ingest(count(2, 'c2-after'))).accepted).toBe(1);
 
-    await rt.close();
-    rt = open(workers, dir);
-    expect(await Promise.all(crates.map((p) => rt.get(p, 'n')))).toEqual([2, 2, 2, 2, 2, 2]);
-    expect(await rt.get(crates[2]!, 'tags')).toEqual({});
-    await rt.close();
-  }, 60_000);
+      await rt.close();
+      rt = open(workers, dir);
+      expect(await Promise.all(crates.map((p) => rt.get(p, 'n')))).toEqual([2, 2, 2, 2, 2, 2]);
+      expect(await rt.get(crates[2]!, 'tags')).toEqual({});
+      await rt.close();
+    },
+    60_000,
+  );
 });

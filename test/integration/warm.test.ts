@@ -32,21 +32,28 @@ describe('Runtime.warm', () => {
       const under = [...stored].filter((p) => p === BUILDING || p.startsWith(BUILDING + '/'));
       expect(under.length).toBeGreaterThan(40);
 
-      const { rt: reference } = simulatedRuntime({ models: buildingModels(), store: LmdbStateStore.open({ path: dir }) });
+      const { rt: reference } = simulatedRuntime({
+        models: buildingModels(),
+        store: LmdbStateStore.open({ path: dir }),
+      });
       const expected = new Map<string, unknown>();
       for (const p of under) expected.set(p, (await reference.read(p)).lanes);
       await reference.close();
 
       const { rt } = simulatedRuntime({
         models: buildingModels(),
-        ...(workers > 0 ? { workers: { count: workers, models: buildingModelSource(), dataDir: dir } } : { store: LmdbStateStore.open({ path: dir }) }),
+        ...(workers > 0
+          ? { workers: { count: workers, models: buildingModelSource(), dataDir: dir } }
+          : { store: LmdbStateStore.open({ path: dir }) }),
       });
       expect(await rt.warm(BUILDING)).toBe(under.length);
       await rt.settle();
       // Only the building's subtree (and the ancestors its twins told) became live.
       const live = new Set(rt.activePaths());
       for (const p of under) expect(live.has(p)).toBe(true);
-      expect([...live].filter((p) => p.includes('/building/') && !p.startsWith(BUILDING + '/') && p !== BUILDING)).toEqual([]);
+      expect(
+        [...live].filter((p) => p.includes('/building/') && !p.startsWith(BUILDING + '/') && p !== BUILDING),
+      ).toEqual([]);
       for (const p of under) expect((await rt.read(p)).lanes).toEqual(expected.get(p));
       // Twins already live are left alone.
       expect(await rt.warm(BUILDING)).toBe(0);
@@ -60,7 +67,10 @@ describe('Runtime.warm', () => {
   it('works on a store without a sequential scan (list + load), and with "/" for everything', async () => {
     const store = new MemoryStateStore();
     const { rt } = simulatedRuntime({ models: buildingModels(), store });
-    await rt.ingest({ subject: `${BUILDING}/floor/1/unit/a/room/1/sensors/climate`, data: { temperature: 21, humidity: 40 } });
+    await rt.ingest({
+      subject: `${BUILDING}/floor/1/unit/a/room/1/sensors/climate`,
+      data: { temperature: 21, humidity: 40 },
+    });
     await rt.settle();
     const paths = rt.activePaths();
     for (const p of paths) await rt.stop(p);
@@ -85,7 +95,10 @@ describe('Runtime.warm', () => {
     const seed = LmdbStateStore.open({ path: dir });
     await seed.write([{ op: 'record', path: '/org/o/bad\u0001key', values: { $v: 1 } }]);
     await seed.close();
-    const { rt } = simulatedRuntime({ models: buildingModels(), workers: { count: 2, models: buildingModelSource(), dataDir: dir } });
+    const { rt } = simulatedRuntime({
+      models: buildingModels(),
+      workers: { count: 2, models: buildingModelSource(), dataDir: dir },
+    });
     const sensor = `${BUILDING}/floor/1/unit/a/room/1/sensors/climate`;
     await rt.ingest({ subject: sensor, data: { temperature: 21, humidity: 40 } });
     await rt.stop(sensor);

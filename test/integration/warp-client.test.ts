@@ -12,7 +12,11 @@ const clients: WarpClient[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
 });
-function client(url: string, encoding: 'recon' | 'json', extra: Partial<ConstructorParameters<typeof WarpClient>[0]> = {}): WarpClient {
+function client(
+  url: string,
+  encoding: 'recon' | 'json',
+  extra: Partial<ConstructorParameters<typeof WarpClient>[0]> = {},
+): WarpClient {
   const c = new WarpClient({ url, encoding, WebSocket, reconnect: { initialDelayMs: 20, maxDelayMs: 200 }, ...extra });
   clients.push(c);
   return c;
@@ -52,7 +56,11 @@ describe.each(['recon', 'json'] as const)('WarpClient (%s)', (encoding) => {
       while (!marks.some((m) => JSON.stringify(m).includes(`b${n}`))) await new Promise((r) => setTimeout(r, 2));
     };
     const values: unknown[] = [];
-    const secured = c.sync<boolean>(UNIT, 'secured', { rate: 1000, prio: 2, onEvent: (e) => values.push((e as { value: unknown }).value) });
+    const secured = c.sync<boolean>(UNIT, 'secured', {
+      rate: 1000,
+      prio: 2,
+      onEvent: (e) => values.push((e as { value: unknown }).value),
+    });
     await secured.synced;
     for (const v of [true, false, true]) await node.runtime.command(UNIT, 'secure', v);
     await barrier(1);
@@ -69,7 +77,9 @@ describe.each(['recon', 'json'] as const)('WarpClient (%s)', (encoding) => {
     await expect(missing.synced).rejects.toMatchObject({ reason: 'nodeNotFound', code: 'TWIN_NO_ROUTE' });
     await expect(c.sync(UNIT, 'nope').synced).rejects.toBeInstanceOf(LinkError);
     const seen: string[] = [];
-    const wild = c.sync<boolean>('/org/contoso/site/berlin/building/41/floor/3/unit/*', 'secured', { onEvent: (e, n) => seen.push(`${n}=${(e as { value: boolean }).value}`) });
+    const wild = c.sync<boolean>('/org/contoso/site/berlin/building/41/floor/3/unit/*', 'secured', {
+      onEvent: (e, n) => seen.push(`${n}=${(e as { value: boolean }).value}`),
+    });
     await node.runtime.command(UNIT, 'secure', true);
     await wild.synced;
     await expect.poll(() => seen).toContain(`${UNIT}=true`);

@@ -66,7 +66,9 @@ describe('WARP over WebSocket (Recon at /)', () => {
     c.send('@sync(node:"/a//b",lane:x)');
     await c.until((m) => m.length === 3);
     expect(c.messages.some((m) => m.startsWith('@linked'))).toBe(false);
-    expect(c.messages).toContain('@unlinked(node:"/nowhere/at/all",lane:x)@nodeNotFound(code:TWIN_NO_ROUTE,message:"no model is routed to /nowhere/at/all")');
+    expect(c.messages).toContain(
+      '@unlinked(node:"/nowhere/at/all",lane:x)@nodeNotFound(code:TWIN_NO_ROUTE,message:"no model is routed to /nowhere/at/all")',
+    );
     expect(c.messages.find((m) => m.includes('lane:nope'))).toMatch(/@laneNotFound\(code:TWIN_LANE_NOT_FOUND,/);
     expect(c.messages.find((m) => m.includes('"/a//b"'))).toMatch(/@nodeNotFound\(code:TWIN_PATH_INVALID,/);
   });
@@ -78,7 +80,7 @@ describe('WARP over WebSocket (Recon at /)', () => {
     c.send(`@sync(node:"${FLOOR3}/unit/j/room/*",lane:temperature)`);
     await c.until((m) => m.some((x) => x.startsWith('@synced')));
     expect(c.messages[0]).toBe(`@linked(node:"${FLOOR3}/unit/j/room/*",lane:temperature)`);
-    expect(c.messages, c.messages.join("\n")).toContain(`@event(node:"${FLOOR3}/unit/j/room/1",lane:temperature)20`);
+    expect(c.messages, c.messages.join('\n')).toContain(`@event(node:"${FLOOR3}/unit/j/room/1",lane:temperature)20`);
     // A twin that starts later and matches joins the link.
     await node.runtime.ingest({ subject: sensor(2, 'climate'), data: { temperature: 24, humidity: 40 } });
     await c.until((m) => m.includes(`@event(node:"${FLOOR3}/unit/j/room/2",lane:temperature)24`));
@@ -107,7 +109,8 @@ describe('WARP over WebSocket (Recon at /)', () => {
     c.send('@event(node:"/a",lane:b)1');
     c.ws.send(Buffer.from([0xff, 0xfe]), { binary: true });
     await c.until((m) => m.length === 4);
-    for (const m of c.messages) expect(m).toMatch(/^@unlinked\(node:"",lane:""\)@malformed\(code:TWIN_FRAME_MALFORMED,message:/);
+    for (const m of c.messages)
+      expect(m).toMatch(/^@unlinked\(node:"",lane:""\)@malformed\(code:TWIN_FRAME_MALFORMED,message:/);
     c.send(`@sync(node:"${UNIT}",lane:secured)`);
     await c.until((m) => m.some((x) => x.startsWith('@synced')));
     expect(node.warp.stats().malformed).toBe(4);
@@ -144,14 +147,18 @@ describe('WARP over WebSocket (Recon at /)', () => {
     const c = await rawClient(node.ws);
     c.send(`@sync(node:"${UNIT}",lane:secured)`);
     await c.until((m) => m.length === 1);
-    expect(c.messages[0]).toMatch(new RegExp(`^@unlinked\\(node:"${UNIT}",lane:secured\\)@forbidden\\(code:TWIN_FORBIDDEN,`));
+    expect(c.messages[0]).toMatch(
+      new RegExp(`^@unlinked\\(node:"${UNIT}",lane:secured\\)@forbidden\\(code:TWIN_FORBIDDEN,`),
+    );
     c.send('@auth{token:good}');
     c.send(`@sync(node:"${UNIT}",lane:secured)`);
     await c.until((m) => m.some((x) => x.startsWith('@synced')));
     expect(c.messages[1]).toBe('@authed');
     c.send('@deauth');
     c.send(`@command(node:"${UNIT}",lane:secure)true`);
-    await c.until((m) => m.includes('@deauthed') && m.some((x) => x.startsWith(`@unlinked(node:"${UNIT}",lane:secure)@forbidden`)));
+    await c.until(
+      (m) => m.includes('@deauthed') && m.some((x) => x.startsWith(`@unlinked(node:"${UNIT}",lane:secure)@forbidden`)),
+    );
     expect(await node.runtime.get(UNIT, 'secured')).toBe(false);
     expect(seen).toEqual([
       { action: 'link', lane: 'secured', credentials: undefined },
@@ -167,7 +174,12 @@ describe('WARP JSON encoding (subprotocol warp.json)', () => {
     await node.runtime.ingest({ subject: sensor(4, 'fire'), data: { alarm: true } });
     const c = await rawClient(node.ws, 'warp.json');
     expect(c.ws.protocol).toBe('warp.json');
-    c.send(JSON.stringify([{ tag: 'sync', node: UNIT, lane: 'alarmSources' }, { tag: 'sync', node: '/nowhere', lane: 'x' }]));
+    c.send(
+      JSON.stringify([
+        { tag: 'sync', node: UNIT, lane: 'alarmSources' },
+        { tag: 'sync', node: '/nowhere', lane: 'x' },
+      ]),
+    );
     await c.until((m) => m.some((x) => x.includes('"synced"')) && m.some((x) => x.includes('"unlinked"')));
     const parsed = c.messages.map((m) => JSON.parse(m));
     expect(parsed.slice(0, 3)).toEqual([
@@ -176,7 +188,10 @@ describe('WARP JSON encoding (subprotocol warp.json)', () => {
       { tag: 'synced', node: UNIT, lane: 'alarmSources' },
     ]);
     expect(parsed[3]).toEqual({
-      tag: 'unlinked', node: '/nowhere', lane: 'x', body: { '@nodeNotFound': { code: 'TWIN_NO_ROUTE', message: 'no model is routed to /nowhere' } },
+      tag: 'unlinked',
+      node: '/nowhere',
+      lane: 'x',
+      body: { '@nodeNotFound': { code: 'TWIN_NO_ROUTE', message: 'no model is routed to /nowhere' } },
     });
     expect(c.frames.some((f) => f.startsWith('['))).toBe(true);
     c.send(JSON.stringify({ tag: 'command', node: UNIT, lane: 'secure', body: true }));

@@ -3,19 +3,24 @@ import { SimulatedClock } from '../../src/index.js';
 import { UNIT, rawClient, warpNode, type RawClient } from '../support/warp.js';
 
 const OTHER = UNIT.replace(/unit\/j$/, 'unit/k');
-const events = (c: RawClient, lane: string) => c.messages.filter((m) => m.startsWith(`@event(node:"${UNIT}",lane:${lane})`));
+const events = (c: RawClient, lane: string) =>
+  c.messages.filter((m) => m.startsWith(`@event(node:"${UNIT}",lane:${lane})`));
 
 /**
  * Everything the server had to send on `c` up to now has arrived: a change on an unthrottled
  * link of the same socket went out in a flush after it, and one socket's frames arrive in order.
  */
-async function barrier(node: { runtime: { command(p: string, l: string, v: unknown): Promise<unknown> } }, c: RawClient, n: number): Promise<void> {
+async function barrier(
+  node: { runtime: { command(p: string, l: string, v: unknown): Promise<unknown> } },
+  c: RawClient,
+  n: number,
+): Promise<void> {
   await node.runtime.command(OTHER, 'alarmSources', [`barrier-${n}`]);
   await c.until((m) => m.some((x) => x.includes(`barrier-${n}`)));
 }
 
 describe('WARP link rate (minimum interval between deliveries)', () => {
-  it('holds a value lane\'s changes for `rate` ms of the runtime clock and then sends only the latest', async () => {
+  it("holds a value lane's changes for `rate` ms of the runtime clock and then sends only the latest", async () => {
     const clock = new SimulatedClock(Date.parse('2026-01-01T00:00:00Z'));
     const node = await warpNode({ clock });
     const c = await rawClient(node.ws, 'warp.recon');
@@ -51,15 +56,24 @@ describe('WARP link rate (minimum interval between deliveries)', () => {
     const clock = new SimulatedClock(Date.parse('2026-01-01T00:00:00Z'));
     const node = await warpNode({ clock });
     const room = (n: number) => UNIT + `/room/${n}`;
-    const occupancy = (n: number, occupied: boolean) => ({ subject: `${room(n)}/sensors/occupancy`, data: { occupied } });
+    const occupancy = (n: number, occupied: boolean) => ({
+      subject: `${room(n)}/sensors/occupancy`,
+      data: { occupied },
+    });
     await node.runtime.ingest(occupancy(1, false));
     const c = await rawClient(node.ws, 'warp.json');
-    c.send(JSON.stringify([
-      { tag: 'link', node: OTHER, lane: 'alarmSources' },
-      { tag: 'sync', node: UNIT, lane: 'roomOccupied', rate: 250 },
-    ]));
+    c.send(
+      JSON.stringify([
+        { tag: 'link', node: OTHER, lane: 'alarmSources' },
+        { tag: 'sync', node: UNIT, lane: 'roomOccupied', rate: 250 },
+      ]),
+    );
     await c.until((m) => m.some((x) => x.includes('"synced"')));
-    const updates = () => c.messages.map((m) => JSON.parse(m)).filter((m) => m.tag === 'event' && m.node === UNIT).map((m) => m.body.update);
+    const updates = () =>
+      c.messages
+        .map((m) => JSON.parse(m))
+        .filter((m) => m.tag === 'event' && m.node === UNIT)
+        .map((m) => m.body.update);
     expect(updates()).toEqual([{ key: room(1), value: false }]);
 
     await node.runtime.ingest(occupancy(4, true));
@@ -84,7 +98,7 @@ describe('WARP link rate (minimum interval between deliveries)', () => {
 const big = (tag: string) => [tag, 'x'.repeat(8000)];
 
 describe('WARP link prio (order under a constrained send budget)', () => {
-  it('flushes the higher-prio link\'s pending update first when the socket drains', async () => {
+  it("flushes the higher-prio link's pending update first when the socket drains", async () => {
     const BUDGET = 64 * 1024;
     const node = await warpNode({ warp: { limits: { sendBudgetBytes: BUDGET, frameBytes: 16 * 1024 } } });
     const c = await rawClient(node.ws, 'warp.recon');

@@ -39,13 +39,19 @@ describe('WARP links to command and supply lanes (events, not state)', () => {
     expect(node.warp.stats()).toMatchObject({ conflations: 0, dropped: 0 });
   });
 
-  it('queues a slow reader\'s supply events up to the limit, drops the oldest, and shows it in /metrics', async () => {
+  it("queues a slow reader's supply events up to the limit, drops the oldest, and shows it in /metrics", async () => {
     const BUDGET = 64 * 1024;
-    const node = await warpNode({ models: [beacon], warp: { limits: { maxQueuedEvents: 8, sendBudgetBytes: BUDGET } } });
+    const node = await warpNode({
+      models: [beacon],
+      warp: { limits: { maxQueuedEvents: 8, sendBudgetBytes: BUDGET } },
+    });
     const c = await rawClient(node.ws, 'warp.recon');
     c.send(`@sync(node:"${BEACON}",lane:pings)\n@sync(node:"${BEACON}",lane:blob)`);
     await c.until((m) => m.filter((x) => x.startsWith('@synced')).length === 2);
-    const pings = () => c.messages.filter((x) => x.startsWith(`@event(node:"${BEACON}",lane:pings)`)).map((x) => x.slice(x.indexOf(')') + 1));
+    const pings = () =>
+      c.messages
+        .filter((x) => x.startsWith(`@event(node:"${BEACON}",lane:pings)`))
+        .map((x) => x.slice(x.indexOf(')') + 1));
 
     // A reader that keeps up gets every event of a turn.
     await node.runtime.ingest({ subject: BEACON, type: 'ping', data: { n: 5, tag: 'a' } });
@@ -88,10 +94,15 @@ describe('WARP links to command and supply lanes (events, not state)', () => {
     c.send(`@link(node:"${filter}",lane:secure)`);
     await c.until((m) => m.some((x) => x.startsWith('@linked')));
     const other = UNIT.replace(/unit\/j$/, 'unit/k');
-    await Promise.all([node.runtime.command(UNIT, 'secure', true), node.runtime.command(other, 'secure', true), node.runtime.command(UNIT, 'secure', false)]);
+    await Promise.all([
+      node.runtime.command(UNIT, 'secure', true),
+      node.runtime.command(other, 'secure', true),
+      node.runtime.command(UNIT, 'secure', false),
+    ]);
     await c.until((m) => m.filter((x) => x.startsWith('@event')).length === 3);
     expect(c.messages.filter((x) => x.startsWith(`@event(node:"${UNIT}"`))).toEqual([
-      `@event(node:"${UNIT}",lane:secure)true`, `@event(node:"${UNIT}",lane:secure)false`,
+      `@event(node:"${UNIT}",lane:secure)true`,
+      `@event(node:"${UNIT}",lane:secure)false`,
     ]);
   });
 });

@@ -7,8 +7,10 @@ import { tempDir } from '../support/tmp.js';
 import { rawClient } from '../support/warp.js';
 
 /** 20 stored sensors in 2 buildings (both workers own some), 46 twins with their ancestors. */
-const SENSORS = Array.from({ length: 20 }, (_, i) =>
-  `/org/contoso/site/berlin/building/${i % 2}/floor/1/unit/a/room/${i}/sensors/climate`);
+const SENSORS = Array.from(
+  { length: 20 },
+  (_, i) => `/org/contoso/site/berlin/building/${i % 2}/floor/1/unit/a/room/${i}/sensors/climate`,
+);
 const ROOM = (i: number): string => `/org/contoso/site/berlin/building/${i % 2}/floor/1/unit/a/room/${i}`;
 
 const nodes: TwinflowNode[] = [];
@@ -21,14 +23,21 @@ async function storedFleet(options: Partial<NodeOptions> = {}): Promise<Twinflow
   const dataDir = tempDir();
   const start = async (): Promise<TwinflowNode> => {
     const n = await startNode({
-      models: buildingModels(), modelSource: buildingModelSource(), workers: 2, dataDir, port: 0,
-      logger: pino({ level: 'silent' }), ...options,
+      models: buildingModels(),
+      modelSource: buildingModelSource(),
+      workers: 2,
+      dataDir,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      ...options,
     });
     nodes.push(n);
     return n;
   };
   const first = await start();
-  const report = await first.runtime.ingest(SENSORS.map((subject, i) => ({ subject, data: { temperature: 20 + i, humidity: 40 } })));
+  const report = await first.runtime.ingest(
+    SENSORS.map((subject, i) => ({ subject, data: { temperature: 20 + i, humidity: 40 } })),
+  );
   expect(report.rejected).toEqual([]);
   nodes.splice(nodes.indexOf(first), 1);
   await first.close();
@@ -65,8 +74,13 @@ describe('wildcard links per WARP socket are bounded (review R8)', () => {
     const c = await rawClient(n.ws);
     const filters = ['/org/contoso/site/berlin/building/0/**', '/org/contoso/site/berlin/building/1/**', '/org/**'];
     for (const f of filters) c.send(`@sync(node:"${f}",lane:latest)`);
-    await c.until((m) => m.filter((x) => x.startsWith('@synced')).length === 2 && m.some((x) => x.startsWith('@unlinked')), 10_000);
-    expect(c.messages.filter((x) => x.startsWith('@unlinked'))).toEqual([`@unlinked(node:"/org/**",lane:latest)${tooMany(2)}`]);
+    await c.until(
+      (m) => m.filter((x) => x.startsWith('@synced')).length === 2 && m.some((x) => x.startsWith('@unlinked')),
+      10_000,
+    );
+    expect(c.messages.filter((x) => x.startsWith('@unlinked'))).toEqual([
+      `@unlinked(node:"/org/**",lane:latest)${tooMany(2)}`,
+    ]);
     expect(c.messages.filter((x) => x.startsWith('@event'))).toHaveLength(SENSORS.length); // both admitted links synced
     expect(n.rejections.count('warp.too_many_wildcard_links')).toBe(1);
     const metrics = await (await fetch(`${n.url}/metrics`)).text();
@@ -99,7 +113,9 @@ describe('wildcard links per WARP socket are bounded (review R8)', () => {
     // Each @unlink is answered (a refused link's too); 984 @sync are refused.
     await c.until((m) => m.filter((x) => x === '@unlinked(node:"/org/**",lane:latest)').length === 1000, 20_000);
     await c.until((m) => m.filter((x) => x.includes('@tooManyLinks')).length === 984, 5_000);
-    expect(c.messages.filter((x) => x.includes('@tooManyLinks'))[0]).toBe(`@unlinked(node:"/org/**",lane:latest)${tooMany(16)}`);
+    expect(c.messages.filter((x) => x.includes('@tooManyLinks'))[0]).toBe(
+      `@unlinked(node:"/org/**",lane:latest)${tooMany(16)}`,
+    );
     expect(n.rejections.count('warp.too_many_wildcard_links')).toBe(984);
 
     // While they ran, the socket never held more than 16; once they are done the slots are free again.
@@ -111,7 +127,10 @@ describe('wildcard links per WARP socket are bounded (review R8)', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     const before = c.messages.length;
-    const filters = Array.from({ length: 16 }, (_, i) => `/org/contoso/site/berlin/building/*/floor/1/unit/a/room/${i}/**`);
+    const filters = Array.from(
+      { length: 16 },
+      (_, i) => `/org/contoso/site/berlin/building/*/floor/1/unit/a/room/${i}/**`,
+    );
     c.send(filters.map((f) => `@sync(node:"${f}",lane:latest)`).join('\n'));
     await c.until((m) => m.slice(before).filter((x) => x.startsWith('@synced')).length === 16, 10_000);
     expect(session.wildcardLinks).toBe(16);

@@ -9,7 +9,8 @@ import { rawClient } from '../support/warp.js';
 const BUILDINGS = 4;
 const ROOMS = 15;
 const LIMIT = 50;
-const sensor = (b: number, r: number): string => `/org/contoso/site/berlin/building/${b}/floor/1/unit/a/room/${r}/sensors/climate`;
+const sensor = (b: number, r: number): string =>
+  `/org/contoso/site/berlin/building/${b}/floor/1/unit/a/room/${r}/sensors/climate`;
 /** 60 sensors in 4 buildings (spread over both workers), 134 twins with their ancestors. */
 const SENSORS = Array.from({ length: BUILDINGS * ROOMS }, (_, i) => sensor(Math.floor(i / ROOMS), i % ROOMS));
 
@@ -20,7 +21,12 @@ afterEach(async () => {
 
 async function node(dataDir: string): Promise<TwinflowNode & { ws: string }> {
   const n = await startNode({
-    models: buildingModels(), modelSource: buildingModelSource(), workers: 2, dataDir, port: 0, maxLinkTwins: LIMIT,
+    models: buildingModels(),
+    modelSource: buildingModelSource(),
+    workers: 2,
+    dataDir,
+    port: 0,
+    maxLinkTwins: LIMIT,
     logger: pino({ level: 'silent' }),
   });
   nodes.push(n);
@@ -31,7 +37,9 @@ async function node(dataDir: string): Promise<TwinflowNode & { ws: string }> {
 async function restartedFleet(): Promise<TwinflowNode & { ws: string }> {
   const dir = tempDir();
   const first = await node(dir);
-  const report = await first.runtime.ingest(SENSORS.map((subject, i) => ({ subject, data: { temperature: 20 + (i % 5), humidity: 40 } })));
+  const report = await first.runtime.ingest(
+    SENSORS.map((subject, i) => ({ subject, data: { temperature: 20 + (i % 5), humidity: 40 } })),
+  );
   expect(report.rejected).toEqual([]);
   nodes.splice(nodes.indexOf(first), 1);
   await first.close();
@@ -54,7 +62,9 @@ describe('wildcard links and subtree reads are bounded (issue 13)', () => {
   it('#13.3 the bound is --max-link-twins, default 10 000, at least 1', () => {
     expect(parseServeConfig([], {}).storage.maxLinkTwins).toBe(10_000);
     expect(parseServeConfig(['--max-link-twins', '250'], {}).storage.maxLinkTwins).toBe(250);
-    expect(() => parseServeConfig(['--max-link-twins=0'], {})).toThrow('--max-link-twins must be a positive integer, got 0');
+    expect(() => parseServeConfig(['--max-link-twins=0'], {})).toThrow(
+      '--max-link-twins must be a positive integer, got 0',
+    );
   });
 
   it('#13.3 a wildcard link matching more twins than --max-link-twins (summed over 2 workers) is unlinked @tooManyTwins and starts nothing', async () => {
@@ -66,7 +76,9 @@ describe('wildcard links and subtree reads are bounded (issue 13)', () => {
     await c.until((m) => m.filter((x) => x.startsWith('@unlinked')).length === 2, 30_000); // generous: two worker threads start under a loaded CI machine first
     expect(c.messages.filter((x) => x.startsWith('@unlinked'))).toEqual([
       `@unlinked(node:"/org/**",lane:latest)@tooManyTwins(code:TWIN_TOO_MANY_TWINS,message:"/org/** matches more than ${LIMIT} twins (the limit of one wildcard link or listing, --max-link-twins); narrow the filter")`,
-      expect.stringMatching(/^@unlinked\(node:"\/org\/contoso\/site\/berlin\/building\/\*\/floor\/1\/unit\/a\/room\/\*\/sensors\/climate",lane:latest\)@tooManyTwins\(code:TWIN_TOO_MANY_TWINS,/),
+      expect.stringMatching(
+        /^@unlinked\(node:"\/org\/contoso\/site\/berlin\/building\/\*\/floor\/1\/unit\/a\/room\/\*\/sensors\/climate",lane:latest\)@tooManyTwins\(code:TWIN_TOO_MANY_TWINS,/,
+      ),
     ]);
     await liveTwins(n, 0);
     expect(n.runtime.stats().observers).toBe(0);
@@ -132,7 +144,7 @@ describe('wildcard links and subtree reads are bounded (issue 13)', () => {
     expect(n.runtime.stats().observers).toBe(0);
   }, 60_000);
 
-  it('#13.3 a stored twin started by an exact link stops when the link\'s socket closes; one live before stays', async () => {
+  it("#13.3 a stored twin started by an exact link stops when the link's socket closes; one live before stays", async () => {
     const n = await restartedFleet();
     const linked = sensor(2, 3);
     const busy = sensor(2, 4);

@@ -35,7 +35,12 @@ function scenario(seed: number, steps: number): Step[] {
         continue;
       }
       const levels = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => Math.round((rnd() * 40 - 10) * 100) / 100);
-      events.push({ subject: pick(ROOMS), type: 'reading', id: `${s}-${i}`, data: rnd() < 0.05 ? { occupied: 'yes', levels } : { occupied: rnd() < 0.5, levels } });
+      events.push({
+        subject: pick(ROOMS),
+        type: 'reading',
+        id: `${s}-${i}`,
+        data: rnd() < 0.05 ? { occupied: 'yes', levels } : { occupied: rnd() < 0.5, levels },
+      });
     }
     if (events.length > 0) ops.unshift({ k: 'ingest', events });
     out.push({ advance, ops });
@@ -49,7 +54,9 @@ describe('window lanes: the step rule across worker counts and passivation', () 
       const steps = scenario(seed, 24);
       const base = await runScenario(steps, VARIANTS[0]!, MODELS);
       // The scenario exercises what it claims: hours reported (with and without samples), rejections, stops.
-      const hours = Object.values(base.outputs).flat().filter((o) => o.includes(' hour '));
+      const hours = Object.values(base.outputs)
+        .flat()
+        .filter((o) => o.includes(' hour '));
       expect(hours.length).toBeGreaterThan(20);
       expect(hours.some((h) => /"count":0/.test(h))).toBe(true);
       expect(hours.some((h) => /"timeAvg":0\.\d/.test(h))).toBe(true);

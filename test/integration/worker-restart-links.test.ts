@@ -18,7 +18,12 @@ const ALL = `${ROOM}/*/sensors/climate`;
 const MARK = 77.7;
 
 let id = 0;
-const reading = (room: number, temperature: number): EventInput => ({ subject: sensor(room), id: `r${id++}`, source: 'test', data: { temperature, humidity: 40 } });
+const reading = (room: number, temperature: number): EventInput => ({
+  subject: sensor(room),
+  id: `r${id++}`,
+  source: 'test',
+  data: { temperature, humidity: 40 },
+});
 
 const runtimes: Runtime[] = [];
 afterEach(async () => {
@@ -27,7 +32,11 @@ afterEach(async () => {
 
 describe('R5 links across a worker restart', () => {
   it('R5 links open before a worker crash and links pending during it each deliver once after the restart, a link closed meanwhile and a wildcard link over its limit register nothing, and unlinking leaves no observer', async () => {
-    const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), workers: { count: 2, models: buildingModelSource(), dataDir: tempDir() } });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: pino({ level: 'silent' }),
+      workers: { count: 2, models: buildingModelSource(), dataDir: tempDir() },
+    });
     runtimes.push(rt);
     const host = (rt as unknown as { host: WorkerShardHost }).host;
     await rt.ingest([1, 2, 3, 4].map((room) => reading(room, 20 + room)));
@@ -37,7 +46,8 @@ describe('R5 links across a worker restart', () => {
     // How often each link saw the marked reading; every event of the link that must never be made.
     const marked = new Map<string, number>();
     const count = (name: string) => (event: LaneEvent) => {
-      if (event.type === 'value' && (event.value as { temperature?: number } | null)?.temperature === MARK) marked.set(name, (marked.get(name) ?? 0) + 1);
+      if (event.type === 'value' && (event.value as { temperature?: number } | null)?.temperature === MARK)
+        marked.set(name, (marked.get(name) ?? 0) + 1);
     };
     const tooWideEvents: LaneEvent[] = [];
 
@@ -59,7 +69,12 @@ describe('R5 links across a worker restart', () => {
     await rt.ingest([reading(1, MARK), reading(2, MARK), reading(3, MARK)]);
     // Lane events travel in the batches before the settle answers: every delivery is in.
     await rt.settle();
-    expect(Object.fromEntries(marked)).toEqual({ 'exact before': 1, 'wildcard before': 3, 'exact during': 1, 'wildcard during': 3 });
+    expect(Object.fromEntries(marked)).toEqual({
+      'exact before': 1,
+      'wildcard before': 3,
+      'exact during': 1,
+      'wildcard during': 3,
+    });
     expect(tooWideEvents).toEqual([]); // the old code linked it (limit Infinity) before its count refused it
 
     for (const link of [exactBefore, wildcardBefore, exactDuring, wildcardDuring]) link.close();

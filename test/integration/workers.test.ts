@@ -1,7 +1,15 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
-import { createRuntime, shardKeyUpTo, SimulatedClock, TwinError, type EventInput, type Runtime, type ShardKeyFn } from '../../src/index.js';
+import {
+  createRuntime,
+  shardKeyUpTo,
+  SimulatedClock,
+  TwinError,
+  type EventInput,
+  type Runtime,
+  type ShardKeyFn,
+} from '../../src/index.js';
 import { stateDigest } from '../../src/recording/digest.js';
 import type { WorkerShardHost } from '../../src/hosting/worker-host.js';
 import { seeded } from '../support/fleet.js';
@@ -20,8 +28,12 @@ function workload(seed: number, steps: number, perStep: number): EventInput[][] 
     for (let i = 0; i < perStep; i++) {
       const path = `/org/o/site/s${Math.floor(rnd() * 2)}/building/b${Math.floor(rnd() * 3)}/floor/${Math.floor(rnd() * 2)}/unit/u${Math.floor(rnd() * 2)}/room/${Math.floor(rnd() * 2)}/sensors/${KINDS[Math.floor(rnd() * 4)]}`;
       const kind = path.slice(path.lastIndexOf('/') + 1);
-      const data = kind === 'climate' ? { temperature: Math.round((16 + rnd() * 10) * 100) / 100, humidity: 40 }
-        : kind === 'occupancy' ? { occupied: rnd() < 0.5 } : { alarm: rnd() < 0.05 };
+      const data =
+        kind === 'climate'
+          ? { temperature: Math.round((16 + rnd() * 10) * 100) / 100, humidity: 40 }
+          : kind === 'occupancy'
+            ? { occupied: rnd() < 0.5 }
+            : { alarm: rnd() < 0.05 };
       batch.push({ subject: path, id: `${s}-${i}`, source: 'gen', time: T0 + s * 60_000, data });
     }
     out.push(batch);
@@ -29,10 +41,18 @@ function workload(seed: number, steps: number, perStep: number): EventInput[][] 
   return out;
 }
 
-async function run(workers: number, steps: EventInput[][], dataDir?: string, shardKey?: ShardKeyFn): Promise<{ digest: string; twins: number; outputs: string[] }> {
+async function run(
+  workers: number,
+  steps: EventInput[][],
+  dataDir?: string,
+  shardKey?: ShardKeyFn,
+): Promise<{ digest: string; twins: number; outputs: string[] }> {
   const clock = new SimulatedClock(T0);
   const rt: Runtime = createRuntime({
-    models: buildingModels(), logger: silent, clock, shardKey,
+    models: buildingModels(),
+    logger: silent,
+    clock,
+    shardKey,
     workers: workers > 0 ? { count: workers, models: buildingModelSource(), dataDir } : undefined,
   });
   const outputs: string[] = [];
@@ -83,7 +103,12 @@ describe('worker threads', () => {
     const custom: ShardKeyFn = (p) => p.text.slice(0, 20);
     let error: unknown;
     try {
-      createRuntime({ models: buildingModels(), logger: silent, shardKey: custom, workers: { count: 2, models: buildingModelSource() } });
+      createRuntime({
+        models: buildingModels(),
+        logger: silent,
+        shardKey: custom,
+        workers: { count: 2, models: buildingModelSource() },
+      });
     } catch (e) {
       error = e;
     }
@@ -94,21 +119,31 @@ describe('worker threads', () => {
 
   it('lose nothing acknowledged when a worker thread dies under load', async () => {
     const dir = tempDir();
-    const rt = createRuntime({ models: buildingModels(), logger: silent, workers: { count: 2, models: buildingModelSource(), dataDir: dir } });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: silent,
+      workers: { count: 2, models: buildingModelSource(), dataDir: dir },
+    });
     const host = (rt as unknown as { host: WorkerShardHost }).host;
     const N = 4000;
     const event = (i: number): EventInput => ({
-      subject: `/org/o/site/s/building/b${i % 8}/floor/1/unit/u/room/${i}/sensors/climate`, id: `k${i}`, source: 'load',
+      subject: `/org/o/site/s/building/b${i % 8}/floor/1/unit/u/room/${i}/sensors/climate`,
+      id: `k${i}`,
+      source: 'load',
       data: { temperature: 15 + (i % 100) / 10, humidity: 40 },
     });
     const acked: number[] = [];
     const batches: Promise<void>[] = [];
     for (let i = 0; i < N; i += 200) {
       const ids = Array.from({ length: 200 }, (_, j) => i + j);
-      batches.push(rt.ingest(ids.map(event)).then((r) => {
-        const bad = new Set(r.rejected.map((x) => x.index));
-        ids.forEach((id, k) => { if (!bad.has(k)) acked.push(id); });
-      }));
+      batches.push(
+        rt.ingest(ids.map(event)).then((r) => {
+          const bad = new Set(r.rejected.map((x) => x.index));
+          ids.forEach((id, k) => {
+            if (!bad.has(k)) acked.push(id);
+          });
+        }),
+      );
       if (i === N / 2) await host.crashWorker(0); // dies with work in flight
     }
     await Promise.all(batches);

@@ -25,7 +25,12 @@ export const hasChromium = spawnSync('sh', ['-c', 'command -v chromium']).status
 export async function bundleClient(): Promise<{ code: string; inputs: string[] }> {
   const result = await build({
     entryPoints: [join(ROOT, 'src/client/index.ts')],
-    bundle: true, format: 'esm', platform: 'browser', write: false, metafile: true, logLevel: 'silent',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
   });
   // esbuild names inputs relative to its working directory; make them relative to the repo.
   const inputs = Object.keys(result.metafile.inputs).map((p) => relative(ROOT, resolve(p)));
@@ -91,7 +96,17 @@ export async function startPageServer(page: string, bundle: string): Promise<Pag
           if (failed) done(() => reject(new Error(`the page reported an error: ${JSON.stringify(failed)}`)));
           else if (found) done(() => resolvePromise(found));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`no "${kind}" report within ${ms} ms; got ${JSON.stringify(reports.filter((r) => r.run === run))}`))), ms);
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(
+                new Error(
+                  `no "${kind}" report within ${ms} ms; got ${JSON.stringify(reports.filter((r) => r.run === run))}`,
+                ),
+              ),
+            ),
+          ms,
+        );
         abort?.then(
           (why) => done(() => reject(new Error(`gave up waiting for "${kind}": ${String(why)}`))),
           (err: unknown) => done(() => reject(err)),
@@ -100,10 +115,11 @@ export async function startPageServer(page: string, bundle: string): Promise<Pag
         check();
       });
     },
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -136,15 +152,26 @@ afterEach(async () => {
 export function launchChromium(url: string): Browser {
   const profile = mkdtempSync(join(tmpdir(), 'tf-chromium-'));
   const args = [
-    '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-extensions',
-    `--user-data-dir=${profile}`, url,
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-dev-shm-usage',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-extensions',
+    `--user-data-dir=${profile}`,
+    url,
   ];
   // detached: its own process group, so one signal reaches the renderer and helper processes too.
   const proc: ChildProcess = spawn('chromium', args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   // Without its complaints about the missing D-Bus (containers have none), which would bury the rest.
-  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString().replace(/^.*:ERROR:dbus\/.*\n?/gm, '')).slice(-4000)));
+  proc.stderr!.on(
+    'data',
+    (d: Buffer) => (stderr = (stderr + d.toString().replace(/^.*:ERROR:dbus\/.*\n?/gm, '')).slice(-4000)),
+  );
   let closing = false;
   const gone = new Promise<void>((r) => {
     if (proc.exitCode !== null || proc.signalCode !== null) r();

@@ -1,6 +1,14 @@
 import { pino } from 'pino';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
-import { createRuntime, SimulatedClock, type EventInput, type Runtime, type RuntimeOptions, type ShardKeyFn, type TwinModel } from '../../src/index.js';
+import {
+  createRuntime,
+  SimulatedClock,
+  type EventInput,
+  type Runtime,
+  type RuntimeOptions,
+  type ShardKeyFn,
+  type TwinModel,
+} from '../../src/index.js';
 import type { ModelSource } from '../../src/hosting/worker-protocol.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { canonicalJson, stateDigest } from '../../src/recording/digest.js';
@@ -105,16 +113,27 @@ export function scenario(seed: number, steps: number, perStep: number, buildings
         flush();
         const target = rnd() < 0.9 ? pick(fleet.units) : pick(fleet.all);
         const lane = rnd() < 0.9 ? 'secure' : 'securedd';
-        ops.push({ k: 'command', path: target, lane, value: rnd() < 0.8 ? rnd() < 0.5 : pick(['yes', 1, null, { on: true }]) });
+        ops.push({
+          k: 'command',
+          path: target,
+          lane,
+          value: rnd() < 0.8 ? rnd() < 0.5 : pick(['yes', 1, null, { on: true }]),
+        });
       } else if (r < 0.1) {
         flush();
         ops.push({ k: 'stop', path: pick(fleet.all) });
       } else if (r < 0.16 && sent.length > 0) {
         batch.push(pick(sent)); // redelivery: same source and id (and data)
       } else {
-        const subject = rnd() < 0.01 ? pick(['/nowhere/at/all', '/org/o/site', '//', '/org/o/site/s0/bogus/x']) : pick(fleet.sensors);
+        const subject =
+          rnd() < 0.01 ? pick(['/nowhere/at/all', '/org/o/site', '//', '/org/o/site/s0/bogus/x']) : pick(fleet.sensors);
         const kind = subject.slice(subject.lastIndexOf('/') + 1);
-        const event: EventInput = { subject, id: `${s}-${i}`, source: rnd() < 0.8 ? 'gen' : 'alt', data: reading(kind, rnd) };
+        const event: EventInput = {
+          subject,
+          id: `${s}-${i}`,
+          source: rnd() < 0.8 ? 'gen' : 'alt',
+          data: reading(kind, rnd),
+        };
         if (rnd() < 0.5) event.time = now - Math.floor(rnd() * 30_000);
         batch.push(event);
         sent.push(event);
@@ -131,7 +150,14 @@ function reading(kind: string, rnd: () => number): unknown {
   switch (kind) {
     case 'climate':
       // Unrounded floats: aggregates summed in another order would round differently.
-      if (bad) return [{ temperature: 'hot', humidity: 40 }, { humidity: 40 }, { temperature: 21, humidity: 40, co2: 'x' }, null, [1]][Math.floor(rnd() * 5)];
+      if (bad)
+        return [
+          { temperature: 'hot', humidity: 40 },
+          { humidity: 40 },
+          { temperature: 21, humidity: 40, co2: 'x' },
+          null,
+          [1],
+        ][Math.floor(rnd() * 5)];
       return { temperature: 14 + rnd() * 14, humidity: 30 + rnd() * 30 };
     case 'occupancy':
       if (bad) return [{ occupied: 'yes' }, { occupied: true, count: 'many' }, 'occupied'][Math.floor(rnd() * 3)];
@@ -151,16 +177,27 @@ export interface ScenarioModels {
 const BUILDING: ScenarioModels = { build: () => buildingModels(), source: () => buildingModelSource() };
 
 /** Runs a scenario under one variant, following the step rule (everything settles before the clock moves). */
-export async function runScenario(steps: readonly Step[], v: Variant, models: ScenarioModels = BUILDING): Promise<Outcome> {
+export async function runScenario(
+  steps: readonly Step[],
+  v: Variant,
+  models: ScenarioModels = BUILDING,
+): Promise<Outcome> {
   const clock = new SimulatedClock(T0);
   const workers = v.workers ?? 0;
   const rt: Runtime = createRuntime({
-    models: models.build(), logger: silent, clock, shardKey: v.shardKey, passivation: v.passivation,
+    models: models.build(),
+    logger: silent,
+    clock,
+    shardKey: v.shardKey,
+    passivation: v.passivation,
     store: v.lmdb && workers === 0 ? LmdbStateStore.open({ path: tempDir() }) : undefined,
-    workers: workers > 0 ? { count: workers, models: models.source(), dataDir: v.lmdb ? tempDir() : undefined } : undefined,
+    workers:
+      workers > 0 ? { count: workers, models: models.source(), dataDir: v.lmdb ? tempDir() : undefined } : undefined,
   });
   const outputs: Record<string, string[]> = {};
-  rt.onOutput((e) => (outputs[e.source] ??= []).push(`${e.id} ${e.type} ${e.subject} ${e.time} ${JSON.stringify(e.data)}`));
+  rt.onOutput((e) =>
+    (outputs[e.source] ??= []).push(`${e.id} ${e.type} ${e.subject} ${e.time} ${JSON.stringify(e.data)}`),
+  );
   const results: string[] = [];
   try {
     for (const [s, step] of steps.entries()) {

@@ -14,7 +14,12 @@
 import fs, { readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 
-const { dirs, t0, spacingMs, jitterMs } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { dirs: string[]; t0: number; spacingMs: number; jitterMs: number };
+const { dirs, t0, spacingMs, jitterMs } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
+  dirs: string[];
+  t0: number;
+  spacingMs: number;
+  jitterMs: number;
+};
 const pause = new Int32Array(new SharedArrayBuffer(4));
 if (jitterMs > 0) {
   for (const name of ['linkSync', 'renameSync', 'statSync', 'readFileSync', 'unlinkSync', 'writeFileSync'] as const) {

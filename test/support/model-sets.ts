@@ -28,7 +28,9 @@ function zoneModel(label: string) {
     route: '/zone/:zone',
     lanes: { meters: join<number>({ from: 'meter', lane: 'count' }), total: value(0), label: value('') },
     onStart: (ctx) => ctx.lanes.label.set(label),
-    onJoin: { meters: { update: (ctx, _k, next, old) => ctx.lanes.total.set(ctx.lanes.total.get() + next - (old ?? 0)) } },
+    onJoin: {
+      meters: { update: (ctx, _k, next, old) => ctx.lanes.total.set(ctx.lanes.total.get() + next - (old ?? 0)) },
+    },
   });
 }
 

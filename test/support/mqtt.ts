@@ -13,7 +13,9 @@ export const FIRE = `${ROOM}/sensors/fire`;
 export const SITE = '/org/contoso/site/berlin';
 
 /** True when Debian's mosquitto (and its clients) are installed. */
-export const hasMosquitto = ['mosquitto', 'mosquitto_pub', 'mosquitto_sub'].every((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0);
+export const hasMosquitto = ['mosquitto', 'mosquitto_pub', 'mosquitto_sub'].every(
+  (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0,
+);
 
 /** A free TCP port: bind port 0, read it, release it (mosquitto cannot listen on port 0). */
 export async function freePort(): Promise<number> {
@@ -38,7 +40,17 @@ export async function startMosquitto(): Promise<Mosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tf-mosq-'));
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'max_queued_messages 1000000', 'max_inflight_messages 0', 'persistence false', ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'max_queued_messages 1000000',
+      'max_inflight_messages 0',
+      'persistence false',
+      '',
+    ].join('\n'),
+  );
   const proc: ChildProcess = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
@@ -47,7 +59,8 @@ export async function startMosquitto(): Promise<Mosquitto> {
     return canConnect(port);
   }, 5000);
   return {
-    port, url: `mqtt://127.0.0.1:${port}`,
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
     async stop() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
@@ -68,7 +81,11 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -98,11 +115,14 @@ export async function closeClients(): Promise<void> {
 export function run(cmd: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`${cmd} exited ${code}: ${stderr}`))));
+    p.on('exit', (code) =>
+      code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`${cmd} exited ${code}: ${stderr}`)),
+    );
     // A command that does not read its input (mosquitto_pub -m) may exit before we write it: EPIPE is no failure.
     p.stdin.on('error', () => undefined);
     p.stdin.end(input ?? '');
@@ -110,9 +130,15 @@ export function run(cmd: string, args: string[], input?: string): Promise<{ stdo
 }
 
 /** Starts `mosquitto_sub` and collects its lines; `stop()` ends it. */
-export function subscribeCli(port: number, topic: string, extra: string[] = []): { lines: string[]; ready: Promise<void>; stop: () => void } {
+export function subscribeCli(
+  port: number,
+  topic: string,
+  extra: string[] = [],
+): { lines: string[]; ready: Promise<void>; stop: () => void } {
   const lines: string[] = [];
-  const p = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-q', '1', '-v', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-q', '1', '-v', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let buf = '';
   p.stdout.on('data', (d) => {
     buf += d;
@@ -128,8 +154,23 @@ export function subscribeCli(port: number, topic: string, extra: string[] = []):
 }
 
 /** A structured CloudEvent of a reading. */
-export function cloudEvent(subject: string, data: unknown, id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { specversion: '1.0', id, source: 'urn:test:device', type: 'reading', subject, time: new Date().toISOString(), datacontenttype: 'application/json', data, ...extra };
+export function cloudEvent(
+  subject: string,
+  data: unknown,
+  id: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    specversion: '1.0',
+    id,
+    source: 'urn:test:device',
+    type: 'reading',
+    subject,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data,
+    ...extra,
+  };
 }
 
 /** The MQTT topic of a path with no prefix. */

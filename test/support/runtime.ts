@@ -19,7 +19,10 @@ export const WORKER_COUNTS = [0, 1, 2] as const;
  * worker threads, writes settle before they return: joins between twins on different
  * workers are eventually consistent, and the suites compare settled states.
  */
-export function simulatedRuntime(options: Omit<RuntimeOptions, 'clock'> & { start?: number }): { rt: Runtime; clock: SimulatedClock } {
+export function simulatedRuntime(options: Omit<RuntimeOptions, 'clock'> & { start?: number }): {
+  rt: Runtime;
+  clock: SimulatedClock;
+} {
   const clock = new SimulatedClock(options.start ?? T0);
   const rt = createRuntime({ logger: pino({ level: 'silent' }), ...options, clock });
   open.push(rt);
@@ -43,7 +46,10 @@ export function simulatedRuntime(options: Omit<RuntimeOptions, 'clock'> & { star
 }
 
 /** The building model at `workers` worker threads (0: this thread). */
-export function buildingRuntime(workers: number, overrides: Partial<BuildingParams> = {}): { rt: Runtime; clock: SimulatedClock } {
+export function buildingRuntime(
+  workers: number,
+  overrides: Partial<BuildingParams> = {},
+): { rt: Runtime; clock: SimulatedClock } {
   return simulatedRuntime({
     models: buildingModels(overrides),
     workers: workers > 0 ? { count: workers, models: buildingModelSource(overrides) } : undefined,

@@ -49,7 +49,9 @@ export function typecheck(files: readonly CheckedFile[]): Map<string, string[]> 
   host.readFile = (name) => virtual.get(name) ?? readFile(name);
   host.getSourceFile = (name, language, onError, create) => {
     const text = virtual.get(name);
-    return text !== undefined ? ts.createSourceFile(name, text, language, true) : getSourceFile(name, language, onError, create);
+    return text !== undefined
+      ? ts.createSourceFile(name, text, language, true)
+      : getSourceFile(name, language, onError, create);
   };
   const roots = files.map((f) => ROOT + f.fileName);
   const program = ts.createProgram(roots, compilerOptions, host);
@@ -57,10 +59,13 @@ export function typecheck(files: readonly CheckedFile[]): Map<string, string[]> 
   for (const f of files) {
     const source = program.getSourceFile(ROOT + f.fileName);
     if (!source) throw new Error(`${f.fileName} is not part of the program`);
-    out.set(f.fileName, ts.getPreEmitDiagnostics(program, source).map((d) => {
-      const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
-      return `${at ? `${at.line + 1}:${at.character + 1} ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
-    }));
+    out.set(
+      f.fileName,
+      ts.getPreEmitDiagnostics(program, source).map((d) => {
+        const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+        return `${at ? `${at.line + 1}:${at.character + 1} ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+      }),
+    );
   }
   return out;
 }
@@ -70,8 +75,10 @@ export function castsIn(text: string): string[] {
   const source = ts.createSourceFile('cast-scan.ts', text, ts.ScriptTarget.ES2022, true);
   const casts: string[] = [];
   const visit = (node: ts.Node): void => {
-    const isConst = ts.isAsExpression(node) && ts.isTypeReferenceNode(node.type) && node.type.typeName.getText(source) === 'const';
-    if ((ts.isAsExpression(node) && !isConst) || ts.isTypeAssertionExpression(node) || ts.isNonNullExpression(node)) casts.push(node.getText(source));
+    const isConst =
+      ts.isAsExpression(node) && ts.isTypeReferenceNode(node.type) && node.type.typeName.getText(source) === 'const';
+    if ((ts.isAsExpression(node) && !isConst) || ts.isTypeAssertionExpression(node) || ts.isNonNullExpression(node))
+      casts.push(node.getText(source));
     ts.forEachChild(node, visit);
   };
   visit(source);

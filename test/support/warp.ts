@@ -50,13 +50,18 @@ export async function rawClient(url: string, protocol?: string): Promise<RawClie
       messages.push(text);
     }
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
   return {
-    ws, frames, messages, closed,
+    ws,
+    frames,
+    messages,
+    closed,
     send: (text) => ws.send(text),
     async until(predicate, ms = 5000) {
       const deadline = Date.now() + ms;

@@ -9,10 +9,16 @@ import { defineTwin, join, reject, value, window, type TwinModel } from '../../s
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-interface Reading { occupied: boolean; levels: number[] }
+interface Reading {
+  occupied: boolean;
+  levels: number[];
+}
 const isReading = (data: unknown): data is Reading =>
-  typeof data === 'object' && data !== null && typeof (data as Reading).occupied === 'boolean'
-  && Array.isArray((data as Reading).levels) && (data as Reading).levels.every((l) => typeof l === 'number');
+  typeof data === 'object' &&
+  data !== null &&
+  typeof (data as Reading).occupied === 'boolean' &&
+  Array.isArray((data as Reading).levels) &&
+  (data as Reading).levels.every((l) => typeof l === 'number');
 
 export function windowModels(): TwinModel<any>[] {
   const room = defineTwin({
@@ -21,8 +27,22 @@ export function windowModels(): TwinModel<any>[] {
     lanes: {
       occupied: value(false),
       level: value(0),
-      hourly: window({ source: 'occupied', sample: (o: boolean) => (o ? 1 : 0), kind: 'tumbling', size: HOUR, keep: 4, timeWeighted: true }),
-      quarters: window({ source: 'level', kind: 'hopping', size: 30 * MIN, hop: 15 * MIN, keep: 6, timeWeighted: true }),
+      hourly: window({
+        source: 'occupied',
+        sample: (o: boolean) => (o ? 1 : 0),
+        kind: 'tumbling',
+        size: HOUR,
+        keep: 4,
+        timeWeighted: true,
+      }),
+      quarters: window({
+        source: 'level',
+        kind: 'hopping',
+        size: 30 * MIN,
+        hop: 15 * MIN,
+        keep: 6,
+        timeWeighted: true,
+      }),
       recent: window({ source: 'level', kind: 'sliding', size: 20 * MIN, timeWeighted: true }),
       sampled: window({ source: 'level', kind: 'tumbling', size: 10 * MIN, keep: 6 }),
       lastHour: value<number | null>(null),

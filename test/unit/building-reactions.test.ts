@@ -17,7 +17,10 @@ function setup(overrides = {}) {
   return { rt, clock, out, types };
 }
 
-const climate = (room: string, temperature: number) => ({ subject: `${room}/sensors/climate`, data: { temperature, humidity: 40 } });
+const climate = (room: string, temperature: number) => ({
+  subject: `${room}/sensors/climate`,
+  data: { temperature, humidity: 40 },
+});
 
 describe.each(WORKER_COUNTS)('building reactions at %i workers', (count) => {
   beforeAll(() => {
@@ -45,7 +48,14 @@ describe.each(WORKER_COUNTS)('building reactions at %i workers', (count) => {
     it('is emitted as a CloudEvent with the floor as subject and a time from the clock', async () => {
       const { rt, out } = setup();
       await rt.ingest(climate(ROOM, 30));
-      expect(out[0]).toMatchObject({ specversion: '1.0', type: 'hvac.adjust', source: FLOOR, subject: FLOOR, time: '2026-01-01T00:00:00.000Z', datacontenttype: 'application/json' });
+      expect(out[0]).toMatchObject({
+        specversion: '1.0',
+        type: 'hvac.adjust',
+        source: FLOOR,
+        subject: FLOOR,
+        time: '2026-01-01T00:00:00.000Z',
+        datacontenttype: 'application/json',
+      });
       expect(typeof out[0]!.id).toBe('string');
     });
 
@@ -66,7 +76,11 @@ describe.each(WORKER_COUNTS)('building reactions at %i workers', (count) => {
       expect(await rt.get('/org/contoso/site/berlin', 'alarmSources')).toEqual([`${other}/sensors/gasbio`]);
       await rt.ingest({ subject: `${other}/sensors/gasbio`, data: { alarm: false, level: 0.01 } });
       await rt.ingest({ subject: `${other}/sensors/gasbio`, data: { alarm: true, level: 0.8 } });
-      expect(types()).toEqual(['evacuation /org/contoso/site/berlin', 'evacuation.cleared /org/contoso/site/berlin', 'evacuation /org/contoso/site/berlin']);
+      expect(types()).toEqual([
+        'evacuation /org/contoso/site/berlin',
+        'evacuation.cleared /org/contoso/site/berlin',
+        'evacuation /org/contoso/site/berlin',
+      ]);
       expect(out[0]!.data).toEqual({ alarmSources: [`${ROOM}/sensors/fire`] });
       expect(await rt.get('/org/contoso', 'alarm')).toBe(true);
     });
@@ -83,7 +97,12 @@ describe.each(WORKER_COUNTS)('building reactions at %i workers', (count) => {
       await rt.ingest({ subject: `${UNIT}/room/5/sensors/occupancy`, data: { occupied: false } });
       await rt.ingest({ subject: `${ROOM}/sensors/occupancy`, data: { occupied: true } });
       await rt.command(UNIT, 'secure', false);
-      expect(types()).toEqual([`security.alert ${UNIT}`, `security.alert.cleared ${UNIT}`, `security.alert ${UNIT}`, `security.alert.cleared ${UNIT}`]);
+      expect(types()).toEqual([
+        `security.alert ${UNIT}`,
+        `security.alert.cleared ${UNIT}`,
+        `security.alert ${UNIT}`,
+        `security.alert.cleared ${UNIT}`,
+      ]);
     });
 
     it('rejects a non-boolean secure command', async () => {

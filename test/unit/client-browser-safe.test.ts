@@ -11,7 +11,9 @@ function moduleGraph(entry: string): Map<string, string> {
   const visit = (file: string): void => {
     if (seen.has(file)) return;
     // Without comments: doc examples mention imports and globals that the code does not use.
-    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const text = readFileSync(file, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
     seen.set(file, text);
     for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s+'([^']+)'/g)) {
       const spec = m[1]!;

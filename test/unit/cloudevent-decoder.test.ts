@@ -32,41 +32,101 @@ function ours(o: Record<string, unknown>) {
  */
 const SDK_LENIENT_TIMES = ['2020-01-01T00:00:00', '2020-01-01T00:00:00+25:00'];
 function sdkLeniency(o: Record<string, unknown>): boolean {
-  return SDK_LENIENT_TIMES.includes(o.time as string) || o.specversion !== '1.0' || typeof o.id !== 'string' || o.id === '' || o.time === '' || o.time === 0 ||
-    (o.data !== undefined && o.data_base64 !== undefined && o.data_base64 !== null);
+  return (
+    SDK_LENIENT_TIMES.includes(o.time as string) ||
+    o.specversion !== '1.0' ||
+    typeof o.id !== 'string' ||
+    o.id === '' ||
+    o.time === '' ||
+    o.time === 0 ||
+    (o.data !== undefined && o.data_base64 !== undefined && o.data_base64 !== null)
+  );
 }
 
-const isoTime = fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
-const badTime = fc.constantFrom('2020-13-01T00:00:00Z', '2021-02-29T00:00:00Z', 'yesterday', '2020-01-01T24:00:00Z', '2020-1-01T00:00:00Z', ...SDK_LENIENT_TIMES);
-const oddTime = fc.constantFrom('2020-01-01 10:00:00Z', '2020-01-01t10:00:00z', '2020-01-01T10:00:00.123456+01:30', '2020-01-01T10:00:00-0530', '2016-12-31T23:59:60Z', '2020-01-01T10:00:00+01');
-const uriChars = fc.constantFrom(...'abcXYZ019-._~!$&\'()*+,;=:@/?%'.split(''));
+const isoTime = fc
+  .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+  .map((d) => d.toISOString());
+const badTime = fc.constantFrom(
+  '2020-13-01T00:00:00Z',
+  '2021-02-29T00:00:00Z',
+  'yesterday',
+  '2020-01-01T24:00:00Z',
+  '2020-1-01T00:00:00Z',
+  ...SDK_LENIENT_TIMES,
+);
+const oddTime = fc.constantFrom(
+  '2020-01-01 10:00:00Z',
+  '2020-01-01t10:00:00z',
+  '2020-01-01T10:00:00.123456+01:30',
+  '2020-01-01T10:00:00-0530',
+  '2016-12-31T23:59:60Z',
+  '2020-01-01T10:00:00+01',
+);
+const uriChars = fc.constantFrom(..."abcXYZ019-._~!$&'()*+,;=:@/?%".split(''));
 const badChars = fc.constantFrom(' ', '<', '>', '{', '|', '\\', '^', '`', 'é', '\n');
 const source = fc.oneof(
   fc.webUrl(),
-  fc.constantFrom('urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66', '/sensors/tn-1234567/alerts', 'dev/1', 'mqtt://client-7', 'mailto:a@b.c', '%41%42'),
-  fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/), fc.array(uriChars, { maxLength: 12 })).map(([s, cs]) => `${s}/${cs.join('').replace(/%/g, '%2F')}`),
-  fc.tuple(fc.stringMatching(/^[a-z]{1,5}$/), badChars, fc.stringMatching(/^[a-z]{0,5}$/)).map(([a, b, c]) => a + b + c),
+  fc.constantFrom(
+    'urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66',
+    '/sensors/tn-1234567/alerts',
+    'dev/1',
+    'mqtt://client-7',
+    'mailto:a@b.c',
+    '%41%42',
+  ),
+  fc
+    .tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/), fc.array(uriChars, { maxLength: 12 }))
+    .map(([s, cs]) => `${s}/${cs.join('').replace(/%/g, '%2F')}`),
+  fc
+    .tuple(fc.stringMatching(/^[a-z]{1,5}$/), badChars, fc.stringMatching(/^[a-z]{0,5}$/))
+    .map(([a, b, c]) => a + b + c),
   fc.constantFrom('', '%zz', 'a%4', '#a#b'),
 );
 const jsonText = fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v));
 const extName = fc.constantFrom('ext1', 'comexampleext', 'traceparent', 'Bad', 'with-dash', 'x_y');
 const extValue = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(1.5));
 
-const event = fc.record(
-  {
-    specversion: fc.oneof({ weight: 10, arbitrary: fc.constant('1.0') }, { weight: 1, arbitrary: fc.constantFrom('0.3', '2.0', '', 1) }),
-    id: fc.oneof({ weight: 10, arbitrary: fc.string({ minLength: 1, maxLength: 20 }) }, { weight: 1, arbitrary: fc.constantFrom('', 5, null) }),
-    source,
-    type: fc.oneof({ weight: 10, arbitrary: fc.constantFrom('reading', 'com.example.thing.v1') }, { weight: 1, arbitrary: fc.constantFrom('', 7) }),
-    subject: fc.oneof(fc.constant('/org/a/site/b'), fc.constant(''), fc.constant(null)),
-    time: fc.oneof({ weight: 6, arbitrary: isoTime }, { weight: 2, arbitrary: oddTime }, { weight: 2, arbitrary: badTime }, { weight: 1, arbitrary: fc.constant('') }),
-    datacontenttype: fc.constantFrom('application/json', 'text/plain', 'application/vnd.x+json; charset=utf-8', '', null, 3),
-    dataschema: fc.constantFrom('https://example.com/s.json', 'urn:schema:1', 'relative/path', 'not a uri', ''),
-    data: fc.jsonValue({ maxDepth: 2 }),
-    data_base64: fc.oneof(jsonText.map((t) => Buffer.from(t).toString('base64')), fc.constant(null)),
-  },
-  { requiredKeys: ['specversion', 'id', 'source', 'type'] },
-).chain((e) => fc.dictionary(extName, extValue, { maxKeys: 2 }).map((ext) => ({ ...ext, ...e })));
+const event = fc
+  .record(
+    {
+      specversion: fc.oneof(
+        { weight: 10, arbitrary: fc.constant('1.0') },
+        { weight: 1, arbitrary: fc.constantFrom('0.3', '2.0', '', 1) },
+      ),
+      id: fc.oneof(
+        { weight: 10, arbitrary: fc.string({ minLength: 1, maxLength: 20 }) },
+        { weight: 1, arbitrary: fc.constantFrom('', 5, null) },
+      ),
+      source,
+      type: fc.oneof(
+        { weight: 10, arbitrary: fc.constantFrom('reading', 'com.example.thing.v1') },
+        { weight: 1, arbitrary: fc.constantFrom('', 7) },
+      ),
+      subject: fc.oneof(fc.constant('/org/a/site/b'), fc.constant(''), fc.constant(null)),
+      time: fc.oneof(
+        { weight: 6, arbitrary: isoTime },
+        { weight: 2, arbitrary: oddTime },
+        { weight: 2, arbitrary: badTime },
+        { weight: 1, arbitrary: fc.constant('') },
+      ),
+      datacontenttype: fc.constantFrom(
+        'application/json',
+        'text/plain',
+        'application/vnd.x+json; charset=utf-8',
+        '',
+        null,
+        3,
+      ),
+      dataschema: fc.constantFrom('https://example.com/s.json', 'urn:schema:1', 'relative/path', 'not a uri', ''),
+      data: fc.jsonValue({ maxDepth: 2 }),
+      data_base64: fc.oneof(
+        jsonText.map((t) => Buffer.from(t).toString('base64')),
+        fc.constant(null),
+      ),
+    },
+    { requiredKeys: ['specversion', 'id', 'source', 'type'] },
+  )
+  .chain((e) => fc.dictionary(extName, extValue, { maxKeys: 2 }).map((ext) => ({ ...ext, ...e })));
 
 describe('CloudEvent decoder', () => {
   it('agrees with the cloudevents SDK on generated events (accept/reject and attributes)', () => {
@@ -99,13 +159,32 @@ describe('CloudEvent decoder', () => {
   });
 
   it('decodes binary mode from header-style attributes', () => {
-    const headers: Record<string, string> = { specversion: '1.0', id: '9', source: 'urn:x', type: 'reading', subject: '/org/a', time: '2026-01-01T00:00:00Z' };
+    const headers: Record<string, string> = {
+      specversion: '1.0',
+      id: '9',
+      source: 'urn:x',
+      type: 'reading',
+      subject: '/org/a',
+      time: '2026-01-01T00:00:00Z',
+    };
     const e = decodeBinary((n) => headers[n], Buffer.from('{"a":1}'), 'application/json');
-    expect(e).toMatchObject({ id: '9', source: 'urn:x', subject: '/org/a', time: Date.UTC(2026, 0, 1), data: { a: 1 } });
+    expect(e).toMatchObject({
+      id: '9',
+      source: 'urn:x',
+      subject: '/org/a',
+      time: Date.UTC(2026, 0, 1),
+      data: { a: 1 },
+    });
     expect(decodeBinary((n) => headers[n], Buffer.from('hello'), 'text/plain').data).toBe('hello');
     expect(() => decodeBinary((n) => headers[n], Buffer.from('{x'), 'application/json')).toThrow(/not valid JSON/);
-    expect(() => decodeBinary((n) => (n === 'id' ? undefined : headers[n]), Buffer.alloc(0), undefined)).toThrow(/"id" is required/);
-    expect(decodeBinary((n) => ({ ...headers, devpath: '/org/b' })[n], Buffer.alloc(0), undefined, { pathAttribute: 'devpath' }).subject).toBe('/org/b');
+    expect(() => decodeBinary((n) => (n === 'id' ? undefined : headers[n]), Buffer.alloc(0), undefined)).toThrow(
+      /"id" is required/,
+    );
+    expect(
+      decodeBinary((n) => ({ ...headers, devpath: '/org/b' })[n], Buffer.alloc(0), undefined, {
+        pathAttribute: 'devpath',
+      }).subject,
+    ).toBe('/org/b');
   });
 
   it('parses RFC 3339 timestamps with offsets, fractions and leap seconds', () => {

@@ -3,7 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { TwinEvent } from '../../src/index.js';
 import { parseCsv } from '../../src/recording/csv.js';
-import { importCsv, roomPathOf, DEFAULT_ROOM_TEMPLATE, UCI_MAPPING, type CsvImportOptions, type CsvMapping } from '../../src/recording/csv-import.js';
+import {
+  importCsv,
+  roomPathOf,
+  DEFAULT_ROOM_TEMPLATE,
+  UCI_MAPPING,
+  type CsvImportOptions,
+  type CsvMapping,
+} from '../../src/recording/csv-import.js';
 import { planCsvImport } from '../../src/recording/csv-import-plan.js';
 
 const CSV = fileURLToPath(new URL('../fixtures/uci-occupancy/datatraining.txt', import.meta.url));
@@ -30,7 +37,14 @@ function reference(text: string, mapping: CsvMapping, options: CsvImportOptions 
           const cell = row[at(f.column)]!.trim();
           data[name] = f.type === 'boolean' ? ['1', 'true', 'yes'].includes(cell) : Number(cell);
         }
-        out.push({ id: String(n + 1), source: mapping.source ?? 'twinflow:import', type: 'reading', subject: `${room}/${s.path}`, time: time + copy * shift, data });
+        out.push({
+          id: String(n + 1),
+          source: mapping.source ?? 'twinflow:import',
+          type: 'reading',
+          subject: `${room}/${s.path}`,
+          time: time + copy * shift,
+          data,
+        });
       }
     });
   }
@@ -46,12 +60,16 @@ const SHUFFLED: CsvMapping = {
     { path: 'c', fields: { z: { column: 'z' } } },
   ],
 };
-const SHUFFLED_CSV = ['t,x,on,y,z', ...[5, 3, 3, 9, 0, 5, 12, 1, 3, 7].map((t, i) => `${t * 1000},${i},${i % 2 ? 'yes' : '0'},${-i / 4},${i * 10}`)].join('\r\n');
+const SHUFFLED_CSV = [
+  't,x,on,y,z',
+  ...[5, 3, 3, 9, 0, 5, 12, 1, 3, 7].map((t, i) => `${t * 1000},${i},${i % 2 ? 'yes' : '0'},${-i / 4},${i * 10}`),
+].join('\r\n');
 
 describe('importCsv', () => {
   it('gives the events of the plain definition, in the same order (UCI file, one and several copies)', () => {
     const text = readFileSync(CSV, 'utf8');
-    for (const fanOut of [1, 12]) { // 12: copies 9 to 11 are shifted past the next row (one a minute)
+    for (const fanOut of [1, 12]) {
+      // 12: copies 9 to 11 are shifted past the next row (one a minute)
       const events = importCsv(text, UCI_MAPPING, { fanOut });
       expect(events).toHaveLength(8143 * 2 * fanOut);
       expect(events).toEqual(reference(text, UCI_MAPPING, { fanOut }));
@@ -76,7 +94,11 @@ describe('importCsv', () => {
 
   it('names the first bad column, time or cell in file order', () => {
     expect(() => importCsv('t,x\n1,2\n', SHUFFLED)).toThrow('CSV has no column "on" (columns: t, x)');
-    expect(() => importCsv('t,x,on,y,z\n1,2,1,3,4\nsoon,2,1,3,4\n1,abc,1,3,4\n', SHUFFLED)).toThrow('row 2: cannot read time "soon" as epoch-ms');
-    expect(() => importCsv('t,x,on,y,z\n1,2,1,3,4\n2,2,1,,4\n3,abc,1,3,4\n', SHUFFLED)).toThrow('row 2: "y" is not a number: ""');
+    expect(() => importCsv('t,x,on,y,z\n1,2,1,3,4\nsoon,2,1,3,4\n1,abc,1,3,4\n', SHUFFLED)).toThrow(
+      'row 2: cannot read time "soon" as epoch-ms',
+    );
+    expect(() => importCsv('t,x,on,y,z\n1,2,1,3,4\n2,2,1,,4\n3,abc,1,3,4\n', SHUFFLED)).toThrow(
+      'row 2: "y" is not a number: ""',
+    );
   });
 });

@@ -24,7 +24,10 @@ afterEach(() => {
 
 /** Starts a claimer; resolves with its results line (rejects if it exits first or takes too long). */
 function claimer(plan: string): { child: ChildProcess; line: Promise<{ pid: number; results: string[] }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLAIMER, plan], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLAIMER, plan], {
+    cwd: REPO,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   children.push(child);
   const line = new Promise<{ pid: number; results: string[] }>((resolveLine, reject) => {
     let out = '';
@@ -44,54 +47,69 @@ function claimer(plan: string): { child: ChildProcess; line: Promise<{ pid: numb
 }
 
 describe('the data-directory lock under concurrent take-over (review R9)', () => {
-  it.skipIf(!existsSync('/proc/self/stat'))(`#R9 ${CLAIMERS} processes taking over a stale lock at the same moment: exactly one wins, ${ROUNDS} rounds`, async () => {
-    const root = tempDir();
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    // A holder that is gone: this process's pid with another start time (a reused pid).
-    const stale = JSON.stringify({ pid: process.pid, started: 1, boot, host: 'gone', since: '2020-01-01T00:00:00.000Z' }) + '\n';
-    const dirs = Array.from({ length: ROUNDS }, (_, r) => {
-      const dir = join(root, `r${r}`);
-      mkdirSync(dir);
-      writeFileSync(join(dir, LOCK_FILE), stale);
-      return dir;
-    });
-    const plan = join(root, 'plan.json');
-    // Time for the children to start (tsx), then one round every SPACING ms; each lock step
-    // of a claimer pauses up to JITTER ms, so that their steps interleave in every order.
-    writeFileSync(plan, JSON.stringify({ dirs, t0: Date.now() + 4_000, spacingMs: SPACING, jitterMs: JITTER }));
-    const claimers = Array.from({ length: CLAIMERS }, () => claimer(plan));
-    const answers = await Promise.all(claimers.map((c) => c.line));
+  it.skipIf(!existsSync('/proc/self/stat'))(
+    `#R9 ${CLAIMERS} processes taking over a stale lock at the same moment: exactly one wins, ${ROUNDS} rounds`,
+    async () => {
+      const root = tempDir();
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      // A holder that is gone: this process's pid with another start time (a reused pid).
+      const stale =
+        JSON.stringify({ pid: process.pid, started: 1, boot, host: 'gone', since: '2020-01-01T00:00:00.000Z' }) + '\n';
+      const dirs = Array.from({ length: ROUNDS }, (_, r) => {
+        const dir = join(root, `r${r}`);
+        mkdirSync(dir);
+        writeFileSync(join(dir, LOCK_FILE), stale);
+        return dir;
+      });
+      const plan = join(root, 'plan.json');
+      // Time for the children to start (tsx), then one round every SPACING ms; each lock step
+      // of a claimer pauses up to JITTER ms, so that their steps interleave in every order.
+      writeFileSync(plan, JSON.stringify({ dirs, t0: Date.now() + 4_000, spacingMs: SPACING, jitterMs: JITTER }));
+      const claimers = Array.from({ length: CLAIMERS }, () => claimer(plan));
+      const answers = await Promise.all(claimers.map((c) => c.line));
 
-    const doubles: string[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const winners = answers.filter((a) => a.results[r] === 'won').map((a) => a.pid);
-      const others = answers.filter((a) => a.results[r] !== 'won').map((a) => a.results[r]);
-      if (winners.length !== 1) doubles.push(`round ${r}: ${winners.length} winners (${winners.join(', ')})`);
-      expect(others.every((o) => o === 'TWIN_STORE_LOCKED'), `round ${r}: ${others.join(', ')}`).toBe(true);
-      // The lock file names the one winner.
-      if (winners.length === 1) expect(JSON.parse(readFileSync(join(dirs[r]!, LOCK_FILE), 'utf8')).pid).toBe(winners[0]);
-    }
-    expect(doubles).toEqual([]);
-    for (const c of claimers) c.child.stdin!.end();
-  }, 90_000);
+      const doubles: string[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const winners = answers.filter((a) => a.results[r] === 'won').map((a) => a.pid);
+        const others = answers.filter((a) => a.results[r] !== 'won').map((a) => a.results[r]);
+        if (winners.length !== 1) doubles.push(`round ${r}: ${winners.length} winners (${winners.join(', ')})`);
+        expect(
+          others.every((o) => o === 'TWIN_STORE_LOCKED'),
+          `round ${r}: ${others.join(', ')}`,
+        ).toBe(true);
+        // The lock file names the one winner.
+        if (winners.length === 1)
+          expect(JSON.parse(readFileSync(join(dirs[r]!, LOCK_FILE), 'utf8')).pid).toBe(winners[0]);
+      }
+      expect(doubles).toEqual([]);
+      for (const c of claimers) c.child.stdin!.end();
+    },
+    90_000,
+  );
 
-  it.skipIf(!existsSync('/proc/self/stat'))('#R9 a take-over guard left by a starter killed mid take-over is taken over in turn; a stack of stale guards is a clear error', () => {
-    const dir = tempDir();
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const stale = JSON.stringify({ pid: process.pid, started: 1, boot }) + '\n';
-    const lock = join(dir, LOCK_FILE);
-    writeFileSync(lock, stale);
-    writeFileSync(`${lock}.takeover`, stale);
-    const taken = DataDirLock.acquire(dir);
-    expect(JSON.parse(readFileSync(lock, 'utf8')).started).not.toBe(1);
-    expect(existsSync(`${lock}.takeover`)).toBe(false);
-    taken.release();
-    expect(existsSync(lock)).toBe(false);
+  it.skipIf(!existsSync('/proc/self/stat'))(
+    '#R9 a take-over guard left by a starter killed mid take-over is taken over in turn; a stack of stale guards is a clear error',
+    () => {
+      const dir = tempDir();
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      const stale = JSON.stringify({ pid: process.pid, started: 1, boot }) + '\n';
+      const lock = join(dir, LOCK_FILE);
+      writeFileSync(lock, stale);
+      writeFileSync(`${lock}.takeover`, stale);
+      const taken = DataDirLock.acquire(dir);
+      expect(JSON.parse(readFileSync(lock, 'utf8')).started).not.toBe(1);
+      expect(existsSync(`${lock}.takeover`)).toBe(false);
+      taken.release();
+      expect(existsSync(lock)).toBe(false);
 
-    for (const f of [lock, `${lock}.takeover`, `${lock}.takeover.takeover`]) writeFileSync(f, stale);
-    expect(() => DataDirLock.acquire(dir)).toThrow(expect.objectContaining({
-      code: 'TWIN_STORE_LOCKED', message: expect.stringContaining(`if no twinflow runs on this directory, remove ${lock}.takeover.takeover`),
-    }));
-    expect(readFileSync(lock, 'utf8')).toBe(stale); // nothing removed
-  });
+      for (const f of [lock, `${lock}.takeover`, `${lock}.takeover.takeover`]) writeFileSync(f, stale);
+      expect(() => DataDirLock.acquire(dir)).toThrow(
+        expect.objectContaining({
+          code: 'TWIN_STORE_LOCKED',
+          message: expect.stringContaining(`if no twinflow runs on this directory, remove ${lock}.takeover.takeover`),
+        }),
+      );
+      expect(readFileSync(lock, 'utf8')).toBe(stale); // nothing removed
+    },
+  );
 });

@@ -36,14 +36,34 @@ describe('fleet generator', () => {
     for (const e of day) lastSeen.set(e.subject, e.time);
     const end = day[day.length - 1]!.time;
     expect([...lastSeen.values()].filter((t) => end - t > 3_600_000).length).toBeGreaterThan(0); // silent sensors
-    const temps = day.filter((e) => e.subject.endsWith('climate')).map((e) => (e.data as { temperature: number }).temperature);
+    const temps = day
+      .filter((e) => e.subject.endsWith('climate'))
+      .map((e) => (e.data as { temperature: number }).temperature);
     expect(Math.min(...temps)).toBeGreaterThan(10);
     expect(Math.max(...temps)).toBeLessThan(32);
   });
 
   it('`twinflow generate` writes byte-identical recordings for the same seed', async () => {
     const dir = tempDir();
-    const args = (out: string): string[] => ['generate', '--seed', '5', '--sites', '1', '--buildings', '1', '--floors', '2', '--units', '2', '--rooms', '3', '--events', '3000', '--out', out];
+    const args = (out: string): string[] => [
+      'generate',
+      '--seed',
+      '5',
+      '--sites',
+      '1',
+      '--buildings',
+      '1',
+      '--floors',
+      '2',
+      '--units',
+      '2',
+      '--rooms',
+      '3',
+      '--events',
+      '3000',
+      '--out',
+      out,
+    ];
     expect(await main(args(join(dir, 'a.tfr')))).toBe(0);
     expect(await main(args(join(dir, 'b.tfr')))).toBe(0);
     expect(readFileSync(join(dir, 'a.tfr')).equals(readFileSync(join(dir, 'b.tfr')))).toBe(true);

@@ -37,7 +37,12 @@ const until = async (cond: () => boolean): Promise<void> => {
 describe('group commit', () => {
   it('hands later steps to the store before earlier commits finish, and acknowledges in step order', async () => {
     const store = new ManualStore();
-    const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store, clock: new SimulatedClock(T0) });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: pino({ level: 'silent' }),
+      store,
+      clock: new SimulatedClock(T0),
+    });
     const acked: number[] = [];
     const first = rt.ingest({ subject: sensor(1), data: { occupied: true } }).then(() => acked.push(1));
     await until(() => store.pending.length === 1);
@@ -55,7 +60,12 @@ describe('group commit', () => {
 
   it('starts a stopped twin again after the commit holding its final writes, not after later ones', async () => {
     const store = new ManualStore();
-    const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store, clock: new SimulatedClock(T0) });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: pino({ level: 'silent' }),
+      store,
+      clock: new SimulatedClock(T0),
+    });
     void rt.ingest({ subject: sensor(1), data: { occupied: true } });
     await until(() => store.pending.length === 1);
     void rt.stop(sensor(1));
@@ -83,7 +93,13 @@ describe('group commit', () => {
   it('a failed commit fails every ticket with an item in it, also one that completes in a later step, and resets its twins', async () => {
     const store = new FailingStore();
     // One item per step: the batch's second event completes its ticket in the step after the failing commit.
-    const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }), store, clock: new SimulatedClock(T0), stepBudget: 1 });
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: pino({ level: 'silent' }),
+      store,
+      clock: new SimulatedClock(T0),
+      stepBudget: 1,
+    });
     store.failNext = true;
     const batch = rt.ingest([
       { subject: sensor(1), data: { occupied: true }, id: 'a', source: 't' },

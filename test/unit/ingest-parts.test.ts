@@ -17,7 +17,16 @@ import { simulatedRuntime } from '../support/runtime.js';
 
 const silent = pino({ level: 'silent' });
 const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
-const event = (n: number, type = 'evacuation', subject = '/org/a/site/b'): DerivedEvent => ({ specversion: '1.0', id: String(n), source: subject, type, subject, time: new Date(0).toISOString(), datacontenttype: 'application/json', data: { n } });
+const event = (n: number, type = 'evacuation', subject = '/org/a/site/b'): DerivedEvent => ({
+  specversion: '1.0',
+  id: String(n),
+  source: subject,
+  type,
+  subject,
+  time: new Date(0).toISOString(),
+  datacontenttype: 'application/json',
+  data: { n },
+});
 
 describe('TopicMap', () => {
   it('maps topics to paths under a prefix and skips foreign, $ and output topics', () => {
@@ -30,7 +39,9 @@ describe('TopicMap', () => {
     expect(t.topicOf('/org/a')).toBe('tf/org/a');
     expect(new TopicMap().pathOf('org//x')).toBe('/org//x'); // left for path validation to reject
     // A leading '/' after the prefix gets its own message naming the topic to use instead.
-    expect(t.leadingSlash('tf//org/a')?.message).toBe('MQTT topic "tf//org/a" must not start with "/" after the prefix "tf/": topic "tf/org/a" is the twin "/org/a"');
+    expect(t.leadingSlash('tf//org/a')?.message).toBe(
+      'MQTT topic "tf//org/a" must not start with "/" after the prefix "tf/": topic "tf/org/a" is the twin "/org/a"',
+    );
     expect(t.leadingSlash('tf/org/a')).toBeNull();
     expect(t.leadingSlash('ab//org/a')).toBeNull(); // not under the prefix: never ingested anyway
   });
@@ -50,8 +61,16 @@ describe('MqttDecoder', () => {
     const plain2 = d.message({ topic: 'x', payload: Buffer.from('{"a":1}') }, '/x', 'dev');
     expect(plain).toMatchObject({ subject: '/x', source: 'mqtt://dev', data: { a: 1 } });
     expect(plain.id).not.toBe(plain2.id);
-    expect(d.message({ topic: 'x', payload: Buffer.from('{"specversion":"1.0","id":"1","source":"s","type":"t"}') }, '/x', 'dev')).toMatchObject({ id: '1', subject: '/x', type: 't' });
-    expect(() => d.message({ topic: 'x', payload: Buffer.alloc(101) }, '/x', 'dev')).toThrow(expect.objectContaining({ code: 'TWIN_PAYLOAD_TOO_LARGE' }));
+    expect(
+      d.message(
+        { topic: 'x', payload: Buffer.from('{"specversion":"1.0","id":"1","source":"s","type":"t"}') },
+        '/x',
+        'dev',
+      ),
+    ).toMatchObject({ id: '1', subject: '/x', type: 't' });
+    expect(() => d.message({ topic: 'x', payload: Buffer.alloc(101) }, '/x', 'dev')).toThrow(
+      expect.objectContaining({ code: 'TWIN_PAYLOAD_TOO_LARGE' }),
+    );
   });
 });
 
@@ -60,7 +79,13 @@ describe('SinkQueue', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const got: number[] = [];
-    const sink: Sink = { name: 'slow', deliver: async (e) => { await gate; got.push((e.data as { n: number }).n); } };
+    const sink: Sink = {
+      name: 'slow',
+      deliver: async (e) => {
+        await gate;
+        got.push((e.data as { n: number }).n);
+      },
+    };
     const q = new SinkQueue(sink, new MemoryDeadLetters(), silent, { capacity: 3 });
     for (let i = 0; i < 10; i++) q.push(event(i));
     expect(q.stats).toMatchObject({ dropped: 6, queued: 3 });
@@ -72,12 +97,27 @@ describe('SinkQueue', () => {
   it('retries with backoff and dead-letters permanent failures at once', async () => {
     let calls = 0;
     const dl = new MemoryDeadLetters();
-    const flaky: Sink = { name: 'flaky', deliver: async () => { if (++calls < 3) throw new Error('down'); } };
+    const flaky: Sink = {
+      name: 'flaky',
+      deliver: async () => {
+        if (++calls < 3) throw new Error('down');
+      },
+    };
     const q = new SinkQueue(flaky, dl, silent, { baseDelayMs: 1 });
     q.push(event(1));
     await q.idle();
     expect(q.stats).toMatchObject({ delivered: 1, retries: 2 });
-    const permanent = new SinkQueue({ name: 'p', deliver: async () => { throw new PermanentSinkError('HTTP 400'); } }, dl, silent, { baseDelayMs: 1 });
+    const permanent = new SinkQueue(
+      {
+        name: 'p',
+        deliver: async () => {
+          throw new PermanentSinkError('HTTP 400');
+        },
+      },
+      dl,
+      silent,
+      { baseDelayMs: 1 },
+    );
     permanent.push(event(2));
     await permanent.idle();
     expect(permanent.stats).toMatchObject({ deadLettered: 1, retries: 0 });
@@ -92,10 +132,14 @@ describe('IngestQueue', () => {
     const q = new IngestQueue(rt, new BadInput(new Rejections(silent), dl));
     const order: string[] = [];
     const note = { origin: 'mqtt' as const };
-    q.push({ subject: `${ROOM}/sensors/climate`, data: { temperature: 20, humidity: 1 } }, note, (e) => order.push(`a:${e?.code ?? 'ok'}`));
+    q.push({ subject: `${ROOM}/sensors/climate`, data: { temperature: 20, humidity: 1 } }, note, (e) =>
+      order.push(`a:${e?.code ?? 'ok'}`),
+    );
     q.pushRejected(new TwinError('TWIN_PAYLOAD_INVALID', 'bad'), note, (e) => order.push(`b:${e?.code}`));
     q.push({ subject: '/nowhere', data: {} }, note, (e) => order.push(`c:${e?.code ?? 'ok'}`));
-    q.push({ subject: `${ROOM}/sensors/climate`, data: { temperature: 21, humidity: 1 } }, note, (e) => order.push(`d:${e?.code ?? 'ok'}`));
+    q.push({ subject: `${ROOM}/sensors/climate`, data: { temperature: 21, humidity: 1 } }, note, (e) =>
+      order.push(`d:${e?.code ?? 'ok'}`),
+    );
     await q.drained();
     expect(order).toEqual(['a:ok', 'b:TWIN_PAYLOAD_INVALID', 'c:TWIN_NO_ROUTE', 'd:ok']);
     expect(await rt.get(ROOM, 'temperature')).toBe(21);
@@ -111,19 +155,41 @@ describe('ingestion flags', () => {
     expect(ingestionFromFlags({ 'no-mqtt': true, 'mqtt-url': 'mqtt://h:1' }, {}).mqtt).toBeUndefined();
     expect(ingestionFromFlags({}, { TWINFLOW_NO_MQTT: '1' }).mqtt).toBeUndefined();
     expect(ingestionFromFlags({}, { TWINFLOW_NO_MQTT: '' }).mqtt).toMatchObject({ port: 1883 });
-    expect(ingestionFromFlags({ 'mqtt-url': 'mqtt://h:1', 'mqtt-subscription': '$share/g/org/#', 'mqtt-topic-prefix': 'tf/' }, {}).mqtt)
-      .toMatchObject({ url: 'mqtt://h:1', subscription: '$share/g/org/#', topicPrefix: 'tf/' });
-    expect(ingestionFromFlags({ webhook: ['http://a/h', 'binary:http://b/h'] }, {}).outputs!.webhooks).toEqual([{ url: 'http://a/h' }, { url: 'http://b/h', mode: 'binary' }]);
+    expect(
+      ingestionFromFlags(
+        { 'mqtt-url': 'mqtt://h:1', 'mqtt-subscription': '$share/g/org/#', 'mqtt-topic-prefix': 'tf/' },
+        {},
+      ).mqtt,
+    ).toMatchObject({ url: 'mqtt://h:1', subscription: '$share/g/org/#', topicPrefix: 'tf/' });
+    expect(ingestionFromFlags({ webhook: ['http://a/h', 'binary:http://b/h'] }, {}).outputs!.webhooks).toEqual([
+      { url: 'http://a/h' },
+      { url: 'http://b/h', mode: 'binary' },
+    ]);
     expect(() => ingestionFromFlags({ 'mqtt-port': 'x' }, {})).toThrow(/--mqtt-port/);
     expect(() => ingestionFromFlags({ webhook: ['nope'] }, {})).toThrow(/--webhook/);
   });
 });
 
-describe('MqttFramer (the embedded broker wire\'s packet boundaries)', () => {
+describe("MqttFramer (the embedded broker wire's packet boundaries)", () => {
   it('#13.5 finds every packet, its size and topic, however the stream is cut, without buffering bodies', () => {
     const packets = [
-      mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'f', keepalive: 60 }),
-      mqttPacket.generate({ cmd: 'publish', topic: 'org/a', payload: Buffer.alloc(300, 1), qos: 1, messageId: 1, retain: false, dup: false }),
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'f',
+        keepalive: 60,
+      }),
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic: 'org/a',
+        payload: Buffer.alloc(300, 1),
+        qos: 1,
+        messageId: 1,
+        retain: false,
+        dup: false,
+      }),
       mqttPacket.generate({ cmd: 'pingreq' }),
       mqttPacket.generate({ cmd: 'publish', topic: 'é/ü', payload: '', qos: 0, retain: false, dup: false }),
       mqttPacket.generate({ cmd: 'puback', messageId: 7 }),
@@ -148,9 +214,24 @@ describe('MqttFramer (the embedded broker wire\'s packet boundaries)', () => {
   it('R6 filter drops whole packets chosen at their first byte, however the stream is cut', () => {
     const packets = [
       mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }),
-      mqttPacket.generate({ cmd: 'publish', topic: 'org/a', payload: Buffer.alloc(300, 1), qos: 1, messageId: 1, retain: false, dup: false }),
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic: 'org/a',
+        payload: Buffer.alloc(300, 1),
+        qos: 1,
+        messageId: 1,
+        retain: false,
+        dup: false,
+      }),
       mqttPacket.generate({ cmd: 'puback', messageId: 7 }),
-      mqttPacket.generate({ cmd: 'publish', topic: 'org/b', payload: Buffer.alloc(200, 2), qos: 0, retain: false, dup: false }),
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic: 'org/b',
+        payload: Buffer.alloc(200, 2),
+        qos: 0,
+        retain: false,
+        dup: false,
+      }),
       mqttPacket.generate({ cmd: 'publish', topic: 'org/c', payload: 'c', qos: 0, retain: false, dup: false }),
       mqttPacket.generate({ cmd: 'pingresp' }),
     ];
@@ -160,7 +241,10 @@ describe('MqttFramer (the embedded broker wire\'s packet boundaries)', () => {
     for (const size of [1, 2, 3, 7, 64, stream.length]) {
       let publishes = 0;
       const ended: number[] = [];
-      const f = new MqttFramer(false, { skip: (type) => type === 3 && publishes++ % 2 === 0, ended: (type) => void ended.push(type) });
+      const f = new MqttFramer(false, {
+        skip: (type) => type === 3 && publishes++ % 2 === 0,
+        ended: (type) => void ended.push(type),
+      });
       const kept: Buffer[] = [];
       for (let i = 0; i < stream.length; i += size) kept.push(f.filter(stream.subarray(i, i + size)));
       expect(Buffer.concat(kept).equals(expected)).toBe(true);

@@ -5,7 +5,10 @@ import { seeded } from '../support/fleet.js';
 /** A parent's batch of `n` (lane, child) pairs, added in a seeded random order, some twice. */
 function batch(n: number, seed: number) {
   const rnd = seeded(seed);
-  const pairs = Array.from({ length: n }, (_, i) => ({ lane: rnd() < 0.5 ? 'a' : 'b', child: `/p/c${Math.floor(rnd() * n)}-${i % 7}` }));
+  const pairs = Array.from({ length: n }, (_, i) => ({
+    lane: rnd() < 0.5 ? 'a' : 'b',
+    child: `/p/c${Math.floor(rnd() * n)}-${i % 7}`,
+  }));
   const buffer = new JoinBuffer();
   const latest = new Map<string, number>();
   for (let i = 0; i < pairs.length * 2; i++) {

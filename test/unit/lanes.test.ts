@@ -10,23 +10,40 @@ const thing = defineTwin({
     changes: value<string[]>([]),
     tags: map<string>(),
     transientNote: value('', { transient: true }),
-    bump: command<number>({ parse: (v) => { if (typeof v !== 'number') throw new Error('a number'); return v; } }),
+    bump: command<number>({
+      parse: (v) => {
+        if (typeof v !== 'number') throw new Error('a number');
+        return v;
+      },
+    }),
     summary: demand<{ level: number; tags: number }>(),
     alerts: supply<string>(),
   },
   on: {
-    set(ctx, e) { ctx.lanes.level.set((e.data as { level: number }).level); },
+    set(ctx, e) {
+      ctx.lanes.level.set((e.data as { level: number }).level);
+    },
     tag(ctx, e) {
       const { key, tag } = e.data as { key: string; tag: string | null };
       if (tag === null) ctx.lanes.tags.remove(key);
       else ctx.lanes.tags.update(key, tag);
     },
-    clear(ctx) { ctx.lanes.tags.clear(); },
-    alert(ctx, e) { ctx.lanes.alerts.push(String(e.data)); ctx.lanes.alerts.push(String(e.data) + '!'); },
-    note(ctx, e) { ctx.lanes.transientNote.set(String(e.data)); },
+    clear(ctx) {
+      ctx.lanes.tags.clear();
+    },
+    alert(ctx, e) {
+      ctx.lanes.alerts.push(String(e.data));
+      ctx.lanes.alerts.push(String(e.data) + '!');
+    },
+    note(ctx, e) {
+      ctx.lanes.transientNote.set(String(e.data));
+    },
   },
   onSet: {
-    level(ctx, next, old) { ctx.lanes.changes.set([...ctx.lanes.changes.get(), `${old}->${next}`]); ctx.lanes.summary.cue(); },
+    level(ctx, next, old) {
+      ctx.lanes.changes.set([...ctx.lanes.changes.get(), `${old}->${next}`]);
+      ctx.lanes.summary.cue();
+    },
   },
   onCommand: { bump: (ctx, by) => ctx.lanes.level.set(ctx.lanes.level.get() + by) },
   onDemand: { summary: (ctx) => ({ level: ctx.lanes.level.get(), tags: ctx.lanes.tags.size }) },
@@ -46,7 +63,11 @@ function collect(events: LaneEvent[]) {
 describe('value lanes', () => {
   it('set/get with change hooks that see old and new values; equal writes are not changes', async () => {
     const { rt } = simulatedRuntime({ models: [thing, group] });
-    await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: 1 } }, { subject: '/things/a', type: 'set', data: { level: 1 } }, { subject: '/things/a', type: 'set', data: { level: 3 } }]);
+    await rt.ingest([
+      { subject: '/things/a', type: 'set', data: { level: 1 } },
+      { subject: '/things/a', type: 'set', data: { level: 1 } },
+      { subject: '/things/a', type: 'set', data: { level: 3 } },
+    ]);
     expect(await rt.get('/things/a', 'level')).toBe(3);
     expect(await rt.get('/things/a', 'changes')).toEqual(['0->1', '1->3']);
   });
@@ -59,10 +80,15 @@ describe('value lanes', () => {
 
   it('transient lanes are not persisted across a stop', async () => {
     const { rt } = simulatedRuntime({ models: [thing, group] });
-    await rt.ingest([{ subject: '/things/a', type: 'note', data: 'hello' }, { subject: '/things/a', type: 'set', data: { level: 2 } }]);
+    await rt.ingest([
+      { subject: '/things/a', type: 'note', data: 'hello' },
+      { subject: '/things/a', type: 'set', data: { level: 2 } },
+    ]);
     expect(await rt.get('/things/a', 'transientNote')).toBe('hello');
     await rt.stop('/things/a');
-    expect(await rt.read('/things/a', ['transientNote', 'level'])).toMatchObject({ lanes: { transientNote: '', level: 2 } });
+    expect(await rt.read('/things/a', ['transientNote', 'level'])).toMatchObject({
+      lanes: { transientNote: '', level: 2 },
+    });
   });
 });
 
@@ -79,7 +105,11 @@ describe('map lanes', () => {
       { subject: '/things/a', type: 'tag', data: { key: 'x', tag: null } },
       { subject: '/things/a', type: 'clear' },
     ]);
-    expect(events.slice(1)).toEqual([{ type: 'update', key: 'y', value: 'two' }, { type: 'remove', key: 'x' }, { type: 'clear' }]);
+    expect(events.slice(1)).toEqual([
+      { type: 'update', key: 'y', value: 'two' },
+      { type: 'remove', key: 'x' },
+      { type: 'clear' },
+    ]);
     expect(await rt.get('/things/a', 'tags')).toEqual({});
     link.close();
   });
@@ -108,7 +138,10 @@ describe('command lanes', () => {
 describe('join lanes', () => {
   it('keep the latest value of each child, keyed by path, and feed incremental hooks', async () => {
     const { rt } = simulatedRuntime({ models: [thing, group] });
-    await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: 2 } }, { subject: '/things/b', type: 'set', data: { level: 5 } }]);
+    await rt.ingest([
+      { subject: '/things/a', type: 'set', data: { level: 2 } },
+      { subject: '/things/b', type: 'set', data: { level: 5 } },
+    ]);
     await rt.ingest({ subject: '/things/a', type: 'set', data: { level: 4 } });
     expect(await rt.read('/things')).toMatchObject({ lanes: { levels: { '/things/a': 4, '/things/b': 5 }, total: 9 } });
   });
@@ -131,7 +164,10 @@ describe('demand and supply lanes', () => {
     const events: LaneEvent[] = [];
     await rt.link('/things/a', 'summary', collect(events)).synced;
     await rt.ingest({ subject: '/things/a', type: 'set', data: { level: 3 } });
-    expect(events).toEqual([{ type: 'value', value: { level: 0, tags: 0 } }, { type: 'value', value: { level: 3, tags: 0 } }]);
+    expect(events).toEqual([
+      { type: 'value', value: { level: 0, tags: 0 } },
+      { type: 'value', value: { level: 3, tags: 0 } },
+    ]);
   });
 
   it('supply lanes push every value to current observers and keep nothing', async () => {
@@ -141,21 +177,32 @@ describe('demand and supply lanes', () => {
     await rt.link('/things/a', 'alerts', collect(events)).synced;
     expect(events).toEqual([]);
     await rt.ingest({ subject: '/things/a', type: 'alert', data: 'fire' });
-    expect(events).toEqual([{ type: 'value', value: 'fire' }, { type: 'value', value: 'fire!' }]);
+    expect(events).toEqual([
+      { type: 'value', value: 'fire' },
+      { type: 'value', value: 'fire!' },
+    ]);
   });
 });
 
 describe('wildcard links', () => {
   it('sync every matching twin (live or stored), then stream changes naming each twin; new matches join', async () => {
     const { rt } = simulatedRuntime({ models: [thing, group] });
-    await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: 1 } }, { subject: '/things/b', type: 'set', data: { level: 2 } }]);
+    await rt.ingest([
+      { subject: '/things/a', type: 'set', data: { level: 1 } },
+      { subject: '/things/b', type: 'set', data: { level: 2 } },
+    ]);
     await rt.stop('/things/b'); // stored, not live: still matched
     const events: string[] = [];
-    const link = rt.linkFilter('/things/*', 'level', (e, path) => events.push(`${path}=${(e as { value: number }).value}`));
+    const link = rt.linkFilter('/things/*', 'level', (e, path) =>
+      events.push(`${path}=${(e as { value: number }).value}`),
+    );
     await link.synced;
     expect(events.sort()).toEqual(['/things/a=1', '/things/b=2']);
     events.length = 0;
-    await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: 5 } }, { subject: '/things/c', type: 'set', data: { level: 7 } }]);
+    await rt.ingest([
+      { subject: '/things/a', type: 'set', data: { level: 5 } },
+      { subject: '/things/c', type: 'set', data: { level: 7 } },
+    ]);
     expect(events).toEqual(['/things/a=5', '/things/c=7']); // a new twin meets the link once it has state
     link.close();
     await rt.ingest({ subject: '/things/a', type: 'set', data: { level: 6 } });
@@ -167,7 +214,11 @@ describe('wildcard links', () => {
     const { rt } = simulatedRuntime({ models: [thing, group] });
     const link = rt.linkFilter('/things/**', 'level');
     await link.synced;
-    for (let i = 1; i <= 5; i++) await rt.ingest([{ subject: '/things/a', type: 'set', data: { level: i } }, { subject: '/things/b', type: 'set', data: { level: -i } }]);
+    for (let i = 1; i <= 5; i++)
+      await rt.ingest([
+        { subject: '/things/a', type: 'set', data: { level: i } },
+        { subject: '/things/b', type: 'set', data: { level: -i } },
+      ]);
     const got: string[] = [];
     for await (const { path, event } of link) {
       got.push(`${path}=${(event as { value: number }).value}`);
@@ -198,14 +249,22 @@ describe('SortedSet', () => {
 
 describe('join projections', () => {
   const sensor = defineTwin({
-    name: 'probe', route: '/p/:id',
+    name: 'probe',
+    route: '/p/:id',
     lanes: { reading: value<{ t: number; noise: number } | null>(null) },
     on: { r: (ctx, e) => ctx.lanes.reading.set(e.data as { t: number; noise: number }) },
   });
   let parentTurns = 0;
   const hub = defineTwin({
-    name: 'hub', route: '/p',
-    lanes: { temps: join<number | null>({ from: 'probe', lane: 'reading', project: (r) => (r as { t: number } | null)?.t ?? null }) },
+    name: 'hub',
+    route: '/p',
+    lanes: {
+      temps: join<number | null>({
+        from: 'probe',
+        lane: 'reading',
+        project: (r) => (r as { t: number } | null)?.t ?? null,
+      }),
+    },
     onJoin: { temps: { update: () => void parentTurns++ } },
   });
 
@@ -213,7 +272,10 @@ describe('join projections', () => {
     const { rt } = simulatedRuntime({ models: [sensor, hub] });
     await rt.ingest({ subject: '/p/a', type: 'r', data: { t: 20, noise: 1 } });
     const afterFirst = parentTurns;
-    await rt.ingest([{ subject: '/p/a', type: 'r', data: { t: 20, noise: 2 } }, { subject: '/p/a', type: 'r', data: { t: 20, noise: 3 } }]);
+    await rt.ingest([
+      { subject: '/p/a', type: 'r', data: { t: 20, noise: 2 } },
+      { subject: '/p/a', type: 'r', data: { t: 20, noise: 3 } },
+    ]);
     expect(parentTurns).toBe(afterFirst); // noise changed, the projection did not
     await rt.ingest({ subject: '/p/a', type: 'r', data: { t: 21, noise: 3 } });
     expect(parentTurns).toBe(afterFirst + 1);
@@ -223,14 +285,32 @@ describe('join projections', () => {
 
 describe('a join projection that throws', () => {
   it('skips that update and leaves the shard and the child running (regression)', async () => {
-    const probe = defineTwin({ name: 'probe', route: '/q/:id', lanes: { v: value(0) }, on: { s: (ctx, e) => ctx.lanes.v.set(e.data as number) } });
+    const probe = defineTwin({
+      name: 'probe',
+      route: '/q/:id',
+      lanes: { v: value(0) },
+      on: { s: (ctx, e) => ctx.lanes.v.set(e.data as number) },
+    });
     const hub = defineTwin({
-      name: 'hub', route: '/q',
-      lanes: { vs: join<number>({ from: 'probe', lane: 'v', project: (v) => { if (v === 13) throw new Error('unlucky'); return v as number; } }) },
+      name: 'hub',
+      route: '/q',
+      lanes: {
+        vs: join<number>({
+          from: 'probe',
+          lane: 'v',
+          project: (v) => {
+            if (v === 13) throw new Error('unlucky');
+            return v as number;
+          },
+        }),
+      },
     });
     const { rt } = simulatedRuntime({ models: [probe, hub] });
     await rt.ingest({ subject: '/q/a', type: 's', data: 1 });
-    const report = await rt.ingest([{ subject: '/q/a', type: 's', data: 13 }, { subject: '/q/b', type: 's', data: 2 }]);
+    const report = await rt.ingest([
+      { subject: '/q/a', type: 's', data: 13 },
+      { subject: '/q/b', type: 's', data: 2 },
+    ]);
     expect(report.rejected).toEqual([]);
     expect(await rt.get('/q/a', 'v')).toBe(13);
     expect(await rt.get('/q', 'vs')).toEqual({ '/q/a': 1, '/q/b': 2 });
@@ -242,15 +322,29 @@ describe('a join projection that throws', () => {
 describe('a demand lane that throws while its change is committed', () => {
   it('skips that observer update and keeps the turn and the shard going (regression)', async () => {
     const gauge = defineTwin({
-      name: 'gauge', route: '/g/:id',
+      name: 'gauge',
+      route: '/g/:id',
       lanes: { v: value(0), view: demand<number>() },
-      on: { s: (ctx, e) => { ctx.lanes.v.set(e.data as number); ctx.lanes.view.cue(); } },
-      onDemand: { view: (ctx) => { if (ctx.lanes.v.get() === 13) throw new Error('unlucky'); return ctx.lanes.v.get() * 2; } },
+      on: {
+        s: (ctx, e) => {
+          ctx.lanes.v.set(e.data as number);
+          ctx.lanes.view.cue();
+        },
+      },
+      onDemand: {
+        view: (ctx) => {
+          if (ctx.lanes.v.get() === 13) throw new Error('unlucky');
+          return ctx.lanes.v.get() * 2;
+        },
+      },
     });
     const { rt } = simulatedRuntime({ models: [gauge] });
     const seen: unknown[] = [];
     await rt.link('/g/a', 'view', (e) => seen.push((e as { value: unknown }).value)).synced;
-    const report = await rt.ingest([{ subject: '/g/a', type: 's', data: 13 }, { subject: '/g/b', type: 's', data: 1 }]);
+    const report = await rt.ingest([
+      { subject: '/g/a', type: 's', data: 13 },
+      { subject: '/g/b', type: 's', data: 1 },
+    ]);
     expect(report.rejected).toEqual([]);
     expect(await rt.get('/g/a', 'v')).toBe(13);
     await rt.ingest({ subject: '/g/a', type: 's', data: 4 });

@@ -18,10 +18,16 @@ const DEPCRUISE = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cru
 /** Runs the checker in `cwd` (rule paths are relative to it) on `.`; resolves with its exit code and report. */
 function check(cwd: string): Promise<{ code: number; report: string }> {
   return new Promise((done, fail) => {
-    execFile(process.execPath, [DEPCRUISE, '--config', CONFIG, '--output-type', 'err', '.'], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return fail(new Error('dependency-cruiser did not run', { cause: err }));
-      done({ code: typeof err?.code === 'number' ? err.code : 0, report: stdout + stderr });
-    });
+    execFile(
+      process.execPath,
+      [DEPCRUISE, '--config', CONFIG, '--output-type', 'err', '.'],
+      { cwd, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number')
+          return fail(new Error('dependency-cruiser did not run', { cause: err }));
+        done({ code: typeof err?.code === 'number' ? err.code : 0, report: stdout + stderr });
+      },
+    );
   });
 }
 
@@ -38,13 +44,18 @@ function tree(files: Record<string, string>): string {
 /** Imports that respect the layers: the fixtures below add one wrong import each to this. */
 const LAYERED = {
   'src/errors.ts': 'export class TwinError extends Error {}\n',
-  'src/topology/path.ts': "import { TwinError } from '../errors.js';\nexport const parse = (p: string): string => { if (!p) throw new TwinError(); return p; };\n",
-  'src/protocol/lane-events.ts': "import { parse } from '../topology/path.js';\nexport type LaneEvent = { path: ReturnType<typeof parse> };\n",
+  'src/topology/path.ts':
+    "import { TwinError } from '../errors.js';\nexport const parse = (p: string): string => { if (!p) throw new TwinError(); return p; };\n",
+  'src/protocol/lane-events.ts':
+    "import { parse } from '../topology/path.js';\nexport type LaneEvent = { path: ReturnType<typeof parse> };\n",
   'src/store/plain-data.ts': 'export const plain = (v: unknown): boolean => v !== undefined;\n',
-  'src/lanes/lane.ts': "import type { LaneEvent } from '../protocol/lane-events.js';\nimport { plain } from '../store/plain-data.js';\nexport const emit = (e: LaneEvent): boolean => plain(e);\n",
+  'src/lanes/lane.ts':
+    "import type { LaneEvent } from '../protocol/lane-events.js';\nimport { plain } from '../store/plain-data.js';\nexport const emit = (e: LaneEvent): boolean => plain(e);\n",
   'src/actors/twin.ts': "import { emit } from '../lanes/lane.js';\nexport class Twin { run = emit; }\n",
-  'src/runtime/runtime.ts': "import { Twin } from '../actors/twin.js';\nexport const createRuntime = (): Twin => new Twin();\n",
-  'src/client/client.ts': "import type { LaneEvent } from '../protocol/lane-events.js';\nexport const on = (e: LaneEvent): LaneEvent => e;\n",
+  'src/runtime/runtime.ts':
+    "import { Twin } from '../actors/twin.js';\nexport const createRuntime = (): Twin => new Twin();\n",
+  'src/client/client.ts':
+    "import type { LaneEvent } from '../protocol/lane-events.js';\nexport const on = (e: LaneEvent): LaneEvent => e;\n",
   'src/index.ts': "export { createRuntime } from './runtime/runtime.js';\nexport { TwinError } from './errors.js';\n",
   'models/room.ts': "import { createRuntime } from '../src/index.js';\nexport const rt = createRuntime;\n",
 };

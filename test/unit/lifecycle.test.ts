@@ -66,7 +66,9 @@ describe('twin lifecycle', () => {
   it('buffers work that arrives while its state loads, and runs it in order', async () => {
     const store = new MemoryStateStore().withLoadDelay(20);
     const { rt } = simulatedRuntime({ models: [counter], store });
-    const report = await rt.ingest(Array.from({ length: 50 }, (_, i) => ({ subject: '/c/slow', type: 'inc', id: `e${i}` })));
+    const report = await rt.ingest(
+      Array.from({ length: 50 }, (_, i) => ({ subject: '/c/slow', type: 'inc', id: `e${i}` })),
+    );
     expect(report.accepted).toBe(50);
     const seen = (await rt.get('/c/slow', 'seen')) as Record<string, number>;
     expect(Object.keys(seen)).toHaveLength(50);
@@ -84,7 +86,10 @@ describe('twin lifecycle', () => {
     log.length = 0;
     const store = new MemoryStateStore();
     const { rt } = simulatedRuntime({ models: [counter], store });
-    await rt.ingest([{ subject: '/c/s', type: 'inc' }, { subject: '/c/s', type: 'inc' }]);
+    await rt.ingest([
+      { subject: '/c/s', type: 'inc' },
+      { subject: '/c/s', type: 'inc' },
+    ]);
     await rt.stop('/c/s');
     expect(rt.activePaths()).toEqual([]);
     expect(await rt.get('/c/s', 'n')).toBe(2);
@@ -129,7 +134,11 @@ describe('twin lifecycle', () => {
     ]);
     expect(report.accepted).toBe(1);
     expect(report.rejected.map((r) => [r.index, r.error.code])).toEqual([
-      [1, 'TWIN_EVENT_UNHANDLED'], [2, 'TWIN_NO_ROUTE'], [3, 'TWIN_PATH_INVALID'], [4, 'TWIN_EVENT_INVALID'], [5, 'TWIN_EVENT_INVALID'],
+      [1, 'TWIN_EVENT_UNHANDLED'],
+      [2, 'TWIN_NO_ROUTE'],
+      [3, 'TWIN_PATH_INVALID'],
+      [4, 'TWIN_EVENT_INVALID'],
+      [5, 'TWIN_EVENT_INVALID'],
     ]);
     expect(await rt.get('/c/1', 'n')).toBe(1);
   });
@@ -178,7 +187,11 @@ describe('links', () => {
     const { rt } = simulatedRuntime({ models: [counter] });
     const link = rt.link('/c/1', 'missing');
     await expect(link.synced).rejects.toMatchObject({ code: 'TWIN_LANE_NOT_FOUND' });
-    await expect((async () => { for await (const _ of link) void _; })()).rejects.toMatchObject({ code: 'TWIN_LANE_NOT_FOUND' });
+    await expect(
+      (async () => {
+        for await (const _ of link) void _;
+      })(),
+    ).rejects.toMatchObject({ code: 'TWIN_LANE_NOT_FOUND' });
   });
 });
 
@@ -214,7 +227,10 @@ describe('writes of changed lanes', () => {
       name: 'wide',
       route: '/w/:id',
       lanes,
-      on: { set: (ctx, e) => (ctx.lanes as Record<string, { set(v: number): void }>)[(e.data as { lane: string }).lane]!.set(7) },
+      on: {
+        set: (ctx, e) =>
+          (ctx.lanes as Record<string, { set(v: number): void }>)[(e.data as { lane: string }).lane]!.set(7),
+      },
     });
     const store = new MemoryStateStore();
     const { rt } = simulatedRuntime({ models: [wide], store });

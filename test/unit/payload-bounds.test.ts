@@ -20,9 +20,12 @@ function refused(v: unknown, max: number): string | null {
 
 describe('checkPayload', () => {
   it('refuses exactly the JSON values deeper than the limit (property)', () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 1, max: 8 }), (v, max) => {
-      expect(refused(v, max)).toBe(depthOf(v) > max ? 'TWIN_PAYLOAD_TOO_DEEP' : null);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 1, max: 8 }), (v, max) => {
+        expect(refused(v, max)).toBe(depthOf(v) > max ? 'TWIN_PAYLOAD_TOO_DEEP' : null);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('takes 100 000 levels without overflowing its own stack', () => {
@@ -41,7 +44,12 @@ describe('checkPayload', () => {
   });
 
   it('accepts plain data, byte arrays, dates and prototype-less objects', () => {
-    expect(refused({ temperature: 21.5, tags: ['a'], raw: new Uint8Array(3), at: new Date(0), nothing: null, flag: true }, 64)).toBe(null);
+    expect(
+      refused(
+        { temperature: 21.5, tags: ['a'], raw: new Uint8Array(3), at: new Date(0), nothing: null, flag: true },
+        64,
+      ),
+    ).toBe(null);
     expect(refused(Object.assign(Object.create(null), { a: 1 }), 64)).toBe(null);
     expect(refused('text', 1)).toBe(null);
   });

@@ -7,12 +7,27 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
-import { command, createRuntime, defineTwin, join, jsonEquals, reject, SimulatedClock, SortedSet, value, window, type DerivedEvent } from '../../src/index.js';
+import {
+  command,
+  createRuntime,
+  defineTwin,
+  join,
+  jsonEquals,
+  reject,
+  SimulatedClock,
+  SortedSet,
+  value,
+  window,
+  type DerivedEvent,
+} from '../../src/index.js';
 import { pino } from 'pino';
 import { advance, simulatedRuntime } from '../support/runtime.js';
 import { castsIn, typecheck, typescriptBlockFiles, typescriptBlocks } from '../support/typecheck.js';
 
-interface Reading { temperature?: number; occupied?: boolean }
+interface Reading {
+  temperature?: number;
+  occupied?: boolean;
+}
 const isReading = (data: unknown): data is Reading => typeof data === 'object' && data !== null;
 
 // A sensor: keeps its last reading, goes "offline" after 10 minutes of silence.
@@ -22,7 +37,12 @@ const sensor = defineTwin({
   lanes: {
     latest: value<Reading | null>(null),
     status: value<'ok' | 'offline'>('ok'),
-    hourly: window({ source: 'latest', sample: (r: Reading | null) => r?.temperature, kind: 'tumbling', size: 3_600_000 }),
+    hourly: window({
+      source: 'latest',
+      sample: (r: Reading | null) => r?.temperature,
+      kind: 'tumbling',
+      size: 3_600_000,
+    }),
   },
   on: {
     reading(ctx, event) {
@@ -50,14 +70,20 @@ const room = defineTwin({
     occupied: value(false),
     occupiedBy: value<string[]>([], { equals: jsonEquals }),
     locked: value(false),
-    lock: command<boolean>({ parse: (v) => { if (typeof v !== 'boolean') throw new Error('true or false'); return v; } }),
+    lock: command<boolean>({
+      parse: (v) => {
+        if (typeof v !== 'boolean') throw new Error('true or false');
+        return v;
+      },
+    }),
   },
   onJoin: {
     sensors: {
       update(ctx, sensorPath, reading, old) {
         if (Boolean(reading?.occupied) === Boolean(old?.occupied)) return;
         const who = SortedSet.fromSorted(ctx.lanes.occupiedBy.get());
-        if (reading?.occupied) who.add(sensorPath); else who.delete(sensorPath);
+        if (reading?.occupied) who.add(sensorPath);
+        else who.delete(sensorPath);
         ctx.lanes.occupiedBy.set(who.toArray());
         ctx.lanes.occupied.set(who.size > 0);
       },
@@ -65,7 +91,11 @@ const room = defineTwin({
   },
   onCommand: { lock: (ctx, locked) => ctx.lanes.locked.set(locked) },
   // onSet hooks run at the end of the turn, on the settled value.
-  onSet: { occupied: (ctx, occupied) => { if (occupied && ctx.lanes.locked.get()) ctx.emit('security.alert'); } },
+  onSet: {
+    occupied: (ctx, occupied) => {
+      if (occupied && ctx.lanes.locked.get()) ctx.emit('security.alert');
+    },
+  },
 });
 
 describe('the README model example', () => {
@@ -79,7 +109,9 @@ describe('the README model example', () => {
       { subject: '/site/a/room/1/sensors/pir', data: 'nope' },
     ]);
     expect(report.rejected.map((r) => r.error.code)).toEqual(['TWIN_PAYLOAD_REJECTED']);
-    expect(await rt.read('/site/a/room/1', ['occupied', 'occupiedBy'])).toMatchObject({ lanes: { occupied: true, occupiedBy: ['/site/a/room/1/sensors/pir'] } });
+    expect(await rt.read('/site/a/room/1', ['occupied', 'occupiedBy'])).toMatchObject({
+      lanes: { occupied: true, occupiedBy: ['/site/a/room/1/sensors/pir'] },
+    });
     await advance(rt, clock, 11 * 60_000);
     expect(out.map((e) => e.type)).toEqual(['security.alert', 'sensor.offline']);
   });
@@ -123,7 +155,10 @@ describe('the README code blocks', () => {
     const results = typecheck(typescriptBlockFiles('README.md'));
     const failures = [...results].filter(([, errors]) => errors.length > 0);
     expect(failures, 'README examples that do not compile').toEqual([]);
-    expect(blocks.map((b, i) => [i + 1, castsIn(b)]).filter(([, casts]) => (casts as string[]).length > 0), 'casts in README examples').toEqual([]);
+    expect(
+      blocks.map((b, i) => [i + 1, castsIn(b)]).filter(([, casts]) => (casts as string[]).length > 0),
+      'casts in README examples',
+    ).toEqual([]);
   }, 60_000);
 
   it('the model example is the one this file runs, verbatim', () => {

@@ -90,9 +90,12 @@ describe('parseRecon: scalars', () => {
     expect(parseRecon('"\\ud800"')).toBe('\ud800');
   });
 
-  it.each(['"abc', "'abc\"", '"\\q"', '"\\u12"', '"\\u12G4"', '"a\nb"', '"\\', '"\t"'])('rejects bad string %j', (text) => {
-    syntaxError(text);
-  });
+  it.each(['"abc', '\'abc"', '"\\q"', '"\\u12"', '"\\u12G4"', '"a\nb"', '"\\', '"\t"'])(
+    'rejects bad string %j',
+    (text) => {
+      syntaxError(text);
+    },
+  );
 
   it('reads %base64 data with or without padding', () => {
     expectValue('%AAECAw==', new Uint8Array([0, 1, 2, 3]));
@@ -175,9 +178,10 @@ describe('parseRecon: records and blocks', () => {
   it('reads slots with any key and empty values as extant', () => {
     expectValue('{a:}', record(slot('a', EXTANT)));
     expectValue('{a: ,b:1}', record(slot('a'), slot('b', 1)));
-    expectValue('{"a b":1,2:3,true:4,{k}:5,%AA==:6}', record(
-      slot('a b', 1), slot(2, 3), slot(true, 4), slot(record('k'), 5), slot(new Uint8Array([0]), 6),
-    ));
+    expectValue(
+      '{"a b":1,2:3,true:4,{k}:5,%AA==:6}',
+      record(slot('a b', 1), slot(2, 3), slot(true, 4), slot(record('k'), 5), slot(new Uint8Array([0]), 6)),
+    );
     expectValue('{:1}', record(slot(EXTANT, 1)));
     expectValue('{@a:1}', record(slot(record(attr('a')), 1)));
   });

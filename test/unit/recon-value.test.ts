@@ -48,7 +48,16 @@ describe('record helpers', () => {
   });
 
   it('withBody is the inverse of body for every body except EXTANT', () => {
-    const bodies: Value[] = [1, 'x', record(), record(1), record(1, 2), record(slot('x', 1)), record(attr('b')), ABSENT];
+    const bodies: Value[] = [
+      1,
+      'x',
+      record(),
+      record(1),
+      record(1, 2),
+      record(slot('x', 1)),
+      record(attr('b')),
+      ABSENT,
+    ];
     for (const b of bodies) expect(valueEquals(body(withBody(attr('a'), b)), b)).toBe(true);
     expect(body(withBody(attr('a'), EXTANT))).toBe(ABSENT);
   });
@@ -83,7 +92,10 @@ describe('toJs', () => {
     expect(toJs(parseRecon('@update(key:k){v:1}'))).toEqual({ '@update': { key: 'k' }, v: 1 });
     expect(toJs(parseRecon('@clear'))).toEqual({ '@clear': null });
     expect(toJs(parseRecon('{1,x:2,@a}'))).toEqual([1, { $key: 'x', $value: 2 }, { '@a': null }]);
-    expect(toJs(parseRecon('{x:1,x:2}'))).toEqual([{ $key: 'x', $value: 1 }, { $key: 'x', $value: 2 }]);
+    expect(toJs(parseRecon('{x:1,x:2}'))).toEqual([
+      { $key: 'x', $value: 1 },
+      { $key: 'x', $value: 2 },
+    ]);
     expect(toJs(parseRecon('{1:2}'))).toEqual([{ $key: 1, $value: 2 }]);
     expect(toJs(parseRecon('{"@a":1}'))).toEqual([{ $key: '@a', $value: 1 }]);
   });

@@ -197,7 +197,10 @@ describe('writeRecon: properties', () => {
 
   it('reader throws only ReconSyntaxError on corrupted writer output', () => {
     const corrupted = fc
-      .tuple(arbValue, fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.string({ maxLength: 2 })), { minLength: 1, maxLength: 4 }))
+      .tuple(
+        arbValue,
+        fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.string({ maxLength: 2 })), { minLength: 1, maxLength: 4 }),
+      )
       .map(([v, edits]) => {
         let s = writeRecon(v);
         for (const [at, del, ins] of edits) {

@@ -15,7 +15,10 @@ const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
 
 function events(n: number): TwinEvent[] {
   return Array.from({ length: n }, (_, i) => ({
-    id: String(i), source: i % 3 ? 'dev-a' : 'dev-b', type: 'reading', subject: `${ROOM}/sensors/${i % 2 ? 'climate' : 'occupancy'}`,
+    id: String(i),
+    source: i % 3 ? 'dev-a' : 'dev-b',
+    type: 'reading',
+    subject: `${ROOM}/sensors/${i % 2 ? 'climate' : 'occupancy'}`,
     time: 1_700_000_000_000 + i * 997 - (i % 5 === 0 ? 3000 : 0), // not monotonic: late arrivals
     data: i % 2 ? { temperature: 20 + i / 4, humidity: 40 } : { occupied: i % 4 === 0 },
   }));
@@ -79,13 +82,19 @@ describe('recording format', () => {
   it('exports and reads back JSON Lines CloudEvents', () => {
     for (const e of events(20)) {
       const line = toJsonLine(e);
-      expect(JSON.parse(line)).toMatchObject({ specversion: '1.0', subject: e.subject, time: new Date(e.time).toISOString() });
+      expect(JSON.parse(line)).toMatchObject({
+        specversion: '1.0',
+        subject: e.subject,
+        time: new Date(e.time).toISOString(),
+      });
       expect(fromJsonLine(line)).toEqual(e);
     }
   });
 
   it('canonical JSON ignores key order; the progress line shows rate and ETA', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe(
+      canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }),
+    );
     expect(progressLine(0.5, 500_000, 1000)).toBe('[##########----------]  50.0%  500.0k ev/s  ETA 1s');
   });
 });

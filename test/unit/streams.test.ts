@@ -38,7 +38,7 @@ describe('outboxes', () => {
     expect(s.lost).toBe(3);
   });
 
-  it('state: a remove takes its key\'s slot; clear drops what came before it (each counted)', () => {
+  it("state: a remove takes its key's slot; clear drops what came before it (each counted)", () => {
     // (was the Conflator test of lanes.test.ts)
     const c = new StateOutbox();
     c.push(v(1));
@@ -76,12 +76,13 @@ describe('outboxes', () => {
   it('picks the discipline by lane kind: command and supply queue, everything else (and unknown) conflates', () => {
     expect(outboxFor('command', 4).stream).toBe(true);
     expect(outboxFor('supply', 4).stream).toBe(true);
-    for (const kind of ['value', 'map', 'join', 'demand', 'window', undefined]) expect(outboxFor(kind, 4).stream).toBe(false);
+    for (const kind of ['value', 'map', 'join', 'demand', 'window', undefined])
+      expect(outboxFor(kind, 4).stream).toBe(false);
   });
 });
 
 describe('BoundedQueue', () => {
-  it('grows to its limit keeping order across the ring\'s wrap, then drops the oldest', () => {
+  it("grows to its limit keeping order across the ring's wrap, then drops the oldest", () => {
     const q = new BoundedQueue<number>(20);
     for (let i = 0; i < 5; i++) q.push(i);
     expect([q.shift(), q.shift()]).toEqual([0, 1]); // head moves: the next growth copies a wrapped ring
@@ -123,7 +124,15 @@ describe('LinkOutbox', () => {
 
   it('per twin: drains twins in order of their first pending event, each by its own discipline', () => {
     const box = LinkOutbox.perTwin((path) => (path === '/cmd' ? 'command' : 'value'), 2);
-    for (const [path, x] of [['/b', 1], ['/cmd', 'x'], ['/a', 1], ['/b', 2], ['/cmd', 'y'], ['/cmd', 'z']] as const) box.push(v(x), path);
+    for (const [path, x] of [
+      ['/b', 1],
+      ['/cmd', 'x'],
+      ['/a', 1],
+      ['/b', 2],
+      ['/cmd', 'y'],
+      ['/cmd', 'z'],
+    ] as const)
+      box.push(v(x), path);
     expect([box.size, box.conflated, box.dropped, box.overflowing]).toEqual([4, 1, 1, true]);
     const got: string[] = [];
     box.drain({
@@ -194,7 +203,13 @@ const keyedEvent = fc.oneof(
   { arbitrary: fc.constant(CLEAR), weight: 1 },
 );
 const ops = (event: fc.Arbitrary<LaneEvent>): fc.Arbitrary<Op[]> =>
-  fc.array(fc.oneof({ arbitrary: event.map((e) => ({ push: e })), weight: 5 }, { arbitrary: fc.nat(4).map((n) => ({ take: n })), weight: 1 }), { maxLength: 200 });
+  fc.array(
+    fc.oneof(
+      { arbitrary: event.map((e) => ({ push: e })), weight: 5 },
+      { arbitrary: fc.nat(4).map((n) => ({ take: n })), weight: 1 },
+    ),
+    { maxLength: 200 },
+  );
 
 /** What a consumer holds after applying lane events: the latest value, and the entries. */
 class LaneState {
@@ -213,60 +228,67 @@ class LaneState {
 
 describe('outbox properties', () => {
   it('state: after draining, the consumer holds exactly the latest state; memory never exceeds keys + clear', () => {
-    fc.assert(fc.property(fc.boolean().chain((keyed) => ops(keyed ? keyedEvent : valueEvent)), (script) => {
-      const box = new StateOutbox();
-      const truth = new LaneState();
-      const seen = new LaneState();
-      let pushed = 0;
-      let delivered = 0;
-      for (const op of script) {
-        if ('push' in op) {
-          box.push(op.push);
-          truth.apply(op.push);
-          pushed++;
-        } else {
-          for (let i = 0; i < op.take; i++) {
-            const e = box.shift();
-            if (!e) break;
-            seen.apply(e);
-            delivered++;
+    fc.assert(
+      fc.property(
+        fc.boolean().chain((keyed) => ops(keyed ? keyedEvent : valueEvent)),
+        (script) => {
+          const box = new StateOutbox();
+          const truth = new LaneState();
+          const seen = new LaneState();
+          let pushed = 0;
+          let delivered = 0;
+          for (const op of script) {
+            if ('push' in op) {
+              box.push(op.push);
+              truth.apply(op.push);
+              pushed++;
+            } else {
+              for (let i = 0; i < op.take; i++) {
+                const e = box.shift();
+                if (!e) break;
+                seen.apply(e);
+                delivered++;
+              }
+            }
+            expect(box.size).toBeLessThanOrEqual(KEYS.length + 1);
+            expect(pushed).toBe(delivered + box.lost + box.size); // every event is delivered, replaced or pending
           }
-        }
-        expect(box.size).toBeLessThanOrEqual(KEYS.length + 1);
-        expect(pushed).toBe(delivered + box.lost + box.size); // every event is delivered, replaced or pending
-      }
-      for (const e of drain(box)) seen.apply(e);
-      expect(seen.snapshot()).toEqual(truth.snapshot());
-    }));
+          for (const e of drain(box)) seen.apply(e);
+          expect(seen.snapshot()).toEqual(truth.snapshot());
+        },
+      ),
+    );
   });
 
   it('stream: delivers what a naive drop-oldest queue would, in order, never holding more than the limit', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 12 }), ops(valueEvent), (limit, script) => {
-      const box = new StreamOutbox(limit);
-      const naive: LaneEvent[] = [];
-      let dropped = 0;
-      let overflowing = false; // from a drop until the queue is next emptied
-      for (const op of script) {
-        if ('push' in op) {
-          box.push(op.push);
-          naive.push(op.push);
-          if (naive.length > limit) {
-            naive.shift();
-            dropped++;
-            overflowing = true;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), ops(valueEvent), (limit, script) => {
+        const box = new StreamOutbox(limit);
+        const naive: LaneEvent[] = [];
+        let dropped = 0;
+        let overflowing = false; // from a drop until the queue is next emptied
+        for (const op of script) {
+          if ('push' in op) {
+            box.push(op.push);
+            naive.push(op.push);
+            if (naive.length > limit) {
+              naive.shift();
+              dropped++;
+              overflowing = true;
+            }
+          } else {
+            for (let i = 0; i < op.take && naive.length > 0; i++) {
+              expect(box.shift()).toEqual(naive.shift());
+              if (naive.length === 0) overflowing = false;
+            }
           }
-        } else {
-          for (let i = 0; i < op.take && naive.length > 0; i++) {
-            expect(box.shift()).toEqual(naive.shift());
-            if (naive.length === 0) overflowing = false;
-          }
+          expect(box.size).toBe(naive.length);
+          expect(box.size).toBeLessThanOrEqual(limit);
+          expect([box.lost, box.overflowing]).toEqual([dropped, overflowing]);
         }
-        expect(box.size).toBe(naive.length);
-        expect(box.size).toBeLessThanOrEqual(limit);
-        expect([box.lost, box.overflowing]).toEqual([dropped, overflowing]);
-      }
-      expect(drain(box)).toEqual(naive);
-    }));
+        expect(drain(box)).toEqual(naive);
+      }),
+    );
   });
 
   it('link outbox per twin: each twin converges on its latest state, streams lose only their oldest, memory is bounded per twin', () => {
@@ -278,44 +300,52 @@ describe('outbox properties', () => {
       keyedEvent.map((e) => ({ path: '/map', e })),
       valueEvent.map((e) => ({ path: '/cmd', e })),
     );
-    const script = fc.array(fc.oneof({ arbitrary: event.map((p) => ({ push: p })), weight: 5 }, { arbitrary: fc.nat(6).map((n) => ({ room: n })), weight: 1 }), { maxLength: 300 });
-    fc.assert(fc.property(script, (steps) => {
-      const box = LinkOutbox.perTwin(kindOf, LIMIT);
-      const truth = new Map(PATHS.map((p) => [p, new LaneState()]));
-      const seen = new Map(PATHS.map((p) => [p, new LaneState()]));
-      const naive: unknown[] = []; // the command twin's queue, as a drop-oldest FIFO would hold it
-      let pushed = 0;
-      let delivered = 0;
-      const take = (room: number): void => {
-        if (room === 0) return;
-        box.drain({
-          accept: (e, path) => {
-            seen.get(path)!.apply(e);
-            if (path === '/cmd') expect((e as { value: unknown }).value).toEqual(naive.shift());
-            delivered++;
-            return --room > 0;
-          },
-        });
-      };
-      for (const step of steps) {
-        if ('push' in step) {
-          box.push(step.push.e, step.push.path);
-          truth.get(step.push.path)!.apply(step.push.e);
-          pushed++;
-          if (step.push.path === '/cmd') {
-            naive.push((step.push.e as { value: unknown }).value);
-            if (naive.length > LIMIT) naive.shift();
+    const script = fc.array(
+      fc.oneof(
+        { arbitrary: event.map((p) => ({ push: p })), weight: 5 },
+        { arbitrary: fc.nat(6).map((n) => ({ room: n })), weight: 1 },
+      ),
+      { maxLength: 300 },
+    );
+    fc.assert(
+      fc.property(script, (steps) => {
+        const box = LinkOutbox.perTwin(kindOf, LIMIT);
+        const truth = new Map(PATHS.map((p) => [p, new LaneState()]));
+        const seen = new Map(PATHS.map((p) => [p, new LaneState()]));
+        const naive: unknown[] = []; // the command twin's queue, as a drop-oldest FIFO would hold it
+        let pushed = 0;
+        let delivered = 0;
+        const take = (room: number): void => {
+          if (room === 0) return;
+          box.drain({
+            accept: (e, path) => {
+              seen.get(path)!.apply(e);
+              if (path === '/cmd') expect((e as { value: unknown }).value).toEqual(naive.shift());
+              delivered++;
+              return --room > 0;
+            },
+          });
+        };
+        for (const step of steps) {
+          if ('push' in step) {
+            box.push(step.push.e, step.push.path);
+            truth.get(step.push.path)!.apply(step.push.e);
+            pushed++;
+            if (step.push.path === '/cmd') {
+              naive.push((step.push.e as { value: unknown }).value);
+              if (naive.length > LIMIT) naive.shift();
+            }
+          } else {
+            take(step.room);
           }
-        } else {
-          take(step.room);
+          expect(box.size).toBeLessThanOrEqual(1 + (KEYS.length + 1) + LIMIT);
+          expect(pushed).toBe(delivered + box.conflated + box.dropped + box.size);
         }
-        expect(box.size).toBeLessThanOrEqual(1 + (KEYS.length + 1) + LIMIT);
-        expect(pushed).toBe(delivered + box.conflated + box.dropped + box.size);
-      }
-      take(Infinity);
-      expect(box.empty).toBe(true);
-      for (const p of PATHS) expect(seen.get(p)!.snapshot()).toEqual(truth.get(p)!.snapshot());
-      expect(naive).toEqual([]);
-    }));
+        take(Infinity);
+        expect(box.empty).toBe(true);
+        for (const p of PATHS) expect(seen.get(p)!.snapshot()).toEqual(truth.get(p)!.snapshot());
+        expect(naive).toEqual([]);
+      }),
+    );
   });
 });

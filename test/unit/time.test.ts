@@ -11,19 +11,30 @@ const ticker = defineTwin({
   route: '/t/:id',
   lanes: { fired: value<number[]>([]) },
   on: {
-    arm(ctx, e) { ctx.timers.set(String((e.data as { name: string }).name), (e.data as { delay: number }).delay); },
-    cancel(ctx, e) { ctx.timers.cancel(String(e.data)); },
+    arm(ctx, e) {
+      ctx.timers.set(String((e.data as { name: string }).name), (e.data as { delay: number }).delay);
+    },
+    cancel(ctx, e) {
+      ctx.timers.cancel(String(e.data));
+    },
   },
   onTimer: {
-    a(ctx) { ctx.lanes.fired.set([...ctx.lanes.fired.get(), ctx.now() - T0]); },
-    b(ctx) { ctx.lanes.fired.set([...ctx.lanes.fired.get(), -(ctx.now() - T0)]); },
+    a(ctx) {
+      ctx.lanes.fired.set([...ctx.lanes.fired.get(), ctx.now() - T0]);
+    },
+    b(ctx) {
+      ctx.lanes.fired.set([...ctx.lanes.fired.get(), -(ctx.now() - T0)]);
+    },
   },
 });
 
 describe('timers', () => {
   it('fire on the simulated clock at their due time, in order, only once', async () => {
     const { rt, clock } = simulatedRuntime({ models: [ticker] });
-    await rt.ingest([{ subject: '/t/1', type: 'arm', data: { name: 'b', delay: 5 * MIN } }, { subject: '/t/1', type: 'arm', data: { name: 'a', delay: 2 * MIN } }]);
+    await rt.ingest([
+      { subject: '/t/1', type: 'arm', data: { name: 'b', delay: 5 * MIN } },
+      { subject: '/t/1', type: 'arm', data: { name: 'a', delay: 2 * MIN } },
+    ]);
     await advance(rt, clock, MIN);
     expect(await rt.get('/t/1', 'fired')).toEqual([]);
     await advance(rt, clock, 10 * MIN);
@@ -42,7 +53,10 @@ describe('timers', () => {
     await rt.ingest({ subject: '/t/1', type: 'arm', data: { name: 'a', delay: MIN } }); // earlier: 5 min
     await advance(rt, clock, 10 * MIN);
     expect(await rt.get('/t/1', 'fired')).toEqual([5 * MIN]);
-    await rt.ingest([{ subject: '/t/1', type: 'arm', data: { name: 'b', delay: MIN } }, { subject: '/t/1', type: 'cancel', data: 'b' }]);
+    await rt.ingest([
+      { subject: '/t/1', type: 'arm', data: { name: 'b', delay: MIN } },
+      { subject: '/t/1', type: 'cancel', data: 'b' },
+    ]);
     await advance(rt, clock, 10 * MIN);
     expect(await rt.get('/t/1', 'fired')).toEqual([5 * MIN]);
   });
@@ -73,9 +87,26 @@ const meter = defineTwin({
   route: '/m/:id',
   lanes: {
     reading: value<{ v: number } | null>(null),
-    tumbling: window({ source: 'reading', sample: (r) => (r as { v: number } | null)?.v, kind: 'tumbling', size: 10 * MIN, keep: 3 }),
-    hopping: window({ source: 'reading', sample: (r) => (r as { v: number } | null)?.v, kind: 'hopping', size: 10 * MIN, hop: 5 * MIN }),
-    sliding: window({ source: 'reading', sample: (r) => (r as { v: number } | null)?.v, kind: 'sliding', size: 10 * MIN }),
+    tumbling: window({
+      source: 'reading',
+      sample: (r) => (r as { v: number } | null)?.v,
+      kind: 'tumbling',
+      size: 10 * MIN,
+      keep: 3,
+    }),
+    hopping: window({
+      source: 'reading',
+      sample: (r) => (r as { v: number } | null)?.v,
+      kind: 'hopping',
+      size: 10 * MIN,
+      hop: 5 * MIN,
+    }),
+    sliding: window({
+      source: 'reading',
+      sample: (r) => (r as { v: number } | null)?.v,
+      kind: 'sliding',
+      size: 10 * MIN,
+    }),
     closed: value<WindowResult[]>([]),
   },
   on: { reading: (ctx, e) => ctx.lanes.reading.set(e.data as { v: number }) },
@@ -97,12 +128,22 @@ describe('windows', () => {
     await feed(rt, clock, 9, 30);
     await feed(rt, clock, 12, 5);
     const w0 = T0;
-    expect((await rt.get('/m/1', 'tumbling') as Record<string, WindowResult>)[String(w0)]).toEqual({
-      start: w0, end: w0 + 10 * MIN, count: 3, sum: 60, avg: 20, min: 10, max: 30, closed: true,
+    expect(((await rt.get('/m/1', 'tumbling')) as Record<string, WindowResult>)[String(w0)]).toEqual({
+      start: w0,
+      end: w0 + 10 * MIN,
+      count: 3,
+      sum: 60,
+      avg: 20,
+      min: 10,
+      max: 30,
+      closed: true,
     });
     await advance(rt, clock, 10 * MIN);
     const closed = (await rt.get('/m/1', 'closed')) as WindowResult[];
-    expect(closed.map((w) => [w.start - T0, w.count, w.avg])).toEqual([[0, 3, 20], [10 * MIN, 1, 5]]);
+    expect(closed.map((w) => [w.start - T0, w.count, w.avg])).toEqual([
+      [0, 3, 20],
+      [10 * MIN, 1, 5],
+    ]);
   });
 
   it('keeps only the newest `keep` tumbling windows', async () => {
@@ -116,7 +157,12 @@ describe('windows', () => {
     const { rt, clock } = simulatedRuntime({ models: [meter] });
     await feed(rt, clock, 7, 1);
     const hopping = (await rt.get('/m/1', 'hopping')) as Record<string, WindowResult>;
-    expect(Object.values(hopping).map((w) => [(w.start - T0) / MIN, w.count])).toEqual([[5, 1], [0, 1]].sort((a, b) => b[0]! - a[0]!));
+    expect(Object.values(hopping).map((w) => [(w.start - T0) / MIN, w.count])).toEqual(
+      [
+        [5, 1],
+        [0, 1],
+      ].sort((a, b) => b[0]! - a[0]!),
+    );
   });
 
   it('a sliding window covers the last `size` ms and decays without new samples', async () => {
@@ -140,10 +186,16 @@ describe('windows', () => {
     const before = (await first.rt.read('/m/1')).lanes;
     expect(Object.values(before.tumbling as Record<string, WindowResult>).map((w) => w.closed)).toEqual([true, false]);
     await first.rt.close();
-    const second = simulatedRuntime({ models: [meter], store: LmdbStateStore.open({ path: dir }), start: first.clock.now() });
+    const second = simulatedRuntime({
+      models: [meter],
+      store: LmdbStateStore.open({ path: dir }),
+      start: first.clock.now(),
+    });
     expect((await second.rt.read('/m/1')).lanes).toEqual(before);
     await feed(second.rt, second.clock, 15, 40); // and they go on counting
-    expect((await second.rt.get('/m/1', 'tumbling') as Record<string, WindowResult>)[String(T0 + 10 * MIN)]).toMatchObject({ count: 3, sum: 90 });
+    expect(
+      ((await second.rt.get('/m/1', 'tumbling')) as Record<string, WindowResult>)[String(T0 + 10 * MIN)],
+    ).toMatchObject({ count: 3, sum: 90 });
     expect(await second.rt.get('/m/1', 'sliding')).toMatchObject({ count: 3, sum: 90 });
   });
 
@@ -153,6 +205,9 @@ describe('windows', () => {
     await feed(rt, clock, 1, 10);
     await rt.stop('/m/1');
     await feed(rt, clock, 2, 20);
-    expect((await rt.get('/m/1', 'tumbling') as Record<string, WindowResult>)[String(T0)]).toMatchObject({ count: 2, avg: 15 });
+    expect(((await rt.get('/m/1', 'tumbling')) as Record<string, WindowResult>)[String(T0)]).toMatchObject({
+      count: 2,
+      avg: 15,
+    });
   });
 });

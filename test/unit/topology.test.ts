@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PathFilter, RoutePattern, TwinError, TwinPath, defaultShardKey, shardIndex, shardKeyUpTo, subtreeShardKey } from '../../src/index.js';
+import {
+  PathFilter,
+  RoutePattern,
+  TwinError,
+  TwinPath,
+  defaultShardKey,
+  shardIndex,
+  shardKeyUpTo,
+  subtreeShardKey,
+} from '../../src/index.js';
 
 const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
 
@@ -72,7 +81,14 @@ describe('RoutePattern', () => {
   const room = RoutePattern.parse('/org/:org/site/:site/building/:building/floor/:floor/unit/:unit/room/:room');
 
   it('binds parameters of a matching path', () => {
-    expect(room.match(TwinPath.parse(ROOM))).toEqual({ org: 'contoso', site: 'berlin', building: '41', floor: '3', unit: 'j', room: '4' });
+    expect(room.match(TwinPath.parse(ROOM))).toEqual({
+      org: 'contoso',
+      site: 'berlin',
+      building: '41',
+      floor: '3',
+      unit: 'j',
+      room: '4',
+    });
   });
 
   it('matches only paths of its own depth and literals', () => {
@@ -122,11 +138,17 @@ describe('PathFilter', () => {
   it('agrees with a regex oracle on generated paths (property)', () => {
     const seg = fc.constantFrom('a', 'b', 'c');
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('a', 'b', '*', '**'), { minLength: 1, maxLength: 5 }), fc.array(seg, { minLength: 1, maxLength: 6 }), (pattern, segs) => {
-        const re = new RegExp('^' + pattern.map((p) => (p === '**' ? '(/[^/]+)*' : p === '*' ? '/[^/]+' : '/' + p)).join('') + '$');
-        const path = '/' + segs.join('/');
-        expect(PathFilter.parse('/' + pattern.join('/')).matches(TwinPath.parse(path))).toBe(re.test(path));
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('a', 'b', '*', '**'), { minLength: 1, maxLength: 5 }),
+        fc.array(seg, { minLength: 1, maxLength: 6 }),
+        (pattern, segs) => {
+          const re = new RegExp(
+            '^' + pattern.map((p) => (p === '**' ? '(/[^/]+)*' : p === '*' ? '/[^/]+' : '/' + p)).join('') + '$',
+          );
+          const path = '/' + segs.join('/');
+          expect(PathFilter.parse('/' + pattern.join('/')).matches(TwinPath.parse(path))).toBe(re.test(path));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -136,7 +158,9 @@ describe('shard keys', () => {
   it('defaults to the path up to the building', () => {
     expect(defaultShardKey(TwinPath.parse(ROOM))).toBe('/org/contoso/site/berlin/building/41');
     expect(defaultShardKey(TwinPath.parse('/org/contoso/site/berlin'))).toBe('/org/contoso/site/berlin');
-    expect(defaultShardKey(TwinPath.parse('/org/contoso/site/berlin/building/41'))).toBe('/org/contoso/site/berlin/building/41');
+    expect(defaultShardKey(TwinPath.parse('/org/contoso/site/berlin/building/41'))).toBe(
+      '/org/contoso/site/berlin/building/41',
+    );
   });
 
   it('can cut at another segment', () => {
@@ -150,12 +174,16 @@ describe('shard keys', () => {
     expect(subtreeShardKey(defaultShardKey, TwinPath.parse('/org/contoso/site/berlin'))).toBeUndefined();
     expect(subtreeShardKey(defaultShardKey, TwinPath.parse('/org/contoso/site/berlin/building'))).toBeUndefined();
     // A building named like the marker does not fool it: the first marker decides.
-    expect(subtreeShardKey(defaultShardKey, TwinPath.parse('/org/o/building/building'))).toBe('/org/o/building/building');
+    expect(subtreeShardKey(defaultShardKey, TwinPath.parse('/org/o/building/building'))).toBe(
+      '/org/o/building/building',
+    );
     expect(subtreeShardKey((p) => p.text, TwinPath.parse(ROOM))).toBeUndefined(); // a function it cannot reason about
   });
 
   it('hashes keys stably and spreads them', () => {
-    expect(shardIndex('/org/contoso/site/berlin/building/41', 4)).toBe(shardIndex('/org/contoso/site/berlin/building/41', 4));
+    expect(shardIndex('/org/contoso/site/berlin/building/41', 4)).toBe(
+      shardIndex('/org/contoso/site/berlin/building/41', 4),
+    );
     const counts = [0, 0, 0, 0];
     for (let b = 0; b < 4000; b++) counts[shardIndex(`/org/o/site/s/building/${b}`, 4)]!++;
     for (const c of counts) expect(c).toBeGreaterThan(800);

@@ -12,15 +12,41 @@ const API = ['command', 'emit', 'lanes', 'log', 'model', 'now', 'params', 'path'
 
 /** Engine members of the twin behind a ctx: none may be reachable from it. */
 const INTERNALS = [
-  'collectWrites', 'restore', 'runEvent', 'runCommand', 'runTimer', 'settleHooks', 'abortTurn', 'remember',
-  'isDuplicate', 'markAnnounced', 'laneChanged', 'snapshot', 'setTimer', 'cancelTimer', 'noteChange',
-  'afterWrite', 'afterEntry', 'definition', 'env', 'twin', 'bits', 'state', 'dirty', 'parent', 'ctx',
+  'collectWrites',
+  'restore',
+  'runEvent',
+  'runCommand',
+  'runTimer',
+  'settleHooks',
+  'abortTurn',
+  'remember',
+  'isDuplicate',
+  'markAnnounced',
+  'laneChanged',
+  'snapshot',
+  'setTimer',
+  'cancelTimer',
+  'noteChange',
+  'afterWrite',
+  'afterEntry',
+  'definition',
+  'env',
+  'twin',
+  'bits',
+  'state',
+  'dirty',
+  'parent',
+  'ctx',
 ];
 
 /** Every property name of `obj` and its prototypes, up to (not including) Object.prototype. */
 function reachableNames(obj: object): string[] {
   const names = new Set<string>();
-  for (let o: object | null = obj; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+  for (
+    let o: object | null = obj;
+    o !== null && o !== Object.prototype;
+    o = Object.getPrototypeOf(o) as object | null
+  ) {
     for (const key of Reflect.ownKeys(o)) names.add(String(key));
   }
   return [...names].sort();
@@ -34,7 +60,11 @@ const child = defineTwin({
   name: 'probe-child',
   route: '/p/:id/child/:c',
   lanes: { level: value(0) },
-  on: { level(ctx, e) { ctx.lanes.level.set(e.data as number); } },
+  on: {
+    level(ctx, e) {
+      ctx.lanes.level.set(e.data as number);
+    },
+  },
 });
 
 const probe = defineTwin({
@@ -48,7 +78,9 @@ const probe = defineTwin({
     summary: demand<number>(),
     perMinute: window({ source: 'n', kind: 'tumbling', size: 60_000 }),
   },
-  onStart(ctx) { note('onStart', ctx); },
+  onStart(ctx) {
+    note('onStart', ctx);
+  },
   on: {
     bump(ctx) {
       note('on', ctx);
@@ -57,14 +89,47 @@ const probe = defineTwin({
       ctx.timers.set('tick', 1000);
     },
   },
-  onSet: { n(ctx) { note('onSet', ctx); } },
-  onEntry: { notes(ctx) { note('onEntry', ctx); } },
-  onCommand: { poke(ctx) { note('onCommand', ctx); } },
-  onJoin: { children: { update(ctx) { note('onJoin', ctx); } } },
-  onDemand: { summary(ctx) { note('onDemand', ctx); return ctx.lanes.n.get(); } },
-  onWindow: { perMinute(ctx) { note('onWindow', ctx); } },
-  onTimer: { tick(ctx) { note('onTimer', ctx); } },
-  onStop(ctx) { note('onStop', ctx); },
+  onSet: {
+    n(ctx) {
+      note('onSet', ctx);
+    },
+  },
+  onEntry: {
+    notes(ctx) {
+      note('onEntry', ctx);
+    },
+  },
+  onCommand: {
+    poke(ctx) {
+      note('onCommand', ctx);
+    },
+  },
+  onJoin: {
+    children: {
+      update(ctx) {
+        note('onJoin', ctx);
+      },
+    },
+  },
+  onDemand: {
+    summary(ctx) {
+      note('onDemand', ctx);
+      return ctx.lanes.n.get();
+    },
+  },
+  onWindow: {
+    perMinute(ctx) {
+      note('onWindow', ctx);
+    },
+  },
+  onTimer: {
+    tick(ctx) {
+      note('onTimer', ctx);
+    },
+  },
+  onStop(ctx) {
+    note('onStop', ctx);
+  },
 });
 
 describe('the ctx a model gets (issue 14)', () => {
@@ -82,7 +147,18 @@ describe('the ctx a model gets (issue 14)', () => {
     await rt.settle();
 
     const hooks = new Set(seen.map(([hook]) => hook));
-    expect([...hooks].sort()).toEqual(['on', 'onCommand', 'onDemand', 'onEntry', 'onJoin', 'onSet', 'onStart', 'onStop', 'onTimer', 'onWindow']);
+    expect([...hooks].sort()).toEqual([
+      'on',
+      'onCommand',
+      'onDemand',
+      'onEntry',
+      'onJoin',
+      'onSet',
+      'onStart',
+      'onStop',
+      'onTimer',
+      'onWindow',
+    ]);
     // Created once per twin, not per turn or per hook.
     const ctx = seen[0]![1];
     for (const [hook, c] of seen) expect(c, hook).toBe(ctx);
@@ -104,7 +180,9 @@ describe('the ctx a model gets (issue 14)', () => {
       route: '/s/:id',
       lanes: { n: value(0) },
       on: {
-        set(ctx) { ctx.lanes.n.set(5); },
+        set(ctx) {
+          ctx.lanes.n.set(5);
+        },
         hack(ctx) {
           ctx.lanes.n.set(99);
           (ctx as unknown as { collectWrites(out: unknown[]): void }).collectWrites([]);

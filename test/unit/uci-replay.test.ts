@@ -27,14 +27,29 @@ describe('replay of the UCI occupancy recording into one room', () => {
   it('gives tumbling 1-hour temperature averages equal to ones computed from the CSV', async () => {
     const rows = uciRows(2000);
     expect(rows).toHaveLength(2000);
-    const { rt, clock } = simulatedRuntime({ models: buildingModels({ offlineAfter: 24 * HOUR }), start: rows[0]!.time });
+    const { rt, clock } = simulatedRuntime({
+      models: buildingModels({ offlineAfter: 24 * HOUR }),
+      start: rows[0]!.time,
+    });
 
     for (const [i, row] of rows.entries()) {
       await rt.settle();
       clock.advanceTo(row.time);
       const report = await rt.ingest([
-        { subject: `${ROOM}/sensors/climate`, id: `c${i}`, source: 'uci', time: row.time, data: { temperature: row.temperature, humidity: row.humidity, co2: row.co2 } },
-        { subject: `${ROOM}/sensors/occupancy`, id: `o${i}`, source: 'uci', time: row.time, data: { occupied: row.occupied } },
+        {
+          subject: `${ROOM}/sensors/climate`,
+          id: `c${i}`,
+          source: 'uci',
+          time: row.time,
+          data: { temperature: row.temperature, humidity: row.humidity, co2: row.co2 },
+        },
+        {
+          subject: `${ROOM}/sensors/occupancy`,
+          id: `o${i}`,
+          source: 'uci',
+          time: row.time,
+          data: { occupied: row.occupied },
+        },
       ]);
       expect(report.rejected).toEqual([]);
     }
@@ -47,7 +62,9 @@ describe('replay of the UCI occupancy recording into one room', () => {
       expected.set(hour, [...(expected.get(hour) ?? []), row.temperature]);
     }
 
-    const windows = Object.values((await rt.get(`${ROOM}/sensors/climate`, 'hourlyTemperature')) as Record<string, WindowResult>);
+    const windows = Object.values(
+      (await rt.get(`${ROOM}/sensors/climate`, 'hourlyTemperature')) as Record<string, WindowResult>,
+    );
     expect(windows.every((w) => w.closed)).toBe(true);
     expect(windows.map((w) => w.start)).toEqual([...expected.keys()].slice(-windows.length));
     expect(windows.length).toBeGreaterThanOrEqual(30);
@@ -60,6 +77,8 @@ describe('replay of the UCI occupancy recording into one room', () => {
     }
 
     const last = rows[rows.length - 1]!;
-    expect(await rt.read(ROOM, ['temperature', 'occupied'])).toMatchObject({ lanes: { temperature: last.temperature, occupied: last.occupied } });
+    expect(await rt.read(ROOM, ['temperature', 'occupied'])).toMatchObject({
+      lanes: { temperature: last.temperature, occupied: last.occupied },
+    });
   });
 });

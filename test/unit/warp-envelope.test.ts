@@ -1,6 +1,16 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { ABSENT, EXTANT, ReconSyntaxError, attr, fromJs, parseRecon, record, slot, valueEquals } from '../../src/protocol/recon/index.js';
+import {
+  ABSENT,
+  EXTANT,
+  ReconSyntaxError,
+  attr,
+  fromJs,
+  parseRecon,
+  record,
+  slot,
+  valueEquals,
+} from '../../src/protocol/recon/index.js';
 import type { Value } from '../../src/protocol/recon/index.js';
 import {
   WarpProtocolError,
@@ -17,7 +27,12 @@ import type { Envelope, EnvelopeTag } from '../../src/protocol/warp/index.js';
 
 function sameEnvelope(a: Envelope, b: Envelope): boolean {
   return (
-    a.tag === b.tag && a.node === b.node && a.lane === b.lane && a.prio === b.prio && a.rate === b.rate && valueEquals(a.body, b.body)
+    a.tag === b.tag &&
+    a.node === b.node &&
+    a.lane === b.lane &&
+    a.prio === b.prio &&
+    a.rate === b.rate &&
+    valueEquals(a.body, b.body)
   );
 }
 
@@ -39,22 +54,51 @@ const body = record(slot('x', 1));
 
 /** One envelope per tag, with its canonical Recon and JSON forms. */
 const cases: [Envelope, string, string][] = [
-  [{ tag: 'link', node: '/unit/1', lane: 'info', prio: 0.5, rate: 10, body: ABSENT },
-    '@link(node:"/unit/1",lane:info,prio:0.5,rate:10)', '{"tag":"link","node":"/unit/1","lane":"info","prio":0.5,"rate":10}'],
-  [{ tag: 'sync', node: '/unit/1', lane: 'info', body: ABSENT },
-    '@sync(node:"/unit/1",lane:info)', '{"tag":"sync","node":"/unit/1","lane":"info"}'],
-  [{ tag: 'command', node: '/unit/1', lane: 'secure', body: true },
-    '@command(node:"/unit/1",lane:secure)true', '{"tag":"command","node":"/unit/1","lane":"secure","body":true}'],
-  [{ tag: 'unlink', node: '/a', lane: 'b', body: ABSENT }, '@unlink(node:"/a",lane:b)', '{"tag":"unlink","node":"/a","lane":"b"}'],
-  [{ tag: 'linked', node: '/a', lane: 'b', prio: 1, body: ABSENT },
-    '@linked(node:"/a",lane:b,prio:1)', '{"tag":"linked","node":"/a","lane":"b","prio":1}'],
-  [{ tag: 'synced', node: '/a', lane: 'b', body: ABSENT }, '@synced(node:"/a",lane:b)', '{"tag":"synced","node":"/a","lane":"b"}'],
-  [{ tag: 'event', node: '/unit/1', lane: 'info', body: 'hello' },
-    '@event(node:"/unit/1",lane:info)hello', '{"tag":"event","node":"/unit/1","lane":"info","body":"hello"}'],
-  [{ tag: 'event', node: '/a', lane: 'm', body: mapUpdate('k', body) },
-    '@event(node:"/a",lane:m)@update(key:k){x:1}', '{"tag":"event","node":"/a","lane":"m","body":{"update":{"key":"k","value":{"x":1}}}}'],
-  [{ tag: 'unlinked', node: '/a', lane: 'b', body: record(attr('laneNotFound')) },
-    '@unlinked(node:"/a",lane:b)@laneNotFound', '{"tag":"unlinked","node":"/a","lane":"b","body":{"@laneNotFound":null}}'],
+  [
+    { tag: 'link', node: '/unit/1', lane: 'info', prio: 0.5, rate: 10, body: ABSENT },
+    '@link(node:"/unit/1",lane:info,prio:0.5,rate:10)',
+    '{"tag":"link","node":"/unit/1","lane":"info","prio":0.5,"rate":10}',
+  ],
+  [
+    { tag: 'sync', node: '/unit/1', lane: 'info', body: ABSENT },
+    '@sync(node:"/unit/1",lane:info)',
+    '{"tag":"sync","node":"/unit/1","lane":"info"}',
+  ],
+  [
+    { tag: 'command', node: '/unit/1', lane: 'secure', body: true },
+    '@command(node:"/unit/1",lane:secure)true',
+    '{"tag":"command","node":"/unit/1","lane":"secure","body":true}',
+  ],
+  [
+    { tag: 'unlink', node: '/a', lane: 'b', body: ABSENT },
+    '@unlink(node:"/a",lane:b)',
+    '{"tag":"unlink","node":"/a","lane":"b"}',
+  ],
+  [
+    { tag: 'linked', node: '/a', lane: 'b', prio: 1, body: ABSENT },
+    '@linked(node:"/a",lane:b,prio:1)',
+    '{"tag":"linked","node":"/a","lane":"b","prio":1}',
+  ],
+  [
+    { tag: 'synced', node: '/a', lane: 'b', body: ABSENT },
+    '@synced(node:"/a",lane:b)',
+    '{"tag":"synced","node":"/a","lane":"b"}',
+  ],
+  [
+    { tag: 'event', node: '/unit/1', lane: 'info', body: 'hello' },
+    '@event(node:"/unit/1",lane:info)hello',
+    '{"tag":"event","node":"/unit/1","lane":"info","body":"hello"}',
+  ],
+  [
+    { tag: 'event', node: '/a', lane: 'm', body: mapUpdate('k', body) },
+    '@event(node:"/a",lane:m)@update(key:k){x:1}',
+    '{"tag":"event","node":"/a","lane":"m","body":{"update":{"key":"k","value":{"x":1}}}}',
+  ],
+  [
+    { tag: 'unlinked', node: '/a', lane: 'b', body: record(attr('laneNotFound')) },
+    '@unlinked(node:"/a",lane:b)@laneNotFound',
+    '{"tag":"unlinked","node":"/a","lane":"b","body":{"@laneNotFound":null}}',
+  ],
   [{ tag: 'auth', body: record(slot('token', 'abc')) }, '@auth{token:abc}', '{"tag":"auth","body":{"token":"abc"}}'],
   [{ tag: 'authed', body: ABSENT }, '@authed', '{"tag":"authed"}'],
   [{ tag: 'deauth', body: ABSENT }, '@deauth', '{"tag":"deauth"}'],
@@ -74,29 +118,72 @@ describe('WARP envelopes', () => {
 
   it('covers every tag', () => {
     const tags = new Set(cases.map(([env]) => env.tag));
-    const all: EnvelopeTag[] = ['link', 'sync', 'command', 'unlink', 'auth', 'deauth', 'linked', 'synced', 'event', 'unlinked', 'authed', 'deauthed'];
+    const all: EnvelopeTag[] = [
+      'link',
+      'sync',
+      'command',
+      'unlink',
+      'auth',
+      'deauth',
+      'linked',
+      'synced',
+      'event',
+      'unlinked',
+      'authed',
+      'deauthed',
+    ];
     expect([...tags].sort()).toEqual(all.sort());
   });
 
   it('reads the examples of the protocol', () => {
-    expectEnvelope(parseEnvelope('@event(node:"/unit/1",lane:info)"hello"'), { tag: 'event', node: '/unit/1', lane: 'info', body: 'hello' });
+    expectEnvelope(parseEnvelope('@event(node:"/unit/1",lane:info)"hello"'), {
+      tag: 'event',
+      node: '/unit/1',
+      lane: 'info',
+      body: 'hello',
+    });
     expectEnvelope(parseEnvelope('@link(node:"/a",lane:"b")'), { tag: 'link', node: '/a', lane: 'b', body: ABSENT });
-    expectEnvelope(parseEnvelope('@command(node:"/unit/1",lane:secure)true'), { tag: 'command', node: '/unit/1', lane: 'secure', body: true });
+    expectEnvelope(parseEnvelope('@command(node:"/unit/1",lane:secure)true'), {
+      tag: 'command',
+      node: '/unit/1',
+      lane: 'secure',
+      body: true,
+    });
   });
 
   it('accepts positional node and lane, and mixes them with named headers', () => {
     expectEnvelope(parseEnvelope('@link("/a", b)'), { tag: 'link', node: '/a', lane: 'b', body: ABSENT });
-    expectEnvelope(parseEnvelope('@sync("/a",b,prio:2)'), { tag: 'sync', node: '/a', lane: 'b', prio: 2, body: ABSENT });
+    expectEnvelope(parseEnvelope('@sync("/a",b,prio:2)'), {
+      tag: 'sync',
+      node: '/a',
+      lane: 'b',
+      prio: 2,
+      body: ABSENT,
+    });
     expectEnvelope(parseEnvelope('@event("/a",lane:b)1'), { tag: 'event', node: '/a', lane: 'b', body: 1 });
   });
 
   it('ignores unknown headers and link parameters on other envelopes, as Swim does', () => {
-    expectEnvelope(parseEnvelope('@event(node:"/a",lane:b,prio:3,trace:x)1'), { tag: 'event', node: '/a', lane: 'b', body: 1 });
+    expectEnvelope(parseEnvelope('@event(node:"/a",lane:b,prio:3,trace:x)1'), {
+      tag: 'event',
+      node: '/a',
+      lane: 'b',
+      body: 1,
+    });
     expectEnvelope(parseEnvelope('@auth(whatever){token:t}'), { tag: 'auth', body: record(slot('token', 't')) });
   });
 
   it('keeps bodies intact, including ones Recon would otherwise merge into the envelope', () => {
-    const bodies: Value[] = [record(), record(1), record(1, 2), record(record(1)), record(attr('a'), 1), new Uint8Array([1, 2]), 1.5, mapClear()];
+    const bodies: Value[] = [
+      record(),
+      record(1),
+      record(1, 2),
+      record(record(1)),
+      record(attr('a'), 1),
+      new Uint8Array([1, 2]),
+      1.5,
+      mapClear(),
+    ];
     for (const b of bodies) {
       const env: Envelope = { tag: 'command', node: '/n', lane: 'l', body: b };
       expectEnvelope(parseEnvelope(writeEnvelope(env)), env);
@@ -191,14 +278,34 @@ describe('WARP envelope errors (JSON)', () => {
   });
 
   it('writes what JSON cannot hold as text', () => {
-    const env: Envelope = { tag: 'event', node: '/a', lane: 'b', body: record(slot('d', new Uint8Array([0, 1, 2, 3])), slot('n', NaN)) };
+    const env: Envelope = {
+      tag: 'event',
+      node: '/a',
+      lane: 'b',
+      body: record(slot('d', new Uint8Array([0, 1, 2, 3])), slot('n', NaN)),
+    };
     expect(writeJsonEnvelope(env)).toBe('{"tag":"event","node":"/a","lane":"b","body":{"d":"AAECAw==","n":"NaN"}}');
-    expect(writeJsonEnvelope({ tag: 'command', node: '/a', lane: 'b', body: EXTANT })).toBe('{"tag":"command","node":"/a","lane":"b","body":null}');
+    expect(writeJsonEnvelope({ tag: 'command', node: '/a', lane: 'b', body: EXTANT })).toBe(
+      '{"tag":"command","node":"/a","lane":"b","body":null}',
+    );
   });
 });
 
 describe('WARP properties', () => {
-  const tags: EnvelopeTag[] = ['link', 'sync', 'command', 'unlink', 'auth', 'deauth', 'linked', 'synced', 'event', 'unlinked', 'authed', 'deauthed'];
+  const tags: EnvelopeTag[] = [
+    'link',
+    'sync',
+    'command',
+    'unlink',
+    'auth',
+    'deauth',
+    'linked',
+    'synced',
+    'event',
+    'unlinked',
+    'authed',
+    'deauthed',
+  ];
   const envelope = fc
     .record({
       tag: fc.constantFrom(...tags),
@@ -211,17 +318,24 @@ describe('WARP properties', () => {
     .map(({ tag, node, lane, prio, rate, json }): Envelope => {
       const b = json === undefined ? ABSENT : fromJs(JSON.parse(JSON.stringify(json)));
       if (tag === 'auth' || tag === 'authed' || tag === 'deauth' || tag === 'deauthed') return { tag, body: b };
-      if (tag === 'link' || tag === 'sync' || tag === 'linked') return { tag, node, lane, prio: Object.is(prio, -0) ? 0 : prio, rate, body: b };
+      if (tag === 'link' || tag === 'sync' || tag === 'linked')
+        return { tag, node, lane, prio: Object.is(prio, -0) ? 0 : prio, rate, body: b };
       return { tag, node, lane, body: b };
     });
   const expected = (env: Envelope): Envelope => (env.body === EXTANT ? { ...env, body: ABSENT } : env);
 
   it('Recon encoding round-trips', () => {
-    fc.assert(fc.property(envelope, (env) => sameEnvelope(parseEnvelope(writeEnvelope(env)), expected(env))), { numRuns: 1000 });
+    fc.assert(
+      fc.property(envelope, (env) => sameEnvelope(parseEnvelope(writeEnvelope(env)), expected(env))),
+      { numRuns: 1000 },
+    );
   });
 
   it('JSON encoding round-trips', () => {
-    fc.assert(fc.property(envelope, (env) => sameEnvelope(parseJsonEnvelope(writeJsonEnvelope(env)), env)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(envelope, (env) => sameEnvelope(parseJsonEnvelope(writeJsonEnvelope(env)), env)),
+      { numRuns: 1000 },
+    );
   });
 
   it('parsers throw only WarpProtocolError on arbitrary input', () => {

@@ -1,18 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { parseRecon, writeRecon } from '../../src/protocol/recon/index.js';
-import { joinFrame, laneEventFromBody, laneEventFromJson, laneEventToBody, laneEventToJson, parseFrame } from '../../src/protocol/warp/index.js';
+import {
+  joinFrame,
+  laneEventFromBody,
+  laneEventFromJson,
+  laneEventToBody,
+  laneEventToJson,
+  parseFrame,
+} from '../../src/protocol/warp/index.js';
 import type { LaneEvent } from '../../src/lanes/events.js';
 import { matchesWhere, parseWhere, decodeCursor, encodeCursor } from '../../src/node/http/query.js';
 
 const EVENTS: LaneEvent[] = [
-  { type: 'value', value: 21.5 }, { type: 'value', value: null }, { type: 'value', value: { a: [1, 2], b: 'x' } },
-  { type: 'update', key: '/a/b', value: true }, { type: 'remove', key: 'k' }, { type: 'clear' },
-  { type: 'value', value: { update: 1 } }, { type: 'value', value: [] },
+  { type: 'value', value: 21.5 },
+  { type: 'value', value: null },
+  { type: 'value', value: { a: [1, 2], b: 'x' } },
+  { type: 'update', key: '/a/b', value: true },
+  { type: 'remove', key: 'k' },
+  { type: 'clear' },
+  { type: 'value', value: { update: 1 } },
+  { type: 'value', value: [] },
 ];
 
 describe('lane events as WARP bodies', () => {
   it('round-trip through Recon text (except [] which Recon writes as {})', () => {
-    for (const e of EVENTS.slice(0, -1)) expect(laneEventFromBody(parseRecon(writeRecon(laneEventToBody(e))))).toEqual(e);
+    for (const e of EVENTS.slice(0, -1))
+      expect(laneEventFromBody(parseRecon(writeRecon(laneEventToBody(e))))).toEqual(e);
     expect(writeRecon(laneEventToBody({ type: 'update', key: 'k', value: 1 }))).toBe('@update(key:k)1');
   });
 

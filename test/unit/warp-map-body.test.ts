@@ -1,5 +1,14 @@
 import { describe, it, expect } from 'vitest';
-import { ABSENT, EXTANT, attr, parseRecon, record, slot, valueEquals, writeRecon } from '../../src/protocol/recon/index.js';
+import {
+  ABSENT,
+  EXTANT,
+  attr,
+  parseRecon,
+  record,
+  slot,
+  valueEquals,
+  writeRecon,
+} from '../../src/protocol/recon/index.js';
 import {
   WarpProtocolError,
   bodyFromJson,
@@ -25,10 +34,22 @@ function expectAction(actual: MapAction, expected: MapAction): void {
 describe('map-lane bodies', () => {
   it.each<[MapAction, string, unknown]>([
     [{ kind: 'update', key: 'k', value: 42 }, '@update(key:k)42', { update: { key: 'k', value: 42 } }],
-    [{ kind: 'update', key: 'k', value: record(slot('x', 1)) }, '@update(key:k){x:1}', { update: { key: 'k', value: { x: 1 } } }],
-    [{ kind: 'update', key: record(1, 2), value: record(1) }, '@update(key:{1,2}){{1}}', { update: { key: [1, 2], value: [1] } }],
+    [
+      { kind: 'update', key: 'k', value: record(slot('x', 1)) },
+      '@update(key:k){x:1}',
+      { update: { key: 'k', value: { x: 1 } } },
+    ],
+    [
+      { kind: 'update', key: record(1, 2), value: record(1) },
+      '@update(key:{1,2}){{1}}',
+      { update: { key: [1, 2], value: [1] } },
+    ],
     [{ kind: 'update', key: 'k', value: ABSENT }, '@update(key:k)', { update: { key: 'k' } }],
-    [{ kind: 'update', key: 'k', value: record(attr('point'), slot('x', 1)) }, '@update(key:k)@point{x:1}', { update: { key: 'k', value: { '@point': null, x: 1 } } }],
+    [
+      { kind: 'update', key: 'k', value: record(attr('point'), slot('x', 1)) },
+      '@update(key:k)@point{x:1}',
+      { update: { key: 'k', value: { '@point': null, x: 1 } } },
+    ],
     [{ kind: 'remove', key: 7 }, '@remove(key:7)', { remove: { key: 7 } }],
     [{ kind: 'clear' }, '@clear', { clear: true }],
     [{ kind: 'take', count: 3 }, '@take(3)', { take: 3 }],
@@ -49,7 +70,11 @@ describe('map-lane bodies', () => {
   });
 
   it('reads Swim spellings with spaces and quoted keys', () => {
-    expectAction(parseMapBody(parseRecon('@update(key: "a b") {x: 1}')), { kind: 'update', key: 'a b', value: record(slot('x', 1)) });
+    expectAction(parseMapBody(parseRecon('@update(key: "a b") {x: 1}')), {
+      kind: 'update',
+      key: 'a b',
+      value: record(slot('x', 1)),
+    });
     expectAction(parseMapBody(parseRecon('@remove(key:"k", extra:1)')), { kind: 'remove', key: 'k' });
     expectAction(parseMapBody(parseRecon('@update(key:)1')), { kind: 'update', key: EXTANT, value: 1 });
   });

@@ -7,12 +7,24 @@ import { Uplink, type UplinkOptions } from '../../src/node/warp/uplink.js';
 
 const v = (value: unknown): LaneEvent => ({ type: 'value', value });
 
-function uplink(options: Partial<UplinkOptions> & { clock: SimulatedClock }): { link: Uplink; woken: () => number; take: () => string[] } {
+function uplink(options: Partial<UplinkOptions> & { clock: SimulatedClock }): {
+  link: Uplink;
+  woken: () => number;
+  take: () => string[];
+} {
   let wakes = 0;
   const link = new Uplink({
-    node: '/a', lane: 'b', sync: true, wildcard: false, encoder: new EventEncoder('recon'),
-    host: { wake: () => void wakes++ }, linked: Buffer.from('@linked'), synced: Buffer.from('@synced'),
-    kindOf: () => 'value', streamLimit: 8, ...options,
+    node: '/a',
+    lane: 'b',
+    sync: true,
+    wildcard: false,
+    encoder: new EventEncoder('recon'),
+    host: { wake: () => void wakes++ },
+    linked: Buffer.from('@linked'),
+    synced: Buffer.from('@synced'),
+    kindOf: () => 'value',
+    streamLimit: 8,
+    ...options,
   });
   return {
     link,
@@ -85,7 +97,13 @@ describe('WARP link rate', () => {
 describe('WARP wildcard uplink', () => {
   it('keeps an outbox per twin by lane kind, resumes a take cut short by the byte limit, and keeps its counters past draining and closing', () => {
     const clock = new SimulatedClock(0);
-    const { link, take } = uplink({ clock, node: '/t/*', wildcard: true, streamLimit: 2, kindOf: (path) => (path === '/t/cmd' ? 'command' : 'value') });
+    const { link, take } = uplink({
+      clock,
+      node: '/t/*',
+      wildcard: true,
+      streamLimit: 2,
+      kindOf: (path) => (path === '/t/cmd' ? 'command' : 'value'),
+    });
     link.onSynced();
     expect(take()).toEqual(['@linked', '@synced']);
     for (const x of [1, 2, 3]) link.onEvent(v(x), '/t/cmd'); // queue of 2: 1 is dropped
@@ -100,7 +118,13 @@ describe('WARP wildcard uplink', () => {
     out.length = 0;
     link.take(out, 1 << 20);
     expect(out.map(String)).toEqual(['@event(node:"/t/cmd",lane:b)3', '@event(node:"/t/x",lane:b)b']);
-    expect([link.idle, link.pendingEvents, link.dropped, link.conflated, link.overflowing]).toEqual([true, 0, 1, 1, false]);
+    expect([link.idle, link.pendingEvents, link.dropped, link.conflated, link.overflowing]).toEqual([
+      true,
+      0,
+      1,
+      1,
+      false,
+    ]);
 
     link.onEvent(v('c'), '/t/x');
     link.onEvent(v('d'), '/t/x');

@@ -7,7 +7,9 @@ interface FrameReceiver {
   on(event: 'message', fn: (data: Buffer, isBinary: boolean) => void): void;
   write(chunk: Buffer, cb: (err?: Error | null) => void): void;
 }
-const { Receiver } = ws as unknown as { Receiver: new (options: { isServer: boolean; maxPayload: number }) => FrameReceiver };
+const { Receiver } = ws as unknown as {
+  Receiver: new (options: { isServer: boolean; maxPayload: number }) => FrameReceiver;
+};
 
 /** Frames `texts` back to back in one buffer, as the socket writer does. */
 function frames(texts: string[]): Buffer {
@@ -32,7 +34,9 @@ describe('WebSocket text frames of the WARP writer', () => {
       expect(isBinary).toBe(false);
       got.push(data.toString());
     });
-    await new Promise<void>((resolve, reject) => receiver.write(frames(texts), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      receiver.write(frames(texts), (err) => (err ? reject(err) : resolve())),
+    );
     expect(got.map((t) => t.length)).toEqual(texts.map((t) => t.length));
     expect(got).toEqual(texts);
     expect([headerLength(125), headerLength(126), headerLength(65_535), headerLength(65_536)]).toEqual([2, 4, 4, 10]);

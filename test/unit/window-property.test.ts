@@ -6,7 +6,16 @@
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createRuntime, defineTwin, reject, SimulatedClock, value, window, type TimeWeightedWindowResult, type WindowResult } from '../../src/index.js';
+import {
+  createRuntime,
+  defineTwin,
+  reject,
+  SimulatedClock,
+  value,
+  window,
+  type TimeWeightedWindowResult,
+  type WindowResult,
+} from '../../src/index.js';
 import { T0 } from '../support/runtime.js';
 
 const MIN = 60_000;
@@ -37,16 +46,26 @@ const probe = defineTwin({
 });
 
 /** One turn: `gap` minutes after the previous one, writing `writes` in order (the last one settles). */
-interface Turn { gap: number; writes: number[] }
+interface Turn {
+  gap: number;
+  writes: number[];
+}
 type Sample = readonly [time: number, value: number];
 
 const turns = fc.array(
-  fc.record({ gap: fc.integer({ min: 0, max: 27 }), writes: fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 3 }) }),
+  fc.record({
+    gap: fc.integer({ min: 0, max: 27 }),
+    writes: fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 3 }),
+  }),
   { minLength: 1, maxLength: 12 },
 );
 
 /** ∫ of the step function the samples make (each value holds until the next sample), over [from, to]. */
-function integrate(samples: readonly Sample[], from: number, to: number): { integral: number; covered: number; last: number | null } {
+function integrate(
+  samples: readonly Sample[],
+  from: number,
+  to: number,
+): { integral: number; covered: number; last: number | null } {
   let integral = 0;
   let covered = 0;
   let last: number | null = null;
@@ -65,9 +84,18 @@ function integrate(samples: readonly Sample[], from: number, to: number): { inte
 }
 
 /** Sampled aggregates of the samples in [start, end). */
-function sampled(samples: readonly Sample[], start: number, end: number): Pick<WindowResult, 'count' | 'sum' | 'min' | 'max'> {
+function sampled(
+  samples: readonly Sample[],
+  start: number,
+  end: number,
+): Pick<WindowResult, 'count' | 'sum' | 'min' | 'max'> {
   const in_ = samples.filter(([t]) => t >= start && t < end).map(([, v]) => v);
-  return { count: in_.length, sum: in_.reduce((a, b) => a + b, 0), min: in_.length ? Math.min(...in_) : null, max: in_.length ? Math.max(...in_) : null };
+  return {
+    count: in_.length,
+    sum: in_.reduce((a, b) => a + b, 0),
+    min: in_.length ? Math.min(...in_) : null,
+    max: in_.length ? Math.max(...in_) : null,
+  };
 }
 
 function expectClose(actual: number | null, expected: number | null, what: string): void {
@@ -76,11 +104,21 @@ function expectClose(actual: number | null, expected: number | null, what: strin
 }
 
 /** The time-weighted windows of one lane (starts every `hop`, `SIZE` long) from the first sample up to `end`. */
-function checkWeighted(lane: Record<string, TimeWeightedWindowResult>, samples: readonly Sample[], hop: number, end: number): void {
+function checkWeighted(
+  lane: Record<string, TimeWeightedWindowResult>,
+  samples: readonly Sample[],
+  hop: number,
+  end: number,
+): void {
   const first = samples[0]![0];
   const starts: number[] = [];
   for (let s = Math.floor((first - SIZE) / hop) * hop + hop; s <= end; s += hop) if (s + SIZE > first) starts.push(s);
-  expect(Object.keys(lane).map(Number).sort((a, b) => a - b), 'windows without gaps').toEqual(starts);
+  expect(
+    Object.keys(lane)
+      .map(Number)
+      .sort((a, b) => a - b),
+    'windows without gaps',
+  ).toEqual(starts);
   for (const s of starts) {
     const w = lane[String(s)]!;
     const closed = s + SIZE <= end;
@@ -116,11 +154,19 @@ describe('window lanes against a naive reference', () => {
           const lanes = (await rt.read('/p/1')).lanes;
 
           // Sampled windows exist where samples fell; each closed one holds exactly its samples.
-          for (const [name, hop] of [['tumbling', SIZE], ['hopping', HOP]] as const) {
+          for (const [name, hop] of [
+            ['tumbling', SIZE],
+            ['hopping', HOP],
+          ] as const) {
             const windows = lanes[name] as Record<string, WindowResult>;
             const starts = new Set<number>();
             for (const [t] of samples) for (let s = Math.floor(t / hop) * hop; s > t - SIZE; s -= hop) starts.add(s);
-            expect(Object.keys(windows).map(Number).sort((a, b) => a - b), name).toEqual([...starts].sort((a, b) => a - b));
+            expect(
+              Object.keys(windows)
+                .map(Number)
+                .sort((a, b) => a - b),
+              name,
+            ).toEqual([...starts].sort((a, b) => a - b));
             for (const w of Object.values(windows)) {
               const ref = sampled(samples, w.start, w.end);
               expect({ count: w.count, sum: w.sum, min: w.min, max: w.max }, `${name} ${w.start - T0}`).toEqual(ref);
@@ -142,7 +188,10 @@ describe('window lanes against a naive reference', () => {
           expect(sliding.covered).toBe(ref.covered);
           expectClose(sliding.integral, ref.integral, 'sliding integral');
           expectClose(sliding.timeAvg, ref.covered > 0 ? ref.integral / ref.covered : null, 'sliding timeAvg');
-          expect({ count: sliding.count, sum: sliding.sum }).toEqual({ count: inside.length, sum: inside.reduce((a, [, v]) => a + v, 0) });
+          expect({ count: sliding.count, sum: sliding.sum }).toEqual({
+            count: inside.length,
+            sum: inside.reduce((a, [, v]) => a + v, 0),
+          });
         } finally {
           await rt.close();
         }

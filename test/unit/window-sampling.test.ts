@@ -3,7 +3,15 @@
  * time-weighted windows weigh each value by how long it held.
  */
 import { describe, expect, it } from 'vitest';
-import { defineTwin, MemoryStateStore, reject, value, window, type TimeWeightedWindowResult, type WindowResult } from '../../src/index.js';
+import {
+  defineTwin,
+  MemoryStateStore,
+  reject,
+  value,
+  window,
+  type TimeWeightedWindowResult,
+  type WindowResult,
+} from '../../src/index.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { advance, simulatedRuntime, T0 } from '../support/runtime.js';
 import { tempDir } from '../support/tmp.js';
@@ -35,7 +43,11 @@ const meter = defineTwin({
       reject('changed my mind');
     },
   },
-  onSet: { x: (ctx, x) => { if (x > 10) ctx.lanes.x.set(10); } },
+  onSet: {
+    x: (ctx, x) => {
+      if (x > 10) ctx.lanes.x.set(10);
+    },
+  },
 });
 
 describe('window sampling', () => {
@@ -77,15 +89,32 @@ const room = defineTwin({
   route: '/r/:id',
   lanes: {
     occupied: value(false),
-    hourly: window({ source: 'occupied', sample: (o: boolean) => (o ? 1 : 0), kind: 'tumbling', size: HOUR, timeWeighted: true }),
-    lastHour: window({ source: 'occupied', sample: (o: boolean) => (o ? 1 : 0), kind: 'sliding', size: HOUR, timeWeighted: true }),
+    hourly: window({
+      source: 'occupied',
+      sample: (o: boolean) => (o ? 1 : 0),
+      kind: 'tumbling',
+      size: HOUR,
+      timeWeighted: true,
+    }),
+    lastHour: window({
+      source: 'occupied',
+      sample: (o: boolean) => (o ? 1 : 0),
+      kind: 'sliding',
+      size: HOUR,
+      timeWeighted: true,
+    }),
     reported: value<TimeWeightedWindowResult[]>([]),
   },
   on: { occupancy: (ctx, event) => ctx.lanes.occupied.set(event.data === true) },
   onWindow: { hourly: (ctx, w) => ctx.lanes.reported.set([...ctx.lanes.reported.get(), w]) },
 });
 
-async function occupancy(rt: ReturnType<typeof simulatedRuntime>['rt'], clock: ReturnType<typeof simulatedRuntime>['clock'], at: number, occupied: boolean): Promise<void> {
+async function occupancy(
+  rt: ReturnType<typeof simulatedRuntime>['rt'],
+  clock: ReturnType<typeof simulatedRuntime>['clock'],
+  at: number,
+  occupied: boolean,
+): Promise<void> {
   await advance(rt, clock, T0 + at - clock.now());
   await rt.ingest({ subject: '/r/1', type: 'occupancy', data: occupied });
 }
@@ -114,9 +143,19 @@ describe('time-weighted windows', () => {
     const { rt, clock } = simulatedRuntime({ models: [room] });
     await occupancy(rt, clock, 0, true);
     await occupancy(rt, clock, 15 * MIN, false);
-    expect(await rt.get('/r/1', 'lastHour')).toMatchObject({ timeAvg: 1, covered: 15 * MIN, until: T0 + 15 * MIN, count: 2 });
+    expect(await rt.get('/r/1', 'lastHour')).toMatchObject({
+      timeAvg: 1,
+      covered: 15 * MIN,
+      until: T0 + 15 * MIN,
+      count: 2,
+    });
     await advance(rt, clock, HOUR - 15 * MIN); // 1:00: the 0:00 sample leaves, its value still held until 0:15
-    expect(await rt.get('/r/1', 'lastHour')).toMatchObject({ timeAvg: 0.25, covered: HOUR, count: 1, until: T0 + HOUR });
+    expect(await rt.get('/r/1', 'lastHour')).toMatchObject({
+      timeAvg: 0.25,
+      covered: HOUR,
+      count: 1,
+      until: T0 + HOUR,
+    });
     await advance(rt, clock, 15 * MIN); // 1:15: no sample left inside, free for the whole hour
     expect(await rt.get('/r/1', 'lastHour')).toMatchObject({ timeAvg: 0, covered: HOUR, count: 0, last: 0 });
   });
@@ -128,7 +167,10 @@ describe('time-weighted windows', () => {
     await first.rt.stop('/r/1'); // the hour's timer brings it back
     await advance(first.rt, first.clock, 2 * HOUR);
     const reported = (await first.rt.get('/r/1', 'reported')) as TimeWeightedWindowResult[];
-    expect(reported.map((w) => [w.timeAvg, w.covered / MIN])).toEqual([[1, 30], [1, 60]]);
+    expect(reported.map((w) => [w.timeAvg, w.covered / MIN])).toEqual([
+      [1, 30],
+      [1, 60],
+    ]);
 
     const dir = tempDir();
     const a = simulatedRuntime({ models: [room], store: LmdbStateStore.open({ path: dir }) });
@@ -143,7 +185,10 @@ describe('time-weighted windows', () => {
     // [0:20, 1:20]: 1 (held from before the window, restored from the record) for 30 min, 0 for 30 min.
     expect(await b.rt.get('/r/1', 'lastHour')).toMatchObject({ timeAvg: 0.5, covered: HOUR, count: 2 });
     await advance(b.rt, b.clock, T0 + 2 * HOUR - b.clock.now());
-    expect(((await b.rt.get('/r/1', 'reported')) as TimeWeightedWindowResult[]).map((w) => w.timeAvg)).toEqual([50 / 60, 40 / 60]);
+    expect(((await b.rt.get('/r/1', 'reported')) as TimeWeightedWindowResult[]).map((w) => w.timeAvg)).toEqual([
+      50 / 60,
+      40 / 60,
+    ]);
   });
 
   it('after a downtime longer than the kept windows, opens only the windows it can keep, each with the held value', async () => {
@@ -152,7 +197,14 @@ describe('time-weighted windows', () => {
       route: '/r/:id',
       lanes: {
         occupied: value(false),
-        hourly: window({ source: 'occupied', sample: (o: boolean) => (o ? 1 : 0), kind: 'tumbling', size: HOUR, keep: 3, timeWeighted: true }),
+        hourly: window({
+          source: 'occupied',
+          sample: (o: boolean) => (o ? 1 : 0),
+          kind: 'tumbling',
+          size: HOUR,
+          keep: 3,
+          timeWeighted: true,
+        }),
         reported: value<number[]>([]),
       },
       on: { occupancy: (ctx, event) => ctx.lanes.occupied.set(event.data === true) },
@@ -163,12 +215,23 @@ describe('time-weighted windows', () => {
     await a.rt.ingest({ subject: '/r/1', type: 'occupancy', data: true });
     await a.rt.close();
     // Down for ten hours: the hour timer comes due once, at the restart.
-    const b = simulatedRuntime({ models: [short], store: LmdbStateStore.open({ path: dir }), start: T0 + 10 * HOUR + MIN });
+    const b = simulatedRuntime({
+      models: [short],
+      store: LmdbStateStore.open({ path: dir }),
+      start: T0 + 10 * HOUR + MIN,
+    });
     await Promise.resolve(); // the shard looks for due timers in a microtask after it starts
     await advance(b.rt, b.clock, MIN);
     const hourly = (await b.rt.get('/r/1', 'hourly')) as Record<string, TimeWeightedWindowResult>;
-    expect(Object.values(hourly).map((w) => [(w.start - T0) / HOUR, w.closed, w.timeAvg]).sort((x, y) => (x[0] as number) - (y[0] as number)))
-      .toEqual([[8, true, 1], [9, true, 1], [10, false, 1]]);
+    expect(
+      Object.values(hourly)
+        .map((w) => [(w.start - T0) / HOUR, w.closed, w.timeAvg])
+        .sort((x, y) => (x[0] as number) - (y[0] as number)),
+    ).toEqual([
+      [8, true, 1],
+      [9, true, 1],
+      [10, false, 1],
+    ]);
     expect(await b.rt.get('/r/1', 'reported')).toEqual([0, 6, 7, 8, 9]);
   });
 });

@@ -59,7 +59,12 @@ export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefin
  * A setting from its flag, else from its environment variable (if it has one), with the
  * name to blame in an error: the user wrote one or the other and should be told which.
  */
-export function flagOrEnv(flag: string, value: string | undefined, env: NodeJS.ProcessEnv, envName?: string): { name: string; raw: string } | undefined {
+export function flagOrEnv(
+  flag: string,
+  value: string | undefined,
+  env: NodeJS.ProcessEnv,
+  envName?: string,
+): { name: string; raw: string } | undefined {
   if (value !== undefined) return { name: `--${flag}`, raw: value };
   const raw = envName === undefined ? undefined : envValue(env, envName);
   return raw === undefined ? undefined : { name: envName!, raw };
@@ -87,9 +92,13 @@ export function readNumber(name: string, raw: string, rule: NumberRule = {}): nu
   const n = raw.trim() === '' ? NaN : Number(raw);
   if (Number.isFinite(n) && (!integer || Number.isInteger(n)) && n >= min && n <= max) return n;
   const what = integer ? 'an integer' : 'a number';
-  const need = max !== Infinity ? `${what} from ${min} to ${max}`
-    : integer && min === 0 ? 'a non-negative integer'
-    : integer && min === 1 ? 'a positive integer'
-    : `${what} >= ${min}`;
+  const need =
+    max !== Infinity
+      ? `${what} from ${min} to ${max}`
+      : integer && min === 0
+        ? 'a non-negative integer'
+        : integer && min === 1
+          ? 'a positive integer'
+          : `${what} >= ${min}`;
   throw new Error(`${name} must be ${need}, got ${raw === '' ? '""' : raw}`);
 }

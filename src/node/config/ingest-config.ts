@@ -43,8 +43,11 @@ export const INGEST_HELP = `
 `;
 
 type FlagValues = {
-  [K in keyof typeof INGEST_FLAGS]?: (typeof INGEST_FLAGS)[K] extends { multiple: true } ? string[]
-    : (typeof INGEST_FLAGS)[K] extends { type: 'boolean' } ? boolean : string;
+  [K in keyof typeof INGEST_FLAGS]?: (typeof INGEST_FLAGS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof INGEST_FLAGS)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
 };
 
 /**
@@ -78,17 +81,26 @@ export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = 
     maxKeepaliveSeconds: positive('mqtt-max-keepalive', 65_535), // keep alive is 2 bytes of seconds
   };
   const embedded = Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
-  if (url !== undefined && !/^(mqtts?|wss?|tcp|tls):\/\//.test(url)) throw new Error(`${urlSetting!.name} must be mqtt://, mqtts://, ws:// or wss://, got ${url}`);
-  const webhooks = (values.webhook ?? env.TWINFLOW_WEBHOOKS?.split(',').filter((w) => w.trim() !== '') ?? []).map(parseWebhook);
+  if (url !== undefined && !/^(mqtts?|wss?|tcp|tls):\/\//.test(url))
+    throw new Error(`${urlSetting!.name} must be mqtt://, mqtts://, ws:// or wss://, got ${url}`);
+  const webhooks = (values.webhook ?? env.TWINFLOW_WEBHOOKS?.split(',').filter((w) => w.trim() !== '') ?? []).map(
+    parseWebhook,
+  );
   const common = {
     topicPrefix: values['mqtt-topic-prefix'] ?? envValue(env, 'TWINFLOW_MQTT_TOPIC_PREFIX'),
     ...(maxPayloadBytes !== undefined && { maxPayloadBytes }),
   };
   // Port 0 is any free port, as for --port (the node logs the one it got); --no-mqtt is off.
   const off = values['no-mqtt'] === true || /^(1|true|yes)$/i.test(envValue(env, 'TWINFLOW_NO_MQTT') ?? '');
-  const mqtt = off ? undefined
+  const mqtt = off
+    ? undefined
     : url !== undefined
-    ? { url, subscription: values['mqtt-subscription'], clientId: values['mqtt-client-id'] ?? envValue(env, 'TWINFLOW_MQTT_CLIENT_ID'), ...common }
-    : { port, host: values['mqtt-host'] ?? envValue(env, 'TWINFLOW_MQTT_HOST'), ...common, ...embedded };
+      ? {
+          url,
+          subscription: values['mqtt-subscription'],
+          clientId: values['mqtt-client-id'] ?? envValue(env, 'TWINFLOW_MQTT_CLIENT_ID'),
+          ...common,
+        }
+      : { port, host: values['mqtt-host'] ?? envValue(env, 'TWINFLOW_MQTT_HOST'), ...common, ...embedded };
   return { mqtt, outputs: { webhooks } };
 }

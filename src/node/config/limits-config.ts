@@ -17,8 +17,15 @@ export const LIMITS_HELP = `
 
 /** Reads the limit flags (see {@link LIMITS_HELP}), then their TWINFLOW_* variables (blank = unset). */
 export function limitsFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv): LimitOptions {
-  const depth = flagOrEnv('max-payload-depth', values['max-payload-depth'] as string | undefined, env, 'TWINFLOW_MAX_PAYLOAD_DEPTH');
+  const depth = flagOrEnv(
+    'max-payload-depth',
+    values['max-payload-depth'] as string | undefined,
+    env,
+    'TWINFLOW_MAX_PAYLOAD_DEPTH',
+  );
   return {
-    maxPayloadDepth: depth ? readNumber(depth.name, depth.raw, { integer: true, min: 1, max: 1000 }) : DEFAULT_MAX_PAYLOAD_DEPTH,
+    maxPayloadDepth: depth
+      ? readNumber(depth.name, depth.raw, { integer: true, min: 1, max: 1000 })
+      : DEFAULT_MAX_PAYLOAD_DEPTH,
   };
 }

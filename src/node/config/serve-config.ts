@@ -45,7 +45,11 @@ export const SERVE_FLAGS = {
 
 /** Parsed {@link SERVE_FLAGS}: strings, booleans for switches, arrays for repeatable flags. */
 export type ServeFlagValues = {
-  [K in keyof typeof SERVE_FLAGS]?: (typeof SERVE_FLAGS)[K] extends { multiple: true } ? string[] : (typeof SERVE_FLAGS)[K] extends { type: 'boolean' } ? boolean : string;
+  [K in keyof typeof SERVE_FLAGS]?: (typeof SERVE_FLAGS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof SERVE_FLAGS)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
 };
 
 export function serveHelp(): string {
@@ -63,7 +67,8 @@ export function serveConfigFrom(values: ServeFlagValues, env: NodeJS.ProcessEnv)
   const portSetting = flagOrEnv('port', values.port, env, 'TWINFLOW_PORT');
   const port = portSetting ? readNumber(portSetting.name, portSetting.raw, { integer: true, max: 65535 }) : 9001;
   const level = flagOrEnv('log-level', values['log-level'], env, 'TWINFLOW_LOG_LEVEL');
-  if (level && !LOG_LEVELS.includes(level.raw)) throw new Error(`${level.name} must be one of ${LOG_LEVELS.join(', ')}, got ${level.raw}`);
+  if (level && !LOG_LEVELS.includes(level.raw))
+    throw new Error(`${level.name} must be one of ${LOG_LEVELS.join(', ')}, got ${level.raw}`);
   return {
     host: values.host ?? envValue(env, 'TWINFLOW_HOST') ?? '127.0.0.1',
     port,

@@ -55,7 +55,8 @@ export function storageFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
     return s ? readNumber(s.name, s.raw, { integer: true, min }) : fallback;
   };
   const durability = flagOrEnv('durability', flag('durability'), env, 'TWINFLOW_DURABILITY');
-  if (durability && durability.raw !== 'strict' && durability.raw !== 'relaxed') throw new Error(`${durability.name} must be strict or relaxed, got ${durability.raw}`);
+  if (durability && durability.raw !== 'strict' && durability.raw !== 'relaxed')
+    throw new Error(`${durability.name} must be strict or relaxed, got ${durability.raw}`);
   const idleMs = count('idle-timeout', 600_000);
   return {
     dataDir: values.memory ? undefined : (flag('data') ?? envValue(env, 'TWINFLOW_DATA') ?? './data'),

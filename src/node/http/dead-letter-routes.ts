@@ -18,9 +18,11 @@ export function deadLetterRoutes(store: DeadLetterStore) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: { limit?: string; origin?: string } }>('/dead-letters', async (req) => {
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new TwinError('TWIN_QUERY_INVALID', '"limit" must be an integer from 1 to 10000');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+        throw new TwinError('TWIN_QUERY_INVALID', '"limit" must be an integer from 1 to 10000');
       const origin = req.query.origin;
-      if (origin !== undefined && !ORIGINS.has(origin as DeadLetterOrigin)) throw new TwinError('TWIN_QUERY_INVALID', '"origin" must be mqtt, http or output');
+      if (origin !== undefined && !ORIGINS.has(origin as DeadLetterOrigin))
+        throw new TwinError('TWIN_QUERY_INVALID', '"origin" must be mqtt, http or output');
       const { total, evicted } = store.counts();
       return { total, evicted, items: store.list({ limit, origin: origin as DeadLetterOrigin | undefined }) };
     });

@@ -78,7 +78,14 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
       // errors with a dead letter; the root handler then writes the JSON answer.
       if (err instanceof TwinError) throw err;
       const status = (err as { statusCode?: number }).statusCode ?? 500;
-      const code = status === 413 ? 'TWIN_PAYLOAD_TOO_LARGE' : status === 415 ? 'TWIN_CONTENT_TYPE' : status < 500 ? 'TWIN_PAYLOAD_INVALID' : null;
+      const code =
+        status === 413
+          ? 'TWIN_PAYLOAD_TOO_LARGE'
+          : status === 415
+            ? 'TWIN_CONTENT_TYPE'
+            : status < 500
+              ? 'TWIN_PAYLOAD_INVALID'
+              : null;
       if (code === null) throw err;
       throw reject(new TwinError(code, (err as Error).message), noteOf(req));
     });
@@ -99,12 +106,18 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
           // Before the body is parsed: the cost of a batch (parsing, decoding, errors, dead
           // letters, the answer) grows with its length, which the 1 MiB body limit alone lets reach ~350 k.
           if ((topLevelItems(body, maxBatch) ?? 0) > maxBatch) {
-            throw new TwinError('TWIN_BATCH_TOO_LARGE', `the batch holds more than ${maxBatch} events, the most one request may carry (split it)`, { limit: maxBatch });
+            throw new TwinError(
+              'TWIN_BATCH_TOO_LARGE',
+              `the batch holds more than ${maxBatch} events, the most one request may carry (split it)`,
+              { limit: maxBatch },
+            );
           }
           const parsed = parseJson(body);
           batch = Array.isArray(parsed);
-          if (media === BATCH && !batch) throw new TwinError('TWIN_CLOUDEVENT_INVALID', 'a batch must be a JSON array of structured CloudEvents');
-          if (!batch && (parsed === null || typeof parsed !== 'object')) throw new TwinError('TWIN_EVENT_INVALID', 'the body must be a JSON event or an array of events');
+          if (media === BATCH && !batch)
+            throw new TwinError('TWIN_CLOUDEVENT_INVALID', 'a batch must be a JSON array of structured CloudEvents');
+          if (!batch && (parsed === null || typeof parsed !== 'object'))
+            throw new TwinError('TWIN_EVENT_INVALID', 'the body must be a JSON event or an array of events');
           for (const item of batch ? (parsed as unknown[]) : [parsed]) {
             try {
               decoded.push(media === BATCH || hasSpecversion(item) ? decodeStructured(item, ce) : plainEvent(item));
@@ -113,7 +126,10 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
             }
           }
         } else {
-          throw new TwinError('TWIN_CONTENT_TYPE', `unsupported content type "${media}": use binary mode (ce-* headers), ${STRUCTURED}, ${BATCH} or application/json`);
+          throw new TwinError(
+            'TWIN_CONTENT_TYPE',
+            `unsupported content type "${media}": use binary mode (ce-* headers), ${STRUCTURED}, ${BATCH} or application/json`,
+          );
         }
       } catch (err) {
         throw reject(toTwinError(err, 'TWIN_PAYLOAD_INVALID'), note);
@@ -130,7 +146,8 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
         }
       });
       const report = inputs.length > 0 ? await rt.ingest(inputs) : { accepted: 0, rejected: [] };
-      for (const r of report.rejected) rejected.push({ index: at[r.index]!, error: reject(r.error, note, inputs[r.index]) });
+      for (const r of report.rejected)
+        rejected.push({ index: at[r.index]!, error: reject(r.error, note, inputs[r.index]) });
       if (!batch) {
         if (rejected[0]) throw rejected[0].error;
         return reply.status(202).send({ accepted: 1, rejected: [] });
@@ -143,13 +160,19 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
 }
 
 /** The bounded answer to a batch: however many events were rejected, it lists at most `maxListed`. */
-function summarise(accepted: number, rejected: readonly { index: number; error: TwinError }[], maxListed: number, log: FastifyBaseLogger): BatchAnswer {
+function summarise(
+  accepted: number,
+  rejected: readonly { index: number; error: TwinError }[],
+  maxListed: number,
+  log: FastifyBaseLogger,
+): BatchAnswer {
   const rejectedByCode: Record<string, number> = {};
   for (const r of rejected) rejectedByCode[r.error.code] = (rejectedByCode[r.error.code] ?? 0) + 1;
   // A listed error whose message is a JS exception's is shown as its code and a correlation id (see publicError).
   const listed = (r: { index: number; error: TwinError }): BatchAnswer['rejected'][number] => {
     const { error, correlationId } = publicError(r.error);
-    if (correlationId !== undefined) log.error({ err: r.error, correlationId, index: r.index }, 'event failed (internal error)');
+    if (correlationId !== undefined)
+      log.error({ err: r.error, correlationId, index: r.index }, 'event failed (internal error)');
     return { index: r.index, ...error.toJSON() };
   };
   return {
@@ -162,7 +185,12 @@ function summarise(accepted: number, rejected: readonly { index: number; error: 
 }
 
 function noteOf(req: FastifyRequest, payload?: Buffer): InputNote {
-  return { origin: 'http', where: `${req.method} ${req.url}`, sender: req.ip, ...(payload !== undefined && { payload }) };
+  return {
+    origin: 'http',
+    where: `${req.method} ${req.url}`,
+    sender: req.ip,
+    ...(payload !== undefined && { payload }),
+  };
 }
 
 function header(req: FastifyRequest, name: string): string | undefined {
@@ -184,10 +212,15 @@ function hasSpecversion(item: unknown): boolean {
 
 /** A twinflow event without CloudEvents framing: only `subject` is required. */
 function plainEvent(e: unknown): EventInput {
-  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new TwinError('TWIN_EVENT_INVALID', 'an event must be a JSON object');
+  if (e === null || typeof e !== 'object' || Array.isArray(e))
+    throw new TwinError('TWIN_EVENT_INVALID', 'an event must be a JSON object');
   const o = e as Record<string, unknown>;
   return {
-    subject: o.subject as string, type: o.type as string | undefined, id: o.id as string | undefined,
-    source: o.source as string | undefined, time: o.time as string | undefined, data: o.data,
+    subject: o.subject as string,
+    type: o.type as string | undefined,
+    id: o.id as string | undefined,
+    source: o.source as string | undefined,
+    time: o.time as string | undefined,
+    data: o.data,
   };
 }

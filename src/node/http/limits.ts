@@ -54,14 +54,20 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
  */
 export function resolveHttpLimits(partial: Partial<HttpLimits> = {}): HttpLimits {
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS };
-  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (limits as unknown as Record<string, number>)[k] = v;
+  for (const [k, v] of Object.entries(partial))
+    if (v !== undefined) (limits as unknown as Record<string, number>)[k] = v;
   for (const [k, v] of Object.entries(limits)) {
-    if (!Number.isInteger(v) || v < 0) throw new TwinError('TWIN_CONFIG_INVALID', `http limit ${k} must be a non-negative integer, got ${String(v)}`);
+    if (!Number.isInteger(v) || v < 0)
+      throw new TwinError('TWIN_CONFIG_INVALID', `http limit ${k} must be a non-negative integer, got ${String(v)}`);
   }
   if (limits.maxBodyBytes < 1) throw new TwinError('TWIN_CONFIG_INVALID', 'http limit maxBodyBytes must be at least 1');
-  if (limits.maxBatchEvents < 1) throw new TwinError('TWIN_CONFIG_INVALID', 'http limit maxBatchEvents must be at least 1');
+  if (limits.maxBatchEvents < 1)
+    throw new TwinError('TWIN_CONFIG_INVALID', 'http limit maxBatchEvents must be at least 1');
   if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw new TwinError('TWIN_CONFIG_INVALID', `the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`);
+    throw new TwinError(
+      'TWIN_CONFIG_INVALID',
+      `the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`,
+    );
   }
   return limits;
 }

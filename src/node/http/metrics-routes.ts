@@ -14,7 +14,12 @@ type Sample = readonly [labels: string, value: number];
  * // '# HELP twinflow_events_total Events ingested.\n# TYPE twinflow_events_total counter\ntwinflow_events_total 42\n'
  * ```
  */
-export function family(name: string, type: 'counter' | 'gauge' | 'summary', help: string, samples: readonly Sample[]): string {
+export function family(
+  name: string,
+  type: 'counter' | 'gauge' | 'summary',
+  help: string,
+  samples: readonly Sample[],
+): string {
   let out = `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
   for (const [labels, value] of samples) out += `${name}${labels} ${Number.isFinite(value) ? value : 'NaN'}\n`;
   return out;
@@ -30,7 +35,11 @@ export function family(name: string, type: 'counter' | 'gauge' | 'summary', help
  * await app.register(metricsRoutes(runtime, () => warp.stats()));
  * ```
  */
-export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, rejected: () => ReadonlyMap<string, number> = () => new Map()) {
+export function metricsRoutes(
+  rt: Runtime,
+  warp: () => WarpFrontStats | null,
+  rejected: () => ReadonlyMap<string, number> = () => new Map(),
+) {
   return async (app: FastifyInstance): Promise<void> => {
     // How long the main thread's event loop was held: what every front's latency waits on.
     // Sampled every 10 ms by libuv, so it costs nothing measurable. Counted from the moment the
@@ -47,29 +56,57 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, re
       const w = warp();
       const parts = [
         family('twinflow_events_total', 'counter', 'Events ingested (delivered to a twin).', [['', s.events]]),
-        family('twinflow_events_duplicate_total', 'counter', 'Redelivered events ignored by source+id dedupe.', [['', s.duplicates]]),
+        family('twinflow_events_duplicate_total', 'counter', 'Redelivered events ignored by source+id dedupe.', [
+          ['', s.duplicates],
+        ]),
         family('twinflow_commands_total', 'counter', 'Commands delivered to twins.', [['', s.commands]]),
         family('twinflow_turns_total', 'counter', 'Twin turns committed.', [['', s.turns]]),
         family('twinflow_turn_failures_total', 'counter', 'Twin turns rolled back.', [['', s.turnFailures]]),
         family('twinflow_outputs_total', 'counter', 'Derived events emitted.', [['', s.outputs]]),
-        family('twinflow_unstorable_states_total', 'counter', 'Turns rolled back because they set lane state the store cannot take, and twins reset after the store refused to encode them (a model bug).', [['', s.unstorable]]),
-        family('twinflow_records_corrupt_total', 'counter', 'Stored records that did not decode; their bytes were quarantined (docs/persistence.md).', [['', s.corruptRecords]]),
-        family('twinflow_twin_starts_refused_total', 'counter', 'Twin starts a shard refused because another shard owns the twin (a placement bug if non-zero).', [['', s.startsRefused]]),
+        family(
+          'twinflow_unstorable_states_total',
+          'counter',
+          'Turns rolled back because they set lane state the store cannot take, and twins reset after the store refused to encode them (a model bug).',
+          [['', s.unstorable]],
+        ),
+        family(
+          'twinflow_records_corrupt_total',
+          'counter',
+          'Stored records that did not decode; their bytes were quarantined (docs/persistence.md).',
+          [['', s.corruptRecords]],
+        ),
+        family(
+          'twinflow_twin_starts_refused_total',
+          'counter',
+          'Twin starts a shard refused because another shard owns the twin (a placement bug if non-zero).',
+          [['', s.startsRefused]],
+        ),
         family('twinflow_twins_active', 'gauge', 'Twins live in memory.', [['', s.activeTwins]]),
-        family('twinflow_lane_observers', 'gauge', 'Lane observers (API links, WARP links, wildcard links).', [['', s.observers]]),
+        family('twinflow_lane_observers', 'gauge', 'Lane observers (API links, WARP links, wildcard links).', [
+          ['', s.observers],
+        ]),
         family('twinflow_turn_latency_seconds', 'summary', 'Sampled duration of twin turns.', [
           ['{quantile="0.5"}', s.turnLatencyNs.p50 / 1e9],
           ['{quantile="0.99"}', s.turnLatencyNs.p99 / 1e9],
           ['_count', s.turnLatencyNs.samples],
         ]),
-        family('twinflow_event_loop_delay_seconds', 'summary', 'Delay of the main event loop since the node started listening (sampled every 10 ms); the max is the longest the loop was held.', [
-          ['{quantile="0.5"}', loop.percentile(50) / 1e9],
-          ['{quantile="0.99"}', loop.percentile(99) / 1e9],
-          ['{quantile="1"}', loop.max / 1e9],
-          ['_count', loop.count],
-        ]),
-        family('twinflow_rejected_total', 'counter', 'Input and connections refused by a front or a limit, by kind (docs/limits.md).',
-          [...rejected()].map(([kind, n]) => [`{kind="${kind}"}`, n] as const)),
+        family(
+          'twinflow_event_loop_delay_seconds',
+          'summary',
+          'Delay of the main event loop since the node started listening (sampled every 10 ms); the max is the longest the loop was held.',
+          [
+            ['{quantile="0.5"}', loop.percentile(50) / 1e9],
+            ['{quantile="0.99"}', loop.percentile(99) / 1e9],
+            ['{quantile="1"}', loop.max / 1e9],
+            ['_count', loop.count],
+          ],
+        ),
+        family(
+          'twinflow_rejected_total',
+          'counter',
+          'Input and connections refused by a front or a limit, by kind (docs/limits.md).',
+          [...rejected()].map(([kind, n]) => [`{kind="${kind}"}`, n] as const),
+        ),
       ];
       if (w) {
         parts.push(
@@ -79,13 +116,39 @@ export function metricsRoutes(rt: Runtime, warp: () => WarpFrontStats | null, re
           family('twinflow_warp_frames_out_total', 'counter', 'WebSocket frames sent.', [['', w.framesOut]]),
           family('twinflow_warp_envelopes_out_total', 'counter', 'WARP envelopes sent.', [['', w.envelopesOut]]),
           family('twinflow_warp_bytes_out_total', 'counter', 'WARP payload bytes sent.', [['', w.bytesOut]]),
-          family('twinflow_warp_conflations_total', 'counter', 'Lane events replaced by newer ones for slow sockets.', [['', w.conflations]]),
-          family('twinflow_warp_dropped_total', 'counter', 'Command/supply events dropped because a slow socket let its link queue fill.', [['', w.dropped]]),
-          family('twinflow_warp_overflowing_links', 'gauge', 'WARP links to command/supply lanes dropping events now (slow consumers).', [['', w.overflowingLinks]]),
-          family('twinflow_warp_budget_stalls_total', 'counter', 'Times a socket reached its send budget.', [['', w.budgetStalls]]),
-          family('twinflow_warp_malformed_total', 'counter', 'Malformed WARP frames or envelopes received.', [['', w.malformed]]),
-          family('twinflow_warp_events_encoded_total', 'counter', 'Event envelopes encoded (once per change and encoding).', [['', w.eventsEncoded]]),
-          family('twinflow_warp_events_shared_total', 'counter', 'Event deliveries that reused already encoded bytes.', [['', w.eventsShared]]),
+          family('twinflow_warp_conflations_total', 'counter', 'Lane events replaced by newer ones for slow sockets.', [
+            ['', w.conflations],
+          ]),
+          family(
+            'twinflow_warp_dropped_total',
+            'counter',
+            'Command/supply events dropped because a slow socket let its link queue fill.',
+            [['', w.dropped]],
+          ),
+          family(
+            'twinflow_warp_overflowing_links',
+            'gauge',
+            'WARP links to command/supply lanes dropping events now (slow consumers).',
+            [['', w.overflowingLinks]],
+          ),
+          family('twinflow_warp_budget_stalls_total', 'counter', 'Times a socket reached its send budget.', [
+            ['', w.budgetStalls],
+          ]),
+          family('twinflow_warp_malformed_total', 'counter', 'Malformed WARP frames or envelopes received.', [
+            ['', w.malformed],
+          ]),
+          family(
+            'twinflow_warp_events_encoded_total',
+            'counter',
+            'Event envelopes encoded (once per change and encoding).',
+            [['', w.eventsEncoded]],
+          ),
+          family(
+            'twinflow_warp_events_shared_total',
+            'counter',
+            'Event deliveries that reused already encoded bytes.',
+            [['', w.eventsShared]],
+          ),
         );
       }
       return reply.type('text/plain; version=0.0.4; charset=utf-8').send(parts.join(''));

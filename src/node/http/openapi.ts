@@ -4,7 +4,10 @@ import { ErrorCodes } from '../../errors.js';
 const error = { $ref: '#/components/schemas/Error' };
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
 const pathParam = {
-  name: 'path', in: 'path', required: true, description: 'Twin path without the leading slash (slashes allowed), e.g. org/contoso/site/berlin',
+  name: 'path',
+  in: 'path',
+  required: true,
+  description: 'Twin path without the leading slash (slashes allowed), e.g. org/contoso/site/berlin',
   schema: { type: 'string' },
 };
 
@@ -20,20 +23,36 @@ const pathParam = {
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {
-    title: 'twinflow HTTP API', version: '0.1.0',
-    description: 'Read and query twins, send commands, ingest CloudEvents. Live lanes are served over WebSocket (WARP) on the same port, at /; see docs/protocol.md.',
+    title: 'twinflow HTTP API',
+    version: '0.1.0',
+    description:
+      'Read and query twins, send commands, ingest CloudEvents. Live lanes are served over WebSocket (WARP) on the same port, at /; see docs/protocol.md.',
   },
   paths: {
     '/twins/{path}': {
       get: {
-        summary: 'Read a twin', operationId: 'readTwin',
+        summary: 'Read a twin',
+        operationId: 'readTwin',
         parameters: [
           pathParam,
-          { name: 'lanes', in: 'query', description: 'Comma-separated lane names (default: all)', schema: { type: 'string' } },
-          { name: 'at', in: 'query', description: 'The state as of this time, from the journal (epoch ms or RFC 3339)', schema: { type: 'string' } },
+          {
+            name: 'lanes',
+            in: 'query',
+            description: 'Comma-separated lane names (default: all)',
+            schema: { type: 'string' },
+          },
+          {
+            name: 'at',
+            in: 'query',
+            description: 'The state as of this time, from the journal (epoch ms or RFC 3339)',
+            schema: { type: 'string' },
+          },
         ],
         responses: {
-          200: { description: 'The twin', content: { 'application/json': { schema: { $ref: '#/components/schemas/Twin' } } } },
+          200: {
+            description: 'The twin',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Twin' } } },
+          },
           400: errorResponse('Invalid path (TWIN_PATH_INVALID) or `at` (TWIN_QUERY_INVALID)'),
           404: errorResponse('No route matches the path (TWIN_NO_ROUTE) or no such lane (TWIN_LANE_NOT_FOUND)'),
         },
@@ -41,25 +60,47 @@ export const openApiDocument = {
     },
     '/twins/{path}/history': {
       get: {
-        summary: 'Journaled turns of a twin', operationId: 'twinHistory',
+        summary: 'Journaled turns of a twin',
+        operationId: 'twinHistory',
         parameters: [
           pathParam,
-          { name: 'from', in: 'query', description: 'Earliest time, inclusive (epoch ms or RFC 3339; default 0)', schema: { type: 'string' } },
-          { name: 'to', in: 'query', description: 'Latest time, inclusive (default: no limit); must not be before `from`', schema: { type: 'string' } },
+          {
+            name: 'from',
+            in: 'query',
+            description: 'Earliest time, inclusive (epoch ms or RFC 3339; default 0)',
+            schema: { type: 'string' },
+          },
+          {
+            name: 'to',
+            in: 'query',
+            description: 'Latest time, inclusive (default: no limit); must not be before `from`',
+            schema: { type: 'string' },
+          },
         ],
         responses: {
-          200: { description: '`{ path, from, to, entries }`, oldest first', content: { 'application/json': { schema: { type: 'object' } } } },
-          400: errorResponse('Invalid path (TWIN_PATH_INVALID), or `from`/`to` empty, unreadable or from > to (TWIN_QUERY_INVALID)'),
+          200: {
+            description: '`{ path, from, to, entries }`, oldest first',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          400: errorResponse(
+            'Invalid path (TWIN_PATH_INVALID), or `from`/`to` empty, unreadable or from > to (TWIN_QUERY_INVALID)',
+          ),
         },
       },
     },
     '/twins/{path}/commands/{lane}': {
       post: {
-        summary: 'Send a command', operationId: 'sendCommand',
+        summary: 'Send a command',
+        operationId: 'sendCommand',
         parameters: [pathParam, { name: 'lane', in: 'path', required: true, schema: { type: 'string' } }],
         requestBody: { description: 'The command value as JSON', content: { 'application/json': { schema: {} } } },
         responses: {
-          202: { description: 'Accepted and committed', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'accepted' } } } } } },
+          202: {
+            description: 'Accepted and committed',
+            content: {
+              'application/json': { schema: { type: 'object', properties: { status: { const: 'accepted' } } } },
+            },
+          },
           404: errorResponse('No such twin or lane'),
           422: errorResponse('The model rejected the command (TWIN_PAYLOAD_REJECTED)'),
         },
@@ -67,70 +108,163 @@ export const openApiDocument = {
     },
     '/twins/{path}/warm': {
       post: {
-        summary: 'Bring a subtree back from the store', operationId: 'warmTwins',
-        description: 'Starts every stored twin at and under the path that is not live yet, reading the store sequentially (Runtime.warm).',
+        summary: 'Bring a subtree back from the store',
+        operationId: 'warmTwins',
+        description:
+          'Starts every stored twin at and under the path that is not live yet, reading the store sequentially (Runtime.warm).',
         parameters: [pathParam],
         responses: {
-          200: { description: 'How many twins started', content: { 'application/json': { schema: { type: 'object', properties: { prefix: { type: 'string' }, started: { type: 'integer' } } } } } },
+          200: {
+            description: 'How many twins started',
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { prefix: { type: 'string' }, started: { type: 'integer' } } },
+              },
+            },
+          },
           400: errorResponse('Invalid path (TWIN_PATH_INVALID)'),
         },
       },
     },
     '/twins/warm': {
       post: {
-        summary: 'Bring every stored twin back', operationId: 'warmAll',
-        description: 'Starts every stored twin that is not live yet (Runtime.warm(\'/\'), as `twinflow serve --warm /`); answers `{ prefix: "/", started }`.',
+        summary: 'Bring every stored twin back',
+        operationId: 'warmAll',
+        description:
+          'Starts every stored twin that is not live yet (Runtime.warm(\'/\'), as `twinflow serve --warm /`); answers `{ prefix: "/", started }`.',
         responses: {
-          200: { description: 'How many twins started', content: { 'application/json': { schema: { type: 'object', properties: { prefix: { const: '/' }, started: { type: 'integer' } } } } } },
+          200: {
+            description: 'How many twins started',
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { prefix: { const: '/' }, started: { type: 'integer' } } },
+              },
+            },
+          },
         },
       },
     },
     '/twins': {
       get: {
-        summary: 'Query a subtree', operationId: 'queryTwins',
-        description: 'Twins under a path (or matching a wildcard filter), optionally of some models and whose lanes satisfy every `where` clause, in path order, paginated.',
+        summary: 'Query a subtree',
+        operationId: 'queryTwins',
+        description:
+          'Twins under a path (or matching a wildcard filter), optionally of some models and whose lanes satisfy every `where` clause, in path order, paginated.',
         parameters: [
-          { name: 'under', in: 'query', description: 'A twin path; the twin itself and everything below it', schema: { type: 'string' }, example: '/org/contoso/site/berlin/building/41' },
-          { name: 'filter', in: 'query', description: 'A path filter instead of `under` (`*` one segment, `**` any depth); both together are a 400', schema: { type: 'string' } },
-          { name: 'model', in: 'query', description: 'Comma-separated model names; an unknown one is a 400', schema: { type: 'string' }, example: 'room' },
           {
-            name: 'where', in: 'query', description: 'Repeatable `lane<op>value`, op one of = != > >= < <=; the value is JSON or plain text',
-            schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true, example: ['occupied=false'],
+            name: 'under',
+            in: 'query',
+            description: 'A twin path; the twin itself and everything below it',
+            schema: { type: 'string' },
+            example: '/org/contoso/site/berlin/building/41',
           },
-          { name: 'lanes', in: 'query', description: 'Comma-separated lanes to return (default: all); items of models without a lane omit it, a lane none of the queried models has is a 400', schema: { type: 'string' } },
+          {
+            name: 'filter',
+            in: 'query',
+            description: 'A path filter instead of `under` (`*` one segment, `**` any depth); both together are a 400',
+            schema: { type: 'string' },
+          },
+          {
+            name: 'model',
+            in: 'query',
+            description: 'Comma-separated model names; an unknown one is a 400',
+            schema: { type: 'string' },
+            example: 'room',
+          },
+          {
+            name: 'where',
+            in: 'query',
+            description: 'Repeatable `lane<op>value`, op one of = != > >= < <=; the value is JSON or plain text',
+            schema: { type: 'array', items: { type: 'string' } },
+            style: 'form',
+            explode: true,
+            example: ['occupied=false'],
+          },
+          {
+            name: 'lanes',
+            in: 'query',
+            description:
+              'Comma-separated lanes to return (default: all); items of models without a lane omit it, a lane none of the queried models has is a 400',
+            schema: { type: 'string' },
+          },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
           { name: 'cursor', in: 'query', description: 'The `next` of the previous page', schema: { type: 'string' } },
         ],
         responses: {
           200: {
             description: 'A page of matches',
-            content: { 'application/json': { schema: {
-              type: 'object', required: ['items', 'next'],
-              properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Twin' } }, next: { type: ['string', 'null'] } },
-            } } },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['items', 'next'],
+                  properties: {
+                    items: { type: 'array', items: { $ref: '#/components/schemas/Twin' } },
+                    next: { type: ['string', 'null'] },
+                  },
+                },
+              },
+            },
           },
-          400: errorResponse('Bad filter, where clause, limit or cursor, `under` with `filter`, an unknown model or lane (TWIN_QUERY_INVALID, TWIN_FILTER_INVALID, TWIN_PATH_INVALID)'),
+          400: errorResponse(
+            'Bad filter, where clause, limit or cursor, `under` with `filter`, an unknown model or lane (TWIN_QUERY_INVALID, TWIN_FILTER_INVALID, TWIN_PATH_INVALID)',
+          ),
         },
       },
     },
     '/events': {
       post: {
-        summary: 'Ingest CloudEvents (structured JSON, one or a batch)', operationId: 'ingestEvents',
-        requestBody: { content: { 'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } } } },
+        summary: 'Ingest CloudEvents (structured JSON, one or a batch)',
+        operationId: 'ingestEvents',
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] },
+            },
+          },
+        },
         responses: {
-          202: { description: 'All accepted: each event\'s own twin applied it and the commit holding that is done (durable with --durability strict). Parents on other shards follow eventually: GET /settled waits for them' },
-          207: { description: 'Some rejected: `accepted`, `rejectedTotal`, `rejectedByCode` (counts by code) and `rejected` (the first 100 by index; `truncated` when there are more)' },
+          202: {
+            description:
+              "All accepted: each event's own twin applied it and the commit holding that is done (durable with --durability strict). Parents on other shards follow eventually: GET /settled waits for them",
+          },
+          207: {
+            description:
+              'Some rejected: `accepted`, `rejectedTotal`, `rejectedByCode` (counts by code) and `rejected` (the first 100 by index; `truncated` when there are more)',
+          },
           400: errorResponse('None accepted (a batch answers the same summary as 207)'),
-          413: errorResponse('Body over --http-max-body (default 1 MiB; TWIN_PAYLOAD_TOO_LARGE) or a batch of more than --http-max-batch events (TWIN_BATCH_TOO_LARGE)'),
+          413: errorResponse(
+            'Body over --http-max-body (default 1 MiB; TWIN_PAYLOAD_TOO_LARGE) or a batch of more than --http-max-batch events (TWIN_BATCH_TOO_LARGE)',
+          ),
         },
       },
     },
     '/settled': {
       get: {
-        summary: 'Wait until the node is quiet: acknowledged input and everything it set off (joins between shards, commits) applied', operationId: 'settled',
-        parameters: [{ name: 'timeout', in: 'query', description: 'Give up after this many ms', schema: { type: 'integer', minimum: 1, maximum: 60000, default: 30000 } }],
+        summary:
+          'Wait until the node is quiet: acknowledged input and everything it set off (joins between shards, commits) applied',
+        operationId: 'settled',
+        parameters: [
+          {
+            name: 'timeout',
+            in: 'query',
+            description: 'Give up after this many ms',
+            schema: { type: 'integer', minimum: 1, maximum: 60000, default: 30000 },
+          },
+        ],
         responses: {
-          200: { description: 'Quiet', content: { 'application/json': { schema: { type: 'object', required: ['settled', 'waitedMs'], properties: { settled: { const: true }, waitedMs: { type: 'integer' } } } } } },
+          200: {
+            description: 'Quiet',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['settled', 'waitedMs'],
+                  properties: { settled: { const: true }, waitedMs: { type: 'integer' } },
+                },
+              },
+            },
+          },
           400: errorResponse('Unreadable timeout (TWIN_QUERY_INVALID)'),
           503: errorResponse('Still busy after the timeout (TWIN_NOT_SETTLED)'),
         },
@@ -138,23 +272,47 @@ export const openApiDocument = {
     },
     '/metrics': {
       get: {
-        summary: 'Prometheus metrics', operationId: 'metrics',
-        responses: { 200: { description: 'Text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        summary: 'Prometheus metrics',
+        operationId: 'metrics',
+        responses: {
+          200: {
+            description: 'Text exposition format 0.0.4',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
       },
     },
     '/healthz': { get: { summary: 'Liveness', operationId: 'healthz', responses: { 200: { description: 'Alive' } } } },
-    '/readyz': { get: { summary: 'Readiness', operationId: 'readyz', responses: { 200: { description: 'Ready' }, 503: { description: 'Starting' } } } },
-    '/openapi.json': { get: { summary: 'This document', operationId: 'openapi', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    '/readyz': {
+      get: {
+        summary: 'Readiness',
+        operationId: 'readyz',
+        responses: { 200: { description: 'Ready' }, 503: { description: 'Starting' } },
+      },
+    },
+    '/openapi.json': {
+      get: { summary: 'This document', operationId: 'openapi', responses: { 200: { description: 'OpenAPI 3.1' } } },
+    },
   },
   components: {
     schemas: {
       Twin: {
-        type: 'object', required: ['path', 'model', 'lanes'],
-        properties: { path: { type: 'string' }, model: { type: 'string' }, lanes: { type: 'object', additionalProperties: true } },
+        type: 'object',
+        required: ['path', 'model', 'lanes'],
+        properties: {
+          path: { type: 'string' },
+          model: { type: 'string' },
+          lanes: { type: 'object', additionalProperties: true },
+        },
       },
       Error: {
-        type: 'object', required: ['code', 'message'],
-        properties: { code: { type: 'string', enum: Object.keys(ErrorCodes) }, message: { type: 'string' }, details: { type: 'object' } },
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', enum: Object.keys(ErrorCodes) },
+          message: { type: 'string' },
+          details: { type: 'object' },
+        },
       },
     },
   },

@@ -57,7 +57,9 @@ export function queryRoutes(rt: Runtime) {
         // Concurrent reads land in one shard step; twins that fail to read are skipped. Stored
         // twins are started to read (onStart rebuilds transient lanes) and stopped again: a
         // query over a large subtree must not leave its twins live.
-        const snaps = await Promise.all(chunk.map((t) => rt.read(t.path, undefined, { release: true }).catch(() => null)));
+        const snaps = await Promise.all(
+          chunk.map((t) => rt.read(t.path, undefined, { release: true }).catch(() => null)),
+        );
         for (let i = 0; i < snaps.length; i++) {
           scanned++;
           last = chunk[i]!.path;
@@ -79,9 +81,13 @@ export function queryRoutes(rt: Runtime) {
  */
 function subtreeFilter(q: QueryString): string {
   if (q.under !== undefined && q.filter !== undefined) {
-    throw new TwinError('TWIN_QUERY_INVALID', 'give "under" or "filter", not both (a filter can start with the subtree: filter=/org/a/**/room/*)');
+    throw new TwinError(
+      'TWIN_QUERY_INVALID',
+      'give "under" or "filter", not both (a filter can start with the subtree: filter=/org/a/**/room/*)',
+    );
   }
-  if (q.under === '' || q.filter === '') throw new TwinError('TWIN_QUERY_INVALID', `"${q.under === '' ? 'under' : 'filter'}" is empty`);
+  if (q.under === '' || q.filter === '')
+    throw new TwinError('TWIN_QUERY_INVALID', `"${q.under === '' ? 'under' : 'filter'}" is empty`);
   if (q.filter !== undefined) return q.filter;
   return q.under !== undefined ? TwinPath.parse(q.under).text + '/**' : '/**';
 }
@@ -95,14 +101,20 @@ function checkNames(rt: Runtime, models: ReadonlySet<string> | null, lanes: read
   const all = rt.catalog.models;
   const unknown = models ? [...models].filter((m) => !rt.catalog.model(m)) : [];
   if (unknown.length > 0) {
-    throw new TwinError('TWIN_QUERY_INVALID', `unknown model ${unknown.map((m) => `"${m}"`).join(', ')} (models: ${all.map((m) => m.name).join(', ')})`, { model: unknown });
+    throw new TwinError(
+      'TWIN_QUERY_INVALID',
+      `unknown model ${unknown.map((m) => `"${m}"`).join(', ')} (models: ${all.map((m) => m.name).join(', ')})`,
+      { model: unknown },
+    );
   }
   if (!lanes) return;
   const candidates = models ? all.filter((m) => models.has(m.name)) : all;
   const missing = lanes.filter((l) => !candidates.some((m) => m.laneNames.includes(l)));
   if (missing.length > 0) {
     const of = models ? `models ${[...models].join(', ')}` : 'any model';
-    throw new TwinError('TWIN_QUERY_INVALID', `no lane ${missing.map((l) => `"${l}"`).join(', ')} in ${of}`, { lanes: missing });
+    throw new TwinError('TWIN_QUERY_INVALID', `no lane ${missing.map((l) => `"${l}"`).join(', ')} in ${of}`, {
+      lanes: missing,
+    });
   }
 }
 

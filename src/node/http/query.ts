@@ -32,7 +32,11 @@ const CLAUSE = /^([A-Za-z_$][\w$-]*)\s*(>=|<=|!=|=|>|<)\s*(.*)$/s;
 export function parseWhere(text: string): WhereClause {
   const m = CLAUSE.exec(text);
   if (!m) {
-    throw new TwinError('TWIN_QUERY_INVALID', `where clause "${text}" must look like lane=value, lane>value, lane<=value …`, { where: text });
+    throw new TwinError(
+      'TWIN_QUERY_INVALID',
+      `where clause "${text}" must look like lane=value, lane>value, lane<=value …`,
+      { where: text },
+    );
   }
   const raw = m[3]!.trim();
   let value: unknown = raw;
@@ -63,16 +67,21 @@ export function matchesWhere(clause: WhereClause, lanes: Readonly<Record<string,
     case '!=':
       return !jsonEquals(actual, expected);
   }
-  const comparable = (typeof actual === 'number' && typeof expected === 'number') ||
+  const comparable =
+    (typeof actual === 'number' && typeof expected === 'number') ||
     (typeof actual === 'string' && typeof expected === 'string');
   if (!comparable) return false;
   const a = actual;
   const b = expected;
   switch (clause.op) {
-    case '>': return a > b;
-    case '>=': return a >= b;
-    case '<': return a < b;
-    default: return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    case '<':
+      return a < b;
+    default:
+      return a <= b;
   }
 }
 
@@ -92,6 +101,7 @@ export function encodeCursor(path: string): string {
 /** Reverses {@link encodeCursor}; throws `TWIN_QUERY_INVALID` for a cursor it did not make. */
 export function decodeCursor(cursor: string): string {
   const path = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!path.startsWith('/')) throw new TwinError('TWIN_QUERY_INVALID', 'cursor is not one this server issued', { cursor });
+  if (!path.startsWith('/'))
+    throw new TwinError('TWIN_QUERY_INVALID', 'cursor is not one this server issued', { cursor });
   return path;
 }

@@ -1,10 +1,15 @@
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { TwinError, publicError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { Rejections } from '../rejections.js';
 import { checkingIntervalMs, resolveHttpLimits, type HttpLimits } from './limits.js';
-
 
 /**
  * fastify's own request errors, by its code, as twinflow codes, so a client sees the same
@@ -49,7 +54,11 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
   const rejections = options.rejections ?? new Rejections(logger);
   const limits = resolveHttpLimits(options.limits);
   const refuse = (req: FastifyRequest, e: { code: string; status: number; message: string }): void => {
-    rejections.note(`http.${e.code}`, { code: e.code, status: e.status, method: req.method, url: req.url, sender: req.ip }, `request refused: ${e.message}`);
+    rejections.note(
+      `http.${e.code}`,
+      { code: e.code, status: e.status, method: req.method, url: req.url, sender: req.ip },
+      `request refused: ${e.message}`,
+    );
   };
   const app = Fastify({
     // The cast is not a no-op: it picks Fastify's logger generic (eslint's type-assertion check misses that).
@@ -61,19 +70,34 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.idleTimeoutMs,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
-    http: { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: checkingIntervalMs(limits) },
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(limits),
+    },
     // Half-sent or malformed requests (timeouts, bad framing): counted, answered in the error shape, closed.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
       const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      const e = timeout ? new TwinError('TWIN_REQUEST_TIMEOUT', `the request was not received within ${limits.requestTimeoutMs} ms (headers within ${limits.headersTimeoutMs} ms)`)
-        : err.code === 'HPE_HEADER_OVERFLOW' ? new TwinError('TWIN_PAYLOAD_TOO_LARGE', 'the request headers are larger than the server accepts')
+      const e = timeout
+        ? new TwinError(
+            'TWIN_REQUEST_TIMEOUT',
+            `the request was not received within ${limits.requestTimeoutMs} ms (headers within ${limits.headersTimeoutMs} ms)`,
+          )
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? new TwinError('TWIN_PAYLOAD_TOO_LARGE', 'the request headers are larger than the server accepts')
           : new TwinError('TWIN_PAYLOAD_INVALID', 'the request is not valid HTTP/1.1');
-      rejections.note(timeout ? 'http.request_timeout' : 'http.client_error', { code: e.code, parserCode: err.code, sender: socket.remoteAddress }, `connection closed: ${e.message}`);
+      rejections.note(
+        timeout ? 'http.request_timeout' : 'http.client_error',
+        { code: e.code, parserCode: err.code, sender: socket.remoteAddress },
+        `connection closed: ${e.message}`,
+      );
       if (socket.writable) {
         const body = JSON.stringify(e.toJSON());
         const status = e.code === 'TWIN_PAYLOAD_TOO_LARGE' ? 431 : e.status;
-        socket.write(`HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        socket.write(
+          `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
       }
       socket.destroy();
     },
@@ -87,10 +111,17 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
   app.server.maxConnections = limits.maxConnections;
   // Node closes sockets past maxConnections at accept, before any byte is read: counted here.
   app.server.on('drop', (data?: { remoteAddress?: string }) => {
-    rejections.note('http.too_many_connections', { limit: limits.maxConnections, sender: data?.remoteAddress }, 'connection refused: the node holds as many sockets as --http-max-connections allows');
+    rejections.note(
+      'http.too_many_connections',
+      { limit: limits.maxConnections, sender: data?.remoteAddress },
+      'connection refused: the node holds as many sockets as --http-max-connections allows',
+    );
   });
   app.addHook('onResponse', async (req, reply) => {
-    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+    req.log.debug(
+      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request completed',
+    );
   });
 
   let ready = false;
@@ -118,11 +149,16 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
   });
   // Unknown routes answer in the same error shape as everything else.
   app.setNotFoundHandler((req, reply) => {
-    const e = new TwinError('TWIN_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; see GET /openapi.json`);
+    const e = new TwinError(
+      'TWIN_ROUTE_NOT_FOUND',
+      `no route ${req.method} ${req.url.split('?')[0]}; see GET /openapi.json`,
+    );
     refuse(req, e);
     return reply.status(e.status).send(e.toJSON());
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => (ready ? { status: 'ready' } : reply.status(503).send({ status: 'starting' })));
+  app.get('/readyz', async (_req, reply) =>
+    ready ? { status: 'ready' } : reply.status(503).send({ status: 'starting' }),
+  );
   return app;
 }

@@ -45,7 +45,8 @@ export function settleRoutes(rt: Runtime) {
         timer = setTimeout(() => resolve(false), timeoutMs);
       });
       try {
-        if (await Promise.race([settle().then(() => true), expired])) return { settled: true, waitedMs: Math.round(performance.now() - t0) };
+        if (await Promise.race([settle().then(() => true), expired]))
+          return { settled: true, waitedMs: Math.round(performance.now() - t0) };
       } finally {
         clearTimeout(timer);
       }
@@ -60,7 +61,11 @@ function parseTimeout(raw: string | undefined): number {
   if (raw === undefined) return SETTLE_TIMEOUT_MS;
   const ms = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!(ms >= 1 && ms <= MAX_SETTLE_TIMEOUT_MS)) {
-    throw new TwinError('TWIN_QUERY_INVALID', `timeout must be a whole number of ms from 1 to ${MAX_SETTLE_TIMEOUT_MS}, got "${raw}"`, { timeout: raw });
+    throw new TwinError(
+      'TWIN_QUERY_INVALID',
+      `timeout must be a whole number of ms from 1 to ${MAX_SETTLE_TIMEOUT_MS}, got "${raw}"`,
+      { timeout: raw },
+    );
   }
   return ms;
 }

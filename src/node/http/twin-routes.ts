@@ -13,37 +13,57 @@ import type { Runtime, TwinSnapshot } from '../../runtime/runtime.js';
  */
 export function twinRoutes(rt: Runtime) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.get<{ Params: { '*': string }; Querystring: { lanes?: string; at?: string; from?: string; to?: string } }>('/twins/*', async (req) => {
-      const raw = req.params['*'];
-      const history = /^(.*)\/history$/.exec(raw);
-      // "…/history" is the history of the twin above it, unless a model is routed to the full path.
-      if (history && !rt.isRouted(raw) && rt.isRouted(history[1]!)) {
-        const from = parseTime(req.query.from, 'from') ?? 0;
-        const to = parseTime(req.query.to, 'to') ?? Number.MAX_SAFE_INTEGER;
-        if (from > to) throw new TwinError('TWIN_QUERY_INVALID', `"from" must be <= "to", got from=${req.query.from ?? from} to=${req.query.to ?? to}`, { from, to });
-        return { path: '/' + history[1]!.replace(/^\//, ''), from, to, entries: await rt.history(history[1]!, from, to) };
-      }
-      const lanes = req.query.lanes ? req.query.lanes.split(',').filter(Boolean) : undefined;
-      const at = parseTime(req.query.at, 'at');
-      if (at === undefined) return rt.read(raw, lanes);
-      const then = await rt.readAt(raw, at);
-      return lanes ? pickLanes(rt, then, lanes) : then;
-    });
+    app.get<{ Params: { '*': string }; Querystring: { lanes?: string; at?: string; from?: string; to?: string } }>(
+      '/twins/*',
+      async (req) => {
+        const raw = req.params['*'];
+        const history = /^(.*)\/history$/.exec(raw);
+        // "…/history" is the history of the twin above it, unless a model is routed to the full path.
+        if (history && !rt.isRouted(raw) && rt.isRouted(history[1]!)) {
+          const from = parseTime(req.query.from, 'from') ?? 0;
+          const to = parseTime(req.query.to, 'to') ?? Number.MAX_SAFE_INTEGER;
+          if (from > to)
+            throw new TwinError(
+              'TWIN_QUERY_INVALID',
+              `"from" must be <= "to", got from=${req.query.from ?? from} to=${req.query.to ?? to}`,
+              { from, to },
+            );
+          return {
+            path: '/' + history[1]!.replace(/^\//, ''),
+            from,
+            to,
+            entries: await rt.history(history[1]!, from, to),
+          };
+        }
+        const lanes = req.query.lanes ? req.query.lanes.split(',').filter(Boolean) : undefined;
+        const at = parseTime(req.query.at, 'at');
+        if (at === undefined) return rt.read(raw, lanes);
+        const then = await rt.readAt(raw, at);
+        return lanes ? pickLanes(rt, then, lanes) : then;
+      },
+    );
 
     app.post<{ Params: { '*': string } }>('/twins/*', async (req, reply) => {
       const raw = req.params['*'];
       // "warm" alone is the root (as `serve --warm /`); "…/warm" the subtree above it. Either
       // is a twin instead when a model is routed to the full path.
       const warm = raw === 'warm' ? ['warm', ''] : /^(.*)\/warm$/.exec(raw);
-      if (warm && !rt.isRouted(raw)) return { prefix: '/' + warm[1]!.replace(/^\//, ''), started: await rt.warm(warm[1]!) };
+      if (warm && !rt.isRouted(raw))
+        return { prefix: '/' + warm[1]!.replace(/^\//, ''), started: await rt.warm(warm[1]!) };
       const match = /^(.*)\/commands\/([^/]+)$/.exec(raw);
       if (!match) {
-        throw new TwinError('TWIN_ROUTE_NOT_FOUND', `no route POST /twins/${raw}: commands go to POST /twins/{path}/commands/{lane}, warming to POST /twins/{path}/warm (or POST /twins/warm for every twin)`);
+        throw new TwinError(
+          'TWIN_ROUTE_NOT_FOUND',
+          `no route POST /twins/${raw}: commands go to POST /twins/{path}/commands/{lane}, warming to POST /twins/{path}/warm (or POST /twins/warm for every twin)`,
+        );
       }
       // fastify also parses text/plain, which would turn `true` into the string "true": a command is JSON.
       const type = req.headers['content-type'];
       if (type !== undefined && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {
-        throw new TwinError('TWIN_CONTENT_TYPE', `a command body is JSON (content-type: application/json), got "${type}"`);
+        throw new TwinError(
+          'TWIN_CONTENT_TYPE',
+          `a command body is JSON (content-type: application/json), got "${type}"`,
+        );
       }
       await rt.command(match[1]!, match[2]!, req.body ?? null, { fromClient: true });
       return reply.status(202).send({ status: 'accepted' });
@@ -55,15 +75,23 @@ export function twinRoutes(rt: Runtime) {
 function pickLanes(rt: Runtime, then: TwinSnapshot, lanes: readonly string[]): TwinSnapshot {
   const model = rt.catalog.modelOf(TwinPath.parse(then.path));
   const unknown = lanes.find((l) => !model?.laneNames.includes(l));
-  if (unknown !== undefined) throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${then.path} has no lane "${unknown}"`, { path: then.path, lane: unknown });
+  if (unknown !== undefined)
+    throw new TwinError('TWIN_LANE_NOT_FOUND', `twin ${then.path} has no lane "${unknown}"`, {
+      path: then.path,
+      lane: unknown,
+    });
   // Command and supply lanes have no state: omitted, as a plain read omits them.
-  return { ...then, lanes: Object.fromEntries(lanes.filter((l) => Object.hasOwn(then.lanes, l)).map((l) => [l, then.lanes[l]])) };
+  return {
+    ...then,
+    lanes: Object.fromEntries(lanes.filter((l) => Object.hasOwn(then.lanes, l)).map((l) => [l, then.lanes[l]])),
+  };
 }
 
 /** An absent time is undefined; an empty one (`?at=`) is a mistake, not "absent". */
 function parseTime(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined) return undefined;
   const ms = /^\d+$/.test(raw) ? Number(raw) : raw.trim() === '' ? NaN : Date.parse(raw);
-  if (!Number.isFinite(ms)) throw new TwinError('TWIN_QUERY_INVALID', `"${name}" must be epoch ms or an RFC 3339 time, got "${raw}"`);
+  if (!Number.isFinite(ms))
+    throw new TwinError('TWIN_QUERY_INVALID', `"${name}" must be epoch ms or an RFC 3339 time, got "${raw}"`);
   return ms;
 }

@@ -27,19 +27,30 @@ export class BadInput {
   /** Rejections reported, by error code. */
   readonly counts = new Map<string, number>();
 
-  constructor(readonly rejections: Rejections, readonly deadLetters: DeadLetterStore) {}
+  constructor(
+    readonly rejections: Rejections,
+    readonly deadLetters: DeadLetterStore,
+  ) {}
 
   report(error: TwinError, note: InputNote, event?: { subject?: unknown; id?: unknown; source?: unknown }): void {
     this.counts.set(error.code, (this.counts.get(error.code) ?? 0) + 1);
     const path = typeof event?.subject === 'string' ? event.subject : undefined;
     const id = typeof event?.id === 'string' ? event.id : undefined;
     const source = typeof event?.source === 'string' ? event.source : undefined;
-    this.rejections.note(`input.${error.code}`, { code: error.code, origin: note.origin, where: note.where, sender: note.sender, path, id, source }, `input rejected: ${error.message}`);
+    this.rejections.note(
+      `input.${error.code}`,
+      { code: error.code, origin: note.origin, where: note.where, sender: note.sender, path, id, source },
+      `input rejected: ${error.message}`,
+    );
     this.deadLetters.add({
-      origin: note.origin, code: error.code, message: error.message,
+      origin: note.origin,
+      code: error.code,
+      message: error.message,
       ...(note.where !== undefined && { where: note.where }),
       ...(note.sender !== undefined && { sender: note.sender }),
-      ...(path !== undefined && { path }), ...(id !== undefined && { id }), ...(source !== undefined && { source }),
+      ...(path !== undefined && { path }),
+      ...(id !== undefined && { id }),
+      ...(source !== undefined && { source }),
       ...previewOf(note.payload),
     });
   }

@@ -34,7 +34,18 @@ export interface DecodeOptions {
   fallbackPath?: string;
 }
 
-const CONTEXT = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema', 'data', 'data_base64']);
+const CONTEXT = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'dataschema',
+  'data',
+  'data_base64',
+]);
 
 /**
  * Decodes a structured-mode CloudEvent (already JSON-parsed) or throws a TwinError
@@ -49,9 +60,15 @@ const CONTEXT = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time
  * ```
  */
 export function decodeStructured(o: unknown, options: DecodeOptions = {}): DecodedCloudEvent {
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('a structured CloudEvent must be a JSON object');
+  if (o === null || typeof o !== 'object' || Array.isArray(o))
+    throw invalid('a structured CloudEvent must be a JSON object');
   const e = o as Record<string, unknown>;
-  if (e.specversion !== '1.0') throw invalid(e.specversion === undefined ? '"specversion" is required' : `unsupported "specversion" ${JSON.stringify(e.specversion)} (only "1.0")`);
+  if (e.specversion !== '1.0')
+    throw invalid(
+      e.specversion === undefined
+        ? '"specversion" is required'
+        : `unsupported "specversion" ${JSON.stringify(e.specversion)} (only "1.0")`,
+    );
   const id = requiredString(e.id, 'id');
   const source = requiredString(e.source, 'source');
   if (!isUriReference(source)) throw invalid(`"source" is not a URI-reference: ${JSON.stringify(source.slice(0, 80))}`);
@@ -64,9 +81,11 @@ export function decodeStructured(o: unknown, options: DecodeOptions = {}): Decod
   const time = timeText === undefined ? undefined : parseTimestamp(timeText);
   for (const key in e) {
     if (CONTEXT.has(key)) continue;
-    if (!isAttributeName(key)) throw invalid(`invalid attribute name ${JSON.stringify(key)} (lower-case a-z and 0-9 only)`);
+    if (!isAttributeName(key))
+      throw invalid(`invalid attribute name ${JSON.stringify(key)} (lower-case a-z and 0-9 only)`);
     const v = e[key];
-    if (v === undefined || typeof v === 'function' || (typeof v === 'number' && !Number.isInteger(v))) throw invalid(`extension "${key}" has a value outside the CloudEvents type system`);
+    if (v === undefined || typeof v === 'function' || (typeof v === 'number' && !Number.isInteger(v)))
+      throw invalid(`extension "${key}" has a value outside the CloudEvents type system`);
   }
   let data: unknown = e.data;
   const b64 = e.data_base64;
@@ -87,9 +106,19 @@ export function decodeStructured(o: unknown, options: DecodeOptions = {}): Decod
  * const e = decodeBinary((n) => req.headers[`ce-${n}`] as string | undefined, body, req.headers['content-type']);
  * ```
  */
-export function decodeBinary(attr: (name: string) => string | undefined, body: Uint8Array, contentType: string | undefined, options: DecodeOptions = {}): DecodedCloudEvent {
+export function decodeBinary(
+  attr: (name: string) => string | undefined,
+  body: Uint8Array,
+  contentType: string | undefined,
+  options: DecodeOptions = {},
+): DecodedCloudEvent {
   const specversion = attr('specversion');
-  if (specversion !== '1.0') throw invalid(specversion === undefined ? 'binary mode needs the "specversion" attribute' : `unsupported "specversion" ${JSON.stringify(specversion)} (only "1.0")`);
+  if (specversion !== '1.0')
+    throw invalid(
+      specversion === undefined
+        ? 'binary mode needs the "specversion" attribute'
+        : `unsupported "specversion" ${JSON.stringify(specversion)} (only "1.0")`,
+    );
   const fields: Record<string, unknown> = { specversion, id: attr('id'), source: attr('source'), type: attr('type') };
   for (const name of ['subject', 'time', 'dataschema'] as const) {
     const v = attr(name);
@@ -122,7 +151,8 @@ export function decodeBytes(bytes: Uint8Array, contentType: string | undefined):
       throw new TwinError('TWIN_PAYLOAD_INVALID', `data is not valid JSON: ${(err as Error).message}`);
     }
   }
-  if (contentType !== undefined && contentType.toLowerCase().startsWith('text/')) return Buffer.from(bytes).toString('utf8');
+  if (contentType !== undefined && contentType.toLowerCase().startsWith('text/'))
+    return Buffer.from(bytes).toString('utf8');
   return Uint8Array.from(bytes);
 }
 
@@ -147,11 +177,22 @@ export function parseTimestamp(text: string): number {
 function parseTimestampUncached(text: string): number {
   const m = TIMESTAMP.exec(text);
   if (m) {
-    const y = +m[1]!, mo = +m[2]!, d = +m[3]!, h = +m[4]!, mi = +m[5]!, s = +m[6]!;
+    const y = +m[1]!,
+      mo = +m[2]!,
+      d = +m[3]!,
+      h = +m[4]!,
+      mi = +m[5]!,
+      s = +m[6]!;
     const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-    const tzH = m[10] ? +m[10] : 0, tzM = m[11] ? +m[11] : 0;
+    const tzH = m[10] ? +m[10] : 0,
+      tzM = m[11] ? +m[11] : 0;
     const dayOk = mo >= 1 && mo <= 12 && d >= 1 && d <= (mo === 2 && leap ? 29 : DAYS[mo]!);
-    if (dayOk && tzH <= 23 && tzM <= 59 && (h <= 23 && mi <= 59 && s <= 59 || isLeapSecond(h, mi, s, m[9] === '-' ? -1 : 1, tzH, tzM))) {
+    if (
+      dayOk &&
+      tzH <= 23 &&
+      tzM <= 59 &&
+      ((h <= 23 && mi <= 59 && s <= 59) || isLeapSecond(h, mi, s, m[9] === '-' ? -1 : 1, tzH, tzM))
+    ) {
       const frac = m[7] ? Math.floor(Number(m[7]) * 1000) : 0;
       const offset = (m[9] === '-' ? -1 : 1) * (tzH * 60 + tzM) * 60_000;
       return Date.UTC(y, mo - 1, d, h, mi, s, frac) - offset;
@@ -176,7 +217,8 @@ function pathOf(e: Record<string, unknown>, options: DecodeOptions): string {
 }
 
 function requiredString(v: unknown, name: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw invalid(v === undefined ? `"${name}" is required` : `"${name}" must be a non-empty string`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw invalid(v === undefined ? `"${name}" is required` : `"${name}" must be a non-empty string`);
   return v;
 }
 
@@ -197,7 +239,8 @@ function isAttributeName(key: string): boolean {
 
 /** Characters RFC 3986 allows in a URI-reference (besides `%` escapes), as a lookup table. */
 const URI_CHARS = new Uint8Array(128);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/?#") URI_CHARS[c.charCodeAt(0)] = 1;
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/?#")
+  URI_CHARS[c.charCodeAt(0)] = 1;
 
 const sourceCache = new Map<string, boolean>();
 

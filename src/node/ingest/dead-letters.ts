@@ -47,7 +47,8 @@ export const PREVIEW_BYTES = 512;
 /** A printable preview of the first {@link PREVIEW_BYTES} of a payload. */
 export function previewOf(payload: Uint8Array | string | undefined): { preview?: string; size?: number } {
   if (payload === undefined) return {};
-  if (typeof payload === 'string') return { preview: payload.slice(0, PREVIEW_BYTES), size: Buffer.byteLength(payload) };
+  if (typeof payload === 'string')
+    return { preview: payload.slice(0, PREVIEW_BYTES), size: Buffer.byteLength(payload) };
   const head = Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.byteLength, PREVIEW_BYTES));
   return { preview: head.toString('utf8'), size: payload.byteLength };
 }

@@ -52,7 +52,13 @@ export interface EmbeddedBroker {
  * await broker.close();
  * ```
  */
-export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest: MqttIngest, queue: IngestQueue, rejections: Rejections, log: Logger): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(
+  options: EmbeddedBrokerOptions,
+  ingest: MqttIngest,
+  queue: IngestQueue,
+  rejections: Rejections,
+  log: Logger,
+): Promise<EmbeddedBroker> {
   /**
    * Payloads ingest refused for the twin their topic names (malformed, too deep or large,
    * rejected by the model). MQTT 3.1.1 has no negative PUBACK, so aedes goes on to publish
@@ -100,7 +106,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
     },
   });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
-  aedes.on('keepaliveTimeout', (client) => rejections.note('mqtt.keepalive_timeout', { clientId: client.id }, 'MQTT connection closed: no packet within 1.5 times its keep alive'));
+  aedes.on('keepaliveTimeout', (client) =>
+    rejections.note(
+      'mqtt.keepalive_timeout',
+      { clientId: client.id },
+      'MQTT connection closed: no packet within 1.5 times its keep alive',
+    ),
+  );
 
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -113,7 +125,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
   });
   // Past the cap Node closes the socket at accept (before any byte is read); we count it.
   server.maxConnections = options.maxConnections;
-  server.on('drop', (d) => rejections.note('mqtt.too_many_connections', { remote: d ? `${d.remoteAddress}:${d.remotePort}` : undefined, limit: options.maxConnections }, `MQTT connection refused: ${options.maxConnections} connections already open`));
+  server.on('drop', (d) =>
+    rejections.note(
+      'mqtt.too_many_connections',
+      { remote: d ? `${d.remoteAddress}:${d.remotePort}` : undefined, limit: options.maxConnections },
+      `MQTT connection refused: ${options.maxConnections} connections already open`,
+    ),
+  );
   const host = options.host ?? '127.0.0.1';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -131,7 +149,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions, ingest
     port,
     url: `mqtt://${address}:${port}`,
     publish: (topic, payload, qos) =>
-      new Promise((resolve, reject) => aedes.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()))),
+      new Promise((resolve, reject) =>
+        aedes.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      ),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -55,7 +55,12 @@ interface AckSlot {
  * const ext = await connectExternalBroker({ url: 'mqtt://127.0.0.1:1883', subscription: '$share/tf/org/#' }, ingest, logger);
  * ```
  */
-export async function connectExternalBroker(options: ExternalBrokerOptions, defaultSubscription: string, ingest: MqttIngest, log: Logger): Promise<ExternalBroker> {
+export async function connectExternalBroker(
+  options: ExternalBrokerOptions,
+  defaultSubscription: string,
+  ingest: MqttIngest,
+  log: Logger,
+): Promise<ExternalBroker> {
   const version = options.protocolVersion ?? 5;
   const clientOptions: IClientOptions = {
     clientId: options.clientId ?? `twinflow-${hostname()}`,
@@ -114,14 +119,22 @@ export async function connectExternalBroker(options: ExternalBrokerOptions, defa
       reject(err);
     };
     // mqtt.js retries a refused connection forever without an 'error'; a node should not hang.
-    const timer = setTimeout(() => fail(new Error(`could not connect to MQTT broker ${options.url} within 10 s`)), 10_000);
+    const timer = setTimeout(
+      () => fail(new Error(`could not connect to MQTT broker ${options.url} within 10 s`)),
+      10_000,
+    );
     client.once('error', fail);
     client.once('connect', (connack) => {
       clearTimeout(timer);
       client.off('error', fail);
       // A resumed session keeps its subscription; subscribing again is harmless.
-      client.subscribe(subscription, { qos: 1, ...(version === 5 && { nl: true }) }, (err) => (err ? reject(err) : resolve()));
-      log.info({ url: options.url, subscription, sessionPresent: connack.sessionPresent }, 'connected to external MQTT broker');
+      client.subscribe(subscription, { qos: 1, ...(version === 5 && { nl: true }) }, (err) =>
+        err ? reject(err) : resolve(),
+      );
+      log.info(
+        { url: options.url, subscription, sessionPresent: connack.sessionPresent },
+        'connected to external MQTT broker',
+      );
     });
   });
   client.on('connect', (connack) => {
@@ -132,7 +145,12 @@ export async function connectExternalBroker(options: ExternalBrokerOptions, defa
     client,
     publish: (topic, payload, qos) =>
       new Promise((resolve, reject) => {
-        client.publish(topic, payload, { qos, ...(version === 5 && { properties: { contentType: CE_JSON } }) }, (err) => (err ? reject(err) : resolve()));
+        client.publish(
+          topic,
+          payload,
+          { qos, ...(version === 5 && { properties: { contentType: CE_JSON } }) },
+          (err) => (err ? reject(err) : resolve()),
+        );
       }),
     close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
   };

@@ -47,7 +47,11 @@ export class IngestQueue {
   committed = 0;
   rejected = 0;
 
-  constructor(private readonly rt: Runtime, private readonly bad: BadInput, options: IngestQueueOptions = {}) {
+  constructor(
+    private readonly rt: Runtime,
+    private readonly bad: BadInput,
+    options: IngestQueueOptions = {},
+  ) {
     this.maxBatch = options.maxBatch ?? 4096;
     this.maxPending = options.maxPending ?? 50_000;
   }
@@ -108,7 +112,10 @@ export class IngestQueue {
   private readonly flush = (): void => {
     this.scheduled = false;
     if (this.inputs.length === 0) return;
-    const all = this.inputs, notes = this.notes, dones = this.dones, failed = this.failed;
+    const all = this.inputs,
+      notes = this.notes,
+      dones = this.dones,
+      failed = this.failed;
     this.inputs = [];
     this.notes = [];
     this.dones = [];

@@ -24,7 +24,12 @@ export interface FrameEvents {
   skip?(type: number, flags: number): boolean;
 }
 
-const enum State { HEADER, LENGTH, TOPIC, BODY }
+const enum State {
+  HEADER,
+  LENGTH,
+  TOPIC,
+  BODY,
+}
 
 /**
  * Follows MQTT packet boundaries in a byte stream without buffering packets: only the
@@ -56,7 +61,10 @@ export class MqttFramer {
   /** Offsets in the chunk being filtered where dropping starts and stops, in turn. */
   private cuts: number[] | null = null;
 
-  constructor(private readonly topics: boolean, private readonly events: FrameEvents) {}
+  constructor(
+    private readonly topics: boolean,
+    private readonly events: FrameEvents,
+  ) {}
 
   /** Follows `chunk`; returns the first fault (the stream is then unusable), else null. */
   scan(chunk: Buffer): FrameFault | null {
@@ -84,7 +92,8 @@ export class MqttFramer {
             if (this.lengthBytes === 4) return { kind: 'malformed', message: 'remaining length longer than 4 bytes' };
             break;
           }
-          const type = this.first >> 4, flags = this.first & 0x0f;
+          const type = this.first >> 4,
+            flags = this.first & 0x0f;
           const fault = this.events.started?.(type, flags, 1 + this.lengthBytes + this.remaining) ?? null;
           if (fault) return fault;
           if (this.topics && type === PacketType.PUBLISH && this.remaining > 0) {

@@ -72,27 +72,49 @@ export interface MqttFront {
  * const front = await startMqttFront({ port: 1883 }, queue, rejections, logger);
  * ```
  */
-export async function startMqttFront(options: MqttOptions, queue: IngestQueue, rejections: Rejections, log: Logger): Promise<MqttFront> {
+export async function startMqttFront(
+  options: MqttOptions,
+  queue: IngestQueue,
+  rejections: Rejections,
+  log: Logger,
+): Promise<MqttFront> {
   const topics = new TopicMap(options.topicPrefix ?? '');
   const decoder = new MqttDecoder({ maxPayloadBytes: options.maxPayloadBytes, pathAttribute: options.pathAttribute });
   const ingest = new MqttIngest(queue, topics, decoder);
   if (options.url) {
     const ext = await connectExternalBroker(
-      { url: options.url, subscription: options.subscription, clientId: options.clientId, protocolVersion: options.protocolVersion },
-      `${topics.prefix}#`, ingest, log,
+      {
+        url: options.url,
+        subscription: options.subscription,
+        clientId: options.clientId,
+        protocolVersion: options.protocolVersion,
+      },
+      `${topics.prefix}#`,
+      ingest,
+      log,
     );
     return { url: options.url, port: undefined, topics, publish: ext.publish, close: ext.close };
   }
   const limits = {
-    maxPacketBytes: options.maxPacketBytes ?? (options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD) + MQTT_DEFAULTS.packetOverheadBytes,
+    maxPacketBytes:
+      options.maxPacketBytes ?? (options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD) + MQTT_DEFAULTS.packetOverheadBytes,
     connectTimeoutMs: options.connectTimeoutMs ?? MQTT_DEFAULTS.connectTimeoutMs,
     // MQTT 5 Receive Maximum is a 2-byte number.
     maxInflight: Math.min(options.maxInflight ?? MQTT_DEFAULTS.maxInflight, 65_535),
     maxWriteBufferBytes: options.maxWriteBufferBytes ?? MQTT_DEFAULTS.maxWriteBufferBytes,
     // Keep alive is a 2-byte number of seconds (MQTT 5 Server Keep Alive too).
-    maxKeepaliveSeconds: Math.max(1, Math.min(options.maxKeepaliveSeconds ?? MQTT_DEFAULTS.maxKeepaliveSeconds, 65_535)),
+    maxKeepaliveSeconds: Math.max(
+      1,
+      Math.min(options.maxKeepaliveSeconds ?? MQTT_DEFAULTS.maxKeepaliveSeconds, 65_535),
+    ),
   };
   const maxConnections = options.maxConnections ?? MQTT_DEFAULTS.maxConnections;
-  const broker = await startEmbeddedBroker({ port: options.port ?? 1883, host: options.host, maxConnections, limits }, ingest, queue, rejections, log);
+  const broker = await startEmbeddedBroker(
+    { port: options.port ?? 1883, host: options.host, maxConnections, limits },
+    ingest,
+    queue,
+    rejections,
+    log,
+  );
   return { url: broker.url, port: broker.port, topics, publish: broker.publish, close: broker.close };
 }

@@ -28,7 +28,10 @@ export const DEFAULT_MAX_PAYLOAD = 256 * 1024;
 export class TopicMap {
   private readonly cache = new Map<string, string | null>();
 
-  constructor(readonly prefix = '', private readonly cacheLimit = 100_000) {}
+  constructor(
+    readonly prefix = '',
+    private readonly cacheLimit = 100_000,
+  ) {}
 
   /** The twin path of an inbound topic, or null when the topic is not for ingestion. */
   pathOf(topic: string): string | null {
@@ -49,7 +52,11 @@ export class TopicMap {
     if (topic.charCodeAt(this.prefix.length) !== 0x2f || !topic.startsWith(this.prefix)) return null;
     const after = this.prefix === '' ? '' : ` after the prefix "${this.prefix}"`;
     const fixed = this.prefix + topic.slice(this.prefix.length).replace(/^\/+/, '');
-    return new TwinError('TWIN_PATH_INVALID', `MQTT topic "${topic}" must not start with "/"${after}: topic "${fixed}" is the twin "/${fixed.slice(this.prefix.length)}"`, { topic });
+    return new TwinError(
+      'TWIN_PATH_INVALID',
+      `MQTT topic "${topic}" must not start with "/"${after}: topic "${fixed}" is the twin "/${fixed.slice(this.prefix.length)}"`,
+      { topic },
+    );
   }
 
   /** The topic of a path (`/a/b` → `<prefix>a/b`). */
@@ -110,7 +117,12 @@ export class MqttDecoder {
 
   message(msg: MqttMessage, path: string, clientId: string): EventInput {
     const payload = msg.payload;
-    if (payload.length > this.maxPayload) throw new TwinError('TWIN_PAYLOAD_TOO_LARGE', `payload of ${payload.length} bytes exceeds the limit of ${this.maxPayload}`, { size: payload.length, limit: this.maxPayload });
+    if (payload.length > this.maxPayload)
+      throw new TwinError(
+        'TWIN_PAYLOAD_TOO_LARGE',
+        `payload of ${payload.length} bytes exceeds the limit of ${this.maxPayload}`,
+        { size: payload.length, limit: this.maxPayload },
+      );
     const props = msg.properties;
     const user = props?.userProperties;
     const ceOptions = { fallbackPath: path, pathAttribute: this.options.pathAttribute };
@@ -123,8 +135,10 @@ export class MqttDecoder {
     } catch (err) {
       throw new TwinError('TWIN_PAYLOAD_INVALID', `payload is not valid JSON: ${(err as Error).message}`);
     }
-    if (props?.contentType !== undefined && props.contentType.startsWith(CE_JSON)) return decodeStructured(body, ceOptions);
-    if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'specversion' in body) return decodeStructured(body, ceOptions);
+    if (props?.contentType !== undefined && props.contentType.startsWith(CE_JSON))
+      return decodeStructured(body, ceOptions);
+    if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'specversion' in body)
+      return decodeStructured(body, ceOptions);
     // The boot prefix keeps generated ids unique across restarts: the dedupe window is
     // persisted, and a counter restarting at 1 would make new readings look redelivered.
     return { subject: path, source: `mqtt://${clientId}`, id: `${this.boot}.${(++this.seq).toString(36)}`, data: body };

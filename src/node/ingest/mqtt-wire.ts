@@ -87,7 +87,10 @@ export class MqttWire {
   ) {
     this.inbound = new MqttFramer(true, {
       started: (type, _flags, bytes) => this.started(type, bytes),
-      topic: (topic) => (isUtf8(topic) && !topic.includes(0) ? null : { kind: 'topic_invalid', message: 'PUBLISH topic is not well-formed UTF-8 (MQTT 1.5.4)' }),
+      topic: (topic) =>
+        isUtf8(topic) && !topic.includes(0)
+          ? null
+          : { kind: 'topic_invalid', message: 'PUBLISH topic is not well-formed UTF-8 (MQTT 1.5.4)' },
       ended: (type, flags) => this.ended(type, flags),
     });
     this.outbound = new MqttFramer(false, {
@@ -115,7 +118,10 @@ export class MqttWire {
         done(err);
       },
     });
-    this.connectTimer = setTimeout(() => this.refuse('connect_timeout', PROTOCOL_ERROR, `no complete CONNECT within ${limits.connectTimeoutMs} ms`), limits.connectTimeoutMs);
+    this.connectTimer = setTimeout(
+      () => this.refuse('connect_timeout', PROTOCOL_ERROR, `no complete CONNECT within ${limits.connectTimeoutMs} ms`),
+      limits.connectTimeoutMs,
+    );
     this.connectTimer.unref();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // The client took what was waiting: read it again.
@@ -173,20 +179,39 @@ export class MqttWire {
     const waiting = this.socket.writableLength;
     if (waiting <= this.limits.maxWriteBufferBytes) return false;
     const fields = { waiting, limit: this.limits.maxWriteBufferBytes, qos };
-    if (qos > 0) this.refuse('delivery_dropped', QUOTA_EXCEEDED, `a QoS 1 message to it could not be sent: ${waiting} bytes it has not taken`, fields);
-    else this.rejections.note('mqtt.delivery_dropped', { ...this.who(), ...fields }, 'MQTT message to a client dropped: it does not take what is sent to it');
+    if (qos > 0)
+      this.refuse(
+        'delivery_dropped',
+        QUOTA_EXCEEDED,
+        `a QoS 1 message to it could not be sent: ${waiting} bytes it has not taken`,
+        fields,
+      );
+    else
+      this.rejections.note(
+        'mqtt.delivery_dropped',
+        { ...this.who(), ...fields },
+        'MQTT message to a client dropped: it does not take what is sent to it',
+      );
     return true;
   }
 
   private who(): { remote: string; clientId: unknown } {
-    return { remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`, clientId: (this.stream as { client?: { id?: unknown } }).client?.id };
+    return {
+      remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`,
+      clientId: (this.stream as { client?: { id?: unknown } }).client?.id,
+    };
   }
 
   private started(type: number, bytes: number): FrameFault | null {
     if (bytes > this.limits.maxPacketBytes) {
-      return { kind: 'packet_too_large', bytes, message: `packet of ${bytes} bytes exceeds the maximum packet size of ${this.limits.maxPacketBytes}` };
+      return {
+        kind: 'packet_too_large',
+        bytes,
+        message: `packet of ${bytes} bytes exceeds the maximum packet size of ${this.limits.maxPacketBytes}`,
+      };
     }
-    if (this.packets === 0 && type !== PacketType.CONNECT) return { kind: 'malformed', message: 'the first packet must be CONNECT' };
+    if (this.packets === 0 && type !== PacketType.CONNECT)
+      return { kind: 'malformed', message: 'the first packet must be CONNECT' };
     return null;
   }
 
@@ -196,7 +221,11 @@ export class MqttWire {
     else if (type === PacketType.PUBLISH && ((flags >> 1) & 3) === 1) {
       this.inflight++;
       if (this.level === 5 && this.inflight > this.limits.maxInflight) {
-        return this.refuse('receive_maximum_exceeded', RECEIVE_MAXIMUM_EXCEEDED, `more than the Receive Maximum of ${this.limits.maxInflight} QoS 1 PUBLISH awaiting PUBACK`);
+        return this.refuse(
+          'receive_maximum_exceeded',
+          RECEIVE_MAXIMUM_EXCEEDED,
+          `more than the Receive Maximum of ${this.limits.maxInflight} QoS 1 PUBLISH awaiting PUBACK`,
+        );
       }
       this.updateFlow();
     }
@@ -207,14 +236,30 @@ export class MqttWire {
    * PUBLISH await PUBACK, and the client takes what is written to it.
    */
   private updateFlow(): void {
-    const stop = this.refused || this.downstreamFull || this.inflight >= this.limits.maxInflight || this.socket.writableLength > this.limits.maxWriteBufferBytes;
+    const stop =
+      this.refused ||
+      this.downstreamFull ||
+      this.inflight >= this.limits.maxInflight ||
+      this.socket.writableLength > this.limits.maxWriteBufferBytes;
     if (stop) this.socket.pause();
     else if (this.socket.isPaused()) this.socket.resume();
   }
 
   private fault(f: FrameFault): void {
-    const code = f.kind === 'packet_too_large' ? PACKET_TOO_LARGE : f.kind === 'topic_invalid' ? MALFORMED_PACKET : f.kind === 'malformed' ? MALFORMED_PACKET : PROTOCOL_ERROR;
-    this.refuse(f.kind, code, f.message, f.bytes === undefined ? {} : { bytes: f.bytes, limit: this.limits.maxPacketBytes });
+    const code =
+      f.kind === 'packet_too_large'
+        ? PACKET_TOO_LARGE
+        : f.kind === 'topic_invalid'
+          ? MALFORMED_PACKET
+          : f.kind === 'malformed'
+            ? MALFORMED_PACKET
+            : PROTOCOL_ERROR;
+    this.refuse(
+      f.kind,
+      code,
+      f.message,
+      f.bytes === undefined ? {} : { bytes: f.bytes, limit: this.limits.maxPacketBytes },
+    );
   }
 
   /** Closes the connection for a reason the client caused: counted, logged at a bounded rate, MQTT 5 told why. */
@@ -222,10 +267,19 @@ export class MqttWire {
     if (this.refused) return;
     this.refused = true;
     this.clearConnectTimer();
-    this.rejections.note(`mqtt.${kind}`, { ...this.who(), reasonCode, ...fields }, `MQTT connection closed: ${message}`);
+    this.rejections.note(
+      `mqtt.${kind}`,
+      { ...this.who(), reasonCode, ...fields },
+      `MQTT connection closed: ${message}`,
+    );
     this.socket.pause();
     if (this.level === 5 && this.connackSent && !this.socket.destroyed) {
-      this.socket.write(mqttPacket.generate({ cmd: 'disconnect', reasonCode, properties: { reasonString: message } }, { protocolVersion: 5 }));
+      this.socket.write(
+        mqttPacket.generate(
+          { cmd: 'disconnect', reasonCode, properties: { reasonString: message } },
+          { protocolVersion: 5 },
+        ),
+      );
     }
     this.socket.end();
     // A client that does not read would keep a half-closed socket (and its buffers) forever.

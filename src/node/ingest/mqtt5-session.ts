@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Aedes } from 'aedes';
-import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
+import mqttPacket, {
+  type IConnectPacket,
+  type IPublishPacket,
+  type ISubscribePacket,
+  type IUnsubscribePacket,
+  type Packet,
+} from 'mqtt-packet';
 import type { Rejections } from '../rejections.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
@@ -67,16 +73,25 @@ export class Mqtt5Session {
 
   private onPacket(p: Packet): void {
     if (this.closed) return;
-    if (!this.connected && p.cmd !== 'connect') return this.disconnect('protocol_error', PROTOCOL_ERROR, 'CONNECT expected');
+    if (!this.connected && p.cmd !== 'connect')
+      return this.disconnect('protocol_error', PROTOCOL_ERROR, 'CONNECT expected');
     switch (p.cmd) {
-      case 'connect': return this.onConnect(p);
-      case 'publish': return this.onPublish(p);
-      case 'subscribe': return this.onSubscribe(p);
-      case 'unsubscribe': return this.onUnsubscribe(p);
-      case 'pingreq': return this.send({ cmd: 'pingresp' });
-      case 'disconnect': return void this.socket.end();
-      case 'puback': return; // deliveries are QoS 0; nothing to track
-      default: return this.disconnect('protocol_error', PROTOCOL_ERROR, `unexpected ${p.cmd}`);
+      case 'connect':
+        return this.onConnect(p);
+      case 'publish':
+        return this.onPublish(p);
+      case 'subscribe':
+        return this.onSubscribe(p);
+      case 'unsubscribe':
+        return this.onUnsubscribe(p);
+      case 'pingreq':
+        return this.send({ cmd: 'pingresp' });
+      case 'disconnect':
+        return void this.socket.end();
+      case 'puback':
+        return; // deliveries are QoS 0; nothing to track
+      default:
+        return this.disconnect('protocol_error', PROTOCOL_ERROR, `unexpected ${p.cmd}`);
     }
   }
 
@@ -88,15 +103,29 @@ export class Mqtt5Session {
     const keepalive = serverKeepAlive(p.keepalive ?? 0, this.limits.maxKeepaliveSeconds);
     this.keepaliveMs = keepalive * 1000;
     // Checked 4 times per keep alive (at most every 30 s): closed between 1.5 and 1.75 times it.
-    this.timer = setInterval(() => {
-      if (Date.now() - this.lastSeen > this.keepaliveMs * 1.5) this.disconnect('keepalive_timeout', KEEP_ALIVE_TIMEOUT, `no packet within 1.5 times the keep alive of ${keepalive} s`);
-    }, Math.min(this.keepaliveMs / 4, 30_000));
+    this.timer = setInterval(
+      () => {
+        if (Date.now() - this.lastSeen > this.keepaliveMs * 1.5)
+          this.disconnect(
+            'keepalive_timeout',
+            KEEP_ALIVE_TIMEOUT,
+            `no packet within 1.5 times the keep alive of ${keepalive} s`,
+          );
+      },
+      Math.min(this.keepaliveMs / 4, 30_000),
+    );
     this.timer.unref();
     this.send({
-      cmd: 'connack', sessionPresent: false, reasonCode: 0,
+      cmd: 'connack',
+      sessionPresent: false,
+      reasonCode: 0,
       properties: {
-        maximumQoS: 1, retainAvailable: false, sharedSubscriptionAvailable: false, topicAliasMaximum: TOPIC_ALIAS_MAX,
-        maximumPacketSize: this.limits.maxPacketBytes, receiveMaximum: this.limits.maxInflight,
+        maximumQoS: 1,
+        retainAvailable: false,
+        sharedSubscriptionAvailable: false,
+        topicAliasMaximum: TOPIC_ALIAS_MAX,
+        maximumPacketSize: this.limits.maxPacketBytes,
+        receiveMaximum: this.limits.maxInflight,
         ...(keepalive !== p.keepalive && { serverKeepAlive: keepalive }),
         ...(assigned !== undefined && { assignedClientIdentifier: assigned }),
       },
@@ -104,13 +133,15 @@ export class Mqtt5Session {
   }
 
   private onPublish(p: IPublishPacket): void {
-    if (p.qos === 2) return this.disconnect('qos_not_supported', QOS_NOT_SUPPORTED, 'QoS 2 is not supported (maximum QoS 1)');
+    if (p.qos === 2)
+      return this.disconnect('qos_not_supported', QOS_NOT_SUPPORTED, 'QoS 2 is not supported (maximum QoS 1)');
     // MQTT 5 §3.3.1.3: CONNACK said Retain Available = 0, so a retained PUBLISH is a protocol error.
     if (p.retain) return this.disconnect('retain_not_supported', RETAIN_NOT_SUPPORTED, 'Retain not supported');
     let topic = p.topic;
     const alias = p.properties?.topicAlias;
     if (alias !== undefined) {
-      if (alias < 1 || alias > TOPIC_ALIAS_MAX) return this.disconnect('topic_alias_invalid', TOPIC_ALIAS_INVALID, `topic alias ${alias} out of range`);
+      if (alias < 1 || alias > TOPIC_ALIAS_MAX)
+        return this.disconnect('topic_alias_invalid', TOPIC_ALIAS_INVALID, `topic alias ${alias} out of range`);
       if (topic.length > 0) this.aliases.set(alias, topic);
       else topic = this.aliases.get(alias) ?? '';
       if (topic.length === 0) return this.disconnect('protocol_error', PROTOCOL_ERROR, `unknown topic alias ${alias}`);
@@ -126,11 +157,14 @@ export class Mqtt5Session {
       if (p.qos === 1) {
         const reason = error ? reasonFor(error) : null;
         this.send({
-          cmd: 'puback', messageId: p.messageId, reasonCode: reason?.code ?? 0,
+          cmd: 'puback',
+          messageId: p.messageId,
+          reasonCode: reason?.code ?? 0,
           ...(error && { properties: { reasonString: `${error.code}: ${error.message}`.slice(0, 512) } }),
         });
       }
-      if (!error) this.broker.publish({ cmd: 'publish', topic, payload, qos: p.qos, retain: false, dup: false }, () => undefined);
+      if (!error)
+        this.broker.publish({ cmd: 'publish', topic, payload, qos: p.qos, retain: false, dup: false }, () => undefined);
     });
   }
 
@@ -144,7 +178,14 @@ export class Mqtt5Session {
       if (!this.subscriptions.has(s.topic)) {
         // The wire drops it if this client has too much not yet taken (see MqttWire), and never makes the publish wait.
         const deliver: Deliver = (packet, cb) => {
-          this.send({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: 0, retain: false, dup: false });
+          this.send({
+            cmd: 'publish',
+            topic: packet.topic,
+            payload: packet.payload,
+            qos: 0,
+            retain: false,
+            dup: false,
+          });
           cb();
         };
         this.subscriptions.set(s.topic, deliver);
@@ -175,7 +216,11 @@ export class Mqtt5Session {
   /** Closes the connection for something the client did: counted and logged at a bounded rate (a client can repeat it at will). */
   private disconnect(kind: string, reasonCode: number, reason: string): void {
     if (this.closed) return;
-    this.rejections.note(`mqtt.${kind}`, { clientId: this.clientId, reasonCode, reason }, 'MQTT 5 session disconnected');
+    this.rejections.note(
+      `mqtt.${kind}`,
+      { clientId: this.clientId, reasonCode, reason },
+      'MQTT 5 session disconnected',
+    );
     if (this.connected) this.send({ cmd: 'disconnect', reasonCode, properties: { reasonString: reason } });
     this.socket.end();
     this.cleanup();

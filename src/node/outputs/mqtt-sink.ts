@@ -39,7 +39,11 @@ export function defaultOutputTopic(event: DerivedEvent): string | null {
  * const sink = mqttSink(broker.publish, new TopicMap(''), { qos: 1 });
  * ```
  */
-export function mqttSink(publish: MqttPublish, topics: TopicMap, options: { qos?: 0 | 1; topicFor?: OutputTopicFn } = {}): Sink {
+export function mqttSink(
+  publish: MqttPublish,
+  topics: TopicMap,
+  options: { qos?: 0 | 1; topicFor?: OutputTopicFn } = {},
+): Sink {
   const topicFor = options.topicFor ?? defaultOutputTopic;
   const qos = options.qos ?? 1;
   return {

@@ -36,9 +36,17 @@ export class Outputs {
   readonly queues: SinkQueue[] = [];
   private readonly unsubscribe: () => void;
 
-  constructor(rt: Runtime, deadLetters: DeadLetterStore, log: Logger, options: OutputOptions, publish: MqttPublish | null, topics: TopicMap) {
+  constructor(
+    rt: Runtime,
+    deadLetters: DeadLetterStore,
+    log: Logger,
+    options: OutputOptions,
+    publish: MqttPublish | null,
+    topics: TopicMap,
+  ) {
     const sinks: Sink[] = [...(options.sinks ?? [])];
-    if (publish && options.mqtt !== false) sinks.push(mqttSink(publish, topics, { qos: options.mqttQos ?? 1, topicFor: options.topicFor }));
+    if (publish && options.mqtt !== false)
+      sinks.push(mqttSink(publish, topics, { qos: options.mqttQos ?? 1, topicFor: options.topicFor }));
     for (const w of options.webhooks ?? []) sinks.push(webhookSink(typeof w === 'string' ? { url: w } : w));
     for (const sink of sinks) this.queues.push(new SinkQueue(sink, deadLetters, log, options.queue));
     this.unsubscribe = rt.onOutput((event) => {

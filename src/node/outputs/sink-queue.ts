@@ -65,7 +65,12 @@ export class SinkQueue {
   private readonly maxDelay: number;
   private readonly concurrency: number;
 
-  constructor(readonly sink: Sink, private readonly deadLetters: DeadLetterStore, private readonly log: Logger, options: SinkQueueOptions = {}) {
+  constructor(
+    readonly sink: Sink,
+    private readonly deadLetters: DeadLetterStore,
+    private readonly log: Logger,
+    options: SinkQueueOptions = {},
+  ) {
     this.capacity = options.capacity ?? 10_000;
     this.maxAttempts = options.maxAttempts ?? 6;
     this.baseDelay = options.baseDelayMs ?? 200;
@@ -78,7 +83,11 @@ export class SinkQueue {
     if (this.items.length - this.head >= this.capacity) {
       this.head++;
       this.stats.dropped++;
-      if (this.stats.dropped === 1 || this.stats.dropped % 1000 === 0) this.log.warn({ sink: this.sink.name, dropped: this.stats.dropped }, 'output sink is behind: dropping its oldest events');
+      if (this.stats.dropped === 1 || this.stats.dropped % 1000 === 0)
+        this.log.warn(
+          { sink: this.sink.name, dropped: this.stats.dropped },
+          'output sink is behind: dropping its oldest events',
+        );
     }
     this.items.push(event);
     this.stats.queued = this.items.length - this.head;
@@ -130,8 +139,20 @@ export class SinkQueue {
         const message = (err as Error)?.message ?? String(err);
         if (err instanceof PermanentSinkError || attempt >= this.maxAttempts) {
           this.stats.deadLettered++;
-          this.log.warn({ sink: this.sink.name, type: event.type, subject: event.subject, attempts: attempt, err: message }, 'output dead-lettered');
-          this.deadLetters.add({ origin: 'output', code: 'TWIN_OUTPUT_FAILED', message: `${this.sink.name}: ${message} (after ${attempt} attempts)`, where: this.sink.name, path: event.subject, id: event.id, source: event.source, event });
+          this.log.warn(
+            { sink: this.sink.name, type: event.type, subject: event.subject, attempts: attempt, err: message },
+            'output dead-lettered',
+          );
+          this.deadLetters.add({
+            origin: 'output',
+            code: 'TWIN_OUTPUT_FAILED',
+            message: `${this.sink.name}: ${message} (after ${attempt} attempts)`,
+            where: this.sink.name,
+            path: event.subject,
+            id: event.id,
+            source: event.source,
+            event,
+          });
           return;
         }
         this.stats.retries++;

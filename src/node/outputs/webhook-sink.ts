@@ -34,7 +34,9 @@ export function webhookSink(config: WebhookConfig): Sink {
       const headers: Record<string, string> = { ...config.headers };
       for (const [k, v] of Object.entries(message.headers)) if (v !== undefined) headers[k] = String(v);
       const res = await fetch(config.url, {
-        method: 'POST', headers, body: message.body as string,
+        method: 'POST',
+        headers,
+        body: message.body as string,
         signal: AbortSignal.timeout(config.timeoutMs ?? 5000),
       });
       await res.arrayBuffer().catch(() => undefined); // release the connection

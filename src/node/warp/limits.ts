@@ -98,7 +98,18 @@ export interface WarpStats {
 /** Fresh zeroed counters. */
 export function newWarpStats(): WarpStats {
   return {
-    connections: 0, framesIn: 0, framesOut: 0, envelopesOut: 0, bytesOut: 0, linksOpened: 0, linksClosed: 0,
-    malformed: 0, commandsFailed: 0, conflationsClosed: 0, droppedClosed: 0, controlDropped: 0, budgetStalls: 0,
+    connections: 0,
+    framesIn: 0,
+    framesOut: 0,
+    envelopesOut: 0,
+    bytesOut: 0,
+    linksOpened: 0,
+    linksClosed: 0,
+    malformed: 0,
+    commandsFailed: 0,
+    conflationsClosed: 0,
+    droppedClosed: 0,
+    controlDropped: 0,
+    budgetStalls: 0,
   };
 }

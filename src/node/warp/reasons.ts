@@ -11,7 +11,8 @@ import type { TwinLogger } from '../../model/twin-model.js';
  * const r: UnlinkReason = 'forbidden';
  * ```
  */
-export type UnlinkReason = 'nodeNotFound' | 'laneNotFound' | 'forbidden' | 'tooManyLinks' | 'tooManyTwins' | 'malformed' | 'failed';
+export type UnlinkReason =
+  'nodeNotFound' | 'laneNotFound' | 'forbidden' | 'tooManyLinks' | 'tooManyTwins' | 'malformed' | 'failed';
 
 const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
   TWIN_NO_ROUTE: 'nodeNotFound',
@@ -39,7 +40,11 @@ export function unlinkBody(error: unknown, log?: TwinLogger): Value {
   const { error: e, correlationId } = publicError(error);
   if (correlationId !== undefined) log?.error({ err: error, correlationId }, 'WARP link failed (internal error)');
   const reason = BY_CODE[e.code] ?? 'failed';
-  const fields = [slot('code', e.code), slot('message', e.message), ...(correlationId !== undefined ? [slot('correlationId', correlationId)] : [])];
+  const fields = [
+    slot('code', e.code),
+    slot('message', e.message),
+    ...(correlationId !== undefined ? [slot('correlationId', correlationId)] : []),
+  ];
   return record(attr(reason, record(...fields)));
 }
 

@@ -80,7 +80,11 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
   const stats = newWarpStats();
   const rejections = options.rejections ?? new Rejections(log as ConstructorParameters<typeof Rejections>[0]);
   const ctx: SessionContext = {
-    runtime, limits, stats, log, rejections,
+    runtime,
+    limits,
+    stats,
+    log,
+    rejections,
     authorize: options.authorize ?? allowAll,
     encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
     clock: options.clock ?? runtime.clock,
@@ -89,7 +93,10 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
   /** Sockets heard from (a pong or a frame) since the last ping round. */
   const alive = new WeakSet<WebSocket>();
   const wss = new WebSocketServer({
-    noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false,
+    noServer: true,
+    maxPayload: limits.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
     handleProtocols: (offered) => {
       if (offered.has(WARP_SUBPROTOCOLS.json)) return WARP_SUBPROTOCOLS.json;
       if (offered.has(WARP_SUBPROTOCOLS.recon)) return WARP_SUBPROTOCOLS.recon;
@@ -106,9 +113,20 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     }
     // ws completes a handshake synchronously (no verifyClient), so sessions.size is exact here.
     if (sessions.size >= limits.maxSockets) {
-      rejections.note('warp.too_many_sockets', { limit: limits.maxSockets, sender: req.socket.remoteAddress }, 'WARP upgrade refused: the node holds as many WARP sockets as allowed');
-      const body = JSON.stringify(new TwinError('TWIN_TOO_MANY_CONNECTIONS', `the node holds ${limits.maxSockets} WARP sockets, its limit; retry later`).toJSON());
-      socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      rejections.note(
+        'warp.too_many_sockets',
+        { limit: limits.maxSockets, sender: req.socket.remoteAddress },
+        'WARP upgrade refused: the node holds as many WARP sockets as allowed',
+      );
+      const body = JSON.stringify(
+        new TwinError(
+          'TWIN_TOO_MANY_CONNECTIONS',
+          `the node holds ${limits.maxSockets} WARP sockets, its limit; retry later`,
+        ).toJSON(),
+      );
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -135,17 +153,24 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
   server.on('upgrade', onUpgrade);
   // Heartbeat: a socket silent for a whole interval after a ping is half-open; close it
   // (terminate: a close handshake would wait on the same dead peer).
-  const heartbeat = limits.pingIntervalMs > 0 ? setInterval(() => {
-    for (const ws of sessions.keys()) {
-      if (!alive.has(ws)) {
-        rejections.note('warp.heartbeat_timeout', { intervalMs: limits.pingIntervalMs }, 'WARP socket closed: no pong or frame within the ping interval');
-        ws.terminate();
-        continue;
-      }
-      alive.delete(ws);
-      ws.ping();
-    }
-  }, limits.pingIntervalMs) : undefined;
+  const heartbeat =
+    limits.pingIntervalMs > 0
+      ? setInterval(() => {
+          for (const ws of sessions.keys()) {
+            if (!alive.has(ws)) {
+              rejections.note(
+                'warp.heartbeat_timeout',
+                { intervalMs: limits.pingIntervalMs },
+                'WARP socket closed: no pong or frame within the ping interval',
+              );
+              ws.terminate();
+              continue;
+            }
+            alive.delete(ws);
+            ws.ping();
+          }
+        }, limits.pingIntervalMs)
+      : undefined;
   heartbeat?.unref();
 
   return {
@@ -161,7 +186,11 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
         overflowingLinks += s.overflowing;
       }
       return {
-        ...stats, links, conflations, dropped, overflowingLinks,
+        ...stats,
+        links,
+        conflations,
+        dropped,
+        overflowingLinks,
         eventsEncoded: ctx.encoders.recon.encoded + ctx.encoders.json.encoded,
         eventsShared: ctx.encoders.recon.shared + ctx.encoders.json.shared,
       };

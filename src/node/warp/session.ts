@@ -4,7 +4,13 @@ import { TwinError } from '../../errors.js';
 import type { Clock } from '../../actors/clock.js';
 import type { TwinLogger } from '../../model/twin-model.js';
 import { ABSENT, EXTANT, toJs, type Value } from '../../protocol/recon/index.js';
-import { parseFrame, writeFrameEnvelope, type Envelope, type LinkEnvelope, type WarpEncoding } from '../../protocol/warp/index.js';
+import {
+  parseFrame,
+  writeFrameEnvelope,
+  type Envelope,
+  type LinkEnvelope,
+  type WarpEncoding,
+} from '../../protocol/warp/index.js';
 import { PathFilter, TwinPath } from '../../topology/index.js';
 import type { Rejections } from '../rejections.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -142,7 +148,7 @@ export class WarpSession {
         break;
       }
       case 'command':
-        this.command(env.node, env.lane, this.encoding === 'json' ? json ?? null : bodyToJs(env.body));
+        this.command(env.node, env.lane, this.encoding === 'json' ? (json ?? null) : bodyToJs(env.body));
         break;
       case 'auth':
         this.credentials = this.encoding === 'json' ? json : toJs(env.body);
@@ -172,23 +178,48 @@ export class WarpSession {
     }
     const wildcard = PathFilter.isFilter(env.node);
     if (wildcard && this.wildcards.full) {
-      this.refuse(env, 'warp.too_many_wildcard_links', maxWildcardLinks,
-        `at most ${maxWildcardLinks} wildcard links per socket, counting unlinked ones whose sync still runs (--warp-max-wildcard-links); unlink one, or link a narrower or exact node`);
+      this.refuse(
+        env,
+        'warp.too_many_wildcard_links',
+        maxWildcardLinks,
+        `at most ${maxWildcardLinks} wildcard links per socket, counting unlinked ones whose sync still runs (--warp-max-wildcard-links); unlink one, or link a narrower or exact node`,
+      );
       return;
     }
-    const linked: Envelope = { tag: 'linked', node: env.node, lane: env.lane, prio: env.prio, rate: env.rate, body: ABSENT };
+    const linked: Envelope = {
+      tag: 'linked',
+      node: env.node,
+      lane: env.lane,
+      prio: env.prio,
+      rate: env.rate,
+      body: ABSENT,
+    };
     const runtime = this.ctx.runtime;
     const up = new Uplink({
-      node: env.node, lane: env.lane, sync: env.tag === 'sync', wildcard,
-      encoder: this.encoding === 'json' ? this.ctx.encoders.json : this.ctx.encoders.recon, host: this.writer, linked: this.envelope(linked),
+      node: env.node,
+      lane: env.lane,
+      sync: env.tag === 'sync',
+      wildcard,
+      encoder: this.encoding === 'json' ? this.ctx.encoders.json : this.ctx.encoders.recon,
+      host: this.writer,
+      linked: this.envelope(linked),
       synced: this.envelope({ tag: 'synced', node: env.node, lane: env.lane, body: ABSENT }),
       kindOf: (path) => laneKind(runtime, path, env.lane),
-      streamLimit: this.ctx.limits.maxQueuedEvents, prio: env.prio, rate: env.rate, clock: this.ctx.clock,
+      streamLimit: this.ctx.limits.maxQueuedEvents,
+      prio: env.prio,
+      rate: env.rate,
+      clock: this.ctx.clock,
     });
     this.links.set(k, up);
     if (wildcard) this.wildcards.hold(up);
     this.ctx.stats.linksOpened++;
-    this.authorized('link', env.node, env.lane, () => this.attach(up), (error) => this.fail(up, error));
+    this.authorized(
+      'link',
+      env.node,
+      env.lane,
+      () => this.attach(up),
+      (error) => this.fail(up, error),
+    );
   }
 
   /** Connects an authorized uplink to the runtime. */
@@ -200,9 +231,14 @@ export class WarpSession {
         const link = rt.linkFilter(up.node, up.lane, (event, path) => up.onEvent(event, path));
         up.handle = link;
         this.wildcards.syncing(up, link.synced);
-        link.synced.then(() => up.onSynced(), (err) => this.fail(up, err));
+        link.synced.then(
+          () => up.onSynced(),
+          (err) => this.fail(up, err),
+        );
       } else {
-        const link = rt.link(up.node, up.lane, (event) => up.onEvent(event, up.node), { onSynced: () => up.onSynced() });
+        const link = rt.link(up.node, up.lane, (event) => up.onEvent(event, up.node), {
+          onSynced: () => up.onSynced(),
+        });
         up.handle = link;
         link.synced.catch((err) => this.fail(up, err));
       }
@@ -214,7 +250,11 @@ export class WarpSession {
   private fail(up: Uplink, error: unknown): void {
     if (up.isClosed) return;
     if (this.links.get(key(up.node, up.lane)) === up) this.links.delete(key(up.node, up.lane));
-    this.retire(up, this.envelope({ tag: 'unlinked', node: up.node, lane: up.lane, body: unlinkBody(error, this.ctx.log) }), false);
+    this.retire(
+      up,
+      this.envelope({ tag: 'unlinked', node: up.node, lane: up.lane, body: unlinkBody(error, this.ctx.log) }),
+      false,
+    );
   }
 
   private retire(up: Uplink, unlinked: Buffer | null, confirmed = true): void {
@@ -228,15 +268,29 @@ export class WarpSession {
 
   /** Refuses a link past a per-socket bound: counted, and answered `@unlinked(…)@tooManyLinks`. */
   private refuse(env: LinkEnvelope, kind: string, limit: number, message: string): void {
-    this.ctx.rejections.note(kind, { limit, node: env.node, lane: env.lane, sender: this.remoteAddress }, `WARP link refused: ${message}`);
+    this.ctx.rejections.note(
+      kind,
+      { limit, node: env.node, lane: env.lane, sender: this.remoteAddress },
+      `WARP link refused: ${message}`,
+    );
     const error = new TwinError('TWIN_LINK_LIMIT', message, { limit });
-    this.writer.control(this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error, this.ctx.log) }));
+    this.writer.control(
+      this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error, this.ctx.log) }),
+    );
   }
 
   private command(node: string, lane: string, value: unknown): void {
-    this.authorized('command', node, lane, () => {
-      this.ctx.runtime.command(node, lane, value, { fromClient: true }).catch((err) => this.commandFailed(node, lane, err));
-    }, (err) => this.commandFailed(node, lane, err));
+    this.authorized(
+      'command',
+      node,
+      lane,
+      () => {
+        this.ctx.runtime
+          .command(node, lane, value, { fromClient: true })
+          .catch((err) => this.commandFailed(node, lane, err));
+      },
+      (err) => this.commandFailed(node, lane, err),
+    );
   }
 
   /**
@@ -252,24 +306,44 @@ export class WarpSession {
   }
 
   /** Runs `allow` if the authorizer says yes; synchronous answers keep envelope order. */
-  private authorized(action: 'link' | 'command', node: string, lane: string, allow: () => void, deny: (e: unknown) => void): void {
-    const forbidden = (): TwinError => new TwinError('TWIN_FORBIDDEN', `${action} to ${node}#${lane} denied`, { node, lane });
+  private authorized(
+    action: 'link' | 'command',
+    node: string,
+    lane: string,
+    allow: () => void,
+    deny: (e: unknown) => void,
+  ): void {
+    const forbidden = (): TwinError =>
+      new TwinError('TWIN_FORBIDDEN', `${action} to ${node}#${lane} denied`, { node, lane });
     let verdict: boolean | Promise<boolean>;
     try {
-      verdict = this.ctx.authorize({ action, node, lane, credentials: this.credentials, remoteAddress: this.remoteAddress });
+      verdict = this.ctx.authorize({
+        action,
+        node,
+        lane,
+        credentials: this.credentials,
+        remoteAddress: this.remoteAddress,
+      });
     } catch {
       deny(forbidden());
       return;
     }
     if (verdict === true) allow();
     else if (verdict === false) deny(forbidden());
-    else Promise.resolve(verdict).then((ok) => (ok === true ? allow() : deny(forbidden())), () => deny(forbidden()));
+    else
+      Promise.resolve(verdict).then(
+        (ok) => (ok === true ? allow() : deny(forbidden())),
+        () => deny(forbidden()),
+      );
   }
 
   private malformed(reason: string): void {
     this.ctx.stats.malformed++;
     const error = new TwinError('TWIN_FRAME_MALFORMED', reason.length > 200 ? reason.slice(0, 200) + '…' : reason);
-    this.writer.control(this.envelope({ tag: 'unlinked', node: '', lane: '', body: unlinkBody(error, this.ctx.log) }), true);
+    this.writer.control(
+      this.envelope({ tag: 'unlinked', node: '', lane: '', body: unlinkBody(error, this.ctx.log) }),
+      true,
+    );
   }
 
   private envelope(env: Envelope): Buffer {

@@ -15,7 +15,19 @@
  * @module
  */
 export type { Absent, Attr, Extant, Item, Record, Record as ReconRecord, Slot, Value } from './value.js';
-export { ABSENT, EXTANT, MAX_DEPTH, attr, isAttr, isRecord, isSlot, isValue, record, slot, valueEquals } from './value.js';
+export {
+  ABSENT,
+  EXTANT,
+  MAX_DEPTH,
+  attr,
+  isAttr,
+  isRecord,
+  isSlot,
+  isValue,
+  record,
+  slot,
+  valueEquals,
+} from './value.js';
 export { body, get, head, tag, withBody } from './access.js';
 export { fromJs, toJs } from './js.js';
 export { ReconSyntaxError } from './errors.js';

@@ -102,7 +102,8 @@ class Reader implements Cursor {
       if (d === close) break;
       if (d === COMMA || d === SEMI || isNewline(d)) this.pos++;
       else if (d === HASH) this.skipComment();
-      else this.fail(`unexpected ${this.here()}, expected ',', ';', newline or ${close === EOF ? 'end of input' : "')'"}`);
+      else
+        this.fail(`unexpected ${this.here()}, expected ',', ';', newline or ${close === EOF ? 'end of input' : "')'"}`);
     }
     if (items.length === 0) return undefined;
     const only = items[0];

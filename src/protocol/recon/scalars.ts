@@ -50,15 +50,33 @@ function escape(cur: Cursor, i: number, emit: (s: string) => void): number {
   const src = cur.src;
   const c = src.charCodeAt(i);
   switch (c) {
-    case 0x22: case 0x27: case 0x2f: case 0x5c: case 0x24:
-    case 0x40: case 0x5b: case 0x5d: case 0x7b: case 0x7d:
+    case 0x22:
+    case 0x27:
+    case 0x2f:
+    case 0x5c:
+    case 0x24:
+    case 0x40:
+    case 0x5b:
+    case 0x5d:
+    case 0x7b:
+    case 0x7d:
       emit(String.fromCharCode(c));
       return i + 1;
-    case 0x62: emit('\b'); return i + 1;
-    case 0x66: emit('\f'); return i + 1;
-    case 0x6e: emit('\n'); return i + 1;
-    case 0x72: emit('\r'); return i + 1;
-    case 0x74: emit('\t'); return i + 1;
+    case 0x62:
+      emit('\b');
+      return i + 1;
+    case 0x66:
+      emit('\f');
+      return i + 1;
+    case 0x6e:
+      emit('\n');
+      return i + 1;
+    case 0x72:
+      emit('\r');
+      return i + 1;
+    case 0x74:
+      emit('\t');
+      return i + 1;
     case 0x75: {
       let code = 0;
       for (let k = 1; k <= 4; k++) {

@@ -74,12 +74,18 @@ function quote(s: string): string {
 
 function controlEscape(c: number): string {
   switch (c) {
-    case 0x08: return '\\b';
-    case 0x09: return '\\t';
-    case 0x0a: return '\\n';
-    case 0x0c: return '\\f';
-    case 0x0d: return '\\r';
-    default: return '\\u' + c.toString(16).padStart(4, '0');
+    case 0x08:
+      return '\\b';
+    case 0x09:
+      return '\\t';
+    case 0x0a:
+      return '\\n';
+    case 0x0c:
+      return '\\f';
+    case 0x0d:
+      return '\\r';
+    default:
+      return '\\u' + c.toString(16).padStart(4, '0');
   }
 }
 
@@ -93,7 +99,8 @@ function writeNumber(n: number): string {
 
 /** Opens one more bracket; refusing past the reader's limit also stops cyclic values. */
 function open(depth: number): number {
-  if (depth >= MAX_DEPTH) throw new RangeError(`Recon output would nest deeper than ${MAX_DEPTH} levels (cyclic value?)`);
+  if (depth >= MAX_DEPTH)
+    throw new RangeError(`Recon output would nest deeper than ${MAX_DEPTH} levels (cyclic value?)`);
   return depth + 1;
 }
 
@@ -170,7 +177,8 @@ function writeMembers(items: readonly Item[], depth: number): string {
     if (i > 0) out += ',';
     const item = items[i] as Item;
     if (isSlot(item)) out += writeValue(item.key, depth) + ':' + writeValue(item.value, depth);
-    else if (isAttr(item)) out += writeAttr(item, depth); // unreachable from writeRecord; kept total
+    else if (isAttr(item))
+      out += writeAttr(item, depth); // unreachable from writeRecord; kept total
     else out += writeValue(item, depth);
   }
   const last = items[items.length - 1];

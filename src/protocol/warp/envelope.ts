@@ -114,9 +114,18 @@ export interface HostEnvelope {
 export type Envelope = LinkEnvelope | LaneEnvelope | HostEnvelope;
 
 const KINDS: { readonly [tag: string]: 'link' | 'lane' | 'host' | undefined } = Object.assign(Object.create(null), {
-  link: 'link', sync: 'link', linked: 'link',
-  synced: 'lane', unlink: 'lane', unlinked: 'lane', command: 'lane', event: 'lane',
-  auth: 'host', authed: 'host', deauth: 'host', deauthed: 'host',
+  link: 'link',
+  sync: 'link',
+  linked: 'link',
+  synced: 'lane',
+  unlink: 'lane',
+  unlinked: 'lane',
+  command: 'lane',
+  event: 'lane',
+  auth: 'host',
+  authed: 'host',
+  deauth: 'host',
+  deauthed: 'host',
 });
 
 /**
@@ -189,7 +198,10 @@ export function envelopeFromValue(value: Value): Envelope {
   if (h.lane === undefined) throw new WarpProtocolError(`${tag} envelope is missing the lane header`);
   if (kind === 'lane') return { tag: tag as LaneTag, node: h.node, lane: h.lane, body };
   const env: { tag: LinkTag; node: string; lane: string; prio?: number; rate?: number; body: Value } = {
-    tag: tag as LinkTag, node: h.node, lane: h.lane, body,
+    tag: tag as LinkTag,
+    node: h.node,
+    lane: h.lane,
+    body,
   };
   if (h.prio !== undefined) env.prio = h.prio;
   if (h.rate !== undefined) env.rate = h.rate;
@@ -209,7 +221,8 @@ function readHeaders(tag: string, args: Value, link: boolean): Headers {
   const set = (name: keyof Headers, v: Value): void => {
     if (h[name] !== undefined) throw new WarpProtocolError(`${tag} envelope has a duplicate ${name} header`);
     if (name === 'node' || name === 'lane') {
-      if (typeof v !== 'string') throw new WarpProtocolError(`${tag} envelope ${name} header must be text, got ${describe(v)}`);
+      if (typeof v !== 'string')
+        throw new WarpProtocolError(`${tag} envelope ${name} header must be text, got ${describe(v)}`);
       h[name] = v;
     } else {
       if (typeof v !== 'number' || !Number.isFinite(v)) {

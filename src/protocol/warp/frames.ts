@@ -61,11 +61,11 @@ export function encodingOfSubprotocol(protocol: string | undefined): WarpEncodin
  */
 export type FramePart =
   | {
-    readonly ok: true;
-    readonly envelope: Envelope;
-    /** JSON encoding only: the body exactly as sent (the envelope's Recon body cannot tell `[]` from `{}`). */
-    readonly json?: unknown;
-  }
+      readonly ok: true;
+      readonly envelope: Envelope;
+      /** JSON encoding only: the body exactly as sent (the envelope's Recon body cannot tell `[]` from `{}`). */
+      readonly json?: unknown;
+    }
   | { readonly ok: false; readonly error: WarpProtocolError };
 
 /**

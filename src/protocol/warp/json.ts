@@ -85,7 +85,10 @@ export function parseJsonEnvelope(text: string): Envelope {
     return { tag: tag as LaneTag, node, lane, body };
   }
   const env: { tag: LinkTag; node: string; lane: string; prio?: number; rate?: number; body: Value } = {
-    tag: tag as LinkTag, node, lane, body,
+    tag: tag as LinkTag,
+    node,
+    lane,
+    body,
   };
   for (const f of ['prio', 'rate'] as const) {
     if (!(f in json)) continue;
@@ -201,7 +204,8 @@ function jsonSafe(x: unknown): unknown {
   if (typeof x === 'object' && x !== null) {
     for (const [k, v] of Object.entries(x)) {
       const safe = jsonSafe(v);
-      if (safe !== v) Object.defineProperty(x, k, { value: safe, enumerable: true, writable: true, configurable: true });
+      if (safe !== v)
+        Object.defineProperty(x, k, { value: safe, enumerable: true, writable: true, configurable: true });
     }
   }
   return x;

@@ -76,7 +76,7 @@ function jsToValue(js: unknown): Value {
 function keyText(key: Value): string {
   if (typeof key === 'string') return key;
   const js = toJs(key);
-  return typeof js === 'string' ? js : JSON.stringify(js) ?? '';
+  return typeof js === 'string' ? js : (JSON.stringify(js) ?? '');
 }
 
 const RESERVED_JSON = new Set(['update', 'remove', 'clear', 'take', 'drop', '$value']);
@@ -120,9 +120,13 @@ export function laneEventFromJson(body: unknown): LaneEvent {
   const key = (inner as { key?: unknown } | null)?.key;
   switch (only) {
     case 'update':
-      return { type: 'update', key: typeof key === 'string' ? key : JSON.stringify(key) ?? '', value: (inner as { value?: unknown }).value ?? null };
+      return {
+        type: 'update',
+        key: typeof key === 'string' ? key : (JSON.stringify(key) ?? ''),
+        value: (inner as { value?: unknown }).value ?? null,
+      };
     case 'remove':
-      return { type: 'remove', key: typeof key === 'string' ? key : JSON.stringify(key) ?? '' };
+      return { type: 'remove', key: typeof key === 'string' ? key : (JSON.stringify(key) ?? '') };
     case 'clear':
       return { type: 'clear' };
     case '$value':

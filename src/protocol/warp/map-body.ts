@@ -132,7 +132,9 @@ export function parseMapBody(body: Value): MapAction {
       return { kind: t, count: checkCount(t, args) };
     default:
       throw new WarpProtocolError(
-        t === undefined ? 'map body must start with @update, @remove, @clear, @take or @drop' : `unknown map action @${t}`,
+        t === undefined
+          ? 'map body must start with @update, @remove, @clear, @take or @drop'
+          : `unknown map action @${t}`,
       );
   }
 }
