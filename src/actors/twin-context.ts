@@ -22,9 +22,10 @@ export interface CtxTarget {
 
 /**
  * The `ctx` a model's hooks get: the {@link TwinContext} surface and nothing else. The
- * twin behind it is a `#private` field, so no cast from model code reaches the engine
+ * twin behind it is a `#private` field, so no cast on `ctx` reaches the engine
  * (`(ctx as any).collectWrites` is undefined; its own enumerable keys are none, its
- * prototype holds only the API). One per twin, made on the twin's first hook and kept,
+ * prototype holds only the API). A lane still knows its host in a TypeScript-`protected`
+ * field, so `(ctx.lanes.x as any).host` is a second cast away (docs/ARCHITECTURE.md, not yet). One per twin, made on the twin's first hook and kept,
  * so a turn allocates nothing for it.
  *
  * @example

@@ -241,6 +241,11 @@ export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec<W
     throw new RangeError(`window: size must be > 0 and 0 < hop <= size`);
   }
   const keep = options.keep ?? 24;
+  // A hopping window is open for size/hop hops: keeping fewer would trim windows before they close.
+  const open = shape.kind === 'hopping' ? Math.ceil(shape.size / shape.hop) : 1;
+  if (!Number.isInteger(keep) || keep < open) {
+    throw new RangeError(`window: keep must be an integer >= ${open} (the windows open at once), got ${keep}`);
+  }
   const timeWeighted = options.timeWeighted === true;
   // The spec is shared by every lane of a model, typed or not: the twin passes the source's value.
   const sample =

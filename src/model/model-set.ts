@@ -1,3 +1,5 @@
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { TwinError } from '../errors.js';
 import type { ShardKeyFn } from '../topology/index.js';
 import type { DerivedEvent, TwinEvent, TwinModel } from './twin-model.js';
@@ -144,7 +146,22 @@ export function defineModelSet<P extends ParamShape<P> = Record<never, never>>(d
       throw invalid(def.name, `parameter "${k}" must default to a finite number, a string or a boolean`);
   }
   if (def.fleet) checkFleet(def.name, def.fleet);
-  return new DefinedModelSet<P>(def, {} as Partial<P>, def.module, undefined);
+  return new DefinedModelSet<P>(def, {} as Partial<P>, moduleUrl(def.name, def.module), undefined);
+}
+
+/**
+ * A set's module as the URL worker threads import: `import.meta.url` or another URL as it is,
+ * an absolute file path as its `file:` URL. Anything else is refused here, at definition,
+ * rather than by every worker thread failing to start.
+ */
+function moduleUrl(name: string, module: string | undefined): string | undefined {
+  if (module === undefined) return undefined;
+  if (isAbsolute(module)) return pathToFileURL(module).href;
+  if (URL.canParse(module)) return new URL(module).href;
+  throw invalid(
+    name,
+    `\`module\` must be import.meta.url, a file: URL or an absolute path, got ${JSON.stringify(module)}`,
+  );
 }
 
 /** True for a model set made by {@link defineModelSet} (in this or another copy of twinflow). */
@@ -259,7 +276,7 @@ class DefinedModelSet<P extends ParamShape<P>> implements ModelSet<P> {
   }
 
   at(module: string, exportName?: string): ModelSet<P> {
-    return new DefinedModelSet<P>(this.def, this.overrides, module, exportName);
+    return new DefinedModelSet<P>(this.def, this.overrides, moduleUrl(this.name, module), exportName);
   }
 
   ref(): ModelSetRef {

@@ -23,8 +23,9 @@ export interface PathEvent {
  */
 export class FilterLink implements LaneObserver, AsyncIterable<PathEvent> {
   readonly synced: Promise<void>;
-  // Every twin's lane is treated as state: the host does not tell a filter link lane kinds.
-  private readonly pending = LinkOutbox.perTwin(() => undefined, 1024);
+  // One outbox per twin, by the lane's kind on that twin's model: state conflates, command and
+  // supply lanes queue (bounded, counted drops), as WARP wildcard links do.
+  private readonly pending: LinkOutbox;
   private waiter: (() => void) | null = null;
   private failure: unknown = null;
   private closed = false;
@@ -36,7 +37,9 @@ export class FilterLink implements LaneObserver, AsyncIterable<PathEvent> {
     readonly lane: string,
     private readonly unlink: (link: FilterLink) => void,
     private readonly callback?: (event: LaneEvent, path: string) => void,
+    kindOf: (path: string) => string | undefined = () => undefined,
   ) {
+    this.pending = LinkOutbox.perTwin(kindOf, 1024);
     this.synced = new Promise((resolve, reject) => {
       this.resolveSynced = resolve;
       this.rejectSynced = reject;

@@ -5,7 +5,7 @@ import { Ticket } from '../actors/work.js';
 import type { DerivedEvent, TwinEvent, TwinLogger, TwinModel } from '../model/twin-model.js';
 import { own } from '../actors/own.js';
 import { TwinError, toTwinError } from '../errors.js';
-import type { LaneEvent } from '../lanes/events.js';
+import type { LaneEvent, LaneKind } from '../lanes/events.js';
 import type { ValueSpec } from '../model/lane-specs.js';
 import { MemoryStateStore } from '../store/memory-store.js';
 import type { JournalEntry, StateStore } from '../store/state-store.js';
@@ -333,12 +333,32 @@ export class Runtime {
   ): FilterLink {
     this.assertOpen();
     const parsed = PathFilter.parse(filter);
-    const link = new FilterLink(parsed.text, lane, (l) => this.host.unobserveFilter(l), callback);
+    const link = new FilterLink(
+      parsed.text,
+      lane,
+      (l) => this.host.unobserveFilter(l),
+      callback,
+      (path) => this.laneKind(path, lane),
+    );
     this.host.observeFilter(parsed, lane, link, options.limit ?? this.maxLinkTwins).then(
       () => link.onSynced(),
       (err) => link.fail(err),
     );
     return link;
+  }
+
+  /**
+   * The kind of `lane` on the model routed to `path`, from the catalog (no round trip to the
+   * shard that owns the twin); undefined for an unknown lane or an invalid path. Links use it
+   * to pick how they buffer: command and supply lanes queue, the others conflate.
+   */
+  laneKind(path: string, lane: string): LaneKind | undefined {
+    try {
+      const lanes = this.catalog.resolve(TwinPath.parse(path))?.model.def.lanes;
+      return lanes && Object.hasOwn(lanes, lane) ? lanes[lane]!.kind : undefined;
+    } catch {
+      return undefined; // not a valid path: the link fails on its own
+    }
   }
 
   /** Refuses a client's command to a value lane its model did not declare writable. */

@@ -227,6 +227,20 @@ describe('wildcard links', () => {
     expect(got).toEqual(['/things/a=5', '/things/b=-5']);
   });
 
+  it('queue every event of a command lane when iterated (only state lanes conflate), as WARP wildcard links do', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.ingest({ subject: '/things/a', type: 'set', data: { level: 1 } });
+    const link = rt.linkFilter('/things/*', 'bump');
+    await link.synced;
+    for (let i = 1; i <= 3; i++) await rt.command('/things/a', 'bump', i);
+    const got: number[] = [];
+    for await (const { event } of link) {
+      got.push((event as { value: number }).value);
+      if (got.length === 3) break;
+    }
+    expect(got).toEqual([1, 2, 3]); // a conflating outbox kept only 3
+  });
+
   it('reject a plain link to a filter and malformed filters', () => {
     const { rt } = simulatedRuntime({ models: [thing, group] });
     expect(() => rt.link('/things/*', 'level')).toThrow(/linkFilter/);

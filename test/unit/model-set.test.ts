@@ -69,6 +69,12 @@ describe('defineModelSet', () => {
       export: 'counters',
     });
     expect(() => localSet.ref()).toThrow(/give defineModelSet `module: import.meta.url`/);
+    // An absolute path becomes its file: URL; anything else is refused when the set is defined
+    // (it used to pass, and then every worker thread failed to start on it).
+    expect(counterSet.at('/srv/sets/garage.js').ref().module).toBe('file:///srv/sets/garage.js');
+    expect(() => counterSet.at('./garage.js')).toThrow(
+      /`module` must be import.meta.url, a file: URL or an absolute path/,
+    );
   });
 });
 

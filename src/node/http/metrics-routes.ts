@@ -98,6 +98,7 @@ export function metricsRoutes(
             ['{quantile="0.5"}', loop.percentile(50) / 1e9],
             ['{quantile="0.99"}', loop.percentile(99) / 1e9],
             ['{quantile="1"}', loop.max / 1e9],
+            ['_sum', loop.count > 0 ? (loop.mean * loop.count) / 1e9 : 0],
             ['_count', loop.count],
           ],
         ),

@@ -11,7 +11,7 @@ import {
   type LinkEnvelope,
   type WarpEncoding,
 } from '../../protocol/warp/index.js';
-import { PathFilter, TwinPath } from '../../topology/index.js';
+import { PathFilter } from '../../topology/index.js';
 import type { Rejections } from '../rejections.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { WarpAuthorizer } from './auth.js';
@@ -204,7 +204,7 @@ export class WarpSession {
       host: this.writer,
       linked: this.envelope(linked),
       synced: this.envelope({ tag: 'synced', node: env.node, lane: env.lane, body: ABSENT }),
-      kindOf: (path) => laneKind(runtime, path, env.lane),
+      kindOf: (path) => runtime.laneKind(path, env.lane),
       streamLimit: this.ctx.limits.maxQueuedEvents,
       prio: env.prio,
       rate: env.rate,
@@ -348,19 +348,6 @@ export class WarpSession {
 
   private envelope(env: Envelope): Buffer {
     return Buffer.from(writeFrameEnvelope(env, this.encoding), 'utf8');
-  }
-}
-
-/**
- * The kind of `lane` on the model routed to `path` (from the catalog, so it needs no
- * round trip to the shard that owns the twin); undefined when unknown.
- */
-function laneKind(runtime: Runtime, path: string, lane: string): string | undefined {
-  try {
-    const lanes = runtime.catalog.resolve(TwinPath.parse(path))?.model.def.lanes;
-    return lanes && Object.hasOwn(lanes, lane) ? lanes[lane]!.kind : undefined;
-  } catch {
-    return undefined; // not a valid path: the link fails on its own, as state
   }
 }
 
