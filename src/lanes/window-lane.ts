@@ -124,7 +124,11 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       if (this.evictBefore(now, true)) this.setSliding(now);
       return [];
     }
-    if (this.options.timeWeighted) this.catchUp(now);
+    // On the timer, new windows open with the held value only while a kept window saw a real
+    // sample: a source that went quiet stops waking its twin after `keep` windows (a retired
+    // device must not be loaded and written every hop forever); the next sample opens the
+    // windows of the gap, and the next advance reports them.
+    if (this.options.timeWeighted) this.catchUp(now, this.sampledRecently());
     const closed: WindowResult[] = [];
     for (const [key, w] of this.windows) {
       if (!w.closed && w.end <= now) {
@@ -252,14 +256,14 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
    * windows opens only those that can be kept), and every open window accounts the value
    * it held up to `now`.
    */
-  private catchUp(now: number): void {
+  private catchUp(now: number, open = true): void {
     const shape = this.shape;
     if (shape.kind === 'sliding') return;
     const hop = shape.kind === 'hopping' ? shape.hop : shape.size;
     let newest: TimeWeightedWindowResult | undefined;
     for (const w of this.windows.values()) if (!newest || w.start > newest.start) newest = asWeighted(w);
     const held = newest?.last ?? null;
-    if (newest && held !== null) {
+    if (open && newest && held !== null) {
       let start = newest.start + hop;
       const lastStart = Math.floor(now / hop) * hop;
       const span = this.options.keep * hop + shape.size; // older windows would be trimmed at once
@@ -275,6 +279,12 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       const after = extendWindow(before, now);
       if (after !== w) this.put(key, after);
     }
+  }
+
+  /** True while one of the kept windows holds a real sample (not only a held value). */
+  private sampledRecently(): boolean {
+    for (const w of this.windows.values()) if (w.count > 0) return true;
+    return false;
   }
 
   private put(key: string, w: WindowResult): void {

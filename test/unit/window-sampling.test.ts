@@ -191,6 +191,40 @@ describe('time-weighted windows', () => {
     ]);
   });
 
+  it('stops waking a twin whose source went quiet after `keep` windows, and reports the gap once a sample comes', async () => {
+    const room = defineTwin({
+      name: 'room',
+      route: '/r/:id',
+      lanes: {
+        occupied: value(false),
+        hourly: window({
+          source: 'occupied',
+          sample: (o: boolean) => (o ? 1 : 0),
+          kind: 'tumbling',
+          size: HOUR,
+          keep: 3,
+          timeWeighted: true,
+        }),
+        reported: value<number[]>([]),
+      },
+      on: { occupancy: (ctx, event) => ctx.lanes.occupied.set(event.data === true) },
+      onWindow: { hourly: (ctx, w) => ctx.lanes.reported.set([...ctx.lanes.reported.get(), (w.start - T0) / HOUR]) },
+    });
+    const { rt, clock } = simulatedRuntime({ models: [room] });
+    await rt.ingest({ subject: '/r/1', type: 'occupancy', data: true });
+    await advance(rt, clock, 10 * HOUR);
+    // Hours 0-3 close on their timer (the kept windows still hold hour 0's real sample until
+    // then); after that no timer is armed: a device that stopped reporting wakes nothing.
+    expect(await rt.get('/r/1', 'reported')).toEqual([0, 1, 2, 3]);
+    const turns = rt.stats().turns;
+    await advance(rt, clock, 10 * HOUR);
+    expect(rt.stats().turns).toBe(turns);
+    await rt.ingest({ subject: '/r/1', type: 'occupancy', data: false });
+    await advance(rt, clock, HOUR);
+    // The sample opened the kept windows of the gap with the held value; they close and report now.
+    expect(await rt.get('/r/1', 'reported')).toEqual([0, 1, 2, 3, 18, 19, 20]);
+  });
+
   it('after a downtime longer than the kept windows, opens only the windows it can keep, each with the held value', async () => {
     const short = defineTwin({
       name: 'room',
