@@ -67,7 +67,7 @@ export interface ShardHost {
   history(path: string, from: number, to: number): Promise<JournalEntry[]>;
   /** Starts the stored twins at and under `prefix` that are not live; resolves with how many started. */
   warm(prefix: string): Promise<number>;
-  settle(): Promise<void>;
+  settle(signal?: AbortSignal): Promise<void>;
   counters(): HostCounters;
   activePaths(): string[];
   close(): Promise<void>;

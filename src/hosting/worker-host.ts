@@ -247,8 +247,10 @@ export class WorkerShardHost implements ShardHost {
    * Quiet when every worker settled and no join or command crossed between workers
    * during the round (a forwarded join makes another worker busy again).
    */
-  async settle(): Promise<void> {
+  async settle(signal?: AbortSignal): Promise<void> {
     for (;;) {
+      // A round asks every worker (and copies its live paths back): stop when the caller gave up.
+      signal?.throwIfAborted();
       const before = this.crossing.forwarded;
       const paths = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'settle', id }))));
       paths.forEach((p, i) => (this.slots[i]!.activePaths = p as string[]));

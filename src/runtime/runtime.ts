@@ -443,7 +443,8 @@ export class Runtime {
    * event's own twin applied it (and, with strict durability, it is on disk); parents on
    * other shards (a site above a building) follow eventually. After `settle()`, everything
    * acknowledged before it is reflected in every aggregate. Under continuous traffic it
-   * waits for a pause. The HTTP form is `GET /settled` (docs/http-api.md).
+   * waits for a pause; `signal` stops the waiting (it rejects with the signal's reason). The
+   * HTTP form is `GET /settled` (docs/http-api.md).
    *
    * @example
    * ```ts
@@ -452,8 +453,8 @@ export class Runtime {
    * await rt.get('/org/o/site/s', 'alarm'); // true, whatever the worker count
    * ```
    */
-  settle(): Promise<void> {
-    return this.host.settle();
+  settle(signal?: AbortSignal): Promise<void> {
+    return this.host.settle(signal);
   }
 
   /** Live twins, counters and turn latency quantiles (ns). */

@@ -94,6 +94,8 @@ describe.each([0, 2])('acknowledged, then settled (%i workers)', (workers) => {
       lanes: { alarm: false, alarmSources: [] },
     });
     expect(await n.runtime.get(ORG, 'sites')).toEqual({ [SITE]: false });
+    // A caller that gave up stops the waiting (GET /settled aborts it when its last request times out).
+    if (workers > 0) await expect(n.runtime.settle(AbortSignal.abort())).rejects.toThrow(/abort/i);
   });
 });
 

@@ -28,13 +28,29 @@ export const MAX_SETTLE_TIMEOUT_MS = 60_000;
 export function settleRoutes(rt: Runtime) {
   // One settle at a time, shared by the requests that wait meanwhile: settling is "quiet
   // now", so a settle that ends after a request came also covers what was acknowledged
-  // before it; requests given up (timeout) then leave no loop of their own behind.
-  let inflight: Promise<void> | null = null;
+  // before it. When the last waiting request gives up (timeout), the settle is aborted: under
+  // steady traffic it would otherwise keep asking every worker, round after round, for nobody.
+  let inflight: { done: Promise<void>; abort: AbortController } | null = null;
+  let waiting = 0;
   const settle = (): Promise<void> => {
-    inflight ??= rt.settle().finally(() => {
+    if (!inflight) {
+      const abort = new AbortController();
+      const current = {
+        abort,
+        done: rt.settle(abort.signal).finally(() => {
+          if (inflight === current) inflight = null;
+        }),
+      };
+      current.done.catch(() => undefined); // an aborted settle has no one left to tell
+      inflight = current;
+    }
+    return inflight.done;
+  };
+  const giveUp = (): void => {
+    if (--waiting === 0 && inflight) {
+      inflight.abort.abort();
       inflight = null;
-    });
-    return inflight;
+    }
   };
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: { timeout?: string } }>('/settled', async (req, reply) => {
@@ -44,11 +60,15 @@ export function settleRoutes(rt: Runtime) {
       const expired = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
       });
+      waiting++;
+      let settled = false;
       try {
-        if (await Promise.race([settle().then(() => true), expired]))
-          return { settled: true, waitedMs: Math.round(performance.now() - t0) };
+        settled = await Promise.race([settle().then(() => true), expired]);
+        if (settled) return { settled: true, waitedMs: Math.round(performance.now() - t0) };
       } finally {
         clearTimeout(timer);
+        if (settled) waiting--;
+        else giveUp();
       }
       // Answered here, not thrown: a busy node is no server fault for the error handler to log.
       const busy = new TwinError('TWIN_NOT_SETTLED', `the node was still busy after ${timeoutMs} ms`, { timeoutMs });
