@@ -1,3 +1,4 @@
+import { RecordingReader } from '../recording/recording-reader.js';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -116,4 +117,22 @@ export function describeSet(set: ModelSet): { models: string; params?: Partial<M
   return Object.keys(set.overrides).length > 0
     ? { models: set.name, params: { ...set.overrides } }
     : { models: set.name };
+}
+
+/**
+ * One line on stderr when a recording names another model set than the one replaying it
+ * (`twinflow record` and `generate` write the set's name into the header): replaying a garage
+ * recording with the building set rejects every event, and a digest alone would not say why.
+ * A warning, not a refusal: a renamed or newer version of the set may be the point.
+ */
+export async function warnOnOtherSet(command: string, file: string, set: ModelSet): Promise<void> {
+  const reader = await RecordingReader.open(file).catch(() => null); // an unreadable file fails in the run itself
+  if (!reader) return;
+  await reader.close();
+  const recorded = reader.header.meta?.models;
+  if (typeof recorded === 'string' && recorded !== set.name) {
+    process.stderr.write(
+      `twinflow ${command}: ${file} was recorded with the model set "${recorded}", replaying it with "${set.name}" (choose with --models)\n`,
+    );
+  }
 }

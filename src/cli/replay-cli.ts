@@ -3,7 +3,7 @@ import { parseFlags, readNumber } from '../node/config/flags.js';
 import { fmtCount, fmtRate, progressLine, throttled } from './progress.js';
 import { runReplay, type ReplayResult } from '../recording/replay-run.js';
 import { compareDerived } from '../recording/whatif.js';
-import { modelSetFromFlags, parseParams } from './model-flags.js';
+import { modelSetFromFlags, parseParams, warnOnOtherSet } from './model-flags.js';
 import { REPLAY_FLAGS, REPLAY_HELP, replayOptionsFromFlags } from './replay-flags.js';
 
 export const REPLAY_USAGE = `twinflow replay <file.tfr> [options]
@@ -55,6 +55,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   const modelSet = await modelSetFromFlags(v);
+  await warnOnOtherSet('replay', parsed.positionals[0]!, modelSet);
   const result = await runReplay(parsed.positionals[0]!, { ...opts, modelSet, onFraction: progress('') });
   if (process.stdout.isTTY) out('\r\x1b[K');
   out(v.json ? JSON.stringify(result) + '\n' : summary(result));
@@ -89,6 +90,7 @@ export async function whatifCommand(argv: string[]): Promise<number> {
   const file = parsed.positionals[0]!;
   const baseSet = await modelSetFromFlags({ models: v.models, param: v['baseline-param'] });
   const whatSet = baseSet.with(parseParams(baseSet, v.param));
+  await warnOnOtherSet('whatif', file, baseSet);
   const run = (label: string, modelSet: typeof baseSet, dir: string): Promise<ReplayResult> =>
     runReplay(file, {
       ...opts,

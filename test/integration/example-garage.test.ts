@@ -175,6 +175,11 @@ describe('the parking-garage example on a recording', () => {
       json<WhatIf>(['whatif', file, ...flags, '--param', 'reserved=2', '--workers', '2']),
     ]);
     expect(replay2.digest).toBe(replay0.digest);
+    // Without --models the building set replays it: said on stderr, not only seen in the digest.
+    const wrongSet = await twinflow(['replay', file, '--tick', '60000', '--json', '--workers', '0']);
+    expect(wrongSet.stderr).toContain(
+      `${file} was recorded with the model set "parking-garage", replaying it with "building"`,
+    );
     // 1 garage, 2 levels, 10 spots; every spot goes stale in the 30 minutes after the last reading.
     expect(replay0.twins).toBe(13);
     expect(replay0.derivedByType['spot.stale']).toBe(10);
