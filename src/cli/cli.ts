@@ -1,7 +1,6 @@
+import { startServeNode } from './serve-node.js';
 import { parseFlags } from '../node/config/flags.js';
 import { SERVE_FLAGS, serveConfigFrom, serveHelp } from '../node/config/serve-config.js';
-import { createLogger } from '../logger.js';
-import { startNode } from '../node/node.js';
 import { REPLAY_USAGE, replayCommand, WHATIF_USAGE, whatifCommand } from './replay-cli.js';
 import { describeSet, MODEL_FLAGS, ModelFlagError, modelSetFromFlags, MODELS_HELP } from './model-flags.js';
 import {
@@ -105,18 +104,7 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const modelSet = await modelSetFromFlags(values);
-  const logger = createLogger(config.logLevel);
-  const node = await startNode({
-    modelSet,
-    logLevel: config.logLevel,
-    host: config.host,
-    port: config.port,
-    logger,
-    ...config.ingestion,
-    ...config.storage,
-    ...config.limits,
-    ...config.fronts,
-  });
+  const { node, logger } = await startServeNode(config, modelSet);
   logger.info(
     { url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', ...describeSet(modelSet) },
     `twinflow is serving the ${modelSet.name} model`,

@@ -1,3 +1,4 @@
+import { startServeNode } from './serve-node.js';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { UCI_MAPPING, type CsvMapping } from '../recording/csv-mapping.js';
@@ -8,8 +9,6 @@ import { RecordingReader } from '../recording/recording-reader.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
 import { parseFlags, readNumber } from '../node/config/flags.js';
 import { SERVE_FLAGS, serveConfigFrom, serveHelp } from '../node/config/serve-config.js';
-import { createLogger } from '../logger.js';
-import { startNode } from '../node/node.js';
 import { fmtCount, fmtRate } from './progress.js';
 import { publishEvents } from '../recording/mqtt-publish.js';
 import { startRecording } from '../recording/recorder.js';
@@ -259,19 +258,8 @@ export async function recordCommand(argv: string[]): Promise<number> {
     return fail('record', RECORD_USAGE, err);
   }
   const modelSet = await modelSetFromFlags(values);
-  const logger = createLogger(config.logLevel);
   // Same node as `serve` (workers default to the core count; they import the set's module).
-  const node = await startNode({
-    modelSet,
-    logLevel: config.logLevel,
-    host: config.host,
-    port: config.port,
-    logger,
-    ...config.ingestion,
-    ...config.storage,
-    ...config.limits,
-    ...config.fronts,
-  });
+  const { node, logger } = await startServeNode(config, modelSet);
   const rec = startRecording(node.runtime, file, { meta: { command: 'twinflow record', ...describeSet(modelSet) } });
   logger.info(
     { url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file, ...describeSet(modelSet) },
