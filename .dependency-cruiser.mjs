@@ -9,6 +9,8 @@
 const BELOW_ACTORS = ['model', 'lanes', 'store', 'streams', 'protocol', 'topology'];
 export const LAYERS = {
   topology: [],
+  // Principals, grants on path patterns, credentials: what every front asks "may it?".
+  access: ['topology'],
   protocol: ['topology'],
   streams: ['protocol', 'topology'],
   store: ['topology'],
@@ -18,7 +20,7 @@ export const LAYERS = {
   actors: BELOW_ACTORS,
   hosting: ['actors', ...BELOW_ACTORS],
   runtime: ['hosting', 'actors', ...BELOW_ACTORS],
-  node: ['runtime', 'hosting', 'actors', ...BELOW_ACTORS],
+  node: ['runtime', 'hosting', 'actors', 'access', ...BELOW_ACTORS],
   recording: ['runtime', 'hosting', 'actors', ...BELOW_ACTORS],
   // The browser-safe WARP client: no lanes, store, actors, runtime or node.
   client: ['protocol', 'streams', 'topology'],

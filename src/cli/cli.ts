@@ -1,4 +1,5 @@
 import { startServeNode } from './serve-node.js';
+import { AUTH_USAGE, authCommand } from './auth-cli.js';
 import { parseFlags } from '../node/config/flags.js';
 import { SERVE_FLAGS, serveConfigFrom, serveHelp } from '../node/config/serve-config.js';
 import { REPLAY_USAGE, replayCommand, WHATIF_USAGE, whatifCommand } from './replay-cli.js';
@@ -22,6 +23,7 @@ const COMMAND_USAGE: Record<string, string> = {
   whatif: WHATIF_USAGE,
   import: IMPORT_USAGE,
   export: EXPORT_USAGE,
+  auth: AUTH_USAGE,
   // generate answers --help itself: its shape flags are the model set's.
 };
 
@@ -35,6 +37,7 @@ commands:
   generate   write (or publish over MQTT) a seeded synthetic fleet of the model set
   import     turn a CSV (the UCI occupancy files, or a --mapping) into a recording
   export     print a recording as JSON Lines CloudEvents
+  auth       make an API token or a password hash for an access file (--auth; docs/security.md)
   help       show this text; twinflow <command> --help shows a command's options
 
   serve, record, replay, whatif and generate run the building model set unless
@@ -82,6 +85,8 @@ async function run(command: string, rest: string[]): Promise<number> {
       return importCommand(rest);
     case 'export':
       return exportCommand(rest);
+    case 'auth':
+      return authCommand(rest);
     case 'help':
     case '--help':
     case '-h':

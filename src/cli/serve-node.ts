@@ -19,6 +19,10 @@ export async function startServeNode(
     ...config.storage,
     ...config.limits,
     ...config.fronts,
+    ...config.access,
   });
+  // SIGHUP re-reads the access file, as operators expect of a daemon (file changes do too).
+  // The CLI's process ends with its node, so the listener is never removed.
+  if (node.access.enabled) process.on('SIGHUP', () => node.access.reloadLogged('SIGHUP'));
   return { node, logger };
 }

@@ -192,18 +192,21 @@ export class WorkerShardHost implements ShardHost {
    */
   async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit = Infinity): Promise<void> {
     const oid = this.pending.nextId();
-    this.links.add(oid, { observer, lane, filter: filter.text });
+    const within = filter.scopeTexts;
+    this.links.add(oid, { observer, lane, filter: filter.text, within });
     try {
       if (limit !== Infinity) {
         const counts = await Promise.all(
-          this.slots.map((_, i) => this.request(i, (id) => ({ t: 'count', id, filter: filter.text, cap: limit }))),
+          this.slots.map((_, i) =>
+            this.request(i, (id) => ({ t: 'count', id, filter: filter.text, within, cap: limit })),
+          ),
         );
         if ((counts as number[]).reduce((a, b) => a + b, 0) > limit) throw tooManyTwins(filter, limit);
       }
       if (!this.links.admit(oid)) return;
       await Promise.all(
         this.slots.map((_, i) =>
-          this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, lane, limit })),
+          this.request(i, (id) => ({ t: 'observeFilter', id, oid, filter: filter.text, within, lane, limit })),
         ),
       );
     } catch (err) {
@@ -219,7 +222,9 @@ export class WorkerShardHost implements ShardHost {
   /** Each worker lists the twins it owns, so every path comes once. */
   async list(filter: PathFilter, limit = Infinity): Promise<string[]> {
     const parts = await Promise.all(
-      this.slots.map((_, i) => this.request(i, (id) => ({ t: 'list', id, filter: filter.text, limit }))),
+      this.slots.map((_, i) =>
+        this.request(i, (id) => ({ t: 'list', id, filter: filter.text, within: filter.scopeTexts, limit })),
+      ),
     );
     const paths = (parts as string[][]).flat();
     if (paths.length > limit) throw tooManyTwins(filter, limit);

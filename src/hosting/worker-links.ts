@@ -8,6 +8,8 @@ interface Link {
   readonly lane: string;
   readonly path?: string;
   readonly filter?: string;
+  /** The filter's scopes (what the linking principal may read), resent with it on a worker restart. */
+  readonly within?: readonly string[];
   /** A wildcard link past its count phase: a worker restarted later links it again without counting. */
   admitted?: boolean;
 }
@@ -83,7 +85,7 @@ export class WorkerLinks {
       if (o.path !== undefined && route(o.path) === index)
         out.push({ t: 'observe', id: 0, oid, path: o.path, lane: o.lane });
       if (o.filter !== undefined && o.admitted)
-        out.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, lane: o.lane, limit: Infinity }); // admitted when it was made
+        out.push({ t: 'observeFilter', id: 0, oid, filter: o.filter, within: o.within, lane: o.lane, limit: Infinity }); // admitted when it was made
     }
     return out;
   }

@@ -197,7 +197,7 @@ function handle(m: ToWorker): void {
       const made =
         m.t === 'observe'
           ? host.observe(m.path, m.lane, o)
-          : host.observeFilter(PathFilter.parse(m.filter), m.lane, o, m.limit);
+          : host.observeFilter(PathFilter.parse(m.filter, m.within), m.lane, o, m.limit);
       observers.set(m.oid, { forwarder: o, made });
       // A link that could not be made holds nothing (the main thread sends no unobserve for it).
       made.catch(() => observers.get(m.oid)?.made === made && observers.delete(m.oid));
@@ -213,10 +213,10 @@ function handle(m: ToWorker): void {
     case 'count':
       return reply(
         m.id,
-        Promise.resolve().then(() => host.countMatches(PathFilter.parse(m.filter), m.cap)),
+        Promise.resolve().then(() => host.countMatches(PathFilter.parse(m.filter, m.within), m.cap)),
       );
     case 'list':
-      return reply(m.id, host.list(PathFilter.parse(m.filter), m.limit));
+      return reply(m.id, host.list(PathFilter.parse(m.filter, m.within), m.limit));
     case 'history':
       return reply(m.id, host.history(m.path, m.from, m.to));
     case 'warm':

@@ -72,12 +72,26 @@ export type ToWorker =
       readonly id: number;
       readonly oid: number;
       readonly filter: string;
+      /** The filter's scopes ({@link PathFilter.scopes}): what the linking principal may read. */
+      readonly within?: readonly string[];
       readonly lane: string;
       readonly limit: number;
     }
   /** How many of its twins a filter matches, counted no further than `cap` + 1 (a wildcard link's first phase). */
-  | { readonly t: 'count'; readonly id: number; readonly filter: string; readonly cap: number }
-  | { readonly t: 'list'; readonly id: number; readonly filter: string; readonly limit: number }
+  | {
+      readonly t: 'count';
+      readonly id: number;
+      readonly filter: string;
+      readonly within?: readonly string[];
+      readonly cap: number;
+    }
+  | {
+      readonly t: 'list';
+      readonly id: number;
+      readonly filter: string;
+      readonly within?: readonly string[];
+      readonly limit: number;
+    }
   | { readonly t: 'history'; readonly id: number; readonly path: string; readonly from: number; readonly to: number }
   | { readonly t: 'warm'; readonly id: number; readonly prefix: string }
   | {

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { Outputs, type OutputOptions } from './outputs/outputs.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Rejections } from './rejections.js';
+import type { AccessControl } from '../access/access-control.js';
 
 /** Ingestion and output settings of a node (part of `NodeOptions`). */
 export interface IngestionOptions {
@@ -51,12 +52,14 @@ export async function startIngestion(
   log: Logger,
   options: IngestionOptions = {},
   rejections = new Rejections(log),
+  /** Who may connect, publish and subscribe on the embedded broker (default: no rules). */
+  access?: AccessControl,
 ): Promise<Ingestion> {
   const deadLetters = options.deadLetters ?? new MemoryDeadLetters();
   const bad = new BadInput(rejections, deadLetters);
   const queue = new IngestQueue(rt, bad);
   const mqtt = options.mqtt
-    ? await startMqttFront({ pathAttribute: options.pathAttribute, ...options.mqtt }, queue, rejections, log)
+    ? await startMqttFront({ pathAttribute: options.pathAttribute, ...options.mqtt }, queue, rejections, log, access)
     : null;
   const outputs = new Outputs(
     rt,

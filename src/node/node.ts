@@ -22,6 +22,9 @@ import { loadModelSet } from '../model/model-set-import.js';
 import { workerSource } from '../runtime/runtime-models.js';
 import { listenError } from './listen-error.js';
 import { attachWarp, type WarpFront, type WarpOptions } from './warp/server.js';
+import { AccessControl } from '../access/access-control.js';
+import { checkExposure } from './auth/exposure.js';
+import { installAccessHook } from './http/access-hook.js';
 
 export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOptions {
   /**
@@ -45,6 +48,14 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
   warp?: WarpOptions;
   /** Bounds of the HTTP front: timeouts, connection cap, batch size (see {@link HttpLimits}). */
   httpLimits?: Partial<HttpLimits>;
+  /**
+   * Who may do what: an access file's path (reloaded when it changes; see docs/security.md)
+   * or an {@link AccessControl}. Without it every caller may do everything, so the node
+   * listens only on loopback unless `insecure` is set.
+   */
+  access?: string | AccessControl;
+  /** Serve without access rules on a non-loopback address (warned about at start). */
+  insecure?: boolean;
 }
 
 /**
@@ -62,6 +73,8 @@ export interface TwinflowNode {
   readonly rejections: Rejections;
   /** `http://host:port` the node listens on. */
   readonly url: string;
+  /** The access rules in force (`reload()` re-reads the file, as SIGHUP and file changes do). */
+  readonly access: AccessControl;
   close(): Promise<void>;
 }
 
@@ -80,6 +93,28 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const workers = options.workers ?? 0;
   // Checked before anything starts, so a bad limit leaves no store or worker behind.
   const httpLimits = resolveHttpLimits(options.httpLimits);
+  const host = options.host ?? '127.0.0.1',
+    port = options.port ?? 9001;
+  // Before anything starts: a node that would be open to its network without rules does not start.
+  const ownAccess = typeof options.access === 'string';
+  const access =
+    options.access instanceof AccessControl
+      ? options.access
+      : typeof options.access === 'string'
+        ? await AccessControl.fromFile(options.access, logger)
+        : AccessControl.open();
+  let exposureWarning: string | undefined;
+  try {
+    exposureWarning = checkExposure({
+      host,
+      mqttHost: options.mqtt && !options.mqtt.url ? (options.mqtt.host ?? '127.0.0.1') : undefined,
+      authenticated: access.enabled,
+      insecure: options.insecure === true,
+    });
+  } catch (err) {
+    if (ownAccess) access.close();
+    throw err;
+  }
   const modelSet = options.modelSet instanceof URL ? await loadModelSet(options.modelSet) : options.modelSet;
   // Before a store opens: models workers cannot import fail here, leaving nothing behind.
   workerSource({ models: options.models, modelSet, workers: { count: workers, models: options.modelSource } });
@@ -118,8 +153,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   });
   const rejections = new Rejections(logger);
   const http = createHttpServer(logger, { rejections, limits: httpLimits });
+  installAccessHook(http, access);
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
-  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections });
+  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections, access });
   let ingestion: Ingestion | undefined;
   let url: string;
   try {
@@ -134,10 +170,8 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
       ),
     );
     await http.register(openApiRoutes());
-    ingestion = await startIngestion(runtime, logger, options, rejections);
+    ingestion = await startIngestion(runtime, logger, options, rejections, access);
     await http.register(ingestion.routes(httpLimits));
-    const host = options.host ?? '127.0.0.1',
-      port = options.port ?? 9001;
     url = await http.listen({ host, port }).catch((err: unknown) => {
       throw listenError(err, 'HTTP', host, port, '--port');
     });
@@ -148,7 +182,18 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await ingestion?.close().catch(() => undefined);
     await http.close().catch(() => undefined);
     await runtime.close().catch(() => undefined);
+    if (ownAccess) access.close();
     throw err;
+  }
+  if (exposureWarning) logger.warn({ host }, exposureWarning);
+  else if (!access.enabled)
+    logger.info(
+      { host },
+      'no access rules (--auth): every caller may do everything, so the node serves on loopback only',
+    );
+  else {
+    if (ownAccess) access.watch();
+    logger.info({ file: access.file }, 'access rules in force: callers authenticate (docs/security.md)');
   }
   for (const prefix of options.warm ?? []) warmInBackground(runtime, logger, prefix);
   let closed = false;
@@ -160,6 +205,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     ingestion: fronts,
     rejections,
     url,
+    access,
     async close() {
       if (closed) return;
       closed = true;
@@ -167,6 +213,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
       await fronts.close();
       await http.close();
       await runtime.close();
+      if (ownAccess) access.close();
     },
   };
 }

@@ -74,6 +74,11 @@ export const DEFAULT_MAX_LINK_TWINS = 10_000;
 export interface MatchOptions {
   /** Most twins the filter may match (default: the runtime's `maxLinkTwins`). */
   limit?: number;
+  /**
+   * Filters a matching twin must also meet one of: the patterns the caller may read (a
+   * principal's grants). Twins outside are neither counted, listed, synced nor started.
+   */
+  within?: readonly string[];
 }
 
 /** Options of {@link Runtime.command}. */
@@ -332,7 +337,7 @@ export class Runtime {
     options: MatchOptions = {},
   ): FilterLink {
     this.assertOpen();
-    const parsed = PathFilter.parse(filter);
+    const parsed = PathFilter.parse(filter, options.within);
     const link = new FilterLink(
       parsed.text,
       lane,
@@ -479,7 +484,10 @@ export class Runtime {
    */
   async listTwins(filter: string, options: MatchOptions = {}): Promise<{ path: string; model: string }[]> {
     const out: { path: string; model: string }[] = [];
-    for (const path of await this.host.list(PathFilter.parse(filter), options.limit ?? this.maxLinkTwins)) {
+    for (const path of await this.host.list(
+      PathFilter.parse(filter, options.within),
+      options.limit ?? this.maxLinkTwins,
+    )) {
       const model = this.catalog.resolve(TwinPath.parse(path))?.model.name;
       if (model !== undefined) out.push({ path, model });
     }

@@ -19,9 +19,46 @@ export class PathFilter {
   private constructor(
     readonly text: string,
     private readonly parts: readonly string[],
+    /**
+     * Filters a match must also meet one of (a principal's readable patterns), or undefined
+     * for none. A wildcard link or subtree query by a principal is this filter scoped to what
+     * it may read, so every shard answers it with exactly those paths and starts no twin
+     * outside them. An empty list matches nothing.
+     */
+    readonly scopes: readonly PathFilter[] | undefined = undefined,
   ) {}
 
-  static parse(text: string): PathFilter {
+  /**
+   * Parses a filter; `within` (filter texts) scopes it: see {@link PathFilter.scopes}.
+   *
+   * @example
+   * ```ts
+   * const f = PathFilter.parse('/org/*', ['/org/a/**']);
+   * f.matches(TwinPath.parse('/org/a')); // true
+   * f.matches(TwinPath.parse('/org/b')); // false
+   * ```
+   */
+  static parse(text: string, within?: readonly string[]): PathFilter {
+    const plain = PathFilter.parsePlain(text);
+    return within === undefined ? plain : plain.within(within);
+  }
+
+  /** This filter scoped to `within` (filter texts); undefined gives the unscoped filter. */
+  within(within: readonly string[] | undefined): PathFilter {
+    if (within === undefined) return this.scopes === undefined ? this : new PathFilter(this.text, this.parts);
+    return new PathFilter(
+      this.text,
+      this.parts,
+      within.map((w) => PathFilter.parsePlain(w)),
+    );
+  }
+
+  /** The texts of {@link PathFilter.scopes}, as they cross to worker threads. */
+  get scopeTexts(): readonly string[] | undefined {
+    return this.scopes?.map((s) => s.text);
+  }
+
+  private static parsePlain(text: string): PathFilter {
     if (typeof text !== 'string' || text.length === 0) throw filterError(String(text), 'empty filter');
     const canonical = text.startsWith('/') ? text : '/' + text;
     const parts = canonical.slice(1).split('/');
@@ -57,7 +94,8 @@ export class PathFilter {
   }
 
   matches(path: TwinPath): boolean {
-    return globMatch(this.parts, path.segments);
+    if (!globMatch(this.parts, path.segments)) return false;
+    return this.scopes === undefined || this.scopes.some((s) => s.matches(path));
   }
 
   toString(): string {

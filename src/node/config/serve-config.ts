@@ -1,3 +1,4 @@
+import { ACCESS_FLAGS, ACCESS_HELP, accessFromFlags, type AccessOptions } from './access-config.js';
 import { INGEST_FLAGS, INGEST_HELP, ingestionFromFlags } from './ingest-config.js';
 import { envValue, flagOrEnv, parseFlags, readNumber } from './flags.js';
 import { FRONT_FLAGS, FRONT_HELP, frontsFromFlags, type FrontOptions } from './front-config.js';
@@ -18,6 +19,8 @@ export interface ServeConfig {
   limits: LimitOptions;
   /** Bounds of the HTTP and WARP fronts (`--http-*`, `--warp-*`). */
   fronts: FrontOptions;
+  /** Access rules (`--auth`, `--insecure`). */
+  access: AccessOptions;
 }
 
 const HELP = `twinflow serve [options]
@@ -41,6 +44,7 @@ export const SERVE_FLAGS = {
   ...STORE_FLAGS,
   ...LIMIT_FLAGS,
   ...FRONT_FLAGS,
+  ...ACCESS_FLAGS,
 } as const;
 
 /** Parsed {@link SERVE_FLAGS}: strings, booleans for switches, arrays for repeatable flags. */
@@ -53,7 +57,7 @@ export type ServeFlagValues = {
 };
 
 export function serveHelp(): string {
-  return HELP + STORE_HELP + INGEST_HELP + FRONT_HELP + LIMITS_HELP;
+  return HELP + ACCESS_HELP + STORE_HELP + INGEST_HELP + FRONT_HELP + LIMITS_HELP;
 }
 
 /** Parses serve flags; throws an Error with a usage message on bad input. */
@@ -77,5 +81,6 @@ export function serveConfigFrom(values: ServeFlagValues, env: NodeJS.ProcessEnv)
     storage: storageFromFlags(values, env),
     limits: limitsFromFlags(values, env),
     fronts: frontsFromFlags(values, env),
+    access: accessFromFlags(values, env),
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { needAdmin } from './access-hook.js';
 import { TwinError } from '../../errors.js';
 import type { DeadLetterOrigin, DeadLetterStore } from '../ingest/dead-letters.js';
 
@@ -17,6 +18,7 @@ const ORIGINS = new Set<DeadLetterOrigin>(['mqtt', 'http', 'output']);
 export function deadLetterRoutes(store: DeadLetterStore) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: { limit?: string; origin?: string } }>('/dead-letters', async (req) => {
+      needAdmin(req); // dead letters hold any twin's payloads
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
         throw new TwinError('TWIN_QUERY_INVALID', '"limit" must be an integer from 1 to 10000');

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import { ingestRefusal } from '../auth/forbidden.js';
 import { TwinError, publicError, toTwinError } from '../../errors.js';
 import type { EventInput } from '../../runtime/event-input.js';
 import type { BadInput, InputNote } from '../ingest/bad-input.js';
@@ -139,8 +140,10 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
       const at: number[] = [];
       const rejected: { index: number; error: TwinError }[] = [];
       decoded.forEach((d, i) => {
-        if (d instanceof TwinError) rejected.push({ index: i, error: reject(d, note) });
-        else {
+        // A decoded event its sender may not ingest is refused as bad input is: listed, counted, dead-lettered.
+        const refusal = d instanceof TwinError ? d : ingestRefusal(req.grants, d.subject);
+        if (refusal) rejected.push({ index: i, error: reject(refusal, note) });
+        else if (!(d instanceof TwinError)) {
           inputs.push(d);
           at.push(i);
         }

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { needAdmin } from './access-hook.js';
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { WarpFrontStats } from '../warp/server.js';
@@ -51,7 +52,8 @@ export function metricsRoutes(
     app.addHook('onClose', async () => {
       loop.disable();
     });
-    app.get('/metrics', async (_req, reply) => {
+    app.get('/metrics', async (req, reply) => {
+      needAdmin(req);
       const s = rt.stats();
       const w = warp();
       const parts = [

@@ -1,3 +1,4 @@
+import { forbidden } from '../auth/forbidden.js';
 import type { FastifyInstance } from 'fastify';
 import { TwinError } from '../../errors.js';
 import { TwinPath } from '../../topology/index.js';
@@ -45,7 +46,9 @@ export function queryRoutes(rt: Runtime) {
       }
       const after = q.cursor ? decodeCursor(q.cursor) : null;
 
-      let candidates = await rt.listTwins(filter);
+      // Within what the principal may read: other twins are neither listed nor counted toward the limit.
+      if (!req.grants.allowsAnywhere('read')) throw forbidden('read', filter);
+      let candidates = await rt.listTwins(filter, { within: req.grants.scopes('read') });
       if (models) candidates = candidates.filter((t) => models.has(t.model));
       if (after !== null) candidates = candidates.filter((t) => t.path > after);
 

@@ -1,3 +1,4 @@
+import { needAdmin } from './access-hook.js';
 import type { FastifyInstance } from 'fastify';
 import { TwinError } from '../../errors.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -54,6 +55,7 @@ export function settleRoutes(rt: Runtime) {
   };
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: { timeout?: string } }>('/settled', async (req, reply) => {
+      needAdmin(req);
       const timeoutMs = parseTimeout(req.query.timeout);
       const t0 = performance.now();
       let timer: ReturnType<typeof setTimeout> | undefined;

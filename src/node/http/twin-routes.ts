@@ -1,3 +1,4 @@
+import { needAdmin, needRight } from './access-hook.js';
 import type { FastifyInstance } from 'fastify';
 import { TwinError } from '../../errors.js';
 import { TwinPath } from '../../topology/index.js';
@@ -20,6 +21,7 @@ export function twinRoutes(rt: Runtime) {
         const history = /^(.*)\/history$/.exec(raw);
         // "…/history" is the history of the twin above it, unless a model is routed to the full path.
         if (history && !rt.isRouted(raw) && rt.isRouted(history[1]!)) {
+          needRight(req, 'read', history[1]!);
           const from = parseTime(req.query.from, 'from') ?? 0;
           const to = parseTime(req.query.to, 'to') ?? Number.MAX_SAFE_INTEGER;
           if (from > to)
@@ -35,6 +37,7 @@ export function twinRoutes(rt: Runtime) {
             entries: await rt.history(history[1]!, from, to),
           };
         }
+        needRight(req, 'read', raw);
         const lanes = req.query.lanes ? req.query.lanes.split(',').filter(Boolean) : undefined;
         const at = parseTime(req.query.at, 'at');
         if (at === undefined) return rt.read(raw, lanes);
@@ -48,8 +51,11 @@ export function twinRoutes(rt: Runtime) {
       // "warm" alone is the root (as `serve --warm /`); "…/warm" the subtree above it. Either
       // is a twin instead when a model is routed to the full path.
       const warm = raw === 'warm' ? ['warm', ''] : /^(.*)\/warm$/.exec(raw);
-      if (warm && !rt.isRouted(raw))
+      if (warm && !rt.isRouted(raw)) {
+        if (warm[1] === '') needAdmin(req);
+        else needRight(req, 'admin', warm[1]!);
         return { prefix: '/' + warm[1]!.replace(/^\//, ''), started: await rt.warm(warm[1]!) };
+      }
       const match = /^(.*)\/commands\/([^/]+)$/.exec(raw);
       if (!match) {
         throw new TwinError(
@@ -65,6 +71,7 @@ export function twinRoutes(rt: Runtime) {
           `a command body is JSON (content-type: application/json), got "${type}"`,
         );
       }
+      needRight(req, 'command', match[1]!);
       await rt.command(match[1]!, match[2]!, req.body ?? null, { fromClient: true });
       return reply.status(202).send({ status: 'accepted' });
     });

@@ -8,6 +8,8 @@ import { MqttWire } from './mqtt-wire.js';
 import { serverKeepAlive, type MqttSessionLimits } from './keepalive.js';
 import type { Rejections } from '../rejections.js';
 import { listenError } from '../listen-error.js';
+import { GrantSet } from '../../access/path-grants.js';
+import { mqttCredential, type MqttAccess, type MqttGrants } from '../auth/mqtt-access.js';
 
 export interface EmbeddedBrokerOptions {
   /** Listen address (default 127.0.0.1: the zero-setup broker is not exposed by default). */
@@ -18,6 +20,8 @@ export interface EmbeddedBrokerOptions {
   maxConnections: number;
   /** Per-connection bounds (packet size, CONNECT timeout, unacknowledged QoS 1, write buffer, keep alive). */
   limits: MqttSessionLimits;
+  /** Who may connect, publish and subscribe (default: everyone, everything). */
+  access?: MqttAccess;
 }
 
 /** The embedded MQTT broker of a node: what devices talk to when there is no other broker. */
@@ -67,9 +71,45 @@ export async function startEmbeddedBroker(
    * keeps the payload buffer, hence the buffer as the mark.
    */
   const refused = new WeakSet<object>();
+  const access = options.access;
+  /** What each authenticated 3.1.1 client may do (MQTT 5 sessions keep their own). */
+  const grantsOf = new WeakMap<object, MqttGrants>();
   const aedes = await Aedes.createBroker({
-    authorizeForward(_client, packet) {
-      return typeof packet.payload === 'object' && refused.has(packet.payload) ? null : packet;
+    authorizeForward(client, packet) {
+      if (typeof packet.payload === 'object' && refused.has(packet.payload)) return null;
+      // A `#` subscriber gets only what its principal may read (checked per topic, cached per client).
+      if (access?.enabled && !access.mayDeliver(grantsOf.get(client), packet.topic)) return null;
+      return packet;
+    },
+    authenticate(client, username, password, callback) {
+      if (!access?.enabled) return callback(null, true);
+      access
+        .connect(client, client.id, mqttCredential(username, password), () => client.close())
+        .then(
+          (g) => {
+            grantsOf.set(client, g);
+            callback(null, true);
+          },
+          (err: unknown) => {
+            rejections.note(
+              'mqtt.unauthenticated',
+              { clientId: client.id, reason: (err as Error).message },
+              'MQTT CONNECT refused: bad user name or password',
+            );
+            callback(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
+          },
+        );
+    },
+    authorizeSubscribe(client, sub, callback) {
+      const g = grantsOf.get(client);
+      const denied = access?.enabled ? (g ? access.subscribeError(g, sub.topic) : true) : undefined;
+      if (!denied) return callback(null, sub);
+      rejections.note(
+        'mqtt.forbidden',
+        { clientId: client.id, topic: sub.topic },
+        'MQTT SUBSCRIBE refused: no read right there',
+      );
+      callback(null, null); // SUBACK 0x80 (failure), MQTT 3.1.1 §3.9.3
     },
     // The wire times CONNECT from accept; aedes' own timer (from when it gets the socket) is a backstop.
     connectTimeout: options.limits.connectTimeoutMs,
@@ -94,17 +134,40 @@ export async function startEmbeddedBroker(
       // last one in memory forever, even one ingest refused, and replay it to every `#` subscriber.
       packet.retain = false;
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      ingest.publish({ topic: packet.topic, payload }, packet.qos, client.id, (error) => {
-        if (error && packet.qos > 0 && reasonFor(error).retry) return callback(error);
-        // A topic that names no twin is none of ingest's business: the broker stays a broker for it.
-        if (error && ingest.namesTwin(packet.topic)) {
+      const g = access?.enabled ? grantsOf.get(client) : undefined;
+      if (access?.enabled && !ingest.namesTwin(packet.topic)) {
+        // Not a twin's topic: signals and device commands are the node's to publish.
+        const denied = g ? access.outputPublishError(g, packet.topic) : true;
+        if (denied) {
+          rejections.note(
+            'mqtt.forbidden',
+            { clientId: client.id, topic: packet.topic },
+            'MQTT PUBLISH dropped: topics that name no twin (signals, commands) need the admin right',
+          );
+          // 3.1.1 has no negative PUBACK: acknowledged, never forwarded (see authorizeForward).
           packet.payload = payload;
           refused.add(payload);
+          return callback(null);
         }
-        callback(null);
-      });
+      }
+      ingest.publish(
+        { topic: packet.topic, payload },
+        packet.qos,
+        client.id,
+        (error) => {
+          if (error && packet.qos > 0 && reasonFor(error).retry) return callback(error);
+          // A topic that names no twin is none of ingest's business: the broker stays a broker for it.
+          if (error && ingest.namesTwin(packet.topic)) {
+            packet.payload = payload;
+            refused.add(payload);
+          }
+          callback(null);
+        },
+        g?.grants ?? (access?.enabled ? GrantSet.NONE : undefined),
+      );
     },
   });
+  aedes.on('clientDisconnect', (client) => access?.forget(client));
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('keepaliveTimeout', (client) =>
     rejections.note(
@@ -119,7 +182,7 @@ export async function startEmbeddedBroker(
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     new MqttWire(socket, options.limits, rejections, (level, stream) => {
-      if (level === 5) new Mqtt5Session(stream, aedes, ingest, queue, options.limits, rejections);
+      if (level === 5) new Mqtt5Session(stream, aedes, ingest, queue, options.limits, rejections, access);
       else aedes.handle(stream);
     });
   });

@@ -7,6 +7,8 @@ import { MqttIngest } from './mqtt-ingest.js';
 import { DEFAULT_MAX_PAYLOAD, MqttDecoder, TopicMap } from './mqtt-message.js';
 import { DEFAULT_MAX_KEEPALIVE_SECONDS } from './keepalive.js';
 import type { Rejections } from '../rejections.js';
+import { AccessControl } from '../../access/access-control.js';
+import { MqttAccess } from '../auth/mqtt-access.js';
 
 /** Defaults of the embedded broker's bounds (see docs/ingestion.md, "Limits"). */
 export const MQTT_DEFAULTS = {
@@ -77,6 +79,7 @@ export async function startMqttFront(
   queue: IngestQueue,
   rejections: Rejections,
   log: Logger,
+  access: AccessControl = AccessControl.open(),
 ): Promise<MqttFront> {
   const topics = new TopicMap(options.topicPrefix ?? '');
   const decoder = new MqttDecoder({ maxPayloadBytes: options.maxPayloadBytes, pathAttribute: options.pathAttribute });
@@ -109,12 +112,21 @@ export async function startMqttFront(
     ),
   };
   const maxConnections = options.maxConnections ?? MQTT_DEFAULTS.maxConnections;
+  // The external broker authenticates its own clients (its ACLs); the embedded one uses the node's rules.
+  const mqttAccess = new MqttAccess(access, topics);
   const broker = await startEmbeddedBroker(
-    { port: options.port ?? 1883, host: options.host, maxConnections, limits },
+    { port: options.port ?? 1883, host: options.host, maxConnections, limits, access: mqttAccess },
     ingest,
     queue,
     rejections,
     log,
-  );
-  return { url: broker.url, port: broker.port, topics, publish: broker.publish, close: broker.close };
+  ).catch((err: unknown) => {
+    mqttAccess.close();
+    throw err;
+  });
+  const close = async (): Promise<void> => {
+    mqttAccess.close();
+    await broker.close();
+  };
+  return { url: broker.url, port: broker.port, topics, publish: broker.publish, close };
 }

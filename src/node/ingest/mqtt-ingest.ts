@@ -1,4 +1,6 @@
 import { toTwinError, type TwinError } from '../../errors.js';
+import type { GrantSet } from '../../access/path-grants.js';
+import { ingestRefusal } from '../auth/forbidden.js';
 import type { InputNote } from './bad-input.js';
 import type { IngestQueue } from './ingest-queue.js';
 import type { MqttDecoder, MqttMessage, TopicMap } from './mqtt-message.js';
@@ -8,6 +10,7 @@ export const ReasonCode = {
   SUCCESS: 0x00,
   UNSPECIFIED_ERROR: 0x80,
   IMPLEMENTATION_SPECIFIC_ERROR: 0x83,
+  NOT_AUTHORIZED: 0x87,
   TOPIC_NAME_INVALID: 0x90,
   QUOTA_EXCEEDED: 0x97,
   PAYLOAD_FORMAT_INVALID: 0x99,
@@ -32,6 +35,9 @@ export function reasonFor(error: TwinError): { code: number; retry: boolean } {
       return { code: ReasonCode.PAYLOAD_FORMAT_INVALID, retry: false };
     case 'TWIN_PAYLOAD_TOO_LARGE':
       return { code: ReasonCode.IMPLEMENTATION_SPECIFIC_ERROR, retry: false };
+    case 'TWIN_FORBIDDEN':
+    case 'TWIN_UNAUTHENTICATED':
+      return { code: ReasonCode.NOT_AUTHORIZED, retry: false };
     case 'TWIN_QUEUE_FULL':
       return { code: ReasonCode.QUOTA_EXCEEDED, retry: true };
     case 'TWIN_STORE_FAILED':
@@ -70,7 +76,12 @@ export class MqttIngest {
     return path !== null && this.queue.isRouted(path);
   }
 
-  publish(msg: MqttMessage, qos: number, clientId: string, ack: MqttAck): void {
+  /**
+   * Ingests one PUBLISH. With `grants` (a node with access rules), the decoded event's
+   * subject must be one the sender may `ingest`: a device bound to its own path cannot write
+   * another twin, not even by naming it in a CloudEvent `subject`.
+   */
+  publish(msg: MqttMessage, qos: number, clientId: string, ack: MqttAck, grants?: GrantSet): void {
     const path = this.topics.pathOf(msg.topic);
     if (path === null) return ack(null);
     const note: InputNote = { origin: 'mqtt', where: msg.topic, sender: clientId, payload: msg.payload };
@@ -80,6 +91,8 @@ export class MqttIngest {
       // Only when the topic names the twin (not a CloudEvent's subject) is its form the message's fault.
       const topicError = input.subject === path ? this.topics.leadingSlash(msg.topic) : null;
       if (topicError) throw topicError;
+      const refusal = grants ? ingestRefusal(grants, input.subject) : undefined;
+      if (refusal) throw refusal;
     } catch (err) {
       const error = toTwinError(err, 'TWIN_PAYLOAD_INVALID');
       if (qos === 0) {

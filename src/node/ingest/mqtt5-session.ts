@@ -12,6 +12,8 @@ import type { Rejections } from '../rejections.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
 import { serverKeepAlive, type MqttSessionLimits } from './keepalive.js';
+import { GrantSet } from '../../access/path-grants.js';
+import { mqttCredential, type MqttAccess, type MqttGrants } from '../auth/mqtt-access.js';
 
 type Deliver = Parameters<Aedes['subscribe']>[1];
 
@@ -22,6 +24,9 @@ const SHARED_NOT_SUPPORTED = 0x9e;
 const TOPIC_ALIAS_INVALID = 0x94;
 const KEEP_ALIVE_TIMEOUT = 0x8d;
 const RETAIN_NOT_SUPPORTED = 0x9a;
+const BAD_USER_NAME_OR_PASSWORD = 0x86;
+const NOT_AUTHORIZED = 0x87;
+const ADMINISTRATIVE_ACTION = 0x98;
 const TOPIC_ALIAS_MAX = 64;
 
 /**
@@ -51,6 +56,10 @@ export class Mqtt5Session {
   private lastSeen = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** What this client may do (undefined on a node without access rules). */
+  private grants: MqttGrants | undefined;
+  /** Packets that arrived while CONNECT's credential was being checked, handled after it in order. */
+  private held: Packet[] | null = null;
 
   constructor(
     private readonly socket: Duplex,
@@ -59,6 +68,7 @@ export class Mqtt5Session {
     private readonly queue: IngestQueue,
     private readonly limits: MqttSessionLimits,
     private readonly rejections: Rejections,
+    private readonly access?: MqttAccess,
   ) {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
     parser.on('packet', (p: Packet) => this.onPacket(p));
@@ -73,6 +83,11 @@ export class Mqtt5Session {
 
   private onPacket(p: Packet): void {
     if (this.closed) return;
+    if (this.held) {
+      // Bounded: the socket is paused while CONNECT is checked, so only what one read held can wait.
+      this.held.push(p);
+      return;
+    }
     if (!this.connected && p.cmd !== 'connect')
       return this.disconnect('protocol_error', PROTOCOL_ERROR, 'CONNECT expected');
     switch (p.cmd) {
@@ -100,6 +115,39 @@ export class Mqtt5Session {
     this.connected = true;
     const assigned = p.clientId ? undefined : `tf5_${randomUUID()}`;
     this.clientId = p.clientId || assigned!;
+    const access = this.access;
+    if (!access?.enabled) return this.accept(p, assigned);
+    this.held = [];
+    this.socket.pause();
+    access
+      .connect(this, this.clientId, mqttCredential(p.username, p.password), () =>
+        this.disconnect('revoked', ADMINISTRATIVE_ACTION, 'credentials revoked or expired'),
+      )
+      .then(
+        (g) => {
+          if (this.closed) return access.forget(this);
+          this.grants = g;
+          this.accept(p, assigned);
+          const held = this.held ?? [];
+          this.held = null;
+          this.socket.resume();
+          for (const h of held) this.onPacket(h);
+        },
+        (err: unknown) => {
+          this.held = null;
+          this.rejections.note(
+            'mqtt.unauthenticated',
+            { clientId: this.clientId, reason: (err as Error).message },
+            'MQTT CONNECT refused: bad user name or password',
+          );
+          this.send({ cmd: 'connack', sessionPresent: false, reasonCode: BAD_USER_NAME_OR_PASSWORD });
+          this.socket.end();
+          this.cleanup();
+        },
+      );
+  }
+
+  private accept(p: IConnectPacket, assigned: string | undefined): void {
     const keepalive = serverKeepAlive(p.keepalive ?? 0, this.limits.maxKeepaliveSeconds);
     this.keepaliveMs = keepalive * 1000;
     // Checked 4 times per keep alive (at most every 30 s): closed between 1.5 and 1.75 times it.
@@ -148,24 +196,46 @@ export class Mqtt5Session {
     }
     const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     const msg = { topic, payload, properties: p.properties };
+    if (this.access?.enabled && !this.ingest.namesTwin(topic)) {
+      // Not a twin's topic: signals and device commands are the node's to publish.
+      const denied = this.grants ? this.access.outputPublishError(this.grants, topic) : true;
+      if (denied) {
+        this.rejections.note(
+          'mqtt.forbidden',
+          { clientId: this.clientId, topic },
+          'MQTT PUBLISH refused: topics that name no twin (signals, commands) need the admin right',
+        );
+        if (p.qos === 1) this.send({ cmd: 'puback', messageId: p.messageId, reasonCode: NOT_AUTHORIZED });
+        return;
+      }
+    }
     if (this.queue.full) {
       // Stop reading until the runtime catches up: the publisher meets TCP backpressure.
       this.socket.pause();
       this.queue.whenNotFull(() => this.socket.resume());
     }
-    this.ingest.publish(msg, p.qos, this.clientId, (error) => {
-      if (p.qos === 1) {
-        const reason = error ? reasonFor(error) : null;
-        this.send({
-          cmd: 'puback',
-          messageId: p.messageId,
-          reasonCode: reason?.code ?? 0,
-          ...(error && { properties: { reasonString: `${error.code}: ${error.message}`.slice(0, 512) } }),
-        });
-      }
-      if (!error)
-        this.broker.publish({ cmd: 'publish', topic, payload, qos: p.qos, retain: false, dup: false }, () => undefined);
-    });
+    this.ingest.publish(
+      msg,
+      p.qos,
+      this.clientId,
+      (error) => {
+        if (p.qos === 1) {
+          const reason = error ? reasonFor(error) : null;
+          this.send({
+            cmd: 'puback',
+            messageId: p.messageId,
+            reasonCode: reason?.code ?? 0,
+            ...(error && { properties: { reasonString: `${error.code}: ${error.message}`.slice(0, 512) } }),
+          });
+        }
+        if (!error)
+          this.broker.publish(
+            { cmd: 'publish', topic, payload, qos: p.qos, retain: false, dup: false },
+            () => undefined,
+          );
+      },
+      this.grants?.grants ?? (this.access?.enabled ? GrantSet.NONE : undefined),
+    );
   }
 
   private onSubscribe(p: ISubscribePacket): void {
@@ -175,9 +245,20 @@ export class Mqtt5Session {
         granted.push(SHARED_NOT_SUPPORTED);
         continue;
       }
+      if (this.access?.enabled && (!this.grants || this.access.subscribeError(this.grants, s.topic))) {
+        this.rejections.note(
+          'mqtt.forbidden',
+          { clientId: this.clientId, topic: s.topic },
+          'MQTT SUBSCRIBE refused: no read right there',
+        );
+        granted.push(NOT_AUTHORIZED);
+        continue;
+      }
       if (!this.subscriptions.has(s.topic)) {
         // The wire drops it if this client has too much not yet taken (see MqttWire), and never makes the publish wait.
         const deliver: Deliver = (packet, cb) => {
+          // A `#` subscriber gets only what its principal may read (checked per topic, cached).
+          if (this.access?.enabled && !this.access.mayDeliver(this.grants, packet.topic)) return cb();
           this.send({
             cmd: 'publish',
             topic: packet.topic,
@@ -230,6 +311,7 @@ export class Mqtt5Session {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.access?.forget(this);
     for (const topic of [...this.subscriptions.keys()]) this.unsubscribe(topic);
   }
 }

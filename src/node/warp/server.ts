@@ -8,6 +8,9 @@ import { TwinError } from '../../errors.js';
 import { Rejections } from '../rejections.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { allowAll, type WarpAuthorizer } from './auth.js';
+import { AccessControl } from '../../access/access-control.js';
+import { credentialOf } from '../auth/credentials.js';
+import { SessionAccess } from './session-access.js';
 import { EventEncoder } from './event-encoder.js';
 import { DEFAULT_WARP_LIMITS, newWarpStats, type WarpLimits, type WarpStats } from './limits.js';
 import { WarpSession, type SessionContext } from './session.js';
@@ -30,6 +33,8 @@ export interface WarpOptions {
   clock?: Clock;
   /** Where refused sockets are counted (the node passes its own; default: a private one). */
   rejections?: Rejections;
+  /** Who may link and command what (default: no rules, everything allowed). */
+  access?: AccessControl;
 }
 
 /** A snapshot of the WARP front's counters and gauges. */
@@ -89,7 +94,13 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
     clock: options.clock ?? runtime.clock,
   };
+  const access = options.access ?? AccessControl.open();
   const sessions = new Map<WebSocket, WarpSession>();
+  /** Upgrades whose credential is being checked: they count toward maxSockets already. */
+  let authenticating = 0;
+  const stopReload = access.onReload(() => {
+    for (const s of sessions.values()) void s.recheckAccess();
+  });
   /** Sockets heard from (a pong or a frame) since the last ping round. */
   const alive = new WeakSet<WebSocket>();
   const wss = new WebSocketServer({
@@ -112,7 +123,7 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
       return;
     }
     // ws completes a handshake synchronously (no verifyClient), so sessions.size is exact here.
-    if (sessions.size >= limits.maxSockets) {
+    if (sessions.size + authenticating >= limits.maxSockets) {
       rejections.note(
         'warp.too_many_sockets',
         { limit: limits.maxSockets, sender: req.socket.remoteAddress },
@@ -129,9 +140,62 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
       );
       return;
     }
+    if (!access.enabled) {
+      accept(req, socket, head, new SessionAccess(access, null, { kind: 'none' }, () => undefined));
+      return;
+    }
+    // The upgrade's credential (header, or ?token= from browsers) is checked before the handshake:
+    // a wrong one is refused with 401; none at all opens the socket with the anonymous grants, so a
+    // Swim client can still send @auth.
+    const credential = credentialOf(req.headers, req.url, true);
+    authenticating++;
+    // Nobody listens for socket errors between the upgrade event and the handshake: a reset
+    // while the credential is checked would be an uncaught exception.
+    const onError = (): void => void socket.destroy();
+    socket.on('error', onError);
+    access.authenticate(credential).then(
+      (principal) => {
+        authenticating--;
+        socket.off('error', onError);
+        if (socket.destroyed) return;
+        const opened: { session?: WarpSession } = {};
+        const sa = new SessionAccess(access, principal, credential, () => opened.session?.accessExpired());
+        opened.session = accept(req, socket, head, sa);
+      },
+      (err: unknown) => {
+        authenticating--;
+        socket.off('error', onError);
+        if (socket.destroyed) return;
+        if (credential.kind === 'none') {
+          // No anonymous grants: the socket opens with none, to take an @auth.
+          accept(req, socket, head, new SessionAccess(access, null, credential, () => undefined));
+          return;
+        }
+        const e = err instanceof TwinError ? err : new TwinError('TWIN_UNAUTHENTICATED', 'invalid credentials');
+        rejections.note(
+          'warp.unauthenticated',
+          { code: e.code, sender: req.socket.remoteAddress },
+          `WARP upgrade refused: ${e.message}`,
+        );
+        const body = JSON.stringify(e.toJSON());
+        socket.end(
+          `HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nWWW-Authenticate: Bearer realm="twinflow"\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      },
+    );
+  };
+
+  const accept = (
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    sessionAccess: SessionAccess,
+  ): WarpSession | undefined => {
+    let opened: WarpSession | undefined;
     wss.handleUpgrade(req, socket, head, (ws) => {
       const encoding = encodingOfSubprotocol(ws.protocol);
-      const session = new WarpSession(ws, socket, encoding, ctx, req.socket.remoteAddress);
+      const session = new WarpSession(ws, socket, encoding, ctx, req.socket.remoteAddress, sessionAccess);
+      opened = session;
       sessions.set(ws, session);
       alive.add(ws);
       stats.connections++;
@@ -149,6 +213,7 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
         log.debug({ code, reason: reason.toString() }, 'WARP socket closed');
       });
     });
+    return opened;
   };
   server.on('upgrade', onUpgrade);
   // Heartbeat: a socket silent for a whole interval after a ping is half-open; close it
@@ -198,6 +263,7 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     sessions: () => [...sessions.values()],
     async close() {
       server.off('upgrade', onUpgrade);
+      stopReload();
       clearInterval(heartbeat);
       const open = [...sessions.keys()];
       for (const ws of open) ws.close(1001, 'server shutting down');

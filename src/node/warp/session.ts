@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { TwinError } from '../../errors.js';
+import { forbidden } from '../auth/forbidden.js';
 import type { Clock } from '../../actors/clock.js';
 import type { TwinLogger } from '../../model/twin-model.js';
 import { ABSENT, EXTANT, toJs, type Value } from '../../protocol/recon/index.js';
@@ -21,6 +22,8 @@ import { Uplink } from './uplink.js';
 import type { WarpLimits, WarpStats } from './limits.js';
 import { SocketWriter } from './socket-writer.js';
 import { WildcardSlots } from './wildcard-slots.js';
+import type { LinkGrant, SessionAccess } from './session-access.js';
+import { credentialOfAuthBody } from '../auth/credentials.js';
 
 /** Everything a session shares with its server. */
 export interface SessionContext {
@@ -51,6 +54,10 @@ export interface SessionContext {
  */
 export class WarpSession {
   private readonly links = new Map<string, Uplink>();
+  /** What each open link was allowed under, re-checked when the principal changes. */
+  private readonly linkGrants = new Map<Uplink, LinkGrant>();
+  /** Envelopes that arrived while an `@auth` was being checked, handled after it in order. */
+  private held: { env: Envelope; json: unknown }[] | null = null;
   private readonly writer: SocketWriter;
   private readonly wildcards: WildcardSlots;
   private credentials: unknown = undefined;
@@ -62,6 +69,7 @@ export class WarpSession {
     readonly encoding: WarpEncoding,
     private readonly ctx: SessionContext,
     private readonly remoteAddress: string | undefined,
+    private readonly access: SessionAccess,
   ) {
     this.writer = new SocketWriter(ws, socket, encoding, ctx.limits, ctx.stats);
     this.wildcards = new WildcardSlots(ctx.limits.maxWildcardLinks);
@@ -126,11 +134,46 @@ export class WarpSession {
     this.closed = true;
     for (const up of this.links.values()) this.retire(up, null);
     this.links.clear();
+    this.held = null;
+    this.access.close();
     this.writer.close();
+  }
+
+  /**
+   * The access rules changed (a reload): the socket's credential is checked again; if it no
+   * longer holds (a revoked token) the client gets `@deauthed`; every link the principal
+   * may no longer have is closed with `@unlinked(…)@forbidden`.
+   */
+  async recheckAccess(): Promise<void> {
+    if (this.closed || !this.access.enabled) return;
+    const ok = await this.access.recheck();
+    if (this.closed) return;
+    if (!ok) this.writer.control(this.envelope({ tag: 'deauthed', body: ABSENT }));
+    this.revalidate();
+  }
+
+  /** The principal's credential expired: as a revocation. */
+  accessExpired(): void {
+    if (this.closed) return;
+    this.writer.control(this.envelope({ tag: 'deauthed', body: ABSENT }));
+    this.revalidate();
+  }
+
+  /** Closes the links the current principal may not have. */
+  private revalidate(): void {
+    for (const [up, grant] of [...this.linkGrants]) {
+      if (!this.access.stillAllowed(grant)) this.fail(up, forbidden('read', up.node));
+    }
   }
 
   /** `json` is the body as a JSON client sent it, which commands and credentials use as is. */
   private dispatch(env: Envelope, json: unknown): void {
+    if (this.held) {
+      // An @auth is being checked: later envelopes wait for it, in order (bounded like the link table).
+      if (this.held.length >= this.ctx.limits.maxLinks) this.malformed('too many envelopes while @auth is checked');
+      else this.held.push({ env, json });
+      return;
+    }
     switch (env.tag) {
       case 'link':
       case 'sync':
@@ -152,15 +195,38 @@ export class WarpSession {
         break;
       case 'auth':
         this.credentials = this.encoding === 'json' ? json : toJs(env.body);
-        this.writer.control(this.envelope({ tag: 'authed', body: ABSENT }));
+        if (!this.access.enabled) this.writer.control(this.envelope({ tag: 'authed', body: ABSENT }));
+        else this.authenticate(credentialOfAuthBody(this.credentials));
         break;
       case 'deauth':
         this.credentials = undefined;
-        this.writer.control(this.envelope({ tag: 'deauthed', body: ABSENT }));
+        if (!this.access.enabled) this.writer.control(this.envelope({ tag: 'deauthed', body: ABSENT }));
+        else this.authenticate({ kind: 'none' }, true);
         break;
       default:
         this.malformed(`@${env.tag} is sent by servers, not clients`);
     }
+  }
+
+  /** Checks a credential, holding later envelopes meanwhile; answers `@authed` or `@deauthed`. */
+  private authenticate(credential: Parameters<SessionAccess['authenticate']>[0], deauth = false): void {
+    this.held = [];
+    void this.access.authenticate(credential).then((error) => {
+      if (this.closed) return;
+      if (error && !deauth) {
+        this.ctx.rejections.note(
+          'warp.unauthenticated',
+          { code: error.code, sender: this.remoteAddress },
+          `WARP @auth refused: ${error.message}`,
+        );
+      }
+      const tag = error || deauth ? 'deauthed' : 'authed';
+      this.writer.control(this.envelope({ tag, body: ABSENT }));
+      this.revalidate();
+      const held = this.held ?? [];
+      this.held = null;
+      for (const h of held) this.dispatch(h.env, h.json);
+    });
   }
 
   private open(env: LinkEnvelope): void {
@@ -183,6 +249,18 @@ export class WarpSession {
         'warp.too_many_wildcard_links',
         maxWildcardLinks,
         `at most ${maxWildcardLinks} wildcard links per socket, counting unlinked ones whose sync still runs (--warp-max-wildcard-links); unlink one, or link a narrower or exact node`,
+      );
+      return;
+    }
+    const denied = this.access.linkError(env.node, wildcard);
+    if (denied) {
+      this.ctx.rejections.note(
+        'warp.forbidden',
+        { node: env.node, lane: env.lane, principal: this.access.who, sender: this.remoteAddress },
+        `WARP link refused: ${denied.message}`,
+      );
+      this.writer.control(
+        this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(denied, this.ctx.log) }),
       );
       return;
     }
@@ -211,6 +289,7 @@ export class WarpSession {
       clock: this.ctx.clock,
     });
     this.links.set(k, up);
+    this.linkGrants.set(up, this.access.grantOf(env.node, wildcard));
     if (wildcard) this.wildcards.hold(up);
     this.ctx.stats.linksOpened++;
     this.authorized(
@@ -228,7 +307,10 @@ export class WarpSession {
     const rt = this.ctx.runtime;
     try {
       if (up.wildcard) {
-        const link = rt.linkFilter(up.node, up.lane, (event, path) => up.onEvent(event, path));
+        // Within what the principal may read: other twins are not synced, counted or started.
+        const link = rt.linkFilter(up.node, up.lane, (event, path) => up.onEvent(event, path), {
+          within: this.linkGrants.get(up)?.scopes?.split('\n') ?? this.access.readScopes(),
+        });
         up.handle = link;
         this.wildcards.syncing(up, link.synced);
         link.synced.then(
@@ -261,6 +343,7 @@ export class WarpSession {
     this.ctx.stats.conflationsClosed += up.conflated;
     this.ctx.stats.droppedClosed += up.dropped;
     this.ctx.stats.linksClosed++;
+    this.linkGrants.delete(up);
     up.close(unlinked, confirmed);
     this.wildcards.closed(up);
     this.writer.forgetIfFinished(up);
@@ -280,6 +363,16 @@ export class WarpSession {
   }
 
   private command(node: string, lane: string, value: unknown): void {
+    const denied = this.access.commandError(node);
+    if (denied) {
+      this.ctx.rejections.note(
+        'warp.forbidden',
+        { node, lane, principal: this.access.who, sender: this.remoteAddress },
+        `WARP command refused: ${denied.message}`,
+      );
+      this.commandFailed(node, lane, denied);
+      return;
+    }
     this.authorized(
       'command',
       node,

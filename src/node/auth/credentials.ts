@@ -1,0 +1,43 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Credential } from '../../access/access-control.js';
+
+/** Longest credential accepted from any front: a JWT with many claims fits, a flood does not. */
+export const MAX_CREDENTIAL_LENGTH = 8192;
+
+/**
+ * The credential of an HTTP request or WebSocket upgrade: `Authorization: Bearer <token>`,
+ * else (upgrades only, for browsers, which cannot set headers on a WebSocket) the `token`
+ * query parameter; none gives `{ kind: 'none' }`. Anything else in Authorization is a bearer
+ * token that will not verify, so a malformed header is refused rather than read as anonymous.
+ *
+ * @example
+ * ```ts
+ * credentialOf({ authorization: 'Bearer tf_abc' }, '/'); // { kind: 'bearer', token: 'tf_abc' }
+ * ```
+ */
+export function credentialOf(headers: IncomingHttpHeaders, url: string | undefined, queryToken = false): Credential {
+  const auth = headers.authorization;
+  if (auth !== undefined) {
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(auth);
+    return { kind: 'bearer', token: (m?.[1] ?? auth).slice(0, MAX_CREDENTIAL_LENGTH) };
+  }
+  if (queryToken && url !== undefined) {
+    const q = url.indexOf('?');
+    const token = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get('token');
+    if (token !== null) return { kind: 'bearer', token: token.slice(0, MAX_CREDENTIAL_LENGTH) };
+  }
+  return { kind: 'none' };
+}
+
+/**
+ * The credential in a WARP `@auth` body: `{token: "…"}` (Recon `@auth{token:"…"}` or JSON),
+ * or the token as a bare string.
+ */
+export function credentialOfAuthBody(body: unknown): Credential {
+  if (typeof body === 'string') return { kind: 'bearer', token: body.slice(0, MAX_CREDENTIAL_LENGTH) };
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const token = (body as { token?: unknown }).token;
+    if (typeof token === 'string') return { kind: 'bearer', token: token.slice(0, MAX_CREDENTIAL_LENGTH) };
+  }
+  return { kind: 'none' };
+}
