@@ -15,9 +15,23 @@ import type { Right } from '../../access/rights.js';
  * ```
  */
 export function requireRight(grants: GrantSet, right: Right, path: string | undefined): void {
-  // allows() checks the path as parsed, so `org/a/` is the twin `/org/a`, and refuses what is not a path.
-  const ok = path === undefined ? grants.allowsEverywhere(right) : grants.allows(right, path);
-  if (!ok) throw forbidden(right, path);
+  const refused =
+    path === undefined
+      ? grants.allowsEverywhere(right)
+        ? undefined
+        : forbidden(right, undefined)
+      : refusalOn(grants, right, path);
+  if (refused) throw refused;
+}
+
+/**
+ * {@link requireRight} as a value: the TWIN_FORBIDDEN error, or undefined when allowed.
+ * allows() checks the path as parsed, so `org/a/` is the twin `/org/a`. What is no path at all
+ * names no twin: the caller's own validation refuses it (400, `@nodeNotFound`), which reveals
+ * nothing either.
+ */
+export function refusalOn(grants: GrantSet, right: Right, path: string): TwinError | undefined {
+  return grants.allows(right, path) || !isPath(path) ? undefined : forbidden(right, path);
 }
 
 /** The TWIN_FORBIDDEN error for `right` on `path` (every path when undefined). */
@@ -46,9 +60,7 @@ function truncate(s: string): string {
  * ```
  */
 export function ingestRefusal(grants: GrantSet, subject: unknown): TwinError | undefined {
-  if (typeof subject !== 'string' || grants.allows('ingest', subject)) return undefined;
-  if (!isPath(subject)) return undefined;
-  return forbidden('ingest', subject);
+  return typeof subject === 'string' ? refusalOn(grants, 'ingest', subject) : undefined;
 }
 
 function isPath(text: string): boolean {

@@ -1,7 +1,7 @@
 import type { AccessControl, Credential } from '../../access/access-control.js';
 import { GrantSet } from '../../access/path-grants.js';
 import type { Principal } from '../../access/principal.js';
-import { forbidden } from '../auth/forbidden.js';
+import { forbidden, refusalOn } from '../auth/forbidden.js';
 import type { TwinError } from '../../errors.js';
 
 /** What a link was allowed under: its node, and for a wildcard the scopes it runs within. */
@@ -56,14 +56,13 @@ export class SessionAccess {
   /** Why a link to `node` is refused, or undefined when the principal may read there. */
   linkError(node: string, wildcard: boolean): TwinError | undefined {
     if (!this.control.enabled) return undefined;
-    const ok = wildcard ? this.grants.allowsAnywhere('read') : this.grants.allows('read', node);
-    return ok ? undefined : forbidden('read', node);
+    if (!wildcard) return refusalOn(this.grants, 'read', node);
+    return this.grants.allowsAnywhere('read') ? undefined : forbidden('read', node);
   }
 
   /** Why a command to `node` is refused, or undefined when allowed. */
   commandError(node: string): TwinError | undefined {
-    if (!this.control.enabled || this.grants.allows('command', node)) return undefined;
-    return forbidden('command', node);
+    return this.control.enabled ? refusalOn(this.grants, 'command', node) : undefined;
   }
 
   /** The scopes a wildcard link runs within (undefined: no restriction). */
