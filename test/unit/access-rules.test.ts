@@ -54,12 +54,24 @@ describe('grants on path patterns', () => {
     const seg = fc.constantFrom('org', 'a', 'b', 'site', 's1', 'x');
     const path = fc.array(seg, { minLength: 1, maxLength: 6 }).map((s) => '/' + s.join('/'));
     const pattern = fc.array(fc.oneof(seg, fc.constant('*'), fc.constant('**')), { minLength: 1, maxLength: 5 });
+    const rule = fc.record({ parts: pattern, bits: fc.integer({ min: 1, max: 15 }) });
     fc.assert(
-      fc.property(pattern, path, (parts, p) => {
-        const g = GrantSet.bind([{ pattern: '/' + parts.join('/'), bits: 1 }], {});
-        expect(g.allows('read', p)).toBe(naiveMatch(parts, p.slice(1).split('/')));
+      fc.property(fc.array(rule, { minLength: 1, maxLength: 6 }), path, (rules, p) => {
+        // Several rules (indexed by their literal prefix): each right is granted iff some rule with it matches.
+        const g = GrantSet.bind(
+          rules.map((r) => ({ pattern: '/' + r.parts.join('/'), bits: r.bits })),
+          {},
+        );
+        const segs = p.slice(1).split('/');
+        for (const [right, bit] of [
+          ['read', 1],
+          ['ingest', 2],
+          ['command', 4],
+          ['admin', 8],
+        ] as const)
+          expect(g.allows(right, p)).toBe(rules.some((r) => (r.bits & bit) !== 0 && naiveMatch(r.parts, segs)));
       }),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     );
   });
 });
