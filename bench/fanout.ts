@@ -74,15 +74,23 @@ export async function ours(
   rate: number,
   ms: number,
   runs: number,
+  /** An access file and a token for every socket (`?token=`): the cost of access rules. */
+  auth?: { file: string; token: string },
 ): Promise<Window[]> {
-  const node = await startNode({ models: buildingModels(), port: 0, logger: pino({ level: 'silent' }) });
+  const node = await startNode({
+    models: buildingModels(),
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    access: auth?.file,
+  });
   const { sockets, floorsOf } = plan(subscribers);
   const subscribe = Array.from({ length: sockets }, (_, s) =>
     floorsOf(s)
       .map((f) => `@sync(node:"${floorPath(f)}",lane:temperature)`)
       .join('\n'),
   );
-  await clients.open(node.url.replace(/^http/, 'ws') + '/', sockets, subscribe, 'warp.recon');
+  const query = auth ? `?token=${encodeURIComponent(auth.token)}` : '';
+  await clients.open(node.url.replace(/^http/, 'ws') + '/' + query, sockets, subscribe, 'warp.recon');
   const drive = (d: number) => () =>
     paced(rate, d, (i, due) => {
       node.runtime.command(floorPath(i % FLOORS), 'temperature', due).catch(() => undefined);

@@ -35,7 +35,13 @@ const PAYLOADS = Array.from({ length: 16 }, (_, i) =>
  * when its buffer is large (per-message callbacks would each add a 'drain' listener);
  * QoS 1 keeps at most `window` unacknowledged.
  */
-async function publishMany(c: MqttClient, n: number, qos: 0 | 1, topicPrefix = '', window = 1000): Promise<void> {
+export async function publishMany(
+  c: MqttClient,
+  n: number,
+  qos: 0 | 1,
+  topicPrefix = '',
+  window = 1000,
+): Promise<void> {
   if (qos === 0) {
     for (let i = 0; i < n; i++) {
       c.publish(topicPrefix + TOPICS[i % TOPICS.length]!, PAYLOADS[i % PAYLOADS.length]!, { qos: 0 });
@@ -87,8 +93,14 @@ async function node(options: Partial<NodeOptions>): Promise<TwinflowNode> {
 }
 
 /** Through the whole path: publish `n` readings, done when all are committed. */
-async function oursRate(n: TwinflowNode, brokerUrl: string, qos: 0 | 1, count: number): Promise<number> {
-  const pub = await connectAsync(brokerUrl);
+export async function oursRate(
+  n: TwinflowNode,
+  brokerUrl: string,
+  qos: 0 | 1,
+  count: number,
+  connect: { username?: string; password?: string } = {},
+): Promise<number> {
+  const pub = await connectAsync(brokerUrl, connect);
   const q = n.ingestion.queue;
   const target = q.committed + q.rejected + count;
   const t0 = process.hrtime.bigint();
@@ -123,7 +135,12 @@ async function latencies(n: TwinflowNode, qos: 0 | 1, samples: number): Promise<
 }
 
 /** HTTP batch ingest: 1000 structured CloudEvents per request, 4 in flight, sent from a worker thread. */
-async function httpRate(n: TwinflowNode, bodies: string[], perBatch: number): Promise<number> {
+export async function httpRate(
+  n: TwinflowNode,
+  bodies: string[],
+  perBatch: number,
+  authorization?: string,
+): Promise<number> {
   const worker = new Worker(new URL('./lib/http-load-worker.js', import.meta.url));
   try {
     const reply = () =>
@@ -133,6 +150,7 @@ async function httpRate(n: TwinflowNode, bodies: string[], perBatch: number): Pr
       bodies,
       contentType: 'application/cloudevents-batch+json',
       concurrency: 4,
+      authorization,
     });
     await reply();
     worker.postMessage('go');
@@ -144,7 +162,7 @@ async function httpRate(n: TwinflowNode, bodies: string[], perBatch: number): Pr
   }
 }
 
-function batchEvents(pass: number, batches: number, perBatch: number): EventInput[][] {
+export function batchEvents(pass: number, batches: number, perBatch: number): EventInput[][] {
   const time = new Date(1_700_000_000_000).toISOString();
   return Array.from({ length: batches }, (_, b) =>
     Array.from({ length: perBatch }, (_, i) => {

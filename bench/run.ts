@@ -22,6 +22,7 @@ const scenarios: Record<string, () => Promise<{ run: Scenario }>> = {
   persistence: () => import('./persistence.js'),
   replay: () => import('./replay.js'),
   offload: () => import('./offload.js'),
+  auth: () => import('./auth.js'),
 };
 
 /**

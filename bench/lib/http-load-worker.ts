@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 
-type Job = { url: string; bodies: string[]; contentType: string; concurrency: number };
+type Job = { url: string; bodies: string[]; contentType: string; concurrency: number; authorization?: string };
 
 let job: Job | null = null;
 parentPort!.on('message', (msg: 'go' | Job) => {
@@ -18,7 +18,7 @@ parentPort!.on('message', (msg: 'go' | Job) => {
   void run(job!); // run() answers every outcome itself, failures included
 });
 
-async function run({ url, bodies, contentType, concurrency }: Job): Promise<void> {
+async function run({ url, bodies, contentType, concurrency, authorization }: Job): Promise<void> {
   const t0 = performance.now();
   let next = 0;
   try {
@@ -27,7 +27,7 @@ async function run({ url, bodies, contentType, concurrency }: Job): Promise<void
         while (next < bodies.length) {
           const res = await fetch(url, {
             method: 'POST',
-            headers: { 'content-type': contentType },
+            headers: { 'content-type': contentType, ...(authorization && { authorization }) },
             body: bodies[next++]!,
           });
           if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
