@@ -10,6 +10,7 @@ import { connect as netConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
+import mqttPacket from 'mqtt-packet';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -101,10 +102,21 @@ describe('TLS on the main port and the embedded broker (2 workers)', () => {
 
     // A plain-HTTP client on the HTTPS port gets no answer, and nothing breaks.
     await expect(fetch(`http://127.0.0.1:${portOf(n.url)}/healthz`)).rejects.toThrow();
-    // A plain-TCP MQTT client on the MQTTS port: refused (mqtt.js sees the socket close).
-    await expect(
-      mqttClient(n.ingestion.mqtt!.url.replace('mqtts:', 'mqtt:'), { connectTimeout: 2000 }),
-    ).rejects.toThrow();
+    // A plain-TCP MQTT CONNECT on the MQTTS port: the socket is closed without a CONNACK.
+    const mqttPort = portOf(n.ingestion.mqtt!.url.replace('mqtts:', 'https:'));
+    const plain = await new Promise<{ closed: boolean; first: number | undefined }>((resolvePlain) => {
+      let first: number | undefined;
+      const s = netConnect(mqttPort, '127.0.0.1', () =>
+        s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'plain' })),
+      );
+      s.on('data', (d: Buffer) => (first ??= d[0]));
+      s.on('error', () => undefined);
+      s.on('close', () => resolvePlain({ closed: true, first }));
+      setTimeout(() => resolvePlain({ closed: false, first }), 5000);
+    });
+    expect(plain.closed).toBe(true);
+    // What came back (if anything) is a TLS alert record (0x15), never a CONNACK (0x20).
+    expect([undefined, 0x15]).toContain(plain.first);
     // A client that does not trust the server's CA is refused by its own side.
     await expect(https(`${n.url}/healthz`, { ca: undefined })).rejects.toThrow(/self[- ]signed|unable to verify/i);
     expect((await https(`${n.url}/healthz`)).status).toBe(200);

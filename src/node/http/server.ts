@@ -119,13 +119,15 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
   // A plain-HTTP client on the HTTPS port, a failed handshake, a refused client certificate:
   // Node closes the socket; counted here (nothing is written: the peer does not speak TLS).
   if (options.tls)
-    app.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+    // With a listener here Node leaves the socket to it (a handshake timeout would otherwise stay open).
+    app.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       rejections.note(
         'http.tls_error',
         { code: err.code, sender: socket.remoteAddress },
         `connection refused: ${err.message}`,
-      ),
-    );
+      );
+      socket.destroy();
+    });
   // Node closes sockets past maxConnections at accept, before any byte is read: counted here.
   app.server.on('drop', (data?: { remoteAddress?: string }) => {
     rejections.note(

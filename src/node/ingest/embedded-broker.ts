@@ -209,13 +209,15 @@ export async function startEmbeddedBroker(
     socket.on('close', () => sockets.delete(socket));
   });
   // A plain-TCP client, a failed handshake or a refused client certificate: counted, the socket closed.
-  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+  // With a listener here Node leaves the socket to it (a handshake timeout would otherwise stay open).
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     rejections.note(
       'mqtt.tls_error',
       { code: err.code, remote: socket.remoteAddress },
       `MQTTS connection refused: ${err.message}`,
-    ),
-  );
+    );
+    socket.destroy();
+  });
   // Past the cap Node closes the socket at accept (before any byte is read); we count it.
   server.maxConnections = options.maxConnections;
   server.on('drop', (d) =>
