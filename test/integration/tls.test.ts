@@ -18,6 +18,7 @@ import { buildingModelSource } from '../../models/index.js';
 import { WarpClient } from '../../src/client/index.js';
 import type { TlsOptions } from '../../src/index.js';
 import { closeClients, mqttClient, waitFor } from '../support/mqtt.js';
+import { parseServeConfig, serveHelp } from '../../src/node/config/serve-config.js';
 import { serveProcess } from '../support/serve.js';
 import { tempDir } from '../support/tmp.js';
 import { rawClient, warpNode } from '../support/warp.js';
@@ -345,5 +346,51 @@ describe('certificate reload and the admin listener', () => {
       setTimeout(() => resolveClosed(false), 5000);
     });
     expect(closed).toBe(true);
+  });
+});
+
+describe('TLS and admin flags of twinflow serve', () => {
+  const cert = join(FIXTURES, 'server.pem'),
+    key = join(FIXTURES, 'server-key.pem'),
+    ca = join(FIXTURES, 'ca.pem');
+
+  it('reads --tls-* and --admin-* (then TWINFLOW_*), with one-line errors naming the flags', () => {
+    const c = parseServeConfig(['--tls-cert', cert, '--tls-key', key, '--admin-port', '9464'], {});
+    expect(c.tls!.files).toEqual({ cert, key });
+    expect(c.tls!.tls.cert).toEqual(pem('server.pem'));
+    expect(c.tls!.tls.clientCerts).toBe('off');
+    expect(c.admin).toEqual({ host: '127.0.0.1', port: 9464 });
+    const env = parseServeConfig([], {
+      TWINFLOW_TLS_CERT: cert,
+      TWINFLOW_TLS_KEY: key,
+      TWINFLOW_TLS_CA: ca,
+      TWINFLOW_TLS_CLIENT_CERTS: 'require',
+      TWINFLOW_ADMIN_HOST: '10.0.0.5',
+      TWINFLOW_ADMIN_PORT: '0',
+    });
+    expect(env.tls!.tls.clientCerts).toBe('require');
+    expect(env.tls!.tls.ca).toEqual(CA);
+    expect(env.admin).toEqual({ host: '10.0.0.5', port: 0 });
+    expect(parseServeConfig([], {})).toMatchObject({ tls: undefined, admin: undefined });
+
+    expect(() => parseServeConfig(['--tls-cert', cert], {})).toThrow(
+      /^--tls-cert and --tls-key go together: give both or neither$/,
+    );
+    expect(() => parseServeConfig(['--tls-key', key], {})).toThrow(/--tls-cert and --tls-key go together/);
+    expect(() => parseServeConfig(['--tls-cert', cert, '--tls-key', '/nope/key.pem'], {})).toThrow(
+      /^--tls-key \/nope\/key\.pem: ENOENT$/,
+    );
+    expect(() => parseServeConfig(['--tls-cert', cert, '--tls-key', key, '--tls-client-certs', 'maybe'], {})).toThrow(
+      /--tls-client-certs must be one of off, request, require, got maybe/,
+    );
+    expect(() => parseServeConfig(['--tls-cert', cert, '--tls-key', key, '--tls-client-certs', 'require'], {})).toThrow(
+      /--tls-client-certs require needs --tls-ca/,
+    );
+    expect(() => parseServeConfig(['--tls-ca', ca], {})).toThrow(/need --tls-cert and --tls-key/);
+    expect(() => parseServeConfig(['--admin-host', '0.0.0.0'], {})).toThrow(/--admin-host needs --admin-port/);
+    expect(() => parseServeConfig(['--admin-port', 'x'], {})).toThrow(
+      /--admin-port must be an integer from 0 to 65535/,
+    );
+    expect(serveHelp()).toMatch(/--tls-client-certs <mode>[\s\S]*--admin-port <n>/);
   });
 });
