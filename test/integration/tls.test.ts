@@ -135,7 +135,7 @@ describe('TLS on the main port and the embedded broker (2 workers)', () => {
     // A WARP link over WSS with the project's client and the test CA.
     const client = new WarpClient({
       url: n.warpUrl,
-      WebSocket: WebSocket as never,
+      WebSocket,
       webSocketOptions: { ca: CA },
       reconnect: false,
     });
