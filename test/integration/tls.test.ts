@@ -247,6 +247,11 @@ describe('client certificates map to principals (2 workers)', () => {
     const anon = await rawClient(n.warpUrl, undefined, { ca: CA });
     anon.send(`@sync(node:"${SENSOR_A}",lane:latest)`);
     await anon.until((m) => m.some((x) => x.startsWith('@unlinked')));
+    // With device-7's certificate the same link is allowed (read through certificates.roles).
+    const device = await rawClient(n.warpUrl, undefined, { ca: CA, ...DEVICE });
+    device.send(`@sync(node:"${SENSOR_A}",lane:latest)`);
+    await device.until((m) => m.some((x) => x.startsWith('@synced')));
+    expect(device.messages.some((x) => x.startsWith('@unlinked'))).toBe(false);
   });
 });
 
