@@ -28,6 +28,7 @@ import { AccessControl } from '../access/access-control.js';
 import { checkExposure } from './auth/exposure.js';
 import { installAccessHook } from './http/access-hook.js';
 import { deadLetterRoutes } from './http/dead-letter-routes.js';
+import { warmRoutes } from './http/warm-routes.js';
 import { secureContextOf, serverTlsOptions, type TlsMaterial, type TlsOptions } from './tls/tls-options.js';
 import { startAdminListener, type AdminListener, type AdminOptions } from './http/admin-listener.js';
 
@@ -68,8 +69,8 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
    */
   tls?: TlsOptions;
   /**
-   * A separate listener for `/metrics`, `/healthz`, `/readyz`, `/settled` and `/dead-letters`
-   * (then 404 on the main port), e.g. on a private address for scrapers and probes.
+   * A separate listener for `/metrics`, `/healthz`, `/readyz`, `/settled`, `/dead-letters` and
+   * `POST /twins/…/warm` (then 404 on the main port), e.g. on a private address for scrapers and probes.
    */
   admin?: AdminOptions;
 }
@@ -191,7 +192,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   let ingestion: Ingestion | undefined;
   let url: string;
   try {
-    await http.register(twinRoutes(runtime));
+    await http.register(twinRoutes(runtime, { warm: !options.admin }));
     await http.register(queryRoutes(runtime));
     await http.register(openApiRoutes());
     const mqtt = options.mqtt && options.tls ? { ...options.mqtt, tls: options.tls } : options.mqtt;
@@ -208,6 +209,8 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
         ),
       );
       await app.register(deadLetterRoutes(deadLetters));
+      // On the main port warming is part of twinRoutes (they share POST /twins/*).
+      if (options.admin) await app.register(warmRoutes(runtime));
     };
     if (!options.admin) await http.register(adminRoutes);
     url = await http.listen({ host, port }).catch((err: unknown) => {

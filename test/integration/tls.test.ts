@@ -312,7 +312,7 @@ describe('certificate reload and the admin listener', () => {
     expect(await presented(portOf(n.url))).toBe(renewed);
   });
 
-  it('--admin-port: /metrics, /healthz, /settled, /dead-letters move there and 404 on the main port', async () => {
+  it('--admin-port: /metrics, /healthz, /settled, /dead-letters, warming move there and 404 on the main port', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
     const n = await warpNode({ admin: { port: 0 }, workers: 2, modelSource: buildingModelSource(), logger });
@@ -323,6 +323,17 @@ describe('certificate reload and the admin listener', () => {
       expect((await fetch(`${n.adminUrl}${route}`)).status, `admin ${route}`).toBe(200);
     }
     expect(await (await fetch(`${n.adminUrl}/metrics`)).text()).toMatch(/^# HELP twinflow_events_total/m);
+    // Warming too (POST /twins/warm, /twins/{path}/warm); commands stay on the main port.
+    expect((await fetch(`${n.url}/twins/warm`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${n.url}/twins/org/a/warm`, { method: 'POST' })).status).toBe(404);
+    const warmed = await fetch(`${n.adminUrl}/twins/org/a/warm`, { method: 'POST' });
+    expect(warmed.status).toBe(200);
+    expect(await warmed.json()).toEqual({ prefix: '/org/a', started: 0 });
+    expect((await fetch(`${n.adminUrl}/twins/warm`, { method: 'POST' })).status).toBe(200);
+    const UNIT = '/org/a/site/s1/building/b1/floor/1/unit/u1';
+    const command = { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'true' };
+    expect((await fetch(`${n.url}/twins${UNIT}/commands/secure`, command)).status).toBe(202);
+    expect((await fetch(`${n.adminUrl}/twins${UNIT}/commands/secure`, command)).status).toBe(404);
     // Everything else stays on the main port.
     expect((await fetch(`${n.url}/twins${SENSOR_A}`)).status).not.toBe(404);
     expect((await fetch(`${n.adminUrl}/twins${SENSOR_A}`)).status).toBe(404);

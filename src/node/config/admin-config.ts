@@ -9,8 +9,9 @@ export const ADMIN_FLAGS = {
 
 export const ADMIN_HELP = `
   Admin listener (docs/http-api.md; env TWINFLOW_ADMIN_HOST, TWINFLOW_ADMIN_PORT):
-  --admin-port <n>                  serve /metrics, /healthz, /readyz, /settled and /dead-letters on this
-                                    port instead of the main one (404 there); 0 for any free port
+  --admin-port <n>                  serve /metrics, /healthz, /readyz, /settled, /dead-letters and
+                                    POST /twins/…/warm on this port instead of the main one (404 there);
+                                    0 for any free port
   --admin-host <addr>               its listen address (default 127.0.0.1; needs --admin-port)
 `;
 

@@ -27,7 +27,7 @@ export interface AdminListener {
 
 /**
  * A second HTTP listener for what operators' tools use rather than clients: `/healthz`,
- * `/readyz` and the admin routes (`/metrics`, `/settled`, `/dead-letters`). Scrapers and
+ * `/readyz` and the admin routes (`/metrics`, `/settled`, `/dead-letters`, `POST /twins/…/warm`). Scrapers and
  * probes usually sit on a private network or a sidecar's loopback, while the main port faces
  * devices and apps; a separate address lets a firewall tell them apart, and keeps the load
  * balancer's view of the public port free of internal routes. The same access rules apply
@@ -53,7 +53,10 @@ export async function startAdminListener(
     const url = await app.listen({ host, port: options.port }).catch((err: unknown) => {
       throw listenError(err, 'admin HTTP', host, options.port, '--admin-port');
     });
-    context.logger.info({ url }, 'admin listener: /metrics, /healthz, /readyz, /settled, /dead-letters');
+    context.logger.info(
+      { url },
+      'admin listener: /metrics, /healthz, /readyz, /settled, /dead-letters, POST /twins/…/warm',
+    );
     const server = app.server as unknown as { setSecureContext(o: ReturnType<typeof secureContextOf>): void };
     return {
       http: app,
