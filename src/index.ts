@@ -67,6 +67,8 @@ export type { EventInput } from './runtime/event-input.js';
 export { startNode, type NodeOptions, type TwinflowNode } from './node/node.js';
 export { startIngestion, type Ingestion, type IngestionOptions } from './node/ingestion.js';
 export type { MqttOptions, MqttFront } from './node/ingest/mqtt-front.js';
+export type { TlsOptions, TlsMaterial, ClientCertMode } from './node/tls/tls-options.js';
+export type { AdminOptions } from './node/http/admin-listener.js';
 export {
   MemoryDeadLetters,
   type DeadLetter,

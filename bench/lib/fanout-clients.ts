@@ -17,7 +17,16 @@ import WebSocket from 'ws';
 
 export type ToClients =
   /** `subscribe[s]` is the frame socket s sends once open (null: only listen, the raw baseline). */
-  | { t: 'open'; url: string; protocol?: string; sockets: number; subscribe: string[] | null; expectSynced: number }
+  /** `ca` (PEM): trust anchor of a `wss://` url with a private CA (a node started with --tls-cert). */
+  | {
+      t: 'open';
+      url: string;
+      protocol?: string;
+      ca?: string;
+      sockets: number;
+      subscribe: string[] | null;
+      expectSynced: number;
+    }
   | { t: 'ping'; sent: number }
   | { t: 'offset'; offset: number }
   | { t: 'start' }
@@ -94,7 +103,7 @@ async function open(msg: Extract<ToClients, { t: 'open' }>): Promise<void> {
         { length: Math.min(250, count - i) },
         () =>
           new Promise<WebSocket>((resolve, reject) => {
-            const ws = msg.protocol ? new WebSocket(msg.url, msg.protocol) : new WebSocket(msg.url);
+            const ws = new WebSocket(msg.url, msg.protocol ? [msg.protocol] : [], msg.ca ? { ca: msg.ca } : {});
             ws.on('open', () => resolve(ws));
             ws.on('error', reject);
             ws.on('message', onMessage);

@@ -50,10 +50,13 @@ export class FanoutClients {
     return clients;
   }
 
-  /** Opens `sockets` sockets; sends each its subscribe frame and waits for `expectSynced` `@synced`. */
-  async open(url: string, sockets: number, subscribe: string[] | null, protocol?: string): Promise<void> {
+  /**
+   * Opens `sockets` sockets; sends each its subscribe frame and waits for `expectSynced` `@synced`.
+   * `ca` (PEM): for a `wss://` url of a node whose certificate a private CA issued.
+   */
+  async open(url: string, sockets: number, subscribe: string[] | null, protocol?: string, ca?: string): Promise<void> {
     const expectSynced = subscribe ? subscribe.reduce((n, f) => n + f.split('\n').length, 0) : 0;
-    await this.request({ t: 'open', url, protocol, sockets, subscribe, expectSynced }, 'opened');
+    await this.request({ t: 'open', url, protocol, ca, sockets, subscribe, expectSynced }, 'opened');
   }
 
   /** Resets the counters, runs `drive`, waits for the tail and reads the window's figures. */

@@ -111,7 +111,13 @@ async function serve(argv: string[]): Promise<number> {
   const modelSet = await modelSetFromFlags(values);
   const { node, logger } = await startServeNode(config, modelSet);
   logger.info(
-    { url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', ...describeSet(modelSet) },
+    {
+      url: node.url,
+      warp: node.warpUrl,
+      mqtt: node.ingestion.mqtt?.url ?? 'off',
+      admin: node.adminUrl,
+      ...describeSet(modelSet),
+    },
     `twinflow is serving the ${modelSet.name} model`,
   );
   await new Promise<void>((resolve) => {

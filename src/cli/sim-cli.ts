@@ -262,7 +262,14 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const { node, logger } = await startServeNode(config, modelSet);
   const rec = startRecording(node.runtime, file, { meta: { command: 'twinflow record', ...describeSet(modelSet) } });
   logger.info(
-    { url: node.url, mqtt: node.ingestion.mqtt?.url ?? 'off', recording: file, ...describeSet(modelSet) },
+    {
+      url: node.url,
+      warp: node.warpUrl,
+      mqtt: node.ingestion.mqtt?.url ?? 'off',
+      admin: node.adminUrl,
+      recording: file,
+      ...describeSet(modelSet),
+    },
     `twinflow is serving the ${modelSet.name} model and recording`,
   );
   await new Promise<void>((resolve) => {

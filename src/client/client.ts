@@ -22,6 +22,13 @@ export interface ClientOptions {
   WebSocket?: WebSocketConstructor;
   /** Sent as `@auth` on every (re)connect. */
   credentials?: unknown;
+  /**
+   * Node only: options handed to the WebSocket constructor as its third argument, as the `ws`
+   * package takes them, e.g. a private CA and a client certificate for `wss://`:
+   * `{ ca: readFileSync('ca.pem'), cert: readFileSync('device.pem'), key: readFileSync('device-key.pem') }`,
+   * or `headers: { authorization: 'Bearer …' }`. Browsers trust their own CAs and take no options.
+   */
+  webSocketOptions?: Record<string, unknown>;
   /** Backoff of automatic reconnects, or false to stay closed after a drop. */
   reconnect?: ReconnectOptions | false;
   /** Called when the server answers with an error not tied to a link (malformed envelope). */
@@ -191,7 +198,8 @@ export class WarpClient {
     const protocol = this.encoding === 'json' ? WARP_SUBPROTOCOLS.json : WARP_SUBPROTOCOLS.recon;
     let socket: WebSocketLike;
     try {
-      socket = new this.ctor(this.options.url, protocol);
+      const extra = this.options.webSocketOptions;
+      socket = extra ? new this.ctor(this.options.url, protocol, extra) : new this.ctor(this.options.url, protocol);
     } catch {
       this.scheduleReconnect();
       return;

@@ -32,7 +32,12 @@ export interface WebSocketLike {
  * const ctor: WebSocketConstructor = globalThis.WebSocket as unknown as WebSocketConstructor;
  * ```
  */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+  /** Node's `ws` only (browsers take two arguments): TLS trust and client certificates, headers. */
+  options?: Record<string, unknown>,
+) => WebSocketLike;
 
 /**
  * A lane event with a typed value: value lanes send `value`, map and join lanes

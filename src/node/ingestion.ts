@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { deadLetterRoutes } from './http/dead-letter-routes.js';
 import { eventRoutes, type EventRouteOptions } from './http/event-routes.js';
 import { BadInput } from './ingest/bad-input.js';
 import { MemoryDeadLetters, type DeadLetterStore } from './ingest/dead-letters.js';
@@ -32,7 +31,7 @@ export interface Ingestion {
   readonly queue: IngestQueue;
   /** Counted, rate-limited log of refused input (shared with the node's other fronts). */
   readonly rejections: Rejections;
-  /** The HTTP plugin: `POST /events` (with the batch limits) and `GET /dead-letters`. */
+  /** The HTTP plugin of `POST /events` (with the batch limits); `GET /dead-letters` is an admin route the node places. */
   routes(limits?: EventRouteOptions['limits']): (app: FastifyInstance) => Promise<void>;
   /** Stops taking input, waits for what was taken to commit, then stops outputs. */
   close(): Promise<void>;
@@ -45,6 +44,7 @@ export interface Ingestion {
  * ```ts
  * const io = await startIngestion(rt, logger, { mqtt: { port: 1883 }, outputs: { webhooks: ['http://127.0.0.1:8080/hook'] } });
  * await http.register(io.routes());
+ * await http.register(deadLetterRoutes(io.deadLetters));
  * ```
  */
 export async function startIngestion(
@@ -79,7 +79,6 @@ export async function startIngestion(
     routes(limits) {
       return async (app) => {
         await app.register(eventRoutes(rt, { bad, pathAttribute: options.pathAttribute, limits }));
-        await app.register(deadLetterRoutes(deadLetters));
       };
     },
     async close() {

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { createSecureContext } from 'node:tls';
+import { TwinError } from '../errors.js';
 import type { Clock } from '../actors/clock.js';
 import type { TwinModel } from '../model/twin-model.js';
 import type { StateStore } from '../store/state-store.js';
@@ -25,6 +27,10 @@ import { attachWarp, type WarpFront, type WarpOptions } from './warp/server.js';
 import { AccessControl } from '../access/access-control.js';
 import { checkExposure } from './auth/exposure.js';
 import { installAccessHook } from './http/access-hook.js';
+import { deadLetterRoutes } from './http/dead-letter-routes.js';
+import { warmRoutes } from './http/warm-routes.js';
+import { secureContextOf, serverTlsOptions, type TlsMaterial, type TlsOptions } from './tls/tls-options.js';
+import { startAdminListener, type AdminListener, type AdminOptions } from './http/admin-listener.js';
 
 export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOptions {
   /**
@@ -56,6 +62,17 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
   access?: string | AccessControl;
   /** Serve without access rules on a non-loopback address (warned about at start). */
   insecure?: boolean;
+  /**
+   * TLS: the HTTP+WARP port serves HTTPS and WSS only, the embedded MQTT broker MQTTS only,
+   * the admin listener HTTPS. Client certificates (`clientCerts`) authenticate as their
+   * common name (the access file's `certificates.roles`; docs/security.md, "TLS").
+   */
+  tls?: TlsOptions;
+  /**
+   * A separate listener for `/metrics`, `/healthz`, `/readyz`, `/settled`, `/dead-letters` and
+   * `POST /twins/…/warm` (then 404 on the main port), e.g. on a private address for scrapers and probes.
+   */
+  admin?: AdminOptions;
 }
 
 /**
@@ -71,8 +88,19 @@ export interface TwinflowNode {
   readonly ingestion: Ingestion;
   /** Refused input of every front, counted (`twinflow_rejected_total`) and logged at a bounded rate. */
   readonly rejections: Rejections;
-  /** `http://host:port` the node listens on. */
+  /** `http://host:port` (`https://` with TLS) the node listens on. */
   readonly url: string;
+  /** Where WARP clients connect: `ws://host:port/` (`wss://` with TLS). */
+  readonly warpUrl: string;
+  /** `http(s)://host:port` of the admin listener, if the node has one. */
+  readonly adminUrl: string | undefined;
+  /**
+   * New certificate material for every TLS front (HTTPS/WSS, MQTTS, admin): connections
+   * made from now on use it, open ones keep theirs (a certificate renewal without a restart).
+   * Throws TWIN_CONFIG_INVALID on a node without TLS; a bad key or certificate throws and
+   * leaves the material in force.
+   */
+  setTls(material: TlsMaterial): void;
   /** The access rules in force (`reload()` re-reads the file, as SIGHUP and file changes do). */
   readonly access: AccessControl;
   close(): Promise<void>;
@@ -95,6 +123,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const httpLimits = resolveHttpLimits(options.httpLimits);
   const host = options.host ?? '127.0.0.1',
     port = options.port ?? 9001;
+  // Checked before anything starts too: a bad certificate or key fails here, naming the problem.
+  const tls = options.tls ? serverTlsOptions(options.tls) : undefined;
+  if (tls) assertSecureContext(options.tls!);
   // Before anything starts: a node that would be open to its network without rules does not start.
   const ownAccess = typeof options.access === 'string';
   const access =
@@ -108,6 +139,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     exposureWarning = checkExposure({
       host,
       mqttHost: options.mqtt && !options.mqtt.url ? (options.mqtt.host ?? '127.0.0.1') : undefined,
+      adminHost: options.admin ? (options.admin.host ?? '127.0.0.1') : undefined,
       authenticated: access.enabled,
       insecure: options.insecure === true,
     });
@@ -152,33 +184,45 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
         : undefined,
   });
   const rejections = new Rejections(logger);
-  const http = createHttpServer(logger, { rejections, limits: httpLimits });
+  const http = createHttpServer(logger, { rejections, limits: httpLimits, tls, probes: !options.admin });
   installAccessHook(http, access);
+  let admin: AdminListener | undefined;
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
   const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections, access });
   let ingestion: Ingestion | undefined;
   let url: string;
   try {
-    await http.register(twinRoutes(runtime));
+    await http.register(twinRoutes(runtime, { warm: !options.admin }));
     await http.register(queryRoutes(runtime));
-    await http.register(settleRoutes(runtime));
-    await http.register(
-      metricsRoutes(
-        runtime,
-        () => warp.stats(),
-        () => rejections.counts(),
-      ),
-    );
     await http.register(openApiRoutes());
-    ingestion = await startIngestion(runtime, logger, options, rejections, access);
+    const mqtt = options.mqtt && options.tls ? { ...options.mqtt, tls: options.tls } : options.mqtt;
+    ingestion = await startIngestion(runtime, logger, { ...options, mqtt }, rejections, access);
     await http.register(ingestion.routes(httpLimits));
+    const deadLetters = ingestion.deadLetters;
+    const adminRoutes = async (app: FastifyInstance): Promise<void> => {
+      await app.register(settleRoutes(runtime));
+      await app.register(
+        metricsRoutes(
+          runtime,
+          () => warp.stats(),
+          () => rejections.counts(),
+        ),
+      );
+      await app.register(deadLetterRoutes(deadLetters));
+      // On the main port warming is part of twinRoutes (they share POST /twins/*).
+      if (options.admin) await app.register(warmRoutes(runtime));
+    };
+    if (!options.admin) await http.register(adminRoutes);
     url = await http.listen({ host, port }).catch((err: unknown) => {
       throw listenError(err, 'HTTP', host, port, '--port');
     });
+    if (options.admin)
+      admin = await startAdminListener(options.admin, adminRoutes, { logger, rejections, access, tls });
   } catch (err) {
     // E.g. the HTTP port is taken after the MQTT broker started: close what did start
     // (broker, worker threads, store) so the caller gets the error and not a process that never exits.
     await warp.close().catch(() => undefined);
+    await admin?.close().catch(() => undefined);
     await ingestion?.close().catch(() => undefined);
     await http.close().catch(() => undefined);
     await runtime.close().catch(() => undefined);
@@ -198,6 +242,8 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   for (const prefix of options.warm ?? []) warmInBackground(runtime, logger, prefix);
   let closed = false;
   const fronts = ingestion;
+  const adminListener = admin;
+  const server = http.server as unknown as { setSecureContext(o: ReturnType<typeof secureContextOf>): void };
   return {
     runtime,
     http,
@@ -205,17 +251,49 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     ingestion: fronts,
     rejections,
     url,
+    warpUrl: `${tls ? 'wss' : 'ws'}${url.slice(url.indexOf(':'))}${options.warp?.path ?? '/'}`,
+    adminUrl: adminListener?.url,
     access,
+    setTls(material) {
+      if (!options.tls) throw new TwinError('TWIN_CONFIG_INVALID', 'this node serves without TLS');
+      // Checked first, so a bad pair changes nothing on any front.
+      const next = { ...options.tls, ...material };
+      assertSecureContext(next);
+      server.setSecureContext(secureContextOf(next));
+      adminListener?.setSecureContext(next);
+      fronts.mqtt?.setSecureContext?.(next);
+      logger.info('TLS certificate reloaded: new connections use it');
+    },
     async close() {
       if (closed) return;
       closed = true;
       await warp.close();
+      await adminListener?.close();
       await fronts.close();
       await http.close();
       await runtime.close();
       if (ownAccess) access.close();
     },
   };
+}
+
+/**
+ * Throws TWIN_CONFIG_INVALID when the certificate and key do not make a TLS context (not
+ * PEM, or a key of another certificate), before a front is started or a certificate swapped.
+ */
+function assertSecureContext(material: TlsMaterial): void {
+  try {
+    createSecureContext(secureContextOf(material));
+  } catch (err) {
+    throw new TwinError(
+      'TWIN_CONFIG_INVALID',
+      `TLS certificate or key unusable: ${(err as Error).message}`,
+      undefined,
+      {
+        cause: err,
+      },
+    );
+  }
 }
 
 /** Serves at once and warms meanwhile: twins asked for before their turn start on demand as usual. */

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { type ClientOptions } from 'ws';
 import { buildingModels } from '../../models/index.js';
 import { startNode, type NodeOptions, type TwinflowNode } from '../../src/index.js';
 
@@ -33,8 +33,9 @@ export interface RawClient {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-export async function rawClient(url: string, protocol?: string): Promise<RawClient> {
-  const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+/** `options`: the `ws` client's, e.g. `{ ca }` for `wss://` with the test CA, `cert`/`key` for a client certificate. */
+export async function rawClient(url: string, protocol?: string, options?: ClientOptions): Promise<RawClient> {
+  const ws = new WebSocket(url, protocol ? [protocol] : [], options);
   sockets.push(ws);
   const frames: string[] = [];
   const messages: string[] = [];

@@ -7,15 +7,22 @@ export const MAX_CREDENTIAL_LENGTH = 8192;
 /**
  * The credential of an HTTP request or WebSocket upgrade: `Authorization: Bearer <token>`,
  * else (upgrades only, for browsers, which cannot set headers on a WebSocket) the `token`
- * query parameter; none gives `{ kind: 'none' }`. Anything else in Authorization is a bearer
+ * query parameter; else the verified client certificate's common name (`certificateName`, see
+ * peerCommonName); none gives `{ kind: 'none' }`. Anything else in Authorization is a bearer
  * token that will not verify, so a malformed header is refused rather than read as anonymous.
+ * A token wins over a certificate: the connection's device may act for a user who signed in.
  *
  * @example
  * ```ts
  * credentialOf({ authorization: 'Bearer tf_abc' }, '/'); // { kind: 'bearer', token: 'tf_abc' }
  * ```
  */
-export function credentialOf(headers: IncomingHttpHeaders, url: string | undefined, queryToken = false): Credential {
+export function credentialOf(
+  headers: IncomingHttpHeaders,
+  url: string | undefined,
+  queryToken = false,
+  certificateName?: string,
+): Credential {
   const auth = headers.authorization;
   if (auth !== undefined) {
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(auth);
@@ -26,6 +33,7 @@ export function credentialOf(headers: IncomingHttpHeaders, url: string | undefin
     const token = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get('token');
     if (token !== null) return { kind: 'bearer', token: token.slice(0, MAX_CREDENTIAL_LENGTH) };
   }
+  if (certificateName !== undefined) return { kind: 'certificate', commonName: certificateName };
   return { kind: 'none' };
 }
 

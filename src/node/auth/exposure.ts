@@ -16,6 +16,8 @@ export interface Exposure {
   readonly host: string;
   /** The embedded MQTT broker's listen address (undefined: no embedded broker). */
   readonly mqttHost: string | undefined;
+  /** The admin listener's address (undefined: none): metrics and dead letters hold twins' data too. */
+  readonly adminHost?: string;
   /** True when access rules are configured. */
   readonly authenticated: boolean;
   /** The operator's explicit choice to serve without access rules beyond loopback. */
@@ -38,6 +40,7 @@ export function checkExposure(e: Exposure): string | undefined {
   const exposed = [
     !isLoopback(e.host) && `HTTP/WARP on ${e.host}`,
     e.mqttHost !== undefined && !isLoopback(e.mqttHost) && `MQTT on ${e.mqttHost}`,
+    e.adminHost !== undefined && !isLoopback(e.adminHost) && `the admin listener on ${e.adminHost}`,
   ].filter((x): x is string => typeof x === 'string');
   if (exposed.length === 0) return undefined;
   const what = exposed.join(' and ');

@@ -133,12 +133,19 @@ export class MqttAccess {
 
 /**
  * The credential of an MQTT CONNECT: user name and password; a password alone (or a user
- * name alone, as some device SDKs send an access token) is a bearer token; none is anonymous.
+ * name alone, as some device SDKs send an access token) is a bearer token; neither, on a
+ * connection whose client certificate the configured CA verified, is that certificate (its
+ * common name, `certificateName`); none at all is anonymous.
  */
-export function mqttCredential(username: string | undefined, password: Buffer | string | undefined): Credential {
+export function mqttCredential(
+  username: string | undefined,
+  password: Buffer | string | undefined,
+  certificateName?: string,
+): Credential {
   const pw = password === undefined ? undefined : Buffer.isBuffer(password) ? password.toString('utf8') : password;
   if (username && pw) return { kind: 'password', username, password: pw };
   if (pw) return { kind: 'bearer', token: pw };
   if (username) return { kind: 'bearer', token: username };
+  if (certificateName !== undefined) return { kind: 'certificate', commonName: certificateName };
   return { kind: 'none' };
 }

@@ -4,6 +4,9 @@ import { envValue, flagOrEnv, parseFlags, readNumber } from './flags.js';
 import { FRONT_FLAGS, FRONT_HELP, frontsFromFlags, type FrontOptions } from './front-config.js';
 import type { IngestionOptions } from '../ingestion.js';
 import { LIMIT_FLAGS, LIMITS_HELP, limitsFromFlags, type LimitOptions } from './limits-config.js';
+import { TLS_FLAGS, TLS_HELP, tlsFromFlags, type TlsConfig } from './tls-config.js';
+import { ADMIN_FLAGS, ADMIN_HELP, adminFromFlags } from './admin-config.js';
+import type { AdminOptions } from '../http/admin-listener.js';
 import { STORE_FLAGS, STORE_HELP, storageFromFlags, type StorageOptions } from './store-config.js';
 
 /** Settings of `twinflow serve`, from flags, then environment, then defaults. */
@@ -21,6 +24,10 @@ export interface ServeConfig {
   fronts: FrontOptions;
   /** Access rules (`--auth`, `--insecure`). */
   access: AccessOptions;
+  /** TLS (`--tls-*`): undefined for plain HTTP/WS/MQTT. */
+  tls: TlsConfig | undefined;
+  /** The admin listener (`--admin-host`, `--admin-port`): undefined keeps everything on the main port. */
+  admin: AdminOptions | undefined;
 }
 
 const HELP = `twinflow serve [options]
@@ -45,6 +52,8 @@ export const SERVE_FLAGS = {
   ...LIMIT_FLAGS,
   ...FRONT_FLAGS,
   ...ACCESS_FLAGS,
+  ...TLS_FLAGS,
+  ...ADMIN_FLAGS,
 } as const;
 
 /** Parsed {@link SERVE_FLAGS}: strings, booleans for switches, arrays for repeatable flags. */
@@ -57,7 +66,7 @@ export type ServeFlagValues = {
 };
 
 export function serveHelp(): string {
-  return HELP + ACCESS_HELP + STORE_HELP + INGEST_HELP + FRONT_HELP + LIMITS_HELP;
+  return HELP + ACCESS_HELP + TLS_HELP + ADMIN_HELP + STORE_HELP + INGEST_HELP + FRONT_HELP + LIMITS_HELP;
 }
 
 /** Parses serve flags; throws an Error with a usage message on bad input. */
@@ -82,5 +91,7 @@ export function serveConfigFrom(values: ServeFlagValues, env: NodeJS.ProcessEnv)
     limits: limitsFromFlags(values, env),
     fronts: frontsFromFlags(values, env),
     access: accessFromFlags(values, env),
+    tls: tlsFromFlags(values, env),
+    admin: adminFromFlags(values, env),
   };
 }

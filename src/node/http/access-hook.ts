@@ -6,6 +6,7 @@ import type { Right } from '../../access/rights.js';
 import { TwinError } from '../../errors.js';
 import { credentialOf } from '../auth/credentials.js';
 import { requireRight } from '../auth/forbidden.js';
+import { peerCommonName } from '../tls/tls-options.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +22,9 @@ const PUBLIC = new Set(['/healthz', '/readyz', '/openapi.json']);
 
 /**
  * Authenticates every HTTP request before its route runs: `Authorization: Bearer <token>`
- * (an API token or a JWT) or nothing (the access file's anonymous grants, if any). A bad or
+ * (an API token or a JWT), else the client certificate the configured CA verified (HTTPS with
+ * `--tls-client-certs`; the access file's `certificates.roles`), or nothing (the access
+ * file's anonymous grants, if any; also when the file accepts no certificates). A bad or
  * missing credential is 401 with `WWW-Authenticate: Bearer`; routes then check their right
  * with {@link needRight}. Verified tokens are cached by AccessControl, so a request costs a
  * map lookup, not a hash or a signature check.
@@ -47,7 +50,14 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
     req.grants = GrantSet.NONE;
     if (PUBLIC.has(req.url.split('?')[0]!)) return;
     try {
-      const principal = await access.authenticate(credentialOf(req.headers, req.url));
+      const credential = credentialOf(req.headers, req.url, false, peerCommonName(req.raw.socket));
+      const principal = await access
+        .authenticate(credential)
+        // A verified certificate the access file has no roles for is no credential: the caller is anonymous.
+        .catch((err: unknown) => {
+          if (credential.kind !== 'certificate') throw err;
+          return access.authenticate({ kind: 'none' });
+        });
       if (principal.expired(Date.now())) throw new TwinError('TWIN_UNAUTHENTICATED', 'the token has expired');
       req.principal = principal;
       req.grants = principal.grantsFor();

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { TlsOptions as NodeTlsOptions } from 'node:tls';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -38,6 +39,10 @@ export interface HttpServerOptions {
   /** Where refused requests and connections are counted (default: a private one). */
   rejections?: Rejections;
   limits?: Partial<HttpLimits>;
+  /** Serve HTTPS (and so WSS) only, with these options (see serverTlsOptions). */
+  tls?: NodeTlsOptions;
+  /** Serve `/healthz` and `/readyz` here (default true; false when an admin listener has them). */
+  probes?: boolean;
 }
 
 /**
@@ -53,6 +58,11 @@ export interface HttpServerOptions {
 export function createHttpServer(logger: Logger, options: HttpServerOptions = {}): FastifyInstance {
   const rejections = options.rejections ?? new Rejections(logger);
   const limits = resolveHttpLimits(options.limits);
+  const httpOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: checkingIntervalMs(limits),
+  };
   const refuse = (req: FastifyRequest, e: { code: string; status: number; message: string }): void => {
     rejections.note(
       `http.${e.code}`,
@@ -70,11 +80,8 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.idleTimeoutMs,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
-    http: {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      connectionsCheckingInterval: checkingIntervalMs(limits),
-    },
+    // fastify hands `https` (not `http`) to https.createServer, so the timeouts go with the TLS options.
+    ...(options.tls ? { https: { ...options.tls, ...httpOptions } } : { http: httpOptions }),
     // Half-sent or malformed requests (timeouts, bad framing): counted, answered in the error shape, closed.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
@@ -109,6 +116,18 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
     },
   });
   app.server.maxConnections = limits.maxConnections;
+  // A plain-HTTP client on the HTTPS port, a failed handshake, a refused client certificate:
+  // Node closes the socket; counted here (nothing is written: the peer does not speak TLS).
+  if (options.tls)
+    // With a listener here Node leaves the socket to it (a handshake timeout would otherwise stay open).
+    app.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      rejections.note(
+        'http.tls_error',
+        { code: err.code, sender: socket.remoteAddress },
+        `connection refused: ${err.message}`,
+      );
+      socket.destroy();
+    });
   // Node closes sockets past maxConnections at accept, before any byte is read: counted here.
   app.server.on('drop', (data?: { remoteAddress?: string }) => {
     rejections.note(
@@ -156,9 +175,11 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
     refuse(req, e);
     return reply.status(e.status).send(e.toJSON());
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) =>
-    ready ? { status: 'ready' } : reply.status(503).send({ status: 'starting' }),
-  );
+  if (options.probes !== false) {
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_req, reply) =>
+      ready ? { status: 'ready' } : reply.status(503).send({ status: 'starting' }),
+    );
+  }
   return app;
 }

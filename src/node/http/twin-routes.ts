@@ -1,4 +1,5 @@
-import { needAdmin, needRight } from './access-hook.js';
+import { needRight } from './access-hook.js';
+import { warmPrefix, warmUnder } from './warm-routes.js';
 import type { FastifyInstance } from 'fastify';
 import { TwinError } from '../../errors.js';
 import { TwinPath } from '../../topology/index.js';
@@ -9,10 +10,12 @@ import type { Runtime, TwinSnapshot } from '../../runtime/runtime.js';
  * journal); `GET /twins/{path}/history?from=T&to=T` lists its journaled turns;
  * `POST /twins/{path}/commands/{lane}` sends the JSON body as a command and answers 202
  * once its effects are committed; `POST /twins/{path}/warm` starts the stored twins at and
- * under the path that are not live (`Runtime.warm`), `POST /twins/warm` all of them.
+ * under the path that are not live (`Runtime.warm`), `POST /twins/warm` all of them
+ * (unless `warm` is false: a node with an admin listener serves them there, see warmRoutes).
  * Times are epoch ms or RFC 3339.
  */
-export function twinRoutes(rt: Runtime) {
+export function twinRoutes(rt: Runtime, options: { warm?: boolean } = {}) {
+  const servesWarm = options.warm !== false;
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Params: { '*': string }; Querystring: { lanes?: string; at?: string; from?: string; to?: string } }>(
       '/twins/*',
@@ -48,19 +51,15 @@ export function twinRoutes(rt: Runtime) {
 
     app.post<{ Params: { '*': string } }>('/twins/*', async (req, reply) => {
       const raw = req.params['*'];
-      // "warm" alone is the root (as `serve --warm /`); "…/warm" the subtree above it. Either
-      // is a twin instead when a model is routed to the full path.
-      const warm = raw === 'warm' ? ['warm', ''] : /^(.*)\/warm$/.exec(raw);
-      if (warm && !rt.isRouted(raw)) {
-        if (warm[1] === '') needAdmin(req);
-        else needRight(req, 'admin', warm[1]!);
-        return { prefix: '/' + warm[1]!.replace(/^\//, ''), started: await rt.warm(warm[1]!) };
-      }
+      const prefix = servesWarm ? warmPrefix(rt, raw) : undefined;
+      if (prefix !== undefined) return warmUnder(rt, req, prefix);
       const match = /^(.*)\/commands\/([^/]+)$/.exec(raw);
       if (!match) {
         throw new TwinError(
           'TWIN_ROUTE_NOT_FOUND',
-          `no route POST /twins/${raw}: commands go to POST /twins/{path}/commands/{lane}, warming to POST /twins/{path}/warm (or POST /twins/warm for every twin)`,
+          servesWarm
+            ? `no route POST /twins/${raw}: commands go to POST /twins/{path}/commands/{lane}, warming to POST /twins/{path}/warm (or POST /twins/warm for every twin)`
+            : `no route POST /twins/${raw}: commands go to POST /twins/{path}/commands/{lane}; warming is served on the admin listener`,
         );
       }
       // fastify also parses text/plain, which would turn `true` into the string "true": a command is JSON.

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Logger } from '../../logger.js';
 import type { IngestQueue } from './ingest-queue.js';
@@ -10,6 +11,7 @@ import type { Rejections } from '../rejections.js';
 import { listenError } from '../listen-error.js';
 import { GrantSet } from '../../access/path-grants.js';
 import { mqttCredential, type MqttAccess, type MqttGrants } from '../auth/mqtt-access.js';
+import { peerCommonName, secureContextOf, serverTlsOptions, type TlsOptions } from '../tls/tls-options.js';
 
 export interface EmbeddedBrokerOptions {
   /** Listen address (default 127.0.0.1: the zero-setup broker is not exposed by default). */
@@ -22,6 +24,8 @@ export interface EmbeddedBrokerOptions {
   limits: MqttSessionLimits;
   /** Who may connect, publish and subscribe (default: everyone, everything). */
   access?: MqttAccess;
+  /** Serve MQTTS only, with this certificate (and client certificates as it says). */
+  tls?: TlsOptions;
 }
 
 /** The embedded MQTT broker of a node: what devices talk to when there is no other broker. */
@@ -31,6 +35,8 @@ export interface EmbeddedBroker {
   // Closures (no `this`): callers may pass them on unbound.
   /** Publishes to every matching subscriber (outputs, device commands). */
   readonly publish: (topic: string, payload: Buffer, qos: 0 | 1) => Promise<void>;
+  /** MQTTS: new connections use this certificate from now on (open ones keep theirs). */
+  readonly setSecureContext: ((tls: TlsOptions) => void) | undefined;
   readonly close: () => Promise<void>;
 }
 
@@ -74,6 +80,8 @@ export async function startEmbeddedBroker(
   const access = options.access;
   /** What each authenticated 3.1.1 client may do (MQTT 5 sessions keep their own). */
   const grantsOf = new WeakMap<object, MqttGrants>();
+  /** The verified client certificate's common name of each MQTTS connection (by the stream aedes reads). */
+  const certificateNames = new WeakMap<object, string>();
   const aedes = await Aedes.createBroker({
     authorizeForward(client, packet) {
       if (typeof packet.payload === 'object' && refused.has(packet.payload)) return null;
@@ -84,7 +92,9 @@ export async function startEmbeddedBroker(
     authenticate(client, username, password, callback) {
       if (!access?.enabled) return callback(null, true);
       access
-        .connect(client, client.id, mqttCredential(username, password), () => client.close())
+        .connect(client, client.id, mqttCredential(username, password, certificateNames.get(client.conn)), () =>
+          client.close(),
+        )
         .then(
           (g) => {
             grantsOf.set(client, g);
@@ -178,13 +188,35 @@ export async function startEmbeddedBroker(
   );
 
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const serve = (socket: Socket): void => {
+    const certificateName = peerCommonName(socket);
+    new MqttWire(socket, options.limits, rejections, (level, stream) => {
+      if (level === 5)
+        new Mqtt5Session(stream, aedes, ingest, queue, options.limits, rejections, access, certificateName);
+      else {
+        if (certificateName !== undefined) certificateNames.set(stream, certificateName);
+        aedes.handle(stream);
+      }
+    });
+  };
+  // MQTTS: the handshake must end within the CONNECT timeout too, or a silent client would hold a slot.
+  const server: Server = options.tls
+    ? createTlsServer({ ...serverTlsOptions(options.tls), handshakeTimeout: options.limits.connectTimeoutMs }, serve)
+    : createServer(serve);
+  // Every TCP socket (a TLS one from accept, before its handshake), so close() ends them all.
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    new MqttWire(socket, options.limits, rejections, (level, stream) => {
-      if (level === 5) new Mqtt5Session(stream, aedes, ingest, queue, options.limits, rejections, access);
-      else aedes.handle(stream);
-    });
+  });
+  // A plain-TCP client, a failed handshake or a refused client certificate: counted, the socket closed.
+  // With a listener here Node leaves the socket to it (a handshake timeout would otherwise stay open).
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    rejections.note(
+      'mqtt.tls_error',
+      { code: err.code, remote: socket.remoteAddress },
+      `MQTTS connection refused: ${err.message}`,
+    );
+    socket.destroy();
   });
   // Past the cap Node closes the socket at accept (before any byte is read); we count it.
   server.maxConnections = options.maxConnections;
@@ -207,16 +239,22 @@ export async function startEmbeddedBroker(
     throw listenError(err, 'MQTT', host, options.port, '--mqtt-port');
   }
   const { port, address } = server.address() as AddressInfo;
-  log.info({ port, address }, 'embedded MQTT broker listening');
+  log.info(
+    { port, address, tls: options.tls !== undefined },
+    `embedded MQTT broker listening (${options.tls ? 'MQTTS' : 'MQTT'})`,
+  );
   return {
     port,
-    url: `mqtt://${address}:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://${address}:${port}`,
     publish: (topic, payload, qos) =>
       new Promise((resolve, reject) =>
         aedes.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) =>
           err ? reject(err) : resolve(),
         ),
       ),
+    setSecureContext: options.tls
+      ? (tls) => (server as ReturnType<typeof createTlsServer>).setSecureContext(secureContextOf(tls))
+      : undefined,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_KEEPALIVE_SECONDS } from './keepalive.js';
 import type { Rejections } from '../rejections.js';
 import { AccessControl } from '../../access/access-control.js';
 import { MqttAccess } from '../auth/mqtt-access.js';
+import type { TlsOptions } from '../tls/tls-options.js';
 
 /** Defaults of the embedded broker's bounds (see docs/ingestion.md, "Limits"). */
 export const MQTT_DEFAULTS = {
@@ -53,12 +54,16 @@ export interface MqttOptions {
   maxKeepaliveSeconds?: number;
   /** CloudEvent attribute that names the twin path (default `subject`; the topic when absent). */
   pathAttribute?: string;
+  /** Embedded broker: serve MQTTS only (the node passes its `tls`). */
+  tls?: TlsOptions;
 }
 
 /** The MQTT side of a node. */
 export interface MqttFront {
-  /** `mqtt://host:port` of the embedded broker, or the external broker's URL. */
+  /** `mqtt://host:port` (`mqtts://` with TLS) of the embedded broker, or the external broker's URL. */
   readonly url: string;
+  /** Embedded MQTTS broker: swaps the certificate for new connections (undefined otherwise). */
+  readonly setSecureContext: ((tls: TlsOptions) => void) | undefined;
   /** The embedded broker's port (undefined in external mode). */
   readonly port: number | undefined;
   readonly topics: TopicMap;
@@ -96,7 +101,14 @@ export async function startMqttFront(
       ingest,
       log,
     );
-    return { url: options.url, port: undefined, topics, publish: ext.publish, close: ext.close };
+    return {
+      url: options.url,
+      port: undefined,
+      topics,
+      publish: ext.publish,
+      setSecureContext: undefined,
+      close: ext.close,
+    };
   }
   const limits = {
     maxPacketBytes:
@@ -115,7 +127,7 @@ export async function startMqttFront(
   // The external broker authenticates its own clients (its ACLs); the embedded one uses the node's rules.
   const mqttAccess = new MqttAccess(access, topics);
   const broker = await startEmbeddedBroker(
-    { port: options.port ?? 1883, host: options.host, maxConnections, limits, access: mqttAccess },
+    { port: options.port ?? 1883, host: options.host, maxConnections, limits, access: mqttAccess, tls: options.tls },
     ingest,
     queue,
     rejections,
@@ -128,5 +140,12 @@ export async function startMqttFront(
     mqttAccess.close();
     await broker.close();
   };
-  return { url: broker.url, port: broker.port, topics, publish: broker.publish, close };
+  return {
+    url: broker.url,
+    port: broker.port,
+    topics,
+    publish: broker.publish,
+    setSecureContext: broker.setSecureContext,
+    close,
+  };
 }

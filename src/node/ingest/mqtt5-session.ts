@@ -69,6 +69,8 @@ export class Mqtt5Session {
     private readonly limits: MqttSessionLimits,
     private readonly rejections: Rejections,
     private readonly access?: MqttAccess,
+    /** The verified client certificate's common name (MQTTS), the credential of a CONNECT without user name and password. */
+    private readonly certificateName?: string,
   ) {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
     parser.on('packet', (p: Packet) => this.onPacket(p));
@@ -120,7 +122,7 @@ export class Mqtt5Session {
     this.held = [];
     this.socket.pause();
     access
-      .connect(this, this.clientId, mqttCredential(p.username, p.password), () =>
+      .connect(this, this.clientId, mqttCredential(p.username, p.password, this.certificateName), () =>
         this.disconnect('revoked', ADMINISTRATIVE_ACTION, 'credentials revoked or expired'),
       )
       .then(

@@ -10,6 +10,7 @@ import type { Runtime } from '../../runtime/runtime.js';
 import { allowAll, type WarpAuthorizer } from './auth.js';
 import { AccessControl } from '../../access/access-control.js';
 import { credentialOf } from '../auth/credentials.js';
+import { peerCommonName } from '../tls/tls-options.js';
 import { SessionAccess } from './session-access.js';
 import { EventEncoder } from './event-encoder.js';
 import { DEFAULT_WARP_LIMITS, newWarpStats, type WarpLimits, type WarpStats } from './limits.js';
@@ -147,7 +148,8 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     // The upgrade's credential (header, or ?token= from browsers) is checked before the handshake:
     // a wrong one is refused with 401; none at all opens the socket with the anonymous grants, so a
     // Swim client can still send @auth.
-    const credential = credentialOf(req.headers, req.url, true);
+    // Over WSS with a client certificate the configured CA verified, no token means that certificate.
+    const credential = credentialOf(req.headers, req.url, true, peerCommonName(req.socket));
     authenticating++;
     // Nobody listens for socket errors between the upgrade event and the handshake: a reset
     // while the credential is checked would be an uncaught exception.
@@ -166,9 +168,9 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
         authenticating--;
         socket.off('error', onError);
         if (socket.destroyed) return;
-        if (credential.kind === 'none') {
-          // No anonymous grants: the socket opens with none, to take an @auth.
-          accept(req, socket, head, new SessionAccess(access, null, credential, () => undefined));
+        if (credential.kind === 'none' || credential.kind === 'certificate') {
+          // No anonymous grants (or no roles for certificates): the socket opens with none, to take an @auth.
+          accept(req, socket, head, new SessionAccess(access, null, { kind: 'none' }, () => undefined));
           return;
         }
         const e = err instanceof TwinError ? err : new TwinError('TWIN_UNAUTHENTICATED', 'invalid credentials');
