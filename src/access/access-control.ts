@@ -105,6 +105,13 @@ export class AccessControl {
     }
   }
 
+  /** True when `principal` may scrape `/metrics` by name (the access file's `metrics` list), admin right or not. */
+  readsMetrics(principal: Principal | null): boolean {
+    const rules = this.rules;
+    if (!rules) return true;
+    return rules.metricsReaders.has(principal?.name ?? 'anonymous');
+  }
+
   /** Calls `listener` after each reload that changed the rules; returns the unsubscribe. */
   onReload(listener: () => void): () => void {
     this.listeners.add(listener);

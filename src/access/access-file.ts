@@ -44,6 +44,8 @@ export interface AccessRules {
   readonly certificateRoles: readonly string[] | undefined;
   /** Grants of a caller without credentials; undefined: such callers are refused (401). */
   readonly anonymous: readonly GrantTemplate[] | undefined;
+  /** Principals (by name; `anonymous` for callers without credentials) that may scrape `/metrics` without `admin`. */
+  readonly metricsReaders: ReadonlySet<string>;
 }
 
 type Obj = Record<string, unknown>;
@@ -60,7 +62,7 @@ type Obj = Record<string, unknown>;
  */
 export function compileAccessFile(json: unknown): AccessRules {
   const root = object(json, 'the access file');
-  known(root, 'the access file', ['$schema', 'roles', 'principals', 'jwt', 'certificates', 'anonymous']);
+  known(root, 'the access file', ['$schema', 'roles', 'principals', 'jwt', 'certificates', 'anonymous', 'metrics']);
   const roles = new Map<string, readonly GrantTemplate[]>();
   for (const [name, grants] of Object.entries(object(root.roles ?? {}, 'roles')))
     roles.set(name, grantList(grants, `roles.${name}`));
@@ -111,6 +113,8 @@ export function compileAccessFile(json: unknown): AccessRules {
     jwt: root.jwt === undefined ? undefined : jwtSettings(root.jwt),
     certificateRoles,
     anonymous,
+    // A scraper gets its own principal (or none, on a private admin listener) without the admin right.
+    metricsReaders: new Set(stringList(root.metrics ?? [], 'metrics')),
   };
 }
 

@@ -28,6 +28,7 @@ const errorCode = async (r: Response): Promise<string> => ((await r.json()) as {
 
 const app = newToken();
 const operator = newToken();
+const scraper = newToken();
 
 function rules(withApp = true): unknown {
   return {
@@ -35,6 +36,7 @@ function rules(withApp = true): unknown {
     principals: {
       'app-a': { roles: ['tenantA'], tokens: withApp ? [app.stored] : [] },
       operator: { tokens: [operator.stored], grants: [{ paths: ['/**'], rights: ['*'] }] },
+      prometheus: { tokens: [scraper.stored] },
       // A device publishes its own reading and reads its own command topics, nothing else.
       'room4-climate': {
         password: hashPassword('pw'),
@@ -45,6 +47,8 @@ function rules(withApp = true): unknown {
       },
     },
     jwt: { secretEnv: 'TWINFLOW_TEST_JWT_SECRET', audience: 'twinflow' },
+    // A scraper reads /metrics without the admin right (which would also open dead letters and warm).
+    metrics: ['prometheus'],
   };
 }
 
@@ -117,6 +121,9 @@ describe('access rules over HTTP (2 workers)', () => {
     expect((await fetch(`${n.url}/metrics`, { headers: h })).status).toBe(403);
     expect((await fetch(`${n.url}/metrics`, { headers: bearer(operator.token) })).status).toBe(200);
     expect((await fetch(`${n.url}/dead-letters`, { headers: h })).status).toBe(403);
+    expect((await fetch(`${n.url}/metrics`, { headers: bearer(scraper.token) })).status).toBe(200);
+    expect((await fetch(`${n.url}/dead-letters`, { headers: bearer(scraper.token) })).status).toBe(403);
+    expect((await fetch(`${n.url}/metrics`)).status).toBe(401);
     // A subtree query over both tenants yields only tenant A's twins.
     const q = await fetch(`${n.url}/twins?filter=/org/*/site/**&limit=1000`, { headers: h });
     expect(q.status).toBe(200);

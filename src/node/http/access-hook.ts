@@ -14,6 +14,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** The principal's grants, bound for this request. */
     grants: GrantSet;
+    /** The access file names this caller in `metrics`: it may scrape `/metrics` without `admin`. */
+    readsMetrics: boolean;
   }
 }
 
@@ -39,6 +41,7 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
   // null, not a GrantSet: fastify refuses shared objects as request decorations; the hook sets it.
   app.decorateRequest('principal', null);
   app.decorateRequest('grants', null as unknown as GrantSet);
+  app.decorateRequest('readsMetrics', true);
   if (!access.enabled) {
     app.addHook('onRequest', (req, _reply, done) => {
       req.grants = GrantSet.ALL;
@@ -48,9 +51,15 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
   }
   app.addHook('onRequest', async (req, reply) => {
     req.grants = GrantSet.NONE;
-    if (PUBLIC.has(req.url.split('?')[0]!)) return;
+    req.readsMetrics = false;
+    const route = req.url.split('?')[0]!;
+    if (PUBLIC.has(route)) return;
     try {
       const credential = credentialOf(req.headers, req.url, false, peerCommonName(req.raw.socket));
+      if (route === '/metrics' && credential.kind === 'none' && access.readsMetrics(null)) {
+        req.readsMetrics = true; // a scraper without credentials, allowed by the access file's "metrics"
+        return;
+      }
       const principal = await access
         .authenticate(credential)
         // A verified certificate the access file has no roles for is no credential: the caller is anonymous.
@@ -61,6 +70,7 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
       if (principal.expired(Date.now())) throw new TwinError('TWIN_UNAUTHENTICATED', 'the token has expired');
       req.principal = principal;
       req.grants = principal.grantsFor();
+      req.readsMetrics = access.readsMetrics(principal);
     } catch (err) {
       void reply.header('www-authenticate', 'Bearer realm="twinflow"');
       throw err;
@@ -78,6 +88,11 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
  */
 export function needRight(req: FastifyRequest, right: Right, path: string): void {
   requireRight(req.grants, right, path);
+}
+
+/** Refuses a `/metrics` scrape unless the caller is named in the access file's `metrics` or holds admin on every path. */
+export function needMetrics(req: FastifyRequest): void {
+  if (!req.readsMetrics) needAdmin(req);
 }
 
 /** Refuses the request unless its principal holds `admin` on every path: node-wide resources (metrics, dead letters, settle). */

@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { needAdmin } from './access-hook.js';
+import { needMetrics } from './access-hook.js';
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { WarpFrontStats } from '../warp/server.js';
@@ -53,7 +53,7 @@ export function metricsRoutes(
       loop.disable();
     });
     app.get('/metrics', async (req, reply) => {
-      needAdmin(req);
+      needMetrics(req);
       const s = rt.stats();
       const w = warp();
       const parts = [
