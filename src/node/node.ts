@@ -15,7 +15,8 @@ import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { Rejections } from './rejections.js';
 import { LmdbStateStore } from '../store/lmdb-store.js';
 import type { StorageOptions } from './config/store-config.js';
-import type { LimitOptions } from './config/limits-config.js';
+import { resolveIngestRate, type LimitOptions } from './config/limits-config.js';
+import { IngestQuota } from './ingest/ingest-quota.js';
 import type { ModelSource } from '../hosting/worker-protocol.js';
 import type { ModelSet } from '../model/model-set.js';
 import { loadModelSet } from '../model/model-set-import.js';
@@ -75,6 +76,8 @@ export interface TwinflowNode {
   readonly url: string;
   /** The access rules in force (`reload()` re-reads the file, as SIGHUP and file changes do). */
   readonly access: AccessControl;
+  /** Ingest rate per sender (`--ingest-rate`, principals' own `rate`); its counts are `twinflow_rate_limited_total`. */
+  readonly quota: IngestQuota;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const workers = options.workers ?? 0;
   // Checked before anything starts, so a bad limit leaves no store or worker behind.
   const httpLimits = resolveHttpLimits(options.httpLimits);
+  const quota = new IngestQuota(resolveIngestRate(options.ingestRate));
   const host = options.host ?? '127.0.0.1',
     port = options.port ?? 9001;
   // Before anything starts: a node that would be open to its network without rules does not start.
@@ -155,7 +159,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const http = createHttpServer(logger, { rejections, limits: httpLimits });
   installAccessHook(http, access);
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
-  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections, access });
+  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections, access, quota });
   let ingestion: Ingestion | undefined;
   let url: string;
   try {
@@ -167,10 +171,11 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
         runtime,
         () => warp.stats(),
         () => rejections.counts(),
+        () => quota.counts(),
       ),
     );
     await http.register(openApiRoutes());
-    ingestion = await startIngestion(runtime, logger, options, rejections, access);
+    ingestion = await startIngestion(runtime, logger, options, rejections, access, quota);
     await http.register(ingestion.routes(httpLimits));
     url = await http.listen({ host, port }).catch((err: unknown) => {
       throw listenError(err, 'HTTP', host, port, '--port');
@@ -206,6 +211,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     rejections,
     url,
     access,
+    quota,
     async close() {
       if (closed) return;
       closed = true;

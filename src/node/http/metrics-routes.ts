@@ -40,6 +40,7 @@ export function metricsRoutes(
   rt: Runtime,
   warp: () => WarpFrontStats | null,
   rejected: () => ReadonlyMap<string, number> = () => new Map(),
+  rateLimited: () => ReadonlyMap<string, number> = () => new Map(),
 ) {
   return async (app: FastifyInstance): Promise<void> => {
     // How long the main thread's event loop was held: what every front's latency waits on.
@@ -109,6 +110,12 @@ export function metricsRoutes(
           'counter',
           'Input and connections refused by a front or a limit, by kind (docs/limits.md).',
           [...rejected()].map(([kind, n]) => [`{kind="${kind}"}`, n] as const),
+        ),
+        family(
+          'twinflow_rate_limited_total',
+          'counter',
+          "Events over their sender's ingest rate, by front: refused (HTTP 429, MQTT 5 PUBACK 0x97 or a dropped QoS 0 PUBLISH, WARP command) or, on MQTT 3.1.1, held until the rate allows them.",
+          [...rateLimited()].map(([front, n]) => [`{front="${front}"}`, n] as const),
         ),
       ];
       if (w) {

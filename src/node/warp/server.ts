@@ -11,6 +11,7 @@ import { allowAll, type WarpAuthorizer } from './auth.js';
 import { AccessControl } from '../../access/access-control.js';
 import { credentialOf } from '../auth/credentials.js';
 import { SessionAccess } from './session-access.js';
+import { IngestQuota } from '../ingest/ingest-quota.js';
 import { EventEncoder } from './event-encoder.js';
 import { DEFAULT_WARP_LIMITS, newWarpStats, type WarpLimits, type WarpStats } from './limits.js';
 import { WarpSession, type SessionContext } from './session.js';
@@ -35,6 +36,8 @@ export interface WarpOptions {
   rejections?: Rejections;
   /** Who may link and command what (default: no rules, everything allowed). */
   access?: AccessControl;
+  /** Ingest rate per sender: a command over it is refused `@unlinked(…)@rateLimited` (default: no limit). */
+  quota?: IngestQuota;
 }
 
 /** A snapshot of the WARP front's counters and gauges. */
@@ -93,6 +96,7 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     authorize: options.authorize ?? allowAll,
     encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
     clock: options.clock ?? runtime.clock,
+    quota: options.quota ?? new IngestQuota(),
   };
   const access = options.access ?? AccessControl.open();
   const sessions = new Map<WebSocket, WarpSession>();
