@@ -26,6 +26,8 @@ const SWEEP_EVERY_MS = 60_000;
 const SWEEP_AT_CAP_MS = 1_000;
 /** The key every sender past the cap shares until full buckets can be swept out. */
 const OVERFLOW = '\0overflow';
+/** Rounding slack of the refill arithmetic: a sender that waited the time it was told is admitted. */
+const EPSILON = 1e-9;
 
 interface Bucket {
   tokens: number;
@@ -56,9 +58,9 @@ export function rateKeyOf(who: { principal?: Principal | null; clientId?: string
 /**
  * Ingest rate per sender: one token bucket per rate key ({@link rateKeyOf}). A bucket holds
  * up to `burst` tokens and refills at `eventsPerSecond`. A message of N events takes N
- * tokens whenever the balance is positive, going into debt if need be (so a batch larger
- * than the burst is not refused forever; the debt is paid by waiting); with a balance of
- * zero or less it is refused whole and the sender learns how long to wait.
+ * tokens whenever the balance is positive (at least one whole token), going into debt if
+ * need be (so a batch larger than the burst is not refused forever; the debt is paid by
+ * waiting); otherwise it is refused whole and the sender learns how long to wait.
  *
  * The rate of a key is its principal's own (`principals.<name>.rate` in the access file)
  * or the node's default; without either there is no limit and nothing is kept. A changed
@@ -105,19 +107,20 @@ export class IngestQuota {
 
   /**
    * Takes `n` tokens from `key`'s bucket. Returns 0 when admitted, else the milliseconds
-   * until the balance is positive again (the message is refused whole; nothing was taken).
+   * until a whole token is back (the message is refused whole; nothing was taken).
    */
   take(key: string, n: number, own?: IngestRate): number {
     const rate = own ?? this.defaultRate;
     if (rate === undefined) return 0;
     const now = this.now();
     const b = this.bucket(key, rate, now);
-    if (b.tokens > 0) {
+    // "Positive" counts whole tokens: with a balance refilled continuously, "> 0" would let one
+    // event more than the burst through a moment after every refusal.
+    if (b.tokens >= 1 - EPSILON) {
       b.tokens -= n;
       return 0;
     }
-    // floor + 1: after exactly -tokens/rate the balance is 0, which still refuses.
-    return Math.floor((-b.tokens * 1000) / b.eventsPerSecond) + 1;
+    return Math.max(1, Math.ceil(((1 - b.tokens) * 1000) / b.eventsPerSecond));
   }
 
   /** Counts `n` events a front refused or held back for their sender's rate (`twinflow_rate_limited_total`). */
