@@ -172,6 +172,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
         () => warp.stats(),
         () => rejections.counts(),
         () => quota.counts(),
+        () => ingestion?.outputs.stats() ?? {},
       ),
     );
     await http.register(openApiRoutes());

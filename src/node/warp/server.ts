@@ -209,7 +209,14 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
         alive.add(ws);
         session.receive(data, isBinary);
       });
-      ws.on('error', (err) => log.debug({ err: err.message }, 'WARP socket error')); // ws closes it (1007/1009)
+      // ws closes the socket itself (1009 too large, 1007 bad UTF-8, 1002 protocol): a client's doing, so counted.
+      ws.on('error', (err: Error & { code?: string }) =>
+        rejections.note(
+          err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'warp.frame_too_large' : 'warp.protocol_error',
+          { code: err.code, reason: err.message, limit: limits.maxFrameBytes, sender: req.socket.remoteAddress },
+          'WARP socket closed: a frame the WebSocket protocol or the frame size limit refuses',
+        ),
+      );
       ws.on('close', (code, reason) => {
         session.close();
         sessions.delete(ws);
