@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModelSource } from '../../models/index.js';
-import { newToken } from '../../src/access/secrets.js';
+import { hashPassword, newToken } from '../../src/access/secrets.js';
 import type { NodeOptions } from '../../src/index.js';
 import { CLIMATE, closeClients, mqttClient, topicOf, waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
@@ -41,46 +41,53 @@ async function latestTemperature(url: string, headers: Record<string, string> = 
 describe('ingest rate over HTTP', () => {
   it('429 with Retry-After past the burst; a batch takes N tokens into debt and the next request waits it off', async () => {
     const n = await node({ ingestRate: { eventsPerSecond: 0.5, burst: 3 } });
-    // Five at once (each answer waits for its commit, so one after the other the bucket would refill meanwhile).
-    const answers = await Promise.all(
-      [21, 22, 23, 91, 92].map((t, i) =>
+    const binary = (t: number, id: string) =>
+      fetch(`${n.url}/events`, {
+        method: 'POST',
+        headers: {
+          ...json,
+          'ce-specversion': '1.0',
+          'ce-id': id,
+          'ce-source': 'rate-test',
+          'ce-type': 'reading',
+          'ce-subject': CLIMATE,
+        },
+        body: JSON.stringify({ temperature: t, humidity: 40, co2: 500 }),
+      });
+    // Six at once, one of them CloudEvents binary mode: the burst of 3 admits 3, whichever
+    // come first (one after the other, each waiting for its commit, the bucket would refill).
+    const answers = await Promise.all([
+      ...[21, 22, 23, 24, 25].map((t, i) =>
         fetch(`${n.url}/events`, { method: 'POST', headers: json, body: reading(t, `e${i}`) }),
       ),
-    );
-    expect(answers.map((r) => r.status).sort()).toEqual([202, 202, 202, 429, 429]);
+      binary(26, 'b1'),
+    ]);
+    expect(answers.map((r) => r.status).sort()).toEqual([202, 202, 202, 429, 429, 429]);
     const refused = answers.find((r) => r.status === 429)!;
-    expect(refused.headers.get('retry-after')).toBe('2'); // a whole token at 0.5/s
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect([1, 2]).toContain(retryAfter); // a whole token at 0.5/s: at most 2 s, whole seconds, at least 1
     const body = (await refused.json()) as { code: string; details: { retryAfterSeconds: number } };
     expect(body.code).toBe('TWIN_RATE_LIMITED');
-    expect(body.details.retryAfterSeconds).toBe(2);
-    // CloudEvents binary mode counts too (and is refused before it is decoded).
-    const binary = await fetch(`${n.url}/events`, {
-      method: 'POST',
-      headers: {
-        ...json,
-        'ce-specversion': '1.0',
-        'ce-id': 'b1',
-        'ce-source': 'rate-test',
-        'ce-type': 'reading',
-        'ce-subject': CLIMATE,
-      },
-      body: JSON.stringify({ temperature: 98, humidity: 40, co2: 500 }),
-    });
-    expect(binary.status).toBe(429);
-    expect(await latestTemperature(n.url)).toBeLessThan(90); // nothing refused reached the twin
+    expect(body.details.retryAfterSeconds).toBe(retryAfter);
 
-    // A whole token again after 2 s: a batch of 8 (more than the burst) is taken whole, into debt.
-    await sleep(2100);
+    // A batch of 8 (more than the burst) is taken whole once a token is back, into debt;
+    // until then it is refused whole (and costs nothing).
     const batch = JSON.stringify(Array.from({ length: 8 }, (_, i) => JSON.parse(reading(30 + i, `b${i}`))));
-    expect((await fetch(`${n.url}/events`, { method: 'POST', headers: json, body: batch })).status).toBe(202);
-    const after = await fetch(`${n.url}/events`, { method: 'POST', headers: json, body: reading(97, 'e5') });
+    await waitFor(
+      async () => (await fetch(`${n.url}/events`, { method: 'POST', headers: json, body: batch })).status === 202,
+      10_000,
+      'the batch to be admitted',
+    );
+    const after = await fetch(`${n.url}/events`, { method: 'POST', headers: json, body: reading(97, 'e9') });
     expect(after.status).toBe(429);
-    // About 7 tokens of debt and one more to have a whole one, at 0.5/s: about 14 s.
-    expect(Number(after.headers.get('retry-after'))).toBeGreaterThanOrEqual(11);
-    expect(Number(after.headers.get('retry-after'))).toBeLessThanOrEqual(15);
-    expect(await latestTemperature(n.url)).toBe(37);
-    expect(await metric(n.url, 'twinflow_rate_limited_total{front="http"}')).toBe(4);
-    expect(await metric(n.url, 'twinflow_rejected_total{kind="http.TWIN_RATE_LIMITED"}')).toBe(4);
+    // About 7 tokens of debt plus one whole token at 0.5/s: up to 16 s, well past one token's 2 s
+    // (less what the batch's commit took meanwhile).
+    expect(Number(after.headers.get('retry-after'))).toBeGreaterThan(4);
+    expect(Number(after.headers.get('retry-after'))).toBeLessThanOrEqual(16);
+    expect(await latestTemperature(n.url)).toBe(37); // nothing refused reached the twin
+    const limited = await metric(n.url, 'twinflow_rate_limited_total{front="http"}');
+    expect(limited).toBeGreaterThanOrEqual(4);
+    expect(await metric(n.url, 'twinflow_rejected_total{kind="http.TWIN_RATE_LIMITED"}')).toBeGreaterThanOrEqual(4);
     // Refused for its rate, not for its content: no dead letter.
     expect(((await (await fetch(`${n.url}/dead-letters`)).json()) as { items: unknown[] }).items).toHaveLength(0);
   });
@@ -95,7 +102,7 @@ describe('ingest rate over HTTP', () => {
         ops: { tokens: [ops.stored], grants: [{ paths: ['/**'], rights: ['*'] }] },
       },
     });
-    writeFileSync(file, JSON.stringify(rules({ eventsPerSecond: 0.1, burst: 2 })));
+    writeFileSync(file, JSON.stringify(rules({ eventsPerSecond: 0.01, burst: 2 })));
     const n = await node({ access: file });
     const as = (t: string) => ({ ...json, authorization: `Bearer ${t}` });
     const post = (t: string, i: number) =>
@@ -104,9 +111,9 @@ describe('ingest rate over HTTP', () => {
     expect((await post(device.token, 2)).status).toBe(202);
     const refused = await post(device.token, 3);
     expect(refused.status).toBe(429);
-    // A whole token at 0.1/s: up to 10 s (less the time the two accepted requests took).
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(5);
-    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(10);
+    // A whole token at 0.01/s: up to 100 s (less the time the two accepted requests took).
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(50);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(100);
     for (let i = 10; i < 30; i++) expect((await post(ops.token, i)).status).toBe(202);
 
     writeFileSync(file, JSON.stringify(rules({ eventsPerSecond: 1000, burst: 1000 })));
@@ -140,6 +147,32 @@ describe('ingest rate over MQTT (embedded broker)', () => {
     expect(await latestTemperature(n.url)).toBe(23);
   });
 
+  it("MQTT 5 with access rules: the principal's rate over all its connections, changed by a reload", async () => {
+    const file = join(tempDir(), 'access.json');
+    const rules = (rate: { eventsPerSecond: number; burst: number }) => ({
+      principals: {
+        gateway: { password: hashPassword('pw'), grants: [{ paths: ['/**'], rights: ['ingest', 'read'] }], rate },
+      },
+    });
+    writeFileSync(file, JSON.stringify(rules({ eventsPerSecond: 0.05, burst: 2 })));
+    const n = await node({ access: file });
+    const url = n.ingestion.mqtt!.url;
+    const a = await mqttClient(url, { protocolVersion: 5, clientId: 'gw-a', username: 'gateway', password: 'pw' });
+    const b = await mqttClient(url, { protocolVersion: 5, clientId: 'gw-b', username: 'gateway', password: 'pw' });
+    const pub = (c: typeof a, t: number) =>
+      c.publishAsync(topicOf(CLIMATE), data(t), { qos: 1 }).then(
+        (p) => codeOf(p ?? {}),
+        (e: unknown) => codeOf(e),
+      );
+    // One bucket for the principal, whichever connection (client id) it uses.
+    expect([await pub(a, 21), await pub(b, 22), await pub(b, 91), await pub(a, 92)]).toEqual([0, 0, 0x97, 0x97]);
+    writeFileSync(file, JSON.stringify(rules({ eventsPerSecond: 1000, burst: 1000 })));
+    await n.access.reload();
+    // Open connections take the reloaded rate (MqttAccess re-checks them on reload).
+    await waitFor(async () => (await pub(a, 23)) === 0, 5000, 'the reloaded rate');
+    expect(await pub(b, 24)).toBe(0);
+  });
+
   it('MQTT 3.1.1: a publisher over its rate is slowed, not refused: every QoS 1 message is acked and committed, in order, at about the rate', async () => {
     const n = await node({ ingestRate: { eventsPerSecond: 20, burst: 5 } });
     const c = await mqttClient(n.ingestion.mqtt!.url, { protocolVersion: 4, clientId: 'dev-4' });
@@ -149,7 +182,7 @@ describe('ingest rate over MQTT (embedded broker)', () => {
     const seconds = (performance.now() - t0) / 1000;
     // 30 messages past the burst at 20/s: 1.5 s (less a little: the bucket refills while the burst goes).
     expect(seconds).toBeGreaterThan(1.3);
-    expect(seconds).toBeLessThan(6);
+    expect(seconds).toBeLessThan(30); // generous: the machine may be busy; the floor is what matters
     expect(n.ingestion.queue.committed - committedBefore).toBe(35);
     expect(await latestTemperature(n.url)).toBe(34);
     expect(await metric(n.url, 'twinflow_rate_limited_total{front="mqtt"}')).toBeGreaterThanOrEqual(25);
