@@ -201,7 +201,9 @@ export async function startEmbeddedBroker(
     authorizePublish(client, packet, callback) {
       if (client === null) return callback(null);
       // Every PUBLISH counts toward the sender's rate, whatever its topic or payload.
-      if (quota.rateOf(grantsOf.get(client)?.principal.rate) === undefined) return authorize(client, packet, callback);
+      // (Packets already held, e.g. before a reload lifted the rate, are not overtaken.)
+      const unlimited = quota.rateOf(grantsOf.get(client)?.principal.rate) === undefined;
+      if (unlimited && !throttles.get(client)?.held) return authorize(client, packet, callback);
       throttleOf(client).admit(() => authorize(client, packet, callback));
     },
   });
