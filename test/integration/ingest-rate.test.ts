@@ -187,6 +187,20 @@ describe('ingest rate over MQTT (embedded broker)', () => {
     expect(await latestTemperature(n.url)).toBe(34);
     expect(await metric(n.url, 'twinflow_rate_limited_total{front="mqtt"}')).toBeGreaterThanOrEqual(25);
   });
+
+  it('MQTT 3.1.1: a client slowed for longer than its keep alive is not closed for it', async () => {
+    const n = await node({ ingestRate: { eventsPerSecond: 2, burst: 1 } });
+    // aedes closes a client 1.5 keep alives (3 s) after the last packet it parsed; this one's
+    // PINGREQs wait unread behind its held PUBLISH packets for ~5.5 s. (The client itself
+    // stays content: each PUBACK, every 0.5 s, counts as a sign of life to mqtt.js.)
+    const c = await mqttClient(n.ingestion.mqtt!.url, { protocolVersion: 4, clientId: 'slow-4', keepalive: 2 });
+    let closed = false;
+    c.on('close', () => (closed = true));
+    await Promise.all(Array.from({ length: 12 }, (_, i) => c.publishAsync(topicOf(CLIMATE), data(i), { qos: 1 })));
+    expect(closed).toBe(false);
+    expect(await latestTemperature(n.url)).toBe(11);
+    expect(n.rejections.count('mqtt.keepalive_timeout')).toBe(0);
+  });
 });
 
 describe('ingest rate over WARP', () => {

@@ -39,6 +39,18 @@ export interface EmbeddedBroker {
 }
 
 /**
+ * Tells aedes a held client is alive when one of its packets is let through. aedes times keep
+ * alive from the packets it parses, and a throttled client's PINGREQs wait unread behind its
+ * PUBLISH packets (its socket is not read): without this a client slowed for longer than 1.5
+ * times its keep alive would be closed for our own backpressure. (aedes has no public call for
+ * it; if the field is gone this does nothing, and a slowed client may time out.)
+ */
+function keptAlive(client: Client): void {
+  const internal = client as unknown as { _keepaliveInterval?: number; _keepaliveTimer?: NodeJS.Timeout | null };
+  if ((internal._keepaliveInterval ?? -1) > 0) internal._keepaliveTimer?.refresh();
+}
+
+/**
  * Starts aedes on a TCP port with ingestion wired into `authorizePublish`.
  *
  * aedes writes a QoS 1 PUBACK only after `authorizePublish` calls back, so calling back
@@ -204,7 +216,10 @@ export async function startEmbeddedBroker(
       // (Packets already held, e.g. before a reload lifted the rate, are not overtaken.)
       const unlimited = quota.rateOf(grantsOf.get(client)?.principal.rate) === undefined;
       if (unlimited && !throttles.get(client)?.held) return authorize(client, packet, callback);
-      throttleOf(client).admit(() => authorize(client, packet, callback));
+      throttleOf(client).admit(() => {
+        keptAlive(client);
+        authorize(client, packet, callback);
+      });
     },
   });
   aedes.on('clientDisconnect', (client) => {
