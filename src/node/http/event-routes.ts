@@ -190,13 +190,13 @@ function admit(quota: IngestQuota, req: FastifyRequest, reply: FastifyReply, n: 
   const rate = quota.rateOf(own)!;
   const seconds = Math.max(1, Math.ceil(wait / 1000));
   quota.limited('http', n);
-  const bad = new TwinError(
+  const error = new TwinError(
     'TWIN_RATE_LIMITED',
     `over the ingest rate of ${rate.eventsPerSecond} events/s (burst ${rate.burst}); retry in ${seconds} s`,
     { retryAfterSeconds: seconds, eventsPerSecond: rate.eventsPerSecond, burst: rate.burst },
   );
   void reply.header('retry-after', String(seconds));
-  throw bad;
+  throw error;
 }
 
 /** The bounded answer to a batch: however many events were rejected, it lists at most `maxListed`. */
