@@ -291,6 +291,33 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       baselineName: 'Runtime.ingest in process',
       target: { value: 200_000, cmp: '>=' },
     });
+
+    // The ingest rate limiter's cost: the same load on a node whose limit (per sender, here
+    // one address) is too high to ever refuse, against the limiter off, alternating runs.
+    const limited = await node({ ingestRate: { eventsPerSecond: 1e12, burst: 1e12 } });
+    await limited.runtime.ingest(SENSORS.map((subject) => ({ subject, data: { temperature: 20, humidity: 40 } })));
+    const off: number[] = [],
+      on: number[] = [];
+    for (let run = 0; run <= ctx.runs; run++) {
+      const bodies = () => batchEvents(++pass, batches, perBatch).map((b) => JSON.stringify(b));
+      const a = await httpRate(http, bodies(), perBatch);
+      const b = await httpRate(limited, bodies(), perBatch);
+      // The first pair warms both up.
+      if (run > 0) {
+        off.push(a);
+        on.push(b);
+      }
+    }
+    figures.push({
+      scenario: 'ingest',
+      figure: 'HTTP batch events/s with --ingest-rate set (never refusing) vs off',
+      unit: 'ev/s',
+      ours: on,
+      baseline: off,
+      baselineName: 'ingest rate off, same run',
+      target: { ratio: 0.95, cmp: '>=' },
+    });
+    await limited.close();
     await http.close();
   } finally {
     await mosq?.stop();

@@ -37,6 +37,10 @@ export const ErrorCodes = {
   TWIN_FORBIDDEN: { status: 403, summary: 'the principal holds no right to do this on this path' },
   TWIN_UNAUTHENTICATED: { status: 401, summary: 'credentials are missing, invalid, expired or revoked' },
   TWIN_LINK_LIMIT: { status: 429, summary: 'too many links on one WebSocket' },
+  TWIN_RATE_LIMITED: {
+    status: 429,
+    summary: "the sender is over its ingest rate; retry after the time given (HTTP's Retry-After)",
+  },
   TWIN_FRAME_MALFORMED: { status: 400, summary: 'the WARP frame is not a valid envelope' },
   TWIN_ROUTE_NOT_FOUND: { status: 404, summary: 'no HTTP route with this method and path' },
   TWIN_PAYLOAD_TOO_DEEP: { status: 400, summary: 'the payload nests deeper than the configured limit' },

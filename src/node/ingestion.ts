@@ -10,6 +10,7 @@ import { Outputs, type OutputOptions } from './outputs/outputs.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Rejections } from './rejections.js';
 import type { AccessControl } from '../access/access-control.js';
+import { IngestQuota } from './ingest/ingest-quota.js';
 
 /** Ingestion and output settings of a node (part of `NodeOptions`). */
 export interface IngestionOptions {
@@ -54,12 +55,21 @@ export async function startIngestion(
   rejections = new Rejections(log),
   /** Who may connect, publish and subscribe on the embedded broker (default: no rules). */
   access?: AccessControl,
+  /** Ingest rate per sender (default: none). */
+  quota: IngestQuota = new IngestQuota(),
 ): Promise<Ingestion> {
   const deadLetters = options.deadLetters ?? new MemoryDeadLetters();
   const bad = new BadInput(rejections, deadLetters);
   const queue = new IngestQueue(rt, bad);
   const mqtt = options.mqtt
-    ? await startMqttFront({ pathAttribute: options.pathAttribute, ...options.mqtt }, queue, rejections, log, access)
+    ? await startMqttFront(
+        { pathAttribute: options.pathAttribute, ...options.mqtt },
+        queue,
+        rejections,
+        log,
+        access,
+        quota,
+      )
     : null;
   const outputs = new Outputs(
     rt,
@@ -78,7 +88,7 @@ export async function startIngestion(
     rejections,
     routes(limits) {
       return async (app) => {
-        await app.register(eventRoutes(rt, { bad, pathAttribute: options.pathAttribute, limits }));
+        await app.register(eventRoutes(rt, { bad, pathAttribute: options.pathAttribute, limits, quota }));
       };
     },
     async close() {

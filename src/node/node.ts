@@ -17,7 +17,8 @@ import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { Rejections } from './rejections.js';
 import { LmdbStateStore } from '../store/lmdb-store.js';
 import type { StorageOptions } from './config/store-config.js';
-import type { LimitOptions } from './config/limits-config.js';
+import { resolveIngestRate, type LimitOptions } from './config/limits-config.js';
+import { IngestQuota } from './ingest/ingest-quota.js';
 import type { ModelSource } from '../hosting/worker-protocol.js';
 import type { ModelSet } from '../model/model-set.js';
 import { loadModelSet } from '../model/model-set-import.js';
@@ -103,6 +104,8 @@ export interface TwinflowNode {
   setTls(material: TlsMaterial): void;
   /** The access rules in force (`reload()` re-reads the file, as SIGHUP and file changes do). */
   readonly access: AccessControl;
+  /** Ingest rate per sender (`--ingest-rate`, principals' own `rate`); its counts are `twinflow_rate_limited_total`. */
+  readonly quota: IngestQuota;
   close(): Promise<void>;
 }
 
@@ -121,6 +124,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const workers = options.workers ?? 0;
   // Checked before anything starts, so a bad limit leaves no store or worker behind.
   const httpLimits = resolveHttpLimits(options.httpLimits);
+  const quota = new IngestQuota(resolveIngestRate(options.ingestRate));
   const host = options.host ?? '127.0.0.1',
     port = options.port ?? 9001;
   // Checked before anything starts too: a bad certificate or key fails here, naming the problem.
@@ -188,7 +192,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   installAccessHook(http, access);
   let admin: AdminListener | undefined;
   // Created before the routes so /metrics can read it; it handles upgrades, not routes.
-  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections, access });
+  const warp = attachWarp(http.server, runtime, logger, { ...options.warp, rejections, access, quota });
   let ingestion: Ingestion | undefined;
   let url: string;
   try {
@@ -196,7 +200,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await http.register(queryRoutes(runtime));
     await http.register(openApiRoutes());
     const mqtt = options.mqtt && options.tls ? { ...options.mqtt, tls: options.tls } : options.mqtt;
-    ingestion = await startIngestion(runtime, logger, { ...options, mqtt }, rejections, access);
+    ingestion = await startIngestion(runtime, logger, { ...options, mqtt }, rejections, access, quota);
     await http.register(ingestion.routes(httpLimits));
     const deadLetters = ingestion.deadLetters;
     const adminRoutes = async (app: FastifyInstance): Promise<void> => {
@@ -206,6 +210,8 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
           runtime,
           () => warp.stats(),
           () => rejections.counts(),
+          () => quota.counts(),
+          () => ingestion?.outputs.stats() ?? {},
         ),
       );
       await app.register(deadLetterRoutes(deadLetters));
@@ -264,6 +270,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
       fronts.mqtt?.setSecureContext?.(next);
       logger.info('TLS certificate reloaded: new connections use it');
     },
+    quota,
     async close() {
       if (closed) return;
       closed = true;

@@ -7,7 +7,8 @@ import { forbidden } from './forbidden.js';
 
 /** What one MQTT connection may do: its principal's grants, `{clientId}` bound to its client id. */
 export interface MqttGrants {
-  readonly principal: Principal;
+  /** Replaced when the rules reload (its grants and ingest rate may have changed). */
+  principal: Principal;
   grants: GrantSet;
   readonly clientId: string;
   readonly credential: Credential;
@@ -109,6 +110,7 @@ export class MqttAccess {
         const principal = await this.access.authenticate(g.credential);
         if (principal.expired(Date.now())) throw new TwinError('TWIN_UNAUTHENTICATED', 'expired');
         g.grants = principal.grantsFor({ clientId: g.clientId });
+        g.principal = principal;
       } catch {
         this.revoke(key);
       }

@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ingestRefusal } from '../auth/forbidden.js';
 import { TwinError, publicError, toTwinError } from '../../errors.js';
 import type { EventInput } from '../../runtime/event-input.js';
@@ -8,6 +8,7 @@ import type { Runtime } from '../../runtime/runtime.js';
 import { topLevelItems } from './batch-scan.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import { markCounted } from './server.js';
+import { rateKeyOf, type IngestQuota } from '../ingest/ingest-quota.js';
 
 export interface EventRouteOptions {
   /** Where rejected input is logged and dead-lettered. */
@@ -16,6 +17,8 @@ export interface EventRouteOptions {
   pathAttribute?: string;
   /** Batch size cap and how many rejected events an answer lists (defaults: DEFAULT_HTTP_LIMITS). */
   limits?: Partial<Pick<HttpLimits, 'maxBatchEvents' | 'maxListedErrors'>>;
+  /** Ingest rate per sender: a request over it is 429 with `Retry-After` (default: no limit). */
+  quota?: IngestQuota;
 }
 
 /** The answer to a batch: totals, the first rejected events by index, and every rejection counted by code. */
@@ -45,6 +48,8 @@ const BATCH = 'application/cloudevents-batch+json';
  * (some rejected) or 400 (none accepted) with a bounded summary ({@link BatchAnswer}): the
  * first `maxListedErrors` rejected indexes with their errors, and counts by code. A batch
  * of more than `maxBatchEvents` is 413 TWIN_BATCH_TOO_LARGE before any event is decoded.
+ * A sender over its ingest rate gets 429 TWIN_RATE_LIMITED with `Retry-After` (whole
+ * seconds), also before anything is decoded: a batch of N events costs N tokens.
  * Every rejection is counted, logged at a bounded rate and dead-lettered (`GET /dead-letters`).
  *
  * @example
@@ -60,6 +65,7 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
   const maxBatch = options.limits?.maxBatchEvents ?? DEFAULT_HTTP_LIMITS.maxBatchEvents;
   const maxListed = options.limits?.maxListedErrors ?? DEFAULT_HTTP_LIMITS.maxListedErrors;
   const ce: DecodeOptions = { pathAttribute: options.pathAttribute };
+  const quota = options.quota;
   const reported = new WeakSet<Error>();
   const reject = (error: TwinError, note: InputNote, event?: EventInput): TwinError => {
     if (!reported.has(error)) bad.report(error, note, event);
@@ -98,15 +104,23 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
       const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
       const decoded: (EventInput | TwinError)[] = [];
       let batch = false;
+      const binary = req.headers['ce-specversion'] !== undefined;
+      // Counted on the bytes, before anything is parsed (see topLevelItems): undefined when not an array.
+      const items =
+        !binary && (media === BATCH || media === 'application/json' || media === '')
+          ? topLevelItems(body, maxBatch)
+          : undefined;
+      // A batch past the limit is refused below (413) without costing the sender any of its rate.
+      if (quota && (items ?? 1) > 0 && (items ?? 1) <= maxBatch) admit(quota, req, reply, items ?? 1);
       try {
-        if (req.headers['ce-specversion'] !== undefined) {
+        if (binary) {
           decoded.push(decodeBinary((n) => header(req, `ce-${n}`), body, contentType, ce));
         } else if (media === STRUCTURED) {
           decoded.push(decodeStructured(parseJson(body), ce));
         } else if (media === BATCH || media === 'application/json' || media === '') {
           // Before the body is parsed: the cost of a batch (parsing, decoding, errors, dead
           // letters, the answer) grows with its length, which the 1 MiB body limit alone lets reach ~350 k.
-          if ((topLevelItems(body, maxBatch) ?? 0) > maxBatch) {
+          if ((items ?? 0) > maxBatch) {
             throw new TwinError(
               'TWIN_BATCH_TOO_LARGE',
               `the batch holds more than ${maxBatch} events, the most one request may carry (split it)`,
@@ -160,6 +174,29 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
       return reply.status(status).send(summarise(report.accepted, rejected, maxListed, req.log));
     });
   };
+}
+
+/**
+ * Takes `n` events from the sender's ingest rate, or refuses the whole request: 429
+ * TWIN_RATE_LIMITED with `Retry-After` in whole seconds (at least 1), counted
+ * (`twinflow_rate_limited_total{front="http"}`; the root error handler logs it at a bounded
+ * rate as `http.TWIN_RATE_LIMITED`), not dead-lettered (the events were fine; the sender
+ * resends them later).
+ */
+function admit(quota: IngestQuota, req: FastifyRequest, reply: FastifyReply, n: number): void {
+  const own = req.principal?.rate;
+  const wait = quota.take(rateKeyOf({ principal: req.principal, remoteAddress: req.ip }), n, own);
+  if (wait === 0) return;
+  const rate = quota.rateOf(own)!;
+  const seconds = Math.max(1, Math.ceil(wait / 1000));
+  quota.limited('http', n);
+  const error = new TwinError(
+    'TWIN_RATE_LIMITED',
+    `over the ingest rate of ${rate.eventsPerSecond} events/s (burst ${rate.burst}); retry in ${seconds} s`,
+    { retryAfterSeconds: seconds, eventsPerSecond: rate.eventsPerSecond, burst: rate.burst },
+  );
+  void reply.header('retry-after', String(seconds));
+  throw error;
 }
 
 /** The bounded answer to a batch: however many events were rejected, it lists at most `maxListed`. */

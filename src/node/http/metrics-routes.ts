@@ -3,6 +3,7 @@ import { needMetrics } from './access-hook.js';
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { WarpFrontStats } from '../warp/server.js';
+import type { SinkStats } from '../outputs/sink-queue.js';
 
 type Sample = readonly [labels: string, value: number];
 
@@ -26,6 +27,11 @@ export function family(
   return out;
 }
 
+/** A Prometheus label value: backslash, double quote and newline escaped. */
+function labelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
 /**
  * `GET /metrics` in Prometheus text format: runtime counters (events in, turns, twins
  * active, commands), turn latency quantiles, and the WARP front's links, frames,
@@ -40,6 +46,9 @@ export function metricsRoutes(
   rt: Runtime,
   warp: () => WarpFrontStats | null,
   rejected: () => ReadonlyMap<string, number> = () => new Map(),
+  rateLimited: () => ReadonlyMap<string, number> = () => new Map(),
+  /** Delivery counters of each output sink (webhooks, MQTT), by sink name. */
+  outputs: () => Readonly<Record<string, SinkStats>> = () => ({}),
 ) {
   return async (app: FastifyInstance): Promise<void> => {
     // How long the main thread's event loop was held: what every front's latency waits on.
@@ -56,7 +65,8 @@ export function metricsRoutes(
       needMetrics(req);
       const s = rt.stats();
       const w = warp();
-      const parts = [
+      const parts: string[] = [];
+      parts.push(
         family('twinflow_events_total', 'counter', 'Events ingested (delivered to a twin).', [['', s.events]]),
         family('twinflow_events_duplicate_total', 'counter', 'Redelivered events ignored by source+id dedupe.', [
           ['', s.duplicates],
@@ -110,7 +120,40 @@ export function metricsRoutes(
           'Input and connections refused by a front or a limit, by kind (docs/limits.md).',
           [...rejected()].map(([kind, n]) => [`{kind="${kind}"}`, n] as const),
         ),
-      ];
+        family(
+          'twinflow_rate_limited_total',
+          'counter',
+          "Events over their sender's ingest rate, by front: refused (HTTP 429, MQTT 5 PUBACK 0x97 or a dropped QoS 0 PUBLISH, WARP command) or, on MQTT 3.1.1, held until the rate allows them.",
+          [...rateLimited()].map(([front, n]) => [`{front="${front}"}`, n] as const),
+        ),
+      );
+      const sinks = Object.entries(outputs());
+      const bySink = (pick: (s: SinkStats) => number): Sample[] =>
+        sinks.map(([name, st]) => [`{sink="${labelValue(name)}"}`, pick(st)] as const);
+      if (sinks.length > 0)
+        parts.push(
+          family('twinflow_output_queued', 'gauge', 'Derived events waiting for a slow or failing output sink.', [
+            ...bySink((st) => st.queued),
+          ]),
+          family(
+            'twinflow_output_dropped_total',
+            'counter',
+            'Derived events dropped (oldest first) because a sink fell --outputs queue capacity behind.',
+            bySink((st) => st.dropped),
+          ),
+          family(
+            'twinflow_output_retries_total',
+            'counter',
+            'Output deliveries retried.',
+            bySink((st) => st.retries),
+          ),
+          family(
+            'twinflow_output_dead_lettered_total',
+            'counter',
+            'Derived events dead-lettered after their sink kept failing.',
+            bySink((st) => st.deadLettered),
+          ),
+        );
       if (w) {
         parts.push(
           family('twinflow_warp_connections', 'gauge', 'Open WARP WebSockets.', [['', w.connections]]),
@@ -140,6 +183,12 @@ export function metricsRoutes(
           family('twinflow_warp_malformed_total', 'counter', 'Malformed WARP frames or envelopes received.', [
             ['', w.malformed],
           ]),
+          family(
+            'twinflow_warp_control_dropped_total',
+            'counter',
+            'Replies (e.g. to malformed frames) dropped because a socket left maxPendingControl of them unread.',
+            [['', w.controlDropped]],
+          ),
           family(
             'twinflow_warp_events_encoded_total',
             'counter',

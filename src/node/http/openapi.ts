@@ -236,6 +236,17 @@ export const openApiDocument = {
           413: errorResponse(
             'Body over --http-max-body (default 1 MiB; TWIN_PAYLOAD_TOO_LARGE) or a batch of more than --http-max-batch events (TWIN_BATCH_TOO_LARGE)',
           ),
+          429: {
+            ...errorResponse(
+              "The sender is over its ingest rate (--ingest-rate, or its principal's rate; a batch of N events costs N): TWIN_RATE_LIMITED, nothing applied; resend after Retry-After",
+            ),
+            headers: {
+              'Retry-After': {
+                description: 'Seconds to wait before resending (at least 1)',
+                schema: { type: 'integer' },
+              },
+            },
+          },
         },
       },
     },

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Aedes } from 'aedes';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from '../../logger.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
@@ -12,6 +12,8 @@ import { listenError } from '../listen-error.js';
 import { GrantSet } from '../../access/path-grants.js';
 import { mqttCredential, type MqttAccess, type MqttGrants } from '../auth/mqtt-access.js';
 import { peerCommonName, secureContextOf, serverTlsOptions, type TlsOptions } from '../tls/tls-options.js';
+import { IngestQuota, rateKeyOf } from './ingest-quota.js';
+import { PublishThrottle } from './publish-throttle.js';
 
 export interface EmbeddedBrokerOptions {
   /** Listen address (default 127.0.0.1: the zero-setup broker is not exposed by default). */
@@ -26,6 +28,8 @@ export interface EmbeddedBrokerOptions {
   access?: MqttAccess;
   /** Serve MQTTS only, with this certificate (and client certificates as it says). */
   tls?: TlsOptions;
+  /** Ingest rate per sender (default: none): MQTT 3.1.1 publishers are slowed, MQTT 5 ones refused (0x97). */
+  quota?: IngestQuota;
 }
 
 /** The embedded MQTT broker of a node: what devices talk to when there is no other broker. */
@@ -38,6 +42,18 @@ export interface EmbeddedBroker {
   /** MQTTS: new connections use this certificate from now on (open ones keep theirs). */
   readonly setSecureContext: ((tls: TlsOptions) => void) | undefined;
   readonly close: () => Promise<void>;
+}
+
+/**
+ * Tells aedes a held client is alive when one of its packets is let through. aedes times keep
+ * alive from the packets it parses, and a throttled client's PINGREQs wait unread behind its
+ * PUBLISH packets (its socket is not read): without this a client slowed for longer than 1.5
+ * times its keep alive would be closed for our own backpressure. (aedes has no public call for
+ * it; if the field is gone this does nothing, and a slowed client may time out.)
+ */
+function keptAlive(client: Client): void {
+  const internal = client as unknown as { _keepaliveInterval?: number; _keepaliveTimer?: NodeJS.Timeout | null };
+  if ((internal._keepaliveInterval ?? -1) > 0) internal._keepaliveTimer?.refresh();
 }
 
 /**
@@ -54,6 +70,9 @@ export interface EmbeddedBroker {
  * called back, so deliveries never wait for a subscriber: {@link MqttWire} drops those to a
  * client that does not take them, and a publisher is never held by someone else's socket.
  * MQTT 5 clients are detected from their CONNECT and served by {@link Mqtt5Session}.
+ * A 3.1.1 publisher over its ingest rate is slowed by a {@link PublishThrottle} (its
+ * packets wait, in order, so aedes stops reading its socket): 3.1.1 has no "quota
+ * exceeded", and a PUBACK for a message not ingested would claim durability.
  *
  * @example
  * ```ts
@@ -82,6 +101,70 @@ export async function startEmbeddedBroker(
   const grantsOf = new WeakMap<object, MqttGrants>();
   /** The verified client certificate's common name of each MQTTS connection (by the stream aedes reads). */
   const certificateNames = new WeakMap<object, string>();
+  const quota = options.quota ?? new IngestQuota();
+  /** Per 3.1.1 client over its rate: its packets waiting for tokens, in order. */
+  const throttles = new WeakMap<object, PublishThrottle>();
+  const throttleOf = (client: Client): PublishThrottle => {
+    let t = throttles.get(client);
+    if (!t) {
+      t = new PublishThrottle(
+        () => {
+          // Read each time: a reload of the access file may change the principal's rate.
+          const principal = grantsOf.get(client)?.principal;
+          return quota.take(rateKeyOf({ principal, clientId: client.id }), 1, principal?.rate);
+        },
+        () => {
+          quota.limited('mqtt');
+          rejections.note(
+            'mqtt.rate_limited',
+            { clientId: client.id, held: throttles.get(client)?.held },
+            'MQTT 3.1.1 PUBLISH held: the sender is over its ingest rate; its socket is not read until the rate allows',
+          );
+        },
+      );
+      throttles.set(client, t);
+    }
+    return t;
+  };
+  /** Ingests one PUBLISH of an authenticated 3.1.1 client (after its rate allowed it). */
+  const authorize = (client: Client, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
+    // Retained messages are not kept (MQTT 5 clients are told so in CONNACK): devices send
+    // readings, which a new subscriber has no use for, and aedes would hold each topic's
+    // last one in memory forever, even one ingest refused, and replay it to every `#` subscriber.
+    packet.retain = false;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const g = access?.enabled ? grantsOf.get(client) : undefined;
+    if (access?.enabled && !ingest.namesTwin(packet.topic)) {
+      // Not a twin's topic: signals and device commands are the node's to publish.
+      const denied = g ? access.outputPublishError(g, packet.topic) : true;
+      if (denied) {
+        rejections.note(
+          'mqtt.forbidden',
+          { clientId: client.id, topic: packet.topic },
+          'MQTT PUBLISH dropped: topics that name no twin (signals, commands) need the admin right',
+        );
+        // 3.1.1 has no negative PUBACK: acknowledged, never forwarded (see authorizeForward).
+        packet.payload = payload;
+        refused.add(payload);
+        return callback(null);
+      }
+    }
+    ingest.publish(
+      { topic: packet.topic, payload },
+      packet.qos,
+      client.id,
+      (error) => {
+        if (error && packet.qos > 0 && reasonFor(error).retry) return callback(error);
+        // A topic that names no twin is none of ingest's business: the broker stays a broker for it.
+        if (error && ingest.namesTwin(packet.topic)) {
+          packet.payload = payload;
+          refused.add(payload);
+        }
+        callback(null);
+      },
+      g?.grants ?? (access?.enabled ? GrantSet.NONE : undefined),
+    );
+  };
   const aedes = await Aedes.createBroker({
     authorizeForward(client, packet) {
       if (typeof packet.payload === 'object' && refused.has(packet.payload)) return null;
@@ -139,45 +222,20 @@ export async function startEmbeddedBroker(
     },
     authorizePublish(client, packet, callback) {
       if (client === null) return callback(null);
-      // Retained messages are not kept (MQTT 5 clients are told so in CONNACK): devices send
-      // readings, which a new subscriber has no use for, and aedes would hold each topic's
-      // last one in memory forever, even one ingest refused, and replay it to every `#` subscriber.
-      packet.retain = false;
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      const g = access?.enabled ? grantsOf.get(client) : undefined;
-      if (access?.enabled && !ingest.namesTwin(packet.topic)) {
-        // Not a twin's topic: signals and device commands are the node's to publish.
-        const denied = g ? access.outputPublishError(g, packet.topic) : true;
-        if (denied) {
-          rejections.note(
-            'mqtt.forbidden',
-            { clientId: client.id, topic: packet.topic },
-            'MQTT PUBLISH dropped: topics that name no twin (signals, commands) need the admin right',
-          );
-          // 3.1.1 has no negative PUBACK: acknowledged, never forwarded (see authorizeForward).
-          packet.payload = payload;
-          refused.add(payload);
-          return callback(null);
-        }
-      }
-      ingest.publish(
-        { topic: packet.topic, payload },
-        packet.qos,
-        client.id,
-        (error) => {
-          if (error && packet.qos > 0 && reasonFor(error).retry) return callback(error);
-          // A topic that names no twin is none of ingest's business: the broker stays a broker for it.
-          if (error && ingest.namesTwin(packet.topic)) {
-            packet.payload = payload;
-            refused.add(payload);
-          }
-          callback(null);
-        },
-        g?.grants ?? (access?.enabled ? GrantSet.NONE : undefined),
-      );
+      // Every PUBLISH counts toward the sender's rate, whatever its topic or payload.
+      // (Packets already held, e.g. before a reload lifted the rate, are not overtaken.)
+      const unlimited = quota.rateOf(grantsOf.get(client)?.principal.rate) === undefined;
+      if (unlimited && !throttles.get(client)?.held) return authorize(client, packet, callback);
+      throttleOf(client).admit(() => {
+        keptAlive(client);
+        authorize(client, packet, callback);
+      });
     },
   });
-  aedes.on('clientDisconnect', (client) => access?.forget(client));
+  aedes.on('clientDisconnect', (client) => {
+    access?.forget(client);
+    throttles.get(client)?.close();
+  });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('keepaliveTimeout', (client) =>
     rejections.note(
@@ -192,7 +250,7 @@ export async function startEmbeddedBroker(
     const certificateName = peerCommonName(socket);
     new MqttWire(socket, options.limits, rejections, (level, stream) => {
       if (level === 5)
-        new Mqtt5Session(stream, aedes, ingest, queue, options.limits, rejections, access, certificateName);
+        new Mqtt5Session(stream, aedes, ingest, queue, options.limits, rejections, access, certificateName, quota);
       else {
         if (certificateName !== undefined) certificateNames.set(stream, certificateName);
         aedes.handle(stream);

@@ -87,6 +87,17 @@ export class IngestQueue {
     this.push(PLACEHOLDER, note, done);
   }
 
+  /**
+   * Answers `done` with `error` in submission order, like {@link pushRejected}, for input
+   * refused for a reason that is not the input's fault (the sender's rate): not
+   * dead-lettered, not counted as rejected. With nothing pending it answers at once.
+   */
+  pushRefused(error: TwinError, done: IngestDone): void {
+    if (this.inFlight === 0 && this.inputs.length === 0) return done(error);
+    (this.failed ??= new Map()).set(this.inputs.length, error);
+    this.push(PLACEHOLDER, { origin: 'mqtt' }, done);
+  }
+
   /** True while more than `maxPending` events wait for their commit. */
   get full(): boolean {
     return this.inFlight >= this.maxPending;

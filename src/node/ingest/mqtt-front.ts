@@ -10,6 +10,7 @@ import type { Rejections } from '../rejections.js';
 import { AccessControl } from '../../access/access-control.js';
 import { MqttAccess } from '../auth/mqtt-access.js';
 import type { TlsOptions } from '../tls/tls-options.js';
+import { IngestQuota } from './ingest-quota.js';
 
 /** Defaults of the embedded broker's bounds (see docs/ingestion.md, "Limits"). */
 export const MQTT_DEFAULTS = {
@@ -85,6 +86,8 @@ export async function startMqttFront(
   rejections: Rejections,
   log: Logger,
   access: AccessControl = AccessControl.open(),
+  /** Ingest rate per sender, enforced by the embedded broker (an external one's clients are its own business). */
+  quota: IngestQuota = new IngestQuota(),
 ): Promise<MqttFront> {
   const topics = new TopicMap(options.topicPrefix ?? '');
   const decoder = new MqttDecoder({ maxPayloadBytes: options.maxPayloadBytes, pathAttribute: options.pathAttribute });
@@ -127,7 +130,15 @@ export async function startMqttFront(
   // The external broker authenticates its own clients (its ACLs); the embedded one uses the node's rules.
   const mqttAccess = new MqttAccess(access, topics);
   const broker = await startEmbeddedBroker(
-    { port: options.port ?? 1883, host: options.host, maxConnections, limits, access: mqttAccess, tls: options.tls },
+    {
+      port: options.port ?? 1883,
+      host: options.host,
+      maxConnections,
+      limits,
+      access: mqttAccess,
+      tls: options.tls,
+      quota,
+    },
     ingest,
     queue,
     rejections,

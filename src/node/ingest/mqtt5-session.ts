@@ -10,10 +10,12 @@ import mqttPacket, {
 } from 'mqtt-packet';
 import type { Rejections } from '../rejections.js';
 import type { IngestQueue } from './ingest-queue.js';
-import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
+import { reasonFor, ReasonCode, type MqttIngest } from './mqtt-ingest.js';
 import { serverKeepAlive, type MqttSessionLimits } from './keepalive.js';
 import { GrantSet } from '../../access/path-grants.js';
 import { mqttCredential, type MqttAccess, type MqttGrants } from '../auth/mqtt-access.js';
+import { rateKeyOf, type IngestQuota } from './ingest-quota.js';
+import { TwinError } from '../../errors.js';
 
 type Deliver = Parameters<Aedes['subscribe']>[1];
 
@@ -46,6 +48,9 @@ const TOPIC_ALIAS_MAX = 64;
  * allows it) to a client that does not take them once `maxWriteBufferBytes` wait. A keep
  * alive of 0 or above `maxKeepaliveSeconds` is replaced by that maximum, sent as Server
  * Keep Alive in CONNACK (MQTT 5 §3.2.2.3.14), so no connection is idle forever.
+ * A PUBLISH over the sender's ingest rate is refused: QoS 1 with PUBACK 0x97 (Quota
+ * exceeded, in order with the other PUBACKs), QoS 0 dropped; either way it is counted and
+ * reaches no twin.
  */
 export class Mqtt5Session {
   private clientId = '';
@@ -71,6 +76,7 @@ export class Mqtt5Session {
     private readonly access?: MqttAccess,
     /** The verified client certificate's common name (MQTTS), the credential of a CONNECT without user name and password. */
     private readonly certificateName?: string,
+    private readonly quota?: IngestQuota,
   ) {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
     parser.on('packet', (p: Packet) => this.onPacket(p));
@@ -196,6 +202,7 @@ export class Mqtt5Session {
       else topic = this.aliases.get(alias) ?? '';
       if (topic.length === 0) return this.disconnect('protocol_error', PROTOCOL_ERROR, `unknown topic alias ${alias}`);
     }
+    if (this.overRate(p, topic)) return;
     const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     const msg = { topic, payload, properties: p.properties };
     if (this.access?.enabled && !this.ingest.namesTwin(topic)) {
@@ -238,6 +245,38 @@ export class Mqtt5Session {
       },
       this.grants?.grants ?? (this.access?.enabled ? GrantSet.NONE : undefined),
     );
+  }
+
+  /** True (and answered) when the PUBLISH is over the sender's rate: every PUBLISH counts, whatever its topic. */
+  private overRate(p: IPublishPacket, topic: string): boolean {
+    const principal = this.grants?.principal;
+    const own = principal?.rate;
+    if (!this.quota || this.quota.rateOf(own) === undefined) return false;
+    const wait = this.quota.take(rateKeyOf({ principal, clientId: this.clientId }), 1, own);
+    if (wait === 0) return false;
+    this.quota.limited('mqtt');
+    this.rejections.note(
+      'mqtt.rate_limited',
+      { clientId: this.clientId, topic, qos: p.qos, retryAfterMs: wait },
+      `MQTT 5 PUBLISH refused: the sender is over its ingest rate (${p.qos === 1 ? 'PUBACK 0x97' : 'QoS 0 dropped'})`,
+    );
+    if (p.qos === 1) {
+      const rate = this.quota.rateOf(own)!;
+      const error = new TwinError(
+        'TWIN_RATE_LIMITED',
+        `over the ingest rate of ${rate.eventsPerSecond} events/s (burst ${rate.burst}); retry in ${wait} ms`,
+      );
+      // After the PUBACKs of earlier PUBLISH still waiting for their commit (MQTT 5 §4.6: in order).
+      this.queue.pushRefused(error, () =>
+        this.send({
+          cmd: 'puback',
+          messageId: p.messageId,
+          reasonCode: ReasonCode.QUOTA_EXCEEDED,
+          properties: { reasonString: `${error.code}: ${error.message}` },
+        }),
+      );
+    }
+    return true;
   }
 
   private onSubscribe(p: ISubscribePacket): void {

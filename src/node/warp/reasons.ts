@@ -12,7 +12,14 @@ import type { TwinLogger } from '../../model/twin-model.js';
  * ```
  */
 export type UnlinkReason =
-  'nodeNotFound' | 'laneNotFound' | 'forbidden' | 'tooManyLinks' | 'tooManyTwins' | 'malformed' | 'failed';
+  | 'nodeNotFound'
+  | 'laneNotFound'
+  | 'forbidden'
+  | 'tooManyLinks'
+  | 'tooManyTwins'
+  | 'rateLimited'
+  | 'malformed'
+  | 'failed';
 
 const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
   TWIN_NO_ROUTE: 'nodeNotFound',
@@ -23,6 +30,7 @@ const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
   TWIN_LANE_KIND: 'forbidden', // e.g. a client's command to a value lane that is not writable
   TWIN_LINK_LIMIT: 'tooManyLinks',
   TWIN_TOO_MANY_TWINS: 'tooManyTwins', // a wildcard link matching more than --max-link-twins
+  TWIN_RATE_LIMITED: 'rateLimited', // a command over the sender's ingest rate
   TWIN_FRAME_MALFORMED: 'malformed',
 };
 

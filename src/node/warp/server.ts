@@ -12,6 +12,7 @@ import { AccessControl } from '../../access/access-control.js';
 import { credentialOf } from '../auth/credentials.js';
 import { peerCommonName } from '../tls/tls-options.js';
 import { SessionAccess } from './session-access.js';
+import { IngestQuota } from '../ingest/ingest-quota.js';
 import { EventEncoder } from './event-encoder.js';
 import { DEFAULT_WARP_LIMITS, newWarpStats, type WarpLimits, type WarpStats } from './limits.js';
 import { WarpSession, type SessionContext } from './session.js';
@@ -36,6 +37,8 @@ export interface WarpOptions {
   rejections?: Rejections;
   /** Who may link and command what (default: no rules, everything allowed). */
   access?: AccessControl;
+  /** Ingest rate per sender: a command over it is refused `@unlinked(…)@rateLimited` (default: no limit). */
+  quota?: IngestQuota;
 }
 
 /** A snapshot of the WARP front's counters and gauges. */
@@ -94,6 +97,7 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     authorize: options.authorize ?? allowAll,
     encoders: { recon: new EventEncoder('recon'), json: new EventEncoder('json') },
     clock: options.clock ?? runtime.clock,
+    quota: options.quota ?? new IngestQuota(),
   };
   const access = options.access ?? AccessControl.open();
   const sessions = new Map<WebSocket, WarpSession>();
@@ -207,7 +211,14 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
         alive.add(ws);
         session.receive(data, isBinary);
       });
-      ws.on('error', (err) => log.debug({ err: err.message }, 'WARP socket error')); // ws closes it (1007/1009)
+      // ws closes the socket itself (1009 too large, 1007 bad UTF-8, 1002 protocol): a client's doing, so counted.
+      ws.on('error', (err: Error & { code?: string }) =>
+        rejections.note(
+          err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'warp.frame_too_large' : 'warp.protocol_error',
+          { code: err.code, reason: err.message, limit: limits.maxFrameBytes, sender: req.socket.remoteAddress },
+          'WARP socket closed: a frame the WebSocket protocol or the frame size limit refuses',
+        ),
+      );
       ws.on('close', (code, reason) => {
         session.close();
         sessions.delete(ws);

@@ -48,6 +48,11 @@ export class SessionAccess {
     return this.control.enabled;
   }
 
+  /** Who the socket speaks for now (null while unauthenticated); its `rate` bounds the socket's commands. */
+  get current(): Principal | null {
+    return this.principal;
+  }
+
   /** The principal's name for logs (undefined while unauthenticated). */
   get who(): string | undefined {
     return this.principal?.name;

@@ -24,6 +24,7 @@ import { SocketWriter } from './socket-writer.js';
 import { WildcardSlots } from './wildcard-slots.js';
 import type { LinkGrant, SessionAccess } from './session-access.js';
 import { credentialOfAuthBody } from '../auth/credentials.js';
+import { rateKeyOf, type IngestQuota } from '../ingest/ingest-quota.js';
 
 /** Everything a session shares with its server. */
 export interface SessionContext {
@@ -38,6 +39,8 @@ export interface SessionContext {
   readonly rejections: Rejections;
   /** Times `rate`-limited links (the runtime's clock, so a simulated clock drives them in tests). */
   readonly clock: Clock;
+  /** Ingest rate per sender: each command takes one event of it. */
+  readonly quota: IngestQuota;
 }
 
 /**
@@ -373,6 +376,8 @@ export class WarpSession {
       this.commandFailed(node, lane, denied);
       return;
     }
+    const overRate = this.overRate(node, lane);
+    if (overRate) return this.commandFailed(node, lane, overRate);
     this.authorized(
       'command',
       node,
@@ -383,6 +388,27 @@ export class WarpSession {
           .catch((err) => this.commandFailed(node, lane, err));
       },
       (err) => this.commandFailed(node, lane, err),
+    );
+  }
+
+  /** The refusal of a command over the sender's ingest rate (counted), or undefined: it took one event of the rate. */
+  private overRate(node: string, lane: string): TwinError | undefined {
+    const quota = this.ctx.quota;
+    const principal = this.access.current;
+    const own = principal?.rate;
+    const wait = quota.take(rateKeyOf({ principal, remoteAddress: this.remoteAddress }), 1, own);
+    if (wait === 0) return undefined;
+    quota.limited('warp');
+    this.ctx.rejections.note(
+      'warp.rate_limited',
+      { node, lane, principal: this.access.who, sender: this.remoteAddress, retryAfterMs: wait },
+      'WARP command refused: the sender is over its ingest rate',
+    );
+    const rate = quota.rateOf(own)!;
+    return new TwinError(
+      'TWIN_RATE_LIMITED',
+      `over the ingest rate of ${rate.eventsPerSecond} events/s (burst ${rate.burst}); retry in ${wait} ms`,
+      { retryAfterMs: wait },
     );
   }
 
