@@ -62,14 +62,14 @@ function edit(s: string): fc.Arbitrary<string> {
   const at = fc.nat(Math.max(0, s.length));
   return fc.oneof(
     at.map((i) => s.slice(0, i)),
-    fc.tuple(at, fc.oneof(nasty, fc.string({ maxLength: 4 }), fc.string({ unit: 'binary', maxLength: 3 }))).map(
-      ([i, ins]) => s.slice(0, i) + ins + s.slice(i),
-    ),
+    fc
+      .tuple(at, fc.oneof(nasty, fc.string({ maxLength: 4 }), fc.string({ unit: 'binary', maxLength: 3 })))
+      .map(([i, ins]) => s.slice(0, i) + ins + s.slice(i)),
     fc.tuple(at, fc.nat(6)).map(([i, n]) => s.slice(0, i) + s.slice(i + n)),
     fc.tuple(at, fc.nat(12)).map(([i, n]) => s.slice(0, i) + s.slice(i, i + n).repeat(3) + s.slice(i + n)),
-    fc.tuple(at, fc.integer({ min: 0, max: 0xffff })).map(
-      ([i, c]) => s.slice(0, i) + String.fromCharCode(c) + s.slice(i + 1),
-    ),
+    fc
+      .tuple(at, fc.integer({ min: 0, max: 0xffff }))
+      .map(([i, c]) => s.slice(0, i) + String.fromCharCode(c) + s.slice(i + 1)),
   );
 }
 
@@ -120,14 +120,13 @@ export const hostileJson: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie
     fc.constantFrom(1e308, -1e308, 5e-324, -0, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER),
     fc.oneof(nasty, fc.string({ unit: 'binary', maxLength: 10 })),
     fc.array(tie('v'), { maxLength: 4 }),
-    fc
-      .array(fc.tuple(fc.oneof(nasty, fc.string({ maxLength: 6 })), tie('v')), { maxLength: 4 })
-      .map((kv) => {
-        const o: Record<string, unknown> = {};
-        // defineProperty: a "__proto__" key as data, the way JSON.parse makes it.
-        for (const [k, v] of kv) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-        return o;
-      }),
+    fc.array(fc.tuple(fc.oneof(nasty, fc.string({ maxLength: 6 })), tie('v')), { maxLength: 4 }).map((kv) => {
+      const o: Record<string, unknown> = {};
+      // defineProperty: a "__proto__" key as data, the way JSON.parse makes it.
+      for (const [k, v] of kv)
+        Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      return o;
+    }),
   ),
 })).v;
 

@@ -52,7 +52,11 @@ const reconish = fc.oneof(
 );
 
 describe('Recon reader fuzz', () => {
-  it('returns a value or throws ReconSyntaxError, within the case bound', () => {
-    fuzz('recon-reader', reconish, (s) => parseRecon(s), errorClass(ReconSyntaxError));
-  }, TIMEOUT);
+  it(
+    'returns a value or throws ReconSyntaxError, within the case bound',
+    () => {
+      fuzz('recon-reader', reconish, (s) => parseRecon(s), errorClass(ReconSyntaxError));
+    },
+    TIMEOUT,
+  );
 });
