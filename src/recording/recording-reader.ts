@@ -177,9 +177,9 @@ function toEvents(decoded: unknown, path: string, offset: number): { events: Rec
   if (!Array.isArray(strings) || !strings.every((s) => typeof s === 'string'))
     throw damaged('the string table is not a list of strings');
   const text = (i: unknown): string => {
-    const s = typeof i === 'number' ? (strings as string[])[i] : undefined;
-    if (s === undefined) throw damaged(`string index ${String(i)} of ${strings.length}`);
-    return s;
+    const s: unknown = typeof i === 'number' ? strings[i] : undefined;
+    if (typeof s === 'string') return s;
+    throw damaged(`string index ${String(i)} of ${strings.length}`);
   };
   const events: RecordedEvent[] = new Array(chunk.length - 2);
   const starts: number[] = [];

@@ -68,10 +68,7 @@ describe('WARP envelope fuzz', () => {
     () => {
       const frame = fc.oneof(
         fc
-          .tuple(
-            fc.constantFrom('swim', 'recon') as fc.Arbitrary<'swim' | 'recon'>,
-            fc.array(reconEnvelope, { maxLength: 4 }),
-          )
+          .tuple(fc.constantFrom<'swim' | 'recon'>('swim', 'recon'), fc.array(reconEnvelope, { maxLength: 4 }))
           .map(([enc, xs]) => [enc, xs.join('\n')] as const),
         fc.array(jsonEnvelope, { maxLength: 4 }).map((xs) => ['json', `[${xs.join(',')}]`] as const),
         jsonEnvelope.map((s) => ['json', s] as const),
