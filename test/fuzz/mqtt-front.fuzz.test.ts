@@ -71,6 +71,46 @@ function verdict(m: Message): 'ignored' | 'rejected' | 'ingest' {
   }
 }
 
+/** Sends CONNECT and `packet` on a fresh connection; resolves with what came back once the broker closed it (or after 2 s). */
+async function rawExchange(packet: Buffer): Promise<{ bytes: Buffer; closed: boolean }> {
+  const { port } = new URL(node.ingestion.mqtt!.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  const got: Buffer[] = [];
+  socket.on('data', (d: Buffer) => got.push(d));
+  const closed = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 2000);
+    socket.on('close', () => (clearTimeout(timer), resolve(true)));
+    socket.on('error', () => undefined);
+    socket.on('connect', () => {
+      socket.write(
+        mqttPacket.generate(
+          { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: '', keepalive: 30 },
+          { protocolVersion: 5 },
+        ),
+      );
+      socket.write(packet);
+    });
+  });
+  socket.destroy();
+  return { bytes: Buffer.concat(got), closed };
+}
+
+describe('MQTT 5 session regressions found by fuzzing', () => {
+  // Before: granted [] made the SUBACK encoder throw inside the socket's data event: an uncaught exception, the node died.
+  it.each([
+    ['SUBSCRIBE', Buffer.from([0x82, 0x03, 0x00, 0x01, 0x00])],
+    ['UNSUBSCRIBE', Buffer.from([0xa2, 0x03, 0x00, 0x01, 0x00])],
+  ])('a %s without topic filters is a protocol error (DISCONNECT 0x82), not a crash', async (_name, packet) => {
+    const { bytes, closed } = await rawExchange(packet);
+    expect(closed).toBe(true);
+    // CONNACK, then DISCONNECT (0xe0) with reason code 0x82.
+    const at = bytes.indexOf(0xe0, 2);
+    expect(at).toBeGreaterThan(0);
+    expect(bytes[at + 2]).toBe(0x82);
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+  });
+});
+
 describe('MQTT front fuzz', () => {
   it(
     'refused messages get a failure PUBACK (MQTT 5) and change no state; the rest are answered',
