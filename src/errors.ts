@@ -58,6 +58,10 @@ export const ErrorCodes = {
   TWIN_NOT_OWNER: { status: 500, summary: 'this shard does not own the twin (a placement bug; refused and counted)' },
   TWIN_STORE_LOCKED: { status: 500, summary: 'the data directory is in use by another process' },
   TWIN_STORE_CORRUPT: { status: 500, summary: 'the data store is damaged' },
+  TWIN_RECORDING_INVALID: {
+    status: 400,
+    summary: 'the file is not a readable twinflow recording (not one, a newer format, or a damaged chunk)',
+  },
   TWIN_RECORD_CORRUPT: { status: 500, summary: "the twin's stored record cannot be decoded; it was quarantined" },
   TWIN_STATE_UNSTORABLE: { status: 500, summary: 'the turn set lane state the store cannot take; it was rolled back' },
   TWIN_NOT_SETTLED: {

@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Unpackr } from 'msgpackr';
+import { TwinError } from '../errors.js';
 import {
   RECORDING_MAGIC,
   RECORDING_VERSION,
@@ -14,6 +15,11 @@ const BLOCK = 1 << 20;
  * Reads a recording chunk by chunk (format in `recording-format.ts`), holding one block
  * of the file in memory at a time. A file cut short inside a chunk (a recorder killed
  * mid-write) ends at the last whole chunk and sets {@link truncated}.
+ *
+ * Files are untrusted input (copied, downloaded, cut, bit-rotted): every failure is one
+ * `TwinError` `TWIN_RECORDING_INVALID` naming the file and the offset, never a msgpack or
+ * type error, and no length field is trusted beyond the file's size (a flipped bit in one
+ * must not allocate gigabytes). test/fuzz/recording-reader.fuzz.test.ts holds it to that.
  *
  * @example
  * ```ts
@@ -35,9 +41,15 @@ export class RecordingReader {
     private readonly file: FileHandle,
     readonly size: number,
     readonly header: RecordingHeader,
+    private readonly path: string,
   ) {}
 
-  /** Opens `path` and reads its header; throws on a file that is not a recording or is too new. */
+  /**
+   * Opens `path` and reads its header.
+   *
+   * @throws {TwinError} `TWIN_RECORDING_INVALID` for a file that is not a recording, has a
+   * damaged header or a newer format.
+   */
   static async open(path: string): Promise<RecordingReader> {
     const file = await open(path, 'r');
     try {
@@ -45,17 +57,18 @@ export class RecordingReader {
       const head = Buffer.alloc(8);
       const { bytesRead } = await file.read(head, 0, 8, 0);
       if (bytesRead < 8 || head.toString('latin1', 0, 4) !== RECORDING_MAGIC)
-        throw new Error(`${path} is not a twinflow recording`);
+        throw invalid(path, 0, 'is not a twinflow recording');
       const len = head.readUInt32LE(4);
+      if (len > size - 8) throw invalid(path, 4, `has a header of ${len} bytes but only ${size - 8} follow`);
       const body = Buffer.alloc(len);
       await file.read(body, 0, len, 8);
-      const header = new Unpackr().unpack(body) as RecordingHeader;
-      if (typeof header.format !== 'number' || header.format > RECORDING_VERSION) {
-        throw new Error(
-          `${path} has recording format ${String(header.format)}; this build reads up to ${RECORDING_VERSION}`,
-        );
+      const header = unpack(new Unpackr(), body, path, 8) as RecordingHeader;
+      if (header === null || typeof header !== 'object' || typeof header.format !== 'number')
+        throw invalid(path, 8, 'has a damaged header');
+      if (header.format > RECORDING_VERSION) {
+        throw invalid(path, 8, `has recording format ${header.format}; this build reads up to ${RECORDING_VERSION}`);
       }
-      const reader = new RecordingReader(file, size, header);
+      const reader = new RecordingReader(file, size, header, path);
       reader.fileOffset = reader.position = 8 + len;
       return reader;
     } catch (err) {
@@ -95,14 +108,16 @@ export class RecordingReader {
     for (;;) {
       if (this.buf.length < 4 && !(await this.fill(4))) break;
       const len = this.buf.readUInt32LE(0);
-      if (this.buf.length < 4 + len && !(await this.fill(4 + len))) {
+      // A length past the end of the file is a cut (or a damaged length): never buffered.
+      if (4 + len > this.size - this.position || (this.buf.length < 4 + len && !(await this.fill(4 + len)))) {
         this.truncated = true;
         break;
       }
-      const decoded = this.unpackr.unpack(this.buf.subarray(4, 4 + len)) as unknown[];
+      const at = this.position + 4;
+      const decoded = unpack(this.unpackr, this.buf.subarray(4, 4 + len), this.path, at);
       this.buf = this.buf.subarray(4 + len);
       this.position += 4 + len;
-      yield toEvents(decoded);
+      yield toEvents(decoded, this.path, at);
     }
     if (this.buf.length > 0) this.truncated = true;
   }
@@ -134,21 +149,47 @@ export class RecordingReader {
   }
 }
 
-function toEvents(chunk: unknown[]): { events: RecordedEvent[]; starts: number[] } {
-  const base = chunk[0] as number;
-  const strings = chunk[1] as string[];
+function invalid(path: string, offset: number, reason: string): TwinError {
+  return new TwinError('TWIN_RECORDING_INVALID', `${path} ${reason} (at byte ${offset})`, { path, offset, reason });
+}
+
+/** msgpack decoding, its every failure (msgpackr throws Error, RangeError, …) as TWIN_RECORDING_INVALID. */
+function unpack(unpackr: Unpackr, bytes: Buffer, path: string, offset: number): unknown {
+  try {
+    return unpackr.unpack(bytes);
+  } catch (err) {
+    throw invalid(path, offset, `has a damaged chunk: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The events of a decoded chunk, checked against the layout (recording-format.ts): a chunk
+ * that decodes as msgpack but is not `[base, strings, ...records]` is damaged, and so is a
+ * record whose string index points nowhere.
+ */
+function toEvents(decoded: unknown, path: string, offset: number): { events: RecordedEvent[]; starts: number[] } {
+  const damaged = (what: string) => invalid(path, offset, `has a damaged chunk: ${what}`);
+  if (!Array.isArray(decoded) || decoded.length < 2) throw damaged('not [baseTime, strings, ...records]');
+  const chunk = decoded as unknown[];
+  const base = chunk[0];
+  const strings = chunk[1];
+  if (typeof base !== 'number' || !Number.isFinite(base)) throw damaged('the base time is not a number');
+  if (!Array.isArray(strings) || !strings.every((s) => typeof s === 'string'))
+    throw damaged('the string table is not a list of strings');
+  const text = (i: unknown): string => {
+    const s: unknown = typeof i === 'number' ? strings[i] : undefined;
+    if (typeof s === 'string') return s;
+    throw damaged(`string index ${String(i)} of ${strings.length}`);
+  };
   const events: RecordedEvent[] = new Array(chunk.length - 2);
   const starts: number[] = [];
   for (let i = 2; i < chunk.length; i++) {
     const r = chunk[i] as ChunkRecord;
-    events[i - 2] = {
-      id: r[4],
-      source: strings[r[3]]!,
-      type: strings[r[2]]!,
-      subject: strings[r[1]]!,
-      time: base + r[0],
-      data: r[5],
-    };
+    if (!Array.isArray(r) || r.length < 6 || typeof r[0] !== 'number' || typeof r[4] !== 'string')
+      throw damaged(`record ${i - 2} is not [timeDelta, subject, type, source, id, data]`);
+    const time = base + r[0];
+    if (!Number.isFinite(time)) throw damaged(`record ${i - 2} has no finite time`);
+    events[i - 2] = { id: r[4], source: text(r[3]), type: text(r[2]), subject: text(r[1]), time, data: r[5] };
     if (r.length > 6) starts.push(i - 2);
   }
   return { events, starts };

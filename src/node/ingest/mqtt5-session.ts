@@ -79,7 +79,7 @@ export class Mqtt5Session {
     private readonly quota?: IngestQuota,
   ) {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
-    parser.on('packet', (p: Packet) => this.onPacket(p));
+    parser.on('packet', (p: Packet) => this.guarded(p));
     parser.on('error', (err: Error) => this.disconnect('protocol_error', PROTOCOL_ERROR, err.message));
     socket.on('data', (chunk: Buffer) => {
       this.lastSeen = Date.now();
@@ -87,6 +87,20 @@ export class Mqtt5Session {
     });
     socket.on('error', () => this.cleanup());
     socket.on('close', () => this.cleanup());
+  }
+
+  /**
+   * Handles one packet; whatever handling it throws ends this connection, never the node.
+   * The handlers run inside the socket's 'data' event, where a throw is an uncaught
+   * exception: a SUBSCRIBE with no topic filters once made the SUBACK encoder throw and
+   * took the whole process down (found by test/fuzz/mqtt-front.fuzz.test.ts).
+   */
+  private guarded(p: Packet): void {
+    try {
+      this.onPacket(p);
+    } catch (err) {
+      this.disconnect('protocol_error', PROTOCOL_ERROR, `cannot handle ${p.cmd}: ${(err as Error).message}`);
+    }
   }
 
   private onPacket(p: Packet): void {
@@ -280,6 +294,8 @@ export class Mqtt5Session {
   }
 
   private onSubscribe(p: ISubscribePacket): void {
+    if (p.subscriptions.length === 0)
+      return this.disconnect('protocol_error', PROTOCOL_ERROR, 'SUBSCRIBE without a topic filter (MQTT 5 §3.8.3)');
     const granted: number[] = [];
     for (const s of p.subscriptions) {
       if (s.topic.startsWith('$share/')) {
@@ -319,6 +335,8 @@ export class Mqtt5Session {
   }
 
   private onUnsubscribe(p: IUnsubscribePacket): void {
+    if (p.unsubscriptions.length === 0)
+      return this.disconnect('protocol_error', PROTOCOL_ERROR, 'UNSUBSCRIBE without a topic filter (MQTT 5 §3.10.3)');
     for (const topic of p.unsubscriptions) this.unsubscribe(topic);
     this.send({ cmd: 'unsuback', messageId: p.messageId!, granted: p.unsubscriptions.map(() => 0) });
   }
@@ -330,9 +348,26 @@ export class Mqtt5Session {
     this.broker.unsubscribe(topic, deliver, () => undefined);
   }
 
+  /**
+   * Writes one packet. Also called from commit and delivery callbacks, outside {@link guarded}:
+   * a packet mqtt-packet refuses to encode (it throws) ends this connection, not the node.
+   */
   private send(packet: Packet): void {
     if (this.closed || this.socket.destroyed) return;
-    this.socket.write(mqttPacket.generate(packet, { protocolVersion: 5 }));
+    let bytes: Buffer;
+    try {
+      bytes = mqttPacket.generate(packet, { protocolVersion: 5 });
+    } catch (err) {
+      this.rejections.note(
+        'mqtt.protocol_error',
+        { clientId: this.clientId, reason: `cannot encode ${packet.cmd}: ${(err as Error).message}` },
+        'MQTT 5 session closed',
+      );
+      this.socket.destroy();
+      this.cleanup();
+      return;
+    }
+    this.socket.write(bytes);
   }
 
   /** Closes the connection for something the client did: counted and logged at a bounded rate (a client can repeat it at will). */

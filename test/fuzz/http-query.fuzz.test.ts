@@ -1,0 +1,162 @@
+/**
+ * Fuzzing HTTP query parameters: the parsers of src/node/http/query.ts (`where` clauses,
+ * cursors), then the routes on a real node — `GET /twins` (under, filter, model, where,
+ * lanes, limit, cursor), `GET /twins/{path}` (lanes, at) and `…/history` (from, to). Every
+ * answer is < 500 with a JSON body (an error carries a known code), and reads change no state.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCodes, type TwinflowNode } from '../../src/index.js';
+import { decodeCursor, encodeCursor, matchesWhere, parseWhere } from '../../src/node/http/query.js';
+import { FRONT_RUNS, TIMEOUT, fuzz, reportFront, samples, twinError, type FuzzStats } from './runs.js';
+import { hostileJson, mutated, nasty } from './mutate.js';
+import { ROOM, UNIT, digest, frontNode, pool } from './front-node.js';
+
+const LANES = ['temperature', 'humidity', 'occupied', 'secure', 'securityAlert', 'hvac', '__proto__', 'constructor'];
+const value = fc.oneof(fc.constantFrom(...LANES, 'room', 'unit', '22.5', 'null', 'cool', '[1]'), nasty);
+const whereText = mutated(
+  fc
+    .tuple(fc.constantFrom(...LANES), fc.constantFrom('=', '!=', '>', '>=', '<', '<=', '=>', '=='), value)
+    .map(([l, op, v]) => `${l}${op}${v}`),
+);
+
+describe('HTTP query parameter parsers fuzz', () => {
+  it(
+    'parseWhere returns a clause or throws TWIN_QUERY_INVALID; matchesWhere answers a boolean',
+    () => {
+      fuzz(
+        'http: where clause',
+        fc.tuple(whereText, fc.dictionary(fc.constantFrom(...LANES), hostileJson)),
+        ([w, lanes]) => {
+          const clause = parseWhere(w);
+          expect(typeof matchesWhere(clause, lanes)).toBe('boolean');
+        },
+        twinError('TWIN_QUERY_INVALID'),
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'decodeCursor returns a path or throws TWIN_QUERY_INVALID, and reverses encodeCursor',
+    () => {
+      fuzz(
+        'http: cursor',
+        fc.oneof(
+          mutated(fc.constantFrom(encodeCursor(ROOM), encodeCursor(UNIT))),
+          fc.string({ maxLength: 40 }),
+          fc.string({ unit: 'binary', maxLength: 20 }).map((p) => `/${p}`),
+        ),
+        (c) => {
+          if (c.startsWith('/') && Buffer.from(c).toString() === c) expect(decodeCursor(encodeCursor(c))).toBe(c);
+          else decodeCursor(c);
+        },
+        twinError('TWIN_QUERY_INVALID'),
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+/** Percent-encodes a path's bytes except `/` and unreserved characters (lone surrogates included: as U+FFFD). */
+function encodePath(p: string): string {
+  let out = '';
+  for (const b of Buffer.from(p, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9\-._~/]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+describe('HTTP query parameters on a live node', () => {
+  let node: TwinflowNode;
+  beforeAll(async () => {
+    node = await frontNode();
+  });
+  afterAll(async () => {
+    await node.close();
+  });
+
+  it(
+    'GET /twins, /twins/{path} and …/history answer < 500 with a known code and change no state',
+    async () => {
+      const s: FuzzStats = { cases: 0, thrown: 0, maxCaseMs: 0, totalMs: 0 };
+      const start = performance.now();
+      // Each parameter is absent more often than not: a query with every one of them broken tests only the first check.
+      const param = (base: fc.Arbitrary<string>) =>
+        fc.oneof(
+          { arbitrary: fc.constant(undefined), weight: 4 },
+          { arbitrary: base, weight: 3 },
+          mutated(base),
+          nasty,
+        );
+      const time = fc.oneof(
+        fc.nat().map(String),
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.constantFrom('', ' ', '1e400', '-1', '9'.repeat(400)),
+      );
+      const query = fc.record({
+        under: param(fc.constantFrom(UNIT, '/org/contoso', '/', '//')),
+        filter: param(fc.constantFrom(`${UNIT}/**`, '/org/*/site/**', '/**/room/*', '**')),
+        model: param(fc.constantFrom('room', 'unit', 'room,unit', 'nope', ',')),
+        where: fc.oneof(
+          { arbitrary: fc.constant(undefined), weight: 2 },
+          whereText,
+          fc.array(whereText, { maxLength: 3 }),
+        ),
+        lanes: param(fc.constantFrom('temperature', 'temperature,humidity', 'nope', ',')),
+        limit: param(fc.constantFrom('1', '10', '1000', '1001', '0', '-1', '1.5', 'abc')),
+        cursor: param(fc.constantFrom(encodeCursor(ROOM), encodeCursor('/'), 'AAAA')),
+      });
+      const read = fc.record({
+        path: mutated(fc.constantFrom(ROOM, UNIT, `${ROOM}/history`, `${UNIT}/history`, '/org', 'history')),
+        lanes: param(fc.constantFrom('temperature', 'temperature,nope', '__proto__', '')),
+        at: fc.option(time, { nil: undefined }),
+        from: fc.option(time, { nil: undefined }),
+        to: fc.option(time, { nil: undefined }),
+      });
+      const urls = samples(
+        fc.oneof(
+          query.map((q) => {
+            const u = new URLSearchParams();
+            for (const [k, v] of Object.entries(q)) {
+              if (v === undefined) continue;
+              for (const x of Array.isArray(v) ? v : [v]) u.append(k, x);
+            }
+            return `/twins?${u.toString()}`;
+          }),
+          read.map(({ path, ...q }) => {
+            const u = new URLSearchParams();
+            for (const [k, v] of Object.entries(q)) if (v !== undefined) u.append(k, v);
+            return `/twins/${encodePath(path.replace(/^\/+/, ''))}?${u.toString()}`;
+          }),
+        ),
+        FRONT_RUNS,
+        30,
+      );
+      const codes = new Set(Object.keys(ErrorCodes));
+      const CHUNK = 500;
+      for (let i = 0; i < urls.length; i += CHUNK) {
+        const before = await digest(node);
+        await pool(urls.slice(i, i + CHUNK), 8, async (url) => {
+          const t0 = performance.now();
+          const res = await fetch(node.url + url);
+          const text = await res.text();
+          expect(res.status, `${url} → ${text.slice(0, 300)}`).toBeLessThan(500);
+          const body = JSON.parse(text) as { code?: string };
+          if (res.status >= 400) {
+            expect(codes.has(body.code ?? ''), `${url} → ${text.slice(0, 300)}`).toBe(true);
+            s.thrown++;
+          }
+          s.cases++;
+          s.maxCaseMs = Math.max(s.maxCaseMs, performance.now() - t0);
+        });
+        expect(await digest(node)).toBe(before);
+      }
+      s.totalMs = performance.now() - start;
+      reportFront('http: query parameters', s, 'refused with a known code; state unchanged');
+      expect(s.cases).toBe(FRONT_RUNS);
+    },
+    TIMEOUT,
+  );
+});
