@@ -51,15 +51,19 @@ export function checkGrantPattern(pattern: string): void {
  * glob matches, not one per grant (a gateway ingesting for 40 k sensors misses the per-path
  * cache on every new path).
  */
+interface TrieNode {
+  readonly rules: { filter: PathFilter; bits: RightBits }[];
+  readonly children: Map<string, TrieNode>;
+}
+
 class RuleTrie {
-  private readonly rules: { filter: PathFilter; bits: RightBits }[] = [];
-  private readonly children = new Map<string, RuleTrie>();
+  private readonly root: TrieNode = { rules: [], children: new Map() };
 
   add(filter: PathFilter, bits: RightBits): void {
-    let node: RuleTrie = this;
+    let node = this.root;
     for (const seg of filter.literalPrefix?.segments ?? []) {
       let next = node.children.get(seg);
-      if (!next) node.children.set(seg, (next = new RuleTrie()));
+      if (!next) node.children.set(seg, (next = { rules: [], children: new Map() }));
       node = next;
     }
     node.rules.push({ filter, bits });
@@ -67,7 +71,7 @@ class RuleTrie {
 
   bitsFor(path: TwinPath): RightBits {
     let bits = 0;
-    let node: RuleTrie | undefined = this;
+    let node: TrieNode | undefined = this.root;
     const segs = path.segments;
     for (let i = 0; node; i++) {
       for (const r of node.rules) if ((bits & r.bits) !== r.bits && r.filter.matches(path)) bits |= r.bits;
