@@ -49,6 +49,9 @@ export function reasonFor(error: TwinError): { code: number; retry: boolean } {
   }
 }
 
+/** Topics whose routing {@link MqttIngest.namesTwin} remembers (as many as TopicMap caches paths for). */
+const ROUTED_CACHE_LIMIT = 100_000;
+
 /** How a front answers one PUBLISH: `error` null means committed (or not for us). */
 export type MqttAck = (error: TwinError | null) => void;
 
@@ -64,16 +67,26 @@ export type MqttAck = (error: TwinError | null) => void;
  * ```
  */
 export class MqttIngest {
+  private readonly routed = new Map<string, boolean>();
   constructor(
     private readonly queue: IngestQueue,
     private readonly topics: TopicMap,
     private readonly decoder: MqttDecoder,
   ) {}
 
-  /** True when a topic names a twin a model is routed to (ingest owns what is published there). */
+  /**
+   * True when a topic names a twin a model is routed to (ingest owns what is published there).
+   * Asked of every PUBLISH on a node with access rules (outputs are the node's to publish), so
+   * answers are cached per topic: routes do not change while a node runs.
+   */
   namesTwin(topic: string): boolean {
+    const hit = this.routed.get(topic);
+    if (hit !== undefined) return hit;
     const path = this.topics.pathOf(topic);
-    return path !== null && this.queue.isRouted(path);
+    const names = path !== null && this.queue.isRouted(path);
+    if (this.routed.size >= ROUTED_CACHE_LIMIT) this.routed.clear();
+    this.routed.set(topic, names);
+    return names;
   }
 
   /**
