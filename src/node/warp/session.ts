@@ -149,9 +149,11 @@ export class WarpSession {
    */
   async recheckAccess(): Promise<void> {
     if (this.closed || !this.access.enabled) return;
+    const had = this.access.who !== undefined;
     const ok = await this.access.recheck();
     if (this.closed) return;
-    if (!ok) this.writer.control(this.envelope({ tag: 'deauthed', body: ABSENT }));
+    // Only a socket that was authenticated is told it no longer is (not every anonymous one, at every reload).
+    if (!ok && had) this.writer.control(this.envelope({ tag: 'deauthed', body: ABSENT }));
     this.revalidate();
   }
 
