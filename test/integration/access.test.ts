@@ -266,11 +266,24 @@ describe('access rules over MQTT (embedded broker, 2 workers)', () => {
     await expect(
       mqttClient(mqttUrl, { username: 'room4-climate', password: 'nope', protocolVersion: 4 }),
     ).rejects.toThrow(/Bad username or password|bad user name/i);
+    // Finding: an anonymous client could publish anything; now it cannot even connect.
+    await expect(mqttClient(mqttUrl, { protocolVersion: 4 })).rejects.toThrow(
+      /Not authorized|Bad username or password/i,
+    );
     const device = await mqttClient(mqttUrl, { username: 'room4-climate', password: 'pw', protocolVersion: 4 });
     const reader = await mqttClient(mqttUrl, { username: 'app-a', password: app.token, protocolVersion: 4 });
     const heard: string[] = [];
-    reader.on('message', (topic) => heard.push(topic));
+    const payloads: string[] = [];
+    reader.on('message', (topic, payload) => {
+      heard.push(topic);
+      payloads.push(payload.toString());
+    });
     await reader.subscribeAsync('#');
+    // Finding: a forged HVAC command reached the floor's controller. 3.1.1 has no negative PUBACK:
+    // acknowledged, dropped, counted; tenant A's `#` (which may read that floor) never hears it.
+    await device.publishAsync('org/a/site/s1/building/b1/floor/1/commands/hvac', '{"mode":"heat","setpoint":35}', {
+      qos: 1,
+    });
     await device.publishAsync(SENSOR_B.slice(1), JSON.stringify({ temperature: 77, humidity: 1, co2: 1 }), { qos: 1 });
     const operatorClient = await mqttClient(mqttUrl, {
       username: 'operator',
@@ -285,6 +298,8 @@ describe('access rules over MQTT (embedded broker, 2 workers)', () => {
     });
     await waitFor(() => heard.includes(SENSOR_A.slice(1)), 5000, 'tenant A reading on #');
     expect(heard.some((t) => t.startsWith('org/b/'))).toBe(false);
+    // (The node itself may publish HVAC commands for that floor; the forged one never arrives.)
+    expect(payloads.some((p) => p.includes('"setpoint":35'))).toBe(false);
     const b = await snapshot(await fetch(`${n.url}/twins${SENSOR_B}`, { headers: bearer(operator.token) }));
     expect(b.lanes.latest?.temperature).toBe(31); // the device's 77 never reached it
   });
