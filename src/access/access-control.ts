@@ -89,7 +89,7 @@ export class AccessControl {
       case 'password': {
         const stored = rules.passwords.get(credential.username);
         if (stored !== undefined) {
-          if (!verifyPassword(credential.password, stored)) throw unauthenticated('invalid credentials');
+          if (!(await verifyPassword(credential.password, stored))) throw unauthenticated('invalid credentials');
           return this.named(rules, credential.username, 'password');
         }
         // No password for this user name: the password may be a token (a device given an API token or a JWT).

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { TwinError } from '../errors.js';
 
 /**
@@ -76,11 +76,18 @@ export function checkStoredPassword(stored: unknown, where: string): string {
   return stored;
 }
 
-/** True when `password` matches `stored` (constant-time comparison of the derived keys). */
-export function verifyPassword(password: string, stored: string): boolean {
+/**
+ * True when `password` matches `stored` (constant-time comparison of the derived keys). On
+ * libuv's thread pool, not the event loop: a check costs ~50 ms of CPU, and a burst of
+ * device reconnects must not stall every other connection of the node.
+ */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const s = parsePassword(stored);
   if (!s) return false;
-  const got = scryptSync(password, s.salt, s.hash.length, { N: s.N, r: s.r, p: s.p, maxmem: 256 * s.N * s.r });
+  const options: ScryptOptions = { N: s.N, r: s.r, p: s.p, maxmem: 256 * s.N * s.r };
+  const got = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(password, s.salt, s.hash.length, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
   return timingSafeEqual(got, s.hash);
 }
 

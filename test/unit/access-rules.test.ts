@@ -111,14 +111,14 @@ describe('the access file', () => {
     }
   });
 
-  it('stores secrets only as hashes that verify', () => {
+  it('stores secrets only as hashes that verify', async () => {
     const { token, stored } = newToken();
     expect(stored).toBe(hashToken(token));
     expect(stored).not.toContain(token);
     const pw = hashPassword('correct horse');
-    expect(verifyPassword('correct horse', pw)).toBe(true);
-    expect(verifyPassword('wrong horse', pw)).toBe(false);
-    expect(verifyPassword('x', 'scrypt:1:1:1:a:b')).toBe(false);
+    expect(await verifyPassword('correct horse', pw)).toBe(true);
+    expect(await verifyPassword('wrong horse', pw)).toBe(false);
+    expect(await verifyPassword('x', 'scrypt:1:1:1:a:b')).toBe(false);
   });
 });
 
