@@ -68,6 +68,12 @@ export { startNode, type NodeOptions, type TwinflowNode } from './node/node.js';
 export { startIngestion, type Ingestion, type IngestionOptions } from './node/ingestion.js';
 export type { MqttOptions, MqttFront } from './node/ingest/mqtt-front.js';
 export type { TlsOptions, TlsMaterial, ClientCertMode } from './node/tls/tls-options.js';
+// Access rules (docs/security.md): give startNode an access file's path, or an AccessControl.
+export { AccessControl, type Credential } from './access/access-control.js';
+export { Principal, type PrincipalSource } from './access/principal.js';
+export { GrantSet } from './access/path-grants.js';
+export { RIGHTS, type Right } from './access/rights.js';
+export { newToken, hashToken, hashPassword, verifyPassword } from './access/secrets.js';
 export type { AdminOptions } from './node/http/admin-listener.js';
 export {
   MemoryDeadLetters,
