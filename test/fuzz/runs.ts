@@ -101,13 +101,9 @@ export function fuzz<T>(
       try {
         check(input);
       } catch (e) {
-        if (!expected.is(e)) throw unexpected(e, expected);
-        s.thrown++;
+        caught(s, e, expected);
       }
-      const dt = performance.now() - t0;
-      s.cases++;
-      if (dt > s.maxCaseMs) s.maxCaseMs = dt;
-      if (dt > CASE_BOUND_MS) throw new Error(`one case took ${dt.toFixed(0)} ms (bound ${CASE_BOUND_MS} ms)`);
+      tally(s, t0, CASE_BOUND_MS);
     }),
     { numRuns: runs, seed: SEED, endOnFailure: true },
   );
@@ -134,13 +130,9 @@ export async function fuzzAsync<T>(
       try {
         await check(input);
       } catch (e) {
-        if (!expected.is(e)) throw unexpected(e, expected);
-        s.thrown++;
+        caught(s, e, expected);
       }
-      const dt = performance.now() - t0;
-      s.cases++;
-      if (dt > s.maxCaseMs) s.maxCaseMs = dt;
-      if (dt > boundMs) throw new Error(`one case took ${dt.toFixed(0)} ms (bound ${boundMs} ms)`);
+      tally(s, t0, boundMs);
     }),
     { numRuns: runs, seed: SEED, endOnFailure: true },
   );
@@ -148,6 +140,20 @@ export async function fuzzAsync<T>(
   report(label, s, expected);
   expect(s.cases).toBe(runs);
   return s;
+}
+
+/** A case threw: counted if it is the error the parser may throw, else the property fails. */
+function caught(s: FuzzStats, e: unknown, expected: Expected): void {
+  if (!expected.is(e)) throw unexpected(e, expected);
+  s.thrown++;
+}
+
+/** Counts a finished case and fails the property if it took longer than the bound (a hang). */
+function tally(s: FuzzStats, t0: number, boundMs: number): void {
+  const dt = performance.now() - t0;
+  s.cases++;
+  if (dt > s.maxCaseMs) s.maxCaseMs = dt;
+  if (dt > boundMs) throw new Error(`one case took ${dt.toFixed(0)} ms (bound ${boundMs} ms)`);
 }
 
 /** Prints a front's statistics (fronts run their own batched loops, not fc.assert). */
