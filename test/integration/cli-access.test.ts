@@ -7,27 +7,35 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newToken } from '../../src/access/secrets.js';
 import { MAIN, REPO, serveProcess } from '../support/serve.js';
 import { waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 
 const SENSOR = '/org/a/site/s1/building/b1/floor/1/unit/u1/room/4/sensors/climate';
 
-function serveOnce(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
+/** Runs `twinflow <args>` to its end. */
+function twinflow(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: REPO,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
 describe('twinflow serve --auth (2 workers)', () => {
   it('authenticates with the access file and applies an edited file on SIGHUP', async () => {
     const dir = tempDir();
-    const app = newToken();
+    // The token and the line for the file come from `twinflow auth token`, as an operator makes them.
+    const printed = await twinflow(['auth', 'token', 'app']);
+    expect(printed.code).toBe(0);
+    const app = {
+      token: /shown once\): (\S+)/.exec(printed.stdout)![1]!,
+      stored: /"(sha256:[0-9a-f]{64})"/.exec(printed.stdout)![1]!,
+    };
     const file = join(dir, 'access.json');
     const rules = (tokens: string[]) =>
       JSON.stringify({ principals: { app: { tokens, grants: [{ paths: ['/org/a/**'], rights: ['read'] }] } } });
@@ -48,7 +56,17 @@ describe('twinflow serve --auth (2 workers)', () => {
   });
 
   it('refuses a non-loopback --host without --auth, naming the fix; --insecure starts', async () => {
-    const refused = await serveOnce(['--host', '0.0.0.0', '--port', '0', '--memory', '--no-mqtt', '--workers', '0']);
+    const refused = await twinflow([
+      'serve',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+      '--memory',
+      '--no-mqtt',
+      '--workers',
+      '0',
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
       /refusing to serve HTTP\/WARP on 0\.0\.0\.0 without access rules.*--auth.*--insecure/,

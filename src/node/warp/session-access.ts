@@ -8,8 +8,8 @@ import type { TwinError } from '../../errors.js';
 export interface LinkGrant {
   readonly node: string;
   readonly wildcard: boolean;
-  /** Key of the scopes a wildcard link was made within (undefined: every path). */
-  readonly scopes: string | undefined;
+  /** The read scopes a wildcard link was made within (undefined: every path, or an exact link). */
+  readonly scopes: readonly string[] | undefined;
 }
 
 /**
@@ -77,14 +77,14 @@ export class SessionAccess {
 
   /** What a link made now is allowed under, to re-check it when the principal changes. */
   grantOf(node: string, wildcard: boolean): LinkGrant {
-    return { node, wildcard, scopes: wildcard ? this.readScopes()?.join('\n') : undefined };
+    return { node, wildcard, scopes: wildcard ? this.readScopes() : undefined };
   }
 
   /** True when a link made under `grant` is allowed as it is under the current principal. */
   stillAllowed(grant: LinkGrant): boolean {
     if (this.linkError(grant.node, grant.wildcard)) return false;
     // A wildcard link runs within the scopes it was made with: other scopes need a new link.
-    return !grant.wildcard || this.readScopes()?.join('\n') === grant.scopes;
+    return !grant.wildcard || sameScopes(this.readScopes(), grant.scopes);
   }
 
   /**
@@ -133,4 +133,8 @@ export class SessionAccess {
     }, wait);
     this.expiry.unref();
   }
+}
+
+function sameScopes(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((s, i) => s === b[i]));
 }

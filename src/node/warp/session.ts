@@ -308,13 +308,15 @@ export class WarpSession {
 
   /** Connects an authorized uplink to the runtime. */
   private attach(up: Uplink): void {
-    if (up.isClosed) return; // unlinked while the authorizer was deciding
+    // Unlinked, or refused by a reload, while the authorizer was deciding: never attach without its grant.
+    const grant = this.linkGrants.get(up);
+    if (up.isClosed || !grant) return;
     const rt = this.ctx.runtime;
     try {
       if (up.wildcard) {
         // Within what the principal may read: other twins are not synced, counted or started.
         const link = rt.linkFilter(up.node, up.lane, (event, path) => up.onEvent(event, path), {
-          within: this.linkGrants.get(up)?.scopes?.split('\n') ?? this.access.readScopes(),
+          within: grant.scopes,
         });
         up.handle = link;
         this.wildcards.syncing(up, link.synced);
