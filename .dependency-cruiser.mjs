@@ -19,8 +19,10 @@ export const LAYERS = {
   model: ['lanes', 'topology', 'streams', 'protocol'],
   actors: BELOW_ACTORS,
   hosting: ['actors', ...BELOW_ACTORS],
-  runtime: ['hosting', 'actors', ...BELOW_ACTORS],
-  node: ['runtime', 'hosting', 'actors', 'access', ...BELOW_ACTORS],
+  // Beside hosting: vshards over nodes on NATS (membership, leases, the durable input and state logs).
+  cluster: ['hosting', 'actors', ...BELOW_ACTORS],
+  runtime: ['cluster', 'hosting', 'actors', ...BELOW_ACTORS],
+  node: ['runtime', 'cluster', 'hosting', 'actors', 'access', ...BELOW_ACTORS],
   recording: ['runtime', 'hosting', 'actors', ...BELOW_ACTORS],
   // The browser-safe WARP client: no lanes, store, actors, runtime or node.
   client: ['protocol', 'streams', 'topology'],

@@ -68,6 +68,14 @@ export const ErrorCodes = {
     status: 503,
     summary: 'the node did not become quiet within the timeout (traffic kept it busy); retry',
   },
+  TWIN_CLUSTER_UNAVAILABLE: {
+    status: 503,
+    summary: 'the cluster (NATS JetStream) cannot take this now (no connection, no owner yet, or fenced); retry',
+  },
+  TWIN_FENCED: {
+    status: 503,
+    summary: 'this node no longer owns the twin (its lease ended, another node took it); retry on any node',
+  },
   TWIN_INTERNAL: { status: 500, summary: 'internal error; the server log has the details under this correlation id' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

@@ -1,0 +1,100 @@
+import type { TwinLogger } from '../model/twin-model.js';
+import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
+import { LeaseTable } from './leases.js';
+import { Membership, type MemberInfo } from './membership.js';
+import { NatsLink } from './nats-link.js';
+import { OwnershipLog } from './ownership-log.js';
+import { Placement, type VShardRunner } from './placement.js';
+
+/** How often held leases are checked against the monotonic clock between ticks. */
+const EXPIRY_CHECK_MS = 100;
+
+/**
+ * This node's place in a cluster: its NATS link, its membership heartbeat, its leases and
+ * the placement loop that moves vshards to and from its {@link VShardRunner}. The
+ * control plane only; the runner decides what owning a vshard means.
+ *
+ * @example
+ * ```ts
+ * const member = await ClusterMember.join({ servers: ['nats://127.0.0.1:4222'] }, runner, log);
+ * member.owned(); // [3, 17, …] once the view settled
+ * await member.leave(); // hands its vshards off first
+ * ```
+ */
+export class ClusterMember {
+  private timer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private leaving = false;
+
+  private constructor(
+    readonly options: ResolvedClusterOptions,
+    readonly link: NatsLink,
+    readonly members: Membership,
+    readonly leases: LeaseTable,
+    private readonly placement: Placement,
+  ) {}
+
+  static async join(
+    options: ClusterOptions,
+    runner: VShardRunner,
+    log: TwinLogger,
+    self: Omit<MemberInfo, 'id' | 'startedAt'> = {},
+  ): Promise<ClusterMember> {
+    const resolved = resolveClusterOptions(options);
+    const link = await NatsLink.open(resolved);
+    const members = new Membership(
+      link.nodes,
+      { ...self, id: resolved.nodeId, startedAt: Date.now() },
+      resolved.stableMs,
+      log,
+    );
+    const leases = new LeaseTable(link.leases, resolved.nodeId, resolved.leaseMs, log);
+    const placement = new Placement(
+      resolved.nodeId,
+      resolved.vshards,
+      members,
+      leases,
+      runner,
+      new OwnershipLog(resolved.nodeId, resolved.ownershipLog),
+      resolved.maxMoves,
+      log,
+    );
+    const member = new ClusterMember(resolved, link, members, leases, placement);
+    await members.beat();
+    member.schedule();
+    return member;
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /** The vshards this node owns now, ascending. */
+  owned(): number[] {
+    return this.placement.owned();
+  }
+
+  /** Graceful leave: stops taking vshards, hands each back (stop, release), leaves the view, closes NATS. */
+  async leave(): Promise<void> {
+    if (this.leaving) return;
+    this.leaving = true;
+    clearTimeout(this.timer);
+    clearInterval(this.expiryTimer);
+    await this.members.leave();
+    await this.placement.releaseAll();
+    await this.link.close();
+  }
+
+  /** Heartbeat and placement every heartbeat period, one round at a time. */
+  private schedule(): void {
+    const round = async (): Promise<void> => {
+      if (this.leaving) return;
+      await this.members.beat();
+      await this.placement.tick();
+      if (!this.leaving) this.timer = setTimeout(() => void round(), this.options.heartbeatMs);
+    };
+    this.timer = setTimeout(() => void round(), 0);
+    this.expiryTimer = setInterval(() => this.placement.checkExpiry(), EXPIRY_CHECK_MS);
+    this.expiryTimer.unref();
+  }
+}

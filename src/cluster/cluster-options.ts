@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { TwinError } from '../errors.js';
+
+/**
+ * How a node joins a cluster (`--cluster nats://…` / `startNode({ cluster })`). Every node
+ * of one twin space must agree on `space` and `vshards`; timings may differ per node but
+ * should not.
+ */
+export interface ClusterOptions {
+  /** NATS server URLs (any of the cluster's servers; the client fails over between them). */
+  readonly servers: readonly string[];
+  /** Name of the twin space: the prefix of every bucket, stream and subject (default `twinflow`). */
+  readonly space?: string;
+  /** This node's id, unique in the space (default: host name + random suffix). */
+  readonly nodeId?: string;
+  /** Virtual shards the twin space is cut into (default 256); fixed for the life of a space. */
+  readonly vshards?: number;
+  /** Lease time to live in ms (default 5 000): how long a dead node's vshards stay unowned. */
+  readonly leaseMs?: number;
+  /** How long the live-node view must stay unchanged before vshards move (default 2 000 ms). */
+  readonly stableMs?: number;
+  /** Heartbeat period in ms (default 1 000); a node is gone after 3 missed heartbeats. */
+  readonly heartbeatMs?: number;
+  /** Lease acquisitions and releases in flight at once per node (default 16). */
+  readonly maxMoves?: number;
+  /** JetStream replicas of the space's buckets and streams (default 1; 3 on a 3-server cluster). */
+  readonly replicas?: number;
+  /** File to append (vshard, epoch, start, end) ownership intervals to, as JSON lines (tests, audits). */
+  readonly ownershipLog?: string;
+}
+
+export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'ownershipLog'>> & {
+  readonly ownershipLog?: string;
+};
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Defaults applied and every option checked (TWIN_CONFIG_INVALID naming the option). */
+export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterOptions {
+  const leaseMs = options.leaseMs ?? 5_000;
+  const resolved = {
+    servers: options.servers,
+    space: options.space ?? 'twinflow',
+    nodeId:
+      options.nodeId ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9_-]/g, '-')
+        .slice(0, 40)}-${randomBytes(3).toString('hex')}`,
+    vshards: options.vshards ?? 256,
+    leaseMs,
+    stableMs: options.stableMs ?? 2_000,
+    heartbeatMs: options.heartbeatMs ?? 1_000,
+    maxMoves: options.maxMoves ?? 16,
+    replicas: options.replicas ?? 1,
+    ownershipLog: options.ownershipLog,
+  };
+  const bad = (what: string): never => {
+    throw new TwinError('TWIN_CONFIG_INVALID', `cluster: ${what}`);
+  };
+  if (resolved.servers.length === 0) bad('no NATS server given');
+  if (!NAME.test(resolved.space)) bad(`space "${resolved.space}" must be 1-64 of A-Z a-z 0-9 _ -`);
+  if (!NAME.test(resolved.nodeId)) bad(`node id "${resolved.nodeId}" must be 1-64 of A-Z a-z 0-9 _ -`);
+  if (!Number.isInteger(resolved.vshards) || resolved.vshards < 1 || resolved.vshards > 4096)
+    bad(`vshards must be an integer from 1 to 4096, got ${resolved.vshards}`);
+  if (!(leaseMs >= 1_000)) bad(`leaseMs must be at least 1000, got ${leaseMs}`);
+  if (!(resolved.heartbeatMs >= 50 && resolved.heartbeatMs * 4 <= leaseMs))
+    bad(`heartbeatMs must be at least 50 and at most a quarter of leaseMs, got ${resolved.heartbeatMs}`);
+  if (![1, 3, 5].includes(resolved.replicas)) bad(`replicas must be 1, 3 or 5, got ${resolved.replicas}`);
+  if (!(resolved.maxMoves >= 1)) bad(`maxMoves must be at least 1, got ${resolved.maxMoves}`);
+  return resolved;
+}
+
+/**
+ * The safety margin of a lease: a node stops work on a vshard this long before the server
+ * could let its lease expire, measured from when it sent the renewal. Covers a clock that
+ * runs a little fast and the time between a check and the effect it guards.
+ */
+export function leaseMargin(leaseMs: number): number {
+  return Math.max(500, Math.floor(leaseMs / 5));
+}

@@ -1,0 +1,96 @@
+import type { KV } from '@nats-io/kv';
+import type { TwinLogger } from '../model/twin-model.js';
+import { monotonicMs } from './monotonic.js';
+
+/** What a node says of itself in the membership bucket, refreshed every heartbeat. */
+export interface MemberInfo {
+  readonly id: string;
+  /** Where clients can reach it (HTTP base URL, WARP URL), when it serves them. */
+  readonly http?: string;
+  readonly warp?: string;
+  /** Wall-clock ms of its start (for `cluster status`). */
+  readonly startedAt: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * The live nodes of a space: each node puts its {@link MemberInfo} under `n.<id>` every
+ * heartbeat; the bucket forgets a key 3 heartbeats after its last put. nats-server 2.9
+ * sends watchers nothing when a key expires, so the view is polled (a key listing per
+ * heartbeat) rather than watched. {@link stable} answers only once the set of ids has
+ * not changed for `stableMs`: vshards move on a settled view, not on every flap.
+ *
+ * @example
+ * ```ts
+ * const members = new Membership(link.nodes, { id: 'a', startedAt: Date.now() }, 2000, log);
+ * await members.beat();
+ * members.stable(); // ['a', 'b'] once the view held still for 2 s
+ * ```
+ */
+export class Membership {
+  private view: string[] = [];
+  private infos = new Map<string, MemberInfo>();
+  private changedAt = monotonicMs();
+  private left = false;
+
+  constructor(
+    private readonly bucket: KV,
+    private readonly self: MemberInfo,
+    private readonly stableMs: number,
+    private readonly log: TwinLogger,
+  ) {}
+
+  /** Announces this node (again) and refreshes the view. Errors are logged; the view keeps its last state. */
+  async beat(): Promise<void> {
+    if (this.left) return;
+    try {
+      await this.bucket.put(`n.${this.self.id}`, encoder.encode(JSON.stringify(this.self)));
+      await this.refresh();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cluster heartbeat failed');
+    }
+  }
+
+  /** The ids of live nodes when the view has been still for `stableMs`, else undefined. */
+  stable(): readonly string[] | undefined {
+    return monotonicMs() - this.changedAt >= this.stableMs ? this.view : undefined;
+  }
+
+  /** The current view (sorted ids), settled or not. */
+  current(): readonly string[] {
+    return this.view;
+  }
+
+  info(id: string): MemberInfo | undefined {
+    return this.infos.get(id);
+  }
+
+  /** Removes this node's key: the others see it gone at their next heartbeat, not after the TTL. */
+  async leave(): Promise<void> {
+    this.left = true;
+    await this.bucket.delete(`n.${this.self.id}`).catch(() => undefined);
+  }
+
+  private async refresh(): Promise<void> {
+    const infos = new Map<string, MemberInfo>();
+    for await (const key of await this.bucket.keys('n.*')) {
+      const entry = await this.bucket.get(key);
+      if (entry === null || entry.operation !== 'PUT') continue;
+      try {
+        const info = JSON.parse(decoder.decode(entry.value)) as MemberInfo;
+        infos.set(info.id, info);
+      } catch {
+        this.log.warn({ key }, 'cluster: a membership entry is not JSON; ignored');
+      }
+    }
+    const view = [...infos.keys()].sort();
+    if (view.length !== this.view.length || view.some((id, i) => id !== this.view[i])) {
+      this.log.info({ nodes: view }, 'cluster membership changed');
+      this.view = view;
+      this.changedAt = monotonicMs();
+    }
+    this.infos = infos;
+  }
+}

@@ -1,0 +1,78 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { TwinError } from '../errors.js';
+import type { ResolvedClusterOptions } from './cluster-options.js';
+
+/** How long a node waits for JetStream at start (a fresh cluster elects its meta leader first). */
+const JETSTREAM_READY_MS = 30_000;
+
+/**
+ * One node's connection to the cluster's NATS servers, with the space's buckets:
+ * `<space>-nodes` (membership: one key per live node, expiring after 3 missed heartbeats)
+ * and `<space>-leases` (one key per owned vshard, expiring `leaseMs` after its last
+ * renewal). The client reconnects forever and fails over between the given servers.
+ */
+export class NatsLink {
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    readonly nodes: KV,
+    readonly leases: KV,
+  ) {}
+
+  static async open(options: ResolvedClusterOptions): Promise<NatsLink> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: [...options.servers],
+        name: `twinflow ${options.nodeId}`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        pingInterval: 2_000,
+        maxPingOut: 2,
+      });
+    } catch (err) {
+      throw new TwinError(
+        'TWIN_CLUSTER_UNAVAILABLE',
+        `cannot connect to NATS at ${options.servers.join(', ')}: ${(err as Error).message}`,
+      );
+    }
+    try {
+      const jsm = await readyJetStream(nc);
+      const kvm = new Kvm(nc);
+      const bucket = (name: string, ttl: number): Promise<KV> =>
+        kvm.create(`${options.space}-${name}`, { ttl, history: 1, replicas: options.replicas });
+      const nodes = await bucket('nodes', options.heartbeatMs * 3);
+      const leases = await bucket('leases', options.leaseMs);
+      return new NatsLink(nc, jetstream(nc), jsm, nodes, leases);
+    } catch (err) {
+      await nc.close();
+      throw err instanceof TwinError
+        ? err
+        : new TwinError('TWIN_CLUSTER_UNAVAILABLE', `NATS JetStream is not usable: ${(err as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+/** A JetStream manager once the servers answer JetStream requests (a fresh cluster needs a moment). */
+async function readyJetStream(nc: NatsConnection): Promise<JetStreamManager> {
+  const deadline = Date.now() + JETSTREAM_READY_MS;
+  for (;;) {
+    try {
+      return await jetstreamManager(nc, { timeout: 2_000 });
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new TwinError(
+          'TWIN_CLUSTER_UNAVAILABLE',
+          `NATS answers but JetStream did not become ready in ${JETSTREAM_READY_MS / 1000} s (is it enabled?): ${(err as Error).message}`,
+        );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
