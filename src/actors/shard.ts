@@ -246,6 +246,11 @@ export class Shard implements TurnSink {
     else this.options.onRemote!({ kind: 'join', parent, lane: joinLane, child: child.path, value });
   }
 
+  /** The `owns` rule answers differently now (cluster mode: a vshard came or went). */
+  ownershipChanged(): void {
+    this.directory.ownershipChanged();
+  }
+
   isLocal(path: string): boolean {
     return this.directory.isLocal(path);
   }
@@ -294,9 +299,12 @@ export class Shard implements TurnSink {
     }
   }
 
-  /** A join update from a child on another shard: applied in this shard's next step. */
-  acceptRemoteJoin(parent: string, joinLane: string, child: string, value: unknown): void {
-    this.joins.add(parent, joinLane, child, value);
+  /**
+   * A join update from a child on another shard: applied in this shard's next step.
+   * `inputSeq`: its sequence in the parent vshard's input stream (cluster mode).
+   */
+  acceptRemoteJoin(parent: string, joinLane: string, child: string, value: unknown, inputSeq?: number): void {
+    this.joins.add(parent, joinLane, child, value, inputSeq);
     this.scheduleDrain();
   }
 

@@ -57,6 +57,11 @@ export class TwinDirectory {
     return local;
   }
 
+  /** What this shard owns changed (a cluster vshard came or went): forget the cached answers. */
+  ownershipChanged(): void {
+    this.ownership.clear();
+  }
+
   /**
    * True when a stored twin may be started by a warm: not live, not still stopping, and
    * owned here (known for the whole subtree when `owned`; otherwise asked per path, without

@@ -12,7 +12,8 @@ import { dueTimes, type TimerList } from './twin-timers.js';
  * - `$e`: 1 when the twin has entries of keyed lanes, 0 when none, so a store can skip
  *   looking for entries on restore (most twins have none);
  * - `$recent`: the dedupe window (hashes of the last accepted events' `source`+`id`);
- * - `$timers`: due timers by name (epoch ms on the runtime's clock).
+ * - `$timers`: due timers by name (epoch ms on the runtime's clock);
+ * - `$seq`: cluster mode only, the highest sequence of its vshard's input stream applied.
  *
  * Changing a field's meaning changes every stored twin: add fields, never repurpose one.
  * The table of these fields is in docs/persistence.md ("Record fields").
@@ -27,6 +28,13 @@ const VERSION_FIELD = '$v';
 const ENTRIES_FIELD = '$e';
 const RECENT_FIELD = '$recent';
 const TIMERS_FIELD = '$timers';
+const INPUT_SEQ_FIELD = '$seq';
+
+/** The stored `$seq` (see {@link encodeRecord}); 0 when absent. */
+export function decodeInputSeq(stored: StoredTwin): number {
+  const seq = stored.values[INPUT_SEQ_FIELD];
+  return typeof seq === 'number' ? seq : 0;
+}
 
 /** The model version that wrote a stored record (1 for records from before versions). */
 export function storedVersion(stored: StoredTwin): number {
@@ -66,6 +74,7 @@ export function encodeRecord(
   hasEntries: boolean,
   recent: readonly number[] | null,
   timers: TimerList,
+  inputSeq = 0,
 ): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   values[VERSION_FIELD] = model.def.version ?? 1;
@@ -80,5 +89,6 @@ export function encodeRecord(
   if (recent) values[RECENT_FIELD] = recent.slice();
   const due = dueTimes(timers);
   if (due) values[TIMERS_FIELD] = due;
+  if (inputSeq > 0) values[INPUT_SEQ_FIELD] = inputSeq;
   return values;
 }

@@ -19,7 +19,14 @@ import {
   dispatchWindows,
   runSetHooks,
 } from './twin-hooks.js';
-import { decodeRecent, decodeTimers, encodeRecord, hasStoredRecord, storedVersion } from './twin-record.js';
+import {
+  decodeInputSeq,
+  decodeRecent,
+  decodeTimers,
+  encodeRecord,
+  hasStoredRecord,
+  storedVersion,
+} from './twin-record.js';
 import {
   anyDue,
   cancelDue,
@@ -289,6 +296,19 @@ export class Twin implements LaneHost {
     WRITTEN_SOURCES.clear();
   }
 
+  /**
+   * Cluster mode: the highest sequence of its vshard's input stream this twin applied
+   * (0 outside a cluster). Stored in the record with the state it produced.
+   */
+  inputSeq = 0;
+
+  /** Records that input up to `seq` is applied (see {@link inputSeq}); persisted with the turn's effects. */
+  advanceInputSeq(seq: number): void {
+    if (seq <= this.inputSeq) return;
+    this.inputSeq = seq;
+    this.bits |= RECORD_DIRTY;
+  }
+
   /** True when an event with this dedupe hash was accepted recently (redelivery or replay). */
   isDuplicate(hash: number): boolean {
     return DedupeWindow.contains(this.recent, hash);
@@ -313,6 +333,7 @@ export class Twin implements LaneHost {
     if (from !== to) this.bits |= RECORD_DIRTY; // rewrite the record at the new version
     const recent = decodeRecent(stored);
     if (recent) this.recent = recent;
+    this.inputSeq = decodeInputSeq(stored);
     const timers = decodeTimers(stored);
     if (timers) for (const name in timers) this.setTimer(name, timers[name]!, false);
   }
@@ -393,6 +414,7 @@ export class Twin implements LaneHost {
       (this.bits & STORED_ENTRIES) !== 0,
       this.recent,
       this.timerList,
+      this.inputSeq,
     );
     out.push({ op: 'record', path: this.path, values, created });
   }

@@ -81,7 +81,7 @@ export class WorkDispatch {
         this.stats.events++;
         const window = this.dedupeWindow;
         const key = window > 0 ? DedupeWindow.hash(work.event.source, work.event.id) : 0;
-        if (window > 0 && twin.isDuplicate(key)) {
+        if ((window > 0 && twin.isDuplicate(key)) || (work.seq !== undefined && work.seq <= twin.inputSeq)) {
           this.stats.duplicates++;
           this.step.finish(work); // its effect is already there: acknowledge, do nothing
           break;
@@ -92,6 +92,10 @@ export class WorkDispatch {
         if (!error) {
           if (window > 0) {
             twin.remember(key, window);
+            this.runner.markDirty(twin);
+          }
+          if (work.seq !== undefined) {
+            twin.advanceInputSeq(work.seq);
             this.runner.markDirty(twin);
           }
           if (!twin.announced) this.runner.announce(twin);
@@ -114,6 +118,10 @@ export class WorkDispatch {
       case 'joins':
         if (this.journaling) this.runner.cause = JOIN_CAUSE;
         this.runner.applyJoins(twin, work.updates);
+        if (work.updates.inputSeq > 0) {
+          twin.advanceInputSeq(work.updates.inputSeq);
+          this.runner.markDirty(twin);
+        }
         if (!twin.announced) this.runner.announce(twin); // children with state make their parent real
         break;
       case 'call':

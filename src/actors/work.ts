@@ -57,6 +57,12 @@ export type Work =
       readonly event: TwinEvent;
       readonly ticket: Ticket | null;
       readonly index: number;
+      /**
+       * Cluster mode: the event's sequence in its vshard's input stream. The twin keeps the
+       * highest it applied in its record (`$seq`), so a new owner replaying the stream from
+       * there applies nothing twice.
+       */
+      readonly seq?: number;
     }
   | {
       readonly kind: 'command';

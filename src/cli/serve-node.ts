@@ -23,6 +23,7 @@ export async function startServeNode(
     ...config.access,
     tls: config.tls?.tls,
     admin: config.admin,
+    cluster: config.cluster,
   });
   // SIGHUP re-reads the access file, as operators expect of a daemon (file changes do too).
   // The CLI's process ends with its node, so the listener is never removed.

@@ -39,9 +39,10 @@ export class ClusterMember {
     runner: VShardRunner,
     log: TwinLogger,
     self: Omit<MemberInfo, 'id' | 'startedAt'> = {},
+    opened?: NatsLink,
   ): Promise<ClusterMember> {
     const resolved = resolveClusterOptions(options);
-    const link = await NatsLink.open(resolved);
+    const link = opened ?? (await NatsLink.open(resolved));
     const members = new Membership(
       link.nodes,
       { ...self, id: resolved.nodeId, startedAt: Date.now() },

@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from '@nats-io/kv';
 import { TwinError } from '../errors.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
+import { SpaceNames } from './space-names.js';
 
 /** How long a node waits for JetStream at start (a fresh cluster elects its meta leader first). */
 const JETSTREAM_READY_MS = 30_000;
@@ -11,7 +12,9 @@ const JETSTREAM_READY_MS = 30_000;
  * One node's connection to the cluster's NATS servers, with the space's buckets:
  * `<space>-nodes` (membership: one key per live node, expiring after 3 missed heartbeats)
  * and `<space>-leases` (one key per owned vshard, expiring `leaseMs` after its last
- * renewal). The client reconnects forever and fails over between the given servers.
+ * renewal), and its streams: `<space>-in` (every vshard's input) and `<space>-state`
+ * (every vshard's state log), created by the first node. The client reconnects forever
+ * and fails over between the given servers.
  */
 export class NatsLink {
   private constructor(
@@ -20,6 +23,7 @@ export class NatsLink {
     readonly jsm: JetStreamManager,
     readonly nodes: KV,
     readonly leases: KV,
+    readonly names: SpaceNames,
   ) {}
 
   static async open(options: ResolvedClusterOptions): Promise<NatsLink> {
@@ -41,12 +45,21 @@ export class NatsLink {
     }
     try {
       const jsm = await readyJetStream(nc);
-      const kvm = new Kvm(nc);
-      const bucket = (name: string, ttl: number): Promise<KV> =>
-        kvm.create(`${options.space}-${name}`, { ttl, history: 1, replicas: options.replicas });
-      const nodes = await bucket('nodes', options.heartbeatMs * 3);
-      const leases = await bucket('leases', options.leaseMs);
-      return new NatsLink(nc, jetstream(nc), jsm, nodes, leases);
+      const names = new SpaceNames(options.space);
+      // A cluster that just formed may time out the first replicated creations: retried.
+      const { nodes, leases } = await untilReady(async () => {
+        const kvm = new Kvm(nc);
+        const bucket = (name: string, ttl: number): Promise<KV> =>
+          kvm.create(`${options.space}-${name}`, { ttl, history: 1, replicas: options.replicas });
+        const made = {
+          nodes: await bucket('nodes', options.heartbeatMs * 3),
+          leases: await bucket('leases', options.leaseMs),
+        };
+        await ensureStream(jsm, names.inputStream, names.inputWildcard(), options.replicas);
+        await ensureStream(jsm, names.stateStream, names.stateWildcard(), options.replicas);
+        return made;
+      });
+      return new NatsLink(nc, jetstream(nc), jsm, nodes, leases, names);
     } catch (err) {
       await nc.close();
       throw err instanceof TwinError
@@ -61,18 +74,39 @@ export class NatsLink {
 }
 
 /** A JetStream manager once the servers answer JetStream requests (a fresh cluster needs a moment). */
-async function readyJetStream(nc: NatsConnection): Promise<JetStreamManager> {
+function readyJetStream(nc: NatsConnection): Promise<JetStreamManager> {
+  return untilReady(() => jetstreamManager(nc, { timeout: 2_000 }));
+}
+
+/** `attempt` until it succeeds, for at most {@link JETSTREAM_READY_MS} (timeouts of a forming cluster). */
+async function untilReady<T>(attempt: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + JETSTREAM_READY_MS;
   for (;;) {
     try {
-      return await jetstreamManager(nc, { timeout: 2_000 });
+      return await attempt();
     } catch (err) {
       if (Date.now() > deadline)
         throw new TwinError(
           'TWIN_CLUSTER_UNAVAILABLE',
           `NATS answers but JetStream did not become ready in ${JETSTREAM_READY_MS / 1000} s (is it enabled?): ${(err as Error).message}`,
         );
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 250));
     }
+  }
+}
+
+/** Creates the stream if it does not exist (every node calls this; the first one creates it). */
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string, replicas: number): Promise<void> {
+  try {
+    await jsm.streams.info(name);
+    return;
+  } catch (err) {
+    if (!/not found/i.test((err as Error).message)) throw err;
+  }
+  try {
+    // duplicate_window: a front's retry of a publish (same msgID) within 2 min is stored once.
+    await jsm.streams.add({ name, subjects: [subject], num_replicas: replicas, duplicate_window: 120_000_000_000 });
+  } catch (err) {
+    if (!/already in use|exists/i.test((err as Error).message)) throw err;
   }
 }

@@ -14,6 +14,7 @@ import { twinRoutes } from './http/twin-routes.js';
 import { startIngestion, type Ingestion, type IngestionOptions } from './ingestion.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import type { ClusterOptions } from '../cluster/cluster-options.js';
 import { Rejections } from './rejections.js';
 import { LmdbStateStore } from '../store/lmdb-store.js';
 import type { StorageOptions } from './config/store-config.js';
@@ -51,6 +52,11 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
   logLevel?: string;
   store?: StateStore;
   clock?: Clock;
+  /**
+   * Join a twin space over NATS JetStream with other nodes (docs/cluster.md). State then
+   * lives in JetStream: `dataDir`/`store` are not used and `workers` must be 0 for now.
+   */
+  cluster?: ClusterOptions;
   /** The WARP (WebSocket) front: authorizer and per-socket limits. */
   warp?: WarpOptions;
   /** Bounds of the HTTP front: timeouts, connection cap, batch size (see {@link HttpLimits}). */
@@ -122,6 +128,11 @@ export interface TwinflowNode {
 export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const logger = options.logger ?? createLogger(options.logLevel);
   const workers = options.workers ?? 0;
+  if (options.cluster && (options.dataDir !== undefined || options.store !== undefined || workers > 0))
+    throw new TwinError(
+      'TWIN_CONFIG_INVALID',
+      'cluster mode keeps state in JetStream and runs its vshards on the main thread: no dataDir, store or workers',
+    );
   // Checked before anything starts, so a bad limit leaves no store or worker behind.
   const httpLimits = resolveHttpLimits(options.httpLimits);
   const quota = new IngestQuota(resolveIngestRate(options.ingestRate));
@@ -166,6 +177,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
             })
           : undefined));
   const runtime = createRuntime({
+    cluster: options.cluster,
     models: options.models,
     modelSet,
     logger,
@@ -187,6 +199,15 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
           }
         : undefined,
   });
+  if (options.cluster) {
+    try {
+      await runtime.ready();
+    } catch (err) {
+      await runtime.close().catch(() => undefined);
+      if (ownAccess) access.close();
+      throw err;
+    }
+  }
   const rejections = new Rejections(logger);
   const http = createHttpServer(logger, { rejections, limits: httpLimits, tls, probes: !options.admin });
   installAccessHook(http, access);

@@ -21,6 +21,8 @@ import { LocalShardHost, type HostCounters, type ShardHost, type TwinSnapshot } 
 import { WorkerShardHost } from '../hosting/worker-host.js';
 import type { ModelSet } from '../model/model-set.js';
 import { resolveModels, type RuntimeWorkerOptions } from './runtime-models.js';
+import { ClusterShardHost } from '../cluster/cluster-host.js';
+import type { ClusterOptions } from '../cluster/cluster-options.js';
 
 export interface RuntimeOptions {
   /**
@@ -65,6 +67,14 @@ export interface RuntimeOptions {
    * {@link DEFAULT_MAX_LINK_TWINS}; `Infinity` for none.
    */
   maxLinkTwins?: number;
+  /**
+   * Join a cluster of nodes sharing one twin space over NATS JetStream (docs/cluster.md):
+   * events go through the vshard's input stream, state lives in its state log, and each
+   * twin runs on the node that holds its vshard's lease. Await {@link Runtime.ready}.
+   * `store` is ignored; `workers` must be 0 or absent for now (the node's vshards run on
+   * its main thread).
+   */
+  cluster?: ClusterOptions & { advertise?: { http?: string; warp?: string } };
 }
 
 /** Default of {@link RuntimeOptions.maxLinkTwins}: a floor of a large building, far below what fills memory. */
@@ -154,7 +164,26 @@ export class Runtime {
     const onTurnError = (e: TwinError, path: string): void => {
       for (const l of this.errorListeners) l(e, path);
     };
-    if (workers) {
+    if (options.cluster) {
+      if (workers && workers.count > 0)
+        throw new TwinError(
+          'TWIN_CONFIG_INVALID',
+          "cluster mode runs a node's vshards on its main thread for now: give workers 0 (docs/cluster.md)",
+        );
+      this.host = new ClusterShardHost({
+        cluster: options.cluster,
+        advertise: options.cluster.advertise,
+        catalog: this.catalog,
+        clock: this.clock,
+        log: this.log,
+        stepBudget: options.stepBudget,
+        dedupeWindow: options.dedupeWindow,
+        passivation: options.passivation,
+        journal: options.journal,
+        onOutput,
+        onTurnError,
+      });
+    } else if (workers) {
       this.host = new WorkerShardHost(
         { ...options, shardKey, workers },
         this.catalog,
@@ -460,6 +489,19 @@ export class Runtime {
    */
   settle(signal?: AbortSignal): Promise<void> {
     return this.host.settle(signal);
+  }
+
+  /**
+   * Resolves once the runtime can serve: at once for a single node; in cluster mode once
+   * it joined (NATS connected, streams there). Rejects with the reason it could not join.
+   */
+  async ready(): Promise<void> {
+    if (this.host instanceof ClusterShardHost) await this.host.ready;
+  }
+
+  /** This node's cluster host (cluster mode), for status and metrics; undefined otherwise. */
+  get cluster(): ClusterShardHost | undefined {
+    return this.host instanceof ClusterShardHost ? this.host : undefined;
   }
 
   /** Live twins, counters and turn latency quantiles (ns). */

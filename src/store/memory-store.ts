@@ -41,6 +41,22 @@ export class MemoryStateStore implements StateStore {
   }
 
   /** A transient store has nowhere to keep bad state: it is dropped (see {@link StateStore.quarantine}). */
+  /** Drops everything held for `path` (a cluster node that no longer owns it keeps nothing behind). */
+  forget(path: string): void {
+    this.twins.delete(path);
+    this.journal.delete(path);
+  }
+
+  /** The stored twin as writes that recreate it in an empty store (a cluster snapshot). */
+  dump(path: string): StateWrite[] {
+    const twin = this.twins.get(path);
+    if (twin === undefined) return [];
+    const out: StateWrite[] = [{ op: 'record', path, values: twin.values, created: true }];
+    for (const [lane, entries] of twin.entries)
+      for (const [key, value] of entries) out.push({ op: 'put', path, lane, key, value });
+    return out;
+  }
+
   quarantine(path: string, _reason: unknown): string[] {
     this.twins.delete(path);
     return [];

@@ -8,6 +8,8 @@ import { TLS_FLAGS, TLS_HELP, tlsFromFlags, type TlsConfig } from './tls-config.
 import { ADMIN_FLAGS, ADMIN_HELP, adminFromFlags } from './admin-config.js';
 import type { AdminOptions } from '../http/admin-listener.js';
 import { STORE_FLAGS, STORE_HELP, storageFromFlags, type StorageOptions } from './store-config.js';
+import { CLUSTER_FLAGS, CLUSTER_HELP, clusterFromFlags, clusterStorage } from './cluster-config.js';
+import type { ClusterOptions } from '../../cluster/cluster-options.js';
 
 /** Settings of `twinflow serve`, from flags, then environment, then defaults. */
 export interface ServeConfig {
@@ -28,6 +30,8 @@ export interface ServeConfig {
   tls: TlsConfig | undefined;
   /** The admin listener (`--admin-host`, `--admin-port`): undefined keeps everything on the main port. */
   admin: AdminOptions | undefined;
+  /** `--cluster`: the NATS servers of the twin space this node joins (undefined: a single node). */
+  cluster: ClusterOptions | undefined;
 }
 
 const HELP = `twinflow serve [options]
@@ -54,6 +58,7 @@ export const SERVE_FLAGS = {
   ...ACCESS_FLAGS,
   ...TLS_FLAGS,
   ...ADMIN_FLAGS,
+  ...CLUSTER_FLAGS,
 } as const;
 
 /** Parsed {@link SERVE_FLAGS}: strings, booleans for switches, arrays for repeatable flags. */
@@ -66,7 +71,9 @@ export type ServeFlagValues = {
 };
 
 export function serveHelp(): string {
-  return HELP + ACCESS_HELP + TLS_HELP + ADMIN_HELP + STORE_HELP + INGEST_HELP + FRONT_HELP + LIMITS_HELP;
+  return (
+    HELP + ACCESS_HELP + TLS_HELP + ADMIN_HELP + STORE_HELP + CLUSTER_HELP + INGEST_HELP + FRONT_HELP + LIMITS_HELP
+  );
 }
 
 /** Parses serve flags; throws an Error with a usage message on bad input. */
@@ -82,16 +89,19 @@ export function serveConfigFrom(values: ServeFlagValues, env: NodeJS.ProcessEnv)
   const level = flagOrEnv('log-level', values['log-level'], env, 'TWINFLOW_LOG_LEVEL');
   if (level && !LOG_LEVELS.includes(level.raw))
     throw new Error(`${level.name} must be one of ${LOG_LEVELS.join(', ')}, got ${level.raw}`);
+  const cluster = clusterFromFlags(values, env);
+  const storage = storageFromFlags(values, env);
   return {
     host: values.host ?? envValue(env, 'TWINFLOW_HOST') ?? '127.0.0.1',
     port,
     logLevel: level?.raw ?? 'info',
     ingestion: ingestionFromFlags(values, env),
-    storage: storageFromFlags(values, env),
+    storage: cluster ? clusterStorage(storage, values, env) : storage,
     limits: limitsFromFlags(values, env),
     fronts: frontsFromFlags(values, env),
     access: accessFromFlags(values, env),
     tls: tlsFromFlags(values, env),
     admin: adminFromFlags(values, env),
+    cluster,
   };
 }

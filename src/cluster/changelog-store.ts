@@ -1,0 +1,172 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { TwinError } from '../errors.js';
+import { MemoryStateStore } from '../store/memory-store.js';
+import type { JournalEntry, StateStore, StateWrite, StoredTwin } from '../store/state-store.js';
+import type { SpaceNames } from './space-names.js';
+import type { StateLog } from './state-log.js';
+
+/** Log messages of a vshard after which the next commit is followed by a snapshot and a purge. */
+const SNAPSHOT_EVERY = 1_000;
+
+/** What this store knows of a vshard it owns. */
+interface OwnedVshard {
+  readonly epoch: number;
+  /** Sequence of the log's last message we wrote or read: the compare-and-set of the next append. */
+  lastSeq: number;
+  /** Highest input sequence included in what the log holds. */
+  watermark: number;
+  sinceSnapshot: number;
+  /** Appends of this vshard, one after the other (each needs the sequence of the one before). */
+  chain: Promise<void>;
+}
+
+/**
+ * The state store of a cluster node: twins of the vshards it owns, in memory, every
+ * commit appended to the vshard's state log in JetStream before it counts as done (so an
+ * acknowledged command or event is in JetStream, replicated, when the caller hears of it).
+ * A vshard is opened when its lease is won (its log restored here, then claimed) and
+ * closed when it moves away (its twins forgotten). Writes for a vshard not open, or whose
+ * lease `gate` says ended, fail with TWIN_FENCED and leave the log untouched.
+ */
+export class ChangelogStore implements StateStore {
+  private readonly local = new MemoryStateStore();
+  private readonly owned = new Map<number, OwnedVshard>();
+  /** Paths held per vshard (to forget them and to snapshot them). */
+  private readonly paths = new Map<number, Set<string>>();
+
+  constructor(
+    private readonly log: StateLog,
+    private readonly jsm: JetStreamManager,
+    private readonly names: SpaceNames,
+    private readonly vshardOf: (path: string) => number,
+    private readonly gate: (vshard: number, epoch: number) => boolean,
+  ) {}
+
+  /** Restores the vshard from its log and claims the log; resolves with the input sequence to resume after. */
+  async open(vshard: number, epoch: number): Promise<number> {
+    for (;;) {
+      const restored = await this.log.restore(vshard);
+      this.closeVshard(vshard);
+      await this.local.write(restored.ops);
+      const held = this.paths.get(vshard) ?? new Set<string>();
+      for (const op of restored.ops) held.add(op.path);
+      this.paths.set(vshard, held);
+      try {
+        // The claim: from now on an older owner's append fails at the server.
+        const { last: lastSeq } = await this.log.append(vshard, 'o', epoch, restored.watermark, [], restored.lastSeq);
+        this.owned.set(vshard, {
+          epoch,
+          lastSeq,
+          watermark: restored.watermark,
+          sinceSnapshot: restored.sinceSnapshot + 1,
+          chain: Promise.resolve(),
+        });
+        return restored.watermark;
+      } catch (err) {
+        // Someone appended between our read and our claim (the previous owner, still
+        // fenced only by its lease): read again, their commit is part of the state.
+        if (!(err instanceof TwinError && err.code === 'TWIN_FENCED')) throw err;
+      }
+    }
+  }
+
+  /** Forgets the vshard's twins (it moved away; a later owner restores them from the log). */
+  closeVshard(vshard: number): void {
+    this.owned.delete(vshard);
+    for (const path of this.paths.get(vshard) ?? []) this.local.forget(path);
+    this.paths.delete(vshard);
+  }
+
+  /** The twins of an open vshard held here. */
+  pathsOf(vshard: number): string[] {
+    return [...(this.paths.get(vshard) ?? [])];
+  }
+
+  load(path: string): StoredTwin | undefined | Promise<StoredTwin | undefined> {
+    return this.local.load(path);
+  }
+
+  async write(batch: readonly StateWrite[]): Promise<void> {
+    const byVshard = new Map<number, StateWrite[]>();
+    const localOnly: StateWrite[] = [];
+    for (const w of batch) {
+      if (w.op === 'journal') {
+        localOnly.push(w); // the journal stays on the node (docs/cluster.md)
+        continue;
+      }
+      const v = this.vshardOf(w.path);
+      let list = byVshard.get(v);
+      if (list === undefined) byVshard.set(v, (list = []));
+      list.push(w);
+    }
+    const results = await Promise.allSettled([...byVshard].map(([v, ops]) => this.append(v, ops)));
+    let failure: Error | undefined;
+    const committed: StateWrite[] = localOnly;
+    let i = 0;
+    for (const [v, ops] of byVshard) {
+      const r = results[i++]!;
+      if (r.status === 'rejected') {
+        failure ??= r.reason as Error;
+        continue;
+      }
+      const held = this.paths.get(v);
+      if (held === undefined) continue; // closed while appending: the next owner restores it from the log
+      for (const op of ops) held.add(op.path);
+      committed.push(...ops);
+    }
+    await this.local.write(committed);
+    if (failure !== undefined) throw failure;
+  }
+
+  list(prefix: string): Iterable<string> {
+    return this.local.list(prefix);
+  }
+
+  history(path: string, from: number, to: number): JournalEntry[] {
+    return this.local.history(path, from, to);
+  }
+
+  async close(): Promise<void> {
+    for (const v of [...this.paths.keys()]) this.closeVshard(v);
+  }
+
+  /** Appends one vshard's part of a commit after the previous one, then snapshots when due. */
+  private append(vshard: number, ops: StateWrite[]): Promise<void> {
+    const owned = this.owned.get(vshard);
+    if (owned === undefined || !this.gate(vshard, owned.epoch))
+      return Promise.reject(new TwinError('TWIN_FENCED', `this node does not own vshard ${vshard} (now)`, { vshard }));
+    let watermark = owned.watermark;
+    for (const op of ops) {
+      if (op.op !== 'record') continue;
+      const seq = op.values.$seq;
+      if (typeof seq === 'number' && seq > watermark) watermark = seq;
+    }
+    const run = owned.chain.then(async () => {
+      if (this.owned.get(vshard) !== owned || !this.gate(vshard, owned.epoch))
+        throw new TwinError('TWIN_FENCED', `this node no longer owns vshard ${vshard}`, { vshard });
+      owned.lastSeq = (await this.log.append(vshard, 'c', owned.epoch, watermark, ops, owned.lastSeq)).last;
+      owned.watermark = watermark;
+      if (++owned.sinceSnapshot >= SNAPSHOT_EVERY) await this.snapshot(vshard, owned);
+    });
+    owned.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Writes the whole vshard as one snapshot, then purges the log before it and the input
+   * the snapshot includes: storage stays proportional to the twins, not to their history.
+   */
+  private async snapshot(vshard: number, owned: OwnedVshard): Promise<void> {
+    const ops: StateWrite[] = [];
+    for (const path of this.paths.get(vshard) ?? []) ops.push(...this.local.dump(path));
+    const { first, last } = await this.log.append(vshard, 's', owned.epoch, owned.watermark, ops, owned.lastSeq);
+    owned.lastSeq = last;
+    owned.sinceSnapshot = 0;
+    await this.log.compact(vshard, first);
+    if (owned.watermark > 0)
+      await this.jsm.streams.purge(this.names.inputStream, {
+        filter: this.names.input(vshard),
+        seq: owned.watermark + 1,
+      });
+  }
+}

@@ -1,0 +1,337 @@
+import type { ModelCatalog } from '../actors/catalog.js';
+import type { Clock } from '../actors/clock.js';
+import type { PassivationOptions } from '../actors/passivation.js';
+import type { RemoteMessage } from '../actors/shard-options.js';
+import { Ticket } from '../actors/work.js';
+import { DedupeWindow } from '../actors/dedupe.js';
+import { TwinError, toTwinError } from '../errors.js';
+import {
+  LocalShardHost,
+  type HostCounters,
+  type HostObserver,
+  type ShardHost,
+  type TwinSnapshot,
+} from '../hosting/shard-host.js';
+import type { LaneObserver } from '../lanes/events.js';
+import type { DerivedEvent, TwinEvent, TwinLogger } from '../model/twin-model.js';
+import type { JournalEntry } from '../store/state-store.js';
+import { PathFilter, TwinPath } from '../topology/index.js';
+import { ChangelogStore } from './changelog-store.js';
+import { ClusterMember } from './cluster-member.js';
+import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
+import { encodeInput } from './input-codec.js';
+import { NatsLink } from './nats-link.js';
+import { NodeRpc, type RpcRequest } from './node-rpc.js';
+import { OwnerDirectory } from './owner-directory.js';
+import { StateLog } from './state-log.js';
+import { VShardExecutor } from './vshard-executor.js';
+import { vshardOf } from './vshards.js';
+
+/** What the runtime gives the cluster host (the shard settings of its twins). */
+export interface ClusterHostOptions {
+  readonly cluster: ClusterOptions;
+  readonly catalog: ModelCatalog;
+  readonly clock: Clock;
+  readonly log: TwinLogger;
+  readonly dedupeWindow?: number;
+  readonly stepBudget?: number;
+  readonly passivation?: PassivationOptions;
+  readonly journal?: boolean;
+  readonly onOutput: (e: DerivedEvent) => void;
+  readonly onTurnError: (e: TwinError, path: string) => void;
+  /** How clients reach this node (for `cluster status`). */
+  readonly advertise?: { http?: string; warp?: string };
+}
+
+/** How long a request keeps asking while its vshard has no owner or is moving. */
+const ROUTE_DEADLINE_MS = 15_000;
+
+/**
+ * The twins of a cluster, as one {@link ShardHost}: events go to their vshard's input
+ * stream in JetStream (acknowledged once JetStream stored them), and the vshard's owner,
+ * whichever node that is, applies them; reads and commands go to the owner (this node's
+ * shard, or another node over NATS request/reply), asking again while a vshard moves.
+ * This node's own vshards run in a {@link LocalShardHost} on a {@link ChangelogStore}.
+ */
+export class ClusterShardHost implements ShardHost {
+  /** Resolves once the node joined (NATS connected, streams and buckets there). */
+  readonly ready: Promise<void>;
+  readonly options: ResolvedClusterOptions;
+  private link!: NatsLink;
+  private member!: ClusterMember;
+  private owners!: OwnerDirectory;
+  private rpc!: NodeRpc;
+  private inner!: LocalShardHost;
+  private executor!: VShardExecutor;
+  private readonly vshardOf: (path: string) => number;
+  private publishSeq = 0;
+
+  constructor(private readonly host: ClusterHostOptions) {
+    this.options = resolveClusterOptions(host.cluster);
+    const count = this.options.vshards;
+    this.vshardOf = (path) => vshardOf(host.catalog, path, count);
+    this.ready = this.join();
+    this.ready.catch(() => undefined); // the runtime's ready() reports it
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /** The vshards this node owns now. */
+  owned(): number[] {
+    return this.member?.owned() ?? [];
+  }
+
+  /** vshard → owning node, as this node knows it. */
+  ownerMap(): ReadonlyMap<number, string> {
+    return this.owners?.snapshot() ?? new Map();
+  }
+
+  private async join(): Promise<void> {
+    const { catalog, clock, log } = this.host;
+    this.link = await NatsLink.open(this.options);
+    const names = this.link.names;
+    const store = new ChangelogStore(
+      new StateLog(this.link.js, this.link.jsm, names),
+      this.link.jsm,
+      names,
+      this.vshardOf,
+      (v, epoch) => this.member.leases.valid(v, epoch),
+    );
+    this.inner = new LocalShardHost(
+      {
+        catalog,
+        store,
+        clock,
+        log,
+        stepBudget: this.host.stepBudget,
+        dedupeWindow: this.host.dedupeWindow,
+        passivation: this.host.passivation,
+        journal: this.host.journal,
+        owns: (path) => this.executor.owns(path),
+        onRemote: (m) => this.remote(m),
+        onOutput: this.host.onOutput,
+        onTurnError: this.host.onTurnError,
+      },
+      store,
+    );
+    this.executor = new VShardExecutor(this.inner, store, this.link.js, names, this.vshardOf, log);
+    this.owners = new OwnerDirectory(this.link.leases, log);
+    await this.owners.start();
+    this.rpc = new NodeRpc(this.link.nc, names, log);
+    this.rpc.serve(this.options.nodeId, (r) => this.serveRequest(r));
+    this.member = await ClusterMember.join(this.options, this.executor, log, this.host.advertise ?? {}, this.link);
+  }
+
+  submitEvent(event: TwinEvent, ticket: Ticket, index: number): void {
+    let vshard: number;
+    try {
+      vshard = this.route(event.subject);
+    } catch (err) {
+      finish(ticket, index, toTwinError(err));
+      return;
+    }
+    const msgID = `e${DedupeWindow.hash(event.source, event.subject + '\u0000' + event.id).toString(36)}`;
+    this.ready
+      .then(() => this.link.js.publish(this.link.names.input(vshard), encodeInput({ k: 'e', ev: event }), { msgID }))
+      .then(
+        () => finish(ticket, index),
+        (err: Error) =>
+          finish(
+            ticket,
+            index,
+            err instanceof TwinError
+              ? err
+              : new TwinError('TWIN_CLUSTER_UNAVAILABLE', `JetStream did not take the event: ${err.message}`),
+          ),
+      );
+  }
+
+  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {
+    this.toOwner(path, { op: 'command', path, lane, value }, () => {
+      const local = new Ticket(1);
+      this.inner.submitCommand(path, lane, value, local);
+      return local.promise.then((t) => {
+        if (t.rejected[0]) throw t.rejected[0].error;
+      });
+    }).then(
+      () => finish(ticket, 0),
+      (err: unknown) => finish(ticket, 0, toTwinError(err)),
+    );
+  }
+
+  async stop(path: string): Promise<void> {
+    await this.ready;
+    if (this.executor.owns(path)) await this.inner.stop(path);
+  }
+
+  async read(path: string, lanes?: readonly string[], release = false): Promise<TwinSnapshot> {
+    return (await this.toOwner(path, { op: 'read', path, lanes, release }, () =>
+      this.inner.read(path, lanes, release),
+    )) as TwinSnapshot;
+  }
+
+  async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
+    await this.ready;
+    this.route(path);
+    if (!this.executor.owns(path))
+      throw new TwinError(
+        'TWIN_CLUSTER_UNAVAILABLE',
+        `links to twins another node owns are not served yet: connect to the owner of ${path}`,
+        { path, owner: this.owners.ownerOf(this.vshardOf(path)) },
+      );
+    await this.inner.observe(path, lane, observer);
+  }
+
+  unobserve(path: string, lane: string, observer: LaneObserver): void {
+    this.inner?.unobserve(path, lane, observer);
+  }
+
+  async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit?: number): Promise<void> {
+    await this.ready;
+    await this.inner.observeFilter(filter, lane, observer, limit);
+  }
+
+  unobserveFilter(observer: LaneObserver): void {
+    this.inner?.unobserveFilter(observer);
+  }
+
+  /** Every node's matching twins (each lists the vshards it owns), merged. */
+  async list(filter: PathFilter, limit = Infinity): Promise<string[]> {
+    await this.ready;
+    const request: RpcRequest = { op: 'list', filter: filter.text, within: filter.scopeTexts, limit };
+    const nodes = this.owners.nodes().filter((n) => n !== this.nodeId);
+    const lists = await Promise.all([
+      this.inner.list(filter, limit),
+      ...nodes.map((n) => this.rpc.call(n, request) as Promise<string[]>),
+    ]);
+    const all = [...new Set(lists.flat())];
+    if (all.length > limit)
+      throw new TwinError('TWIN_TOO_MANY_TWINS', `${filter.text} matches more than ${limit} twins`, {
+        filter: filter.text,
+        limit,
+      });
+    return all;
+  }
+
+  async history(path: string, from: number, to: number): Promise<JournalEntry[]> {
+    await this.ready;
+    return this.inner.history(path, from, to);
+  }
+
+  async warm(prefix: string): Promise<number> {
+    await this.ready;
+    return this.inner.warm(prefix);
+  }
+
+  async settle(): Promise<void> {
+    await this.ready;
+    await this.inner.settle();
+  }
+
+  counters(): HostCounters {
+    return this.inner?.counters() ?? emptyCounters();
+  }
+
+  activePaths(): string[] {
+    return this.inner?.activePaths() ?? [];
+  }
+
+  /** Hands every vshard off (so the others take them at once), then closes NATS. */
+  async close(): Promise<void> {
+    try {
+      await this.ready;
+    } catch {
+      return;
+    }
+    await this.member.leave();
+    this.owners.stop();
+    this.rpc.close();
+    await this.inner.close();
+  }
+
+  /** The vshard of a routable twin path; TWIN_PATH_INVALID / TWIN_NO_ROUTE otherwise (before anything is sent). */
+  private route(path: string): number {
+    const at = TwinPath.parse(path);
+    if (this.host.catalog.resolve(at) === null)
+      throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path}`, { path });
+    return this.vshardOf(path);
+  }
+
+  /**
+   * Runs `local` if this node owns the twin's vshard, else asks the owner; while the
+   * vshard has no owner or is moving, asks again (owners re-read) until the deadline.
+   */
+  private async toOwner(path: string, request: RpcRequest, local: () => Promise<unknown>): Promise<unknown> {
+    await this.ready;
+    const vshard = this.route(path);
+    const deadline = Date.now() + ROUTE_DEADLINE_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (this.executor.running(vshard)) return await local();
+        const owner = this.owners.ownerOf(vshard);
+        if (owner === undefined || owner === this.nodeId)
+          throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', `vshard ${vshard} has no owner yet`, { vshard });
+        return await this.rpc.call(owner, request);
+      } catch (err) {
+        const moving = NodeRpc.retryable(err) || (err instanceof TwinError && err.code === 'TWIN_NOT_OWNER');
+        if (!moving || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
+        await this.owners.refresh().catch(() => undefined);
+      }
+    }
+  }
+
+  /** A request from another node, for a twin this node should own. */
+  private async serveRequest(request: RpcRequest): Promise<unknown> {
+    if (request.op === 'list') return this.inner.list(PathFilter.parse(request.filter, request.within), request.limit);
+    if (!this.executor.running(this.vshardOf(request.path)))
+      throw new TwinError('TWIN_NOT_OWNER', `node ${this.nodeId} does not own ${request.path} now`);
+    if (request.op === 'read') return this.inner.read(request.path, request.lanes, request.release);
+    const ticket = new Ticket(1);
+    this.inner.submitCommand(request.path, request.lane, request.value, ticket);
+    const done = await ticket.promise;
+    if (done.rejected[0]) throw done.rejected[0].error;
+    return null;
+  }
+
+  /** Joins to a parent in another vshard go through its input stream; commands to another twin, to its owner. */
+  private remote(m: RemoteMessage): void {
+    if (m.kind === 'join') {
+      const input = encodeInput({ k: 'j', parent: m.parent, lane: m.lane, child: m.child, value: m.value });
+      const msgID = `j${this.nodeId}.${++this.publishSeq}`;
+      this.link.js.publish(this.link.names.input(this.vshardOf(m.parent)), input, { msgID }).catch((err: Error) => {
+        this.host.log.warn({ parent: m.parent, err: err.message }, 'cluster: a join could not be published');
+      });
+      return;
+    }
+    this.submitCommand(m.path, m.lane, m.value, new Ticket(1));
+  }
+}
+
+/** One item of a ticket finished outside a shard: settles the ticket once all did. */
+function finish(ticket: Ticket, index: number, error?: TwinError): void {
+  ticket.done(index, error);
+  if (ticket.complete) ticket.resolve();
+}
+
+function emptyCounters(): HostCounters {
+  return {
+    events: 0,
+    duplicates: 0,
+    commands: 0,
+    turns: 0,
+    turnFailures: 0,
+    started: 0,
+    stopped: 0,
+    writes: 0,
+    outputs: 0,
+    unstorable: 0,
+    corruptRecords: 0,
+    startsRefused: 0,
+    activeTwins: 0,
+    observers: 0,
+    turnLatencyNs: { p50: 0, p99: 0, max: 0, samples: 0 },
+  };
+}

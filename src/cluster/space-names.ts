@@ -1,0 +1,39 @@
+/**
+ * The names a twin space uses in NATS, in one place: the two streams and the subject of
+ * each vshard in them. Subjects carry the vshard number as their last token, so a stream
+ * holds every vshard and a consumer or a purge can pick one.
+ */
+export class SpaceNames {
+  constructor(readonly space: string) {}
+
+  /** Stream of every input (events, cross-vshard joins), kept until a snapshot covers it. */
+  get inputStream(): string {
+    return `${this.space}-in`;
+  }
+
+  /** Stream of every vshard's state log (commits and snapshots). */
+  get stateStream(): string {
+    return `${this.space}-state`;
+  }
+
+  input(vshard: number): string {
+    return `${this.space}.in.${vshard}`;
+  }
+
+  state(vshard: number): string {
+    return `${this.space}.state.${vshard}`;
+  }
+
+  inputWildcard(): string {
+    return `${this.space}.in.*`;
+  }
+
+  stateWildcard(): string {
+    return `${this.space}.state.*`;
+  }
+
+  /** Core-NATS subject of a node's requests (reads, commands, links). */
+  rpc(node: string): string {
+    return `${this.space}.rpc.${node}`;
+  }
+}

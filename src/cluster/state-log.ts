@@ -1,0 +1,169 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { pack, unpack } from 'msgpackr';
+import { TwinError } from '../errors.js';
+import type { StateWrite } from '../store/state-store.js';
+import type { SpaceNames } from './space-names.js';
+
+/**
+ * One message of a vshard's state log: a commit's writes (`c`), a snapshot's (`s`, the
+ * whole vshard, after which older messages are purged), or a new owner's claim (`o`).
+ * A commit or snapshot too large for one message is split; `end` marks its last part.
+ * `w`: the highest input-stream sequence the state includes.
+ */
+export interface LogEntry {
+  readonly k: 'c' | 's' | 'o';
+  readonly e: number;
+  readonly w: number;
+  readonly ops: readonly StateWrite[];
+  readonly end: boolean;
+}
+
+/** What a new owner restores: the vshard's writes, folded in order, and where the log and input stand. */
+export interface RestoredLog {
+  readonly ops: StateWrite[];
+  /** Stream sequence of the log's last message (0: empty): the next append expects it. */
+  readonly lastSeq: number;
+  /** Highest input sequence the state includes: input replays after it. */
+  readonly watermark: number;
+  /** Messages since the last snapshot (compaction is due past a bound). */
+  readonly sinceSnapshot: number;
+}
+
+/** Largest message payload we write (nats-server's default max_payload is 1 MiB). */
+const MAX_MESSAGE_BYTES = 512 * 1024;
+
+/**
+ * The state of every vshard as a log in JetStream: each commit of an owner is appended to
+ * the vshard's subject with "expected last subject sequence" set to what this owner last
+ * wrote or read, so the append fails once anyone else wrote there: a new owner claims the
+ * log (`o`) before it acts, and from then on a zombie's late commit is refused by the
+ * server. That compare-and-set is the fence; the lease only keeps zombies rare.
+ */
+export class StateLog {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly names: SpaceNames,
+  ) {}
+
+  /** Reads the vshard's log from its first message: a claim drops a commit its writer never finished. */
+  async restore(vshard: number): Promise<RestoredLog> {
+    const subject = this.names.state(vshard);
+    const last = await this.jsm.streams
+      .getMessage(this.names.stateStream, { last_by_subj: subject })
+      .catch((err: Error) => {
+        if (/no message found|not found/i.test(err.message)) return null;
+        throw err;
+      });
+    if (last === null) return { ops: [], lastSeq: 0, watermark: 0, sinceSnapshot: 0 };
+    const ops: StateWrite[] = [];
+    let pending: StateWrite[] = [];
+    let snapshot: StateWrite[] | null = null;
+    let watermark = 0;
+    let sinceSnapshot = 0;
+    const consumer = await this.js.consumers.get(this.names.stateStream, { filter_subjects: subject });
+    try {
+      for (let seq = 0; seq < last.seq;) {
+        const batch = await consumer.fetch({ max_messages: 256, expires: 5_000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          seq = m.seq;
+          const entry = unpack(m.data) as LogEntry;
+          sinceSnapshot++;
+          if (entry.k === 'o') {
+            pending = []; // a commit left unfinished by the owner before
+            snapshot = null;
+          } else if (entry.k === 's') {
+            (snapshot ??= []).push(...entry.ops);
+            if (entry.end) {
+              ops.length = 0;
+              ops.push(...snapshot);
+              snapshot = null;
+              pending = [];
+              watermark = entry.w;
+              sinceSnapshot = 0;
+            }
+          } else {
+            pending.push(...entry.ops);
+            if (entry.end) {
+              ops.push(...pending);
+              pending = [];
+              if (entry.w > watermark) watermark = entry.w;
+            }
+          }
+          if (seq >= last.seq) break;
+        }
+        if (got === 0 && seq < last.seq)
+          throw new TwinError(
+            'TWIN_CLUSTER_UNAVAILABLE',
+            `state log of vshard ${vshard} stopped at ${seq} of ${last.seq}`,
+          );
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+    return { ops, lastSeq: last.seq, watermark, sinceSnapshot };
+  }
+
+  /**
+   * Appends one commit (or snapshot, or claim) after `expected`; resolves with the
+   * sequences of its first and last message. Rejects with TWIN_FENCED when someone else wrote after
+   * `expected` (this node is no longer the owner).
+   */
+  async append(
+    vshard: number,
+    kind: LogEntry['k'],
+    epoch: number,
+    watermark: number,
+    ops: readonly StateWrite[],
+    expected: number,
+  ): Promise<{ first: number; last: number }> {
+    let seq = expected;
+    let first = 0;
+    const parts = split(ops);
+    for (let i = 0; i < parts.length; i++) {
+      const entry: LogEntry = { k: kind, e: epoch, w: watermark, ops: parts[i]!, end: i === parts.length - 1 };
+      try {
+        const ack = await this.js.publish(this.names.state(vshard), pack(entry), {
+          expect: { lastSubjectSequence: seq },
+        });
+        seq = ack.seq;
+        if (i === 0) first = seq;
+      } catch (err) {
+        if (/wrong last sequence/i.test((err as Error).message))
+          throw new TwinError('TWIN_FENCED', `vshard ${vshard}: another owner wrote its state log (epoch ${epoch})`, {
+            vshard,
+          });
+        throw new TwinError(
+          'TWIN_CLUSTER_UNAVAILABLE',
+          `vshard ${vshard}: state log append failed: ${(err as Error).message}`,
+        );
+      }
+    }
+    return { first, last: seq };
+  }
+
+  /** Drops the log's messages before `firstKept` (the first part of a snapshot). */
+  async compact(vshard: number, firstKept: number): Promise<void> {
+    await this.jsm.streams.purge(this.names.stateStream, { filter: this.names.state(vshard), seq: firstKept });
+  }
+}
+
+/** The writes cut into parts that each encode under {@link MAX_MESSAGE_BYTES} (at least one part). */
+function split(ops: readonly StateWrite[]): StateWrite[][] {
+  // Most commits are small: one estimate of the whole, and only a large one is measured op by op.
+  if (ops.length < 64 && pack(ops).length <= MAX_MESSAGE_BYTES) return [ops as StateWrite[]];
+  const parts: StateWrite[][] = [[]];
+  let size = 0;
+  for (const op of ops) {
+    const bytes = pack(op).length;
+    if (size + bytes > MAX_MESSAGE_BYTES && parts[parts.length - 1]!.length > 0) {
+      parts.push([]);
+      size = 0;
+    }
+    parts[parts.length - 1]!.push(op);
+    size += bytes;
+  }
+  return parts;
+}

@@ -1,0 +1,71 @@
+import type { ClusterOptions } from '../../cluster/cluster-options.js';
+import { envValue, flagOrEnv, readNumber } from './flags.js';
+import type { StorageOptions } from './store-config.js';
+
+/** `parseArgs` options of the cluster flags. */
+export const CLUSTER_FLAGS = {
+  cluster: { type: 'string' },
+  'cluster-space': { type: 'string' },
+  'node-id': { type: 'string' },
+  'cluster-replicas': { type: 'string' },
+  'cluster-vshards': { type: 'string' },
+  'cluster-lease': { type: 'string' },
+  'cluster-ownership-log': { type: 'string' },
+} as const;
+
+export const CLUSTER_HELP = `
+  Cluster over NATS JetStream (docs/cluster.md):
+  --cluster <urls>                  join the twin space on these NATS servers, comma-separated
+                                    (env TWINFLOW_CLUSTER); state then lives in JetStream, not --data
+  --cluster-space <name>            the twin space's name: bucket, stream and subject prefix (default twinflow)
+  --node-id <id>                    this node's id in the space (default: host name + random suffix)
+  --cluster-replicas <1|3|5>        JetStream replicas of the space's streams and buckets (default 1)
+  --cluster-vshards <n>             virtual shards of a new space (default 256; every node must agree)
+  --cluster-lease <ms>              lease time to live: a dead node's vshards wait this long (default 5000)
+  --cluster-ownership-log <file>    append (vshard, epoch, start, end) of each ownership period (audits, tests)
+`;
+
+/** The cluster flags, or undefined without `--cluster`. */
+export function clusterFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv): ClusterOptions | undefined {
+  const flag = (name: string): string | undefined => values[name] as string | undefined;
+  const servers = (flag('cluster') ?? envValue(env, 'TWINFLOW_CLUSTER'))
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const others = Object.keys(CLUSTER_FLAGS).filter((k) => k !== 'cluster' && flag(k) !== undefined);
+  if (servers === undefined || servers.length === 0) {
+    if (others.length > 0) throw new Error(`--${others[0]} needs --cluster`);
+    return undefined;
+  }
+  const number = (name: string, rule: Parameters<typeof readNumber>[2]): number | undefined => {
+    const s = flagOrEnv(name, flag(name), env);
+    return s ? readNumber(s.name, s.raw, rule) : undefined;
+  };
+  return {
+    servers,
+    space: flag('cluster-space'),
+    nodeId: flag('node-id'),
+    replicas: number('cluster-replicas', { integer: true, min: 1, max: 5 }),
+    vshards: number('cluster-vshards', { integer: true, min: 1, max: 4096 }),
+    leaseMs: number('cluster-lease', { integer: true, min: 1000 }),
+    ownershipLog: flag('cluster-ownership-log'),
+  };
+}
+
+/**
+ * Storage in cluster mode: twin state lives in JetStream, so no data directory; a node's
+ * vshards run on its main thread for now (docs/cluster.md). An explicit `--data` or
+ * `--workers` above 0 is refused rather than silently ignored.
+ */
+export function clusterStorage(
+  storage: StorageOptions,
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): StorageOptions {
+  if (values.data !== undefined || envValue(env, 'TWINFLOW_DATA') !== undefined)
+    throw new Error('--data does not apply with --cluster: a cluster keeps twin state in JetStream');
+  const workers = flagOrEnv('workers', values.workers as string | undefined, env, 'TWINFLOW_WORKERS');
+  if (workers && workers.raw !== '0')
+    throw new Error(`${workers.name} must be 0 with --cluster for now: a node runs its vshards on its main thread`);
+  return { ...storage, dataDir: undefined, workers: 0 };
+}
