@@ -5,13 +5,18 @@
  * none of them when it wakes, a graceful leave hands off at once, and the ownership log
  * of every member shows no two owners of a vshard at once and rising epochs.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { describe, expect, it } from 'vitest';
-import type { OwnershipInterval } from '../../src/cluster/ownership-log.js';
-import { hasNatsServer, memberProcess, natsCluster } from '../support/nats.js';
+import {
+  expectNoTwoOwners,
+  hasNatsServer,
+  memberProcess,
+  natsCluster,
+  ownershipPeriods,
+  type MemberProcess,
+} from '../support/nats.js';
 import { tempDir } from '../support/tmp.js';
 
 const VSHARDS = 64;
@@ -68,7 +73,11 @@ describe.skipIf(!hasNatsServer)('cluster control plane (3 nats-servers, member p
       replicas: 3,
       ownershipLog: join(dir, `${id}.jsonl`),
     });
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((id) => memberProcess(options(id))));
+    const [a, b, c] = (await Promise.all(['a', 'b', 'c'].map((id) => memberProcess(options(id))))) as [
+      MemberProcess,
+      MemberProcess,
+      MemberProcess,
+    ];
 
     // Settled: all 64 owned, each node a fair share (rendezvous: ~21 each).
     const balanced = await until('all vshards owned by 3 nodes', 15_000, async () => {
@@ -119,26 +128,9 @@ describe.skipIf(!hasNatsServer)('cluster control plane (3 nats-servers, member p
 
     // The ownership log of all three: per vshard, periods never overlap and epochs rise.
     // A period c had open when killed ended with it (same monotonic clock in every process).
-    const lines = ['a', 'b', 'c'].flatMap((id) =>
-      readFileSync(join(dir, `${id}.jsonl`), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as OwnershipInterval),
-    );
-    const ended = new Set(lines.filter((p) => p.end !== undefined).map((p) => `${p.node}/${p.epoch}/${p.vshard}`));
-    const open = lines.filter((p) => p.end === undefined && !ended.has(`${p.node}/${p.epoch}/${p.vshard}`));
-    expect(open.every((p) => p.node === 'c')).toBe(true);
-    const periods = [
-      ...lines.filter((p) => p.end !== undefined),
-      ...open.map((p) => ({ ...p, end: killedNs.toString() })),
-    ];
+    const files = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, join(dir, `${id}.jsonl`)]));
+    const periods = ownershipPeriods(files, { c: killedNs });
     expect(periods.length).toBeGreaterThan(VSHARDS * 2);
-    for (let v = 0; v < VSHARDS; v++) {
-      const ps = periods.filter((p) => p.vshard === v).sort((x, y) => (BigInt(x.start) < BigInt(y.start) ? -1 : 1));
-      for (let i = 1; i < ps.length; i++) {
-        expect(BigInt(ps[i]!.start) > BigInt(ps[i - 1]!.end), `vshard ${v}: ${JSON.stringify(ps)}`).toBe(true);
-        expect(ps[i]!.epoch).toBeGreaterThan(ps[i - 1]!.epoch);
-      }
-    }
+    expectNoTwoOwners(periods);
   }, 90_000);
 });

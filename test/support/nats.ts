@@ -1,6 +1,8 @@
 /** Real nats-server processes for cluster tests (Debian's, installed by scripts/install-system-deps.sh). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { afterEach } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, expect } from 'vitest';
+import type { OwnershipInterval } from '../../src/cluster/ownership-log.js';
 import { LocalNatsCluster } from '../../src/cluster/local-nats.js';
 import { REPO } from './serve.js';
 import { tempDir } from './tmp.js';
@@ -54,4 +56,41 @@ export async function memberProcess(options: object): Promise<MemberProcess> {
     void exited.then((code) => reject(new Error(`cluster member exited (${code}) before joining`)));
   });
   return { child, lines, exited };
+}
+
+/**
+ * The ownership periods of the nodes whose logs are given, with each period a killed node
+ * left open ended at its kill time (`killed`: node → process.hrtime.bigint() at the kill).
+ */
+export function ownershipPeriods(
+  files: Record<string, string>,
+  killed: Record<string, bigint> = {},
+): OwnershipInterval[] {
+  const lines = Object.values(files)
+    .filter((f) => existsSync(f))
+    .flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as OwnershipInterval),
+    );
+  const key = (p: OwnershipInterval): string => `${p.node}/${p.epoch}/${p.vshard}`;
+  const ended = new Set(lines.filter((p) => p.end !== undefined).map(key));
+  const open = lines.filter((p) => p.end === undefined && !ended.has(key(p)));
+  for (const p of open) expect(killed[p.node], `period left open by ${p.node}, which was not killed`).toBeDefined();
+  return [...lines.filter((p) => p.end !== undefined), ...open.map((p) => ({ ...p, end: killed[p.node]!.toString() }))];
+}
+
+/** Per vshard: no two periods overlap, and each later period has a higher epoch. */
+export function expectNoTwoOwners(periods: OwnershipInterval[]): void {
+  const byVshard = new Map<number, OwnershipInterval[]>();
+  for (const p of periods) byVshard.set(p.vshard, [...(byVshard.get(p.vshard) ?? []), p]);
+  for (const [v, list] of byVshard) {
+    const ps = list.sort((x, y) => (BigInt(x.start) < BigInt(y.start) ? -1 : 1));
+    for (let i = 1; i < ps.length; i++) {
+      expect(BigInt(ps[i]!.start) > BigInt(ps[i - 1]!.end!), `vshard ${v}: ${JSON.stringify(ps)}`).toBe(true);
+      expect(ps[i]!.epoch).toBeGreaterThan(ps[i - 1]!.epoch);
+    }
+  }
 }

@@ -1,0 +1,129 @@
+/**
+ * One twin space over 3 clustered nats-servers (JetStream R3) and 3 `twinflow serve
+ * --cluster` processes on the building model: events published to any node, over HTTP
+ * and over that node's MQTT broker, reach their twin wherever it runs; reads, commands
+ * and subtree queries answer the same from every node; aggregates reach the org.
+ */
+import { connect as mqttConnect } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../support/mqtt.js';
+import { hasNatsServer, natsCluster } from '../support/nats.js';
+import { serveProcess, type ServeProcess } from '../support/serve.js';
+
+const ORG = '/org/o';
+const ROOM_A = '/org/o/site/s/building/1/floor/1/unit/a/room/1';
+const ROOM_B = '/org/o/site/s/building/2/floor/4/unit/b/room/2';
+const ROOM_C = '/org/o/site/t/building/3/floor/2/unit/c/room/3';
+const UNIT_B = '/org/o/site/s/building/2/floor/4/unit/b';
+
+async function startNodes(urls: string[]): Promise<{ node: ServeProcess; mqtt: number }[]> {
+  return Promise.all(
+    ['a', 'b', 'c'].map(async (id) => {
+      const mqtt = await freePort();
+      const node = await serveProcess([
+        '--port',
+        '0',
+        '--mqtt-port',
+        String(mqtt),
+        '--cluster',
+        urls.join(','),
+        '--node-id',
+        id,
+        '--cluster-replicas',
+        '3',
+      ]);
+      return { node, mqtt };
+    }),
+  );
+}
+
+async function lanes(url: string, path: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/twins${path}`);
+  const body = (await res.json()) as { lanes?: Record<string, unknown> };
+  if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body.lanes!;
+}
+
+/** Polls until `check` holds for what `read` returns (the vshards settle and events apply meanwhile). */
+async function eventually<T>(read: () => Promise<T>, check: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  let error: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (check(last)) return last;
+    } catch (err) {
+      error = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not within ${ms} ms; last ${JSON.stringify(last)} ${(error as Error | undefined)?.message ?? ''}`);
+}
+
+describe.skipIf(!hasNatsServer)('a twin space on 3 nodes (serve --cluster, 3 nats-servers)', () => {
+  it('events into any node over HTTP and MQTT reach their twin; reads, commands and queries work from every node; the org aggregates', async () => {
+    const nats = await natsCluster(3);
+    const [a, b, c] = await startNodes(nats.urls());
+
+    // HTTP into a and b, MQTT into c's own broker.
+    const post = async (url: string, subject: string, data: unknown): Promise<void> => {
+      const res = await fetch(`${url}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ subject, data }),
+      });
+      expect(res.status).toBe(202);
+    };
+    await post(a!.node.url, `${ROOM_A}/sensors/occupancy`, { occupied: true });
+    await post(b!.node.url, `${ROOM_B}/sensors/climate`, { temperature: 23.5, humidity: 40 });
+    const client = mqttConnect(`mqtt://127.0.0.1:${c!.mqtt}`, { clientId: 'fire-panel', protocolVersion: 5 });
+    await new Promise<void>((resolve, reject) => client.once('connect', () => resolve()).once('error', reject));
+    await client.publishAsync(`${ROOM_C.slice(1)}/sensors/fire`, JSON.stringify({ alarm: true }), { qos: 1 });
+    await client.endAsync();
+
+    // Every node answers for every twin, whichever node runs it.
+    for (const { node } of [a!, b!, c!]) {
+      await eventually(
+        () => lanes(node.url, ROOM_A),
+        (l) => l.occupied === true,
+      );
+      await eventually(
+        () => lanes(node.url, ROOM_B),
+        (l) => l.temperature === 23.5,
+      );
+      await eventually(
+        () => lanes(node.url, ROOM_C),
+        (l) => l.alarm === true,
+      );
+    }
+    // The fire climbs room → unit → floor → building → site → org, across vshards and nodes.
+    await eventually(
+      () => lanes(a!.node.url, ORG),
+      (l) => l.alarm === true && l.alarmSites === 1,
+    );
+
+    // A command sent through b changes the unit wherever it runs; c reads it.
+    const cmd = await fetch(`${b!.node.url}/twins${UNIT_B}/commands/secure`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'true',
+    });
+    expect(cmd.status).toBe(202);
+    expect((await lanes(c!.node.url, UNIT_B)).secured).toBe(true);
+    // A refused command carries the owner's error to the caller of any node.
+    const bad = await fetch(`${a!.node.url}/twins${UNIT_B}/commands/secure`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '"yes"',
+    });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { code: string }).code).toBe('TWIN_PAYLOAD_REJECTED');
+
+    // A subtree query from any node lists the twins of every node.
+    const listed = await fetch(`${c!.node.url}/twins?filter=${encodeURIComponent('/org/o/**/room/*')}`);
+    expect(listed.status).toBe(200);
+    const paths = ((await listed.json()) as { items: { path: string }[] }).items.map((t) => t.path).sort();
+    expect(paths).toEqual([ROOM_A, ROOM_B, ROOM_C].sort());
+  }, 90_000);
+});
