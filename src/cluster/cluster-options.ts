@@ -20,7 +20,10 @@ export interface ClusterOptions {
   readonly leaseMs?: number;
   /** How long the live-node view must stay unchanged before vshards move (default 2 000 ms). */
   readonly stableMs?: number;
-  /** Heartbeat period in ms (default 1 000); a node is gone after 3 missed heartbeats. */
+  /**
+   * Heartbeat period in ms, also how often leases are renewed (default 1 000, at most a
+   * fifth of `leaseMs`); a node is gone after 3 missed heartbeats.
+   */
   readonly heartbeatMs?: number;
   /** Lease acquisitions and releases in flight at once per node (default 16). */
   readonly maxMoves?: number;
@@ -50,7 +53,7 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     vshards: options.vshards ?? 256,
     leaseMs,
     stableMs: options.stableMs ?? 2_000,
-    heartbeatMs: options.heartbeatMs ?? 1_000,
+    heartbeatMs: options.heartbeatMs ?? Math.min(1_000, Math.floor(leaseMs / 5)),
     maxMoves: options.maxMoves ?? 16,
     replicas: options.replicas ?? 1,
     ownershipLog: options.ownershipLog,
