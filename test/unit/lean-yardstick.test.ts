@@ -6,11 +6,15 @@
  * means that leave and re-enter the band (hvac), secured units whose rooms fill (security),
  * silence (sensor.offline), hour boundaries (windows close), redeliveries and bad readings.
  */
+import { open } from 'lmdb';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { seededRandom } from '../../models/fleet.js';
-import { createRuntime, MemoryStateStore, SimulatedClock, type EventInput } from '../../src/index.js';
+import { createRuntime, jsonEquals, MemoryStateStore, SimulatedClock, type EventInput } from '../../src/index.js';
+import { LmdbStateStore } from '../../src/store/lmdb-store.js';
+import { LeanPersisted } from '../../bench/lean/lean-persisted.js';
+import { tempDir } from '../support/tmp.js';
 import { compareWithRuntime, countOutputs, derivedDiffs } from '../../bench/lean/compare.js';
 import { LeanBuilding } from '../../bench/lean/lean-building.js';
 import { leanTopology } from '../../bench/lean/topology.js';
@@ -49,6 +53,9 @@ function batch(sensors: string[], rnd: () => number, n: number, step: number, no
   }
   return out;
 }
+
+/** Clock time after persisted step i: minutes, with an hour boundary and a silence of 11 min. */
+const step25 = (i: number): number => (i === 25 ? 11 * 60_000 : 3 * 60_000 + 7_000);
 
 describe('lean yardstick (bench/lean)', () => {
   it('holds the same state and derived events as the runtime after the same steps', async () => {
@@ -124,5 +131,58 @@ describe('lean yardstick (bench/lean)', () => {
     ])
       expect(runtimeCounts[type] ?? 0, type).toBeGreaterThan(0);
     await rt.close();
+  }, 20_000);
+
+  it('persisted: writes the records, entries and timer index the LMDB store of the runtime holds', async () => {
+    const sensors = fleet().slice(0, 2 * 11 * 4 * 3); // two floors' worth, three units each
+    const clock = new SimulatedClock(T0);
+    const runtimeDir = tempDir();
+    const store = LmdbStateStore.open({ path: runtimeDir, durability: 'relaxed' });
+    const rt = createRuntime({ models: buildingModels(), clock, logger: pino({ level: 'silent' }), store });
+    const leanDir = tempDir();
+    const lean = new LeanPersisted(new LeanBuilding(leanTopology(sensors)), leanDir, 'relaxed');
+    const rnd = seededRandom(5);
+    const first = sensors.map((subject, i) => batch([subject], seededRandom(i), 1, -1, T0)[0]!);
+    const steps = [first];
+    for (let step = 0; step < 30; step++) steps.push(batch(sensors, rnd, 120, step, T0));
+    for (const events of steps) {
+      await rt.ingest(events);
+      await rt.settle();
+      await lean.run(events, events.length, () => clock.now());
+      clock.advance(step25(steps.indexOf(events)));
+      await rt.settle();
+      lean.advanceTo(clock.now()); // the timers due by now, a step each
+    }
+    await rt.close();
+    await lean.close();
+
+    const dump = (path: string) => {
+      const root = open({ path, maxDbs: 12 });
+      const read = (name: string, encoding: 'msgpack' | 'string') => {
+        const db = root.openDB<unknown, string>({
+          name,
+          encoding,
+          sharedStructuresKey: Symbol.for('twinflow.structures'),
+        });
+        const out = new Map<string, unknown>();
+        for (const { key, value } of db.getRange({})) if (typeof key === 'string') out.set(key, value);
+        return out;
+      };
+      const out = {
+        records: read('records', 'msgpack'),
+        entries: read('entries', 'msgpack'),
+        timers: read('timers', 'string'),
+      };
+      void root.close();
+      return out;
+    };
+    const theirs = dump(runtimeDir);
+    const ours = dump(leanDir);
+    for (const db of ['records', 'entries', 'timers'] as const) {
+      expect([...ours[db].keys()].sort(), db).toEqual([...theirs[db].keys()].sort());
+      const differing = [...theirs[db]].filter(([k, v]) => !jsonEquals(v, ours[db].get(k)));
+      for (const [k, v] of differing.slice(0, 2)) expect(differing.slice(0, 3), db).toEqual([]);
+    }
+    expect(theirs.entries.size).toBeGreaterThan(0);
   }, 20_000);
 });
