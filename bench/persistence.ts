@@ -23,6 +23,9 @@ import { LmdbStateStore, type Durability } from '../src/store/lmdb-store.js';
 import { fleetSensors, randomEvents } from './core.js';
 import { median, perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
 import { feed } from './lib/feed.js';
+import { LeanBuilding } from './lean/lean-building.js';
+import { LeanPersisted } from './lean/lean-persisted.js';
+import { leanTopology } from './lean/topology.js';
 
 const silent = pino({ level: 'silent' });
 const SEP = '\u001f';
@@ -55,6 +58,33 @@ function recording(store: LmdbStateStore): { store: StateStore; batches: StateWr
     },
   });
   return out;
+}
+
+/**
+ * The lean yardstick's persisted variant (bench/lean) over the same warm-up and events (the
+ * same ids as the runtime's passes), steps of the same 5,000 events, until flushed.
+ */
+async function leanPersistedPerSecond(
+  ctx: BenchContext,
+  durability: Durability,
+  sensors: string[],
+  events: EventInput[],
+): Promise<number[]> {
+  const lean = new LeanPersisted(new LeanBuilding(leanTopology(sensors)), tempDir(), durability);
+  const warm = sensors.map((s, i) => ({ ...randomEvents([s], 1, i)[0]!, id: `w${i}` }));
+  await lean.run(warm, 5000, Date.now);
+  await lean.sync();
+  let pass = 0;
+  const rates = await repeat(ctx.runs, async () => {
+    pass++;
+    for (let i = 0; i < events.length; i++) events[i]!.id = `${pass}:${i}`;
+    const t0 = process.hrtime.bigint();
+    await lean.run(events, 5000, Date.now);
+    await lean.sync();
+    return perSecond(events.length, process.hrtime.bigint() - t0);
+  });
+  await lean.close();
+  return rates;
 }
 
 interface Throughput {
@@ -298,6 +328,18 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
         ...(durability === 'strict' ? { target: { ratio: 0.5, cmp: '>=' as const } } : {}),
       });
       gc();
+      if (durability === 'strict') {
+        figures.push({
+          scenario: 'persistence',
+          figure: `persisted events/s, strict, ${sensors.length / 1000}k sensors`,
+          unit: 'ev/s',
+          ours: t.ours,
+          baseline: await leanPersistedPerSecond(ctx, durability, sensors, events),
+          baselineName: 'lean persisted loop (bench/lean), strict',
+          target: { ratio: 0.33, cmp: '>=' },
+        });
+        gc();
+      }
     }
 
     // 2. Restore rate, heap per twin, time to ready, with 1 M (quick: 100 k) stored twins.
