@@ -6,6 +6,9 @@ import type { TwinModel } from '../model/twin-model.js';
 import type { StateStore } from '../store/state-store.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi.js';
+import { modelRoutes } from './http/model-routes.js';
+import { signalRoutes } from './http/signal-routes.js';
+import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { queryRoutes } from './http/query-routes.js';
 import { settleRoutes } from './http/settle-routes.js';
 import { resolveHttpLimits, type HttpLimits } from './http/limits.js';
@@ -74,6 +77,8 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
    * `POST /twins/…/warm` (then 404 on the main port), e.g. on a private address for scrapers and probes.
    */
   admin?: AdminOptions;
+  /** Serve the dashboard at `GET /` (default true; docs/dashboard.md). */
+  dashboard?: boolean;
 }
 
 /**
@@ -199,6 +204,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await http.register(twinRoutes(runtime, { warm: !options.admin }));
     await http.register(queryRoutes(runtime));
     await http.register(openApiRoutes());
+    await http.register(modelRoutes(runtime));
+    await http.register(signalRoutes(runtime));
+    if (options.dashboard !== false) await http.register(dashboardRoutes(logger));
     const mqtt = options.mqtt && options.tls ? { ...options.mqtt, tls: options.tls } : options.mqtt;
     ingestion = await startIngestion(runtime, logger, { ...options, mqtt }, rejections, access, quota);
     await http.register(ingestion.routes(httpLimits));
