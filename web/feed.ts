@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { readEventStream } from './api.js';
-import { clock, label, show } from './format.js';
+import { clock, shortLabel, show } from './format.js';
 import { describe } from './tree.js';
 
 /** A derived event as `GET /signals` streams it (CloudEvent JSON). */
@@ -75,7 +75,7 @@ export function Feed(props: { onSelect: (path: string) => void }) {
               href=${'#' + s.subject}
               title=${s.subject}
               onClick=${(e: Event) => (e.preventDefault(), props.onSelect(s.subject))}
-              >${label(s.subject)}</a
+              >${shortLabel(s.subject)}</a
             >
             <div class="data">${show(s.data)}</div>
           </li>`,

@@ -23,6 +23,14 @@ export function show(value: unknown): string {
   return text.length > 160 ? text.slice(0, 157) + '…' : text;
 }
 
+/** The last four segments of a path (`building b0 / floor 3`): a twin named with its parent, for the feed. */
+export function shortLabel(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  if (parts.length < 4) return label(path);
+  const n = parts.length;
+  return `${parts[n - 4]} ${parts[n - 3]} / ${parts[n - 2]} ${parts[n - 1]}`;
+}
+
 /** Clock time of an epoch-ms instant, `14:03:07`. */
 export function clock(ms: number): string {
   return new Date(ms).toLocaleTimeString('en-GB', { hour12: false });

@@ -15,6 +15,10 @@ export function parseMetrics(text: string): Map<string, number> {
   return out;
 }
 
+function rate(perSecond: number | null): string {
+  return perSecond === null ? '…' : perSecond.toFixed(0);
+}
+
 interface Health {
   eventsPerSecond: number | null;
   twins: number;
@@ -60,12 +64,7 @@ export function HealthBar(props: { warp: ClientStatus }) {
       error
         ? html`<span class="muted">metrics: ${error}</span>`
         : health
-          ? html`<span
-                ><b data-testid="events-per-second"
-                  >${health.eventsPerSecond === null ? '…' : health.eventsPerSecond.toFixed(0)}</b
-                >
-                events/s</span
-              >
+          ? html`<span><b data-testid="events-per-second">${rate(health.eventsPerSecond)}</b>${' events/s'}</span>
               <span><b>${health.twins}</b> twins live</span>
               <span><b>${health.links}</b> links</span>
               <span><b>${health.lagMs.toFixed(1)}</b> ms lag (p99)</span>`
