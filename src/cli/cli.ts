@@ -1,4 +1,7 @@
 import { startServeNode } from './serve-node.js';
+import { prettyLogs } from '../logger.js';
+import type { TwinflowNode } from '../node/node.js';
+import { progressBar } from './progress.js';
 import { DEMO_FLAGS, DEMO_HELP, DEMO_PARAMS, demoRate, runDemoFeed } from './demo.js';
 import { AUTH_USAGE, authCommand } from './auth-cli.js';
 import { parseFlags } from '../node/config/flags.js';
@@ -53,6 +56,8 @@ ${SERVE_USAGE}`;
  */
 export async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
+  // Decided once, here: worker threads (no terminal of their own) inherit it (src/logger.ts).
+  process.env.TWINFLOW_LOG_FORMAT ||= prettyLogs() ? 'pretty' : 'json';
   try {
     return await run(command, rest);
   } catch (err) {
@@ -131,6 +136,7 @@ async function serve(argv: string[]): Promise<number> {
     },
     `twinflow is serving the ${modelSet.name} model; dashboard at ${dashboard}`,
   );
+  if (config.storage.warm?.length) showWarming(node);
   const stopDemo = new AbortController();
   const demo = values.demo
     ? runDemoFeed(node, logger, { rate, signal: stopDemo.signal, prefix: config.ingestion.mqtt?.topicPrefix })
@@ -147,4 +153,15 @@ async function serve(argv: string[]): Promise<number> {
   await demo;
   await node.close();
   return 0;
+}
+
+/** While `--warm` runs: twins live so far and their rate, on stderr at a terminal (the total is not known up front). */
+function showWarming(node: TwinflowNode): void {
+  const bar = progressBar('warm ', undefined, process.stderr, 'twins');
+  if (!process.stderr.isTTY) return;
+  const timer = setInterval(() => bar.update(node.runtime.stats().activeTwins), 100);
+  void node.warmed.finally(() => {
+    clearInterval(timer);
+    bar.end();
+  });
 }

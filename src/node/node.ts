@@ -100,6 +100,8 @@ export interface TwinflowNode {
   readonly warpUrl: string;
   /** `http(s)://host:port` of the admin listener, if the node has one. */
   readonly adminUrl: string | undefined;
+  /** Settles once the `warm` prefixes are warmed (at once without any; a failure is logged, not thrown). */
+  readonly warmed: Promise<void>;
   /**
    * New certificate material for every TLS front (HTTPS/WSS, MQTTS, admin): connections
    * made from now on use it, open ones keep theirs (a certificate renewal without a restart).
@@ -253,7 +255,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     if (ownAccess) access.watch();
     logger.info({ file: access.file }, 'access rules in force: callers authenticate (docs/security.md)');
   }
-  for (const prefix of options.warm ?? []) warmInBackground(runtime, logger, prefix);
+  const warmed = Promise.all((options.warm ?? []).map((prefix) => warmInBackground(runtime, logger, prefix))).then(
+    () => undefined,
+  );
   let closed = false;
   const fronts = ingestion;
   const adminListener = admin;
@@ -267,6 +271,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     url,
     warpUrl: `${tls ? 'wss' : 'ws'}${url.slice(url.indexOf(':'))}${options.warp?.path ?? '/'}`,
     adminUrl: adminListener?.url,
+    warmed,
     access,
     setTls(material) {
       if (!options.tls) throw new TwinError('TWIN_CONFIG_INVALID', 'this node serves without TLS');
@@ -312,9 +317,9 @@ function assertSecureContext(material: TlsMaterial): void {
 }
 
 /** Serves at once and warms meanwhile: twins asked for before their turn start on demand as usual. */
-function warmInBackground(runtime: Runtime, logger: Logger, prefix: string): void {
+function warmInBackground(runtime: Runtime, logger: Logger, prefix: string): Promise<void> {
   const t0 = performance.now();
-  runtime.warm(prefix).then(
+  return runtime.warm(prefix).then(
     (started) => logger.info({ prefix, started, ms: Math.round(performance.now() - t0) }, 'warmed stored twins'),
     (err: unknown) => logger.error({ prefix, err }, 'warming stored twins failed'),
   );
