@@ -1,42 +1,55 @@
-import { html } from 'htm/preact';
+import { Component, html } from 'htm/preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { WarpClient } from '../src/client/index.js';
-import { byPath, label } from './format.js';
+import { byNumber, byPath, label } from './format.js';
 
-type Twins = ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+type Lanes = Readonly<Record<string, unknown>>;
+
+/** The twins a wildcard link set knows, and a number that changes only when one is added (the layout's key). */
+interface Wildcard {
+  readonly twins: ReadonlyMap<string, Lanes>;
+  readonly layout: number;
+}
 
 /**
  * Lanes of every twin a wildcard pattern matches, kept current over WARP: one wildcard link
- * per lane, conflated by the server to one delivery per `rate` ms per twin. Re-rendered at
- * most once per animation frame however many events arrive.
+ * per lane, conflated by the server to one delivery per `rate` ms per twin. The view is
+ * refreshed at most once per `rate` ms however many twins changed, and a twin's lanes object
+ * is replaced only when it changed, so unchanged cells skip their render.
  */
-function useWildcard(client: WarpClient, pattern: string | null, lanes: readonly string[], rate: number): Twins {
-  const [twins, setTwins] = useState<Twins>(new Map());
+function useWildcard(client: WarpClient, pattern: string | null, lanes: readonly string[], rate: number): Wildcard {
+  const [view, setView] = useState<Wildcard>({ twins: new Map(), layout: 0 });
   useEffect(() => {
-    setTwins(new Map());
+    setView({ twins: new Map(), layout: 0 });
     if (!pattern) return;
-    const state = new Map<string, Record<string, unknown>>();
-    let scheduled = false;
+    const state = new Map<string, Lanes>();
+    let layout = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = (): void => {
+      timer = undefined;
+      setView({ twins: new Map(state), layout });
+    };
     const links = lanes.map((lane) =>
       client.sync(pattern, lane, {
         rate,
         onEvent: (e, node) => {
           if (e.type !== 'value') return;
-          state.set(node, { ...state.get(node), [lane]: e.value });
-          if (scheduled) return;
-          scheduled = true;
-          requestAnimationFrame(() => {
-            scheduled = false;
-            setTwins(new Map(state));
-          });
+          const before = state.get(node);
+          if (before === undefined) layout++;
+          else if (before[lane] === e.value) return;
+          state.set(node, { ...before, [lane]: e.value });
+          timer ??= setTimeout(flush, before === undefined ? 50 : rate);
         },
         // A model set without this lane: the overview shows what it has.
         onUnlinked: () => undefined,
       }),
     );
-    return () => links.forEach((l) => l.close());
+    return () => {
+      clearTimeout(timer);
+      links.forEach((l) => l.close());
+    };
   }, [pattern, lanes.join(','), rate]);
-  return twins;
+  return view;
 }
 
 const BUILDING_LANES = ['alarm', 'temperature', 'occupiedRooms'];
@@ -59,6 +72,36 @@ function colour(mode: Mode, lanes: Readonly<Record<string, unknown>>): string {
   return '#cfe8cf';
 }
 
+interface CellProps {
+  path: string;
+  floor: string;
+  lanes: Lanes;
+  mode: Mode;
+  selected: boolean;
+  go: (path: string) => (e: Event) => void;
+}
+
+/** One room of the grid: re-rendered only when its lanes, the colour mode or the selection changed. */
+class RoomCell extends Component<CellProps> {
+  override shouldComponentUpdate(next: CellProps): boolean {
+    const p = this.props;
+    return next.lanes !== p.lanes || next.mode !== p.mode || next.selected !== p.selected;
+  }
+  override render() {
+    const { path, floor, lanes, mode, selected, go } = this.props;
+    const t = lanes['temperature'];
+    const title = `${path.slice(floor.length + 1)} ${typeof t === 'number' ? t.toFixed(1) + '°' : ''}${lanes['occupied'] ? ' occupied' : ''}${lanes['alarm'] ? ' ALARM' : ''}`;
+    return html`<a
+      class=${'room' + (selected ? ' selected' : '')}
+      href=${'#' + path}
+      data-room=${path}
+      title=${title}
+      style=${{ background: colour(mode, lanes) }}
+      onClick=${go(path)}
+    ></a>`;
+  }
+}
+
 /** `/org/o/site/s/building/b/...` → `/org/o/site/s/building/b`, or null. */
 function buildingOf(path: string | null): string | null {
   const m = path ? /^(\/org\/[^/]+\/site\/[^/]+\/building\/[^/]+)/.exec(path) : null;
@@ -74,26 +117,43 @@ function buildingOf(path: string | null): string | null {
 export function Overview(props: { client: WarpClient; selected: string | null; onSelect: (path: string) => void }) {
   const { client } = props;
   const [mode, setMode] = useState<Mode>('occupancy');
-  const buildings = useWildcard(client, '/org/*/site/*/building/*', BUILDING_LANES, 1000);
-  const sorted = useMemo(() => [...buildings.keys()].map((path) => ({ path })).sort(byPath), [buildings]);
+  const { twins: buildings, layout: buildingLayout } = useWildcard(
+    client,
+    '/org/*/site/*/building/*',
+    BUILDING_LANES,
+    1000,
+  );
+  const sorted = useMemo(() => [...buildings.keys()].map((path) => ({ path })).sort(byPath), [buildingLayout]);
   const building = buildingOf(props.selected) ?? sorted[0]?.path ?? null;
-  const floors = useWildcard(client, building && `${building}/floor/*`, FLOOR_LANES, 1000);
-  const rooms = useWildcard(client, building && `${building}/floor/*/unit/*/room/*`, ROOM_LANES, 500);
+  const { twins: floors, layout: floorLayout } = useWildcard(
+    client,
+    building && `${building}/floor/*`,
+    FLOOR_LANES,
+    1000,
+  );
+  const { twins: rooms, layout: roomLayout } = useWildcard(
+    client,
+    building && `${building}/floor/*/unit/*/room/*`,
+    ROOM_LANES,
+    500,
+  );
+  // The grid's layout (which rooms on which floor, in order) changes only when a twin appears: sorted then, not per update.
   const byFloor = useMemo(() => {
-    const out = new Map<string, { path: string; lanes: Readonly<Record<string, unknown>> }[]>();
-    for (const [path, lanes] of rooms) {
+    const out = new Map<string, string[]>();
+    for (const path of rooms.keys()) {
       const floor = path.slice(0, path.indexOf('/unit/'));
       if (!out.has(floor)) out.set(floor, []);
-      out.get(floor)!.push({ path, lanes });
+      out.get(floor)!.push(path);
     }
-    for (const list of out.values()) list.sort(byPath);
+    for (const list of out.values()) list.sort(byNumber);
     return out;
-  }, [rooms]);
-  const floorPaths = [...new Set([...floors.keys(), ...byFloor.keys()])]
-    .map((path) => ({ path }))
-    .sort(byPath)
-    .reverse();
-  const go = (path: string) => (e: Event) => (e.preventDefault(), props.onSelect(path));
+  }, [roomLayout, building]);
+  const floorPaths = useMemo(
+    () => [...new Set([...floors.keys(), ...byFloor.keys()])].sort(byNumber).reverse(),
+    [floorLayout, byFloor],
+  );
+  const onSelect = props.onSelect;
+  const go = useMemo(() => (path: string) => (e: Event) => (e.preventDefault(), onSelect(path)), [onSelect]);
   if (sorted.length === 0) return html`<section class="overview"><div class="muted">no buildings yet</div></section>`;
   return html`<section class="overview" data-testid="overview">
     <div class="buildings">
@@ -120,7 +180,7 @@ export function Overview(props: { client: WarpClient; selected: string | null; o
       )}
     </div>
     <div class="floors">
-      ${floorPaths.map(({ path }) => {
+      ${floorPaths.map((path) => {
         const f = floors.get(path) ?? {};
         return html`<div class="floor" key=${path}>
           <a href=${'#' + path} class=${'floor-name' + (f['alarm'] === true ? ' alarm' : '')} onClick=${go(path)}
@@ -133,14 +193,15 @@ export function Overview(props: { client: WarpClient; selected: string | null; o
           <span class="rooms">
             ${(byFloor.get(path) ?? []).map(
               (r) =>
-                html`<a
-                  class=${'room' + (r.path === props.selected ? ' selected' : '')}
-                  href=${'#' + r.path}
-                  data-room=${r.path}
-                  title=${`${r.path.slice(path.length + 1)} ${typeof r.lanes['temperature'] === 'number' ? r.lanes['temperature'].toFixed(1) + '°' : ''}${r.lanes['occupied'] ? ' occupied' : ''}${r.lanes['alarm'] ? ' ALARM' : ''}`}
-                  style=${{ background: colour(mode, r.lanes) }}
-                  onClick=${go(r.path)}
-                ></a>`,
+                html`<${RoomCell}
+                  key=${r}
+                  path=${r}
+                  floor=${path}
+                  lanes=${rooms.get(r) ?? {}}
+                  mode=${mode}
+                  selected=${r === props.selected}
+                  go=${go}
+                />`,
             )}
           </span>
         </div>`;

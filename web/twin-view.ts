@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { WarpClient } from '../src/client/index.js';
 import { ApiError, getJson, postJson, type ModelInfo, type TwinItem } from './api.js';
 import { WindowChart, type WindowPoint } from './chart.js';
-import { ancestors, clock, relativeTo, show } from './format.js';
+import { ancestors, byNumber, clock, relativeTo, show } from './format.js';
 import { describe } from './tree.js';
 
 type LaneInfo = ModelInfo['lanes'][number];
@@ -154,9 +154,7 @@ function LaneBox(props: {
         ${(info.window?.size ?? 0) / 60000} min)
       </div>`;
   } else {
-    const rows = [...(state.entries ?? new Map<string, unknown>())].sort(([a], [b]) =>
-      a.localeCompare(b, 'en', { numeric: true }),
-    );
+    const rows = [...(state.entries ?? new Map<string, unknown>())].sort(([a], [b]) => byNumber(a, b));
     body = html`<table class="entries" data-lane=${info.name}>
         <tbody>
           ${rows.slice(0, 200).map(
