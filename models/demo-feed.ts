@@ -15,6 +15,20 @@ export interface DemoFeedOptions {
   episodeEvery?: number;
 }
 
+/**
+ * The units the demo keeps secured (the last unit of every floor): send them `secure: true`
+ * before the feed starts, and its occupancy episodes (which happen there) raise `security.alert`.
+ */
+export function demoSecuredUnits(o: DemoFeedOptions = {}): string[] {
+  const out: string[] = [];
+  const org = o.org ?? 'demo';
+  for (let s = 0; s < (o.sites ?? 1); s++)
+    for (let b = 0; b < (o.buildings ?? 2); b++)
+      for (let f = 0; f < (o.floors ?? 4); f++)
+        out.push(`/org/${org}/site/s${s}/building/b${b}/floor/${f}/unit/u${(o.units ?? 4) - 1}`);
+  return out;
+}
+
 /** What the demo makes happen, in turn, so every reaction of the building model shows. */
 export const DEMO_EPISODES = ['fire', 'occupancy', 'heat', 'gas', 'silent'] as const;
 export type DemoEpisode = (typeof DEMO_EPISODES)[number];
@@ -22,6 +36,8 @@ export type DemoEpisode = (typeof DEMO_EPISODES)[number];
 interface Room {
   path: string;
   unit: string;
+  /** In a unit the demo keeps secured: empty except during an occupancy episode. */
+  secured: boolean;
   floor: string;
   base: number;
   drift: number;
@@ -42,7 +58,7 @@ const r2 = (x: number): number => Math.round(x * 100) / 100;
  * An endless live feed for `twinflow serve --demo`: every sensor of a small building fleet
  * reports once per round (one chunk per round; the publisher sets the pace), and every
  * `episodeEvery` rounds an episode starts, in turn: a fire alarm in a room (its site
- * evacuates), a unit filling with people (a security alert if the unit is secured), a floor
+ * evacuates), a secured unit (see {@link demoSecuredUnits}) filling with people (a security alert), a floor
  * heating up (hvac.adjust), a gas alarm, a sensor going silent (sensor.offline once the
  * model's `offlineAfter` passes). Each lasts a few rounds, then clears. The first starts in
  * round 2, so a new dashboard sees a reaction within seconds.
@@ -64,8 +80,18 @@ export function* demoFeed(o: DemoFeedOptions = {}): Generator<TwinEvent[]> {
           for (let r = 0; r < (o.rooms ?? 3); r++) {
             const floor = `/org/${org}/site/s${s}/building/b${b}/floor/${f}`;
             const unit = `${floor}/unit/u${u}`;
-            const occupied = rnd() < 0.3;
-            rooms.push({ path: `${unit}/room/${r}`, unit, floor, base: 19 + rnd() * 3, drift: 0, occupied, people: 0 });
+            const secured = u === (o.units ?? 4) - 1;
+            const occupied = !secured && rnd() < 0.3;
+            rooms.push({
+              path: `${unit}/room/${r}`,
+              unit,
+              secured,
+              floor,
+              base: 19 + rnd() * 3,
+              drift: 0,
+              occupied,
+              people: 0,
+            });
           }
   const episodes: Episode[] = [];
   let seq = 0;
@@ -96,7 +122,9 @@ export function* demoFeed(o: DemoFeedOptions = {}): Generator<TwinEvent[]> {
 }
 
 function startEpisode(kind: DemoEpisode, rooms: readonly Room[], rnd: () => number): Episode {
-  const room = rooms[Math.floor(rnd() * rooms.length)]!;
+  // People turn up in a secured unit, so the security alert shows.
+  const pool = kind === 'occupancy' ? rooms.filter((r) => r.secured) : rooms;
+  const room = pool[Math.floor(rnd() * pool.length)]!;
   const target =
     kind === 'occupancy'
       ? room.unit
@@ -128,6 +156,7 @@ function reading(
     case 'occupancy': {
       const crowd = active.some((e) => e.kind === 'occupancy' && e.target === room.unit);
       if (crowd) room.occupied = true;
+      else if (room.secured) room.occupied = false;
       else if (rnd() < 0.05) room.occupied = rnd() < 0.35;
       room.people = room.occupied ? 1 + Math.floor(rnd() * 4) : 0;
       return { occupied: room.occupied, count: room.people };

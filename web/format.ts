@@ -20,11 +20,15 @@ export const byNumber = collator.compare;
 /** Orders paths as people count: `room/2` before `room/10`. */
 export const byPath = (a: { path: string }, b: { path: string }): number => collator.compare(a.path, b.path);
 
-/** A lane value in one line: numbers rounded, objects as compact JSON. */
+/** Fractions to two places: an average of 22.009166666 reads as 22.01. */
+const round = (_key: string, v: unknown): unknown =>
+  typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v;
+
+/** A lane value in one line: numbers rounded (inside objects too), objects as compact JSON. */
 export function show(value: unknown): string {
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(2);
   if (value === undefined) return '–';
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(value, round);
   return text.length > 160 ? text.slice(0, 157) + '…' : text;
 }
 

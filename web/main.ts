@@ -75,7 +75,7 @@ function Search(props: { summary: readonly string[]; onSelect: (path: string) =>
     <form onSubmit=${run}>
       <input
         type="search"
-        placeholder="/org/sim/site/s0/building/b0 or …/room/* or /org/**/sensors/fire"
+        placeholder="a path (/org/demo/site/s0/building/b0) or a filter (…/floor/*/unit/*/room/*, /org/**/sensors/fire)"
         value=${text}
         onInput=${(e: Event) => setText((e.target as HTMLInputElement).value)}
         aria-label="path or filter"

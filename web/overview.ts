@@ -58,6 +58,12 @@ const ROOM_LANES = ['alarm', 'occupied', 'temperature'];
 
 type Mode = 'occupancy' | 'temperature' | 'alarm';
 
+const LEGEND: Record<Mode, string> = {
+  occupancy: 'blue: occupied · grey: free · red: alarm',
+  temperature: 'blue 16 °C → red 26 °C · bright red: alarm',
+  alarm: 'red: fire or gas alarm in the room',
+};
+
 /** A temperature's colour: blue at 16 °C through green to red at 26 °C. */
 function heat(t: unknown): string {
   if (typeof t !== 'number') return '#ddd';
@@ -78,6 +84,8 @@ interface CellProps {
   lanes: Lanes;
   mode: Mode;
   selected: boolean;
+  /** The first room of a unit after another unit's: drawn with a gap before it. */
+  unitStart: boolean;
   go: (path: string) => (e: Event) => void;
 }
 
@@ -85,14 +93,16 @@ interface CellProps {
 class RoomCell extends Component<CellProps> {
   override shouldComponentUpdate(next: CellProps): boolean {
     const p = this.props;
-    return next.lanes !== p.lanes || next.mode !== p.mode || next.selected !== p.selected;
+    return (
+      next.lanes !== p.lanes || next.mode !== p.mode || next.selected !== p.selected || next.unitStart !== p.unitStart
+    );
   }
   override render() {
-    const { path, floor, lanes, mode, selected, go } = this.props;
+    const { path, floor, lanes, mode, selected, unitStart, go } = this.props;
     const t = lanes['temperature'];
     const title = `${path.slice(floor.length + 1)} ${typeof t === 'number' ? t.toFixed(1) + '°' : ''}${lanes['occupied'] ? ' occupied' : ''}${lanes['alarm'] ? ' ALARM' : ''}`;
     return html`<a
-      class=${'room' + (selected ? ' selected' : '')}
+      class=${'room' + (selected ? ' selected' : '') + (unitStart ? ' unit-start' : '')}
       href=${'#' + path}
       data-room=${path}
       title=${title}
@@ -148,6 +158,16 @@ export function Overview(props: { client: WarpClient; selected: string | null; o
     for (const list of out.values()) list.sort(byNumber);
     return out;
   }, [roomLayout, building]);
+  // A unit's first room starts a new group in its floor's row.
+  const unitStarts = useMemo(() => {
+    const starts = new Set<string>();
+    for (const list of byFloor.values())
+      list.forEach((room, i) => {
+        const unit = room.slice(0, room.indexOf('/room/'));
+        if (i > 0 && !list[i - 1]!.startsWith(unit + '/')) starts.add(room);
+      });
+    return starts;
+  }, [byFloor]);
   const floorPaths = useMemo(
     () => [...new Set([...floors.keys(), ...byFloor.keys()])].sort(byNumber).reverse(),
     [floorLayout, byFloor],
@@ -178,6 +198,7 @@ export function Overview(props: { client: WarpClient; selected: string | null; o
             ><input type="radio" name="mode" checked=${mode === m} onChange=${() => setMode(m)} /> ${m}</label
           >`,
       )}
+      <span class="legend">${LEGEND[mode]}</span>
     </div>
     <div class="floors">
       ${floorPaths.map((path) => {
@@ -200,6 +221,7 @@ export function Overview(props: { client: WarpClient; selected: string | null; o
                   lanes=${rooms.get(r) ?? {}}
                   mode=${mode}
                   selected=${r === props.selected}
+                  unitStart=${unitStarts.has(r)}
                   go=${go}
                 />`,
             )}

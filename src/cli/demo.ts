@@ -1,4 +1,4 @@
-import { demoFeed } from '../../models/index.js';
+import { demoFeed, demoSecuredUnits } from '../../models/index.js';
 import type { Logger } from '../logger.js';
 import type { TwinflowNode } from '../node/node.js';
 import { publishEvents } from '../recording/mqtt-publish.js';
@@ -49,6 +49,8 @@ export async function runDemoFeed(
   const url = node.ingestion.mqtt?.url;
   if (!url) throw new Error('--demo publishes through the MQTT front: drop --no-mqtt');
   try {
+    // The units where the feed's occupancy episodes happen: secured, so the security alert shows.
+    await Promise.all(demoSecuredUnits().map((unit) => node.runtime.command(unit, 'secure', true)));
     await publishEvents(url, demoFeed({ seed: Date.now() % 100_000 }), {
       rate: options.rate,
       qos: 0,
