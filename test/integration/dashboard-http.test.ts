@@ -57,6 +57,8 @@ describe('GET /models', () => {
     expect(unit.lanes).toContainEqual({ name: 'secure', kind: 'command' });
     expect(unit.lanes).toContainEqual({ name: 'secured', kind: 'value', writable: false });
     expect(unit.lanes).toContainEqual({ name: 'roomOccupied', kind: 'join' });
+    const doc = (await (await fetch(`${node.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/models', '/signals', '/']));
     expect(models.find((m) => m.name === 'sensor')!.lanes).toContainEqual({
       name: 'hourlyTemperature',
       kind: 'window',
