@@ -1,6 +1,6 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { getText } from './api.js';
+import { ApiError, getText } from './api.js';
 import { describe } from './tree.js';
 import type { ClientStatus } from '../src/client/index.js';
 
@@ -51,11 +51,18 @@ export function HealthBar(props: { warp: ClientStatus }) {
             lagMs: (m.get('twinflow_event_loop_delay_seconds{quantile="0.99"}') ?? 0) * 1000,
           });
         },
-        (e: unknown) => setError(describe(e)),
+        (e: unknown) => {
+          // With --admin-port, /metrics lives on the admin listener: say so once and stop asking.
+          if (e instanceof ApiError && e.status === 404) {
+            clearInterval(timer);
+            return setError('served on the admin listener (--admin-port)');
+          }
+          setError(describe(e));
+        },
       );
     };
-    poll();
     const timer = setInterval(poll, 2000);
+    poll();
     return () => clearInterval(timer);
   }, []);
   return html`<div class="health" data-testid="health">
