@@ -33,6 +33,14 @@ export class ChangelogStore implements StateStore {
   private readonly owned = new Map<number, OwnedVshard>();
   /** Paths held per vshard (to forget them and to snapshot them). */
   private readonly paths = new Map<number, Set<string>>();
+  /**
+   * Vshards whose log refused or lost an append: memory is ahead of the log there, so no
+   * later commit may be appended (its watermark would cover the lost one) until the vshard
+   * is opened again from its log.
+   */
+  private readonly broken = new Set<number>();
+  /** Told when a vshard breaks (see {@link broken}); the executor restores it. */
+  onBroken: (vshard: number) => void = () => undefined;
 
   constructor(
     private readonly log: StateLog,
@@ -45,6 +53,9 @@ export class ChangelogStore implements StateStore {
   /** Restores the vshard from its log and claims the log; resolves with the input sequence to resume after. */
   async open(vshard: number, epoch: number): Promise<number> {
     for (;;) {
+      // Never claim the log without the lease: that would fence the rightful owner.
+      if (!this.gate(vshard, epoch))
+        throw new TwinError('TWIN_FENCED', `vshard ${vshard}: the lease ended before its log was claimed`, { vshard });
       const restored = await this.log.restore(vshard);
       this.closeVshard(vshard);
       await this.local.write(restored.ops);
@@ -54,6 +65,7 @@ export class ChangelogStore implements StateStore {
       try {
         // The claim: from now on an older owner's append fails at the server.
         const { last: lastSeq } = await this.log.append(vshard, 'o', epoch, restored.watermark, [], restored.lastSeq);
+        this.broken.delete(vshard);
         this.owned.set(vshard, {
           epoch,
           lastSeq,
@@ -135,6 +147,12 @@ export class ChangelogStore implements StateStore {
     const owned = this.owned.get(vshard);
     if (owned === undefined || !this.gate(vshard, owned.epoch))
       return Promise.reject(new TwinError('TWIN_FENCED', `this node does not own vshard ${vshard} (now)`, { vshard }));
+    if (this.broken.has(vshard))
+      return Promise.reject(
+        new TwinError('TWIN_CLUSTER_UNAVAILABLE', `vshard ${vshard} is being restored after a failed commit`, {
+          vshard,
+        }),
+      );
     let watermark = owned.watermark;
     for (const op of ops) {
       if (op.op !== 'record') continue;
@@ -144,9 +162,23 @@ export class ChangelogStore implements StateStore {
     const run = owned.chain.then(async () => {
       if (this.owned.get(vshard) !== owned || !this.gate(vshard, owned.epoch))
         throw new TwinError('TWIN_FENCED', `this node no longer owns vshard ${vshard}`, { vshard });
-      owned.lastSeq = (await this.log.append(vshard, 'c', owned.epoch, watermark, ops, owned.lastSeq)).last;
+      if (this.broken.has(vshard))
+        throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', `vshard ${vshard} is being restored after a failed commit`);
+      try {
+        owned.lastSeq = (await this.log.append(vshard, 'c', owned.epoch, watermark, ops, owned.lastSeq)).last;
+      } catch (err) {
+        this.broken.add(vshard);
+        this.onBroken(vshard);
+        throw err;
+      }
       owned.watermark = watermark;
-      if (++owned.sinceSnapshot >= SNAPSHOT_EVERY) await this.snapshot(vshard, owned);
+      if (++owned.sinceSnapshot >= SNAPSHOT_EVERY)
+        await this.snapshot(vshard, owned).catch(() => {
+          // The commit itself is in the log and stands. A snapshot cut short may have left
+          // parts behind, so the vshard is opened again from its log before the next commit.
+          this.broken.add(vshard);
+          this.onBroken(vshard);
+        });
     });
     owned.chain = run.catch(() => undefined);
     return run;

@@ -33,9 +33,7 @@ export class InputConsumer {
     private readonly shard: Shard,
     private readonly log: TwinLogger,
   ) {
-    this.done = this.run(after).catch((err: Error) => {
-      if (!this.stopped) this.log.error({ vshard, err: err.message }, 'cluster: input consumer failed');
-    });
+    this.done = this.run(after);
   }
 
   /** Resolves once every event it enqueued has committed or failed. */
@@ -50,41 +48,61 @@ export class InputConsumer {
     for (const wake of this.waiting.splice(0)) wake();
   }
 
+  /**
+   * Reads until stopped. A consumer that cannot be made or that ends (a JetStream leader
+   * election, a server gone) is made again from just after the last message taken: what
+   * was taken is in the inbox and commits, or breaks the vshard, which then restarts from
+   * its log with a new consumer.
+   */
   private async run(after: number): Promise<void> {
-    const consumer = await this.js.consumers.get(this.names.inputStream, {
-      filter_subjects: this.names.input(this.vshard),
-      ...(after > 0 ? { deliver_policy: 'by_start_sequence' as never, opt_start_seq: after + 1 } : {}),
-    });
-    if (this.stopped) return;
-    this.messages = await consumer.consume({ max_messages: 512 });
-    for await (const m of this.messages) {
-      if (this.stopped) break;
-      let input;
+    let next = after + 1;
+    for (let attempt = 0; !this.stopped; attempt++) {
       try {
-        input = decodeInput(m.data);
+        const consumer = await this.js.consumers.get(this.names.inputStream, {
+          filter_subjects: this.names.input(this.vshard),
+          ...(next > 1 ? { deliver_policy: 'by_start_sequence' as never, opt_start_seq: next } : {}),
+        });
+        if (this.stopped) return;
+        this.messages = await consumer.consume({ max_messages: 512 });
+        for await (const m of this.messages) {
+          if (this.stopped) return;
+          attempt = 0;
+          next = m.seq + 1;
+          await this.take(m.seq, m.data);
+        }
       } catch (err) {
-        this.log.warn(
-          { vshard: this.vshard, seq: m.seq, err: (err as Error).message },
-          'cluster: input message skipped',
-        );
-        continue;
+        if (this.stopped) return;
+        if (attempt % 10 === 0)
+          this.log.warn({ vshard: this.vshard, err: (err as Error).message }, 'cluster: input consumer restarts');
       }
-      if (input.k === 'j') {
-        const updates = new JoinUpdates();
-        updates.set(input.lane, input.child, input.value);
-        updates.inputSeq = m.seq;
-        this.shard.enqueue({ kind: 'joins', path: input.parent, updates });
-        continue;
-      }
-      const ticket = new Ticket(1);
-      this.inFlight++;
-      this.shard.enqueue({ kind: 'event', path: input.ev.subject, event: input.ev, ticket, index: 0, seq: m.seq });
-      void ticket.promise.then(
-        (t) => this.settled(t.rejected[0]?.error),
-        (err: unknown) => this.settled(err),
-      );
-      if (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => this.waiting.push(r));
+      if (!this.stopped) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2_000)));
     }
+  }
+
+  /** One input message into the shard (and a pause while too many events wait for their commit). */
+  private async take(seq: number, data: Uint8Array): Promise<void> {
+    let input;
+    try {
+      input = decodeInput(data);
+    } catch (err) {
+      this.log.warn({ vshard: this.vshard, seq, err: (err as Error).message }, 'cluster: input message skipped');
+      return;
+    }
+    if (input.k === 'j') {
+      const updates = new JoinUpdates();
+      updates.set(input.lane, input.child, input.value);
+      updates.inputSeq = seq;
+      this.shard.enqueue({ kind: 'joins', path: input.parent, updates });
+      return;
+    }
+    const ticket = new Ticket(1);
+    this.inFlight++;
+    this.shard.enqueue({ kind: 'event', path: input.ev.subject, event: input.ev, ticket, index: 0, seq });
+    void ticket.promise.then(
+      (t) => this.settled(t.rejected[0]?.error),
+      (err: unknown) => this.settled(err),
+    );
+    if (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => this.waiting.push(r));
   }
 
   private settled(error: unknown): void {

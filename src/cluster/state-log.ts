@@ -71,9 +71,9 @@ export class StateLog {
           seq = m.seq;
           const entry = unpack(m.data) as LogEntry;
           sinceSnapshot++;
+          if (entry.k !== 's') snapshot = null; // a snapshot cut short by its writer's failure
           if (entry.k === 'o') {
             pending = []; // a commit left unfinished by the owner before
-            snapshot = null;
           } else if (entry.k === 's') {
             (snapshot ??= []).push(...entry.ops);
             if (entry.end) {

@@ -1,4 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { TwinError } from '../errors.js';
 import type { LocalShardHost } from '../hosting/shard-host.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { ChangelogStore } from './changelog-store.js';
@@ -16,6 +17,9 @@ import type { SpaceNames } from './space-names.js';
 export class VShardExecutor implements VShardRunner {
   private readonly open = new Set<number>();
   private readonly consumers = new Map<number, InputConsumer>();
+  /** The epoch each running vshard was started under. */
+  private readonly epochs = new Map<number, number>();
+  private readonly resetting = new Set<number>();
 
   constructor(
     private readonly host: LocalShardHost,
@@ -26,7 +30,9 @@ export class VShardExecutor implements VShardRunner {
     private readonly log: TwinLogger,
     /** Told first when a vshard stops here (its links move before its twins stop). */
     private readonly onStopping: (vshard: number) => void = () => undefined,
-  ) {}
+  ) {
+    store.onBroken = (v) => void this.reset(v);
+  }
 
   /** Whether twins of `path`'s vshard may start here now (the shard's `owns` rule in cluster mode). */
   owns(path: string): boolean {
@@ -39,7 +45,13 @@ export class VShardExecutor implements VShardRunner {
   }
 
   async start(vshard: number, epoch: number): Promise<void> {
+    this.epochs.set(vshard, epoch);
     const after = await this.store.open(vshard, epoch);
+    // Stopped (handed off, lost) while its log was read: leave nothing behind.
+    if (this.epochs.get(vshard) !== epoch) {
+      this.store.closeVshard(vshard);
+      return;
+    }
     this.open.add(vshard);
     this.host.shard.ownershipChanged();
     const paths = this.store.pathsOf(vshard);
@@ -51,6 +63,7 @@ export class VShardExecutor implements VShardRunner {
   }
 
   async stop(vshard: number, _epoch: number, reason: StopReason): Promise<void> {
+    if (reason !== 'reset') this.epochs.delete(vshard);
     this.open.delete(vshard);
     this.host.shard.ownershipChanged();
     this.onStopping(vshard);
@@ -65,5 +78,32 @@ export class VShardExecutor implements VShardRunner {
     await Promise.all(live.map((p) => this.host.stop(p).catch(() => undefined)));
     this.store.closeVshard(vshard);
     this.log.debug({ vshard, reason, twins: live.length }, 'cluster: vshard stopped');
+  }
+
+  /**
+   * A commit of the vshard failed (JetStream unreachable, a leader election, a snapshot cut
+   * short): memory is ahead of its log, so the vshard restarts from the log under the same
+   * lease, and its input replays from what the log holds. Nothing acknowledged is lost:
+   * the events are in the input stream. Tried again while the lease lasts.
+   */
+  private async reset(vshard: number): Promise<void> {
+    const epoch = this.epochs.get(vshard);
+    if (epoch === undefined || this.resetting.has(vshard)) return;
+    this.resetting.add(vshard);
+    this.log.warn({ vshard }, 'cluster: a commit failed; the vshard restarts from its log');
+    try {
+      await this.stop(vshard, epoch, 'reset');
+      for (let attempt = 0; this.epochs.get(vshard) === epoch; attempt++) {
+        try {
+          await this.start(vshard, epoch);
+          return;
+        } catch (err) {
+          if (err instanceof TwinError && err.code === 'TWIN_FENCED') return; // the lease ended: placement stops it
+          await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 2_000)));
+        }
+      }
+    } finally {
+      this.resetting.delete(vshard);
+    }
   }
 }

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { describe, expect, it } from 'vitest';
 import { expectNoTwoOwners, hasNatsServer, natsCluster, ownershipPeriods } from '../support/nats.js';
@@ -86,30 +87,50 @@ class Load {
   }
 }
 
+/** `twinflow serve --cluster` on the counter model, logging its ownership periods to `log`. */
+function counterNode(servers: string[], id: string, log: string): Promise<ServeProcess> {
+  return serveProcess([
+    '--port',
+    '0',
+    '--mqtt-port',
+    '0',
+    '--models',
+    'test/support/counter-models.ts',
+    '--cluster',
+    servers.join(','),
+    '--node-id',
+    id,
+    '--cluster-replicas',
+    '3',
+    '--cluster-lease',
+    String(LEASE_MS),
+    '--cluster-ownership-log',
+    log,
+  ]);
+}
+
+/** Waits until every acknowledged event is applied (read through `node`), then: none was applied twice. */
+async function expectAppliedOnce(node: ServeProcess, acked: Set<string>): Promise<void> {
+  const applied = new Map<string, number>();
+  await until('every acknowledged event is applied', 30_000, async () => {
+    applied.clear();
+    for (let k = 0; k < COUNTERS; k++) {
+      const res = await fetch(`${node.url}/twins/group/g/counter/${k}`);
+      if (res.status !== 200) return false;
+      const lanes = ((await res.json()) as { lanes: { applied: Record<string, number> } }).lanes;
+      for (const [id, n] of Object.entries(lanes.applied)) applied.set(id, n);
+    }
+    return [...acked].every((id) => applied.has(id));
+  });
+  expect([...applied].filter(([, n]) => n !== 1)).toEqual([]);
+}
+
 describe.skipIf(!hasNatsServer)('failover of a twin space on 3 nodes (serve --cluster, 3 nats-servers)', () => {
   it('kill -9 and a frozen node under load: every acknowledged event applied exactly once, vshards owned again within the bound, never two owners', async () => {
     const nats = await natsCluster(3);
     const dir = tempDir();
     const logs = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, join(dir, `${id}.jsonl`)]));
-    const start = (id: string): Promise<ServeProcess> =>
-      serveProcess([
-        '--port',
-        '0',
-        '--mqtt-port',
-        '0',
-        '--models',
-        'test/support/counter-models.ts',
-        '--cluster',
-        nats.urls().join(','),
-        '--node-id',
-        id,
-        '--cluster-replicas',
-        '3',
-        '--cluster-lease',
-        String(LEASE_MS),
-        '--cluster-ownership-log',
-        logs[id]!,
-      ]);
+    const start = (id: string): Promise<ServeProcess> => counterNode(nats.urls(), id, logs[id]!);
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(start));
     await until('3 nodes own all 256 vshards', 20_000, async () => {
       const o = await owners(nats.urls());
@@ -149,21 +170,65 @@ describe.skipIf(!hasNatsServer)('failover of a twin space on 3 nodes (serve --cl
     expect(load.acked.size).toBeGreaterThan(1_000);
 
     // Every acknowledged event applied once; nothing (acknowledged or not) applied twice.
-    const applied = new Map<string, number>();
-    await until('every acknowledged event is applied', 30_000, async () => {
-      applied.clear();
-      for (let k = 0; k < COUNTERS; k++) {
-        const res = await fetch(`${a!.url}/twins/group/g/counter/${k}`);
-        if (res.status !== 200) return false;
-        const lanes = ((await res.json()) as { lanes: { applied: Record<string, number> } }).lanes;
-        for (const [id, n] of Object.entries(lanes.applied)) applied.set(id, n);
-      }
-      return [...load.acked].every((id) => applied.has(id));
-    });
-    const twice = [...applied].filter(([, n]) => n !== 1);
-    expect(twice).toEqual([]);
+    await expectAppliedOnce(a!, load.acked);
 
     // The ownership logs: no vshard had two active owners at any time, epochs rose.
     expectNoTwoOwners(ownershipPeriods(logs, { c: killedNs }));
   }, 150_000);
+
+  it('kill -9 of the nats-server leading the input stream under load: nothing acknowledged is lost, ingest resumes', async () => {
+    const nats = await natsCluster(3);
+    const dir = tempDir();
+    const nodes = await Promise.all(
+      ['a', 'b', 'c'].map((id) => counterNode(nats.urls(), id, join(dir, `${id}.jsonl`))),
+    );
+    await until('3 nodes own all 256 vshards', 20_000, async () => {
+      const o = await owners(nats.urls());
+      return o.size === 256 && new Set(o.values()).size === 3;
+    });
+    const load = new Load(() => nodes);
+    await new Promise((r) => setTimeout(r, 2_000));
+
+    const nc = await connect({ servers: nats.urls() });
+    const leader = (await (await jetstreamManager(nc)).streams.info('twinflow-in')).cluster?.leader;
+    await nc.close();
+    const index = nats.servers.findIndex((s) => s.name === leader);
+    expect(index).toBeGreaterThanOrEqual(0);
+    await nats.killServer(index);
+    const before = load.acked.size;
+    await until('ingest resumes on the other two servers', 20_000, async () => load.acked.size > before + 500);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await load.stop();
+    await expectAppliedOnce(nodes[0]!, load.acked);
+  }, 120_000);
+
+  it('a node joins and one leaves under load: vshards rebalance, nothing is lost or applied twice', async () => {
+    const nats = await natsCluster(3);
+    const dir = tempDir();
+    const logs = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, join(dir, `${id}.jsonl`)]));
+    const [a, b] = await Promise.all(['a', 'b'].map((id) => counterNode(nats.urls(), id, logs[id]!)));
+    await until('2 nodes own all 256 vshards', 20_000, async () => {
+      const o = await owners(nats.urls());
+      return o.size === 256 && new Set(o.values()).size === 2;
+    });
+    let alive = [a!, b!];
+    const load = new Load(() => alive);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const c = await counterNode(nats.urls(), 'c', logs.c!);
+    alive = [a!, b!, c];
+    await until('c takes its share', 20_000, async () => [...(await owners(nats.urls())).values()].includes('c'));
+    // b leaves gracefully (SIGTERM): its vshards are handed off, not left to expire.
+    alive = [a!, c];
+    b!.child.kill('SIGTERM');
+    expect((await b!.exited).code).toBe(0);
+    await until('a and c own every vshard', 10_000, async () => {
+      const o = await owners(nats.urls());
+      return o.size === 256 && [...o.values()].every((n) => n === 'a' || n === 'c');
+    });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await load.stop();
+    expect(load.acked.size).toBeGreaterThan(500);
+    await expectAppliedOnce(c, load.acked);
+    expectNoTwoOwners(ownershipPeriods(logs));
+  }, 120_000);
 });
