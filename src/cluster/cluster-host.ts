@@ -20,6 +20,7 @@ import { ChangelogStore } from './changelog-store.js';
 import { ClusterMember } from './cluster-member.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
 import { encodeInput } from './input-codec.js';
+import { MoveCounter, type MoveCounts } from './move-counter.js';
 import { NatsLink } from './nats-link.js';
 import { NodeRpc, type RpcRequest } from './node-rpc.js';
 import { OwnerDirectory } from './owner-directory.js';
@@ -63,6 +64,7 @@ export class ClusterShardHost implements ShardHost {
   private rpc!: NodeRpc;
   private inner!: LocalShardHost;
   private executor!: VShardExecutor;
+  private moves: MoveCounter | undefined;
   private readonly vshardOf: (path: string) => number;
   private publishSeq = 0;
 
@@ -81,6 +83,11 @@ export class ClusterShardHost implements ShardHost {
   /** The vshards this node owns now. */
   owned(): number[] {
     return this.member?.owned() ?? [];
+  }
+
+  /** vshards this node started and stopped owning so far (for `/metrics`). */
+  moveCounts(): MoveCounts {
+    return this.moves?.counts() ?? MoveCounter.none();
   }
 
   /** vshard → owning node, as this node knows it. */
@@ -121,7 +128,8 @@ export class ClusterShardHost implements ShardHost {
     await this.owners.start();
     this.rpc = new NodeRpc(this.link.nc, names, log);
     this.rpc.serve(this.options.nodeId, (r) => this.serveRequest(r));
-    this.member = await ClusterMember.join(this.options, this.executor, log, this.host.advertise ?? {}, this.link);
+    this.moves = new MoveCounter(this.executor);
+    this.member = await ClusterMember.join(this.options, this.moves, log, this.host.advertise ?? {}, this.link);
   }
 
   submitEvent(event: TwinEvent, ticket: Ticket, index: number): void {

@@ -3,6 +3,7 @@
  * --cluster` nodes. It reads NATS directly, so it still answers once every node is gone:
  * the test checks nodes and their vshards, lease epochs, applied input, a takeover after a
  * kill -9 (higher epochs), then input nobody applies (pending) and leases that expired.
+ * Each node's cluster metrics (vshards owned, nodes, moves) agree with it.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -38,6 +39,25 @@ async function statusJson(urls: string[]): Promise<SpaceStatus> {
   return JSON.parse(stdout) as SpaceStatus;
 }
 
+/** The samples of `/metrics` whose name starts with twinflow_cluster_, by name and labels. */
+async function clusterMetrics(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('twinflow_cluster_'))
+      .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
+  );
+}
+
+/** starts minus every kind of stop: the vshards a node should own now. */
+function net(m: Record<string, number>): number {
+  const stops = Object.entries(m)
+    .filter(([k]) => k.startsWith('twinflow_cluster_vshard_moves_total{kind="stop"'))
+    .reduce((n, [, v]) => n + v, 0);
+  return m['twinflow_cluster_vshard_moves_total{kind="start"}']! - stops;
+}
+
 async function until<T>(what: string, ms: number, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
   const deadline = Date.now() + ms;
   let last: T | undefined;
@@ -49,8 +69,8 @@ async function until<T>(what: string, ms: number, read: () => Promise<T>, ok: (v
   throw new Error(`not within ${ms} ms: ${what}; last ${JSON.stringify(last)}`);
 }
 
-describe.skipIf(!hasNatsServer)('twinflow cluster status', () => {
-  it('shows nodes, their vshards, epochs and applied input; a takeover raises epochs; pending input and expired leases show', async () => {
+describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', () => {
+  it('shows nodes, their vshards, epochs and applied input; a takeover raises epochs; pending input and expired leases show; the metrics of every node agree', async () => {
     const nats = await natsCluster(1);
     const urls = nats.urls();
 
@@ -114,6 +134,24 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status', () => {
     expect(withInput.length).toBeGreaterThan(1);
     expect(withInput.length).toBeLessThanOrEqual(ROOMS.length);
 
+    // /metrics of each node agrees with what NATS says, and its move counter adds up.
+    for (const [id, node] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      const held = settled.nodes.find((n) => n.id === id)!.vshards.length;
+      const m = await until(
+        'metrics see the settled space',
+        10_000,
+        () => clusterMetrics(node.url),
+        (x) => x.twinflow_cluster_nodes === 2 && x.twinflow_cluster_vshards_unowned === 0,
+      );
+      expect(m.twinflow_cluster_vshards_owned).toBe(held);
+      expect(net(m)).toBe(held);
+      expect(m['twinflow_cluster_vshard_moves_total{kind="start_failed"}']).toBe(0);
+    }
+    const aStarts = (await clusterMetrics(a.url))['twinflow_cluster_vshard_moves_total{kind="start"}']!;
+
     // The table for people says the same.
     const table = await status(urls, '--cluster-vshards', String(VSHARDS));
     expect(table.code).toBe(0);
@@ -136,6 +174,15 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status', () => {
       (s) => s.nodes.length === 1 && s.nodes[0]!.vshards.length === VSHARDS,
     );
     for (const v of bHeld) expect(takenOver.vshards[v]!.epoch).toBeGreaterThan(settled.vshards[v]!.epoch!);
+    const after = await until(
+      'metrics see one node',
+      10_000,
+      () => clusterMetrics(a.url),
+      (x) => x.twinflow_cluster_nodes === 1,
+    );
+    expect(after.twinflow_cluster_vshards_owned).toBe(VSHARDS);
+    expect(after['twinflow_cluster_vshard_moves_total{kind="start"}']).toBe(aStarts + bHeld.length);
+    expect(net(after)).toBe(VSHARDS);
 
     // Input nobody applies: a is killed, then events go straight into one vshard's input stream.
     a.child.kill('SIGKILL');
