@@ -40,7 +40,8 @@ commands:
   import     turn a CSV (the UCI occupancy files, or a --mapping) into a recording
   export     print a recording as JSON Lines CloudEvents
   auth       make an API token or a password hash for an access file (--auth; docs/security.md)
-  cluster    cluster status --cluster <urls>: nodes, vshards, lease epochs and input lag of a twin space
+  cluster    status --cluster <urls>: nodes, vshards, lease epochs and input lag of a twin space;
+             demo: 3 nats-servers and 3 nodes on loopback (npm run cluster:demo)
   help       show this text; twinflow <command> --help shows a command's options
 
   serve, record, replay, whatif and generate run the building model set unless

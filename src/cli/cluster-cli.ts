@@ -1,7 +1,8 @@
 import { readSpaceStatus, type SpaceStatus, type VshardStatus } from '../cluster/space-status.js';
 import { parseFlags } from '../node/config/flags.js';
+import { clusterDemo, DEMO_USAGE } from './cluster-demo.js';
 
-export const CLUSTER_USAGE = `twinflow cluster status --cluster <urls> [options]
+export const STATUS_USAGE = `twinflow cluster status --cluster <urls> [options]
 
   Reads a twin space straight from its NATS servers (no node needed) and prints its live
   nodes (start, age of the last heartbeat, vshards held), then the vshards that need a look:
@@ -14,6 +15,8 @@ export const CLUSTER_USAGE = `twinflow cluster status --cluster <urls> [options]
   --json                    the whole status as JSON (for scripts), every vshard included
 `;
 
+export const CLUSTER_USAGE = `${STATUS_USAGE}\n${DEMO_USAGE}`;
+
 const FLAGS = {
   cluster: { type: 'string' },
   'cluster-space': { type: 'string' },
@@ -22,9 +25,10 @@ const FLAGS = {
   json: { type: 'boolean' },
 } as const;
 
-/** `twinflow cluster status`: the state of a twin space, from NATS. */
+/** `twinflow cluster status`: the state of a twin space, from NATS; `twinflow cluster demo`: a cluster on loopback. */
 export async function clusterCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'demo') return clusterDemo(rest);
   if (sub !== 'status') {
     process.stderr.write(CLUSTER_USAGE);
     return 2;
@@ -33,7 +37,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   try {
     ({ values } = parseFlags({ args: rest, options: FLAGS, strict: true, allowPositionals: false }));
   } catch (err) {
-    process.stderr.write(`twinflow cluster: ${(err as Error).message}\n\n${CLUSTER_USAGE}`);
+    process.stderr.write(`twinflow cluster: ${(err as Error).message}\n\n${STATUS_USAGE}`);
     return 2;
   }
   const servers = (values.cluster ?? process.env.TWINFLOW_CLUSTER ?? '')
@@ -43,7 +47,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const vshards = values['cluster-vshards'] === undefined ? 256 : Number(values['cluster-vshards']);
   if (servers.length === 0 || !Number.isInteger(vshards) || vshards < 1 || vshards > 4096) {
     process.stderr.write(
-      `twinflow cluster: ${servers.length === 0 ? '--cluster <urls> is required' : '--cluster-vshards must be an integer from 1 to 4096'}\n\n${CLUSTER_USAGE}`,
+      `twinflow cluster: ${servers.length === 0 ? '--cluster <urls> is required' : '--cluster-vshards must be an integer from 1 to 4096'}\n\n${STATUS_USAGE}`,
     );
     return 2;
   }
