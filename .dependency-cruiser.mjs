@@ -31,7 +31,7 @@ export const LAYERS = {
 const SHARED_LEAVES = '^src/(errors|logger)\\.ts$';
 const PUBLIC_API = '^src/(index|client/index)\\.ts$';
 /** Every folder of ours; anything else (node_modules, node: builtins) is not this rule's business. */
-const OURS = '^(src|models|examples|test|bench)/';
+const OURS = '^(src|models|examples|test|bench|web)/';
 
 const layerRules = Object.entries(LAYERS).map(([folder, allowed]) => ({
   name: `layer-${folder}`,
@@ -88,10 +88,17 @@ export default {
       to: { path: OURS, pathNot: [PUBLIC_API, '^examples/$1/'] },
     },
     {
+      name: 'layer-web',
+      severity: 'error',
+      comment: 'the dashboard (web/) is an app of the public client: src/client/index.ts and web/ itself only',
+      from: { path: '^web/' },
+      to: { path: OURS, pathNot: ['^src/client/index\\.ts$', '^web/'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       comment: 'no import cycles (type-only imports included) in src/, models/ or examples/',
-      from: { path: '^(src|models|examples)/' },
+      from: { path: '^(src|models|examples|web)/' },
       to: { circular: true },
     },
   ],

@@ -20,7 +20,7 @@ export default tseslint.config(
   { files: ['**/*.js', '**/*.cjs', '**/*.mjs'], languageOptions: { globals: nodeGlobals } },
   {
     // Type-aware rules need every file in tsconfig.json's project (src, models, test, bench, examples).
-    files: ['src/**/*.ts', 'models/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+    files: ['src/**/*.ts', 'models/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts', 'web/**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -65,7 +65,7 @@ export default tseslint.config(
   {
     // Library code logs through the logger (src/logger.ts); only the CLI talks to the terminal.
     // (Today src/cli writes with process.stdout/stderr.write, not console.*; the exemption leaves it free to.)
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.ts', 'web/**/*.ts'],
     ignores: ['src/cli/**'],
     rules: { 'no-console': 'error' },
   },

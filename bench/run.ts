@@ -24,6 +24,7 @@ const scenarios: Record<string, () => Promise<{ run: Scenario }>> = {
   offload: () => import('./offload.js'),
   auth: () => import('./auth.js'),
   cluster: () => import('./cluster.js'),
+  dashboard: () => import('./dashboard.js'),
 };
 
 /**

@@ -65,3 +65,4 @@ export { explainHvac, type HvacParams } from './hvac-explain.js';
 export type { Reading, ClimateReading, OccupancyReading, AlarmReading, SensorKind } from './readings.js';
 export type { SensorStatus } from './sensor.js';
 export type { HvacMode } from './floor.js';
+export { demoFeed, demoSecuredUnits, DEMO_EPISODES, type DemoEpisode, type DemoFeedOptions } from './demo-feed.js';

@@ -1,4 +1,8 @@
 import { startServeNode } from './serve-node.js';
+import { prettyLogs } from '../logger.js';
+import type { TwinflowNode } from '../node/node.js';
+import { progressBar } from './progress.js';
+import { DEMO_FLAGS, DEMO_HELP, DEMO_PARAMS, demoRate, runDemoFeed } from './demo.js';
 import { AUTH_USAGE, authCommand } from './auth-cli.js';
 import { CLUSTER_USAGE, clusterCommand } from './cluster-cli.js';
 import { parseFlags } from '../node/config/flags.js';
@@ -15,7 +19,7 @@ import {
   recordCommand,
 } from './sim-cli.js';
 
-const SERVE_USAGE = serveHelp() + MODELS_HELP;
+const SERVE_USAGE = serveHelp() + MODELS_HELP + DEMO_HELP;
 
 const COMMAND_USAGE: Record<string, string> = {
   serve: SERVE_USAGE,
@@ -56,6 +60,8 @@ ${SERVE_USAGE}`;
  */
 export async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
+  // Decided once, here: worker threads (no terminal of their own) inherit it (src/logger.ts).
+  process.env.TWINFLOW_LOG_FORMAT ||= prettyLogs() ? 'pretty' : 'json';
   try {
     return await run(command, rest);
   } catch (err) {
@@ -108,30 +114,60 @@ async function serve(argv: string[]): Promise<number> {
   let config;
   let values;
   try {
-    ({ values } = parseFlags({ args: argv, options: { ...SERVE_FLAGS, ...MODEL_FLAGS }, strict: true }));
+    ({ values } = parseFlags({ args: argv, options: { ...SERVE_FLAGS, ...MODEL_FLAGS, ...DEMO_FLAGS }, strict: true }));
+    if (values.demo) {
+      if (values.models !== undefined && values.models !== 'building')
+        throw new Error('--demo runs the building model: drop --models');
+      // In memory unless the user asked for a data directory: a demo leaves nothing behind.
+      if (values.data === undefined) values.memory = true;
+      values.param = [...DEMO_PARAMS, ...(values.param ?? [])];
+    } else if (values['demo-rate'] !== undefined) throw new Error('--demo-rate needs --demo');
     config = serveConfigFrom(values, process.env);
   } catch (err) {
     process.stderr.write(`twinflow serve: ${(err as Error).message}\n\n${SERVE_USAGE}`);
     return 2;
   }
+  const rate = values.demo ? demoRate(values['demo-rate']) : 0;
   const modelSet = await modelSetFromFlags(values);
   const { node, logger } = await startServeNode(config, modelSet);
+  const dashboard = `${node.url}/`;
   logger.info(
     {
       url: node.url,
+      dashboard,
       warp: node.warpUrl,
       mqtt: node.ingestion.mqtt?.url ?? 'off',
       admin: node.adminUrl,
       ...describeSet(modelSet),
     },
-    `twinflow is serving the ${modelSet.name} model`,
+    `twinflow is serving the ${modelSet.name} model; dashboard at ${dashboard}`,
   );
+  if (config.storage.warm?.length) showWarming(node);
+  const stopDemo = new AbortController();
+  const demo = values.demo
+    ? runDemoFeed(node, logger, { rate, signal: stopDemo.signal, prefix: config.ingestion.mqtt?.topicPrefix })
+    : undefined;
+  if (demo)
+    logger.info({ rate, dashboard }, `demo: a simulated fleet publishes ${rate} events/s over MQTT; open ${dashboard}`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   logger.info('shutting down');
+  stopDemo.abort();
+  await demo;
   await node.close();
   return 0;
+}
+
+/** While `--warm` runs: twins live so far and their rate, on stderr at a terminal (the total is not known up front). */
+function showWarming(node: TwinflowNode): void {
+  const bar = progressBar('warm ', undefined, process.stderr, 'twins');
+  if (!process.stderr.isTTY) return;
+  const timer = setInterval(() => bar.update(node.runtime.stats().activeTwins), 100);
+  void node.warmed.finally(() => {
+    clearInterval(timer);
+    bar.end();
+  });
 }

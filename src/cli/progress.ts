@@ -48,3 +48,42 @@ export function throttled<A extends unknown[]>(everyMs: number, draw: (...args: 
     draw(...args);
   };
 }
+
+/** A progress bar on stderr: `update` as work is done, `end` clears it before the result is printed. */
+export interface ProgressBar {
+  readonly update: (done: number) => void;
+  readonly end: () => void;
+}
+
+const SILENT: ProgressBar = { update: () => undefined, end: () => undefined };
+
+/**
+ * A progress bar on stderr when stderr is a terminal (nothing otherwise: pipes, CI logs and
+ * the command's own output on stdout stay clean). With `total` it shows bar, percent, rate
+ * and ETA ({@link progressLine}); without, the count and rate. Redrawn at most 10 times a second.
+ *
+ * @example
+ * ```ts
+ * const bar = progressBar('generate ', 1_000_000);
+ * for (const chunk of chunks) { write(chunk); bar.update((n += chunk.length)); }
+ * bar.end();
+ * ```
+ */
+export function progressBar(
+  label: string,
+  total?: number,
+  stream: NodeJS.WriteStream = process.stderr,
+  unit = 'events',
+): ProgressBar {
+  if (!stream.isTTY) return SILENT;
+  const t0 = performance.now();
+  const draw = throttled(100, (done: number) => {
+    const wallMs = performance.now() - t0;
+    const line =
+      total !== undefined && total > 0
+        ? progressLine(done / total, done, wallMs)
+        : `${fmtCount(done)} ${unit}  ${fmtRate(done / (wallMs / 1000))}/s`;
+    stream.write(`\r${label}${line}\x1b[K`);
+  });
+  return { update: draw, end: () => void stream.write('\r\x1b[K') };
+}

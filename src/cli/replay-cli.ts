@@ -20,13 +20,17 @@ ${REPLAY_HELP}`;
 
 const out = (s: string): void => void process.stdout.write(s);
 
-/** A progress bar on a terminal, nothing otherwise (pipes and CI logs stay clean). */
+/** A progress bar on stderr at a terminal, nothing otherwise (pipes, CI logs and stdout's result stay clean). */
 function progress(label: string): ((fraction: number, p: { events: number; wallMs: number }) => void) | undefined {
-  if (!process.stdout.isTTY) return undefined;
+  if (!process.stderr.isTTY) return undefined;
   return throttled(100, (f: number, p: { events: number; wallMs: number }) =>
-    out(`\r${label}${progressLine(f, p.events, p.wallMs)}\x1b[K`),
+    process.stderr.write(`\r${label}${progressLine(f, p.events, p.wallMs)}\x1b[K`),
   );
 }
+
+const clearProgress = (): void => {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+};
 
 function summary(r: ReplayResult): string {
   const lines = [
@@ -57,7 +61,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const modelSet = await modelSetFromFlags(v);
   await warnOnOtherSet('replay', parsed.positionals[0]!, modelSet);
   const result = await runReplay(parsed.positionals[0]!, { ...opts, modelSet, onFraction: progress('') });
-  if (process.stdout.isTTY) out('\r\x1b[K');
+  clearProgress();
   out(v.json ? JSON.stringify(result) + '\n' : summary(result));
   return 0;
 }
@@ -101,7 +105,7 @@ export async function whatifCommand(argv: string[]): Promise<number> {
     });
   const baseline = await run('baseline ', baseSet, 'baseline');
   const whatIf = await run('what-if  ', whatSet, 'whatif');
-  if (process.stdout.isTTY) out('\r\x1b[K');
+  clearProgress();
   const baseParams = baseSet.params;
   const whatParams = whatSet.params;
   const explainer = baseSet.explainer(baseParams, whatParams);

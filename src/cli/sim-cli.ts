@@ -9,7 +9,7 @@ import { RecordingReader } from '../recording/recording-reader.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
 import { parseFlags, readNumber } from '../node/config/flags.js';
 import { SERVE_FLAGS, serveConfigFrom, serveHelp } from '../node/config/serve-config.js';
-import { fmtCount, fmtRate } from './progress.js';
+import { fmtCount, fmtRate, progressBar } from './progress.js';
 import { publishEvents } from '../recording/mqtt-publish.js';
 import { startRecording } from '../recording/recorder.js';
 import type { FleetRun } from '../model/model-set.js';
@@ -136,12 +136,14 @@ export async function generateCommand(argv: string[]): Promise<number> {
     return fail('generate', usage, err);
   }
   const sources = fleet.sources(run.shape);
+  const bar = progressBar(v.mqtt ? 'publish ' : 'generate ', run.events);
   if (v.mqtt) {
     const r = await publishEvents(v.mqtt, fleet.generate(run), {
       rate: int('rate', v.rate) ?? 1000,
       qos: v.qos === '1' ? 1 : 0,
       prefix: v.prefix ?? '',
-    });
+      onProgress: bar.update,
+    }).finally(bar.end);
     out(
       `published ${fmtCount(r.published)} events of ${fmtCount(sources)} sources to ${v.mqtt} in ${(r.wallMs / 1000).toFixed(1)} s (${fmtRate(r.published / (r.wallMs / 1000))}/s)\n`,
     );
@@ -159,9 +161,14 @@ export async function generateCommand(argv: string[]): Promise<number> {
       start: run.start,
     },
   });
-  for (const chunk of fleet.generate(run)) {
-    for (const e of chunk) writer.append(e);
-    await writer.ready();
+  try {
+    for (const chunk of fleet.generate(run)) {
+      for (const e of chunk) writer.append(e);
+      await writer.ready();
+      bar.update(writer.count);
+    }
+  } finally {
+    bar.end();
   }
   await writer.close();
   out(`wrote ${fmtCount(writer.count)} events of ${fmtCount(sources)} sources to ${v.out}\n`);
@@ -199,9 +206,11 @@ export async function importCommand(argv: string[]): Promise<number> {
   const file = parsed.positionals[0]!;
   const plan = planCsvImport(readFileSync(file, 'utf8'), mapping, { fanOut, timeShiftMs, room: v.room });
   const writer = RecordingWriter.create(v.out!, { created: 0, meta: { importedFrom: file, fanOut: fanOut ?? 1 } });
+  const bar = progressBar('import ', plan.events);
   try {
-    await writeCsvImport(plan, writer);
+    await writeCsvImport(plan, writer, bar.update);
   } finally {
+    bar.end();
     await writer.close();
   }
   out(`wrote ${fmtCount(writer.count)} events to ${v.out}\n`);

@@ -26,6 +26,8 @@ import { NodeRpc, type RpcRequest } from './node-rpc.js';
 import { OwnerDirectory } from './owner-directory.js';
 import { StateLog } from './state-log.js';
 import { VShardExecutor } from './vshard-executor.js';
+import { ClusterLinks } from './cluster-links.js';
+import { LinkServer } from './link-server.js';
 import { vshardOf } from './vshards.js';
 
 /** What the runtime gives the cluster host (the shard settings of its twins). */
@@ -65,6 +67,9 @@ export class ClusterShardHost implements ShardHost {
   private inner!: LocalShardHost;
   private executor!: VShardExecutor;
   private moves: MoveCounter | undefined;
+  private links!: ClusterLinks;
+  private linkServer!: LinkServer;
+  private linkCheck: NodeJS.Timeout | undefined;
   private readonly vshardOf: (path: string) => number;
   private publishSeq = 0;
 
@@ -123,13 +128,34 @@ export class ClusterShardHost implements ShardHost {
       },
       store,
     );
-    this.executor = new VShardExecutor(this.inner, store, this.link.js, names, this.vshardOf, log);
+    this.executor = new VShardExecutor(this.inner, store, this.link.js, names, this.vshardOf, log, (v) => {
+      // Before its twins stop: links to them move to the next owner.
+      this.links.vshardStopped(v);
+      this.linkServer.vshardStopped(v);
+    });
     this.owners = new OwnerDirectory(this.link.leases, log);
     await this.owners.start();
     this.rpc = new NodeRpc(this.link.nc, names, log);
+    this.linkServer = new LinkServer(this.link.nc, this.inner, log);
+    this.links = new ClusterLinks(
+      this.options.nodeId,
+      this.link.nc,
+      names,
+      this.inner,
+      this.rpc,
+      this.owners,
+      (v) => this.executor.running(v),
+      log,
+    );
     this.rpc.serve(this.options.nodeId, (r) => this.serveRequest(r));
     this.moves = new MoveCounter(this.executor);
     this.member = await ClusterMember.join(this.options, this.moves, log, this.host.advertise ?? {}, this.link);
+    // Links whose owner died (no "moved" from it) attach to the next one; links of dead nodes are dropped.
+    this.linkCheck = setInterval(() => {
+      this.links.check();
+      this.linkServer.prune(this.member.members.current());
+    }, this.options.heartbeatMs);
+    this.linkCheck.unref();
   }
 
   submitEvent(event: TwinEvent, ticket: Ticket, index: number): void {
@@ -180,20 +206,14 @@ export class ClusterShardHost implements ShardHost {
     )) as TwinSnapshot;
   }
 
+  /** Links to the twin wherever it runs, and follows it when it moves (see {@link ClusterLinks}). */
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {
     await this.ready;
-    this.route(path);
-    if (!this.executor.owns(path))
-      throw new TwinError(
-        'TWIN_CLUSTER_UNAVAILABLE',
-        `links to twins another node owns are not served yet: connect to the owner of ${path}`,
-        { path, owner: this.owners.ownerOf(this.vshardOf(path)) },
-      );
-    await this.inner.observe(path, lane, observer);
+    await this.links.open(path, lane, this.route(path), observer);
   }
 
-  unobserve(path: string, lane: string, observer: LaneObserver): void {
-    this.inner?.unobserve(path, lane, observer);
+  unobserve(_path: string, _lane: string, observer: LaneObserver): void {
+    this.links?.close(observer);
   }
 
   async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit?: number): Promise<void> {
@@ -253,6 +273,7 @@ export class ClusterShardHost implements ShardHost {
     } catch {
       return;
     }
+    clearInterval(this.linkCheck);
     await this.member.leave();
     this.owners.stop();
     this.rpc.close();
@@ -294,9 +315,13 @@ export class ClusterShardHost implements ShardHost {
   /** A request from another node, for a twin this node should own. */
   private async serveRequest(request: RpcRequest): Promise<unknown> {
     if (request.op === 'list') return this.inner.list(PathFilter.parse(request.filter, request.within), request.limit);
-    if (!this.executor.running(this.vshardOf(request.path)))
+    if (request.op === 'unobserve') return this.linkServer.unobserve(request.lid);
+    const vshard = this.vshardOf(request.path);
+    if (!this.executor.running(vshard))
       throw new TwinError('TWIN_NOT_OWNER', `node ${this.nodeId} does not own ${request.path} now`);
     if (request.op === 'read') return this.inner.read(request.path, request.lanes, request.release);
+    if (request.op === 'observe')
+      return this.linkServer.observe(request.lid, request.node, request.path, request.lane, vshard, request.subject);
     const ticket = new Ticket(1);
     this.inner.submitCommand(request.path, request.lane, request.value, ticket);
     const done = await ticket.promise;

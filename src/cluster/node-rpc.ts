@@ -9,7 +9,17 @@ import type { SpaceNames } from './space-names.js';
 export type RpcRequest =
   | { readonly op: 'read'; readonly path: string; readonly lanes?: readonly string[]; readonly release?: boolean }
   | { readonly op: 'command'; readonly path: string; readonly lane: string; readonly value: unknown }
-  | { readonly op: 'list'; readonly filter: string; readonly within?: readonly string[]; readonly limit: number };
+  | { readonly op: 'list'; readonly filter: string; readonly within?: readonly string[]; readonly limit: number }
+  | {
+      readonly op: 'observe';
+      readonly lid: string;
+      readonly node: string;
+      readonly path: string;
+      readonly lane: string;
+      /** Where the owner publishes the link's frames (see LinkServer). */
+      readonly subject: string;
+    }
+  | { readonly op: 'unobserve'; readonly lid: string };
 
 type RpcReply = { readonly ok: unknown } | { readonly err: ReturnType<TwinError['toJSON']> & { internal?: true } };
 

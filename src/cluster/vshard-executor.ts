@@ -24,6 +24,8 @@ export class VShardExecutor implements VShardRunner {
     private readonly names: SpaceNames,
     private readonly vshardOf: (path: string) => number,
     private readonly log: TwinLogger,
+    /** Told first when a vshard stops here (its links move before its twins stop). */
+    private readonly onStopping: (vshard: number) => void = () => undefined,
   ) {}
 
   /** Whether twins of `path`'s vshard may start here now (the shard's `owns` rule in cluster mode). */
@@ -51,6 +53,7 @@ export class VShardExecutor implements VShardRunner {
   async stop(vshard: number, _epoch: number, reason: StopReason): Promise<void> {
     this.open.delete(vshard);
     this.host.shard.ownershipChanged();
+    this.onStopping(vshard);
     const consumer = this.consumers.get(vshard);
     this.consumers.delete(vshard);
     consumer?.stop();

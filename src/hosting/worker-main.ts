@@ -4,7 +4,7 @@
  * thread, which routes events to it and forwards joins and commands between workers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { createLogger } from '../logger.js';
 import { ModelCatalog } from '../actors/catalog.js';
 import { RealClock, SimulatedClock } from '../actors/clock.js';
 import { ownedBy } from '../actors/ownership.js';
@@ -22,7 +22,7 @@ import { postBatch } from './worker-post.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const log = pino({ level: init.logLevel }).child({ worker: init.index });
+const log = createLogger(init.logLevel).child({ worker: init.index });
 
 const catalog = new ModelCatalog(
   await importModels(init.models),

@@ -6,6 +6,9 @@ import type { TwinModel } from '../model/twin-model.js';
 import type { StateStore } from '../store/state-store.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi.js';
+import { modelRoutes } from './http/model-routes.js';
+import { signalRoutes } from './http/signal-routes.js';
+import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { queryRoutes } from './http/query-routes.js';
 import { settleRoutes } from './http/settle-routes.js';
 import { resolveHttpLimits, type HttpLimits } from './http/limits.js';
@@ -80,6 +83,8 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
    * `POST /twins/…/warm` (then 404 on the main port), e.g. on a private address for scrapers and probes.
    */
   admin?: AdminOptions;
+  /** Serve the dashboard at `GET /` (default true; docs/dashboard.md). */
+  dashboard?: boolean;
 }
 
 /**
@@ -101,6 +106,8 @@ export interface TwinflowNode {
   readonly warpUrl: string;
   /** `http(s)://host:port` of the admin listener, if the node has one. */
   readonly adminUrl: string | undefined;
+  /** Settles once the `warm` prefixes are warmed (at once without any; a failure is logged, not thrown). */
+  readonly warmed: Promise<void>;
   /**
    * New certificate material for every TLS front (HTTPS/WSS, MQTTS, admin): connections
    * made from now on use it, open ones keep theirs (a certificate renewal without a restart).
@@ -220,6 +227,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await http.register(twinRoutes(runtime, { warm: !options.admin }));
     await http.register(queryRoutes(runtime));
     await http.register(openApiRoutes());
+    await http.register(modelRoutes(runtime));
+    await http.register(signalRoutes(runtime));
+    if (options.dashboard !== false) await http.register(dashboardRoutes(logger));
     const mqtt = options.mqtt && options.tls ? { ...options.mqtt, tls: options.tls } : options.mqtt;
     ingestion = await startIngestion(runtime, logger, { ...options, mqtt }, rejections, access, quota);
     await http.register(ingestion.routes(httpLimits));
@@ -266,7 +276,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     if (ownAccess) access.watch();
     logger.info({ file: access.file }, 'access rules in force: callers authenticate (docs/security.md)');
   }
-  for (const prefix of options.warm ?? []) warmInBackground(runtime, logger, prefix);
+  const warmed = Promise.all((options.warm ?? []).map((prefix) => warmInBackground(runtime, logger, prefix))).then(
+    () => undefined,
+  );
   let closed = false;
   const fronts = ingestion;
   const adminListener = admin;
@@ -280,6 +292,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     url,
     warpUrl: `${tls ? 'wss' : 'ws'}${url.slice(url.indexOf(':'))}${options.warp?.path ?? '/'}`,
     adminUrl: adminListener?.url,
+    warmed,
     access,
     setTls(material) {
       if (!options.tls) throw new TwinError('TWIN_CONFIG_INVALID', 'this node serves without TLS');
@@ -325,9 +338,9 @@ function assertSecureContext(material: TlsMaterial): void {
 }
 
 /** Serves at once and warms meanwhile: twins asked for before their turn start on demand as usual. */
-function warmInBackground(runtime: Runtime, logger: Logger, prefix: string): void {
+function warmInBackground(runtime: Runtime, logger: Logger, prefix: string): Promise<void> {
   const t0 = performance.now();
-  runtime.warm(prefix).then(
+  return runtime.warm(prefix).then(
     (started) => logger.info({ prefix, started, ms: Math.round(performance.now() - t0) }, 'warmed stored twins'),
     (err: unknown) => logger.error({ prefix, err }, 'warming stored twins failed'),
   );

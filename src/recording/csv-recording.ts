@@ -26,13 +26,18 @@ export const CHUNKS_PER_BLOCK = 16;
  * await writer.close();
  * ```
  */
-export async function writeCsvImport(plan: CsvImportPlan, writer: RecordingWriter): Promise<number> {
+export async function writeCsvImport(
+  plan: CsvImportPlan,
+  writer: RecordingWriter,
+  onProgress?: (written: number) => void,
+): Promise<number> {
   const { chunkSize } = writer;
   const block = chunkSize * CHUNKS_PER_BLOCK;
   for (let from = 0; from < plan.events; from += block) {
     const to = Math.min(from + block, plan.events);
     writer.appendEncoded(encodePlannedChunks({ plan, from, to, chunkSize }), to - from);
     await writer.ready();
+    onProgress?.(to);
   }
   return plan.events;
 }

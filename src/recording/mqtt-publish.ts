@@ -8,6 +8,8 @@ export interface PublishOptions {
   /** Topic prefix the node maps (its `--mqtt-prefix`, default none). */
   prefix?: string;
   signal?: AbortSignal;
+  /** Called with the count published so far, every ~10 ms of the schedule (a progress bar). */
+  onProgress?: (published: number) => void;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function publishEvents(
         if (++published % slice === 0) {
           await Promise.all(pending);
           pending = [];
+          options.onProgress?.(published);
           const ahead = (published / rate) * 1000 - (performance.now() - started);
           if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
         }

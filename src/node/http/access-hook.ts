@@ -7,6 +7,7 @@ import { TwinError } from '../../errors.js';
 import { credentialOf } from '../auth/credentials.js';
 import { requireRight } from '../auth/forbidden.js';
 import { peerCommonName } from '../tls/tls-options.js';
+import { isDashboardFile } from '../dashboard/dashboard-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -53,7 +54,8 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
     req.grants = GrantSet.NONE;
     req.readsMetrics = false;
     const route = req.url.split('?')[0]!;
-    if (PUBLIC.has(route)) return;
+    // The dashboard's static files too: the page holds no data, and asks for a token when the API answers 401.
+    if (PUBLIC.has(route) || isDashboardFile(route)) return;
     try {
       const credential = credentialOf(req.headers, req.url, false, peerCommonName(req.raw.socket));
       if (route === '/metrics' && credential.kind === 'none' && access.readsMetrics(null)) {

@@ -293,6 +293,46 @@ export const openApiDocument = {
         },
       },
     },
+    '/models': {
+      get: {
+        summary: 'The models this node serves, their routes and the kind of each lane',
+        operationId: 'listModels',
+        responses: {
+          200: {
+            description: '{ models: [{ name, route, lanes: [{ name, kind, writable?, window? }] }] }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/signals': {
+      get: {
+        summary: 'Derived events as Server-Sent Events: the most recent ones, then each as it commits',
+        operationId: 'streamSignals',
+        parameters: [
+          {
+            name: 'filter',
+            in: 'query',
+            description: 'Only events whose subject matches this path filter (`*`, `**`)',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          200: {
+            description: '`id:` and `data: <CloudEvent JSON>` per event; only subjects the caller may read',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          400: errorResponse('Empty or invalid filter'),
+        },
+      },
+    },
+    '/': {
+      get: {
+        summary: 'The dashboard page (its files under /dashboard/ need no credentials)',
+        operationId: 'dashboard',
+        responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
+    },
     '/healthz': { get: { summary: 'Liveness', operationId: 'healthz', responses: { 200: { description: 'Alive' } } } },
     '/readyz': {
       get: {

@@ -1,0 +1,87 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { pack } from 'msgpackr';
+import type { HostObserver, LocalShardHost } from '../hosting/shard-host.js';
+import type { LaneEvent } from '../lanes/events.js';
+import type { TwinLogger } from '../model/twin-model.js';
+
+/** What travels on a remote link's subject: a lane event, the end of a sync, or "the twin moved, link again". */
+export type LinkFrame =
+  | { readonly t: 'e'; readonly ev: LaneEvent }
+  | { readonly t: 's' }
+  | { readonly t: 'm' }
+  /** Switch to a stream buffer (command and supply lanes), as the local host would. */
+  | { readonly t: 'b' };
+
+interface Served {
+  readonly node: string;
+  readonly path: string;
+  readonly lane: string;
+  readonly vshard: number;
+  readonly subject: string;
+  readonly observer: HostObserver;
+}
+
+/**
+ * The owner's side of links made on other nodes: for each, an observer on this node's
+ * shard that publishes the lane's sync and changes to the linking node's subject (core
+ * NATS). When the twin's vshard leaves this node the link is told to link again (`m`)
+ * and dropped here; links of nodes that left the cluster are dropped too.
+ */
+export class LinkServer {
+  private readonly served = new Map<string, Served>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly host: LocalShardHost,
+    private readonly log: TwinLogger,
+  ) {}
+
+  get size(): number {
+    return this.served.size;
+  }
+
+  async observe(lid: string, node: string, path: string, lane: string, vshard: number, subject: string): Promise<void> {
+    this.unobserve(lid); // a link asked again (after a timeout) replaces its first registration
+    const send = (frame: LinkFrame): void => this.nc.publish(subject, pack(frame));
+    const observer: HostObserver = {
+      onEvent: (ev) => send({ t: 'e', ev }),
+      onSynced: () => send({ t: 's' }),
+      useStreamBuffer: () => send({ t: 'b' }),
+    };
+    this.served.set(lid, { node, path, lane, vshard, subject, observer });
+    try {
+      await this.host.observe(path, lane, observer);
+    } catch (err) {
+      this.served.delete(lid);
+      throw err;
+    }
+  }
+
+  unobserve(lid: string): void {
+    const s = this.served.get(lid);
+    if (s === undefined) return;
+    this.served.delete(lid);
+    this.host.unobserve(s.path, s.lane, s.observer);
+  }
+
+  /** The vshard left this node: its links are told to link again (to the next owner). */
+  vshardStopped(vshard: number): void {
+    for (const [lid, s] of this.served) {
+      if (s.vshard !== vshard) continue;
+      this.nc.publish(s.subject, pack({ t: 'm' } satisfies LinkFrame));
+      this.unobserve(lid);
+    }
+  }
+
+  /** Drops the links of nodes no longer in the cluster (they died without unlinking). */
+  prune(liveNodes: readonly string[]): void {
+    const live = new Set(liveNodes);
+    let dropped = 0;
+    for (const [lid, s] of this.served)
+      if (!live.has(s.node)) {
+        this.unobserve(lid);
+        dropped++;
+      }
+    if (dropped > 0) this.log.info({ dropped }, 'cluster: links of departed nodes dropped');
+  }
+}
