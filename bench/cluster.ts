@@ -93,8 +93,13 @@ class Deployment {
     }
     const nats = await LocalNatsCluster.start({ dir: join(dir, 'nats'), servers: setup.natsServers });
     const d = new Deployment(setup, dir, nats, []);
-    for (let i = 0; i < setup.nodes; i++) d.nodes.push(await d.startNode(i));
-    await d.settled(setup.nodes);
+    try {
+      for (let i = 0; i < setup.nodes; i++) d.nodes.push(await d.startNode(i));
+      await d.settled(setup.nodes);
+    } catch (err) {
+      await d.stop(); // nothing left running when a setup fails
+      throw err;
+    }
     return d;
   }
 

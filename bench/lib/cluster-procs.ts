@@ -27,7 +27,10 @@ export async function startServe(args: string[]): Promise<ServeProc> {
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start in 60 s: ${stderr}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never left running behind a failed bench
+      reject(new Error(`serve did not start in 60 s: ${stderr}`));
+    }, 60_000);
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl;
