@@ -23,6 +23,7 @@ const scenarios: Record<string, () => Promise<{ run: Scenario }>> = {
   replay: () => import('./replay.js'),
   offload: () => import('./offload.js'),
   auth: () => import('./auth.js'),
+  cluster: () => import('./cluster.js'),
   dashboard: () => import('./dashboard.js'),
 };
 

@@ -4,6 +4,7 @@ import type { TwinflowNode } from '../node/node.js';
 import { progressBar } from './progress.js';
 import { DEMO_FLAGS, DEMO_HELP, DEMO_PARAMS, demoRate, runDemoFeed } from './demo.js';
 import { AUTH_USAGE, authCommand } from './auth-cli.js';
+import { CLUSTER_USAGE, clusterCommand } from './cluster-cli.js';
 import { parseFlags } from '../node/config/flags.js';
 import { SERVE_FLAGS, serveConfigFrom, serveHelp } from '../node/config/serve-config.js';
 import { REPLAY_USAGE, replayCommand, WHATIF_USAGE, whatifCommand } from './replay-cli.js';
@@ -28,6 +29,7 @@ const COMMAND_USAGE: Record<string, string> = {
   import: IMPORT_USAGE,
   export: EXPORT_USAGE,
   auth: AUTH_USAGE,
+  cluster: CLUSTER_USAGE,
   // generate answers --help itself: its shape flags are the model set's.
 };
 
@@ -42,6 +44,8 @@ commands:
   import     turn a CSV (the UCI occupancy files, or a --mapping) into a recording
   export     print a recording as JSON Lines CloudEvents
   auth       make an API token or a password hash for an access file (--auth; docs/security.md)
+  cluster    status --cluster <urls>: nodes, vshards, lease epochs and input lag of a twin space;
+             demo: 3 nats-servers and 3 nodes on loopback (npm run cluster:demo)
   help       show this text; twinflow <command> --help shows a command's options
 
   serve, record, replay, whatif and generate run the building model set unless
@@ -93,6 +97,8 @@ async function run(command: string, rest: string[]): Promise<number> {
       return exportCommand(rest);
     case 'auth':
       return authCommand(rest);
+    case 'cluster':
+      return clusterCommand(rest);
     case 'help':
     case '--help':
     case '-h':

@@ -20,6 +20,7 @@ import { ChangelogStore } from './changelog-store.js';
 import { ClusterMember } from './cluster-member.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
 import { encodeInput } from './input-codec.js';
+import { MoveCounter, type MoveCounts } from './move-counter.js';
 import { NatsLink } from './nats-link.js';
 import { NodeRpc, type RpcRequest } from './node-rpc.js';
 import { OwnerDirectory } from './owner-directory.js';
@@ -65,6 +66,7 @@ export class ClusterShardHost implements ShardHost {
   private rpc!: NodeRpc;
   private inner!: LocalShardHost;
   private executor!: VShardExecutor;
+  private moves: MoveCounter | undefined;
   private links!: ClusterLinks;
   private linkServer!: LinkServer;
   private linkCheck: NodeJS.Timeout | undefined;
@@ -86,6 +88,11 @@ export class ClusterShardHost implements ShardHost {
   /** The vshards this node owns now. */
   owned(): number[] {
     return this.member?.owned() ?? [];
+  }
+
+  /** vshards this node started and stopped owning so far (for `/metrics`). */
+  moveCounts(): MoveCounts {
+    return this.moves?.counts() ?? MoveCounter.none();
   }
 
   /** vshard → owning node, as this node knows it. */
@@ -141,7 +148,8 @@ export class ClusterShardHost implements ShardHost {
       log,
     );
     this.rpc.serve(this.options.nodeId, (r) => this.serveRequest(r));
-    this.member = await ClusterMember.join(this.options, this.executor, log, this.host.advertise ?? {}, this.link);
+    this.moves = new MoveCounter(this.executor);
+    this.member = await ClusterMember.join(this.options, this.moves, log, this.host.advertise ?? {}, this.link);
     // Links whose owner died (no "moved" from it) attach to the next one; links of dead nodes are dropped.
     this.linkCheck = setInterval(() => {
       this.links.check();

@@ -19,6 +19,11 @@ export interface LocalNatsOptions {
   readonly servers?: number;
   /** The nats-server binary (Debian's, installed by scripts/install-system-deps.sh). */
   readonly binary?: string;
+  /**
+   * Run each server in its own process group (default false), so a terminal's Ctrl-C
+   * reaches only the parent, which can then stop the nodes before the servers.
+   */
+  readonly detached?: boolean;
 }
 
 /**
@@ -43,7 +48,12 @@ export class LocalNatsCluster {
 
   static async start(options: LocalNatsOptions): Promise<LocalNatsCluster> {
     const count = options.servers ?? 1;
-    const full = { servers: count, binary: options.binary ?? 'nats-server', dir: options.dir };
+    const full = {
+      servers: count,
+      binary: options.binary ?? 'nats-server',
+      dir: options.dir,
+      detached: options.detached ?? false,
+    };
     const ports = await freePorts(count * 2);
     const servers = Array.from({ length: count }, (_, i) => ({
       name: `n${i + 1}`,
@@ -65,7 +75,10 @@ export class LocalNatsCluster {
   async startServer(index: number): Promise<void> {
     const server = this.servers[index]!;
     const config = this.configFile(index);
-    const child = spawn(this.options.binary, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(this.options.binary, ['-c', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: this.options.detached,
+    });
     server.process = child;
     let log = '';
     await new Promise<void>((resolve, reject) => {

@@ -35,7 +35,8 @@ function labelValue(v: string): string {
 /**
  * `GET /metrics` in Prometheus text format: runtime counters (events in, turns, twins
  * active, commands), turn latency quantiles, and the WARP front's links, frames,
- * conflations and errors.
+ * conflations and errors; in cluster mode, the node's vshards, the nodes holding leases and
+ * the vshard moves (docs/cluster-operations.md).
  *
  * @example
  * ```ts
@@ -127,6 +128,39 @@ export function metricsRoutes(
           [...rateLimited()].map(([front, n]) => [`{front="${front}"}`, n] as const),
         ),
       );
+      const cluster = rt.cluster;
+      if (cluster) {
+        // From this node's view of the lease bucket (refreshed every few seconds and on every change).
+        const owners = cluster.ownerMap();
+        const moves = cluster.moveCounts();
+        parts.push(
+          family('twinflow_cluster_vshards_owned', 'gauge', 'vshards this node owns now (holds the lease of).', [
+            ['', cluster.owned().length],
+          ]),
+          family(
+            'twinflow_cluster_vshards_unowned',
+            'gauge',
+            'vshards of the space with no lease holder, as this node sees the lease bucket.',
+            [['', Math.max(0, cluster.options.vshards - owners.size)]],
+          ),
+          family(
+            'twinflow_cluster_nodes',
+            'gauge',
+            'Nodes holding at least one vshard lease, as this node sees the lease bucket.',
+            [['', new Set(owners.values()).size]],
+          ),
+          family(
+            'twinflow_cluster_vshard_moves_total',
+            'counter',
+            'vshards this node started owning (kind="start", "start_failed") or stopped owning, by reason (kind="stop").',
+            [
+              ['{kind="start"}', moves.starts],
+              ['{kind="start_failed"}', moves.startFailures],
+              ...Object.entries(moves.stops).map(([reason, n]) => [`{kind="stop",reason="${reason}"}`, n] as const),
+            ],
+          ),
+        );
+      }
       const sinks = Object.entries(outputs());
       const bySink = (pick: (s: SinkStats) => number): Sample[] =>
         sinks.map(([name, st]) => [`{sink="${labelValue(name)}"}`, pick(st)] as const);

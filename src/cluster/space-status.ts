@@ -1,0 +1,246 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { unpack } from 'msgpackr';
+import { TwinError } from '../errors.js';
+import type { MemberInfo } from './membership.js';
+import { SpaceNames } from './space-names.js';
+import type { LogEntry } from './state-log.js';
+
+/** A live node of the space, as its membership entry says. */
+export interface NodeStatus {
+  readonly id: string;
+  readonly http?: string;
+  readonly warp?: string;
+  /** Wall-clock ms of the node's start. */
+  readonly startedAt: number;
+  /** ms since the server stored its last heartbeat (the bucket forgets it after 3 missed ones). */
+  readonly heartbeatAgeMs: number;
+  /** The vshards whose lease it holds, ascending. */
+  readonly vshards: readonly number[];
+}
+
+/** One vshard: who holds it, under which epoch, and how far its owner is behind its input. */
+export interface VshardStatus {
+  readonly vshard: number;
+  /** Node holding the lease; absent: unowned (no lease, or it expired). */
+  readonly owner?: string;
+  /** The lease key's current revision: bumped by every renewal, so it grows while the lease lives. */
+  readonly leaseRevision?: number;
+  /** ms since the server stored the lease's last renewal. */
+  readonly leaseAgeMs?: number;
+  /**
+   * Epoch of the last message in the vshard's state log: the `create` revision of the lease
+   * under which the log was last claimed or written (the fencing token; at most `leaseRevision`
+   * while the same owner holds it). Absent when the log is empty.
+   */
+  readonly epoch?: number;
+  /** Sequence of the last message of the vshard's input subject (0: none). */
+  readonly inputLast: number;
+  /** Highest input sequence the state log includes (`w` of its last message; 0: none). */
+  readonly watermark: number;
+  /**
+   * Input messages after the watermark. An upper bound of what is still to apply: an input
+   * that changed no state (a duplicate, a refused event) stays counted until a later commit.
+   */
+  readonly pending: number;
+}
+
+export interface SpaceStatus {
+  readonly space: string;
+  /** Wall-clock ms when it was read. */
+  readonly at: number;
+  readonly nodes: readonly NodeStatus[];
+  readonly vshards: readonly VshardStatus[];
+  /** vshards with no lease now. */
+  readonly unowned: readonly number[];
+  /** Lease holders absent from the membership (dead nodes whose leases have not expired yet). */
+  readonly staleOwners: readonly string[];
+}
+
+export interface StatusOptions {
+  readonly servers: readonly string[];
+  /** The twin space (default `twinflow`). */
+  readonly space?: string;
+  /** vshards of the space (default 256, as the nodes'). */
+  readonly vshards?: number;
+}
+
+/** Requests in flight at once while reading 2 messages per vshard. */
+const CONCURRENCY = 32;
+const decoder = new TextDecoder();
+
+/**
+ * Reads a twin space's state straight from NATS, with no node involved: the membership
+ * and lease buckets, the last message of each vshard's input subject and state log, and
+ * for a vshard behind its input the count of what is pending (an ephemeral consumer's
+ * `num_pending`). What `twinflow cluster status` prints.
+ *
+ * @example
+ * ```ts
+ * const status = await readSpaceStatus({ servers: ['nats://127.0.0.1:4222'] });
+ * status.unowned; // [] once every vshard has an owner
+ * ```
+ */
+export async function readSpaceStatus(options: StatusOptions): Promise<SpaceStatus> {
+  const names = new SpaceNames(options.space ?? 'twinflow');
+  const count = options.vshards ?? 256;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: [...options.servers], name: 'twinflow cluster status', timeout: 5_000 });
+  } catch (err) {
+    throw new TwinError(
+      'TWIN_CLUSTER_UNAVAILABLE',
+      `cannot connect to NATS at ${options.servers.join(', ')}: ${(err as Error).message}`,
+    );
+  }
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5_000 }).catch((err: Error) => {
+      throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', `NATS JetStream is not usable: ${err.message}`);
+    });
+    for (const stream of [`KV_${names.space}-nodes`, `KV_${names.space}-leases`, names.inputStream])
+      await jsm.streams.info(stream).catch((err: Error) => {
+        throw new TwinError(
+          'TWIN_CLUSTER_UNAVAILABLE',
+          /not found/i.test(err.message)
+            ? `no twin space "${names.space}" on these servers (stream ${stream} is missing; has a node joined?)`
+            : `cannot read stream ${stream}: ${err.message}`,
+        );
+      });
+    const kvm = new Kvm(nc);
+    const at = Date.now();
+    const members = await readMembers(await kvm.open(`${names.space}-nodes`), at);
+    const leases = await readLeases(await kvm.open(`${names.space}-leases`), at);
+    const vshards = await mapLimited(
+      Array.from({ length: count }, (_, v) => v),
+      (v) => readVshard(jsm, names, v, leases.get(v)),
+    );
+    const nodes = members.map((m) => ({
+      ...m,
+      vshards: vshards.filter((s) => s.owner === m.id).map((s) => s.vshard),
+    }));
+    const live = new Set(members.map((m) => m.id));
+    const owners = new Set(vshards.flatMap((s) => (s.owner === undefined ? [] : [s.owner])));
+    return {
+      space: names.space,
+      at,
+      nodes,
+      vshards,
+      unowned: vshards.filter((s) => s.owner === undefined).map((s) => s.vshard),
+      staleOwners: [...owners].filter((o) => !live.has(o)).sort(),
+    };
+  } finally {
+    await nc.close();
+  }
+}
+
+interface LeaseEntry {
+  readonly node: string;
+  readonly revision: number;
+  readonly ageMs: number;
+}
+
+async function readMembers(bucket: KV, at: number): Promise<Omit<NodeStatus, 'vshards'>[]> {
+  const out: Omit<NodeStatus, 'vshards'>[] = [];
+  for await (const key of await bucket.keys('n.*')) {
+    const entry = await bucket.get(key);
+    if (entry === null || entry.operation !== 'PUT') continue;
+    const info = JSON.parse(decoder.decode(entry.value)) as MemberInfo;
+    out.push({
+      id: info.id,
+      ...(info.http !== undefined && { http: info.http }),
+      ...(info.warp !== undefined && { warp: info.warp }),
+      startedAt: info.startedAt,
+      heartbeatAgeMs: Math.max(0, at - entry.created.getTime()),
+    });
+  }
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+async function readLeases(bucket: KV, at: number): Promise<Map<number, LeaseEntry>> {
+  const out = new Map<number, LeaseEntry>();
+  for await (const key of await bucket.keys('v.*')) {
+    const entry = await bucket.get(key);
+    if (entry === null || entry.operation !== 'PUT') continue;
+    const { node } = JSON.parse(decoder.decode(entry.value)) as { node: string };
+    out.set(Number(key.slice(2)), {
+      node,
+      revision: entry.revision,
+      ageMs: Math.max(0, at - entry.created.getTime()),
+    });
+  }
+  return out;
+}
+
+async function readVshard(
+  jsm: JetStreamManager,
+  names: SpaceNames,
+  vshard: number,
+  lease: LeaseEntry | undefined,
+): Promise<VshardStatus> {
+  const [input, state] = await Promise.all([
+    lastOf(jsm, names.inputStream, names.input(vshard)),
+    lastOf(jsm, names.stateStream, names.state(vshard)),
+  ]);
+  const entry = state === null ? undefined : (unpack(state.data) as LogEntry);
+  const inputLast = input?.seq ?? 0;
+  const watermark = entry?.w ?? 0;
+  return {
+    vshard,
+    ...(lease !== undefined && { owner: lease.node, leaseRevision: lease.revision, leaseAgeMs: lease.ageMs }),
+    ...(entry !== undefined && { epoch: entry.e }),
+    inputLast,
+    watermark,
+    pending: inputLast > watermark ? await pendingAfter(jsm, names, vshard, watermark) : 0,
+  };
+}
+
+/** The last message of `subject` in `stream`, or null when it has none (or the stream is missing). */
+async function lastOf(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+): Promise<{ seq: number; data: Uint8Array } | null> {
+  try {
+    const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+    return m === null ? null : { seq: m.seq, data: m.data };
+  } catch (err) {
+    if (/no message found|not found/i.test((err as Error).message)) return null;
+    throw err;
+  }
+}
+
+/** Messages of the vshard's input subject after `watermark`, counted by the server for a throwaway consumer. */
+async function pendingAfter(
+  jsm: JetStreamManager,
+  names: SpaceNames,
+  vshard: number,
+  watermark: number,
+): Promise<number> {
+  const info = await jsm.consumers.add(names.inputStream, {
+    filter_subject: names.input(vshard),
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: watermark + 1,
+    ack_policy: AckPolicy.None,
+    mem_storage: true,
+    num_replicas: 1,
+    inactive_threshold: 10_000_000_000, // 10 s: gone on its own should the delete below be lost
+  });
+  await jsm.consumers.delete(names.inputStream, info.name).catch(() => undefined);
+  return info.num_pending;
+}
+
+/** `fn` over `items`, at most {@link CONCURRENCY} at once, results in order. */
+async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}

@@ -1,0 +1,216 @@
+/**
+ * `twinflow cluster status` against a real twin space: one nats-server and two `serve
+ * --cluster` nodes. It reads NATS directly, so it still answers once every node is gone:
+ * the test checks nodes and their vshards, lease epochs, applied input, a takeover after a
+ * kill -9 (higher epochs), then input nobody applies (pending) and leases that expired.
+ * Each node's cluster metrics (vshards owned, nodes, moves) agree with it.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
+import { encodeInput } from '../../src/cluster/input-codec.js';
+import type { SpaceStatus } from '../../src/cluster/space-status.js';
+import { hasNatsServer, natsCluster } from '../support/nats.js';
+import { MAIN, REPO, serveProcess, type ServeProcess } from '../support/serve.js';
+
+const VSHARDS = 16;
+const LEASE_MS = 2_000;
+const ROOMS = Array.from(
+  { length: 12 },
+  (_, i) => `/org/o/site/s/building/${i}/floor/1/unit/a/room/${i}/sensors/climate`,
+);
+
+async function status(urls: string[], ...flags: string[]): Promise<{ stdout: string; code: number }> {
+  const args = ['--import', 'tsx', MAIN, 'cluster', 'status', '--cluster', urls.join(','), ...flags];
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: REPO });
+    return { stdout, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout + e.stderr, code: e.code };
+  }
+}
+
+async function statusJson(urls: string[]): Promise<SpaceStatus> {
+  const { stdout, code } = await status(urls, '--cluster-vshards', String(VSHARDS), '--json');
+  expect(code, stdout).toBe(0);
+  return JSON.parse(stdout) as SpaceStatus;
+}
+
+/** The samples of `/metrics` whose name starts with twinflow_cluster_, by name and labels. */
+async function clusterMetrics(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('twinflow_cluster_'))
+      .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
+  );
+}
+
+/** starts minus every kind of stop: the vshards a node should own now. */
+function net(m: Record<string, number>): number {
+  const stops = Object.entries(m)
+    .filter(([k]) => k.startsWith('twinflow_cluster_vshard_moves_total{kind="stop"'))
+    .reduce((n, [, v]) => n + v, 0);
+  return m['twinflow_cluster_vshard_moves_total{kind="start"}']! - stops;
+}
+
+async function until<T>(what: string, ms: number, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`not within ${ms} ms: ${what}; last ${JSON.stringify(last)}`);
+}
+
+describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', () => {
+  it('shows nodes, their vshards, epochs and applied input; a takeover raises epochs; pending input and expired leases show; the metrics of every node agree', async () => {
+    const nats = await natsCluster(1);
+    const urls = nats.urls();
+
+    // No space yet: a clear refusal, not a crash.
+    const empty = await status(urls);
+    expect(empty.code).toBe(1);
+    expect(empty.stdout).toMatch(/no twin space "twinflow"/);
+
+    const start = (id: string): Promise<ServeProcess> =>
+      serveProcess(
+        ['--port', '0', '--mqtt-port', '0', '--cluster', urls.join(',')].concat([
+          '--node-id',
+          id,
+          '--cluster-vshards',
+          String(VSHARDS),
+          '--cluster-lease',
+          String(LEASE_MS),
+        ]),
+      );
+    const [a, b] = await Promise.all([start('a'), start('b')]);
+    const res = await fetch(`${a.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify(
+        ROOMS.map((subject, i) => ({
+          specversion: '1.0',
+          id: `e${i}`,
+          source: 'test',
+          type: 'reading',
+          subject,
+          data: { temperature: 20 + i, humidity: 40 },
+        })),
+      ),
+    });
+    expect(res.status).toBe(202);
+
+    const settled = await until(
+      'both nodes own every vshard and have applied their input',
+      30_000,
+      () => statusJson(urls),
+      (s) =>
+        s.nodes.length === 2 &&
+        s.unowned.length === 0 &&
+        s.nodes.every((n) => n.vshards.length > 0) &&
+        s.vshards.every((v) => v.pending === 0 && v.watermark >= v.inputLast),
+    );
+    expect(settled.nodes.map((n) => n.id)).toEqual(['a', 'b']);
+    expect(settled.nodes.flatMap((n) => n.vshards).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: VSHARDS }, (_, v) => v),
+    );
+    for (const n of settled.nodes) {
+      expect(n.heartbeatAgeMs).toBeLessThan(3 * 400 + 1_000);
+      expect(n.startedAt).toBeGreaterThan(Date.now() - 120_000);
+    }
+    // Every owned vshard's log was claimed under its lease: the epoch is the lease's create revision.
+    for (const v of settled.vshards) {
+      expect(v.epoch).toBeGreaterThan(0);
+      expect(v.leaseRevision).toBeGreaterThanOrEqual(v.epoch!);
+    }
+    const withInput = settled.vshards.filter((v) => v.inputLast > 0);
+    expect(withInput.length).toBeGreaterThan(1);
+    expect(withInput.length).toBeLessThanOrEqual(ROOMS.length);
+
+    // /metrics of each node agrees with what NATS says, and its move counter adds up.
+    for (const [id, node] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      const held = settled.nodes.find((n) => n.id === id)!.vshards.length;
+      const m = await until(
+        'metrics see the settled space',
+        10_000,
+        () => clusterMetrics(node.url),
+        (x) => x.twinflow_cluster_nodes === 2 && x.twinflow_cluster_vshards_unowned === 0,
+      );
+      expect(m.twinflow_cluster_vshards_owned).toBe(held);
+      expect(net(m)).toBe(held);
+      expect(m['twinflow_cluster_vshard_moves_total{kind="start_failed"}']).toBe(0);
+    }
+    const aStarts = (await clusterMetrics(a.url))['twinflow_cluster_vshard_moves_total{kind="start"}']!;
+
+    // The table for people says the same.
+    const table = await status(urls, '--cluster-vshards', String(VSHARDS));
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain(
+      'twin space "twinflow": 2 live node(s), 16 vshards, 0 unowned, 0 input message(s) pending',
+    );
+    expect(table.stdout).toMatch(/^a\s+\d{4}-\d\d-\d\dT\S+Z\s+\d+\.\d s ago\s+\d+\s+[\d,-]+\s+-$/m);
+    expect(table.stdout).toContain('every vshard is owned by a live node and has applied its input');
+    const all = await status(urls, '--cluster-vshards', String(VSHARDS), '--all');
+    expect(all.stdout.split('\n').filter((l) => /^\d+\s+[ab]\s+\d+\s+\d+/.test(l))).toHaveLength(VSHARDS);
+
+    // kill -9 of b: a takes its vshards over, each under a new, higher epoch.
+    const bHeld = settled.nodes.find((n) => n.id === 'b')!.vshards;
+    b.child.kill('SIGKILL');
+    await b.exited;
+    const takenOver = await until(
+      "a owns b's vshards",
+      20_000,
+      () => statusJson(urls),
+      (s) => s.nodes.length === 1 && s.nodes[0]!.vshards.length === VSHARDS,
+    );
+    for (const v of bHeld) expect(takenOver.vshards[v]!.epoch).toBeGreaterThan(settled.vshards[v]!.epoch!);
+    const after = await until(
+      'metrics see one node',
+      10_000,
+      () => clusterMetrics(a.url),
+      (x) => x.twinflow_cluster_nodes === 1,
+    );
+    expect(after.twinflow_cluster_vshards_owned).toBe(VSHARDS);
+    expect(after['twinflow_cluster_vshard_moves_total{kind="start"}']).toBe(aStarts + bHeld.length);
+    expect(net(after)).toBe(VSHARDS);
+
+    // Input nobody applies: a is killed, then events go straight into one vshard's input stream.
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const nc = await connect({ servers: urls });
+    const js = jetstream(nc);
+    const target = withInput[0]!.vshard;
+    for (let i = 0; i < 5; i++)
+      await js.publish(
+        `twinflow.in.${target}`,
+        encodeInput({
+          k: 'e',
+          ev: { id: `late${i}`, source: 'test', type: 'reading', subject: ROOMS[0]!, time: 0, data: {} },
+        }),
+      );
+    await nc.close();
+    const orphaned = await until(
+      'the leases expired and the nodes left the membership',
+      15_000,
+      () => statusJson(urls),
+      (s) => s.nodes.length === 0 && s.unowned.length === VSHARDS,
+    );
+    const behind = orphaned.vshards[target]!;
+    expect(behind.pending).toBe(5);
+    expect(behind.inputLast).toBeGreaterThan(behind.watermark);
+    expect(orphaned.vshards.filter((v) => v.pending > 0).map((v) => v.vshard)).toEqual([target]);
+    const text = await status(urls, '--cluster-vshards', String(VSHARDS));
+    expect(text.stdout).toContain(`0 live node(s), 16 vshards, 16 unowned, 5 input message(s) pending`);
+    expect(text.stdout).toMatch(new RegExp(`^${target}\\s+\\(none\\)\\s+\\d+\\s+-\\s+-\\s+\\d+\\s+\\d+\\s+5$`, 'm'));
+  }, 120_000);
+});
