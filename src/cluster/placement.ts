@@ -16,7 +16,7 @@ export interface VShardRunner {
   stop(vshard: number, epoch: number, reason: StopReason): Promise<void>;
 }
 
-export type StopReason = 'handoff' | 'lost' | 'expired' | 'shutdown' | 'reset';
+export type StopReason = 'handoff' | 'lost' | 'expired' | 'shutdown';
 
 /**
  * Moves vshards to where rendezvous hashing over the settled member view puts them: every

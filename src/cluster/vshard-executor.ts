@@ -62,7 +62,8 @@ export class VShardExecutor implements VShardRunner {
     this.log.debug({ vshard, epoch, twins: paths.length, after }, 'cluster: vshard started');
   }
 
-  async stop(vshard: number, _epoch: number, reason: StopReason): Promise<void> {
+  /** `reset`: a restart from the log under the same lease (see {@link reset}), not a placement stop. */
+  async stop(vshard: number, _epoch: number, reason: StopReason | 'reset'): Promise<void> {
     if (reason !== 'reset') this.epochs.delete(vshard);
     this.open.delete(vshard);
     this.host.shard.ownershipChanged();
