@@ -111,23 +111,10 @@ export class ChangelogStore implements StateStore {
       if (list === undefined) byVshard.set(v, (list = []));
       list.push(w);
     }
+    if (localOnly.length > 0) await this.local.write(localOnly);
     const results = await Promise.allSettled([...byVshard].map(([v, ops]) => this.append(v, ops)));
-    let failure: Error | undefined;
-    const committed: StateWrite[] = localOnly;
-    let i = 0;
-    for (const [v, ops] of byVshard) {
-      const r = results[i++]!;
-      if (r.status === 'rejected') {
-        failure ??= r.reason as Error;
-        continue;
-      }
-      const held = this.paths.get(v);
-      if (held === undefined) continue; // closed while appending: the next owner restores it from the log
-      for (const op of ops) held.add(op.path);
-      committed.push(...ops);
-    }
-    await this.local.write(committed);
-    if (failure !== undefined) throw failure;
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason as Error;
   }
 
   list(prefix: string): Iterable<string> {
@@ -172,6 +159,14 @@ export class ChangelogStore implements StateStore {
         throw err;
       }
       owned.watermark = watermark;
+      // Here, in the vshard's chain: the memory copy takes commits in log order. Applied after
+      // a whole batch instead, a later commit's record could be overwritten by an earlier
+      // one, and a twin reloaded from it would skip (by its $seq) the events in between.
+      const held = this.paths.get(vshard);
+      if (held !== undefined && this.owned.get(vshard) === owned) {
+        for (const op of ops) held.add(op.path);
+        await this.local.write(ops);
+      }
       if (++owned.sinceSnapshot >= SNAPSHOT_EVERY)
         await this.snapshot(vshard, owned).catch(() => {
           // The commit itself is in the log and stands. A snapshot cut short may have left

@@ -19,6 +19,21 @@ export interface VShardRunner {
 export type StopReason = 'handoff' | 'lost' | 'expired' | 'shutdown';
 
 /**
+ * Longest a vshard's start (restore of its log, its twins started) may take before it is
+ * given up and its lease released: a start stuck on an unreachable JetStream must not hold
+ * the lease (and a move slot) forever while nobody applies its input.
+ */
+const START_TIMEOUT_MS = 60_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Moves vshards to where rendezvous hashing over the settled member view puts them: every
  * tick it renews the held leases, stops at once any vshard whose lease was lost or ran
  * out, hands off (stop, then release) vshards another node should own, and tries to take
@@ -93,8 +108,8 @@ export class Placement {
       this.starts.set(v, start);
       this.ownership.started(v, lease.epoch, msToNs(start));
       try {
-        await this.runner.start(v, lease.epoch);
-        this.log.debug({ vshard: v, epoch: lease.epoch }, 'cluster: vshard owned');
+        await withTimeout(this.runner.start(v, lease.epoch), START_TIMEOUT_MS, `vshard ${v} did not start in time`);
+        this.log.debug({ vshard: v, epoch: lease.epoch, ms: Math.round(monotonicMs() - start) }, 'cluster: vshard owned');
       } catch (err) {
         this.log.error({ vshard: v, err: (err as Error).message }, 'cluster: vshard failed to start; released');
         await this.end(v, lease.epoch, 'handoff');
