@@ -246,6 +246,15 @@ export class Shard implements TurnSink {
     else this.options.onRemote!({ kind: 'join', parent, lane: joinLane, child: child.path, value });
   }
 
+  /**
+   * Drops live twins from memory without writing anything (cluster mode: their vshard left
+   * this node, or is about to be restored from its log; what memory holds of it must not
+   * outlive the lease, nor shadow the restored state).
+   */
+  evict(paths: readonly string[]): void {
+    this.step.reset(paths);
+  }
+
   /** The `owns` rule answers differently now (cluster mode: a vshard came or went). */
   ownershipChanged(): void {
     this.directory.ownershipChanged();

@@ -109,7 +109,7 @@ export class StepCommit {
    * holds: memory and disk agree again after their state could not be stored or a commit
    * holding their writes failed. A restart waits until the commits in flight settled.
    */
-  private reset(paths: readonly string[]): void {
+  reset(paths: readonly string[]): void {
     const live = this.deps.directory.live;
     const dropped: string[] = [];
     for (const path of paths) {

@@ -109,7 +109,10 @@ export class Placement {
       this.ownership.started(v, lease.epoch, msToNs(start));
       try {
         await withTimeout(this.runner.start(v, lease.epoch), START_TIMEOUT_MS, `vshard ${v} did not start in time`);
-        this.log.debug({ vshard: v, epoch: lease.epoch, ms: Math.round(monotonicMs() - start) }, 'cluster: vshard owned');
+        this.log.debug(
+          { vshard: v, epoch: lease.epoch, ms: Math.round(monotonicMs() - start) },
+          'cluster: vshard owned',
+        );
       } catch (err) {
         this.log.error({ vshard: v, err: (err as Error).message }, 'cluster: vshard failed to start; released');
         await this.end(v, lease.epoch, 'handoff');

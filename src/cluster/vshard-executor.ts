@@ -46,6 +46,9 @@ export class VShardExecutor implements VShardRunner {
 
   async start(vshard: number, epoch: number): Promise<void> {
     this.epochs.set(vshard, epoch);
+    // Twins of it still in memory from an earlier ownership (their stop could not commit)
+    // would shadow the state about to be restored: dropped first, unwritten.
+    this.host.shard.evict(this.livePaths(vshard));
     const after = await this.store.open(vshard, epoch);
     // Stopped (handed off, lost) while its log was read: leave nothing behind.
     if (this.epochs.get(vshard) !== epoch) {
@@ -75,8 +78,10 @@ export class VShardExecutor implements VShardRunner {
     // Its events in the inbox commit first (a lost lease fences those commits); the shard
     // as a whole may never be quiet under load, so this waits for this vshard's only.
     await consumer?.drained();
-    const live = this.host.activePaths().filter((p) => this.vshardOf(p) === vshard);
+    const live = this.livePaths(vshard);
     await Promise.all(live.map((p) => this.host.stop(p).catch(() => undefined)));
+    // A stop whose commit failed (fenced: the lease ended) leaves its twin in memory: dropped.
+    this.host.shard.evict(this.livePaths(vshard));
     this.store.closeVshard(vshard);
     this.log.debug({ vshard, reason, twins: live.length }, 'cluster: vshard stopped');
   }
@@ -106,5 +111,9 @@ export class VShardExecutor implements VShardRunner {
     } finally {
       this.resetting.delete(vshard);
     }
+  }
+
+  private livePaths(vshard: number): string[] {
+    return this.host.activePaths().filter((p) => this.vshardOf(p) === vshard);
   }
 }
