@@ -117,6 +117,8 @@ export class WorkDispatch {
         break;
       case 'joins':
         if (this.journaling) this.runner.cause = JOIN_CAUSE;
+        // A join from the input stream that the twin already applied (a replay after a restore).
+        if (work.updates.inputSeq > 0 && work.updates.inputSeq <= twin.inputSeq) break;
         this.runner.applyJoins(twin, work.updates);
         if (work.updates.inputSeq > 0) {
           twin.advanceInputSeq(work.updates.inputSeq);

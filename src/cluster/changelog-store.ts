@@ -41,6 +41,11 @@ export class ChangelogStore implements StateStore {
   private readonly broken = new Set<number>();
   /** Told when a vshard breaks (see {@link broken}); the executor restores it. */
   onBroken: (vshard: number) => void = () => undefined;
+  /**
+   * The vshard's restart point: the input sequence up to which everything settled (its
+   * consumer's low-water mark). What a commit records as its watermark.
+   */
+  lowWater: (vshard: number) => number | undefined = () => undefined;
 
   constructor(
     private readonly log: StateLog,
@@ -140,12 +145,9 @@ export class ChangelogStore implements StateStore {
           vshard,
         }),
       );
-    let watermark = owned.watermark;
-    for (const op of ops) {
-      if (op.op !== 'record') continue;
-      const seq = op.values.$seq;
-      if (typeof seq === 'number' && seq > watermark) watermark = seq;
-    }
+    // Never the highest $seq written: an earlier event of a twin held back may still be
+    // on its way, and a restart after the highest would skip it (see InputConsumer.lowWater).
+    const watermark = Math.max(owned.watermark, this.lowWater(vshard) ?? 0);
     const run = owned.chain.then(async () => {
       if (this.owned.get(vshard) !== owned || !this.gate(vshard, owned.epoch))
         throw new TwinError('TWIN_FENCED', `this node no longer owns vshard ${vshard}`, { vshard });

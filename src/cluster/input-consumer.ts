@@ -13,8 +13,14 @@ const MAX_IN_FLIGHT = 2_048;
  * Feeds one owned vshard's input stream into the shard, in stream order, from just after
  * the sequence its state includes: events as event work carrying their sequence (the twin
  * stores the highest it applied), join values from other vshards as join work in the same
- * inbox, so both commit in order. At most {@link MAX_IN_FLIGHT} events wait for their
- * commit; past that it stops reading until they commit (JetStream holds the rest).
+ * inbox. At most {@link MAX_IN_FLIGHT} events wait for their commit; past that it stops
+ * reading until they commit (JetStream holds the rest).
+ *
+ * {@link lowWater} is the restart point the state log records: every input up to it has
+ * settled. Not the highest sequence applied: a twin held back (stopping, reloading) may
+ * apply an earlier event after a later one of another twin committed, and a restart after
+ * the highest would skip it. Replaying from the low-water mark re-offers what was applied
+ * after it; each twin skips those by its own `$seq`.
  */
 export class InputConsumer {
   private messages: ConsumerMessages | undefined;
@@ -22,6 +28,11 @@ export class InputConsumer {
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly idle: (() => void)[] = [];
+  /** Sequences taken and not yet below {@link lowWater}, in order, with whether each settled. */
+  private readonly pending: { seq: number; settled: boolean }[] = [];
+  private pendingHead = 0;
+  /** Every input up to this sequence has settled (applied and committed, refused, or needing nothing). */
+  lowWater: number;
   /** Resolves when the loop ended (after {@link stop}). */
   readonly done: Promise<void>;
 
@@ -33,6 +44,7 @@ export class InputConsumer {
     private readonly shard: Shard,
     private readonly log: TwinLogger,
   ) {
+    this.lowWater = after;
     this.done = this.run(after);
   }
 
@@ -93,19 +105,33 @@ export class InputConsumer {
       updates.set(input.lane, input.child, input.value);
       updates.inputSeq = seq;
       this.shard.enqueue({ kind: 'joins', path: input.parent, updates });
+      // A join has no ticket: it counts as settled once an event taken after it settles.
+      this.pending.push({ seq, settled: false });
       return;
     }
     const ticket = new Ticket(1);
     this.inFlight++;
+    const entry = { seq, settled: false };
+    this.pending.push(entry);
     this.shard.enqueue({ kind: 'event', path: input.ev.subject, event: input.ev, ticket, index: 0, seq });
     void ticket.promise.then(
-      (t) => this.settled(t.rejected[0]?.error),
-      (err: unknown) => this.settled(err),
+      (t) => this.settled(entry, t.rejected[0]?.error),
+      (err: unknown) => this.settled(entry, err),
     );
     if (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => this.waiting.push(r));
   }
 
-  private settled(error: unknown): void {
+  private settled(entry: { seq: number; settled: boolean }, error: unknown): void {
+    entry.settled = true;
+    // Joins taken before this event were in the inbox ahead of it: settled with it.
+    for (let i = this.pendingHead; i < this.pending.length && this.pending[i] !== entry; i++)
+      this.pending[i]!.settled = true;
+    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.settled)
+      this.lowWater = this.pending[this.pendingHead++]!.seq;
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
     this.inFlight--;
     if (error !== undefined)
       this.log.warn({ vshard: this.vshard, err: (error as Error).message }, 'cluster: an input event was not applied');

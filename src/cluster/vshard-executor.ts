@@ -32,6 +32,7 @@ export class VShardExecutor implements VShardRunner {
     private readonly onStopping: (vshard: number) => void = () => undefined,
   ) {
     store.onBroken = (v) => void this.reset(v);
+    store.lowWater = (v) => this.consumers.get(v)?.lowWater;
   }
 
   /** Whether twins of `path`'s vshard may start here now (the shard's `owns` rule in cluster mode). */

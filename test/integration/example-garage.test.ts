@@ -67,7 +67,12 @@ describe.each([0, 2])('the parking-garage example served with %i workers', (work
       mqtt: string;
       models: string;
     };
-    expect(serving).toMatchObject({ msg: 'twinflow is serving the parking-garage model', models: 'parking-garage' });
+    expect(serving).toMatchObject({
+      msg: expect.stringMatching(
+        /^twinflow is serving the parking-garage model; dashboard at http:\/\/127\.0\.0\.1:\d+\/$/,
+      ),
+      models: 'parking-garage',
+    });
 
     const warp = new WarpClient({ url: serve.url.replace(/^http/, 'ws') + '/', encoding: 'json', WebSocket });
     clients.push(warp);
