@@ -9,7 +9,7 @@ export class JoinUpdates {
   readonly lanes: string[] = [];
   readonly children: string[] = [];
   readonly values: unknown[] = [];
-  /** Cluster mode: the highest input-stream sequence of the joins that came through it (0: none). */
+  /** Cluster mode: the input-stream sequence of the join it carries, read from a vshard's input (0: none). */
   inputSeq = 0;
   /** `lane ␟ child` → position; built once a parent has more pending pairs than a scan should visit. */
   private index: Map<string, number> | null = null;
@@ -119,11 +119,10 @@ export class JoinBuffer {
     return this.pending.size;
   }
 
-  add(parent: string, joinLane: string, child: string, value: unknown, inputSeq = 0): void {
+  add(parent: string, joinLane: string, child: string, value: unknown): void {
     let updates = this.pending.get(parent);
     if (!updates) this.pending.set(parent, (updates = new JoinUpdates()));
     updates.set(joinLane, child, value);
-    if (inputSeq > updates.inputSeq) updates.inputSeq = inputSeq;
   }
 
   /** Takes everything pending (parents in the order they were first touched). */

@@ -308,12 +308,9 @@ export class Shard implements TurnSink {
     }
   }
 
-  /**
-   * A join update from a child on another shard: applied in this shard's next step.
-   * `inputSeq`: its sequence in the parent vshard's input stream (cluster mode).
-   */
-  acceptRemoteJoin(parent: string, joinLane: string, child: string, value: unknown, inputSeq?: number): void {
-    this.joins.add(parent, joinLane, child, value, inputSeq);
+  /** A join update from a child on another shard: applied in this shard's next step. */
+  acceptRemoteJoin(parent: string, joinLane: string, child: string, value: unknown): void {
+    this.joins.add(parent, joinLane, child, value);
     this.scheduleDrain();
   }
 
