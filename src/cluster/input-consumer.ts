@@ -6,6 +6,9 @@ import type { TwinLogger } from '../model/twin-model.js';
 import { decodeInput } from './input-codec.js';
 import type { SpaceNames } from './space-names.js';
 
+/** The no-op a join's settle mark runs on its parent. */
+const settledMark = (): undefined => undefined;
+
 /** Events of one vshard in the shard's inbox and not yet committed, at most (then reading pauses). */
 const MAX_IN_FLIGHT = 2_048;
 
@@ -43,6 +46,8 @@ export class InputConsumer {
     after: number,
     private readonly shard: Shard,
     private readonly log: TwinLogger,
+    /** Told when {@link lowWater} moved. */
+    private readonly onSettled: () => void = () => undefined,
   ) {
     this.lowWater = after;
     this.done = this.run(after);
@@ -105,8 +110,17 @@ export class InputConsumer {
       updates.set(input.lane, input.child, input.value);
       updates.inputSeq = seq;
       this.shard.enqueue({ kind: 'joins', path: input.parent, updates });
-      // A join has no ticket: it counts as settled once an event taken after it settles.
-      this.pending.push({ seq, settled: false });
+      // Join work has no ticket: a call on the parent right behind it settles once the step
+      // holding the join committed (a vshard of sites and orgs gets nothing but joins).
+      const joined = { seq, settled: false };
+      this.pending.push(joined);
+      const ticket = new Ticket(1);
+      this.inFlight++;
+      this.shard.enqueue({ kind: 'call', path: input.parent, fn: settledMark, ticket });
+      void ticket.promise.then(
+        () => this.settled(joined, undefined),
+        () => this.settled(joined, undefined), // not applied here (the vshard moved): the next owner replays it
+      );
       return;
     }
     const ticket = new Ticket(1);
@@ -126,8 +140,10 @@ export class InputConsumer {
     // Joins taken before this event were in the inbox ahead of it: settled with it.
     for (let i = this.pendingHead; i < this.pending.length && this.pending[i] !== entry; i++)
       this.pending[i]!.settled = true;
+    const before = this.lowWater;
     while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.settled)
       this.lowWater = this.pending[this.pendingHead++]!.seq;
+    if (this.lowWater > before) this.onSettled();
     if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
       this.pending.splice(0, this.pendingHead);
       this.pendingHead = 0;

@@ -62,7 +62,12 @@ export class VShardExecutor implements VShardRunner {
     await Promise.all(paths.map((p) => this.host.read(p, []).catch(() => undefined)));
     // Stopped while restoring: leave nothing running.
     if (!this.open.has(vshard)) return;
-    this.consumers.set(vshard, new InputConsumer(this.js, this.names, vshard, after, this.host.shard, this.log));
+    this.consumers.set(
+      vshard,
+      new InputConsumer(this.js, this.names, vshard, after, this.host.shard, this.log, () =>
+        this.store.settled(vshard),
+      ),
+    );
     this.log.debug({ vshard, epoch, twins: paths.length, after }, 'cluster: vshard started');
   }
 
