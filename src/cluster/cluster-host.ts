@@ -16,6 +16,7 @@ import type { LaneObserver } from '../lanes/events.js';
 import type { DerivedEvent, TwinEvent, TwinLogger } from '../model/twin-model.js';
 import type { JournalEntry } from '../store/state-store.js';
 import { PathFilter, TwinPath } from '../topology/index.js';
+import { sumCounters } from '../hosting/host-counters.js';
 import { ChangelogStore } from './changelog-store.js';
 import { ClusterMember } from './cluster-member.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
@@ -259,7 +260,7 @@ export class ClusterShardHost implements ShardHost {
   }
 
   counters(): HostCounters {
-    return this.inner?.counters() ?? emptyCounters();
+    return this.inner?.counters() ?? sumCounters([]); // zeros until the node joined
   }
 
   activePaths(): string[] {
@@ -347,24 +348,4 @@ export class ClusterShardHost implements ShardHost {
 function finish(ticket: Ticket, index: number, error?: TwinError): void {
   ticket.done(index, error);
   if (ticket.complete) ticket.resolve();
-}
-
-function emptyCounters(): HostCounters {
-  return {
-    events: 0,
-    duplicates: 0,
-    commands: 0,
-    turns: 0,
-    turnFailures: 0,
-    started: 0,
-    stopped: 0,
-    writes: 0,
-    outputs: 0,
-    unstorable: 0,
-    corruptRecords: 0,
-    startsRefused: 0,
-    activeTwins: 0,
-    observers: 0,
-    turnLatencyNs: { p50: 0, p99: 0, max: 0, samples: 0 },
-  };
 }
