@@ -164,25 +164,25 @@ export class Runtime {
     const onTurnError = (e: TwinError, path: string): void => {
       for (const l of this.errorListeners) l(e, path);
     };
+    // The shard settings every in-process host takes (the worker host reads them from `options`).
+    const shard = {
+      catalog: this.catalog,
+      clock: this.clock,
+      log: this.log,
+      stepBudget: options.stepBudget,
+      dedupeWindow: options.dedupeWindow,
+      passivation: options.passivation,
+      journal: options.journal,
+      onOutput,
+      onTurnError,
+    };
     if (options.cluster) {
       if (workers && workers.count > 0)
         throw new TwinError(
           'TWIN_CONFIG_INVALID',
           "cluster mode runs a node's vshards on its main thread for now: give workers 0 (docs/cluster.md)",
         );
-      this.host = new ClusterShardHost({
-        cluster: options.cluster,
-        advertise: options.cluster.advertise,
-        catalog: this.catalog,
-        clock: this.clock,
-        log: this.log,
-        stepBudget: options.stepBudget,
-        dedupeWindow: options.dedupeWindow,
-        passivation: options.passivation,
-        journal: options.journal,
-        onOutput,
-        onTurnError,
-      });
+      this.host = new ClusterShardHost({ ...shard, cluster: options.cluster, advertise: options.cluster.advertise });
     } else if (workers) {
       this.host = new WorkerShardHost(
         { ...options, shardKey, workers },
@@ -194,21 +194,7 @@ export class Runtime {
       );
     } else {
       const store = options.store ?? new MemoryStateStore();
-      this.host = new LocalShardHost(
-        {
-          catalog: this.catalog,
-          store,
-          clock: this.clock,
-          log: this.log,
-          stepBudget: options.stepBudget,
-          dedupeWindow: options.dedupeWindow,
-          passivation: options.passivation,
-          journal: options.journal,
-          onOutput,
-          onTurnError,
-        },
-        store,
-      );
+      this.host = new LocalShardHost({ ...shard, store }, store);
     }
   }
 
