@@ -101,7 +101,16 @@ export class ChangelogStore implements StateStore {
     return [...(this.paths.get(vshard) ?? [])];
   }
 
+  /**
+   * A twin's state, only from a vshard open here. Anything else would answer "no state"
+   * for a twin whose vshard is closed or being restored (a load that waited for a commit
+   * to settle while its vshard was reset), and that twin would start empty, take input and
+   * commit over its stored history.
+   */
   load(path: string): StoredTwin | undefined | Promise<StoredTwin | undefined> {
+    const vshard = this.vshardOf(path);
+    if (!this.owned.has(vshard))
+      throw new TwinError('TWIN_FENCED', `vshard ${vshard} of ${path} is not open on this node (now)`, { vshard });
     return this.local.load(path);
   }
 

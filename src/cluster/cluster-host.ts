@@ -129,12 +129,21 @@ export class ClusterShardHost implements ShardHost {
       },
       store,
     );
-    this.executor = new VShardExecutor(this.inner, store, this.link.js, names, this.vshardOf, log, (v) => {
-      // Before its twins stop: links to them move to the next owner.
-      this.links.vshardStopped(v);
-      this.linkServer.vshardStopped(v);
-    });
-    this.owners = new OwnerDirectory(this.link.leases, log);
+    this.executor = new VShardExecutor(
+      this.inner,
+      store,
+      this.link.js,
+      this.link.jsm,
+      names,
+      this.vshardOf,
+      log,
+      (v) => {
+        // Before its twins stop: links to them move to the next owner.
+        this.links.vshardStopped(v);
+        this.linkServer.vshardStopped(v);
+      },
+    );
+    this.owners = new OwnerDirectory(this.link.leases, log, () => this.link.leaseEntries());
     await this.owners.start();
     this.rpc = new NodeRpc(this.link.nc, names, log);
     this.linkServer = new LinkServer(this.link.nc, this.inner, log);

@@ -23,6 +23,7 @@ const EXPIRY_CHECK_MS = 100;
  */
 export class ClusterMember {
   private timer: NodeJS.Timeout | undefined;
+  private placeTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private leaving = false;
 
@@ -48,6 +49,7 @@ export class ClusterMember {
       { ...self, id: resolved.nodeId, startedAt: Date.now() },
       resolved.stableMs,
       log,
+      () => link.members(),
     );
     const leases = new LeaseTable(link.leases, resolved.nodeId, resolved.leaseMs, log);
     const placement = new Placement(
@@ -80,21 +82,31 @@ export class ClusterMember {
     if (this.leaving) return;
     this.leaving = true;
     clearTimeout(this.timer);
+    clearTimeout(this.placeTimer);
     clearInterval(this.expiryTimer);
     await this.members.leave();
     await this.placement.releaseAll();
     await this.link.close();
   }
 
-  /** Heartbeat and placement every heartbeat period, one round at a time. */
+  /**
+   * Heartbeat and placement each on its own timer, every heartbeat period: a heartbeat
+   * slowed by a server in an election must not hold back the lease renewals.
+   */
   private schedule(): void {
-    const round = async (): Promise<void> => {
+    const period = this.options.heartbeatMs;
+    const beat = async (): Promise<void> => {
       if (this.leaving) return;
       await this.members.beat();
-      await this.placement.tick();
-      if (!this.leaving) this.timer = setTimeout(() => void round(), this.options.heartbeatMs);
+      if (!this.leaving) this.timer = setTimeout(() => void beat(), period);
     };
-    this.timer = setTimeout(() => void round(), 0);
+    const place = async (): Promise<void> => {
+      if (this.leaving) return;
+      await this.placement.tick(period);
+      if (!this.leaving) this.placeTimer = setTimeout(() => void place(), period);
+    };
+    this.timer = setTimeout(() => void beat(), 0);
+    this.placeTimer = setTimeout(() => void place(), 0);
     this.expiryTimer = setInterval(() => this.placement.checkExpiry(), EXPIRY_CHECK_MS);
     this.expiryTimer.unref();
   }

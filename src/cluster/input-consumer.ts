@@ -1,5 +1,6 @@
-import type { ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { JoinUpdates } from '../actors/join-buffer.js';
+import { TwinError } from '../errors.js';
 import type { Shard } from '../actors/shard.js';
 import { Ticket } from '../actors/work.js';
 import type { TwinLogger } from '../model/twin-model.js';
@@ -11,6 +12,9 @@ const settledMark = (): undefined => undefined;
 
 /** Events of one vshard in the shard's inbox and not yet committed, at most (then reading pauses). */
 const MAX_IN_FLIGHT = 2_048;
+
+/** A consumer that delivered nothing for this long is checked against the stream (see {@link InputConsumer.checkStalled}). */
+const STALL_MS = 3_000;
 
 /**
  * Feeds one owned vshard's input stream into the shard, in stream order, from just after
@@ -28,6 +32,12 @@ const MAX_IN_FLIGHT = 2_048;
 export class InputConsumer {
   private messages: ConsumerMessages | undefined;
   private stopped = false;
+  /** Sequence of the next message to take. */
+  private next: number;
+  /** Monotonic ms of the last message taken (or of the consumer's making). */
+  private lastTakenAt = performance.now();
+  private checking = false;
+  private readonly watchdog: NodeJS.Timeout;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly idle: (() => void)[] = [];
@@ -41,6 +51,7 @@ export class InputConsumer {
 
   constructor(
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly names: SpaceNames,
     private readonly vshard: number,
     after: number,
@@ -48,9 +59,14 @@ export class InputConsumer {
     private readonly log: TwinLogger,
     /** Told when {@link lowWater} moved. */
     private readonly onSettled: () => void = () => undefined,
+    /** Told when an input failed for a passing reason (see {@link settledForGood}): it must be taken again. */
+    private readonly onUnsettled: (seq: number) => void = () => undefined,
   ) {
     this.lowWater = after;
-    this.done = this.run(after);
+    this.next = after + 1;
+    this.done = this.run();
+    this.watchdog = setInterval(() => void this.checkStalled(), STALL_MS);
+    this.watchdog.unref();
   }
 
   /** Resolves once every event it enqueued has committed or failed. */
@@ -61,6 +77,7 @@ export class InputConsumer {
   /** Stops reading; what is in the inbox still commits. */
   stop(): void {
     this.stopped = true;
+    clearInterval(this.watchdog);
     void this.messages?.close();
     for (const wake of this.waiting.splice(0)) wake();
   }
@@ -71,20 +88,22 @@ export class InputConsumer {
    * was taken is in the inbox and commits, or breaks the vshard, which then restarts from
    * its log with a new consumer.
    */
-  private async run(after: number): Promise<void> {
-    let next = after + 1;
+  private async run(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
+        const from = this.next;
         const consumer = await this.js.consumers.get(this.names.inputStream, {
           filter_subjects: this.names.input(this.vshard),
-          ...(next > 1 ? { deliver_policy: 'by_start_sequence' as never, opt_start_seq: next } : {}),
+          ...(from > 1 ? { deliver_policy: 'by_start_sequence' as never, opt_start_seq: from } : {}),
         });
         if (this.stopped) return;
+        this.lastTakenAt = performance.now();
         this.messages = await consumer.consume({ max_messages: 512 });
         for await (const m of this.messages) {
           if (this.stopped) return;
           attempt = 0;
-          next = m.seq + 1;
+          this.next = m.seq + 1;
+          this.lastTakenAt = performance.now();
           await this.take(m.seq, m.data);
         }
       } catch (err) {
@@ -93,6 +112,35 @@ export class InputConsumer {
           this.log.warn({ vshard: this.vshard, err: (err as Error).message }, 'cluster: input consumer restarts');
       }
       if (!this.stopped) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2_000)));
+    }
+  }
+
+  /**
+   * A consumer can go quiet for good after the stream's leader died (nats-server 2.9: its
+   * heartbeats keep coming, its messages do not), and the vshard's input would wait
+   * forever. When nothing came for {@link STALL_MS} while not paused, the stream leader is
+   * asked for the subject's last sequence; input we have not taken means a stalled
+   * consumer, which is closed so that {@link run} makes a new one from where it stopped.
+   */
+  private async checkStalled(): Promise<void> {
+    if (this.stopped || this.checking || this.messages === undefined) return;
+    if (this.inFlight >= MAX_IN_FLIGHT / 2 || performance.now() - this.lastTakenAt < STALL_MS) return;
+    this.checking = true;
+    try {
+      const last = await this.jsm.streams
+        .getMessage(this.names.inputStream, { last_by_subj: this.names.input(this.vshard) })
+        .catch(() => null);
+      if (this.stopped || last === null || last.seq < this.next || performance.now() - this.lastTakenAt < STALL_MS)
+        return;
+      this.log.warn(
+        { vshard: this.vshard, next: this.next, last: last.seq },
+        'cluster: input consumer stalled; made again',
+      );
+      const stalled = this.messages;
+      this.messages = undefined;
+      void stalled.close();
+    } finally {
+      this.checking = false;
     }
   }
 
@@ -119,7 +167,7 @@ export class InputConsumer {
       this.shard.enqueue({ kind: 'call', path: input.parent, fn: settledMark, ticket });
       void ticket.promise.then(
         () => this.settled(joined, undefined),
-        () => this.settled(joined, undefined), // not applied here (the vshard moved): the next owner replays it
+        (err: unknown) => this.settled(joined, err), // the parent is not here (now): taken again
       );
       return;
     }
@@ -136,10 +184,17 @@ export class InputConsumer {
   }
 
   private settled(entry: { seq: number; settled: boolean }, error: unknown): void {
-    entry.settled = true;
-    // Joins taken before this event were in the inbox ahead of it: settled with it.
-    for (let i = this.pendingHead; i < this.pending.length && this.pending[i] !== entry; i++)
-      this.pending[i]!.settled = true;
+    if (settledForGood(error)) {
+      entry.settled = true;
+      // Joins taken before this event were in the inbox ahead of it: settled with it.
+      for (let i = this.pendingHead; i < this.pending.length && this.pending[i] !== entry; i++)
+        this.pending[i]!.settled = true;
+    } else if (!this.stopped) {
+      // Not applied, and not for a reason a replay would repeat (the vshard closing or being
+      // restored, a commit that failed): the low-water mark stays below it for good, so no
+      // commit records it as done, and the vshard restarts from its log to take it again.
+      this.onUnsettled(entry.seq);
+    }
     const before = this.lowWater;
     while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.settled)
       this.lowWater = this.pending[this.pendingHead++]!.seq;
@@ -154,4 +209,18 @@ export class InputConsumer {
     if (this.inFlight < MAX_IN_FLIGHT / 2) for (const wake of this.waiting.splice(0)) wake();
     if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
   }
+}
+
+/**
+ * Whether an input that ended with `error` is done with for good: applied, or refused for
+ * what it is (malformed, rejected by its model, a handler that throws on it), which a
+ * replay would only repeat. Failures of the moment (this node not owning the twin now, a
+ * commit that failed, JetStream unavailable, anything unknown) are not: the input must be
+ * taken again, so the restart point must not pass it.
+ */
+export function settledForGood(error: unknown): boolean {
+  if (error === undefined) return true;
+  if (!(error instanceof TwinError)) return false;
+  if (error.code === 'TWIN_TURN_FAILED' || error.code === 'TWIN_STATE_UNSTORABLE') return true;
+  return error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
 }

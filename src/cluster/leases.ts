@@ -36,6 +36,10 @@ const encoder = new TextEncoder();
  */
 export class LeaseTable {
   private readonly held = new Map<number, Lease>();
+  /** Leases with a renewal in flight (one at a time each). */
+  private readonly renewing = new Set<Lease>();
+  /** Vshards a renewal found taken, reported by the next {@link renewAll}. */
+  private readonly lost = new Set<number>();
   private readonly margin: number;
 
   constructor(
@@ -64,29 +68,44 @@ export class LeaseTable {
   }
 
   /**
-   * Renews every held lease. Returns the vshards lost: another node's write won the
-   * compare-and-set (or the key expired), or the lease ran past its validity while
-   * renewals failed. The caller stops those at once.
+   * Renews every held lease that has no renewal in flight, waiting for them at most
+   * `waitMs`. Returns the vshards lost: another node's write won the compare-and-set (or
+   * the key expired), or the lease ran past its validity while renewals failed. The
+   * caller stops those at once. A renewal that takes longer (a server answering slowly in
+   * an election) goes on meanwhile: the next round must not wait for it, or every other
+   * lease would run out behind it.
    */
-  async renewAll(): Promise<number[]> {
-    const lost: number[] = [];
-    await Promise.all(
-      [...this.held.values()].map(async (lease) => {
-        const sent = monotonicMs();
-        try {
-          const revision = await this.bucket.update(`v.${lease.vshard}`, this.value(lease.vshard), lease.revision);
-          // Dropped meanwhile (released or expired): this renewal must not revive it.
-          if (this.held.get(lease.vshard) !== lease) return;
-          lease.revision = revision;
-          if (sent < lease.validUntil) lease.validUntil = sent + this.leaseMs - this.margin;
-        } catch (err) {
-          if (this.held.get(lease.vshard) !== lease) return;
-          if (isWrongSequence(err)) lost.push(lease.vshard);
-          else this.log.warn({ vshard: lease.vshard, err: (err as Error).message }, 'cluster: lease renewal failed');
-        }
+  async renewAll(waitMs: number): Promise<number[]> {
+    const rounds = [...this.held.values()].filter((l) => !this.renewing.has(l)).map((l) => this.renew(l));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(rounds),
+      new Promise((r) => {
+        timer = setTimeout(r, waitMs);
       }),
-    );
-    return [...lost, ...this.expired()].filter((v, i, all) => all.indexOf(v) === i);
+    ]);
+    clearTimeout(timer);
+    const lost = [...this.lost];
+    this.lost.clear();
+    return [...lost, ...this.expired()].filter((v, i, all) => all.indexOf(v) === i && this.held.has(v));
+  }
+
+  private async renew(lease: Lease): Promise<void> {
+    this.renewing.add(lease);
+    const sent = monotonicMs();
+    try {
+      const revision = await this.bucket.update(`v.${lease.vshard}`, this.value(lease.vshard), lease.revision);
+      // Dropped meanwhile (released or expired): this renewal must not revive it.
+      if (this.held.get(lease.vshard) !== lease) return;
+      lease.revision = revision;
+      if (sent < lease.validUntil) lease.validUntil = sent + this.leaseMs - this.margin;
+    } catch (err) {
+      if (this.held.get(lease.vshard) !== lease) return;
+      if (isWrongSequence(err)) this.lost.add(lease.vshard);
+      else this.log.warn({ vshard: lease.vshard, err: (err as Error).message }, 'cluster: lease renewal failed');
+    } finally {
+      this.renewing.delete(lease);
+    }
   }
 
   /** Held vshards whose validity has run out (renewals failed or the process was frozen). */

@@ -1,4 +1,4 @@
-import type { KV } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
 import type { TwinLogger } from '../model/twin-model.js';
 import { monotonicMs } from './monotonic.js';
 
@@ -18,13 +18,13 @@ const decoder = new TextDecoder();
 /**
  * The live nodes of a space: each node puts its {@link MemberInfo} under `n.<id>` every
  * heartbeat; the bucket forgets a key 3 heartbeats after its last put. nats-server 2.9
- * sends watchers nothing when a key expires, so the view is polled (a key listing per
- * heartbeat) rather than watched. {@link stable} answers only once the set of ids has
+ * sends watchers nothing when a key expires, so the view is polled (a listing per
+ * heartbeat, see liveEntries) rather than watched. {@link stable} answers only once the set of ids has
  * not changed for `stableMs`: vshards move on a settled view, not on every flap.
  *
  * @example
  * ```ts
- * const members = new Membership(link.nodes, { id: 'a', startedAt: Date.now() }, 2000, log);
+ * const members = new Membership(link.nodes, { id: 'a', startedAt: Date.now() }, 2000, log, () => link.members());
  * await members.beat();
  * members.stable(); // ['a', 'b'] once the view held still for 2 s
  * ```
@@ -40,17 +40,25 @@ export class Membership {
     private readonly self: MemberInfo,
     private readonly stableMs: number,
     private readonly log: TwinLogger,
+    /** The bucket's live entries (NatsLink.members: read without a consumer). */
+    private readonly list: () => Promise<KvEntry[]>,
   ) {}
 
-  /** Announces this node (again) and refreshes the view. Errors are logged; the view keeps its last state. */
+  /**
+   * Announces this node (again), then refreshes the view. Errors are logged; the view
+   * keeps its last state. Leases are renewed on their own timer, never behind this.
+   */
   async beat(): Promise<void> {
     if (this.left) return;
     try {
       await this.bucket.put(`n.${this.self.id}`, encoder.encode(JSON.stringify(this.self)));
-      await this.refresh();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'cluster heartbeat failed');
+      return;
     }
+    await this.refresh().catch((err: Error) =>
+      this.log.warn({ err: err.message }, 'cluster: reading the membership failed; the view is kept'),
+    );
   }
 
   /** The ids of live nodes when the view has been still for `stableMs`, else undefined. */
@@ -75,14 +83,12 @@ export class Membership {
 
   private async refresh(): Promise<void> {
     const infos = new Map<string, MemberInfo>();
-    for await (const key of await this.bucket.keys('n.*')) {
-      const entry = await this.bucket.get(key);
-      if (entry === null || entry.operation !== 'PUT') continue;
+    for (const entry of await this.list()) {
       try {
         const info = JSON.parse(decoder.decode(entry.value)) as MemberInfo;
         infos.set(info.id, info);
       } catch {
-        this.log.warn({ key }, 'cluster: a membership entry is not JSON; ignored');
+        this.log.warn({ key: entry.key }, 'cluster: a membership entry is not JSON; ignored');
       }
     }
     const view = [...infos.keys()].sort();

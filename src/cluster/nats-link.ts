@@ -1,8 +1,9 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { TwinError } from '../errors.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
+import { liveEntries } from './kv-listing.js';
 import { SpaceNames } from './space-names.js';
 
 /** How long a node waits for JetStream at start (a fresh cluster elects its meta leader first). */
@@ -50,10 +51,10 @@ export class NatsLink {
       const { nodes, leases } = await untilReady(async () => {
         const kvm = new Kvm(nc);
         const bucket = (name: string, ttl: number): Promise<KV> =>
-          kvm.create(`${options.space}-${name}`, { ttl, history: 1, replicas: options.replicas });
+          kvm.create(name, { ttl, history: 1, replicas: options.replicas });
         const made = {
-          nodes: await bucket('nodes', options.heartbeatMs * 3),
-          leases: await bucket('leases', options.leaseMs),
+          nodes: await bucket(names.nodesBucket, options.heartbeatMs * 3),
+          leases: await bucket(names.leasesBucket, options.leaseMs),
         };
         await ensureStream(jsm, names.inputStream, names.inputWildcard(), options.replicas);
         await ensureStream(jsm, names.stateStream, names.stateWildcard(), options.replicas);
@@ -66,6 +67,16 @@ export class NatsLink {
         ? err
         : new TwinError('TWIN_CLUSTER_UNAVAILABLE', `NATS JetStream is not usable: ${(err as Error).message}`);
     }
+  }
+
+  /** The live membership entries (see {@link liveEntries}: no consumer is made). */
+  members(): Promise<KvEntry[]> {
+    return liveEntries(this.jsm, this.nodes, this.names.nodesBucket, 'n.*');
+  }
+
+  /** The live lease entries (see {@link liveEntries}). */
+  leaseEntries(): Promise<KvEntry[]> {
+    return liveEntries(this.jsm, this.leases, this.names.leasesBucket, 'v.*');
   }
 
   async close(): Promise<void> {

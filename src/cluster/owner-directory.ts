@@ -1,4 +1,4 @@
-import type { KV } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
 import type { TwinLogger } from '../model/twin-model.js';
 
 const decoder = new TextDecoder();
@@ -19,6 +19,8 @@ export class OwnerDirectory {
   constructor(
     private readonly bucket: KV,
     private readonly log: TwinLogger,
+    /** The bucket's live entries (NatsLink.leaseEntries: read without a consumer). */
+    private readonly list: () => Promise<KvEntry[]>,
   ) {}
 
   async start(): Promise<void> {
@@ -53,10 +55,7 @@ export class OwnerDirectory {
 
   async refresh(): Promise<void> {
     const owners = new Map<number, string>();
-    for await (const key of await this.bucket.keys('v.*')) {
-      const entry = await this.bucket.get(key);
-      if (entry?.operation === 'PUT') owners.set(Number(key.slice(2)), nodeOf(entry.value));
-    }
+    for (const entry of await this.list()) owners.set(Number(entry.key.slice(2)), nodeOf(entry.value));
     this.owners = owners;
   }
 

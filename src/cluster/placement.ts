@@ -57,12 +57,15 @@ export class Placement {
     private readonly log: TwinLogger,
   ) {}
 
-  /** One round: renewals, then moves started (not awaited). Overlapping calls are skipped. */
-  async tick(): Promise<void> {
+  /**
+   * One round: renewals (waited for at most `renewWaitMs`), then moves started (not
+   * awaited). Overlapping calls are skipped.
+   */
+  async tick(renewWaitMs: number): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      for (const v of await this.leases.renewAll()) this.lose(v, 'lost');
+      for (const v of await this.leases.renewAll(renewWaitMs)) this.lose(v, 'lost');
       const view = this.members.stable();
       if (view === undefined) return;
       // A node missing from its own view (its heartbeats failed) takes nothing new.

@@ -6,6 +6,16 @@
 export class SpaceNames {
   constructor(readonly space: string) {}
 
+  /** Bucket of live nodes (membership). */
+  get nodesBucket(): string {
+    return `${this.space}-nodes`;
+  }
+
+  /** Bucket of vshard leases. */
+  get leasesBucket(): string {
+    return `${this.space}-leases`;
+  }
+
   /** Stream of every input (events, cross-vshard joins), kept until a snapshot covers it. */
   get inputStream(): string {
     return `${this.space}-in`;

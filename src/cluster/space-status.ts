@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, type KvEntry } from '@nats-io/kv';
+import { liveEntries } from './kv-listing.js';
 import { unpack } from 'msgpackr';
 import { TwinError } from '../errors.js';
 import type { MemberInfo } from './membership.js';
@@ -109,8 +110,15 @@ export async function readSpaceStatus(options: StatusOptions): Promise<SpaceStat
       });
     const kvm = new Kvm(nc);
     const at = Date.now();
-    const members = await readMembers(await kvm.open(`${names.space}-nodes`), at);
-    const leases = await readLeases(await kvm.open(`${names.space}-leases`), at);
+    // Listed without consumers (liveEntries): status is what an operator runs while a server is down.
+    const members = readMembers(
+      await liveEntries(jsm, await kvm.open(names.nodesBucket), names.nodesBucket, 'n.*'),
+      at,
+    );
+    const leases = readLeases(
+      await liveEntries(jsm, await kvm.open(names.leasesBucket), names.leasesBucket, 'v.*'),
+      at,
+    );
     const vshards = await mapLimited(
       Array.from({ length: count }, (_, v) => v),
       (v) => readVshard(jsm, names, v, leases.get(v)),
@@ -140,11 +148,9 @@ interface LeaseEntry {
   readonly ageMs: number;
 }
 
-async function readMembers(bucket: KV, at: number): Promise<Omit<NodeStatus, 'vshards'>[]> {
+function readMembers(entries: readonly KvEntry[], at: number): Omit<NodeStatus, 'vshards'>[] {
   const out: Omit<NodeStatus, 'vshards'>[] = [];
-  for await (const key of await bucket.keys('n.*')) {
-    const entry = await bucket.get(key);
-    if (entry === null || entry.operation !== 'PUT') continue;
+  for (const entry of entries) {
     const info = JSON.parse(decoder.decode(entry.value)) as MemberInfo;
     out.push({
       id: info.id,
@@ -157,13 +163,11 @@ async function readMembers(bucket: KV, at: number): Promise<Omit<NodeStatus, 'vs
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-async function readLeases(bucket: KV, at: number): Promise<Map<number, LeaseEntry>> {
+function readLeases(entries: readonly KvEntry[], at: number): Map<number, LeaseEntry> {
   const out = new Map<number, LeaseEntry>();
-  for await (const key of await bucket.keys('v.*')) {
-    const entry = await bucket.get(key);
-    if (entry === null || entry.operation !== 'PUT') continue;
+  for (const entry of entries) {
     const { node } = JSON.parse(decoder.decode(entry.value)) as { node: string };
-    out.set(Number(key.slice(2)), {
+    out.set(Number(entry.key.slice(2)), {
       node,
       revision: entry.revision,
       ageMs: Math.max(0, at - entry.created.getTime()),

@@ -61,47 +61,45 @@ export class StateLog {
     let snapshot: StateWrite[] | null = null;
     let watermark = 0;
     let sinceSnapshot = 0;
-    const consumer = await this.js.consumers.get(this.names.stateStream, { filter_subjects: subject });
-    try {
-      for (let seq = 0; seq < last.seq;) {
-        const batch = await consumer.fetch({ max_messages: 256, expires: 5_000 });
-        let got = 0;
-        for await (const m of batch) {
-          got++;
-          seq = m.seq;
-          const entry = unpack(m.data) as LogEntry;
-          sinceSnapshot++;
-          if (entry.k !== 's') snapshot = null; // a snapshot cut short by its writer's failure
-          if (entry.k === 'o') {
-            pending = []; // a commit left unfinished by the owner before
-          } else if (entry.k === 's') {
-            (snapshot ??= []).push(...entry.ops);
-            if (entry.end) {
-              ops.length = 0;
-              ops.push(...snapshot);
-              snapshot = null;
-              pending = [];
-              watermark = entry.w;
-              sinceSnapshot = 0;
-            }
-          } else {
-            pending.push(...entry.ops);
-            if (entry.end) {
-              ops.push(...pending);
-              pending = [];
-              if (entry.w > watermark) watermark = entry.w;
-            }
-          }
-          if (seq >= last.seq) break;
+    // Message by message (each ~0.3 ms), not through a consumer: nats-server 2.9 times out
+    // consumer creation again and again while a server of the cluster is down, and a
+    // restore is exactly what runs then. The log is short: a snapshot every SNAPSHOT_EVERY.
+    for (let seq = 0; seq < last.seq;) {
+      const m = await this.jsm.streams
+        .getMessage(this.names.stateStream, { seq: seq + 1, next_by_subj: subject } as unknown as { seq: number })
+        .catch((err: Error) => {
+          if (/no message found|not found/i.test(err.message)) return null;
+          throw err;
+        });
+      if (m === null || m.seq <= seq)
+        throw new TwinError(
+          'TWIN_CLUSTER_UNAVAILABLE',
+          `state log of vshard ${vshard} stopped at ${seq} of ${last.seq}`,
+        );
+      seq = m.seq;
+      const entry = unpack(m.data) as LogEntry;
+      sinceSnapshot++;
+      if (entry.k !== 's') snapshot = null; // a snapshot cut short by its writer's failure
+      if (entry.k === 'o') {
+        pending = []; // a commit left unfinished by the owner before
+      } else if (entry.k === 's') {
+        (snapshot ??= []).push(...entry.ops);
+        if (entry.end) {
+          ops.length = 0;
+          ops.push(...snapshot);
+          snapshot = null;
+          pending = [];
+          watermark = entry.w;
+          sinceSnapshot = 0;
         }
-        if (got === 0 && seq < last.seq)
-          throw new TwinError(
-            'TWIN_CLUSTER_UNAVAILABLE',
-            `state log of vshard ${vshard} stopped at ${seq} of ${last.seq}`,
-          );
+      } else {
+        pending.push(...entry.ops);
+        if (entry.end) {
+          ops.push(...pending);
+          pending = [];
+          if (entry.w > watermark) watermark = entry.w;
+        }
       }
-    } finally {
-      await consumer.delete().catch(() => undefined);
     }
     return { ops, lastSeq: last.seq, watermark, sinceSnapshot };
   }

@@ -1,4 +1,4 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { TwinError } from '../errors.js';
 import type { LocalShardHost } from '../hosting/shard-host.js';
 import type { TwinLogger } from '../model/twin-model.js';
@@ -25,13 +25,14 @@ export class VShardExecutor implements VShardRunner {
     private readonly host: LocalShardHost,
     private readonly store: ChangelogStore,
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly names: SpaceNames,
     private readonly vshardOf: (path: string) => number,
     private readonly log: TwinLogger,
     /** Told first when a vshard stops here (its links move before its twins stop). */
     private readonly onStopping: (vshard: number) => void = () => undefined,
   ) {
-    store.onBroken = (v) => void this.reset(v);
+    store.onBroken = (v) => void this.reset(v, 'a commit failed');
     store.lowWater = (v) => this.consumers.get(v)?.lowWater;
   }
 
@@ -64,8 +65,16 @@ export class VShardExecutor implements VShardRunner {
     if (!this.open.has(vshard)) return;
     this.consumers.set(
       vshard,
-      new InputConsumer(this.js, this.names, vshard, after, this.host.shard, this.log, () =>
-        this.store.settled(vshard),
+      new InputConsumer(
+        this.js,
+        this.jsm,
+        this.names,
+        vshard,
+        after,
+        this.host.shard,
+        this.log,
+        () => this.store.settled(vshard),
+        (seq) => void this.reset(vshard, `input ${seq} was not applied here`),
       ),
     );
     this.log.debug({ vshard, epoch, twins: paths.length, after }, 'cluster: vshard started');
@@ -94,15 +103,16 @@ export class VShardExecutor implements VShardRunner {
 
   /**
    * A commit of the vshard failed (JetStream unreachable, a leader election, a snapshot cut
-   * short): memory is ahead of its log, so the vshard restarts from the log under the same
-   * lease, and its input replays from what the log holds. Nothing acknowledged is lost:
-   * the events are in the input stream. Tried again while the lease lasts.
+   * short), or an input could not be applied for a passing reason: memory and the log
+   * disagree, so the vshard restarts from the log under the same lease, and its input
+   * replays from what the log holds. Nothing acknowledged is lost: the events are in the
+   * input stream. Tried again while the lease lasts.
    */
-  private async reset(vshard: number): Promise<void> {
+  private async reset(vshard: number, why: string): Promise<void> {
     const epoch = this.epochs.get(vshard);
     if (epoch === undefined || this.resetting.has(vshard)) return;
     this.resetting.add(vshard);
-    this.log.warn({ vshard }, 'cluster: a commit failed; the vshard restarts from its log');
+    this.log.warn({ vshard, why }, 'cluster: the vshard restarts from its log');
     try {
       await this.stop(vshard, epoch, 'reset');
       for (let attempt = 0; this.epochs.get(vshard) === epoch; attempt++) {

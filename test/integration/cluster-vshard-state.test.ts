@@ -1,0 +1,99 @@
+/**
+ * A vshard's state on a node against a real nats-server: the rules that keep a twin's
+ * memory equal to its state log across restores (issue 16, the stream leader's kill -9):
+ * a twin of a vshard that is not open here has no state to load (it must not start
+ * empty), input that failed for a passing reason holds the restart point back, and the
+ * reads a restore or a membership poll makes create no JetStream consumer (nats-server
+ * 2.9 times those out while one server of the cluster is down).
+ */
+import { describe, expect, it } from 'vitest';
+import { ChangelogStore } from '../../src/cluster/changelog-store.js';
+import { resolveClusterOptions } from '../../src/cluster/cluster-options.js';
+import { settledForGood } from '../../src/cluster/input-consumer.js';
+import { NatsLink } from '../../src/cluster/nats-link.js';
+import { StateLog } from '../../src/cluster/state-log.js';
+import { TwinError } from '../../src/errors.js';
+import { hasNatsServer, natsCluster } from '../support/nats.js';
+
+const A = '/group/g/counter/1';
+const B = '/group/g/counter/2';
+/** Two vshards: counter 1 in vshard 1, counter 2 in vshard 2. */
+const vshardOf = (path: string): number => Number(path.slice(path.lastIndexOf('/') + 1));
+
+async function openLink(servers: string[]): Promise<NatsLink> {
+  return NatsLink.open(resolveClusterOptions({ servers, space: 't', nodeId: 'a', vshards: 4 }));
+}
+
+async function consumers(link: NatsLink, stream: string): Promise<number> {
+  return (await link.jsm.streams.info(stream)).state.consumer_count;
+}
+
+describe('settledForGood: which failed inputs may the restart point pass', () => {
+  it('passes applied input and input refused for what it is; holds back passing failures', () => {
+    expect(settledForGood(undefined)).toBe(true);
+    expect(settledForGood(new TwinError('TWIN_PAYLOAD_REJECTED'))).toBe(true);
+    expect(settledForGood(new TwinError('TWIN_EVENT_INVALID'))).toBe(true);
+    expect(settledForGood(new TwinError('TWIN_TURN_FAILED'))).toBe(true);
+    expect(settledForGood(new TwinError('TWIN_FENCED'))).toBe(false);
+    expect(settledForGood(new TwinError('TWIN_NOT_OWNER'))).toBe(false);
+    expect(settledForGood(new TwinError('TWIN_STORE_FAILED'))).toBe(false);
+    expect(settledForGood(new TwinError('TWIN_CLUSTER_UNAVAILABLE'))).toBe(false);
+    expect(settledForGood(new TwinError('TWIN_RATE_LIMITED'))).toBe(false);
+    expect(settledForGood(new Error('timeout'))).toBe(false);
+  });
+});
+
+describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
+  it('loads a twin only from an open vshard, restores it from its log, and makes no consumer doing so', async () => {
+    const nats = await natsCluster(1);
+    const link = await openLink(nats.urls());
+    try {
+      const log = new StateLog(link.js, link.jsm, link.names);
+      const store = new ChangelogStore(log, link.jsm, link.names, vshardOf, () => true);
+      // Not open: no answer at all, rather than "no state" (a twin would start empty).
+      expect(() => store.load(A)).toThrow(expect.objectContaining({ code: 'TWIN_FENCED' }));
+
+      expect(await store.open(1, 1)).toBe(0);
+      expect(await store.open(2, 1)).toBe(0);
+      await store.write([
+        { op: 'record', path: A, values: { total: 1, $seq: 5 }, created: true },
+        { op: 'put', path: A, lane: 'applied', key: 'e1', value: 1 },
+        { op: 'record', path: B, values: { total: 7 }, created: true },
+      ]);
+      await store.write([{ op: 'record', path: A, values: { total: 2, $seq: 9 } }]);
+      expect((await store.load(A))?.values).toEqual({ total: 2, $seq: 9 });
+
+      // Closed (moved away, or being restored): its twins are gone, and cannot start empty.
+      store.closeVshard(1);
+      expect(() => store.load(A)).toThrow(expect.objectContaining({ code: 'TWIN_FENCED' }));
+      expect((await store.load(B))?.values).toEqual({ total: 7 });
+
+      // Opened again (a later epoch): restored from the log by message gets, no consumer.
+      const before = await consumers(link, link.names.stateStream);
+      await store.open(1, 2);
+      expect(await consumers(link, link.names.stateStream)).toBe(before);
+      const restored = await store.load(A);
+      expect(restored?.values).toEqual({ total: 2, $seq: 9 });
+      expect(restored?.entries.get('applied')?.get('e1')).toBe(1);
+    } finally {
+      await link.close();
+    }
+  }, 60_000);
+
+  it('lists the live members without making a consumer', async () => {
+    const nats = await natsCluster(1);
+    const link = await openLink(nats.urls());
+    try {
+      await link.nodes.put('n.a', JSON.stringify({ id: 'a', startedAt: 1 }));
+      await link.nodes.put('n.b', JSON.stringify({ id: 'b', startedAt: 2 }));
+      await link.nodes.put('n.c', JSON.stringify({ id: 'c', startedAt: 3 }));
+      await link.nodes.delete('n.c');
+      const before = await consumers(link, `KV_${link.names.nodesBucket}`);
+      const keys = (await link.members()).map((e) => e.key).sort();
+      expect(keys).toEqual(['n.a', 'n.b']);
+      expect(await consumers(link, `KV_${link.names.nodesBucket}`)).toBe(before);
+    } finally {
+      await link.close();
+    }
+  }, 60_000);
+});
