@@ -1,48 +1,30 @@
-import type { ModelCatalog } from '../actors/catalog.js';
-import type { Clock } from '../actors/clock.js';
-import type { PassivationOptions } from '../actors/passivation.js';
 import type { RemoteMessage } from '../actors/shard-options.js';
 import { Ticket } from '../actors/work.js';
 import { DedupeWindow } from '../actors/dedupe.js';
 import { TwinError, toTwinError } from '../errors.js';
-import {
-  LocalShardHost,
-  type HostCounters,
-  type HostObserver,
-  type ShardHost,
-  type TwinSnapshot,
-} from '../hosting/shard-host.js';
+import type { HostCounters, HostObserver, ShardHost, TwinSnapshot } from '../hosting/shard-host.js';
 import type { LaneObserver } from '../lanes/events.js';
-import type { DerivedEvent, TwinEvent, TwinLogger } from '../model/twin-model.js';
+import type { TwinEvent } from '../model/twin-model.js';
 import type { JournalEntry } from '../store/state-store.js';
 import { PathFilter, TwinPath } from '../topology/index.js';
 import { sumCounters } from '../hosting/host-counters.js';
-import { ChangelogStore } from './changelog-store.js';
+import { buildNodeVshards, type NodeShardSettings } from './node-vshards.js';
+import type { NodeVshards } from './placement.js';
 import { ClusterMember } from './cluster-member.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
 import { encodeInput } from './input-codec.js';
 import { MoveCounter, type MoveCounts } from './move-counter.js';
 import { NatsLink } from './nats-link.js';
+import { JoinPublisher } from './join-publisher.js';
 import { NodeRpc, type RpcRequest } from './node-rpc.js';
 import { OwnerDirectory } from './owner-directory.js';
-import { StateLog } from './state-log.js';
-import { VShardExecutor } from './vshard-executor.js';
 import { ClusterLinks } from './cluster-links.js';
 import { LinkServer } from './link-server.js';
 import { vshardOf } from './vshards.js';
 
-/** What the runtime gives the cluster host (the shard settings of its twins). */
-export interface ClusterHostOptions {
+/** What the runtime gives the cluster host: the shard settings of its twins, its workers, the cluster. */
+export interface ClusterHostOptions extends NodeShardSettings {
   readonly cluster: ClusterOptions;
-  readonly catalog: ModelCatalog;
-  readonly clock: Clock;
-  readonly log: TwinLogger;
-  readonly dedupeWindow?: number;
-  readonly stepBudget?: number;
-  readonly passivation?: PassivationOptions;
-  readonly journal?: boolean;
-  readonly onOutput: (e: DerivedEvent) => void;
-  readonly onTurnError: (e: TwinError, path: string) => void;
   /** How clients reach this node (for `cluster status`). */
   readonly advertise?: { http?: string; warp?: string };
 }
@@ -65,14 +47,15 @@ export class ClusterShardHost implements ShardHost {
   private member!: ClusterMember;
   private owners!: OwnerDirectory;
   private rpc!: NodeRpc;
-  private inner!: LocalShardHost;
-  private executor!: VShardExecutor;
+  private inner!: ShardHost;
+  /** This node's vshards (on its main thread, or on its workers). */
+  private executor!: NodeVshards;
   private moves: MoveCounter | undefined;
   private links!: ClusterLinks;
   private linkServer!: LinkServer;
   private linkCheck: NodeJS.Timeout | undefined;
   private readonly vshardOf: (path: string) => number;
-  private publishSeq = 0;
+  private joins!: JoinPublisher;
 
   constructor(private readonly host: ClusterHostOptions) {
     this.options = resolveClusterOptions(host.cluster);
@@ -102,47 +85,32 @@ export class ClusterShardHost implements ShardHost {
   }
 
   private async join(): Promise<void> {
-    const { catalog, clock, log } = this.host;
+    const { log } = this.host;
     this.link = await NatsLink.open(this.options);
     const names = this.link.names;
-    const store = new ChangelogStore(
-      new StateLog(this.link.js, this.link.jsm, names),
-      this.link.jsm,
-      names,
-      this.vshardOf,
-      (v, epoch) => this.member.leases.valid(v, epoch),
-    );
-    this.inner = new LocalShardHost(
-      {
-        catalog,
-        store,
-        clock,
-        log,
-        stepBudget: this.host.stepBudget,
-        dedupeWindow: this.host.dedupeWindow,
-        passivation: this.host.passivation,
-        journal: this.host.journal,
-        owns: (path) => this.executor.owns(path),
-        onRemote: (m) => this.remote(m),
-        onOutput: this.host.onOutput,
-        onTurnError: this.host.onTurnError,
-      },
-      store,
-    );
-    this.executor = new VShardExecutor(
-      this.inner,
-      store,
+    // The process's start in the ids: a node restarted within the dedupe window must not reuse them.
+    this.joins = new JoinPublisher(
       this.link.js,
-      this.link.jsm,
       names,
       this.vshardOf,
+      `${this.nodeId}.${Date.now().toString(36)}`,
       log,
-      (v) => {
+    );
+    const built = buildNodeVshards(this.host, {
+      link: this.link,
+      options: this.options,
+      vshardOf: this.vshardOf,
+      leaseValid: (v, epoch) => this.member.leases.valid(v, epoch),
+      remote: (m) => this.remote(m),
+      remoteCommand: (path, lane, value) => this.submitCommand(path, lane, value, new Ticket(1)),
+      onStopping: (v) => {
         // Before its twins stop: links to them move to the next owner.
         this.links.vshardStopped(v);
         this.linkServer.vshardStopped(v);
       },
-    );
+    });
+    this.inner = built.host;
+    this.executor = built.vshards;
     this.owners = new OwnerDirectory(this.link.leases, log, () => this.link.leaseEntries());
     await this.owners.start();
     this.rpc = new NodeRpc(this.link.nc, names, log);
@@ -159,7 +127,14 @@ export class ClusterShardHost implements ShardHost {
     );
     this.rpc.serve(this.options.nodeId, (r) => this.serveRequest(r));
     this.moves = new MoveCounter(this.executor);
-    this.member = await ClusterMember.join(this.options, this.moves, log, this.host.advertise ?? {}, this.link);
+    this.member = await ClusterMember.join(
+      this.options,
+      this.moves,
+      log,
+      this.host.advertise ?? {},
+      this.link,
+      built.view,
+    );
     // Links whose owner died (no "moved" from it) attach to the next one; links of dead nodes are dropped.
     this.linkCheck = setInterval(() => {
       this.links.check();
@@ -341,14 +316,7 @@ export class ClusterShardHost implements ShardHost {
 
   /** Joins to a parent in another vshard go through its input stream; commands to another twin, to its owner. */
   private remote(m: RemoteMessage): void {
-    if (m.kind === 'join') {
-      const input = encodeInput({ k: 'j', parent: m.parent, lane: m.lane, child: m.child, value: m.value });
-      const msgID = `j${this.nodeId}.${++this.publishSeq}`;
-      this.link.js.publish(this.link.names.input(this.vshardOf(m.parent)), input, { msgID }).catch((err: Error) => {
-        this.host.log.warn({ parent: m.parent, err: err.message }, 'cluster: a join could not be published');
-      });
-      return;
-    }
+    if (m.kind === 'join') return this.joins.publish(m.parent, m.lane, m.child, m.value);
     this.submitCommand(m.path, m.lane, m.value, new Ticket(1));
   }
 }

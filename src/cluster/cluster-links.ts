@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { unpack } from 'msgpackr';
 import { TwinError } from '../errors.js';
-import type { HostObserver, LocalShardHost } from '../hosting/shard-host.js';
+import type { HostObserver, ShardHost } from '../hosting/shard-host.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { LinkFrame } from './link-server.js';
@@ -40,7 +40,7 @@ export class ClusterLinks {
     private readonly nodeId: string,
     private readonly nc: NatsConnection,
     private readonly names: SpaceNames,
-    private readonly host: LocalShardHost,
+    private readonly host: ShardHost,
     private readonly rpc: NodeRpc,
     private readonly owners: OwnerDirectory,
     private readonly runsHere: (vshard: number) => boolean,

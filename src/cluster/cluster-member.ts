@@ -1,5 +1,6 @@
 import type { TwinLogger } from '../model/twin-model.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
+import type { LeaseView } from './lease-view.js';
 import { LeaseTable } from './leases.js';
 import { Membership, type MemberInfo } from './membership.js';
 import { NatsLink } from './nats-link.js';
@@ -41,6 +42,8 @@ export class ClusterMember {
     log: TwinLogger,
     self: Omit<MemberInfo, 'id' | 'startedAt'> = {},
     opened?: NatsLink,
+    /** Shared with worker threads that run vshards: the leases as this node holds them. */
+    view?: LeaseView,
   ): Promise<ClusterMember> {
     const resolved = resolveClusterOptions(options);
     const link = opened ?? (await NatsLink.open(resolved));
@@ -51,7 +54,7 @@ export class ClusterMember {
       log,
       () => link.members(),
     );
-    const leases = new LeaseTable(link.leases, resolved.nodeId, resolved.leaseMs, log);
+    const leases = new LeaseTable(link.leases, resolved.nodeId, resolved.leaseMs, log, view);
     const placement = new Placement(
       resolved.nodeId,
       resolved.vshards,

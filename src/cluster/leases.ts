@@ -1,6 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import type { TwinLogger } from '../model/twin-model.js';
 import { leaseMargin } from './cluster-options.js';
+import type { LeaseView } from './lease-view.js';
 import { monotonicMs } from './monotonic.js';
 
 /** One vshard this node holds. */
@@ -47,6 +48,8 @@ export class LeaseTable {
     private readonly nodeId: string,
     private readonly leaseMs: number,
     private readonly log: TwinLogger,
+    /** Shared with worker threads that run vshards (see {@link LeaseView}): kept equal to this table. */
+    private readonly view?: LeaseView,
   ) {
     this.margin = leaseMargin(leaseMs);
   }
@@ -64,6 +67,7 @@ export class LeaseTable {
     }
     const lease = { vshard, epoch: revision, revision, validUntil: sent + this.leaseMs - this.margin, since: sent };
     this.held.set(vshard, lease);
+    this.view?.set(vshard, lease.epoch, lease.validUntil);
     return lease;
   }
 
@@ -98,7 +102,10 @@ export class LeaseTable {
       // Dropped meanwhile (released or expired): this renewal must not revive it.
       if (this.held.get(lease.vshard) !== lease) return;
       lease.revision = revision;
-      if (sent < lease.validUntil) lease.validUntil = sent + this.leaseMs - this.margin;
+      if (sent < lease.validUntil) {
+        lease.validUntil = sent + this.leaseMs - this.margin;
+        this.view?.set(lease.vshard, lease.epoch, lease.validUntil);
+      }
     } catch (err) {
       if (this.held.get(lease.vshard) !== lease) return;
       if (isWrongSequence(err)) this.lost.add(lease.vshard);
@@ -132,6 +139,7 @@ export class LeaseTable {
   drop(vshard: number): Lease | undefined {
     const lease = this.held.get(vshard);
     this.held.delete(vshard);
+    this.view?.clear(vshard);
     return lease;
   }
 

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pack } from 'msgpackr';
-import type { HostObserver, LocalShardHost } from '../hosting/shard-host.js';
+import type { HostObserver, ShardHost } from '../hosting/shard-host.js';
 import type { LaneEvent } from '../lanes/events.js';
 import type { TwinLogger } from '../model/twin-model.js';
 
@@ -32,7 +32,7 @@ export class LinkServer {
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly host: LocalShardHost,
+    private readonly host: ShardHost,
     private readonly log: TwinLogger,
   ) {}
 

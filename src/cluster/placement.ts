@@ -18,6 +18,14 @@ export interface VShardRunner {
 
 export type StopReason = 'handoff' | 'lost' | 'expired' | 'shutdown';
 
+/** A node's {@link VShardRunner} that also answers what runs here now (for routing requests and links). */
+export interface NodeVshards extends VShardRunner {
+  /** Whether the vshard runs on this node now. */
+  running(vshard: number): boolean;
+  /** Whether twins of `path`'s vshard may start on this node now. */
+  owns(path: string): boolean;
+}
+
 /**
  * Longest a vshard's start (restore of its log, its twins started) may take before it is
  * given up and its lease released: a start stuck on an unreachable JetStream must not hold

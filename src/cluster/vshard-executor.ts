@@ -4,7 +4,7 @@ import type { LocalShardHost } from '../hosting/shard-host.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { ChangelogStore } from './changelog-store.js';
 import { InputConsumer } from './input-consumer.js';
-import type { StopReason, VShardRunner } from './placement.js';
+import type { NodeVshards, StopReason } from './placement.js';
 import type { SpaceNames } from './space-names.js';
 
 /**
@@ -14,7 +14,7 @@ import type { SpaceNames } from './space-names.js';
  * after the sequence the state includes. On stop: no new twin of it may start, the input
  * stops, what is in flight commits (or is fenced), its twins stop and are forgotten.
  */
-export class VShardExecutor implements VShardRunner {
+export class VShardExecutor implements NodeVshards {
   private readonly open = new Set<number>();
   private readonly consumers = new Map<number, InputConsumer>();
   /** The epoch each running vshard was started under. */

@@ -9,7 +9,7 @@ import type { DataDirLock } from '../store/data-lock.js';
 import { claimDataDir } from '../store/lmdb-store.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { JournalEntry } from '../store/state-store.js';
-import type { PathFilter, ShardKeyFn } from '../topology/index.js';
+import type { PathFilter, ShardKeyFn, TwinPath } from '../topology/index.js';
 import type { PassivationOptions } from '../actors/passivation.js';
 import {
   errorFromJson,
@@ -25,6 +25,7 @@ import { WorkerCrossing } from './worker-crossing.js';
 import { WorkerLinks } from './worker-links.js';
 import { postBatch } from './worker-post.js';
 import { WorkerRoutes } from './worker-routes.js';
+import type { WorkerExtensionSource } from './worker-extension.js';
 
 /** Worker threads of a runtime. */
 export interface WorkerOptions {
@@ -44,6 +45,8 @@ export interface WorkerOptions {
    * a larger nursery collects them with fewer scavenges and promotes fewer of them.
    */
   youngGenerationMb?: number;
+  /** What shapes each worker's shard besides the defaults (cluster mode; see worker-extension.ts). */
+  extension?: WorkerExtensionSource;
 }
 
 /**
@@ -58,6 +61,15 @@ export interface WorkerHostOptions {
   dedupeWindow?: number;
   stepBudget?: number;
   passivation?: PassivationOptions;
+  /**
+   * The worker of a twin, when not ownerOf over the worker count (cluster mode: its
+   * vshard's); the workers' extension must apply the same rule.
+   */
+  placement?: (at: TwinPath) => number;
+  /** Takes commands a twin sends to another twin (cluster mode: the target may run on another node). */
+  onRemoteCommand?: (path: string, lane: string, value: unknown) => void;
+  /** Told after worker `index` was restarted (its extension's state is new). */
+  onRestart?: (index: number) => void;
 }
 
 /** 3 × V8's semi-space: 64 MiB semi-spaces measured ~+10 % events/s over Node's default 16 MiB (bench/README.md). */
@@ -98,6 +110,8 @@ export class WorkerShardHost implements ShardHost {
   private readonly init: Omit<WorkerInit, 'index'>;
   private readonly youngGenerationMb: number;
   private readonly dataLock: DataDirLock | undefined;
+  private readonly onRemoteCommand: WorkerHostOptions['onRemoteCommand'];
+  private readonly onRestart: WorkerHostOptions['onRestart'];
 
   constructor(
     options: WorkerHostOptions,
@@ -122,15 +136,23 @@ export class WorkerShardHost implements ShardHost {
       passivation: options.passivation,
       logLevel: w.logLevel ?? 'warn',
       simulatedStart: clock instanceof SimulatedClock ? clock.now() : undefined,
+      extension: w.extension,
     };
+    this.onRemoteCommand = options.onRemoteCommand;
+    this.onRestart = options.onRestart;
     // The process takes the data directory (and checks its file) before any worker opens it:
     // a second node on it, or a damaged file, fails here with one clear error (issue 13.7/13.8).
     this.dataLock = w.dataDir ? claimDataDir(w.dataDir) : undefined;
-    this.routes = new WorkerRoutes(catalog, w.count);
+    this.routes = new WorkerRoutes(catalog, w.count, options.placement);
     this.crossing = new WorkerCrossing(this.init.simulatedStart !== undefined, (worker, message) =>
       this.send(worker, message),
     );
     for (let i = 0; i < w.count; i++) this.slots.push(this.spawn(i));
+  }
+
+  /** A message for worker `index`'s extension (see {@link WorkerOptions.extension}); resolves with its answer. */
+  extension(index: number, message: unknown): Promise<unknown> {
+    return this.request(index, (id) => ({ t: 'extension', id, message }));
   }
 
   /** Terminates worker `index` as a crash would (fault-injection tests); it is restarted. */
@@ -336,6 +358,7 @@ export class WorkerShardHost implements ShardHost {
     for (const m of this.links.relink(index, (path) => this.routes.of(path), resent)) slot.outbox.push(m);
     for (const m of this.pending.messagesOf(index)) slot.outbox.push(m);
     this.scheduleFlush();
+    this.onRestart?.(index);
   }
 
   private receive(index: number, batch: FromWorkerBatch): void {
@@ -370,6 +393,7 @@ export class WorkerShardHost implements ShardHost {
         });
         return;
       case 'remoteCommand':
+        if (this.onRemoteCommand) return this.onRemoteCommand(m.path, m.lane, m.value);
         this.crossing.forward(this.routes.of(m.path), {
           t: 'remoteCommand',
           path: m.path,

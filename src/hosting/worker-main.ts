@@ -19,6 +19,7 @@ import { PathFilter, shardKeyUpTo } from '../topology/index.js';
 import { LocalShardHost, type HostObserver } from './shard-host.js';
 import type { ErrorJson, FromWorker, ToWorker, ToWorkerBatch, WorkerInit } from './worker-protocol.js';
 import { postBatch } from './worker-post.js';
+import { loadWorkerExtension } from './worker-extension.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -29,14 +30,19 @@ const catalog = new ModelCatalog(
   init.shardKeyUpTo === undefined ? undefined : shardKeyUpTo(init.shardKeyUpTo),
 );
 const clock = init.simulatedStart !== undefined ? new SimulatedClock(init.simulatedStart) : new RealClock();
-const store: StateStore = init.dataDir
-  ? LmdbStateStore.open({
-      path: init.dataDir,
-      durability: init.durability,
-      journalRetentionMs: init.journalRetentionMs,
-      writerId: init.index,
-    })
-  : new MemoryStateStore();
+const extension = init.extension
+  ? await loadWorkerExtension(init.extension, { catalog, log, index: init.index, count: init.count })
+  : undefined;
+const store: StateStore = extension
+  ? extension.store
+  : init.dataDir
+    ? LmdbStateStore.open({
+        path: init.dataDir,
+        durability: init.durability,
+        journalRetentionMs: init.journalRetentionMs,
+        writerId: init.index,
+      })
+    : new MemoryStateStore();
 
 let out: FromWorker[] = [];
 let flushScheduled = false;
@@ -74,8 +80,8 @@ function flush(): void {
   );
 }
 
-/** The twins this worker may start: the main thread routes by the same rule (ownerOf). */
-const owns = ownedBy(catalog, init.index, init.count);
+/** The twins this worker may start: the main thread routes by the same rule (ownerOf, or the extension's). */
+const owns = extension ? (path: string) => extension.owns(path) : ownedBy(catalog, init.index, init.count);
 
 const host = new LocalShardHost(
   {
@@ -89,6 +95,7 @@ const host = new LocalShardHost(
     passivation: init.passivation,
     journal: init.journal,
     onRemote: (m) =>
+      extension?.remote(m) ||
       send(
         m.kind === 'join'
           ? { t: 'join', parent: m.parent, lane: m.lane, child: m.child, value: m.value }
@@ -99,6 +106,8 @@ const host = new LocalShardHost(
   },
   store,
 );
+
+extension?.attach(host);
 
 type Forwarder = HostObserver & { path?: string; lane: string; filter: boolean };
 /** Links by the main thread's observer id, with the answer of the observe that made each. */
@@ -226,7 +235,15 @@ function handle(m: ToWorker): void {
         m.id,
         host.settle().then(() => host.activePaths()),
       );
+    case 'extension':
+      return reply(
+        m.id,
+        extension ? extension.control(m.message) : Promise.reject(new Error('this worker runs no extension')),
+      );
     case 'close':
-      return reply(m.id, host.close());
+      return reply(
+        m.id,
+        host.close().then(() => extension?.close()),
+      );
   }
 }

@@ -3,6 +3,7 @@ import type { ModelSetRef } from '../model/model-set.js';
 import type { LaneEvent } from '../lanes/events.js';
 import type { JournalEntry } from '../store/state-store.js';
 import type { HostCounters, TwinSnapshot } from './shard-host.js';
+import type { WorkerExtensionSource } from './worker-extension.js';
 
 /**
  * How a worker builds its models: it imports a model set ({@link ModelSetRef}, what
@@ -37,6 +38,8 @@ export interface WorkerInit {
   /** Set when the main thread runs a simulated clock: the worker's clock follows `now` of each batch. */
   readonly simulatedStart?: number;
   readonly logLevel: string;
+  /** What shapes this worker's shard besides the defaults (cluster mode; see worker-extension.ts). */
+  readonly extension?: WorkerExtensionSource;
 }
 
 export interface ErrorJson {
@@ -103,6 +106,8 @@ export type ToWorker =
     }
   | { readonly t: 'remoteCommand'; readonly path: string; readonly lane: string; readonly value: unknown }
   | { readonly t: 'settle'; readonly id: number }
+  /** For the worker's extension (see {@link WorkerInit.extension}); answered with its result. */
+  | { readonly t: 'extension'; readonly id: number; readonly message: unknown }
   | { readonly t: 'close'; readonly id: number };
 
 export interface ToWorkerBatch {

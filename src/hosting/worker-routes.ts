@@ -20,17 +20,23 @@ const ROUTE_CACHE_LIMIT = 200_000;
 export class WorkerRoutes {
   private readonly routes = new Map<string, number>();
 
+  private readonly ownerOf: (at: TwinPath) => number;
+
   constructor(
     private readonly catalog: ModelCatalog,
     /** Number of workers: what ownerOf places twins by, here and in each worker. */
     readonly count: number,
-  ) {}
+    /** Another placement rule the workers apply too (cluster mode: a vshard's worker). */
+    placement?: (at: TwinPath) => number,
+  ) {
+    this.ownerOf = placement ?? ((at) => ownerOf(catalog, at, count));
+  }
 
   /** The worker owning the twin at `path` (a twin path, checked). */
   of(path: string): number {
     let index = this.routes.get(path);
     if (index === undefined) {
-      index = ownerOf(this.catalog, TwinPath.parse(path), this.count);
+      index = this.ownerOf(TwinPath.parse(path));
       if (this.routes.size >= ROUTE_CACHE_LIMIT) this.routes.clear();
       this.routes.set(path, index);
     }
@@ -49,8 +55,6 @@ export class WorkerRoutes {
   subtree(prefix: string): number[] {
     const at = prefix === '' ? undefined : TwinPath.parse(prefix);
     // The subtree shares its shard key, so the owner of the prefix owns all of it.
-    return at === undefined || this.catalog.subtreeShardKey(at) === undefined
-      ? this.all()
-      : [ownerOf(this.catalog, at, this.count)];
+    return at === undefined || this.catalog.subtreeShardKey(at) === undefined ? this.all() : [this.ownerOf(at)];
   }
 }

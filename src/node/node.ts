@@ -135,11 +135,8 @@ export interface TwinflowNode {
 export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const logger = options.logger ?? createLogger(options.logLevel);
   const workers = options.workers ?? 0;
-  if (options.cluster && (options.dataDir !== undefined || options.store !== undefined || workers > 0))
-    throw new TwinError(
-      'TWIN_CONFIG_INVALID',
-      'cluster mode keeps state in JetStream and runs its vshards on the main thread: no dataDir, store or workers',
-    );
+  if (options.cluster && (options.dataDir !== undefined || options.store !== undefined))
+    throw new TwinError('TWIN_CONFIG_INVALID', 'cluster mode keeps state in JetStream: no dataDir or store');
   // Checked before anything starts, so a bad limit leaves no store or worker behind.
   const httpLimits = resolveHttpLimits(options.httpLimits);
   const quota = new IngestQuota(resolveIngestRate(options.ingestRate));

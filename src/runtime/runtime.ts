@@ -177,12 +177,14 @@ export class Runtime {
       onTurnError,
     };
     if (options.cluster) {
-      if (workers && workers.count > 0)
-        throw new TwinError(
-          'TWIN_CONFIG_INVALID',
-          "cluster mode runs a node's vshards on its main thread for now: give workers 0 (docs/cluster.md)",
-        );
-      this.host = new ClusterShardHost({ ...shard, cluster: options.cluster, advertise: options.cluster.advertise });
+      // With workers, vshard v runs on worker v % count (docs/cluster.md).
+      this.host = new ClusterShardHost({
+        ...shard,
+        workers,
+        shardKey,
+        cluster: options.cluster,
+        advertise: options.cluster.advertise,
+      });
     } else if (workers) {
       this.host = new WorkerShardHost(
         { ...options, shardKey, workers },

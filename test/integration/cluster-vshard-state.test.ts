@@ -8,6 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ChangelogStore } from '../../src/cluster/changelog-store.js';
+import { LeaseView } from '../../src/cluster/lease-view.js';
+import { monotonicMs } from '../../src/cluster/monotonic.js';
 import { resolveClusterOptions } from '../../src/cluster/cluster-options.js';
 import { settledForGood } from '../../src/cluster/input-consumer.js';
 import { NatsLink } from '../../src/cluster/nats-link.js';
@@ -40,6 +42,23 @@ describe('settledForGood: which failed inputs may the restart point pass', () =>
     expect(settledForGood(new TwinError('TWIN_CLUSTER_UNAVAILABLE'))).toBe(false);
     expect(settledForGood(new TwinError('TWIN_RATE_LIMITED'))).toBe(false);
     expect(settledForGood(new Error('timeout'))).toBe(false);
+  });
+});
+
+describe('LeaseView: the leases a node shares with its worker threads', () => {
+  it('is valid for the epoch held until its deadline, in every thread that maps the memory', () => {
+    const view = new LeaseView(new SharedArrayBuffer(LeaseView.bytes(4)), 4);
+    const other = new LeaseView(view.buffer, 4); // what a worker builds from the same memory
+    expect(other.valid(2, 7)).toBe(false);
+    view.set(2, 7, monotonicMs() + 60_000);
+    expect(other.valid(2, 7)).toBe(true);
+    expect(other.valid(2, 6)).toBe(false); // an earlier ownership's epoch
+    expect(other.valid(1, 7)).toBe(false);
+    view.set(2, 7, monotonicMs() - 1); // the deadline passed (renewals failed)
+    expect(other.valid(2, 7)).toBe(false);
+    view.set(3, 9, monotonicMs() + 60_000);
+    view.clear(3);
+    expect(other.valid(3, 9)).toBe(false);
   });
 });
 

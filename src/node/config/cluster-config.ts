@@ -53,9 +53,9 @@ export function clusterFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
 }
 
 /**
- * Storage in cluster mode: twin state lives in JetStream, so no data directory; a node's
- * vshards run on its main thread for now (docs/cluster.md). An explicit `--data` or
- * `--workers` above 0 is refused rather than silently ignored.
+ * Storage in cluster mode: twin state lives in JetStream, so no data directory (an
+ * explicit `--data` is refused rather than silently ignored). Worker threads stay as
+ * given (default: one per core): vshard v runs on worker v % workers.
  */
 export function clusterStorage(
   storage: StorageOptions,
@@ -64,8 +64,5 @@ export function clusterStorage(
 ): StorageOptions {
   if (values.data !== undefined || envValue(env, 'TWINFLOW_DATA') !== undefined)
     throw new Error('--data does not apply with --cluster: a cluster keeps twin state in JetStream');
-  const workers = flagOrEnv('workers', values.workers as string | undefined, env, 'TWINFLOW_WORKERS');
-  if (workers && workers.raw !== '0')
-    throw new Error(`${workers.name} must be 0 with --cluster for now: a node runs its vshards on its main thread`);
-  return { ...storage, dataDir: undefined, workers: 0 };
+  return { ...storage, dataDir: undefined };
 }

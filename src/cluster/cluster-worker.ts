@@ -1,0 +1,74 @@
+/**
+ * The cluster's part of a shard worker (loaded by URL as the worker's extension, see
+ * hosting/worker-extension.ts): the worker runs the vshards `v` with `v % workers` equal to
+ * its index that the main thread tells it to start. It has its own NATS connection for
+ * their input consumers and state logs, acts for a vshard only while the lease the main
+ * thread holds for it is valid ({@link LeaseView}, shared memory), and publishes joins to
+ * parents in other vshards itself.
+ */
+import type { RemoteMessage } from '../actors/shard-options.js';
+import type { LocalShardHost } from '../hosting/shard-host.js';
+import type { WorkerExtension, WorkerExtensionContext } from '../hosting/worker-extension.js';
+import { ChangelogStore } from './changelog-store.js';
+import type { ResolvedClusterOptions } from './cluster-options.js';
+import { JoinPublisher } from './join-publisher.js';
+import { LeaseView } from './lease-view.js';
+import { NatsLink } from './nats-link.js';
+import type { StopReason } from './placement.js';
+import { StateLog } from './state-log.js';
+import { VShardExecutor } from './vshard-executor.js';
+import { vshardOf } from './vshards.js';
+
+/** What the main thread gives each worker. */
+export interface ClusterWorkerOptions {
+  readonly cluster: ResolvedClusterOptions;
+  /** The {@link LeaseView}'s memory. */
+  readonly leases: SharedArrayBuffer;
+}
+
+/** A control message from the main thread (see WorkerVshards). */
+export type VshardControl =
+  | { readonly op: 'start'; readonly vshard: number; readonly epoch: number }
+  | { readonly op: 'stop'; readonly vshard: number; readonly epoch: number; readonly reason: StopReason };
+
+export async function createWorkerExtension(
+  options: unknown,
+  context: WorkerExtensionContext,
+): Promise<WorkerExtension> {
+  const { cluster, leases } = options as ClusterWorkerOptions;
+  const { catalog, log, index } = context;
+  const view = new LeaseView(leases, cluster.vshards);
+  const vshard = (path: string): number => vshardOf(catalog, path, cluster.vshards);
+  const link = await NatsLink.open(cluster);
+  const names = link.names;
+  const store = new ChangelogStore(new StateLog(link.js, link.jsm, names), link.jsm, names, vshard, (v, epoch) =>
+    view.valid(v, epoch),
+  );
+  const joins = new JoinPublisher(
+    link.js,
+    names,
+    vshard,
+    `${cluster.nodeId}.w${index}.${Date.now().toString(36)}`,
+    log,
+  );
+  let executor: VShardExecutor | undefined;
+  return {
+    store,
+    owns: (path) => executor?.owns(path) ?? false,
+    remote(m: RemoteMessage): boolean {
+      if (m.kind !== 'join') return false; // a command to another twin: the main thread finds its owner
+      joins.publish(m.parent, m.lane, m.child, m.value);
+      return true;
+    },
+    attach(host: LocalShardHost): void {
+      executor = new VShardExecutor(host, store, link.js, link.jsm, names, vshard, log);
+    },
+    async control(message: unknown): Promise<null> {
+      const m = message as VshardControl;
+      if (m.op === 'start') await executor!.start(m.vshard, m.epoch);
+      else await executor!.stop(m.vshard, m.epoch, m.reason);
+      return null;
+    },
+    close: () => link.close(),
+  };
+}
