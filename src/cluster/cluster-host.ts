@@ -19,6 +19,7 @@ import { JoinPublisher } from './join-publisher.js';
 import { NodeRpc, type RpcRequest } from './node-rpc.js';
 import { OwnerDirectory } from './owner-directory.js';
 import { ClusterLinks } from './cluster-links.js';
+import { ClusterFilterLinks } from './cluster-filter-links.js';
 import { LinkServer } from './link-server.js';
 import { vshardOf } from './vshards.js';
 
@@ -52,6 +53,7 @@ export class ClusterShardHost implements ShardHost {
   private executor!: NodeVshards;
   private moves: MoveCounter | undefined;
   private links!: ClusterLinks;
+  private filterLinks!: ClusterFilterLinks;
   private linkServer!: LinkServer;
   private linkCheck: NodeJS.Timeout | undefined;
   private readonly vshardOf: (path: string) => number;
@@ -125,6 +127,15 @@ export class ClusterShardHost implements ShardHost {
       (v) => this.executor.running(v),
       log,
     );
+    this.filterLinks = new ClusterFilterLinks(
+      this.options.nodeId,
+      this.link.nc,
+      names,
+      this.inner,
+      this.rpc,
+      () => this.member.members.current().filter((n) => n !== this.nodeId),
+      log,
+    );
     this.rpc.serve(this.options.nodeId, (r) => this.serveRequest(r));
     this.moves = new MoveCounter(this.executor);
     this.member = await ClusterMember.join(
@@ -138,6 +149,7 @@ export class ClusterShardHost implements ShardHost {
     // Links whose owner died (no "moved" from it) attach to the next one; links of dead nodes are dropped.
     this.linkCheck = setInterval(() => {
       this.links.check();
+      this.filterLinks.check();
       this.linkServer.prune(this.member.members.current());
     }, this.options.heartbeatMs);
     this.linkCheck.unref();
@@ -201,13 +213,18 @@ export class ClusterShardHost implements ShardHost {
     this.links?.close(observer);
   }
 
-  async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit?: number): Promise<void> {
+  /**
+   * Links the matching twins of every node (see {@link ClusterFilterLinks}); the limit
+   * bounds the link as a whole: the twins are counted across the nodes first.
+   */
+  async observeFilter(filter: PathFilter, lane: string, observer: LaneObserver, limit = Infinity): Promise<void> {
     await this.ready;
-    await this.inner.observeFilter(filter, lane, observer, limit);
+    if (limit !== Infinity) await this.list(filter, limit);
+    await this.filterLinks.open(filter, lane, observer, limit);
   }
 
   unobserveFilter(observer: LaneObserver): void {
-    this.inner?.unobserveFilter(observer);
+    this.filterLinks?.close(observer);
   }
 
   /** Every node's matching twins (each lists the vshards it owns), merged. */
@@ -301,6 +318,15 @@ export class ClusterShardHost implements ShardHost {
   private async serveRequest(request: RpcRequest): Promise<unknown> {
     if (request.op === 'list') return this.inner.list(PathFilter.parse(request.filter, request.within), request.limit);
     if (request.op === 'unobserve') return this.linkServer.unobserve(request.lid);
+    if (request.op === 'observeFilter')
+      return this.linkServer.observeFilter(
+        request.lid,
+        request.node,
+        PathFilter.parse(request.filter, request.within),
+        request.lane,
+        request.limit,
+        request.subject,
+      );
     const vshard = this.vshardOf(request.path);
     if (!this.executor.running(vshard))
       throw new TwinError('TWIN_NOT_OWNER', `node ${this.nodeId} does not own ${request.path} now`);

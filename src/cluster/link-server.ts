@@ -3,10 +3,12 @@ import { pack } from 'msgpackr';
 import type { HostObserver, ShardHost } from '../hosting/shard-host.js';
 import type { LaneEvent } from '../lanes/events.js';
 import type { TwinLogger } from '../model/twin-model.js';
+import type { PathFilter } from '../topology/index.js';
 
 /** What travels on a remote link's subject: a lane event, the end of a sync, or "the twin moved, link again". */
 export type LinkFrame =
-  | { readonly t: 'e'; readonly ev: LaneEvent }
+  /** A lane event; `p`: the twin's path (wildcard links: it differs per event). */
+  | { readonly t: 'e'; readonly ev: LaneEvent; readonly p?: string }
   | { readonly t: 's' }
   | { readonly t: 'm' }
   /** Switch to a stream buffer (command and supply lanes), as the local host would. */
@@ -14,8 +16,10 @@ export type LinkFrame =
 
 interface Served {
   readonly node: string;
-  readonly path: string;
+  /** The twin of an exact link; undefined for a wildcard link. */
+  readonly path: string | undefined;
   readonly lane: string;
+  /** The twin's vshard (exact links); -1 for a wildcard link, which no move ends. */
   readonly vshard: number;
   readonly subject: string;
   readonly observer: HostObserver;
@@ -25,7 +29,9 @@ interface Served {
  * The owner's side of links made on other nodes: for each, an observer on this node's
  * shard that publishes the lane's sync and changes to the linking node's subject (core
  * NATS). When the twin's vshard leaves this node the link is told to link again (`m`)
- * and dropped here; links of nodes that left the cluster are dropped too.
+ * and dropped here; links of nodes that left the cluster are dropped too. A wildcard link
+ * is registered on every node and covers the matching twins that run here, whichever
+ * vshards those are now: a twin that moves here meets it when it starts.
  */
 export class LinkServer {
   private readonly served = new Map<string, Served>();
@@ -57,11 +63,36 @@ export class LinkServer {
     }
   }
 
+  /** A wildcard link of another node over the matching twins of this one. */
+  async observeFilter(
+    lid: string,
+    node: string,
+    filter: PathFilter,
+    lane: string,
+    limit: number,
+    subject: string,
+  ): Promise<void> {
+    this.unobserve(lid);
+    const send = (frame: LinkFrame): void => this.nc.publish(subject, pack(frame));
+    const observer: HostObserver = {
+      onEvent: (ev, path) => send({ t: 'e', ev, p: path }),
+      useStreamBuffer: () => send({ t: 'b' }),
+    };
+    this.served.set(lid, { node, path: undefined, lane, vshard: -1, subject, observer });
+    try {
+      await this.host.observeFilter(filter, lane, observer, limit);
+    } catch (err) {
+      this.served.delete(lid);
+      throw err;
+    }
+  }
+
   unobserve(lid: string): void {
     const s = this.served.get(lid);
     if (s === undefined) return;
     this.served.delete(lid);
-    this.host.unobserve(s.path, s.lane, s.observer);
+    if (s.path === undefined) this.host.unobserveFilter(s.observer);
+    else this.host.unobserve(s.path, s.lane, s.observer);
   }
 
   /** The vshard left this node: its links are told to link again (to the next owner). */

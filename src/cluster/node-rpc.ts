@@ -19,6 +19,16 @@ export type RpcRequest =
       /** Where the owner publishes the link's frames (see LinkServer). */
       readonly subject: string;
     }
+  | {
+      readonly op: 'observeFilter';
+      readonly lid: string;
+      readonly node: string;
+      readonly filter: string;
+      readonly within?: readonly string[];
+      readonly lane: string;
+      readonly limit: number;
+      readonly subject: string;
+    }
   | { readonly op: 'unobserve'; readonly lid: string };
 
 type RpcReply = { readonly ok: unknown } | { readonly err: ReturnType<TwinError['toJSON']> & { internal?: true } };

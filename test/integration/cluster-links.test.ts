@@ -2,6 +2,8 @@
  * WARP links in a twin space on 3 nodes: a client of one node links to a twin another
  * node runs, sees its changes live, and keeps its link when that node is killed (-9):
  * the link attaches to the new owner, which sends a fresh sync, and changes flow again.
+ * A wildcard link of that client covers matching twins on every node, and a twin that
+ * moved to another node reaches it from there.
  */
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
@@ -85,8 +87,24 @@ describe.skipIf(!hasNatsServer)('links across nodes (serve --cluster, 3 nats-ser
     });
     const feeder = nodes[owner === 'b' ? 'c' : 'b']!;
 
+    // Rooms 1 of buildings 0-29: spread over the three nodes' vshards.
+    const rooms = Array.from({ length: 30 }, (_, i) => `/org/o/site/s/building/${i}/floor/1/unit/a/room/1`);
+    await until('the rooms are owned by all three nodes', 20_000, async () => {
+      const owners = await Promise.all(rooms.map((r) => ownerOf(nats.urls(), r)));
+      return owners.every((o) => o !== undefined) && new Set(owners).size === 3;
+    });
     const client = new WarpClient({ url: nodes.a!.url.replace(/^http/, 'ws') + '/', WebSocket });
     try {
+      const wildSeen = new Map<string, unknown>();
+      const wild = client.sync<boolean>('/org/o/site/s/building/*/floor/1/unit/a/room/1', 'occupied', {
+        onEvent: (e, path) => wildSeen.set(path, (e as { value: unknown }).value),
+      });
+      await wild.synced;
+      for (const r of rooms) await post(nodes.b!, `${r}/sensors/occupancy`, { occupied: true });
+      await until('the wildcard link sees the rooms of every node', 15_000, () =>
+        rooms.every((r) => wildSeen.get(r) === true),
+      );
+
       const values: unknown[] = [];
       const link = client.sync<boolean>(room, 'occupied', {
         onEvent: (e) => values.push((e as { value: unknown }).value),
@@ -104,6 +122,12 @@ describe.skipIf(!hasNatsServer)('links across nodes (serve --cluster, 3 nats-ser
       await post(nodes.a!, `${room}/sensors/occupancy`, { occupied: true });
       await until('live changes flow from the new owner', 10_000, () => link.value === true);
       expect(values.at(-1)).toBe(true);
+
+      // The wildcard link reaches the moved twins on their new node too.
+      for (const r of rooms) await post(nodes.a!, `${r}/sensors/occupancy`, { occupied: false });
+      await until('the wildcard link sees every room again, moved ones from their new node', 15_000, () =>
+        rooms.every((r) => wildSeen.get(r) === false),
+      );
     } finally {
       client.close();
     }

@@ -1,0 +1,131 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { unpack } from 'msgpackr';
+import type { HostObserver, ShardHost } from '../hosting/shard-host.js';
+import type { LaneObserver } from '../lanes/events.js';
+import type { TwinLogger } from '../model/twin-model.js';
+import type { PathFilter } from '../topology/index.js';
+import type { LinkFrame } from './link-server.js';
+import type { NodeRpc } from './node-rpc.js';
+import type { SpaceNames } from './space-names.js';
+
+/** One wildcard link a client of this node holds, over the twins of every node. */
+interface FilterLink {
+  readonly lid: string;
+  readonly filter: PathFilter;
+  readonly lane: string;
+  readonly limit: number;
+  readonly observer: LaneObserver;
+  /** What is registered on this node's shard (a forwarder we can drop). */
+  readonly proxy: HostObserver;
+  readonly subject: string;
+  readonly subscription: Subscription;
+  /** Other nodes the link is registered on (or being registered on). */
+  readonly nodes: Set<string>;
+  closed: boolean;
+}
+
+/**
+ * Wildcard links of this node's clients in cluster mode: each is registered on this
+ * node's shard and, through {@link LinkServer}, on every other live node, which sends the
+ * matching twins it runs over core NATS. A twin that moves meets the link where it starts
+ * (a starting twin sends its state to every matching link), so the client sees its state
+ * again, from its new node. Nodes that join later get the link at the next {@link check};
+ * the limit bounds the link as a whole (counted across the nodes before anything links).
+ */
+export class ClusterFilterLinks {
+  private readonly links = new Map<LaneObserver, FilterLink>();
+  private seq = 0;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly nc: NatsConnection,
+    private readonly names: SpaceNames,
+    private readonly host: ShardHost,
+    private readonly rpc: NodeRpc,
+    /** The other live nodes now. */
+    private readonly others: () => readonly string[],
+    private readonly log: TwinLogger,
+  ) {}
+
+  get size(): number {
+    return this.links.size;
+  }
+
+  /** Links `observer` on every node; synced once each node sent its matching twins. */
+  async open(filter: PathFilter, lane: string, observer: LaneObserver, limit: number): Promise<void> {
+    const lid = `${this.nodeId}.f${++this.seq}`;
+    const subject = `${this.names.space}.flink.${this.nodeId}.${this.seq}`;
+    const subscription = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err || link.closed) return;
+        const frame = unpack(msg.data) as LinkFrame;
+        if (frame.t === 'e' && frame.p !== undefined) observer.onEvent(frame.ev, frame.p);
+        else if (frame.t === 'b') (observer as Partial<HostObserver>).useStreamBuffer?.();
+      },
+    });
+    const proxy: HostObserver = {
+      onEvent: (ev, path) => observer.onEvent(ev, path),
+      useStreamBuffer: () => (observer as Partial<HostObserver>).useStreamBuffer?.(),
+    };
+    const link: FilterLink = {
+      lid,
+      filter,
+      lane,
+      limit,
+      observer,
+      proxy,
+      subject,
+      subscription,
+      nodes: new Set(),
+      closed: false,
+    };
+    this.links.set(observer, link);
+    try {
+      await Promise.all([
+        this.host.observeFilter(filter, lane, proxy, limit),
+        ...this.others().map((node) => this.register(link, node)),
+      ]);
+    } catch (err) {
+      this.close(observer);
+      throw err;
+    }
+  }
+
+  close(observer: LaneObserver): void {
+    const link = this.links.get(observer);
+    if (link === undefined) return;
+    link.closed = true;
+    this.links.delete(observer);
+    link.subscription.unsubscribe();
+    this.host.unobserveFilter(link.proxy);
+    for (const node of link.nodes) this.rpc.call(node, { op: 'unobserve', lid: link.lid }).catch(() => undefined);
+  }
+
+  /** Registers every link on live nodes that do not have it yet (they joined), forgets nodes that left. */
+  check(): void {
+    const live = new Set(this.others());
+    for (const link of this.links.values()) {
+      for (const node of link.nodes) if (!live.has(node)) link.nodes.delete(node);
+      for (const node of live)
+        if (!link.nodes.has(node))
+          this.register(link, node).catch((err: Error) => {
+            link.nodes.delete(node); // asked again at the next check
+            this.log.warn({ node, err: err.message }, 'cluster: a wildcard link could not reach a node yet');
+          });
+    }
+  }
+
+  private async register(link: FilterLink, node: string): Promise<void> {
+    link.nodes.add(node);
+    await this.rpc.call(node, {
+      op: 'observeFilter',
+      lid: link.lid,
+      node: this.nodeId,
+      filter: link.filter.text,
+      within: link.filter.scopeTexts,
+      lane: link.lane,
+      limit: link.limit,
+      subject: link.subject,
+    });
+  }
+}
