@@ -1,6 +1,5 @@
 import type { RemoteMessage } from '../actors/shard-options.js';
 import { Ticket } from '../actors/work.js';
-import { DedupeWindow } from '../actors/dedupe.js';
 import { TwinError, toTwinError } from '../errors.js';
 import type { HostCounters, HostObserver, ShardHost, TwinSnapshot } from '../hosting/shard-host.js';
 import type { LaneObserver } from '../lanes/events.js';
@@ -12,7 +11,7 @@ import { buildNodeVshards, type NodeShardSettings } from './node-vshards.js';
 import type { NodeVshards } from './placement.js';
 import { ClusterMember } from './cluster-member.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
-import { encodeInput } from './input-codec.js';
+import { InputBatcher } from './input-batcher.js';
 import { MoveCounter, type MoveCounts } from './move-counter.js';
 import { NatsLink } from './nats-link.js';
 import { JoinPublisher } from './join-publisher.js';
@@ -58,12 +57,19 @@ export class ClusterShardHost implements ShardHost {
   private linkCheck: NodeJS.Timeout | undefined;
   private readonly vshardOf: (path: string) => number;
   private joins!: JoinPublisher;
+  private readonly batcher: InputBatcher;
 
   constructor(private readonly host: ClusterHostOptions) {
     this.options = resolveClusterOptions(host.cluster);
     const count = this.options.vshards;
     this.vshardOf = (path) => vshardOf(host.catalog, path, count);
-    this.ready = this.join();
+    this.batcher = new InputBatcher(
+      // The process's start in the ids: a node restarted within the dedupe window must not reuse them.
+      `${this.options.nodeId}.${Date.now().toString(36)}`,
+      () => this.link.js,
+      () => this.link.names,
+      (this.ready = this.join()),
+    );
     this.ready.catch(() => undefined); // the runtime's ready() reports it
   }
 
@@ -163,20 +169,7 @@ export class ClusterShardHost implements ShardHost {
       finish(ticket, index, toTwinError(err));
       return;
     }
-    const msgID = `e${DedupeWindow.hash(event.source, event.subject + '\u0000' + event.id).toString(36)}`;
-    this.ready
-      .then(() => this.link.js.publish(this.link.names.input(vshard), encodeInput({ k: 'e', ev: event }), { msgID }))
-      .then(
-        () => finish(ticket, index),
-        (err: Error) =>
-          finish(
-            ticket,
-            index,
-            err instanceof TwinError
-              ? err
-              : new TwinError('TWIN_CLUSTER_UNAVAILABLE', `JetStream did not take the event: ${err.message}`),
-          ),
-      );
+    this.batcher.add(vshard, event, ticket, index);
   }
 
   submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {

@@ -4,7 +4,7 @@ import { TwinError } from '../errors.js';
 import type { Shard } from '../actors/shard.js';
 import { Ticket } from '../actors/work.js';
 import type { TwinLogger } from '../model/twin-model.js';
-import { decodeInput } from './input-codec.js';
+import { decodeInput, inputPosition } from './input-codec.js';
 import type { SpaceNames } from './space-names.js';
 
 /** The no-op a join's settle mark runs on its parent. */
@@ -12,6 +12,9 @@ const settledMark = (): undefined => undefined;
 
 /** Events of one vshard in the shard's inbox and not yet committed, at most (then reading pauses). */
 const MAX_IN_FLIGHT = 2_048;
+
+/** At most one log line per vshard this often about inputs not applied. */
+const FAILURE_LOG_MS = 10_000;
 
 /** A consumer that delivered nothing for this long is checked against the stream (see {@link InputConsumer.checkStalled}). */
 const STALL_MS = 3_000;
@@ -37,6 +40,9 @@ export class InputConsumer {
   /** Monotonic ms of the last message taken (or of the consumer's making). */
   private lastTakenAt = performance.now();
   private checking = false;
+  /** Inputs not applied since the last log line about them. */
+  private failures = 0;
+  private failureLoggedAt = -Infinity;
   private readonly watchdog: NodeJS.Timeout;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
@@ -156,7 +162,7 @@ export class InputConsumer {
     if (input.k === 'j') {
       const updates = new JoinUpdates();
       updates.set(input.lane, input.child, input.value);
-      updates.inputSeq = seq;
+      updates.inputSeq = inputPosition(seq, 0);
       this.shard.enqueue({ kind: 'joins', path: input.parent, updates });
       // Join work has no ticket: a call on the parent right behind it settles once the step
       // holding the join committed (a vshard of sites and orgs gets nothing but joins).
@@ -171,19 +177,42 @@ export class InputConsumer {
       );
       return;
     }
-    const ticket = new Ticket(1);
-    this.inFlight++;
+    const count = input.evs.length;
+    if (count === 0) return;
+    const ticket = new Ticket(count);
+    this.inFlight += count;
     const entry = { seq, settled: false };
     this.pending.push(entry);
-    this.shard.enqueue({ kind: 'event', path: input.ev.subject, event: input.ev, ticket, index: 0, seq });
+    for (let i = 0; i < count; i++) {
+      const event = input.evs[i]!;
+      this.shard.enqueue({ kind: 'event', path: event.subject, event, ticket, index: i, seq: inputPosition(seq, i) });
+    }
     void ticket.promise.then(
-      (t) => this.settled(entry, t.rejected[0]?.error),
-      (err: unknown) => this.settled(entry, err),
+      (t) => this.settled(entry, worstError(t.rejected.map((r) => r.error)), count),
+      (err: unknown) => this.settled(entry, err, count),
     );
     if (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => this.waiting.push(r));
   }
 
-  private settled(entry: { seq: number; settled: boolean }, error: unknown): void {
+  /**
+   * An input not applied: refused by its model (the sender had its 202 already), or a
+   * passing failure. Logged at most once per {@link FAILURE_LOG_MS} per vshard, with how
+   * many there were since the last line, so a flood of bad events cannot flood the log.
+   */
+  private noteFailure(error: unknown): void {
+    this.failures++;
+    const now = performance.now();
+    if (now - this.failureLoggedAt < FAILURE_LOG_MS) return;
+    this.log.warn(
+      { vshard: this.vshard, failed: this.failures, err: (error as Error)?.message },
+      'cluster: input was not applied',
+    );
+    this.failures = 0;
+    this.failureLoggedAt = now;
+  }
+
+  /** `count`: the events of the message (each counted in flight). */
+  private settled(entry: { seq: number; settled: boolean }, error: unknown, count = 1): void {
     if (settledForGood(error)) {
       entry.settled = true;
       // Joins taken before this event were in the inbox ahead of it: settled with it.
@@ -203,12 +232,16 @@ export class InputConsumer {
       this.pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
-    this.inFlight--;
-    if (error !== undefined)
-      this.log.warn({ vshard: this.vshard, err: (error as Error).message }, 'cluster: an input event was not applied');
+    this.inFlight -= count;
+    if (error !== undefined) this.noteFailure(error);
     if (this.inFlight < MAX_IN_FLIGHT / 2) for (const wake of this.waiting.splice(0)) wake();
     if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
   }
+}
+
+/** Of a message's failed events, the one that decides (a passing failure over refusals for good). */
+function worstError(errors: readonly unknown[]): unknown {
+  return errors.find((e) => !settledForGood(e)) ?? errors[0];
 }
 
 /**

@@ -79,7 +79,7 @@ describe.skipIf(!hasNatsServer)('links across nodes (serve --cluster, 3 nats-ser
     let owner: string | undefined;
     await until('placement settles', 20_000, async () => {
       for (let i = 0; i < 50; i++) {
-        room = `/org/o/site/s/building/${i}/floor/1/unit/a/room/1`;
+        room = `/org/o/site/s/building/${100 + i}/floor/1/unit/a/room/1`; // not one of the wildcard part's rooms
         owner = await ownerOf(nats.urls(), room);
         if (owner === 'b' || owner === 'c') return true;
       }

@@ -194,8 +194,8 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', 
       await js.publish(
         `twinflow.in.${target}`,
         encodeInput({
-          k: 'e',
-          ev: { id: `late${i}`, source: 'test', type: 'reading', subject: ROOMS[0]!, time: 0, data: {} },
+          k: 'b',
+          evs: [{ id: `late${i}`, source: 'test', type: 'reading', subject: ROOMS[0]!, time: 0, data: {} }],
         }),
       );
     await nc.close();
