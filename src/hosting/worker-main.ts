@@ -108,6 +108,12 @@ const host = new LocalShardHost(
 );
 
 extension?.attach(host);
+// With an extension the worker takes work the main thread never sent (cluster mode: its
+// vshards' input from JetStream), so no answer carries its counters: report them anyway.
+if (extension)
+  setInterval(() => {
+    if (!flushScheduled) port.postMessage({ messages: [], counters: host.counters() });
+  }, 500).unref();
 
 type Forwarder = HostObserver & { path?: string; lane: string; filter: boolean };
 /** Links by the main thread's observer id, with the answer of the observe that made each. */

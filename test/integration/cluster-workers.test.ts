@@ -72,6 +72,11 @@ describe.skipIf(!hasNatsServer)('cluster mode on worker threads (one node, a nat
     };
     for (let i = 0; i < 10; i++) await send(20);
     await untilApplied(rt, acked);
+    // The workers' counters reach the main thread with no request to carry them (nothing
+    // they apply was sent by it): the events ingested now, never read, are counted.
+    for (let i = 0; i < 5; i++) await send(20);
+    await expect.poll(() => rt.stats().events, { timeout: 10_000 }).toBeGreaterThanOrEqual(acked.length);
+    await untilApplied(rt, acked);
     // The twins live in the worker threads (the main thread's host is the worker host).
     const workers = (cluster as unknown as { inner: WorkerShardHost }).inner;
     await workers.settle();
