@@ -207,8 +207,11 @@ export class Shard implements TurnSink {
           this.joins.take();
           break;
         }
-        for (const [parent, updates] of this.joins.take())
+        for (const [parent, updates] of this.joins.take()) {
           this.dispatch.process({ kind: 'joins', path: parent, updates });
+          // Applied, or failed with its twin: reused. A parent still loading holds it until it starts.
+          if (this.twins.get(parent)?.state !== 'starting') this.joins.recycle(updates);
+        }
       }
       if (!this.closed) {
         this.lifecycle.dropStateless();
