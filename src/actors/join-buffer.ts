@@ -134,8 +134,12 @@ export class JoinUpdates {
 
 const INDEX_FROM = 32;
 
-/** Batches kept for reuse at most: enough for every parent a large step touches. */
-const MAX_SPARE = 65_536;
+/**
+ * Batches kept for reuse at most (~300 B each): the parents a large step touches. Only
+ * small batches are kept; a parent with many children's updates grew arrays and an index
+ * that should not stay in memory.
+ */
+const MAX_SPARE = 8_192;
 
 /**
  * Join updates waiting for the end of the current step, coalesced to the latest value
@@ -167,7 +171,8 @@ export class JoinBuffer {
 
   /** A taken batch was applied and nothing holds it any more: it serves a later parent. */
   recycle(updates: JoinUpdates): void {
+    if (updates.length > INDEX_FROM || this.spare.length >= MAX_SPARE) return;
     updates.clear();
-    if (this.spare.length < MAX_SPARE) this.spare.push(updates);
+    this.spare.push(updates);
   }
 }
