@@ -60,15 +60,19 @@ export class StepCommit {
 
   /** A work item is done (rejected with `error`, or accepted): its ticket counts it. */
   finish(work: Work, error?: TwinError): void {
-    if (error && work.kind !== 'joins')
-      this.deps.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
-    if (!('ticket' in work) || !work.ticket) return;
-    const ticket = work.ticket as Ticket;
-    if (!error && (work.kind === 'event' || work.kind === 'command') && ticket !== this.lastTouched) {
+    const ticket = 'ticket' in work ? (work.ticket as Ticket | null) : null;
+    this.finishInput(work.kind, work.path, ticket, 'index' in work ? work.index : 0, error);
+  }
+
+  /** Item `index` of `ticket`'s batch, of kind `kind` and for the twin at `path`, is done (see {@link finish}). */
+  finishInput(kind: Work['kind'], path: string, ticket: Ticket | null, index: number, error?: TwinError): void {
+    if (error && kind !== 'joins') this.deps.log.debug({ path, code: error.code, err: error.message }, 'work rejected');
+    if (!ticket) return;
+    if (!error && (kind === 'event' || kind === 'command') && ticket !== this.lastTouched) {
       this.lastTouched = ticket;
       this.touched.push(ticket);
     }
-    ticket.done('index' in work ? work.index : 0, error);
+    ticket.done(index, error);
     if (ticket.complete) this.tickets.push(ticket);
   }
 
