@@ -6,40 +6,66 @@
  * every change that reaches a parent. A parent with many children switches to an index.
  */
 export class JoinUpdates {
-  readonly lanes: string[] = [];
-  readonly children: string[] = [];
-  readonly values: unknown[] = [];
+  // Parallel arrays used up to `count`, kept with their capacity when the batch is reused
+  // (see JoinBuffer.recycle): setting an array's length to 0 would drop its storage.
+  private readonly laneOf: string[] = [];
+  private readonly childOf: string[] = [];
+  private readonly valueOf: unknown[] = [];
+  private count = 0;
   /** Cluster mode: the input-stream sequence of the join it carries, read from a vshard's input (0: none). */
   inputSeq = 0;
   /** `lane ␟ child` → position; built once a parent has more pending pairs than a scan should visit. */
   private index: Map<string, number> | null = null;
 
   get length(): number {
-    return this.children.length;
+    return this.count;
+  }
+
+  /** The join lane of pair `i` (0 ≤ i < length). */
+  lane(i: number): string {
+    return this.laneOf[i]!;
+  }
+
+  /** The child path of pair `i`. */
+  child(i: number): string {
+    return this.childOf[i]!;
+  }
+
+  /** The child's latest value of pair `i`. */
+  value(i: number): unknown {
+    return this.valueOf[i];
   }
 
   set(lane: string, child: string, value: unknown): void {
-    const n = this.children.length;
+    const n = this.count;
     if (this.index) {
       const key = lane + '\u001f' + child;
       const at = this.index.get(key);
-      if (at !== undefined) this.values[at] = value;
+      if (at !== undefined) this.valueOf[at] = value;
       else this.append(lane, child, value, key);
       return;
     }
     for (let i = 0; i < n; i++) {
-      if (this.children[i] === child && this.lanes[i] === lane) {
-        this.values[i] = value;
+      if (this.childOf[i] === child && this.laneOf[i] === lane) {
+        this.valueOf[i] = value;
         return;
       }
     }
     if (n >= INDEX_FROM) {
       this.index = new Map();
-      for (let i = 0; i < n; i++) this.index.set(this.lanes[i] + '\u001f' + this.children[i], i);
+      for (let i = 0; i < n; i++) this.index.set(this.laneOf[i] + '\u001f' + this.childOf[i], i);
       this.append(lane, child, value, lane + '\u001f' + child);
       return;
     }
     this.append(lane, child, value, undefined);
+  }
+
+  /** Empties the batch for reuse, dropping its references to values. */
+  clear(): void {
+    for (let i = 0; i < this.count; i++) this.valueOf[i] = undefined;
+    this.count = 0;
+    this.inputSeq = 0;
+    this.index = null;
   }
 
   /**
@@ -50,7 +76,7 @@ export class JoinUpdates {
    * bit-identical at any worker count. Batches are small and usually in order already.
    */
   canonicalize(): void {
-    const n = this.children.length;
+    const n = this.count;
     let sorted = true;
     for (let i = 1; i < n && sorted; i++) if (this.compare(i - 1, i) > 0) sorted = false;
     if (sorted) return;
@@ -60,19 +86,19 @@ export class JoinUpdates {
       return;
     }
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.compare(a, b));
-    const lanes = order.map((i) => this.lanes[i]!);
-    const children = order.map((i) => this.children[i]!);
-    const values = order.map((i) => this.values[i]);
+    const lanes = order.map((i) => this.laneOf[i]!);
+    const children = order.map((i) => this.childOf[i]!);
+    const values = order.map((i) => this.valueOf[i]);
     for (let i = 0; i < n; i++) {
-      this.lanes[i] = lanes[i]!;
-      this.children[i] = children[i]!;
-      this.values[i] = values[i];
+      this.laneOf[i] = lanes[i]!;
+      this.childOf[i] = children[i]!;
+      this.valueOf[i] = values[i];
     }
   }
 
   private insertionSort(): void {
-    const { lanes, children, values } = this;
-    for (let i = 1; i < children.length; i++) {
+    const { laneOf: lanes, childOf: children, valueOf: values } = this;
+    for (let i = 1; i < this.count; i++) {
       const lane = lanes[i]!;
       const child = children[i]!;
       const value = values[i];
@@ -89,31 +115,42 @@ export class JoinUpdates {
   }
 
   private compare(a: number, b: number): number {
-    const ca = this.children[a]!;
-    const cb = this.children[b]!;
+    const ca = this.childOf[a]!;
+    const cb = this.childOf[b]!;
     if (ca !== cb) return ca < cb ? -1 : 1;
-    const la = this.lanes[a]!;
-    const lb = this.lanes[b]!;
+    const la = this.laneOf[a]!;
+    const lb = this.laneOf[b]!;
     return la === lb ? 0 : la < lb ? -1 : 1;
   }
 
   private append(lane: string, child: string, value: unknown, key: string | undefined): void {
-    if (key !== undefined) this.index!.set(key, this.children.length);
-    this.lanes.push(lane);
-    this.children.push(child);
-    this.values.push(value);
+    const i = this.count++;
+    if (key !== undefined) this.index!.set(key, i);
+    this.laneOf[i] = lane;
+    this.childOf[i] = child;
+    this.valueOf[i] = value;
   }
 }
 
 const INDEX_FROM = 32;
 
 /**
+ * Batches kept for reuse at most (~300 B each): the parents a large step touches. Only
+ * small batches are kept; a parent with many children's updates grew arrays and an index
+ * that should not stay in memory.
+ */
+const MAX_SPARE = 8_192;
+
+/**
  * Join updates waiting for the end of the current step, coalesced to the latest value
  * per (parent, join lane, child). A burst of readings in one subtree becomes one turn per
- * parent per step, which is what keeps aggregation cheap on the hot path.
+ * parent per step, which is what keeps aggregation cheap on the hot path. A parent's batch
+ * is reused once its turn ran ({@link JoinBuffer.recycle}): a fresh batch with three
+ * growing arrays per parent per step was ~140 B per event.
  */
 export class JoinBuffer {
   private pending = new Map<string, JoinUpdates>();
+  private readonly spare: JoinUpdates[] = [];
 
   get size(): number {
     return this.pending.size;
@@ -121,7 +158,7 @@ export class JoinBuffer {
 
   add(parent: string, joinLane: string, child: string, value: unknown): void {
     let updates = this.pending.get(parent);
-    if (!updates) this.pending.set(parent, (updates = new JoinUpdates()));
+    if (!updates) this.pending.set(parent, (updates = this.spare.pop() ?? new JoinUpdates()));
     updates.set(joinLane, child, value);
   }
 
@@ -130,5 +167,12 @@ export class JoinBuffer {
     const out = this.pending;
     this.pending = new Map();
     return out;
+  }
+
+  /** A taken batch was applied and nothing holds it any more: it serves a later parent. */
+  recycle(updates: JoinUpdates): void {
+    if (updates.length > INDEX_FROM || this.spare.length >= MAX_SPARE) return;
+    updates.clear();
+    this.spare.push(updates);
   }
 }

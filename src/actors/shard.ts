@@ -1,11 +1,12 @@
 import { TwinError } from '../errors.js';
 import type { LaneObserver } from '../lanes/events.js';
-import type { TwinLogger } from '../model/twin-model.js';
+import type { TwinEvent, TwinLogger } from '../model/twin-model.js';
 import type { PathFilter } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { CorruptRecords } from './corrupt-records.js';
 import { JoinBuffer } from './join-buffer.js';
 import { FilterLinks } from './filter-links.js';
+import { Inbox } from './inbox.js';
 import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
 import { ShardAlarm } from './shard-alarm.js';
@@ -54,8 +55,7 @@ export class Shard implements TurnSink {
   private readonly loader: TwinLoader;
   private readonly lifecycle: TwinLifecycle;
   private readonly dispatch: WorkDispatch;
-  private inbox: Work[] = [];
-  private inboxHead = 0;
+  private readonly inbox = new Inbox();
   private readonly joins = new JoinBuffer();
   private readonly runner: TurnRunner;
   private readonly alarm: ShardAlarm;
@@ -101,7 +101,7 @@ export class Shard implements TurnSink {
       start: (twin, stored) => this.lifecycle.start(twin, stored),
       finish: (work, error) => this.step.finish(work, error),
       resume: (buffered) => {
-        this.inbox.splice(this.inboxHead, 0, ...buffered);
+        this.inbox.pushFront(buffered);
         this.drain();
       },
       flush: () => this.step.flush(),
@@ -174,6 +174,16 @@ export class Shard implements TurnSink {
     this.scheduleDrain();
   }
 
+  /**
+   * Queues an event for the twin at its subject (a normalised path), item `index` of
+   * `ticket`'s batch: what `enqueue` of an event item does, without the item.
+   */
+  enqueueEvent(event: TwinEvent, ticket: Ticket | null, index: number): void {
+    if (this.closed) throw new TwinError('TWIN_RUNTIME_CLOSED');
+    this.inbox.pushEvent(event, ticket, index);
+    this.scheduleDrain();
+  }
+
   /** Resolves when the inbox is empty, no twin is loading and every commit finished. */
   async settle(): Promise<void> {
     for (;;) {
@@ -192,23 +202,18 @@ export class Shard implements TurnSink {
     this.draining = true;
     try {
       let budget = this.options.stepBudget ?? 50_000;
-      while (this.inboxHead < this.inbox.length && budget-- > 0) {
-        const work = this.inbox[this.inboxHead]!;
-        this.inbox[this.inboxHead++] = undefined as unknown as Work;
-        this.dispatch.process(work);
-      }
-      if (this.inboxHead >= this.inbox.length) {
-        this.inbox = [];
-        this.inboxHead = 0;
-      }
+      while (this.inbox.size > 0 && budget-- > 0) this.inbox.runNext(this.dispatch);
       for (let round = 0; this.joins.size > 0; round++) {
         if (round >= MAX_JOIN_ROUNDS) {
           this.log.error({ rounds: round }, 'join propagation did not settle; a join cycle between models?');
           this.joins.take();
           break;
         }
-        for (const [parent, updates] of this.joins.take())
+        for (const [parent, updates] of this.joins.take()) {
           this.dispatch.process({ kind: 'joins', path: parent, updates });
+          // Applied, or failed with its twin: reused. A parent still loading holds it until it starts.
+          if (this.twins.get(parent)?.state !== 'starting') this.joins.recycle(updates);
+        }
       }
       if (!this.closed) {
         this.lifecycle.dropStateless();
@@ -222,7 +227,7 @@ export class Shard implements TurnSink {
     } finally {
       this.draining = false;
     }
-    if (this.inboxHead < this.inbox.length) this.scheduleDrain();
+    if (this.inbox.size > 0) this.scheduleDrain();
   }
 
   async close(): Promise<void> {
@@ -328,7 +333,7 @@ export class Shard implements TurnSink {
   }
 
   private pendingWork(): number {
-    return this.inbox.length - this.inboxHead;
+    return this.inbox.size;
   }
 
   private scheduleDrain(): void {

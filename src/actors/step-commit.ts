@@ -27,8 +27,13 @@ export interface StepCommitDeps {
 export class StepCommit {
   private readonly commit: GroupCommit;
   private tickets: Ticket[] = [];
-  /** Events and commands the step accepted (reused): their tickets fail if the step's commit fails. */
-  private readonly finished: Extract<Work, { kind: 'event' | 'command' }>[] = [];
+  /**
+   * Tickets of the events and commands the step accepted, once each (a batch's items are
+   * consecutive): they fail if the step's commit fails. Kept as tickets, not items: a list
+   * of every accepted item cost an array of the step's size per step.
+   */
+  private touched: Ticket[] = [];
+  private lastTouched: Ticket | null = null;
   private stopped: string[] = [];
 
   constructor(private readonly deps: StepCommitDeps) {
@@ -55,12 +60,19 @@ export class StepCommit {
 
   /** A work item is done (rejected with `error`, or accepted): its ticket counts it. */
   finish(work: Work, error?: TwinError): void {
-    if (error && work.kind !== 'joins')
-      this.deps.log.debug({ path: work.path, code: error.code, err: error.message }, 'work rejected');
-    if (!('ticket' in work) || !work.ticket) return;
-    const ticket = work.ticket as Ticket;
-    if (!error && (work.kind === 'event' || work.kind === 'command')) this.finished.push(work);
-    ticket.done('index' in work ? work.index : 0, error);
+    const ticket = 'ticket' in work ? (work.ticket as Ticket | null) : null;
+    this.finishInput(work.kind, work.path, ticket, 'index' in work ? work.index : 0, error);
+  }
+
+  /** Item `index` of `ticket`'s batch, of kind `kind` and for the twin at `path`, is done (see {@link finish}). */
+  finishInput(kind: Work['kind'], path: string, ticket: Ticket | null, index: number, error?: TwinError): void {
+    if (error && kind !== 'joins') this.deps.log.debug({ path, code: error.code, err: error.message }, 'work rejected');
+    if (!ticket) return;
+    if (!error && (kind === 'event' || kind === 'command') && ticket !== this.lastTouched) {
+      this.lastTouched = ticket;
+      this.touched.push(ticket);
+    }
+    ticket.done(index, error);
     if (ticket.complete) this.tickets.push(ticket);
   }
 
@@ -75,10 +87,11 @@ export class StepCommit {
     const writes = runner.takeWrites();
     stats.writes += writes.length;
     const stopped = this.stopped;
-    this.commit.submit(writes, this.tickets, runner.takeOutputs(), touchedTickets(this.finished));
+    this.commit.submit(writes, this.tickets, runner.takeOutputs(), this.touched);
     if (stopped.length > 0) this.holdStopped(stopped);
     this.tickets = [];
-    this.finished.length = 0;
+    this.touched = [];
+    this.lastTouched = null;
     this.stopped = [];
   }
 
@@ -134,16 +147,4 @@ export class StepCommit {
       }
     }
   }
-}
-
-/** The tickets of a step's accepted items, once each (a batch's items are consecutive). */
-function touchedTickets(items: readonly { ticket: Ticket | null }[]): Ticket[] {
-  const out: Ticket[] = [];
-  let last: Ticket | null = null;
-  for (const w of items) {
-    if (w.ticket === null || w.ticket === last) continue;
-    last = w.ticket;
-    out.push(w.ticket);
-  }
-  return out;
 }

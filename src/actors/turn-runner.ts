@@ -21,8 +21,8 @@ const APPLY_JOINS = (twin: Twin, updates: JoinUpdates, only: number): void => {
   const from = only < 0 ? 0 : only;
   const to = only < 0 ? updates.length : only + 1;
   for (let i = from; i < to; i++) {
-    const join = twin.lanes[updates.lanes[i]!] as JoinLane<unknown> | undefined;
-    join?.accept(updates.children[i]!, updates.values[i]);
+    const join = twin.lanes[updates.lane(i)] as JoinLane<unknown> | undefined;
+    join?.accept(updates.child(i), updates.value(i));
   }
 };
 

@@ -272,10 +272,11 @@ export class Twin implements LaneHost {
    * inside the turn, so a sample commits or rolls back with it.
    */
   private sampleWindows(): void {
-    const sources = WRITTEN_SOURCES.take();
-    if (!sources) return;
+    const written = WRITTEN_SOURCES.size;
+    if (written === 0) return;
     const names = this.definition.laneNames;
-    for (const source of sources) {
+    for (let s = 0; s < written; s++) {
+      const source = WRITTEN_SOURCES.at(s);
       if (this.lanes[source.name] !== source) continue; // written outside a turn by model code of another twin
       const value = (source as ValueLane<unknown>).get();
       const windows = this.definition.writeEffects[source.index]!.windows;
@@ -288,6 +289,7 @@ export class Twin implements LaneHost {
         this.armWindow(w);
       }
     }
+    WRITTEN_SOURCES.clear(); // (a sample that throws fails the turn, whose abortTurn clears it)
   }
 
   /** Forgets hooks and window samples of a turn that is being rolled back. */

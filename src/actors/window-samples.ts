@@ -11,26 +11,31 @@ import type { Lane } from '../lanes/lane.js';
  * by taking or clearing it (commit or rollback), so no twin pays a field for it.
  */
 class WrittenSources {
-  private lanes: Lane[] = [];
+  /** Reused by every turn (slots past `count` are cleared): a fresh array per turn cost ~150 B per event. */
+  private readonly lanes: Lane[] = [];
+  private count = 0;
 
   /** A write to `lane`, which feeds windows, in the current turn. */
   note(lane: Lane): void {
     const lanes = this.lanes;
-    for (let i = 0; i < lanes.length; i++) if (lanes[i] === lane) return;
-    lanes.push(lane);
+    for (let i = 0; i < this.count; i++) if (lanes[i] === lane) return;
+    lanes[this.count++] = lane;
   }
 
-  /** The sources written since the last take, in first-write order; null when none. */
-  take(): Lane[] | null {
-    if (this.lanes.length === 0) return null;
-    const lanes = this.lanes;
-    this.lanes = [];
-    return lanes;
+  /** How many sources were written since the last clear (read them with {@link at}, in first-write order). */
+  get size(): number {
+    return this.count;
   }
 
-  /** The turn rolled back: its writes are no samples. */
+  at(i: number): Lane {
+    return this.lanes[i]!;
+  }
+
+  /** The turn took its samples, or rolled back (its writes are no samples). */
   clear(): void {
-    if (this.lanes.length > 0) this.lanes = [];
+    // Drop the references, so a finished turn does not pin a stopped twin's lanes.
+    for (let i = 0; i < this.count; i++) this.lanes[i] = undefined as unknown as Lane;
+    this.count = 0;
   }
 }
 

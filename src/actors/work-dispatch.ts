@@ -11,7 +11,9 @@ import type { TwinDirectory } from './twin-directory.js';
 import type { TwinLifecycle } from './twin-lifecycle.js';
 import type { TwinLoader } from './twin-loader.js';
 import { warmStep, type WarmTarget } from './warm.js';
-import type { Work } from './work.js';
+import type { Ticket, Work } from './work.js';
+import type { TwinEvent } from '../model/twin-model.js';
+import type { InboxConsumer } from './inbox.js';
 
 /** The shard's parts a work item may need. */
 export interface WorkDeps {
@@ -36,7 +38,7 @@ export interface WorkDeps {
  * a warm starts a chunk of stored twins. Every item first finds or starts its twin
  * ({@link TwinLoader.activate}); one whose twin is still loading waits there.
  */
-export class WorkDispatch {
+export class WorkDispatch implements InboxConsumer {
   // The parts every item uses, as own fields (read on every item).
   private readonly runner: TurnRunner;
   private readonly step: StepCommit;
@@ -44,6 +46,8 @@ export class WorkDispatch {
   private readonly loader: TwinLoader;
   private readonly journaling: boolean;
   private readonly dedupeWindow: number;
+  /** Live twins by path (the directory's map). */
+  private readonly twins: ReadonlyMap<string, Twin>;
 
   constructor(private readonly deps: WorkDeps) {
     this.runner = deps.runner;
@@ -52,9 +56,14 @@ export class WorkDispatch {
     this.loader = deps.loader;
     this.journaling = deps.journaling;
     this.dedupeWindow = deps.dedupeWindow;
+    this.twins = deps.directory.live;
   }
 
   process(work: Work): void {
+    if (work.kind === 'event') {
+      this.event(work.path, work.event, work.ticket, work.index, work.seq, work);
+      return;
+    }
     if (work.kind === 'warm') {
       this.warmChunk(work);
       return;
@@ -67,42 +76,10 @@ export class WorkDispatch {
       this.step.finish(work); // stopping a twin that is not live is already done; a released one an exact link watches stays
       return;
     }
-    let twin: Twin | null;
-    try {
-      twin = this.loader.activate(work);
-    } catch (err) {
-      this.step.finish(work, toTwinError(err));
-      return;
-    }
-    if (!twin) return; // buffered until its state has loaded
+    const twin = this.activate(work);
+    if (!twin) return; // buffered until its state has loaded, or failed
     twin.lastActiveSec = (this.deps.clock.now() / 1000) | 0;
     switch (work.kind) {
-      case 'event': {
-        this.stats.events++;
-        const window = this.dedupeWindow;
-        const key = window > 0 ? DedupeWindow.hash(work.event.source, work.event.id) : 0;
-        if ((window > 0 && twin.isDuplicate(key)) || (work.seq !== undefined && work.seq <= twin.inputSeq)) {
-          this.stats.duplicates++;
-          this.step.finish(work); // its effect is already there: acknowledge, do nothing
-          break;
-        }
-        if (this.journaling)
-          this.runner.cause = { kind: 'event', id: work.event.id, source: work.event.source, type: work.event.type };
-        const error = this.runner.runTurn(twin, RUN_EVENT, work.event);
-        if (!error) {
-          if (window > 0) {
-            twin.remember(key, window);
-            this.runner.markDirty(twin);
-          }
-          if (work.seq !== undefined) {
-            twin.advanceInputSeq(work.seq);
-            this.runner.markDirty(twin);
-          }
-          if (!twin.announced) this.runner.announce(twin);
-        }
-        this.step.finish(work, error);
-        break;
-      }
       case 'command': {
         this.stats.commands++;
         if (this.journaling) this.runner.cause = { kind: 'command', lane: work.lane };
@@ -138,6 +115,64 @@ export class WorkDispatch {
         this.deps.lifecycle.stop(twin);
         this.step.finish(work);
         break;
+    }
+  }
+
+  /** An event queued without a work item (see Inbox): item `index` of `ticket`'s batch. */
+  processEvent(event: TwinEvent, ticket: Ticket | null, index: number): void {
+    this.event(event.subject, event, ticket, index, undefined, null);
+  }
+
+  /**
+   * An event's turn (one seen recently is acknowledged without one). `work` is its item when
+   * it came as one; an event queued without one gets an item only if it must wait for its
+   * twin's state or fails to start it (the live twin is the usual case).
+   */
+  private event(
+    path: string,
+    event: TwinEvent,
+    ticket: Ticket | null,
+    index: number,
+    seq: number | undefined,
+    work: Work | null,
+  ): void {
+    let twin = this.twins.get(path);
+    if (twin === undefined || twin.state !== 'active') {
+      twin = this.activate(work ?? { kind: 'event', path, event, ticket, index }) ?? undefined;
+      if (!twin) return;
+    }
+    twin.lastActiveSec = (this.deps.clock.now() / 1000) | 0;
+    this.stats.events++;
+    const window = this.dedupeWindow;
+    const key = window > 0 ? DedupeWindow.hash(event.source, event.id) : 0;
+    if ((window > 0 && twin.isDuplicate(key)) || (seq !== undefined && seq <= twin.inputSeq)) {
+      this.stats.duplicates++;
+      this.step.finishInput('event', path, ticket, index); // its effect is already there: acknowledge, do nothing
+      return;
+    }
+    if (this.journaling) this.runner.cause = { kind: 'event', id: event.id, source: event.source, type: event.type };
+    const error = this.runner.runTurn(twin, RUN_EVENT, event);
+    if (!error) {
+      if (window > 0) {
+        twin.remember(key, window);
+        this.runner.markDirty(twin);
+      }
+      if (seq !== undefined) {
+        twin.advanceInputSeq(seq);
+        this.runner.markDirty(twin);
+      }
+      if (!twin.announced) this.runner.announce(twin);
+    }
+    this.step.finishInput('event', path, ticket, index, error);
+  }
+
+  /** The live twin for a work item, started if needed; null when it was buffered or failed (then finished). */
+  private activate(work: Work): Twin | null {
+    try {
+      return this.loader.activate(work);
+    } catch (err) {
+      this.step.finish(work, toTwinError(err));
+      return null;
     }
   }
 

@@ -115,7 +115,7 @@ export class LocalShardHost implements ShardHost {
   }
 
   submitEvent(event: TwinEvent, ticket: Ticket, index: number): void {
-    this.shard.enqueue({ kind: 'event', path: event.subject, event, ticket, index });
+    this.shard.enqueueEvent(event, ticket, index);
   }
 
   submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {

@@ -23,8 +23,11 @@ export class MapLane<V> extends Lane {
     return 'map';
   }
   protected entries = new Map<string, V>();
-  /** Keys changed since the last collect: an array while short (the common case), a Set once long. */
-  private dirtyKeys: string[] | Set<string> | null = null;
+  /**
+   * Keys changed since the last collect: one key as it is, an array while short (the common
+   * case), a Set once long.
+   */
+  private dirtyKeys: string | string[] | Set<string> | null = null;
 
   constructor(info: LaneInfo<MapOptions<V>>, host: LaneHost) {
     super(info, host);
@@ -114,14 +117,18 @@ export class MapLane<V> extends Lane {
   }
 
   collect(out: StateWrite[]): boolean {
-    const path = this.host.path;
-    if (!this.dirtyKeys) return false;
-    for (const key of this.dirtyKeys) {
-      if (this.entries.has(key)) out.push({ op: 'put', path, lane: this.name, key, value: this.entries.get(key) });
-      else out.push({ op: 'del', path, lane: this.name, key });
-    }
+    const dirty = this.dirtyKeys;
+    if (dirty === null) return false;
     this.dirtyKeys = null;
+    if (typeof dirty === 'string') this.collectKey(out, dirty);
+    else for (const key of dirty) this.collectKey(out, key);
     return false;
+  }
+
+  private collectKey(out: StateWrite[], key: string): void {
+    const path = this.host.path;
+    if (this.entries.has(key)) out.push({ op: 'put', path, lane: this.name, key, value: this.entries.get(key) });
+    else out.push({ op: 'del', path, lane: this.name, key });
   }
 
   revert(key: string | undefined, old: unknown, existed: boolean): void {
@@ -140,8 +147,10 @@ export class MapLane<V> extends Lane {
 
   private markDirty(key: string): void {
     const keys = this.dirtyKeys;
-    if (keys === null) this.dirtyKeys = [key];
-    else if (!Array.isArray(keys)) keys.add(key);
+    if (keys === null) this.dirtyKeys = key;
+    else if (typeof keys === 'string') {
+      if (keys !== key) this.dirtyKeys = [keys, key];
+    } else if (!Array.isArray(keys)) keys.add(key);
     else if (!keys.includes(key)) {
       keys.push(key);
       if (keys.length > 16) this.dirtyKeys = new Set(keys);

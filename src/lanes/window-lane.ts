@@ -56,8 +56,11 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
   private samples: [number, number][] = NO_SAMPLES;
   /** Time-weighted sliding windows: the value of the newest sample that left the window. */
   private before: number | null = null;
-  /** Windows changed since the last write (see {@link WindowLane.collect}). */
-  private dirtyKeys: string[] | null = null;
+  /**
+   * Windows changed since the last write (see {@link WindowLane.collect}): one key as it is
+   * (a step of samples usually changes only the current window), more in an array.
+   */
+  private dirtyKeys: string | string[] | null = null;
   /** Samples or open windows changed: the twin's record must be rewritten. */
   private recordDirty = false;
   /** The store holds closed windows of this lane as entries. */
@@ -188,32 +191,37 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
    * write of its own.
    */
   collect(out: StateWrite[]): boolean {
-    let recordDirty = this.recordDirty;
-    this.recordDirty = false;
-    const keys = this.dirtyKeys;
-    if (!keys) return recordDirty;
-    this.dirtyKeys = null;
-    const path = this.host.path;
-    let deleted = false;
-    for (const key of keys) {
-      const w = this.windows.get(key);
-      if (w === undefined) {
-        out.push({ op: 'del', path, lane: this.name, key });
-        deleted = true;
-        recordDirty = true; // it may have been an open window in the record
-      } else if (w.closed) {
-        out.push({ op: 'put', path, lane: this.name, key, value: w });
-        this.entriesStored = true;
-        recordDirty = true; // no longer among the record's open windows
-      } else {
-        recordDirty = true;
-      }
+    const dirty = this.dirtyKeys;
+    if (dirty === null) {
+      const recordDirty = this.recordDirty;
+      this.recordDirty = false;
+      return recordDirty;
     }
+    this.dirtyKeys = null;
+    this.recordDirty = false;
+    // Every dirty window changes the record: an open one is in it, a closed or trimmed one may have been.
+    let deleted = false;
+    if (typeof dirty === 'string') deleted = this.collectKey(out, dirty);
+    else for (const key of dirty) if (this.collectKey(out, key)) deleted = true;
     if (deleted) {
       this.entriesStored = false;
       for (const w of this.windows.values()) if (w.closed) this.entriesStored = true;
     }
-    return recordDirty;
+    return true;
+  }
+
+  /** The entry write of one dirty window, if any; true when it was deleted (trimmed). */
+  private collectKey(out: StateWrite[], key: string): boolean {
+    const w = this.windows.get(key);
+    if (w === undefined) {
+      out.push({ op: 'del', path: this.host.path, lane: this.name, key });
+      return true;
+    }
+    if (w.closed) {
+      out.push({ op: 'put', path: this.host.path, lane: this.name, key, value: w });
+      this.entriesStored = true;
+    }
+    return false;
   }
 
   override hasEntries(): boolean {
@@ -295,10 +303,13 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
     this.host.noteChange(this, key, old, old !== undefined);
   }
 
-  /** A short array, not a Set: a step dirties one or two windows, and this runs per sample. */
+  /** A key, then a short array, not a Set: a step dirties one or two windows, and this runs per sample. */
   private markDirty(key: string): void {
-    const keys = (this.dirtyKeys ??= []);
-    if (!keys.includes(key)) keys.push(key);
+    const keys = this.dirtyKeys;
+    if (keys === null) this.dirtyKeys = key;
+    else if (typeof keys === 'string') {
+      if (keys !== key) this.dirtyKeys = [keys, key];
+    } else if (!keys.includes(key)) keys.push(key);
   }
 
   /** Drops the windows with the earliest starts beyond `keep`. */

@@ -25,15 +25,56 @@ describe('JoinUpdates.canonicalize', () => {
       for (const seed of [1, 2, 3]) {
         const { updates, latest } = batch(n, seed);
         updates.canonicalize();
-        const got = updates.children.map((c, i) => `${c}|${updates.lanes[i]}`);
+        const got = Array.from({ length: updates.length }, (_, i) => `${updates.child(i)}|${updates.lane(i)}`);
         const expected = [...latest.keys()].sort((x, y) => {
           const [cx, lx] = x.split('|') as [string, string];
           const [cy, ly] = y.split('|') as [string, string];
           return cx !== cy ? (cx < cy ? -1 : 1) : lx < ly ? -1 : lx > ly ? 1 : 0;
         });
         expect(got).toEqual(expected);
-        expect(updates.values).toEqual(got.map((k) => latest.get(k)));
+        expect(Array.from({ length: updates.length }, (_, i) => updates.value(i))).toEqual(
+          got.map((k) => latest.get(k)),
+        );
       }
     });
   }
+});
+
+describe('JoinBuffer with reused batches', () => {
+  it('holds, step after step, the latest value per (lane, child) of each parent in first-touched order, like a map of maps', () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const rnd = seeded(seed);
+      const buffer = new JoinBuffer();
+      for (let step = 0; step < 40; step++) {
+        // The model: per parent, (lane, child) → latest value, in insertion order.
+        const model = new Map<string, Map<string, { lane: string; child: string; value: number }>>();
+        const adds = Math.floor(rnd() * 120);
+        for (let i = 0; i < adds; i++) {
+          const parent = `/p${Math.floor(rnd() * 6)}`;
+          const lane = rnd() < 0.5 ? 'a' : 'b';
+          // Up to 60 children: batches cross the size at which a parent switches to an index.
+          const child = `${parent}/c${Math.floor(rnd() * (rnd() < 0.2 ? 60 : 5))}`;
+          const value = step * 1000 + i;
+          buffer.add(parent, lane, child, value);
+          let pairs = model.get(parent);
+          if (!pairs) model.set(parent, (pairs = new Map()));
+          pairs.set(`${lane}|${child}`, { lane, child, value });
+        }
+        const taken = buffer.take();
+        expect([...taken.keys()]).toEqual([...model.keys()]);
+        for (const [parent, updates] of taken) {
+          const got = Array.from({ length: updates.length }, (_, i) => ({
+            lane: updates.lane(i),
+            child: updates.child(i),
+            value: updates.value(i),
+          }));
+          expect(got).toEqual([...model.get(parent)!.values()]);
+          if (rnd() < 0.5) updates.canonicalize(); // as a join turn does, before the batch is reused
+          // Most batches are reused; some are held (a parent still loading) and never come back.
+          if (rnd() < 0.9) buffer.recycle(updates);
+        }
+        expect(buffer.size).toBe(0);
+      }
+    }
+  });
 });
