@@ -103,6 +103,7 @@ export class ClusterShardHost implements ShardHost {
       this.vshardOf,
       `${this.nodeId}.${Date.now().toString(36)}`,
       log,
+      (v) => this.member.leases.valid(v),
     );
     const built = buildNodeVshards(this.host, {
       link: this.link,

@@ -50,6 +50,7 @@ export async function createWorkerExtension(
     vshard,
     `${cluster.nodeId}.w${index}.${Date.now().toString(36)}`,
     log,
+    (v) => view.held(v),
   );
   let executor: VShardExecutor | undefined;
   return {

@@ -19,9 +19,20 @@ export class JoinPublisher {
     private readonly vshardOf: (path: string) => number,
     private readonly prefix: string,
     private readonly log: TwinLogger,
+    /** Whether this node's lease on the vshard is valid now (the lease gate, as for commits). */
+    private readonly leaseHeld: (vshard: number) => boolean,
   ) {}
 
+  /**
+   * Sends the join unless the child's vshard lease is no longer valid here: a node that
+   * wakes from a freeze with turns in flight must not hand a parent a value its own commit
+   * will be refused for (the next owner announces the child's stored values anew).
+   */
   publish(parent: string, lane: string, child: string, value: unknown): void {
+    if (!this.leaseHeld(this.vshardOf(child))) {
+      this.log.debug({ parent, child }, 'cluster: join not sent: the lease of its vshard ended');
+      return;
+    }
     const input = encodeInput({ k: 'j', parent, lane, child, value });
     const msgID = `j${this.prefix}.${++this.seq}`;
     this.js.publish(this.names.input(this.vshardOf(parent)), input, { msgID }).catch((err: Error) => {

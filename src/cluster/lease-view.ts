@@ -41,6 +41,12 @@ export class LeaseView {
     this.slots[vshard * 2] = 0;
   }
 
+  /** Whether this node holds a valid lease on `vshard` now, under whichever epoch. */
+  held(vshard: number): boolean {
+    const epoch = this.slots[vshard * 2]!;
+    return this.valid(vshard, epoch);
+  }
+
   /** Whether this node may act for `vshard` under `epoch` now. */
   valid(vshard: number, epoch: number): boolean {
     return this.slots[vshard * 2] === epoch && epoch !== 0 && monotonicMs() < this.slots[vshard * 2 + 1]!;

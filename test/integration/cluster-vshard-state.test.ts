@@ -52,10 +52,12 @@ describe('LeaseView: the leases a node shares with its worker threads', () => {
     expect(other.valid(2, 7)).toBe(false);
     view.set(2, 7, monotonicMs() + 60_000);
     expect(other.valid(2, 7)).toBe(true);
+    expect(other.held(2)).toBe(true);
     expect(other.valid(2, 6)).toBe(false); // an earlier ownership's epoch
     expect(other.valid(1, 7)).toBe(false);
     view.set(2, 7, monotonicMs() - 1); // the deadline passed (renewals failed)
     expect(other.valid(2, 7)).toBe(false);
+    expect(other.held(2)).toBe(false);
     view.set(3, 9, monotonicMs() + 60_000);
     view.clear(3);
     expect(other.valid(3, 9)).toBe(false);
