@@ -134,3 +134,38 @@ describe.skipIf(!hasNatsServer)('cluster control plane (3 nats-servers, member p
     expectNoTwoOwners(periods);
   }, 90_000);
 });
+
+describe.skipIf(!hasNatsServer)('a member that loses NATS (member process, one nats-server)', () => {
+  it('stops every vshard it holds within its lease of losing the server, and its ownership periods end by then', async () => {
+    const nats = await natsCluster(1);
+    const dir = tempDir();
+    const log = join(dir, 'a.jsonl');
+    const a = await memberProcess({
+      servers: nats.urls(),
+      space: 'n',
+      nodeId: 'a',
+      vshards: 16,
+      leaseMs: LEASE_MS,
+      heartbeatMs: HEARTBEAT_MS,
+      stableMs: STABLE_MS,
+      ownershipLog: log,
+    });
+    const started = (): Set<number> => new Set(a.lines.filter((l) => 'start' in l).map((l) => l.start as number));
+    await until('a owns every vshard', 15_000, async () => (started().size === 16 ? true : undefined));
+
+    // The server dies: no renewal can succeed, so every lease runs out on a's own clock.
+    const lostNs = process.hrtime.bigint();
+    const lostAt = Date.now();
+    await nats.killServer(0);
+    await until('a stops every vshard', LEASE_MS + 2_000, async () => {
+      const stopped = new Set(a.lines.filter((l) => 'stop' in l).map((l) => l.stop as number));
+      return [...started()].every((v) => stopped.has(v)) ? true : undefined;
+    });
+    expect(Date.now() - lostAt).toBeLessThan(LEASE_MS + 1_000);
+    expect(a.lines.filter((l) => 'stop' in l).every((l) => l.reason === 'expired')).toBe(true);
+    // Each period ends no later than its lease allowed: at most a lease after the server went.
+    const periods = ownershipPeriods({ a: log });
+    expect(periods).toHaveLength(16);
+    for (const p of periods) expect(BigInt(p.end!) - lostNs).toBeLessThan(BigInt(LEASE_MS) * 1_000_000n);
+  }, 60_000);
+});
