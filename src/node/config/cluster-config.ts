@@ -16,7 +16,8 @@ export const CLUSTER_FLAGS = {
 export const CLUSTER_HELP = `
   Cluster over NATS JetStream (docs/cluster.md):
   --cluster <urls>                  join the twin space on these NATS servers, comma-separated
-                                    (env TWINFLOW_CLUSTER); state then lives in JetStream, not --data
+                                    (env TWINFLOW_CLUSTER); state then lives in JetStream, not --data;
+                                    vshard v runs on worker thread v % --workers
   --cluster-space <name>            the twin space's name: bucket, stream and subject prefix (default twinflow)
   --node-id <id>                    this node's id in the space (default: host name + random suffix)
   --cluster-replicas <1|3|5>        JetStream replicas of the space's streams and buckets (default 1)
