@@ -5,7 +5,7 @@ import type { LaneObserver } from '../lanes/events.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { PathFilter } from '../topology/index.js';
 import type { LinkFrame } from './link-server.js';
-import type { NodeRpc } from './node-rpc.js';
+import { NodeRpc } from './node-rpc.js';
 import type { SpaceNames } from './space-names.js';
 
 /** One wildcard link a client of this node holds, over the twins of every node. */
@@ -81,9 +81,11 @@ export class ClusterFilterLinks {
     };
     this.links.set(observer, link);
     try {
+      // A node that does not answer (dying, or not serving yet) does not fail the link: it
+      // gets it at a later check, and sends its twins then.
       await Promise.all([
         this.host.observeFilter(filter, lane, proxy, limit),
-        ...this.others().map((node) => this.register(link, node)),
+        ...this.others().map((node) => this.registerOrRetry(link, node)),
       ]);
     } catch (err) {
       this.close(observer);
@@ -108,10 +110,20 @@ export class ClusterFilterLinks {
       for (const node of link.nodes) if (!live.has(node)) link.nodes.delete(node);
       for (const node of live)
         if (!link.nodes.has(node))
-          this.register(link, node).catch((err: Error) => {
-            link.nodes.delete(node); // asked again at the next check
-            this.log.warn({ node, err: err.message }, 'cluster: a wildcard link could not reach a node yet');
-          });
+          this.registerOrRetry(link, node).catch((err: Error) =>
+            this.log.warn({ node, err: err.message }, 'cluster: a node refused a wildcard link'),
+          );
+    }
+  }
+
+  /** Registers the link on `node`; a refusal for good (no such lane) fails, anything else is retried at the next check. */
+  private async registerOrRetry(link: FilterLink, node: string): Promise<void> {
+    try {
+      await this.register(link, node);
+    } catch (err) {
+      link.nodes.delete(node);
+      if (!NodeRpc.retryable(err)) throw err;
+      this.log.warn({ node, err: (err as Error).message }, 'cluster: a wildcard link could not reach a node yet');
     }
   }
 
