@@ -1,18 +1,16 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { pack } from 'msgpackr';
 import type { Ticket } from '../actors/work.js';
 import { TwinError } from '../errors.js';
 import type { TwinEvent } from '../model/twin-model.js';
 import { MAX_EVENTS_PER_MESSAGE, encodeInput } from './input-codec.js';
 import type { SpaceNames } from './space-names.js';
 
-/** Bytes of events in one input message, about (nats-server's default max_payload is 1 MiB). */
-const MAX_BATCH_BYTES = 256 * 1024;
+/** Largest input message we publish (nats-server's default max_payload is 1 MiB). */
+const MAX_MESSAGE_BYTES = 512 * 1024;
 
 interface Batch {
   readonly events: TwinEvent[];
   readonly waiting: { ticket: Ticket; index: number }[];
-  bytes: number;
 }
 
 /**
@@ -21,7 +19,7 @@ interface Batch {
  * JetStream message each, in arrival order; each event's ticket item finishes once
  * JetStream stored its message (or with the reason it did not). One message per event
  * capped a node at about 12 k events/s; a message per vshard and turn carries up to
- * {@link MAX_EVENTS_PER_MESSAGE} events or {@link MAX_BATCH_BYTES}. The message id is unique per
+ * {@link MAX_EVENTS_PER_MESSAGE} events and {@link MAX_MESSAGE_BYTES}. The message id is unique per
  * message (a hash of the events could collide and drop a batch as a duplicate): a device's
  * resend is caught by its twin's dedupe window, as on a single node.
  */
@@ -39,20 +37,15 @@ export class InputBatcher {
   ) {}
 
   add(vshard: number, event: TwinEvent, ticket: Ticket, index: number): void {
-    const bytes = pack(event).length;
     let batch = this.batches.get(vshard);
-    if (
-      batch !== undefined &&
-      (batch.events.length >= MAX_EVENTS_PER_MESSAGE || batch.bytes + bytes > MAX_BATCH_BYTES)
-    ) {
+    if (batch !== undefined && batch.events.length >= MAX_EVENTS_PER_MESSAGE) {
       this.batches.delete(vshard);
       this.publish(vshard, batch);
       batch = undefined;
     }
-    if (batch === undefined) this.batches.set(vshard, (batch = { events: [], waiting: [], bytes: 0 }));
+    if (batch === undefined) this.batches.set(vshard, (batch = { events: [], waiting: [] }));
     batch.events.push(event);
     batch.waiting.push({ ticket, index });
-    batch.bytes += bytes;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -66,10 +59,21 @@ export class InputBatcher {
     for (const [vshard, batch] of batches) this.publish(vshard, batch);
   }
 
+  /**
+   * Encodes the batch once; one too large for a message (rare: events are small, and each
+   * is bounded by the fronts) is halved until each part fits, so no event is measured alone.
+   */
   private publish(vshard: number, batch: Batch): void {
+    const data = encodeInput({ k: 'b', evs: batch.events });
+    if (data.length > MAX_MESSAGE_BYTES && batch.events.length > 1) {
+      const half = batch.events.length >> 1;
+      this.publish(vshard, { events: batch.events.slice(0, half), waiting: batch.waiting.slice(0, half) });
+      this.publish(vshard, { events: batch.events.slice(half), waiting: batch.waiting.slice(half) });
+      return;
+    }
     const msgID = `b${this.prefix}.${++this.seq}`;
     this.ready
-      .then(() => this.js().publish(this.names().input(vshard), encodeInput({ k: 'b', evs: batch.events }), { msgID }))
+      .then(() => this.js().publish(this.names().input(vshard), data, { msgID }))
       .then(
         () => finishAll(batch),
         (err: Error) =>

@@ -72,6 +72,15 @@ describe.skipIf(!hasNatsServer)('cluster mode on worker threads (one node, a nat
     };
     for (let i = 0; i < 10; i++) await send(20);
     await untilApplied(rt, acked);
+    // A batch too large for one message (120 events of ~10 KB to one twin: past NATS's 1 MiB) goes as several.
+    const big = Array.from({ length: 120 }, () => {
+      const id = `e${++n}`;
+      return { id, source: 'test', type: 'tick', subject: '/group/g/counter/0', data: { pad: 'x'.repeat(10_000) } };
+    });
+    expect((await rt.ingest(big)).rejected).toEqual([]);
+    acked.push(...big.map((e) => e.id));
+    await untilApplied(rt, acked);
+
     // The workers' counters reach the main thread with no request to carry them (nothing
     // they apply was sent by it): the events ingested now, never read, are counted.
     for (let i = 0; i < 5; i++) await send(20);
