@@ -3,7 +3,9 @@ import { TwinError } from '../errors.js';
 import { MemoryStateStore } from '../store/memory-store.js';
 import type { JournalEntry, StateStore, StateWrite, StoredTwin } from '../store/state-store.js';
 import type { SpaceNames } from './space-names.js';
-import type { StateLog } from './state-log.js';
+import type { RestoredLog, StateLog } from './state-log.js';
+import type { RestoredFrom } from './placement.js';
+import type { CacheMark, VshardCache } from './vshard-cache.js';
 
 /** Log messages of a vshard after which the next commit is followed by a snapshot and a purge. */
 const SNAPSHOT_EVERY = 1_000;
@@ -55,15 +57,22 @@ export class ChangelogStore implements StateStore {
     private readonly names: SpaceNames,
     private readonly vshardOf: (path: string) => number,
     private readonly gate: (vshard: number, epoch: number) => boolean,
+    /** The node's local copy (`--data` with `--cluster`), reused when provably current. */
+    private readonly cache?: VshardCache,
   ) {}
 
-  /** Restores the vshard from its log and claims the log; resolves with the input sequence to resume after. */
-  async open(vshard: number, epoch: number): Promise<number> {
+  /**
+   * Restores the vshard (from the local copy when it is current, else from its log) and
+   * claims the log; resolves with the input sequence to resume after and where the state
+   * came from.
+   */
+  async open(vshard: number, epoch: number): Promise<{ after: number; from: RestoredFrom }> {
     for (;;) {
       // Never claim the log without the lease: that would fence the rightful owner.
       if (!this.gate(vshard, epoch))
         throw new TwinError('TWIN_FENCED', `vshard ${vshard}: the lease ended before its log was claimed`, { vshard });
-      const restored = await this.log.restore(vshard);
+      const local = await this.fromCache(vshard);
+      const restored = local ?? (await this.log.restore(vshard));
       this.closeVshard(vshard);
       await this.local.write(restored.ops);
       const held = this.paths.get(vshard) ?? new Set<string>();
@@ -80,7 +89,12 @@ export class ChangelogStore implements StateStore {
           sinceSnapshot: restored.sinceSnapshot + 1,
           chain: Promise.resolve(),
         });
-        return restored.watermark;
+        if (this.cache) {
+          const mark = await this.mark(epoch, lastSeq, restored.watermark, restored.sinceSnapshot + 1);
+          if (local) void this.cache.commit(vshard, [], mark);
+          else this.cache.replace(vshard, restored.ops, mark);
+        }
+        return { after: restored.watermark, from: local ? 'local' : 'log' };
       } catch (err) {
         // Someone appended between our read and our claim (the previous owner, still
         // fenced only by its lease): read again, their commit is part of the state.
@@ -89,8 +103,13 @@ export class ChangelogStore implements StateStore {
     }
   }
 
-  /** Forgets the vshard's twins (it moved away; a later owner restores them from the log). */
-  closeVshard(vshard: number): void {
+  /**
+   * Forgets the vshard's twins in memory (it moved away, or restarts from its log). The
+   * local copy is dropped only when `dropLocal` (the vshard moved to another node, whose
+   * claim makes it stale for good); a node shutting down keeps it for its next start.
+   */
+  closeVshard(vshard: number, dropLocal = false): void {
+    if (dropLocal) this.cache?.drop(vshard);
     this.owned.delete(vshard);
     for (const path of this.paths.get(vshard) ?? []) this.local.forget(path);
     this.paths.delete(vshard);
@@ -143,6 +162,38 @@ export class ChangelogStore implements StateStore {
 
   async close(): Promise<void> {
     for (const v of [...this.paths.keys()]) this.closeVshard(v);
+    await this.cache?.close();
+  }
+
+  /**
+   * The vshard's state from the local copy, when the copy's mark is the log's last message
+   * (same stream, sequence and epoch): nobody appended since this node wrote it, so it is
+   * exactly what the log would fold to. Otherwise undefined, and the log is read.
+   */
+  private async fromCache(vshard: number): Promise<RestoredLog | undefined> {
+    if (this.cache === undefined) return undefined;
+    const head = await this.log.head(vshard);
+    if (head === null) return undefined;
+    const mark = this.cache.current(vshard, { stream: await this.streamId(), ...head });
+    if (mark === undefined) return undefined;
+    return {
+      ops: this.cache.read(vshard),
+      lastSeq: head.seq,
+      watermark: mark.watermark,
+      sinceSnapshot: mark.sinceSnapshot,
+    };
+  }
+
+  private streamIdOnce: Promise<string> | undefined;
+
+  private streamId(): Promise<string> {
+    const once = (this.streamIdOnce ??= this.log.streamId());
+    once.catch(() => (this.streamIdOnce = undefined));
+    return once;
+  }
+
+  private async mark(epoch: number, seq: number, watermark: number, sinceSnapshot: number): Promise<CacheMark> {
+    return { stream: await this.streamId(), seq, epoch, watermark, sinceSnapshot };
   }
 
   /** Appends one vshard's part of a commit after the previous one, then snapshots when due. */
@@ -196,6 +247,12 @@ export class ChangelogStore implements StateStore {
       if (held !== undefined && this.owned.get(vshard) === owned) {
         for (const op of ops) held.add(op.path);
         await this.local.write(ops);
+        if (this.cache)
+          await this.cache.commit(
+            vshard,
+            ops,
+            await this.mark(owned.epoch, owned.lastSeq, watermark, owned.sinceSnapshot + 1),
+          );
       }
       if (++owned.sinceSnapshot >= SNAPSHOT_EVERY)
         await this.snapshot(vshard, owned).catch(() => {
@@ -219,6 +276,7 @@ export class ChangelogStore implements StateStore {
     const { first, last } = await this.log.append(vshard, 's', owned.epoch, owned.watermark, ops, owned.lastSeq);
     owned.lastSeq = last;
     owned.sinceSnapshot = 0;
+    void this.cache?.commit(vshard, [], await this.mark(owned.epoch, last, owned.watermark, 0));
     await this.log.compact(vshard, first);
     if (owned.watermark > 0)
       await this.jsm.streams.purge(this.names.inputStream, {

@@ -7,6 +7,8 @@ import type { TwinEvent } from '../model/twin-model.js';
 import type { JournalEntry } from '../store/state-store.js';
 import { PathFilter, TwinPath } from '../topology/index.js';
 import { sumCounters } from '../hosting/host-counters.js';
+import type { DataDirLock } from '../store/data-lock.js';
+import { claimCacheDir } from './vshard-cache.js';
 import { buildNodeVshards, type NodeShardSettings } from './node-vshards.js';
 import type { NodeVshards } from './placement.js';
 import { ClusterMember } from './cluster-member.js';
@@ -58,9 +60,13 @@ export class ClusterShardHost implements ShardHost {
   private readonly vshardOf: (path: string) => number;
   private joins!: JoinPublisher;
   private readonly batcher: InputBatcher;
+  /** The data directory of the node's local copy of its vshards (`--data`), held while it runs. */
+  private readonly dataLock: DataDirLock | undefined;
 
   constructor(private readonly host: ClusterHostOptions) {
     this.options = resolveClusterOptions(host.cluster);
+    // Before anything connects: a second node on this directory fails here, at its start.
+    this.dataLock = this.options.dataDir === undefined ? undefined : claimCacheDir(this.options.dataDir);
     const count = this.options.vshards;
     this.vshardOf = (path) => vshardOf(host.catalog, path, count);
     this.batcher = new InputBatcher(
@@ -267,13 +273,18 @@ export class ClusterShardHost implements ShardHost {
     try {
       await this.ready;
     } catch {
+      this.dataLock?.release();
       return;
     }
     clearInterval(this.linkCheck);
-    await this.member.leave();
-    this.owners.stop();
-    this.rpc.close();
-    await this.inner.close();
+    try {
+      await this.member.leave();
+      this.owners.stop();
+      this.rpc.close();
+      await this.inner.close();
+    } finally {
+      this.dataLock?.release();
+    }
   }
 
   /** The vshard of a routable twin path; TWIN_PATH_INVALID / TWIN_NO_ROUTE otherwise (before anything is sent). */

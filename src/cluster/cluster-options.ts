@@ -31,10 +31,18 @@ export interface ClusterOptions {
   readonly replicas?: number;
   /** File to append (vshard, epoch, start, end) ownership intervals to, as JSON lines (tests, audits). */
   readonly ownershipLog?: string;
+  /**
+   * Directory of this node's local copy of its vshards' state (LMDB, in `<dataDir>/cluster`):
+   * a vshard this node takes again is restored from it instead of its log when nobody
+   * appended to the log since (a restarted node, a whole cluster restarted). JetStream stays
+   * the truth. Unset: every restore reads the log. One node per directory.
+   */
+  readonly dataDir?: string;
 }
 
-export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'ownershipLog'>> & {
+export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'ownershipLog' | 'dataDir'>> & {
   readonly ownershipLog?: string;
+  readonly dataDir?: string;
 };
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -57,6 +65,7 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     maxMoves: options.maxMoves ?? 16,
     replicas: options.replicas ?? 1,
     ownershipLog: options.ownershipLog,
+    dataDir: options.dataDir,
   };
   const bad = (what: string): never => {
     throw new TwinError('TWIN_CONFIG_INVALID', `cluster: ${what}`);

@@ -14,9 +14,10 @@ import type { ResolvedClusterOptions } from './cluster-options.js';
 import { JoinPublisher } from './join-publisher.js';
 import { LeaseView } from './lease-view.js';
 import { NatsLink } from './nats-link.js';
-import type { StopReason } from './placement.js';
+import type { RestoredFrom, StopReason } from './placement.js';
 import { StateLog } from './state-log.js';
 import { VShardExecutor } from './vshard-executor.js';
+import { VshardCache } from './vshard-cache.js';
 import { vshardOf } from './vshards.js';
 
 /** What the main thread gives each worker. */
@@ -41,8 +42,13 @@ export async function createWorkerExtension(
   const vshard = (path: string): number => vshardOf(catalog, path, cluster.vshards);
   const link = await NatsLink.open(cluster);
   const names = link.names;
-  const store = new ChangelogStore(new StateLog(link.js, link.jsm, names), link.jsm, names, vshard, (v, epoch) =>
-    view.valid(v, epoch),
+  const store = new ChangelogStore(
+    new StateLog(link.js, link.jsm, names),
+    link.jsm,
+    names,
+    vshard,
+    (v, epoch) => view.valid(v, epoch),
+    cluster.dataDir === undefined ? undefined : VshardCache.open(cluster.dataDir, log),
   );
   const joins = new JoinPublisher(
     link.js,
@@ -64,10 +70,11 @@ export async function createWorkerExtension(
     attach(host: LocalShardHost): void {
       executor = new VShardExecutor(host, store, link.js, link.jsm, names, vshard, log);
     },
-    async control(message: unknown): Promise<null> {
+    /** A start answers where the vshard's state came from (its log, or the local copy). */
+    async control(message: unknown): Promise<RestoredFrom | null> {
       const m = message as VshardControl;
-      if (m.op === 'start') await executor!.start(m.vshard, m.epoch);
-      else await executor!.stop(m.vshard, m.epoch, m.reason);
+      if (m.op === 'start') return executor!.start(m.vshard, m.epoch);
+      await executor!.stop(m.vshard, m.epoch, m.reason);
       return null;
     },
     close: () => link.close(),

@@ -1,4 +1,4 @@
-import type { StopReason, VShardRunner } from './placement.js';
+import type { RestoredFrom, StopReason, VShardRunner } from './placement.js';
 
 /** vshard moves on one node since it started, for `/metrics`. */
 export interface MoveCounts {
@@ -6,6 +6,8 @@ export interface MoveCounts {
   readonly starts: number;
   /** Starts that failed (the lease was released again). */
   readonly startFailures: number;
+  /** Starts by where the state came from: the vshard's log, or this node's local copy (`--data`). */
+  readonly restoredFrom: Readonly<Record<RestoredFrom, number>>;
   /** vshards it stopped owning, by why: handed off, lease lost or run out, node shutting down. */
   readonly stops: Readonly<Record<StopReason, number>>;
 }
@@ -24,14 +26,17 @@ export interface MoveCounts {
 export class MoveCounter implements VShardRunner {
   private starts = 0;
   private startFailures = 0;
+  private readonly restoredFrom: Record<RestoredFrom, number> = { log: 0, local: 0 };
   private readonly stops: Record<StopReason, number> = { handoff: 0, lost: 0, expired: 0, shutdown: 0 };
 
   constructor(private readonly inner: VShardRunner) {}
 
-  async start(vshard: number, epoch: number): Promise<void> {
+  async start(vshard: number, epoch: number): Promise<RestoredFrom> {
     try {
-      await this.inner.start(vshard, epoch);
+      const from = await this.inner.start(vshard, epoch);
       this.starts++;
+      this.restoredFrom[from]++;
+      return from;
     } catch (err) {
       this.startFailures++;
       throw err;
@@ -45,10 +50,20 @@ export class MoveCounter implements VShardRunner {
 
   /** The counts of a node that moved nothing yet. */
   static none(): MoveCounts {
-    return { starts: 0, startFailures: 0, stops: { handoff: 0, lost: 0, expired: 0, shutdown: 0 } };
+    return {
+      starts: 0,
+      startFailures: 0,
+      restoredFrom: { log: 0, local: 0 },
+      stops: { handoff: 0, lost: 0, expired: 0, shutdown: 0 },
+    };
   }
 
   counts(): MoveCounts {
-    return { starts: this.starts, startFailures: this.startFailures, stops: { ...this.stops } };
+    return {
+      starts: this.starts,
+      startFailures: this.startFailures,
+      restoredFrom: { ...this.restoredFrom },
+      stops: { ...this.stops },
+    };
   }
 }

@@ -16,6 +16,7 @@ import type { NatsLink } from './nats-link.js';
 import type { NodeVshards } from './placement.js';
 import { StateLog } from './state-log.js';
 import { VShardExecutor } from './vshard-executor.js';
+import { VshardCache } from './vshard-cache.js';
 import { WorkerVshards } from './worker-vshards.js';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -106,6 +107,7 @@ export function buildNodeVshards(settings: NodeShardSettings, wiring: NodeVshard
     link.names,
     vshardOf,
     wiring.leaseValid,
+    options.dataDir === undefined ? undefined : VshardCache.open(options.dataDir, log),
   );
   let executor: VShardExecutor | undefined = undefined;
   const host = new LocalShardHost(

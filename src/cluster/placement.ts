@@ -5,10 +5,16 @@ import { monotonicMs } from './monotonic.js';
 import { msToNs, type OwnershipLog } from './ownership-log.js';
 import { vshardsOf } from './rendezvous.js';
 
+/** Where a vshard's state came from when this node took it: its log, or this node's local copy (still current). */
+export type RestoredFrom = 'log' | 'local';
+
 /** What runs a vshard's twins on this node: the data plane. */
 export interface VShardRunner {
-  /** Restores the vshard's state and starts applying its input; the lease is held meanwhile. */
-  start(vshard: number, epoch: number): Promise<void>;
+  /**
+   * Restores the vshard's state and starts applying its input; the lease is held meanwhile.
+   * Resolves with where the state came from (its log, or this node's current local copy).
+   */
+  start(vshard: number, epoch: number): Promise<RestoredFrom>;
   /**
    * Stops all work of the vshard. Called before its lease is released (handoff) or once it
    * is lost; the runner must refuse effects from the moment it is called (the lease gate).

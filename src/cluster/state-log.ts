@@ -46,6 +46,22 @@ export class StateLog {
     private readonly names: SpaceNames,
   ) {}
 
+  /** The log's last message (sequence and epoch), or null for an empty log. */
+  async head(vshard: number): Promise<{ seq: number; epoch: number } | null> {
+    const last = await this.jsm.streams
+      .getMessage(this.names.stateStream, { last_by_subj: this.names.state(vshard) })
+      .catch((err: Error) => {
+        if (/no message found|not found/i.test(err.message)) return null;
+        throw err;
+      });
+    return last === null ? null : { seq: last.seq, epoch: (unpack(last.data) as LogEntry).e };
+  }
+
+  /** Identifies the state stream itself: a space deleted and made again starts its sequences over. */
+  async streamId(): Promise<string> {
+    return (await this.jsm.streams.info(this.names.stateStream)).created;
+  }
+
   /** Reads the vshard's log from its first message: a claim drops a commit its writer never finished. */
   async restore(vshard: number): Promise<RestoredLog> {
     const subject = this.names.state(vshard);

@@ -4,7 +4,7 @@ import type { LocalShardHost } from '../hosting/shard-host.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { ChangelogStore } from './changelog-store.js';
 import { InputConsumer } from './input-consumer.js';
-import type { NodeVshards, StopReason } from './placement.js';
+import type { NodeVshards, RestoredFrom, StopReason } from './placement.js';
 import type { SpaceNames } from './space-names.js';
 
 /**
@@ -46,23 +46,23 @@ export class VShardExecutor implements NodeVshards {
     return this.open.has(vshard);
   }
 
-  async start(vshard: number, epoch: number): Promise<void> {
+  async start(vshard: number, epoch: number): Promise<RestoredFrom> {
     this.epochs.set(vshard, epoch);
     // Twins of it still in memory from an earlier ownership (their stop could not commit)
     // would shadow the state about to be restored: dropped first, unwritten.
     this.host.shard.evict(this.livePaths(vshard));
-    const after = await this.store.open(vshard, epoch);
+    const { after, from } = await this.store.open(vshard, epoch);
     // Stopped (handed off, lost) while its log was read: leave nothing behind.
     if (this.epochs.get(vshard) !== epoch) {
-      this.store.closeVshard(vshard);
-      return;
+      this.store.closeVshard(vshard, true);
+      return from;
     }
     this.open.add(vshard);
     this.host.shard.ownershipChanged();
     const paths = this.store.pathsOf(vshard);
     await Promise.all(paths.map((p) => this.host.read(p, []).catch(() => undefined)));
     // Stopped while restoring: leave nothing running.
-    if (!this.open.has(vshard)) return;
+    if (!this.open.has(vshard)) return from;
     this.consumers.set(
       vshard,
       new InputConsumer(
@@ -77,7 +77,8 @@ export class VShardExecutor implements NodeVshards {
         (seq) => void this.reset(vshard, `input ${seq} was not applied here`),
       ),
     );
-    this.log.debug({ vshard, epoch, twins: paths.length, after }, 'cluster: vshard started');
+    this.log.debug({ vshard, epoch, twins: paths.length, after, from }, 'cluster: vshard started');
+    return from;
   }
 
   /** `reset`: a restart from the log under the same lease (see {@link reset}), not a placement stop. */
@@ -97,7 +98,8 @@ export class VShardExecutor implements NodeVshards {
     await Promise.all(live.map((p) => this.host.stop(p).catch(() => undefined)));
     // A stop whose commit failed (fenced: the lease ended) leaves its twin in memory: dropped.
     this.host.shard.evict(this.livePaths(vshard));
-    this.store.closeVshard(vshard);
+    // Its local copy stays for a restart (shutdown, reset); moved away, the next owner's claim makes it stale for good.
+    this.store.closeVshard(vshard, reason !== 'shutdown' && reason !== 'reset');
     this.log.debug({ vshard, reason, twins: live.length }, 'cluster: vshard stopped');
   }
 

@@ -1,7 +1,7 @@
 import type { WorkerShardHost } from '../hosting/worker-host.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { VshardControl } from './cluster-worker.js';
-import type { NodeVshards, StopReason } from './placement.js';
+import type { NodeVshards, RestoredFrom, StopReason } from './placement.js';
 
 /**
  * The vshards of a node with worker threads, as the main thread sees them: vshard `v`
@@ -31,9 +31,10 @@ export class WorkerVshards implements NodeVshards {
     return this.epochs.has(vshard);
   }
 
-  async start(vshard: number, epoch: number): Promise<void> {
-    await this.send({ op: 'start', vshard, epoch });
+  async start(vshard: number, epoch: number): Promise<RestoredFrom> {
+    const from = (await this.send({ op: 'start', vshard, epoch })) as RestoredFrom;
     this.epochs.set(vshard, epoch);
+    return from;
   }
 
   async stop(vshard: number, epoch: number, reason: StopReason): Promise<void> {

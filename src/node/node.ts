@@ -57,7 +57,8 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
   clock?: Clock;
   /**
    * Join a twin space over NATS JetStream with other nodes (docs/cluster.md). State then
-   * lives in JetStream: `dataDir`/`store` are not used and `workers` must be 0 for now.
+   * lives in JetStream: `store` is refused, and `dataDir` holds only this node's local copy
+   * of its vshards, reused on a restart when nobody wrote them since.
    */
   cluster?: ClusterOptions;
   /** The WARP (WebSocket) front: authorizer and per-socket limits. */
@@ -135,8 +136,14 @@ export interface TwinflowNode {
 export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const logger = options.logger ?? createLogger(options.logLevel);
   const workers = options.workers ?? 0;
-  if (options.cluster && (options.dataDir !== undefined || options.store !== undefined))
-    throw new TwinError('TWIN_CONFIG_INVALID', 'cluster mode keeps state in JetStream: no dataDir or store');
+  if (options.cluster && options.store !== undefined)
+    throw new TwinError('TWIN_CONFIG_INVALID', 'cluster mode keeps state in JetStream: no store');
+  // In cluster mode the data directory holds the node's local copy of its vshards (the cluster opens it).
+  const cluster =
+    options.cluster && options.dataDir !== undefined
+      ? { ...options.cluster, dataDir: options.dataDir }
+      : options.cluster;
+  const dataDir = cluster ? undefined : options.dataDir;
   // Checked before anything starts, so a bad limit leaves no store or worker behind.
   const httpLimits = resolveHttpLimits(options.httpLimits);
   const quota = new IngestQuota(resolveIngestRate(options.ingestRate));
@@ -173,15 +180,15 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     workers > 0
       ? undefined
       : (options.store ??
-        (options.dataDir
+        (dataDir
           ? LmdbStateStore.open({
-              path: options.dataDir,
+              path: dataDir,
               durability: options.durability,
               journalRetentionMs: options.journalRetentionMs,
             })
           : undefined));
   const runtime = createRuntime({
-    cluster: options.cluster,
+    cluster,
     models: options.models,
     modelSet,
     logger,
@@ -196,7 +203,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
         ? {
             count: workers,
             models: options.modelSource,
-            dataDir: options.dataDir,
+            dataDir,
             durability: options.durability,
             journalRetentionMs: options.journalRetentionMs,
             logLevel: options.logLevel,

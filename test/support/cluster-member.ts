@@ -14,7 +14,10 @@ const say = (line: object): boolean => process.stdout.write(JSON.stringify(line)
 const member = await ClusterMember.join(
   options,
   {
-    start: async (v, epoch) => void say({ start: v, epoch }),
+    start: async (v, epoch) => {
+      say({ start: v, epoch });
+      return 'log';
+    },
     stop: async (v, epoch, reason) => void say({ stop: v, epoch, reason }),
   },
   createLogger('warn'),

@@ -16,8 +16,9 @@ export const CLUSTER_FLAGS = {
 export const CLUSTER_HELP = `
   Cluster over NATS JetStream (docs/cluster.md):
   --cluster <urls>                  join the twin space on these NATS servers, comma-separated
-                                    (env TWINFLOW_CLUSTER); state then lives in JetStream, not --data;
-                                    vshard v runs on worker thread v % --workers
+                                    (env TWINFLOW_CLUSTER); state then lives in JetStream; --data, if
+                                    given, keeps this node's local copy of its vshards (reused on restart
+                                    when nobody wrote them since); vshard v runs on worker v % --workers
   --cluster-space <name>            the twin space's name: bucket, stream and subject prefix (default twinflow)
   --node-id <id>                    this node's id in the space (default: host name + random suffix)
   --cluster-replicas <1|3|5>        JetStream replicas of the space's streams and buckets (default 1)
@@ -54,16 +55,17 @@ export function clusterFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
 }
 
 /**
- * Storage in cluster mode: twin state lives in JetStream, so no data directory (an
- * explicit `--data` is refused rather than silently ignored). Worker threads stay as
- * given (default: one per core): vshard v runs on worker v % workers.
+ * Storage in cluster mode: twin state lives in JetStream. A data directory is used only
+ * when given explicitly (`--data`, TWINFLOW_DATA), for the node's local copy of its
+ * vshards; the single-node default (./data) is not, so nodes sharing a machine do not
+ * meet on one directory. Worker threads stay as given (default: one per core): vshard v
+ * runs on worker v % workers.
  */
 export function clusterStorage(
   storage: StorageOptions,
   values: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
 ): StorageOptions {
-  if (values.data !== undefined || envValue(env, 'TWINFLOW_DATA') !== undefined)
-    throw new Error('--data does not apply with --cluster: a cluster keeps twin state in JetStream');
-  return { ...storage, dataDir: undefined };
+  const explicit = values.data !== undefined || envValue(env, 'TWINFLOW_DATA') !== undefined;
+  return { ...storage, dataDir: explicit ? storage.dataDir : undefined };
 }

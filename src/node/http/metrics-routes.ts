@@ -159,6 +159,12 @@ export function metricsRoutes(
               ...Object.entries(moves.stops).map(([reason, n]) => [`{kind="stop",reason="${reason}"}`, n] as const),
             ],
           ),
+          family(
+            'twinflow_cluster_vshard_restores_total',
+            'counter',
+            'vshards this node started, by where their state came from: the state log in JetStream (from="log") or its local copy, still current (from="local", with --data).',
+            Object.entries(moves.restoredFrom).map(([from, n]) => [`{from="${from}"}`, n] as const),
+          ),
         );
       }
       const sinks = Object.entries(outputs());
