@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,6 +18,7 @@ import {
   ownershipPeriods,
   type MemberProcess,
 } from '../support/nats.js';
+import { liveEntries } from '../../src/cluster/kv-listing.js';
 import { tempDir } from '../support/tmp.js';
 
 const VSHARDS = 64;
@@ -31,11 +33,9 @@ async function leaseOwners(servers: string[]): Promise<Map<number, string>> {
   try {
     const kv = await new Kvm(nc).open('t-leases');
     const owners = new Map<number, string>();
-    for await (const key of await kv.keys('v.*')) {
-      const entry = await kv.get(key);
-      if (entry?.operation !== 'PUT') continue;
-      owners.set(Number(key.slice(2)), (JSON.parse(entry.string()) as { node: string }).node);
-    }
+    // As the nodes list them: no consumer (KV.keys() makes one, and its creation times out on a loaded machine).
+    for (const entry of await liveEntries(await jetstreamManager(nc), kv, 't-leases', 'v.*'))
+      owners.set(Number(entry.key.slice(2)), (JSON.parse(entry.string()) as { node: string }).node);
     return owners;
   } finally {
     await nc.close();
