@@ -1,17 +1,23 @@
 import { TwinError } from '../errors.js';
 import type { StateStore, StateWrite } from '../store/state-store.js';
 import type { DerivedEvent } from '../model/twin-model.js';
+import type { RemoteMessage } from './shard-options.js';
 import type { Ticket } from './work.js';
 
 interface Group {
   writes: StateWrite[];
   tickets: Ticket[];
   outputs: DerivedEvent[];
+  /** Messages for twins elsewhere that leave only if this commit succeeds (see ShardOptions.remoteAfterCommit). */
+  remote: RemoteMessage[];
   /** Tickets with an item accepted in these steps, complete or not: a failed commit fails them all. */
   touched: Ticket[];
   /** Called once the group settled (see {@link GroupCommit.whenSettled}). */
   settled: (() => void)[];
 }
+
+/** The empty list of a step that holds no remote messages (never written to). */
+const NONE: RemoteMessage[] = [];
 
 /** Commits handed to the store and not yet settled, at most; later steps merge into one queued group. */
 const MAX_IN_FLIGHT = 4;
@@ -37,7 +43,7 @@ export class GroupCommit {
 
   constructor(
     private readonly store: StateStore,
-    private readonly onCommitted: (outputs: DerivedEvent[]) => void,
+    private readonly onCommitted: (outputs: DerivedEvent[], remote: RemoteMessage[]) => void,
     /** A commit failed: the twins it held writes of must go back to their stored state. */
     private readonly onFailed: (error: TwinError, paths: ReadonlySet<string>) => void,
   ) {}
@@ -46,17 +52,27 @@ export class GroupCommit {
     return this.inFlight > 0 || this.queued !== null;
   }
 
-  submit(writes: StateWrite[], tickets: Ticket[], outputs: DerivedEvent[], touched: Ticket[] = []): void {
-    if (writes.length === 0 && tickets.length === 0 && outputs.length === 0) return;
+  submit(
+    writes: StateWrite[],
+    tickets: Ticket[],
+    outputs: DerivedEvent[],
+    touched: Ticket[] = [],
+    remote: RemoteMessage[] = NONE,
+  ): void {
+    if (writes.length === 0 && tickets.length === 0 && outputs.length === 0 && remote.length === 0) return;
     if (!this.queued) {
       // The usual case: adopt the step's arrays instead of copying them.
-      this.queued = { writes, tickets, outputs, touched, settled: [] };
+      this.queued = { writes, tickets, outputs, touched, remote, settled: [] };
     } else {
       const q = this.queued;
       for (const w of writes) q.writes.push(w);
       for (const t of tickets) q.tickets.push(t);
       for (const o of outputs) q.outputs.push(o);
       for (const t of touched) q.touched.push(t);
+      if (remote.length > 0) {
+        if (q.remote === NONE) q.remote = [];
+        for (const m of remote) q.remote.push(m);
+      }
     }
     if (this.inFlight < MAX_IN_FLIGHT) this.start();
   }
@@ -98,7 +114,7 @@ export class GroupCommit {
           await previous;
           this.commits++;
           for (const t of group.tickets) if (t.complete) t.resolve();
-          this.onCommitted(group.outputs);
+          this.onCommitted(group.outputs, group.remote);
         },
         async (err: unknown) => {
           await previous;

@@ -21,6 +21,14 @@ export interface ShardOptions {
    */
   readonly owns?: (path: string) => boolean;
   readonly onRemote?: (message: RemoteMessage) => void;
+  /**
+   * Send joins and commands for twins owned elsewhere only once the step that produced them
+   * committed, as outputs are, and never when its commit failed. Cluster mode sets it: a
+   * turn whose commit the state log refuses (a node that lost its vshard and does not know
+   * yet) then has no effect anywhere. Without it they leave as their turn ends (worker
+   * threads of one node share one store, where a failed commit fails both sides).
+   */
+  readonly remoteAfterCommit?: boolean;
   /** Record every committed turn (cause and lane changes) in the store's journal. */
   readonly journal?: boolean;
   /** When live twins are passivated (state already persisted, memory released). */

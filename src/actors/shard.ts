@@ -84,6 +84,7 @@ export class Shard implements TurnSink {
       stats: this.stats,
       log,
       onOutput: options.onOutput,
+      onRemote: options.onRemote,
     });
     this.lifecycle = new TwinLifecycle({
       directory: this.directory,
@@ -248,7 +249,7 @@ export class Shard implements TurnSink {
   addJoin(child: Twin, joinLane: string, value: unknown): void {
     const parent = child.parent!;
     if (!child.parentRemote && this.directory.isLocal(parent)) this.joins.add(parent, joinLane, child.path, value);
-    else this.options.onRemote!({ kind: 'join', parent, lane: joinLane, child: child.path, value });
+    else this.toRemote({ kind: 'join', parent, lane: joinLane, child: child.path, value });
   }
 
   /**
@@ -270,7 +271,13 @@ export class Shard implements TurnSink {
   }
 
   sendRemote(message: RemoteMessage): void {
-    this.options.onRemote!(message);
+    this.toRemote(message);
+  }
+
+  /** Out to the runtime now, or with the step's commit (ShardOptions.remoteAfterCommit). */
+  private toRemote(message: RemoteMessage): void {
+    if (this.options.remoteAfterCommit === true) this.step.holdRemote(message);
+    else this.options.onRemote!(message);
   }
 
   armTimer(path: string, name: string, due: number): void {

@@ -1,5 +1,6 @@
 import type { TwinError } from '../errors.js';
 import type { DerivedEvent, TwinLogger } from '../model/twin-model.js';
+import type { RemoteMessage } from './shard-options.js';
 import { UnstorableWritesError, type StateStore } from '../store/state-store.js';
 import { GroupCommit } from './group-commit.js';
 import type { ShardStats } from './stats.js';
@@ -15,6 +16,8 @@ export interface StepCommitDeps {
   readonly stats: ShardStats;
   readonly log: TwinLogger;
   readonly onOutput?: ((event: DerivedEvent) => void) | undefined;
+  /** Where messages held for their step's commit go once it committed (see ShardOptions.remoteAfterCommit). */
+  readonly onRemote?: ((message: RemoteMessage) => void) | undefined;
 }
 
 /**
@@ -35,11 +38,13 @@ export class StepCommit {
   private touched: Ticket[] = [];
   private lastTouched: Ticket | null = null;
   private stopped: string[] = [];
+  /** Joins and commands for twins elsewhere, held until this step commits (remoteAfterCommit). */
+  private remote: RemoteMessage[] = [];
 
   constructor(private readonly deps: StepCommitDeps) {
     this.commit = new GroupCommit(
       deps.store,
-      (outputs) => this.committed(outputs),
+      (outputs, remote) => this.committed(outputs, remote),
       (err, paths) => {
         deps.log.error({ err, twins: paths.size }, 'state commit failed; its twins go back to their stored state');
         if (err.cause instanceof UnstorableWritesError) deps.stats.unstorable += err.cause.paths.size;
@@ -76,6 +81,11 @@ export class StepCommit {
     if (ticket.complete) this.tickets.push(ticket);
   }
 
+  /** A message for a twin owned elsewhere, sent once this step committed. */
+  holdRemote(message: RemoteMessage): void {
+    this.remote.push(message);
+  }
+
   /** A twin stopped in this step: it is held until its final writes are readable. */
   twinStopped(path: string): void {
     this.stopped.push(path);
@@ -87,8 +97,9 @@ export class StepCommit {
     const writes = runner.takeWrites();
     stats.writes += writes.length;
     const stopped = this.stopped;
-    this.commit.submit(writes, this.tickets, runner.takeOutputs(), this.touched);
+    this.commit.submit(writes, this.tickets, runner.takeOutputs(), this.touched, this.remote);
     if (stopped.length > 0) this.holdStopped(stopped);
+    if (this.remote.length > 0) this.remote = [];
     this.tickets = [];
     this.touched = [];
     this.lastTouched = null;
@@ -135,8 +146,9 @@ export class StepCommit {
     if (dropped.length > 0) this.holdStopped(dropped);
   }
 
-  private committed(outputs: DerivedEvent[]): void {
+  private committed(outputs: DerivedEvent[], remote: RemoteMessage[]): void {
     const { stats, onOutput: sink, log } = this.deps;
+    for (const m of remote) this.deps.onRemote!(m);
     stats.outputs += outputs.length;
     if (!sink) return;
     for (const e of outputs) {

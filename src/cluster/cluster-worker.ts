@@ -61,6 +61,8 @@ export async function createWorkerExtension(
   let executor: VShardExecutor | undefined;
   return {
     store,
+    // A turn whose commit the state log refuses (this node lost the vshard) sends no join or command.
+    remoteAfterCommit: true,
     owns: (path) => executor?.owns(path) ?? false,
     remote(m: RemoteMessage): boolean {
       if (m.kind !== 'join') return false; // a command to another twin: the main thread finds its owner

@@ -119,6 +119,8 @@ export function buildNodeVshards(settings: NodeShardSettings, wiring: NodeVshard
       log,
       owns: (path) => executor?.owns(path) ?? false,
       onRemote: wiring.remote,
+      // A turn whose commit the state log refuses (this node lost the vshard) sends no join or command.
+      remoteAfterCommit: true,
       onOutput: settings.onOutput,
       onTurnError: settings.onTurnError,
     },

@@ -32,6 +32,8 @@ export interface WorkerExtension {
   readonly store: StateStore;
   /** Whether the shard may start the twin at `path` (its ownership rule). */
   owns(path: string): boolean;
+  /** The shard sends cross-shard messages only once their step committed (ShardOptions.remoteAfterCommit). */
+  readonly remoteAfterCommit?: boolean;
   /** Takes a cross-shard message (true) or leaves it to the main thread (false). */
   remote(message: RemoteMessage): boolean;
   /** The shard host, once built. */

@@ -94,6 +94,7 @@ const host = new LocalShardHost(
     dedupeWindow: init.dedupeWindow,
     passivation: init.passivation,
     journal: init.journal,
+    remoteAfterCommit: extension?.remoteAfterCommit,
     onRemote: (m) =>
       extension?.remote(m) ||
       send(
