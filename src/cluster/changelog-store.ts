@@ -4,6 +4,7 @@ import { MemoryStateStore } from '../store/memory-store.js';
 import type { JournalEntry, StateStore, StateWrite, StoredTwin } from '../store/state-store.js';
 import type { SpaceNames } from './space-names.js';
 import type { RestoredLog, StateLog } from './state-log.js';
+import { JoinEpochs } from './join-epochs.js';
 import type { RestoredFrom } from './placement.js';
 import type { CacheMark, VshardCache } from './vshard-cache.js';
 
@@ -20,6 +21,10 @@ interface OwnedVshard {
   sinceSnapshot: number;
   /** Appends of this vshard, one after the other (each needs the sequence of the one before). */
   chain: Promise<void>;
+  /** The fence of joins from other vshards (part of the vshard's state, recorded in its log). */
+  readonly joins: JoinEpochs;
+  /** The {@link JoinEpochs.version} the log last recorded. */
+  joinsRecorded: number;
 }
 
 /**
@@ -82,15 +87,19 @@ export class ChangelogStore implements StateStore {
         // The claim: from now on an older owner's append fails at the server.
         const { last: lastSeq } = await this.log.append(vshard, 'o', epoch, restored.watermark, [], restored.lastSeq);
         this.broken.delete(vshard);
-        this.owned.set(vshard, {
+        const joins = new JoinEpochs(restored.joinEpochs);
+        const owned: OwnedVshard = {
           epoch,
           lastSeq,
           watermark: restored.watermark,
           sinceSnapshot: restored.sinceSnapshot + 1,
           chain: Promise.resolve(),
-        });
+          joins,
+          joinsRecorded: joins.version,
+        };
+        this.owned.set(vshard, owned);
         if (this.cache) {
-          const mark = await this.mark(epoch, lastSeq, restored.watermark, restored.sinceSnapshot + 1);
+          const mark = await this.mark(owned, lastSeq, restored.watermark);
           if (local) void this.cache.commit(vshard, [], mark);
           else this.cache.replace(vshard, restored.ops, mark);
         }
@@ -113,6 +122,14 @@ export class ChangelogStore implements StateStore {
     this.owned.delete(vshard);
     for (const path of this.paths.get(vshard) ?? []) this.local.forget(path);
     this.paths.delete(vshard);
+  }
+
+  /**
+   * Whether a join from a twin of vshard `from`, sent under `epoch`, may apply to vshard
+   * `vshard` (see {@link JoinEpochs}): false for an epoch older than one taken already.
+   */
+  admitJoin(vshard: number, from: number, epoch: number | undefined): boolean {
+    return this.owned.get(vshard)?.joins.admit(from, epoch) ?? true;
   }
 
   /** The twins of an open vshard held here. */
@@ -181,6 +198,7 @@ export class ChangelogStore implements StateStore {
       lastSeq: head.seq,
       watermark: mark.watermark,
       sinceSnapshot: mark.sinceSnapshot,
+      joinEpochs: mark.joinEpochs,
     };
   }
 
@@ -192,8 +210,16 @@ export class ChangelogStore implements StateStore {
     return once;
   }
 
-  private async mark(epoch: number, seq: number, watermark: number, sinceSnapshot: number): Promise<CacheMark> {
-    return { stream: await this.streamId(), seq, epoch, watermark, sinceSnapshot };
+  /** The local copy's mark after the append that ended at `seq`. */
+  private async mark(owned: OwnedVshard, seq: number, watermark: number): Promise<CacheMark> {
+    return {
+      stream: await this.streamId(),
+      seq,
+      epoch: owned.epoch,
+      watermark,
+      sinceSnapshot: owned.sinceSnapshot,
+      joinEpochs: owned.joins.entries(),
+    };
   }
 
   /** Appends one vshard's part of a commit after the previous one, then snapshots when due. */
@@ -232,8 +258,12 @@ export class ChangelogStore implements StateStore {
         throw new TwinError('TWIN_FENCED', `this node no longer owns vshard ${vshard}`, { vshard });
       if (this.broken.has(vshard))
         throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', `vshard ${vshard} is being restored after a failed commit`);
+      // The join fence goes with the first commit after it changed: what that commit applied obeyed it.
+      const joinsVersion = owned.joins.version;
+      const joins = joinsVersion !== owned.joinsRecorded ? owned.joins.entries() : undefined;
       try {
-        owned.lastSeq = (await this.log.append(vshard, 'c', owned.epoch, watermark, ops, owned.lastSeq)).last;
+        owned.lastSeq = (await this.log.append(vshard, 'c', owned.epoch, watermark, ops, owned.lastSeq, joins)).last;
+        owned.joinsRecorded = joinsVersion;
       } catch (err) {
         this.broken.add(vshard);
         this.onBroken(vshard);
@@ -247,12 +277,7 @@ export class ChangelogStore implements StateStore {
       if (held !== undefined && this.owned.get(vshard) === owned) {
         for (const op of ops) held.add(op.path);
         await this.local.write(ops);
-        if (this.cache)
-          await this.cache.commit(
-            vshard,
-            ops,
-            await this.mark(owned.epoch, owned.lastSeq, watermark, owned.sinceSnapshot + 1),
-          );
+        if (this.cache) await this.cache.commit(vshard, ops, await this.mark(owned, owned.lastSeq, watermark));
       }
       if (++owned.sinceSnapshot >= SNAPSHOT_EVERY)
         await this.snapshot(vshard, owned).catch(() => {
@@ -273,10 +298,20 @@ export class ChangelogStore implements StateStore {
   private async snapshot(vshard: number, owned: OwnedVshard): Promise<void> {
     const ops: StateWrite[] = [];
     for (const path of this.paths.get(vshard) ?? []) ops.push(...this.local.dump(path));
-    const { first, last } = await this.log.append(vshard, 's', owned.epoch, owned.watermark, ops, owned.lastSeq);
+    const joinsVersion = owned.joins.version;
+    const { first, last } = await this.log.append(
+      vshard,
+      's',
+      owned.epoch,
+      owned.watermark,
+      ops,
+      owned.lastSeq,
+      owned.joins.entries(),
+    );
     owned.lastSeq = last;
     owned.sinceSnapshot = 0;
-    void this.cache?.commit(vshard, [], await this.mark(owned.epoch, last, owned.watermark, 0));
+    owned.joinsRecorded = joinsVersion;
+    void this.cache?.commit(vshard, [], await this.mark(owned, last, owned.watermark));
     await this.log.compact(vshard, first);
     if (owned.watermark > 0)
       await this.jsm.streams.purge(this.names.inputStream, {

@@ -3,12 +3,13 @@ import { Ticket } from '../actors/work.js';
 import { TwinError, toTwinError } from '../errors.js';
 import type { HostCounters, HostObserver, ShardHost, TwinSnapshot } from '../hosting/shard-host.js';
 import type { LaneObserver } from '../lanes/events.js';
-import type { TwinEvent } from '../model/twin-model.js';
+import type { DerivedEvent, TwinEvent } from '../model/twin-model.js';
 import type { JournalEntry } from '../store/state-store.js';
 import { PathFilter, TwinPath } from '../topology/index.js';
 import { sumCounters } from '../hosting/host-counters.js';
 import type { DataDirLock } from '../store/data-lock.js';
 import { claimCacheDir } from './vshard-cache.js';
+import { OutputRelay } from './output-relay.js';
 import { buildNodeVshards, type NodeShardSettings } from './node-vshards.js';
 import type { NodeVshards } from './placement.js';
 import { ClusterMember } from './cluster-member.js';
@@ -29,6 +30,8 @@ export interface ClusterHostOptions extends NodeShardSettings {
   readonly cluster: ClusterOptions;
   /** How clients reach this node (for `cluster status`). */
   readonly advertise?: { http?: string; warp?: string };
+  /** Derived events of twins that run on other nodes (this node's own go to `onOutput`). */
+  readonly onSpaceOutput?: (e: DerivedEvent) => void;
 }
 
 /** How long a request keeps asking while its vshard has no owner or is moving. */
@@ -60,6 +63,7 @@ export class ClusterShardHost implements ShardHost {
   private readonly vshardOf: (path: string) => number;
   private joins!: JoinPublisher;
   private readonly batcher: InputBatcher;
+  private relay: OutputRelay | undefined;
   /** The data directory of the node's local copy of its vshards (`--data`), held while it runs. */
   private readonly dataLock: DataDirLock | undefined;
 
@@ -109,9 +113,18 @@ export class ClusterShardHost implements ShardHost {
       this.vshardOf,
       `${this.nodeId}.${Date.now().toString(36)}`,
       log,
-      (v) => this.member.leases.valid(v),
+      (v) => this.member.leases.heldEpoch(v),
     );
-    const built = buildNodeVshards(this.host, {
+    this.relay = new OutputRelay(this.link.nc, names, this.options.nodeId, (e) => this.host.onSpaceOutput?.(e), log);
+    const relay = this.relay;
+    const settings = {
+      ...this.host,
+      onOutput: (e: DerivedEvent) => {
+        this.host.onOutput(e);
+        relay.publish(e);
+      },
+    };
+    const built = buildNodeVshards(settings, {
       link: this.link,
       options: this.options,
       vshardOf: this.vshardOf,
@@ -282,6 +295,7 @@ export class ClusterShardHost implements ShardHost {
       this.owners.stop();
       this.rpc.close();
       await this.inner.close();
+      this.relay?.close();
     } finally {
       this.dataLock?.release();
     }

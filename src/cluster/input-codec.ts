@@ -17,6 +17,8 @@ export type InputMessage =
       readonly lane: string;
       readonly child: string;
       readonly value: unknown;
+      /** Epoch of the child's vshard lease the sender held (absent in messages of older nodes). */
+      readonly e?: number;
     };
 
 export function encodeInput(message: InputMessage): Uint8Array {

@@ -67,6 +67,8 @@ export class InputConsumer {
     private readonly onSettled: () => void = () => undefined,
     /** Told when an input failed for a passing reason (see {@link settledForGood}): it must be taken again. */
     private readonly onUnsettled: (seq: number) => void = () => undefined,
+    /** The join fence (ChangelogStore.admitJoin): whether a join from `child` sent under `epoch` may apply. */
+    private readonly admitJoin: (child: string, epoch: number | undefined) => boolean = () => true,
   ) {
     this.lowWater = after;
     this.next = after + 1;
@@ -160,6 +162,14 @@ export class InputConsumer {
       return;
     }
     if (input.k === 'j') {
+      if (!this.admitJoin(input.child, input.e)) {
+        // Sent by an owner of the child's vshard older than one whose joins this vshard took:
+        // the newer owner announced the child's values itself. Settled: nothing to apply.
+        this.log.debug({ vshard: this.vshard, seq, child: input.child, epoch: input.e }, 'cluster: stale join refused');
+        this.pending.push({ seq, settled: true });
+        this.advance();
+        return;
+      }
       const updates = new JoinUpdates();
       updates.set(input.lane, input.child, input.value);
       updates.inputSeq = inputPosition(seq, 0);
@@ -211,6 +221,18 @@ export class InputConsumer {
     this.failureLoggedAt = now;
   }
 
+  /** Moves the low-water mark over the settled inputs at the head of {@link pending}. */
+  private advance(): void {
+    const before = this.lowWater;
+    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.settled)
+      this.lowWater = this.pending[this.pendingHead++]!.seq;
+    if (this.lowWater > before) this.onSettled();
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
+  }
+
   /** `count`: the events of the message (each counted in flight). */
   private settled(entry: { seq: number; settled: boolean }, error: unknown, count = 1): void {
     if (settledForGood(error)) {
@@ -224,14 +246,7 @@ export class InputConsumer {
       // commit records it as done, and the vshard restarts from its log to take it again.
       this.onUnsettled(entry.seq);
     }
-    const before = this.lowWater;
-    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.settled)
-      this.lowWater = this.pending[this.pendingHead++]!.seq;
-    if (this.lowWater > before) this.onSettled();
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
-      this.pending.splice(0, this.pendingHead);
-      this.pendingHead = 0;
-    }
+    this.advance();
     this.inFlight -= count;
     if (error !== undefined) this.noteFailure(error);
     if (this.inFlight < MAX_IN_FLIGHT / 2) for (const wake of this.waiting.splice(0)) wake();

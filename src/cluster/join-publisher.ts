@@ -9,6 +9,9 @@ import type { SpaceNames } from './space-names.js';
  * this node. Each message gets an id unique to its sender (`prefix`: node, and worker in
  * a worker thread), so a publish retried by the client is stored once. A join that cannot
  * be published is logged: the child announces its values again when its vshard starts.
+ * It carries the child's vshard epoch: the parent's owner refuses a join from an epoch
+ * older than one it took already (see JoinEpochs), so a message that left a frozen node
+ * late cannot overwrite what the vshard's next owner announced.
  */
 export class JoinPublisher {
   private seq = 0;
@@ -19,8 +22,8 @@ export class JoinPublisher {
     private readonly vshardOf: (path: string) => number,
     private readonly prefix: string,
     private readonly log: TwinLogger,
-    /** Whether this node's lease on the vshard is valid now (the lease gate, as for commits). */
-    private readonly leaseHeld: (vshard: number) => boolean,
+    /** The epoch of this node's lease on the vshard while it is valid now (the lease gate, as for commits). */
+    private readonly leaseEpoch: (vshard: number) => number | undefined,
   ) {}
 
   /**
@@ -29,11 +32,13 @@ export class JoinPublisher {
    * will be refused for (the next owner announces the child's stored values anew).
    */
   publish(parent: string, lane: string, child: string, value: unknown): void {
-    if (!this.leaseHeld(this.vshardOf(child))) {
+    const epoch = this.leaseEpoch(this.vshardOf(child));
+    if (epoch === undefined) {
       this.log.debug({ parent, child }, 'cluster: join not sent: the lease of its vshard ended');
       return;
     }
-    const input = encodeInput({ k: 'j', parent, lane, child, value });
+    // The epoch: the parent's owner refuses a join older than one it already took from that vshard.
+    const input = encodeInput({ k: 'j', parent, lane, child, value, e: epoch });
     const msgID = `j${this.prefix}.${++this.seq}`;
     this.js.publish(this.names.input(this.vshardOf(parent)), input, { msgID }).catch((err: Error) => {
       this.log.warn({ parent, err: err.message }, 'cluster: a join could not be published');

@@ -41,10 +41,10 @@ export class LeaseView {
     this.slots[vshard * 2] = 0;
   }
 
-  /** Whether this node holds a valid lease on `vshard` now, under whichever epoch. */
-  held(vshard: number): boolean {
+  /** The epoch of this node's lease on `vshard` while it is valid now; undefined otherwise. */
+  held(vshard: number): number | undefined {
     const epoch = this.slots[vshard * 2]!;
-    return this.valid(vshard, epoch);
+    return this.valid(vshard, epoch) ? epoch : undefined;
   }
 
   /** Whether this node may act for `vshard` under `epoch` now. */

@@ -127,6 +127,12 @@ export class LeaseTable {
     return lease !== undefined && (epoch === undefined || lease.epoch === epoch) && monotonicMs() < lease.validUntil;
   }
 
+  /** The epoch of this node's lease on `vshard` while it is valid now; undefined otherwise. */
+  heldEpoch(vshard: number): number | undefined {
+    const lease = this.held.get(vshard);
+    return lease !== undefined && monotonicMs() < lease.validUntil ? lease.epoch : undefined;
+  }
+
   get(vshard: number): Lease | undefined {
     return this.held.get(vshard);
   }

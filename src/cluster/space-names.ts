@@ -42,6 +42,15 @@ export class SpaceNames {
     return `${this.space}.state.*`;
   }
 
+  /** Core-NATS subject of the derived events of the twins a node runs. */
+  output(node: string): string {
+    return `${this.space}.out.${node}`;
+  }
+
+  outputWildcard(): string {
+    return `${this.space}.out.*`;
+  }
+
   /** Core-NATS subject of a node's requests (reads, commands, links). */
   rpc(node: string): string {
     return `${this.space}.rpc.${node}`;

@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { pack, unpack } from 'msgpackr';
 import { TwinError } from '../errors.js';
 import type { StateWrite } from '../store/state-store.js';
+import { JoinEpochs } from './join-epochs.js';
 import type { SpaceNames } from './space-names.js';
 
 /**
@@ -16,6 +17,11 @@ export interface LogEntry {
   readonly w: number;
   readonly ops: readonly StateWrite[];
   readonly end: boolean;
+  /**
+   * The vshard's {@link JoinEpochs} table (sending vshard, epoch), on the last part of a
+   * commit after which it changed, and of every snapshot.
+   */
+  readonly j?: readonly (readonly [number, number])[];
 }
 
 /** What a new owner restores: the vshard's writes, folded in order, and where the log and input stand. */
@@ -27,6 +33,8 @@ export interface RestoredLog {
   readonly watermark: number;
   /** Messages since the last snapshot (compaction is due past a bound). */
   readonly sinceSnapshot: number;
+  /** The vshard's join epochs (see JoinEpochs) as its log recorded them. */
+  readonly joinEpochs: readonly (readonly [number, number])[];
 }
 
 /** Largest message payload we write (nats-server's default max_payload is 1 MiB). */
@@ -71,12 +79,13 @@ export class StateLog {
         if (/no message found|not found/i.test(err.message)) return null;
         throw err;
       });
-    if (last === null) return { ops: [], lastSeq: 0, watermark: 0, sinceSnapshot: 0 };
+    if (last === null) return { ops: [], lastSeq: 0, watermark: 0, sinceSnapshot: 0, joinEpochs: [] };
     const ops: StateWrite[] = [];
     let pending: StateWrite[] = [];
     let snapshot: StateWrite[] | null = null;
     let watermark = 0;
     let sinceSnapshot = 0;
+    let joins = new Map<number, number>();
     // Message by message (each ~0.3 ms), not through a consumer: nats-server 2.9 times out
     // consumer creation again and again while a server of the cluster is down, and a
     // restore is exactly what runs then. The log is short: a snapshot every SNAPSHOT_EVERY.
@@ -107,6 +116,8 @@ export class StateLog {
           pending = [];
           watermark = entry.w;
           sinceSnapshot = 0;
+          joins = new Map();
+          JoinEpochs.fold(joins, entry.j);
         }
       } else {
         pending.push(...entry.ops);
@@ -114,10 +125,11 @@ export class StateLog {
           ops.push(...pending);
           pending = [];
           if (entry.w > watermark) watermark = entry.w;
+          JoinEpochs.fold(joins, entry.j);
         }
       }
     }
-    return { ops, lastSeq: last.seq, watermark, sinceSnapshot };
+    return { ops, lastSeq: last.seq, watermark, sinceSnapshot, joinEpochs: [...joins] };
   }
 
   /**
@@ -132,12 +144,15 @@ export class StateLog {
     watermark: number,
     ops: readonly StateWrite[],
     expected: number,
+    joinEpochs?: readonly (readonly [number, number])[],
   ): Promise<{ first: number; last: number }> {
     let seq = expected;
     let first = 0;
     const parts = split(ops);
     for (let i = 0; i < parts.length; i++) {
-      const entry: LogEntry = { k: kind, e: epoch, w: watermark, ops: parts[i]!, end: i === parts.length - 1 };
+      const end = i === parts.length - 1;
+      const j = end && joinEpochs !== undefined && joinEpochs.length > 0 ? joinEpochs : undefined;
+      const entry: LogEntry = { k: kind, e: epoch, w: watermark, ops: parts[i]!, end, ...(j && { j }) };
       try {
         const ack = await this.js.publish(this.names.state(vshard), pack(entry), {
           expect: { lastSubjectSequence: seq },

@@ -24,6 +24,8 @@ export interface CacheMark {
   readonly watermark: number;
   /** Log messages since the last snapshot (compaction stays due where it was). */
   readonly sinceSnapshot: number;
+  /** The vshard's join epochs (see JoinEpochs) as of that message. */
+  readonly joinEpochs: readonly (readonly [number, number])[];
 }
 
 interface StoredMark extends CacheMark {

@@ -75,6 +75,7 @@ export class VShardExecutor implements NodeVshards {
         this.log,
         () => this.store.settled(vshard),
         (seq) => void this.reset(vshard, `input ${seq} was not applied here`),
+        (child, epoch) => this.store.admitJoin(vshard, this.vshardOf(child), epoch),
       ),
     );
     this.log.debug({ vshard, epoch, twins: paths.length, after, from }, 'cluster: vshard started');

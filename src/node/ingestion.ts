@@ -78,6 +78,7 @@ export async function startIngestion(
     options.outputs ?? {},
     mqtt?.publish ?? null,
     mqtt?.topics ?? new TopicMap(),
+    mqtt?.port !== undefined,
   );
   let closed = false;
   return {

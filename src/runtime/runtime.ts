@@ -139,6 +139,8 @@ export class Runtime {
   private readonly normaliser: EventNormaliser;
   private readonly maxPayloadDepth: number;
   private readonly outputListeners = new Set<(e: DerivedEvent) => void>();
+  /** Listeners of the whole twin space's outputs (see {@link onOutput}'s `space`). */
+  private readonly spaceListeners = new Set<(e: DerivedEvent) => void>();
   private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
   private readonly ingestedListeners = new Set<(events: readonly TwinEvent[]) => void>();
   /** Ingest calls awaiting commit while someone listens to onIngested, in call (arrival) order. */
@@ -160,6 +162,7 @@ export class Runtime {
     this.normaliser = new EventNormaliser(() => this.clock.now(), this.maxPayloadDepth);
     const onOutput = (e: DerivedEvent): void => {
       for (const l of this.outputListeners) l(e);
+      for (const l of this.spaceListeners) l(e);
     };
     const onTurnError = (e: TwinError, path: string): void => {
       for (const l of this.errorListeners) l(e, path);
@@ -184,6 +187,9 @@ export class Runtime {
         shardKey,
         cluster: options.cluster,
         advertise: options.cluster.advertise,
+        onSpaceOutput: (e) => {
+          for (const l of this.spaceListeners) l(e);
+        },
       });
     } else if (workers) {
       this.host = new WorkerShardHost(
@@ -423,10 +429,17 @@ export class Runtime {
     return rollBack(snapshot, await this.history(path, at + 1));
   }
 
-  /** Calls `listener` with every derived event, after the turn that emitted it committed. */
-  onOutput(listener: (event: DerivedEvent) => void): () => void {
-    this.outputListeners.add(listener);
-    return () => this.outputListeners.delete(listener);
+  /**
+   * Calls `listener` with every derived event, after the turn that emitted it committed.
+   * In cluster mode these are the outputs of the twins this node runs, so a webhook or an
+   * external broker fed from every node gets each once; with `space: true` also those of
+   * the twins other nodes run, relayed over NATS at most once (what an embedded broker's
+   * subscribers and `/signals` readers of any node expect). Without a cluster both are the same.
+   */
+  onOutput(listener: (event: DerivedEvent) => void, options: { space?: boolean } = {}): () => void {
+    const listeners = options.space === true ? this.spaceListeners : this.outputListeners;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /** Calls `listener` when a handler throws (the turn was rolled back). */

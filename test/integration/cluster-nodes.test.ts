@@ -2,7 +2,9 @@
  * One twin space over 3 clustered nats-servers (JetStream R3) and 3 `twinflow serve
  * --cluster` processes on the building model: events published to any node, over HTTP
  * and over that node's MQTT broker, reach their twin wherever it runs; reads, commands
- * and subtree queries answer the same from every node; aggregates reach the org.
+ * and subtree queries answer the same from every node; aggregates reach the org; a
+ * derived event (the site's evacuation) reaches the embedded broker of every node once,
+ * whichever node runs the site (fails when outputs stay on their node).
  */
 import { connect as mqttConnect } from 'mqtt';
 import { describe, expect, it } from 'vitest';
@@ -75,6 +77,17 @@ describe.skipIf(!hasNatsServer)('a twin space on 3 nodes (serve --cluster, 3 nat
       });
       expect(res.status).toBe(202);
     };
+    // Subscribers of each node's own broker, for the site's evacuation signal.
+    const heard = await Promise.all(
+      [a!, b!, c!].map(async ({ mqtt }, i) => {
+        const sub = mqttConnect(`mqtt://127.0.0.1:${mqtt}`, { clientId: `signals-${i}`, protocolVersion: 5 });
+        await new Promise<void>((resolve, reject) => sub.once('connect', () => resolve()).once('error', reject));
+        const topics: string[] = [];
+        sub.on('message', (topic) => topics.push(topic));
+        await sub.subscribeAsync('org/o/site/+/signals/#', { qos: 1 });
+        return { sub, topics };
+      }),
+    );
     await post(a!.node.url, `${ROOM_A}/sensors/occupancy`, { occupied: true });
     await post(b!.node.url, `${ROOM_B}/sensors/climate`, { temperature: 23.5, humidity: 40 });
     const client = mqttConnect(`mqtt://127.0.0.1:${c!.mqtt}`, { clientId: 'fire-panel', protocolVersion: 5 });
@@ -102,6 +115,17 @@ describe.skipIf(!hasNatsServer)('a twin space on 3 nodes (serve --cluster, 3 nat
       () => lanes(a!.node.url, ORG),
       (l) => l.alarm === true && l.alarmSites === 1,
     );
+    // The evacuation of site t, whichever node runs it, on every node's broker, once.
+    for (const { topics } of heard)
+      await eventually(
+        async () => topics,
+        (t) => t.includes('org/o/site/t/signals/evacuation'),
+      );
+    await new Promise((r) => setTimeout(r, 300));
+    for (const { sub, topics } of heard) {
+      expect(topics.filter((t) => t === 'org/o/site/t/signals/evacuation')).toHaveLength(1);
+      await sub.endAsync();
+    }
 
     // A command sent through b changes the unit wherever it runs; c reads it.
     const cmd = await fetch(`${b!.node.url}/twins${UNIT_B}/commands/secure`, {

@@ -52,12 +52,12 @@ describe('LeaseView: the leases a node shares with its worker threads', () => {
     expect(other.valid(2, 7)).toBe(false);
     view.set(2, 7, monotonicMs() + 60_000);
     expect(other.valid(2, 7)).toBe(true);
-    expect(other.held(2)).toBe(true);
+    expect(other.held(2)).toBe(7);
     expect(other.valid(2, 6)).toBe(false); // an earlier ownership's epoch
     expect(other.valid(1, 7)).toBe(false);
     view.set(2, 7, monotonicMs() - 1); // the deadline passed (renewals failed)
     expect(other.valid(2, 7)).toBe(false);
-    expect(other.held(2)).toBe(false);
+    expect(other.held(2)).toBeUndefined();
     view.set(3, 9, monotonicMs() + 60_000);
     view.clear(3);
     expect(other.valid(3, 9)).toBe(false);
@@ -74,8 +74,12 @@ describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
       // Not open: no answer at all, rather than "no state" (a twin would start empty).
       expect(() => store.load(A)).toThrow(expect.objectContaining({ code: 'TWIN_FENCED' }));
 
-      expect(await store.open(1, 1)).toBe(0);
-      expect(await store.open(2, 1)).toBe(0);
+      expect(await store.open(1, 1)).toEqual({ after: 0, from: 'log' });
+      expect(await store.open(2, 1)).toEqual({ after: 0, from: 'log' });
+      // The join fence: vshard 5's owner under epoch 10 sent a join; one of epoch 9 is older.
+      expect(store.admitJoin(1, 5, 10)).toBe(true);
+      expect(store.admitJoin(1, 5, 9)).toBe(false);
+      expect(store.admitJoin(1, 6, 9)).toBe(true);
       await store.write([
         { op: 'record', path: A, values: { total: 1, $seq: 5 }, created: true },
         { op: 'put', path: A, lane: 'applied', key: 'e1', value: 1 },
@@ -96,6 +100,10 @@ describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
       const restored = await store.load(A);
       expect(restored?.values).toEqual({ total: 2, $seq: 9 });
       expect(restored?.entries.get('applied')?.get('e1')).toBe(1);
+      // The fence is part of the vshard's state: a restored owner refuses the same stale joins.
+      expect(store.admitJoin(1, 5, 9)).toBe(false);
+      expect(store.admitJoin(1, 6, 8)).toBe(false);
+      expect(store.admitJoin(1, 5, 10)).toBe(true);
     } finally {
       await link.close();
     }

@@ -64,6 +64,7 @@ const mark = (seq: number, epoch = 7): CacheMark => ({
   epoch,
   watermark: seq * 10,
   sinceSnapshot: seq,
+  joinEpochs: [[1, seq]],
 });
 
 describe('VshardCache: the local copy of vshard state', () => {
@@ -88,7 +89,10 @@ describe('VshardCache: the local copy of vshard state', () => {
           await cache.close();
 
           cache = VshardCache.open(dir, log);
-          expect(cache.current(3, { stream: 's1', seq, epoch: 7 })).toMatchObject({ watermark: seq * 10 });
+          expect(cache.current(3, { stream: 's1', seq, epoch: 7 })).toMatchObject({
+            watermark: seq * 10,
+            joinEpochs: [[1, seq]],
+          });
           expect(await held(cache.read(3))).toEqual(await held(base, ...commits));
           // Any other log head is not current; another vshard has nothing.
           expect(cache.current(3, { stream: 's1', seq: seq + 1, epoch: 7 })).toBeUndefined();

@@ -35,11 +35,15 @@ export function signalRoutes(rt: Runtime, limits: Partial<SignalLimits> = {}) {
   return async (app: FastifyInstance): Promise<void> => {
     const kept: DerivedEvent[] = [];
     const readers = new Set<(e: DerivedEvent) => void>();
-    const unsubscribe = rt.onOutput((e) => {
-      kept.push(e);
-      if (kept.length > recent) kept.shift();
-      for (const r of readers) r(e);
-    });
+    // The whole space's signals: a reader of any node of a cluster sees every twin's.
+    const unsubscribe = rt.onOutput(
+      (e) => {
+        kept.push(e);
+        if (kept.length > recent) kept.shift();
+        for (const r of readers) r(e);
+      },
+      { space: true },
+    );
     const streams = new Set<{ destroy(): void }>();
     // Before the server closes: an open stream would keep fastify's close waiting for ever.
     app.addHook('preClose', async () => {

@@ -34,8 +34,14 @@ export interface OutputOptions {
  */
 export class Outputs {
   readonly queues: SinkQueue[] = [];
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: (() => void)[] = [];
 
+  /**
+   * `embeddedBroker`: `publish` goes to this node's own broker, whose subscribers expect the
+   * whole twin space's outputs (cluster mode: those of other nodes' twins too, see
+   * Runtime.onOutput). Every other sink (webhooks, an external broker every node feeds)
+   * takes only the outputs of the twins this node runs, so each output reaches it once.
+   */
   constructor(
     rt: Runtime,
     deadLetters: DeadLetterStore,
@@ -43,15 +49,26 @@ export class Outputs {
     options: OutputOptions,
     publish: MqttPublish | null,
     topics: TopicMap,
+    embeddedBroker = false,
   ) {
-    const sinks: Sink[] = [...(options.sinks ?? [])];
-    if (publish && options.mqtt !== false)
-      sinks.push(mqttSink(publish, topics, { qos: options.mqttQos ?? 1, topicFor: options.topicFor }));
-    for (const w of options.webhooks ?? []) sinks.push(webhookSink(typeof w === 'string' ? { url: w } : w));
-    for (const sink of sinks) this.queues.push(new SinkQueue(sink, deadLetters, log, options.queue));
-    this.unsubscribe = rt.onOutput((event) => {
-      for (const q of this.queues) q.push(event);
-    });
+    const queue = (sink: Sink): SinkQueue => {
+      const q = new SinkQueue(sink, deadLetters, log, options.queue);
+      this.queues.push(q);
+      return q;
+    };
+    const own: SinkQueue[] = [];
+    for (const sink of options.sinks ?? []) own.push(queue(sink));
+    if (publish && options.mqtt !== false) {
+      const q = queue(mqttSink(publish, topics, { qos: options.mqttQos ?? 1, topicFor: options.topicFor }));
+      if (embeddedBroker) this.unsubscribe.push(rt.onOutput((event) => q.push(event), { space: true }));
+      else own.push(q);
+    }
+    for (const w of options.webhooks ?? []) own.push(queue(webhookSink(typeof w === 'string' ? { url: w } : w)));
+    this.unsubscribe.push(
+      rt.onOutput((event) => {
+        for (const q of own) q.push(event);
+      }),
+    );
   }
 
   /** Counters per sink name. */
@@ -67,7 +84,7 @@ export class Outputs {
   }
 
   close(): void {
-    this.unsubscribe();
+    for (const off of this.unsubscribe) off();
     for (const q of this.queues) q.close();
   }
 }
