@@ -132,6 +132,25 @@ export class ChangelogStore implements StateStore {
     return this.owned.get(vshard)?.joins.admit(from, epoch) ?? true;
   }
 
+  /**
+   * Writes the vshard's snapshot now, after the commits already on their way (a graceful
+   * handoff: the next owner restores from it instead of replaying the log since the last
+   * one). Nothing to do when nothing but this owner's claim followed the last snapshot.
+   * A failure is left to the caller to log: the log is whole without it.
+   */
+  async checkpoint(vshard: number): Promise<void> {
+    const owned = this.owned.get(vshard);
+    if (owned === undefined || this.broken.has(vshard)) return;
+    const run = owned.chain.then(async () => {
+      if (this.owned.get(vshard) !== owned || this.broken.has(vshard) || owned.sinceSnapshot <= 1) return;
+      if (!this.gate(vshard, owned.epoch))
+        throw new TwinError('TWIN_FENCED', `this node no longer owns vshard ${vshard}`, { vshard });
+      await this.snapshot(vshard, owned);
+    });
+    owned.chain = run.catch(() => undefined);
+    await run;
+  }
+
   /** The twins of an open vshard held here. */
   pathsOf(vshard: number): string[] {
     return [...(this.paths.get(vshard) ?? [])];

@@ -87,6 +87,14 @@ export class ClusterShardHost implements ShardHost {
     return this.options.nodeId;
   }
 
+  /**
+   * Where clients reach this node (its HTTP and WARP URLs, known once it listens): in its
+   * membership entry from the next heartbeat on, for `twinflow cluster status`.
+   */
+  advertise(urls: { http?: string; warp?: string }): void {
+    this.member?.members.advertise(urls);
+  }
+
   /** The vshards this node owns now. */
   owned(): number[] {
     return this.member?.owned() ?? [];

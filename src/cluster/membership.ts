@@ -37,7 +37,7 @@ export class Membership {
 
   constructor(
     private readonly bucket: KV,
-    private readonly self: MemberInfo,
+    private self: MemberInfo,
     private readonly stableMs: number,
     private readonly log: TwinLogger,
     /** The bucket's live entries (NatsLink.members: read without a consumer). */
@@ -59,6 +59,11 @@ export class Membership {
     await this.refresh().catch((err: Error) =>
       this.log.warn({ err: err.message }, 'cluster: reading the membership failed; the view is kept'),
     );
+  }
+
+  /** Where clients reach this node, from its next heartbeat on (known once its servers listen). */
+  advertise(urls: { http?: string; warp?: string }): void {
+    this.self = { ...this.self, ...urls };
   }
 
   /** The ids of live nodes when the view has been still for `stableMs`, else undefined. */

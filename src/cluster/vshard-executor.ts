@@ -99,6 +99,16 @@ export class VShardExecutor implements NodeVshards {
     await Promise.all(live.map((p) => this.host.stop(p).catch(() => undefined)));
     // A stop whose commit failed (fenced: the lease ended) leaves its twin in memory: dropped.
     this.host.shard.evict(this.livePaths(vshard));
+    // Handing it over: a snapshot first, so the next owner reads one message, not the log since the last.
+    if (reason === 'handoff' || reason === 'shutdown')
+      await this.store
+        .checkpoint(vshard)
+        .catch((err: Error) =>
+          this.log.warn(
+            { vshard, err: err.message },
+            'cluster: no checkpoint at handoff; the next owner reads the log',
+          ),
+        );
     // Its local copy stays for a restart (shutdown, reset); moved away, the next owner's claim makes it stale for good.
     this.store.closeVshard(vshard, reason !== 'shutdown' && reason !== 'reset');
     this.log.debug({ vshard, reason, twins: live.length }, 'cluster: vshard stopped');

@@ -287,6 +287,8 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
   const fronts = ingestion;
   const adminListener = admin;
   const server = http.server as unknown as { setSecureContext(o: ReturnType<typeof secureContextOf>): void };
+  const warpUrl = `${tls ? 'wss' : 'ws'}${url.slice(url.indexOf(':'))}${options.warp?.path ?? '/'}`;
+  runtime.cluster?.advertise({ http: url, warp: warpUrl }); // for `twinflow cluster status`
   return {
     runtime,
     http,
@@ -294,7 +296,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     ingestion: fronts,
     rejections,
     url,
-    warpUrl: `${tls ? 'wss' : 'ws'}${url.slice(url.indexOf(':'))}${options.warp?.path ?? '/'}`,
+    warpUrl,
     adminUrl: adminListener?.url,
     warmed,
     access,

@@ -158,7 +158,13 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', 
     expect(table.stdout).toContain(
       'twin space "twinflow": 2 live node(s), 16 vshards, 0 unowned, 0 input message(s) pending',
     );
-    expect(table.stdout).toMatch(/^a\s+\d{4}-\d\d-\d\dT\S+Z\s+\d+\.\d s ago\s+\d+\s+[\d,-]+\s+-$/m);
+    // Each node advertises where clients reach it once it listens.
+    expect(table.stdout).toMatch(
+      /^a\s+\d{4}-\d\d-\d\dT\S+Z\s+\d+\.\d s ago\s+\d+\s+[\d,-]+\s+http:\/\/127\.0\.0\.1:\d+$/m,
+    );
+    const advertised = await statusJson(urls);
+    expect(advertised.nodes.find((n) => n.id === 'a')?.http).toBe(a.url);
+    expect(advertised.nodes.find((n) => n.id === 'b')?.http).toBe(b.url);
     expect(table.stdout).toContain('every vshard is owned by a live node and has applied its input');
     const all = await status(urls, '--cluster-vshards', String(VSHARDS), '--all');
     expect(all.stdout.split('\n').filter((l) => /^\d+\s+[ab]\s+\d+\s+\d+/.test(l))).toHaveLength(VSHARDS);

@@ -88,6 +88,15 @@ describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
       await store.write([{ op: 'record', path: A, values: { total: 2, $seq: 9 } }]);
       expect((await store.load(A))?.values).toEqual({ total: 2, $seq: 9 });
 
+      // A checkpoint (a graceful handoff) leaves one snapshot to restore from, with the same state.
+      expect((await log.restore(1)).sinceSnapshot).toBeGreaterThanOrEqual(3);
+      await store.checkpoint(1);
+      const snapshot = await log.restore(1);
+      expect(snapshot.sinceSnapshot).toBe(0);
+      expect(snapshot.ops.find((w) => w.op === 'record' && w.path === A)).toMatchObject({
+        values: { total: 2, $seq: 9 },
+      });
+
       // Closed (moved away, or being restored): its twins are gone, and cannot start empty.
       store.closeVshard(1);
       expect(() => store.load(A)).toThrow(expect.objectContaining({ code: 'TWIN_FENCED' }));
