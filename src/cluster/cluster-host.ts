@@ -10,6 +10,7 @@ import { sumCounters } from '../hosting/host-counters.js';
 import type { DataDirLock } from '../store/data-lock.js';
 import { claimCacheDir } from './vshard-cache.js';
 import { OutputRelay } from './output-relay.js';
+import { settleSpace } from './space-settle.js';
 import { buildNodeVshards, type NodeShardSettings } from './node-vshards.js';
 import type { NodeVshards } from './placement.js';
 import { ClusterMember } from './cluster-member.js';
@@ -276,9 +277,14 @@ export class ClusterShardHost implements ShardHost {
     return this.inner.warm(prefix);
   }
 
-  async settle(): Promise<void> {
+  /**
+   * This node quiet, then the whole twin space: every input stored when it was called
+   * applied by its owner, whichever node that is, with what it caused elsewhere (joins).
+   */
+  async settle(signal?: AbortSignal): Promise<void> {
     await this.ready;
-    await this.inner.settle();
+    await this.inner.settle(signal);
+    await settleSpace(this.link.jsm, this.link.names, signal);
   }
 
   counters(): HostCounters {

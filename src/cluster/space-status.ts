@@ -7,6 +7,7 @@ import { TwinError } from '../errors.js';
 import type { MemberInfo } from './membership.js';
 import { SpaceNames } from './space-names.js';
 import type { LogEntry } from './state-log.js';
+import { inParallel, lastOf } from './stream-reads.js';
 
 /** A live node of the space, as its membership entry says. */
 export interface NodeStatus {
@@ -67,8 +68,6 @@ export interface StatusOptions {
   readonly vshards?: number;
 }
 
-/** Requests in flight at once while reading 2 messages per vshard. */
-const CONCURRENCY = 32;
 const decoder = new TextDecoder();
 
 /**
@@ -119,7 +118,7 @@ export async function readSpaceStatus(options: StatusOptions): Promise<SpaceStat
       await liveEntries(jsm, await kvm.open(names.leasesBucket), names.leasesBucket, 'v.*'),
       at,
     );
-    const vshards = await mapLimited(
+    const vshards = await inParallel(
       Array.from({ length: count }, (_, v) => v),
       (v) => readVshard(jsm, names, v, leases.get(v)),
     );
@@ -199,21 +198,6 @@ async function readVshard(
   };
 }
 
-/** The last message of `subject` in `stream`, or null when it has none (or the stream is missing). */
-async function lastOf(
-  jsm: JetStreamManager,
-  stream: string,
-  subject: string,
-): Promise<{ seq: number; data: Uint8Array } | null> {
-  try {
-    const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-    return m === null ? null : { seq: m.seq, data: m.data };
-  } catch (err) {
-    if (/no message found|not found/i.test((err as Error).message)) return null;
-    throw err;
-  }
-}
-
 /** Messages of the vshard's input subject after `watermark`, counted by the server for a throwaway consumer. */
 async function pendingAfter(
   jsm: JetStreamManager,
@@ -232,19 +216,4 @@ async function pendingAfter(
   });
   await jsm.consumers.delete(names.inputStream, info.name).catch(() => undefined);
   return info.num_pending;
-}
-
-/** `fn` over `items`, at most {@link CONCURRENCY} at once, results in order. */
-async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
 }

@@ -2,7 +2,8 @@
  * One twin space over 3 clustered nats-servers (JetStream R3) and 3 `twinflow serve
  * --cluster` processes on the building model: events published to any node, over HTTP
  * and over that node's MQTT broker, reach their twin wherever it runs; reads, commands
- * and subtree queries answer the same from every node; aggregates reach the org; a
+ * and subtree queries answer the same from every node; aggregates reach the org, and
+ * `GET /settled` of one node waits until they did (the whole space, not its own twins); a
  * derived event (the site's evacuation) reaches the embedded broker of every node once,
  * whichever node runs the site (fails when outputs stay on their node).
  */
@@ -95,26 +96,18 @@ describe.skipIf(!hasNatsServer)('a twin space on 3 nodes (serve --cluster, 3 nat
     await client.publishAsync(`${ROOM_C.slice(1)}/sensors/fire`, JSON.stringify({ alarm: true }), { qos: 1 });
     await client.endAsync();
 
-    // Every node answers for every twin, whichever node runs it.
+    // GET /settled of any node waits for the whole space: every event acknowledged before it
+    // applied by its owner, and what it caused in other vshards (the fire climbs room → unit →
+    // floor → building → site → org, across vshards and nodes). Then every node answers for
+    // every twin, whichever node runs it, at once.
+    const settled = await fetch(`${b!.node.url}/settled?timeout=30000`);
+    expect(settled.status).toBe(200);
     for (const { node } of [a!, b!, c!]) {
-      await eventually(
-        () => lanes(node.url, ROOM_A),
-        (l) => l.occupied === true,
-      );
-      await eventually(
-        () => lanes(node.url, ROOM_B),
-        (l) => l.temperature === 23.5,
-      );
-      await eventually(
-        () => lanes(node.url, ROOM_C),
-        (l) => l.alarm === true,
-      );
+      expect((await lanes(node.url, ROOM_A)).occupied).toBe(true);
+      expect((await lanes(node.url, ROOM_B)).temperature).toBe(23.5);
+      expect((await lanes(node.url, ROOM_C)).alarm).toBe(true);
+      expect(await lanes(node.url, ORG)).toMatchObject({ alarm: true, alarmSites: 1 });
     }
-    // The fire climbs room → unit → floor → building → site → org, across vshards and nodes.
-    await eventually(
-      () => lanes(a!.node.url, ORG),
-      (l) => l.alarm === true && l.alarmSites === 1,
-    );
     // The evacuation of site t, whichever node runs it, on every node's broker, once.
     for (const { topics } of heard)
       await eventually(

@@ -13,6 +13,8 @@ import { monotonicMs } from '../../src/cluster/monotonic.js';
 import { resolveClusterOptions } from '../../src/cluster/cluster-options.js';
 import { settledForGood } from '../../src/cluster/input-consumer.js';
 import { NatsLink } from '../../src/cluster/nats-link.js';
+import { encodeInput } from '../../src/cluster/input-codec.js';
+import { settleSpace } from '../../src/cluster/space-settle.js';
 import { StateLog } from '../../src/cluster/state-log.js';
 import { TwinError } from '../../src/errors.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
@@ -130,6 +132,44 @@ describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
       const keys = (await link.members()).map((e) => e.key).sort();
       expect(keys).toEqual(['n.a', 'n.b']);
       expect(await consumers(link, `KV_${link.names.nodesBucket}`)).toBe(before);
+    } finally {
+      await link.close();
+    }
+  }, 60_000);
+
+  it('settles the space once every vshard log says its input up to the call is applied, and what arrived meanwhile', async () => {
+    const nats = await natsCluster(1);
+    const link = await openLink(nats.urls());
+    try {
+      const log = new StateLog(link.js, link.jsm, link.names);
+      const { names, js, jsm } = link;
+      const input = (n: number) =>
+        js.publish(
+          names.input(3),
+          encodeInput({ k: 'b', evs: [{ id: `e${n}`, source: 't', type: 'x', subject: A, time: 0, data: {} }] }),
+        );
+      // Nothing stored: settled at once.
+      await settleSpace(jsm, names);
+      const { seq } = await input(1);
+      // Stored and not applied (vshard 3 has no owner): not settled while that lasts.
+      const stuck = new AbortController();
+      const waiting = settleSpace(jsm, names, stuck.signal);
+      await new Promise((r) => setTimeout(r, 500));
+      stuck.abort();
+      await expect(waiting).rejects.toMatchObject({ code: 'TWIN_NOT_SETTLED' });
+      // Its owner records the input as applied: settled, unless more came meanwhile.
+      const claim = await log.append(3, 'o', 1, 0, [], 0);
+      const done = settleSpace(jsm, names);
+      await new Promise((r) => setTimeout(r, 300));
+      const more = await input(2); // arrives while settle waits: it must wait for this one too
+      const applied1 = await log.append(3, 'c', 1, seq, [], claim.last);
+      await new Promise((r) => setTimeout(r, 300));
+      let finished = false;
+      void done.then(() => (finished = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(finished).toBe(false);
+      await log.append(3, 'c', 1, more.seq, [], applied1.last);
+      await done;
     } finally {
       await link.close();
     }

@@ -1,0 +1,52 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { unpack } from 'msgpackr';
+import { TwinError } from '../errors.js';
+import type { SpaceNames } from './space-names.js';
+import type { LogEntry } from './state-log.js';
+import { inParallel, lastOf } from './stream-reads.js';
+
+/** How often the vshards still behind are read again. */
+const POLL_MS = 100;
+
+/**
+ * Resolves once every input the twin space had stored when it was called is applied (or
+ * refused for good) by its vshard's owner, and so is what that input caused in other
+ * vshards (joins to parents elsewhere are input too): the cluster's `GET /settled`.
+ *
+ * An input is applied when its vshard's state log says so: the low-water mark `w` of the
+ * log's last message is at or past it (an owner records the mark within ~200 ms of its
+ * input settling, see ChangelogStore.settled). So: take the last input sequence of each
+ * vshard, wait until every `w` reached it, then look again; done when nothing new arrived
+ * meanwhile. Under traffic that never stops it does not end: the caller bounds it (the
+ * route's timeout aborts `signal`), as a single node's settle.
+ */
+export async function settleSpace(jsm: JetStreamManager, names: SpaceNames, signal?: AbortSignal): Promise<void> {
+  let target = await inputHeads(jsm, names);
+  for (;;) {
+    let behind = [...target.keys()];
+    while (behind.length > 0) {
+      if (signal?.aborted) throw new TwinError('TWIN_NOT_SETTLED', 'the twin space did not settle in time');
+      const marks = await inParallel(behind, (v) => watermark(jsm, names, v));
+      behind = behind.filter((v, i) => marks[i]! < target.get(v)!);
+      if (behind.length > 0) await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    const next = await inputHeads(jsm, names);
+    if ([...next].every(([v, seq]) => seq <= (target.get(v) ?? 0))) return;
+    target = next;
+  }
+}
+
+/** The last input sequence of every vshard that has input in the stream. */
+async function inputHeads(jsm: JetStreamManager, names: SpaceNames): Promise<Map<number, number>> {
+  const prefix = `${names.space}.in.`;
+  const info = await jsm.streams.info(names.inputStream, { subjects_filter: names.inputWildcard() });
+  const vshards = Object.keys(info.state.subjects ?? {}).map((s) => Number(s.slice(prefix.length)));
+  const seqs = await inParallel(vshards, async (v) => (await lastOf(jsm, names.inputStream, names.input(v)))?.seq ?? 0);
+  return new Map(vshards.map((v, i) => [v, seqs[i]!]));
+}
+
+/** `w` of the vshard's state log's last message: every input up to it settled (0: none). */
+async function watermark(jsm: JetStreamManager, names: SpaceNames, vshard: number): Promise<number> {
+  const last = await lastOf(jsm, names.stateStream, names.state(vshard));
+  return last === null ? 0 : (unpack(last.data) as LogEntry).w;
+}
