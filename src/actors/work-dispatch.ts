@@ -82,9 +82,22 @@ export class WorkDispatch implements InboxConsumer {
     switch (work.kind) {
       case 'command': {
         this.stats.commands++;
+        // A client's retry (same idempotency key) of a command this twin took: acknowledged, no turn.
+        const key = work.key !== undefined && this.dedupeWindow > 0 ? commandKey(work.lane, work.key) : 0;
+        if (key !== 0 && twin.isDuplicate(key)) {
+          this.stats.duplicates++;
+          this.step.finish(work);
+          break;
+        }
         if (this.journaling) this.runner.cause = { kind: 'command', lane: work.lane };
         const error = this.runner.runTurn(twin, RUN_COMMAND, work.lane, work.value);
-        if (!error && !twin.announced) this.runner.announce(twin);
+        if (!error) {
+          if (key !== 0) {
+            twin.remember(key, this.dedupeWindow);
+            this.runner.markDirty(twin);
+          }
+          if (!twin.announced) this.runner.announce(twin);
+        }
         this.step.finish(work, error);
         break;
       }
@@ -185,4 +198,12 @@ export class WorkDispatch implements InboxConsumer {
       this.step.finish(work, toTwinError(err));
     }
   }
+}
+
+/**
+ * The dedupe key of a command's idempotency key: in the twin's window with its events'
+ * (source, id) keys, under a source no CloudEvent has, per lane.
+ */
+function commandKey(lane: string, key: string): number {
+  return DedupeWindow.hash(`\u0000command/${lane}`, key);
 }

@@ -71,6 +71,8 @@ export type Work =
       readonly value: unknown;
       readonly ticket: Ticket | null;
       readonly index: number;
+      /** The client's idempotency key: a repeat within the twin's dedupe window runs no turn. */
+      readonly key?: string;
     }
   | { readonly kind: 'timer'; readonly path: string; readonly name: string; readonly due: number }
   | { readonly kind: 'call'; readonly path: string; readonly fn: (twin: Twin) => unknown; readonly ticket: Ticket }

@@ -201,10 +201,10 @@ export class ClusterShardHost implements ShardHost {
     this.batcher.add(vshard, event, ticket, index);
   }
 
-  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {
-    this.toOwner(path, { op: 'command', path, lane, value }, () => {
+  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket, key?: string): void {
+    this.toOwner(path, { op: 'command', path, lane, value, ...(key !== undefined && { key }) }, () => {
       const local = new Ticket(1);
-      this.inner.submitCommand(path, lane, value, local);
+      this.inner.submitCommand(path, lane, value, local, key);
       return local.promise.then((t) => {
         if (t.rejected[0]) throw t.rejected[0].error;
       });
@@ -367,7 +367,7 @@ export class ClusterShardHost implements ShardHost {
     if (request.op === 'observe')
       return this.linkServer.observe(request.lid, request.node, request.path, request.lane, vshard, request.subject);
     const ticket = new Ticket(1);
-    this.inner.submitCommand(request.path, request.lane, request.value, ticket);
+    this.inner.submitCommand(request.path, request.lane, request.value, ticket, request.key);
     const done = await ticket.promise;
     if (done.rejected[0]) throw done.rejected[0].error;
     return null;

@@ -8,7 +8,14 @@ import type { SpaceNames } from './space-names.js';
 /** A request one node makes of another (core NATS request/reply, not persisted). */
 export type RpcRequest =
   | { readonly op: 'read'; readonly path: string; readonly lanes?: readonly string[]; readonly release?: boolean }
-  | { readonly op: 'command'; readonly path: string; readonly lane: string; readonly value: unknown }
+  | {
+      readonly op: 'command';
+      readonly path: string;
+      readonly lane: string;
+      readonly value: unknown;
+      /** The client's idempotency key: a retry after a lost answer applies once. */
+      readonly key?: string;
+    }
   | { readonly op: 'list'; readonly filter: string; readonly within?: readonly string[]; readonly limit: number }
   | {
       readonly op: 'observe';

@@ -48,7 +48,8 @@ export interface HostCounters {
  */
 export interface ShardHost {
   submitEvent(event: TwinEvent, ticket: Ticket, index: number): void;
-  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void;
+  /** `key`: the client's idempotency key (see CommandOptions.idempotencyKey). */
+  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket, key?: string): void;
   stop(path: string): Promise<void>;
   /** `release`: a twin this read started (it was not live) stops again once read (subtree queries). */
   read(path: string, lanes?: readonly string[], release?: boolean): Promise<TwinSnapshot>;
@@ -118,8 +119,8 @@ export class LocalShardHost implements ShardHost {
     this.shard.enqueueEvent(event, ticket, index);
   }
 
-  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {
-    this.shard.enqueue({ kind: 'command', path, lane, value, ticket, index: 0 });
+  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket, key?: string): void {
+    this.shard.enqueue({ kind: 'command', path, lane, value, ticket, index: 0, ...(key !== undefined && { key }) });
   }
 
   async stop(path: string): Promise<void> {

@@ -168,10 +168,10 @@ export class WorkerShardHost implements ShardHost {
     this.send(worker, message);
   }
 
-  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket): void {
+  submitCommand(path: string, lane: string, value: unknown, ticket: Ticket, key?: string): void {
     const worker = this.routes.of(path);
     const id = this.pending.nextId();
-    const message: ToWorker = { t: 'command', id, path, lane, value };
+    const message: ToWorker = { t: 'command', id, path, lane, value, ...(key !== undefined && { key }) };
     this.pending.addTicket(id, worker, message, ticket, 0);
     this.send(worker, message);
   }

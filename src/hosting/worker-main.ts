@@ -183,7 +183,7 @@ function handle(m: ToWorker): void {
       return; // submitted above, as one batch
     case 'command': {
       const ticket = new Ticket(1);
-      host.submitCommand(m.path, m.lane, m.value, ticket);
+      host.submitCommand(m.path, m.lane, m.value, ticket, m.key);
       reply(
         m.id,
         ticket.promise.then((t) => {

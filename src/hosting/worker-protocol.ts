@@ -59,6 +59,8 @@ export type ToWorker =
       readonly path: string;
       readonly lane: string;
       readonly value: unknown;
+      /** The client's idempotency key, if any. */
+      readonly key?: string;
     }
   | { readonly t: 'stop'; readonly id: number; readonly path: string }
   | {

@@ -95,7 +95,17 @@ export interface MatchOptions {
 export interface CommandOptions {
   /** The command comes from a network client: value lanes must be declared `writable`. */
   fromClient?: boolean;
+  /**
+   * The client's idempotency key (HTTP `Idempotency-Key`): a command to the same twin and
+   * lane with the key of one it took recently (its dedupe window, the last 8 events and
+   * keyed commands by default) is acknowledged without running again, so a client that
+   * retries after a lost answer applies it once. 1-256 printable characters.
+   */
+  idempotencyKey?: string;
 }
+
+/** What an idempotency key may hold (printable ASCII, as an HTTP header value). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
 
 /** Options of {@link Runtime.link}. */
 export interface LinkOptions {
@@ -300,12 +310,15 @@ export class Runtime {
     const target = this.normaliser.path(path);
     checkPayload(value, this.maxPayloadDepth, 'the command value');
     if (options.fromClient) this.assertClientWritable(target, lane);
+    const key = options.idempotencyKey;
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+      throw new TwinError('TWIN_QUERY_INVALID', 'an idempotency key is 1-256 printable ASCII characters');
     const seen =
       this.ingestedListeners.size > 0
         ? { events: [commandAsEvent(target, lane, value, this.clock.now(), this.normaliser.nextId())], done: false }
         : null;
     if (seen) this.ingestedQueue.push(seen);
-    this.host.submitCommand(target, lane, value, ticket);
+    this.host.submitCommand(target, lane, value, ticket, key);
     await this.committed(ticket, seen);
     const failure = ticket.rejected[0];
     if (failure) throw failure.error;

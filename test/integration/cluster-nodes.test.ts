@@ -120,14 +120,27 @@ describe.skipIf(!hasNatsServer)('a twin space on 3 nodes (serve --cluster, 3 nat
       await sub.endAsync();
     }
 
-    // A command sent through b changes the unit wherever it runs; c reads it.
-    const cmd = await fetch(`${b!.node.url}/twins${UNIT_B}/commands/secure`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: 'true',
-    });
-    expect(cmd.status).toBe(202);
+    // A command sent through b changes the unit wherever it runs; c reads it. Sent again with
+    // the same Idempotency-Key through another node (a client retry), it runs no second turn.
+    const duplicates = async (): Promise<number> => {
+      let n = 0;
+      for (const { node } of [a!, b!, c!]) {
+        const text = await (await fetch(`${node.url}/metrics`)).text();
+        n += Number(/^twinflow_events_duplicate_total (\d+)$/m.exec(text)?.[1] ?? NaN);
+      }
+      return n;
+    };
+    const before = await duplicates();
+    for (const via of [b!, a!]) {
+      const cmd = await fetch(`${via.node.url}/twins${UNIT_B}/commands/secure`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'secure-b-1' },
+        body: 'true',
+      });
+      expect(cmd.status).toBe(202);
+    }
     expect((await lanes(c!.node.url, UNIT_B)).secured).toBe(true);
+    expect(await duplicates()).toBe(before + 1);
     // A refused command carries the owner's error to the caller of any node.
     const bad = await fetch(`${a!.node.url}/twins${UNIT_B}/commands/secure`, {
       method: 'POST',

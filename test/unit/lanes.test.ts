@@ -125,6 +125,26 @@ describe('command lanes', () => {
     expect(events).toEqual([{ type: 'value', value: 5 }]);
   });
 
+  it('run once per idempotency key within the dedupe window (a client retry), also after the twin restarted', async () => {
+    const { rt } = simulatedRuntime({ models: [thing, group] });
+    await rt.command('/things/a', 'bump', 5, { idempotencyKey: 'k1' });
+    await rt.command('/things/a', 'bump', 5, { idempotencyKey: 'k1' }); // the retry: acknowledged, not run
+    expect(await rt.get('/things/a', 'level')).toBe(5);
+    await rt.command('/things/a', 'bump', 5, { idempotencyKey: 'k2' });
+    await rt.command('/things/a', 'bump', 1);
+    await rt.command('/things/a', 'bump', 1); // no key: every command runs
+    expect(await rt.get('/things/a', 'level')).toBe(12);
+    await rt.stop('/things/a'); // the window is part of the twin's stored state
+    await rt.command('/things/a', 'bump', 5, { idempotencyKey: 'k2' });
+    expect(await rt.get('/things/a', 'level')).toBe(12);
+    expect(rt.stats().duplicates).toBe(2);
+    for (const bad of ['', 'with space', 'x'.repeat(257), 'ünï'])
+      await expect(rt.command('/things/a', 'bump', 1, { idempotencyKey: bad })).rejects.toMatchObject({
+        code: 'TWIN_QUERY_INVALID',
+      });
+    expect(await rt.get('/things/a', 'level')).toBe(12);
+  });
+
   it('reject bad payloads, unknown lanes and non-command lanes with stable codes', async () => {
     const { rt } = simulatedRuntime({ models: [thing, group] });
     await expect(rt.command('/things/a', 'bump', 'x')).rejects.toMatchObject({ code: 'TWIN_PAYLOAD_REJECTED' });

@@ -69,9 +69,12 @@ export function metricsRoutes(
       const parts: string[] = [];
       parts.push(
         family('twinflow_events_total', 'counter', 'Events ingested (delivered to a twin).', [['', s.events]]),
-        family('twinflow_events_duplicate_total', 'counter', 'Redelivered events ignored by source+id dedupe.', [
-          ['', s.duplicates],
-        ]),
+        family(
+          'twinflow_events_duplicate_total',
+          'counter',
+          'Redelivered events ignored by source+id dedupe, and commands repeated with an idempotency key the twin took.',
+          [['', s.duplicates]],
+        ),
         family('twinflow_commands_total', 'counter', 'Commands delivered to twins.', [['', s.commands]]),
         family('twinflow_turns_total', 'counter', 'Twin turns committed.', [['', s.turns]]),
         family('twinflow_turn_failures_total', 'counter', 'Twin turns rolled back.', [['', s.turnFailures]]),

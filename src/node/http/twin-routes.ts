@@ -8,7 +8,8 @@ import type { Runtime, TwinSnapshot } from '../../runtime/runtime.js';
 /**
  * `GET /twins/{path}[?lanes=a,b][&at=T]` reads a twin (as of time T with `at`, from the
  * journal); `GET /twins/{path}/history?from=T&to=T` lists its journaled turns;
- * `POST /twins/{path}/commands/{lane}` sends the JSON body as a command and answers 202
+ * `POST /twins/{path}/commands/{lane}` sends the JSON body as a command (an `Idempotency-Key`
+ * header makes a retry with the same key apply once) and answers 202
  * once its effects are committed; `POST /twins/{path}/warm` starts the stored twins at and
  * under the path that are not live (`Runtime.warm`), `POST /twins/warm` all of them
  * (unless `warm` is false: a node with an admin listener serves them there, see warmRoutes).
@@ -71,7 +72,13 @@ export function twinRoutes(rt: Runtime, options: { warm?: boolean } = {}) {
         );
       }
       needRight(req, 'command', match[1]!);
-      await rt.command(match[1]!, match[2]!, req.body ?? null, { fromClient: true });
+      // A retry with the same key (the answer was lost) is acknowledged without running twice.
+      const key = req.headers['idempotency-key'];
+      if (Array.isArray(key)) throw new TwinError('TWIN_QUERY_INVALID', 'one Idempotency-Key header at most');
+      await rt.command(match[1]!, match[2]!, req.body ?? null, {
+        fromClient: true,
+        ...(key !== undefined && { idempotencyKey: key }),
+      });
       return reply.status(202).send({ status: 'accepted' });
     });
   };
