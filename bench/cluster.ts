@@ -11,12 +11,15 @@
  * - failover (3 nodes, 3 nats-servers): kill -9 of a node, then the time until its vshards'
  *   leases are held by live nodes, and until probe events posted right after the kill (one
  *   per sensor, so every vshard with twins gets some) are all applied.
+ * - restart (cluster-restart.ts): a node with `--data` started again from its local copy,
+ *   against the same start from the state logs.
  * Default cluster settings: 256 vshards, lease 5 s, heartbeat 1 s, a view stable for 2 s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalNatsCluster } from '../src/cluster/local-nats.js';
+import { restartFigures } from './cluster-restart.js';
 import { hasNatsServer } from './lib/nats.js';
 import type { BenchContext, Figure } from './lib/harness.js';
 import {
@@ -239,5 +242,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       await d.stop();
     }
   }
+  process.stderr.write('cluster: restart from the local copy…\n');
+  figures.push(...(await restartFigures(ctx)));
   return figures;
 }
