@@ -7,11 +7,14 @@ import { InputConsumer } from './input-consumer.js';
 import type { NodeVshards, RestoredFrom, StopReason } from './placement.js';
 import type { SpaceNames } from './space-names.js';
 
+/** Stored twins started at once while a vshard starts (the rest wait for these, input runs meanwhile). */
+const ANNOUNCE_CHUNK = 1_024;
+
 /**
  * What owning a vshard means on this node: on start, its state restored from its log
- * (and the log claimed), every twin of it started, so each announces its join values to
- * its parent again (a join lost in a crash is sent anew), then its input consumed from
- * after the sequence the state includes. On stop: no new twin of it may start, the input
+ * (and the log claimed), its input consumed from after the sequence the state includes,
+ * and meanwhile every twin of it started, so each announces its join values to its parent
+ * again (a join lost in a crash is sent anew). On stop: no new twin of it may start, the input
  * stops, what is in flight commits (or is fenced), its twins stop and are forgotten.
  */
 export class VShardExecutor implements NodeVshards {
@@ -60,9 +63,6 @@ export class VShardExecutor implements NodeVshards {
     this.open.add(vshard);
     this.host.shard.ownershipChanged();
     const paths = this.store.pathsOf(vshard);
-    await Promise.all(paths.map((p) => this.host.read(p, []).catch(() => undefined)));
-    // Stopped while restoring: leave nothing running.
-    if (!this.open.has(vshard)) return from;
     this.consumers.set(
       vshard,
       new InputConsumer(
@@ -78,8 +78,22 @@ export class VShardExecutor implements NodeVshards {
         (child, epoch) => this.store.admitJoin(vshard, this.vshardOf(child), epoch),
       ),
     );
+    // Input flows from here on; meanwhile every stored twin starts, so each announces its
+    // join values to its parent again (a join lost in a crash is sent anew) and arms its
+    // timers. In the background: a vshard of many twins takes input at once, not after
+    // all of them started (the start is what a takeover of a large vshard waited for).
+    void this.announceAll(vshard, epoch, paths);
     this.log.debug({ vshard, epoch, twins: paths.length, after, from }, 'cluster: vshard started');
     return from;
+  }
+
+  /** Starts the vshard's stored twins, {@link ANNOUNCE_CHUNK} at a time, while it stays here under `epoch`. */
+  private async announceAll(vshard: number, epoch: number, paths: readonly string[]): Promise<void> {
+    for (let i = 0; i < paths.length; i += ANNOUNCE_CHUNK) {
+      if (!this.open.has(vshard) || this.epochs.get(vshard) !== epoch) return;
+      const chunk = paths.slice(i, i + ANNOUNCE_CHUNK);
+      await Promise.all(chunk.map((p) => this.host.read(p, []).catch(() => undefined)));
+    }
   }
 
   /** `reset`: a restart from the log under the same lease (see {@link reset}), not a placement stop. */
