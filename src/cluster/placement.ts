@@ -59,6 +59,10 @@ export class Placement {
   private readonly moving = new Set<number>();
   private readonly starts = new Map<number, number>();
   private ticking = false;
+  /** Shutting down: moves in flight finish, no new one starts. */
+  private released = false;
+  /** vshards whose take failed since the last tick (held by another node): tried again at the next tick, not at once. */
+  private readonly retryAtTick = new Set<number>();
 
   constructor(
     private readonly self: string,
@@ -80,23 +84,34 @@ export class Placement {
     this.ticking = true;
     try {
       for (const v of await this.leases.renewAll(renewWaitMs)) this.lose(v, 'lost');
-      const view = this.members.stable();
-      if (view === undefined) return;
-      // A node missing from its own view (its heartbeats failed) takes nothing new.
-      const desired = new Set(view.includes(this.self) ? vshardsOf(this.self, view, this.vshardCount) : []);
-      // Moves run beside the ticks (a restore may take longer than a lease): renewals go on.
-      for (const v of this.leases.vshards()) {
-        if (desired.has(v) || this.moving.has(v)) continue;
-        if (this.moving.size >= this.maxMoves) break;
-        void this.handOff(v);
-      }
-      for (const v of desired) {
-        if (this.leases.get(v) !== undefined || this.moving.has(v)) continue;
-        if (this.moving.size >= this.maxMoves) break;
-        void this.take(v);
-      }
+      this.retryAtTick.clear();
+      this.startMoves();
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /**
+   * Starts the moves the settled view asks for, up to `maxMoves` in flight. Called by each
+   * tick and whenever a move ends, so a node taking 256 vshards is not held to `maxMoves`
+   * per heartbeat (it was: 16 ticks, 16 s, for a node starting alone).
+   */
+  private startMoves(): void {
+    if (this.released) return;
+    const view = this.members.stable();
+    if (view === undefined) return;
+    // A node missing from its own view (its heartbeats failed) takes nothing new.
+    const desired = new Set(view.includes(this.self) ? vshardsOf(this.self, view, this.vshardCount) : []);
+    // Moves run beside the ticks (a restore may take longer than a lease): renewals go on.
+    for (const v of this.leases.vshards()) {
+      if (desired.has(v) || this.moving.has(v)) continue;
+      if (this.moving.size >= this.maxMoves) return;
+      void this.handOff(v);
+    }
+    for (const v of desired) {
+      if (this.leases.get(v) !== undefined || this.moving.has(v) || this.retryAtTick.has(v)) continue;
+      if (this.moving.size >= this.maxMoves) return;
+      void this.take(v);
     }
   }
 
@@ -107,6 +122,7 @@ export class Placement {
 
   /** Hands every vshard back (graceful shutdown), once the moves in flight are done. */
   async releaseAll(): Promise<void> {
+    this.released = true; // no new move starts from here on
     while (this.moving.size > 0) await new Promise((r) => setTimeout(r, 20));
     await Promise.all(this.leases.vshards().map((v) => this.handOff(v, 'shutdown')));
   }
@@ -120,7 +136,10 @@ export class Placement {
     this.moving.add(v);
     try {
       const lease = await this.leases.acquire(v);
-      if (lease === undefined) return;
+      if (lease === undefined) {
+        this.retryAtTick.add(v); // another node holds it still
+        return;
+      }
       const start = monotonicMs();
       this.starts.set(v, start);
       this.ownership.started(v, lease.epoch, msToNs(start));
@@ -132,11 +151,13 @@ export class Placement {
         );
       } catch (err) {
         this.log.error({ vshard: v, err: (err as Error).message }, 'cluster: vshard failed to start; released');
+        this.retryAtTick.add(v);
         await this.end(v, lease.epoch, 'handoff');
         await this.leases.release(v);
       }
     } finally {
       this.moving.delete(v);
+      this.startMoves();
     }
   }
 
@@ -144,11 +165,15 @@ export class Placement {
     const lease = this.leases.get(v);
     if (lease === undefined) return;
     this.moving.add(v);
+    let released = false;
     try {
       await this.end(v, lease.epoch, reason);
       await this.leases.release(v);
+      released = true;
     } finally {
       this.moving.delete(v);
+      // The next move at once; after a failed release not before the next tick (no spinning on it).
+      if (reason === 'handoff' && released) this.startMoves();
     }
   }
 
