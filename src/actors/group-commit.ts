@@ -62,7 +62,7 @@ export class GroupCommit {
     if (writes.length === 0 && tickets.length === 0 && outputs.length === 0 && remote.length === 0) return;
     if (!this.queued) {
       // The usual case: adopt the step's arrays instead of copying them.
-      this.queued = { writes, tickets, outputs, touched, remote, settled: [] };
+      this.queued = { writes, tickets, outputs, touched, remote: remote.length > 0 ? remote : NONE, settled: [] };
     } else {
       const q = this.queued;
       for (const w of writes) q.writes.push(w);

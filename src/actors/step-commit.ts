@@ -97,9 +97,18 @@ export class StepCommit {
     const writes = runner.takeWrites();
     stats.writes += writes.length;
     const stopped = this.stopped;
-    this.commit.submit(writes, this.tickets, runner.takeOutputs(), this.touched, this.remote);
+    // Handed over only when it holds something, and never kept: a queued group adopts the
+    // array it is given, and this step's list must not be the next step's.
+    const remote = this.remote;
+    if (remote.length > 0) this.remote = [];
+    this.commit.submit(
+      writes,
+      this.tickets,
+      runner.takeOutputs(),
+      this.touched,
+      remote.length > 0 ? remote : undefined,
+    );
     if (stopped.length > 0) this.holdStopped(stopped);
-    if (this.remote.length > 0) this.remote = [];
     this.tickets = [];
     this.touched = [];
     this.lastTouched = null;

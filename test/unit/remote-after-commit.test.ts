@@ -92,6 +92,37 @@ describe('joins to twins elsewhere with remoteAfterCommit', () => {
     await closing;
   });
 
+  it('leave with their own step when steps queue behind commits in flight, a step without any among them', async () => {
+    const { host, store, sent } = shard(true);
+    // 4 commits in flight (group commit's bound), held by the store: later steps queue.
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 4; i++) {
+      tickets.push(reading(host, `a${i}`, 20 + i));
+      await turns();
+    }
+    expect(store.held.length).toBe(4);
+    // A step that sends nothing elsewhere (a resent event: no turn), queued...
+    tickets.push(reading(host, 'a3', 23));
+    await turns();
+    // ...then one that does: its join must stay with its own step, not join the queued one.
+    tickets.push(reading(host, 'b1', 31));
+    await turns();
+    let committed = false;
+    const all = Promise.all(tickets.map((t) => t.promise)).then(() => (committed = true));
+    for (let round = 0; round < 10 && !committed; round++) {
+      for (const h of store.held.splice(0)) h.ok();
+      await turns();
+    }
+    await all;
+    const joins = sent.filter((m) => m.kind === 'join').map((m) => JSON.stringify(m.kind === 'join' && m.value));
+    expect(joins.at(-1)).toContain('31'); // the last value the room was sent is the last reading's
+    expect(sent.length).toBeLessThan(20); // nothing sent over and over
+    const closing = host.close();
+    for (let i = 0; i < 20 && store.held.length === 0; i++) await turns(1);
+    store.held.splice(0).forEach((h) => h.ok());
+    await closing;
+  });
+
   it('without it, leave as their turn ends (before the commit)', async () => {
     const { host, store, sent } = shard(false);
     reading(host, 'e1', 21);
