@@ -25,6 +25,8 @@ interface OwnedVshard {
   readonly joins: JoinEpochs;
   /** The {@link JoinEpochs.version} the log last recorded. */
   joinsRecorded: number;
+  /** Stopping here: no append starts any more (see {@link ChangelogStore.quiesce}). */
+  closing: boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export class ChangelogStore implements StateStore {
           chain: Promise.resolve(),
           joins,
           joinsRecorded: joins.version,
+          closing: false,
         };
         this.owned.set(vshard, owned);
         if (this.cache) {
@@ -149,6 +152,18 @@ export class ChangelogStore implements StateStore {
     });
     owned.chain = run.catch(() => undefined);
     await run;
+  }
+
+  /**
+   * No append of the vshard starts from now on, and those under way have finished when this
+   * resolves: called as it stops, before {@link closeVshard}, so no append (a watermark-only
+   * commit of {@link settled}) lands in the log after the local copy stopped following it.
+   */
+  async quiesce(vshard: number): Promise<void> {
+    const owned = this.owned.get(vshard);
+    if (owned === undefined) return;
+    owned.closing = true;
+    await owned.chain;
   }
 
   /** The twins of an open vshard held here. */
@@ -261,7 +276,7 @@ export class ChangelogStore implements StateStore {
 
   private append(vshard: number, ops: StateWrite[]): Promise<void> {
     const owned = this.owned.get(vshard);
-    if (owned === undefined || !this.gate(vshard, owned.epoch))
+    if (owned === undefined || owned.closing || !this.gate(vshard, owned.epoch))
       return Promise.reject(new TwinError('TWIN_FENCED', `this node does not own vshard ${vshard} (now)`, { vshard }));
     if (this.broken.has(vshard))
       return Promise.reject(

@@ -123,6 +123,8 @@ export class VShardExecutor implements NodeVshards {
             'cluster: no checkpoint at handoff; the next owner reads the log',
           ),
         );
+    // Nothing lands in its log after this (a watermark-only commit under way finishes first).
+    await this.store.quiesce(vshard);
     // Its local copy stays for a restart (shutdown, reset); moved away, the next owner's claim makes it stale for good.
     this.store.closeVshard(vshard, reason !== 'shutdown' && reason !== 'reset');
     this.log.debug({ vshard, reason, twins: live.length }, 'cluster: vshard stopped');
