@@ -65,6 +65,34 @@ export class ModelCatalog {
     return undefined;
   }
 
+  /**
+   * {@link ModelCatalog.modelOf} of a path given as its canonical text (what work items
+   * carry) with `depth` segments ({@link textDepth}): routes are tested on the text, so
+   * activating a twin builds no `TwinPath`.
+   */
+  modelOfText(text: string, depth: number): TwinModel | undefined {
+    const candidates = this.byDepth.get(depth);
+    if (candidates) for (const model of candidates) if (model.route.testText(text, text.length, depth)) return model;
+    return undefined;
+  }
+
+  /**
+   * {@link ModelCatalog.parentOf} of a path given as its canonical text with `depth`
+   * segments: the nearest ancestor that is a twin, tested on cuts of the text; only the
+   * parent's own text is sliced out.
+   */
+  parentOfText(text: string, depth: number): { path: string; model: TwinModel } | null {
+    let cut = text.length;
+    for (let d = depth - 1; d >= 1; d--) {
+      cut = text.lastIndexOf('/', cut - 1);
+      const candidates = this.byDepth.get(d);
+      if (!candidates) continue;
+      for (const model of candidates)
+        if (model.route.testText(text, cut, d)) return { path: text.slice(0, cut), model };
+    }
+    return null;
+  }
+
   /** The nearest ancestor path that is a twin, with its model. */
   parentOf(path: TwinPath): { path: string; at: TwinPath; model: TwinModel } | null {
     for (let depth = path.depth - 1; depth >= 1; depth--) {
@@ -123,6 +151,15 @@ export class ModelCatalog {
       }
     }
   }
+}
+
+const SLASH = 47;
+
+/** Segments of a path's canonical text (its slashes). */
+export function textDepth(text: string): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === SLASH) depth++;
+  return depth;
 }
 
 function invalid(reason: string): TwinError {

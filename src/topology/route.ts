@@ -68,6 +68,28 @@ export class RoutePattern {
     return true;
   }
 
+  /**
+   * {@link RoutePattern.test} on the canonical text of a path (the text of a
+   * {@link TwinPath}) cut at `end`, which has `depth` segments: no segment array, no
+   * substring. Activating a twin tests its path and each ancestor this way.
+   */
+  testText(text: string, end: number, depth: number): boolean {
+    const parts = this.parts;
+    if (depth !== parts.length) return false;
+    let start = 1;
+    for (let i = 0; i < parts.length; i++) {
+      let stop = text.indexOf('/', start);
+      if (stop < 0 || stop > end) stop = end;
+      const part = parts[i]!;
+      if ('literal' in part) {
+        const literal = part.literal;
+        if (stop - start !== literal.length || !text.startsWith(literal, start)) return false;
+      }
+      start = stop + 1;
+    }
+    return true;
+  }
+
   /** The bound parameters, or null when the path does not match. */
   match(path: TwinPath): RouteParams | null {
     if (!this.test(path)) return null;
