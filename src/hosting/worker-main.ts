@@ -176,6 +176,24 @@ port.on('message', (batch: ToWorkerBatch) => {
   }
 });
 
+/** What the live set was when the main thread last got it: twins started, stopped, live. */
+let reportedLive = '';
+
+/**
+ * The live paths for a settle's answer, or null when the live set cannot have changed since
+ * the last answer (the main thread keeps the copy it has). A replay settles every step: at
+ * 40 k live twins, copying every path each time cost more than the step itself. Twins join
+ * the set only by starting (counted) and leave it by stopping (counted) or by an eviction
+ * (fewer live), so equal counts mean the same set.
+ */
+function activePathsIfChanged(): string[] | null {
+  const c = host.counters();
+  const now = `${c.started}:${c.stopped}:${c.activeTwins}`;
+  if (now === reportedLive) return null;
+  reportedLive = now;
+  return host.activePaths();
+}
+
 function handle(m: ToWorker): void {
   switch (m.t) {
     case 'event':
@@ -239,7 +257,7 @@ function handle(m: ToWorker): void {
     case 'settle':
       return reply(
         m.id,
-        host.settle().then(() => host.activePaths()),
+        host.settle().then(() => activePathsIfChanged()),
       );
     case 'extension':
       return reply(
