@@ -373,6 +373,9 @@ export class WorkerShardHost implements ShardHost {
       case 'done':
         this.pending.answer(m.id, m.error, m.result);
         return;
+      case 'doneIds':
+        for (let i = 0; i < m.ids.length; i++) this.pending.answer(m.ids[i]!, undefined, undefined);
+        return;
       case 'lane':
         this.links.deliver(m.oid, m.event, m.path);
         return;

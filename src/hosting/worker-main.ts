@@ -157,11 +157,15 @@ port.on('message', (batch: ToWorkerBatch) => {
     for (let k = 0; k < events.length; k++) host.submitEvent(events[k]!.event, ticket, k);
     ticket.promise.then(
       (t) => {
-        const failed = new Map(t.rejected.map((r) => [r.index, r.error]));
+        // The accepted ones as one list of ids (a replay step is hundreds of events); each rejected one with its error.
+        const failed = t.rejected.length > 0 ? new Map(t.rejected.map((r) => [r.index, r.error])) : null;
+        const ids: number[] = [];
         for (let k = 0; k < events.length; k++) {
-          const error = failed.get(k);
-          send(error ? { t: 'done', id: events[k]!.id, error: json(error) } : { t: 'done', id: events[k]!.id });
+          const error = failed?.get(k);
+          if (error) send({ t: 'done', id: events[k]!.id, error: json(error) });
+          else ids.push(events[k]!.id);
         }
+        if (ids.length > 0) send({ t: 'doneIds', ids });
       },
       (error) => {
         for (const e of events) send({ t: 'done', id: e.id, error: json(error) });
