@@ -108,7 +108,7 @@ export class TwinDirectory {
       throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path}`, { path });
     }
     const twin = new Twin(path, model, this.env);
-    const parent = this.catalog.parentOfText(path, depth);
+    const parent = this.catalog.parentOfText(path, depth, model);
     if (parent) {
       twin.parent = this.intern(parent.path);
       // With several shards, joins to a parent under another shard key always travel as
