@@ -43,7 +43,7 @@ describe('ModelCatalog on path text', () => {
         fc.uniqueArray(route, { minLength: 1, maxLength: 8 }),
         fc.array(path, { maxLength: 30 }),
         (routes, paths) => {
-          const models: TwinModel[] = routes.map((r, i) =>
+          const models: TwinModel<any>[] = routes.map((r, i) =>
             defineTwin({ name: `m${i}`, route: r, lanes: { v: value(0) } }),
           );
           let catalog: ModelCatalog;
