@@ -7,7 +7,7 @@
  */
 import { pino } from 'pino';
 import { buildingModels } from '../models/index.js';
-import { createRuntime, MemoryStateStore, type EventInput } from '../src/index.js';
+import { createRuntime, MemoryStateStore, type EventInput, type Runtime } from '../src/index.js';
 import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
 import { seededRandom as seeded } from '../models/fleet.js';
 import { feed } from './lib/feed.js';
@@ -66,16 +66,55 @@ function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-export async function run(ctx: BenchContext): Promise<Figure[]> {
-  const sensors = fleetSensors(ctx.quick);
-  const count = ctx.quick ? 100_000 : 400_000;
-  const events = randomEvents(sensors, count, 7);
-  const warm = sensors.map((subject, i) => ({
+/** One reading per sensor, so every twin is active before timing (ids `w<i>`). */
+function warmEvents(sensors: string[]): EventInput[] {
+  return sensors.map((subject, i) => ({
     subject,
     id: `w${i}`,
     source: 'bench',
     data: reading(subject.slice(subject.lastIndexOf('/') + 1), seeded(i)),
   }));
+}
+
+/** `runs` timed passes of `events` through `rt` in feed batches of 5,000, fresh ids each pass (`<tag><pass>:<i>`). */
+async function timedPasses(rt: Runtime, events: EventInput[], runs: number, tag = ''): Promise<number[]> {
+  let pass = 0;
+  return repeat(runs, async () => {
+    // Fresh ids each pass: replaying the same source+id would be deduplicated (no work).
+    pass++;
+    for (let i = 0; i < events.length; i++) events[i]!.id = `${tag}${pass}:${i}`;
+    const t0 = process.hrtime.bigint();
+    await feed(rt, events, 5000);
+    return perSecond(events.length, process.hrtime.bigint() - t0);
+  });
+}
+
+/**
+ * The core figure alone (core's "events/s, building model"): the same fleet, warm-up and
+ * timed passes in a fresh runtime on `MemoryStateStore`. Other scenarios divide by it in
+ * their own process and run (replay: "replay in memory ÷ core events/s").
+ */
+export async function coreEventsPerSecond(ctx: BenchContext): Promise<number[]> {
+  const sensors = fleetSensors(ctx.quick);
+  const events = randomEvents(sensors, ctx.quick ? 100_000 : 400_000, 7);
+  const rt = createRuntime({
+    models: buildingModels(),
+    logger: pino({ level: 'silent' }),
+    store: new MemoryStateStore(),
+  });
+  await feed(rt, warmEvents(sensors), 5000);
+  await rt.settle();
+  gc();
+  const rates = await timedPasses(rt, events, ctx.runs, 'c');
+  await rt.close();
+  return rates;
+}
+
+export async function run(ctx: BenchContext): Promise<Figure[]> {
+  const sensors = fleetSensors(ctx.quick);
+  const count = ctx.quick ? 100_000 : 400_000;
+  const events = randomEvents(sensors, count, 7);
+  const warm = warmEvents(sensors);
 
   gc();
   const rssBefore = process.memoryUsage().rss;
@@ -90,17 +129,9 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   // RSS includes the in-memory store's copy of the state, so it is an upper bound per twin.
   const rssPerTwin = (process.memoryUsage().rss - rssBefore) / rt.stats().activeTwins;
 
-  let pass = 0;
-  const ours = await repeat(ctx.runs, async () => {
-    // Fresh ids each pass: replaying the same source+id would be deduplicated (no work).
-    pass++;
-    for (let i = 0; i < events.length; i++) events[i]!.id = `${pass}:${i}`;
-    const t0 = process.hrtime.bigint();
-    await feed(rt, events, 5000);
-    return perSecond(events.length, process.hrtime.bigint() - t0);
-  });
-  // Bytes allocated per event: one more pass, untimed.
-  pass++;
+  const ours = await timedPasses(rt, events, ctx.runs);
+  // Bytes allocated per event: one more pass, untimed (the timed passes, warm-up included, took 1…runs + 1).
+  const pass = ctx.runs + 2;
   for (let i = 0; i < events.length; i++) events[i]!.id = `${pass}:${i}`;
   const allocated = (await bytesAllocated(() => feed(rt, events, 5000))) / events.length;
 

@@ -264,12 +264,28 @@ export async function writeFleet(target: number): Promise<Fleet> {
   }
   await flush(true);
   await store.close();
+  await agreeUpward(dir, floors);
   return {
     dir,
     floors,
     twins,
     sensorOf: (f, i) => `${f}/unit/u${i % 5}/room/${Math.floor(i / 5) % 10}/sensors/climate`,
   };
+}
+
+/**
+ * The buildings, sites and org above were written with the template's join entries, which
+ * do not match the copied floors (their room lists name the template's paths): restoring a
+ * floor would then change its building and write it, on every restore, which a runtime's
+ * own store never asks for (a parent's entry is the child's value). So the runtime starts
+ * each floor once (a read), its announcement puts the floor's value in its building and up
+ * to the org, and the store ends as a runtime leaves it: restores write nothing.
+ */
+async function agreeUpward(dir: string, floors: string[]): Promise<void> {
+  const store = LmdbStateStore.open({ path: dir, durability: 'relaxed' });
+  const rt = createRuntime({ models: buildingModels(), logger: silent, store, clock: new SimulatedClock(T0) });
+  for (let i = 0; i < floors.length; i += 500) await Promise.all(floors.slice(i, i + 500).map((f) => rt.read(f)));
+  await rt.close();
 }
 
 /** Activates the twins of `floors` (every sensor read once; rooms, units and floors come along through joins). */

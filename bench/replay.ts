@@ -1,21 +1,25 @@
 /**
  * replay: events/s of `runReplay` (building model, state in memory as by default, and in
  * LMDB in a temp dir with relaxed durability; tick steps of 1 s) over a recording of the generated 40 k-sensor fleet
- * (1 M events; quick: 100 k), beside the raw rate of decoding the same file and updating
- * a plain Map in the same run; and the speed-up over real time of the UCI recording.
+ * (1 M events; quick: 50 k), beside the raw rate of decoding the same file and updating
+ * a plain Map in the same run; in memory at 0 and 2 worker threads beside core's events/s
+ * measured in the same process (issue 18: replay should not cost more per event than live
+ * ingest), with the digests of both worker counts checked equal; and the speed-up over
+ * real time of the UCI recording.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { buildingModels } from '../models/index.js';
+import { buildingModelSource, buildingModels } from '../models/index.js';
 import { importCsv, UCI_MAPPING } from '../src/recording/csv-import.js';
 import { generateFleet } from '../models/fleet.js';
 import { RecordingReader } from '../src/recording/recording-reader.js';
 import { RecordingWriter } from '../src/recording/recording-writer.js';
 import { runReplay } from '../src/recording/replay-run.js';
 import { repeat, type BenchContext, type Figure } from './lib/harness.js';
+import { coreEventsPerSecond } from './core.js';
 
 const UCI = fileURLToPath(new URL('../../test/fixtures/uci-occupancy/datatraining.txt', import.meta.url));
 
@@ -62,11 +66,22 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
 
     const runs = 3; // medians of 3; a full run replays 1 M events into a fresh LMDB (about a minute each)
     const baseline = await repeat(runs, () => decodeIntoMap(fleet));
-    const ours = await repeat(
-      runs,
-      async () => (await runReplay(fleet, { models: buildingModels(), logger })).eventsPerSecond,
-      false,
-    );
+    const digests = new Set<string>();
+    const replayRate = (workers: number) => async (): Promise<number> => {
+      const r = await runReplay(fleet, {
+        models: buildingModels(),
+        logger,
+        ...(workers > 0 ? { workers, modelSource: buildingModelSource() } : {}),
+      });
+      digests.add(r.digest);
+      return r.eventsPerSecond;
+    };
+    const ours = await repeat(runs, replayRate(0), false);
+    const ours2 = await repeat(runs, replayRate(2), false);
+    // The step rule: the same recording gives the same state at any worker count.
+    if (digests.size !== 1)
+      throw new Error(`replay: digests differ between 0 and 2 workers (${[...digests].join(', ')})`);
+    const core = await coreEventsPerSecond({ quick: ctx.quick, runs });
     const oursLmdb = await repeat(
       runs,
       async () => (await runReplay(fleet, { models: buildingModels(), logger, memory: false })).eventsPerSecond,
@@ -94,6 +109,28 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
         baseline,
         baselineName: 'decode + Map',
         target: { ratio: 0.7, cmp: '>=' },
+      },
+      {
+        scenario: 'replay',
+        figure: `replay in memory ÷ core events/s, 0 workers (${label}, tick 1 s)`,
+        unit: 'ev/s',
+        ours,
+        baseline: core,
+        baselineName: `core events/s, same process (${ctx.quick ? 20 : 40}k sensors)`,
+        target: { ratio: 1, cmp: '>=' },
+        note: `digest equal at 0 and 2 workers: ${[...digests][0]!.slice(0, 12)}`,
+      },
+      {
+        scenario: 'replay',
+        figure: `replay in memory ÷ core events/s, 2 workers (${label}, tick 1 s)`,
+        unit: 'ev/s',
+        ours: ours2,
+        baseline: core,
+        baselineName: `core events/s, 0 workers, same process`,
+        note:
+          os.cpus().length < 3
+            ? `only ${os.cpus().length} cores: two workers share them with the replay's main thread (see shards)`
+            : undefined,
       },
       {
         scenario: 'replay',

@@ -25,6 +25,8 @@ export interface Resolved {
 export class ModelCatalog {
   private readonly byDepth = new Map<number, TwinModel[]>();
   private readonly byName = new Map<string, TwinModel>();
+  /** child model → the models its parent can have, nearest first (see {@link ModelCatalog.parentCandidates}). */
+  private readonly parentTable = new Map<TwinModel, readonly ParentCandidate[]>();
   /** child model → parent model → up-joins (keyed by the model objects: no key strings per activation). */
   private readonly upJoinTable = new Map<TwinModel, Map<TwinModel, UpJoins>>();
 
@@ -41,6 +43,30 @@ export class ModelCatalog {
       this.byDepth.set(m.route.depth, [...same, m]);
     }
     for (const parent of models) this.indexJoins(parent);
+    for (const child of models) this.parentTable.set(child, this.parentCandidates(child));
+  }
+
+  /**
+   * The models that can be the parent of a twin of `child`, in the order {@link parentOf}
+   * tries them (nearest depth first, then model order), each with the segments its route
+   * names literally where the child's route has a parameter: only those need testing on a
+   * path the child's route matched (where both routes name a literal, it is the same one,
+   * or the parent could never be an ancestor and is left out).
+   */
+  private parentCandidates(child: TwinModel): ParentCandidate[] {
+    const out: ParentCandidate[] = [];
+    for (let d = child.route.depth - 1; d >= 1; d--) {
+      for (const model of this.byDepth.get(d) ?? []) {
+        if (!model.route.couldBeAncestorOf(child.route)) continue;
+        const checks: [number, string][] = [];
+        for (let i = 0; i < d; i++) {
+          const literal = model.route.literalAt(i);
+          if (literal !== undefined && child.route.literalAt(i) === undefined) checks.push([i, literal]);
+        }
+        out.push({ depth: d, model, checks });
+      }
+    }
+    return out;
   }
 
   model(name: string): TwinModel | undefined {
@@ -63,6 +89,35 @@ export class ModelCatalog {
     const candidates = this.byDepth.get(path.depth);
     if (candidates) for (const model of candidates) if (model.route.test(path)) return model;
     return undefined;
+  }
+
+  /**
+   * {@link ModelCatalog.modelOf} of a path given as its canonical text (what work items
+   * carry) with `depth` segments ({@link textDepth}): routes are tested on the text, so
+   * activating a twin builds no `TwinPath`.
+   */
+  modelOfText(text: string, depth: number): TwinModel | undefined {
+    const candidates = this.byDepth.get(depth);
+    if (candidates) for (const model of candidates) if (model.route.testText(text, text.length, depth)) return model;
+    return undefined;
+  }
+
+  /**
+   * {@link ModelCatalog.parentOf} of a path given as its canonical text with `depth`
+   * segments, whose model is `child`: the candidates are known from the routes (see
+   * {@link ModelCatalog.parentCandidates}), so usually nothing is tested and only the
+   * parent's own text is sliced out.
+   */
+  parentOfText(text: string, depth: number, child: TwinModel): { path: string; model: TwinModel } | null {
+    const candidates = this.parentTable.get(child);
+    if (candidates)
+      for (const c of candidates) {
+        if (!literalsHold(text, c.checks)) continue;
+        let cut = text.length;
+        for (let d = depth; d > c.depth; d--) cut = text.lastIndexOf('/', cut - 1);
+        return { path: text.slice(0, cut), model: c.model };
+      }
+    return null;
   }
 
   /** The nearest ancestor path that is a twin, with its model. */
@@ -123,6 +178,35 @@ export class ModelCatalog {
       }
     }
   }
+}
+
+const SLASH = 47;
+
+/** A model a twin's parent may have: at `depth`, if the path's segments named in `checks` are those literals. */
+interface ParentCandidate {
+  readonly depth: number;
+  readonly model: TwinModel;
+  readonly checks: readonly (readonly [number, string])[];
+}
+
+/** True when segment `i` of the path text is `literal`, for every `[i, literal]` of `checks`. */
+function literalsHold(text: string, checks: readonly (readonly [number, string])[]): boolean {
+  for (let k = 0; k < checks.length; k++) {
+    const [i, literal] = checks[k]!;
+    let start = 1;
+    for (let j = 0; j < i; j++) start = text.indexOf('/', start) + 1;
+    let stop = text.indexOf('/', start);
+    if (stop < 0) stop = text.length;
+    if (stop - start !== literal.length || !text.startsWith(literal, start)) return false;
+  }
+  return true;
+}
+
+/** Segments of a path's canonical text (its slashes). */
+export function textDepth(text: string): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === SLASH) depth++;
+  return depth;
 }
 
 function invalid(reason: string): TwinError {

@@ -1,7 +1,7 @@
 import { TwinError } from '../errors.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { TwinEvent, TwinLogger } from '../model/twin-model.js';
-import type { PathFilter } from '../topology/index.js';
+import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { CorruptRecords } from './corrupt-records.js';
 import { JoinBuffer } from './join-buffer.js';
@@ -23,6 +23,13 @@ import type { RemoteMessage, ShardOptions } from './shard-options.js';
 import { WorkDispatch } from './work-dispatch.js';
 
 export type { ShardOptions, RemoteMessage } from './shard-options.js';
+
+/** What a `call` resolves with: its function's result, or its TwinError thrown. */
+function callResult<R>(ticket: Ticket<R>): R {
+  const failure = ticket.rejected[0];
+  if (failure) throw failure.error;
+  return ticket.result as R;
+}
 
 /** Join rounds per step: deeper than any sane hierarchy, shallow enough to stop a cycle. */
 const MAX_JOIN_ROUNDS = 64;
@@ -133,7 +140,15 @@ export class Shard implements TurnSink {
       dedupeWindow: options.dedupeWindow ?? 8,
       warm: { store, directory: this.directory, log, start: (twin, stored) => this.lifecycle.start(twin, stored) },
     });
-    this.timerRecovery = new TimerRecovery(options.store, options.clock, (path) => {
+    this.timerRecovery = new TimerRecovery(options.store, options.clock, (stored) => {
+      // A stored key, so parsed here: work items carry canonical paths (see Work).
+      let path: string;
+      try {
+        path = TwinPath.parse(stored).text;
+      } catch (err) {
+        this.log.warn({ path: stored, err }, 'could not restore a twin with due timers');
+        return;
+      }
       // Only this shard's twins, and only those not live (a live twin has its timers armed).
       if (this.closed || this.twins.has(path) || !this.directory.isLocal(path)) return;
       this.call(path, () => undefined).catch((err) =>
@@ -289,13 +304,16 @@ export class Shard implements TurnSink {
   }
 
   /** Runs `fn` on the twin at `path` (starting it if needed) between turns; rejects with its TwinError. */
-  async call<R>(path: string, fn: (twin: Twin) => R): Promise<R> {
+  call<R>(path: string, fn: (twin: Twin) => R): Promise<R> {
     const ticket = new Ticket<R>(1);
-    this.enqueue({ kind: 'call', path, fn, ticket: ticket as Ticket });
-    await ticket.promise;
-    const failure = ticket.rejected[0];
-    if (failure) throw failure.error;
-    return ticket.result as R;
+    try {
+      this.enqueue({ kind: 'call', path, fn, ticket: ticket as Ticket });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // One promise on top of the ticket's (not an async function's two): a read that
+    // activates a stored twin is one of these.
+    return ticket.promise.then(callResult);
   }
 
   /**

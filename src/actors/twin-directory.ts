@@ -1,7 +1,7 @@
 import { TwinError } from '../errors.js';
 import type { StateStore, StoredTwin } from '../store/state-store.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
-import type { ModelCatalog } from './catalog.js';
+import { textDepth, type ModelCatalog } from './catalog.js';
 import { Twin, type TurnEnv } from './twin.js';
 
 /** Bound of the parent-interning and ownership caches (cleared when they grow past it). */
@@ -88,22 +88,27 @@ export class TwinDirectory {
    * here, so this is where ownership is enforced: a path another shard owns is refused
    * with TWIN_NOT_OWNER (and counted), whoever asked. A second live copy of a twin
    * would answer with stale state and later write it over acknowledged data.
+   *
+   * `path` is canonical text (a work item's path, or a `TwinPath`'s text): callers with
+   * text from elsewhere (stored keys) parse it first.
    */
-  create(path: TwinPath): Twin;
-  create(path: TwinPath, required: false): Twin | null;
-  create(path: TwinPath, required = true): Twin | null {
+  create(path: string): Twin;
+  create(path: string, required: false): Twin | null;
+  create(path: string, required = true): Twin | null {
     // Not the isLocal cache: a warm creates thousands of twins once each and would flush it.
-    if (this.owns !== undefined && !this.owns(path.text)) {
-      this.refused(path.text);
-      throw new TwinError('TWIN_NOT_OWNER', `this shard does not own ${path.text}`, { path: path.text });
+    if (this.owns !== undefined && !this.owns(path)) {
+      this.refused(path);
+      throw new TwinError('TWIN_NOT_OWNER', `this shard does not own ${path}`, { path });
     }
-    const model = this.catalog.modelOf(path);
+    // Routes are tested on the text (every activation comes here: no TwinPath, no segment array).
+    const depth = textDepth(path);
+    const model = this.catalog.modelOfText(path, depth);
     if (!model) {
       if (!required) return null;
-      throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path.text}`, { path: path.text });
+      throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path}`, { path });
     }
-    const twin = new Twin(path.text, model, this.env);
-    const parent = this.catalog.parentOf(path);
+    const twin = new Twin(path, model, this.env);
+    const parent = this.catalog.parentOfText(path, depth, model);
     if (parent) {
       twin.parent = this.intern(parent.path);
       // With several shards, joins to a parent under another shard key always travel as
@@ -111,7 +116,8 @@ export class TwinDirectory {
       // which worker happens to own what.
       twin.parentRemote =
         this.owns !== undefined &&
-        this.catalog.shardKey(path, model) !== this.catalog.shardKey(parent.at, parent.model);
+        this.catalog.shardKey(TwinPath.parse(path), model) !==
+          this.catalog.shardKey(TwinPath.parse(parent.path), parent.model);
       twin.upJoins = this.catalog.upJoins(model, parent.model);
     }
     return twin;

@@ -1,6 +1,5 @@
 import type { TwinLogger } from '../model/twin-model.js';
 import type { StoredTwin } from '../store/state-store.js';
-import { TwinPath } from '../topology/index.js';
 import type { CorruptRecords } from './corrupt-records.js';
 import type { ObserverRegistry } from './observers.js';
 import { RUN_HOOK, START_CAUSE, STOP_CAUSE } from './shard-options.js';
@@ -52,7 +51,7 @@ export class TwinLifecycle {
         twin.restore(stored);
       } catch (err) {
         this.deps.corrupt.setAsideUnrestorable(twin.path, err);
-        twin = directory.create(TwinPath.parse(twin.path));
+        twin = directory.create(twin.path);
         directory.live.set(twin.path, twin);
         stored = undefined;
       }

@@ -1,6 +1,5 @@
 import { TwinError, toTwinError } from '../errors.js';
 import type { StoredTwin } from '../store/state-store.js';
-import { TwinPath } from '../topology/index.js';
 import type { CorruptRecords } from './corrupt-records.js';
 import type { Twin } from './twin.js';
 import type { TwinDirectory } from './twin-directory.js';
@@ -54,14 +53,15 @@ export class TwinLoader {
       this.loading.get(existing)!.push(work);
       return null;
     }
-    const path = TwinPath.parse(work.path);
+    // Work items carry canonical paths (see Work): not parsed again here.
+    const path = work.path;
     const twin = directory.create(path);
-    twins.set(path.text, twin);
+    twins.set(path, twin);
     let stored: Loaded;
     try {
-      stored = this.load(path.text);
+      stored = this.load(path);
     } catch (err) {
-      twins.delete(path.text);
+      twins.delete(path);
       this.deps.finish(work, toTwinError(err, 'TWIN_STORE_FAILED'));
       return null;
     }
@@ -70,7 +70,7 @@ export class TwinLoader {
         return this.deps.start(twin, stored); // a record its model cannot restore starts it fresh
       } catch (err) {
         // This call fails, the next tries again.
-        twins.delete(path.text);
+        twins.delete(path);
         this.deps.finish(work, toTwinError(err, 'TWIN_STORE_FAILED'));
         return null;
       }

@@ -69,7 +69,7 @@ export function warmStep(target: WarmTarget, prefix: string, after: string | und
  */
 function startable(target: WarmTarget, path: string, owned: boolean): Twin | null {
   try {
-    return target.directory.canWarm(path, owned) ? target.directory.create(TwinPath.parse(path), false) : null;
+    return target.directory.canWarm(path, owned) ? target.directory.create(TwinPath.parse(path).text, false) : null;
   } catch (err) {
     target.log.warn({ path, err }, 'stored state under an invalid path skipped while warming');
     return null;

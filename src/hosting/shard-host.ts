@@ -1,6 +1,7 @@
 import { tooManyTwins } from '../actors/filter-links.js';
 import { Shard, type ShardOptions } from '../actors/shard.js';
 import type { ShardStats } from '../actors/stats.js';
+import type { Twin } from '../actors/twin.js';
 import { Ticket } from '../actors/work.js';
 import type { TwinEvent } from '../model/twin-model.js';
 import { markInternalMessage, TwinError } from '../errors.js';
@@ -129,17 +130,15 @@ export class LocalShardHost implements ShardHost {
     await ticket.promise;
   }
 
-  async read(path: string, lanes?: readonly string[], release = false): Promise<TwinSnapshot> {
-    const started = release && this.shard.twin(path) === undefined;
-    try {
-      return await this.shard.call(path, (twin) => ({
-        path: twin.path,
-        model: twin.model,
-        lanes: twin.snapshot(lanes),
-      }));
-    } finally {
-      if (started) this.shard.release(path);
-    }
+  read(path: string, lanes?: readonly string[], release = false): Promise<TwinSnapshot> {
+    const snapshot = (twin: Twin): TwinSnapshot => ({
+      path: twin.path,
+      model: twin.model,
+      lanes: twin.snapshot(lanes),
+    });
+    // The usual read is the call's own promise (activating a stored twin by a read costs no more).
+    if (!release || this.shard.twin(path) !== undefined) return this.shard.call(path, snapshot);
+    return this.shard.call(path, snapshot).finally(() => this.shard.release(path));
   }
 
   async observe(path: string, lane: string, observer: HostObserver): Promise<void> {

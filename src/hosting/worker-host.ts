@@ -280,7 +280,9 @@ export class WorkerShardHost implements ShardHost {
       signal?.throwIfAborted();
       const before = this.crossing.forwarded;
       const paths = await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'settle', id }))));
-      paths.forEach((p, i) => (this.slots[i]!.activePaths = p as string[]));
+      paths.forEach((p, i) => {
+        if (p !== null) this.slots[i]!.activePaths = p as string[]; // null: unchanged since its last answer
+      });
       if (this.crossing.releaseHeld()) continue; // every worker finished the step
       if (this.crossing.forwarded === before && this.pending.size === 0) return;
     }
@@ -370,6 +372,9 @@ export class WorkerShardHost implements ShardHost {
     switch (m.t) {
       case 'done':
         this.pending.answer(m.id, m.error, m.result);
+        return;
+      case 'doneIds':
+        for (let i = 0; i < m.ids.length; i++) this.pending.answer(m.ids[i]!, undefined, undefined);
         return;
       case 'lane':
         this.links.deliver(m.oid, m.event, m.path);

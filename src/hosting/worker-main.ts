@@ -158,11 +158,15 @@ port.on('message', (batch: ToWorkerBatch) => {
     for (let k = 0; k < events.length; k++) host.submitEvent(events[k]!.event, ticket, k);
     ticket.promise.then(
       (t) => {
-        const failed = new Map(t.rejected.map((r) => [r.index, r.error]));
+        // The accepted ones as one list of ids (a replay step is hundreds of events); each rejected one with its error.
+        const failed = t.rejected.length > 0 ? new Map(t.rejected.map((r) => [r.index, r.error])) : null;
+        const ids: number[] = [];
         for (let k = 0; k < events.length; k++) {
-          const error = failed.get(k);
-          send(error ? { t: 'done', id: events[k]!.id, error: json(error) } : { t: 'done', id: events[k]!.id });
+          const error = failed?.get(k);
+          if (error) send({ t: 'done', id: events[k]!.id, error: json(error) });
+          else ids.push(events[k]!.id);
         }
+        if (ids.length > 0) send({ t: 'doneIds', ids });
       },
       (error) => {
         for (const e of events) send({ t: 'done', id: e.id, error: json(error) });
@@ -176,6 +180,24 @@ port.on('message', (batch: ToWorkerBatch) => {
     setImmediate(flush);
   }
 });
+
+/** What the live set was when the main thread last got it: twins started, stopped, live. */
+let reportedLive = '';
+
+/**
+ * The live paths for a settle's answer, or null when the live set cannot have changed since
+ * the last answer (the main thread keeps the copy it has). A replay settles every step: at
+ * 40 k live twins, copying every path each time cost more than the step itself. Twins join
+ * the set only by starting (counted) and leave it by stopping (counted) or by an eviction
+ * (fewer live), so equal counts mean the same set.
+ */
+function activePathsIfChanged(): string[] | null {
+  const c = host.counters();
+  const now = `${c.started}:${c.stopped}:${c.activeTwins}`;
+  if (now === reportedLive) return null;
+  reportedLive = now;
+  return host.activePaths();
+}
 
 function handle(m: ToWorker): void {
   switch (m.t) {
@@ -240,7 +262,7 @@ function handle(m: ToWorker): void {
     case 'settle':
       return reply(
         m.id,
-        host.settle().then(() => host.activePaths()),
+        host.settle().then(() => activePathsIfChanged()),
       );
     case 'extension':
       return reply(

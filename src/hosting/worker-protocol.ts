@@ -121,6 +121,8 @@ export interface ToWorkerBatch {
 /** Worker → main. */
 export type FromWorker =
   | { readonly t: 'done'; readonly id: number; readonly error?: ErrorJson; readonly result?: unknown }
+  /** Events of one batch that were accepted, by id: one message and one array, not an object per event. */
+  | { readonly t: 'doneIds'; readonly ids: readonly number[] }
   | { readonly t: 'lane'; readonly oid: number; readonly path: string; readonly event: LaneEvent }
   | { readonly t: 'streamBuffer'; readonly oid: number }
   | { readonly t: 'output'; readonly event: DerivedEvent }

@@ -329,9 +329,13 @@ export class Runtime {
    * `release`, a twin the read had to start stops again right after (persisted, memory
    * freed): how a subtree query reads thousands of stored twins without keeping them live.
    */
-  async read(path: string, lanes?: readonly string[], options: { release?: boolean } = {}): Promise<TwinSnapshot> {
-    this.assertOpen();
-    return this.host.read(this.normaliser.path(path), lanes, options.release === true);
+  read(path: string, lanes?: readonly string[], options?: { release?: boolean }): Promise<TwinSnapshot> {
+    try {
+      this.assertOpen();
+      return this.host.read(this.normaliser.path(path), lanes, options?.release === true);
+    } catch (err) {
+      return Promise.reject(err); // as an async function would: callers may not expect a throw
+    }
   }
 
   /** The current value of one lane. */

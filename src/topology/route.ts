@@ -19,10 +19,15 @@ export type RouteParams = Readonly<Record<string, string>>;
  * ```
  */
 export class RoutePattern {
+  /** Each segment's literal, or undefined for a parameter (read by the text tests without `in` checks). */
+  private readonly literals: readonly (string | undefined)[];
+
   private constructor(
     readonly text: string,
     private readonly parts: readonly RouteSegment[],
-  ) {}
+  ) {
+    this.literals = parts.map((p) => ('literal' in p ? p.literal : undefined));
+  }
 
   static parse(pattern: string): RoutePattern {
     if (typeof pattern !== 'string' || !pattern.startsWith('/') || pattern.length < 2) {
@@ -66,6 +71,30 @@ export class RoutePattern {
       if ('literal' in part && part.literal !== segs[i]) return false;
     }
     return true;
+  }
+
+  /**
+   * {@link RoutePattern.test} on the canonical text of a path (the text of a
+   * {@link TwinPath}) cut at `end`, which has `depth` segments: no segment array, no
+   * substring. Activating a twin tests its path and each ancestor this way.
+   */
+  testText(text: string, end: number, depth: number): boolean {
+    const literals = this.literals;
+    if (depth !== literals.length) return false;
+    let start = 1;
+    for (let i = 0; i < literals.length; i++) {
+      let stop = text.indexOf('/', start);
+      if (stop < 0 || stop > end) stop = end;
+      const literal = literals[i];
+      if (literal !== undefined && (stop - start !== literal.length || !text.startsWith(literal, start))) return false;
+      start = stop + 1;
+    }
+    return true;
+  }
+
+  /** The literal of segment `i`, or undefined where the route has a parameter. */
+  literalAt(i: number): string | undefined {
+    return this.literals[i];
   }
 
   /** The bound parameters, or null when the path does not match. */
