@@ -12,6 +12,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Compiles the command once for the tests that run it as a child process (see the file).
+    globalSetup: ['test/support/build.ts'],
     projects: [
       {
         extends: true,
