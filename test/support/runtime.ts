@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 import { buildingModels, buildingModelSource, type BuildingParams } from '../../models/index.js';
 import { createRuntime, SimulatedClock, type Runtime, type RuntimeOptions } from '../../src/index.js';
 
@@ -7,7 +7,7 @@ import { createRuntime, SimulatedClock, type Runtime, type RuntimeOptions } from
 export const T0 = Date.UTC(2026, 0, 1);
 
 const open: Runtime[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   for (const rt of open.splice(0)) await rt.close();
 });
 

@@ -1,7 +1,8 @@
 /** `twinflow serve` as a child process, the way users run it: for crash, soak and CLI tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { afterEach, inject } from 'vitest';
+import { inject } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 /** The command's entry in the sources, for `node --import tsx MAIN …`. */
@@ -23,7 +24,7 @@ export function builtModule(path: string): string {
 const SERVING = 'twinflow is serving';
 
 const children: ChildProcess[] = [];
-afterEach(() => {
+afterEachTest(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
