@@ -17,6 +17,17 @@ export function twinflowArgs(args: readonly string[]): string[] {
   return [join(inject('twinflowBuild'), 'src/cli/main.js'), ...args];
 }
 
+/**
+ * Node arguments for `twinflow <args>` as the test means it: compiled (`twinflowArgs`), but
+ * from source through tsx when `--models` names a TypeScript file. Such a set imports src/
+ * through tsx: the compiled command would load src/ a second time (its own copy), on every
+ * worker thread too, where from source both are one copy, as before the compiled command.
+ */
+export function commandFor(args: readonly string[]): string[] {
+  const ts = args.some((a, i) => /\.[cm]?ts(#|$)/.test(a) && (args[i - 1] === '--models' || a.startsWith('--models=')));
+  return ts ? ['--import', 'tsx', MAIN, ...args] : twinflowArgs(args);
+}
+
 /** The compiled copy of a test/support module (by its path from the repository root). */
 export function builtModule(path: string): string {
   return join(inject('twinflowBuild'), path.replace(/\.ts$/, '.js'));
@@ -45,7 +56,7 @@ export interface ServeProcess {
  * The stdout pipe is drained for the life of the process (a full pipe would block its log).
  */
 export async function serveProcess(args: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, twinflowArgs(['serve', ...args]), {
+  const child = spawn(process.execPath, commandFor(['serve', ...args]), {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
