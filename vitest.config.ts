@@ -28,14 +28,17 @@ export default defineConfig({
           // each file no longer loads src/ and its dependencies (fastify, aedes, mqtt, lmdb,
           // nats) anew, ~1.2 s per file on the 2-core machine (of a ~17 min suite, ~2.5 min).
           // Every file still gets its own test modules and, through the setup file, its
-          // cleanups; mocks are restored between files.
+          // cleanups; mocks are restored between files. (The pool isolates per file unless a
+          // project runs in a single fork: `isolate` alone only stops resetting modules.)
           isolate: false,
+          poolOptions: { forks: { singleFork: true } },
         },
       },
       {
         extends: true,
-        // Isolated: the latency bounds measure a fresh process, not one that ran the suite.
-        test: { name: 'timed', include: TIMED, fileParallelism: false, isolate: true, sequence: { groupOrder: 1 } },
+        // Isolated (a fresh process per file): the latency bounds measure a node, not the heap
+        // of a process that ran the suite.
+        test: { name: 'timed', include: TIMED, fileParallelism: false, sequence: { groupOrder: 1 } },
       },
     ],
   },
