@@ -8,7 +8,16 @@ const nodeGlobals = { process: 'readonly', console: 'readonly', URL: 'readonly' 
 
 export default tseslint.config(
   {
-    ignores: ['dist/', '.bench-build/', 'bench/profiles/', 'data/', 'coverage/', 'scratch/', 'node_modules/'],
+    ignores: [
+      'dist/',
+      '.bench-build/',
+      '.test-build/',
+      'bench/profiles/',
+      'data/',
+      'coverage/',
+      'scratch/',
+      'node_modules/',
+    ],
   },
   js.configs.recommended,
   {

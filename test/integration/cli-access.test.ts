@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAIN, REPO, serveProcess } from '../support/serve.js';
+import { REPO, serveProcess, twinflowArgs } from '../support/serve.js';
 import { waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -15,7 +15,7 @@ const SENSOR = '/org/a/site/s1/building/b1/floor/1/unit/u1/room/4/sensors/climat
 
 /** Runs `twinflow <args>` to its end. */
 function twinflow(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, twinflowArgs(args), {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

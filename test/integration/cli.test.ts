@@ -1,8 +1,8 @@
 /**
  * The `twinflow` commands as README.md and docs/replay.md show them, run the way a user
- * runs them: as child processes (through tsx, the same `main` bin/twinflow.js runs from
- * dist/, so no build step), or in-process through `main` where only the exit code and
- * stderr matter.
+ * runs them: as child processes (the same `main` bin/twinflow.js runs from dist/, compiled
+ * once per test run by test/support/build.ts), or in-process through `main` where only the
+ * exit code and stderr matter.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -14,6 +14,7 @@ import { main } from '../../src/cli/cli.js';
 import { parseServeConfig } from '../../src/node/config/serve-config.js';
 import { freePort, waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
+import { twinflowArgs } from '../support/serve.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
@@ -27,18 +28,11 @@ function twinflow(
   args: string[],
   env: Record<string, string> = {},
 ): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      "const { main } = await import('./src/cli/cli.ts'); process.exitCode = await main(process.argv.slice(1));",
-      ...args,
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
-  );
+  const child = spawn(process.execPath, twinflowArgs(args), {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

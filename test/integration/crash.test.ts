@@ -43,7 +43,7 @@ interface Server {
   exited: Promise<unknown>;
 }
 
-/** Starts `twinflow serve` from source and waits until it answers reads. */
+/** Starts `twinflow serve` (see serveProcess) and waits until it answers reads. */
 async function serve(dataDir: string, mqttPort: number, extra: string[] = []): Promise<Server> {
   const server = await serveProcess([
     '--port',

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WarpClient } from '../../src/client/index.js';
 import { closeClients, freePort, mqttClient, waitFor } from '../support/mqtt.js';
-import { MAIN, REPO, serveProcess } from '../support/serve.js';
+import { commandFor, REPO, serveProcess } from '../support/serve.js';
 import { tempDir } from '../support/tmp.js';
 
 const SET = './examples/parking-garage/index.ts';
@@ -30,9 +30,9 @@ afterEach(async () => {
   await closeClients();
 });
 
-/** `twinflow <args>` from source as a child process, to its end. */
+/** `twinflow <args>` as a child process, to its end (from source when --models names the TypeScript set: see commandFor). */
 function twinflow(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, commandFor(args), {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, hasMosquitto, startMosquitto, waitFor, type Mosquitto } from '../support/mqtt.js';
+import { twinflowArgs } from '../support/serve.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
@@ -18,8 +19,8 @@ afterEach(async () => {
 });
 
 /**
- * `twinflow serve` as a child process. It runs the CLI's `main` from source through tsx,
- * the same code bin/twinflow.js runs from dist/, so the test needs no build step.
+ * `twinflow serve` as a child process: the CLI's `main` as bin/twinflow.js runs it from
+ * dist/, compiled once per test run (test/support/build.ts).
  */
 async function serve(dataDir: string, httpPort: number, mqtt: number | string): Promise<ChildProcess> {
   const mqttFlags =
@@ -28,12 +29,7 @@ async function serve(dataDir: string, httpPort: number, mqtt: number | string): 
       : ['--mqtt-url', mqtt, '--mqtt-client-id', 'tf-durable', '--mqtt-subscription', 'org/#'];
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      "const { main } = await import('./src/cli/cli.ts'); process.exitCode = await main(process.argv.slice(1));",
+    twinflowArgs([
       'serve',
       '--data',
       dataDir,
@@ -44,7 +40,7 @@ async function serve(dataDir: string, httpPort: number, mqtt: number | string): 
       ...mqttFlags,
       '--log-level',
       'warn',
-    ],
+    ]),
     { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   children.push(child);

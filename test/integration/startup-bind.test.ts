@@ -9,11 +9,10 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/mqtt.js';
-import { serveProcess } from '../support/serve.js';
+import { serveProcess, twinflowArgs } from '../support/serve.js';
 import { tempDir } from '../support/tmp.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const MAIN = join(REPO, 'src/cli/main.ts');
 const children: ChildProcess[] = [];
 const holders: Server[] = [];
 afterEach(async () => {
@@ -37,7 +36,7 @@ async function serveUntilExit(
   const t0 = Date.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, 'serve', '--workers', '2', '--data', join(tempDir('tf-bind-'), 'db'), ...args],
+    twinflowArgs(['serve', '--workers', '2', '--data', join(tempDir('tf-bind-'), 'db'), ...args]),
     {
       cwd: REPO,
       stdio: ['ignore', 'ignore', 'pipe'],

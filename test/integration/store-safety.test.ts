@@ -15,9 +15,9 @@ import { startNode, type TwinflowNode } from '../../src/index.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { seededRandom } from '../../models/fleet.js';
 import { tempDir } from '../support/tmp.js';
+import { twinflowArgs } from '../support/serve.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const MAIN = resolve(REPO, 'src/cli/main.ts');
 const SERVING = 'twinflow is serving the building model';
 const ROOM = '/org/o/site/s/building/1/floor/1/unit/a/room';
 const sensor = (room: number) => `${ROOM}/${room}/sensors/climate`;
@@ -37,14 +37,11 @@ interface Run {
   serving: Promise<string | null>;
 }
 
-/** `twinflow serve` from source on `dir` (HTTP on a free port, no MQTT). */
+/** `twinflow serve` (compiled once per run: test/support/build.ts) on `dir` (HTTP on a free port, no MQTT). */
 function serve(dir: string, workers: number): Run {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      MAIN,
+    twinflowArgs([
       'serve',
       '--port',
       '0',
@@ -55,7 +52,7 @@ function serve(dir: string, workers: number): Run {
       String(workers),
       '--log-level',
       'info',
-    ],
+    ]),
     {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],

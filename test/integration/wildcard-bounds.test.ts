@@ -1,5 +1,8 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
 import { parseServeConfig } from '../../src/node/config/serve-config.js';
@@ -33,16 +36,35 @@ async function node(dataDir: string): Promise<TwinflowNode & { ws: string }> {
   return Object.assign(n, { ws: n.url.replace(/^http/, 'ws') + '/' });
 }
 
+/**
+ * A data directory holding the fleet, written once for the file by a node that ingested it
+ * and closed. Each test starts on its own copy (copied closed, so the same files a restart
+ * would open): writing the fleet anew per test started two more worker threads per test.
+ */
+let fleet: Promise<string> | undefined;
+function fleetDir(): Promise<string> {
+  fleet ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-fleet-')); // kept for the file (tempDir's go after each test)
+    const first = await node(dir);
+    const report = await first.runtime.ingest(
+      SENSORS.map((subject, i) => ({ subject, data: { temperature: 20 + (i % 5), humidity: 40 } })),
+    );
+    expect(report.rejected).toEqual([]);
+    nodes.splice(nodes.indexOf(first), 1);
+    await first.close();
+    return dir;
+  })();
+  return fleet;
+}
+afterAll(async () => {
+  const dir = await fleet?.catch(() => undefined);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A node on a data directory holding the fleet, restarted so that no twin is live. */
 async function restartedFleet(): Promise<TwinflowNode & { ws: string }> {
   const dir = tempDir();
-  const first = await node(dir);
-  const report = await first.runtime.ingest(
-    SENSORS.map((subject, i) => ({ subject, data: { temperature: 20 + (i % 5), humidity: 40 } })),
-  );
-  expect(report.rejected).toEqual([]);
-  nodes.splice(nodes.indexOf(first), 1);
-  await first.close();
+  cpSync(await fleetDir(), dir, { recursive: true });
   const restarted = await node(dir);
   await restarted.runtime.settle(); // both worker threads up: the waits below time the links only
   return restarted;

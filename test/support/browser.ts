@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { afterEach } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -137,7 +137,7 @@ export interface Browser {
 }
 
 const browsers = new Set<Browser>();
-afterEach(async () => {
+afterEachTest(async () => {
   // Also after a failed or timed-out test: no chromium outlives its test.
   await Promise.all([...browsers].map((b) => b.close()));
 });

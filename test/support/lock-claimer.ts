@@ -1,10 +1,11 @@
 /**
  * A child process that races for data-directory locks (test/unit/data-lock-race.test.ts).
- * argv: a JSON file `{ dirs: string[], t0: number, spacingMs: number, jitterMs: number }`.
- * Round r starts at wall-clock time t0 + r * spacingMs, when every claimer calls
- * DataDirLock.acquire(dirs[r]) at once. It prints one JSON line `{ pid, results }` (`won`,
- * or the error code per round) and then stays alive, holding every lock it won, until its
- * stdin closes.
+ * argv: a JSON file `{ dirs: string[], spacingMs: number, jitterMs: number }`. Once loaded
+ * it prints `ready` and reads one line from stdin: t0, a wall-clock time (so the parent
+ * picks the start when every claimer is ready, not after a guessed start-up time). Round r
+ * starts at t0 + r * spacingMs, when every claimer calls DataDirLock.acquire(dirs[r]) at
+ * once. It prints one JSON line `{ pid, results }` (`won`, or the error code per round)
+ * and then stays alive, holding every lock it won, until its stdin closes.
  *
  * With `jitterMs`, every file-system call the lock makes first sleeps a random 0..jitterMs
  * ms: the claimers then interleave their steps the way a loaded machine's scheduler may,
@@ -14,9 +15,8 @@
 import fs, { readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 
-const { dirs, t0, spacingMs, jitterMs } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
+const { dirs, spacingMs, jitterMs } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
   dirs: string[];
-  t0: number;
   spacingMs: number;
   jitterMs: number;
 };
@@ -33,6 +33,19 @@ if (jitterMs > 0) {
   syncBuiltinESMExports();
 }
 const { DataDirLock } = await import('../../src/store/data-lock.js');
+process.stdout.write('ready\n');
+const t0 = await new Promise<number>((resolve) => {
+  let line = '';
+  process.stdin.setEncoding('utf8');
+  const onData = (d: string): void => {
+    line += d;
+    if (!line.includes('\n')) return;
+    process.stdin.off('data', onData);
+    process.stdin.pause();
+    resolve(Number(line.slice(0, line.indexOf('\n'))));
+  };
+  process.stdin.on('data', onData);
+});
 const held: ReturnType<typeof DataDirLock.acquire>[] = [];
 const results: string[] = [];
 for (let r = 0; r < dirs.length; r++) {

@@ -1,7 +1,8 @@
 /** Real nats-server processes for cluster tests (Debian's, installed by scripts/install-system-deps.sh). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { afterEach, expect } from 'vitest';
+import { expect } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 import type { OwnershipInterval } from '../../src/cluster/ownership-log.js';
 import { LocalNatsCluster } from '../../src/cluster/local-nats.js';
 import { REPO } from './serve.js';
@@ -12,7 +13,7 @@ export const hasNatsServer = spawnSync('sh', ['-c', 'command -v nats-server']).s
 
 const clusters: LocalNatsCluster[] = [];
 const members: ChildProcess[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   for (const m of members.splice(0)) if (m.exitCode === null && m.signalCode === null) m.kill('SIGKILL');
   await Promise.all(clusters.splice(0).map((c) => c.stop()));
 });

@@ -1,14 +1,41 @@
 /** `twinflow serve` as a child process, the way users run it: for crash, soak and CLI tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
-import { afterEach } from 'vitest';
+import { join, resolve } from 'node:path';
+import { inject } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
+/** The command's entry in the sources, for `node --import tsx MAIN …`. */
 export const MAIN = resolve(REPO, 'src/cli/main.ts');
+
+/**
+ * Node arguments that run `twinflow <args>`: the same `main` compiled to JavaScript once
+ * per test run by test/support/build.ts (a start from source through tsx costs twice
+ * the CPU, on each worker thread too). Run it with `cwd: REPO`.
+ */
+export function twinflowArgs(args: readonly string[]): string[] {
+  return [join(inject('twinflowBuild'), 'src/cli/main.js'), ...args];
+}
+
+/**
+ * Node arguments for `twinflow <args>` as the test means it: compiled (`twinflowArgs`), but
+ * from source through tsx when `--models` names a TypeScript file. Such a set imports src/
+ * through tsx: the compiled command would load src/ a second time (its own copy), on every
+ * worker thread too, where from source both are one copy, as before the compiled command.
+ */
+export function commandFor(args: readonly string[]): string[] {
+  const ts = args.some((a, i) => /\.[cm]?ts(#|$)/.test(a) && (args[i - 1] === '--models' || a.startsWith('--models=')));
+  return ts ? ['--import', 'tsx', MAIN, ...args] : twinflowArgs(args);
+}
+
+/** The compiled copy of a test/support module (by its path from the repository root). */
+export function builtModule(path: string): string {
+  return join(inject('twinflowBuild'), path.replace(/\.ts$/, '.js'));
+}
 const SERVING = 'twinflow is serving';
 
 const children: ChildProcess[] = [];
-afterEach(() => {
+afterEachTest(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
@@ -24,12 +51,12 @@ export interface ServeProcess {
 }
 
 /**
- * Starts `twinflow serve` from source with `args` and waits for its "serving" log line
+ * Starts `twinflow serve` (compiled: see `twinflowArgs`) with `args` and waits for its "serving" log line
  * (which carries the URL); rejects with its stderr if it exits first or takes 30 s.
  * The stdout pipe is drained for the life of the process (a full pipe would block its log).
  */
 export async function serveProcess(args: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
+  const child = spawn(process.execPath, commandFor(['serve', ...args]), {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

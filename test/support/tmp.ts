@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 
 const dirs: string[] = [];
-afterEach(() => {
+afterEachTest(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+}, 'last');
 
 /** A fresh temporary directory, removed after the test. */
 export function tempDir(prefix = 'twinflow-'): string {

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 import WebSocket, { type ClientOptions } from 'ws';
 import { buildingModels } from '../../models/index.js';
 import { startNode, type NodeOptions, type TwinflowNode } from '../../src/index.js';
@@ -9,7 +9,7 @@ export const ROOM = `${UNIT}/room/4`;
 
 const nodes: TwinflowNode[] = [];
 const sockets: WebSocket[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   for (const ws of sockets.splice(0)) ws.terminate();
   for (const n of nodes.splice(0)) await n.close();
 });

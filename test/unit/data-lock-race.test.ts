@@ -9,9 +9,9 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLock, LOCK_FILE } from '../../src/store/data-lock.js';
 import { tempDir } from '../support/tmp.js';
+import { builtModule } from '../support/serve.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CLAIMER = resolve(REPO, 'test/support/lock-claimer.ts');
 const CLAIMERS = Number(process.env.CLAIMERS ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 60);
 const JITTER = Number(process.env.JITTER ?? 2);
@@ -22,13 +22,23 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-/** Starts a claimer; resolves with its results line (rejects if it exits first or takes too long). */
-function claimer(plan: string): { child: ChildProcess; line: Promise<{ pid: number; results: string[] }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLAIMER, plan], {
+/**
+ * Starts a claimer (compiled once per run: test/support/build.ts): `ready` resolves when it
+ * has loaded and waits for its start time, `line` with its results line (both reject if it
+ * exits first or takes too long).
+ */
+function claimer(plan: string): {
+  child: ChildProcess;
+  ready: Promise<void>;
+  line: Promise<{ pid: number; results: string[] }>;
+} {
+  const child = spawn(process.execPath, [builtModule('test/support/lock-claimer.ts'), plan], {
     cwd: REPO,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.push(child);
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((r) => (resolveReady = r));
   const line = new Promise<{ pid: number; results: string[] }>((resolveLine, reject) => {
     let out = '';
     let err = '';
@@ -36,14 +46,21 @@ function claimer(plan: string): { child: ChildProcess; line: Promise<{ pid: numb
     child.stderr.on('data', (d) => (err += d));
     child.stdout.on('data', (d) => {
       out += d;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      resolveLine(JSON.parse(out.slice(0, nl)));
+      let nl;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const text = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (text === 'ready') {
+          resolveReady();
+          continue;
+        }
+        clearTimeout(timer);
+        resolveLine(JSON.parse(text));
+      }
     });
     child.once('exit', (code) => reject(new Error(`claimer exited (${code}) before answering: ${err}`)));
   });
-  return { child, line };
+  return { child, ready: Promise.race([ready, line.then(() => undefined)]), line };
 }
 
 describe('the data-directory lock under concurrent take-over (review R9)', () => {
@@ -62,10 +79,14 @@ describe('the data-directory lock under concurrent take-over (review R9)', () =>
         return dir;
       });
       const plan = join(root, 'plan.json');
-      // Time for the children to start (tsx), then one round every SPACING ms; each lock step
-      // of a claimer pauses up to JITTER ms, so that their steps interleave in every order.
-      writeFileSync(plan, JSON.stringify({ dirs, t0: Date.now() + 4_000, spacingMs: SPACING, jitterMs: JITTER }));
+      // One round every SPACING ms once every claimer is loaded; each lock step of a claimer
+      // pauses up to JITTER ms, so that their steps interleave in every order.
+      writeFileSync(plan, JSON.stringify({ dirs, spacingMs: SPACING, jitterMs: JITTER }));
       const claimers = Array.from({ length: CLAIMERS }, () => claimer(plan));
+      await Promise.all(claimers.map((c) => c.ready));
+      // 200 ms: for the line to reach every claimer (each sleeps, then spins, until t0).
+      const t0 = Date.now() + 200;
+      for (const c of claimers) c.child.stdin!.write(`${t0}\n`);
       const answers = await Promise.all(claimers.map((c) => c.line));
 
       const doubles: string[] = [];
