@@ -175,7 +175,7 @@ export class VshardCache {
             const range = laneRange(prefix, w.path, w.lane);
             for (const k of this.entries.getKeys(range)) commits.add(this.entries.remove(k));
             for (const k of putHere)
-              if (k >= range.start && k < range.end) {
+              if (k.startsWith(range.start)) {
                 commits.add(this.entries.remove(k));
                 putHere.delete(k);
               }
