@@ -190,6 +190,15 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', 
     expect(after['twinflow_cluster_vshard_moves_total{kind="start"}']).toBe(aStarts + bHeld.length);
     expect(net(after)).toBe(VSHARDS);
 
+    // a replayed b's input after the takeover (each twin skips what it applied) and recorded
+    // it as applied: a watermark-only commit ~200 ms after its input settled.
+    await until(
+      "a recorded b's input as applied",
+      20_000,
+      () => statusJson(urls),
+      (s) => s.vshards.every((v) => v.pending === 0 && v.watermark >= v.inputLast),
+    );
+
     // Input nobody applies: a is killed, then events go straight into one vshard's input stream.
     a.child.kill('SIGKILL');
     await a.exited;
