@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasNatsServer, natsCluster } from '../support/nats.js';
+import { clusterMetrics, hasNatsServer, natsCluster } from '../support/nats.js';
 import { serveProcess, type ServeProcess } from '../support/serve.js';
 
 const VSHARDS = 16;
@@ -47,17 +47,6 @@ async function until<T>(what: string, ms: number, read: () => Promise<T>, ok: (v
   }
   throw new Error(
     `not within ${ms} ms: ${what}; last ${JSON.stringify(last)} ${error instanceof Error ? error.message : ''}`,
-  );
-}
-
-/** The cluster samples of `/metrics`, by name and labels. */
-async function clusterMetrics(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Object.fromEntries(
-    text
-      .split('\n')
-      .filter((l) => l.startsWith('twinflow_cluster_'))
-      .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
   );
 }
 

@@ -12,7 +12,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { encodeInput } from '../../src/cluster/input-codec.js';
 import type { SpaceStatus } from '../../src/cluster/space-status.js';
-import { hasNatsServer, natsCluster } from '../support/nats.js';
+import { clusterMetrics, hasNatsServer, natsCluster } from '../support/nats.js';
 import { MAIN, REPO, serveProcess, type ServeProcess } from '../support/serve.js';
 
 const VSHARDS = 16;
@@ -37,17 +37,6 @@ async function statusJson(urls: string[]): Promise<SpaceStatus> {
   const { stdout, code } = await status(urls, '--cluster-vshards', String(VSHARDS), '--json');
   expect(code, stdout).toBe(0);
   return JSON.parse(stdout) as SpaceStatus;
-}
-
-/** The samples of `/metrics` whose name starts with twinflow_cluster_, by name and labels. */
-async function clusterMetrics(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Object.fromEntries(
-    text
-      .split('\n')
-      .filter((l) => l.startsWith('twinflow_cluster_'))
-      .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
-  );
 }
 
 /** starts minus every kind of stop: the vshards a node should own now. */

@@ -99,3 +99,14 @@ export function expectNoTwoOwners(periods: OwnershipInterval[]): void {
     }
   }
 }
+
+/** The `twinflow_cluster_*` samples of a node's `/metrics`, by name and labels. */
+export async function clusterMetrics(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('twinflow_cluster_'))
+      .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
+  );
+}
