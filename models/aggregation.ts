@@ -1,4 +1,4 @@
-import { SortedSet, SumCount, type ValueLane } from '../src/index.js';
+import { SortedSet, SumCount, type ValueLane } from '../src/model/index.js';
 import type { TemperatureStats } from './room.js';
 
 /**

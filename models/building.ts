@@ -1,4 +1,4 @@
-import { defineTwin } from '../src/index.js';
+import { defineTwin } from '../src/model/index.js';
 import { levelJoins, levelLanes, rebuildUnoccupied } from './level.js';
 import { BUILDING_ROUTE } from './params.js';
 

@@ -1,4 +1,4 @@
-import type { TwinEvent } from '../src/index.js';
+import type { TwinEvent } from '../src/model/index.js';
 import { SENSOR_KINDS, seededRandom } from './fleet.js';
 
 /** Shape of the demo's fleet and how often something happens in it. */

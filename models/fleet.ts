@@ -1,4 +1,4 @@
-import type { FleetGenerator, TwinEvent } from '../src/index.js';
+import type { FleetGenerator, TwinEvent } from '../src/model/index.js';
 
 /** Shape and behaviour of a synthetic building fleet. */
 export interface FleetOptions {

@@ -1,4 +1,4 @@
-import { defineTwin, value } from '../src/index.js';
+import { defineTwin, value } from '../src/model/index.js';
 import { levelJoins, levelLanes, rebuildUnoccupied } from './level.js';
 import { FLOOR_ROUTE, type BuildingParams } from './params.js';
 

@@ -1,4 +1,4 @@
-import type { ChangeExplainer, ExplainedChange } from '../src/index.js';
+import type { ChangeExplainer, ExplainedChange } from '../src/model/index.js';
 
 /** The HVAC tunables of the building model that decide `hvac.adjust` (see models/floor.ts). */
 export interface HvacParams {

@@ -9,7 +9,7 @@
  * const node = await startNode({ modelSet: modelSet.with({ setpoint: 21 }), workers: 2 });
  * ```
  */
-import { defineModelSet, shardKeyUpTo, type TwinModel } from '../src/index.js';
+import { defineModelSet, shardKeyUpTo, type TwinModel } from '../src/model/index.js';
 import { buildingModel } from './building.js';
 import { buildingFleet } from './fleet.js';
 import { floorModel } from './floor.js';

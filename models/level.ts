@@ -1,4 +1,4 @@
-import { join, jsonEquals, SortedSet, value } from '../src/index.js';
+import { join, jsonEquals, SortedSet, value } from '../src/model/index.js';
 import { applyCount, applyMembers, applyTemperature } from './aggregation.js';
 import type { TemperatureStats } from './room.js';
 

@@ -1,4 +1,4 @@
-import { defineTwin, join, value } from '../src/index.js';
+import { defineTwin, join, value } from '../src/model/index.js';
 
 /** An organisation: its sites (path → whether that site is in alarm) and an org-wide alarm. */
 export function orgModel() {

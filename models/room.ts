@@ -1,4 +1,4 @@
-import { defineTwin, join, jsonEquals, SortedSet, SumCount, value } from '../src/index.js';
+import { defineTwin, join, jsonEquals, SortedSet, SumCount, value } from '../src/model/index.js';
 import { ROOM_ROUTE } from './params.js';
 import { summarize, type SensorSummary } from './readings.js';
 

@@ -1,4 +1,4 @@
-import { defineTwin, value, window } from '../src/index.js';
+import { defineTwin, value, window } from '../src/model/index.js';
 import { HOUR, SENSOR_ROUTE, type BuildingParams } from './params.js';
 import { isAlarm, readingProblem, sensorKindOf, temperatureOf, type Reading } from './readings.js';
 

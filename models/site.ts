@@ -1,4 +1,4 @@
-import { defineTwin, join, jsonEquals, value } from '../src/index.js';
+import { defineTwin, join, jsonEquals, value } from '../src/model/index.js';
 import { applyMembers } from './aggregation.js';
 import { SITE_ROUTE } from './params.js';
 

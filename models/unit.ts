@@ -1,4 +1,4 @@
-import { command, defineTwin, join, SortedSet, value } from '../src/index.js';
+import { command, defineTwin, join, SortedSet, value } from '../src/model/index.js';
 import { applyMembers, applyTemperature, asStats } from './aggregation.js';
 import { aggregateLanes } from './level.js';
 import { UNIT_ROUTE } from './params.js';

@@ -2,57 +2,13 @@
  * twinflow's public API. Everything a model author or an embedding application needs is
  * exported here; deeper imports are internal and may change.
  */
-export { TwinError, ErrorCodes, type ErrorCode } from './errors.js';
-export {
-  TwinPath,
-  parsePath,
-  RoutePattern,
-  PathFilter,
-  shardKeyUpTo,
-  defaultShardKey,
-  shardIndex,
-  subtreeShardKey,
-  type ShardKeyFn,
-  type RouteParams,
-} from './topology/index.js';
-export { jsonEquals } from './lanes/equality.js';
-export type { LaneEvent, LaneObserver } from './lanes/events.js';
-export type { JoinLane } from './lanes/join-lane.js';
-export type { MapLane } from './lanes/map-lane.js';
-export type { DemandLane, SupplyLane } from './lanes/signal-lanes.js';
-export type { ValueLane } from './lanes/value-lane.js';
-export type { WindowResult, TimeWeightedWindowResult, WindowLane } from './lanes/window-lane.js';
-export { value, map, command, join, demand, supply, window } from './model/lane-specs.js';
-export { reject } from './model/reject.js';
+// The model author's API lives in ./model/index.ts (`twinflow/model`, a lighter import for
+// model modules); the whole of it is part of this entry too.
+export * from './model/index.js';
 export { MemoryStateStore } from './store/memory-store.js';
 export type { StateStore, StateWrite, StoredTwin } from './store/state-store.js';
 export { RealClock, SimulatedClock, type Clock } from './actors/clock.js';
-export { SumCount, SortedSet } from './model/aggregate.js';
-export {
-  defineModelSet,
-  isModelSet,
-  type ModelSet,
-  type ModelSetDef,
-  type ModelSetRef,
-  type ModelParams,
-  type ModelParamValue,
-  type ParamShape,
-  type FleetGenerator,
-  type FleetRun,
-  type FleetShape,
-  type ChangeExplainer,
-  type ExplainedChange,
-} from './model/model-set.js';
 export { loadModelSet } from './model/model-set-import.js';
-export {
-  defineTwin,
-  type TwinModel,
-  type TwinModelDef,
-  type TwinContext,
-  type TwinEvent,
-  type DerivedEvent,
-  type TwinTimers,
-} from './model/twin-model.js';
 export {
   createRuntime,
   Runtime,

@@ -1,4 +1,4 @@
-import type { ChangeExplainer } from '../../src/index.js';
+import type { ChangeExplainer } from '../../src/model/index.js';
 
 /**
  * Why a `garage.full` / `garage.available` is in one what-if run only: the two runs

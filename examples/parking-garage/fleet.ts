@@ -1,4 +1,4 @@
-import type { FleetGenerator, TwinEvent } from '../../src/index.js';
+import type { FleetGenerator, TwinEvent } from '../../src/model/index.js';
 import type { SpotReading } from './spot.js';
 
 const HOUR = 3_600_000;

@@ -1,4 +1,4 @@
-import { defineTwin, join, jsonEquals, value } from '../../src/index.js';
+import { defineTwin, join, jsonEquals, value } from '../../src/model/index.js';
 import { addCounts, NO_SPOTS, type SpotCounts } from './counts.js';
 
 /**

@@ -8,7 +8,7 @@
  * curl localhost:9001/twins/garage/g1
  * ```
  */
-import { defineModelSet, shardKeyUpTo } from '../../src/index.js';
+import { defineModelSet, shardKeyUpTo } from '../../src/model/index.js';
 import { explainReserve } from './explain.js';
 import { garageFleet } from './fleet.js';
 import { garageModel } from './garage.js';

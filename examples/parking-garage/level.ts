@@ -1,4 +1,4 @@
-import { defineTwin, join, jsonEquals, value, window } from '../../src/index.js';
+import { defineTwin, join, jsonEquals, value, window } from '../../src/model/index.js';
 import { moveSpot, NO_SPOTS, type SpotCounts } from './counts.js';
 import type { SpotStatus } from './spot.js';
 

@@ -1,4 +1,4 @@
-import { defineTwin, value } from '../../src/index.js';
+import { defineTwin, value } from '../../src/model/index.js';
 
 export type SpotStatus = 'free' | 'occupied' | 'stale';
 

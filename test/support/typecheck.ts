@@ -1,6 +1,6 @@
 /**
  * Type-checks TypeScript the way a user's project would see twinflow: the repo's compiler
- * options (strict and the rest of tsconfig.json), `twinflow`, `twinflow/models` and
+ * options (strict and the rest of tsconfig.json), `twinflow`, `twinflow/model`, `twinflow/models` and
  * `twinflow/client` resolved to this checkout's sources. For documentation examples
  * (README code blocks) and compile-time API tests (`@ts-expect-error` lines must still error).
  */
@@ -27,6 +27,7 @@ function options(): ts.CompilerOptions {
     noUnusedParameters: false,
     paths: {
       twinflow: [ROOT + 'src/index.ts'],
+      'twinflow/model': [ROOT + 'src/model/index.ts'],
       'twinflow/models': [ROOT + 'models/index.ts'],
       'twinflow/client': [ROOT + 'src/client/index.ts'],
     },
