@@ -302,8 +302,10 @@ export class WorkerShardHost implements ShardHost {
       await this.settle();
       this.closing = true;
       await Promise.all(this.slots.map((_, i) => this.request(i, (id) => ({ t: 'close', id }))));
-      await Promise.all(this.slots.map((s) => s.worker.terminate()));
     } finally {
+      // Also when a worker could not start (settle rejected): the others must not outlive the host.
+      this.closing = true;
+      await Promise.all(this.slots.map((s) => s.worker.terminate()));
       this.dataLock?.release();
     }
   }

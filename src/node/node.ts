@@ -210,14 +210,15 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
           }
         : undefined,
   });
-  if (options.cluster) {
-    try {
-      await runtime.ready();
-    } catch (err) {
-      await runtime.close().catch(() => undefined);
-      if (ownAccess) access.close();
-      throw err;
-    }
+  // Listen only once the runtime can serve (its workers loaded the models, or it joined its
+  // cluster): /readyz is then true from its first answer, and a model that cannot load
+  // fails the start with its reason instead of every request after it.
+  try {
+    await runtime.ready();
+  } catch (err) {
+    await runtime.close().catch(() => undefined);
+    if (ownAccess) access.close();
+    throw err;
   }
   const rejections = new Rejections(logger);
   const http = createHttpServer(logger, { rejections, limits: httpLimits, tls, probes: !options.admin });

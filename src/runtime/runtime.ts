@@ -510,11 +510,14 @@ export class Runtime {
   }
 
   /**
-   * Resolves once the runtime can serve: at once for a single node; in cluster mode once
-   * it joined (NATS connected, streams there). Rejects with the reason it could not join.
+   * Resolves once the runtime can serve: on the main thread at once; with worker threads
+   * once every worker answered (it imported the models and opened its store: one settle
+   * round); in cluster mode once it joined (NATS connected, streams there). Rejects with
+   * the reason it cannot serve (a worker that cannot start, a cluster it cannot join).
    */
   async ready(): Promise<void> {
     if (this.host instanceof ClusterShardHost) await this.host.ready;
+    else if (this.host instanceof WorkerShardHost) await this.host.settle();
   }
 
   /** This node's cluster host (cluster mode), for status and metrics; undefined otherwise. */
