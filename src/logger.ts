@@ -37,3 +37,30 @@ export function createLogger(level?: string): Logger {
 }
 
 export type { Logger };
+
+/**
+ * A warning for something that can happen many times a second (a flood of bad input, a
+ * connection that keeps failing): logged at most once per `everyMs`, the line saying how many
+ * occurrences it stands for (`field`), so the log stays readable and cannot become the
+ * bottleneck. The first occurrence is logged at once.
+ */
+export class ThrottledWarning {
+  private count = 0;
+  private loggedAt = -Infinity;
+
+  constructor(
+    private readonly log: { warn(fields: object, message: string): void },
+    private readonly message: string,
+    private readonly everyMs: number,
+    private readonly field = 'count',
+  ) {}
+
+  /** Counts one occurrence; logs it with `fields` and the count since the last line when due. */
+  note(fields: Record<string, unknown>, now = performance.now()): void {
+    this.count++;
+    if (now - this.loggedAt < this.everyMs) return;
+    this.log.warn({ ...fields, [this.field]: this.count }, this.message);
+    this.count = 0;
+    this.loggedAt = now;
+  }
+}

@@ -1,6 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { JoinUpdates } from '../actors/join-buffer.js';
 import { TwinError } from '../errors.js';
+import { ThrottledWarning } from '../logger.js';
 import type { Shard } from '../actors/shard.js';
 import { Ticket } from '../actors/work.js';
 import type { TwinLogger } from '../model/twin-model.js';
@@ -41,8 +42,7 @@ export class InputConsumer {
   private lastTakenAt = performance.now();
   private checking = false;
   /** Inputs not applied since the last log line about them. */
-  private failures = 0;
-  private failureLoggedAt = -Infinity;
+  private readonly failureLog: ThrottledWarning;
   private readonly watchdog: NodeJS.Timeout;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
@@ -70,6 +70,7 @@ export class InputConsumer {
     /** The join fence (ChangelogStore.admitJoin): whether a join from `child` sent under `epoch` may apply. */
     private readonly admitJoin: (child: string, epoch: number | undefined) => boolean = () => true,
   ) {
+    this.failureLog = new ThrottledWarning(log, 'cluster: input was not applied', FAILURE_LOG_MS, 'failed');
     this.lowWater = after;
     this.next = after + 1;
     this.done = this.run();
@@ -210,15 +211,7 @@ export class InputConsumer {
    * many there were since the last line, so a flood of bad events cannot flood the log.
    */
   private noteFailure(error: unknown): void {
-    this.failures++;
-    const now = performance.now();
-    if (now - this.failureLoggedAt < FAILURE_LOG_MS) return;
-    this.log.warn(
-      { vshard: this.vshard, failed: this.failures, err: (error as Error)?.message },
-      'cluster: input was not applied',
-    );
-    this.failures = 0;
-    this.failureLoggedAt = now;
+    this.failureLog.note({ vshard: this.vshard, err: (error as Error)?.message });
   }
 
   /** Moves the low-water mark over the settled inputs at the head of {@link pending}. */

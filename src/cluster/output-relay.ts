@@ -1,6 +1,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { pack, unpack } from 'msgpackr';
 import type { DerivedEvent, TwinLogger } from '../model/twin-model.js';
+import { ThrottledWarning } from '../logger.js';
 import type { SpaceNames } from './space-names.js';
 
 /** At most one log line this often about outputs that could not be relayed. */
@@ -19,8 +20,7 @@ const LOG_EVERY_MS = 10_000;
 export class OutputRelay {
   private readonly sub: Subscription;
   private readonly subject: string;
-  private failed = 0;
-  private loggedAt = -Infinity;
+  private readonly failureLog: ThrottledWarning;
   /** Outputs of other nodes that could not be decoded, or that this node failed to publish. */
   dropped = 0;
 
@@ -29,8 +29,9 @@ export class OutputRelay {
     names: SpaceNames,
     private readonly nodeId: string,
     deliver: (event: DerivedEvent) => void,
-    private readonly log: TwinLogger,
+    log: TwinLogger,
   ) {
+    this.failureLog = new ThrottledWarning(log, 'cluster: outputs not relayed between nodes', LOG_EVERY_MS, 'dropped');
     this.subject = names.output(nodeId);
     this.sub = nc.subscribe(names.outputWildcard(), {
       callback: (err, msg) => {
@@ -61,14 +62,6 @@ export class OutputRelay {
 
   private note(err: unknown): void {
     this.dropped++;
-    this.failed++;
-    const now = performance.now();
-    if (now - this.loggedAt < LOG_EVERY_MS) return;
-    this.log.warn(
-      { node: this.nodeId, dropped: this.failed, err: (err as Error)?.message },
-      'cluster: outputs not relayed between nodes',
-    );
-    this.failed = 0;
-    this.loggedAt = now;
+    this.failureLog.note({ node: this.nodeId, err: (err as Error)?.message });
   }
 }
