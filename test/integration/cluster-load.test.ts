@@ -4,7 +4,7 @@
  * in flight per node), as `npm run bench -- cluster` feeds them: `/settled` answers within its
  * 60 s bound, every event is applied once, every building's aggregate equals its rooms' last
  * readings, and alarms climb to the org across vshards and nodes. The other cluster tests
- * send a few events at a time; this one keeps several commits in flight per vshard for
+ * send a few events at a time; this one keeps the vshards of both nodes busy for several
  * seconds. (It does not reproduce the commit-group hang the benchmark found: that needs a
  * step without cross-vshard messages queued behind ones with them; its regression test is
  * test/unit/remote-after-commit.test.ts.)
