@@ -59,9 +59,15 @@ export class TwinLifecycle {
     twin.state = 'active';
     stats.started++;
     const onStart = twin.definition.def.onStart;
-    if (this.deps.journaling) runner.cause = START_CAUSE;
-    const error = runner.runTurn(twin, RUN_HOOK, onStart);
-    if (error) log.warn({ path: twin.path, err: error }, 'onStart failed');
+    if (onStart) {
+      if (this.deps.journaling) runner.cause = START_CAUSE;
+      const error = runner.runTurn(twin, RUN_HOOK, onStart);
+      if (error) log.warn({ path: twin.path, err: error }, 'onStart failed');
+    } else if (twin.timersChanged) {
+      // No hook, no turn: what its commit would have done for a restore that must rewrite
+      // the record (a new model version) is this.
+      runner.markDirty(twin);
+    }
     if (stored)
       runner.announce(twin); // a new twin announces after its first input turn (see Twin.announced)
     else this.stateless.push(twin);

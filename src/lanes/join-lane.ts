@@ -21,4 +21,9 @@ export class JoinLane<V> extends MapLane<V> {
   accept(path: string, value: V): boolean {
     return this.update(path, value);
   }
+
+  /** True when {@link accept} of this value would change nothing (the entry is there and equal). */
+  holds(path: string, value: V): boolean {
+    return this.entries.has(path) && this.equalsFn(this.entries.get(path) as V, value);
+  }
 }
