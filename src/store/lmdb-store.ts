@@ -135,14 +135,10 @@ export class LmdbStateStore implements StateStore {
     if (values !== undefined && values.$e === 0) return { values, entries: NO_ENTRIES };
     let entries: Map<string, Map<string, unknown>> | undefined;
     try {
-      for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP })) {
-        const laneEnd = key.indexOf(SEP, path.length + 1);
-        const lane = key.slice(path.length + 1, laneEnd);
-        entries ??= new Map();
-        let m = entries.get(lane);
-        if (!m) entries.set(lane, (m = new Map()));
-        m.set(key.slice(laneEnd + 1), value);
-      }
+      let collect: EntryCollector | undefined;
+      for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP }))
+        (collect ??= new EntryCollector(path.length + 1)).add(key, value);
+      entries = collect?.lanes;
     } catch (err) {
       if (isLmdbError(err)) throw err;
       throw corruptRecord(path, this.quarantineDb.undecodableEntries(path), err);
@@ -197,20 +193,14 @@ export class LmdbStateStore implements StateStore {
       if (path !== prefix && !path.startsWith(prefix + '/')) continue;
       const values = r.value.value;
       if (!isRecord(values)) throw new TypeError(`the record of ${path} is not an object`);
-      let map: Map<string, Map<string, unknown>> | undefined;
+      let collect: EntryCollector | undefined;
       // Skip entries of smaller paths (of twins without a record, or outside the subtree).
       while (!entry.done && keyOrder(entryPath(entry.value.key), path) < 0) entry = entries.next();
       while (!entry.done && entryPath(entry.value.key) === path) {
-        const key = entry.value.key;
-        const laneEnd = key.indexOf(SEP, path.length + 1);
-        const lane = key.slice(path.length + 1, laneEnd);
-        map ??= new Map();
-        let m = map.get(lane);
-        if (!m) map.set(lane, (m = new Map()));
-        m.set(key.slice(laneEnd + 1), entry.value.value);
+        (collect ??= new EntryCollector(path.length + 1)).add(entry.value.key, entry.value.value);
         entry = entries.next();
       }
-      yield [path, { values, entries: map ?? NO_ENTRIES }];
+      yield [path, { values, entries: collect?.lanes ?? NO_ENTRIES }];
     }
   }
 
@@ -369,3 +359,47 @@ function typeName(v: unknown): string {
 }
 
 const NO_ENTRIES: ReadonlyMap<string, ReadonlyMap<string, unknown>> = new Map();
+
+/**
+ * One twin's entries by lane, from its `path␟lane␟key` keys in key order. A twin's keyed
+ * lanes often share their keys (a unit's three joins of the same ten rooms): a key equal to
+ * the one at the same position in the previous lane is that lane's string, not a new one,
+ * so the restored twin holds each key once; and the lane part is compared in place rather
+ * than sliced out and looked up for every entry.
+ */
+class EntryCollector {
+  readonly lanes = new Map<string, Map<string, unknown>>();
+  private lane = '';
+  private map: Map<string, unknown> | undefined;
+  /** Keys of the previous lane and of this one, in order. */
+  private previous: string[] = [];
+  private keys: string[] = [];
+
+  /** `from`: where the lane name starts in every key (the path's length + 1). */
+  constructor(private readonly from: number) {}
+
+  add(key: string, value: unknown): void {
+    const from = this.from;
+    const lane = this.lane;
+    let at = from + lane.length; // the separator after the lane name, if it is this lane
+    if (this.map === undefined || key.charCodeAt(at) !== SEP_CODE || !key.startsWith(lane, from)) {
+      at = key.indexOf(SEP, from);
+      const name = key.slice(from, at);
+      this.lane = name;
+      this.map = this.lanes.get(name);
+      if (this.map === undefined) this.lanes.set(name, (this.map = new Map()));
+      if (this.keys.length > 0) this.previous = this.keys;
+      this.keys = [];
+    }
+    const keys = this.keys;
+    const same = this.previous[keys.length];
+    const k =
+      same !== undefined && same.length === key.length - at - 1 && key.startsWith(same, at + 1)
+        ? same
+        : key.slice(at + 1);
+    keys.push(k);
+    this.map.set(k, value);
+  }
+}
+
+const SEP_CODE = SEP.charCodeAt(0);
