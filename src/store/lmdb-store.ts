@@ -1,7 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
 import type { DataDirLock } from './data-lock.js';
-import { AFTER_SEP, entryKey, entryPath, keyOrder, SEP } from './lmdb-keys.js';
+import { AFTER_SEP, entryKey, keyOrder, SEP } from './lmdb-keys.js';
 import { Commits } from './lmdb-commits.js';
 import { LmdbJournal } from './lmdb-journal.js';
 import { claimDataDir, openDatabases, STRUCTURES, type LmdbDatabases } from './lmdb-open.js';
@@ -186,18 +186,23 @@ export class LmdbStateStore implements StateStore {
     const entries = this.entries
       .getRange({ start: after === undefined ? prefix : after + AFTER_SEP, end })
       [Symbol.iterator]();
+    const under = prefix + '/';
     let entry = entries.next();
     for (let r = records.next(); !r.done; r = records.next()) {
       const path = r.value.key;
       if (typeof path !== 'string' || (after !== undefined && path <= after)) continue;
-      if (path !== prefix && !path.startsWith(prefix + '/')) continue;
+      if (path !== prefix && !path.startsWith(under)) continue;
       const values = r.value.value;
       if (!isRecord(values)) throw new TypeError(`the record of ${path} is not an object`);
       let collect: EntryCollector | undefined;
-      // Skip entries of smaller paths (of twins without a record, or outside the subtree).
-      while (!entry.done && keyOrder(entryPath(entry.value.key), path) < 0) entry = entries.next();
-      while (!entry.done && entryPath(entry.value.key) === path) {
-        (collect ??= new EntryCollector(path.length + 1)).add(entry.value.key, entry.value.value);
+      // This twin's entries, after skipping those of smaller paths (of twins without a
+      // record, or outside the subtree). An entry key orders against a path as its own path
+      // part does (the separator sorts before every character a path may hold), so nothing
+      // is sliced out to compare; and most entries are this twin's, tested first.
+      while (!entry.done) {
+        const key = entry.value.key;
+        if (isEntryOf(key, path)) (collect ??= new EntryCollector(path.length + 1)).add(key, entry.value.value);
+        else if (keyOrder(key, path) >= 0) break;
         entry = entries.next();
       }
       yield [path, { values, entries: collect?.lanes ?? NO_ENTRIES }];
@@ -403,3 +408,8 @@ class EntryCollector {
 }
 
 const SEP_CODE = SEP.charCodeAt(0);
+
+/** True when an `entries` key belongs to the twin at `path`. */
+function isEntryOf(key: string, path: string): boolean {
+  return key.charCodeAt(path.length) === SEP_CODE && key.startsWith(path);
+}
