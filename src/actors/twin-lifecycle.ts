@@ -1,3 +1,4 @@
+import type { SharedPaths } from '../lanes/lane.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { StoredTwin } from '../store/state-store.js';
 import type { CorruptRecords } from './corrupt-records.js';
@@ -30,7 +31,13 @@ export class TwinLifecycle {
   /** Twins started without stored state, until they have some (see dropStateless). */
   private stateless: Twin[] = [];
 
-  constructor(private readonly deps: LifecycleDeps) {}
+  /** A live twin's own path string (restored joins key their children by it). */
+  private readonly sharedPath: SharedPaths;
+
+  constructor(private readonly deps: LifecycleDeps) {
+    const live = deps.directory.live;
+    this.sharedPath = (path) => live.get(path)?.path;
+  }
 
   /** Some twin started without state is still live (a removed link may let it go). */
   get hasStateless(): boolean {
@@ -48,7 +55,7 @@ export class TwinLifecycle {
     const { directory, runner, stats, log } = this.deps;
     if (stored) {
       try {
-        twin.restore(stored);
+        twin.restore(stored, this.sharedPath);
       } catch (err) {
         this.deps.corrupt.setAsideUnrestorable(twin.path, err);
         twin = directory.create(twin.path);
