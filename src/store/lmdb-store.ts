@@ -135,10 +135,8 @@ export class LmdbStateStore implements StateStore {
     if (values !== undefined && values.$e === 0) return { values, entries: NO_ENTRIES };
     let entries: Map<string, Map<string, unknown>> | undefined;
     try {
-      let collect: EntryCollector | undefined;
       for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP }))
-        (collect ??= new EntryCollector(path.length + 1)).add(key, value);
-      entries = collect?.lanes;
+        addEntry((entries ??= new Map()), path.length + 1, key, value);
     } catch (err) {
       if (isLmdbError(err)) throw err;
       throw corruptRecord(path, this.quarantineDb.undecodableEntries(path), err);
@@ -194,18 +192,18 @@ export class LmdbStateStore implements StateStore {
       if (path !== prefix && !path.startsWith(under)) continue;
       const values = r.value.value;
       if (!isRecord(values)) throw new TypeError(`the record of ${path} is not an object`);
-      let collect: EntryCollector | undefined;
+      let map: Map<string, Map<string, unknown>> | undefined;
       // This twin's entries, after skipping those of smaller paths (of twins without a
       // record, or outside the subtree). An entry key orders against a path as its own path
       // part does (the separator sorts before every character a path may hold), so nothing
       // is sliced out to compare; and most entries are this twin's, tested first.
       while (!entry.done) {
         const key = entry.value.key;
-        if (isEntryOf(key, path)) (collect ??= new EntryCollector(path.length + 1)).add(key, entry.value.value);
+        if (isEntryOf(key, path)) addEntry((map ??= new Map()), path.length + 1, key, entry.value.value);
         else if (keyOrder(key, path) >= 0) break;
         entry = entries.next();
       }
-      yield [path, { values, entries: collect?.lanes ?? NO_ENTRIES }];
+      yield [path, { values, entries: map ?? NO_ENTRIES }];
     }
   }
 
@@ -366,45 +364,16 @@ function typeName(v: unknown): string {
 const NO_ENTRIES: ReadonlyMap<string, ReadonlyMap<string, unknown>> = new Map();
 
 /**
- * One twin's entries by lane, from its `path␟lane␟key` keys in key order. A twin's keyed
- * lanes often share their keys (a unit's three joins of the same ten rooms): a key equal to
- * the one at the same position in the previous lane is that lane's string, not a new one,
- * so the restored twin holds each key once; and the lane part is compared in place rather
- * than sliced out and looked up for every entry.
+ * Adds an entry, by its `path␟lane␟key` key, to one twin's entries by lane. `from`: where
+ * the lane name starts (the path's length + 1). Joins key their entries by child paths,
+ * which restore replaces by the live children's own strings (see JoinLane.restore).
  */
-class EntryCollector {
-  readonly lanes = new Map<string, Map<string, unknown>>();
-  private lane = '';
-  private map: Map<string, unknown> | undefined;
-  /** Keys of the previous lane and of this one, in order. */
-  private previous: string[] = [];
-  private keys: string[] = [];
-
-  /** `from`: where the lane name starts in every key (the path's length + 1). */
-  constructor(private readonly from: number) {}
-
-  add(key: string, value: unknown): void {
-    const from = this.from;
-    const lane = this.lane;
-    let at = from + lane.length; // the separator after the lane name, if it is this lane
-    if (this.map === undefined || key.charCodeAt(at) !== SEP_CODE || !key.startsWith(lane, from)) {
-      at = key.indexOf(SEP, from);
-      const name = key.slice(from, at);
-      this.lane = name;
-      this.map = this.lanes.get(name);
-      if (this.map === undefined) this.lanes.set(name, (this.map = new Map()));
-      if (this.keys.length > 0) this.previous = this.keys;
-      this.keys = [];
-    }
-    const keys = this.keys;
-    const same = this.previous[keys.length];
-    const k =
-      same !== undefined && same.length === key.length - at - 1 && key.startsWith(same, at + 1)
-        ? same
-        : key.slice(at + 1);
-    keys.push(k);
-    this.map.set(k, value);
-  }
+function addEntry(lanes: Map<string, Map<string, unknown>>, from: number, key: string, value: unknown): void {
+  const laneEnd = key.indexOf(SEP, from);
+  const lane = key.slice(from, laneEnd);
+  let m = lanes.get(lane);
+  if (!m) lanes.set(lane, (m = new Map()));
+  m.set(key.slice(laneEnd + 1), value);
 }
 
 const SEP_CODE = SEP.charCodeAt(0);

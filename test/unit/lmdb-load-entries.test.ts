@@ -7,9 +7,9 @@ import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import type { StateWrite, StoredTwin } from '../../src/store/state-store.js';
 
 /**
- * `LmdbStateStore.load` and `scan` collect a twin's entries lane by lane, comparing lane
- * names in place and reusing a key string the previous lane had at the same position.
- * Against a plain model (what was written, per twin, lane and key): lane names that are
+ * `LmdbStateStore.load` and `scan` split each entry key into lane and key (`scan` tests
+ * entry keys against a twin's path in place). Against a plain model (what was written,
+ * per twin, lane and key): paths that are prefixes of each other, lane names that are
  * prefixes of each other, keys shared between lanes or not, keys holding the separator.
  */
 const dirs: string[] = [];
