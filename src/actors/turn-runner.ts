@@ -26,6 +26,15 @@ const APPLY_JOINS = (twin: Twin, updates: JoinUpdates, only: number): void => {
   }
 };
 
+/** True when every update equals the entry its join lane holds: applying them changes nothing. */
+function holdsAll(twin: Twin, updates: JoinUpdates): boolean {
+  for (let i = 0; i < updates.length; i++) {
+    const join = twin.lanes[updates.lane(i)] as JoinLane<unknown> | undefined;
+    if (join !== undefined && (join.kind !== 'join' || !join.holds(updates.child(i), updates.value(i)))) return false;
+  }
+  return true;
+}
+
 /** Where a committed turn's consequences go: the shard's inbox, its join buffer, other shards. */
 export interface TurnSink {
   /** Work for a twin of this shard (a command one twin sent another), run later in this step. */
@@ -131,6 +140,9 @@ export class TurnRunner implements TurnEnv {
 
   /** Applies a parent's coalesced join updates in one turn; if that fails, one turn per update. */
   applyJoins(twin: Twin, updates: JoinUpdates): void {
+    // Values the parent holds already (a restored child announcing what the parent's stored
+    // join entries say) would change nothing: no turn (so nothing to log, hook or commit).
+    if (holdsAll(twin, updates)) return;
     updates.canonicalize();
     if (!this.runTurn(twin, APPLY_JOINS, updates, -1)) return;
     for (let i = 0; i < updates.length; i++) this.runTurn(twin, APPLY_JOINS, updates, i);

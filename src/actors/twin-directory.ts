@@ -18,6 +18,8 @@ export class TwinDirectory {
   /** One string per parent path, shared by its children (see {@link TwinDirectory.intern}). */
   private readonly parents = new Map<string, string>();
   private readonly ownership = new Map<string, boolean>();
+  /** The parent {@link TwinDirectory.intern} returned last. */
+  private lastParent: string | undefined = undefined;
   /** Stopped twins whose final writes are not committed yet: a restart must wait for them. */
   private readonly stopping = new Map<string, Promise<void>>();
   /** The env of {@link TwinDirectory.peek}ed twins: they never run a turn, so nothing reaches the shard. */
@@ -190,6 +192,14 @@ export class TwinDirectory {
    * otherwise each hold their own copy). Bounded: cleared when it grows past its limit.
    */
   private intern(path: string): string {
+    // Siblings usually start one after another (a room's sensors): same parent as the last.
+    const last = this.lastParent;
+    if (last !== undefined && last.length === path.length && last === path) return last;
+    this.lastParent = path = this.internNew(path);
+    return path;
+  }
+
+  private internNew(path: string): string {
     const live = this.live.get(path);
     if (live) return live.path;
     const known = this.parents.get(path);

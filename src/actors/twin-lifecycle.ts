@@ -1,3 +1,4 @@
+import type { SharedPaths } from '../lanes/lane.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { StoredTwin } from '../store/state-store.js';
 import type { CorruptRecords } from './corrupt-records.js';
@@ -30,7 +31,13 @@ export class TwinLifecycle {
   /** Twins started without stored state, until they have some (see dropStateless). */
   private stateless: Twin[] = [];
 
-  constructor(private readonly deps: LifecycleDeps) {}
+  /** A live twin's own path string (restored joins key their children by it). */
+  private readonly sharedPath: SharedPaths;
+
+  constructor(private readonly deps: LifecycleDeps) {
+    const live = deps.directory.live;
+    this.sharedPath = (path) => live.get(path)?.path;
+  }
 
   /** Some twin started without state is still live (a removed link may let it go). */
   get hasStateless(): boolean {
@@ -48,7 +55,7 @@ export class TwinLifecycle {
     const { directory, runner, stats, log } = this.deps;
     if (stored) {
       try {
-        twin.restore(stored);
+        twin.restore(stored, this.sharedPath);
       } catch (err) {
         this.deps.corrupt.setAsideUnrestorable(twin.path, err);
         twin = directory.create(twin.path);
@@ -59,9 +66,15 @@ export class TwinLifecycle {
     twin.state = 'active';
     stats.started++;
     const onStart = twin.definition.def.onStart;
-    if (this.deps.journaling) runner.cause = START_CAUSE;
-    const error = runner.runTurn(twin, RUN_HOOK, onStart);
-    if (error) log.warn({ path: twin.path, err: error }, 'onStart failed');
+    if (onStart) {
+      if (this.deps.journaling) runner.cause = START_CAUSE;
+      const error = runner.runTurn(twin, RUN_HOOK, onStart);
+      if (error) log.warn({ path: twin.path, err: error }, 'onStart failed');
+    } else if (twin.timersChanged) {
+      // No hook, no turn: what its commit would have done for a restore that must rewrite
+      // the record (a new model version) is this.
+      runner.markDirty(twin);
+    }
     if (stored)
       runner.announce(twin); // a new twin announces after its first input turn (see Twin.announced)
     else this.stateless.push(twin);

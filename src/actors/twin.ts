@@ -1,5 +1,5 @@
 import { TwinError } from '../errors.js';
-import type { Lane, LaneHost } from '../lanes/lane.js';
+import type { Lane, LaneHost, SharedPaths } from '../lanes/lane.js';
 import type { ValueLane } from '../lanes/value-lane.js';
 import type { WindowLane } from '../lanes/window-lane.js';
 import type { WindowSpec } from '../model/lane-specs.js';
@@ -322,12 +322,13 @@ export class Twin implements LaneHost {
     this.bits |= RECORD_DIRTY; // the record carries the window
   }
 
-  restore(stored: StoredTwin): void {
+  /** `shared`: see {@link Lane.restore}. */
+  restore(stored: StoredTwin, shared?: SharedPaths): void {
     const from = storedVersion(stored);
     const to = this.definition.def.version ?? 1;
     for (const name of this.definition.laneNames) {
       const lane = this.lanes[name]!;
-      if (lane.persistent) lane.restore(stored, from, to);
+      if (lane.persistent) lane.restore(stored, from, to, shared);
     }
     // Lanes a newer model removed are simply not read; the next record write drops them.
     if (hasStoredRecord(stored)) this.bits |= HAS_RECORD;
@@ -337,7 +338,10 @@ export class Twin implements LaneHost {
     if (recent) this.recent = recent;
     this.inputSeq = decodeInputSeq(stored);
     const timers = decodeTimers(stored);
-    if (timers) for (const name in timers) this.setTimer(name, timers[name]!, false);
+    if (!timers) return;
+    for (const name in timers) this.setTimer(name, timers[name]!, false);
+    // A list grown by pushes keeps room for 17 timers (~150 B); a restored twin's list is kept at its size.
+    if (this.timerList) this.timerList = this.timerList.slice();
   }
 
   /** The lane named `name`, if the model declares it (own properties only: see {@link own}). */

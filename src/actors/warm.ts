@@ -1,6 +1,6 @@
 import { TwinError } from '../errors.js';
 import type { StateStore, StoredTwin } from '../store/state-store.js';
-import { TwinPath } from '../topology/index.js';
+import { normalisePath } from '../topology/index.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { Twin } from './twin.js';
 import type { TwinDirectory } from './twin-directory.js';
@@ -69,7 +69,7 @@ export function warmStep(target: WarmTarget, prefix: string, after: string | und
  */
 function startable(target: WarmTarget, path: string, owned: boolean): Twin | null {
   try {
-    return target.directory.canWarm(path, owned) ? target.directory.create(TwinPath.parse(path).text, false) : null;
+    return target.directory.canWarm(path, owned) ? target.directory.create(normalisePath(path), false) : null;
   } catch (err) {
     target.log.warn({ path, err }, 'stored state under an invalid path skipped while warming');
     return null;

@@ -1,3 +1,5 @@
+import type { StoredTwin } from '../store/state-store.js';
+import type { SharedPaths } from './lane.js';
 import { MapLane } from './map-lane.js';
 
 /**
@@ -20,5 +22,22 @@ export class JoinLane<V> extends MapLane<V> {
   /** Applies a linked twin's new value (called by the runtime, not by models). */
   accept(path: string, value: V): boolean {
     return this.update(path, value);
+  }
+
+  /**
+   * A join's keys are its children's paths: where a child is live, its own path string is
+   * the key, so a restored parent holds no second copy of each child's path (a copy the
+   * store cut out of a longer key would also keep that whole key alive).
+   */
+  override restore(stored: StoredTwin, _from?: number, _to?: number, shared?: SharedPaths): void {
+    const m = stored.entries.get(this.name);
+    if (!m) return;
+    if (!shared) for (const [k, v] of m) this.entries.set(k, v as V);
+    else for (const [k, v] of m) this.entries.set(shared(k) ?? k, v as V);
+  }
+
+  /** True when {@link accept} of this value would change nothing (the entry is there and equal). */
+  holds(path: string, value: V): boolean {
+    return this.entries.has(path) && this.equalsFn(this.entries.get(path) as V, value);
   }
 }

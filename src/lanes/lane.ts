@@ -28,6 +28,9 @@ export interface LaneInfo<O = unknown> {
   readonly options: O;
 }
 
+/** The string held for a twin path already, if any (see {@link Lane.restore}). */
+export type SharedPaths = (path: string) => string | undefined;
+
 /** Base of every lane instance. One instance per lane per live twin, so keep it small. */
 export abstract class Lane {
   /** A prototype getter in every subclass: no per-instance field. */
@@ -56,9 +59,11 @@ export abstract class Lane {
   abstract toJSON(): unknown;
   /**
    * Loads stored state before the first turn. `fromVersion`/`toVersion` are the model
-   * versions that wrote the state and that reads it (value lanes may migrate).
+   * versions that wrote the state and that reads it (value lanes may migrate). `shared`,
+   * when given, names the string the runtime already holds for a twin path (a live twin's
+   * own), which a lane keyed by twin paths keeps instead of the store's copy.
    */
-  abstract restore(stored: StoredTwin, fromVersion: number, toVersion: number): void;
+  abstract restore(stored: StoredTwin, fromVersion: number, toVersion: number, shared?: SharedPaths): void;
   /**
    * Persists what changed since the last call and forgets it: keyed lanes append entry
    * writes to `out`; the result is true when the lane's record value changed. The host

@@ -33,7 +33,7 @@ export class MapLane<V> extends Lane {
     super(info, host);
   }
 
-  private get equals(): (a: V, b: V) => boolean {
+  protected get equalsFn(): (a: V, b: V) => boolean {
     return (this.info as LaneInfo<MapOptions<V>>).options.equals;
   }
 
@@ -71,7 +71,7 @@ export class MapLane<V> extends Lane {
     if (typeof key !== 'string') throw new TypeError(`map lane "${this.name}" keys are strings`);
     const existed = this.entries.has(key);
     const old = this.entries.get(key);
-    if (existed && this.equals(old as V, value)) return false;
+    if (existed && this.equalsFn(old as V, value)) return false;
     assertStorable(value, this.host.path, this.name, key);
     this.entries.set(key, value);
     this.markDirty(key);

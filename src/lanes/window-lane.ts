@@ -181,7 +181,19 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       if (typeof record.before === 'number') this.before = record.before;
       for (const w of record.open ?? []) merged.set(this.shape.kind === 'sliding' ? 'current' : String(w.start), w);
     }
-    if (merged.size > 0) this.windows = new Map([...merged].sort((a, b) => a[1].start - b[1].start));
+    if (merged.size === 0) return;
+    // In start order; usually already so (closed windows come in key order, the open ones
+    // after them), and then the map is kept as it is rather than copied in order.
+    let last = -Infinity;
+    let ordered = true;
+    for (const w of merged.values()) {
+      if (!(w.start >= last)) {
+        ordered = false;
+        break;
+      }
+      last = w.start;
+    }
+    this.windows = ordered ? merged : new Map([...merged].sort((a, b) => a[1].start - b[1].start));
   }
 
   /**

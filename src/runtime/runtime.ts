@@ -10,7 +10,7 @@ import type { ValueSpec } from '../model/lane-specs.js';
 import { MemoryStateStore } from '../store/memory-store.js';
 import type { JournalEntry, StateStore } from '../store/state-store.js';
 import { rollBack } from './time-travel.js';
-import { PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
+import { normalisePath, PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from './event-input.js';
 import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../store/plain-data.js';
@@ -332,7 +332,9 @@ export class Runtime {
   read(path: string, lanes?: readonly string[], options?: { release?: boolean }): Promise<TwinSnapshot> {
     try {
       this.assertOpen();
-      return this.host.read(this.normaliser.path(path), lanes, options?.release === true);
+      // Not the normaliser's cache: reads of many distinct paths (a restore, a subtree query)
+      // would each leave an entry there, and checking a path costs less than caching it.
+      return this.host.read(normalisePath(path), lanes, options?.release === true);
     } catch (err) {
       return Promise.reject(err); // as an async function would: callers may not expect a throw
     }

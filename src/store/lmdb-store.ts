@@ -1,7 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
 import type { DataDirLock } from './data-lock.js';
-import { AFTER_SEP, entryKey, entryPath, keyOrder, SEP } from './lmdb-keys.js';
+import { AFTER_SEP, entryKey, keyOrder, SEP } from './lmdb-keys.js';
 import { Commits } from './lmdb-commits.js';
 import { LmdbJournal } from './lmdb-journal.js';
 import { claimDataDir, openDatabases, STRUCTURES, type LmdbDatabases } from './lmdb-open.js';
@@ -135,14 +135,8 @@ export class LmdbStateStore implements StateStore {
     if (values !== undefined && values.$e === 0) return { values, entries: NO_ENTRIES };
     let entries: Map<string, Map<string, unknown>> | undefined;
     try {
-      for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP })) {
-        const laneEnd = key.indexOf(SEP, path.length + 1);
-        const lane = key.slice(path.length + 1, laneEnd);
-        entries ??= new Map();
-        let m = entries.get(lane);
-        if (!m) entries.set(lane, (m = new Map()));
-        m.set(key.slice(laneEnd + 1), value);
-      }
+      for (const { key, value } of this.entries.getRange({ start: path + SEP, end: path + AFTER_SEP }))
+        addEntry((entries ??= new Map()), path.length + 1, key, value);
     } catch (err) {
       if (isLmdbError(err)) throw err;
       throw corruptRecord(path, this.quarantineDb.undecodableEntries(path), err);
@@ -190,24 +184,23 @@ export class LmdbStateStore implements StateStore {
     const entries = this.entries
       .getRange({ start: after === undefined ? prefix : after + AFTER_SEP, end })
       [Symbol.iterator]();
+    const under = prefix + '/';
     let entry = entries.next();
     for (let r = records.next(); !r.done; r = records.next()) {
       const path = r.value.key;
       if (typeof path !== 'string' || (after !== undefined && path <= after)) continue;
-      if (path !== prefix && !path.startsWith(prefix + '/')) continue;
+      if (path !== prefix && !path.startsWith(under)) continue;
       const values = r.value.value;
       if (!isRecord(values)) throw new TypeError(`the record of ${path} is not an object`);
       let map: Map<string, Map<string, unknown>> | undefined;
-      // Skip entries of smaller paths (of twins without a record, or outside the subtree).
-      while (!entry.done && keyOrder(entryPath(entry.value.key), path) < 0) entry = entries.next();
-      while (!entry.done && entryPath(entry.value.key) === path) {
+      // This twin's entries, after skipping those of smaller paths (of twins without a
+      // record, or outside the subtree). An entry key orders against a path as its own path
+      // part does (the separator sorts before every character a path may hold), so nothing
+      // is sliced out to compare; and most entries are this twin's, tested first.
+      while (!entry.done) {
         const key = entry.value.key;
-        const laneEnd = key.indexOf(SEP, path.length + 1);
-        const lane = key.slice(path.length + 1, laneEnd);
-        map ??= new Map();
-        let m = map.get(lane);
-        if (!m) map.set(lane, (m = new Map()));
-        m.set(key.slice(laneEnd + 1), entry.value.value);
+        if (isEntryOf(key, path)) addEntry((map ??= new Map()), path.length + 1, key, entry.value.value);
+        else if (keyOrder(key, path) >= 0) break;
         entry = entries.next();
       }
       yield [path, { values, entries: map ?? NO_ENTRIES }];
@@ -369,3 +362,23 @@ function typeName(v: unknown): string {
 }
 
 const NO_ENTRIES: ReadonlyMap<string, ReadonlyMap<string, unknown>> = new Map();
+
+/**
+ * Adds an entry, by its `path␟lane␟key` key, to one twin's entries by lane. `from`: where
+ * the lane name starts (the path's length + 1). Joins key their entries by child paths,
+ * which restore replaces by the live children's own strings (see JoinLane.restore).
+ */
+function addEntry(lanes: Map<string, Map<string, unknown>>, from: number, key: string, value: unknown): void {
+  const laneEnd = key.indexOf(SEP, from);
+  const lane = key.slice(from, laneEnd);
+  let m = lanes.get(lane);
+  if (!m) lanes.set(lane, (m = new Map()));
+  m.set(key.slice(laneEnd + 1), value);
+}
+
+const SEP_CODE = SEP.charCodeAt(0);
+
+/** True when an `entries` key belongs to the twin at `path`. */
+function isEntryOf(key: string, path: string): boolean {
+  return key.charCodeAt(path.length) === SEP_CODE && key.startsWith(path);
+}
