@@ -3,7 +3,7 @@ import { jsonEquals } from '../lanes/equality.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { JoinLane } from '../lanes/join-lane.js';
 import type { Lane } from '../lanes/lane.js';
-import type { JournalCause, JournalEntry, StateWrite } from '../store/state-store.js';
+import type { JournalCause, JournalEntry, LiveRecords, StateWrite } from '../store/state-store.js';
 import { TwinPath } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { CommitReads, READ_FAILED } from './commit-reads.js';
@@ -13,7 +13,7 @@ import type { ObserverRegistry } from './observers.js';
 import { JOIN_CAUSE, RUN_HOOK, type RemoteMessage, type TurnBody } from './shard-options.js';
 import type { ShardStats } from './stats.js';
 import { journalChanges, TurnLog } from './turn-log.js';
-import type { Twin, TurnEnv } from './twin.js';
+import { TURN_OF, type Twin, type TurnEnv } from './twin.js';
 import type { Work } from './work.js';
 
 /** Turn body of a parent's join updates: all of them (`only` -1) or the one at `only`. */
@@ -48,6 +48,8 @@ export interface TurnSink {
 export class TurnRunner implements TurnEnv {
   /** What caused the turn about to run (read only when journaling). */
   cause: JournalCause = JOIN_CAUSE;
+  /** The store's holder of live records, when it has one (see StateStore.liveRecords). */
+  liveRecords: LiveRecords | undefined = undefined;
   private readonly turn = new TurnLog();
   private readonly reads: CommitReads;
   private dirty: Twin[] = [];
@@ -104,6 +106,8 @@ export class TurnRunner implements TurnEnv {
     const turn = this.turn;
     const sampled = (this.stats.turns & 15) === 0; // time 1 turn in 16: cheap enough to leave on
     const t0 = sampled ? performance.now() : 0;
+    const outer = TURN_OF.twin;
+    TURN_OF.twin = twin;
     turn.begin();
     try {
       body(twin, a as A, b as B);
@@ -111,6 +115,7 @@ export class TurnRunner implements TurnEnv {
     } catch (err) {
       twin.abortTurn();
       turn.rollback();
+      TURN_OF.twin = outer;
       let error = toTwinError(err);
       // `reject()` (model/reject.ts) cannot know the twin; its answer names it like ctx.reject's does.
       if (error.code === 'TWIN_PAYLOAD_REJECTED' && error.details === undefined)
@@ -124,7 +129,11 @@ export class TurnRunner implements TurnEnv {
       return error;
     }
     this.stats.turns++;
-    this.commitTurn(twin, body !== (RUN_HOOK as unknown));
+    try {
+      this.commitTurn(twin, body !== (RUN_HOOK as unknown));
+    } finally {
+      TURN_OF.twin = outer;
+    }
     if (sampled) this.stats.turnLatency.record((performance.now() - t0) * 1e6);
     return undefined;
   }
@@ -185,7 +194,7 @@ export class TurnRunner implements TurnEnv {
       // A twin persists from its announce on (see Twin.announced): what the onStart/onStop of
       // a twin that was only read changed is no state of a real twin. Its lane bits stay set,
       // so a later first write of a twin that becomes real includes those lanes.
-      if (twin.announced) twin.collectWrites(writes);
+      if (twin.announced) twin.collectWrites(writes, this.liveRecords);
     }
     this.dirty = [];
     if (this.journal.length > 0) {
