@@ -400,10 +400,15 @@ export class Twin implements LaneHost, LiveRecord {
     const persistent = this.definition.persistentLanes;
     const keyed = this.definition.keyedLanes;
     const names = this.definition.laneNames;
+    const stopped = (bits & STATE_MASK) === STOPPED;
+    // Held by the store and still live: value lanes have nothing to hand over (their value is
+    // read from the lane when the record is), so only keyed lanes are visited, for entries.
+    const held = live !== undefined && (bits & LIVE_HELD) !== 0 && !stopped;
     let keyedChanged = false;
     for (let i = 0; i < persistent.length; i++) {
       const index = persistent[i]!;
       if (!all && (index >= LANES_WITH_BITS || (bits & (FIRST_LANE_BIT << index)) === 0)) continue;
+      if (held && !keyed[index]) continue;
       if (this.lanes[names[index]!]!.collect(out)) recordDirty = true;
       if (keyed[index]) keyedChanged = true;
     }
@@ -418,7 +423,10 @@ export class Twin implements LaneHost, LiveRecord {
         recordDirty = true; // the record's `$e` must follow
       }
     }
-    const stopped = (bits & STATE_MASK) === STOPPED;
+    if (held) {
+      this.bits |= HAS_RECORD;
+      return;
+    }
     if ((bits & LIVE_HELD) !== 0 && stopped) recordDirty = true; // the store must not keep a stopped twin
     // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
     const created = (this.bits & HAS_RECORD) === 0;
