@@ -52,7 +52,12 @@ export class TurnRunner implements TurnEnv {
   liveRecords: LiveRecords | undefined = undefined;
   private readonly turn = new TurnLog();
   private readonly reads: CommitReads;
-  private dirty: Twin[] = [];
+  /**
+   * Twins to write at the end of the step, in slots 0 … dirtyCount-1. Reused step after
+   * step, so it keeps its capacity: a fresh list grew by doubling to thousands each step.
+   */
+  private readonly dirty: (Twin | null)[] = [];
+  private dirtyCount = 0;
   private outputs: DerivedEvent[] = [];
   private journal: StateWrite[] = [];
   private journalSeq = 0;
@@ -149,7 +154,7 @@ export class TurnRunner implements TurnEnv {
   markDirty(twin: Twin): void {
     if (twin.dirty) return;
     twin.dirty = true;
-    this.dirty.push(twin);
+    this.dirty[this.dirtyCount++] = twin;
   }
 
   /**
@@ -189,14 +194,18 @@ export class TurnRunner implements TurnEnv {
   /** The step's writes (dirty twins' changes, then journal entries); starts the next step's list. */
   takeWrites(): StateWrite[] {
     const writes: StateWrite[] = [];
-    for (const twin of this.dirty) {
+    const dirty = this.dirty;
+    const n = this.dirtyCount;
+    this.dirtyCount = 0;
+    for (let i = 0; i < n; i++) {
+      const twin = dirty[i]!;
+      dirty[i] = null; // no stopped twin pinned until its slot is reused
       twin.dirty = false;
       // A twin persists from its announce on (see Twin.announced): what the onStart/onStop of
       // a twin that was only read changed is no state of a real twin. Its lane bits stay set,
       // so a later first write of a twin that becomes real includes those lanes.
       if (twin.announced) twin.collectWrites(writes, this.liveRecords);
     }
-    this.dirty = [];
     if (this.journal.length > 0) {
       for (const j of this.journal) writes.push(j);
       this.journal = [];
