@@ -174,7 +174,12 @@ export class TurnRunner implements TurnEnv {
       const value = this.reads.laneValue(twin, twin.lanes[names[i]!]!);
       for (const t of targets) {
         const projected = t.project ? this.reads.project(twin, t, value) : value;
-        if (projected !== READ_FAILED) this.sink.addJoin(twin, t.lane, projected);
+        if (projected === READ_FAILED) continue;
+        if (t.project) {
+          twin.projected = t;
+          twin.projection = projected;
+        }
+        this.sink.addJoin(twin, t.lane, projected);
       }
     }
   }
@@ -258,10 +263,18 @@ export class TurnRunner implements TurnEnv {
             if (value !== READ_FAILED) this.sink.addJoin(twin, t.lane, value);
             continue;
           }
-          // The first log entry of a lane holds its value from before the turn.
           const next = this.reads.project(twin, t, value);
-          if (next !== READ_FAILED && !jsonEquals(this.reads.project(twin, t, turn.old(i)), next))
-            this.sink.addJoin(twin, t.lane, next);
+          if (next === READ_FAILED) {
+            if (twin.projected === t) twin.projected = null;
+            continue;
+          }
+          // The projection of the lane's value from before the turn: the one this commit or the
+          // announce last made for this target (projections are functions of the value), else
+          // projected again from the first log entry of the lane, which holds that value.
+          const before = twin.projected === t ? twin.projection : this.reads.project(twin, t, turn.old(i));
+          twin.projected = t;
+          twin.projection = next;
+          if (!jsonEquals(before, next)) this.sink.addJoin(twin, t.lane, next);
         }
       }
     }

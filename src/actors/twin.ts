@@ -6,7 +6,7 @@ import type { WindowSpec } from '../model/lane-specs.js';
 import { WINDOW_TIMER_PREFIX, type TwinEvent, type TwinLogger, type TwinModel } from '../model/twin-model.js';
 import type { LiveRecord, LiveRecords, StateWrite, StoredTwin } from '../store/state-store.js';
 import type { Clock } from './clock.js';
-import type { UpJoins } from './catalog.js';
+import type { JoinTarget, UpJoins } from './catalog.js';
 import { DedupeWindow } from './dedupe.js';
 import type { FilterMatches } from './observers.js';
 import { own } from './own.js';
@@ -108,6 +108,13 @@ export class Twin implements LaneHost, LiveRecord {
   upJoins: UpJoins | undefined = undefined;
   /** Wildcard links matching this twin (cached per filter generation). */
   filterCache: FilterMatches | null = null;
+  /**
+   * The join target whose projection of our current lane value is {@link projection}, or
+   * null: what the parent last had from a projected join, so a commit need not project the
+   * lane's old value again to compare (one target cached; others are projected as before).
+   */
+  projected: JoinTarget | null = null;
+  projection: unknown = undefined;
   /** Clock seconds (a small integer, so no boxed number per turn) of the last turn. */
   lastActiveSec = 0;
   /** Hashed dedupe keys of the last accepted events (see DedupeWindow). */
