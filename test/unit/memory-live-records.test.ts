@@ -82,7 +82,6 @@ describe('MemoryStateStore: held records of live twins', () => {
   });
 
   it('holds the same state as a store that writes every record, through passivation, timers and a restart', async () => {
-    type Op = { kind: 'inc'; id: number; count: number } | { kind: 'advance'; ms: number };
     const op = fc.oneof(
       fc.record({
         kind: fc.constant('inc' as const),
