@@ -408,15 +408,18 @@ export class Twin implements LaneHost, LiveRecord {
     const keyed = this.definition.keyedLanes;
     const names = this.definition.laneNames;
     const stopped = (bits & STATE_MASK) === STOPPED;
-    // Held by the store and still live: value lanes have nothing to hand over (their value is
-    // read from the lane when the record is), so only keyed lanes are visited, for entries.
-    const held = live !== undefined && (bits & LIVE_HELD) !== 0 && !stopped;
+    // A store that reads a live twin from its lanes gets nothing while the twin lives: value
+    // lanes have nothing to hand over, keyed lanes only forget what changed.
+    const held = live !== undefined && !stopped;
     let keyedChanged = false;
+    let changed = false;
     for (let i = 0; i < persistent.length; i++) {
       const index = persistent[i]!;
       if (!all && (index >= LANES_WITH_BITS || (bits & (FIRST_LANE_BIT << index)) === 0)) continue;
+      changed = true;
       if (held && !keyed[index]) continue;
-      if (this.lanes[names[index]!]!.collect(out)) recordDirty = true;
+      const lane = this.lanes[names[index]!]!;
+      if (held ? lane.discardChanges() : lane.collect(out)) recordDirty = true;
       if (keyed[index]) keyedChanged = true;
     }
     if (keyedChanged) {
@@ -431,22 +434,18 @@ export class Twin implements LaneHost, LiveRecord {
       }
     }
     if (held) {
-      this.bits |= HAS_RECORD;
-      return;
-    }
-    if ((bits & LIVE_HELD) !== 0 && stopped) recordDirty = true; // the store must not keep a stopped twin
-    // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
-    const created = (this.bits & HAS_RECORD) === 0;
-    if (!recordDirty && (!created || out.length === before)) return;
-    this.bits |= HAS_RECORD;
-    if (live !== undefined && !stopped) {
-      if ((bits & LIVE_HELD) === 0) {
-        this.bits |= LIVE_HELD;
+      // Handed over once; from then on the store reads it (see committedState).
+      if ((bits & LIVE_HELD) === 0 && (recordDirty || changed)) {
+        this.bits |= LIVE_HELD | HAS_RECORD;
         live.holdLive(this.path, this);
       }
       return;
     }
-    this.bits &= ~LIVE_HELD;
+    if ((bits & LIVE_HELD) !== 0) recordDirty = true; // stopped: the store must keep a value, not the twin
+    // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
+    const created = (this.bits & HAS_RECORD) === 0;
+    if (!recordDirty && (!created || out.length === before)) return;
+    this.bits = (this.bits | HAS_RECORD) & ~LIVE_HELD;
     const values = encodeRecord(
       this.definition,
       this.lanes,
@@ -459,12 +458,13 @@ export class Twin implements LaneHost, LiveRecord {
   }
 
   /**
-   * The record as of this twin's last write (see {@link collectWrites}), built now; undefined
-   * while a step is changing it (a turn of it runs, or it changed since its last write).
+   * What the store holds for this twin as of its last write (see {@link collectWrites}),
+   * built now: its record and its keyed lanes' entries. Undefined while a step is changing
+   * it (a turn of it runs, or it changed since its last write).
    */
-  committedRecord(): Readonly<Record<string, unknown>> | undefined {
+  committedState(): StoredTwin | undefined {
     if ((this.bits & DIRTY) !== 0 || TURN_OF.twin === this) return undefined;
-    return encodeRecord(
+    const values = encodeRecord(
       this.definition,
       this.lanes,
       (this.bits & STORED_ENTRIES) !== 0,
@@ -472,6 +472,18 @@ export class Twin implements LaneHost, LiveRecord {
       this.timerList,
       this.inputSeq,
     );
+    const entries = new Map<string, Map<string, unknown>>();
+    const persistent = this.definition.persistentLanes;
+    const keyed = this.definition.keyedLanes;
+    const names = this.definition.laneNames;
+    for (let i = 0; i < persistent.length; i++) {
+      const index = persistent[i]!;
+      if (!keyed[index]) continue;
+      const name = names[index]!;
+      const stored = this.lanes[name]!.storedEntries();
+      if (stored) entries.set(name, stored);
+    }
+    return { values, entries };
   }
 
   /** Lane state as plain JSON, optionally only some lanes. */

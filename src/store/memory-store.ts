@@ -3,7 +3,7 @@ import type { JournalEntry, LiveRecord, LiveRecords, StateStore, StateWrite, Sto
 interface MutableTwin {
   values: Readonly<Record<string, unknown>>;
   entries: Map<string, Map<string, unknown>>;
-  /** While set, the record is this live twin's (see {@link LiveRecords}) and `values` is stale. */
+  /** While set, record and entries are this live twin's (see {@link LiveRecords}); `values` and `entries` are stale. */
   source: LiveRecord | undefined;
 }
 
@@ -50,7 +50,9 @@ export class MemoryStateStore implements StateStore, LiveRecords {
   }
 
   holdLive(path: string, source: LiveRecord): void {
-    this.twin(path).source = source;
+    const twin = this.twin(path);
+    twin.source = source;
+    twin.entries = new Map(); // read from the source while it is held (the source restored these)
   }
 
   async write(batch: readonly StateWrite[]): Promise<void> {
@@ -101,8 +103,7 @@ export class MemoryStateStore implements StateStore, LiveRecords {
 
   /** A held twin's stored state now; null while a step is changing it. */
   private heldState(twin: MutableTwin): StoredTwin | null {
-    const values = twin.source!.committedRecord();
-    return values === undefined ? null : { values, entries: twin.entries };
+    return twin.source!.committedState() ?? null;
   }
 
   /** The load of a held twin a step is changing: read again once the step ended (steps run synchronously). */
@@ -114,8 +115,13 @@ export class MemoryStateStore implements StateStore, LiveRecords {
     switch (w.op) {
       case 'record': {
         const twin = this.twin(w.path);
+        if (twin.source) {
+          // The held twin stopped: its entries become values here (this batch's puts are in them).
+          const state = twin.source.committedState();
+          if (state) twin.entries = state.entries as Map<string, Map<string, unknown>>;
+          twin.source = undefined;
+        }
         twin.values = w.values;
-        twin.source = undefined;
         break;
       }
       case 'put': {

@@ -86,18 +86,19 @@ export class UnstorableWritesError extends Error {
  */
 export interface LiveRecord {
   /**
-   * The record as of the last step that changed the twin, built now; undefined while a step
-   * is changing the twin (a turn runs, or its changes are not handed to the store yet): ask
-   * again once that step ended.
+   * The twin's record and keyed-lane entries as of the last step that changed it, built now;
+   * undefined while a step is changing the twin (a turn runs, or its changes are not handed
+   * to the store yet): ask again once that step ended.
    */
-  committedRecord(): Readonly<Record<string, unknown>> | undefined;
+  committedState(): StoredTwin | undefined;
 }
 
 /** What a store that can hold live records offers (see {@link StateStore.liveRecords}). */
 export interface LiveRecords {
   /**
-   * From now on the record of `path` is what `source` says, until a `record` write, `forget`
-   * or `quarantine` of the path replaces it. Takes effect at once, not with a batch.
+   * From now on the record and entries of `path` are what `source` says, until a `record`
+   * write (then the entries are taken from `source` first), `forget` or `quarantine` of the
+   * path replaces them. Takes effect at once, not with a batch.
    */
   holdLive(path: string, source: LiveRecord): void;
 }
@@ -141,8 +142,9 @@ export interface StateStore {
   /**
    * Optional, for a store whose writes commit at once and never fail (the in-memory store):
    * it may keep a live twin's record as a reference to the twin ({@link LiveRecords}) and
-   * build it only when read, instead of taking a fresh record object every step the twin
-   * changed. Keyed-lane entries and a stopped twin's final record are still written. A store
+   * build it and its entries only when read, instead of taking a fresh record object and
+   * entry writes every step the twin changed. A stopped twin's final writes are still
+   * written. A store
    * that delays or may fail its writes returns undefined: a held record would be visible
    * before its step commits, and could not go back to the stored state after a failure.
    */

@@ -7,7 +7,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defineTwin, map, MemoryStateStore, value, type StateWrite, type StoredTwin } from '../../src/index.js';
+import {
+  defineTwin,
+  join,
+  map,
+  MemoryStateStore,
+  value,
+  window,
+  type StateWrite,
+  type StoredTwin,
+} from '../../src/index.js';
 import { advance, simulatedRuntime, T0 } from '../support/runtime.js';
 
 /** The same store, writing every record (its `write` is not the class's own). */
@@ -24,7 +33,12 @@ let peekStore: MemoryStateStore | undefined;
 const counter = defineTwin({
   name: 'counter',
   route: '/c/:id',
-  lanes: { n: value(0), seen: map<number>() },
+  lanes: {
+    n: value(0),
+    seen: map<number>(),
+    // Closed windows are entries (written when they close, deleted when trimmed).
+    hist: window({ source: 'n', sample: (v) => v as number, kind: 'tumbling', size: 20_000, keep: 2 }),
+  },
   on: {
     inc(ctx, e) {
       ctx.lanes.n.set(ctx.lanes.n.get() + 1);
@@ -36,6 +50,9 @@ const counter = defineTwin({
   },
   onTimer: { quiet: (ctx) => ctx.lanes.n.set(0) },
 });
+
+/** The parent of every counter: a join lane (entries per child). */
+const hub = defineTwin({ name: 'hub', route: '/c', lanes: { ns: join<number>({ from: 'counter', lane: 'n' }) } });
 
 /** What a store holds, comparable across stores: every path with its record and entries. */
 async function contents(store: MemoryStateStore): Promise<unknown[]> {
@@ -58,7 +75,7 @@ describe('MemoryStateStore: held records of live twins', () => {
     const store = new MemoryStateStore();
     peekStore = store;
     seen.length = 0;
-    const { rt } = simulatedRuntime({ models: [counter], store });
+    const { rt } = simulatedRuntime({ models: [counter, hub], store });
     await rt.ingest(['/c/a', '/c/b', '/c/z'].map((subject) => ({ subject, type: 'inc' })));
     await rt.settle();
     // One step: /c/a changes, then /c/b's turn reads /c/a (changed in this step), itself
@@ -90,12 +107,14 @@ describe('MemoryStateStore: held records of live twins', () => {
       }),
       fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1_000, max: 90_000 }) }),
     );
+    let closedWindows = 0;
+    let joined = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
         const held = new MemoryStateStore();
         const written = new WritingStore();
         const runs = [held, written].map((store) =>
-          simulatedRuntime({ models: [counter], store, passivation: { maxActive: 3 } }),
+          simulatedRuntime({ models: [counter, hub], store, passivation: { maxActive: 3 } }),
         );
         let k = 0;
         for (const o of ops) {
@@ -115,22 +134,32 @@ describe('MemoryStateStore: held records of live twins', () => {
           k++;
           expect(await contents(held)).toEqual(await contents(written));
         }
+        const lanes = JSON.stringify(await contents(written));
+        if (lanes.includes('"hist"')) closedWindows++;
+        if (lanes.includes('"ns"')) joined++;
         for (const { rt } of runs) await rt.close();
         // A second runtime on each store starts from it and must read the same.
-        const again = [held, written].map((store) => simulatedRuntime({ models: [counter], store }).rt);
+        const again = [held, written].map((store) => simulatedRuntime({ models: [counter, hub], store }).rt);
         const reads = await Promise.all(
-          again.map((rt) => Promise.all([0, 1, 2, 3, 4, 5].map((i) => rt.read(`/c/${i}`).then((r) => r.lanes)))),
+          again.map((rt) =>
+            Promise.all(
+              ['/c', ...[0, 1, 2, 3, 4, 5].map((i) => `/c/${i}`)].map((p) => rt.read(p).then((r) => r.lanes)),
+            ),
+          ),
         );
         expect(reads[0]).toEqual(reads[1]);
         for (const rt of again) await rt.close();
       }),
       { numRuns: 40 },
     );
+    // The runs did store entries of both keyed lanes (closed windows, join entries).
+    expect(closedWindows).toBeGreaterThan(0);
+    expect(joined).toBeGreaterThan(0);
   });
 
   it('keeps a value, not the twin, once the twin stopped', async () => {
     const store = new MemoryStateStore();
-    const { rt, clock } = simulatedRuntime({ models: [counter], store, passivation: { idleMs: 1_000 } });
+    const { rt, clock } = simulatedRuntime({ models: [counter, hub], store, passivation: { idleMs: 1_000 } });
     await rt.ingest({ subject: '/c/1', type: 'inc' });
     await rt.settle();
     // Held while live: each load builds the record anew.
