@@ -78,6 +78,7 @@ export class Shard implements TurnSink {
     this.log = options.log;
     const journaling = options.journal === true;
     this.runner = new TurnRunner(options.clock, options.log, this.stats, this.observers, this, journaling);
+    this.runner.liveRecords = options.store.liveRecords?.();
     this.directory = new TwinDirectory(options.catalog, options.store, this.runner, options.owns, (path) =>
       this.refusedStart(path),
     );

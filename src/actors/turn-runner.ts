@@ -3,7 +3,7 @@ import { jsonEquals } from '../lanes/equality.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { JoinLane } from '../lanes/join-lane.js';
 import type { Lane } from '../lanes/lane.js';
-import type { JournalCause, JournalEntry, StateWrite } from '../store/state-store.js';
+import type { JournalCause, JournalEntry, LiveRecords, StateWrite } from '../store/state-store.js';
 import { TwinPath } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { CommitReads, READ_FAILED } from './commit-reads.js';
@@ -13,7 +13,7 @@ import type { ObserverRegistry } from './observers.js';
 import { JOIN_CAUSE, RUN_HOOK, type RemoteMessage, type TurnBody } from './shard-options.js';
 import type { ShardStats } from './stats.js';
 import { journalChanges, TurnLog } from './turn-log.js';
-import type { Twin, TurnEnv } from './twin.js';
+import { TURN_OF, type Twin, type TurnEnv } from './twin.js';
 import type { Work } from './work.js';
 
 /** Turn body of a parent's join updates: all of them (`only` -1) or the one at `only`. */
@@ -57,9 +57,16 @@ export interface TurnSink {
 export class TurnRunner implements TurnEnv {
   /** What caused the turn about to run (read only when journaling). */
   cause: JournalCause = JOIN_CAUSE;
+  /** The store's holder of live records, when it has one (see StateStore.liveRecords). */
+  liveRecords: LiveRecords | undefined = undefined;
   private readonly turn = new TurnLog();
   private readonly reads: CommitReads;
-  private dirty: Twin[] = [];
+  /**
+   * Twins to write at the end of the step, in slots 0 … dirtyCount-1. Reused step after
+   * step, so it keeps its capacity: a fresh list grew by doubling to thousands each step.
+   */
+  private readonly dirty: (Twin | null)[] = [];
+  private dirtyCount = 0;
   private outputs: DerivedEvent[] = [];
   private journal: StateWrite[] = [];
   private journalSeq = 0;
@@ -113,6 +120,8 @@ export class TurnRunner implements TurnEnv {
     const turn = this.turn;
     const sampled = (this.stats.turns & 15) === 0; // time 1 turn in 16: cheap enough to leave on
     const t0 = sampled ? performance.now() : 0;
+    const outer = TURN_OF.twin;
+    TURN_OF.twin = twin;
     turn.begin();
     try {
       body(twin, a as A, b as B);
@@ -120,6 +129,7 @@ export class TurnRunner implements TurnEnv {
     } catch (err) {
       twin.abortTurn();
       turn.rollback();
+      TURN_OF.twin = outer;
       let error = toTwinError(err);
       // `reject()` (model/reject.ts) cannot know the twin; its answer names it like ctx.reject's does.
       if (error.code === 'TWIN_PAYLOAD_REJECTED' && error.details === undefined)
@@ -133,7 +143,11 @@ export class TurnRunner implements TurnEnv {
       return error;
     }
     this.stats.turns++;
-    this.commitTurn(twin, body !== (RUN_HOOK as unknown));
+    try {
+      this.commitTurn(twin, body !== (RUN_HOOK as unknown));
+    } finally {
+      TURN_OF.twin = outer;
+    }
     if (sampled) this.stats.turnLatency.record((performance.now() - t0) * 1e6);
     return undefined;
   }
@@ -152,7 +166,7 @@ export class TurnRunner implements TurnEnv {
   markDirty(twin: Twin): void {
     if (twin.dirty) return;
     twin.dirty = true;
-    this.dirty.push(twin);
+    this.dirty[this.dirtyCount++] = twin;
   }
 
   /**
@@ -172,7 +186,12 @@ export class TurnRunner implements TurnEnv {
       const value = this.reads.laneValue(twin, twin.lanes[names[i]!]!);
       for (const t of targets) {
         const projected = t.project ? this.reads.project(twin, t, value) : value;
-        if (projected !== READ_FAILED) this.sink.addJoin(twin, t.lane, projected);
+        if (projected === READ_FAILED) continue;
+        if (t.project) {
+          twin.projected = t;
+          twin.projection = projected;
+        }
+        this.sink.addJoin(twin, t.lane, projected);
       }
     }
   }
@@ -192,14 +211,18 @@ export class TurnRunner implements TurnEnv {
   /** The step's writes (dirty twins' changes, then journal entries); starts the next step's list. */
   takeWrites(): StateWrite[] {
     const writes: StateWrite[] = [];
-    for (const twin of this.dirty) {
+    const dirty = this.dirty;
+    const n = this.dirtyCount;
+    this.dirtyCount = 0;
+    for (let i = 0; i < n; i++) {
+      const twin = dirty[i]!;
+      dirty[i] = null; // no stopped twin pinned until its slot is reused
       twin.dirty = false;
       // A twin persists from its announce on (see Twin.announced): what the onStart/onStop of
       // a twin that was only read changed is no state of a real twin. Its lane bits stay set,
       // so a later first write of a twin that becomes real includes those lanes.
-      if (twin.announced) twin.collectWrites(writes);
+      if (twin.announced) twin.collectWrites(writes, this.liveRecords);
     }
-    this.dirty = [];
     if (this.journal.length > 0) {
       for (const j of this.journal) writes.push(j);
       this.journal = [];
@@ -252,10 +275,18 @@ export class TurnRunner implements TurnEnv {
             if (value !== READ_FAILED) this.sink.addJoin(twin, t.lane, value);
             continue;
           }
-          // The first log entry of a lane holds its value from before the turn.
           const next = this.reads.project(twin, t, value);
-          if (next !== READ_FAILED && !jsonEquals(this.reads.project(twin, t, turn.old(i)), next))
-            this.sink.addJoin(twin, t.lane, next);
+          if (next === READ_FAILED) {
+            if (twin.projected === t) twin.projected = null;
+            continue;
+          }
+          // The projection of the lane's value from before the turn: the one this commit or the
+          // announce last made for this target (projections are functions of the value), else
+          // projected again from the first log entry of the lane, which holds that value.
+          const before = twin.projected === t ? twin.projection : this.reads.project(twin, t, turn.old(i));
+          twin.projected = t;
+          twin.projection = next;
+          if (!jsonEquals(before, next)) this.sink.addJoin(twin, t.lane, next);
         }
       }
     }

@@ -4,9 +4,9 @@ import type { ValueLane } from '../lanes/value-lane.js';
 import type { WindowLane } from '../lanes/window-lane.js';
 import type { WindowSpec } from '../model/lane-specs.js';
 import { WINDOW_TIMER_PREFIX, type TwinEvent, type TwinLogger, type TwinModel } from '../model/twin-model.js';
-import type { StateWrite, StoredTwin } from '../store/state-store.js';
+import type { LiveRecord, LiveRecords, StateWrite, StoredTwin } from '../store/state-store.js';
 import type { Clock } from './clock.js';
-import type { UpJoins } from './catalog.js';
+import type { JoinTarget, UpJoins } from './catalog.js';
 import { DedupeWindow } from './dedupe.js';
 import type { FilterMatches } from './observers.js';
 import { own } from './own.js';
@@ -65,12 +65,14 @@ const HAS_RECORD = 2;
 /** The stored record says the twin has keyed-lane entries (its `$e` field). */
 const STORED_ENTRIES = 4;
 /**
- * Bits 3…24: lane i (i < 22) changed since the last write; {@link ALL_LANES_DIRTY}: some
+ * Bits 3…23: lane i (i < 21) changed since the last write; {@link ALL_LANES_DIRTY}: some
  * lane with a higher index did, so every lane is visited. Lets a write visit only the
  * changed lanes.
  */
 const FIRST_LANE_BIT = 8;
-const LANES_WITH_BITS = 22;
+const LANES_WITH_BITS = 21;
+/** Bit 24: the store holds this live twin's record by reference (see {@link Twin.committedRecord}). */
+const LIVE_HELD = 1 << 24;
 /** Bit 25: the twin is in its shard's dirty list (see {@link Twin.dirty}). */
 const DIRTY = 1 << 25;
 /** Bit 26: the parent has another shard key (see {@link Twin.parentRemote}). */
@@ -83,7 +85,14 @@ const STATES: readonly TwinState[] = ['starting', 'active', 'stopped'];
 const ANNOUNCED = 1 << 29;
 const ALL_LANES_DIRTY = 1 << 30;
 /** The bits that outlive a write. */
-const KEEP_AFTER_WRITE = HAS_RECORD | STORED_ENTRIES | DIRTY | PARENT_REMOTE | STATE_MASK | ANNOUNCED;
+const KEEP_AFTER_WRITE = HAS_RECORD | STORED_ENTRIES | DIRTY | PARENT_REMOTE | STATE_MASK | ANNOUNCED | LIVE_HELD;
+const STOPPED = 2 << STATE_SHIFT;
+
+/**
+ * The twin whose turn is running now (set by the turn runner around a turn's body, hooks
+ * and commit), so a held record is never read mid-turn (see {@link Twin.committedRecord}).
+ */
+export const TURN_OF: { twin: Twin | null } = { twin: null };
 
 /**
  * One live twin: its lanes, timers and dedupe window, and the host of its lanes (their
@@ -92,13 +101,20 @@ const KEEP_AFTER_WRITE = HAS_RECORD | STORED_ENTRIES | DIRTY | PARENT_REMOTE | S
  * are and how they are called is in twin-hooks.ts; the stored record's layout is in
  * twin-record.ts; what timer entries mean is in twin-timers.ts.
  */
-export class Twin implements LaneHost {
+export class Twin implements LaneHost, LiveRecord {
   readonly lanes: Record<string, Lane>;
   /** Path of the parent twin and which of our lanes feed its joins. */
   parent: string | null = null;
   upJoins: UpJoins | undefined = undefined;
   /** Wildcard links matching this twin (cached per filter generation). */
   filterCache: FilterMatches | null = null;
+  /**
+   * The join target whose projection of our current lane value is {@link projection}, or
+   * null: what the parent last had from a projected join, so a commit need not project the
+   * lane's old value again to compare (one target cached; others are projected as before).
+   */
+  projected: JoinTarget | null = null;
+  projection: unknown = undefined;
   /** Clock seconds (a small integer, so no boxed number per turn) of the last turn. */
   lastActiveSec = 0;
   /** Hashed dedupe keys of the last accepted events (see DedupeWindow). */
@@ -381,9 +397,12 @@ export class Twin implements LaneHost {
 
   /**
    * Appends what changed since the last call: entry writes of keyed lanes, and the whole
-   * record (value lanes + timers) when any part of it changed, so one put per twin.
+   * record (value lanes + timers) when any part of it changed, so one put per twin. With
+   * `live` (a store that can hold records by reference) the record of a live twin is
+   * handed over once, as this twin ({@link committedRecord}), and no record is built per
+   * step; a stopped twin writes its record, so the store keeps a value, not the twin.
    */
-  collectWrites(out: StateWrite[]): void {
+  collectWrites(out: StateWrite[], live?: LiveRecords): void {
     const bits = this.bits;
     let recordDirty = (bits & RECORD_DIRTY) !== 0;
     this.bits &= KEEP_AFTER_WRITE;
@@ -392,11 +411,19 @@ export class Twin implements LaneHost {
     const persistent = this.definition.persistentLanes;
     const keyed = this.definition.keyedLanes;
     const names = this.definition.laneNames;
+    const stopped = (bits & STATE_MASK) === STOPPED;
+    // A store that reads a live twin from its lanes gets nothing while the twin lives: value
+    // lanes have nothing to hand over, keyed lanes only forget what changed.
+    const held = live !== undefined && !stopped;
     let keyedChanged = false;
+    let changed = false;
     for (let i = 0; i < persistent.length; i++) {
       const index = persistent[i]!;
       if (!all && (index >= LANES_WITH_BITS || (bits & (FIRST_LANE_BIT << index)) === 0)) continue;
-      if (this.lanes[names[index]!]!.collect(out)) recordDirty = true;
+      changed = true;
+      if (held && !keyed[index]) continue;
+      const lane = this.lanes[names[index]!]!;
+      if (held ? lane.discardChanges() : lane.collect(out)) recordDirty = true;
       if (keyed[index]) keyedChanged = true;
     }
     if (keyedChanged) {
@@ -410,10 +437,19 @@ export class Twin implements LaneHost {
         recordDirty = true; // the record's `$e` must follow
       }
     }
+    if (held) {
+      // Handed over once; from then on the store reads it (see committedState).
+      if ((bits & LIVE_HELD) === 0 && (recordDirty || changed)) {
+        this.bits |= LIVE_HELD | HAS_RECORD;
+        live.holdLive(this.path, this);
+      }
+      return;
+    }
+    if ((bits & LIVE_HELD) !== 0) recordDirty = true; // stopped: the store must keep a value, not the twin
     // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
     const created = (this.bits & HAS_RECORD) === 0;
     if (!recordDirty && (!created || out.length === before)) return;
-    this.bits |= HAS_RECORD;
+    this.bits = (this.bits | HAS_RECORD) & ~LIVE_HELD;
     const values = encodeRecord(
       this.definition,
       this.lanes,
@@ -423,6 +459,35 @@ export class Twin implements LaneHost {
       this.inputSeq,
     );
     out.push({ op: 'record', path: this.path, values, created });
+  }
+
+  /**
+   * What the store holds for this twin as of its last write (see {@link collectWrites}),
+   * built now: its record and its keyed lanes' entries. Undefined while a step is changing
+   * it (a turn of it runs, or it changed since its last write).
+   */
+  committedState(): StoredTwin | undefined {
+    if ((this.bits & DIRTY) !== 0 || TURN_OF.twin === this) return undefined;
+    const values = encodeRecord(
+      this.definition,
+      this.lanes,
+      (this.bits & STORED_ENTRIES) !== 0,
+      this.recent,
+      this.timerList,
+      this.inputSeq,
+    );
+    const entries = new Map<string, Map<string, unknown>>();
+    const persistent = this.definition.persistentLanes;
+    const keyed = this.definition.keyedLanes;
+    const names = this.definition.laneNames;
+    for (let i = 0; i < persistent.length; i++) {
+      const index = persistent[i]!;
+      if (!keyed[index]) continue;
+      const name = names[index]!;
+      const stored = this.lanes[name]!.storedEntries();
+      if (stored) entries.set(name, stored);
+    }
+    return { values, entries };
   }
 
   /** Lane state as plain JSON, optionally only some lanes. */

@@ -10,16 +10,20 @@ import type { WarmChunk } from './work.js';
 export const WARM_CHUNK = 5000;
 
 /**
- * `StateStore.scan` for stores without one: `list` sorted, then a `load` each. Needs a
- * store whose loads are synchronous (a warm chunk runs inside one step).
+ * `StateStore.scan` for stores without one: `list` sorted, then a `load` each, except of
+ * the paths `skip` names (live twins: warm would not start them, and the in-memory store
+ * would build their held records for nothing, or make their reads wait for the step's end).
+ * Needs a store whose loads are synchronous (a warm chunk runs inside one step).
  */
 export function* loadEach(
   store: StateStore,
   prefix: string,
   after: string | undefined,
+  skip?: (path: string) => boolean,
 ): Iterable<[string, StoredTwin]> {
   const paths = [...store.list(prefix)].filter((p) => after === undefined || p > after).sort();
   for (const path of paths) {
+    if (skip?.(path)) continue;
     const stored = store.load(path);
     if (stored instanceof Promise)
       throw new TwinError('TWIN_STORE_FAILED', 'warm needs a store with synchronous loads or scan()');
@@ -46,7 +50,9 @@ export function warmStep(target: WarmTarget, prefix: string, after: string | und
   const { store, directory } = target;
   const chunk: WarmChunk = { started: 0, last: undefined, done: true };
   let scanned = 0;
-  for (const [path, stored] of store.scan ? store.scan(prefix, after) : loadEach(store, prefix, after)) {
+  for (const [path, stored] of store.scan
+    ? store.scan(prefix, after)
+    : loadEach(store, prefix, after, (path) => directory.live.has(path))) {
     chunk.last = path;
     const twin = startable(target, path, owned);
     if (twin) {

@@ -74,6 +74,21 @@ export abstract class Lane {
   recordValue(): unknown {
     return undefined;
   }
+  /**
+   * For a store that reads a live twin's state from its lanes (see StateStore.liveRecords):
+   * what {@link collect} would have handed over since the last call is forgotten instead,
+   * with no writes built; the result is {@link collect}'s.
+   */
+  discardChanges(): boolean {
+    return false;
+  }
+  /**
+   * The entries the store holds for this lane after every {@link collect} so far (keyed
+   * lanes), as a new map the caller may keep; undefined when there are none.
+   */
+  storedEntries(): Map<string, unknown> | undefined {
+    return undefined;
+  }
   /** True when this lane keeps entries outside the record (keyed lanes with any entry). */
   hasEntries(): boolean {
     return false;

@@ -125,6 +125,15 @@ export class MapLane<V> extends Lane {
     return false;
   }
 
+  override discardChanges(): boolean {
+    this.dirtyKeys = null;
+    return false;
+  }
+
+  override storedEntries(): Map<string, unknown> | undefined {
+    return this.entries.size > 0 ? new Map(this.entries) : undefined;
+  }
+
   private collectKey(out: StateWrite[], key: string): void {
     const path = this.host.path;
     if (this.entries.has(key)) out.push({ op: 'put', path, lane: this.name, key, value: this.entries.get(key) });

@@ -222,6 +222,38 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
     return true;
   }
 
+  /** {@link collect} without the writes: the same bookkeeping (see Lane.discardChanges). */
+  override discardChanges(): boolean {
+    const dirty = this.dirtyKeys;
+    const recordDirty = this.recordDirty;
+    this.dirtyKeys = null;
+    this.recordDirty = false;
+    if (dirty === null) return recordDirty;
+    let deleted = false;
+    if (typeof dirty === 'string') deleted = this.noteStored(dirty);
+    else for (const key of dirty) if (this.noteStored(key)) deleted = true;
+    if (deleted) {
+      this.entriesStored = false;
+      for (const w of this.windows.values()) if (w.closed) this.entriesStored = true;
+    }
+    return true;
+  }
+
+  /** Closed windows, as {@link collect} has stored them. */
+  override storedEntries(): Map<string, unknown> | undefined {
+    let out: Map<string, unknown> | undefined;
+    for (const [key, w] of this.windows) if (w.closed) (out ??= new Map()).set(key, w);
+    return out;
+  }
+
+  /** {@link collectKey}'s bookkeeping without the write; true when the window was deleted. */
+  private noteStored(key: string): boolean {
+    const w = this.windows.get(key);
+    if (w === undefined) return true;
+    if (w.closed) this.entriesStored = true;
+    return false;
+  }
+
   /** The entry write of one dirty window, if any; true when it was deleted (trimmed). */
   private collectKey(out: StateWrite[], key: string): boolean {
     const w = this.windows.get(key);

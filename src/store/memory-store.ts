@@ -1,22 +1,26 @@
-import type { JournalEntry, StateStore, StateWrite, StoredTwin } from './state-store.js';
+import type { JournalEntry, LiveRecord, LiveRecords, StateStore, StateWrite, StoredTwin } from './state-store.js';
 
 interface MutableTwin {
   values: Readonly<Record<string, unknown>>;
   entries: Map<string, Map<string, unknown>>;
+  /** While set, record and entries are this live twin's (see {@link LiveRecords}); `values` and `entries` are stale. */
+  source: LiveRecord | undefined;
 }
 
 /**
  * An in-memory {@link StateStore}: state survives passivation and twin restarts within
  * the process, not process restarts. The default when no data directory is configured,
  * and what unit tests use when they test actor semantics rather than disk.
- * Values are stored by reference: lane values are immutable by contract.
+ * Values are stored by reference: lane values are immutable by contract. The record of a
+ * live twin is held as a reference to the twin and built when read ({@link LiveRecords}),
+ * so a busy twin costs no record object per step; its final record is written when it stops.
  *
  * @example
  * ```ts
  * const rt = createRuntime({ models, store: new MemoryStateStore() });
  * ```
  */
-export class MemoryStateStore implements StateStore {
+export class MemoryStateStore implements StateStore, LiveRecords {
   private readonly twins = new Map<string, MutableTwin>();
   private readonly journal = new Map<string, JournalEntry[]>();
   private loadDelayMs = 0;
@@ -31,8 +35,24 @@ export class MemoryStateStore implements StateStore {
 
   load(path: string): StoredTwin | undefined | Promise<StoredTwin | undefined> {
     const twin = this.twins.get(path);
-    if (this.loadDelayMs <= 0) return twin;
-    return new Promise((resolve) => setTimeout(() => resolve(twin), this.loadDelayMs));
+    const stored = twin?.source ? this.heldState(twin) : twin;
+    if (stored === null) return this.later(path); // a step is changing the twin: its committed record follows that step
+    if (this.loadDelayMs <= 0) return stored;
+    return new Promise((resolve) => setTimeout(() => resolve(stored), this.loadDelayMs));
+  }
+
+  /**
+   * Held records only while writes are this class's own (commit at once, never fail): a
+   * subclass that delays or fails them (tests do) must see every record as a write.
+   */
+  liveRecords(): LiveRecords | undefined {
+    return this.write === MemoryStateStore.prototype.write ? this : undefined;
+  }
+
+  holdLive(path: string, source: LiveRecord): void {
+    const twin = this.twin(path);
+    twin.source = source;
+    twin.entries = new Map(); // read from the source while it is held (the source restored these)
   }
 
   async write(batch: readonly StateWrite[]): Promise<void> {
@@ -49,8 +69,10 @@ export class MemoryStateStore implements StateStore {
 
   /** The stored twin as writes that recreate it in an empty store (a cluster snapshot). */
   dump(path: string): StateWrite[] {
-    const twin = this.twins.get(path);
+    const held = this.twins.get(path);
+    const twin = held?.source ? this.heldState(held) : held;
     if (twin === undefined) return [];
+    if (twin === null) throw new Error(`the record of ${path} is being changed by a step`);
     const out: StateWrite[] = [{ op: 'record', path, values: twin.values, created: true }];
     for (const [lane, entries] of twin.entries)
       for (const [key, value] of entries) out.push({ op: 'put', path, lane, key, value });
@@ -75,15 +97,33 @@ export class MemoryStateStore implements StateStore {
 
   private twin(path: string): MutableTwin {
     let twin = this.twins.get(path);
-    if (!twin) this.twins.set(path, (twin = { values: {}, entries: new Map() }));
+    if (!twin) this.twins.set(path, (twin = { values: {}, entries: new Map(), source: undefined }));
     return twin;
+  }
+
+  /** A held twin's stored state now; null while a step is changing it. */
+  private heldState(twin: MutableTwin): StoredTwin | null {
+    return twin.source!.committedState() ?? null;
+  }
+
+  /** The load of a held twin a step is changing: read again once the step ended (steps run synchronously). */
+  private later(path: string): Promise<StoredTwin | undefined> {
+    return new Promise((resolve) => setImmediate(resolve)).then(() => this.load(path));
   }
 
   private apply(w: StateWrite): void {
     switch (w.op) {
-      case 'record':
-        this.twin(w.path).values = w.values;
+      case 'record': {
+        const twin = this.twin(w.path);
+        if (twin.source) {
+          // The held twin stopped: its entries become values here (this batch's puts are in them).
+          const state = twin.source.committedState();
+          if (state) twin.entries = state.entries as Map<string, Map<string, unknown>>;
+          twin.source = undefined;
+        }
+        twin.values = w.values;
         break;
+      }
       case 'put': {
         const twin = this.twin(w.path);
         let m = twin.entries.get(w.lane);

@@ -80,6 +80,29 @@ export class UnstorableWritesError extends Error {
   }
 }
 
+/**
+ * A twin's record that a store may hold by reference to the live twin instead of as a value
+ * written every step (see {@link StateStore.liveRecords}).
+ */
+export interface LiveRecord {
+  /**
+   * The twin's record and keyed-lane entries as of the last step that changed it, built now;
+   * undefined while a step is changing the twin (a turn runs, or its changes are not handed
+   * to the store yet): ask again once that step ended.
+   */
+  committedState(): StoredTwin | undefined;
+}
+
+/** What a store that can hold live records offers (see {@link StateStore.liveRecords}). */
+export interface LiveRecords {
+  /**
+   * From now on the record and entries of `path` are what `source` says, until a `record`
+   * write (then the entries are taken from `source` first), `forget` or `quarantine` of the
+   * path replaces them. Takes effect at once, not with a batch.
+   */
+  holdLive(path: string, source: LiveRecord): void;
+}
+
 export interface StateStore {
   /** The stored state of a twin, or undefined when it has none. May be async for remote stores. */
   load(path: string): StoredTwin | undefined | Promise<StoredTwin | undefined>;
@@ -116,6 +139,16 @@ export interface StateStore {
    * where they are; the twin still starts fresh, and its first write replaces the record.
    */
   quarantine?(path: string, reason: unknown): string[];
+  /**
+   * Optional, for a store whose writes commit at once and never fail (the in-memory store):
+   * it may keep a live twin's record as a reference to the twin ({@link LiveRecords}) and
+   * build it and its entries only when read, instead of taking a fresh record object and
+   * entry writes every step the twin changed. A stopped twin's final writes are still
+   * written. A store
+   * that delays or may fail its writes returns undefined: a held record would be visible
+   * before its step commits, and could not go back to the stored state after a failure.
+   */
+  liveRecords?(): LiveRecords | undefined;
   /** Journal entries of `path` with `from <= time <= to`, oldest first (stores without a journal return []). */
   history(path: string, from: number, to: number): JournalEntry[];
   close(): Promise<void>;

@@ -286,7 +286,14 @@ describe('join projections', () => {
     name: 'probe',
     route: '/p/:id',
     lanes: { reading: value<{ t: number; noise: number } | null>(null) },
-    on: { r: (ctx, e) => ctx.lanes.reading.set(e.data as { t: number; noise: number }) },
+    on: {
+      r: (ctx, e) => ctx.lanes.reading.set(e.data as { t: number; noise: number }),
+      // Sets a reading, then fails: rolled back, so what the parent has must not move.
+      bad: (ctx, e) => {
+        ctx.lanes.reading.set(e.data as { t: number; noise: number });
+        throw new Error('bad reading');
+      },
+    },
   });
   let parentTurns = 0;
   const hub = defineTwin({
@@ -314,6 +321,13 @@ describe('join projections', () => {
     await rt.ingest({ subject: '/p/a', type: 'r', data: { t: 21, noise: 3 } });
     expect(parentTurns).toBe(afterFirst + 1);
     expect(await rt.get('/p', 'temps')).toEqual({ '/p/a': 21 });
+    // A rolled-back turn leaves the projection the parent has as the one to compare with.
+    await rt.ingest({ subject: '/p/a', type: 'bad', data: { t: 30, noise: 0 } });
+    await rt.ingest({ subject: '/p/a', type: 'r', data: { t: 21, noise: 4 } });
+    expect(parentTurns).toBe(afterFirst + 1);
+    await rt.ingest({ subject: '/p/a', type: 'r', data: { t: 30, noise: 4 } });
+    expect(parentTurns).toBe(afterFirst + 2);
+    expect(await rt.get('/p', 'temps')).toEqual({ '/p/a': 30 });
   });
 });
 
