@@ -1,4 +1,4 @@
-import { asBinary, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
 import type { DataDirLock } from './data-lock.js';
 import { AFTER_SEP, entryKey, entryPath, keyOrder, SEP } from './lmdb-keys.js';
@@ -75,11 +75,6 @@ export class LmdbStateStore implements StateStore {
   private readonly journal: LmdbJournal;
   private readonly timerIndex: LmdbTimerIndex;
   private readonly quarantineDb: LmdbQuarantine;
-  /** The encoders lmdb-js made for `records` and `entries` (msgpackr, with their shared structures). */
-  private readonly recordEncoder: MsgpackEncoder;
-  private readonly entryEncoder: MsgpackEncoder;
-  /** One chunk's encoded values (see {@link write}), reused batch after batch. */
-  private readonly encoded: (Uint8Array | null | typeof UNSTORABLE)[] = [];
 
   private constructor(
     dbs: LmdbDatabases,
@@ -92,8 +87,6 @@ export class LmdbStateStore implements StateStore {
     this.records = dbs.records;
     this.entries = dbs.entries;
     this.meta = dbs.meta;
-    this.recordEncoder = encoderOf(dbs.records);
-    this.entryEncoder = encoderOf(dbs.entries);
     this.journal = new LmdbJournal(dbs.journal, dbs.journalByTime, dbs.meta, writerId, retentionMs);
     this.timerIndex = new LmdbTimerIndex(dbs.timers, dbs.timerOf);
     this.quarantineDb = new LmdbQuarantine(
@@ -259,36 +252,19 @@ export class LmdbStateStore implements StateStore {
     const commits = new Commits();
     let unstorable: Set<string> | undefined;
     let firstError: unknown;
-    // In chunks: the values of a chunk are encoded first, then its puts queued back to
-    // back. lmdb-js's write thread starts on a batch while it is being queued and, faster
-    // than msgpack, waits after every put for the next one, which the main thread then had
-    // to wake (a native call per put, ~5 % of a persisted run's main thread); a chunk's
-    // puts queued together give it a run of work instead, and it still overlaps encoding.
-    const encoded = this.encoded;
-    for (let from = 0; from < batch.length; from += ENCODE_CHUNK) {
-      const to = Math.min(batch.length, from + ENCODE_CHUNK);
-      for (let i = from; i < to; i++) {
-        const w = batch[i]!;
+    // By database: the records (with their timer index), then the entries, then the
+    // journal, each in batch order (only writes of one key need an order, and they stay in
+    // it). lmdb-js's write thread, the slower side of a commit (its B-tree searches compare
+    // long keys), then walks one tree at a time instead of alternating between them.
+    for (let pass = 0; pass < 3; pass++) {
+      for (const w of batch) {
+        if ((w.op === 'record' ? 0 : w.op === 'journal' ? 2 : 1) !== pass) continue;
         try {
-          encoded[i - from] = this.encode(w);
+          this.apply(w, commits);
         } catch (err) {
-          // A value the encoder cannot take (too deep, a function) is left out, and the
-          // rest of the transaction stays whole.
-          encoded[i - from] = UNSTORABLE;
-          (unstorable ??= new Set()).add(w.path);
-          firstError ??= err;
-        }
-      }
-      for (let i = from; i < to; i++) {
-        const bytes = encoded[i - from]!;
-        encoded[i - from] = null; // not kept past this batch
-        if (bytes === UNSTORABLE) continue;
-        const w = batch[i]!;
-        try {
-          this.apply(w, bytes, commits);
-        } catch (err) {
-          // lmdb-js checks keys in put(), before queueing: a key past LMDB's key size
-          // throws here and queues nothing.
+          // lmdb-js encodes in put(), before queueing: a value its encoder cannot take (too
+          // deep, a function) or a key past LMDB's key size throws here and queues nothing,
+          // so leaving that write out keeps the rest of the transaction whole.
           (unstorable ??= new Set()).add(w.path);
           firstError ??= err;
         }
@@ -361,26 +337,15 @@ export class LmdbStateStore implements StateStore {
     }
   }
 
-  /**
-   * The msgpack bytes of a record or entry write (null for the other ops), with the
-   * database's own encoder and shared structures: what `put` would store. Without a buffer
-   * mode msgpackr returns a view of its buffer and moves on past it, so views stay valid.
-   */
-  private encode(w: StateWrite): Uint8Array | null {
-    if (w.op === 'record') return this.recordEncoder.encode(w.values);
-    if (w.op === 'put') return this.entryEncoder.encode(w.value);
-    return null;
-  }
-
-  /** Queues one write (`bytes`: its value, encoded by {@link encode}); its commit goes to `commits`. */
-  private apply(w: StateWrite, bytes: Uint8Array | null, commits: Commits): void {
+  /** Queues one write; its commit goes to `commits`. */
+  private apply(w: StateWrite, commits: Commits): void {
     switch (w.op) {
       case 'record':
-        commits.add(this.records.put(w.path, asBinary(bytes!) as Record<string, unknown>));
+        commits.add(this.records.put(w.path, w.values));
         this.timerIndex.update(w.path, w.values, w.created === true, commits);
         return;
       case 'put':
-        commits.add(this.entries.put(entryKey(w.path, w.lane, w.key), asBinary(bytes!)));
+        commits.add(this.entries.put(entryKey(w.path, w.lane, w.key), w.value));
         return;
       case 'journal':
         this.journal.append(w.entry, commits);
@@ -395,21 +360,6 @@ export class LmdbStateStore implements StateStore {
       }
     }
   }
-}
-
-/** Writes per chunk of {@link LmdbStateStore.write}: encoded, then queued. */
-const ENCODE_CHUNK = 256;
-/** A chunk slot whose value could not be encoded. */
-const UNSTORABLE = Symbol('unstorable');
-
-interface MsgpackEncoder {
-  encode(value: unknown): Uint8Array;
-}
-
-function encoderOf(db: Database<unknown, string>): MsgpackEncoder {
-  const encoder = (db as unknown as { encoder?: MsgpackEncoder }).encoder;
-  if (!encoder) throw new TwinError('TWIN_STORE_FAILED', 'an LMDB database has no msgpack encoder');
-  return encoder;
 }
 
 /** An error of LMDB itself (a damaged page, a full map), as opposed to bytes that do not decode. */
