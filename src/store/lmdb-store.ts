@@ -245,15 +245,22 @@ export class LmdbStateStore implements StateStore {
     const commits = new Commits();
     let unstorable: Set<string> | undefined;
     let firstError: unknown;
-    for (const w of batch) {
-      try {
-        this.apply(w, commits);
-      } catch (err) {
-        // lmdb-js encodes in put(), before queueing: a value its encoder cannot take (too
-        // deep, a function) or a key past LMDB's key size throws here and queues nothing,
-        // so leaving that write out keeps the rest of the transaction whole.
-        (unstorable ??= new Set()).add(w.path);
-        firstError ??= err;
+    // By database: the records (with their timer index), then the entries, then the
+    // journal, each in batch order (only writes of one key need an order, and they stay in
+    // it). lmdb-js's write thread, the slower side of a commit (its B-tree searches compare
+    // long keys), then walks one tree at a time instead of alternating between them.
+    for (let pass = 0; pass < 3; pass++) {
+      for (const w of batch) {
+        if ((w.op === 'record' ? 0 : w.op === 'journal' ? 2 : 1) !== pass) continue;
+        try {
+          this.apply(w, commits);
+        } catch (err) {
+          // lmdb-js encodes in put(), before queueing: a value its encoder cannot take (too
+          // deep, a function) or a key past LMDB's key size throws here and queues nothing,
+          // so leaving that write out keeps the rest of the transaction whole.
+          (unstorable ??= new Set()).add(w.path);
+          firstError ??= err;
+        }
       }
     }
     this.journal.afterBatch(commits);

@@ -21,8 +21,11 @@ const INDEX_CACHE_LIMIT = 200_000;
  * ```
  */
 export class LmdbTimerIndex {
-  /** Timer bucket last indexed per path written by this process (see {@link update}). */
-  private readonly indexed = new Map<string, string>();
+  /**
+   * Minute bucket last indexed per path written by this process (see {@link update}), as a
+   * number ({@link NO_BUCKET}: none): the key strings are built only when a bucket moves.
+   */
+  private readonly indexed = new Map<string, number>();
 
   constructor(
     private readonly timers: Database<string, string>,
@@ -53,17 +56,21 @@ export class LmdbTimerIndex {
    * for a path is remembered here, because a read would not see a write still in flight.
    */
   update(path: string, values: Readonly<Record<string, unknown>>, created: boolean, commits: Commits): void {
-    const next = earliestBucket(values);
+    const next = earliestMinute(values);
     let previous = this.indexed.get(path);
-    if (previous === undefined) previous = created ? NONE : (this.timerOf.get(path) ?? NONE);
-    if (previous === next) return;
+    if (previous === undefined) previous = created ? NO_BUCKET : storedMinute(this.timerOf.get(path));
+    // Remembered also when unchanged: most writes leave the bucket as it was, and a read per
+    // write (a twin without timers, or one whose timer stays in its minute) cost ~3 % of a
+    // persisted run's main thread.
     this.indexed.set(path, next);
-    if (previous !== NONE) commits.add(this.timers.remove(previous + SEP + path));
-    if (next === NONE) {
+    if (previous === next) return;
+    if (previous !== NO_BUCKET) commits.add(this.timers.remove(minuteKey(previous) + SEP + path));
+    if (next === NO_BUCKET) {
       commits.add(this.timerOf.remove(path));
     } else {
-      commits.add(this.timers.put(next + SEP + path, path));
-      commits.add(this.timerOf.put(path, next));
+      const bucket = minuteKey(next);
+      commits.add(this.timers.put(bucket + SEP + path, path));
+      commits.add(this.timerOf.put(path, bucket));
     }
   }
 
@@ -101,8 +108,27 @@ export class LmdbTimerIndex {
 
 /** The bucket of a record's earliest due timer (its `$timers` field), or NONE. */
 function earliestBucket(values: Readonly<Record<string, unknown>>): string {
+  const minute = earliestMinute(values);
+  return minute === NO_BUCKET ? NONE : minuteKey(minute);
+}
+
+/** No due timer (see {@link earliestMinute}). */
+const NO_BUCKET = -1;
+
+/** The minute (ms / BUCKET_MS) of a record's earliest due timer, or NO_BUCKET. */
+function earliestMinute(values: Readonly<Record<string, unknown>>): number {
   const due = values.$timers as Record<string, number> | undefined;
   let min = Infinity;
   if (due) for (const name in due) if (due[name]! < min) min = due[name]!;
-  return min === Infinity ? NONE : bucketKey(min);
+  return min === Infinity ? NO_BUCKET : Math.max(0, Math.floor(min / BUCKET_MS));
+}
+
+/** The `timers` key part of a minute: what {@link bucketKey} makes of a time in it. */
+function minuteKey(minute: number): string {
+  return bucketKey(minute * BUCKET_MS);
+}
+
+/** The minute a `timer-of` value names (NO_BUCKET when absent). */
+function storedMinute(bucket: string | undefined): number {
+  return bucket === undefined || bucket === NONE ? NO_BUCKET : Number(bucket);
 }
