@@ -45,21 +45,12 @@ function gc(): void {
 /** A store that records the batches it is given (for the raw baseline), else passes through. */
 function recording(store: LmdbStateStore): { store: StateStore; batches: StateWrite[][]; recording: boolean } {
   const out = { store: store as StateStore, batches: [] as StateWrite[][], recording: false };
-  let early: StateWrite[] = [];
   out.store = new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'write') {
         return (batch: readonly StateWrite[]) => {
-          if (out.recording) out.batches.push([...early, ...batch]);
-          early = [];
+          if (out.recording) out.batches.push([...batch]);
           return target.write(batch);
-        };
-      }
-      // The first part of the batch the next write completes (one transaction, one recorded batch).
-      if (prop === 'writeEarly') {
-        return (part: readonly StateWrite[]) => {
-          if (out.recording) early.push(...part);
-          target.writeEarly(part);
         };
       }
       const v = Reflect.get(target, prop, receiver) as unknown;

@@ -6,8 +6,6 @@ import type { Ticket } from './work.js';
 
 interface Group {
   writes: StateWrite[];
-  /** Writes of the same batch handed to the store before it (see GroupCommit.writeEarly). */
-  early: StateWrite[] | null;
   tickets: Ticket[];
   outputs: DerivedEvent[];
   /** Messages for twins elsewhere that leave only if this commit succeeds (see ShardOptions.remoteAfterCommit). */
@@ -41,8 +39,6 @@ export class GroupCommit {
   private waiters: (() => void)[] = [];
   /** The last group handed to the store, until it settles. */
   private newest: Group | null = null;
-  /** Writes given to the store's writeEarly, whose batch the next submit completes. */
-  private early: StateWrite[] | null = null;
   commits = 0;
 
   constructor(
@@ -56,27 +52,6 @@ export class GroupCommit {
     return this.inFlight > 0 || this.queued !== null;
   }
 
-  /**
-   * Whether writes of the step being run may go to the store now (see {@link writeEarly}):
-   * the store takes them, and the step's commit would start at once, not queue behind
-   * commits in flight (a queued group goes later, merged with other steps).
-   */
-  get canWriteEarly(): boolean {
-    return this.store.writeEarly !== undefined && this.queued === null && this.inFlight < MAX_IN_FLIGHT;
-  }
-
-  /**
-   * Hands writes of the step being run to the store before the step ends (only when
-   * {@link canWriteEarly}): the store's own thread starts on them while the step runs on.
-   * They are part of the batch the step's {@link submit} completes, in the same synchronous
-   * run: one transaction, and a failure fails the whole step's tickets and resets its twins.
-   */
-  writeEarly(writes: StateWrite[]): void {
-    this.store.writeEarly!(writes);
-    if (this.early === null) this.early = writes;
-    else for (const w of writes) this.early.push(w);
-  }
-
   submit(
     writes: StateWrite[],
     tickets: Ticket[],
@@ -84,29 +59,12 @@ export class GroupCommit {
     touched: Ticket[] = [],
     remote: RemoteMessage[] = NONE,
   ): void {
-    const early = this.early;
-    if (early === null && writes.length === 0 && tickets.length === 0 && outputs.length === 0 && remote.length === 0)
-      return;
-    this.early = null;
+    if (writes.length === 0 && tickets.length === 0 && outputs.length === 0 && remote.length === 0) return;
     if (!this.queued) {
       // The usual case: adopt the step's arrays instead of copying them.
-      const group: Group = {
-        writes,
-        early,
-        tickets,
-        outputs,
-        touched,
-        remote: remote.length > 0 ? remote : NONE,
-        settled: [],
-      };
-      this.queued = group;
-      // Early writes were taken only with nothing queued and a commit slot free, which no
-      // code run since (synchronous) can have changed: the batch the store holds open starts now.
-      if (early !== null) return this.start();
+      this.queued = { writes, tickets, outputs, touched, remote: remote.length > 0 ? remote : NONE, settled: [] };
     } else {
       const q = this.queued;
-      // Not reached with early writes (see canWriteEarly); kept whole should it ever be.
-      if (early !== null) q.early = q.early === null ? early : q.early.concat(early);
       for (const w of writes) q.writes.push(w);
       for (const t of tickets) q.tickets.push(t);
       for (const o of outputs) q.outputs.push(o);
@@ -144,7 +102,7 @@ export class GroupCommit {
     this.newest = group;
     let write: Promise<void>;
     try {
-      write = group.writes.length > 0 || group.early !== null ? this.store.write(group.writes) : Promise.resolve();
+      write = group.writes.length > 0 ? this.store.write(group.writes) : Promise.resolve();
     } catch (err) {
       write = Promise.reject(err); // a store that throws instead of rejecting
     }
@@ -171,9 +129,7 @@ export class GroupCommit {
           );
           for (const t of group.tickets) t.fail(error);
           for (const t of group.touched) t.fail(error);
-          const paths = new Set(group.writes.map((w) => w.path));
-          if (group.early) for (const w of group.early) paths.add(w.path);
-          this.onFailed(error, paths);
+          this.onFailed(error, new Set(group.writes.map((w) => w.path)));
         },
       )
       .catch((err: unknown) => {

@@ -162,11 +162,6 @@ export class JoinBuffer {
     updates.set(joinLane, child, value);
   }
 
-  /** Parents with pending updates (read-only: nothing is taken). */
-  parents(): IterableIterator<string> {
-    return this.pending.keys();
-  }
-
   /** Takes everything pending (parents in the order they were first touched). */
   take(): Map<string, JoinUpdates> {
     const out = this.pending;

@@ -220,7 +220,6 @@ export class Shard implements TurnSink {
     try {
       let budget = this.options.stepBudget ?? 50_000;
       while (this.inbox.size > 0 && budget-- > 0) this.inbox.runNext(this.dispatch);
-      if (this.joins.size > 0 && this.joinRoundsLoadNothing()) this.step.flushLeaves();
       for (let round = 0; this.joins.size > 0; round++) {
         if (round >= MAX_JOIN_ROUNDS) {
           this.log.error({ rounds: round }, 'join propagation did not settle; a join cycle between models?');
@@ -347,30 +346,6 @@ export class Shard implements TurnSink {
   }
 
   // ---- internals ----------------------------------------------------------------
-
-  /**
-   * True when the join rounds about to run need no twin from the store: every parent with
-   * buffered updates, and each of its ancestors (which the rounds may reach), is live here
-   * or elsewhere. A load may quarantine damaged bytes in a synchronous transaction, which
-   * would commit the writes handed early (StepCommit.flushLeaves) apart from the rest.
-   */
-  private joinRoundsLoadNothing(): boolean {
-    const seen = new Set<string>();
-    for (const parent of this.joins.parents()) {
-      let path: string | null = parent;
-      while (path !== null && !seen.has(path)) {
-        seen.add(path);
-        const twin = this.twins.get(path);
-        if (twin === undefined) {
-          if (this.directory.isLocal(path)) return false;
-          break; // another shard's: its rounds run there
-        }
-        if (twin.state !== 'active') return false;
-        path = twin.parentRemote ? null : twin.parent;
-      }
-    }
-    return true;
-  }
 
   /**
    * A start of a twin another shard owns was refused. Only a placement bug gets here (the

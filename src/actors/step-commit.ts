@@ -91,21 +91,6 @@ export class StepCommit {
     this.stopped.push(path);
   }
 
-  /**
-   * Mid-step, before the join rounds: hands the writes of the dirty twins those rounds
-   * cannot change (twins without a join lane: sensors, the bulk of a step's writes) to a
-   * store that commits on its own thread, which then works while the rounds run instead of
-   * only after {@link flush}. Same transaction as the rest of the step (see
-   * GroupCommit.writeEarly), so nothing is acknowledged or committed sooner.
-   */
-  flushLeaves(): void {
-    if (!this.commit.canWriteEarly) return;
-    const writes = this.deps.runner.takeLeafWrites();
-    if (writes.length === 0) return;
-    this.deps.stats.writes += writes.length;
-    this.commit.writeEarly(writes);
-  }
-
   /** Hands the step's writes, finished tickets and outputs to group commit. */
   flush(): void {
     const { runner, stats } = this.deps;

@@ -35,18 +35,6 @@ function holdsAll(twin: Twin, updates: JoinUpdates): boolean {
   return true;
 }
 
-/** Per model: whether its twins have a join lane (lanes are the model's, so one answer per model). */
-const JOIN_LANES = new WeakMap<object, boolean>();
-
-function hasJoinLane(twin: Twin): boolean {
-  let has = JOIN_LANES.get(twin.definition);
-  if (has === undefined) {
-    has = Object.values(twin.lanes).some((lane) => lane.kind === 'join');
-    JOIN_LANES.set(twin.definition, has);
-  }
-  return has;
-}
-
 /** Where a committed turn's consequences go: the shard's inbox, its join buffer, other shards. */
 export interface TurnSink {
   /** Work for a twin of this shard (a command one twin sent another), run later in this step. */
@@ -239,31 +227,6 @@ export class TurnRunner implements TurnEnv {
       for (const j of this.journal) writes.push(j);
       this.journal = [];
     }
-    return writes;
-  }
-
-  /**
-   * The writes of dirty twins that have no join lane, taken off the step's list: what the
-   * step's join rounds cannot change (only parents' join turns run there), so they may go
-   * to the store before those rounds (see StepCommit.flushLeaves). A twin changed again
-   * later in the step (its onStop at passivation) is dirty again and written again.
-   */
-  takeLeafWrites(): StateWrite[] {
-    const writes: StateWrite[] = [];
-    const dirty = this.dirty;
-    const n = this.dirtyCount;
-    let kept = 0;
-    for (let i = 0; i < n; i++) {
-      const twin = dirty[i]!;
-      dirty[i] = null;
-      if (!twin.announced || hasJoinLane(twin)) {
-        dirty[kept++] = twin;
-        continue;
-      }
-      twin.dirty = false;
-      twin.collectWrites(writes, this.liveRecords);
-    }
-    this.dirtyCount = kept;
     return writes;
   }
 

@@ -69,8 +69,6 @@ export class LmdbStateStore implements StateStore {
   private closed = false;
   /** Batches queued and not yet committed. */
   private pending = 0;
-  /** A batch {@link writeEarly} started and the next {@link write} completes. */
-  private open: OpenBatch | null = null;
   private readonly root: RootDatabase;
   private readonly records: Database<Record<string, unknown>, string>;
   private readonly entries: Database<unknown, string>;
@@ -224,9 +222,6 @@ export class LmdbStateStore implements StateStore {
    * model cannot restore (see {@link StateStore.quarantine}). Returns the quarantine ids.
    */
   quarantine(path: string, reason: unknown): string[] {
-    // Its synchronous transaction would make lmdb-js commit the open batch's first part
-    // alone (the runtime hands writes early only to steps that load nothing; see Shard).
-    if (this.open) throw new TwinError('TWIN_STORE_FAILED', 'cannot quarantine while a batch is being queued');
     return this.quarantineDb.twin(path, reason);
   }
 
@@ -245,46 +240,11 @@ export class LmdbStateStore implements StateStore {
    */
   async write(batch: readonly StateWrite[]): Promise<void> {
     if (this.closed) throw new TwinError('TWIN_STORE_FAILED', 'the store is closed');
-    const open = this.openBatch();
-    this.open = null;
-    this.queue(batch, open);
-    const commits = open.commits;
-    this.journal.afterBatch(commits);
-    if (!commits.empty) {
-      this.pending++;
-      const committed = commits.settled().finally(() => this.pending--);
-      if (this.durability === 'relaxed') {
-        committed.catch(() => undefined); // failures surface on the next strict flush or close
-      } else {
-        await committed;
-        await this.root.flushed;
-      }
-    }
-    if (open.unstorable) throw new UnstorableWritesError(open.unstorable, open.firstError);
-  }
-
-  /**
-   * Queues the first part of the batch the next {@link write} completes (see
-   * {@link StateStore.writeEarly}): lmdb-js's write thread starts on it (after its first
-   * ~1,000 puts) while the caller runs on, and, queued in the same event turn, both parts
-   * are one transaction. The runtime hands over twins no later part of its step changes.
-   */
-  writeEarly(part: readonly StateWrite[]): void {
-    if (this.closed) return; // the completing write rejects
-    this.queue(part, this.openBatch());
-  }
-
-  /** The batch being queued: the one {@link writeEarly} opened, or a new one. */
-  private openBatch(): OpenBatch {
-    if (this.open) return this.open;
     // With nothing in flight every write is visible to reads again: the cache may start over.
     if (this.pending === 0) this.timerIndex.trim();
-    return (this.open = { commits: new Commits(), unstorable: undefined, firstError: undefined });
-  }
-
-  /** Queues writes into `open`: records (with their timer index), entries, journal, each in batch order. */
-  private queue(batch: readonly StateWrite[], open: OpenBatch): void {
-    const commits = open.commits;
+    const commits = new Commits();
+    let unstorable: Set<string> | undefined;
+    let firstError: unknown;
     // By database: the records (with their timer index), then the entries, then the
     // journal, each in batch order (only writes of one key need an order, and they stay in
     // it). lmdb-js's write thread, the slower side of a commit (its B-tree searches compare
@@ -298,11 +258,23 @@ export class LmdbStateStore implements StateStore {
           // lmdb-js encodes in put(), before queueing: a value its encoder cannot take (too
           // deep, a function) or a key past LMDB's key size throws here and queues nothing,
           // so leaving that write out keeps the rest of the transaction whole.
-          (open.unstorable ??= new Set()).add(w.path);
-          open.firstError ??= err;
+          (unstorable ??= new Set()).add(w.path);
+          firstError ??= err;
         }
       }
     }
+    this.journal.afterBatch(commits);
+    if (!commits.empty) {
+      this.pending++;
+      const committed = commits.settled().finally(() => this.pending--);
+      if (this.durability === 'relaxed') {
+        committed.catch(() => undefined); // failures surface on the next strict flush or close
+      } else {
+        await committed;
+        await this.root.flushed;
+      }
+    }
+    if (unstorable) throw new UnstorableWritesError(unstorable, firstError);
   }
 
   /**
@@ -394,13 +366,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : ArrayBuffer.isView(v) ? 'byte array' : typeof v;
-}
-
-/** A batch being queued: its transactions, and what could not be encoded. */
-interface OpenBatch {
-  readonly commits: Commits;
-  unstorable: Set<string> | undefined;
-  firstError: unknown;
 }
 
 const NO_ENTRIES: ReadonlyMap<string, ReadonlyMap<string, unknown>> = new Map();

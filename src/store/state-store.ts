@@ -114,15 +114,6 @@ export interface StateStore {
    */
   write(batch: readonly StateWrite[]): Promise<void>;
   /**
-   * Optional, for a store that commits on a thread of its own (LMDB): queues the first
-   * part of a batch now, so that thread starts on it while the caller builds the rest. The
-   * next {@link write}, called in the same synchronous run of code (no await between),
-   * holds the rest: both parts are one batch, committed as one transaction, whole or not
-   * at all, and that `write`'s promise settles for both (its UnstorableWritesError names
-   * what either part could not store). Nothing between the two may commit on the store.
-   */
-  writeEarly?(part: readonly StateWrite[]): void;
-  /**
    * For a store that resolves `write` before the batch is visible to `load` (relaxed
    * durability: LMDB acknowledges at once and commits in the background): a promise that
    * resolves once every batch written so far is visible, or undefined when they already
