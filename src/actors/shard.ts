@@ -235,7 +235,10 @@ export class Shard implements TurnSink {
           this.joins.take();
           break;
         }
-        for (const [parent, updates] of this.joins.take()) {
+        const taken = this.joins.take();
+        for (let i = 0; i < taken.length; i++) {
+          const parent = taken.parent(i);
+          const updates = taken.updates(i);
           this.dispatch.process({ kind: 'joins', path: parent, updates });
           // Applied, or failed with its twin: reused. A parent still loading holds it until it starts.
           if (this.twins.get(parent)?.state !== 'starting') this.joins.recycle(updates);
