@@ -81,7 +81,7 @@ export class JoinUpdates {
     for (let i = 1; i < n && sorted; i++) if (this.compare(i - 1, i) > 0) sorted = false;
     if (sorted) return;
     this.index = null; // positions move; a taken batch gets no further updates anyway
-    if (n <= INDEX_FROM) {
+    if (n <= SORT_IN_PLACE_UP_TO) {
       this.insertionSort(); // in place: no allocation for the common small batch
       return;
     }
@@ -133,6 +133,13 @@ export class JoinUpdates {
 }
 
 const INDEX_FROM = 32;
+
+/**
+ * Batches up to this size are ordered by insertion sort, in place; larger ones through an
+ * index array (O(n log n), allocating). A building's batch (10 floors × 4 join lanes)
+ * is past 32 and came through the allocating sort on every step.
+ */
+const SORT_IN_PLACE_UP_TO = 64;
 
 /**
  * Batches kept for reuse at most (~300 B each): the parents a large step touches. Only

@@ -27,7 +27,7 @@ function batch(n: number, seed: number) {
 }
 
 describe('JoinUpdates.canonicalize', () => {
-  for (const n of [1, 5, 32, 33, 200]) {
+  for (const n of [1, 5, 32, 33, 64, 65, 200]) {
     it(`orders a batch of ${n} pairs by (child, lane), keeping each pair's latest value`, () => {
       for (const seed of [1, 2, 3]) {
         const { updates, latest } = batch(n, seed);
