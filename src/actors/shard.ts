@@ -239,7 +239,7 @@ export class Shard implements TurnSink {
         for (let i = 0; i < taken.length; i++) {
           const parent = taken.parent(i);
           const updates = taken.updates(i);
-          this.dispatch.process({ kind: 'joins', path: parent, updates });
+          this.dispatch.processJoins(parent, updates);
           // Applied, or failed with its twin: reused. A parent still loading holds it until it starts.
           if (this.twins.get(parent)?.state !== 'starting') this.joins.recycle(updates);
         }
