@@ -1,4 +1,5 @@
-import { SortedSet, SumCount, type ValueLane } from '../src/model/index.js';
+import { SumCount, type ValueLane } from '../src/model/index.js';
+import { replaceMembers } from './members.js';
 import type { TemperatureStats } from './room.js';
 
 /**
@@ -48,6 +49,7 @@ export function applyMembers(
   next: readonly string[] | null | undefined,
 ): void {
   // Lane values are kept sorted, so no re-sort here: this runs on every child update.
-  const set = SortedSet.fromSorted(lane.get());
-  if (set.replaceMembers(old, next)) lane.set(set.toArray());
+  const current = lane.get();
+  const updated = replaceMembers(current, old, next);
+  if (updated !== current) lane.set(updated);
 }

@@ -1,6 +1,6 @@
 import { join, jsonEquals, SortedSet, value } from '../src/model/index.js';
 import { applyCount, applyMembers, applyTemperature } from './aggregation.js';
-import type { TemperatureStats } from './room.js';
+import { sameStats, type TemperatureStats } from './room.js';
 
 /**
  * The aggregates every level from the unit up keeps and hands to the level above
@@ -9,7 +9,7 @@ import type { TemperatureStats } from './room.js';
 export function aggregateLanes() {
   return {
     temperature: value<number | null>(null),
-    temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: jsonEquals }),
+    temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: sameStats }),
     occupiedRooms: value(0),
     // Transient: derived from the joins and rebuilt on start (see rebuildUnoccupied). A
     // building's list holds hundreds of room paths; persisting it would rewrite tens of

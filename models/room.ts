@@ -9,6 +9,15 @@ export interface TemperatureStats {
 }
 
 /**
+ * `equals` of the stats lanes: what `jsonEquals` answers for two `{ sum, count }`, read by
+ * name. `jsonEquals` walks keys generically, and V8 reads a fractional `sum` through a
+ * computed key as a fresh heap number (16 B) per side and comparison.
+ */
+export function sameStats(a: TemperatureStats, b: TemperatureStats): boolean {
+  return Object.is(a.sum, b.sum) && Object.is(a.count, b.count);
+}
+
+/**
  * A room joins a summary of its sensors' latest readings and keeps, incrementally: `temperature`
  * (mean of its climate sensors), `occupied` (any occupancy sensor says so) and `alarm`
  * (any fire/gasbio sensor in alarm), with `alarmSources` naming those sensors.
@@ -25,7 +34,7 @@ export function roomModel() {
       alarm: value(false),
       alarmSources: value<string[]>([], { equals: jsonEquals }),
       // Aggregate state kept in lanes so it survives restarts without a recompute.
-      temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: jsonEquals }),
+      temperatureStats: value<TemperatureStats>({ sum: 0, count: 0 }, { equals: sameStats }),
       occupiedSensors: value(0),
     },
     onJoin: {

@@ -33,7 +33,7 @@ export function unitModel() {
           const n = ctx.lanes.occupiedRooms.get() + (occupied ? 1 : 0) - (old ? 1 : 0);
           ctx.lanes.occupiedRooms.set(n);
           // A room is listed as unoccupied from the moment the unit knows it.
-          applyMembers(ctx.lanes.unoccupiedRooms, old === false ? [room] : [], occupied ? [] : [room]);
+          applyMembers(ctx.lanes.unoccupiedRooms, old === false ? [room] : NO_ROOMS, occupied ? NO_ROOMS : [room]);
         },
       },
       roomAlarms: {
@@ -58,6 +58,8 @@ export function unitModel() {
     },
   });
 }
+
+const NO_ROOMS: readonly string[] = [];
 
 function checkSecurity(
   lanes: {

@@ -81,7 +81,7 @@ export class JoinUpdates {
     for (let i = 1; i < n && sorted; i++) if (this.compare(i - 1, i) > 0) sorted = false;
     if (sorted) return;
     this.index = null; // positions move; a taken batch gets no further updates anyway
-    if (n <= INDEX_FROM) {
+    if (n <= SORT_IN_PLACE_UP_TO) {
       this.insertionSort(); // in place: no allocation for the common small batch
       return;
     }
@@ -135,6 +135,13 @@ export class JoinUpdates {
 const INDEX_FROM = 32;
 
 /**
+ * Batches up to this size are ordered by insertion sort, in place; larger ones through an
+ * index array (O(n log n), allocating). A building's batch (10 floors × 4 join lanes)
+ * is past 32 and came through the allocating sort on every step.
+ */
+const SORT_IN_PLACE_UP_TO = 64;
+
+/**
  * Batches kept for reuse at most (~300 B each): the parents a large step touches. Only
  * small batches are kept; a parent with many children's updates grew arrays and an index
  * that should not stay in memory.
@@ -142,31 +149,98 @@ const INDEX_FROM = 32;
 const MAX_SPARE = 8_192;
 
 /**
+ * The parents a join round holds, in the order they were first touched, each with its
+ * batch: what {@link JoinBuffer.take} hands over. Valid until the next `take`, which
+ * refills it (two rounds alternate, so their arrays keep their capacity).
+ */
+export class JoinRound {
+  private readonly parents: string[] = [];
+  private readonly batches: JoinUpdates[] = [];
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** The path of parent `i` (0 ≤ i < length). */
+  parent(i: number): string {
+    return this.parents[i]!;
+  }
+
+  /** Parent `i`'s batch. */
+  updates(i: number): JoinUpdates {
+    return this.batches[i]!;
+  }
+
+  /** Appends a parent; returns its position. */
+  push(parent: string, updates: JoinUpdates): number {
+    const i = this.count++;
+    this.parents[i] = parent;
+    this.batches[i] = updates;
+    return i;
+  }
+
+  /** Empties the round, dropping its references to batches (they were recycled or are held by a loading parent). */
+  clear(): void {
+    for (let i = 0; i < this.count; i++) this.batches[i] = SPENT;
+    this.count = 0;
+  }
+}
+
+/** What a slot of an emptied round holds until it is refilled. */
+const SPENT = new JoinUpdates();
+
+/**
+ * Parents the buffer remembers between steps at most (see {@link JoinBuffer}); past it, it
+ * forgets them all and starts over (~30 B each: a map entry).
+ */
+const MAX_REMEMBERED = 65_536;
+
+/**
  * Join updates waiting for the end of the current step, coalesced to the latest value
  * per (parent, join lane, child). A burst of readings in one subtree becomes one turn per
  * parent per step, which is what keeps aggregation cheap on the hot path. A parent's batch
  * is reused once its turn ran ({@link JoinBuffer.recycle}): a fresh batch with three
- * growing arrays per parent per step was ~140 B per event.
+ * growing arrays per parent per step was ~140 B per event. So is the index of parents: a
+ * parent keeps its entry across steps (-1 while it has nothing pending), because a map of
+ * the step's parents, made anew and grown every step, cost ~27 B per event.
  */
 export class JoinBuffer {
-  private pending = new Map<string, JoinUpdates>();
+  /** Parent → its position in {@link filling}, or -1: nothing pending this round. */
+  private positions = new Map<string, number>();
+  /** The round updates go to; {@link take} swaps it with {@link taken}. */
+  private filling = new JoinRound();
+  private taken = new JoinRound();
   private readonly spare: JoinUpdates[] = [];
 
+  constructor(private readonly maxRemembered = MAX_REMEMBERED) {}
+
+  /** Parents with pending updates. */
   get size(): number {
-    return this.pending.size;
+    return this.filling.length;
   }
 
   add(parent: string, joinLane: string, child: string, value: unknown): void {
-    let updates = this.pending.get(parent);
-    if (!updates) this.pending.set(parent, (updates = this.spare.pop() ?? new JoinUpdates()));
-    updates.set(joinLane, child, value);
+    let at = this.positions.get(parent);
+    if (at === undefined || at < 0) {
+      at = this.filling.push(parent, this.spare.pop() ?? new JoinUpdates());
+      this.positions.set(parent, at);
+    }
+    this.filling.updates(at).set(joinLane, child, value);
   }
 
-  /** Takes everything pending (parents in the order they were first touched). */
-  take(): Map<string, JoinUpdates> {
-    const out = this.pending;
-    this.pending = new Map();
-    return out;
+  /**
+   * Takes everything pending (parents in the order they were first touched). The round
+   * is valid until the next `take`; updates added meanwhile go to the next round.
+   */
+  take(): JoinRound {
+    const round = this.filling;
+    this.taken.clear();
+    this.filling = this.taken;
+    this.taken = round;
+    if (this.positions.size > this.maxRemembered) this.positions = new Map();
+    else for (let i = 0; i < round.length; i++) this.positions.set(round.parent(i), -1);
+    return round;
   }
 
   /** A taken batch was applied and nothing holds it any more: it serves a later parent. */

@@ -11,6 +11,7 @@ import type { TwinDirectory } from './twin-directory.js';
 import type { TwinLifecycle } from './twin-lifecycle.js';
 import type { TwinLoader } from './twin-loader.js';
 import { warmStep, type WarmTarget } from './warm.js';
+import type { JoinUpdates } from './join-buffer.js';
 import type { Ticket, Work } from './work.js';
 import type { TwinEvent } from '../model/twin-model.js';
 import type { InboxConsumer } from './inbox.js';
@@ -106,15 +107,7 @@ export class WorkDispatch implements InboxConsumer {
         if (!this.runner.runTurn(twin, RUN_TIMER, work.name, work.due) && !twin.announced) this.runner.announce(twin);
         break;
       case 'joins':
-        if (this.journaling) this.runner.cause = JOIN_CAUSE;
-        // A join from the input stream that the twin already applied (a replay after a restore).
-        if (work.updates.inputSeq > 0 && work.updates.inputSeq <= twin.inputSeq) break;
-        this.runner.applyJoins(twin, work.updates);
-        if (work.updates.inputSeq > 0) {
-          twin.advanceInputSeq(work.updates.inputSeq);
-          this.runner.markDirty(twin);
-        }
-        if (!twin.announced) this.runner.announce(twin); // children with state make their parent real
+        this.applyJoins(twin, work.updates);
         break;
       case 'call':
         try {
@@ -129,6 +122,33 @@ export class WorkDispatch implements InboxConsumer {
         this.step.finish(work);
         break;
     }
+  }
+
+  /**
+   * A parent's join batch of this step's round: what `process` of a `joins` item does,
+   * the item made only when the parent is not live (it must wait for its state or fail
+   * with it); a live parent, the usual case, costs no item per parent and round.
+   */
+  processJoins(path: string, updates: JoinUpdates): void {
+    const twin = this.twins.get(path);
+    if (twin === undefined || twin.state !== 'active') {
+      this.process({ kind: 'joins', path, updates });
+      return;
+    }
+    twin.lastActiveSec = (this.deps.clock.now() / 1000) | 0;
+    this.applyJoins(twin, updates);
+  }
+
+  private applyJoins(twin: Twin, updates: JoinUpdates): void {
+    if (this.journaling) this.runner.cause = JOIN_CAUSE;
+    // A join from the input stream that the twin already applied (a replay after a restore).
+    if (updates.inputSeq > 0 && updates.inputSeq <= twin.inputSeq) return;
+    this.runner.applyJoins(twin, updates);
+    if (updates.inputSeq > 0) {
+      twin.advanceInputSeq(updates.inputSeq);
+      this.runner.markDirty(twin);
+    }
+    if (!twin.announced) this.runner.announce(twin); // children with state make their parent real
   }
 
   /** An event queued without a work item (see Inbox): item `index` of `ticket`'s batch. */
