@@ -450,7 +450,13 @@ export class Twin implements LaneHost, LiveRecord {
     const created = (this.bits & HAS_RECORD) === 0;
     if (!recordDirty && (!created || out.length === before)) return;
     this.bits = (this.bits | HAS_RECORD) & ~LIVE_HELD;
-    const values = encodeRecord(
+    const values = this.encodeRecord();
+    out.push({ op: 'record', path: this.path, values, created });
+  }
+
+  /** This twin's record as its lanes and bookkeeping are now (see twin-record.ts). */
+  private encodeRecord(): Record<string, unknown> {
+    return encodeRecord(
       this.definition,
       this.lanes,
       (this.bits & STORED_ENTRIES) !== 0,
@@ -458,7 +464,6 @@ export class Twin implements LaneHost, LiveRecord {
       this.timerList,
       this.inputSeq,
     );
-    out.push({ op: 'record', path: this.path, values, created });
   }
 
   /**
@@ -468,14 +473,7 @@ export class Twin implements LaneHost, LiveRecord {
    */
   committedState(): StoredTwin | undefined {
     if ((this.bits & DIRTY) !== 0 || TURN_OF.twin === this) return undefined;
-    const values = encodeRecord(
-      this.definition,
-      this.lanes,
-      (this.bits & STORED_ENTRIES) !== 0,
-      this.recent,
-      this.timerList,
-      this.inputSeq,
-    );
+    const values = this.encodeRecord();
     const entries = new Map<string, Map<string, unknown>>();
     const persistent = this.definition.persistentLanes;
     const keyed = this.definition.keyedLanes;
