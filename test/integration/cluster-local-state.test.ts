@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterMetrics, hasNatsServer, natsCluster } from '../support/nats.js';
 import { serveProcess, type ServeProcess } from '../support/serve.js';
+import { pollUntil } from '../support/poll.js';
 
 const VSHARDS = 16;
 const ROOMS = Array.from({ length: 12 }, (_, i) => `/org/o/site/s/building/${i}/floor/1/unit/a/room/${i}`);
@@ -30,24 +31,6 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'twinflow-cluster-data-'));
   dirs.push(d);
   return d;
-}
-
-async function until<T>(what: string, ms: number, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  let error: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (err) {
-      error = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(
-    `not within ${ms} ms: ${what}; last ${JSON.stringify(last)} ${error instanceof Error ? error.message : ''}`,
-  );
 }
 
 const restores = (m: Record<string, number>, from: 'log' | 'local'): number =>
@@ -74,7 +57,7 @@ async function send(url: string, round: number): Promise<void> {
 /** Every room shows the temperature of `round`. */
 async function roomsAt(url: string, round: number): Promise<void> {
   for (const [i, room] of ROOMS.entries())
-    await until(
+    await pollUntil(
       `${room} at round ${round}`,
       20_000,
       async () => {
@@ -108,7 +91,7 @@ describe.skipIf(!hasNatsServer)('cluster: the local copy of vshard state (--data
         dir,
       ]);
     const owning = (p: ServeProcess, what: string): Promise<Record<string, number>> =>
-      until(
+      pollUntil(
         what,
         30_000,
         () => clusterMetrics(p.url),

@@ -11,6 +11,7 @@ import { connect as mqttConnect } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/mqtt.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
+import { pollUntil } from '../support/poll.js';
 import { serveProcess, type ServeProcess } from '../support/serve.js';
 
 const ORG = '/org/o';
@@ -45,23 +46,6 @@ async function lanes(url: string, path: string): Promise<Record<string, unknown>
   const body = (await res.json()) as { lanes?: Record<string, unknown> };
   if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${JSON.stringify(body)}`);
   return body.lanes!;
-}
-
-/** Polls until `check` holds for what `read` returns (the vshards settle and events apply meanwhile). */
-async function eventually<T>(read: () => Promise<T>, check: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  let error: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (check(last)) return last;
-    } catch (err) {
-      error = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`not within ${ms} ms; last ${JSON.stringify(last)} ${(error as Error | undefined)?.message ?? ''}`);
 }
 
 describe.skipIf(!hasNatsServer)('a twin space on 3 nodes (serve --cluster, 3 nats-servers)', () => {
@@ -110,7 +94,9 @@ describe.skipIf(!hasNatsServer)('a twin space on 3 nodes (serve --cluster, 3 nat
     }
     // The evacuation of site t, whichever node runs it, on every node's broker, once.
     for (const { topics } of heard)
-      await eventually(
+      await pollUntil(
+        'the evacuation on a node broker',
+        20_000,
         async () => topics,
         (t) => t.includes('org/o/site/t/signals/evacuation'),
       );

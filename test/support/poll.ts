@@ -1,0 +1,28 @@
+/**
+ * Polls `read` every 200 ms until `ok` holds for what it returns, for tests of things that
+ * settle in the background (vshards taken, events applied across nodes). A read that
+ * throws counts as "not yet" (a node still starting answers with errors); after `ms`
+ * the last value and the last error are in the failure.
+ */
+export async function pollUntil<T>(
+  what: string,
+  ms: number,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  let error: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (ok(last)) return last;
+    } catch (err) {
+      error = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `not within ${ms} ms: ${what}; last ${JSON.stringify(last)} ${error instanceof Error ? error.message : ''}`,
+  );
+}
