@@ -37,7 +37,10 @@ export interface VshardStatus {
    * while the same owner holds it). Absent when the log is empty.
    */
   readonly epoch?: number;
-  /** Sequence of the last message of the vshard's input subject (0: none). */
+  /**
+   * Sequence of the last input the vshard received (0: none). A snapshot purges the input it
+   * includes, leaving the subject empty: then the watermark, since that input was received.
+   */
   readonly inputLast: number;
   /** Highest input sequence the state log includes (`w` of its last message; 0: none). */
   readonly watermark: number;
@@ -186,8 +189,10 @@ async function readVshard(
     lastOf(jsm, names.stateStream, names.state(vshard)),
   ]);
   const entry = state === null ? undefined : (unpack(state.data) as LogEntry);
-  const inputLast = input?.seq ?? 0;
   const watermark = entry?.w ?? 0;
+  // A snapshot after a handoff (or every SNAPSHOT_EVERY commits) purges the input up to the
+  // watermark, so an emptied subject reports no message although input arrived and applied.
+  const inputLast = Math.max(input?.seq ?? 0, watermark);
   return {
     vshard,
     ...(lease !== undefined && { owner: lease.node, leaseRevision: lease.revision, leaseAgeMs: lease.ageMs }),

@@ -79,7 +79,9 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', 
           String(LEASE_MS),
         ]),
       );
-    const [a, b] = await Promise.all([start('a'), start('b')]);
+    // a alone takes the input, then b joins: the vshards handed to b are snapshotted on the
+    // way, which purges their input, and the status still counts it as received.
+    const a = await start('a');
     const res = await fetch(`${a.url}/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents-batch+json' },
@@ -95,6 +97,15 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', 
       ),
     });
     expect(res.status).toBe(202);
+    const alone = await until(
+      'a owns every vshard and applied the input',
+      30_000,
+      () => statusJson(urls),
+      (s) => s.nodes.length === 1 && s.unowned.length === 0 && s.vshards.every((v) => v.watermark >= v.inputLast),
+    );
+    const received = alone.vshards.filter((v) => v.inputLast > 0).map((v) => v.vshard);
+    expect(received.length).toBeGreaterThan(1);
+    const b = await start('b');
 
     const settled = await until(
       'both nodes own every vshard and have applied their input',
@@ -120,8 +131,11 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', 
       expect(v.leaseRevision).toBeGreaterThanOrEqual(v.epoch!);
     }
     const withInput = settled.vshards.filter((v) => v.inputLast > 0);
-    expect(withInput.length).toBeGreaterThan(1);
+    expect(withInput.map((v) => v.vshard)).toEqual(received);
     expect(withInput.length).toBeLessThanOrEqual(ROOMS.length);
+    // b took some of them over from a (so their input subjects were purged).
+    const bHeldInput = settled.nodes.find((n) => n.id === 'b')!.vshards.filter((v) => received.includes(v));
+    expect(bHeldInput.length).toBeGreaterThan(0);
 
     // /metrics of each node agrees with what NATS says, and its move counter adds up.
     for (const [id, node] of [
