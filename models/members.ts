@@ -4,8 +4,8 @@ import { SortedSet } from '../src/model/index.js';
  * Sorted member lists (room and sensor paths) that a level keeps of its children: one
  * child's members changed from `old` to `next`, what is the level's list now? This runs
  * for every child update of every level, and a building's list holds hundreds of paths,
- * so the answer costs one new array (lane values are immutable), built from a handful of
- * binary searches and the copy, and nothing when the list does not change. Going through
+ * so the answer costs one new array (lane values are immutable), built by one forward walk
+ * over the child's old and new members, and nothing when the list does not change. Going through
  * a {@link SortedSet} instead copies the list twice and builds a `Set` of `next`: ~3x the
  * bytes of the result per update.
  */
@@ -30,62 +30,85 @@ export function replaceMembers(
     const set = SortedSet.fromSorted(current);
     return set.replaceMembers(before, after) ? set.toArray() : current;
   }
-  const firstRemoval = nextRemoval(current, before, after, 0);
-  const firstAddition = nextAddition(current, after, 0);
-  if (firstRemoval === before.length && firstAddition === after.length) return current;
-  let size = current.length;
-  for (let o = firstRemoval; o < before.length; o = nextRemoval(current, before, after, o + 1)) size--;
-  for (let n = firstAddition; n < after.length; n = nextAddition(current, after, n + 1)) size++;
-
-  // The edits in member order, each copying the run of `current` before it.
-  const out = new Array<string>(size);
-  let c = 0;
-  let w = 0;
-  let o = firstRemoval;
-  let n = firstAddition;
-  while (o < before.length || n < after.length) {
-    const removing = n === after.length || (o < before.length && before[o]! < after[n]!);
-    const member = removing ? before[o]! : after[n]!;
-    const at = lowerBound(current, member, c);
-    while (c < at) out[w++] = current[c++]!;
-    if (removing) {
-      c++; // current[at] is the member
-      o = nextRemoval(current, before, after, o + 1);
-    } else {
-      out[w++] = member;
-      n = nextAddition(current, after, n + 1);
-    }
-  }
-  while (c < current.length) out[w++] = current[c++]!;
+  const delta = mergeEdits(current, before, after, null);
+  if (edits === 0) return current;
+  const out = new Array<string>(current.length + delta);
+  mergeEdits(current, before, after, out);
   return out;
 }
 
-/** Index of the first member of `old` from `from` on that `next` lacks and `current` has, or old.length. */
-function nextRemoval(
+/** Edits the last {@link mergeEdits} found (module state: the walk runs twice per change, and never re-enters). */
+let edits = 0;
+
+/**
+ * Walks `old` and `next` merged (both sorted), finding each member's place in `current`
+ * with a cursor that only moves forward: a child's members sit next to each other in its
+ * parent's list, so each costs a comparison or two instead of a binary search of the
+ * whole list. A member of `old` only that `current` has is removed; a member of `next` that
+ * `current` lacks is added. Counts the edits into {@link edits} and returns the change in
+ * size; with `out`, also writes the edited list there.
+ */
+function mergeEdits(
   current: readonly string[],
   old: readonly string[],
   next: readonly string[],
-  from: number,
+  out: string[] | null,
 ): number {
-  for (let i = from; i < old.length; i++) {
-    const member = old[i]!;
-    if (next[lowerBound(next, member, 0)] !== member && current[lowerBound(current, member, 0)] === member) return i;
+  let i = 0;
+  let j = 0;
+  let c = 0;
+  let w = 0;
+  let delta = 0;
+  edits = 0;
+  while (i < old.length || j < next.length) {
+    let member: string;
+    let inNext = true;
+    if (j === next.length || (i < old.length && old[i]! < next[j]!)) {
+      member = old[i++]!;
+      inNext = false;
+    } else {
+      member = next[j++]!;
+      if (i < old.length && old[i] === member) i++;
+    }
+    const at = gallop(current, member, c);
+    if (out !== null) while (c < at) out[w++] = current[c++]!;
+    c = at;
+    const present = current[at] === member;
+    if (inNext && !present) {
+      edits++;
+      delta++;
+      if (out !== null) out[w++] = member;
+    } else if (!inNext && present) {
+      edits++;
+      delta--;
+      c++; // skipped: current[at] is the member
+    }
   }
-  return old.length;
+  if (out !== null) while (c < current.length) out[w++] = current[c++]!;
+  return delta;
 }
 
-/** Index of the first member of `next` from `from` on that `current` lacks, or next.length. */
-function nextAddition(current: readonly string[], next: readonly string[], from: number): number {
-  for (let i = from; i < next.length; i++) {
-    const member = next[i]!;
-    if (current[lowerBound(current, member, 0)] !== member) return i;
+/**
+ * The first index at or after `lo` whose member is not less than `member`: steps of 1, 2,
+ * 4, … from `lo`, then a binary search inside the last step, so a member close to `lo`
+ * costs a comparison or two.
+ */
+function gallop(list: readonly string[], member: string, lo: number): number {
+  const n = list.length;
+  if (lo >= n || !(list[lo]! < member)) return lo;
+  let below = lo; // list[below] < member
+  let step = 1;
+  let hi = lo + 1;
+  while (hi < n && list[hi]! < member) {
+    below = hi;
+    step <<= 1;
+    hi = below + step;
   }
-  return next.length;
+  return lowerBound(list, member, below + 1, Math.min(hi, n));
 }
 
-/** The first index at or after `lo` whose member is not less than `member` (the list is sorted). */
-function lowerBound(list: readonly string[], member: string, lo: number): number {
-  let hi = list.length;
+/** The first index in [lo, hi) whose member is not less than `member`, or hi (the list is sorted). */
+function lowerBound(list: readonly string[], member: string, lo: number, hi: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (list[mid]! < member) lo = mid + 1;
