@@ -40,11 +40,15 @@ export class DedupeWindow {
   /** Appends `hash`, dropping the oldest beyond `size`; returns the (possibly new) window. */
   static add(window: number[] | null, hash: number, size: number): number[] {
     if (!window) return [hash];
-    if (window.length < size) {
-      window.push(hash);
+    // Grown by copies sized to fit, not by `push`, which leaves room for 17 hashes (~80 B
+    // more per twin); a copy per event only until the window is full.
+    if (window.length < size) return window.concat(hash);
+    // Shift in place (splice would allocate the removed part on every event).
+    if (window.length === size) {
+      for (let i = 1; i < size; i++) window[i - 1] = window[i]!;
+      window[size - 1] = hash;
       return window;
     }
-    // Shift in place (splice would allocate the removed part on every event).
     const drop = window.length - size + 1;
     for (let i = drop; i < window.length; i++) window[i - drop] = window[i]!;
     window.length = size - 1;

@@ -29,13 +29,15 @@ import {
 } from './twin-record.js';
 import {
   anyDue,
+  armedOf,
   cancelDue,
-  findTimer,
+  dueOf,
   setDue,
   takeDue,
   TIMER_FIRES,
   TIMER_MOVED,
   type TimerList,
+  withTimer,
 } from './twin-timers.js';
 import { WRITTEN_SOURCES } from './window-samples.js';
 
@@ -207,7 +209,8 @@ export class Twin implements LaneHost, LiveRecord {
 
   setTimer(name: string, due: number, markDirty = true): void {
     if (!Number.isFinite(due)) throw new RangeError(`timer "${name}" needs a finite time`);
-    const arm = setDue((this.timerList ??= []), name, due);
+    const list = (this.timerList = withTimer(this.timerList, name));
+    const arm = setDue(list, name, due);
     if (markDirty) this.bits |= RECORD_DIRTY;
     if (arm) this.env.armTimer(this.path, name, due);
   }
@@ -217,7 +220,7 @@ export class Twin implements LaneHost, LiveRecord {
   }
 
   timerDue(name: string): number | undefined {
-    return findTimer(this.timerList, name)?.due;
+    return dueOf(this.timerList, name);
   }
 
   // ---- LaneHost ----------------------------------------------------------------
@@ -250,7 +253,7 @@ export class Twin implements LaneHost, LiveRecord {
   /** Runs a timer that came due; stale heap entries (moved or cancelled timers) are ignored. */
   runTimer(name: string, entryDue: number): void {
     const outcome = takeDue(this.timerList, name, entryDue);
-    if (outcome === TIMER_MOVED) this.env.armTimer(this.path, name, findTimer(this.timerList, name)!.armed!);
+    if (outcome === TIMER_MOVED) this.env.armTimer(this.path, name, armedOf(this.timerList, name)!);
     if (outcome !== TIMER_FIRES) return;
     this.bits |= RECORD_DIRTY;
     if (name.startsWith(WINDOW_TIMER_PREFIX)) this.closeWindows(name.slice(WINDOW_TIMER_PREFIX.length));
@@ -356,8 +359,6 @@ export class Twin implements LaneHost, LiveRecord {
     const timers = decodeTimers(stored);
     if (!timers) return;
     for (const name in timers) this.setTimer(name, timers[name]!, false);
-    // A list grown by pushes keeps room for 17 timers (~150 B); a restored twin's list is kept at its size.
-    if (this.timerList) this.timerList = this.timerList.slice();
   }
 
   /** The lane named `name`, if the model declares it (own properties only: see {@link own}). */
