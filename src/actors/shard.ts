@@ -227,6 +227,7 @@ export class Shard implements TurnSink {
     if (this.draining) return;
     this.draining = true;
     try {
+      this.dispatch.beginStep();
       let budget = this.options.stepBudget ?? 50_000;
       while (this.inbox.size > 0 && budget-- > 0) this.inbox.runNext(this.dispatch);
       for (let round = 0; this.joins.size > 0; round++) {

@@ -49,6 +49,12 @@ export class WorkDispatch implements InboxConsumer {
   private readonly dedupeWindow: number;
   /** Live twins by path (the directory's map). */
   private readonly twins: ReadonlyMap<string, Twin>;
+  /**
+   * The clock's second when the current step began: what a twin's `lastActiveSec` takes
+   * (passivation counts idle time in seconds, and a step is far shorter than the idle
+   * thresholds), read once per step instead of once per item.
+   */
+  private stepSec = 0;
 
   constructor(private readonly deps: WorkDeps) {
     this.runner = deps.runner;
@@ -58,6 +64,11 @@ export class WorkDispatch implements InboxConsumer {
     this.journaling = deps.journaling;
     this.dedupeWindow = deps.dedupeWindow;
     this.twins = deps.directory.live;
+  }
+
+  /** A step begins: items from now on are stamped with the clock's current second. */
+  beginStep(): void {
+    this.stepSec = (this.deps.clock.now() / 1000) | 0;
   }
 
   process(work: Work): void {
@@ -79,7 +90,7 @@ export class WorkDispatch implements InboxConsumer {
     }
     const twin = this.activate(work);
     if (!twin) return; // buffered until its state has loaded, or failed
-    twin.lastActiveSec = (this.deps.clock.now() / 1000) | 0;
+    twin.lastActiveSec = this.stepSec;
     switch (work.kind) {
       case 'command': {
         this.stats.commands++;
@@ -135,7 +146,7 @@ export class WorkDispatch implements InboxConsumer {
       this.process({ kind: 'joins', path, updates });
       return;
     }
-    twin.lastActiveSec = (this.deps.clock.now() / 1000) | 0;
+    twin.lastActiveSec = this.stepSec;
     this.applyJoins(twin, updates);
   }
 
@@ -174,7 +185,7 @@ export class WorkDispatch implements InboxConsumer {
       twin = this.activate(work ?? { kind: 'event', path, event, ticket, index }) ?? undefined;
       if (!twin) return;
     }
-    twin.lastActiveSec = (this.deps.clock.now() / 1000) | 0;
+    twin.lastActiveSec = this.stepSec;
     this.stats.events++;
     const window = this.dedupeWindow;
     const key = window > 0 ? DedupeWindow.hash(event.source, event.id) : 0;
