@@ -1,8 +1,5 @@
 import { TwinError } from '../errors.js';
 import type { Lane, LaneHost, SharedPaths } from '../lanes/lane.js';
-import type { ValueLane } from '../lanes/value-lane.js';
-import type { WindowLane } from '../lanes/window-lane.js';
-import type { WindowSpec } from '../model/lane-specs.js';
 import { WINDOW_TIMER_PREFIX, type TwinEvent, type TwinLogger, type TwinModel } from '../model/twin-model.js';
 import type { LiveRecord, LiveRecords, StateWrite, StoredTwin } from '../store/state-store.js';
 import type { Clock } from './clock.js';
@@ -12,21 +9,22 @@ import type { FilterMatches } from './observers.js';
 import { own } from './own.js';
 import { TwinCtx } from './twin-context.js';
 import {
-  dispatchCommand,
-  dispatchEntry,
-  dispatchEvent,
-  dispatchTimer,
-  dispatchWindows,
-  runSetHooks,
-} from './twin-hooks.js';
-import {
-  decodeInputSeq,
-  decodeRecent,
-  decodeTimers,
-  encodeRecord,
-  hasStoredRecord,
-  storedVersion,
-} from './twin-record.js';
+  ALL_LANES_DIRTY,
+  ANNOUNCED,
+  DIRTY,
+  FIRST_LANE_BIT,
+  HAS_RECORD,
+  LANES_WITH_BITS,
+  PARENT_REMOTE,
+  RECORD_DIRTY,
+  STATE_MASK,
+  STATE_SHIFT,
+  STATES,
+  STORED_ENTRIES,
+  type TwinState,
+} from './twin-bits.js';
+import { dispatchCommand, dispatchEntry, dispatchEvent, dispatchTimer, runSetHooks } from './twin-hooks.js';
+import { decodeInputSeq, decodeRecent, decodeTimers, hasStoredRecord, storedVersion } from './twin-record.js';
 import {
   anyDue,
   armedOf,
@@ -40,6 +38,11 @@ import {
   withTimer,
 } from './twin-timers.js';
 import { WRITTEN_SOURCES } from './window-samples.js';
+import { closeWindows, sampleWindows } from './twin-windows.js';
+import { collectWrites, committedState } from './twin-writes.js';
+
+export type { TwinState } from './twin-bits.js';
+export { TURN_OF } from './twin-writes.js';
 
 /** What a twin needs from the shard that runs it. */
 export interface TurnEnv {
@@ -51,57 +54,18 @@ export interface TurnEnv {
   armTimer(path: string, name: string, due: number): void;
 }
 
-export type TwinState = 'starting' | 'active' | 'stopped';
-
 const noCompute = (): unknown => undefined;
 /** Rounds of `onSet` hooks one turn may run: hooks that keep changing each other's lanes fail the turn. */
 const MAX_HOOK_ROUNDS = 100;
-
-// ---- the `bits` field: flags and lane bits of one twin in one small integer ------------
-// (one Smi instead of a field per flag: 8 bytes less per flag and live twin)
-
-/** The record (value lanes, timers, dedupe window) changed since the last write. */
-const RECORD_DIRTY = 1;
-/** The store holds a record for this twin. */
-const HAS_RECORD = 2;
-/** The stored record says the twin has keyed-lane entries (its `$e` field). */
-const STORED_ENTRIES = 4;
-/**
- * Bits 3…23: lane i (i < 21) changed since the last write; {@link ALL_LANES_DIRTY}: some
- * lane with a higher index did, so every lane is visited. Lets a write visit only the
- * changed lanes.
- */
-const FIRST_LANE_BIT = 8;
-const LANES_WITH_BITS = 21;
-/** Bit 24: the store holds this live twin's record by reference (see {@link Twin.committedRecord}). */
-const LIVE_HELD = 1 << 24;
-/** Bit 25: the twin is in its shard's dirty list (see {@link Twin.dirty}). */
-const DIRTY = 1 << 25;
-/** Bit 26: the parent has another shard key (see {@link Twin.parentRemote}). */
-const PARENT_REMOTE = 1 << 26;
-/** Bits 27-28: the {@link TwinState}, as its index in {@link STATES}. */
-const STATE_SHIFT = 27;
-const STATE_MASK = 3 << STATE_SHIFT;
-const STATES: readonly TwinState[] = ['starting', 'active', 'stopped'];
-/** Bit 29: the parent knows this twin (see {@link Twin.announced}). */
-const ANNOUNCED = 1 << 29;
-const ALL_LANES_DIRTY = 1 << 30;
-/** The bits that outlive a write. */
-const KEEP_AFTER_WRITE = HAS_RECORD | STORED_ENTRIES | DIRTY | PARENT_REMOTE | STATE_MASK | ANNOUNCED | LIVE_HELD;
-const STOPPED = 2 << STATE_SHIFT;
-
-/**
- * The twin whose turn is running now (set by the turn runner around a turn's body, hooks
- * and commit), so a held record is never read mid-turn (see {@link Twin.committedRecord}).
- */
-export const TURN_OF: { twin: Twin | null } = { twin: null };
 
 /**
  * One live twin: its lanes, timers and dedupe window, and the host of its lanes (their
  * changes go to the turn log, their writes to windows and `onSet` hooks). Only the engine
  * sees it: model hooks get its {@link TwinCtx}, which holds it privately. What the hooks
  * are and how they are called is in twin-hooks.ts; the stored record's layout is in
- * twin-record.ts; what timer entries mean is in twin-timers.ts.
+ * twin-record.ts, what a step hands the store in twin-writes.ts; what timer entries mean
+ * is in twin-timers.ts; window lanes' sampling and closing in twin-windows.ts; the flags
+ * in `bits` in twin-bits.ts.
  */
 export class Twin implements LaneHost, LiveRecord {
   readonly lanes: Record<string, Lane>;
@@ -119,12 +83,13 @@ export class Twin implements LaneHost, LiveRecord {
   projection: unknown = undefined;
   /** Clock seconds (a small integer, so no boxed number per turn) of the last turn. */
   lastActiveSec = 0;
+  // Read by twin-writes.ts (the record carries them); set only here.
   /** Hashed dedupe keys of the last accepted events (see DedupeWindow). */
-  private recent: number[] | null = null;
+  recent: number[] | null = null;
   /** Armed timers (see twin-timers.ts). */
-  private timerList: TimerList = null;
-  /** Flags and lane bits (see the constants above). */
-  private bits = 0;
+  timerList: TimerList = null;
+  /** Flags and lane bits (see twin-bits.ts). */
+  bits = 0;
   /** Lanes whose onSet hook is due at the end of the turn, as [lane, old, lane, old, …]. */
   private deferred: unknown[] | null = null;
   /** What hooks get as `ctx`; made on first use (a peeked twin never needs one). */
@@ -256,7 +221,7 @@ export class Twin implements LaneHost, LiveRecord {
     if (outcome === TIMER_MOVED) this.env.armTimer(this.path, name, armedOf(this.timerList, name)!);
     if (outcome !== TIMER_FIRES) return;
     this.bits |= RECORD_DIRTY;
-    if (name.startsWith(WINDOW_TIMER_PREFIX)) this.closeWindows(name.slice(WINDOW_TIMER_PREFIX.length));
+    if (name.startsWith(WINDOW_TIMER_PREFIX)) closeWindows(this, name.slice(WINDOW_TIMER_PREFIX.length));
     else dispatchTimer(this, name);
   }
 
@@ -282,33 +247,7 @@ export class Twin implements LaneHost, LiveRecord {
       this.deferred = null;
       runSetHooks(this, pending);
     }
-    this.sampleWindows();
-  }
-
-  /**
-   * Feeds each window lane the settled value of its source, once per turn that wrote it
-   * (see window-samples.ts). Runs after the onSet hooks, which may write sources too, and
-   * inside the turn, so a sample commits or rolls back with it.
-   */
-  private sampleWindows(): void {
-    const written = WRITTEN_SOURCES.size;
-    if (written === 0) return;
-    const names = this.definition.laneNames;
-    for (let s = 0; s < written; s++) {
-      const source = WRITTEN_SOURCES.at(s);
-      if (this.lanes[source.name] !== source) continue; // written outside a turn by model code of another twin
-      const value = (source as ValueLane<unknown>).get();
-      const windows = this.definition.writeEffects[source.index]!.windows;
-      for (let i = 0; i < windows.length; i++) {
-        const name = names[windows[i]!]!;
-        const sample = (this.definition.def.lanes[name] as WindowSpec).sample(value);
-        if (typeof sample !== 'number') continue;
-        const w = this.lanes[name] as WindowLane;
-        w.add(this.now(), sample);
-        this.armWindow(w);
-      }
-    }
-    WRITTEN_SOURCES.clear(); // (a sample that throws fails the turn, whose abortTurn clears it)
+    sampleWindows(this); // the windows sample the values their sources settled on
   }
 
   /** Forgets hooks and window samples of a turn that is being rolled back. */
@@ -398,95 +337,15 @@ export class Twin implements LaneHost, LiveRecord {
 
   /**
    * Appends what changed since the last call: entry writes of keyed lanes, and the whole
-   * record (value lanes + timers) when any part of it changed, so one put per twin. With
-   * `live` (a store that can hold records by reference) the record of a live twin is
-   * handed over once, as this twin ({@link committedRecord}), and no record is built per
-   * step; a stopped twin writes its record, so the store keeps a value, not the twin.
+   * record when any part of it changed (see twin-writes.ts).
    */
   collectWrites(out: StateWrite[], live?: LiveRecords): void {
-    const bits = this.bits;
-    let recordDirty = (bits & RECORD_DIRTY) !== 0;
-    this.bits &= KEEP_AFTER_WRITE;
-    const all = (bits & ALL_LANES_DIRTY) !== 0;
-    const before = out.length;
-    const persistent = this.definition.persistentLanes;
-    const keyed = this.definition.keyedLanes;
-    const names = this.definition.laneNames;
-    const stopped = (bits & STATE_MASK) === STOPPED;
-    // A store that reads a live twin from its lanes gets nothing while the twin lives: value
-    // lanes have nothing to hand over, keyed lanes only forget what changed.
-    const held = live !== undefined && !stopped;
-    let keyedChanged = false;
-    let changed = false;
-    for (let i = 0; i < persistent.length; i++) {
-      const index = persistent[i]!;
-      if (!all && (index >= LANES_WITH_BITS || (bits & (FIRST_LANE_BIT << index)) === 0)) continue;
-      changed = true;
-      if (held && !keyed[index]) continue;
-      const lane = this.lanes[names[index]!]!;
-      if (held ? lane.discardChanges() : lane.collect(out)) recordDirty = true;
-      if (keyed[index]) keyedChanged = true;
-    }
-    if (keyedChanged) {
-      let hasEntries = false;
-      for (let i = 0; i < persistent.length && !hasEntries; i++) {
-        const index = persistent[i]!;
-        if (keyed[index] && this.lanes[names[index]!]!.hasEntries()) hasEntries = true;
-      }
-      if (hasEntries !== ((bits & STORED_ENTRIES) !== 0)) {
-        this.bits ^= STORED_ENTRIES;
-        recordDirty = true; // the record's `$e` must follow
-      }
-    }
-    if (held) {
-      // Handed over once; from then on the store reads it (see committedState).
-      if ((bits & LIVE_HELD) === 0 && (recordDirty || changed)) {
-        this.bits |= LIVE_HELD | HAS_RECORD;
-        live.holdLive(this.path, this);
-      }
-      return;
-    }
-    if ((bits & LIVE_HELD) !== 0) recordDirty = true; // stopped: the store must keep a value, not the twin
-    // Every twin with state gets a record (even one with only keyed lanes), so stores can list it.
-    const created = (this.bits & HAS_RECORD) === 0;
-    if (!recordDirty && (!created || out.length === before)) return;
-    this.bits = (this.bits | HAS_RECORD) & ~LIVE_HELD;
-    const values = this.encodeRecord();
-    out.push({ op: 'record', path: this.path, values, created });
+    collectWrites(this, out, live);
   }
 
-  /** This twin's record as its lanes and bookkeeping are now (see twin-record.ts). */
-  private encodeRecord(): Record<string, unknown> {
-    return encodeRecord(
-      this.definition,
-      this.lanes,
-      (this.bits & STORED_ENTRIES) !== 0,
-      this.recent,
-      this.timerList,
-      this.inputSeq,
-    );
-  }
-
-  /**
-   * What the store holds for this twin as of its last write (see {@link collectWrites}),
-   * built now: its record and its keyed lanes' entries. Undefined while a step is changing
-   * it (a turn of it runs, or it changed since its last write).
-   */
+  /** What the store holds for this twin as of its last write, built now (see twin-writes.ts). */
   committedState(): StoredTwin | undefined {
-    if ((this.bits & DIRTY) !== 0 || TURN_OF.twin === this) return undefined;
-    const values = this.encodeRecord();
-    const entries = new Map<string, Map<string, unknown>>();
-    const persistent = this.definition.persistentLanes;
-    const keyed = this.definition.keyedLanes;
-    const names = this.definition.laneNames;
-    for (let i = 0; i < persistent.length; i++) {
-      const index = persistent[i]!;
-      if (!keyed[index]) continue;
-      const name = names[index]!;
-      const stored = this.lanes[name]!.storedEntries();
-      if (stored) entries.set(name, stored);
-    }
-    return { values, entries };
+    return committedState(this);
   }
 
   /** Lane state as plain JSON, optionally only some lanes. */
@@ -508,19 +367,5 @@ export class Twin implements LaneHost, LiveRecord {
     const pending = (this.deferred ??= []);
     for (let i = 0; i < pending.length; i += 2) if (pending[i] === lane) return; // keep the earliest old value
     pending.push(lane, old);
-  }
-
-  private armWindow(w: WindowLane): void {
-    const due = w.nextDeadline();
-    const name = this.definition.windowTimers[w.index]!;
-    if (due === undefined) this.cancelTimer(name);
-    else this.setTimer(name, due);
-  }
-
-  private closeWindows(name: string): void {
-    const w = this.lane(name) as WindowLane | undefined;
-    if (!w) return;
-    dispatchWindows(this, name, w.advance(this.now()));
-    this.armWindow(w);
   }
 }
