@@ -1,0 +1,186 @@
+/**
+ * `node --expose-gc --max-semi-space-size=64 .bench-build/bench/ab.js <core|restore|replay> <dirA> <dirB> [rounds]`:
+ * an A/B of two builds of twinflow in one process. Each directory is a checkout compiled
+ * with `tsc -p tsconfig.bench.json` (its `.bench-build/` is imported), so two commits are
+ * compared without a second process: rounds alternate A, B, B, A, … within seconds of each
+ * other, and a machine whose speed drifts by 2x between runs (this one does) shifts both
+ * sides alike. Prints each side's rounds, medians and B ÷ A.
+ *
+ * - core: a fresh runtime on `MemoryStateStore` per round, the core scenario's fleet (40 k
+ *   sensors), warm-up, then 2 timed passes of 400 k random readings through `feed`;
+ *   events/s and process CPU per event.
+ * - restore: one stored fleet (200 k twins, written by A's `writeFleet`); per round a fresh
+ *   runtime activates 60 floors by reads (`activateFloors`), then `store.load` of the same
+ *   twins; twins/s and the ratio to the load, per round.
+ * - replay: one recording of the generated fleet (1 M events, 40 k sensors, written by A);
+ *   per round `runReplay` with state in memory at 0 workers, tick 1 s; events/s.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+
+/** What this tool uses of a build (the compiled modules, typed loosely: two builds of one API). */
+interface Build {
+  dir: string;
+  src: typeof import('../src/index.js');
+  lmdb: typeof import('../src/store/lmdb-store.js');
+  models: typeof import('../models/index.js');
+  core: typeof import('./core.js');
+  feed: typeof import('./lib/feed.js');
+  persistence: typeof import('./persistence.js');
+  fleet: typeof import('../models/fleet.js');
+  replay: typeof import('../src/recording/replay-run.js');
+  writer: typeof import('../src/recording/recording-writer.js');
+}
+
+const silent = pino({ level: 'silent' });
+
+async function load(dir: string): Promise<Build> {
+  const root = pathToFileURL(resolve(dir, '.bench-build')).href;
+  const at = (p: string): Promise<never> => import(`${root}/${p}`) as Promise<never>;
+  return {
+    dir,
+    src: await at('src/index.js'),
+    lmdb: await at('src/store/lmdb-store.js'),
+    models: await at('models/index.js'),
+    core: await at('bench/core.js'),
+    feed: await at('bench/lib/feed.js'),
+    persistence: await at('bench/persistence.js'),
+    fleet: await at('models/fleet.js'),
+    replay: await at('src/recording/replay-run.js'),
+    writer: await at('src/recording/recording-writer.js'),
+  };
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Round r's order: A then B on even rounds, B then A on odd ones. */
+const order = (r: number): [number, number] => (r % 2 === 0 ? [0, 1] : [1, 0]);
+
+async function core(builds: Build[], rounds: number): Promise<void> {
+  const sensors = builds[0]!.core.fleetSensors(false);
+  const events = builds[0]!.core.randomEvents(sensors, 400_000, 7);
+  const warm = sensors.map((subject, i) => ({ ...builds[0]!.core.randomEvents([subject], 1, i)[0]!, id: `w${i}` }));
+  const rates: number[][] = [[], []];
+  const cpu: number[][] = [[], []];
+  let tag = 0;
+  for (let r = 0; r < rounds; r++)
+    for (const k of order(r)) {
+      const b = builds[k]!;
+      gc();
+      const rt = b.src.createRuntime({
+        models: b.models.buildingModels(),
+        logger: silent,
+        store: new b.src.MemoryStateStore(),
+      });
+      await b.feed.feed(rt, warm, 5000);
+      gc();
+      for (let pass = 0; pass < 2; pass++) {
+        tag++;
+        for (let i = 0; i < events.length; i++) events[i]!.id = `${tag}:${i}`;
+        const c0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        await b.feed.feed(rt, events, 5000);
+        const ns = Number(process.hrtime.bigint() - t0);
+        const c = process.cpuUsage(c0);
+        rates[k]!.push(events.length / (ns / 1e9));
+        cpu[k]!.push((c.user + c.system) / events.length);
+      }
+      await rt.close();
+    }
+  for (let k = 0; k < 2; k++)
+    console.log(
+      `${'AB'[k]} ${builds[k]!.dir}: ${(median(rates[k]!) / 1000).toFixed(1)}k ev/s ` +
+        `[${rates[k]!.map((x) => (x / 1000).toFixed(0)).join(' ')}], CPU ${median(cpu[k]!).toFixed(2)} µs/event`,
+    );
+  console.log(`B ÷ A: ${(median(rates[1]!) / median(rates[0]!)).toFixed(3)} (events/s, medians)`);
+}
+
+async function restore(builds: Build[], rounds: number): Promise<void> {
+  const fleet = await builds[0]!.persistence.writeFleet(200_000);
+  const perRound = 60;
+  let slice = 0;
+  const rates: number[][] = [[], []];
+  const loads: number[][] = [[], []];
+  for (let r = 0; r < rounds; r++)
+    for (const k of order(r)) {
+      const b = builds[k]!;
+      const rt = b.src.createRuntime({
+        models: b.models.buildingModels(),
+        logger: silent,
+        store: b.lmdb.LmdbStateStore.open({ path: fleet.dir }),
+        clock: new b.src.SimulatedClock(1_700_000_000_000),
+      });
+      await rt.read(fleet.sensorOf(fleet.floors[fleet.floors.length - 1]!, 0)); // the first read, untimed
+      const floors = fleet.floors.slice(slice * perRound, ++slice * perRound);
+      gc();
+      const before = rt.stats().activeTwins;
+      const t0 = process.hrtime.bigint();
+      await b.persistence.activateFloors(rt, floors);
+      const ns = Number(process.hrtime.bigint() - t0);
+      rates[k]!.push((rt.stats().activeTwins - before) / (ns / 1e9));
+      await rt.close();
+      const again = b.lmdb.LmdbStateStore.open({ path: fleet.dir });
+      const paths: string[] = [];
+      for (const f of floors) for (const p of again.list(f)) paths.push(p);
+      const t1 = process.hrtime.bigint();
+      for (const p of paths) again.load(p);
+      loads[k]!.push(paths.length / (Number(process.hrtime.bigint() - t1) / 1e9));
+      await again.close();
+    }
+  for (let k = 0; k < 2; k++)
+    console.log(
+      `${'AB'[k]} ${builds[k]!.dir}: restore ${(median(rates[k]!) / 1000).toFixed(1)}k twins/s, ` +
+        `store.load ${(median(loads[k]!) / 1000).toFixed(1)}k/s, ÷ load per round ` +
+        rates[k]!.map((x, i) => (x / loads[k]![i]!).toFixed(2)).join(' '),
+    );
+  console.log(`B ÷ A: ${(median(rates[1]!) / median(rates[0]!)).toFixed(3)} (twins/s, medians)`);
+}
+
+async function replay(builds: Build[], rounds: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'twinflow-ab-'));
+  try {
+    const file = join(dir, 'fleet.tfr');
+    const w = builds[0]!.writer.RecordingWriter.create(file, { created: 0 });
+    for (const chunk of builds[0]!.fleet.generateFleet({ seed: 1, events: 1_000_000 })) {
+      for (const e of chunk) w.append(e);
+      await w.ready();
+    }
+    await w.close();
+    const rates: number[][] = [[], []];
+    for (let r = 0; r < rounds; r++)
+      for (const k of order(r)) {
+        const b = builds[k]!;
+        gc();
+        const run = await b.replay.runReplay(file, { models: b.models.buildingModels(), logger: silent });
+        rates[k]!.push(run.eventsPerSecond);
+      }
+    report(builds, rates, 'ev/s');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function report(builds: Build[], rates: number[][], unit: string): void {
+  for (let k = 0; k < 2; k++)
+    console.log(
+      `${'AB'[k]} ${builds[k]!.dir}: ${(median(rates[k]!) / 1000).toFixed(1)}k ${unit} ` +
+        `[${rates[k]!.map((x) => (x / 1000).toFixed(0)).join(' ')}]`,
+    );
+  console.log(`B ÷ A: ${(median(rates[1]!) / median(rates[0]!)).toFixed(3)} (${unit}, medians)`);
+}
+
+const kinds: Record<string, (builds: Build[], rounds: number) => Promise<void>> = { core, restore, replay };
+const [what, dirA, dirB, roundsArg] = process.argv.slice(2);
+const kind = what === undefined ? undefined : kinds[what];
+if (kind === undefined || !dirA || !dirB) {
+  process.stderr.write('usage: ab.js <core|restore|replay> <dirA> <dirB> [rounds]\n');
+  process.exit(2);
+}
+await kind([await load(dirA), await load(dirB)], Number(roundsArg ?? 4));
