@@ -4,17 +4,20 @@
  * with `tsc -p tsconfig.bench.json` (its `.bench-build/` is imported), so two commits are
  * compared without a second process: rounds alternate A, B, B, A, … within seconds of each
  * other, and a machine whose speed drifts by 2x between runs (this one does) shifts both
- * sides alike. Prints each side's rounds, medians and B ÷ A.
+ * sides alike. It runs twice, in two processes, the second time with A and B swapped (the
+ * build loaded first was seen up to ~20 % ahead), and prints each run's rounds and medians
+ * and the geometric mean of B ÷ A over both orders.
  *
  * - core: a fresh runtime on `MemoryStateStore` per round, the core scenario's fleet (40 k
  *   sensors), warm-up, then 2 timed passes of 400 k random readings through `feed`;
  *   events/s and process CPU per event.
- * - restore: one stored fleet (200 k twins, written by A's `writeFleet`); per round a fresh
+ * - restore: one stored fleet (300 k twins, written by A's `writeFleet`); per round a fresh
  *   runtime activates 60 floors by reads (`activateFloors`), then `store.load` of the same
- *   twins; twins/s and the ratio to the load, per round.
+ *   twins; twins/s and the ratio to the load, per round (after one uncounted round each).
  * - replay: one recording of the generated fleet (1 M events, 40 k sensors, written by A);
  *   per round `runReplay` with state in memory at 0 workers, tick 1 s; events/s.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,13 +106,15 @@ async function core(builds: Build[], rounds: number): Promise<void> {
 }
 
 async function restore(builds: Build[], rounds: number): Promise<void> {
-  const fleet = await builds[0]!.persistence.writeFleet(200_000);
-  const perRound = 60;
+  const fleet = await builds[0]!.persistence.writeFleet(300_000);
+  // Fresh floors every round (a floor read once is live in no later runtime, but its pages are cached).
+  const perRound = Math.min(60, Math.floor(fleet.floors.length / (2 * (rounds + 1))));
   let slice = 0;
   const rates: number[][] = [[], []];
   const loads: number[][] = [[], []];
-  for (let r = 0; r < rounds; r++)
-    for (const k of order(r)) {
+  // Round -1 warms each build's code up (its restore path is JIT-compiled there) and is not counted.
+  for (let r = -1; r < rounds; r++)
+    for (const k of order(r + 2)) {
       const b = builds[k]!;
       const rt = b.src.createRuntime({
         models: b.models.buildingModels(),
@@ -124,8 +129,10 @@ async function restore(builds: Build[], rounds: number): Promise<void> {
       const t0 = process.hrtime.bigint();
       await b.persistence.activateFloors(rt, floors);
       const ns = Number(process.hrtime.bigint() - t0);
-      rates[k]!.push((rt.stats().activeTwins - before) / (ns / 1e9));
+      const rate = (rt.stats().activeTwins - before) / (ns / 1e9);
       await rt.close();
+      if (r < 0) continue;
+      rates[k]!.push(rate);
       const again = b.lmdb.LmdbStateStore.open({ path: fleet.dir });
       const paths: string[] = [];
       for (const f of floors) for (const p of again.list(f)) paths.push(p);
@@ -176,11 +183,38 @@ function report(builds: Build[], rates: number[][], unit: string): void {
   console.log(`B ÷ A: ${(median(rates[1]!) / median(rates[0]!)).toFixed(3)} (${unit}, medians)`);
 }
 
+/**
+ * Runs the comparison in two child processes, B after A and then with the checkouts
+ * swapped: the build loaded first (and, for restore, the one that wrote the fleet) was
+ * seen up to ~20 % ahead, so only the geometric mean of both orders is reported as B ÷ A.
+ */
+function bothOrders(args: string[]): void {
+  const [what, dirA, dirB, ...rest] = args;
+  const ratios: number[] = [];
+  for (const [first, second] of [
+    [dirA!, dirB!],
+    [dirB!, dirA!],
+  ] as const) {
+    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, what!, first, second, ...rest], {
+      env: { ...process.env, TWINFLOW_AB_CHILD: '1' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    process.stdout.write(child.stdout);
+    const m = /B ÷ A: ([\d.]+)/.exec(child.stdout);
+    if (child.status !== 0 || !m) throw new Error(`ab: the ${first} / ${second} run failed`);
+    ratios.push(first === dirA ? Number(m[1]) : 1 / Number(m[1]));
+  }
+  console.log(`${dirB} ÷ ${dirA}, both orders: ${Math.sqrt(ratios[0]! * ratios[1]!).toFixed(3)}`);
+}
+
 const kinds: Record<string, (builds: Build[], rounds: number) => Promise<void>> = { core, restore, replay };
-const [what, dirA, dirB, roundsArg] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const [what, dirA, dirB, roundsArg] = args;
 const kind = what === undefined ? undefined : kinds[what];
 if (kind === undefined || !dirA || !dirB) {
   process.stderr.write('usage: ab.js <core|restore|replay> <dirA> <dirB> [rounds]\n');
   process.exit(2);
 }
-await kind([await load(dirA), await load(dirB)], Number(roundsArg ?? 4));
+if (process.env.TWINFLOW_AB_CHILD === '1') await kind([await load(dirA), await load(dirB)], Number(roundsArg ?? 4));
+else bothOrders(args);
