@@ -5,14 +5,14 @@
  * compared without a second process: rounds alternate A, B, B, A, … within seconds of each
  * other, and a machine whose speed drifts by 2x between runs (this one does) shifts both
  * sides alike. It runs twice, in two processes, the second time with A and B swapped (the
- * build loaded first was seen up to ~20 % ahead), and prints each run's rounds and medians
+ * build loaded first was seen 20-25 % ahead), and prints each run's rounds and medians
  * and the geometric mean of B ÷ A over both orders.
  *
  * - core: a fresh runtime on `MemoryStateStore` per round, the core scenario's fleet (40 k
  *   sensors), warm-up, then 2 timed passes of 400 k random readings through `feed`;
  *   events/s and process CPU per event.
  * - restore: one stored fleet (300 k twins, written by A's `writeFleet`); per round a fresh
- *   runtime activates 60 floors by reads (`activateFloors`), then `store.load` of the same
+ *   runtime activates up to 60 fresh floors by reads (`activateFloors`), then `store.load` of the same
  *   twins; twins/s and the ratio to the load, per round (after one uncounted round each).
  * - replay: one recording of the generated fleet (1 M events, 40 k sensors, written by A);
  *   per round `runReplay` with state in memory at 0 workers, tick 1 s; events/s.
