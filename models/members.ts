@@ -17,6 +17,14 @@ const NONE: readonly string[] = [];
  * without the members of `old` that `next` no longer has, and with those of `next`: the
  * same list `SortedSet.fromSorted(current).replaceMembers(old, next)` leaves. Returns
  * `current` itself when nothing changes.
+ *
+ * Precondition: `current` holds every member of `old` (a parent's list is built from its
+ * children's lists and changed only here, with `old` the child's entry it last applied).
+ * That is what lets the walk skip the members `old` and `next` share at their start and
+ * end (both sorted, so no member of the rest is among them): a child's update usually adds
+ * or drops one member of a list of dozens of long paths, and the walk, which runs twice
+ * and compares each member by content with its neighbours in `current`, was most of a
+ * building's join turn.
  */
 export function replaceMembers(
   current: string[],
@@ -30,10 +38,21 @@ export function replaceMembers(
     const set = SortedSet.fromSorted(current);
     return set.replaceMembers(before, after) ? set.toArray() : current;
   }
-  const delta = mergeEdits(current, before, after, null);
+  // The shared start and end (identical strings, usually: the child built `next` from `old`'s).
+  let lo = 0;
+  const shorter = Math.min(before.length, after.length);
+  while (lo < shorter && before[lo] === after[lo]) lo++;
+  let endBefore = before.length;
+  let endAfter = after.length;
+  while (endBefore > lo && endAfter > lo && before[endBefore - 1] === after[endAfter - 1]) {
+    endBefore--;
+    endAfter--;
+  }
+  if (lo === endBefore && lo === endAfter) return current; // the same members
+  const delta = mergeEdits(current, before, endBefore, after, endAfter, lo, null);
   if (edits === 0) return current;
   const out = new Array<string>(current.length + delta);
-  mergeEdits(current, before, after, out);
+  mergeEdits(current, before, endBefore, after, endAfter, lo, out);
   return out;
 }
 
@@ -41,9 +60,9 @@ export function replaceMembers(
 let edits = 0;
 
 /**
- * Walks `old` and `next` merged (both sorted), finding each member's place in `current`
- * with a cursor that only moves forward: a child's members sit next to each other in its
- * parent's list, so each costs a comparison or two instead of a binary search of the
+ * Walks `old[from … oldEnd)` and `next[from … nextEnd)` merged (both sorted), finding each member's place in
+ * `current` with a cursor that only moves forward: a child's members sit next to each other
+ * in its parent's list, so each costs a comparison or two instead of a binary search of the
  * whole list. A member of `old` only that `current` has is removed; a member of `next` that
  * `current` lacks is added. Counts the edits into {@link edits} and returns the change in
  * size; with `out`, also writes the edited list there.
@@ -51,24 +70,27 @@ let edits = 0;
 function mergeEdits(
   current: readonly string[],
   old: readonly string[],
+  oldEnd: number,
   next: readonly string[],
+  nextEnd: number,
+  from: number,
   out: string[] | null,
 ): number {
-  let i = 0;
-  let j = 0;
+  let i = from;
+  let j = from;
   let c = 0;
   let w = 0;
   let delta = 0;
   edits = 0;
-  while (i < old.length || j < next.length) {
+  while (i < oldEnd || j < nextEnd) {
     let member: string;
     let inNext = true;
-    if (j === next.length || (i < old.length && old[i]! < next[j]!)) {
+    if (j === nextEnd || (i < oldEnd && old[i]! < next[j]!)) {
       member = old[i++]!;
       inNext = false;
     } else {
       member = next[j++]!;
-      if (i < old.length && old[i] === member) i++;
+      if (i < oldEnd && old[i] === member) i++;
     }
     const at = gallop(current, member, c);
     if (out !== null) while (c < at) out[w++] = current[c++]!;
