@@ -76,18 +76,24 @@ function warmEvents(sensors: string[]): EventInput[] {
   }));
 }
 
-/** `runs` timed passes of `events` through `rt` in feed batches of 5,000, fresh ids each pass (`<tag><pass>:<i>`). */
-async function timedPasses(rt: Runtime, events: EventInput[], runs: number, tag = ''): Promise<number[]> {
+/** `runs` timed passes of `events` through `rt` in feed batches of `step`, fresh ids each pass (`<tag><pass>:<i>`). */
+async function timedPasses(rt: Runtime, events: EventInput[], runs: number, tag = '', step = 5000): Promise<number[]> {
   let pass = 0;
   return repeat(runs, async () => {
     // Fresh ids each pass: replaying the same source+id would be deduplicated (no work).
     pass++;
     for (let i = 0; i < events.length; i++) events[i]!.id = `${tag}${pass}:${i}`;
     const t0 = process.hrtime.bigint();
-    await feed(rt, events, 5000);
+    await feed(rt, events, step);
     return perSecond(events.length, process.hrtime.bigint() - t0);
   });
 }
+
+/**
+ * Events per step of a lightly loaded node (a handful of readings arrive per tick), where
+ * parents' join turns coalesce little: the same fleet and readings in steps of 50.
+ */
+const SMALL_STEP = 50;
 
 /**
  * The core figure alone (core's "events/s, building model"): the same fleet, warm-up and
@@ -130,6 +136,8 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const rssPerTwin = (process.memoryUsage().rss - rssBefore) / rt.stats().activeTwins;
 
   const ours = await timedPasses(rt, events, ctx.runs);
+  const smallSteps = events.slice(0, events.length / 4);
+  const oursSmall = await timedPasses(rt, smallSteps, ctx.runs, 's', SMALL_STEP);
   // Bytes allocated per event: one more pass, untimed (the timed passes, warm-up included, took 1…runs + 1).
   const pass = ctx.runs + 2;
   for (let i = 0; i < events.length; i++) events[i]!.id = `${pass}:${i}`;
@@ -168,6 +176,17 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     throw new Error(`core: the lean loop did not take every event (${lean.events}, ${lean.duplicates} dup.)`);
   lean = null;
   gc();
+  const leanSmall = new LeanBuilding(topo);
+  leanSmall.run(warm, 5000, Date.now);
+  let smallPass = 0;
+  const leanSmallRates = await repeat(ctx.runs, () => {
+    smallPass++;
+    for (let i = 0; i < smallSteps.length; i++) smallSteps[i]!.id = `s${smallPass}:${i}`;
+    const t0 = process.hrtime.bigint();
+    leanSmall.run(smallSteps, SMALL_STEP, Date.now);
+    return perSecond(smallSteps.length, process.hrtime.bigint() - t0);
+  });
+  gc();
   // Not a strawman: the lean loop ends in the runtime's state after the same events in the same steps.
   const check = await checkLeanEquivalence(sensors, [warm, events], 5000);
 
@@ -203,6 +222,15 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       ours,
       baseline,
       baselineName: 'Map get+update',
+    },
+    {
+      scenario: 'core',
+      figure: `events/s, steps of ${SMALL_STEP} events (a lightly loaded node)`,
+      unit: 'ev/s',
+      ours: oursSmall,
+      baseline: leanSmallRates,
+      baselineName: `lean loop, same events in steps of ${SMALL_STEP}`,
+      note: `${smallSteps.length} events per pass; parents' join turns coalesce little in small steps (bench/README, session 9)`,
     },
     {
       scenario: 'core',
