@@ -36,8 +36,8 @@ export interface WarmTarget {
   readonly store: StateStore;
   readonly directory: TwinDirectory;
   readonly log: TwinLogger;
-  /** Starts a new twin from its stored state (restore, onStart, announce). */
-  start(twin: Twin, stored: StoredTwin): void;
+  /** Starts a new twin from its stored state (restore, onStart, announce); returns the twin that started. */
+  start(twin: Twin, stored: StoredTwin): Twin;
 }
 
 /**

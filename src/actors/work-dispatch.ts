@@ -55,6 +55,11 @@ export class WorkDispatch implements InboxConsumer {
    * thresholds), read once per step instead of once per item.
    */
   private stepSec = 0;
+  /**
+   * `deps.warm`, whose twins are stamped active as they start: a warmed twin had no turn
+   * yet, and at lastActiveSec 0 the idle sweep at the end of the warm's own step stopped it.
+   */
+  private readonly warmTarget: WarmTarget;
 
   constructor(private readonly deps: WorkDeps) {
     this.runner = deps.runner;
@@ -64,6 +69,17 @@ export class WorkDispatch implements InboxConsumer {
     this.journaling = deps.journaling;
     this.dedupeWindow = deps.dedupeWindow;
     this.twins = deps.directory.live;
+    const warm = deps.warm;
+    this.warmTarget = {
+      store: warm.store,
+      directory: warm.directory,
+      log: warm.log,
+      start: (twin, stored) => {
+        const started = warm.start(twin, stored);
+        started.lastActiveSec = this.stepSec;
+        return started;
+      },
+    };
   }
 
   /** A step begins: items from now on are stamped with the clock's current second. */
@@ -223,7 +239,7 @@ export class WorkDispatch implements InboxConsumer {
   /** One warm step (see {@link warmStep}); its ticket gets what it did. */
   private warmChunk(work: Extract<Work, { kind: 'warm' }>): void {
     try {
-      work.ticket.result = warmStep(this.deps.warm, work.path, work.after, work.owned);
+      work.ticket.result = warmStep(this.warmTarget, work.path, work.after, work.owned);
       this.step.finish(work);
     } catch (err) {
       this.step.finish(work, toTwinError(err));

@@ -3,7 +3,7 @@ import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { MemoryStateStore } from '../../src/index.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { roomPaths, seeded } from '../support/fleet.js';
-import { simulatedRuntime } from '../support/runtime.js';
+import { advance, simulatedRuntime } from '../support/runtime.js';
 import { tempDir } from '../support/tmp.js';
 
 const BUILDING = '/org/o/site/s/building/b1';
@@ -77,6 +77,26 @@ describe('Runtime.warm', () => {
     expect(rt.activePaths()).toEqual([]);
     expect(await rt.warm('/')).toBe(paths.length);
     expect(await rt.get(`${BUILDING}/floor/1`, 'temperature')).toBe(21);
+  });
+
+  it('keeps warmed twins live for the idle period, then passivates them (idle passivation on)', async () => {
+    const store = new MemoryStateStore();
+    const sensor = `${BUILDING}/floor/1/unit/a/room/1/sensors/climate`;
+    const seed = simulatedRuntime({ models: buildingModels(), store });
+    await seed.rt.ingest({ subject: sensor, data: { temperature: 21, humidity: 40 } });
+    await seed.rt.close();
+    const idleMs = 10 * 60_000;
+    const { rt, clock } = simulatedRuntime({ models: buildingModels(), store, passivation: { idleMs } });
+    const started = await rt.warm('/');
+    expect(started).toBeGreaterThan(1);
+    await rt.settle();
+    // Warming is for traffic still to come: its twins count as active from their start,
+    // not as idle since the epoch (they were stopped by the warm's own step).
+    expect(rt.activePaths()).toContain(sensor);
+    expect(rt.activePaths()).toHaveLength(started);
+    // Passivation still applies to them (the sensor's own timer turns keep it live).
+    await advance(rt, clock, idleMs + 60_000);
+    expect(rt.activePaths().length).toBeLessThan(started);
   });
 
   it('skips stored state under a key that is no valid path, and warms the rest', async () => {

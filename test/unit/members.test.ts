@@ -63,3 +63,50 @@ describe('replaceMembers (models/members.ts)', () => {
     expect(replaceMembers(removed, ['/r/001'], ['/r/001'])).toBe(removed);
   });
 });
+
+/**
+ * A parent's list kept by replaceMembers over many child updates, against a plain model
+ * (a Set, sorted when compared): long lists (the galloping cursor takes long steps), a
+ * child's members in one run of the parent's list (paths under the child) or spread out,
+ * empty lists, members that several children list, and members moving between children.
+ */
+describe('replaceMembers over a sequence of child updates', () => {
+  const pathOf = (i: number): string => `/org/o/site/s/building/b/floor/${i % 5}/unit/u${String(i).padStart(4, '0')}`;
+  const update = fc.record({
+    child: fc.integer({ min: 0, max: 5 }),
+    // The child's new members: a run of the member space (its subtree), some picked out
+    // of anywhere (shared with or moved from another child), or none.
+    start: fc.integer({ min: 0, max: 2999 }),
+    length: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 400 })),
+    picked: fc.array(fc.integer({ min: 0, max: 2999 }), { maxLength: 8 }),
+    drop: fc.integer({ min: 0, max: 3 }),
+  });
+
+  it('keeps the list the plain model keeps, and the same object when nothing changes', () => {
+    fc.assert(
+      fc.property(fc.array(update, { minLength: 1, maxLength: 30 }), (updates) => {
+        const children: string[][] = Array.from({ length: 6 }, () => []);
+        let list: string[] = [];
+        const model = new Set<string>();
+        for (const u of updates) {
+          const members = new Set<string>();
+          for (let i = u.start; i < Math.min(3000, u.start + u.length); i++)
+            if (i % 4 !== u.drop) members.add(pathOf(i));
+          for (const p of u.picked) members.add(pathOf(p));
+          const old = children[u.child]!;
+          const next = [...members].sort();
+          children[u.child] = next;
+          const before = list;
+          list = replaceMembers(list, old, next);
+          const nextSet = new Set(next);
+          for (const m of old) if (!nextSet.has(m)) model.delete(m);
+          for (const m of next) model.add(m);
+          const expected = [...model].sort();
+          expect(list).toEqual(expected);
+          expect(list === before).toBe(expected.length === before.length && expected.every((m, i) => m === before[i]));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
