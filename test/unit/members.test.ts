@@ -49,7 +49,7 @@ describe('replaceMembers (models/members.ts)', () => {
         expect(current).toEqual(frozen); // the lane's value is never changed in place
         expect(got === current).toBe(expected.length === current.length && expected.every((m, i) => m === current[i]));
       }),
-      { numRuns: 300 },
+      { numRuns: 3000 },
     );
   });
 
