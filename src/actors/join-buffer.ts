@@ -14,6 +14,12 @@ export class JoinUpdates {
   private count = 0;
   /** Cluster mode: the input-stream sequence of the join it carries, read from a vshard's input (0: none). */
   inputSeq = 0;
+  /**
+   * Some update may be what the parent holds already: it came from a child's announce (a
+   * restored child sends the value its restored parent has) or from another shard. A batch
+   * filled only by local commits (values that changed) skips the parent's check for that.
+   */
+  mayHold = false;
   /** `lane ␟ child` → position; built once a parent has more pending pairs than a scan should visit. */
   private index: Map<string, number> | null = null;
 
@@ -65,6 +71,7 @@ export class JoinUpdates {
     for (let i = 0; i < this.count; i++) this.valueOf[i] = undefined;
     this.count = 0;
     this.inputSeq = 0;
+    this.mayHold = false;
     this.index = null;
   }
 
@@ -220,13 +227,16 @@ export class JoinBuffer {
     return this.filling.length;
   }
 
-  add(parent: string, joinLane: string, child: string, value: unknown): void {
+  /** `changed`: a child's commit sends it because its value changed (see JoinUpdates.mayHold). */
+  add(parent: string, joinLane: string, child: string, value: unknown, changed = false): void {
     let at = this.positions.get(parent);
     if (at === undefined || at < 0) {
       at = this.filling.push(parent, this.spare.pop() ?? new JoinUpdates());
       this.positions.set(parent, at);
     }
-    this.filling.updates(at).set(joinLane, child, value);
+    const updates = this.filling.updates(at);
+    updates.set(joinLane, child, value);
+    if (!changed) updates.mayHold = true;
   }
 
   /**

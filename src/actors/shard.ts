@@ -275,9 +275,10 @@ export class Shard implements TurnSink {
   }
 
   /** A child's join value: buffered for a local parent's next join round, else sent to its shard. */
-  addJoin(child: Twin, joinLane: string, value: unknown): void {
+  addJoin(child: Twin, joinLane: string, value: unknown, changed: boolean): void {
     const parent = child.parent!;
-    if (!child.parentRemote && this.directory.isLocal(parent)) this.joins.add(parent, joinLane, child.path, value);
+    if (!child.parentRemote && this.directory.isLocal(parent))
+      this.joins.add(parent, joinLane, child.path, value, changed);
     else this.toRemote({ kind: 'join', parent, lane: joinLane, child: child.path, value });
   }
 

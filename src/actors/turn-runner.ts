@@ -39,8 +39,11 @@ function holdsAll(twin: Twin, updates: JoinUpdates): boolean {
 export interface TurnSink {
   /** Work for a twin of this shard (a command one twin sent another), run later in this step. */
   enqueueLocal(work: Work): void;
-  /** A child's lane value for its parent's join (buffered per parent, or sent to its shard). */
-  addJoin(child: Twin, joinLane: string, value: unknown): void;
+  /**
+   * A child's lane value for its parent's join (buffered per parent, or sent to its shard).
+   * `changed`: sent by a commit because the value changed, not by the child's announce.
+   */
+  addJoin(child: Twin, joinLane: string, value: unknown, changed: boolean): void;
   isLocal(path: string): boolean;
   sendRemote(message: RemoteMessage): void;
   armTimer(path: string, name: string, due: number): void;
@@ -156,7 +159,10 @@ export class TurnRunner implements TurnEnv {
   applyJoins(twin: Twin, updates: JoinUpdates): void {
     // Values the parent holds already (a restored child announcing what the parent's stored
     // join entries say) would change nothing: no turn (so nothing to log, hook or commit).
-    if (holdsAll(twin, updates)) return;
+    // Only a batch an announce or another shard filled is checked: a commit sends a value
+    // because it changed, and should the parent hold it anyway, the join lanes' own equality
+    // makes that turn change nothing; the check would cost an equality per batch for nothing.
+    if (updates.mayHold && holdsAll(twin, updates)) return;
     updates.canonicalize();
     if (!this.runTurn(twin, APPLY_JOINS, updates, -1)) return;
     for (let i = 0; i < updates.length; i++) this.runTurn(twin, APPLY_JOINS, updates, i);
@@ -191,7 +197,7 @@ export class TurnRunner implements TurnEnv {
           twin.projected = t;
           twin.projection = projected;
         }
-        this.sink.addJoin(twin, t.lane, projected);
+        this.sink.addJoin(twin, t.lane, projected, false);
       }
     }
   }
@@ -272,7 +278,7 @@ export class TurnRunner implements TurnEnv {
         const value = this.reads.laneValue(twin, lane);
         for (const t of targets) {
           if (!t.project) {
-            if (value !== READ_FAILED) this.sink.addJoin(twin, t.lane, value);
+            if (value !== READ_FAILED) this.sink.addJoin(twin, t.lane, value, true);
             continue;
           }
           const next = this.reads.project(twin, t, value);
@@ -286,7 +292,7 @@ export class TurnRunner implements TurnEnv {
           const before = twin.projected === t ? twin.projection : this.reads.project(twin, t, turn.old(i));
           twin.projected = t;
           twin.projection = next;
-          if (!jsonEquals(before, next)) this.sink.addJoin(twin, t.lane, next);
+          if (!jsonEquals(before, next)) this.sink.addJoin(twin, t.lane, next, true);
         }
       }
     }

@@ -174,6 +174,7 @@ export class InputConsumer {
       const updates = new JoinUpdates();
       updates.set(input.lane, input.child, input.value);
       updates.inputSeq = inputPosition(seq, 0);
+      updates.mayHold = true; // an announce of a child on another node, possibly
       this.shard.enqueue({ kind: 'joins', path: input.parent, updates });
       // Join work has no ticket: a call on the parent right behind it settles once the step
       // holding the join committed (a vshard of sites and orgs gets nothing but joins).
