@@ -60,10 +60,10 @@ export function replaceMembers(
 let edits = 0;
 
 /**
- * Walks `old[from … oldEnd)` and `next[from … nextEnd)` merged (both sorted), finding each member's place in
- * `current` with a cursor that only moves forward: a child's members sit next to each other
- * in its parent's list, so each costs a comparison or two instead of a binary search of the
- * whole list. A member of `old` only that `current` has is removed; a member of `next` that
+ * Walks `old[from … oldEnd)` and `next[from … nextEnd)` merged (both sorted), finding each
+ * member's place in `current` with a cursor that only moves forward: a child's members sit
+ * next to each other in its parent's list, so each costs a comparison or two instead of a
+ * binary search of the whole list. A member of `old` only that `current` has is removed; a member of `next` that
  * `current` lacks is added. Counts the edits into {@link edits} and returns the change in
  * size; with `out`, also writes the edited list there.
  */
