@@ -1,5 +1,5 @@
 /**
- * `node --expose-gc --max-semi-space-size=64 .bench-build/bench/ab.js <core|restore|replay> <dirA> <dirB> [rounds]`:
+ * `node --expose-gc --max-semi-space-size=64 .bench-build/bench/ab.js <core|small|restore|replay> <dirA> <dirB> [rounds]`:
  * an A/B of two builds of twinflow in one process. Each directory is a checkout compiled
  * with `tsc -p tsconfig.bench.json` (its `.bench-build/` is imported), so two commits are
  * compared without a second process: rounds alternate A, B, B, A, … within seconds of each
@@ -9,8 +9,10 @@
  * and the geometric mean of B ÷ A over both orders.
  *
  * - core: a fresh runtime on `MemoryStateStore` per round, the core scenario's fleet (40 k
- *   sensors), warm-up, then 2 timed passes of 400 k random readings through `feed`;
- *   events/s and process CPU per event.
+ *   sensors), warm-up, then 2 timed passes of 400 k random readings through `feed` in
+ *   steps of 5,000; events/s and process CPU per event.
+ * - small: the same in steps of 50 events, passes of 100 k (a lightly loaded node, where
+ *   parents' join turns coalesce little).
  * - restore: one stored fleet (300 k twins, written by A's `writeFleet`); per round a fresh
  *   runtime activates up to 60 fresh floors by reads (`activateFloors`), then `store.load` of the same
  *   twins; twins/s and the ratio to the load, per round (after one uncounted round each).
@@ -66,9 +68,9 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 /** Round r's order: A then B on even rounds, B then A on odd ones. */
 const order = (r: number): [number, number] => (r % 2 === 0 ? [0, 1] : [1, 0]);
 
-async function core(builds: Build[], rounds: number): Promise<void> {
+async function core(builds: Build[], rounds: number, step = 5000, count = 400_000): Promise<void> {
   const sensors = builds[0]!.core.fleetSensors(false);
-  const events = builds[0]!.core.randomEvents(sensors, 400_000, 7);
+  const events = builds[0]!.core.randomEvents(sensors, count, 7);
   const warm = sensors.map((subject, i) => ({ ...builds[0]!.core.randomEvents([subject], 1, i)[0]!, id: `w${i}` }));
   const rates: number[][] = [[], []];
   const cpu: number[][] = [[], []];
@@ -89,7 +91,7 @@ async function core(builds: Build[], rounds: number): Promise<void> {
         for (let i = 0; i < events.length; i++) events[i]!.id = `${tag}:${i}`;
         const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
-        await b.feed.feed(rt, events, 5000);
+        await b.feed.feed(rt, events, step);
         const ns = Number(process.hrtime.bigint() - t0);
         const c = process.cpuUsage(c0);
         rates[k]!.push(events.length / (ns / 1e9));
@@ -208,12 +210,15 @@ function bothOrders(args: string[]): void {
   console.log(`${dirB} ÷ ${dirA}, both orders: ${Math.sqrt(ratios[0]! * ratios[1]!).toFixed(3)}`);
 }
 
-const kinds: Record<string, (builds: Build[], rounds: number) => Promise<void>> = { core, restore, replay };
+/** core in steps of 50 events (a lightly loaded node: parents' join turns coalesce little), 100 k events a pass. */
+const small = (builds: Build[], rounds: number): Promise<void> => core(builds, rounds, 50, 100_000);
+
+const kinds: Record<string, (builds: Build[], rounds: number) => Promise<void>> = { core, small, restore, replay };
 const args = process.argv.slice(2);
 const [what, dirA, dirB, roundsArg] = args;
 const kind = what === undefined ? undefined : kinds[what];
 if (kind === undefined || !dirA || !dirB) {
-  process.stderr.write('usage: ab.js <core|restore|replay> <dirA> <dirB> [rounds]\n');
+  process.stderr.write('usage: ab.js <core|small|restore|replay> <dirA> <dirB> [rounds]\n');
   process.exit(2);
 }
 if (process.env.TWINFLOW_AB_CHILD === '1') await kind([await load(dirA), await load(dirB)], Number(roundsArg ?? 4));
