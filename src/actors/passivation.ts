@@ -1,3 +1,4 @@
+import { activitySecond } from './activity-time.js';
 import type { Clock } from './clock.js';
 import type { Twin } from './twin.js';
 
@@ -36,7 +37,7 @@ export class Passivator {
     if (p.idleMs === undefined) return;
     const now = this.clock.now();
     if (now >= this.nextIdleSweep) {
-      const cutoff = ((now - p.idleMs) / 1000) | 0;
+      const cutoff = activitySecond(now - p.idleMs);
       for (const twin of [...twins.values()]) if (twin.state === 'active' && twin.lastActiveSec < cutoff) stop(twin);
       this.nextIdleSweep = now + Math.max(1000, p.idleMs / 2);
     }

@@ -8,6 +8,7 @@ import { DedupeWindow } from './dedupe.js';
 import type { FilterMatches } from './observers.js';
 import { own } from './own.js';
 import { TwinCtx } from './twin-context.js';
+import { NEVER_ACTIVE } from './activity-time.js';
 import {
   ALL_LANES_DIRTY,
   ANNOUNCED,
@@ -81,8 +82,8 @@ export class Twin implements LaneHost, LiveRecord {
    */
   projected: JoinTarget | null = null;
   projection: unknown = undefined;
-  /** Clock seconds (a small integer, so no boxed number per turn) of the last turn. */
-  lastActiveSec = 0;
+  /** When the twin last had an item (see activity-time.ts: a small integer, so no boxed number per turn). */
+  lastActiveSec = NEVER_ACTIVE;
   // Read by twin-writes.ts (the record carries them); set only here.
   /** Hashed dedupe keys of the last accepted events (see DedupeWindow). */
   recent: number[] | null = null;

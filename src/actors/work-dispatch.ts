@@ -1,4 +1,5 @@
 import { toTwinError } from '../errors.js';
+import { activitySecond } from './activity-time.js';
 import type { Clock } from './clock.js';
 import { DedupeWindow } from './dedupe.js';
 import type { ObserverRegistry } from './observers.js';
@@ -84,7 +85,7 @@ export class WorkDispatch implements InboxConsumer {
 
   /** A step begins: items from now on are stamped with the clock's current second. */
   beginStep(): void {
-    this.stepSec = (this.deps.clock.now() / 1000) | 0;
+    this.stepSec = activitySecond(this.deps.clock.now());
   }
 
   process(work: Work): void {

@@ -4,6 +4,7 @@ import { buildingModels } from '../../models/index.js';
 import {
   createRuntime,
   defineTwin,
+  MemoryStateStore,
   SimulatedClock,
   value,
   map,
@@ -231,6 +232,34 @@ describe('passivation', () => {
     for (let i = 0; i < N; i++) if ((store.load(`/n/${i}`)?.values as { n?: number } | undefined)?.n !== 2) wrong++;
     expect(wrong).toBe(0);
     await store.close();
+  });
+
+  it('passivates idle twins across 2038-01-19 (seconds past 2^31 since 1970) and in far-off simulated years', async () => {
+    // A replay of recorded data may run on a simulated clock anywhere in time. Activity was
+    // kept as int32 seconds since 1970, which wrap at 2038-01-19 03:14:08: twins active before
+    // it looked newer than any cutoff after it and were never passivated.
+    for (const start of [Date.UTC(2038, 0, 19, 3, 10), Date.UTC(2081, 5, 1), Date.UTC(1999, 0, 1)]) {
+      const clock = new SimulatedClock(start);
+      const rt = createRuntime({
+        models: [counter],
+        logger: silent,
+        clock,
+        store: new MemoryStateStore(),
+        passivation: { idleMs: 5 * MIN },
+      });
+      await rt.ingest([{ subject: '/n/a', type: 'inc' }]);
+      expect(rt.activePaths()).toEqual(['/n/a']);
+      clock.advance(3 * MIN);
+      await rt.ingest([{ subject: '/n/b', type: 'inc' }]);
+      clock.advance(3 * MIN); // a idle 6 min, b 3 min
+      await rt.settle();
+      expect(rt.activePaths(), new Date(start).toISOString()).toEqual(['/n/b']);
+      clock.advance(11 * MIN);
+      await rt.settle();
+      expect(rt.activePaths(), new Date(start).toISOString()).toEqual([]);
+      expect(await rt.get('/n/a', 'n')).toBe(1);
+      await rt.close();
+    }
   });
 
   it('passivates idle twins on the clock, and they come back transparently', async () => {
