@@ -92,16 +92,30 @@ export class TwinCtx implements TwinContext<LaneSpecs> {
 /** The twin whose hook last asked for `ctx.timers` (module-private: no handle exposes it). */
 let timersTwin: CtxTarget | undefined;
 
+/**
+ * A timer name a model may arm or cancel: a non-empty string, not starting with `$` (the
+ * engine's own timers: `$w:<lane>` closes a window lane, and arming or cancelling it from a
+ * model stopped the window or swallowed the model's timer) and not `__proto__` (a twin's
+ * timers are stored as a plain object's keys, where that one is not a key).
+ */
+function userTimer(name: string): string {
+  if (typeof name !== 'string' || name.length === 0 || name.startsWith('$') || name === '__proto__')
+    throw new RangeError(
+      `timer name ${JSON.stringify(name)} is not allowed: a non-empty string, not starting with "$" and not "__proto__"`,
+    );
+  return name;
+}
+
 /** `ctx.timers`: one frozen handle for all twins, acting on {@link timersTwin}. */
 const SHARED_TIMERS: TwinTimers = Object.freeze({
   set(name: string, delayMs: number): void {
-    timersTwin!.setTimer(name, timersTwin!.now() + delayMs);
+    timersTwin!.setTimer(userTimer(name), timersTwin!.now() + delayMs);
   },
   setAt(name: string, time: number): void {
-    timersTwin!.setTimer(name, time);
+    timersTwin!.setTimer(userTimer(name), time);
   },
   cancel(name: string): void {
-    timersTwin!.cancelTimer(name);
+    timersTwin!.cancelTimer(userTimer(name));
   },
   due(name: string): number | undefined {
     return timersTwin!.timerDue(name);

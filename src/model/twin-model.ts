@@ -41,7 +41,11 @@ export interface DerivedEvent<D = unknown> {
 export type LaneSpecs = Record<string, LaneSpec>;
 export type LanesOf<L extends LaneSpecs> = { readonly [K in keyof L]: LaneOf<L[K]> };
 
-/** Timers of one twin, on the runtime's clock. Timers persist with the twin's state. */
+/**
+ * Timers of one twin, on the runtime's clock. Timers persist with the twin's state. A name
+ * is a non-empty string; names starting with `$` are the engine's (a window lane's close
+ * timer) and `__proto__` is refused: `set`, `setAt` and `cancel` of one throw, failing the turn.
+ */
 export interface TwinTimers {
   /** (Re)arms `name` to fire after `delayMs`; replaces an earlier setting. */
   set(name: string, delayMs: number): void;

@@ -195,4 +195,42 @@ describe('the ctx a model gets (issue 14)', () => {
     expect(report.rejected.map((r) => r.error.code)).toEqual(['TWIN_TURN_FAILED']);
     expect(await rt.get('/s/1', 'n')).toBe(5);
   });
+
+  it("refuses timer names the engine keeps for itself or a record cannot hold, and keeps the window's timer", async () => {
+    // `$w:<lane>` is a window lane's close timer: a model that armed or cancelled one silently
+    // stopped its window closing (or had its own onTimer never run); `__proto__` was lost when
+    // the timers were written into the record's plain object.
+    const fired: string[] = [];
+    const closed: number[] = [];
+    const timed = defineTwin({
+      name: 'timed',
+      route: '/t/:id',
+      lanes: { v: value(0), hourly: window({ source: 'v', kind: 'tumbling', size: 3_600_000, keep: 4 }) },
+      on: {
+        arm(ctx, e) {
+          ctx.lanes.v.set(ctx.lanes.v.get() + 1);
+          ctx.timers.set(String((e.data as { name: string }).name), 1000);
+        },
+        cancel(ctx, e) {
+          ctx.timers.cancel(String((e.data as { name: string }).name));
+        },
+      },
+      onTimer: {
+        ok: () => void fired.push('ok'),
+      },
+      onWindow: { hourly: (_ctx, w) => void closed.push(w.count) },
+    });
+    const { rt, clock } = simulatedRuntime({ models: [timed] });
+    const codes = async (type: string, name: string): Promise<string[]> =>
+      (await rt.ingest({ subject: '/t/1', type, data: { name } })).rejected.map((r) => r.error.code);
+    expect(await codes('arm', 'ok')).toEqual([]);
+    for (const name of ['$w:hourly', '$anything', '__proto__', ''])
+      expect(await codes('arm', name), name).toEqual(['TWIN_TURN_FAILED']);
+    expect(await codes('cancel', '$w:hourly')).toEqual(['TWIN_TURN_FAILED']);
+    clock.advance(2 * 3_600_000);
+    await rt.settle();
+    expect(fired).toEqual(['ok']);
+    expect(closed).toEqual([1]); // the window closed: its timer was not touched
+    await rt.close();
+  });
 });
