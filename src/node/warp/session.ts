@@ -65,9 +65,13 @@ export class WarpSession {
   private readonly wildcards: WildcardSlots;
   private credentials: unknown = undefined;
   private closed = false;
+  /** Commands handed to the runtime (or its authorizer) and not answered yet. */
+  private commandsInFlight = 0;
+  /** True while the socket is not read because of {@link commandsInFlight}. */
+  private commandsHeld = false;
 
   constructor(
-    ws: WebSocket,
+    private readonly ws: WebSocket,
     socket: Duplex,
     readonly encoding: WarpEncoding,
     private readonly ctx: SessionContext,
@@ -107,6 +111,14 @@ export class WarpSession {
     let n = 0;
     for (const up of this.links.values()) if (up.overflowing) n++;
     return n;
+  }
+
+  /**
+   * True while the server does not read this socket because its commands are being worked
+   * off: the heartbeat must not take the unread pongs for a dead peer.
+   */
+  get holdingInput(): boolean {
+    return this.commandsHeld;
   }
 
   /** Bytes and events waiting to be sent (bounded; see SocketWriter). */
@@ -382,6 +394,7 @@ export class WarpSession {
     }
     const overRate = this.overRate(node, lane);
     if (overRate) return this.commandFailed(node, lane, overRate);
+    this.commandStarted();
     this.authorized(
       'command',
       node,
@@ -389,10 +402,35 @@ export class WarpSession {
       () => {
         this.ctx.runtime
           .command(node, lane, value, { fromClient: true })
-          .catch((err) => this.commandFailed(node, lane, err));
+          .catch((err) => this.commandFailed(node, lane, err))
+          .finally(() => this.commandAnswered());
       },
-      (err) => this.commandFailed(node, lane, err),
+      (err) => {
+        this.commandFailed(node, lane, err);
+        this.commandAnswered();
+      },
     );
+  }
+
+  /**
+   * WARP has no command acknowledgement, so nothing else makes a client wait for its
+   * commands: without this a client writing commands faster than shards commit them grew
+   * the node's memory without end (a pending promise and a shard message each). At
+   * `maxCommandsInFlight` the socket is no longer read, so the client meets TCP backpressure.
+   */
+  private commandStarted(): void {
+    if (++this.commandsInFlight < this.ctx.limits.maxCommandsInFlight || this.commandsHeld) return;
+    this.commandsHeld = true;
+    this.ctx.stats.commandStalls++;
+    this.ws.pause();
+  }
+
+  /** Reads the socket again once half of the held commands are answered (not one frame per answer). */
+  private commandAnswered(): void {
+    this.commandsInFlight--;
+    if (!this.commandsHeld || this.commandsInFlight > this.ctx.limits.maxCommandsInFlight >> 1) return;
+    this.commandsHeld = false;
+    if (!this.closed) this.ws.resume();
   }
 
   /** The refusal of a command over the sender's ingest rate (counted), or undefined: it took one event of the rate. */
