@@ -17,7 +17,7 @@ import type { Rejections } from '../rejections.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { WarpAuthorizer } from './auth.js';
 import type { EventEncoder } from './event-encoder.js';
-import { isAddressError, unlinkBody } from './reasons.js';
+import { answersCommand, refusalKind, unlinkBody } from './reasons.js';
 import { Uplink } from './uplink.js';
 import type { WarpLimits, WarpStats } from './limits.js';
 import { SocketWriter } from './socket-writer.js';
@@ -350,6 +350,7 @@ export class WarpSession {
 
   private fail(up: Uplink, error: unknown): void {
     if (up.isClosed) return;
+    this.noteRefused('link', up.node, up.lane, error);
     if (this.links.get(key(up.node, up.lane)) === up) this.links.delete(key(up.node, up.lane));
     this.retire(
       up,
@@ -462,8 +463,24 @@ export class WarpSession {
   private commandFailed(node: string, lane: string, error: unknown): void {
     this.ctx.stats.commandsFailed++;
     this.ctx.log.debug({ node, lane, err: (error as Error)?.message }, 'WARP command failed');
-    if (this.closed || !isAddressError(error) || this.links.has(key(node, lane))) return;
+    this.noteRefused('command', node, lane, error);
+    if (this.closed || !answersCommand(error) || this.links.has(key(node, lane))) return;
     this.writer.control(this.envelope({ tag: 'unlinked', node, lane, body: unlinkBody(error, this.ctx.log) }));
+  }
+
+  /**
+   * Counts a link or command the client's input made fail (no such node or lane, a bad
+   * path, a value past a bound) with a rate-limited log line, as HTTP and MQTT count theirs:
+   * a client chooses how often it is refused.
+   */
+  private noteRefused(action: 'link' | 'command', node: string, lane: string, error: unknown): void {
+    const kind = refusalKind(error);
+    if (kind === undefined) return;
+    this.ctx.rejections.note(
+      kind,
+      { node, lane, principal: this.access.who, sender: this.remoteAddress },
+      `WARP ${action} refused: ${(error as Error).message}`,
+    );
   }
 
   /** Runs `allow` if the authorizer says yes; synchronous answers keep envelope order. */
