@@ -213,7 +213,7 @@ export class WarpSession {
       case 'auth':
         this.credentials = this.encoding === 'json' ? json : toJs(env.body);
         if (!this.access.enabled) this.writer.control(this.envelope({ tag: 'authed', body: ABSENT }));
-        else this.authenticate(credentialOfAuthBody(this.credentials));
+        else this.auth(credentialOfAuthBody(this.credentials));
         break;
       case 'deauth':
         this.credentials = undefined;
@@ -223,6 +223,22 @@ export class WarpSession {
       default:
         this.malformed(`@${env.tag} is sent by servers, not clients`);
     }
+  }
+
+  /**
+   * `@auth` whose body holds no credential (`@auth`, `@auth{}`, a token that is not a
+   * string): the caller meant to sign in and did not. Answered `@deauthed` and counted, as
+   * a wrong token is; with `anonymous` grants in the access file it used to be `@authed`
+   * while the socket stayed anonymous.
+   */
+  private auth(credential: Parameters<SessionAccess['authenticate']>[0]): void {
+    if (credential.kind !== 'none') return this.authenticate(credential);
+    this.ctx.rejections.note(
+      'warp.unauthenticated',
+      { code: 'TWIN_UNAUTHENTICATED', sender: this.remoteAddress },
+      'WARP @auth refused: its body holds no credential (@auth{token:"…"} or @auth "…")',
+    );
+    this.authenticate(credential, true);
   }
 
   /** Checks a credential, holding later envelopes meanwhile; answers `@authed` or `@deauthed`. */
