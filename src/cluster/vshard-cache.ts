@@ -80,7 +80,11 @@ export class VshardCache {
     const lock = claimCacheDir(dataDir);
     try {
       const path = join(dataDir, CACHE_DIR);
-      return new VshardCache(open({ path, maxDbs: 12, noSync: true, mapSize: 64 * 2 ** 30 }), lock, log);
+      return new VshardCache(
+        open({ path, maxDbs: 12, noSync: true, mapSize: 64 * 2 ** 30, noSubdir: false }),
+        lock,
+        log,
+      );
     } catch (err) {
       lock.release();
       throw err;

@@ -59,7 +59,10 @@ export function claimDataDir(path: string): DataDirLock {
 export function openDatabases(path: string, mapSize: number | undefined): LmdbDatabases {
   let root: RootDatabase;
   try {
-    root = open({ path, mapSize: mapSize ?? 64 * 2 ** 30, maxDbs: 12 });
+    // noSubdir: false: a data directory is a directory (data.mdb, lock.mdb inside, as
+    // claimDataDir and checkLmdbHeader assume). lmdb-js otherwise guesses from the name and
+    // takes `/tmp/tmp.Ab3xYz` or `./data.v2` (an "extension") for a file: EISDIR at start.
+    root = open({ path, mapSize: mapSize ?? 64 * 2 ** 30, maxDbs: 12, noSubdir: false });
   } catch (err) {
     throw openFailure(path, err);
   }

@@ -199,6 +199,26 @@ describe('access rules over WARP (2 workers)', () => {
     await c.until((m) => m.filter((x) => x.startsWith('@unlinked') && x.includes('@forbidden')).length >= 2);
   });
 
+  it('@auth without a credential in its body (none, {}, a number, an object, no token field) is @deauthed and counted, never @authed', async () => {
+    // These used to be answered @authed while the socket stayed anonymous: the client was
+    // told it had signed in, and its next link was refused for no reason it could see
+    // (when the access file has `anonymous` grants, as a public dashboard's would).
+    writeFileSync(file, JSON.stringify({ ...(rules() as object), anonymous: { roles: [] } }));
+    const { n } = await node();
+    const bodies = ['@auth', '@auth{}', '@auth{token:5}', '@auth{token:{a:1}}', '@auth{password:"x"}'];
+    for (const body of bodies) {
+      const c = await rawClient(n.ws);
+      c.send(body);
+      await c.until((m) => m.length === 1);
+      expect(c.messages, body).toEqual(['@deauthed']);
+      // A credential after it still works on the same socket.
+      c.send(`@auth{token:"${app.token}"}`);
+      await c.until((m) => m.length === 2);
+      expect(c.messages[1], body).toBe('@authed');
+    }
+    expect(n.rejections.count('warp.unauthenticated')).toBe(bodies.length);
+  });
+
   it('a token revoked by a reload stops working at once: its links close, HTTP and MQTT refuse it', async () => {
     const { n, bearer } = await node();
     const c = await rawClient(`${n.ws}?token=${encodeURIComponent(app.token)}`);

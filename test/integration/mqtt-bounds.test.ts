@@ -231,6 +231,34 @@ describe('#13.5 MQTT buffers are bounded', () => {
     expect(c.isClosed).toBe(false);
   });
 
+  it('MQTT 3.1.1: more QoS 2 PUBLISH awaiting PUBREL than the broker holds closes the connection, counted and logged once', async () => {
+    // The embedded broker (aedes) keeps each QoS 2 message until its PUBREL, at most 1000 per
+    // connection; past that it drops the connection. That used to be a debug line per
+    // refused packet (hundreds per connection) and nothing counted: the sender saw a reset.
+    await start();
+    const { port } = { port: node!.ingestion.mqtt!.port! };
+    const { c } = await RawClient.connected(port, 4);
+    const N = 1100;
+    c.socket.write(
+      Buffer.concat(
+        Array.from({ length: N }, (_, i) =>
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic: topicOf(CLIMATE),
+            payload: JSON.stringify({ temperature: i, humidity: 40 }),
+            qos: 2,
+            messageId: i + 1,
+            retain: false,
+            dup: false,
+          }),
+        ),
+      ),
+    );
+    expect(await closedWithin(c, 10_000)).toBe(true);
+    await waitFor(() => rejected('mqtt.qos2_inflight_exceeded') === 1, 5000, 'the refusal counted');
+    expect(logLines.filter((l) => l.includes('"mqtt.qos2_inflight_exceeded"'))).toHaveLength(1);
+  });
+
   it('#13.5 a QoS 1 flood whose PUBACKs are never read stops being read (server memory does not grow with it)', async () => {
     const { port, node: n } = await start({ maxWriteBufferBytes: 16 * 1024, maxInflight: 65_535 });
     const { c } = await RawClient.connected(port, 5);

@@ -177,6 +177,34 @@ describe('#13.7 one node per data directory', () => {
     expect(existsSync(join(dir, 'twinflow.lock'))).toBe(false); // a clean close gives the directory back
   }, 120_000);
 
+  it('a --data directory whose name has a dot (mktemp -d, data.v2) is a directory, existing or not', async () => {
+    // lmdb-js reads a path with an extension as a single file (noSubdir) unless told otherwise:
+    // `--data "$(mktemp -d)"` (/tmp/tmp.Ab3xYz) failed with EISDIR and no worker could start.
+    for (const dir of [tempDir('twinflow.'), join(tempDir(), 'data.v2')]) {
+      for (const workers of [0, 1]) {
+        const node = await startNode({
+          models: buildingModels(),
+          modelSource: buildingModelSource(),
+          workers,
+          dataDir: dir,
+          port: 0,
+          logger: pino({ level: 'silent' }),
+        });
+        nodes.push(node);
+        expect((await post(node.url, sensor(1), 20 + workers)).status).toBe(202);
+        await node.close();
+        nodes.length = 0;
+        expect(existsSync(join(dir, 'data.mdb'))).toBe(true);
+      }
+      const store = LmdbStateStore.open({ path: dir });
+      try {
+        expect(store.load(sensor(1))?.values.latest).toEqual({ temperature: 21, humidity: 40 });
+      } finally {
+        await store.close();
+      }
+    }
+  }, 120_000);
+
   it.skipIf(!existsSync('/proc/self/stat'))(
     '#13.7 a lock file of a dead process or of a reused pid does not block the directory; one naming a live process does',
     async () => {

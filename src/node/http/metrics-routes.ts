@@ -223,6 +223,12 @@ export function metricsRoutes(
           family('twinflow_warp_budget_stalls_total', 'counter', 'Times a socket reached its send budget.', [
             ['', w.budgetStalls],
           ]),
+          family(
+            'twinflow_warp_command_stalls_total',
+            'counter',
+            'Times the server stopped reading a socket that had maxCommandsInFlight commands in flight.',
+            [['', w.commandStalls]],
+          ),
           family('twinflow_warp_malformed_total', 'counter', 'Malformed WARP frames or envelopes received.', [
             ['', w.malformed],
           ]),

@@ -15,6 +15,9 @@ import { peerCommonName, secureContextOf, serverTlsOptions, type TlsOptions } fr
 import { IngestQuota, rateKeyOf } from './ingest-quota.js';
 import { PublishThrottle } from './publish-throttle.js';
 
+/** Inbound QoS 2 messages awaiting PUBREL that aedes keeps per connection (its default, named to be counted and documented). */
+const QOS2_INFLIGHT = 1000;
+
 export interface EmbeddedBrokerOptions {
   /** Listen address (default 127.0.0.1: the zero-setup broker is not exposed by default). */
   host?: string;
@@ -166,6 +169,7 @@ export async function startEmbeddedBroker(
     );
   };
   const aedes = await Aedes.createBroker({
+    maxInflightInbound: QOS2_INFLIGHT,
     authorizeForward(client, packet) {
       if (typeof packet.payload === 'object' && refused.has(packet.payload)) return null;
       // A `#` subscriber gets only what its principal may read (checked per topic, cached per client).
@@ -236,7 +240,20 @@ export async function startEmbeddedBroker(
     access?.forget(client);
     throttles.get(client)?.close();
   });
-  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+  // aedes keeps each inbound QoS 2 message until its PUBREL, at most QOS2_INFLIGHT
+  // per connection, and past it drops the connection (3.1.1 has no reason code). It reports
+  // that once per packet still queued: count the client once, like the wire's refusals.
+  const qos2Refused = new WeakSet<object>();
+  aedes.on('clientError', (client, err) => {
+    log.debug({ clientId: client.id, err: err.message }, 'mqtt client error');
+    if (!err.message.startsWith('maxInflightInbound exceeded') || qos2Refused.has(client)) return;
+    qos2Refused.add(client);
+    rejections.note(
+      'mqtt.qos2_inflight_exceeded',
+      { clientId: client.id, limit: QOS2_INFLIGHT },
+      `MQTT connection closed: more than ${QOS2_INFLIGHT} QoS 2 PUBLISH awaiting PUBREL`,
+    );
+  });
   aedes.on('keepaliveTimeout', (client) =>
     rejections.note(
       'mqtt.keepalive_timeout',

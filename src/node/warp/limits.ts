@@ -34,6 +34,13 @@ export interface WarpLimits {
    */
   maxQueuedEvents: number;
   /**
+   * Commands a socket may have sent that are not committed (or refused) yet. WARP has no
+   * command acknowledgement to make a client wait, so past this many the server stops
+   * reading the socket (TCP backpressure, counted in `commandStalls`) and reads again once
+   * half of them are answered; a frame already read is handled whole (default 256).
+   */
+  maxCommandsInFlight: number;
+  /**
    * Open WARP sockets of the node; an upgrade past it is answered 503
    * TWIN_TOO_MANY_CONNECTIONS. Keep it below the HTTP connection cap (`--http-max-connections`),
    * which counts WARP sockets too, so that plain HTTP keeps some room (default 5 000).
@@ -63,6 +70,7 @@ export const DEFAULT_WARP_LIMITS: Readonly<WarpLimits> = Object.freeze({
   frameBytes: 16 * 1024,
   maxPendingControl: 256,
   maxQueuedEvents: 256,
+  maxCommandsInFlight: 256,
   maxSockets: 5_000,
   pingIntervalMs: 30_000,
 });
@@ -93,6 +101,8 @@ export interface WarpStats {
   controlDropped: number;
   /** Times a socket hit its send budget. */
   budgetStalls: number;
+  /** Times the server stopped reading a socket because it had `maxCommandsInFlight` commands in flight. */
+  commandStalls: number;
 }
 
 /** Fresh zeroed counters. */
@@ -111,5 +121,6 @@ export function newWarpStats(): WarpStats {
     droppedClosed: 0,
     controlDropped: 0,
     budgetStalls: 0,
+    commandStalls: 0,
   };
 }

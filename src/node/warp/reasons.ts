@@ -32,7 +32,11 @@ const BY_CODE: Partial<Record<ErrorCode, UnlinkReason>> = {
   TWIN_TOO_MANY_TWINS: 'tooManyTwins', // a wildcard link matching more than --max-link-twins
   TWIN_RATE_LIMITED: 'rateLimited', // a command over the sender's ingest rate
   TWIN_FRAME_MALFORMED: 'malformed',
+  TWIN_PAYLOAD_TOO_DEEP: 'malformed', // a command value nested past --max-payload-depth
 };
+
+/** Refusals counted where they are refused (their own kinds: `warp.forbidden`, `warp.rate_limited`, `warp.too_many_links`). */
+const COUNTED_ELSEWHERE = new Set<ErrorCode>(['TWIN_FORBIDDEN', 'TWIN_RATE_LIMITED', 'TWIN_LINK_LIMIT']);
 
 /**
  * The `@unlinked` body for an error: `@laneNotFound(code:TWIN_LANE_NOT_FOUND,message:"…")`.
@@ -68,4 +72,34 @@ export function unlinkBody(error: unknown, log?: TwinLogger): Value {
 export function isAddressError(error: unknown): boolean {
   const reason = BY_CODE[toTwinError(error).code];
   return reason !== undefined && reason !== 'malformed';
+}
+
+/**
+ * True for the command refusals a client is told about with `@unlinked` (when no link to
+ * that lane is open): the address errors, and a value past an input bound (which, like a
+ * malformed frame, would fail again if resent). A payload the model rejected is only logged.
+ *
+ * @example
+ * ```ts
+ * answersCommand(new TwinError('TWIN_PAYLOAD_TOO_DEEP', 'too deep')); // true
+ * ```
+ */
+export function answersCommand(error: unknown): boolean {
+  return isAddressError(error) || toTwinError(error).code === 'TWIN_PAYLOAD_TOO_DEEP';
+}
+
+/**
+ * The kind (`twinflow_rejected_total{kind}`) under which a client's refused link or command
+ * is counted, `warp.<CODE>` as HTTP counts `http.<CODE>`; undefined for the node's own
+ * failures (5xx) and for refusals counted where they happen.
+ *
+ * @example
+ * ```ts
+ * refusalKind(new TwinError('TWIN_LANE_NOT_FOUND', 'no lane')); // 'warp.TWIN_LANE_NOT_FOUND'
+ * ```
+ */
+export function refusalKind(error: unknown): string | undefined {
+  const e = toTwinError(error);
+  if (e.status >= 500 || COUNTED_ELSEWHERE.has(e.code)) return undefined;
+  return `warp.${e.code}`;
 }

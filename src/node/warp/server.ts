@@ -234,7 +234,10 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
   const heartbeat =
     limits.pingIntervalMs > 0
       ? setInterval(() => {
-          for (const ws of sessions.keys()) {
+          for (const [ws, session] of sessions) {
+            // A socket the server stopped reading (its commands are being worked off) may
+            // have answered: its pong is unread, not missing.
+            if (session.holdingInput) alive.add(ws);
             if (!alive.has(ws)) {
               rejections.note(
                 'warp.heartbeat_timeout',

@@ -17,7 +17,7 @@ import type { Rejections } from '../rejections.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { WarpAuthorizer } from './auth.js';
 import type { EventEncoder } from './event-encoder.js';
-import { isAddressError, unlinkBody } from './reasons.js';
+import { answersCommand, refusalKind, unlinkBody } from './reasons.js';
 import { Uplink } from './uplink.js';
 import type { WarpLimits, WarpStats } from './limits.js';
 import { SocketWriter } from './socket-writer.js';
@@ -65,9 +65,13 @@ export class WarpSession {
   private readonly wildcards: WildcardSlots;
   private credentials: unknown = undefined;
   private closed = false;
+  /** Commands handed to the runtime (or its authorizer) and not answered yet. */
+  private commandsInFlight = 0;
+  /** True while the socket is not read because of {@link commandsInFlight}. */
+  private commandsHeld = false;
 
   constructor(
-    ws: WebSocket,
+    private readonly ws: WebSocket,
     socket: Duplex,
     readonly encoding: WarpEncoding,
     private readonly ctx: SessionContext,
@@ -107,6 +111,14 @@ export class WarpSession {
     let n = 0;
     for (const up of this.links.values()) if (up.overflowing) n++;
     return n;
+  }
+
+  /**
+   * True while the server does not read this socket because its commands are being worked
+   * off: the heartbeat must not take the unread pongs for a dead peer.
+   */
+  get holdingInput(): boolean {
+    return this.commandsHeld;
   }
 
   /** Bytes and events waiting to be sent (bounded; see SocketWriter). */
@@ -201,7 +213,7 @@ export class WarpSession {
       case 'auth':
         this.credentials = this.encoding === 'json' ? json : toJs(env.body);
         if (!this.access.enabled) this.writer.control(this.envelope({ tag: 'authed', body: ABSENT }));
-        else this.authenticate(credentialOfAuthBody(this.credentials));
+        else this.auth(credentialOfAuthBody(this.credentials));
         break;
       case 'deauth':
         this.credentials = undefined;
@@ -211,6 +223,22 @@ export class WarpSession {
       default:
         this.malformed(`@${env.tag} is sent by servers, not clients`);
     }
+  }
+
+  /**
+   * `@auth` whose body holds no credential (`@auth`, `@auth{}`, a token that is not a
+   * string): the caller meant to sign in and did not. Answered `@deauthed` and counted, as
+   * a wrong token is; with `anonymous` grants in the access file it used to be `@authed`
+   * while the socket stayed anonymous.
+   */
+  private auth(credential: Parameters<SessionAccess['authenticate']>[0]): void {
+    if (credential.kind !== 'none') return this.authenticate(credential);
+    this.ctx.rejections.note(
+      'warp.unauthenticated',
+      { code: 'TWIN_UNAUTHENTICATED', sender: this.remoteAddress },
+      'WARP @auth refused: its body holds no credential (@auth{token:"…"} or @auth "…")',
+    );
+    this.authenticate(credential, true);
   }
 
   /** Checks a credential, holding later envelopes meanwhile; answers `@authed` or `@deauthed`. */
@@ -338,6 +366,7 @@ export class WarpSession {
 
   private fail(up: Uplink, error: unknown): void {
     if (up.isClosed) return;
+    this.noteRefused('link', up.node, up.lane, error);
     if (this.links.get(key(up.node, up.lane)) === up) this.links.delete(key(up.node, up.lane));
     this.retire(
       up,
@@ -382,6 +411,7 @@ export class WarpSession {
     }
     const overRate = this.overRate(node, lane);
     if (overRate) return this.commandFailed(node, lane, overRate);
+    this.commandStarted();
     this.authorized(
       'command',
       node,
@@ -389,10 +419,35 @@ export class WarpSession {
       () => {
         this.ctx.runtime
           .command(node, lane, value, { fromClient: true })
-          .catch((err) => this.commandFailed(node, lane, err));
+          .catch((err) => this.commandFailed(node, lane, err))
+          .finally(() => this.commandAnswered());
       },
-      (err) => this.commandFailed(node, lane, err),
+      (err) => {
+        this.commandFailed(node, lane, err);
+        this.commandAnswered();
+      },
     );
+  }
+
+  /**
+   * WARP has no command acknowledgement, so nothing else makes a client wait for its
+   * commands: without this a client writing commands faster than shards commit them grew
+   * the node's memory without end (a pending promise and a shard message each). At
+   * `maxCommandsInFlight` the socket is no longer read, so the client meets TCP backpressure.
+   */
+  private commandStarted(): void {
+    if (++this.commandsInFlight < this.ctx.limits.maxCommandsInFlight || this.commandsHeld) return;
+    this.commandsHeld = true;
+    this.ctx.stats.commandStalls++;
+    this.ws.pause();
+  }
+
+  /** Reads the socket again once half of the held commands are answered (not one frame per answer). */
+  private commandAnswered(): void {
+    this.commandsInFlight--;
+    if (!this.commandsHeld || this.commandsInFlight > this.ctx.limits.maxCommandsInFlight >> 1) return;
+    this.commandsHeld = false;
+    if (!this.closed) this.ws.resume();
   }
 
   /** The refusal of a command over the sender's ingest rate (counted), or undefined: it took one event of the rate. */
@@ -424,8 +479,24 @@ export class WarpSession {
   private commandFailed(node: string, lane: string, error: unknown): void {
     this.ctx.stats.commandsFailed++;
     this.ctx.log.debug({ node, lane, err: (error as Error)?.message }, 'WARP command failed');
-    if (this.closed || !isAddressError(error) || this.links.has(key(node, lane))) return;
+    this.noteRefused('command', node, lane, error);
+    if (this.closed || !answersCommand(error) || this.links.has(key(node, lane))) return;
     this.writer.control(this.envelope({ tag: 'unlinked', node, lane, body: unlinkBody(error, this.ctx.log) }));
+  }
+
+  /**
+   * Counts a link or command the client's input made fail (no such node or lane, a bad
+   * path, a value past a bound) with a rate-limited log line, as HTTP and MQTT count theirs:
+   * a client chooses how often it is refused.
+   */
+  private noteRefused(action: 'link' | 'command', node: string, lane: string, error: unknown): void {
+    const kind = refusalKind(error);
+    if (kind === undefined) return;
+    this.ctx.rejections.note(
+      kind,
+      { node, lane, principal: this.access.who, sender: this.remoteAddress },
+      `WARP ${action} refused: ${(error as Error).message}`,
+    );
   }
 
   /** Runs `allow` if the authorizer says yes; synchronous answers keep envelope order. */
