@@ -27,6 +27,29 @@ afterEach(async () => {
 /** Log lines the node wrote (pino JSON), to count them. */
 let logLines: string[] = [];
 
+/** `count` PUBLISH packets on `topic` in one buffer, ids from `firstId`, payload `i` from `payload(i)`. */
+function publishes(
+  topic: string,
+  count: number,
+  qos: 1 | 2,
+  payload: (i: number) => string | Buffer,
+  firstId = 1,
+): Buffer {
+  return Buffer.concat(
+    Array.from({ length: count }, (_, i) =>
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic,
+        payload: payload(i),
+        qos,
+        messageId: firstId + i,
+        retain: false,
+        dup: false,
+      }),
+    ),
+  );
+}
+
 async function start(mqtt: Omit<MqttOptions, 'port'> = {}): Promise<{ port: number; url: string; node: TwinflowNode }> {
   logLines = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
@@ -208,21 +231,7 @@ describe('#13.5 MQTT buffers are bounded', () => {
     const { port, node: n } = await start({ maxInflight: 5 });
     const { c } = await RawClient.connected(port, 4);
     const N = 300;
-    c.socket.write(
-      Buffer.concat(
-        Array.from({ length: N }, (_, i) =>
-          mqttPacket.generate({
-            cmd: 'publish',
-            topic: topicOf(CLIMATE),
-            payload: JSON.stringify({ temperature: i, humidity: 40 }),
-            qos: 1,
-            messageId: i + 1,
-            retain: false,
-            dup: false,
-          }),
-        ),
-      ),
-    );
+    c.socket.write(publishes(topicOf(CLIMATE), N, 1, (i) => JSON.stringify({ temperature: i, humidity: 40 })));
     await waitFor(() => c.packets.filter((p) => p.cmd === 'puback').length === N, 30_000, 'every PUBACK');
     expect(c.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual(
       Array.from({ length: N }, (_, i) => i + 1),
@@ -239,21 +248,7 @@ describe('#13.5 MQTT buffers are bounded', () => {
     const { port } = { port: node!.ingestion.mqtt!.port! };
     const { c } = await RawClient.connected(port, 4);
     const N = 1100;
-    c.socket.write(
-      Buffer.concat(
-        Array.from({ length: N }, (_, i) =>
-          mqttPacket.generate({
-            cmd: 'publish',
-            topic: topicOf(CLIMATE),
-            payload: JSON.stringify({ temperature: i, humidity: 40 }),
-            qos: 2,
-            messageId: i + 1,
-            retain: false,
-            dup: false,
-          }),
-        ),
-      ),
-    );
+    c.socket.write(publishes(topicOf(CLIMATE), N, 2, (i) => JSON.stringify({ temperature: i, humidity: 40 })));
     expect(await closedWithin(c, 10_000)).toBe(true);
     await waitFor(() => rejected('mqtt.qos2_inflight_exceeded') === 1, 5000, 'the refusal counted');
     expect(logLines.filter((l) => l.includes('"mqtt.qos2_inflight_exceeded"'))).toHaveLength(1);
@@ -445,21 +440,7 @@ describe('R6 a subscriber that does not read holds up no publish', () => {
     const big = Buffer.alloc(256 * 1024, 0x61);
     const N = 192;
     for (let i = 0; i < N; i += 16) {
-      pub.socket.write(
-        Buffer.concat(
-          Array.from({ length: 16 }, (_, k) =>
-            mqttPacket.generate({
-              cmd: 'publish',
-              topic: 'org/contoso/site/berlin/signals/bulk',
-              payload: big,
-              qos: 1,
-              messageId: i + k + 1,
-              retain: false,
-              dup: false,
-            }),
-          ),
-        ),
-      );
+      pub.socket.write(publishes('org/contoso/site/berlin/signals/bulk', 16, 1, () => big, i + 1));
     }
     await waitFor(
       () => pub.packets.filter((p) => p.cmd === 'puback').length === N,
@@ -529,21 +510,7 @@ describe('R6 a subscriber that does not read holds up no publish', () => {
     await sub.next('suback');
     const { c: pub } = await RawClient.connected(port, 4, 'publisher');
     const N = 500;
-    pub.socket.write(
-      Buffer.concat(
-        Array.from({ length: N }, (_, i) =>
-          mqttPacket.generate({
-            cmd: 'publish',
-            topic: 'org/contoso/site/berlin/signals/tick',
-            payload: `tick-${i}`,
-            qos: 1,
-            messageId: i + 1,
-            retain: false,
-            dup: false,
-          }),
-        ),
-      ),
-    );
+    pub.socket.write(publishes('org/contoso/site/berlin/signals/tick', N, 1, (i) => `tick-${i}`));
     await waitFor(() => sub.packets.filter((p) => p.cmd === 'publish').length === N, 10_000, 'every delivery');
     expect(sub.packets.filter((p) => p.cmd === 'publish').map((p) => String(p.payload))).toEqual(
       Array.from({ length: N }, (_, i) => `tick-${i}`),

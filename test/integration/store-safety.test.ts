@@ -113,6 +113,18 @@ async function seeded(entriesOf2 = 0): Promise<string> {
   return dir;
 }
 
+/** A node with the building model on the data directory `dir`, as `serve` starts one. */
+function buildingNodeOn(dir: string, workers: number): Promise<TwinflowNode> {
+  return startNode({
+    models: buildingModels(),
+    modelSource: buildingModelSource(),
+    workers,
+    dataDir: dir,
+    port: 0,
+    logger: pino({ level: 'silent' }),
+  });
+}
+
 describe('#13.7 one node per data directory', () => {
   it('#13.7 a second serve on the same --data exits non-zero naming the directory and the pid holding it; after kill -9 of the first a new one starts', async () => {
     const dir = tempDir();
@@ -146,30 +158,14 @@ describe('#13.7 one node per data directory', () => {
     const other = serve(dir, 0);
     expect(await within(other.serving, 30_000, 'serve')).toMatch(/^http:/);
     for (const workers of [0, 2]) {
-      await expect(
-        startNode({
-          models: buildingModels(),
-          modelSource: buildingModelSource(),
-          workers,
-          dataDir: dir,
-          port: 0,
-          logger: pino({ level: 'silent' }),
-        }),
-      ).rejects.toMatchObject({
+      await expect(buildingNodeOn(dir, workers)).rejects.toMatchObject({
         code: 'TWIN_STORE_LOCKED',
         message: expect.stringContaining(`pid ${other.child.pid}`),
       });
     }
     other.child.kill('SIGKILL');
     await within(other.exit, 10_000, 'kill -9');
-    const node = await startNode({
-      models: buildingModels(),
-      modelSource: buildingModelSource(),
-      workers: 2,
-      dataDir: dir,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-    });
+    const node = await buildingNodeOn(dir, 2);
     nodes.push(node);
     expect((await post(node.url, sensor(1), 22)).status).toBe(202);
     await node.close();
@@ -182,14 +178,7 @@ describe('#13.7 one node per data directory', () => {
     // `--data "$(mktemp -d)"` (/tmp/tmp.Ab3xYz) failed with EISDIR and no worker could start.
     for (const dir of [tempDir('twinflow.'), join(tempDir(), 'data.v2')]) {
       for (const workers of [0, 1]) {
-        const node = await startNode({
-          models: buildingModels(),
-          modelSource: buildingModelSource(),
-          workers,
-          dataDir: dir,
-          port: 0,
-          logger: pino({ level: 'silent' }),
-        });
+        const node = await buildingNodeOn(dir, workers);
         nodes.push(node);
         expect((await post(node.url, sensor(1), 20 + workers)).status).toBe(202);
         await node.close();
@@ -286,14 +275,7 @@ describe('#13.8 a damaged store', () => {
       await records.put(sensor(1), garbage);
       await raw.close();
 
-      const node = await startNode({
-        models: buildingModels(),
-        modelSource: buildingModelSource(),
-        workers,
-        dataDir: dir,
-        port: 0,
-        logger: pino({ level: 'silent' }),
-      });
+      const node = await buildingNodeOn(dir, workers);
       nodes.push(node);
       // The old code answered every call of this twin with 500 "Cannot read properties of undefined (reading 'push')".
       for (let i = 0; i < 2; i++) {
