@@ -1,5 +1,5 @@
 /**
- * `node --expose-gc --max-semi-space-size=64 .bench-build/bench/ab.js <core|small|restore|replay> <dirA> <dirB> [rounds]`:
+ * `node --expose-gc --max-semi-space-size=64 .bench-build/bench/ab.js <core|small|strict|restore|replay> <dirA> <dirB> [rounds]`:
  * an A/B of two builds of twinflow in one process. Each directory is a checkout compiled
  * with `tsc -p tsconfig.bench.json` (its `.bench-build/` is imported), so two commits are
  * compared without a second process: rounds alternate A, B, B, A, … within seconds of each
@@ -13,7 +13,11 @@
  *   steps of 5,000; events/s and process CPU per event.
  * - small: the same in steps of 50 events, passes of 100 k (a lightly loaded node, where
  *   parents' join turns coalesce little).
- * - restore: one stored fleet (300 k twins, written by A's `writeFleet`); per round a fresh
+ * - strict: a fresh runtime on LMDB (`strict`, a temp directory) per round, the core fleet,
+ *   warm-up, then one timed pass of 200 k readings in steps of 5,000 until on disk;
+ *   events/s and store writes (puts and deletes) per event.
+ * - restore: one stored fleet per build (300 k twins, written by its own `writeFleet`: a
+ *   build reads only its own layout); per round a fresh
  *   runtime activates up to 60 fresh floors by reads (`activateFloors`), then `store.load` of the same
  *   twins; twins/s and the ratio to the load, per round (after one uncounted round each).
  * - replay: one recording of the generated fleet (1 M events, 40 k sensors, written by A);
@@ -107,8 +111,48 @@ async function core(builds: Build[], rounds: number, step = 5000, count = 400_00
   console.log(`B ÷ A: ${(median(rates[1]!) / median(rates[0]!)).toFixed(3)} (events/s, medians)`);
 }
 
+async function strict(builds: Build[], rounds: number, count = 200_000): Promise<void> {
+  const sensors = builds[0]!.core.fleetSensors(false);
+  const events = builds[0]!.core.randomEvents(sensors, count, 7);
+  const warm = sensors.map((subject, i) => ({ ...builds[0]!.core.randomEvents([subject], 1, i)[0]!, id: `w${i}` }));
+  const rates: number[][] = [[], []];
+  const writes: number[][] = [[], []];
+  let tag = 0;
+  for (let r = 0; r < rounds; r++)
+    for (const k of order(r)) {
+      const b = builds[k]!;
+      const dir = mkdtempSync(join(tmpdir(), 'twinflow-ab-strict-'));
+      try {
+        gc();
+        const store = b.lmdb.LmdbStateStore.open({ path: dir, durability: 'strict' });
+        let ops = 0;
+        const write = store.write.bind(store);
+        store.write = (batch) => ((ops += batch.length), write(batch));
+        const rt = b.src.createRuntime({ models: b.models.buildingModels(), logger: silent, store });
+        await b.feed.feed(rt, warm, 5000);
+        await rt.settle();
+        gc();
+        tag++;
+        for (let i = 0; i < events.length; i++) events[i]!.id = `${tag}:${i}`;
+        ops = 0;
+        const t0 = process.hrtime.bigint();
+        await b.feed.feed(rt, events, 5000);
+        await store.sync();
+        const ns = Number(process.hrtime.bigint() - t0);
+        rates[k]!.push(events.length / (ns / 1e9));
+        writes[k]!.push(ops / events.length);
+        await rt.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  report(builds, rates, 'ev/s');
+  for (let k = 0; k < 2; k++) console.log(`${'AB'[k]}: ${median(writes[k]!).toFixed(3)} store writes per event`);
+}
+
 async function restore(builds: Build[], rounds: number): Promise<void> {
-  const fleet = await builds[0]!.persistence.writeFleet(300_000);
+  const fleets = [await builds[0]!.persistence.writeFleet(300_000), await builds[1]!.persistence.writeFleet(300_000)];
+  const fleet = fleets[0]!;
   // Fresh floors every round (a floor read once is live in no later runtime, but its pages are cached).
   const perRound = Math.min(60, Math.floor(fleet.floors.length / (2 * (rounds + 1))));
   let slice = 0;
@@ -121,7 +165,7 @@ async function restore(builds: Build[], rounds: number): Promise<void> {
       const rt = b.src.createRuntime({
         models: b.models.buildingModels(),
         logger: silent,
-        store: b.lmdb.LmdbStateStore.open({ path: fleet.dir }),
+        store: b.lmdb.LmdbStateStore.open({ path: fleets[k]!.dir }),
         clock: new b.src.SimulatedClock(1_700_000_000_000),
       });
       await rt.read(fleet.sensorOf(fleet.floors[fleet.floors.length - 1]!, 0)); // the first read, untimed
@@ -135,7 +179,7 @@ async function restore(builds: Build[], rounds: number): Promise<void> {
       await rt.close();
       if (r < 0) continue;
       rates[k]!.push(rate);
-      const again = b.lmdb.LmdbStateStore.open({ path: fleet.dir });
+      const again = b.lmdb.LmdbStateStore.open({ path: fleets[k]!.dir });
       const paths: string[] = [];
       for (const f of floors) for (const p of again.list(f)) paths.push(p);
       const t1 = process.hrtime.bigint();
@@ -187,8 +231,8 @@ function report(builds: Build[], rates: number[][], unit: string): void {
 
 /**
  * Runs the comparison in two child processes, B after A and then with the checkouts
- * swapped: the build loaded first (and, for restore, the one that wrote the fleet) was
- * seen up to ~20 % ahead, so only the geometric mean of both orders is reported as B ÷ A.
+ * swapped: the build loaded first was seen up to ~20 % ahead, so only the geometric mean
+ * of both orders is reported as B ÷ A.
  */
 function bothOrders(args: string[]): void {
   const [what, dirA, dirB, ...rest] = args;
@@ -213,12 +257,18 @@ function bothOrders(args: string[]): void {
 /** core in steps of 50 events (a lightly loaded node: parents' join turns coalesce little), 100 k events a pass. */
 const small = (builds: Build[], rounds: number): Promise<void> => core(builds, rounds, 50, 100_000);
 
-const kinds: Record<string, (builds: Build[], rounds: number) => Promise<void>> = { core, small, restore, replay };
+const kinds: Record<string, (builds: Build[], rounds: number) => Promise<void>> = {
+  core,
+  small,
+  strict,
+  restore,
+  replay,
+};
 const args = process.argv.slice(2);
 const [what, dirA, dirB, roundsArg] = args;
 const kind = what === undefined ? undefined : kinds[what];
 if (kind === undefined || !dirA || !dirB) {
-  process.stderr.write('usage: ab.js <core|small|restore|replay> <dirA> <dirB> [rounds]\n');
+  process.stderr.write('usage: ab.js <core|small|strict|restore|replay> <dirA> <dirB> [rounds]\n');
   process.exit(2);
 }
 if (process.env.TWINFLOW_AB_CHILD === '1') await kind([await load(dirA), await load(dirB)], Number(roundsArg ?? 4));

@@ -220,8 +220,13 @@ export async function writeFleet(target: number): Promise<Fleet> {
     batch = [];
   };
   const sub = (s: string, to: string): string => (s.startsWith(tplFloor) ? to + s.slice(tplFloor.length) : s);
-  const subValue = (v: unknown, to: string): unknown =>
-    Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x) => sub(x, to)) : v;
+  // Every path of the template floor in a value (lists of rooms and sensors, also inside `$in`) moved to `to`.
+  const subValue = (v: unknown, to: string): unknown => {
+    if (typeof v === 'string') return sub(v, to);
+    if (Array.isArray(v)) return v.map((x) => subValue(x, to));
+    if (v === null || typeof v !== 'object') return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, subValue(x, to)]));
+  };
   const emit = (path: string, t: StoredTwin, rename: (s: string) => string, to: string): void => {
     const values: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(t.values)) values[k] = subValue(v, to);
@@ -259,7 +264,9 @@ export async function writeFleet(target: number): Promise<Fleet> {
       const first = e.values().next().value;
       entries.set(lane, new Map([...children].map((c) => [c, first])));
     }
-    emit(p, { values: tplTwin.values, entries }, (k) => k, tplPath);
+    // Joins held in the record name the template's children: left out (agreeUpward fills them).
+    const { $in: _inline, ...values } = tplTwin.values;
+    emit(p, { values: { ...values, $e: entries.size > 0 ? 1 : 0 }, entries }, (k) => k, tplPath);
     await flush();
   }
   await flush(true);

@@ -1,13 +1,22 @@
 /**
  * The lean yardstick's persisted variant: after each step it writes what changed, the
  * same records the runtime's LMDB store holds (same keys, same fields: a record per dirty
- * twin with its value lanes, `$v`, `$e`, `$recent` and `$timers`; a join entry per changed
- * child; closed windows as entries; the timer index by minute), with lmdb-js's batched
- * asynchronous puts: one transaction per step, up to 4 in flight, and in `strict`
- * durability the step counts as done once its transaction is on disk (`flushed`).
+ * twin with its value lanes, `$v`, `$e`, `$recent`, `$timers` and `$in`; a parent's join
+ * in its record while small, else an entry per changed child; closed windows as entries;
+ * the timer index by minute), with lmdb-js's batched asynchronous puts: one transaction
+ * per step, up to 4 in flight, and in `strict` durability the step counts as done once its
+ * transaction is on disk (`flushed`).
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { EventInput } from '../../src/index.js';
+// The runtime's rule for where a join is stored (a size estimate, no state): the lean
+// loop must store its joins where the runtime does to write the same records.
+import {
+  encodedFitsInline,
+  INLINE_MAX_BYTES,
+  INLINE_MAX_ENTRIES,
+  type InlineEntries,
+} from '../../src/lanes/inline-entries.js';
 import {
   BUILDING,
   FLOOR,
@@ -51,6 +60,19 @@ function windowValue(w: LeanWindow): Record<string, unknown> {
   };
 }
 
+/** One join lane of a parent level: what its entry for child `i` holds, and the up bit that says it changed. */
+interface JoinSpec {
+  readonly lane: string;
+  readonly bit: number;
+  readonly value: (i: number) => unknown;
+}
+
+/** The children of each twin of a level, in path order: `list[start[p] .. start[p + 1])`. */
+interface Children {
+  readonly start: Int32Array;
+  readonly list: Int32Array;
+}
+
 export class LeanPersisted {
   readonly root: RootDatabase;
   private readonly records: Database<Record<string, unknown>, string>;
@@ -60,6 +82,16 @@ export class LeanPersisted {
   private readonly hasRecord: Uint8Array[];
   private readonly indexed: Float64Array;
   private readonly levels: Level[];
+  /** By child level: the parent's join lanes it feeds. */
+  private readonly joins: JoinSpec[][];
+  /** By parent level: its twins' children. */
+  private readonly children: Children[];
+  /** By child level: the up bits a child ever sent (its parent's joins hold an entry for each). */
+  private readonly joined: Uint8Array[];
+  /** By parent level: a bit per join lane (index in `joins`) stored as entries rather than in the record. */
+  private readonly asEntries: Uint8Array[];
+  /** By parent level: a bit per join lane that changed in this step. */
+  private readonly joinChanged: Uint8Array[];
   private readonly inFlight: Promise<unknown>[] = [];
   private last: Promise<unknown> | null = null;
   /** Puts and removes queued, in all. */
@@ -80,6 +112,44 @@ export class LeanPersisted {
     const t = lean.topo;
     this.levels = [t.sensors, t.rooms, t.units, t.floors, t.buildings, t.sites, t.orgs];
     this.indexed = new Float64Array(lean.topo.sensors.paths.length).fill(NaN);
+    this.joins = this.joinSpecs();
+    this.children = this.levels.map((_, level) => (level === SENSOR ? null! : childrenOf(this.levels[level - 1]!)));
+    this.joined = this.levels.map((l) => new Uint8Array(l.paths.length));
+    this.asEntries = this.levels.map((l) => new Uint8Array(l.paths.length));
+    this.joinChanged = this.levels.map((l) => new Uint8Array(l.paths.length));
+  }
+
+  /** The building model's joins, by the level of the children that feed them. */
+  private joinSpecs(): JoinSpec[][] {
+    const lean = this.lean;
+    const level = (l: number): JoinSpec[] => {
+      const a = lean.agg[l]!;
+      return [
+        { lane: 'childStats', bit: UP_TEMPERATURE, value: (i) => ({ sum: a.joinSum[i], count: a.joinCount[i] }) },
+        { lane: 'childOccupied', bit: UP_OCCUPIED, value: (i) => a.occ[i] },
+        { lane: 'childUnoccupied', bit: UP_UNOCCUPIED, value: (i) => lean.unoccupiedRooms(l, i) },
+        { lane: 'childAlarms', bit: UP_ALARMS, value: (i) => a.alarms[i] },
+      ];
+    };
+    const specs: JoinSpec[][] = [];
+    specs[SENSOR] = [
+      {
+        lane: 'sensors',
+        bit: UP_SUMMARY,
+        value: (i) => ({ temperature: nul(lean.jTemp[i]!), occupied: lean.jOcc[i] === 1, alarm: lean.jAlarm[i] === 1 }),
+      },
+    ];
+    specs[ROOM] = [
+      { lane: 'roomTemperature', bit: UP_TEMPERATURE, value: (i) => nul(lean.juTemp[i]!) },
+      { lane: 'roomOccupied', bit: UP_OCCUPIED, value: (i) => lean.rOcc[i] === 1 },
+      { lane: 'roomAlarms', bit: UP_ALARMS, value: (i) => lean.rAlarms[i] },
+    ];
+    specs[UNIT] = level(UNIT);
+    specs[FLOOR] = level(FLOOR);
+    specs[BUILDING] = [{ lane: 'buildingAlarms', bit: UP_ALARMS, value: (i) => lean.agg[BUILDING]!.alarms[i] }];
+    specs[SITE] = [{ lane: 'sites', bit: UP_ALARMS, value: (i) => lean.siteAlarm[i] === 1 }];
+    specs[ORG] = [];
+    return specs;
   }
 
   /** `events` in steps of `batch` at clock time `now()`, each step's changes written. */
@@ -138,42 +208,97 @@ export class LeanPersisted {
   }
 
   private writeTwin(level: number, i: number, record: Uint8Array, up: Uint8Array): void {
-    const lean = this.lean;
-    // The parent's join entries for this twin.
+    // The parent's join entries for this twin: in the parent's record (rewritten below,
+    // when the parent's turn comes) or, for a join stored as entries, one put each.
     const bits = up[i]!;
-    if (bits !== 0) {
-      const path = this.levels[level]!.paths[i]!;
-      const parent = this.levels[level + 1]!.paths[this.levels[level]!.parent[i]!]!;
-      const key = (lane: string): string => parent + SEP + lane + SEP + path;
-      if (level === SENSOR && bits & UP_SUMMARY)
-        this.put(this.entries, key('sensors'), {
-          temperature: nul(lean.jTemp[i]!),
-          occupied: lean.jOcc[i] === 1,
-          alarm: lean.jAlarm[i] === 1,
-        });
-      else if (level === ROOM) {
-        if (bits & UP_ALARMS) this.put(this.entries, key('roomAlarms'), lean.rAlarms[i]);
-        if (bits & UP_OCCUPIED) this.put(this.entries, key('roomOccupied'), lean.rOcc[i] === 1);
-        if (bits & UP_TEMPERATURE) this.put(this.entries, key('roomTemperature'), nul(lean.juTemp[i]!));
-      } else if (level === UNIT || level === FLOOR) {
-        const a = lean.agg[level]!;
-        if (bits & UP_ALARMS) this.put(this.entries, key('childAlarms'), a.alarms[i]);
-        if (bits & UP_OCCUPIED) this.put(this.entries, key('childOccupied'), a.occ[i]);
-        if (bits & UP_TEMPERATURE)
-          this.put(this.entries, key('childStats'), { sum: a.joinSum[i], count: a.joinCount[i] });
-        if (bits & UP_UNOCCUPIED) this.put(this.entries, key('childUnoccupied'), lean.unoccupiedRooms(level, i));
-      } else if (level === BUILDING && bits & UP_ALARMS)
-        this.put(this.entries, key('buildingAlarms'), lean.agg[BUILDING]!.alarms[i]);
-      else if (level === SITE && bits & UP_ALARMS) this.put(this.entries, key('sites'), lean.siteAlarm[i] === 1);
+    if (bits !== 0 && level < ORG) {
+      const p = this.levels[level]!.parent[i]!;
+      const specs = this.joins[level]!;
+      this.joined[level]![i]! |= bits;
+      for (let j = 0; j < specs.length; j++) {
+        const spec = specs[j]!;
+        if ((bits & spec.bit) === 0) continue;
+        this.joinChanged[level + 1]![p]! |= 1 << j;
+        if ((this.asEntries[level + 1]![p]! & (1 << j)) !== 0)
+          this.put(this.entries, this.joinKey(level + 1, p, spec.lane, level, i), spec.value(i));
+      }
+      this.lean.touched[level + 1]!.touch(p);
     }
     if (level === SENSOR) this.writeWindows(i);
-    // The twin's own record: when a value lane, its timers or dedupe window changed, or it has none yet.
+    if (level > SENSOR && this.joinChanged[level]![i] !== 0) this.settleJoins(level, i, record);
+    // The twin's own record: when a value lane, its timers, dedupe window or a join held in
+    // it changed, or it has none yet.
     const has = this.hasRecord[level]!;
     if (record[i] === 0 && has[i] === 1) return;
     has[i] = 1;
     const path = this.levels[level]!.paths[i]!;
     this.put(this.records, path, this.recordOf(level, i));
     if (level === SENSOR) this.indexTimers(i, path);
+  }
+
+  /**
+   * Where each join of twin `i` that changed in this step is stored now, by the runtime's
+   * rule (inline-entries.ts): held in the record while small (the record is rewritten);
+   * moved out as an entry per child once too large; moved back (its entries deleted) once
+   * it shrank to half.
+   */
+  private settleJoins(level: number, i: number, record: Uint8Array): void {
+    const changed = this.joinChanged[level]![i]!;
+    this.joinChanged[level]![i] = 0;
+    const specs = this.joins[level - 1]!;
+    for (let j = 0; j < specs.length; j++) {
+      const bit = 1 << j;
+      if ((changed & bit) === 0) continue;
+      const encoded = this.encodeJoin(level, i, j);
+      if ((this.asEntries[level]![i]! & bit) === 0) {
+        record[i] = 1;
+        if (encodedFitsInline(encoded, INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)) continue;
+        this.asEntries[level]![i]! |= bit;
+        this.forEachJoined(level, i, j, (c) =>
+          this.put(this.entries, this.joinKey(level, i, specs[j]!.lane, level - 1, c), specs[j]!.value(c)),
+        );
+      } else if (encodedFitsInline(encoded, INLINE_MAX_ENTRIES / 2, INLINE_MAX_BYTES / 2)) {
+        record[i] = 1;
+        this.asEntries[level]![i]! &= ~bit;
+        this.forEachJoined(level, i, j, (c) =>
+          this.remove(this.entries, this.joinKey(level, i, specs[j]!.lane, level - 1, c)),
+        );
+      }
+    }
+  }
+
+  /** The children of twin `i` (of `level`) its join `j` holds an entry of, in path order. */
+  private forEachJoined(level: number, i: number, j: number, f: (child: number) => void): void {
+    const { start, list } = this.children[level]!;
+    const bit = this.joins[level - 1]![j]!.bit;
+    const joined = this.joined[level - 1]!;
+    for (let k = start[i]!; k < start[i + 1]!; k++) if ((joined[list[k]!]! & bit) !== 0) f(list[k]!);
+  }
+
+  /** Join `j` of twin `i` in the record's `$in` form: children's paths relative to the twin's. */
+  private encodeJoin(level: number, i: number, j: number): InlineEntries {
+    const cut = this.levels[level]!.paths[i]!.length + 1;
+    const childPaths = this.levels[level - 1]!.paths;
+    const spec = this.joins[level - 1]![j]!;
+    const out: unknown[] = [1];
+    this.forEachJoined(level, i, j, (c) => out.push(childPaths[c]!.slice(cut), spec.value(c)));
+    return out;
+  }
+
+  /** `$in` of twin `i`: its joins held in the record, by lane; undefined when none holds an entry. */
+  private inlineOf(level: number, i: number): Record<string, unknown> | undefined {
+    let out: Record<string, unknown> | undefined;
+    const specs = this.joins[level - 1]!;
+    for (let j = 0; j < specs.length; j++) {
+      if ((this.asEntries[level]![i]! & (1 << j)) !== 0) continue;
+      const encoded = this.encodeJoin(level, i, j);
+      if (encoded.length > 1) (out ??= {})[specs[j]!.lane] = encoded;
+    }
+    return out;
+  }
+
+  private joinKey(level: number, p: number, lane: string, childLevel: number, c: number): string {
+    return this.levels[level]!.paths[p]! + SEP + lane + SEP + this.levels[childLevel]!.paths[c]!;
   }
 
   /** Closed windows become entries; trimmed ones are deleted. */
@@ -212,6 +337,15 @@ export class LeanPersisted {
 
   /** A twin's record, field for field what the runtime's encodeRecord writes. */
   private recordOf(level: number, i: number): Record<string, unknown> {
+    const r = this.ownRecordOf(level, i);
+    if (level === SENSOR) return r;
+    r.$e = this.asEntries[level]![i] !== 0 ? 1 : 0; // a join stored as entries holds at least 17
+    const inline = this.inlineOf(level, i);
+    if (inline) r.$in = inline;
+    return r;
+  }
+
+  private ownRecordOf(level: number, i: number): Record<string, unknown> {
     const lean = this.lean;
     switch (level) {
       case SENSOR: {
@@ -279,4 +413,18 @@ export class LeanPersisted {
         return { $v: 1, $e: 1, alarmSites: lean.orgAlarmSites[i], alarm: lean.orgAlarmSites[i]! > 0 };
     }
   }
+}
+
+/** The children of each twin of the level above `children` (which gives each child's parent), in index order. */
+function childrenOf(children: Level): Children {
+  const parents = children.parent;
+  let count = 0;
+  for (let c = 0; c < parents.length; c++) count = Math.max(count, parents[c]! + 1);
+  const start = new Int32Array(count + 1);
+  for (let c = 0; c < parents.length; c++) start[parents[c]! + 1]!++;
+  for (let p = 0; p < count; p++) start[p + 1]! += start[p]!;
+  const fill = start.slice(0, count);
+  const list = new Int32Array(parents.length);
+  for (let c = 0; c < parents.length; c++) list[fill[parents[c]!]!++] = c;
+  return { start, list };
 }

@@ -1,6 +1,7 @@
 import type { Lane } from '../lanes/lane.js';
 import type { TwinModel } from '../model/twin-model.js';
 import type { StoredTwin } from '../store/state-store.js';
+import { INLINE_FIELD } from '../lanes/inline-entries.js';
 import { dueTimes, type TimerList } from './twin-timers.js';
 
 /**
@@ -13,7 +14,8 @@ import { dueTimes, type TimerList } from './twin-timers.js';
  *   looking for entries on restore (most twins have none);
  * - `$recent`: the dedupe window (hashes of the last accepted events' `source`+`id`);
  * - `$timers`: due timers by name (epoch ms on the runtime's clock);
- * - `$seq`: cluster mode only, the highest sequence of its vshard's input stream applied.
+ * - `$seq`: cluster mode only, the highest sequence of its vshard's input stream applied;
+ * - `$in`: the entries of its small keyed lanes, by lane (see lanes/inline-entries.ts).
  *
  * Changing a field's meaning changes every stored twin: add fields, never repurpose one.
  * The table of these fields is in docs/persistence.md ("Record fields").
@@ -81,11 +83,19 @@ export function encodeRecord(
   values[ENTRIES_FIELD] = hasEntries ? 1 : 0;
   const persistent = model.persistentLanes;
   const names = model.laneNames;
+  const keyed = model.keyedLanes;
+  let inline: Record<string, unknown> | undefined;
   for (let i = 0; i < persistent.length; i++) {
-    const name = names[persistent[i]!]!;
-    const v = lanes[name]!.recordValue();
+    const index = persistent[i]!;
+    const name = names[index]!;
+    const lane = lanes[name]!;
+    const v = lane.recordValue();
     if (v !== undefined) values[name] = v;
+    if (!keyed[index]) continue;
+    const entries = lane.inlineEntries();
+    if (entries !== undefined) (inline ??= {})[name] = entries;
   }
+  if (inline) values[INLINE_FIELD] = inline;
   if (recent) values[RECENT_FIELD] = recent.slice();
   const due = dueTimes(timers);
   if (due) values[TIMERS_FIELD] = due;

@@ -30,10 +30,12 @@ export class JoinLane<V> extends MapLane<V> {
    * store cut out of a longer key would also keep that whole key alive).
    */
   override restore(stored: StoredTwin, _from?: number, _to?: number, shared?: SharedPaths): void {
-    const m = stored.entries.get(this.name);
-    if (!m) return;
-    if (!shared) for (const [k, v] of m) this.entries.set(k, v as V);
-    else for (const [k, v] of m) this.entries.set(shared(k) ?? k, v as V);
+    this.restoreEntries(stored, shared ? (k) => shared(k) ?? k : undefined);
+  }
+
+  /** Children's paths are stored in the record without the twin's own path (see inline-entries.ts). */
+  protected override relativeTo(): string | null {
+    return this.host.path;
   }
 
   /** True when {@link accept} of this value would change nothing (the entry is there and equal). */

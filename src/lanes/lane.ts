@@ -89,6 +89,13 @@ export abstract class Lane {
   storedEntries(): Map<string, unknown> | undefined {
     return undefined;
   }
+  /**
+   * What this lane keeps in the record's `$in` field (a small keyed lane's entries, see
+   * inline-entries.ts), or undefined when it keeps nothing there.
+   */
+  inlineEntries(): unknown[] | undefined {
+    return undefined;
+  }
   /** True when this lane keeps entries outside the record (keyed lanes with any entry). */
   hasEntries(): boolean {
     return false;

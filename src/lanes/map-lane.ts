@@ -1,6 +1,15 @@
 import type { LaneEvent, LaneKind } from './events.js';
 import { Lane, type LaneHost, type LaneInfo } from './lane.js';
 import { assertStorable } from '../store/plain-data.js';
+import {
+  decodeInline,
+  encodeInline,
+  fitsInline,
+  INLINE_MAX_BYTES,
+  INLINE_MAX_ENTRIES,
+  storedInline,
+  type InlineEntries,
+} from './inline-entries.js';
 
 /** Spec-level options every instance of a map (or join) lane shares. */
 export interface MapOptions<V> {
@@ -10,7 +19,8 @@ import type { StateWrite, StoredTwin } from '../store/state-store.js';
 
 /**
  * String-keyed entries with per-key change events (`update`, `remove`, `clear`).
- * Persistence is per key, so a large map costs one write per changed key, not a rewrite.
+ * A small map is stored in its twin's record (see inline-entries.ts); a large one per
+ * key, so it costs one write per changed key, not a rewrite.
  *
  * @example
  * ```ts
@@ -28,6 +38,11 @@ export class MapLane<V> extends Lane {
    * case), a Set once long.
    */
   private dirtyKeys: string | string[] | Set<string> | null = null;
+  /**
+   * Where the store holds the entries as of the last {@link collect}: true in the twin's
+   * record (`$in`), false as entries. A lane with nothing stored starts inline.
+   */
+  private inline = true;
 
   constructor(info: LaneInfo<MapOptions<V>>, host: LaneHost) {
     super(info, host);
@@ -49,8 +64,9 @@ export class MapLane<V> extends Lane {
     return this.entries.size;
   }
 
+  /** Entries outside the record: the lane is stored as entries and has some. */
   override hasEntries(): boolean {
-    return this.entries.size > 0;
+    return !this.inline && this.entries.size > 0;
   }
 
   keys(): IterableIterator<string> {
@@ -112,32 +128,95 @@ export class MapLane<V> extends Lane {
   }
 
   restore(stored: StoredTwin, _from?: number, _to?: number): void {
-    const m = stored.entries.get(this.name);
-    if (m) for (const [k, v] of m) this.entries.set(k, v as V);
+    this.restoreEntries(stored);
   }
 
+  /**
+   * Loads the stored entries, from the record's `$in` and from entries (a lane's writes
+   * keep them in one place or the other, in one batch, so at most one holds any); `key`
+   * maps each stored key to the string to keep (see JoinLane.restore).
+   */
+  protected restoreEntries(stored: StoredTwin, key?: (full: string) => string): void {
+    const inline = storedInline(stored, this.name);
+    if (inline) decodeInline(inline, this.host.path, this.entries, key);
+    const m = stored.entries.get(this.name);
+    // Stored as entries: it stays so until its next write, which moves it into the record
+    // if it is small (a directory written before records held entries upgrades that way).
+    this.inline = m === undefined;
+    if (!m) return;
+    if (key) for (const [k, v] of m) this.entries.set(key(k), v as V);
+    else for (const [k, v] of m) this.entries.set(k, v as V);
+  }
+
+  /**
+   * Hands over what changed since the last call. Inline (small): the record changed, no
+   * entry writes. As entries: a put or delete per changed key. Moving between the two is
+   * part of the same batch: out of the record, every entry is put; into it, every key
+   * the store may hold as an entry (those held now, and those changed since the last
+   * write, removed ones included) is deleted by name.
+   */
   collect(out: StateWrite[]): boolean {
     const dirty = this.dirtyKeys;
     if (dirty === null) return false;
     this.dirtyKeys = null;
+    const wasInline = this.inline;
+    const relativeTo = this.relativeTo();
+    const fits = wasInline
+      ? fitsInline(this.entries, relativeTo, INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)
+      : fitsInline(this.entries, relativeTo, INLINE_MAX_ENTRIES / 2, INLINE_MAX_BYTES / 2);
+    this.inline = fits;
+    if (wasInline && fits) return true;
+    const path = this.host.path;
+    if (wasInline) {
+      for (const [key, value] of this.entries) out.push({ op: 'put', path, lane: this.name, key, value });
+      return true;
+    }
+    if (fits) {
+      for (const key of this.entries.keys()) out.push({ op: 'del', path, lane: this.name, key });
+      if (typeof dirty === 'string') this.deleteRemoved(out, dirty);
+      else for (const key of dirty) this.deleteRemoved(out, key);
+      return true;
+    }
     if (typeof dirty === 'string') this.collectKey(out, dirty);
     else for (const key of dirty) this.collectKey(out, key);
     return false;
   }
 
+  /**
+   * Forgets the changes (a store that reads the live lane, see Lane.discardChanges). The
+   * layout stays as it is: that store never reads it, and a final {@link collect} when the
+   * twin stops moves it where it belongs.
+   */
   override discardChanges(): boolean {
+    const changed = this.dirtyKeys !== null;
     this.dirtyKeys = null;
-    return false;
+    return changed && this.inline;
   }
 
+  /** Entries stored as entries (not in the record), as a new map. */
   override storedEntries(): Map<string, unknown> | undefined {
-    return this.entries.size > 0 ? new Map(this.entries) : undefined;
+    return !this.inline && this.entries.size > 0 ? new Map(this.entries) : undefined;
+  }
+
+  /** The record's `$in` form of the entries while the lane is stored in the record (see inline-entries.ts). */
+  override inlineEntries(): InlineEntries | undefined {
+    return this.inline && this.entries.size > 0 ? encodeInline(this.entries, this.relativeTo()) : undefined;
+  }
+
+  /** The path keys are stored relative to, or null for keys as they are (see JoinLane). */
+  protected relativeTo(): string | null {
+    return null;
   }
 
   private collectKey(out: StateWrite[], key: string): void {
     const path = this.host.path;
     if (this.entries.has(key)) out.push({ op: 'put', path, lane: this.name, key, value: this.entries.get(key) });
     else out.push({ op: 'del', path, lane: this.name, key });
+  }
+
+  /** A delete of `key` when it was removed (a key still held is deleted with the others). */
+  private deleteRemoved(out: StateWrite[], key: string): void {
+    if (!this.entries.has(key)) out.push({ op: 'del', path: this.host.path, lane: this.name, key });
   }
 
   revert(key: string | undefined, old: unknown, existed: boolean): void {

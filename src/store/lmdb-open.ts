@@ -7,8 +7,12 @@ import { LmdbTimerIndex } from './lmdb-timer-index.js';
 import type { QuarantinedBytes } from './lmdb-quarantine.js';
 import type { JournalEntry } from './state-store.js';
 
-/** On-disk format version; bumped on incompatible layout changes (see docs/persistence.md). */
-export const FORMAT_VERSION = 1;
+/**
+ * On-disk format version; bumped on incompatible layout changes (see docs/persistence.md).
+ * 2: small keyed lanes keep their entries in the record (`$in`); a build that reads only
+ * format 1 would not see them, so it must refuse the directory. Format 1 reads as it is.
+ */
+export const FORMAT_VERSION = 2;
 
 /** Key under which msgpack keeps the structures records share (in the `records` database). */
 export const STRUCTURES = Symbol.for('twinflow.structures');
@@ -85,7 +89,11 @@ export function openDatabases(path: string, mapSize: number | undefined): LmdbDa
     };
     const { meta, records } = dbs;
     const format = meta.get('format');
-    if (format === undefined) {
+    if (typeof format === 'number' && format >= 1 && format < FORMAT_VERSION) {
+      // Older formats read as they are (format 1: keyed lanes only as entries); marking the
+      // directory first keeps older builds away from the records this one writes.
+      meta.putSync('format', FORMAT_VERSION);
+    } else if (format === undefined) {
       meta.putSync('format', FORMAT_VERSION);
     } else if (typeof format !== 'number' || format > FORMAT_VERSION) {
       throw new TwinError(

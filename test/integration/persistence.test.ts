@@ -88,7 +88,7 @@ describe('LMDB state store', () => {
     await rt2.close();
   });
 
-  it('lists stored twins under a prefix and keeps keyed lanes as entries', async () => {
+  it("lists stored twins under a prefix and keeps a small join in its twin's record", async () => {
     const dir = tempDir();
     const rt = runtimeOn(dir);
     await rt.ingest([
@@ -102,11 +102,12 @@ describe('LMDB state store', () => {
     expect(under).toContain(`${ROOM}/sensors/climate`);
     expect(under.every((p) => p === '/org/o/site/s' || p.startsWith('/org/o/site/s/'))).toBe(true);
     const room = store.load(ROOM);
-    expect(room?.entries.get('sensors')?.get(`${ROOM}/sensors/climate`)).toEqual({
-      temperature: 21,
-      occupied: false,
-      alarm: false,
+    // The room's join of its one sensor: in its record, keyed relative to the room, no entries.
+    expect(room?.values.$in).toEqual({
+      sensors: [1, 'sensors/climate', { temperature: 21, occupied: false, alarm: false }],
     });
+    expect(room?.values.$e).toBe(0);
+    expect(room?.entries.size).toBe(0);
     expect(store.load('/nowhere')).toBeUndefined();
     await store.close();
   });
