@@ -15,7 +15,7 @@
  *   parents' join turns coalesce little).
  * - strict: a fresh runtime on LMDB (`strict`, a temp directory) per round, the core fleet,
  *   warm-up, then one timed pass of 200 k readings in steps of 5,000 until on disk;
- *   events/s and store writes (puts and deletes) per event.
+ *   events/s, store writes (puts and deletes) per event, and CPU per event of all threads.
  * - restore: one stored fleet per build (300 k twins, written by its own `writeFleet`: a
  *   build reads only its own layout); per round a fresh
  *   runtime activates up to 60 fresh floors by reads (`activateFloors`), then `store.load` of the same
@@ -117,6 +117,7 @@ async function strict(builds: Build[], rounds: number, count = 200_000): Promise
   const warm = sensors.map((subject, i) => ({ ...builds[0]!.core.randomEvents([subject], 1, i)[0]!, id: `w${i}` }));
   const rates: number[][] = [[], []];
   const writes: number[][] = [[], []];
+  const cpu: number[][] = [[], []];
   let tag = 0;
   for (let r = 0; r < rounds; r++)
     for (const k of order(r)) {
@@ -135,19 +136,26 @@ async function strict(builds: Build[], rounds: number, count = 200_000): Promise
         tag++;
         for (let i = 0; i < events.length; i++) events[i]!.id = `${tag}:${i}`;
         ops = 0;
+        const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         await b.feed.feed(rt, events, 5000);
         await store.sync();
         const ns = Number(process.hrtime.bigint() - t0);
+        const c = process.cpuUsage(c0); // every thread: lmdb-js's write thread too
         rates[k]!.push(events.length / (ns / 1e9));
         writes[k]!.push(ops / events.length);
+        cpu[k]!.push((c.user + c.system) / events.length);
         await rt.close();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     }
   report(builds, rates, 'ev/s');
-  for (let k = 0; k < 2; k++) console.log(`${'AB'[k]}: ${median(writes[k]!).toFixed(3)} store writes per event`);
+  for (let k = 0; k < 2; k++)
+    console.log(
+      `${'AB'[k]}: ${median(writes[k]!).toFixed(3)} store writes per event, ` +
+        `CPU ${median(cpu[k]!).toFixed(2)} µs/event (all threads) [${cpu[k]!.map((x) => x.toFixed(1)).join(' ')}]`,
+    );
 }
 
 async function restore(builds: Build[], rounds: number): Promise<void> {

@@ -35,30 +35,11 @@ export function storedInline(stored: StoredTwin, lane: string): InlineEntries | 
 }
 
 /**
- * True when `entries` may stay in (or move into) the record: at most `maxEntries` of them
- * and about `maxBytes` of keys and values as msgpack would hold them. With `relativeTo`,
- * keys under `relativeTo + '/'` are counted as stored, without that prefix. Stops walking
- * as soon as either bound is passed.
- */
-export function fitsInline(
-  entries: ReadonlyMap<string, unknown>,
-  relativeTo: string | null,
-  maxEntries: number,
-  maxBytes: number,
-): boolean {
-  if (entries.size > maxEntries) return false;
-  let budget = maxBytes;
-  for (const [key, value] of entries) {
-    budget -= relativeTo !== null && isUnder(key, relativeTo) ? key.length - relativeTo.length : key.length + 1;
-    budget = sizeWithin(value, budget);
-    if (budget < 0) return false;
-  }
-  return true;
-}
-
-/**
- * {@link fitsInline} of entries already in their record form: the same count and the same
- * estimate (a code that keeps its state elsewhere, the lean yardstick, decides with it).
+ * True when entries in their record form (see {@link encodeInline}) may stay in (or move
+ * into) the record: at most `maxEntries` of them and about `maxBytes` of keys and values
+ * as msgpack would hold them. Stops walking as soon as either bound is passed. (Lanes
+ * encode first and test the encoding, which the record then takes as it is; the lean
+ * yardstick decides with the same function.)
  */
 export function encodedFitsInline(encoded: InlineEntries, maxEntries: number, maxBytes: number): boolean {
   if ((encoded.length - 1) / 2 > maxEntries) return false;
@@ -71,13 +52,17 @@ export function encodedFitsInline(encoded: InlineEntries, maxEntries: number, ma
   return true;
 }
 
-/** The record form of `entries` (see the file comment); keys under `path + '/'` relative when all are. */
-export function encodeInline(entries: ReadonlyMap<string, unknown>, path: string | null): InlineEntries {
-  let relative = path !== null;
-  if (path !== null) for (const key of entries.keys()) if (!isUnder(key, path)) relative = false;
-  const out: unknown[] = [relative ? 1 : 0];
-  const cut = relative ? path!.length + 1 : 0;
-  for (const [key, value] of entries) out.push(cut > 0 ? key.slice(cut) : key, value);
+/**
+ * The record form of `entries` (see the file comment). With `relativeTo`, every key must
+ * be a path under it (the caller knows: see JoinLane) and is stored without it and the `/`.
+ */
+export function encodeInline(entries: ReadonlyMap<string, unknown>, relativeTo: string | null): InlineEntries {
+  const out: unknown[] = [relativeTo === null ? 0 : 1];
+  if (relativeTo === null) entries.forEach((value, key) => out.push(key, value));
+  else {
+    const cut = relativeTo.length + 1;
+    entries.forEach((value, key) => out.push(key.slice(cut), value));
+  }
   return out;
 }
 
@@ -99,7 +84,8 @@ export function decodeInline<V>(
   }
 }
 
-function isUnder(key: string, path: string): boolean {
+/** True when `key` is a path under `path` (which it can then be stored relative to). */
+export function isUnder(key: string, path: string): boolean {
   return key.length > path.length + 1 && key.charCodeAt(path.length) === 47 /* / */ && key.startsWith(path);
 }
 

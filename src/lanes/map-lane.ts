@@ -3,8 +3,8 @@ import { Lane, type LaneHost, type LaneInfo } from './lane.js';
 import { assertStorable } from '../store/plain-data.js';
 import {
   decodeInline,
+  encodedFitsInline,
   encodeInline,
-  fitsInline,
   INLINE_MAX_BYTES,
   INLINE_MAX_ENTRIES,
   storedInline,
@@ -43,6 +43,11 @@ export class MapLane<V> extends Lane {
    * record (`$in`), false as entries. A lane with nothing stored starts inline.
    */
   private inline = true;
+  /**
+   * The record form {@link collect} built to test the bound, for the record write that
+   * follows it in the same commit ({@link inlineEntries}); null once taken or changed.
+   */
+  private encoded: InlineEntries | null = null;
 
   constructor(info: LaneInfo<MapOptions<V>>, host: LaneHost) {
     super(info, host);
@@ -160,11 +165,15 @@ export class MapLane<V> extends Lane {
     if (dirty === null) return false;
     this.dirtyKeys = null;
     const wasInline = this.inline;
-    const relativeTo = this.relativeTo();
-    const fits = wasInline
-      ? fitsInline(this.entries, relativeTo, INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)
-      : fitsInline(this.entries, relativeTo, INLINE_MAX_ENTRIES / 2, INLINE_MAX_BYTES / 2);
+    const maxEntries = wasInline ? INLINE_MAX_ENTRIES : INLINE_MAX_ENTRIES / 2;
+    let encoded: InlineEntries | null = null;
+    if (this.entries.size <= maxEntries) {
+      encoded = encodeInline(this.entries, this.relativeTo());
+      if (!encodedFitsInline(encoded, maxEntries, wasInline ? INLINE_MAX_BYTES : INLINE_MAX_BYTES / 2)) encoded = null;
+    }
+    const fits = encoded !== null;
     this.inline = fits;
+    this.encoded = encoded;
     if (wasInline && fits) return true;
     const path = this.host.path;
     if (wasInline) {
@@ -200,10 +209,14 @@ export class MapLane<V> extends Lane {
 
   /** The record's `$in` form of the entries while the lane is stored in the record (see inline-entries.ts). */
   override inlineEntries(): InlineEntries | undefined {
-    return this.inline && this.entries.size > 0 ? encodeInline(this.entries, this.relativeTo()) : undefined;
+    if (!this.inline || this.entries.size === 0) return undefined;
+    const encoded = this.encoded;
+    if (encoded === null) return encodeInline(this.entries, this.relativeTo());
+    this.encoded = null; // the record keeps it: never changed here
+    return encoded;
   }
 
-  /** The path keys are stored relative to, or null for keys as they are (see JoinLane). */
+  /** The path every key is under, stored relative to it; null for keys as they are (see JoinLane). */
   protected relativeTo(): string | null {
     return null;
   }
@@ -234,6 +247,7 @@ export class MapLane<V> extends Lane {
   }
 
   private markDirty(key: string): void {
+    this.encoded = null;
     const keys = this.dirtyKeys;
     if (keys === null) this.dirtyKeys = key;
     else if (typeof keys === 'string') {

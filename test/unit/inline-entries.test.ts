@@ -5,7 +5,6 @@ import {
   decodeInline,
   encodedFitsInline,
   encodeInline,
-  fitsInline,
   INLINE_FIELD,
   INLINE_MAX_BYTES,
   INLINE_MAX_ENTRIES,
@@ -62,7 +61,8 @@ type Op =
   | { op: 'remove'; key: string }
   | { op: 'clear' }
   | { op: 'commit'; otherLane: boolean }
-  | { op: 'restart' };
+  | { op: 'restart' }
+  | { op: 'peek' };
 
 const keyArb = fc.oneof(
   { weight: 8, arbitrary: fc.integer({ min: 0, max: 45 }).map((n) => `${PATH}/c/${n}`) },
@@ -82,6 +82,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('commit' as const), otherLane: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ op: 'restart' as const }) },
+  { weight: 2, arbitrary: fc.constant({ op: 'peek' as const }) },
 );
 
 describe('small keyed lanes in the record (inline-entries)', () => {
@@ -97,7 +98,15 @@ describe('small keyed lanes in the record (inline-entries)', () => {
             if (step.op === 'update') lane.update(step.key, step.value);
             else if (step.op === 'remove') lane.remove(step.key);
             else if (step.op === 'clear') lane.clear();
-            else if (step.op === 'restart') {
+            else if (step.op === 'peek') {
+              // What the lane would put in a record now is its entries now, whatever was collected.
+              const inline = lane.inlineEntries();
+              if (inline) {
+                const decoded = new Map<string, unknown>();
+                decodeInline(inline, PATH, decoded);
+                expect([...decoded].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))).toEqual(sorted(lane));
+              }
+            } else if (step.op === 'restart') {
               // Only between commits (a stopped twin's changes are written first).
               const out: StateWrite[] = [];
               if (lane.collect(out)) store.writeRecord(lane);
@@ -155,13 +164,34 @@ describe('small keyed lanes in the record (inline-entries)', () => {
 
   it('counts keys as stored and values about as msgpack holds them', () => {
     const big = new Map([[`${PATH}/c/1`, 'x'.repeat(INLINE_MAX_BYTES)]]);
-    expect(fitsInline(big, PATH, INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)).toBe(false);
+    expect(encodedFitsInline(encodeInline(big, PATH), INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)).toBe(false);
     const paths = new Map(Array.from({ length: 10 }, (_, i) => [`${PATH}/${'segment/'.repeat(11)}${i}`, i] as const));
     // Entries of ~100 bytes: 990 in all with keys relative to the twin (it fits), 1,040 absolute (it does not).
-    expect(fitsInline(paths, PATH, INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)).toBe(true);
-    expect(fitsInline(paths, null, INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)).toBe(false);
-    const encoded = encodeInline(paths, PATH);
-    expect(encodedFitsInline(encoded, INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)).toBe(true);
+    expect(encodedFitsInline(encodeInline(paths, PATH), INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)).toBe(true);
+    expect(encodedFitsInline(encodeInline(paths, null), INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)).toBe(false);
+    const many = new Map(Array.from({ length: INLINE_MAX_ENTRIES + 1 }, (_, i) => [`k${i}`, i] as const));
+    expect(encodedFitsInline(encodeInline(many, null), INLINE_MAX_ENTRIES, INLINE_MAX_BYTES)).toBe(false);
+  });
+
+  it('a join keeps keys that are no paths under its twin as they are (a model may update a join with any key)', () => {
+    const lane = laneOf('join');
+    const store = new ModelStore();
+    lane.update(`${PATH}/c/1`, 1);
+    lane.update('/elsewhere/2', 2);
+    const out: StateWrite[] = [];
+    expect(lane.collect(out)).toBe(true);
+    store.writeRecord(lane);
+    expect(storedInline(store.stored(), 'kids')).toEqual([0, `${PATH}/c/1`, 1, '/elsewhere/2', 2]);
+    const restored = laneOf('join');
+    restored.restore(store.stored(), 1, 1);
+    restored.update(`${PATH}/c/3`, 3);
+    restored.collect([]);
+    expect(restored.inlineEntries()![0]).toBe(0); // still absolute after a restore
+    expect(sorted(restored)).toEqual([
+      ['/elsewhere/2', 2],
+      [`${PATH}/c/1`, 1],
+      [`${PATH}/c/3`, 3],
+    ]);
   });
 
   it('skips what a lane never writes in `$in` (not an object, odd pairs, keys that are no strings)', () => {
