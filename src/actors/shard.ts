@@ -1,5 +1,7 @@
 import { TwinError } from '../errors.js';
 import type { LaneObserver } from '../lanes/events.js';
+import { isUnder } from '../lanes/inline-entries.js';
+import { ThrottledWarning } from '../logger.js';
 import type { TwinEvent, TwinLogger } from '../model/twin-model.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import type { Clock } from './clock.js';
@@ -81,10 +83,18 @@ export class Shard implements TurnSink {
   private timerStep = false;
   private draining = false;
   private closed = false;
+  /** Remote join updates of a child that is no path under its parent (see acceptRemoteJoin). */
+  private readonly foreignJoins: ThrottledWarning;
 
   constructor(private readonly options: ShardOptions) {
     this.clock = options.clock;
     this.log = options.log;
+    this.foreignJoins = new ThrottledWarning(
+      options.log,
+      "a join update of a child that is no path under its parent's was dropped",
+      10_000,
+      'dropped',
+    );
     const journaling = options.journal === true;
     this.runner = new TurnRunner(options.clock, options.log, this.stats, this.observers, this, journaling);
     this.runner.liveRecords = options.store.liveRecords?.();
@@ -353,8 +363,17 @@ export class Shard implements TurnSink {
     }
   }
 
-  /** A join update from a child on another shard: applied in this shard's next step. */
+  /**
+   * A join update from a child on another shard: applied in this shard's next step. A
+   * child is a path under its parent's (the catalog cuts the parent out of the child's
+   * path, and join lanes store their keys relative to it); a message that breaks that
+   * (a peer of another build, a bug) is dropped and counted, never applied.
+   */
   acceptRemoteJoin(parent: string, joinLane: string, child: string, value: unknown): void {
+    if (!isUnder(child, parent)) {
+      this.foreignJoins.note({ parent, child, lane: joinLane });
+      return;
+    }
     this.joins.add(parent, joinLane, child, value);
     this.scheduleDrain();
   }

@@ -26,11 +26,17 @@ export class JoinLane<V> extends MapLane<V> {
     return 'join';
   }
 
-  /** Applies a linked twin's new value (called by the runtime, not by models). */
+  /**
+   * Applies a linked twin's new value (called by the runtime, not by models). `path` is a
+   * child's, so under this twin's path: the catalog cuts a parent's path out of its child's,
+   * and Shard.acceptRemoteJoin drops remote updates that say otherwise. So no check here,
+   * on the path every join update takes.
+   */
   accept(path: string, value: V): boolean {
-    return this.update(path, value);
+    return super.update(path, value);
   }
 
+  /** A model's own update of the join: any key, so a key that is no child path is noted. */
   override update(key: string, value: V): boolean {
     if (!this.foreign && typeof key === 'string' && !isUnder(key, this.host.path)) this.foreign = true;
     return super.update(key, value);
