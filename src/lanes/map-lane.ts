@@ -90,8 +90,9 @@ export class MapLane<V> extends Lane {
   /** Sets `key` to `value`; returns true when that changed the entry. */
   update(key: string, value: V): boolean {
     if (typeof key !== 'string') throw new TypeError(`map lane "${this.name}" keys are strings`);
-    const existed = this.entries.has(key);
     const old = this.entries.get(key);
+    // One lookup when the key is there with a value (every join update of a known child).
+    const existed = old !== undefined || this.entries.has(key);
     if (existed && this.equalsFn(old as V, value)) return false;
     assertStorable(value, this.host.path, this.name, key);
     this.entries.set(key, value);
