@@ -103,6 +103,25 @@ function sizeWithin(value: unknown, budget: number): number {
         return budget;
       }
       if (ArrayBuffer.isView(value)) return budget - value.byteLength - 4;
+      // Lanes may keep what msgpack encodes natively (assertStorable takes them as they are):
+      // a Map or Set holds its members where `for…in` sees none.
+      if (value instanceof Map) {
+        budget -= 3;
+        for (const [k, v] of value) {
+          budget = sizeWithin(v, sizeWithin(k, budget));
+          if (budget < 0) return budget;
+        }
+        return budget;
+      }
+      if (value instanceof Set) {
+        budget -= 3;
+        for (const v of value) {
+          budget = sizeWithin(v, budget);
+          if (budget < 0) return budget;
+        }
+        return budget;
+      }
+      if (value instanceof Date) return budget - 12;
       budget -= 2;
       for (const k in value) {
         budget -= k.length + 1;
