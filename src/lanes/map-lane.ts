@@ -193,8 +193,10 @@ export class MapLane<V> extends Lane {
 
   /**
    * Forgets the changes (a store that reads the live lane, see Lane.discardChanges). The
-   * layout stays as it is: that store never reads it, and a final {@link collect} when the
-   * twin stops moves it where it belongs.
+   * layout stays as it is, past the bounds too: that store reads the lane through
+   * committedState in whichever layout it has (`$in` or entries, consistently), and the
+   * layout moves only at a {@link collect} of a change, so a held twin that stops without
+   * changing this lane in its last step keeps it as it was.
    */
   override discardChanges(): boolean {
     const changed = this.dirtyKeys !== null;
