@@ -22,6 +22,14 @@ export const INLINE_FIELD = '$in';
 export const INLINE_MAX_ENTRIES = 32;
 export const INLINE_MAX_BYTES = 1024;
 
+/**
+ * Moves of a lane between the record and entries, counted as lanes collect (one thread's
+ * count: a step collects synchronously). A move rewrites where every entry of the lane is
+ * stored, so a later commit built on it must not reach the store unless it committed (see
+ * GroupCommit: a commit holding a move holds back the steps after it until it settled).
+ */
+export const layoutMoves = { count: 0 };
+
 /** The stored form of one lane's inline entries (see the file comment). */
 export type InlineEntries = unknown[];
 

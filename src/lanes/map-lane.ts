@@ -7,6 +7,7 @@ import {
   encodeInline,
   INLINE_MAX_BYTES,
   INLINE_MAX_ENTRIES,
+  layoutMoves,
   storedInline,
   type InlineEntries,
 } from './inline-entries.js';
@@ -175,6 +176,7 @@ export class MapLane<V> extends Lane {
     this.inline = fits;
     this.encoded = encoded;
     if (wasInline && fits) return true;
+    if (wasInline !== fits) layoutMoves.count++;
     const path = this.host.path;
     if (wasInline) {
       for (const [key, value] of this.entries) out.push({ op: 'put', path, lane: this.name, key, value });
