@@ -14,6 +14,8 @@ interface Group {
   touched: Ticket[];
   /** Called once the group settled (see {@link GroupCommit.whenSettled}). */
   settled: (() => void)[];
+  /** A keyed lane moved between record and entries in these steps (see {@link GroupCommit.submit}). */
+  barrier: boolean;
 }
 
 /** The empty list of a step that holds no remote messages (never written to). */
@@ -39,6 +41,8 @@ export class GroupCommit {
   private waiters: (() => void)[] = [];
   /** The last group handed to the store, until it settles. */
   private newest: Group | null = null;
+  /** A group holding a layout move, while in flight: later steps queue behind it. */
+  private barrier: Group | null = null;
   commits = 0;
 
   constructor(
@@ -58,13 +62,23 @@ export class GroupCommit {
     outputs: DerivedEvent[],
     touched: Ticket[] = [],
     remote: RemoteMessage[] = NONE,
+    barrier = false,
   ): void {
     if (writes.length === 0 && tickets.length === 0 && outputs.length === 0 && remote.length === 0) return;
     if (!this.queued) {
       // The usual case: adopt the step's arrays instead of copying them.
-      this.queued = { writes, tickets, outputs, touched, remote: remote.length > 0 ? remote : NONE, settled: [] };
+      this.queued = {
+        writes,
+        tickets,
+        outputs,
+        touched,
+        remote: remote.length > 0 ? remote : NONE,
+        settled: [],
+        barrier,
+      };
     } else {
       const q = this.queued;
+      if (barrier) q.barrier = true;
       for (const w of writes) q.writes.push(w);
       for (const t of tickets) q.tickets.push(t);
       for (const o of outputs) q.outputs.push(o);
@@ -74,7 +88,9 @@ export class GroupCommit {
         for (const m of remote) q.remote.push(m);
       }
     }
-    if (this.inFlight < MAX_IN_FLIGHT) this.start();
+    // A commit that moves a keyed lane (every entry's place) holds the steps after it back:
+    // built on that move, they must not reach the store if it fails (see the failure below).
+    if (this.inFlight < MAX_IN_FLIGHT && this.barrier === null) this.start();
   }
 
   /**
@@ -100,6 +116,7 @@ export class GroupCommit {
     this.queued = null;
     this.inFlight++;
     this.newest = group;
+    if (group.barrier) this.barrier = group;
     let write: Promise<void>;
     try {
       write = group.writes.length > 0 ? this.store.write(group.writes) : Promise.resolve();
@@ -129,7 +146,18 @@ export class GroupCommit {
           );
           for (const t of group.tickets) t.fail(error);
           for (const t of group.touched) t.fail(error);
-          this.onFailed(error, new Set(group.writes.map((w) => w.path)));
+          const paths = new Set(group.writes.map((w) => w.path));
+          this.onFailed(error, paths);
+          // Steps queued behind a failed move were built on it: their writes of these twins
+          // would store a layout the store never got. Not handed over yet, they fail too.
+          const q = this.barrier === group ? this.queued : null;
+          if (q && q.writes.some((w) => paths.has(w.path))) {
+            this.queued = null;
+            for (const t of q.tickets) t.fail(error);
+            for (const t of q.touched) t.fail(error);
+            this.onFailed(error, new Set(q.writes.map((w) => w.path)));
+            for (const done of q.settled) done();
+          }
         },
       )
       .catch((err: unknown) => {
@@ -143,6 +171,7 @@ export class GroupCommit {
       })
       .finally(() => {
         if (this.newest === group) this.newest = null;
+        if (this.barrier === group) this.barrier = null;
         for (const done of group.settled) done();
         this.inFlight--;
         if (this.queued) this.start();

@@ -3,6 +3,7 @@ import type { DerivedEvent, TwinLogger } from '../model/twin-model.js';
 import type { RemoteMessage } from './shard-options.js';
 import { UnstorableWritesError, type StateStore } from '../store/state-store.js';
 import { GroupCommit } from './group-commit.js';
+import { layoutMoves } from '../lanes/inline-entries.js';
 import type { ShardStats } from './stats.js';
 import type { TurnRunner } from './turn-runner.js';
 import type { TwinDirectory } from './twin-directory.js';
@@ -94,7 +95,10 @@ export class StepCommit {
   /** Hands the step's writes, finished tickets and outputs to group commit. */
   flush(): void {
     const { runner, stats } = this.deps;
+    const moves = layoutMoves.count;
     const writes = runner.takeWrites();
+    // A keyed lane moved between its record and entries: the steps after wait for this commit.
+    const barrier = layoutMoves.count !== moves;
     stats.writes += writes.length;
     const stopped = this.stopped;
     // Handed over only when it holds something, and never kept: a queued group adopts the
@@ -107,6 +111,7 @@ export class StepCommit {
       runner.takeOutputs(),
       this.touched,
       remote.length > 0 ? remote : undefined,
+      barrier,
     );
     if (stopped.length > 0) this.holdStopped(stopped);
     this.tickets = [];

@@ -22,6 +22,14 @@ export const INLINE_FIELD = '$in';
 export const INLINE_MAX_ENTRIES = 32;
 export const INLINE_MAX_BYTES = 1024;
 
+/**
+ * Moves of a lane between the record and entries, counted as lanes collect (one thread's
+ * count: a step collects synchronously). A move rewrites where every entry of the lane is
+ * stored, so a later commit built on it must not reach the store unless it committed (see
+ * GroupCommit: a commit holding a move holds back the steps after it until it settled).
+ */
+export const layoutMoves = { count: 0 };
+
 /** The stored form of one lane's inline entries (see the file comment). */
 export type InlineEntries = unknown[];
 
@@ -103,6 +111,25 @@ function sizeWithin(value: unknown, budget: number): number {
         return budget;
       }
       if (ArrayBuffer.isView(value)) return budget - value.byteLength - 4;
+      // Lanes may keep what msgpack encodes natively (assertStorable takes them as they are):
+      // a Map or Set holds its members where `for…in` sees none.
+      if (value instanceof Map) {
+        budget -= 3;
+        for (const [k, v] of value) {
+          budget = sizeWithin(v, sizeWithin(k, budget));
+          if (budget < 0) return budget;
+        }
+        return budget;
+      }
+      if (value instanceof Set) {
+        budget -= 3;
+        for (const v of value) {
+          budget = sizeWithin(v, budget);
+          if (budget < 0) return budget;
+        }
+        return budget;
+      }
+      if (value instanceof Date) return budget - 12;
       budget -= 2;
       for (const k in value) {
         budget -= k.length + 1;

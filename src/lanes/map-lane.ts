@@ -7,6 +7,7 @@ import {
   encodeInline,
   INLINE_MAX_BYTES,
   INLINE_MAX_ENTRIES,
+  layoutMoves,
   storedInline,
   type InlineEntries,
 } from './inline-entries.js';
@@ -176,6 +177,7 @@ export class MapLane<V> extends Lane {
     this.inline = fits;
     this.encoded = encoded;
     if (wasInline && fits) return true;
+    if (wasInline !== fits) layoutMoves.count++;
     const path = this.host.path;
     if (wasInline) {
       for (const [key, value] of this.entries) out.push({ op: 'put', path, lane: this.name, key, value });
@@ -194,8 +196,10 @@ export class MapLane<V> extends Lane {
 
   /**
    * Forgets the changes (a store that reads the live lane, see Lane.discardChanges). The
-   * layout stays as it is: that store never reads it, and a final {@link collect} when the
-   * twin stops moves it where it belongs.
+   * layout stays as it is, past the bounds too: that store reads the lane through
+   * committedState in whichever layout it has (`$in` or entries, consistently), and the
+   * layout moves only at a {@link collect} of a change, so a held twin that stops without
+   * changing this lane in its last step keeps it as it was.
    */
   override discardChanges(): boolean {
     const changed = this.dirtyKeys !== null;
