@@ -1,4 +1,6 @@
+import { TwinError } from '../errors.js';
 import type { TwinLogger } from '../model/twin-model.js';
+import { FORMAT_VERSION } from '../store/lmdb-open.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster-options.js';
 import type { LeaseView } from './lease-view.js';
 import { LeaseTable } from './leases.js';
@@ -49,7 +51,7 @@ export class ClusterMember {
     const link = opened ?? (await NatsLink.open(resolved));
     const members = new Membership(
       link.nodes,
-      { ...self, id: resolved.nodeId, startedAt: Date.now() },
+      { ...self, id: resolved.nodeId, startedAt: Date.now(), format: FORMAT_VERSION },
       resolved.stableMs,
       log,
       () => link.members(),
@@ -67,6 +69,19 @@ export class ClusterMember {
     );
     const member = new ClusterMember(resolved, link, members, leases, placement);
     await members.beat();
+    // A space of another store format (a rolling upgrade across a format change): joining
+    // would let nodes restore each other's vshards and lose what they cannot read.
+    const others = members.otherFormats();
+    if (others.length > 0) {
+      await members.leave();
+      if (!opened) await link.close();
+      const nodes = others.map((m) => `${m.id} (format ${m.format ?? 1})`).join(', ');
+      throw new TwinError(
+        'TWIN_STORE_FAILED',
+        `cluster space ${resolved.space} has nodes of another store format: ${nodes}; this build writes format ${FORMAT_VERSION}. Stop every node of the space, upgrade them all, then start them (docs/cluster.md)`,
+        { nodes: others.map((m) => m.id), format: FORMAT_VERSION },
+      );
+    }
     member.schedule();
     return member;
   }

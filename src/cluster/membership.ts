@@ -10,6 +10,11 @@ export interface MemberInfo {
   readonly warp?: string;
   /** Wall-clock ms of its start (for `cluster status`). */
   readonly startedAt: number;
+  /**
+   * The store format its build reads and writes (docs/persistence.md); absent: 1 (builds
+   * from before it was announced). Nodes of one space must agree (docs/cluster.md).
+   */
+  readonly format?: number;
 }
 
 const encoder = new TextEncoder();
@@ -34,6 +39,8 @@ export class Membership {
   private infos = new Map<string, MemberInfo>();
   private changedAt = monotonicMs();
   private left = false;
+  /** Nodes of another store format already reported (see refresh). */
+  private readonly reportedFormats = new Set<string>();
 
   constructor(
     private readonly bucket: KV,
@@ -80,6 +87,12 @@ export class Membership {
     return this.infos.get(id);
   }
 
+  /** Live nodes (other than this one) whose build writes another store format than this one's. */
+  otherFormats(): MemberInfo[] {
+    const mine = this.self.format ?? 1;
+    return [...this.infos.values()].filter((m) => m.id !== this.self.id && (m.format ?? 1) !== mine);
+  }
+
   /** Removes this node's key: the others see it gone at their next heartbeat, not after the TTL. */
   async leave(): Promise<void> {
     this.left = true;
@@ -103,5 +116,15 @@ export class Membership {
       this.changedAt = monotonicMs();
     }
     this.infos = infos;
+    // A node of another format that joined after this one: its restores of vshards this
+    // node wrote (or the reverse) lose state. Said once per node, loudly; not enforced here.
+    for (const other of this.otherFormats()) {
+      if (this.reportedFormats.has(other.id)) continue;
+      this.reportedFormats.add(other.id);
+      this.log.error(
+        { node: other.id, format: other.format ?? 1, ours: this.self.format ?? 1 },
+        'cluster: a node of another store format joined the space; stop every node and upgrade them together (docs/cluster.md)',
+      );
+    }
   }
 }
