@@ -203,7 +203,9 @@ export class LmdbStateStore implements StateStore {
         else if (keyOrder(key, path) >= 0) break;
         entry = entries.next();
       }
-      yield [path, { values, entries: map ?? NO_ENTRIES }];
+      // `$e: 0`: the twin has no entries (any found are orphans, e.g. of a lane a newer model
+      // removed), as `load` reads it: a twin restores the same on demand and by `warm`.
+      yield [path, { values, entries: values.$e === 0 ? NO_ENTRIES : (map ?? NO_ENTRIES) }];
     }
   }
 
