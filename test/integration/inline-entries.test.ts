@@ -4,9 +4,11 @@
  * the layout moves both ways, every state survives a restart, and a directory of the
  * format before (joins only as entries) is read as it is and upgraded by the next writes.
  */
+import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createRuntime, defineTwin, join, map, value, type Runtime } from '../../src/index.js';
+import { buildingModels, buildingModelSource } from '../../models/index.js';
+import { createRuntime, defineTwin, join, map, startNode, value, type Runtime } from '../../src/index.js';
 import { INLINE_MAX_ENTRIES } from '../../src/lanes/inline-entries.js';
 import { FORMAT_VERSION, LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { tempDir } from '../support/tmp.js';
@@ -152,4 +154,51 @@ describe('small keyed lanes in the record, on LMDB', () => {
     expect(await again.get(HUB, 'tags')).toEqual({ colour: 'red' });
     await again.close();
   });
+
+  it("at the defaults (a worker per core, LMDB strict): the building's joins are in their records, and a restart restores them", async () => {
+    const dir = tempDir();
+    const unit = '/org/o/site/s/building/1/floor/1/unit/a';
+    const node = () =>
+      startNode({
+        models: buildingModels(),
+        modelSource: buildingModelSource(),
+        workers: availableParallelism(),
+        dataDir: dir,
+        port: 0,
+        logger: silent,
+      });
+    const kinds = ['climate', 'occupancy', 'fire', 'gasbio'] as const;
+    const data = {
+      climate: { temperature: 21, humidity: 40 },
+      occupancy: { occupied: true },
+      fire: { alarm: false },
+      gasbio: { alarm: false, level: 3 },
+    };
+    const first = await node();
+    const report = await first.runtime.ingest(
+      [1, 2].flatMap((room) => kinds.map((k) => ({ subject: `${unit}/room/${room}/sensors/${k}`, data: data[k] }))),
+    );
+    expect(report.accepted).toBe(8);
+    await first.runtime.settle();
+    const before = {
+      room: await first.runtime.get(`${unit}/room/1`, 'sensors'),
+      unit: await first.runtime.get(unit, 'roomOccupied'),
+    };
+    await first.close();
+
+    const store = LmdbStateStore.open({ path: dir });
+    const room = store.load(`${unit}/room/1`)!;
+    expect(room.values.$e).toBe(0);
+    expect((room.values.$in as { sensors: unknown[] }).sensors.filter((_, i) => i % 2 === 1).sort()).toEqual(
+      kinds.map((k) => `sensors/${k}`).sort(),
+    );
+    expect(store.load(unit)!.values.$in).toMatchObject({ roomOccupied: [1, 'room/1', true, 'room/2', true] });
+    await store.close();
+
+    const second = await node();
+    expect(await second.runtime.get(`${unit}/room/1`, 'sensors')).toEqual(before.room);
+    expect(await second.runtime.get(unit, 'roomOccupied')).toEqual(before.unit);
+    expect(await second.runtime.get(unit, 'occupiedRooms')).toBe(2);
+    await second.close();
+  }, 60_000);
 });
