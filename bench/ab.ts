@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import type { EventInput } from '../src/index.js';
 
 /** What this tool uses of a build (the compiled modules, typed loosely: two builds of one API). */
 interface Build {
@@ -72,10 +73,16 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 /** Round r's order: A then B on even rounds, B then A on odd ones. */
 const order = (r: number): [number, number] => (r % 2 === 0 ? [0, 1] : [1, 0]);
 
+/** The core scenario's fleet (40 k sensors): `count` random readings, and one reading per sensor to warm up with. */
+function coreFleet(builds: Build[], count: number): { events: EventInput[]; warm: EventInput[] } {
+  const { fleetSensors, randomEvents } = builds[0]!.core;
+  const sensors = fleetSensors(false);
+  const warm = sensors.map((subject, i) => ({ ...randomEvents([subject], 1, i)[0]!, id: `w${i}` }));
+  return { events: randomEvents(sensors, count, 7), warm };
+}
+
 async function core(builds: Build[], rounds: number, step = 5000, count = 400_000): Promise<void> {
-  const sensors = builds[0]!.core.fleetSensors(false);
-  const events = builds[0]!.core.randomEvents(sensors, count, 7);
-  const warm = sensors.map((subject, i) => ({ ...builds[0]!.core.randomEvents([subject], 1, i)[0]!, id: `w${i}` }));
+  const { events, warm } = coreFleet(builds, count);
   const rates: number[][] = [[], []];
   const cpu: number[][] = [[], []];
   let tag = 0;
@@ -112,9 +119,7 @@ async function core(builds: Build[], rounds: number, step = 5000, count = 400_00
 }
 
 async function strict(builds: Build[], rounds: number, count = 200_000): Promise<void> {
-  const sensors = builds[0]!.core.fleetSensors(false);
-  const events = builds[0]!.core.randomEvents(sensors, count, 7);
-  const warm = sensors.map((subject, i) => ({ ...builds[0]!.core.randomEvents([subject], 1, i)[0]!, id: `w${i}` }));
+  const { events, warm } = coreFleet(builds, count);
   const rates: number[][] = [[], []];
   const writes: number[][] = [[], []];
   const cpu: number[][] = [[], []];
