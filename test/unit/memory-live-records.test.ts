@@ -157,6 +157,35 @@ describe('MemoryStateStore: held records of live twins', () => {
     expect(joined).toBeGreaterThan(0);
   });
 
+  it("past the bound of a record's keyed lanes (the written store moves them to entries, held twins do not), both restore the same state", async () => {
+    // 40 children: the written store's hub join moves out of its record (INLINE_MAX_ENTRIES
+    // 32); a held hub keeps its layout until it stops, and then writes it as it is.
+    const held = new MemoryStateStore();
+    const written = new WritingStore();
+    const runs = [held, written].map((store) =>
+      simulatedRuntime({ models: [counter, hub], store, passivation: { maxActive: 8 } }),
+    );
+    for (const { rt, clock } of runs) {
+      for (let round = 0; round < 3; round++) {
+        await rt.ingest(
+          Array.from({ length: 40 }, (_, i) => ({ subject: `/c/${i}`, type: 'inc', id: `r${round}.${i}` })),
+        );
+        await rt.settle();
+        clock.advance(5_000);
+        await rt.settle();
+      }
+      await rt.close();
+    }
+    const writtenHub = written.load('/c') as StoredTwin; // synchronous: no load delay set
+    expect(writtenHub.entries.get('ns')?.size).toBe(40); // written: as entries
+    const again = [held, written].map((store) => simulatedRuntime({ models: [counter, hub], store }).rt);
+    const paths = ['/c', ...Array.from({ length: 40 }, (_, i) => `/c/${i}`)];
+    const reads = await Promise.all(again.map((rt) => Promise.all(paths.map((p) => rt.read(p).then((r) => r.lanes)))));
+    expect(Object.keys(reads[0]![0]!.ns as object)).toHaveLength(40);
+    expect(reads[0]).toEqual(reads[1]);
+    for (const rt of again) await rt.close();
+  });
+
   it('keeps a value, not the twin, once the twin stopped', async () => {
     const store = new MemoryStateStore();
     const { rt, clock } = simulatedRuntime({ models: [counter, hub], store, passivation: { idleMs: 1_000 } });
