@@ -26,3 +26,11 @@ export async function pollUntil<T>(
     `not within ${ms} ms: ${what}; last ${JSON.stringify(last)} ${error instanceof Error ? error.message : ''}`,
   );
 }
+
+/**
+ * Waits event-loop turns (setImmediate) until `cond` holds: for tests that step a store or
+ * a runtime by hand and wait for it to reach a point (no timers involved, so no clock).
+ */
+export async function turnsUntil(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setImmediate(r));
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { createRuntime, MemoryStateStore, SimulatedClock, type StateWrite } from '../../src/index.js';
 import { T0 } from '../support/runtime.js';
+import { turnsUntil } from '../support/poll.js';
 
 /** A store (the public StateStore port) whose commits finish only when the test says so. */
 class ManualStore extends MemoryStateStore {
@@ -30,9 +31,6 @@ class FailingStore extends MemoryStateStore {
 }
 
 const sensor = (i: number) => `/org/o/site/s/building/1/floor/1/unit/a/room/${i}/sensors/occupancy`;
-const until = async (cond: () => boolean): Promise<void> => {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-};
 
 describe('group commit', () => {
   it('hands later steps to the store before earlier commits finish, and acknowledges in step order', async () => {
@@ -45,9 +43,9 @@ describe('group commit', () => {
     });
     const acked: number[] = [];
     const first = rt.ingest({ subject: sensor(1), data: { occupied: true } }).then(() => acked.push(1));
-    await until(() => store.pending.length === 1);
+    await turnsUntil(() => store.pending.length === 1);
     const second = rt.ingest({ subject: sensor(2), data: { occupied: true } }).then(() => acked.push(2));
-    await until(() => store.pending.length === 2); // the second step was written while the first is in flight
+    await turnsUntil(() => store.pending.length === 2); // the second step was written while the first is in flight
     store.pending[1]!.finish(); // the later commit finishes first
     for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
     expect(acked).toEqual([]); // ... but is not acknowledged before the earlier one
@@ -67,11 +65,11 @@ describe('group commit', () => {
       clock: new SimulatedClock(T0),
     });
     void rt.ingest({ subject: sensor(1), data: { occupied: true } });
-    await until(() => store.pending.length === 1);
+    await turnsUntil(() => store.pending.length === 1);
     void rt.stop(sensor(1));
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // the stop's own step
     void rt.ingest({ subject: sensor(2), data: { occupied: true } }); // a later step, committing behind it
-    await until(() => store.pending.length === 2);
+    await turnsUntil(() => store.pending.length === 2);
     const started = rt.stats().started;
     const reading = rt.read(sensor(1), ['latest']);
     const restarted = async (): Promise<boolean> => {

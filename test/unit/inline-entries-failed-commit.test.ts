@@ -19,6 +19,7 @@ import {
 } from '../../src/index.js';
 import { INLINE_MAX_ENTRIES } from '../../src/lanes/inline-entries.js';
 import { T0 } from '../support/runtime.js';
+import { turnsUntil } from '../support/poll.js';
 
 /** Commits at once, or (once `hold` is set) only when the test finishes or fails them. */
 class HeldStore extends MemoryStateStore {
@@ -49,10 +50,6 @@ const hub = defineTwin({
   },
 });
 
-const until = async (cond: () => boolean): Promise<void> => {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-};
-
 describe('a failed commit of a lane moving out of its record', () => {
   it('keeps the entries acknowledged before it', async () => {
     const store = new HeldStore();
@@ -70,7 +67,7 @@ describe('a failed commit of a lane moving out of its record', () => {
     store.hold = true;
     // Step N: the 33rd entry moves the lane out of the record (every entry put, the record without it).
     const moving = rt.ingest({ subject: '/h/1', type: 'tag', data: { key: 'moved', text: 'b' } });
-    await until(() => store.pending.length === 1);
+    await turnsUntil(() => store.pending.length === 1);
     // Step N+1, built while N is in flight: one entry put, and the record (count changed).
     // It is handed to the store at once, or held back until N settled.
     const next = rt.ingest({ subject: '/h/1', type: 'tag', data: { key: 'k0', text: 'c' } });
