@@ -20,7 +20,7 @@
  *   build reads only its own layout); per round a fresh
  *   runtime activates up to 60 fresh floors by reads (`activateFloors`), then `store.load` of the same
  *   twins; twins/s and the ratio to the load, per round (after one uncounted round each).
- * - replay: one recording of the generated fleet (1 M events, 40 k sensors, written by A);
+ * - replay: a recording of the generated fleet (1 M events, 40 k sensors), one written by each build;
  *   per round `runReplay` with state in memory at 0 workers, tick 1 s; events/s.
  */
 import { spawnSync } from 'node:child_process';
@@ -212,19 +212,25 @@ async function restore(builds: Build[], rounds: number): Promise<void> {
 async function replay(builds: Build[], rounds: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'twinflow-ab-'));
   try {
-    const file = join(dir, 'fleet.tfr');
-    const w = builds[0]!.writer.RecordingWriter.create(file, { created: 0 });
-    for (const chunk of builds[0]!.fleet.generateFleet({ seed: 1, events: 1_000_000 })) {
-      for (const e of chunk) w.append(e);
-      await w.ready();
+    // One recording per build, each written by that build's writer (the recording format
+    // may differ between them, as it did at format 2).
+    const files: string[] = [];
+    for (const [k, b] of builds.entries()) {
+      const file = join(dir, `fleet-${k}.tfr`);
+      const w = b.writer.RecordingWriter.create(file, { created: 0 });
+      for (const chunk of b.fleet.generateFleet({ seed: 1, events: 1_000_000 })) {
+        for (const e of chunk) w.append(e);
+        await w.ready();
+      }
+      await w.close();
+      files.push(file);
     }
-    await w.close();
     const rates: number[][] = [[], []];
     for (let r = 0; r < rounds; r++)
       for (const k of order(r)) {
         const b = builds[k]!;
         gc();
-        const run = await b.replay.runReplay(file, { models: b.models.buildingModels(), logger: silent });
+        const run = await b.replay.runReplay(files[k]!, { models: b.models.buildingModels(), logger: silent });
         rates[k]!.push(run.eventsPerSecond);
       }
     report(builds, rates, 'ev/s');

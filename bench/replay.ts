@@ -7,7 +7,7 @@
  * ingest), with the digests of both worker counts checked equal; and the speed-up over
  * real time of the UCI recording.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { importCsv, UCI_MAPPING } from '../src/recording/csv-import.js';
 import { generateFleet } from '../models/fleet.js';
 import { RecordingReader } from '../src/recording/recording-reader.js';
 import { RecordingWriter } from '../src/recording/recording-writer.js';
+import { RECORDING_VERSION } from '../src/recording/recording-format.js';
 import { runReplay } from '../src/recording/replay-run.js';
 import { repeat, type BenchContext, type Figure } from './lib/harness.js';
 import { coreEventsPerSecond } from './core.js';
@@ -109,6 +110,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
         baseline,
         baselineName: 'decode + Map',
         target: { ratio: 0.7, cmp: '>=' },
+        note: `the recording: ${(statSync(fleet).size / events).toFixed(1)} bytes per event (format ${RECORDING_VERSION})`,
       },
       {
         scenario: 'replay',

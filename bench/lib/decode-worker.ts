@@ -21,6 +21,9 @@ export function decodeChunks(bytes: Uint8Array): RecordedEvent[] {
     at += 4 + len;
     const base = chunk[0] as number;
     const strings = chunk[1] as string[];
+    // Blocks decode apart only when each chunk has its own string table, as the CSV
+    // import's chunks do (chunk-encoder.ts); a writer's chunks carry theirs on.
+    if (typeof strings[0] === 'number') throw new Error('a chunk carries on the string table of the chunk before');
     for (let i = 2; i < chunk.length; i++) {
       const r = chunk[i] as ChunkRecord;
       events.push({

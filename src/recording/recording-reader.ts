@@ -2,6 +2,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Unpackr } from 'msgpackr';
 import { TwinError } from '../errors.js';
 import {
+  MAX_CARRIED_CHARS,
+  MAX_CARRIED_STRINGS,
   RECORDING_MAGIC,
   RECORDING_VERSION,
   type ChunkRecord,
@@ -36,6 +38,8 @@ export class RecordingReader {
   position = 0;
   /** True once reading stopped at an incomplete final chunk. */
   truncated = false;
+  /** The string table the last chunk left, which the next chunk may carry on (format 2). */
+  private readonly table = new StringTable();
 
   private constructor(
     private readonly file: FileHandle,
@@ -117,7 +121,7 @@ export class RecordingReader {
       const decoded = unpack(this.unpackr, this.buf.subarray(4, 4 + len), this.path, at);
       this.buf = this.buf.subarray(4 + len);
       this.position += 4 + len;
-      yield toEvents(decoded, this.path, at);
+      yield toEvents(decoded, this.table, this.path, at);
     }
     if (this.buf.length > 0) this.truncated = true;
   }
@@ -163,19 +167,58 @@ function unpack(unpackr: Unpackr, bytes: Buffer, path: string, offset: number): 
 }
 
 /**
+ * The string table of the chunks read so far. A chunk's `strings` either replaces it (a
+ * fresh table) or, led by the table's length, adds to it (carried on, format 2): the length
+ * must be the table's, so a chunk cut out of its file or read out of order is damaged, not
+ * read with the wrong strings. A carried-on table is bounded (recording-format.ts).
+ */
+class StringTable {
+  strings: string[] = [];
+  private chars = 0;
+
+  /** Takes a chunk's `strings`; returns why it is damaged, or null. */
+  take(raw: unknown[]): string | null {
+    const carried = typeof raw[0] === 'number';
+    if (carried) {
+      const n = raw[0] as number;
+      if (n !== this.strings.length)
+        return `its string table carries on ${String(n)} strings, but the chunks before it left ${this.strings.length}`;
+      if (n > MAX_CARRIED_STRINGS || this.chars > MAX_CARRIED_CHARS)
+        return `its string table carries on more than ${MAX_CARRIED_STRINGS} strings or ${MAX_CARRIED_CHARS} characters`;
+    } else {
+      this.strings = [];
+      this.chars = 0;
+    }
+    for (let i = carried ? 1 : 0; i < raw.length; i++) {
+      const s = raw[i];
+      if (typeof s !== 'string') return 'the string table is not a list of strings';
+      this.strings.push(s);
+      this.chars += s.length;
+    }
+    return null;
+  }
+}
+
+/**
  * The events of a decoded chunk, checked against the layout (recording-format.ts): a chunk
  * that decodes as msgpack but is not `[base, strings, ...records]` is damaged, and so is a
  * record whose string index points nowhere.
  */
-function toEvents(decoded: unknown, path: string, offset: number): { events: RecordedEvent[]; starts: number[] } {
+function toEvents(
+  decoded: unknown,
+  table: StringTable,
+  path: string,
+  offset: number,
+): { events: RecordedEvent[]; starts: number[] } {
   const damaged = (what: string) => invalid(path, offset, `has a damaged chunk: ${what}`);
   if (!Array.isArray(decoded) || decoded.length < 2) throw damaged('not [baseTime, strings, ...records]');
   const chunk = decoded as unknown[];
   const base = chunk[0];
-  const strings = chunk[1];
   if (typeof base !== 'number' || !Number.isFinite(base)) throw damaged('the base time is not a number');
-  if (!Array.isArray(strings) || !strings.every((s) => typeof s === 'string'))
-    throw damaged('the string table is not a list of strings');
+  if (!Array.isArray(chunk[1])) throw damaged('the string table is not a list of strings');
+  const problem = table.take(chunk[1] as unknown[]);
+  if (problem) throw damaged(problem);
+  const strings = table.strings;
   const text = (i: unknown): string => {
     const s: unknown = typeof i === 'number' ? strings[i] : undefined;
     if (typeof s === 'string') return s;

@@ -4,9 +4,19 @@ import { Packr } from 'msgpackr';
 import { ChunkEncoder } from './chunk-encoder.js';
 import { RECORDING_MAGIC, RECORDING_VERSION, type RecordedEvent, type RecordingHeader } from './recording-format.js';
 
+/** Strings a writer's carried table holds at most by default (see {@link RecordingWriterOptions.carryStrings}). */
+export const DEFAULT_CARRY_STRINGS = 100_000;
+
 export interface RecordingWriterOptions {
   /** Events per chunk (default 4096): bigger chunks compress strings better, smaller lose less on a crash. */
   chunkSize?: number;
+  /**
+   * Most strings (subjects, types, sources) the string table carried from chunk to chunk
+   * holds before the next chunk starts a fresh one (default 100 000, about 10 MB of
+   * 100-character paths; 0: every chunk has its own table, as format 1 did). A fleet up to
+   * this many subjects has each subject stored once per file (see chunk-encoder.ts).
+   */
+  carryStrings?: number;
   /** Provenance stored in the header. */
   meta?: Record<string, unknown>;
   /** Mark batch starts ({@link RecordingWriter.appendBatch}); set by the recorder. */
@@ -29,7 +39,7 @@ export interface RecordingWriterOptions {
  * ```
  */
 export class RecordingWriter {
-  private readonly chunks = new ChunkEncoder();
+  private readonly chunks: ChunkEncoder;
   /** Events per chunk. */
   readonly chunkSize: number;
   private closed = false;
@@ -41,8 +51,10 @@ export class RecordingWriter {
     private readonly out: WriteStream,
     header: RecordingHeader,
     chunkSize: number,
+    carryStrings: number,
   ) {
     this.chunkSize = chunkSize;
+    this.chunks = new ChunkEncoder(carryStrings);
     out.on('error', (err) => (this.failure = err));
     const body = new Packr({ useRecords: true }).pack(header);
     const head = Buffer.alloc(8);
@@ -59,7 +71,12 @@ export class RecordingWriter {
       ...(options.batches ? { batches: true } : {}),
       ...(options.meta ? { meta: options.meta } : {}),
     };
-    return new RecordingWriter(createWriteStream(path), header, options.chunkSize ?? 4096);
+    return new RecordingWriter(
+      createWriteStream(path),
+      header,
+      options.chunkSize ?? 4096,
+      options.carryStrings ?? DEFAULT_CARRY_STRINGS,
+    );
   }
 
   append(e: RecordedEvent, batchStart = false): void {
@@ -73,11 +90,13 @@ export class RecordingWriter {
    * Appends whole chunks encoded elsewhere by a {@link ChunkEncoder} (the parallel CSV
    * import encodes on worker threads): `bytes` is one or more `length | body` chunks
    * holding `events` events. Only between chunks: the open chunk must be empty, or
-   * its events would land after the ones given here.
+   * its events would land after the ones given here. Such chunks start fresh string tables
+   * (`carry` 0), so the writer's next chunk starts a fresh one too.
    */
   appendEncoded(bytes: Uint8Array, events: number): void {
     if (this.closed) throw new Error('the recording is closed');
     if (this.chunks.size > 0) throw new Error('appendEncoded needs an empty open chunk: call flush() first');
+    this.chunks.restart();
     this.out.write(bytes);
     this.count += events;
   }

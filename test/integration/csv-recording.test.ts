@@ -7,6 +7,7 @@ import { main } from '../../src/cli/cli.js';
 import { importCsv, UCI_MAPPING } from '../../src/recording/csv-import.js';
 import { planCsvImport, type CsvImportPlan } from '../../src/recording/csv-import-plan.js';
 import { writeCsvImport } from '../../src/recording/csv-recording.js';
+import { RECORDING_VERSION } from '../../src/recording/recording-format.js';
 import { RecordingReader } from '../../src/recording/recording-reader.js';
 import { RecordingWriter, type RecordingWriterOptions } from '../../src/recording/recording-writer.js';
 import { tempDir } from '../support/tmp.js';
@@ -33,10 +34,13 @@ async function written(
   return { file, bytes: readFileSync(file), events };
 }
 
-/** The same events through the writer one by one: the file every import must reproduce. */
+/**
+ * The same events through the writer one by one, each chunk with its own string table (as
+ * the import's chunks have, so blocks encode apart): the file every import must reproduce.
+ */
 async function appended(fanOut: number, writerOptions: RecordingWriterOptions = {}): Promise<Buffer> {
   const file = join(tempDir(), 'appended.tfr');
-  const writer = RecordingWriter.create(file, { created: 0, ...writerOptions });
+  const writer = RecordingWriter.create(file, { created: 0, carryStrings: 0, ...writerOptions });
   for (const e of importCsv(TEXT, UCI_MAPPING, { fanOut })) writer.append(e);
   await writer.close();
   return readFileSync(file);
@@ -83,7 +87,7 @@ describe('CSV import to a recording', () => {
     });
     expect(readFileSync(out).equals(expected.bytes)).toBe(true);
     const reader = await RecordingReader.open(out);
-    expect(reader.header).toEqual({ format: 1, created: 0, meta: { importedFrom: CSV, fanOut: 13 } });
+    expect(reader.header).toEqual({ format: RECORDING_VERSION, created: 0, meta: { importedFrom: CSV, fanOut: 13 } });
     await reader.close();
   }, 60_000);
 

@@ -1,4 +1,5 @@
-import { readFileSync, statSync, truncateSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { Packr } from 'msgpackr';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,8 @@ import { createRuntime, type TwinEvent } from '../../src/index.js';
 import { fromJsonLine, toJsonLine } from '../../src/recording/jsonl.js';
 import { RecordingReader } from '../../src/recording/recording-reader.js';
 import { RecordingWriter } from '../../src/recording/recording-writer.js';
+import { RECORDING_VERSION } from '../../src/recording/recording-format.js';
+import { ChunkEncoder } from '../../src/recording/chunk-encoder.js';
 import { canonicalJson } from '../../src/recording/digest.js';
 import { progressLine } from '../../src/cli/progress.js';
 import { tempDir } from '../support/tmp.js';
@@ -22,6 +25,10 @@ function events(n: number): TwinEvent[] {
     time: 1_700_000_000_000 + i * 997 - (i % 5 === 0 ? 3000 : 0), // not monotonic: late arrivals
     data: i % 2 ? { temperature: 20 + i / 4, humidity: 40 } : { occupied: i % 4 === 0 },
   }));
+}
+
+function sensorPath(n: number): string {
+  return `/org/contoso/site/berlin/building/${n % 7}/floor/${n % 5}/unit/u/room/${n}/sensors/climate`;
 }
 
 async function readAll(path: string): Promise<{ events: TwinEvent[]; reader: RecordingReader }> {
@@ -46,7 +53,7 @@ describe('recording format', () => {
     }
     await w.close();
     const { events: back, reader } = await readAll(file);
-    expect(reader.header).toEqual({ format: 1, created: 123, batches: true, meta: { test: true } });
+    expect(reader.header).toEqual({ format: RECORDING_VERSION, created: 123, batches: true, meta: { test: true } });
     const again = await RecordingReader.open(file);
     const batchSizes: number[] = [];
     for await (const b of again.chunks(true)) batchSizes.push(b.length);
@@ -58,6 +65,98 @@ describe('recording format', () => {
     expect(reader.position).toBe(statSync(file).size);
     // Compact: strings once per chunk, time deltas, msgpack records for data.
     expect(statSync(file).size / input.length).toBeLessThan(45);
+  });
+
+  it("stores a fleet's subjects once per file, not once per chunk, and reads them back", async () => {
+    // 3,000 sensors reporting round robin in chunks of 500: each chunk holds 500 subjects
+    // that no chunk since the table began held, until the table holds all of them.
+    const fleet = Array.from({ length: 30_000 }, (_, i) => ({
+      id: String(i),
+      source: 'gen',
+      type: 'reading',
+      subject: sensorPath(i % 3000),
+      time: 1_700_000_000_000 + i,
+      data: { temperature: 21, humidity: 40 },
+    }));
+    const sizes: Record<string, number> = {};
+    for (const [name, carryStrings] of [
+      ['carried', undefined],
+      ['small table', 1000],
+      ['per chunk', 0],
+    ] as const) {
+      const file = join(tempDir(), `${name}.tfr`);
+      const w = RecordingWriter.create(file, { chunkSize: 500, carryStrings });
+      for (const e of fleet) w.append(e);
+      await w.close();
+      const { events: back, reader } = await readAll(file);
+      expect(back, name).toEqual(fleet);
+      expect(reader.truncated).toBe(false);
+      sizes[name] = statSync(file).size;
+    }
+    // Subjects are ~75 of ~100 bytes an event: stored once instead of ten times.
+    expect(sizes.carried! / sizes['per chunk']!).toBeLessThan(0.4);
+    // A table past its bound starts afresh: correct, only larger.
+    expect(sizes['small table']!).toBeGreaterThan(sizes.carried!);
+  });
+
+  it('reads format-1 files (a table per chunk) and chunks encoded apart between carried ones', async () => {
+    const file = join(tempDir(), 'mixed.tfr');
+    const input = events(3000);
+    const w = RecordingWriter.create(file, { chunkSize: 100 });
+    for (const e of input.slice(0, 1000)) w.append(e);
+    w.flush();
+    // The CSV import's path: chunks with their own tables, encoded by another encoder.
+    const apart = new ChunkEncoder();
+    const parts: Buffer[] = [];
+    for (const [i, e] of input.slice(1000, 2000).entries()) {
+      apart.add(e.time, e.subject, e.type, e.source, e.id, e.data);
+      if (i % 100 === 99) parts.push(...Object.values(apart.take()!));
+    }
+    w.appendEncoded(Buffer.concat(parts), 1000);
+    for (const e of input.slice(2000)) w.append(e);
+    await w.close();
+    expect((await readAll(file)).events).toEqual(input);
+
+    // A format-1 file as an older build wrote it: a header saying 1, every table fresh.
+    const old = join(tempDir(), 'v1.tfr');
+    const packr = new Packr({ useRecords: true });
+    const header = packr.pack({ format: 1, created: 5 });
+    const chunk = packr.pack([
+      1000,
+      ['/org/a/site/b', 'reading', 'dev'],
+      [0, 0, 1, 2, 'x', { t: 1 }],
+      [5, 0, 1, 2, 'y', null],
+    ]);
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n, 0);
+      return b;
+    };
+    writeFileSync(old, Buffer.concat([Buffer.from('TFRC'), u32(header.length), header, u32(chunk.length), chunk]));
+    const back = await readAll(old);
+    expect(back.reader.header.format).toBe(1);
+    expect(back.events.map((e) => [e.subject, e.time, e.id])).toEqual([
+      ['/org/a/site/b', 1000, 'x'],
+      ['/org/a/site/b', 1005, 'y'],
+    ]);
+  });
+
+  it('refuses a chunk that carries on a table the chunks before it did not leave', async () => {
+    const file = join(tempDir(), 'spliced.tfr');
+    const w = RecordingWriter.create(file, { chunkSize: 10 });
+    for (const [i, e] of events(30).entries()) w.append({ ...e, subject: sensorPath(i) });
+    await w.close();
+    // Drop the second chunk: the third carries on a table the first alone did not leave.
+    const bytes = readFileSync(file);
+    const chunkAt = (at: number) => at + 4 + bytes.readUInt32LE(at);
+    const first = 8 + bytes.readUInt32LE(4);
+    const second = chunkAt(first);
+    const third = chunkAt(second);
+    writeFileSync(file, Buffer.concat([bytes.subarray(0, second), bytes.subarray(third)]));
+    await expect(readAll(file)).rejects.toMatchObject({
+      code: 'TWIN_RECORDING_INVALID',
+      message: expect.stringMatching(/carries on \d+ strings, but the chunks before it left \d+/),
+    });
   });
 
   it('reads a recording cut inside a chunk up to the last whole chunk', async () => {
