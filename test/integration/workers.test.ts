@@ -117,6 +117,38 @@ describe('worker threads', () => {
     expect((error as TwinError).message).toMatch(/shardKeyUpTo/);
   });
 
+  it('apply a live ingest call larger than one post to a worker in order, before a call made after it', async () => {
+    // 5,000 events for one worker go out in parts while the call is routed (EARLY_POST in
+    // worker-host.ts); the parts and a second call in the same tick keep their order.
+    const rt = createRuntime({
+      models: buildingModels(),
+      logger: silent,
+      workers: { count: 1, models: buildingModelSource() },
+    });
+    const room = '/org/o/site/s/building/b/floor/1/unit/u/room/1';
+    const reading = (i: number): EventInput => ({
+      subject: `${room}/sensors/${i % 2 ? 'climate' : 'occupancy'}`,
+      id: `r${i}`,
+      source: 'order',
+      data: i % 2 ? { temperature: 10 + i / 1000, humidity: 40 } : { occupied: i % 4 === 0 },
+    });
+    const first = rt.ingest(Array.from({ length: 5000 }, (_, i) => reading(i)));
+    const last = rt.ingest({
+      subject: `${room}/sensors/climate`,
+      id: 'after',
+      source: 'order',
+      data: { temperature: 30, humidity: 40 },
+    });
+    const [report] = await Promise.all([first, last]);
+    expect(report.accepted).toBe(5000);
+    expect(await rt.get(`${room}/sensors/climate`, 'latest')).toEqual({ temperature: 30, humidity: 40 });
+    expect(await rt.get(`${room}/sensors/occupancy`, 'latest')).toEqual(reading(4998).data);
+    await rt.settle();
+    expect(await rt.get(room, 'temperature')).toBe(30);
+    expect(await rt.get(room, 'occupied')).toBe(false); // reading 4998: 4998 % 4 = 2
+    await rt.close();
+  }, 60_000);
+
   it('lose nothing acknowledged when a worker thread dies under load', async () => {
     const dir = tempDir();
     const rt = createRuntime({
