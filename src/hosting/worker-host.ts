@@ -18,7 +18,15 @@ import {
   type ShardHost,
   type TwinSnapshot,
 } from './shard-host.js';
-import type { FromWorker, FromWorkerBatch, ModelSource, ToWorker, WorkerInit } from './worker-protocol.js';
+import type {
+  FromWorker,
+  FromWorkerBatch,
+  ModelSource,
+  ToWorker,
+  ToWorkerBatch,
+  WorkerInit,
+} from './worker-protocol.js';
+import { EventColumnEncoder, type ColumnEvent } from './event-columns.js';
 import { sumCounters } from './host-counters.js';
 import { PendingRequests } from './pending-requests.js';
 import { WorkerCrossing } from './worker-crossing.js';
@@ -82,6 +90,8 @@ interface Slot {
   activePaths: readonly string[];
   /** Whether this worker ever sent a message (it started). */
   answered: boolean;
+  /** The strings this worker's event columns refer to (a new worker starts without any). */
+  columns: EventColumnEncoder;
 }
 
 /** Consecutive workers that die before answering, after which the runtime stops restarting. */
@@ -325,7 +335,14 @@ export class WorkerShardHost implements ShardHost {
             { eval: true, workerData, resourceLimits },
           )
         : new Worker(new URL(entry), { workerData, resourceLimits });
-    const slot: Slot = { worker, outbox: [], counters: null, activePaths: [], answered: false };
+    const slot: Slot = {
+      worker,
+      outbox: [],
+      counters: null,
+      activePaths: [],
+      answered: false,
+      columns: new EventColumnEncoder(),
+    };
     worker.on('message', (batch: FromWorkerBatch) => {
       slot.answered = true;
       this.failedStarts = 0;
@@ -445,12 +462,31 @@ export class WorkerShardHost implements ShardHost {
     });
   }
 
-  /** Posts a worker's outbox as one batch, with virtual time as it is now. */
+  /**
+   * Posts a worker's outbox as one batch, with virtual time as it is now: its events as
+   * columns (event-columns.ts), the rest as messages. The worker takes a batch's events
+   * before its other messages either way. A batch that cannot be cloned (a value in some
+   * event's data) is posted again message by message, so only what cannot cross fails.
+   */
   private post(slot: Slot): void {
     if (slot.outbox.length === 0) return;
     const now = this.init.simulatedStart !== undefined ? this.clock.now() : undefined;
     const messages = slot.outbox;
     slot.outbox = [];
+    const events: ColumnEvent[] = [];
+    const rest: ToWorker[] = [];
+    for (const m of messages) {
+      if (m.t === 'event') events.push(m);
+      else rest.push(m);
+    }
+    if (events.length > 0) {
+      try {
+        slot.worker.postMessage({ now, messages: rest, events: slot.columns.encode(events) } satisfies ToWorkerBatch);
+        return;
+      } catch {
+        slot.columns.lost();
+      }
+    }
     postBatch(
       (m) => slot.worker.postMessage({ now, messages: m }),
       messages,

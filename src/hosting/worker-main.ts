@@ -12,6 +12,7 @@ import { Ticket } from '../actors/work.js';
 import { importModels } from './worker-models.js';
 import { hasInternalMessage, type TwinError } from '../errors.js';
 import type { LaneEvent } from '../lanes/events.js';
+import type { TwinEvent } from '../model/twin-model.js';
 import { MemoryStateStore } from '../store/memory-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { LmdbStateStore } from '../store/lmdb-store.js';
@@ -19,6 +20,7 @@ import { PathFilter, shardKeyUpTo } from '../topology/index.js';
 import { LocalShardHost, type HostObserver } from './shard-host.js';
 import type { ErrorJson, FromWorker, ToWorker, ToWorkerBatch, WorkerInit } from './worker-protocol.js';
 import { postBatch } from './worker-post.js';
+import { EventColumnDecoder } from './event-columns.js';
 import { loadWorkerExtension } from './worker-extension.js';
 
 const init = workerData as WorkerInit;
@@ -148,14 +150,17 @@ function forwarder(oid: number, lane: string, filter: boolean, path?: string): F
   };
 }
 
+/** The strings the main thread's event columns refer to (see event-columns.ts). */
+const columns = new EventColumnDecoder();
+
 port.on('message', (batch: ToWorkerBatch) => {
   // Virtual time follows the main thread: timers due up to `now` fire before the batch.
   if (batch.now !== undefined && clock instanceof SimulatedClock && batch.now > clock.now()) clock.advanceTo(batch.now);
-  const events = batch.messages.filter((m): m is Extract<ToWorker, { t: 'event' }> => m.t === 'event');
+  const { requests, events } = batchEvents(batch);
   if (events.length > 0) {
     // One ticket for the batch's events: it settles after the commit that holds them all.
     const ticket = new Ticket(events.length);
-    for (let k = 0; k < events.length; k++) host.submitEvent(events[k]!.event, ticket, k);
+    for (let k = 0; k < events.length; k++) host.submitEvent(events[k]!, ticket, k);
     ticket.promise.then(
       (t) => {
         // The accepted ones as one list of ids (a replay step is hundreds of events); each rejected one with its error.
@@ -163,13 +168,13 @@ port.on('message', (batch: ToWorkerBatch) => {
         const ids: number[] = [];
         for (let k = 0; k < events.length; k++) {
           const error = failed?.get(k);
-          if (error) send({ t: 'done', id: events[k]!.id, error: json(error) });
-          else ids.push(events[k]!.id);
+          if (error) send({ t: 'done', id: requests[k]!, error: json(error) });
+          else ids.push(requests[k]!);
         }
         if (ids.length > 0) send({ t: 'doneIds', ids });
       },
       (error) => {
-        for (const e of events) send({ t: 'done', id: e.id, error: json(error) });
+        for (const id of requests) send({ t: 'done', id, error: json(error) });
       },
     );
   }
@@ -180,6 +185,22 @@ port.on('message', (batch: ToWorkerBatch) => {
     setImmediate(flush);
   }
 });
+
+/**
+ * A batch's events and the request id of each: its columns, then any `event` messages (a
+ * batch the main thread had to post message by message; the two never come together).
+ */
+function batchEvents(batch: ToWorkerBatch): { requests: number[]; events: TwinEvent[] } {
+  // The arrays are this thread's copies (cloned in), so they can be extended in place.
+  const events = batch.events ? columns.decode(batch.events) : [];
+  const requests = batch.events ? (batch.events.requests as number[]) : [];
+  for (const m of batch.messages) {
+    if (m.t !== 'event') continue;
+    requests.push(m.id);
+    events.push(m.event);
+  }
+  return { requests, events };
+}
 
 /** What the live set was when the main thread last got it: twins started, stopped, live. */
 let reportedLive = '';

@@ -4,6 +4,7 @@ import type { LaneEvent } from '../lanes/events.js';
 import type { JournalEntry } from '../store/state-store.js';
 import type { HostCounters, TwinSnapshot } from './shard-host.js';
 import type { WorkerExtensionSource } from './worker-extension.js';
+import type { EventColumns } from './event-columns.js';
 
 /**
  * How a worker builds its models: it imports a model set ({@link ModelSetRef}, what
@@ -116,6 +117,12 @@ export interface ToWorkerBatch {
   /** Main thread's clock time (simulated clocks only): the worker advances to it first. */
   readonly now?: number;
   readonly messages: readonly ToWorker[];
+  /**
+   * The batch's events as columns (see event-columns.ts), taken before {@link messages}. A
+   * batch without it carries its events as `event` messages (the fallback when a batch
+   * could not be cloned whole).
+   */
+  readonly events?: EventColumns;
 }
 
 /** Worker → main. */
