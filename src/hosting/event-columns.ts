@@ -76,13 +76,20 @@ export class EventColumnEncoder {
       }
       return i;
     };
+    // A post's events mostly share a source and a type: looked up when they change only.
+    let source = '';
+    let sourceAt = -1;
+    let type = '';
+    let typeAt = -1;
     for (let k = 0; k < n; k++) {
       const { id, event } = events[k]!;
       requests[k] = id;
       ids[k] = event.id;
       subjects[k] = at(event.subject);
-      sources[k] = at(event.source);
-      types[k] = at(event.type);
+      if (event.source !== source || sourceAt < 0) sourceAt = at((source = event.source));
+      sources[k] = sourceAt;
+      if (event.type !== type || typeAt < 0) typeAt = at((type = event.type));
+      types[k] = typeAt;
       times[k] = event.time;
       data[k] = event.data;
     }
