@@ -50,6 +50,7 @@ export class ChunkEncoder {
   get size(): number {
     return this.records.length;
   }
+
   /** Adds one event to the open chunk (fields as in {@link RecordedEvent}, no object needed). */
   add(
     time: number,
