@@ -60,13 +60,15 @@ export class EventColumnEncoder {
     this.unsure = false;
     const strings: string[] = [];
     const n = events.length;
-    const requests = new Array<number>(n);
-    const ids = new Array<string>(n);
-    const subjects = new Array<number>(n);
-    const sources = new Array<number>(n);
-    const types = new Array<number>(n);
-    const times = new Array<number>(n);
-    const data = new Array<unknown>(n);
+    // Filled by push, not preallocated: V8 clones an array made with `new Array(n)` (holey,
+    // even once full) as a sparse one, index by index.
+    const requests: number[] = [];
+    const ids: string[] = [];
+    const subjects: number[] = [];
+    const sources: number[] = [];
+    const types: number[] = [];
+    const times: number[] = [];
+    const data: unknown[] = [];
     const at = (s: string): number => {
       let i = this.index.get(s);
       if (i === undefined) {
@@ -83,15 +85,15 @@ export class EventColumnEncoder {
     let typeAt = -1;
     for (let k = 0; k < n; k++) {
       const { id, event } = events[k]!;
-      requests[k] = id;
-      ids[k] = event.id;
-      subjects[k] = at(event.subject);
+      requests.push(id);
+      ids.push(event.id);
+      subjects.push(at(event.subject));
       if (event.source !== source || sourceAt < 0) sourceAt = at((source = event.source));
-      sources[k] = sourceAt;
+      sources.push(sourceAt);
       if (event.type !== type || typeAt < 0) typeAt = at((type = event.type));
-      types[k] = typeAt;
-      times[k] = event.time;
-      data[k] = event.data;
+      types.push(typeAt);
+      times.push(event.time);
+      data.push(event.data);
     }
     return { reset, strings, requests, ids, subjects, sources, types, times, data };
   }
