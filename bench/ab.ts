@@ -1,5 +1,5 @@
 /**
- * `node --expose-gc --max-semi-space-size=64 .bench-build/bench/ab.js <core|small|strict|restore|replay> <dirA> <dirB> [rounds]`:
+ * `node --expose-gc --max-semi-space-size=64 .bench-build/bench/ab.js <core|small|workers|strict|restore|replay> <dirA> <dirB> [rounds]`:
  * an A/B of two builds of twinflow in one process. Each directory is a checkout compiled
  * with `tsc -p tsconfig.bench.json` (its `.bench-build/` is imported), so two commits are
  * compared without a second process: rounds alternate A, B, B, A, … within seconds of each
@@ -13,6 +13,8 @@
  *   steps of 5,000; events/s and process CPU per event.
  * - small: the same in steps of 50 events, passes of 100 k (a lightly loaded node, where
  *   parents' join turns coalesce little).
+ * - workers: the same at 2 worker threads (the default flags on 2 cores), passes of 200 k;
+ *   CPU per event counts every thread of the process.
  * - strict: a fresh runtime on LMDB (`strict`, a temp directory) per round, the core fleet,
  *   warm-up, then one timed pass of 200 k readings in steps of 5,000 until on disk;
  *   events/s, store writes (puts and deletes) per event, and CPU per event of all threads.
@@ -81,7 +83,7 @@ function coreFleet(builds: Build[], count: number): { events: EventInput[]; warm
   return { events: randomEvents(sensors, count, 7), warm };
 }
 
-async function core(builds: Build[], rounds: number, step = 5000, count = 400_000): Promise<void> {
+async function core(builds: Build[], rounds: number, step = 5000, count = 400_000, workers = 0): Promise<void> {
   const { events, warm } = coreFleet(builds, count);
   const rates: number[][] = [[], []];
   const cpu: number[][] = [[], []];
@@ -93,7 +95,9 @@ async function core(builds: Build[], rounds: number, step = 5000, count = 400_00
       const rt = b.src.createRuntime({
         models: b.models.buildingModels(),
         logger: silent,
-        store: new b.src.MemoryStateStore(),
+        ...(workers > 0
+          ? { workers: { count: workers, models: b.models.buildingModelSource() } }
+          : { store: new b.src.MemoryStateStore() }),
       });
       await b.feed.feed(rt, warm, 5000);
       gc();
@@ -276,9 +280,13 @@ function bothOrders(args: string[]): void {
 /** core in steps of 50 events (a lightly loaded node: parents' join turns coalesce little), 100 k events a pass. */
 const small = (builds: Build[], rounds: number): Promise<void> => core(builds, rounds, 50, 100_000);
 
+/** core at the default flags on this machine: 2 worker threads (in-memory state), 200 k events a pass. */
+const workers = (builds: Build[], rounds: number): Promise<void> => core(builds, rounds, 5000, 200_000, 2);
+
 const kinds: Record<string, (builds: Build[], rounds: number) => Promise<void>> = {
   core,
   small,
+  workers,
   strict,
   restore,
   replay,
@@ -287,7 +295,7 @@ const args = process.argv.slice(2);
 const [what, dirA, dirB, roundsArg] = args;
 const kind = what === undefined ? undefined : kinds[what];
 if (kind === undefined || !dirA || !dirB) {
-  process.stderr.write('usage: ab.js <core|small|strict|restore|replay> <dirA> <dirB> [rounds]\n');
+  process.stderr.write('usage: ab.js <core|small|workers|strict|restore|replay> <dirA> <dirB> [rounds]\n');
   process.exit(2);
 }
 if (process.env.TWINFLOW_AB_CHILD === '1') await kind([await load(dirA), await load(dirB)], Number(roundsArg ?? 4));
