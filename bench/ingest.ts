@@ -7,64 +7,26 @@
  *   the sensor's `latest` lane sees it);
  * - HTTP batch ingest (`application/cloudevents-batch+json`, 1000 per request, 4 in
  *   flight) beside in-process `Runtime.ingest` of the same events.
- * mosquitto runs with max_queued_messages raised (its default 1000 drops QoS 1 under load).
- * State is in memory (MemoryStateStore): LMDB commits are not in these figures yet.
+ * - the same at the default flags (a worker per core, LMDB strict in a temp dir, the
+ *   embedded broker), beside the in-memory, one-shard figures of the same run.
+ * Publishers run on their own thread (lib/mqtt-load.ts, lib/http-load-worker.ts), as devices
+ * are other machines. mosquitto runs with max_queued_messages raised (its default 1000
+ * drops QoS 1 under load). Apart from the default-flag rows, state is in memory.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
-import { buildingModels } from '../models/index.js';
+import { buildingModelSource, buildingModels } from '../models/index.js';
 import { MemoryStateStore, startNode, type EventInput, type NodeOptions, type TwinflowNode } from '../src/index.js';
 import { hasMosquitto, startMosquitto, type Mosquitto } from '../test/support/mqtt.js';
+import { MqttLoad, publishMany, SENSORS, TOPICS } from './lib/mqtt-load.js';
 import { hasNatsServer, startNatsMqtt } from './lib/nats.js';
 import { perSecond, repeat, type BenchContext, type Figure } from './lib/harness.js';
 
 const silent = pino({ level: 'silent' });
-const SENSORS = Array.from(
-  { length: 2000 },
-  (_, i) =>
-    `/org/bench/site/s0/building/b${i % 10}/floor/${(i >> 4) % 10}/unit/u${i % 5}/room/${i % 16}/sensors/climate`,
-);
-const TOPICS = SENSORS.map((p) => p.slice(1));
-const PAYLOADS = Array.from({ length: 16 }, (_, i) =>
-  Buffer.from(JSON.stringify({ temperature: 18 + i / 4, humidity: 40 + i, co2: 420 })),
-);
-
-/**
- * Publishes `n` messages. QoS 0 writes in a tight loop and waits for the socket to drain
- * when its buffer is large (per-message callbacks would each add a 'drain' listener);
- * QoS 1 keeps at most `window` unacknowledged.
- */
-export async function publishMany(
-  c: MqttClient,
-  n: number,
-  qos: 0 | 1,
-  topicPrefix = '',
-  window = 1000,
-): Promise<void> {
-  if (qos === 0) {
-    for (let i = 0; i < n; i++) {
-      c.publish(topicPrefix + TOPICS[i % TOPICS.length]!, PAYLOADS[i % PAYLOADS.length]!, { qos: 0 });
-      if ((i & 255) === 255 && c.stream.writableLength > 1 << 20) await new Promise((r) => c.stream.once('drain', r));
-    }
-    return;
-  }
-  let sent = 0,
-    done = 0;
-  await new Promise<void>((resolve, reject) => {
-    const pump = (): void => {
-      while (sent < n && sent - done < window) {
-        const i = sent++;
-        c.publish(topicPrefix + TOPICS[i % TOPICS.length]!, PAYLOADS[i % PAYLOADS.length]!, { qos }, (err) => {
-          if (err) return reject(err);
-          if (++done === n) resolve();
-          else if (sent < n && sent - done < window / 2) pump();
-        });
-      }
-    };
-    pump();
-  });
-}
 
 function until(pred: () => boolean): Promise<void> {
   return new Promise((resolve) => {
@@ -73,26 +35,34 @@ function until(pred: () => boolean): Promise<void> {
   });
 }
 
-/** Raw broker rate: one mqtt.js publisher, one mqtt.js subscriber, same payloads and QoS. */
+/**
+ * Raw broker rate: a publisher on its own thread ({@link MqttLoad}), one mqtt.js subscriber
+ * on this one, same payloads and QoS.
+ */
 async function rawRate(url: string, qos: 0 | 1, n: number): Promise<number> {
   const sub = await connectAsync(url, { clean: true });
-  const pub = await connectAsync(url);
-  let got = 0;
-  sub.on('message', () => void got++);
-  await sub.subscribeAsync('raw/#', { qos });
-  const t0 = process.hrtime.bigint();
-  await publishMany(pub, n, qos, 'raw/');
-  await until(() => got >= n);
-  const rate = perSecond(n, process.hrtime.bigint() - t0);
-  await Promise.all([sub.endAsync(), pub.endAsync()]);
-  return rate;
+  const load = await MqttLoad.open(url);
+  try {
+    let got = 0;
+    sub.on('message', () => void got++);
+    await sub.subscribeAsync('raw/#', { qos });
+    const t0 = process.hrtime.bigint();
+    await load.publish(n, qos, 'raw/');
+    await until(() => got >= n);
+    return perSecond(n, process.hrtime.bigint() - t0);
+  } finally {
+    await Promise.all([sub.endAsync(), load.close()]);
+  }
 }
 
 async function node(options: Partial<NodeOptions>): Promise<TwinflowNode> {
   return startNode({ models: buildingModels(), port: 0, logger: silent, store: new MemoryStateStore(), ...options });
 }
 
-/** Through the whole path: publish `n` readings, done when all are committed. */
+/**
+ * Through the whole path: `count` readings published from another thread (devices are
+ * other machines), done when all are committed.
+ */
 export async function oursRate(
   n: TwinflowNode,
   brokerUrl: string,
@@ -100,15 +70,17 @@ export async function oursRate(
   count: number,
   connect: { username?: string; password?: string } = {},
 ): Promise<number> {
-  const pub = await connectAsync(brokerUrl, connect);
-  const q = n.ingestion.queue;
-  const target = q.committed + q.rejected + count;
-  const t0 = process.hrtime.bigint();
-  await publishMany(pub, count, qos);
-  await until(() => q.committed + q.rejected >= target);
-  const rate = perSecond(count, process.hrtime.bigint() - t0);
-  await pub.endAsync();
-  return rate;
+  const load = await MqttLoad.open(brokerUrl, connect);
+  try {
+    const q = n.ingestion.queue;
+    const target = q.committed + q.rejected + count;
+    const t0 = process.hrtime.bigint();
+    await load.publish(count, qos);
+    await until(() => q.committed + q.rejected >= target);
+    return perSecond(count, process.hrtime.bigint() - t0);
+  } finally {
+    await load.close();
+  }
 }
 
 /** Sequential publish → lane update latencies (ms) at QoS `qos`. */
@@ -194,10 +166,12 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     await publishMany(warm, SENSORS.length, 1); // every sensor twin started before timing
     await warm.endAsync();
     const external = mosq ? await node({ mqtt: { url: mosq.url, clientId: 'tf-bench', subscription: 'org/#' } }) : null;
+    const embeddedRates: Record<0 | 1, number[]> = { 0: [], 1: [] };
     for (const qos of [0, 1] as const) {
       const baseline = mosq ? await repeat(ctx.runs, () => rawRate(mosq.url, qos, count)) : undefined;
       const ratio = qos === 0 ? 0.6 : 0.8;
       const emb = await repeat(ctx.runs, () => oursRate(embedded, embedded.ingestion.mqtt!.url, qos, count));
+      embeddedRates[qos] = emb;
       figures.push({
         scenario: 'ingest',
         figure: `MQTT QoS ${qos} events/s, embedded aedes → committed`,
@@ -319,8 +293,74 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     });
     await limited.close();
     await http.close();
+
+    figures.push(...(await defaultFlags(ctx, count, embeddedRates, ours)));
   } finally {
     await mosq?.stop();
+  }
+  return figures;
+}
+
+/**
+ * The node as `twinflow serve` runs it: a worker per core, LMDB (strict) in a data
+ * directory, the embedded broker. The rows above run one shard on the node's thread with
+ * state in memory, to compare the fronts with their raw baselines; these are what a
+ * device sees of a default node.
+ */
+async function defaultFlags(
+  ctx: BenchContext,
+  count: number,
+  inMemory: Record<0 | 1, number[]>,
+  httpInMemory: number[],
+): Promise<Figure[]> {
+  const workers = availableParallelism();
+  const dataDir = await mkdtemp(join(tmpdir(), 'tf-bench-ingest-'));
+  const figures: Figure[] = [];
+  const flags = `${workers} workers, LMDB strict, embedded broker`;
+  const n = await startNode({
+    models: buildingModels(),
+    modelSource: buildingModelSource(),
+    workers,
+    dataDir,
+    port: 0,
+    logger: silent,
+    mqtt: { port: 0 },
+  });
+  try {
+    await n.runtime.ingest(SENSORS.map((subject) => ({ subject, data: { temperature: 20, humidity: 40 } })));
+    for (const qos of [0, 1] as const) {
+      const rates = await repeat(ctx.runs, () => oursRate(n, n.ingestion.mqtt!.url, qos, count));
+      figures.push({
+        scenario: 'ingest',
+        figure: `MQTT QoS ${qos} events/s at the default flags (${flags})`,
+        unit: 'ev/s',
+        ours: rates,
+        baseline: inMemory[qos],
+        baselineName: 'embedded, one shard on the node thread, in memory (above)',
+      });
+    }
+    const perBatch = 1000,
+      batches = ctx.quick ? 20 : 100;
+    let pass = 1000;
+    const http = await repeat(ctx.runs, () =>
+      httpRate(
+        n,
+        batchEvents(++pass, batches, perBatch).map((b) => JSON.stringify(b)),
+        perBatch,
+      ),
+    );
+    figures.push({
+      scenario: 'ingest',
+      figure: `HTTP batch events/s at the default flags (${flags})`,
+      unit: 'ev/s',
+      ours: http,
+      baseline: httpInMemory,
+      baselineName: 'one shard on the node thread, in memory (above)',
+    });
+    if (n.ingestion.queue.rejected > 0) throw new Error(`${n.ingestion.queue.rejected} events rejected`);
+  } finally {
+    await n.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
   return figures;
 }

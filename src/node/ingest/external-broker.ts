@@ -70,6 +70,9 @@ export async function connectExternalBroker(
     ...(version === 5 && { properties: { sessionExpiryInterval: options.sessionExpiry ?? 3600 } }),
   };
   const client = connect(options.url, clientOptions);
+  // Held PUBACKs go out as their commits land; with Nagle's algorithm each waited for the
+  // broker to acknowledge the one before (see the embedded broker). Every connection's stream.
+  client.on('connect', () => (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true));
   const sender = `broker:${new URL(options.url).host}`;
   const held = new Map<number, AckSlot>();
   let epoch = 0;

@@ -76,6 +76,12 @@ export class MqttWire {
   private downstreamFull = false;
   private refused = false;
   private connectTimer: NodeJS.Timeout | null;
+  /** Writes of this tick are being gathered (see {@link write}). */
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
   private readonly inbound: MqttFramer;
   private readonly outbound: MqttFramer;
 
@@ -164,7 +170,16 @@ export class MqttWire {
     if (this.refused) return done(); // closing: the client gets nothing more
     const kept = this.outbound.filter(chunk);
     if (this.refused) return done(); // a QoS 1 message was dropped: closing (see congested)
-    if (kept.length > 0) this.socket.write(kept);
+    if (kept.length > 0) {
+      // The PUBACKs of a commit are written in one tick, one packet per call: corked until
+      // the tick ends, they leave as one write (one syscall and few segments, not hundreds).
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(this.uncork);
+      }
+      this.socket.write(kept);
+    }
     done();
     this.updateFlow();
   }
