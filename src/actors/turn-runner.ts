@@ -8,6 +8,7 @@ import { TwinPath } from '../topology/index.js';
 import type { Clock } from './clock.js';
 import { CommitReads, READ_FAILED } from './commit-reads.js';
 import type { JoinUpdates } from './join-buffer.js';
+import { ThrottledWarning } from '../logger.js';
 import type { DerivedEvent, TwinLogger } from '../model/twin-model.js';
 import type { ObserverRegistry } from './observers.js';
 import { JOIN_CAUSE, RUN_HOOK, type RemoteMessage, type TurnBody } from './shard-options.js';
@@ -50,6 +51,9 @@ export interface TurnSink {
   onTurnError?(error: TwinError, path: string): void;
 }
 
+/** At most one "turn failed" line per this many ms (see {@link TurnRunner.failures}). */
+const FAILURE_LOG_MS = 10_000;
+
 /**
  * Runs turns and commits their effects: a turn's lane changes, emitted events and sent
  * commands are logged while its body runs, then either rolled back together (the body
@@ -73,6 +77,12 @@ export class TurnRunner implements TurnEnv {
   private outputs: DerivedEvent[] = [];
   private journal: StateWrite[] = [];
   private journalSeq = 0;
+  /**
+   * A model that throws on every event (or a parent whose join entry cannot be stored) fails
+   * a turn per event: one line per 10 s says so, with the count (`stats.turnFailures` and
+   * `onTurnError` see every one).
+   */
+  private readonly failures: ThrottledWarning;
 
   constructor(
     readonly clock: Clock,
@@ -83,6 +93,7 @@ export class TurnRunner implements TurnEnv {
     readonly journaling: boolean,
   ) {
     this.reads = new CommitReads(stats, log);
+    this.failures = new ThrottledWarning(log, 'turn failed and was rolled back', FAILURE_LOG_MS, 'failures');
   }
 
   // ---- TurnEnv (called by twins during a turn) ----------------------------------
@@ -140,7 +151,7 @@ export class TurnRunner implements TurnEnv {
       this.stats.turnFailures++;
       if (error.code === 'TWIN_STATE_UNSTORABLE') this.stats.unstorable++; // a lane refused what the model set (see assertStorable)
       if (error.code === 'TWIN_TURN_FAILED' || error.code === 'TWIN_STATE_UNSTORABLE') {
-        this.log.warn({ path: twin.path, model: twin.model, err }, 'turn failed and was rolled back');
+        this.failures.note({ path: twin.path, model: twin.model, err });
         this.sink.onTurnError?.(error, twin.path);
       }
       return error;

@@ -10,6 +10,7 @@ export { TwinError, ErrorCodes, type ErrorCode } from '../errors.js';
 export {
   TwinPath,
   parsePath,
+  MAX_PATH_BYTES,
   RoutePattern,
   PathFilter,
   shardKeyUpTo,

@@ -45,7 +45,12 @@ export class Rejections {
   }
 
   /** Counts one refusal of `kind` and logs it at `level` unless its kind used up this window's lines. */
-  note(kind: string, fields: Record<string, unknown>, message: string, level: 'info' | 'warn' = 'info'): void {
+  note(
+    kind: string,
+    fields: Record<string, unknown>,
+    message: string,
+    level: 'info' | 'warn' | 'error' = 'info',
+  ): void {
     const now = this.now();
     let s = this.kinds.get(kind);
     if (!s) this.kinds.set(kind, (s = { count: 0, windowStart: now, logged: 0, suppressed: 0 }));

@@ -11,6 +11,9 @@
  * timeKey(1_700_000_000_000);                   // '001700000000000'
  * ```
  */
+import { TwinError } from '../errors.js';
+import { utf8Length } from '../topology/path.js';
+
 export const SEP = '\u001f';
 /** The character after {@link SEP}: `path + AFTER_SEP` ends the key range of `path`'s entries. */
 export const AFTER_SEP = '\u0020';
@@ -54,4 +57,22 @@ export function keyOrder(a: string, b: string): number {
   while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
   if (i === n) return a.length - b.length;
   return (a.codePointAt(i) ?? 0) - (b.codePointAt(i) ?? 0);
+}
+
+/** lmdb-js's largest key, in bytes. */
+export const MAX_LMDB_KEY_BYTES = 1978;
+
+/**
+ * Throws TWIN_PATH_INVALID when `path` with `room` more bytes is no LMDB key. Reads check
+ * first: lmdb-js refuses a long key only after it opened its read snapshot, which then
+ * stayed pinned (every later commit grew the data file). Paths that passed
+ * `normalisePath` always fit; this holds the store to it whatever calls it.
+ */
+export function assertKeyFits(path: string, room = 2): void {
+  if ((path.length + room) * 3 <= MAX_LMDB_KEY_BYTES) return; // fits whatever the characters
+  if (utf8Length(path) + room <= MAX_LMDB_KEY_BYTES) return;
+  throw new TwinError('TWIN_PATH_INVALID', `invalid twin path: its key is longer than ${MAX_LMDB_KEY_BYTES} bytes`, {
+    path: path.slice(0, 64),
+    reason: 'too long for a store key',
+  });
 }

@@ -1,7 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { TwinError } from '../errors.js';
 import type { DataDirLock } from './data-lock.js';
-import { AFTER_SEP, entryKey, keyOrder, SEP } from './lmdb-keys.js';
+import { AFTER_SEP, assertKeyFits, entryKey, keyOrder, SEP } from './lmdb-keys.js';
 import { Commits } from './lmdb-commits.js';
 import { LmdbJournal } from './lmdb-journal.js';
 import { claimDataDir, openDatabases, STRUCTURES, type LmdbDatabases } from './lmdb-open.js';
@@ -122,6 +122,7 @@ export class LmdbStateStore implements StateStore {
    * fail every later read and write). What is intact stays: loading again returns it.
    */
   load(path: string): StoredTwin | undefined {
+    assertKeyFits(path); // the record's key, and the entries' range ends at path + AFTER_SEP
     let values: Record<string, unknown> | undefined;
     try {
       values = this.records.get(path);

@@ -1,7 +1,14 @@
 import { TwinError } from '../errors.js';
 
-/** Longest accepted path text, in UTF-16 code units. */
-export const MAX_PATH_LENGTH = 1024;
+/**
+ * Longest accepted path, in UTF-8 bytes (the store's keys are UTF-8). A parent keeps a
+ * large join's entries under `parent␟lane␟child` keys, which must fit LMDB's key limit
+ * (1978 bytes; the store allows itself 1900): two paths and a lane name. A path counted in
+ * characters could be three times as long in bytes, and its own record's key did not fit:
+ * the read failed inside the store, after it had opened a read snapshot that then stayed
+ * pinned while the data file grew.
+ */
+export const MAX_PATH_BYTES = 900;
 /** Most segments a path may have. */
 export const MAX_PATH_SEGMENTS = 32;
 /** Longest accepted single segment. */
@@ -43,7 +50,10 @@ export class TwinPath {
   static of(segments: readonly string[]): TwinPath {
     if (segments.length === 0) throw invalid('', 'a path needs at least one segment');
     for (const s of segments) checkSegment(s, s);
-    return new TwinPath('/' + segments.join('/'), segments.slice());
+    const text = '/' + segments.join('/');
+    if (segments.length > MAX_PATH_SEGMENTS) throw invalid(text, `more than ${MAX_PATH_SEGMENTS} segments`);
+    if (utf8Length(text) > MAX_PATH_BYTES) throw tooLong(text);
+    return new TwinPath(text, segments.slice());
   }
 
   get segments(): readonly string[] {
@@ -108,8 +118,8 @@ export function parsePath(input: string): TwinPath {
 export function normalisePath(input: string): string {
   if (typeof input !== 'string') throw invalid(String(input), 'a path must be a string');
   let text = input;
-  if (text.length > MAX_PATH_LENGTH)
-    throw invalid(text.slice(0, 64) + '…', `longer than ${MAX_PATH_LENGTH} characters`);
+  // A UTF-16 unit is at least one UTF-8 byte: longer than the bound in units is too long.
+  if (text.length > MAX_PATH_BYTES) throw tooLong(text);
   if (text.charCodeAt(0) !== SLASH) text = '/' + text;
   if (text.length > 1 && text.charCodeAt(text.length - 1) === SLASH) text = text.slice(0, -1);
   if (text.length <= 1) throw invalid(input, 'a path needs at least one segment');
@@ -130,7 +140,32 @@ export function normalisePath(input: string): string {
       ascii = false;
     }
   }
-  return ascii ? text : text.normalize('NFC');
+  if (ascii) return text;
+  const nfc = text.normalize('NFC');
+  if (utf8Length(nfc) > MAX_PATH_BYTES) throw tooLong(nfc);
+  return nfc;
+}
+
+/**
+ * Bytes of `s` in UTF-8, as the store encodes it (a lone surrogate as the 3 bytes of
+ * U+FFFD). Written out because this module also runs in browsers, which have no Buffer.
+ */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+function tooLong(text: string): TwinError {
+  return invalid(text.slice(0, 64) + '…', `longer than ${MAX_PATH_BYTES} bytes in UTF-8`);
 }
 
 function checkSegmentRange(text: string, start: number, end: number, input: string): void {

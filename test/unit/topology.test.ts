@@ -10,6 +10,7 @@ import {
   shardKeyUpTo,
   subtreeShardKey,
 } from '../../src/index.js';
+import { utf8Length } from '../../src/topology/path.js';
 
 const ROOM = '/org/contoso/site/berlin/building/41/floor/3/unit/j/room/4';
 
@@ -31,7 +32,10 @@ describe('TwinPath', () => {
     ['/a/#', 'reserved'],
     ['/' + 'x'.repeat(200), 'segment longer than 128'],
     ['/a'.repeat(40), 'more than 32 segments'],
-    ['/' + 'ab/'.repeat(400), 'longer than 1024'],
+    ['/' + 'ab/'.repeat(400), 'longer than 900 bytes'],
+    // 756 characters, 2,156 bytes: its record key did not fit LMDB's (a pinned snapshot, a growing file).
+    ['/org/' + Array.from({ length: 6 }, () => '中'.repeat(125)).join('/'), 'longer than 900 bytes'],
+    ['/' + Array.from({ length: 8 }, () => 'x'.repeat(120)).join('/'), 'longer than 900 bytes'],
   ])('rejects %j with a clear reason', (input, reason) => {
     let caught: unknown;
     try {
@@ -187,5 +191,17 @@ describe('shard keys', () => {
     const counts = [0, 0, 0, 0];
     for (let b = 0; b < 4000; b++) counts[shardIndex(`/org/o/site/s/building/${b}`, 4)]!++;
     for (const c of counts) expect(c).toBeGreaterThan(800);
+  });
+});
+
+describe('utf8Length', () => {
+  it('counts what Buffer encodes, lone surrogates included', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 64 }), (s) => {
+        expect(utf8Length(s)).toBe(Buffer.byteLength(s));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const s of ['\ud800', 'a\udc00b', '\ud83d\ude00', '\ud83d']) expect(utf8Length(s)).toBe(Buffer.byteLength(s));
   });
 });

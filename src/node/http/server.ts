@@ -159,10 +159,18 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
     // Internal messages (a JS exception's text) are logged with the stack under a correlation
     // id and never sent: the client gets a stable code and the id to quote.
     const { error: e, correlationId } = publicError(err);
+    // A client can make the same internal error happen on every request: these lines are
+    // counted and rate-limited like refusals (5 per 10 s per code), so the log cannot flood.
     if (correlationId !== undefined) {
-      req.log.error({ err, correlationId, method: req.method, url: req.url }, 'request failed (internal error)');
+      rejections.note(
+        `http.${e.code}`,
+        { err, correlationId, method: req.method, url: req.url, sender: req.ip },
+        'request failed (internal error)',
+        'error',
+      );
       void reply.header('x-correlation-id', correlationId);
-    } else if (e.status >= 500) req.log.error({ err }, 'request failed');
+    } else if (e.status >= 500)
+      rejections.note(`http.${e.code}`, { err, method: req.method, url: req.url }, 'request failed', 'error');
     else if (!counted.has(e)) refuse(req, e);
     return reply.status(e.status).send(e.toJSON());
   });

@@ -1,6 +1,6 @@
 import { attr, record, slot, type Value } from '../../protocol/recon/index.js';
 import { publicError, toTwinError, type ErrorCode } from '../../errors.js';
-import type { TwinLogger } from '../../model/twin-model.js';
+import type { Rejections } from '../rejections.js';
 
 /**
  * Why a link ended, as the tag of the `@unlinked` body. Swim clients know
@@ -47,10 +47,12 @@ const COUNTED_ELSEWHERE = new Set<ErrorCode>(['TWIN_FORBIDDEN', 'TWIN_RATE_LIMIT
  * // '@nodeNotFound(code:TWIN_NO_ROUTE,message:"no model")'
  * ```
  */
-export function unlinkBody(error: unknown, log?: TwinLogger): Value {
-  // As over HTTP: a JS exception's text is logged under a correlation id, never sent.
+export function unlinkBody(error: unknown, rejections?: Rejections): Value {
+  // As over HTTP: a JS exception's text is logged under a correlation id, never sent, and
+  // counted and rate-limited like a refusal (a client may cause it on every link).
   const { error: e, correlationId } = publicError(error);
-  if (correlationId !== undefined) log?.error({ err: error, correlationId }, 'WARP link failed (internal error)');
+  if (correlationId !== undefined)
+    rejections?.note(`warp.${e.code}`, { err: error, correlationId }, 'WARP link failed (internal error)', 'error');
   const reason = BY_CODE[e.code] ?? 'failed';
   const fields = [
     slot('code', e.code),

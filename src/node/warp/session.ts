@@ -293,7 +293,12 @@ export class WarpSession {
         `WARP link refused: ${denied.message}`,
       );
       this.writer.control(
-        this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(denied, this.ctx.log) }),
+        this.envelope({
+          tag: 'unlinked',
+          node: env.node,
+          lane: env.lane,
+          body: unlinkBody(denied, this.ctx.rejections),
+        }),
       );
       return;
     }
@@ -370,7 +375,7 @@ export class WarpSession {
     if (this.links.get(key(up.node, up.lane)) === up) this.links.delete(key(up.node, up.lane));
     this.retire(
       up,
-      this.envelope({ tag: 'unlinked', node: up.node, lane: up.lane, body: unlinkBody(error, this.ctx.log) }),
+      this.envelope({ tag: 'unlinked', node: up.node, lane: up.lane, body: unlinkBody(error, this.ctx.rejections) }),
       false,
     );
   }
@@ -394,7 +399,7 @@ export class WarpSession {
     );
     const error = new TwinError('TWIN_LINK_LIMIT', message, { limit });
     this.writer.control(
-      this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error, this.ctx.log) }),
+      this.envelope({ tag: 'unlinked', node: env.node, lane: env.lane, body: unlinkBody(error, this.ctx.rejections) }),
     );
   }
 
@@ -481,7 +486,7 @@ export class WarpSession {
     this.ctx.log.debug({ node, lane, err: (error as Error)?.message }, 'WARP command failed');
     this.noteRefused('command', node, lane, error);
     if (this.closed || !answersCommand(error) || this.links.has(key(node, lane))) return;
-    this.writer.control(this.envelope({ tag: 'unlinked', node, lane, body: unlinkBody(error, this.ctx.log) }));
+    this.writer.control(this.envelope({ tag: 'unlinked', node, lane, body: unlinkBody(error, this.ctx.rejections) }));
   }
 
   /**
@@ -535,7 +540,7 @@ export class WarpSession {
     this.ctx.stats.malformed++;
     const error = new TwinError('TWIN_FRAME_MALFORMED', reason.length > 200 ? reason.slice(0, 200) + '…' : reason);
     this.writer.control(
-      this.envelope({ tag: 'unlinked', node: '', lane: '', body: unlinkBody(error, this.ctx.log) }),
+      this.envelope({ tag: 'unlinked', node: '', lane: '', body: unlinkBody(error, this.ctx.rejections) }),
       true,
     );
   }
