@@ -18,7 +18,8 @@ export interface EventInput {
   time?: number | string;
 }
 
-const MAX_ID_LENGTH = 256;
+/** Longest `type`, `source` and `id` of an event (characters). */
+export const MAX_ID_LENGTH = 256;
 
 /**
  * Turns untrusted input into a {@link TwinEvent} or throws a TwinError naming the field.
@@ -55,13 +56,12 @@ export class EventNormaliser {
     const subject = this.path(input.subject);
     const type = input.type ?? 'reading';
     if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID_LENGTH)
-      throw invalid('"type" must be a non-empty string');
+      throw invalid(attributeFault('type', type));
     const source = input.source ?? 'twinflow:api';
     if (typeof source !== 'string' || source.length === 0 || source.length > MAX_ID_LENGTH)
-      throw invalid('"source" must be a non-empty string');
+      throw invalid(attributeFault('source', source));
     const id = input.id ?? this.nextId();
-    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH)
-      throw invalid('"id" must be a non-empty string');
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw invalid(attributeFault('id', id));
     // Bounded before the event is queued for a shard (see checkPayload): one rule for every front.
     checkPayload(input.data, this.maxDepth, 'the event data');
     return { id, source, type, subject, time: this.time(input.time), data: input.data ?? null };
@@ -78,6 +78,12 @@ export class EventNormaliser {
     if (!Number.isFinite(ms)) throw invalid(`"time" is not a valid timestamp: ${JSON.stringify(t)}`);
     return ms;
   }
+}
+
+/** Why `id`, `source` or `type` was refused: which bound it broke. */
+function attributeFault(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) return `"${name}" must be a non-empty string`;
+  return `"${name}" must be at most ${MAX_ID_LENGTH} characters long (it has ${v.length})`;
 }
 
 function invalid(reason: string): TwinError {

@@ -18,7 +18,16 @@ export const MAX_STORED_DEPTH = 200;
 const MAX_VALUES = 4_000_000;
 
 /** Why a value was refused, or null. */
-type Fault = null | { kind: 'depth' } | { kind: 'values' } | { kind: 'type'; what: string };
+type Fault = null | { kind: 'depth' } | { kind: 'values' } | { kind: 'proto' } | { kind: 'type'; what: string };
+
+/**
+ * An own `"__proto__"` key (JSON.parse makes one; `for…in` enumerates it). The store's
+ * decoder (msgpackr) renames it `"__proto_"` when it reads the object back, so data holding
+ * one would be acknowledged and then change across a restart: refused on input
+ * ({@link checkPayload}) and in lane state ({@link isStorable}).
+ */
+const PROTO_KEY = '__proto__';
+const PROTO_FAULT: Fault = { kind: 'proto' };
 
 /**
  * Checks that a decoded payload (event `data`, command value) is plain data no deeper than
@@ -27,7 +36,8 @@ type Fault = null | { kind: 'depth' } | { kind: 'values' } | { kind: 'type'; wha
  * store's encoder both recurse, and a few KB of `[[[[…` past a few thousand levels overflows
  * their stack (a crashed process, or a failed group commit that takes other clients'
  * events down with it). Plain data is what JSON, Recon and msgpack carry: null, booleans,
- * numbers, strings, arrays, plain objects, byte arrays (binary CloudEvent data) and dates.
+ * numbers, strings, arrays, plain objects, byte arrays (binary CloudEvent data) and dates;
+ * no object key may be `"__proto__"` (the store would not read it back: see PROTO_KEY).
  *
  * @example
  * ```ts
@@ -42,13 +52,19 @@ export function checkPayload(value: unknown, maxDepth: number, what: string): vo
     throw new TwinError('TWIN_PAYLOAD_TOO_DEEP', `${what} nests deeper than ${maxDepth} levels`, { maxDepth });
   if (fault.kind === 'values')
     throw new TwinError('TWIN_PAYLOAD_TOO_LARGE', `${what} holds more than ${MAX_VALUES} values`);
+  if (fault.kind === 'proto')
+    throw new TwinError(
+      'TWIN_EVENT_INVALID',
+      `${what} has an object key "__proto__", which twinflow does not accept (it cannot be stored faithfully); rename the key`,
+    );
   throw new TwinError('TWIN_EVENT_INVALID', `${what} holds ${fault.what}; only plain data is accepted`);
 }
 
 /**
  * True when the store can encode `value`: no deeper than `maxDepth` (msgpack's encoder
- * recurses), no symbol, function or bigint past 64 bits. Objects of other classes (a Map,
- * a Date) are taken as they are: models may keep what msgpack encodes.
+ * recurses), no symbol, function or bigint past 64 bits, no plain object with an own
+ * `"__proto__"` key (the decoder would rename it: see PROTO_KEY). Objects of other classes
+ * (a Map, a Date) are taken as they are: models may keep what msgpack encodes.
  */
 export function isStorable(value: unknown, maxDepth = MAX_STORED_DEPTH): boolean {
   if (value === null || typeof value !== 'object') return scalar(value, false) === null;
@@ -77,6 +93,7 @@ function storableObject(node: object, depth: number, maxDepth: number): boolean 
   const proto = Object.getPrototypeOf(node);
   if (proto !== Object.prototype && proto !== null) return true; // a Map, a Date: msgpack's to encode
   for (const key in node) {
+    if (key === PROTO_KEY) return false;
     const v: unknown = (node as Record<string, unknown>)[key];
     if (v !== null && typeof v === 'object' ? !storableObject(v, depth + 1, maxDepth) : scalar(v, false) !== null)
       return false;
@@ -110,7 +127,7 @@ export function assertStorable(value: unknown, path: string, lane: string, key?:
   if (typeof value === 'object' && value !== null ? isStorable(value) : scalar(value, false) === null) return;
   throw new TwinError(
     'TWIN_STATE_UNSTORABLE',
-    `lane "${lane}" of ${path}: the value cannot be stored (nested deeper than ${MAX_STORED_DEPTH} levels, or a symbol, function or bigint past 64 bits)`,
+    `lane "${lane}" of ${path}: the value cannot be stored (nested deeper than ${MAX_STORED_DEPTH} levels, an object key "__proto__", or a symbol, function or bigint past 64 bits)`,
     { path, lane },
   );
 }
@@ -118,8 +135,8 @@ export function assertStorable(value: unknown, path: string, lane: string, key?:
 /**
  * The walk of {@link checkPayload}: iterative (an explicit stack), so it cannot overflow its
  * own stack whatever the input (whose depth is not bounded yet), and allocation-free for the
- * usual flat reading (`{ temperature: 21.5, humidity: 40 }`). Plain objects, arrays, byte
- * arrays and dates only.
+ * usual flat reading (`{ temperature: 21.5, humidity: 40 }`). Plain objects (no `"__proto__"`
+ * key: one string comparison a key), arrays, byte arrays and dates only.
  */
 function walk(value: unknown, maxDepth: number): Fault {
   if (value === null || typeof value !== 'object') return scalar(value, true);
@@ -145,6 +162,7 @@ function walk(value: unknown, maxDepth: number): Fault {
       return { kind: 'type', what: `a ${proto?.constructor?.name ?? 'non-plain'} object` };
     }
     for (const key in node) {
+      if (key === PROTO_KEY) return PROTO_FAULT;
       const f = push(stack, (node as Record<string, unknown>)[key], depth);
       if (f) return f;
     }
@@ -162,6 +180,7 @@ function flatObject(value: object): Fault | undefined {
   if (proto !== Object.prototype && proto !== null)
     return ArrayBuffer.isView(value) || value instanceof Date ? null : undefined;
   for (const key in value) {
+    if (key === PROTO_KEY) return PROTO_FAULT;
     const v = (value as Record<string, unknown>)[key];
     if (v !== null && typeof v === 'object') return undefined;
     const f = scalar(v, true);

@@ -12,6 +12,7 @@ import { buildingModels, buildingModelSource } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
 import type { MqttOptions } from '../../src/node/ingest/mqtt-front.js';
 import { ingestionFromFlags } from '../../src/node/config/ingest-config.js';
+import { MAX_CLIENT_ID_LENGTH } from '../../src/node/ingest/mqtt-message.js';
 import { CLIMATE, closeClients, mqttClient, ROOM, topicOf, waitFor } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -564,5 +565,124 @@ describe('R7 no MQTT connection is idle forever', () => {
     expect(ingestionFromFlags({ 'mqtt-max-keepalive': '30' }, {}).mqtt).toMatchObject({ maxKeepaliveSeconds: 30 });
     expect(() => ingestionFromFlags({ 'mqtt-max-keepalive': '0' }, {})).toThrow(/--mqtt-max-keepalive/);
     expect(() => ingestionFromFlags({ 'mqtt-max-keepalive': '65536' }, {})).toThrow(/--mqtt-max-keepalive/);
+  });
+});
+
+describe('topic filters and client identifiers are checked before anything is recorded', () => {
+  /**
+   * Filters MQTT §4.7 forbids: empty, `#` not the last level or not alone in it, `+` not
+   * alone in its level, U+0000. (And one deeper than the matcher takes: 101 levels.)
+   */
+  const INVALID = [
+    '',
+    '#/x',
+    'a/#/b',
+    'a#',
+    'a/b#',
+    'a+/b',
+    'a/+b',
+    '+a',
+    'a/\u0000/b',
+    Array(101).fill('x').join('/'),
+  ];
+  const SIGNAL = 'org/contoso/site/berlin/signals/filters';
+
+  it('MQTT 5: an invalid topic filter gets SUBACK 0x8F (Topic Filter invalid), the valid ones of the same SUBSCRIBE are served, and the node lives on', async () => {
+    // An empty filter used to kill the node: recorded, then refused by aedes (assert(topic)),
+    // and the cleanup of the closed session unsubscribed it again, outside any guard.
+    const { port, node: n } = await start();
+    const { c } = await RawClient.connected(port, 5, 'filters-5');
+    c.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [...INVALID, 'org/+/site/#', '+/+/+/+/signals/+'].map((topic) => ({ topic, qos: 0 as const })),
+    });
+    const suback = (await c.next('suback')) as mqttPacket.ISubackPacket;
+    expect(suback.granted).toEqual([...INVALID.map(() => 0x8f), 0, 0]);
+    // Each counted; logged at a bounded rate (5 lines per kind per window), not one line per filter.
+    expect(rejected('mqtt.topic_filter_invalid')).toBe(INVALID.length);
+    expect(logLines.filter((l) => l.includes('"mqtt.topic_filter_invalid"'))).toHaveLength(5);
+    // The valid filters deliver; the connection stays open.
+    await n.ingestion.mqtt!.publish(SIGNAL, Buffer.from('one'), 1);
+    await waitFor(() => c.packets.some((p) => p.cmd === 'publish'), 5000, 'a delivery to the valid filters');
+    expect(c.isClosed).toBe(false);
+    // UNSUBSCRIBE: an invalid filter gets 0x8F too, a valid one 0.
+    c.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['', '#/x', 'org/+/site/#'] });
+    const unsuback = (await c.next('unsuback')) as mqttPacket.IUnsubackPacket;
+    expect(unsuback.granted).toEqual([0x8f, 0x8f, 0]);
+    // The session ends (its cleanup unsubscribes what it holds) and the node still serves MQTT and HTTP.
+    c.socket.end();
+    await c.closed;
+    const { c: after, connack } = await RawClient.connected(port, 5, 'after-5');
+    expect((connack as mqttPacket.IConnackPacket).reasonCode).toBe(0);
+    after.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: '', qos: 0 },
+        { topic: '#', qos: 0 },
+      ],
+    });
+    expect(((await after.next('suback')) as mqttPacket.ISubackPacket).granted).toEqual([0x8f, 0]);
+    await n.ingestion.mqtt!.publish(SIGNAL, Buffer.from('two'), 1);
+    await waitFor(() => after.packets.some((p) => p.cmd === 'publish'), 5000, 'a delivery after the refusals');
+    expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
+    expect(rejected('mqtt.topic_filter_invalid')).toBe(INVALID.length + 3);
+  });
+
+  it('MQTT 3.1.1: filters aedes would accept get SUBACK 0x80, the ones it refuses itself close the connection; both counted, the node lives on', async () => {
+    const { port, node: n } = await start();
+    // aedes' own check lets these through (and would subscribe them as literal words).
+    const passed = ['a#', 'a+/b', 'a/+b', 'a/\u0000/b'];
+    const { c } = await RawClient.connected(port, 4, 'filters-4');
+    c.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [...passed, 'org/+/site/#'].map((topic) => ({ topic, qos: 0 as const })),
+    });
+    const suback = (await c.next('suback')) as mqttPacket.ISubackPacket;
+    expect(suback.granted).toEqual([...passed.map(() => 0x80), 0]);
+    expect(rejected('mqtt.topic_filter_invalid')).toBe(passed.length);
+    await n.ingestion.mqtt!.publish(SIGNAL, Buffer.from('one'), 1);
+    await waitFor(() => c.packets.some((p) => p.cmd === 'publish'), 5000, 'a delivery to the valid filter');
+    // These aedes refuses before asking us: a protocol violation, the connection closes (3.1.1 §4.8).
+    const closing = ['', '#/x', 'a/b#'];
+    for (const [i, topic] of closing.entries()) {
+      const { c: bad } = await RawClient.connected(port, 4, `bad-filter-${i}`);
+      bad.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] });
+      expect(await closedWithin(bad, 5000)).toBe(true);
+      expect(bad.packets.filter((p) => p.cmd === 'suback')).toEqual([]);
+    }
+    await waitFor(
+      () => rejected('mqtt.topic_filter_invalid') === passed.length + closing.length,
+      5000,
+      'the closed connections counted',
+    );
+    expect(c.isClosed).toBe(false);
+    expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
+  });
+
+  it(`a client id longer than ${MAX_CLIENT_ID_LENGTH} (its readings' source \`mqtt://<id>\` would pass the source limit) is refused at CONNECT: 3.1.1 return code 2, MQTT 5 0x85`, async () => {
+    // It used to connect, and then every plain reading was refused: MQTT 5 with PUBACK 0x99
+    // ("source" must be a non-empty string), MQTT 3.1.1 acknowledged and dead-lettered.
+    const { port, url, node: n } = await start();
+    const long = 'd'.repeat(MAX_CLIENT_ID_LENGTH + 1);
+    const v4 = await RawClient.connected(port, 4, long);
+    expect((v4.connack as mqttPacket.IConnackPacket).returnCode).toBe(2);
+    expect(await closedWithin(v4.c, 5000)).toBe(true);
+    const v5 = await RawClient.connected(port, 5, long);
+    expect((v5.connack as mqttPacket.IConnackPacket).reasonCode).toBe(0x85);
+    expect(await closedWithin(v5.c, 5000)).toBe(true);
+    expect(rejected('mqtt.client_id_too_long')).toBe(2);
+    // At the bound a client connects and its plain readings are ingested, on both protocol levels.
+    for (const protocolVersion of [4, 5] as const) {
+      const clientId = `${protocolVersion}`.padEnd(MAX_CLIENT_ID_LENGTH, 'd');
+      const dev = await mqttClient(url, { protocolVersion, clientId });
+      const temperature = 30 + protocolVersion;
+      await dev.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature, humidity: 40 }), { qos: 1 });
+      expect(await n.runtime.get(ROOM, 'temperature')).toBe(temperature);
+    }
+    expect(n.ingestion.deadLetters.counts().total).toBe(0);
+    expect(rejected('mqtt.client_id_too_long')).toBe(2);
   });
 });

@@ -85,6 +85,20 @@ describe('embedded MQTT broker (aedes, MQTT 3.1.1 and 5)', () => {
     expect(await rt.get(CLIMATE, 'lastSeen')).toBe(Date.parse('2026-01-01T10:00:00Z'));
   });
 
+  it('takes MQTT 5 user properties as the UTF-8 strings they are (no percent-decoding, unlike HTTP ce-* headers)', async () => {
+    const { url, rt } = await start();
+    const c = await mqttClient(url, { protocolVersion: 5 });
+    const subject = '/org/ä/site/s/building/1/floor/1/unit/a/room/1/sensors/climate';
+    // Decoded, "urn:dev:%C3%A4" would be "urn:dev:ä": not a URI-reference, refused.
+    const attrs = { specversion: '1.0', id: 'u%201', source: 'urn:dev:%C3%A4', type: 'reading', subject };
+    await c.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 18, humidity: 50 }), {
+      qos: 1,
+      properties: { contentType: 'application/json', userProperties: attrs },
+    });
+    expect(await rt.get(subject, 'latest')).toMatchObject({ temperature: 18 });
+    expect(await rt.get(CLIMATE, 'latest')).toBe(null);
+  });
+
   it('sends the QoS 1 PUBACK only once the effect is in the state store', async () => {
     const store = new SlowStore(150);
     const { url } = await start(store);

@@ -39,6 +39,7 @@ describe.each([0, 2])('#13.1 unstorable state at %i workers (LMDB strict)', (wor
   it.each([
     ['a value and a map entry nested too deep', { type: 'grow', data: { levels: DEEP } }],
     ["a map key past the store's key size", { type: 'tag', data: { keyLength: 3000 } }],
+    ['a value and a map entry with a "__proto__" key', { type: 'proto', data: {} }],
   ])(
     '#13.1 %s: the twin fails alone, the rest of the commit is durable',
     async (_what, poison) => {

@@ -187,6 +187,81 @@ describe('CloudEvent decoder', () => {
     ).toBe('/org/b');
   });
 
+  it('percent-decodes binary-mode header values as UTF-8 (CloudEvents HTTP binding 3.1.3.2)', () => {
+    const headers: Record<string, string> = {
+      specversion: '1.0',
+      id: 'r%201',
+      source: 'urn:x',
+      type: 'reading',
+      subject: '/org/%C3%A4/caf%c3%a9/%F0%9F%8C%A1',
+      time: '2026-01-01T00%3A00%3A00Z',
+    };
+    const e = decodeBinary((n) => headers[n], Buffer.alloc(0), undefined);
+    expect(e).toMatchObject({ id: 'r 1', subject: '/org/ä/café/🌡', time: Date.UTC(2026, 0, 1) });
+    // The same event in structured mode names the same twin.
+    expect(decodeStructured({ ...headers, id: 'r 1', subject: '/org/ä/café/🌡', time: undefined }).subject).toBe(
+      e.subject,
+    );
+    const refusal = (name: string, v: string) => {
+      try {
+        decodeBinary((n) => (n === name ? v : headers[n]), Buffer.alloc(0), undefined);
+        return null;
+      } catch (err) {
+        expect((err as TwinError).code).toBe('TWIN_CLOUDEVENT_INVALID');
+        return (err as TwinError).message;
+      }
+    };
+    // Raw UTF-8 "ä" as Node hands a header value over (each byte a latin1 character), a control character.
+    expect(refusal('subject', '/org/\u00c3\u00a4')).toMatch(
+      /"ce-subject" header .*outside printable ASCII.*percent-encode/,
+    );
+    expect(refusal('id', 'a\tb')).toMatch(/"ce-id" header .*outside printable ASCII/);
+    expect(refusal('subject', '/org/%')).toMatch(/"ce-subject" header has a malformed percent-escape "%"/);
+    expect(refusal('source', 'urn:%zz')).toMatch(/"ce-source" header has a malformed percent-escape "%zz"/);
+    expect(refusal('type', 'a%C3')).toMatch(/"ce-type" header's percent-escapes do not decode to valid UTF-8/);
+    expect(refusal('subject', '/org/%ED%A0%80')).toMatch(/not decode to valid UTF-8/); // an encoded surrogate
+    expect(refusal('specversion', '1%2E0')).toBe(null); // "1.0", escaped needlessly
+    expect(refusal('subject', '/org/"a b"')).toBe(null); // printable ASCII the sender should have escaped: taken as is
+  });
+
+  it('percent-decoding round-trips any UTF-8 subject the way a sender encodes it (property)', () => {
+    const encode = (s: string) => {
+      let out = '';
+      for (const b of Buffer.from(s, 'utf8'))
+        out +=
+          b > 0x20 && b < 0x7f && b !== 0x22 && b !== 0x25
+            ? String.fromCharCode(b)
+            : `%${b.toString(16).padStart(2, '0')}`;
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), (s) => {
+        const attrs: Record<string, string> = {
+          specversion: '1.0',
+          id: '1',
+          source: 'urn:x',
+          type: 't',
+          subject: encode(s),
+        };
+        expect(decodeBinary((n) => attrs[n], Buffer.alloc(0), undefined).subject).toBe(s);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves MQTT 5 user properties as they are (percentEncoded: false): UTF-8, no escapes', () => {
+    const props: Record<string, string> = {
+      specversion: '1.0',
+      id: '1',
+      source: 'urn:x',
+      type: 't',
+      subject: '/org/ä/%C3%A4',
+    };
+    expect(decodeBinary((n) => props[n], Buffer.alloc(0), undefined, { percentEncoded: false }).subject).toBe(
+      '/org/ä/%C3%A4',
+    );
+  });
+
   it('parses RFC 3339 timestamps with offsets, fractions and leap seconds', () => {
     expect(parseTimestamp('2020-01-01T10:00:00+01:00')).toBe(Date.UTC(2020, 0, 1, 9));
     expect(parseTimestamp('2020-01-01T10:00:00.5Z')).toBe(Date.UTC(2020, 0, 1, 10, 0, 0, 500));

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { TwinError } from '../../errors.js';
 
 /**
@@ -32,6 +33,13 @@ export interface DecodeOptions {
   pathAttribute?: string;
   /** Used when the event has no path attribute (MQTT: the topic's path). */
   fallbackPath?: string;
+  /**
+   * Binary mode: the attribute values are `ce-*` HTTP headers, percent-encoded as the
+   * CloudEvents HTTP binding (3.1.3.2) has senders do; each is decoded as UTF-8 (see
+   * {@link decodeBinary}). Default true. False where values are UTF-8 strings as they are:
+   * MQTT 5 user properties (the MQTT binding does not percent-encode them).
+   */
+  percentEncoded?: boolean;
 }
 
 const CONTEXT = new Set([
@@ -101,6 +109,12 @@ export function decodeStructured(o: unknown, options: DecodeOptions = {}): Decod
  * Decodes a binary-mode CloudEvent: attributes from `attr(name)` (HTTP `ce-*` headers,
  * MQTT 5 user properties), the data from the body bytes and `contentType`.
  *
+ * HTTP header values are percent-decoded as UTF-8 (unless `options.percentEncoded` is
+ * false), so `ce-subject: /org/%C3%A4` names the twin `/org/ä`, the same twin a structured
+ * event with `"subject": "/org/ä"` reaches. A value with a malformed escape, escapes that
+ * are not UTF-8, or characters outside printable ASCII (raw UTF-8 bytes, which Node reads
+ * as latin1) is refused: TWIN_CLOUDEVENT_INVALID naming the header.
+ *
  * @example
  * ```ts
  * const e = decodeBinary((n) => req.headers[`ce-${n}`] as string | undefined, body, req.headers['content-type']);
@@ -112,26 +126,88 @@ export function decodeBinary(
   contentType: string | undefined,
   options: DecodeOptions = {},
 ): DecodedCloudEvent {
-  const specversion = attr('specversion');
+  const value =
+    options.percentEncoded === false
+      ? attr
+      : (name: string): string | undefined => {
+          const v = attr(name);
+          return v === undefined ? v : percentDecoded(v, name);
+        };
+  const specversion = value('specversion');
   if (specversion !== '1.0')
     throw invalid(
       specversion === undefined
         ? 'binary mode needs the "specversion" attribute'
         : `unsupported "specversion" ${JSON.stringify(specversion)} (only "1.0")`,
     );
-  const fields: Record<string, unknown> = { specversion, id: attr('id'), source: attr('source'), type: attr('type') };
+  const fields: Record<string, unknown> = {
+    specversion,
+    id: value('id'),
+    source: value('source'),
+    type: value('type'),
+  };
   for (const name of ['subject', 'time', 'dataschema'] as const) {
-    const v = attr(name);
+    const v = value(name);
     if (v !== undefined) fields[name] = v;
   }
   if (options.pathAttribute && !(options.pathAttribute in fields)) {
-    const v = attr(options.pathAttribute);
+    const v = value(options.pathAttribute);
     if (v !== undefined) fields[options.pathAttribute] = v;
   }
   if (contentType !== undefined) fields.datacontenttype = contentType;
   const decoded = decodeStructured(fields, options);
   decoded.data = body.length === 0 ? null : decodeBytes(body, contentType);
   return decoded;
+}
+
+/**
+ * The value of the `ce-<name>` header as the CloudEvents HTTP binding (3.1.3.2) sends it:
+ * printable ASCII, with `%XX` escapes of the UTF-8 bytes of everything else (and of space,
+ * `"` and `%`). The same string when it holds no escape (the usual header, no allocation);
+ * throws TWIN_CLOUDEVENT_INVALID for a malformed escape, escapes that are not UTF-8, or a
+ * character outside printable ASCII (a raw UTF-8 value arrives as latin1 characters).
+ */
+function percentDecoded(value: string, name: string): string {
+  let escapes = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e)
+      throw invalid(
+        `the "ce-${name}" header holds a character outside printable ASCII (at offset ${i}): percent-encode the value's UTF-8 bytes, as the CloudEvents HTTP binding requires (e.g. "ä" as "%C3%A4")`,
+      );
+    if (c === 0x25) escapes = true;
+  }
+  if (!escapes) return value;
+  // Each escape is three characters for one byte, every other character one byte.
+  const bytes = Buffer.allocUnsafe(value.length);
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== 0x25) {
+      bytes[n++] = c;
+      continue;
+    }
+    const hi = hexValue(value.charCodeAt(i + 1));
+    const lo = hexValue(value.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0)
+      throw invalid(
+        `the "ce-${name}" header has a malformed percent-escape ${JSON.stringify(value.slice(i, i + 3))} at offset ${i}: "%" must be followed by two hex digits ("%25" for "%" itself)`,
+      );
+    bytes[n++] = (hi << 4) | lo;
+    i += 2;
+  }
+  const decoded = bytes.subarray(0, n);
+  if (!isUtf8(decoded))
+    throw invalid(`the "ce-${name}" header's percent-escapes do not decode to valid UTF-8 (escape UTF-8 bytes only)`);
+  return decoded.toString('utf8');
+}
+
+/** The value of hex digit `c` (a char code), or -1 (also for NaN: past the end of a string). */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
 }
 
 /** True for JSON media types: `application/json`, `text/json`, `*\/*+json` (parameters ignored). */

@@ -6,6 +6,7 @@ import type { IngestQueue } from './ingest-queue.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
 import { Mqtt5Session } from './mqtt5-session.js';
 import { MqttWire } from './mqtt-wire.js';
+import { clientText, MAX_CLIENT_ID_LENGTH, topicFilterError } from './mqtt-message.js';
 import { serverKeepAlive, type MqttSessionLimits } from './keepalive.js';
 import type { Rejections } from '../rejections.js';
 import { listenError } from '../listen-error.js';
@@ -17,6 +18,12 @@ import { PublishThrottle } from './publish-throttle.js';
 
 /** Inbound QoS 2 messages awaiting PUBREL that aedes keeps per connection (its default, named to be counted and documented). */
 const QOS2_INFLIGHT = 1000;
+
+/**
+ * The errors of aedes' own topic filter check (`validateTopic`: empty, `#` or `+` misplaced),
+ * which closes a 3.1.1 connection before `authorizeSubscribe` is asked.
+ */
+const AEDES_FILTER_REFUSED = /^(impossible to (UN)?SUBSCRIBE|[#+] is only allowed in (UN)?SUBSCRIBE)/;
 
 export interface EmbeddedBrokerOptions {
   /** Listen address (default 127.0.0.1: the zero-setup broker is not exposed by default). */
@@ -76,6 +83,9 @@ function keptAlive(client: Client): void {
  * A 3.1.1 publisher over its ingest rate is slowed by a {@link PublishThrottle} (its
  * packets wait, in order, so aedes stops reading its socket): 3.1.1 has no "quota
  * exceeded", and a PUBACK for a message not ingested would claim durability.
+ * A 3.1.1 client id longer than {@link MAX_CLIENT_ID_LENGTH} is refused at CONNECT (return
+ * code 2, identifier rejected: its readings' source would be refused), and a topic filter
+ * aedes' own check lets through but MQTT §4.7 forbids gets SUBACK 0x80 ({@link topicFilterError}).
  *
  * @example
  * ```ts
@@ -177,6 +187,15 @@ export async function startEmbeddedBroker(
       return packet;
     },
     authenticate(client, username, password, callback) {
+      // aedes asks this before it registers the client, with the client id of its CONNECT.
+      if (client.id.length > MAX_CLIENT_ID_LENGTH) {
+        rejections.note(
+          'mqtt.client_id_too_long',
+          { clientId: clientText(client.id), length: client.id.length, limit: MAX_CLIENT_ID_LENGTH },
+          'MQTT CONNECT refused: client identifier too long (CONNACK return code 2)',
+        );
+        return callback(Object.assign(new Error('identifier rejected'), { returnCode: 2 as const }), false);
+      }
       if (!access?.enabled) return callback(null, true);
       access
         .connect(client, client.id, mqttCredential(username, password, certificateNames.get(client.conn)), () =>
@@ -198,6 +217,15 @@ export async function startEmbeddedBroker(
         );
     },
     authorizeSubscribe(client, sub, callback) {
+      const invalid = topicFilterError(sub.topic);
+      if (invalid !== null) {
+        rejections.note(
+          'mqtt.topic_filter_invalid',
+          { clientId: client.id, topic: clientText(sub.topic), reason: invalid },
+          'MQTT SUBSCRIBE topic filter refused (SUBACK 0x80)',
+        );
+        return callback(null, null); // SUBACK 0x80 (failure), MQTT 3.1.1 §3.9.3
+      }
       const g = grantsOf.get(client);
       const denied = access?.enabled ? (g ? access.subscribeError(g, sub.topic) : true) : undefined;
       if (!denied) return callback(null, sub);
@@ -246,6 +274,14 @@ export async function startEmbeddedBroker(
   const qos2Refused = new WeakSet<object>();
   aedes.on('clientError', (client, err) => {
     log.debug({ clientId: client.id, err: err.message }, 'mqtt client error');
+    if (AEDES_FILTER_REFUSED.test(err.message)) {
+      // Refused by aedes before authorizeSubscribe: the connection is closed (3.1.1 §4.8), once.
+      return rejections.note(
+        'mqtt.topic_filter_invalid',
+        { clientId: client.id, reason: err.message },
+        'MQTT connection closed: invalid topic filter',
+      );
+    }
     if (!err.message.startsWith('maxInflightInbound exceeded') || qos2Refused.has(client)) return;
     qos2Refused.add(client);
     rejections.note(

@@ -1,10 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { TwinError } from '../../errors.js';
-import type { EventInput } from '../../runtime/event-input.js';
+import { MAX_ID_LENGTH, type EventInput } from '../../runtime/event-input.js';
 import { decodeBinary, decodeStructured } from './cloudevent.js';
 
 /** Content type of CloudEvents structured mode. */
 export const CE_JSON = 'application/cloudevents+json';
+
+/** What precedes the client id in the `source` of a plain reading (`mqtt://<client id>`). */
+const SOURCE_SCHEME = 'mqtt://';
+
+/**
+ * Longest MQTT client id (characters) whose plain readings have a valid `source`:
+ * `mqtt://<client id>` within the event source limit. The embedded broker refuses a
+ * longer one at CONNECT (3.1.1 return code 2, MQTT 5 0x85), since every reading it sent
+ * would be refused (docs/ingestion.md, "Limits of the embedded broker").
+ */
+export const MAX_CLIENT_ID_LENGTH = MAX_ID_LENGTH - SOURCE_SCHEME.length;
 
 /** Default largest accepted MQTT payload (bytes). */
 export const DEFAULT_MAX_PAYLOAD = 256 * 1024;
@@ -76,6 +87,45 @@ export class TopicMap {
   }
 }
 
+/**
+ * Most levels a topic filter may have: aedes' matcher (qlobber) takes at most 100 words, and
+ * aedes refuses deeper topics (its `maxTopicLevels`, default and ceiling 100).
+ */
+export const MAX_TOPIC_FILTER_LEVELS = 100;
+
+/**
+ * Why a SUBSCRIBE / UNSUBSCRIBE topic filter is not valid (MQTT 5 §4.7, 3.1.1 §4.7), or null
+ * when it is: it must not be empty or contain U+0000, `#` must be alone in the last level, `+`
+ * alone in its level; and it may have at most {@link MAX_TOPIC_FILTER_LEVELS} levels.
+ * (Well-formed UTF-8 is mqtt-packet's to decode.) Both protocol levels of the embedded broker
+ * check every filter with it before anything is recorded: aedes' own check misses some
+ * (`a#`, `a+/b`, U+0000), and its matcher throws on an empty one.
+ *
+ * @example
+ * ```ts
+ * topicFilterError('org/+/site/#'); // null
+ * topicFilterError('#/x');          // '"#" must be the last level, alone in it'
+ * ```
+ */
+export function topicFilterError(filter: string): string | null {
+  if (filter.length === 0) return 'empty topic filter';
+  if (filter.includes('\u0000')) return 'U+0000 in a topic filter';
+  const levels = filter.split('/');
+  if (levels.length > MAX_TOPIC_FILTER_LEVELS) return `more than ${MAX_TOPIC_FILTER_LEVELS} levels`;
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1))
+      return '"#" must be the last level, alone in it';
+    if (level.includes('+') && level !== '+') return '"+" must be alone in its level';
+  }
+  return null;
+}
+
+/** At most the first 200 characters of a client id or topic, for a log line (either may be 64 KiB). */
+export function clientText(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
 /** An MQTT PUBLISH as the fronts see it (mqtt-packet's shape, reduced). */
 export interface MqttMessage {
   topic: string;
@@ -125,7 +175,8 @@ export class MqttDecoder {
       );
     const props = msg.properties;
     const user = props?.userProperties;
-    const ceOptions = { fallbackPath: path, pathAttribute: this.options.pathAttribute };
+    // MQTT 5 user properties are UTF-8 strings as they are: the MQTT binding does not percent-encode them.
+    const ceOptions = { fallbackPath: path, pathAttribute: this.options.pathAttribute, percentEncoded: false };
     if (user !== undefined && user.specversion !== undefined) {
       return decodeBinary((n) => single(user[n]), payload, props?.contentType, ceOptions);
     }
@@ -141,7 +192,12 @@ export class MqttDecoder {
       return decodeStructured(body, ceOptions);
     // The boot prefix keeps generated ids unique across restarts: the dedupe window is
     // persisted, and a counter restarting at 1 would make new readings look redelivered.
-    return { subject: path, source: `mqtt://${clientId}`, id: `${this.boot}.${(++this.seq).toString(36)}`, data: body };
+    return {
+      subject: path,
+      source: SOURCE_SCHEME + clientId,
+      id: `${this.boot}.${(++this.seq).toString(36)}`,
+      data: body,
+    };
   }
 }
 

@@ -16,6 +16,7 @@ import { GrantSet } from '../../access/path-grants.js';
 import { mqttCredential, type MqttAccess, type MqttGrants } from '../auth/mqtt-access.js';
 import { rateKeyOf, type IngestQuota } from './ingest-quota.js';
 import { TwinError } from '../../errors.js';
+import { clientText, MAX_CLIENT_ID_LENGTH, topicFilterError } from './mqtt-message.js';
 
 type Deliver = Parameters<Aedes['subscribe']>[1];
 
@@ -29,6 +30,8 @@ const RETAIN_NOT_SUPPORTED = 0x9a;
 const BAD_USER_NAME_OR_PASSWORD = 0x86;
 const NOT_AUTHORIZED = 0x87;
 const ADMINISTRATIVE_ACTION = 0x98;
+const CLIENT_IDENTIFIER_NOT_VALID = 0x85;
+const TOPIC_FILTER_INVALID = 0x8f;
 const TOPIC_ALIAS_MAX = 64;
 
 /**
@@ -51,6 +54,13 @@ const TOPIC_ALIAS_MAX = 64;
  * A PUBLISH over the sender's ingest rate is refused: QoS 1 with PUBACK 0x97 (Quota
  * exceeded, in order with the other PUBACKs), QoS 0 dropped; either way it is counted and
  * reaches no twin.
+ *
+ * Whatever a client sends must not make the session throw out of its handlers (the node
+ * would die: see {@link guarded}). Every topic filter is checked ({@link topicFilterError})
+ * before it reaches aedes: an invalid one gets SUBACK / UNSUBACK 0x8F (Topic Filter invalid)
+ * while the others of the packet are served, and only filters aedes took are recorded, so
+ * the cleanup unsubscribes nothing aedes refuses. A client id longer than
+ * {@link MAX_CLIENT_ID_LENGTH} gets CONNACK 0x85 (its readings' source would be refused).
  */
 export class Mqtt5Session {
   private clientId = '';
@@ -134,6 +144,7 @@ export class Mqtt5Session {
 
   private onConnect(p: IConnectPacket): void {
     if (this.connected) return this.disconnect('protocol_error', PROTOCOL_ERROR, 'second CONNECT');
+    if (p.clientId.length > MAX_CLIENT_ID_LENGTH) return this.refuseClientId(p);
     this.connected = true;
     const assigned = p.clientId ? undefined : `tf5_${randomUUID()}`;
     this.clientId = p.clientId || assigned!;
@@ -167,6 +178,26 @@ export class Mqtt5Session {
           this.cleanup();
         },
       );
+  }
+
+  /** CONNACK 0x85: every plain reading of this client would be refused (its source `mqtt://<id>` too long). */
+  private refuseClientId(p: IConnectPacket): void {
+    const reason = `client identifier of ${p.clientId.length} characters: at most ${MAX_CLIENT_ID_LENGTH}`;
+    this.rejections.note(
+      'mqtt.client_id_too_long',
+      { clientId: clientText(p.clientId), length: p.clientId.length, limit: MAX_CLIENT_ID_LENGTH },
+      'MQTT 5 CONNECT refused: client identifier too long (CONNACK 0x85)',
+    );
+    // MQTT 5 §3.2.2.3.9: no reason string that would exceed the client's Maximum Packet Size.
+    const roomy = (p.properties?.maximumPacketSize ?? Infinity) >= 256;
+    this.send({
+      cmd: 'connack',
+      sessionPresent: false,
+      reasonCode: CLIENT_IDENTIFIER_NOT_VALID,
+      ...(roomy && { properties: { reasonString: reason } }),
+    });
+    this.socket.end();
+    this.cleanup();
   }
 
   private accept(p: IConnectPacket, assigned: string | undefined): void {
@@ -298,6 +329,12 @@ export class Mqtt5Session {
       return this.disconnect('protocol_error', PROTOCOL_ERROR, 'SUBSCRIBE without a topic filter (MQTT 5 §3.8.3)');
     const granted: number[] = [];
     for (const s of p.subscriptions) {
+      const invalid = topicFilterError(s.topic);
+      if (invalid !== null) {
+        this.filterRefused('SUBSCRIBE', s.topic, invalid);
+        granted.push(TOPIC_FILTER_INVALID);
+        continue;
+      }
       if (s.topic.startsWith('$share/')) {
         granted.push(SHARED_NOT_SUPPORTED);
         continue;
@@ -326,8 +363,14 @@ export class Mqtt5Session {
           });
           cb();
         };
+        // Recorded only once aedes took it: the cleanup must not unsubscribe what it refused.
+        const failed = this.subscribeToBroker(s.topic, deliver);
+        if (failed !== null) {
+          this.filterRefused('SUBSCRIBE', s.topic, failed);
+          granted.push(TOPIC_FILTER_INVALID);
+          continue;
+        }
         this.subscriptions.set(s.topic, deliver);
-        this.broker.subscribe(s.topic, deliver, () => undefined);
       }
       granted.push(0);
     }
@@ -337,15 +380,51 @@ export class Mqtt5Session {
   private onUnsubscribe(p: IUnsubscribePacket): void {
     if (p.unsubscriptions.length === 0)
       return this.disconnect('protocol_error', PROTOCOL_ERROR, 'UNSUBSCRIBE without a topic filter (MQTT 5 §3.10.3)');
-    for (const topic of p.unsubscriptions) this.unsubscribe(topic);
-    this.send({ cmd: 'unsuback', messageId: p.messageId!, granted: p.unsubscriptions.map(() => 0) });
+    const granted = p.unsubscriptions.map((topic) => {
+      const invalid = topicFilterError(topic);
+      if (invalid === null) return this.unsubscribe(topic) ? 0 : TOPIC_FILTER_INVALID;
+      this.filterRefused('UNSUBSCRIBE', topic, invalid);
+      return TOPIC_FILTER_INVALID;
+    });
+    this.send({ cmd: 'unsuback', messageId: p.messageId!, granted });
   }
 
-  private unsubscribe(topic: string): void {
+  /** Subscribes `deliver` in aedes; the reason when aedes refused the filter (null when it took it). */
+  private subscribeToBroker(topic: string, deliver: Deliver): string | null {
+    let refused: string | null = null;
+    try {
+      // aedes answers some refusals through the callback at once (too many levels), others by throwing.
+      this.broker.subscribe(topic, deliver, (err?: Error | null) => void (err && (refused ??= err.message)));
+    } catch (err) {
+      refused = (err as Error).message;
+    }
+    return refused;
+  }
+
+  /**
+   * Drops this session's subscription to `topic` (if any). Never throws: it runs in the
+   * cleanup of a closing connection too, outside {@link guarded}. False if aedes refused.
+   */
+  private unsubscribe(topic: string): boolean {
     const deliver = this.subscriptions.get(topic);
-    if (!deliver) return;
+    if (!deliver) return true;
     this.subscriptions.delete(topic);
-    this.broker.unsubscribe(topic, deliver, () => undefined);
+    try {
+      this.broker.unsubscribe(topic, deliver, () => undefined);
+      return true;
+    } catch (err) {
+      this.filterRefused('UNSUBSCRIBE', topic, (err as Error).message);
+      return false;
+    }
+  }
+
+  /** Counts a topic filter refused with 0x8F (logged at a bounded rate, never per packet). */
+  private filterRefused(packet: 'SUBSCRIBE' | 'UNSUBSCRIBE', topic: string, reason: string): void {
+    this.rejections.note(
+      'mqtt.topic_filter_invalid',
+      { clientId: this.clientId, topic: clientText(topic), reason },
+      `MQTT 5 ${packet} topic filter refused (0x8F Topic Filter invalid)`,
+    );
   }
 
   /**
