@@ -31,6 +31,13 @@ export interface ShardOptions {
   readonly remoteAfterCommit?: boolean;
   /** Record every committed turn (cause and lane changes) in the store's journal. */
   readonly journal?: boolean;
+  /**
+   * The last process on the store died without closing it: join updates between shards that
+   * were in flight are lost (each shard commits on its own). At start, the shard restores its
+   * stored twins whose parent another shard owns, and each announces its values again (see
+   * join-recovery.ts).
+   */
+  readonly recoverJoins?: boolean;
   /** When live twins are passivated (state already persisted, memory released). */
   readonly passivation?: PassivationOptions;
   readonly onOutput?: (event: DerivedEvent) => void;

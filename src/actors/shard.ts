@@ -13,6 +13,9 @@ import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
 import { ShardAlarm } from './shard-alarm.js';
 import { TimerRecovery } from './timer-recovery.js';
+import { childrenOfRemoteParents } from './join-recovery.js';
+import type { ModelCatalog } from './catalog.js';
+import type { StateStore } from '../store/state-store.js';
 import { Passivator } from './passivation.js';
 import type { Twin } from './twin.js';
 import { StepCommit } from './step-commit.js';
@@ -176,6 +179,8 @@ export class Shard implements TurnSink {
       );
     });
     queueMicrotask(() => this.timerRecovery.start());
+    const owns = options.owns;
+    if (options.recoverJoins && owns) queueMicrotask(() => this.recoverJoins(options.catalog, store, owns));
     this.alarm = new ShardAlarm(options.clock, (due) => {
       for (const e of due) this.inbox.push({ kind: 'timer', path: e.path, name: e.name, due: e.due });
       // Now, synchronously: on a simulated clock every timer's turn sees its own time.
@@ -218,6 +223,27 @@ export class Shard implements TurnSink {
     if (this.closed) throw new TwinError('TWIN_RUNTIME_CLOSED');
     this.inbox.pushEvent(event, ticket, index);
     this.scheduleDrain();
+  }
+
+  /**
+   * After a crash: restores this shard's stored twins whose parent another shard owns, so
+   * each sends its joined values again (see join-recovery.ts). Queued before any input of
+   * this start, so a `settle` waits for them and what they send.
+   */
+  private recoverJoins(catalog: ModelCatalog, store: StateStore, owns: (path: string) => boolean): void {
+    const failed = new ThrottledWarning(this.log, 'could not restore a twin to resend its joins', 10_000, 'failures');
+    let restored = 0;
+    for (const path of childrenOfRemoteParents(store, catalog, owns)) {
+      if (this.closed) return;
+      if (this.twins.has(path)) continue;
+      restored++;
+      this.call(path, () => undefined).catch((err: unknown) => failed.note({ path, err }));
+    }
+    if (restored > 0)
+      this.log.info(
+        { twins: restored },
+        'after a crash: restored twins whose parents another shard owns, to resend their joins',
+      );
   }
 
   /** Resolves when the inbox is empty, no twin is loading and every commit finished. */

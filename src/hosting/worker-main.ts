@@ -96,6 +96,7 @@ const host = new LocalShardHost(
     dedupeWindow: init.dedupeWindow,
     passivation: init.passivation,
     journal: init.journal,
+    recoverJoins: init.recoverJoins === true && !extension,
     remoteAfterCommit: extension?.remoteAfterCommit,
     onRemote: (m) =>
       extension?.remote(m) ||

@@ -41,6 +41,8 @@ export interface WorkerInit {
   readonly logLevel: string;
   /** What shapes this worker's shard besides the defaults (cluster mode; see worker-extension.ts). */
   readonly extension?: WorkerExtensionSource;
+  /** The last process on the data directory died holding it: see ShardOptions.recoverJoins. */
+  readonly recoverJoins?: boolean;
 }
 
 export interface ErrorJson {

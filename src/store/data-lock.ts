@@ -62,6 +62,11 @@ export class DataDirLock {
     readonly file: string,
     /** Whether this open created the file (and removes it when the last of its thread's opens closes). */
     private readonly owner: boolean,
+    /**
+     * The lock was taken over from a holder that died holding it: the last process on this
+     * directory did not shut down cleanly (SIGKILL, a crash, a power loss).
+     */
+    readonly afterCrash = false,
   ) {}
 
   /** Takes the lock of `dir` (which must exist), or throws TWIN_STORE_LOCKED naming the holder. */
@@ -77,11 +82,12 @@ export class DataDirLock {
     const temp = `${file}.${process.pid}.${threadId}.tmp`;
     writeFileSync(temp, JSON.stringify(self) + '\n', { mode: 0o644 });
     try {
-      const got = claim(file, temp, statSync(temp).ino, self, 0);
+      const took = { stale: false };
+      const got = claim(file, temp, statSync(temp).ino, self, 0, took);
       switch (got.kind) {
         case 'won':
           owned.set(file, { refs: 1 });
-          return new DataDirLock(file, true);
+          return new DataDirLock(file, true, took.stale);
         case 'mine':
           return new DataDirLock(file, false);
         case 'held': {
@@ -198,7 +204,14 @@ type Claim =
  * guard held wait for that take-over and look again. A guard whose holder died is itself
  * taken over the same way, one level up (at most {@link MAX_GUARDS}).
  */
-function claim(path: string, temp: string, ino: number, self: Holder, depth: number): Claim {
+function claim(
+  path: string,
+  temp: string,
+  ino: number,
+  self: Holder,
+  depth: number,
+  took: { stale: boolean } = { stale: false },
+): Claim {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (tryLink(temp, path)) {
       // Nobody moves a live lock file, so it is ours; look once more, as the one check that
@@ -224,8 +237,10 @@ function claim(path: string, temp: string, ino: number, self: Holder, depth: num
         again &&
         again.ino === seen.ino &&
         !(again.holder && (sameProcess(again.holder, self) || alive(again.holder)))
-      )
+      ) {
         unlinkQuietly(path);
+        took.stale = true;
+      }
     } finally {
       unlinkQuietly(guard); // ours: nobody else removes a live guard
     }
