@@ -76,7 +76,8 @@ export const ErrorCodes = {
     status: 503,
     summary: 'this node no longer owns the twin (its lease ended, another node took it); retry on any node',
   },
-  TWIN_INTERNAL: { status: 500, summary: 'internal error; the server log has the details under this correlation id' },
+  // publicError adds where the details are: `…; the server log has the details under correlation id <id>`.
+  TWIN_INTERNAL: { status: 500, summary: 'internal error' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -3,7 +3,7 @@
  * details? } with the HTTP status of its code") on the paths fastify answers itself:
  * malformed bodies and URLs, unknown routes, and command bodies that are not JSON.
  */
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,26 @@ describe('HTTP errors fastify raises keep the twinflow contract', () => {
     });
     expect(await error(await fetch(`${url}/twins/org/%ZZ`))).toEqual({ status: 400, code: 'TWIN_PATH_INVALID' });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers requests Node refuses before routing (headers too large, not HTTP) with a status line that matches the code', async () => {
+    const url = await start();
+    const { port } = new URL(url);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(request));
+        let text = '';
+        socket.on('data', (b: Buffer) => (text += b.toString('latin1')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+    // Past Node's 16 KiB header bound, and small enough to be read whole (no unread bytes: no RST).
+    const big = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(big).toContain('"code":"TWIN_PAYLOAD_TOO_LARGE"');
+    const garbage = await raw('NOT HTTP AT ALL\r\n\r\n');
+    expect(garbage.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(garbage).toContain('"code":"TWIN_PAYLOAD_INVALID"');
   });
 });
 

@@ -93,6 +93,28 @@ describe('GET /twins lanes, model, under and filter', () => {
     ]);
   });
 
+  it('names the first few of a long list of unknown lanes or models and counts the rest, not every one', async () => {
+    const url = await start();
+    const names = (prefix: string) => Array.from({ length: 1500 }, (_, i) => `${prefix}${i}`).join(',');
+    const lanes = await get(`${url}/twins?lanes=occupied,${names('x')}`);
+    expect(lanes).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID' } });
+    expect(lanes.body.message).toBe('no lane "x0", "x1", "x2", "x3", "x4" (and 1495 more) in any model');
+    expect(lanes.body.details).toEqual({ lanes: ['x0', 'x1', 'x2', 'x3', 'x4'], count: 1500 });
+    const models = await get(`${url}/twins?model=room,${names('m')}`);
+    expect(models).toMatchObject({ status: 400, body: { code: 'TWIN_QUERY_INVALID' } });
+    expect(models.body.message).toMatch(/^unknown model "m0", "m1", "m2", "m3", "m4" \(and 1495 more\) \(models: /);
+    expect(models.body.details).toEqual({ model: ['m0', 'm1', 'm2', 'm3', 'm4'], count: 1500 });
+    // A long name is cut too; a short list is named whole.
+    const long = await get(`${url}/twins?lanes=${'y'.repeat(5000)}`);
+    expect(long.body.message).toBe(`no lane "${'y'.repeat(64)}…" in any model`);
+    expect(JSON.stringify(long.body).length).toBeLessThan(400);
+    const two = await get(`${url}/twins?model=room&lanes=nope,hvac`);
+    expect(two.body).toMatchObject({
+      message: 'no lane "nope", "hvac" in models room',
+      details: { lanes: ['nope', 'hvac'] },
+    });
+  });
+
   it('refuses under and filter together, and empty ones', async () => {
     const url = await start();
     const both = await get(`${url}/twins?under=${B41}&filter=${encodeURIComponent(`${B41}/**`)}`);

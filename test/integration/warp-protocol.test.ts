@@ -73,6 +73,39 @@ describe('WARP over WebSocket (Recon at /)', () => {
     expect(c.messages.find((m) => m.includes('"/a//b"'))).toMatch(/@nodeNotFound\(code:TWIN_PATH_INVALID,/);
   });
 
+  it('refuses an invalid filter, and a lane no model under the filter has, with @unlinked alone (no @linked)', async () => {
+    const node = await warpNode();
+    const c = await rawClient(node.ws);
+    const ends = (node: string) => (m: string[]) =>
+      m.some((x) => x.includes(`(node:"${node}",`) && (x.startsWith('@unlinked') || x.startsWith('@synced')));
+    c.send('@sync(node:"/org/o*",lane:x)');
+    await c.until(ends('/org/o*'));
+    expect(c.messages).toEqual([
+      '@unlinked(node:"/org/o*",lane:x)@nodeNotFound(code:TWIN_FILTER_INVALID,message:"invalid path filter \\"/org/o*\\": \\"*\\" must stand alone in a segment, found \\"o*\\"")',
+    ]);
+    // Only rooms are routed under …/room/*, and rooms have no lane hvac (floors do); `**` spans every model.
+    c.messages.length = 0;
+    c.send(`@sync(node:"${UNIT}/room/*",lane:hvac)`);
+    c.send('@sync(node:"/org/**",lane:nope)');
+    await c.until((m) => ends(`${UNIT}/room/*`)(m) && ends('/org/**')(m));
+    expect(c.messages).toEqual([
+      `@unlinked(node:"${UNIT}/room/*",lane:hvac)@laneNotFound(code:TWIN_LANE_NOT_FOUND,message:"no model routed under ${UNIT}/room/* has a lane \\"hvac\\"")`,
+      '@unlinked(node:"/org/**",lane:nope)@laneNotFound(code:TWIN_LANE_NOT_FOUND,message:"no model routed under /org/** has a lane \\"nope\\"")',
+    ]);
+    expect(node.warp.stats().links).toBe(0);
+    // A lane some model under the filter has is linked (floors have hvac, rooms do not); so is
+    // a filter no model is routed under (no twin can ever match it: it stays empty).
+    c.messages.length = 0;
+    c.send(`@sync(node:"${FLOOR3}/**",lane:hvac)`);
+    c.send('@sync(node:"/nowhere/*",lane:x)');
+    await c.until((m) => ends(`${FLOOR3}/**`)(m) && ends('/nowhere/*')(m));
+    expect(c.messages.filter((m) => m.startsWith('@linked'))).toEqual([
+      `@linked(node:"${FLOOR3}/**",lane:hvac)`,
+      '@linked(node:"/nowhere/*",lane:x)',
+    ]);
+    expect(c.messages.some((m) => m.startsWith('@unlinked'))).toBe(false);
+  });
+
   it('links a wildcard filter to every matching twin, each event naming its concrete node', async () => {
     const node = await warpNode();
     await node.runtime.ingest({ subject: sensor(1, 'climate'), data: { temperature: 20, humidity: 40 } });

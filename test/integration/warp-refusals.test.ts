@@ -59,4 +59,31 @@ describe('WARP refusals', () => {
       'warp.TWIN_LANE_KIND': 1,
     });
   });
+
+  it('answers a JSON frame nested far past any body bound as "nested too deep" (no internal text), counted, and keeps serving', async () => {
+    const node = await warpNode();
+    const c = await rawClient(node.ws, 'warp.json');
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    c.send(deep(100_000));
+    c.send(`{"tag":"command","node":"${UNIT}","lane":"secure","body":${deep(100_000)}}`);
+    c.send(`[{"tag":"sync","node":"${UNIT}","lane":"secured","prio":${deep(5_000)}}]`);
+    await c.until((m) => m.length === 3);
+    for (const m of c.messages)
+      expect(JSON.parse(m)).toEqual({
+        tag: 'unlinked',
+        node: '',
+        lane: '',
+        body: { '@malformed': { code: 'TWIN_FRAME_MALFORMED', message: 'unreadable envelope: nested too deep' } },
+      });
+    expect(node.warp.stats().malformed).toBe(3);
+    // Brackets inside strings are no nesting; a body within the bound is read as before.
+    c.messages.length = 0;
+    c.send(JSON.stringify({ tag: 'auth', body: { token: '['.repeat(100_000) } }));
+    c.send(`{"tag":"command","node":"${UNIT}","lane":"secure","body":${deep(70)}}`);
+    c.send(JSON.stringify({ tag: 'sync', node: UNIT, lane: 'secured' }));
+    await c.until((m) => m.some((x) => x.includes('"synced"')));
+    expect(c.messages.map((m) => JSON.parse(m).tag)).toEqual(['authed', 'unlinked', 'linked', 'event', 'synced']);
+    expect(JSON.parse(c.messages[1]!).body['@malformed'].code).toBe('TWIN_PAYLOAD_TOO_DEEP');
+    expect(node.warp.stats().malformed).toBe(3);
+  });
 });

@@ -104,21 +104,44 @@ function checkNames(rt: Runtime, models: ReadonlySet<string> | null, lanes: read
   const all = rt.catalog.models;
   const unknown = models ? [...models].filter((m) => !rt.catalog.model(m)) : [];
   if (unknown.length > 0) {
+    const some = someNames(unknown);
     throw new TwinError(
       'TWIN_QUERY_INVALID',
-      `unknown model ${unknown.map((m) => `"${m}"`).join(', ')} (models: ${all.map((m) => m.name).join(', ')})`,
-      { model: unknown },
+      `unknown model ${some.text} (models: ${all.map((m) => m.name).join(', ')})`,
+      { model: some.names, ...some.count },
     );
   }
   if (!lanes) return;
   const candidates = models ? all.filter((m) => models.has(m.name)) : all;
   const missing = lanes.filter((l) => !candidates.some((m) => m.laneNames.includes(l)));
   if (missing.length > 0) {
+    // Every name in `models` is a known one (checked above): a list as long as the catalog's.
     const of = models ? `models ${[...models].join(', ')}` : 'any model';
-    throw new TwinError('TWIN_QUERY_INVALID', `no lane ${missing.map((l) => `"${l}"`).join(', ')} in ${of}`, {
-      lanes: missing,
-    });
+    const some = someNames(missing);
+    throw new TwinError('TWIN_QUERY_INVALID', `no lane ${some.text} in ${of}`, { lanes: some.names, ...some.count });
   }
+}
+
+/** Names an error repeats of a list the client sent: the first few, each cut short. */
+const SHOWN_NAMES = 5;
+const SHOWN_NAME_CHARS = 64;
+
+/**
+ * The first {@link SHOWN_NAMES} of `names` (each cut at {@link SHOWN_NAME_CHARS} chars) as
+ * text (`"a", "b" (and 7 more)`) and as a list, with the full `count` when some were left
+ * out: a refusal of a long `lanes=` or `model=` list must not echo it back whole.
+ */
+function someNames(names: readonly string[]): { text: string; names: string[]; count: { count?: number } } {
+  const shown = names
+    .slice(0, SHOWN_NAMES)
+    .map((n) => (n.length > SHOWN_NAME_CHARS ? n.slice(0, SHOWN_NAME_CHARS) + '…' : n));
+  const more = names.length - shown.length;
+  const list = shown.map((n) => `"${n}"`).join(', ');
+  return {
+    text: more > 0 ? `${list} (and ${more} more)` : list,
+    names: shown,
+    count: more > 0 ? { count: names.length } : {},
+  };
 }
 
 function pick(snap: TwinSnapshot, lanes: string[] | null): TwinSnapshot {

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TlsOptions as NodeTlsOptions } from 'node:tls';
 import Fastify, {
@@ -103,7 +104,7 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
         const body = JSON.stringify(e.toJSON());
         const status = e.code === 'TWIN_PAYLOAD_TOO_LARGE' ? 431 : e.status;
         socket.write(
-          `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
         );
       }
       socket.destroy();

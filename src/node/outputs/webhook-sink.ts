@@ -29,10 +29,15 @@ export function webhookSink(config: WebhookConfig): Sink {
   return {
     name: `webhook ${config.url}`,
     async deliver(event: DerivedEvent) {
-      const ce = new CloudEvent({ ...event } as Record<string, unknown>);
+      // `source` is the twin's path, which may hold any Unicode; CloudEvents wants a URI-reference.
+      const ce = new CloudEvent({ ...event, source: uriReference(event.source) } as Record<string, unknown>);
       const message = mode === 'binary' ? HTTP.binary(ce) : HTTP.structured(ce);
       const headers: Record<string, string> = { ...config.headers };
-      for (const [k, v] of Object.entries(message.headers)) if (v !== undefined) headers[k] = String(v);
+      for (const [k, v] of Object.entries(message.headers)) {
+        if (v === undefined) continue;
+        // The SDK writes `ce-*` values as they are: a non-ASCII subject went out raw, or fetch threw.
+        headers[k] = k.startsWith('ce-') ? percentEncoded(String(v), HEADER_KEPT) : String(v);
+      }
       const res = await fetch(config.url, {
         method: 'POST',
         headers,
@@ -46,6 +51,54 @@ export function webhookSink(config: WebhookConfig): Sink {
       throw new PermanentSinkError(text);
     },
   };
+}
+
+/**
+ * Characters kept as they are in a `ce-*` header value: printable ASCII but `"` and `%`
+ * (the CloudEvents HTTP binding 1.0.2, 3.1.3.2; space is escaped too).
+ */
+const HEADER_KEPT = new Uint8Array(128);
+for (let c = 0x21; c <= 0x7e; c++) HEADER_KEPT[c] = c === 0x22 || c === 0x25 ? 0 : 1;
+
+/** Characters kept as they are in a `source` (RFC 3986 characters of a URI-reference but `%` and `#`). */
+const SOURCE_KEPT = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/?")
+  SOURCE_KEPT[c.charCodeAt(0)] = 1;
+
+/**
+ * `value` with every character outside `kept` written as the `%XX` escapes of its UTF-8
+ * bytes; the same string when nothing needs escaping (the usual, ASCII case).
+ *
+ * @example
+ * ```ts
+ * percentEncoded('/org/ä b', HEADER_KEPT); // '/org/%C3%A4%20b'
+ * ```
+ */
+function percentEncoded(value: string, kept: Uint8Array): string {
+  let i = 0;
+  while (i < value.length) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || kept[c] !== 1) break;
+    i++;
+  }
+  if (i === value.length) return value;
+  let out = value.slice(0, i);
+  for (const ch of value.slice(i)) {
+    const c = ch.charCodeAt(0);
+    if (c < 128 && kept[c] === 1) out += ch;
+    else for (const byte of Buffer.from(ch, 'utf8')) out += '%' + HEX[byte >> 4]! + HEX[byte & 15]!;
+  }
+  return out;
+}
+
+const HEX = '0123456789ABCDEF';
+
+/**
+ * A twin path as the event's `source`, a URI-reference: the path itself when it is one
+ * (ASCII paths of URI characters), else with the rest (and `%`, `#`) percent-encoded as UTF-8.
+ */
+function uriReference(path: string): string {
+  return percentEncoded(path, SOURCE_KEPT);
 }
 
 /** Parses a `--webhook` value: `URL` or `binary:URL` / `structured:URL`. */

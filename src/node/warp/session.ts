@@ -4,7 +4,7 @@ import { TwinError } from '../../errors.js';
 import { forbidden } from '../auth/forbidden.js';
 import type { Clock } from '../../actors/clock.js';
 import type { TwinLogger } from '../../model/twin-model.js';
-import { ABSENT, EXTANT, toJs, type Value } from '../../protocol/recon/index.js';
+import { ABSENT, EXTANT, MAX_DEPTH, toJs, type Value } from '../../protocol/recon/index.js';
 import {
   parseFrame,
   writeFrameEnvelope,
@@ -22,6 +22,7 @@ import { Uplink } from './uplink.js';
 import type { WarpLimits, WarpStats } from './limits.js';
 import { SocketWriter } from './socket-writer.js';
 import { WildcardSlots } from './wildcard-slots.js';
+import { laneUnderFilter } from './filter-lanes.js';
 import type { LinkGrant, SessionAccess } from './session-access.js';
 import { credentialOfAuthBody } from '../auth/credentials.js';
 import { rateKeyOf, type IngestQuota } from '../ingest/ingest-quota.js';
@@ -135,6 +136,13 @@ export class WarpSession {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
       this.malformed(`${isBinary ? 'binary' : 'text'} frame is not valid UTF-8`);
+      return;
+    }
+    // JSON.parse takes any depth, but re-serialising and reading a body recurse: past the
+    // deepest envelope a body may make (Recon's bound, in its array and object), the frame
+    // is refused whole, before a stack overflow could name itself to the client.
+    if (this.encoding === 'json' && jsonDeeperThan(text, MAX_DEPTH + 2)) {
+      this.malformed('unreadable envelope: nested too deep');
       return;
     }
     for (const part of parseFrame(text, this.encoding)) {
@@ -347,11 +355,16 @@ export class WarpSession {
     const rt = this.ctx.runtime;
     try {
       if (up.wildcard) {
+        // An invalid filter throws here; a lane no model under the filter has is refused too,
+        // both before `@linked` (the uplink is not confirmed yet).
+        const noLane = laneUnderFilter(rt.catalog.models, PathFilter.parse(up.node), up.lane);
+        if (noLane) return this.fail(up, noLane);
         // Within what the principal may read: other twins are not synced, counted or started.
         const link = rt.linkFilter(up.node, up.lane, (event, path) => up.onEvent(event, path), {
           within: grant.scopes,
         });
         up.handle = link;
+        up.confirm();
         this.wildcards.syncing(up, link.synced);
         link.synced.then(
           () => up.onSynced(),
@@ -549,6 +562,34 @@ export class WarpSession {
     return Buffer.from(writeFrameEnvelope(env, this.encoding), 'utf8');
   }
 }
+
+/**
+ * True when JSON text nests `[`/`{` (outside strings) deeper than `limit`. Stops at the
+ * first level past it; text no longer than `limit` cannot be, and is not scanned.
+ */
+function jsonDeeperThan(text: string, limit: number): boolean {
+  if (text.length <= limit) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > limit) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
+  }
+  return false;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
 
 function bodyToJs(body: Value): unknown {
   return body === ABSENT || body === EXTANT ? null : toJs(body);

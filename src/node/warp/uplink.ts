@@ -92,8 +92,10 @@ export class Uplink {
     this.gate = this.rate > 0 ? new RateGate(this.rate, options.clock, () => this.host.wake(this)) : null;
     this.head = [options.linked];
     this.synced = options.sync ? options.synced : null;
-    // A filter cannot be "not found"; an exact node is confirmed by its first state.
-    this.confirmed = options.wildcard;
+    // An exact node is confirmed by its first state; a filter once the runtime took it
+    // (confirm()): a link refused before that (an invalid filter, a lane no model under it
+    // has, the authorizer) is answered `@unlinked` alone.
+    this.confirmed = false;
     this.pending = options.wildcard
       ? LinkOutbox.perTwin(options.kindOf, options.streamLimit)
       : LinkOutbox.single(options.node, options.kindOf(options.node), options.streamLimit);
@@ -121,6 +123,11 @@ export class Uplink {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The runtime took the link (a wildcard one, which no state confirms): `@linked` may go out. */
+  confirm(): void {
+    this.confirmed = true;
   }
 
   onEvent(event: LaneEvent, path: string): void {
