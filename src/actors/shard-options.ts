@@ -32,10 +32,10 @@ export interface ShardOptions {
   /** Record every committed turn (cause and lane changes) in the store's journal. */
   readonly journal?: boolean;
   /**
-   * The last process on the store died without closing it: join updates between shards that
-   * were in flight are lost (each shard commits on its own). At start, the shard restores its
-   * stored twins whose parent another shard owns, and each announces its values again (see
-   * join-recovery.ts).
+   * The last process on the store died without closing it: join updates to parents under
+   * another shard key that were in flight are lost (they travel as messages and commit apart
+   * from the child). At start, the shard restores its stored twins whose parent has another
+   * shard key, and each announces its values again (see join-recovery.ts).
    */
   readonly recoverJoins?: boolean;
   /** When live twins are passivated (state already persisted, memory released). */

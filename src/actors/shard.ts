@@ -226,7 +226,7 @@ export class Shard implements TurnSink {
   }
 
   /**
-   * After a crash: restores this shard's stored twins whose parent another shard owns, so
+   * After a crash: restores this shard's stored twins whose parent has another shard key, so
    * each sends its joined values again (see join-recovery.ts). Queued before any input of
    * this start, so a `settle` waits for them and what they send.
    */
@@ -242,7 +242,7 @@ export class Shard implements TurnSink {
     if (restored > 0)
       this.log.info(
         { twins: restored },
-        'after a crash: restored twins whose parents another shard owns, to resend their joins',
+        'after a crash: restored twins whose parents have another shard key, to resend their joins',
       );
   }
 

@@ -155,8 +155,8 @@ export class WorkerShardHost implements ShardHost {
     // The process takes the data directory (and checks its file) before any worker opens it:
     // a second node on it, or a damaged file, fails here with one clear error (issue 13.7/13.8).
     this.dataLock = w.dataDir ? claimDataDir(w.dataDir) : undefined;
-    // After a crash, joins between workers that were in flight are gone: each worker sends
-    // its stored twins' values to parents on other workers again (ShardOptions.recoverJoins).
+    // After a crash, joins to parents under another shard key that were in flight are gone:
+    // each worker sends its stored twins' values to such parents again (ShardOptions.recoverJoins).
     if (this.dataLock?.afterCrash) this.init = { ...this.init, recoverJoins: true };
     this.routes = new WorkerRoutes(catalog, w.count, options.placement);
     this.crossing = new WorkerCrossing(this.init.simulatedStart !== undefined, (worker, message) =>
