@@ -146,3 +146,16 @@ describe.skipIf(!hasMosquitto)('external broker mode against a real mosquitto', 
     expect(b.runtime.stats().events).toBeGreaterThan(0);
   });
 });
+
+describe('external broker mode: refused at start', () => {
+  it('a broker host name that would make every event source too long fails the start with TWIN_CONFIG_INVALID', async () => {
+    const host = Array.from({ length: 4 }, () => 'a'.repeat(60)).join('.') + '.example';
+    const refused = startNode({
+      models: buildingModels(),
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      mqtt: { url: `mqtt://${host}:1883`, clientId: 'tf-long-host' },
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'TWIN_CONFIG_INVALID' });
+  });
+});

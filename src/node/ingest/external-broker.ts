@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Logger } from '../../logger.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
-import { CE_JSON } from './mqtt-message.js';
+import { TwinError } from '../../errors.js';
+import { MAX_ID_LENGTH } from '../../runtime/event-input.js';
+import { CE_JSON, MAX_CLIENT_ID_LENGTH } from './mqtt-message.js';
 
 export interface ExternalBrokerOptions {
   /** `mqtt://host:port` (or `mqtts://`, `ws://`) of the broker. */
@@ -69,11 +71,19 @@ export async function connectExternalBroker(
     reconnectPeriod: 1000,
     ...(version === 5 && { properties: { sessionExpiryInterval: options.sessionExpiry ?? 3600 } }),
   };
+  // Plain readings are sourced `mqtt://broker:<host:port>`; past the event source limit every
+  // one would be refused: say so at start instead.
+  const host = new URL(options.url).host;
+  const sender = `broker:${host}`;
+  if (sender.length > MAX_CLIENT_ID_LENGTH)
+    throw new TwinError(
+      'TWIN_CONFIG_INVALID',
+      `the MQTT broker's host and port (${host.length} characters) would make its events' source longer than ${MAX_ID_LENGTH} characters; connect by a shorter name or an address`,
+    );
   const client = connect(options.url, clientOptions);
   // Held PUBACKs go out as their commits land; with Nagle's algorithm each waited for the
   // broker to acknowledge the one before (see the embedded broker). Every connection's stream.
   client.on('connect', () => (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true));
-  const sender = `broker:${new URL(options.url).host}`;
   const held = new Map<number, AckSlot>();
   let epoch = 0;
   client.on('close', () => {
