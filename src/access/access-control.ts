@@ -16,6 +16,12 @@ export type Credential =
   | { readonly kind: 'password'; readonly username: string; readonly password: string }
   | { readonly kind: 'certificate'; readonly commonName: string };
 
+/**
+ * Longest bearer token (or token given as a password) accepted from any front: a JWT with many
+ * claims fits, a flood does not. A longer one is refused (401) before it is hashed or verified.
+ */
+export const MAX_CREDENTIAL_LENGTH = 8192;
+
 /** Bearer tokens remembered with their principal, so HTTP pays the hash or JWT check once per token. */
 const TOKEN_CACHE_LIMIT = 10_000;
 /** Changes of the access file closer together than this are read once. */
@@ -164,6 +170,8 @@ export class AccessControl {
   }
 
   private async bearer(rules: AccessRules, token: string): Promise<Principal> {
+    if (token.length > MAX_CREDENTIAL_LENGTH)
+      throw unauthenticated(`invalid token: longer than ${MAX_CREDENTIAL_LENGTH} characters`);
     const hit = this.tokenCache.get(token);
     if (hit && !hit.expired(this.now())) return hit;
     let principal: Principal;

@@ -13,7 +13,7 @@ export interface JwtClaims {
   readonly expiresAt: number | undefined;
 }
 
-/** Checks a JWT's signature, algorithm, issuer, audience and time claims; rejects when any fails. */
+/** Checks a JWT's signature, algorithm, issuer, audience and time claims (`exp` required); rejects when any fails. */
 export type JwtVerifier = (token: string) => Promise<JwtClaims>;
 
 /** Three base64url parts: a JWS compact serialization (an API token never has dots). */
@@ -40,6 +40,8 @@ export async function createJwtVerifier(settings: JwtSettings, baseDir: string):
     issuer: settings.issuer,
     audience: settings.audience,
     clockTolerance: settings.clockToleranceSeconds,
+    // A token without `exp` would be good forever: refused (jose then says `missing required "exp" claim`).
+    requiredClaims: ['exp'],
   };
   return async (token) => {
     const { payload } =

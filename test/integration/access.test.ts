@@ -151,6 +151,31 @@ describe('access rules over HTTP (2 workers)', () => {
     });
     expect(expired.status).toBe(401);
   });
+
+  it('refuses with a reason (401): a JWT without exp, a credential longer than the bound', async () => {
+    const { n } = await node();
+    const key = new TextEncoder().encode(JWT_SECRET);
+    const mint = (claims: Record<string, unknown>, exp?: string) => {
+      const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('dash').setAudience('twinflow');
+      return (exp === undefined ? jwt : jwt.setExpirationTime(exp)).sign(key);
+    };
+    const get = async (token: string) => {
+      const r = await fetch(`${n.url}/twins${SENSOR_A}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: r.status, body: await r.text() };
+    };
+    // A token that never expires is not accepted forever.
+    const noExp = await get(await mint({ roles: ['tenantA'] }));
+    expect(noExp.status).toBe(401);
+    expect(noExp.body).toMatch(/missing required \\?"exp\\?" claim/);
+    // 12 KB (under the header size limit, over the 8,192-character bound): refused saying so, not cut.
+    const big = await mint({ roles: ['tenantA'], pad: 'x'.repeat(12_000) }, '5m');
+    expect(big.length).toBeGreaterThan(8192);
+    const long = await get(big);
+    expect(long.status).toBe(401);
+    expect(long.body).toMatch(/longer than 8192 characters/);
+    // Within the bound, the same claims read.
+    expect((await get(await mint({ roles: ['tenantA'], pad: 'x'.repeat(4_000) }, '5m'))).status).toBe(200);
+  });
 });
 
 describe('access rules over WARP (2 workers)', () => {

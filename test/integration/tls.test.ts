@@ -409,4 +409,30 @@ describe('TLS and admin flags of twinflow serve', () => {
     );
     expect(serveHelp()).toMatch(/--tls-client-certs <mode>[\s\S]*--admin-port <n>/);
   });
+
+  it('refuses a --tls-ca, --tls-cert or --tls-key file that does not parse, naming the flag', async () => {
+    const dir = tempDir();
+    const garbage = join(dir, 'bad.pem');
+    writeFileSync(garbage, 'garbage\n');
+    const broken = join(dir, 'broken.pem');
+    writeFileSync(broken, `${readFileSync(ca, 'utf8')}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`);
+    const flags = (c: string, k: string, a: string) => [
+      ...['--tls-cert', c, '--tls-key', k, '--tls-ca', a, '--tls-client-certs', 'require'],
+    ];
+    expect(() => parseServeConfig(flags(cert, key, garbage), {})).toThrow(/^--tls-ca \S+bad\.pem: no PEM certificate/);
+    expect(() => parseServeConfig(flags(cert, key, broken), {})).toThrow(/^--tls-ca \S+: certificate 2 unusable/);
+    expect(() => parseServeConfig(flags(garbage, key, ca), {})).toThrow(/^--tls-cert \S+: no PEM certificate/);
+    expect(() => parseServeConfig(flags(cert, garbage, ca), {})).toThrow(
+      /^--tls-key \S+: not a usable PEM private key/,
+    );
+    const otherKey = join(FIXTURES, 'server2-key.pem');
+    expect(() => parseServeConfig(flags(cert, otherKey, ca), {})).toThrow(
+      /^--tls-key \S+server2-key\.pem: not the key of the --tls-cert certificate \S+server\.pem$/,
+    );
+    expect(parseServeConfig(flags(cert, key, ca), {}).tls!.tls.ca).toEqual(CA);
+    // The real command stops at start rather than serving and refusing every client certificate.
+    await expect(
+      serveProcess(['--port', '0', '--mqtt-port', '0', '--memory', ...flags(cert, key, garbage)]),
+    ).rejects.toThrow(/--tls-ca \S+bad\.pem: no PEM certificate/);
+  });
 });

@@ -9,6 +9,7 @@ import { compileAccessFile } from '../../src/access/access-file.js';
 import { GrantSet } from '../../src/access/path-grants.js';
 import { hashPassword, hashToken, newToken, verifyPassword } from '../../src/access/secrets.js';
 import { TwinError } from '../../src/errors.js';
+import { credentialOf, credentialOfAuthBody } from '../../src/node/auth/credentials.js';
 import { tempDir } from '../support/tmp.js';
 
 const A = '/org/a/site/s1/building/b1/floor/1/unit/u1/room/1/sensors/climate';
@@ -184,6 +185,26 @@ describe('AccessControl', () => {
     await expect(hs.authenticate({ kind: 'bearer', token: expired })).rejects.toMatchObject({
       code: 'TWIN_UNAUTHENTICATED',
     });
+    // No exp: the token would be good forever; refused, saying exp is missing.
+    const noExp = await new SignJWT({ roles: ['reader'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('tenant-a')
+      .setIssuer('idp')
+      .setAudience('twinflow')
+      .sign(key);
+    await expect(hs.authenticate({ kind: 'bearer', token: noExp })).rejects.toMatchObject({
+      code: 'TWIN_UNAUTHENTICATED',
+      message: expect.stringMatching(/missing required "exp" claim/),
+    });
+    // Longer than the bound: refused saying so (as a bearer token and as a password).
+    const big = await sign('5m', { roles: ['reader'], pad: 'x'.repeat(12_000) });
+    await expect(hs.authenticate({ kind: 'bearer', token: big })).rejects.toMatchObject({
+      code: 'TWIN_UNAUTHENTICATED',
+      message: 'invalid token: longer than 8192 characters',
+    });
+    await expect(hs.authenticate({ kind: 'password', username: 'x', password: big })).rejects.toMatchObject({
+      message: 'invalid token: longer than 8192 characters',
+    });
     const wrongAud = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('x')
@@ -240,5 +261,15 @@ describe('AccessControl', () => {
     await expect(access.authenticate({ kind: 'bearer', token: t.token })).rejects.toMatchObject({
       code: 'TWIN_UNAUTHENTICATED',
     });
+  });
+});
+
+describe('credentials of the fronts', () => {
+  it('pass a token on whole, so one over the bound is refused saying so rather than cut', () => {
+    const long = 'a.b.' + 'c'.repeat(9_000);
+    expect(credentialOf({ authorization: `Bearer ${long}` }, '/')).toEqual({ kind: 'bearer', token: long });
+    expect(credentialOf({}, `/?token=${long}`, true)).toEqual({ kind: 'bearer', token: long });
+    expect(credentialOfAuthBody({ token: long })).toEqual({ kind: 'bearer', token: long });
+    expect(credentialOfAuthBody(long)).toEqual({ kind: 'bearer', token: long });
   });
 });

@@ -1,8 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Credential } from '../../access/access-control.js';
 
-/** Longest credential accepted from any front: a JWT with many claims fits, a flood does not. */
-export const MAX_CREDENTIAL_LENGTH = 8192;
+/**
+ * Longest credential accepted from any front: a JWT with many claims fits, a flood does not.
+ * Tokens are passed on whole (the header, URL and message limits bound them) and
+ * AccessControl.authenticate refuses a longer one with 401 saying so: cutting it would only
+ * turn it into a token that does not verify, with no reason given.
+ */
+export { MAX_CREDENTIAL_LENGTH } from '../../access/access-control.js';
 
 /**
  * The credential of an HTTP request or WebSocket upgrade: `Authorization: Bearer <token>`,
@@ -26,12 +31,12 @@ export function credentialOf(
   const auth = headers.authorization;
   if (auth !== undefined) {
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(auth);
-    return { kind: 'bearer', token: (m?.[1] ?? auth).slice(0, MAX_CREDENTIAL_LENGTH) };
+    return { kind: 'bearer', token: m?.[1] ?? auth };
   }
   if (queryToken && url !== undefined) {
     const q = url.indexOf('?');
     const token = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get('token');
-    if (token !== null) return { kind: 'bearer', token: token.slice(0, MAX_CREDENTIAL_LENGTH) };
+    if (token !== null) return { kind: 'bearer', token };
   }
   if (certificateName !== undefined) return { kind: 'certificate', commonName: certificateName };
   return { kind: 'none' };
@@ -42,10 +47,10 @@ export function credentialOf(
  * or the token as a bare string.
  */
 export function credentialOfAuthBody(body: unknown): Credential {
-  if (typeof body === 'string') return { kind: 'bearer', token: body.slice(0, MAX_CREDENTIAL_LENGTH) };
+  if (typeof body === 'string') return { kind: 'bearer', token: body };
   if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
     const token = (body as { token?: unknown }).token;
-    if (typeof token === 'string') return { kind: 'bearer', token: token.slice(0, MAX_CREDENTIAL_LENGTH) };
+    if (typeof token === 'string') return { kind: 'bearer', token };
   }
   return { kind: 'none' };
 }

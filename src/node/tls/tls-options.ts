@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TlsOptions as NodeTlsOptions, SecureContextOptions, TLSSocket } from 'node:tls';
 import { TwinError } from '../../errors.js';
@@ -73,7 +74,10 @@ export function secureContextOf(tls: TlsMaterial): SecureContextOptions {
 
 /**
  * Reads the certificate files; throws an Error naming the flag and the file on the first
- * one that cannot be read (one line, for the start of `twinflow serve` and for reloads).
+ * one that cannot be read or parsed: `--tls-cert` and `--tls-ca` must hold PEM certificates
+ * (every block parses; Node would skip a bad CA silently and then refuse every client
+ * certificate), `--tls-key` a PEM private key. One line, for the start of `twinflow serve`
+ * and for reloads; whether the key fits the certificate is checked by the node.
  *
  * @example
  * ```ts
@@ -90,12 +94,35 @@ export function readTlsFiles(files: TlsFiles): TlsMaterial {
       });
     }
   };
-  return {
-    cert: read('--tls-cert', files.cert),
-    key: read('--tls-key', files.key),
-    ...(files.ca === undefined ? {} : { ca: read('--tls-ca', files.ca) }),
+  const fail = (flag: string, file: string, why: string, cause?: unknown): Error =>
+    new Error(`${flag} ${file}: ${why}`, { cause });
+  const certificates = (flag: string, file: string): Buffer => {
+    const pem = read(flag, file);
+    const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+    if (blocks.length === 0) throw fail(flag, file, 'no PEM certificate (-----BEGIN CERTIFICATE-----) in it');
+    blocks.forEach((block, i) => {
+      try {
+        new X509Certificate(block);
+      } catch (err) {
+        throw fail(flag, file, `certificate ${i + 1} unusable: ${(err as Error).message}`, err);
+      }
+    });
+    return pem;
   };
+  const cert = certificates('--tls-cert', files.cert);
+  const key = read('--tls-key', files.key);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    throw fail('--tls-key', files.key, `not a usable PEM private key: ${(err as Error).message}`, err);
+  }
+  if (!new X509Certificate(cert.toString('latin1').match(PEM_CERTIFICATE)![0]).checkPrivateKey(privateKey))
+    throw fail('--tls-key', files.key, `not the key of the --tls-cert certificate ${files.cert}`);
+  return { cert, key, ...(files.ca === undefined ? {} : { ca: certificates('--tls-ca', files.ca) }) };
 }
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
 
 /**
  * The common name of the peer's client certificate when the configured CA verified it, else
