@@ -63,6 +63,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const result = await runReplay(parsed.positionals[0]!, { ...opts, modelSet, onFraction: progress('') });
   clearProgress();
   out(v.json ? JSON.stringify(result) + '\n' : summary(result));
+  // What was read is replayed and reported above; a cut or damaged file is still a failure.
+  if (result.truncated) {
+    process.stderr.write(`twinflow replay: warning: ${result.stopReason}; replayed the events before it\n`);
+    return 1;
+  }
   return 0;
 }
 

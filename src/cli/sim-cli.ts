@@ -1,10 +1,10 @@
 import { startServeNode } from './serve-node.js';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { UCI_MAPPING, type CsvMapping } from '../recording/csv-mapping.js';
+import { checkCsvMapping, MAX_FAN_OUT, UCI_MAPPING, type CsvMapping } from '../recording/csv-mapping.js';
 import { planCsvImport } from '../recording/csv-import-plan.js';
 import { writeCsvImport } from '../recording/csv-recording.js';
-import { toJsonLine } from '../recording/jsonl.js';
+import { isIsoTime, toJsonLine } from '../recording/jsonl.js';
 import { RecordingReader } from '../recording/recording-reader.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
 import { parseFlags, readNumber } from '../node/config/flags.js';
@@ -49,7 +49,7 @@ export const IMPORT_USAGE = `twinflow import <file.csv> --out <file.tfr> [option
 
   --uci                    the UCI occupancy mapping (default): climate + occupancy of one room
   --mapping <file.json>    a CsvMapping: { time: { column, format }, sensors: [{ path, fields }] }
-  --fan-out <n>            spread the file over n rooms (default 1)
+  --fan-out <n>            spread the file over n rooms (default 1, at most ${MAX_FAN_OUT})
   --time-shift <ms>        copy i is shifted by i × ms (default 7000)
   --room <template>        room path; {i}, {floor} = i / 10, {room} = i % 10
 `;
@@ -196,8 +196,13 @@ export async function importCommand(argv: string[]): Promise<number> {
       },
     });
     if (parsed.positionals.length !== 1 || !parsed.values.out) throw new Error('expected one CSV file and --out');
-    if (parsed.values.mapping) mapping = JSON.parse(readFileSync(parsed.values.mapping, 'utf8')) as CsvMapping;
-    fanOut = int('fan-out', parsed.values['fan-out']);
+    if (parsed.values.mapping) {
+      const file = parsed.values.mapping;
+      mapping = checkCsvMapping(JSON.parse(readFileSync(file, 'utf8')), `--mapping ${file}`);
+    }
+    const rawFanOut = parsed.values['fan-out'];
+    fanOut =
+      rawFanOut === undefined ? undefined : readNumber('--fan-out', rawFanOut, { integer: true, max: MAX_FAN_OUT });
     timeShiftMs = int('time-shift', parsed.values['time-shift']);
   } catch (err) {
     return fail('import', IMPORT_USAGE, err);
@@ -232,10 +237,21 @@ export async function exportCommand(argv: string[]): Promise<number> {
   // that closed early (`twinflow export x.tfr | head`) is EPIPE and ends the export quietly.
   let broken: NodeJS.ErrnoException | undefined;
   sink.on('error', (err: NodeJS.ErrnoException) => void (broken ??= err));
+  let index = 0; // of the first event of the chunk
   try {
     for await (const chunk of reader.chunks()) {
       if (broken) break;
-      if (!sink.write(chunk.map(toJsonLine).join(''))) await once(sink, 'drain').catch(() => undefined);
+      let lines;
+      try {
+        lines = chunk.map(toJsonLine).join('');
+      } catch (err) {
+        const at = index + chunk.findIndex((e) => !isIsoTime(e.time));
+        throw new Error(`${parsed.positionals[0]!}: event ${at} (counted from 0): ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      index += chunk.length;
+      if (!sink.write(lines)) await once(sink, 'drain').catch(() => undefined);
     }
   } finally {
     await reader.close();
@@ -245,6 +261,11 @@ export async function exportCommand(argv: string[]): Promise<number> {
     }
   }
   if (broken && broken.code !== 'EPIPE') throw broken;
+  // What was read is exported; a cut or damaged file is still a failure.
+  if (!broken && reader.truncated) {
+    process.stderr.write(`twinflow export: warning: ${reader.stopReason()}; exported the events before it\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -1,5 +1,11 @@
 import { parseCsv } from './csv.js';
-import { DEFAULT_ROOM_TEMPLATE, roomPathOf, type CsvImportOptions, type CsvMapping } from './csv-mapping.js';
+import {
+  DEFAULT_ROOM_TEMPLATE,
+  MAX_FAN_OUT,
+  roomPathOf,
+  type CsvImportOptions,
+  type CsvMapping,
+} from './csv-mapping.js';
 
 /** A sensor of the mapping: its path under the room and its fields, in mapping order. */
 export interface PlannedSensor {
@@ -52,6 +58,8 @@ export interface CsvImportPlan {
  * ```
  */
 export function planCsvImport(text: string, mapping: CsvMapping, options: CsvImportOptions = {}): CsvImportPlan {
+  if (options.fanOut !== undefined && !(options.fanOut <= MAX_FAN_OUT))
+    throw new RangeError(`fan-out must be at most ${MAX_FAN_OUT} rooms, got ${options.fanOut}`);
   const { header, rows } = parseCsv(text);
   const col = (name: string): number => {
     const i = header.indexOf(name);

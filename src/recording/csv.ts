@@ -1,6 +1,6 @@
 /**
  * A small RFC 4180 CSV reader (quoted fields, doubled quotes, CRLF) for importers of
- * recorded sensor data. Returns the header and rows as string arrays; typing the cells
+ * recorded sensor data. A leading UTF-8 byte order mark is skipped. Returns the header and rows as string arrays; typing the cells
  * is the importer's job, because only it knows the column mapping.
  *
  * @example
@@ -14,7 +14,8 @@ export function parseCsv(text: string): { header: string[]; rows: string[][] } {
   let record: string[] = [];
   let field = '';
   let quoted = false;
-  let i = 0;
+  // A leading byte order mark (Excel writes one) is not part of the first column's name.
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const endField = (): void => {
     record.push(field);
     field = '';

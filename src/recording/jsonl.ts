@@ -11,6 +11,10 @@ import type { TwinEvent } from '../model/twin-model.js';
  * ```
  */
 export function toJsonLine(e: TwinEvent): string {
+  if (!isIsoTime(e.time))
+    throw new RangeError(
+      `event ${JSON.stringify(e.id)} (${e.subject}) has time ${e.time}, which no CloudEvents (RFC 3339) time can hold (at most ±8.64e15 ms from 1970)`,
+    );
   return (
     JSON.stringify({
       specversion: '1.0',
@@ -23,6 +27,11 @@ export function toJsonLine(e: TwinEvent): string {
       data: e.data,
     }) + '\n'
   );
+}
+
+/** Whether `time` (epoch ms) can be written as an ISO 8601 / RFC 3339 date (±8.64e15 ms). */
+export function isIsoTime(time: number): boolean {
+  return Number.isFinite(time) && Math.abs(time) <= 8.64e15;
 }
 
 /** Reads one JSON Lines CloudEvent back (the inverse of {@link toJsonLine}). */

@@ -36,8 +36,19 @@ export class RecordingReader {
   private fileOffset = 0;
   /** Bytes of the file consumed so far (header included): progress is `position / size`. */
   position = 0;
-  /** True once reading stopped at an incomplete final chunk. */
+  /**
+   * True once reading stopped inside a chunk: the file was cut short, or a chunk length was
+   * damaged so that it points past the end of the file ({@link damaged} tells them apart
+   * where it can). The events before that chunk were read.
+   */
   truncated = false;
+  /**
+   * True when the stop is known to be damage, not a cut: the chunk's length points past the
+   * end of the file, yet a whole chunk (one msgpack value) ends before the file does.
+   */
+  damaged = false;
+  /** Byte offset of the chunk reading stopped in (when {@link truncated}). */
+  truncatedAt = -1;
   /** The string table the last chunk left, which the next chunk may carry on (format 2). */
   private readonly table = new StringTable();
 
@@ -115,6 +126,8 @@ export class RecordingReader {
       // A length past the end of the file is a cut (or a damaged length): never buffered.
       if (4 + len > this.size - this.position || (this.buf.length < 4 + len && !(await this.fill(4 + len)))) {
         this.truncated = true;
+        this.truncatedAt = this.position;
+        this.damaged = endsBeforeFile(this.buf.subarray(4));
         break;
       }
       const at = this.position + 4;
@@ -123,7 +136,21 @@ export class RecordingReader {
       this.position += 4 + len;
       yield toEvents(decoded, this.table, this.path, at);
     }
-    if (this.buf.length > 0) this.truncated = true;
+    if (this.buf.length > 0 && !this.truncated) {
+      this.truncated = true;
+      this.truncatedAt = this.position;
+    }
+  }
+
+  /**
+   * Why reading stopped before the end of the file, in one sentence naming the file and the
+   * byte offset, or null when it read to the end (or is not done).
+   */
+  stopReason(): string | null {
+    if (!this.truncated) return null;
+    return this.damaged
+      ? `${this.path} is damaged: the chunk length at byte ${this.truncatedAt} points past the end of the file, but the chunk ends before it`
+      : `${this.path} ended inside a chunk at byte ${this.truncatedAt}: cut short or damaged`;
   }
 
   /** Every event, one at a time (convenience over {@link chunks}). */
@@ -150,6 +177,23 @@ export class RecordingReader {
     }
     this.buf = rest;
     return true;
+  }
+}
+
+/**
+ * Whether `bytes` (what is buffered of the rest of the file after a chunk length pointing
+ * past its end) start with one whole msgpack value followed by more bytes: the chunk is
+ * complete and shorter than its length says, so the length is damaged rather than the
+ * file cut. Only on that path, on at most one buffered block, with a fresh decoder (record
+ * structures are defined inline in each chunk). False when it cannot tell.
+ */
+function endsBeforeFile(bytes: Buffer): boolean {
+  if (bytes.length === 0) return false;
+  try {
+    new Unpackr({ useRecords: true }).unpack(bytes);
+    return false; // exactly one value up to the end of the buffer: cannot tell
+  } catch (err) {
+    return /end of buffer not reached/.test((err as Error).message);
   }
 }
 

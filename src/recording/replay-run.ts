@@ -53,8 +53,10 @@ export interface ReplayResult extends ReplayStats {
   derived?: DerivedEvent[];
   digest: string;
   twins: number;
-  /** The recording ended inside a chunk (a recorder was killed mid-write). */
+  /** The recording ended inside a chunk (a recorder was killed mid-write, or a damaged chunk length). */
   truncated: boolean;
+  /** Why the recording was not read to its end ({@link RecordingReader.stopReason}), when `truncated`. */
+  stopReason?: string;
 }
 
 /**
@@ -130,6 +132,7 @@ export async function runReplay(source: string | EventChunks, options: ReplayRun
       digest,
       twins,
       truncated: reader?.truncated ?? false,
+      ...(reader?.truncated ? { stopReason: reader.stopReason()! } : {}),
     };
   } finally {
     await rt.close();
