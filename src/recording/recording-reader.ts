@@ -31,7 +31,12 @@ const BLOCK = 1 << 20;
  * ```
  */
 export class RecordingReader {
-  private readonly unpackr = new Unpackr({ useRecords: true });
+  /**
+   * Records (what the writer uses) and plain msgpack maps, as objects: a recording made by
+   * another msgpack writer has maps, which msgpackr with records on decodes as `Map`s (an
+   * event's data then exported as `{}` and refused by the replay).
+   */
+  private readonly unpackr = new Unpackr({ useRecords: true, mapsAsObjects: true });
   private buf: Buffer = Buffer.alloc(0);
   private fileOffset = 0;
   /** Bytes of the file consumed so far (header included): progress is `position / size`. */
@@ -77,7 +82,7 @@ export class RecordingReader {
       if (len > size - 8) throw invalid(path, 4, `has a header of ${len} bytes but only ${size - 8} follow`);
       const body = Buffer.alloc(len);
       await file.read(body, 0, len, 8);
-      const header = unpack(new Unpackr(), body, path, 8) as RecordingHeader;
+      const header = unpack(new Unpackr({ mapsAsObjects: true }), body, path, 8) as RecordingHeader;
       if (header === null || typeof header !== 'object' || typeof header.format !== 'number')
         throw invalid(path, 8, 'has a damaged header');
       if (header.format > RECORDING_VERSION) {

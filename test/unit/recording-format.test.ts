@@ -228,3 +228,34 @@ describe('Runtime.onIngested', () => {
 function fileURLToPathSafe(): string {
   return new URL(import.meta.url).pathname; // this test file: certainly not a recording
 }
+
+describe('recordings from other msgpack writers', () => {
+  it('reads plain msgpack maps (header and event data) as objects, not Maps', async () => {
+    // What a writer without msgpackr's records writes: every object a msgpack map.
+    const plain = new Packr({ useRecords: false });
+    const u32 = (n: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
+    const header = plain.pack({ format: RECORDING_VERSION, created: 0 });
+    const subject = '/org/o/site/s/building/b/floor/1/unit/u/room/r/sensors/climate';
+    const data = { temperature: 21.5, humidity: 40 };
+    // A chunk as the format has it: base time, string table, then [dt, subject, type, source, id, data].
+    const chunk = plain.pack([1_700_000_000_000, [subject, 'reading', 'dev'], [0, 0, 1, 2, 'e1', data]]);
+    const file = join(tempDir(), 'plain.tfr');
+    writeFileSync(file, Buffer.concat([Buffer.from('TFRC'), u32(header.length), header, u32(chunk.length), chunk]));
+    const reader = await RecordingReader.open(file);
+    try {
+      expect(reader.header.format).toBe(RECORDING_VERSION);
+      const events: TwinEvent[] = [];
+      for await (const c of reader.chunks()) events.push(...c);
+      expect(events).toHaveLength(1);
+      expect(events[0]!.data).toEqual(data);
+      expect(events[0]!.data).not.toBeInstanceOf(Map);
+      expect(JSON.parse(toJsonLine(events[0]!)).data).toEqual(data);
+    } finally {
+      await reader.close();
+    }
+  });
+});
