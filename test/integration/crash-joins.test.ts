@@ -1,15 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { buildingModels, buildingModelSource } from '../../models/index.js';
+import { describe, expect, it } from 'vitest';
+import { buildingModels } from '../../models/index.js';
 import { ModelCatalog } from '../../src/actors/catalog.js';
 import { ownerOf } from '../../src/actors/ownership.js';
-import { startNode, TwinPath, type TwinflowNode } from '../../src/index.js';
+import { TwinPath, type TwinflowNode } from '../../src/index.js';
 import { LOCK_FILE } from '../../src/store/data-lock.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import type { StateWrite } from '../../src/store/state-store.js';
+import { defaultNode, stopNode } from '../support/default-node.js';
 import { tempDir } from '../support/tmp.js';
 
 /**
@@ -36,30 +36,9 @@ const CASES = [
 ] as const;
 const fireOf = (building: string): string => `${building}/floor/1/unit/u/room/r/sensors/fire`;
 
-const nodes: TwinflowNode[] = [];
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-});
-
 /** A node as `npm start` runs one: a worker per core (2 here), LMDB strict. */
-async function start(dataDir: string): Promise<TwinflowNode> {
-  const n = await startNode({
-    models: buildingModels(),
-    modelSource: buildingModelSource(),
-    workers: 2,
-    dataDir,
-    durability: 'strict',
-    port: 0,
-    logger: pino({ level: 'silent' }),
-  });
-  nodes.push(n);
-  return n;
-}
-
-async function stop(n: TwinflowNode): Promise<void> {
-  nodes.splice(nodes.indexOf(n), 1);
-  await n.close();
-}
+const start = (dataDir: string): Promise<TwinflowNode> => defaultNode(dataDir);
+const stop = stopNode;
 
 async function fire(n: TwinflowNode, building: string, alarm: boolean, id: string): Promise<void> {
   const r = await n.runtime.ingest({

@@ -1,11 +1,11 @@
 import { open } from 'lmdb';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { buildingModels, buildingModelSource } from '../../models/index.js';
-import { createRuntime, MAX_PATH_BYTES, startNode, TwinError, type TwinflowNode } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createRuntime, MAX_PATH_BYTES, TwinError } from '../../src/index.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import { faultyModels } from '../support/faulty-models.js';
+import { defaultNode } from '../support/default-node.js';
 import { tempDir } from '../support/tmp.js';
 
 /**
@@ -15,25 +15,6 @@ import { tempDir } from '../support/tmp.js';
  * ~80 MB/s under ordinary ingest (bug bash, 2026-12-07).
  */
 const CJK = '/org/' + Array.from({ length: 6 }, () => '中'.repeat(125)).join('/');
-
-const nodes: TwinflowNode[] = [];
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close();
-});
-
-async function defaultNode(): Promise<TwinflowNode> {
-  const n = await startNode({
-    models: buildingModels(),
-    modelSource: buildingModelSource(),
-    workers: 2,
-    dataDir: tempDir(),
-    durability: 'strict',
-    port: 0,
-    logger: pino({ level: 'silent' }),
-  });
-  nodes.push(n);
-  return n;
-}
 
 /** The building model's sensor path with every open segment `seg`, and its room. */
 function sensorPath(seg: (level: string) => string): { sensor: string; room: string } {
