@@ -132,7 +132,8 @@ export async function warnOnOtherSet(command: string, file: string, set: ModelSe
   const recorded = reader.header.meta?.models;
   if (typeof recorded === 'string' && recorded !== set.name) {
     process.stderr.write(
-      `twinflow ${command}: ${file} was recorded with the model set "${recorded}", replaying it with "${set.name}" (choose with --models)\n`,
+      // Quoted as JSON: the name comes from the file, and must not reach a terminal's escapes.
+      `twinflow ${command}: ${file} was recorded with the model set ${JSON.stringify(recorded)}, replaying it with "${set.name}" (choose with --models)\n`,
     );
   }
 }

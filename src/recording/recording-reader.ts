@@ -83,7 +83,7 @@ export class RecordingReader {
       const body = Buffer.alloc(len);
       await file.read(body, 0, len, 8);
       const header = unpack(new Unpackr({ mapsAsObjects: true }), body, path, 8) as RecordingHeader;
-      if (header === null || typeof header !== 'object' || typeof header.format !== 'number')
+      if (header === null || typeof header !== 'object' || !Number.isInteger(header.format) || header.format < 1)
         throw invalid(path, 8, 'has a damaged header');
       if (header.format > RECORDING_VERSION) {
         throw invalid(path, 8, `has recording format ${header.format}; this build reads up to ${RECORDING_VERSION}`);
@@ -282,7 +282,11 @@ function toEvents(
     const time = base + r[0];
     if (!Number.isFinite(time)) throw damaged(`record ${i - 2} has no finite time`);
     events[i - 2] = { id: r[4], source: text(r[3]), type: text(r[2]), subject: text(r[1]), time, data: r[5] };
-    if (r.length > 6) starts.push(i - 2);
+    if (r.length > 6) {
+      // The writer marks a recorded batch's first event with a 7th element, 1 (ChunkEncoder).
+      if (r.length > 7 || r[6] !== 1) throw damaged(`record ${i - 2} has a batch mark that is not 1`);
+      starts.push(i - 2);
+    }
   }
   return { events, starts };
 }

@@ -259,3 +259,46 @@ describe('recordings from other msgpack writers', () => {
     }
   });
 });
+
+describe('a recording header and batch marks are checked', () => {
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  };
+  const packr = new Packr({ useRecords: true });
+  const subject = '/org/o/site/s/building/b/floor/1/unit/u/room/r/sensors/climate';
+  const write = (header: unknown, records: unknown[]): string => {
+    const h = packr.pack(header);
+    const c = packr.pack([1_700_000_000_000, [subject, 'reading', 'dev'], ...records]);
+    const file = join(tempDir(), 'x.tfr');
+    writeFileSync(file, Buffer.concat([Buffer.from('TFRC'), u32(h.length), h, u32(c.length), c]));
+    return file;
+  };
+  const read = async (file: string): Promise<number> => {
+    const reader = await RecordingReader.open(file);
+    try {
+      let n = 0;
+      for await (const c of reader.chunks(true)) n += c.length;
+      return n;
+    } finally {
+      await reader.close();
+    }
+  };
+
+  it.each([NaN, -5, 1.5, 0])('refuses a header whose format is %s', async (format) => {
+    await expect(RecordingReader.open(write({ format, created: 0 }, []))).rejects.toMatchObject({
+      code: 'TWIN_RECORDING_INVALID',
+    });
+  });
+
+  it('takes a batch mark of 1 and refuses any other', async () => {
+    const header = { format: RECORDING_VERSION, created: 0, batches: true };
+    const ok = [0, 0, 1, 2, 'e1', { t: 1 }, 1];
+    expect(await read(write(header, [ok]))).toBe(1);
+    for (const mark of [0, 'nope', 2])
+      await expect(read(write(header, [[0, 0, 1, 2, 'e1', { t: 1 }, mark]]))).rejects.toMatchObject({
+        code: 'TWIN_RECORDING_INVALID',
+      });
+  });
+});
