@@ -127,12 +127,7 @@ describe('recording format', () => {
       [0, 0, 1, 2, 'x', { t: 1 }],
       [5, 0, 1, 2, 'y', null],
     ]);
-    const u32 = (n: number) => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(n, 0);
-      return b;
-    };
-    writeFileSync(old, Buffer.concat([Buffer.from('TFRC'), u32(header.length), header, u32(chunk.length), chunk]));
+    writeHandBuilt(old, header, chunk);
     const back = await readAll(old);
     expect(back.reader.header.format).toBe(1);
     expect(back.events.map((e) => [e.subject, e.time, e.id])).toEqual([
@@ -233,18 +228,13 @@ describe('recordings from other msgpack writers', () => {
   it('reads plain msgpack maps (header and event data) as objects, not Maps', async () => {
     // What a writer without msgpackr's records writes: every object a msgpack map.
     const plain = new Packr({ useRecords: false });
-    const u32 = (n: number): Buffer => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(n);
-      return b;
-    };
     const header = plain.pack({ format: RECORDING_VERSION, created: 0 });
     const subject = '/org/o/site/s/building/b/floor/1/unit/u/room/r/sensors/climate';
     const data = { temperature: 21.5, humidity: 40 };
     // A chunk as the format has it: base time, string table, then [dt, subject, type, source, id, data].
     const chunk = plain.pack([1_700_000_000_000, [subject, 'reading', 'dev'], [0, 0, 1, 2, 'e1', data]]);
     const file = join(tempDir(), 'plain.tfr');
-    writeFileSync(file, Buffer.concat([Buffer.from('TFRC'), u32(header.length), header, u32(chunk.length), chunk]));
+    writeHandBuilt(file, header, chunk);
     const reader = await RecordingReader.open(file);
     try {
       expect(reader.header.format).toBe(RECORDING_VERSION);
@@ -261,18 +251,13 @@ describe('recordings from other msgpack writers', () => {
 });
 
 describe('a recording header and batch marks are checked', () => {
-  const u32 = (n: number): Buffer => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(n);
-    return b;
-  };
   const packr = new Packr({ useRecords: true });
   const subject = '/org/o/site/s/building/b/floor/1/unit/u/room/r/sensors/climate';
   const write = (header: unknown, records: unknown[]): string => {
     const h = packr.pack(header);
     const c = packr.pack([1_700_000_000_000, [subject, 'reading', 'dev'], ...records]);
     const file = join(tempDir(), 'x.tfr');
-    writeFileSync(file, Buffer.concat([Buffer.from('TFRC'), u32(h.length), h, u32(c.length), c]));
+    writeHandBuilt(file, h, c);
     return file;
   };
   const read = async (file: string): Promise<number> => {
@@ -302,3 +287,13 @@ describe('a recording header and batch marks are checked', () => {
       });
   });
 });
+
+/** A recording file built by hand: magic, the header's length and bytes, then one chunk's. */
+function writeHandBuilt(file: string, header: Buffer, chunk: Buffer): void {
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  };
+  writeFileSync(file, Buffer.concat([Buffer.from('TFRC'), u32(header.length), header, u32(chunk.length), chunk]));
+}
