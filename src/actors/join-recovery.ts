@@ -16,6 +16,10 @@ import type { ModelCatalog } from './catalog.js';
  * building model that is the buildings and the sites (the shard key is the path up to the
  * building).
  *
+ * The same holds when only a worker thread died (see Shard.resendJoins): what it had not
+ * committed of the joins other workers sent it is gone, so the children of its parents send
+ * theirs again.
+ *
  * Reads every record key once (keys only, no values), after a crash only.
  *
  * @example
@@ -27,6 +31,8 @@ export function* childrenOfRemoteParents(
   store: StateStore,
   catalog: ModelCatalog,
   owns: (path: string) => boolean,
+  /** Only children whose parent this accepts (a restarted worker's parents); default all. */
+  parentWanted?: (parent: string) => boolean,
 ): Iterable<string> {
   for (const stored of store.list('')) {
     let at: TwinPath;
@@ -42,6 +48,7 @@ export function* childrenOfRemoteParents(
     // Joins to a parent under another shard key travel as messages (TwinDirectory.create),
     // also when this shard owns the parent: they commit apart from the child.
     if (catalog.shardKey(at, model) === catalog.shardKey(parent.at, parent.model)) continue;
+    if (parentWanted && !parentWanted(parent.at.text)) continue;
     yield at.text;
   }
 }

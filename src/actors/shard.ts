@@ -246,6 +246,35 @@ export class Shard implements TurnSink {
       );
   }
 
+  /**
+   * Another shard that owns parents of this shard's twins lost what it had not committed
+   * (its worker thread died and was restarted): every twin here whose parent has another
+   * shard key and is one `parentWanted` accepts sends its joined values again. Live ones
+   * resend them; stored ones not live are restored, which announces them (see
+   * join-recovery.ts). Resolves with how many twins were asked, once each has run.
+   */
+  async resendJoins(parentWanted: (parent: string) => boolean): Promise<number> {
+    const calls: Promise<unknown>[] = [];
+    const failed = new ThrottledWarning(this.log, 'could not resend the joins of a twin', 10_000, 'failures');
+    const ask = (path: string, fn: (twin: Twin) => void): void => {
+      calls.push(this.call(path, fn).catch((err: unknown) => failed.note({ path, err })));
+    };
+    const resend = (twin: Twin): void => this.runner.resendJoins(twin);
+    for (const twin of this.twins.values())
+      if (twin.parentRemote && twin.upJoins && twin.parent !== null && parentWanted(twin.parent))
+        ask(twin.path, resend);
+    if (this.options.owns)
+      for (const path of childrenOfRemoteParents(
+        this.options.store,
+        this.options.catalog,
+        this.options.owns,
+        parentWanted,
+      ))
+        if (!this.twins.has(path)) ask(path, () => undefined); // its start announces it
+    await Promise.all(calls);
+    return calls.length;
+  }
+
   /** Resolves when the inbox is empty, no twin is loading and every commit finished. */
   async settle(): Promise<void> {
     for (;;) {

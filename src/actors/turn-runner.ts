@@ -194,6 +194,20 @@ export class TurnRunner implements TurnEnv {
     if (twin.announced) return;
     twin.markAnnounced();
     this.syncFilters(twin); // wildcard links meet the twin now, not while it only was read
+    this.sendJoins(twin);
+  }
+
+  /**
+   * The current value of every lane the parent joins, sent up again by a twin that
+   * announced already: its parent lost what it had not committed (its worker thread died,
+   * see Shard.resendJoins). A parent holding the values already runs no turn. A twin that
+   * has not announced sends nothing: it has no state its parent could have lost.
+   */
+  resendJoins(twin: Twin): void {
+    if (twin.announced) this.sendJoins(twin);
+  }
+
+  private sendJoins(twin: Twin): void {
     const joins = twin.upJoins;
     if (!joins || !twin.parent) return;
     const names = twin.definition.laneNames;

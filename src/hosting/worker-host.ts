@@ -384,7 +384,29 @@ export class WorkerShardHost implements ShardHost {
     for (const m of this.links.relink(index, (path) => this.routes.of(path), resent)) slot.outbox.push(m);
     for (const m of this.pending.messagesOf(index)) slot.outbox.push(m);
     this.scheduleFlush();
+    this.resendJoinsTo(index);
     this.onRestart?.(index);
+  }
+
+  /**
+   * Joins other workers (and the dead one itself) sent to worker `index`'s parents were
+   * forwarded as messages that nothing acknowledges: what it had not committed when it died
+   * is gone, and nothing would send those values again until each child changed. So every
+   * worker has the children of its parents send them again (a parent that holds a value
+   * already runs no turn). A request per worker: `settle` waits for it, and a worker that
+   * dies meanwhile gets it again. Not with an extension (cluster mode), whose placement and
+   * recovery are its own.
+   */
+  private resendJoinsTo(index: number): void {
+    if (this.init.extension) return;
+    for (let i = 0; i < this.slots.length; i++)
+      this.request(i, (id) => ({ t: 'resendJoins', id, parentsOn: index })).then(
+        (count) => {
+          if ((count as number) > 0)
+            this.log.info({ worker: i, twins: count, restarted: index }, 'resent joins to a restarted worker');
+        },
+        (err: unknown) => this.log.warn({ worker: i, err }, 'could not resend joins to a restarted worker'),
+      );
   }
 
   private receive(index: number, batch: FromWorkerBatch): void {

@@ -286,6 +286,10 @@ function handle(m: ToWorker): void {
         m.id,
         host.settle().then(() => activePathsIfChanged()),
       );
+    case 'resendJoins':
+      // Placement is ownerOf here (a worker with an extension places by its own rule and is
+      // never asked: see WorkerShardHost.restart).
+      return reply(m.id, host.shard.resendJoins(ownedBy(catalog, m.parentsOn, init.count)));
     case 'extension':
       return reply(
         m.id,

@@ -111,6 +111,11 @@ export type ToWorker =
     }
   | { readonly t: 'remoteCommand'; readonly path: string; readonly lane: string; readonly value: unknown }
   | { readonly t: 'settle'; readonly id: number }
+  /**
+   * Worker `parentsOn` was restarted: the twins here whose parent (another shard key) it
+   * owns send their joined values again (see Shard.resendJoins); answered with the count.
+   */
+  | { readonly t: 'resendJoins'; readonly id: number; readonly parentsOn: number }
   /** For the worker's extension (see {@link WorkerInit.extension}); answered with its result. */
   | { readonly t: 'extension'; readonly id: number; readonly message: unknown }
   | { readonly t: 'close'; readonly id: number };

@@ -6,6 +6,7 @@ import { buildingModels } from '../../models/index.js';
 import { ModelCatalog } from '../../src/actors/catalog.js';
 import { ownerOf } from '../../src/actors/ownership.js';
 import { TwinPath, type TwinflowNode } from '../../src/index.js';
+import type { WorkerShardHost } from '../../src/hosting/worker-host.js';
 import { LOCK_FILE } from '../../src/store/data-lock.js';
 import { LmdbStateStore } from '../../src/store/lmdb-store.js';
 import type { StateWrite } from '../../src/store/state-store.js';
@@ -103,4 +104,65 @@ describe('after a crash, parents under another shard key get their children valu
       expect((await n.runtime.read(BUILDING)).lanes.alarm).toBe(false);
     },
   );
+});
+
+/**
+ * The same loss without a process crash: a worker thread dies (a native fault, an abort of
+ * its own) and the main thread restarts it. Joins other workers had forwarded to it and it
+ * had not committed are gone; nothing acknowledges them, so nothing sent them again. Made
+ * deterministically as above, but with a clean shutdown (no crash recovery at start: the
+ * site stays stale), then the site's worker is killed.
+ */
+describe('after a worker thread dies, the parents it owns get their children values again', () => {
+  it.each(CASES)(
+    'a site whose view of its building (on %s) is stale is brought up to date by the worker restart (default flags)',
+    async (_where, BUILDING) => {
+      const dataDir = tempDir('tf-worker-crash-joins-');
+      let n = await start(dataDir);
+      await fire(n, BUILDING, true, 'a1');
+      await stop(n);
+      const store = LmdbStateStore.open({ path: dataDir });
+      const siteInAlarm = store.load(SITE);
+      await store.close();
+
+      n = await start(dataDir);
+      await fire(n, BUILDING, false, 'a2');
+      await stop(n);
+      await putBack(dataDir, SITE, siteInAlarm);
+
+      n = await start(dataDir); // a clean start: the stale site is what it finds
+      await n.runtime.settle();
+      expect((await n.runtime.read(SITE)).lanes.alarm).toBe(true);
+
+      const host = (n.runtime as unknown as { host: WorkerShardHost }).host;
+      await host.crashWorker(owner(SITE));
+      await n.runtime.settle();
+      const site = await n.runtime.read(SITE);
+      expect(site.lanes.alarmSources).toEqual([]);
+      expect(site.lanes.alarm).toBe(false);
+    },
+  );
+
+  it('live children on the other worker resend theirs too', async () => {
+    const BUILDING = CASES[0][1];
+    const dataDir = tempDir('tf-worker-crash-joins-');
+    let n = await start(dataDir);
+    await fire(n, BUILDING, true, 'a1');
+    await stop(n);
+    const store = LmdbStateStore.open({ path: dataDir });
+    const siteInAlarm = store.load(SITE);
+    await store.close();
+
+    n = await start(dataDir);
+    await fire(n, BUILDING, false, 'a2');
+    const host = (n.runtime as unknown as { host: WorkerShardHost }).host;
+    expect(host.activePaths()).toContain(BUILDING);
+    // The site's stored state goes stale under the running node (LMDB takes a second
+    // writer): what its worker had not committed of the building's join, lost with it.
+    await putBack(dataDir, SITE, siteInAlarm);
+    await host.crashWorker(owner(SITE));
+    await n.runtime.settle();
+    expect(host.activePaths()).toContain(BUILDING); // it stayed live: only a resend of a live twin brings it back
+    expect((await n.runtime.read(SITE)).lanes.alarm).toBe(false);
+  });
 });
