@@ -61,19 +61,41 @@ export function checkPayload(value: unknown, maxDepth: number, what: string): vo
 }
 
 /**
- * True when the store can encode `value`: no deeper than `maxDepth` (msgpack's encoder
- * recurses), no symbol, function or bigint past 64 bits, no plain object with an own
- * `"__proto__"` key (the decoder would rename it: see PROTO_KEY). Objects of other classes
- * (a Map, a Date) are taken as they are: models may keep what msgpack encodes.
+ * True when the store gives `value` back as it was: no deeper than `maxDepth` (msgpack's
+ * encoder recurses), no symbol, function or bigint past 64 bits, no plain object with an own
+ * `"__proto__"` key (the decoder would rename it: see PROTO_KEY), and only the objects the
+ * store reads back as they went in: arrays, plain objects, byte arrays (`Uint8Array`,
+ * `Buffer`), dates and `Map`s of such values. msgpack writes others as something else: a
+ * `Set` or a `RegExp` comes back as an array, a class instance as a plain object, a
+ * `Float64Array` as bytes that are not even its own; a twin's state would change across a
+ * restart (or a passivation) without anyone being told.
  */
 export function isStorable(value: unknown, maxDepth = MAX_STORED_DEPTH): boolean {
   if (value === null || typeof value !== 'object') return scalar(value, false) === null;
   budget = MAX_VALUES;
+  unstorable = '';
   return storableObject(value, 1, maxDepth);
 }
 
 /** Values {@link isStorable} may still visit (a shared-children graph must not cost exponential time). */
 let budget = 0;
+/** What the last {@link isStorable} that said false refused, when it was an object's class (for the error). */
+let unstorable = '';
+
+/** Byte arrays msgpack reads back as byte arrays (a `Buffer` may come back as a plain `Uint8Array`). */
+function isBytes(proto: unknown): boolean {
+  return proto === Uint8Array.prototype || proto === Buffer.prototype;
+}
+
+function storableValue(v: unknown, depth: number, maxDepth: number): boolean {
+  return v !== null && typeof v === 'object' ? storableObject(v, depth + 1, maxDepth) : scalar(v, false) === null;
+}
+
+/** A Map's keys and values (the store reads a Map back as a Map). */
+function storableMap(node: Map<unknown, unknown>, depth: number, maxDepth: number): boolean {
+  for (const [k, v] of node) if (!storableValue(k, depth, maxDepth) || !storableValue(v, depth, maxDepth)) return false;
+  return true;
+}
 
 /**
  * The walk of {@link isStorable}: recursive, since the recursion is bounded by `maxDepth`
@@ -91,7 +113,12 @@ function storableObject(node: object, depth: number, maxDepth: number): boolean 
     return true;
   }
   const proto = Object.getPrototypeOf(node);
-  if (proto !== Object.prototype && proto !== null) return true; // a Map, a Date: msgpack's to encode
+  if (proto !== Object.prototype && proto !== null) {
+    if (node instanceof Map && proto === Map.prototype) return storableMap(node, depth, maxDepth);
+    if (isBytes(proto) || (node instanceof Date && proto === Date.prototype)) return true;
+    unstorable = `a ${(proto as { constructor?: { name?: string } }).constructor?.name || 'non-plain'} object`;
+    return false;
+  }
   for (const key in node) {
     if (key === PROTO_KEY) return false;
     const v: unknown = (node as Record<string, unknown>)[key];
@@ -125,11 +152,14 @@ export function assertStorable(value: unknown, path: string, lane: string, key?:
     );
   }
   if (typeof value === 'object' && value !== null ? isStorable(value) : scalar(value, false) === null) return;
-  throw new TwinError(
-    'TWIN_STATE_UNSTORABLE',
-    `lane "${lane}" of ${path}: the value cannot be stored (nested deeper than ${MAX_STORED_DEPTH} levels, an object key "__proto__", or a symbol, function or bigint past 64 bits)`,
-    { path, lane },
-  );
+  const why =
+    typeof value === 'object' && value !== null && unstorable !== ''
+      ? `it holds ${unstorable}, which the store would not give back as it was (plain objects, arrays, byte arrays, dates and Maps of them are kept)`
+      : `nested deeper than ${MAX_STORED_DEPTH} levels, an object key "__proto__", or a symbol, function or bigint past 64 bits`;
+  throw new TwinError('TWIN_STATE_UNSTORABLE', `lane "${lane}" of ${path}: the value cannot be stored (${why})`, {
+    path,
+    lane,
+  });
 }
 
 /**
@@ -158,7 +188,7 @@ function walk(value: unknown, maxDepth: number): Fault {
     }
     const proto = Object.getPrototypeOf(node);
     if (proto !== Object.prototype && proto !== null) {
-      if (ArrayBuffer.isView(node) || node instanceof Date) continue;
+      if (isBytes(proto) || (node instanceof Date && proto === Date.prototype)) continue;
       return { kind: 'type', what: `a ${proto?.constructor?.name ?? 'non-plain'} object` };
     }
     for (const key in node) {
@@ -178,7 +208,7 @@ function flatObject(value: object): Fault | undefined {
   if (Array.isArray(value)) return undefined;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null)
-    return ArrayBuffer.isView(value) || value instanceof Date ? null : undefined;
+    return isBytes(proto) || (value instanceof Date && proto === Date.prototype) ? null : undefined;
   for (const key in value) {
     if (key === PROTO_KEY) return PROTO_FAULT;
     const v = (value as Record<string, unknown>)[key];

@@ -67,6 +67,9 @@ describe('checkPayload', () => {
     expect(refused([Symbol('s')], 64)).toBe('TWIN_EVENT_INVALID');
     expect(refused({ n: 1n }, 64)).toBe('TWIN_EVENT_INVALID');
     expect(refused({ d: new Map() }, 64)).toBe('TWIN_EVENT_INVALID');
+    // Typed arrays other than bytes: msgpack writes a Float64Array as bytes that are not its own.
+    expect(refused({ samples: new Float64Array([1.5]) }, 64)).toBe('TWIN_EVENT_INVALID');
+    expect(refused(new Int32Array(2), 64)).toBe('TWIN_EVENT_INVALID');
     expect(refused(cycle, 64)).toBe('TWIN_PAYLOAD_TOO_DEEP');
   });
 
