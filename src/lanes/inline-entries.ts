@@ -111,8 +111,8 @@ function sizeWithin(value: unknown, budget: number): number {
         return budget;
       }
       if (ArrayBuffer.isView(value)) return budget - value.byteLength - 4;
-      // Lanes may keep what msgpack encodes natively (assertStorable takes them as they are):
-      // a Map or Set holds its members where `for…in` sees none.
+      // Lanes may keep a Map (assertStorable takes it as it is), which holds its members where
+      // `for…in` sees none; a Set is counted too, though lanes refuse one now.
       if (value instanceof Map) {
         budget -= 3;
         for (const [k, v] of value) {

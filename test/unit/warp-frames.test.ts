@@ -46,6 +46,16 @@ describe('WARP frames', () => {
     expect(joinFrame(['{"tag":"auth"}', '{"tag":"deauth"}'], 'json')).toBe('[{"tag":"auth"},{"tag":"deauth"}]');
     expect(() => joinFrame(['@auth'], 'swim')).toThrow();
   });
+
+  it('refuse a JSON frame nested past the bound whole, with the protocol error (server and client parse alike)', () => {
+    const deep = '{"tag":"command","node":"/a","lane":"b","body":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}';
+    const parts = parseFrame(deep, 'json');
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toMatchObject({ ok: false, error: { message: 'unreadable envelope: nested too deep' } });
+    // Brackets inside strings are text, not nesting.
+    const text = '{"tag":"command","node":"/a","lane":"b","body":"' + '['.repeat(1000) + '"}';
+    expect(parseFrame(text, 'json')[0]!.ok).toBe(true);
+  });
 });
 
 describe('subtree query clauses', () => {

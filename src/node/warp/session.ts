@@ -4,7 +4,7 @@ import { TwinError } from '../../errors.js';
 import { forbidden } from '../auth/forbidden.js';
 import type { Clock } from '../../actors/clock.js';
 import type { TwinLogger } from '../../model/twin-model.js';
-import { ABSENT, EXTANT, MAX_DEPTH, toJs, type Value } from '../../protocol/recon/index.js';
+import { ABSENT, EXTANT, toJs, type Value } from '../../protocol/recon/index.js';
 import {
   parseFrame,
   writeFrameEnvelope,
@@ -136,13 +136,6 @@ export class WarpSession {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
       this.malformed(`${isBinary ? 'binary' : 'text'} frame is not valid UTF-8`);
-      return;
-    }
-    // JSON.parse takes any depth, but re-serialising and reading a body recurse: past the
-    // deepest envelope a body may make (Recon's bound, in its array and object), the frame
-    // is refused whole, before a stack overflow could name itself to the client.
-    if (this.encoding === 'json' && jsonDeeperThan(text, MAX_DEPTH + 2)) {
-      this.malformed('unreadable envelope: nested too deep');
       return;
     }
     for (const part of parseFrame(text, this.encoding)) {
@@ -562,34 +555,6 @@ export class WarpSession {
     return Buffer.from(writeFrameEnvelope(env, this.encoding), 'utf8');
   }
 }
-
-/**
- * True when JSON text nests `[`/`{` (outside strings) deeper than `limit`. Stops at the
- * first level past it; text no longer than `limit` cannot be, and is not scanned.
- */
-function jsonDeeperThan(text: string, limit: number): boolean {
-  if (text.length <= limit) return false;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      if (++depth > limit) return true;
-    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
-  }
-  return false;
-}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
 
 function bodyToJs(body: Value): unknown {
   return body === ABSENT || body === EXTANT ? null : toJs(body);

@@ -16,6 +16,11 @@ import type { Envelope } from './envelope.js';
 import { parseEnvelope, writeEnvelope } from './envelope.js';
 import { WarpProtocolError } from './errors.js';
 import { parseJsonEnvelope, writeJsonEnvelope } from './json.js';
+import { jsonDeeperThan } from './json-depth.js';
+import { MAX_DEPTH } from '../recon/value.js';
+
+/** What a JSON frame nested past Recon's bound is told (the frame is refused whole). */
+const NESTED_TOO_DEEP = 'unreadable envelope: nested too deep';
 
 /**
  * Name of a WARP wire encoding.
@@ -84,6 +89,10 @@ export function parseFrame(text: string, encoding: WarpEncoding): FramePart[] {
     for (const line of text.split('\n')) if (line.trim() !== '') out.push(parsePart(line, parseEnvelope));
     return out;
   }
+  // JSON.parse takes any depth, but re-serialising and reading a body recurse: past the
+  // deepest envelope a body may make (Recon's bound, in its array and object), the frame is
+  // refused whole, before a stack overflow could name itself to the sender.
+  if (jsonDeeperThan(text, MAX_DEPTH + 2)) return [{ ok: false, error: new WarpProtocolError(NESTED_TOO_DEEP) }];
   let json: unknown;
   try {
     json = JSON.parse(text);
