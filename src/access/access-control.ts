@@ -22,10 +22,24 @@ export type Credential =
  */
 export const MAX_CREDENTIAL_LENGTH = 8192;
 
-/** Bearer tokens remembered with their principal, so HTTP pays the hash or JWT check once per token. */
+/** Most bearer tokens a {@link Loaded} remembers; the cache starts over when full. */
 const TOKEN_CACHE_LIMIT = 10_000;
 /** Changes of the access file closer together than this are read once. */
 const RELOAD_DEBOUNCE_MS = 100;
+
+/**
+ * What one load of the access file decides with: a reload replaces it whole, token cache
+ * included. A check reads it once, before its first await; one still running when a reload
+ * lands (a JWT's signature is verified by WebCrypto, off the event loop) finishes against the
+ * rules it started with and caches its verdict in their cache, which nobody reads any more: a
+ * token or key the reload revoked is refused from the reload on, not when a cached verdict expires.
+ */
+interface Loaded {
+  readonly rules: AccessRules;
+  readonly jwt: JwtVerifier | undefined;
+  /** Bearer tokens remembered with their principal, so HTTP pays the hash or JWT check once per token. */
+  readonly tokens: Map<string, Principal>;
+}
 
 /**
  * Who may do what on this node: authenticates credentials into {@link Principal}s from the
@@ -42,7 +56,6 @@ const RELOAD_DEBOUNCE_MS = 100;
  * ```
  */
 export class AccessControl {
-  private readonly tokenCache = new Map<string, Principal>();
   private readonly listeners = new Set<() => void>();
   private watcher: FSWatcher | undefined;
   private pending: ReturnType<typeof setTimeout> | undefined;
@@ -51,27 +64,26 @@ export class AccessControl {
   private constructor(
     /** The access file, or undefined for an open node. */
     readonly file: string | undefined,
-    private rules: AccessRules | undefined,
-    private jwt: JwtVerifier | undefined,
+    /** Undefined for an open node. */
+    private loaded: Loaded | undefined,
     private readonly logger: Logger | undefined,
     private readonly now: () => number,
   ) {}
 
   /** No access rules: every caller is the open principal with every right. */
   static open(): AccessControl {
-    return new AccessControl(undefined, undefined, undefined, undefined, Date.now);
+    return new AccessControl(undefined, undefined, undefined, Date.now);
   }
 
   /** Reads and checks the access file; throws TWIN_CONFIG_INVALID naming the mistake. */
   static async fromFile(file: string, logger?: Logger, now: () => number = Date.now): Promise<AccessControl> {
     const path = resolve(file);
-    const { rules, jwt } = await readRules(path);
-    return new AccessControl(path, rules, jwt, logger, now);
+    return new AccessControl(path, await readRules(path), logger, now);
   }
 
   /** True when access rules are configured (callers must authenticate). */
   get enabled(): boolean {
-    return this.rules !== undefined;
+    return this.loaded !== undefined;
   }
 
   /** Counts reloads that changed the rules: a front compares it to skip re-checks. */
@@ -84,14 +96,15 @@ export class AccessControl {
    * part was wrong (an unknown user and a wrong password look the same to the caller).
    */
   async authenticate(credential: Credential): Promise<Principal> {
-    const rules = this.rules;
-    if (!rules) return Principal.open();
+    const loaded = this.loaded;
+    if (!loaded) return Principal.open();
+    const { rules } = loaded;
     switch (credential.kind) {
       case 'none':
         if (rules.anonymous) return new Principal('anonymous', 'anonymous', rules.anonymous);
         throw unauthenticated('credentials required');
       case 'bearer':
-        return this.bearer(rules, credential.token);
+        return this.bearer(loaded, credential.token);
       case 'password': {
         const stored = rules.passwords.get(credential.username);
         if (stored !== undefined) {
@@ -99,7 +112,7 @@ export class AccessControl {
           return this.named(rules, credential.username, 'password');
         }
         // No password for this user name: the password may be a token (a device given an API token or a JWT).
-        return this.bearer(rules, credential.password);
+        return this.bearer(loaded, credential.password);
       }
       case 'certificate': {
         if (!rules.certificateRoles) throw unauthenticated('client certificates are not accepted');
@@ -113,7 +126,7 @@ export class AccessControl {
 
   /** True when `principal` may scrape `/metrics` by name (the access file's `metrics` list), admin right or not. */
   readsMetrics(principal: Principal | null): boolean {
-    const rules = this.rules;
+    const rules = this.loaded?.rules;
     if (!rules) return true;
     return rules.metricsReaders.has(principal?.name ?? 'anonymous');
   }
@@ -130,10 +143,7 @@ export class AccessControl {
    */
   async reload(): Promise<void> {
     if (!this.file) return;
-    const { rules, jwt } = await readRules(this.file);
-    this.rules = rules;
-    this.jwt = jwt;
-    this.tokenCache.clear();
+    this.loaded = await readRules(this.file);
     this.generationCount++;
     for (const l of [...this.listeners]) l();
   }
@@ -169,17 +179,17 @@ export class AccessControl {
     this.listeners.clear();
   }
 
-  private async bearer(rules: AccessRules, token: string): Promise<Principal> {
+  private async bearer({ rules, jwt, tokens }: Loaded, token: string): Promise<Principal> {
     if (token.length > MAX_CREDENTIAL_LENGTH)
       throw unauthenticated(`invalid token: longer than ${MAX_CREDENTIAL_LENGTH} characters`);
-    const hit = this.tokenCache.get(token);
+    const hit = tokens.get(token);
     if (hit && !hit.expired(this.now())) return hit;
     let principal: Principal;
     const owner = rules.tokens.get(hashToken(token));
     if (owner !== undefined) {
       principal = this.named(rules, owner, 'token');
-    } else if (this.jwt && looksLikeJwt(token)) {
-      const claims = await this.jwt(token).catch((err: unknown) => {
+    } else if (jwt && looksLikeJwt(token)) {
+      const claims = await jwt(token).catch((err: unknown) => {
         throw unauthenticated(`invalid token: ${(err as Error).message}`);
       });
       const own = rules.principals.get(claims.name);
@@ -194,8 +204,8 @@ export class AccessControl {
     } else {
       throw unauthenticated('invalid token');
     }
-    if (this.tokenCache.size >= TOKEN_CACHE_LIMIT) this.tokenCache.clear();
-    this.tokenCache.set(token, principal);
+    if (tokens.size >= TOKEN_CACHE_LIMIT) tokens.clear();
+    tokens.set(token, principal);
     return principal;
   }
 
@@ -206,7 +216,7 @@ export class AccessControl {
   }
 }
 
-async function readRules(file: string): Promise<{ rules: AccessRules; jwt: JwtVerifier | undefined }> {
+async function readRules(file: string): Promise<Loaded> {
   let json: unknown;
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
@@ -217,7 +227,7 @@ async function readRules(file: string): Promise<{ rules: AccessRules; jwt: JwtVe
   }
   const rules = compileAccessFile(json);
   const jwt = rules.jwt ? await createJwtVerifier(rules.jwt, dirname(file)) : undefined;
-  return { rules, jwt };
+  return { rules, jwt, tokens: new Map() };
 }
 
 function unauthenticated(message: string): TwinError {

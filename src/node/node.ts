@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { createSecureContext } from 'node:tls';
 import { TwinError } from '../errors.js';
 import type { Clock } from '../actors/clock.js';
 import type { TwinModel } from '../model/twin-model.js';
@@ -34,7 +33,14 @@ import { checkExposure } from './auth/exposure.js';
 import { installAccessHook } from './http/access-hook.js';
 import { deadLetterRoutes } from './http/dead-letter-routes.js';
 import { warmRoutes } from './http/warm-routes.js';
-import { secureContextOf, serverTlsOptions, type TlsMaterial, type TlsOptions } from './tls/tls-options.js';
+import {
+  checkTlsMaterial,
+  secureContextOf,
+  serverTlsOptions,
+  TLS_OPTION_FIELDS,
+  type TlsMaterial,
+  type TlsOptions,
+} from './tls/tls-options.js';
 import { startAdminListener, type AdminListener, type AdminOptions } from './http/admin-listener.js';
 
 export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOptions {
@@ -326,21 +332,15 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
 }
 
 /**
- * Throws TWIN_CONFIG_INVALID when the certificate and key do not make a TLS context (not
- * PEM, or a key of another certificate), before a front is started or a certificate swapped.
+ * Throws TWIN_CONFIG_INVALID naming the field (`tls.key`) and why when the certificate
+ * material does not make a TLS context (not PEM, or a key of another certificate), before a
+ * front is started or a certificate swapped: the check `twinflow serve` makes of its files.
  */
 function assertSecureContext(material: TlsMaterial): void {
   try {
-    createSecureContext(secureContextOf(material));
+    checkTlsMaterial(material, TLS_OPTION_FIELDS);
   } catch (err) {
-    throw new TwinError(
-      'TWIN_CONFIG_INVALID',
-      `TLS certificate or key unusable: ${(err as Error).message}`,
-      undefined,
-      {
-        cause: err,
-      },
-    );
+    throw new TwinError('TWIN_CONFIG_INVALID', (err as Error).message, undefined, { cause: err });
   }
 }
 

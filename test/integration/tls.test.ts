@@ -27,6 +27,8 @@ const FIXTURES = resolve(import.meta.dirname, '../fixtures/tls');
 const pem = (name: string): Buffer => readFileSync(join(FIXTURES, name));
 const CA = pem('ca.pem');
 const SERVER: TlsOptions = { cert: pem('server.pem'), key: pem('server-key.pem') };
+/** A PEM block that is no certificate. */
+const BROKEN_PEM = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
 /** The client certificate of device-7, issued by the test CA. */
 const DEVICE = { cert: pem('client.pem'), key: pem('client-key.pem') };
 /** CN=device-7 too, but from a CA the node does not trust. */
@@ -154,11 +156,27 @@ describe('TLS on the main port and the embedded broker (2 workers)', () => {
     await expect(https(`${n.url}/healthz`)).rejects.toMatchObject({ code: 'CERT_HAS_EXPIRED' });
   });
 
-  it('refuses at start: a key that is not the certificate’s, client certificates without a CA', async () => {
-    await expect(warpNode({ tls: { cert: SERVER.cert, key: pem('server2-key.pem') } })).rejects.toMatchObject({
-      code: 'TWIN_CONFIG_INVALID',
-      message: expect.stringMatching(/TLS certificate or key unusable/),
-    });
+  it('refuses at start naming the tls field and why: a key that is not the certificate’s, PEM that does not parse, client certificates without a CA', async () => {
+    const refused = (tls: TlsOptions, message: RegExp) =>
+      expect(warpNode({ tls })).rejects.toMatchObject({
+        code: 'TWIN_CONFIG_INVALID',
+        message: expect.stringMatching(message),
+      });
+    await refused(
+      { cert: SERVER.cert, key: pem('server2-key.pem') },
+      /^tls\.key: not the key of the tls\.cert certificate$/,
+    );
+    // The parser's reason follows (here OpenSSL's), PEM given as bytes or as text.
+    await refused({ ...SERVER, key: 'garbage\n' }, /^tls\.key: not a usable PEM private key: \S/);
+    await refused({ ...SERVER, cert: Buffer.from('garbage\n') }, /^tls\.cert: no PEM certificate/);
+    await refused(
+      { ...SERVER, cert: `${SERVER.cert.toString()}${BROKEN_PEM}` },
+      /^tls\.cert: certificate 2 unusable: \S/,
+    );
+    await refused(
+      { ...SERVER, ca: Buffer.concat([CA, Buffer.from(BROKEN_PEM)]), clientCerts: 'require' },
+      /^tls\.ca: certificate 2 unusable: \S/,
+    );
     await expect(warpNode({ tls: { ...SERVER, clientCerts: 'require' } })).rejects.toMatchObject({
       code: 'TWIN_CONFIG_INVALID',
       message: expect.stringMatching(/needs tls\.ca/),
@@ -308,7 +326,10 @@ describe('certificate reload and the admin listener', () => {
     n.setTls({ cert: pem('server2.pem'), key: pem('server2-key.pem') });
     for (const url of [n.url, n.adminUrl!, n.ingestion.mqtt!.url.replace('mqtts:', 'https:')])
       expect(await presented(portOf(url))).toBe(renewed);
-    expect(() => n.setTls({ cert: pem('server.pem'), key: pem('server2-key.pem') })).toThrow(/unusable/);
+    expect(() => n.setTls({ cert: pem('server.pem'), key: pem('server2-key.pem') })).toThrow(
+      /^tls\.key: not the key of the tls\.cert certificate$/,
+    );
+    expect(() => n.setTls({ cert: 'garbage', key: pem('server2-key.pem') })).toThrow(/^tls\.cert: no PEM certificate/);
     expect(await presented(portOf(n.url))).toBe(renewed);
   });
 

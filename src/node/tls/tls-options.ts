@@ -1,6 +1,11 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { TlsOptions as NodeTlsOptions, SecureContextOptions, TLSSocket } from 'node:tls';
+import {
+  createSecureContext,
+  type TlsOptions as NodeTlsOptions,
+  type SecureContextOptions,
+  type TLSSocket,
+} from 'node:tls';
 import { TwinError } from '../../errors.js';
 
 /**
@@ -73,11 +78,78 @@ export function secureContextOf(tls: TlsMaterial): SecureContextOptions {
 }
 
 /**
+ * What the errors of {@link checkTlsMaterial} call each input: the option field (`tls.key`)
+ * or the flag (`--tls-key`), and the file it was read from, if any.
+ */
+export interface TlsSource {
+  readonly name: string;
+  readonly file?: string;
+}
+
+/** The fields of {@link TlsOptions}, as `startNode` and `setTls` name them in their errors. */
+export const TLS_OPTION_FIELDS: Readonly<Record<keyof TlsMaterial, TlsSource>> = {
+  cert: { name: 'tls.cert' },
+  key: { name: 'tls.key' },
+  ca: { name: 'tls.ca' },
+};
+
+/**
+ * Checks certificate material, the one check of every path (`twinflow serve`, its reloads,
+ * `startNode`, `setTls`); throws an Error naming the input (`sources`) and why on the first
+ * one that does not parse: `cert` and `ca` must hold PEM certificates (every block parses;
+ * Node would skip a bad CA silently and then refuse every client certificate), `key` a PEM
+ * private key, the key of the first certificate of `cert`; then Node must make a TLS context of them.
+ *
+ * @example
+ * ```ts
+ * checkTlsMaterial({ cert: readFileSync('server.pem'), key: 'garbage' });
+ * // Error: tls.key: not a usable PEM private key: error:1E08010C:DECODER routines::unsupported
+ * ```
+ */
+export function checkTlsMaterial(
+  tls: TlsMaterial,
+  sources: Readonly<Record<keyof TlsMaterial, TlsSource>> = TLS_OPTION_FIELDS,
+): void {
+  const where = ({ name, file }: TlsSource): string => (file === undefined ? name : `${name} ${file}`);
+  const fail = (source: TlsSource, why: string, cause?: unknown): Error =>
+    new Error(`${where(source)}: ${why}`, { cause });
+  const text = (pem: string | Buffer): string => (typeof pem === 'string' ? pem : pem.toString('latin1'));
+  const certificates = (source: TlsSource, pem: string | Buffer): X509Certificate[] => {
+    const blocks = text(pem).match(PEM_CERTIFICATE) ?? [];
+    if (blocks.length === 0) throw fail(source, 'no PEM certificate (-----BEGIN CERTIFICATE-----) in it');
+    return blocks.map((block, i) => {
+      try {
+        return new X509Certificate(block);
+      } catch (err) {
+        throw fail(source, `certificate ${i + 1} unusable: ${(err as Error).message}`, err);
+      }
+    });
+  };
+  const [leaf] = certificates(sources.cert, tls.cert);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(tls.key);
+  } catch (err) {
+    throw fail(sources.key, `not a usable PEM private key: ${(err as Error).message}`, err);
+  }
+  if (!leaf!.checkPrivateKey(privateKey)) {
+    const { name, file } = sources.cert;
+    throw fail(sources.key, `not the key of the ${name} certificate${file === undefined ? '' : ` ${file}`}`);
+  }
+  if (tls.ca !== undefined) certificates(sources.ca, tls.ca);
+  try {
+    createSecureContext(secureContextOf(tls));
+  } catch (err) {
+    // Each part parses, Node refuses them all the same (a key too small for OpenSSL's security level).
+    const parts = [sources.cert, sources.key, ...(tls.ca === undefined ? [] : [sources.ca])].map(where);
+    throw new Error(`${parts.join(', ')}: no TLS context of them: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
  * Reads the certificate files; throws an Error naming the flag and the file on the first
- * one that cannot be read or parsed: `--tls-cert` and `--tls-ca` must hold PEM certificates
- * (every block parses; Node would skip a bad CA silently and then refuse every client
- * certificate), `--tls-key` a PEM private key. One line, for the start of `twinflow serve`
- * and for reloads; whether the key fits the certificate is checked by the node.
+ * one that cannot be read or (by {@link checkTlsMaterial}) parsed. One line, for the start
+ * of `twinflow serve` and for reloads.
  *
  * @example
  * ```ts
@@ -94,32 +166,17 @@ export function readTlsFiles(files: TlsFiles): TlsMaterial {
       });
     }
   };
-  const fail = (flag: string, file: string, why: string, cause?: unknown): Error =>
-    new Error(`${flag} ${file}: ${why}`, { cause });
-  const certificates = (flag: string, file: string): Buffer => {
-    const pem = read(flag, file);
-    const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
-    if (blocks.length === 0) throw fail(flag, file, 'no PEM certificate (-----BEGIN CERTIFICATE-----) in it');
-    blocks.forEach((block, i) => {
-      try {
-        new X509Certificate(block);
-      } catch (err) {
-        throw fail(flag, file, `certificate ${i + 1} unusable: ${(err as Error).message}`, err);
-      }
-    });
-    return pem;
+  const material: TlsMaterial = {
+    cert: read('--tls-cert', files.cert),
+    key: read('--tls-key', files.key),
+    ...(files.ca === undefined ? {} : { ca: read('--tls-ca', files.ca) }),
   };
-  const cert = certificates('--tls-cert', files.cert);
-  const key = read('--tls-key', files.key);
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey(key);
-  } catch (err) {
-    throw fail('--tls-key', files.key, `not a usable PEM private key: ${(err as Error).message}`, err);
-  }
-  if (!new X509Certificate(cert.toString('latin1').match(PEM_CERTIFICATE)![0]).checkPrivateKey(privateKey))
-    throw fail('--tls-key', files.key, `not the key of the --tls-cert certificate ${files.cert}`);
-  return { cert, key, ...(files.ca === undefined ? {} : { ca: certificates('--tls-ca', files.ca) }) };
+  checkTlsMaterial(material, {
+    cert: { name: '--tls-cert', file: files.cert },
+    key: { name: '--tls-key', file: files.key },
+    ca: { name: '--tls-ca', file: files.ca },
+  });
+  return material;
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
