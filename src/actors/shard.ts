@@ -13,9 +13,7 @@ import { ObserverRegistry } from './observers.js';
 import { ShardStats } from './stats.js';
 import { ShardAlarm } from './shard-alarm.js';
 import { TimerRecovery } from './timer-recovery.js';
-import { childrenOfRemoteParents } from './join-recovery.js';
-import type { ModelCatalog } from './catalog.js';
-import type { StateStore } from '../store/state-store.js';
+import { JoinRecovery } from './join-recovery.js';
 import { Passivator } from './passivation.js';
 import type { Twin } from './twin.js';
 import { StepCommit } from './step-commit.js';
@@ -72,6 +70,7 @@ export class Shard implements TurnSink {
   private readonly runner: TurnRunner;
   private readonly alarm: ShardAlarm;
   private readonly step: StepCommit;
+  private readonly joinRecovery: JoinRecovery;
   private drainScheduled = false;
   /**
    * What a scheduled drain runs, made once: an arrow function made in scheduleDrain would
@@ -179,8 +178,17 @@ export class Shard implements TurnSink {
       );
     });
     queueMicrotask(() => this.timerRecovery.start());
-    const owns = options.owns;
-    if (options.recoverJoins && owns) queueMicrotask(() => this.recoverJoins(options.catalog, store, owns));
+    this.joinRecovery = new JoinRecovery({
+      store,
+      catalog: options.catalog,
+      owns: options.owns,
+      log: this.log,
+      live: this.twins,
+      call: (path, fn) => this.call(path, fn),
+      resend: (twin) => this.runner.resendJoins(twin),
+      closed: () => this.closed,
+    });
+    if (options.recoverJoins) queueMicrotask(() => this.joinRecovery.afterCrash());
     this.alarm = new ShardAlarm(options.clock, (due) => {
       for (const e of due) this.inbox.push({ kind: 'timer', path: e.path, name: e.name, due: e.due });
       // Now, synchronously: on a simulated clock every timer's turn sees its own time.
@@ -226,53 +234,11 @@ export class Shard implements TurnSink {
   }
 
   /**
-   * After a crash: restores this shard's stored twins whose parent has another shard key, so
-   * each sends its joined values again (see join-recovery.ts). Queued before any input of
-   * this start, so a `settle` waits for them and what they send.
-   */
-  private recoverJoins(catalog: ModelCatalog, store: StateStore, owns: (path: string) => boolean): void {
-    const failed = new ThrottledWarning(this.log, 'could not restore a twin to resend its joins', 10_000, 'failures');
-    let restored = 0;
-    for (const path of childrenOfRemoteParents(store, catalog, owns)) {
-      if (this.closed) return;
-      if (this.twins.has(path)) continue;
-      restored++;
-      this.call(path, () => undefined).catch((err: unknown) => failed.note({ path, err }));
-    }
-    if (restored > 0)
-      this.log.info(
-        { twins: restored },
-        'after a crash: restored twins whose parents have another shard key, to resend their joins',
-      );
-  }
-
-  /**
    * Another shard that owns parents of this shard's twins lost what it had not committed
-   * (its worker thread died and was restarted): every twin here whose parent has another
-   * shard key and is one `parentWanted` accepts sends its joined values again. Live ones
-   * resend them; stored ones not live are restored, which announces them (see
-   * join-recovery.ts). Resolves with how many twins were asked, once each has run.
+   * (its worker thread died and was restarted): see {@link JoinRecovery.resend}.
    */
-  async resendJoins(parentWanted: (parent: string) => boolean): Promise<number> {
-    const calls: Promise<unknown>[] = [];
-    const failed = new ThrottledWarning(this.log, 'could not resend the joins of a twin', 10_000, 'failures');
-    const ask = (path: string, fn: (twin: Twin) => void): void => {
-      calls.push(this.call(path, fn).catch((err: unknown) => failed.note({ path, err })));
-    };
-    const resend = (twin: Twin): void => this.runner.resendJoins(twin);
-    for (const twin of this.twins.values())
-      if (twin.parentRemote && twin.upJoins && twin.parent !== null && parentWanted(twin.parent))
-        ask(twin.path, resend);
-    if (this.options.owns)
-      for (const path of childrenOfRemoteParents(
-        this.options.store,
-        this.options.catalog,
-        this.options.owns,
-        parentWanted,
-      ))
-        if (!this.twins.has(path)) ask(path, () => undefined); // its start announces it
-    await Promise.all(calls);
-    return calls.length;
+  resendJoins(parentWanted: (parent: string) => boolean): Promise<number> {
+    return this.joinRecovery.resend(parentWanted);
   }
 
   /** Resolves when the inbox is empty, no twin is loading and every commit finished. */
