@@ -1,7 +1,14 @@
 import { startServeNode } from './serve-node.js';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { checkCsvMapping, MAX_FAN_OUT, UCI_MAPPING, type CsvMapping } from '../recording/csv-mapping.js';
+import {
+  checkCsvMapping,
+  DEFAULT_ROOM_TEMPLATE,
+  MAX_FAN_OUT,
+  roomPathOf,
+  UCI_MAPPING,
+  type CsvMapping,
+} from '../recording/csv-mapping.js';
 import { planCsvImport } from '../recording/csv-import-plan.js';
 import { writeCsvImport } from '../recording/csv-recording.js';
 import { isIsoTime, toJsonLine } from '../recording/jsonl.js';
@@ -14,6 +21,8 @@ import { publishEvents } from '../recording/mqtt-publish.js';
 import { startRecording } from '../recording/recorder.js';
 import type { FleetRun } from '../model/model-set.js';
 import { describeSet, MODEL_FLAGS, ModelFlagError, modelSetFromFlags, MODELS_HELP } from './model-flags.js';
+import { TwinPath } from '../topology/path.js';
+import { modelSet as buildingSet } from '../../models/index.js';
 
 const GENERATE_HEAD = `twinflow generate --seed <n> (--out <file.tfr> | --mqtt <url>) [--models <module>] [options]
 
@@ -204,6 +213,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     fanOut =
       rawFanOut === undefined ? undefined : readNumber('--fan-out', rawFanOut, { integer: true, max: MAX_FAN_OUT });
     timeShiftMs = int('time-shift', parsed.values['time-shift']);
+    if (parsed.values.room !== undefined) checkRoom(parsed.values.room, mapping, fanOut ?? 1);
   } catch (err) {
     return fail('import', IMPORT_USAGE, err);
   }
@@ -220,6 +230,39 @@ export async function importCommand(argv: string[]): Promise<number> {
   }
   out(`wrote ${fmtCount(writer.count)} events to ${v.out}\n`);
   return 0;
+}
+
+/**
+ * Refuses a `--room` template whose events no replay would take, before anything is
+ * written: every sensor path under it (an event's subject) must be a twin path, and under
+ * the UCI mapping, made for the building set's rooms, a path the building set routes to
+ * the model the default rooms' sensors have. A user's `--mapping` may be meant for another
+ * set (`replay --models`), so only the syntax is checked for it.
+ */
+function checkRoom(template: string, mapping: CsvMapping, fanOut: number): void {
+  const flag = `--room ${JSON.stringify(template)}`;
+  const models = mapping === UCI_MAPPING ? buildingSet.models() : [];
+  const modelOf = (path: TwinPath) => models.find((m) => m.route.test(path));
+  // Copies differ only in the digits put for {i}, {floor} and {room}: a digit makes no
+  // segment empty, reserved or a building route's literal (all words), so whether a path
+  // parses and routes is the same for every copy except its length, which is longest last.
+  for (const copy of new Set([0, Math.max(0, fanOut - 1)])) {
+    for (const sensor of mapping.sensors) {
+      const subject = `${roomPathOf(template, copy)}/${sensor.path}`;
+      let path: TwinPath;
+      try {
+        path = TwinPath.parse(subject);
+      } catch (err) {
+        throw new Error(`${flag}: ${(err as Error).message}`, { cause: err });
+      }
+      if (models.length === 0) continue;
+      const meant = modelOf(TwinPath.parse(`${roomPathOf(DEFAULT_ROOM_TEMPLATE, 0)}/${sensor.path}`));
+      if (meant && modelOf(path) !== meant)
+        throw new Error(
+          `${flag}: ${JSON.stringify(subject)} is not a ${meant.name} path of the building model (${meant.route.text})`,
+        );
+    }
+  }
 }
 
 /** `twinflow export`: a recording as JSON Lines CloudEvents. */

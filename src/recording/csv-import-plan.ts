@@ -225,11 +225,30 @@ function isSorted(xs: Float64Array): boolean {
   return true;
 }
 
+/** Spellings of a boolean cell, compared trimmed and lower-cased. */
+const TRUE_CELLS = new Set(['1', 'true', 'yes']);
+const FALSE_CELLS = new Set(['0', 'false', 'no']);
+/**
+ * A decimal number: sign, digits, fraction, exponent. `Number()` alone also reads `0x10`,
+ * `0b1`, `0o7` and `Infinity`, which no sensor column means; a blank cell is refused too.
+ */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * A typed cell, or an error naming its row and column: a cell that is neither spelling
+ * of a boolean is refused like a number cell that is not a number, rather than read as
+ * false (a `maybe` recorded as "unoccupied" is a wrong reading no replay can catch).
+ */
 function cell(raw: string | undefined, bool: boolean, row: number, name: string): number {
   const text = (raw ?? '').trim();
-  if (bool) return text === '1' || text === 'true' || text === 'yes' ? 1 : 0;
+  if (bool) {
+    const word = text.toLowerCase();
+    if (TRUE_CELLS.has(word)) return 1;
+    if (FALSE_CELLS.has(word)) return 0;
+    throw new Error(`row ${row + 1}: "${name}" is not a boolean: ${JSON.stringify(raw)}`);
+  }
   const n = Number(text);
-  if (text === '' || !Number.isFinite(n))
+  if (!DECIMAL.test(text) || !Number.isFinite(n))
     throw new Error(`row ${row + 1}: "${name}" is not a number: ${JSON.stringify(raw)}`);
   return n;
 }

@@ -7,7 +7,11 @@
 /** How a CSV column becomes a field of a reading. */
 export interface CsvField {
   column: string;
-  /** `number` (default) or `boolean` (`1`/`true`/`yes` are true). */
+  /**
+   * `number` (default): a decimal such as `-1.5e3` (no hex, `Infinity` or blank), or
+   * `boolean`: `1`/`true`/`yes` or `0`/`false`/`no`, any case. Cells are trimmed; any other
+   * cell stops the import with an error naming its row and column.
+   */
   type?: 'number' | 'boolean';
 }
 

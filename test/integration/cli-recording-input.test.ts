@@ -4,7 +4,7 @@
  * a damaged chunk length, and an event time no CloudEvents time can hold. Run in-process
  * through `main` (exit code, stdout and stderr).
  */
-import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/cli.js';
@@ -62,6 +62,49 @@ describe('twinflow import / export / replay on bad input', () => {
     const r = await run(['import', csv, '--out', join(dir, 'x.tfr'), '--fan-out', '200000000']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^twinflow import: --fan-out must be an integer from 0 to 100000, got 200000000\n/);
+  });
+
+  it('refuses a --room whose events no replay would take with a usage error (exit 2), writing nothing', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'uci.csv');
+    writeFileSync(csv, CSV);
+    const mapping = join(dir, 'm.json');
+    writeFileSync(mapping, JSON.stringify({ time: { column: 'Date' }, sensors: [{ path: 'x', fields: {} }] }));
+    const out = join(dir, 'x.tfr');
+    const room = '/org/o/site/s/building/1/floor/{floor}/unit/a/room/{room}';
+    // Copy 0's path (377 bytes) fits in MAX_PATH_BYTES (900), the last copy's (1,457) does not.
+    const long = `/a/${`${'{i}'.repeat(30)}/`.repeat(12)}b`;
+    const cases: [string[], RegExp][] = [
+      // A twin path, but not a room of the building model the UCI mapping is for.
+      [
+        ['--room', 'nonsense path'],
+        /^twinflow import: --room "nonsense path": "nonsense path\/sensors\/climate" is not a sensor path of the building model \(\/org\/:org\/.*\/room\/:room\/sensors\/:sensor\)\n/,
+      ],
+      [
+        ['--room', `${room}/`],
+        /^twinflow import: --room ".*\{room\}\/": invalid twin path ".*room\/0\/\/sensors\/climate": empty segment\n/,
+      ],
+      [
+        ['--room', '/a//b', '--mapping', mapping],
+        /^twinflow import: --room "\/a\/\/b": invalid twin path "\/a\/\/b\/x": empty segment\n/,
+      ],
+      [['--room', '/a/#', '--mapping', mapping], /^twinflow import: --room "\/a\/#": .*'#' is reserved/],
+      [['--room', long, '--mapping', mapping, '--fan-out', '1001'], /^twinflow import: --room .*longer than 900 bytes/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await run(['import', csv, '--out', out, ...flags]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(out)).toBe(false);
+    }
+    // Without the leading slash (a twin path still), and under another set's mapping: imported.
+    for (const flags of [
+      ['--room', room.slice(1), '--fan-out', '12'],
+      ['--room', '/a/b', '--mapping', mapping],
+    ]) {
+      const r = await run(['import', csv, '--out', out, ...flags]);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+    }
   });
 
   it('reads a CSV that starts with a UTF-8 byte order mark (as Excel writes it)', async () => {

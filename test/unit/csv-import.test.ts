@@ -35,7 +35,7 @@ function reference(text: string, mapping: CsvMapping, options: CsvImportOptions 
         const data: Record<string, unknown> = {};
         for (const [name, f] of Object.entries(s.fields)) {
           const cell = row[at(f.column)]!.trim();
-          data[name] = f.type === 'boolean' ? ['1', 'true', 'yes'].includes(cell) : Number(cell);
+          data[name] = f.type === 'boolean' ? ['1', 'true', 'yes'].includes(cell.toLowerCase()) : Number(cell);
         }
         out.push({
           id: String(n + 1),
@@ -100,5 +100,28 @@ describe('importCsv', () => {
     expect(() => importCsv('t,x,on,y,z\n1,2,1,3,4\n2,2,1,,4\n3,abc,1,3,4\n', SHUFFLED)).toThrow(
       'row 2: "y" is not a number: ""',
     );
+  });
+
+  it('reads booleans as 1/true/yes or 0/false/no in any case and numbers as decimals, and refuses any other cell', () => {
+    // Sensor b's reading (fields on, y) of a one-row file.
+    const one = (on: string, y: string) =>
+      importCsv(`t,x,on,y,z\n1,0,${on},${y},0\n`, SHUFFLED)[1]!.data as Record<string, unknown>;
+    for (const on of ['1', 'true', ' TRUE ', 'Yes']) expect(one(on, '0').on).toBe(true);
+    for (const on of ['0', 'false', 'False', ' NO ']) expect(one(on, '0').on).toBe(false);
+    for (const [y, n] of [
+      ['-1.5e3', -1500],
+      ['+2', 2],
+      [' 0.25 ', 0.25],
+      ['007', 7],
+      ['1E-2', 0.01],
+      ['.5', 0.5],
+      ['-5.', -5],
+    ] as const)
+      expect(one('1', y).y).toBe(n);
+    // Refused like a bad number cell always was: the row and column named, nothing imported.
+    for (const on of ['maybe', '', '2', 'y', 'on', 'truthy'])
+      expect(() => one(on, '0')).toThrow(`row 1: "on" is not a boolean: ${JSON.stringify(on)}`);
+    for (const y of ['0x10', '0b1', '0o7', ' ', 'Infinity', '-Infinity', 'NaN', '1e400', '.', '-.e1', '1_000'])
+      expect(() => one('1', y)).toThrow(`row 1: "y" is not a number: ${JSON.stringify(y)}`);
   });
 });
