@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { command, defineTwin, startNode, value, type NodeOptions, type TwinflowNode } from '../../src/index.js';
+import { decodeStructured } from '../../src/node/ingest/cloudevent.js';
 import { CLIMATE, closeClients, FIRE, hasMosquitto, mqttClient, SITE, subscribeCli, waitFor } from '../support/mqtt.js';
 
 interface Hit {
@@ -102,6 +103,33 @@ describe('outputs: derived events to MQTT and webhooks', () => {
       const line = cli.lines.find((l) => l.includes('/signals/evacuation '))!;
       expect(JSON.parse(line.slice(line.indexOf(' ') + 1))).toMatchObject({ type: 'evacuation', subject: SITE });
     }
+  });
+
+  it('sends a non-ASCII twin path as the same URI-reference source to MQTT subscribers as to webhooks', async () => {
+    const hook = await webhook();
+    const n = await start({ outputs: { webhooks: [hook.url] } });
+    const sub = await mqttClient(n.ingestion.mqtt!.url);
+    const seen: { topic: string; event: any }[] = [];
+    sub.on('message', (topic, payload) => seen.push({ topic, event: JSON.parse(payload.toString()) }));
+    await sub.subscribeAsync('org/#', { qos: 1 });
+    const site = '/org/contoso/site/münchen 🏭';
+    await n.runtime.ingest({ subject: `${site}/building/1/floor/1/unit/a/room/1/sensors/fire`, data: { alarm: true } });
+    await waitFor(
+      () => hook.hits.length >= 1 && seen.some((m) => m.topic.endsWith('/signals/evacuation')),
+      5000,
+      'evacuation on the webhook and on MQTT',
+    );
+    const mqtt = seen.find((m) => m.topic.endsWith('/signals/evacuation'))!;
+    expect(mqtt.topic).toBe('org/contoso/site/münchen 🏭/signals/evacuation'); // topics are UTF-8: kept as they are
+    expect(mqtt.event).toMatchObject({
+      type: 'evacuation',
+      subject: site,
+      source: '/org/contoso/site/m%C3%BCnchen%20%F0%9F%8F%AD',
+    });
+    expect(mqtt.event.source).toBe(JSON.parse(hook.hits[0]!.body).source);
+    // What a CloudEvents receiver (this node's own decoder) takes, with the path readable back.
+    expect(decodeStructured(mqtt.event)).toMatchObject({ type: 'evacuation', source: mqtt.event.source });
+    expect(decodeURIComponent(mqtt.event.source)).toBe(site);
   });
 
   it('publishes hvac.adjust to <floor>/commands/hvac', async () => {

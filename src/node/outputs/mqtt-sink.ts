@@ -1,5 +1,6 @@
 import type { DerivedEvent } from '../../model/twin-model.js';
 import type { TopicMap } from '../ingest/mqtt-message.js';
+import { outgoingEvent } from './outgoing-event.js';
 import type { Sink } from './sink-queue.js';
 
 /** Publishes a payload to the node's MQTT side (embedded broker or external client). */
@@ -51,7 +52,7 @@ export function mqttSink(
     async deliver(event) {
       const path = topicFor(event);
       if (path === null) return;
-      await publish(topics.topicOf(path), Buffer.from(JSON.stringify(event)), qos);
+      await publish(topics.topicOf(path), Buffer.from(JSON.stringify(outgoingEvent(event))), qos);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { CloudEvent, HTTP } from 'cloudevents';
 import type { DerivedEvent } from '../../model/twin-model.js';
+import { outgoingEvent, percentEncoded } from './outgoing-event.js';
 import { PermanentSinkError, type Sink } from './sink-queue.js';
 
 /** A configured webhook: where, and which CloudEvents HTTP mode to use. */
@@ -29,8 +30,7 @@ export function webhookSink(config: WebhookConfig): Sink {
   return {
     name: `webhook ${config.url}`,
     async deliver(event: DerivedEvent) {
-      // `source` is the twin's path, which may hold any Unicode; CloudEvents wants a URI-reference.
-      const ce = new CloudEvent({ ...event, source: uriReference(event.source) } as Record<string, unknown>);
+      const ce = new CloudEvent({ ...outgoingEvent(event) } as Record<string, unknown>);
       const message = mode === 'binary' ? HTTP.binary(ce) : HTTP.structured(ce);
       const headers: Record<string, string> = { ...config.headers };
       for (const [k, v] of Object.entries(message.headers)) {
@@ -59,47 +59,6 @@ export function webhookSink(config: WebhookConfig): Sink {
  */
 const HEADER_KEPT = new Uint8Array(128);
 for (let c = 0x21; c <= 0x7e; c++) HEADER_KEPT[c] = c === 0x22 || c === 0x25 ? 0 : 1;
-
-/** Characters kept as they are in a `source` (RFC 3986 characters of a URI-reference but `%` and `#`). */
-const SOURCE_KEPT = new Uint8Array(128);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/?")
-  SOURCE_KEPT[c.charCodeAt(0)] = 1;
-
-/**
- * `value` with every character outside `kept` written as the `%XX` escapes of its UTF-8
- * bytes; the same string when nothing needs escaping (the usual, ASCII case).
- *
- * @example
- * ```ts
- * percentEncoded('/org/ä b', HEADER_KEPT); // '/org/%C3%A4%20b'
- * ```
- */
-function percentEncoded(value: string, kept: Uint8Array): string {
-  let i = 0;
-  while (i < value.length) {
-    const c = value.charCodeAt(i);
-    if (c >= 128 || kept[c] !== 1) break;
-    i++;
-  }
-  if (i === value.length) return value;
-  let out = value.slice(0, i);
-  for (const ch of value.slice(i)) {
-    const c = ch.charCodeAt(0);
-    if (c < 128 && kept[c] === 1) out += ch;
-    else for (const byte of Buffer.from(ch, 'utf8')) out += '%' + HEX[byte >> 4]! + HEX[byte & 15]!;
-  }
-  return out;
-}
-
-const HEX = '0123456789ABCDEF';
-
-/**
- * A twin path as the event's `source`, a URI-reference: the path itself when it is one
- * (ASCII paths of URI characters), else with the rest (and `%`, `#`) percent-encoded as UTF-8.
- */
-function uriReference(path: string): string {
-  return percentEncoded(path, SOURCE_KEPT);
-}
 
 /** Parses a `--webhook` value: `URL` or `binary:URL` / `structured:URL`. */
 export function parseWebhook(text: string): WebhookConfig {
