@@ -124,6 +124,24 @@ async function closedWithin(c: RawClient, ms: number): Promise<boolean> {
   return result;
 }
 
+/**
+ * A SUBSCRIBE (QoS 0, packet id 1) of `filters` as raw bytes, which mqtt-packet would
+ * encode only from strings: built with same-length ASCII stand-ins, then patched.
+ */
+function subscribeWith(version: 4 | 5, filters: Buffer[]): Buffer {
+  const standIns = filters.map((f, i) => String.fromCharCode(0x41 + i).repeat(f.length));
+  const packet = mqttPacket.generate(
+    { cmd: 'subscribe', messageId: 1, subscriptions: standIns.map((topic) => ({ topic, qos: 0 as const })) },
+    { protocolVersion: version },
+  );
+  for (const [i, f] of filters.entries()) {
+    const at = packet.indexOf(Buffer.from(standIns[i]!));
+    expect(packet.readUInt16BE(at - 2)).toBe(f.length);
+    f.copy(packet, at);
+  }
+  return packet;
+}
+
 /** A PUBLISH header announcing `remaining` bytes, then only the first few of them. */
 function announcedPublish(remaining: number, qos: 0 | 1): Buffer {
   const len: number[] = [];
@@ -659,6 +677,44 @@ describe('topic filters and client identifiers are checked before anything is re
       'the closed connections counted',
     );
     expect(c.isClosed).toBe(false);
+    expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a topic filter that is not well-formed UTF-8 is refused alone like any invalid one (MQTT 5 0x8F, 3.1.1 0x80), and counted', async () => {
+    // mqtt-packet decodes such bytes as U+FFFD without a word: aedes and the MQTT 5 session
+    // granted them (a subscription to a filter the client never sent).
+    const { port, node: n } = await start();
+    const illFormed = [
+      [0x61, 0xff], // a byte no character starts with
+      [0x61, 0xc3, 0x2f, 0x62], // a character cut short by the next one
+      [0x61, 0xe2, 0x82], // a character cut short by the filter's end
+      [0xc0, 0xaf], // overlong '/'
+      [0xed, 0xa0, 0x80], // a surrogate
+      [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+    ].map((b) => Buffer.from(b));
+    const wellFormed = ['\ufffd/#', 'org/+/site/#']; // a real U+FFFD is a character like any other
+    for (const version of [5, 4] as const) {
+      const before = rejected('mqtt.topic_filter_invalid');
+      // In the write that carries CONNECT: the wire reads the protocol level (MQTT 5 has properties first) before it.
+      const c = await RawClient.open(port, version);
+      const clientId = `utf8-${version}`;
+      c.socket.write(
+        Buffer.concat([
+          mqttPacket.generate(
+            { cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clean: true, clientId, keepalive: 60 },
+            { protocolVersion: version },
+          ),
+          subscribeWith(version, [...illFormed, ...wellFormed.map((f) => Buffer.from(f))]),
+        ]),
+      );
+      const suback = (await c.next('suback')) as mqttPacket.ISubackPacket;
+      expect(suback.granted).toEqual([...illFormed.map(() => (version === 5 ? 0x8f : 0x80)), 0, 0]);
+      expect(rejected('mqtt.topic_filter_invalid') - before).toBe(illFormed.length);
+      // The well-formed filters of the same SUBSCRIBE deliver; the connection stays open.
+      await n.ingestion.mqtt!.publish(SIGNAL, Buffer.from(`to ${version}`), 1);
+      await waitFor(() => c.packets.some((p) => p.cmd === 'publish'), 5000, 'a delivery to the valid filters');
+      expect(c.isClosed).toBe(false);
+    }
     expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
   });
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import mqttPacket from 'mqtt-packet';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { IngestQueue } from '../../src/node/ingest/ingest-queue.js';
 import { Rejections } from '../../src/node/rejections.js';
 import { MqttDecoder, TopicMap } from '../../src/node/ingest/mqtt-message.js';
 import { MqttFramer } from '../../src/node/ingest/mqtt-framer.js';
+import { FilterUtf8Marker } from '../../src/node/ingest/mqtt-filter-utf8.js';
 import { defaultOutputTopic } from '../../src/node/outputs/mqtt-sink.js';
 import { PermanentSinkError, SinkQueue, type Sink } from '../../src/node/outputs/sink-queue.js';
 import { TwinError } from '../../src/index.js';
@@ -249,6 +251,71 @@ describe("MqttFramer (the embedded broker wire's packet boundaries)", () => {
       for (let i = 0; i < stream.length; i += size) kept.push(f.filter(stream.subarray(i, i + size)));
       expect(Buffer.concat(kept).equals(expected)).toBe(true);
       expect(ended).toEqual([2, 3, 4, 3, 3, 13]);
+    }
+  });
+
+  it('marks each SUBSCRIBE / UNSUBSCRIBE filter that is not well-formed UTF-8 with U+0000, and nothing else, however the stream is cut', () => {
+    const hex = (h: string) => Buffer.from(h.replace(/ /g, ''), 'hex');
+    const filters = [
+      ...['a/b', 'é/+', '€', '🏭/#', '\u{10ffff}', '\ud7ff', '\ue000', '\u0800', '\u{10000}', '\ufffd'].map((f) =>
+        Buffer.from(f),
+      ),
+      ...[
+        'ff',
+        '80',
+        'c1 bf',
+        'c3',
+        'e0 9f bf',
+        'ed a0 80',
+        'f0 8f bf bf',
+        'f4 90 80 80',
+        'f5 80 80 80',
+        'c3 c3 a9',
+        '61 e2 82 41',
+      ].map(hex),
+    ];
+    for (const version of [4, 5] as const) {
+      for (const cmd of ['subscribe', 'unsubscribe'] as const) {
+        // Stand-ins of the same length, patched into the encoded packet (mqtt-packet encodes strings only).
+        const standIns = filters.map((f, i) => String.fromCharCode(0x41 + i).repeat(f.length));
+        const properties = version === 5 ? { userProperties: { why: 'the walk skips properties' } } : undefined;
+        const packet = mqttPacket.generate(
+          cmd === 'subscribe'
+            ? { cmd, messageId: 7, properties, subscriptions: standIns.map((topic) => ({ topic, qos: 1 as const })) }
+            : { cmd, messageId: 7, properties, unsubscriptions: standIns },
+          { protocolVersion: version },
+        );
+        for (const [i, f] of filters.entries()) f.copy(packet, packet.indexOf(Buffer.from(standIns[i]!)));
+        const stream = Buffer.concat([mqttPacket.generate({ cmd: 'pingreq' }), packet, packet]);
+        for (const size of [1, 2, 3, 7, stream.length]) {
+          let marker: FilterUtf8Marker | null = null;
+          const f = new MqttFramer(true, {
+            started: (type) => (
+              (marker = type === 8 || type === 10 ? new FilterUtf8Marker(type === 8, version === 5) : null),
+              null
+            ),
+            body: (chunk, from, to) => marker?.walk(chunk, from, to),
+            ended: () => undefined,
+          });
+          const copy = Buffer.from(stream);
+          for (let i = 0; i < copy.length; i += size) expect(f.scan(copy.subarray(i, i + size))).toBeNull();
+          const parsed: mqttPacket.Packet[] = [];
+          const parser = mqttPacket.parser({ protocolVersion: version });
+          parser.on('packet', (p) => parsed.push(p));
+          parser.parse(copy);
+          expect(parsed.map((p) => p.cmd)).toEqual(['pingreq', cmd, cmd]);
+          for (const p of parsed.slice(1)) {
+            const got =
+              p.cmd === 'subscribe'
+                ? p.subscriptions.map((s) => (expect(s.qos).toBe(1), s.topic))
+                : (p as mqttPacket.IUnsubscribePacket).unsubscriptions;
+            expect(p).toMatchObject({ messageId: 7, ...(properties && { properties }) });
+            expect(got.map((t) => t.includes('\u0000'))).toEqual(filters.map((b) => !isUtf8(b)));
+            // The well-formed ones pass as they were.
+            expect(got.filter((_, i) => isUtf8(filters[i]!))).toEqual(filters.filter((b) => isUtf8(b)).map(String));
+          }
+        }
+      }
     }
   });
 

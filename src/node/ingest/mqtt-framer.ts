@@ -1,5 +1,5 @@
 /** MQTT control packet types (the high nibble of the first byte), as far as the wire needs them. */
-export const PacketType = { CONNECT: 1, CONNACK: 2, PUBLISH: 3, PUBACK: 4 } as const;
+export const PacketType = { CONNECT: 1, CONNACK: 2, PUBLISH: 3, PUBACK: 4, SUBSCRIBE: 8, UNSUBSCRIBE: 10 } as const;
 
 /** Why a framer stopped: the reader closes the connection with this. */
 export interface FrameFault {
@@ -15,6 +15,11 @@ export interface FrameEvents {
   started?(type: number, flags: number, bytes: number): FrameFault | null;
   /** A PUBLISH's topic bytes are complete (only collected when `topics` is true). */
   topic?(topic: Buffer): FrameFault | null;
+  /**
+   * Body bytes `chunk[from..to)` of the current packet (past a collected topic), in order,
+   * before they pass on: the handler may rewrite them in place (never resize them).
+   */
+  body?(chunk: Buffer, from: number, to: number): void;
   /** A packet's last byte has passed. */
   ended(type: number, flags: number): void;
   /**
@@ -112,6 +117,7 @@ export class MqttFramer {
         }
         case State.BODY: {
           const take = Math.min(chunk.length - i, this.remaining);
+          this.events.body?.(chunk, i, i + take);
           i += take;
           this.remaining -= take;
           if (this.remaining === 0) this.end(i);

@@ -97,7 +97,9 @@ export const MAX_TOPIC_FILTER_LEVELS = 100;
  * Why a SUBSCRIBE / UNSUBSCRIBE topic filter is not valid (MQTT 5 §4.7, 3.1.1 §4.7), or null
  * when it is: it must not be empty or contain U+0000, `#` must be alone in the last level, `+`
  * alone in its level; and it may have at most {@link MAX_TOPIC_FILTER_LEVELS} levels.
- * (Well-formed UTF-8 is mqtt-packet's to decode.) Both protocol levels of the embedded broker
+ * mqtt-packet decodes a filter that is not well-formed UTF-8 without a word, so the embedded
+ * broker's wire marks it with U+0000 first (see FilterUtf8Marker): refused here like one sent
+ * with U+0000 (MQTT §1.5.4 forbids both). Both protocol levels of the embedded broker
  * check every filter with it before anything is recorded: aedes' own check misses some
  * (`a#`, `a+/b`, U+0000), and its matcher throws on an empty one.
  *
@@ -109,7 +111,7 @@ export const MAX_TOPIC_FILTER_LEVELS = 100;
  */
 export function topicFilterError(filter: string): string | null {
   if (filter.length === 0) return 'empty topic filter';
-  if (filter.includes('\u0000')) return 'U+0000 in a topic filter';
+  if (filter.includes('\u0000')) return 'U+0000 or bytes that are not UTF-8 in a topic filter (MQTT 1.5.4)';
   const levels = filter.split('/');
   if (levels.length > MAX_TOPIC_FILTER_LEVELS) return `more than ${MAX_TOPIC_FILTER_LEVELS} levels`;
   for (let i = 0; i < levels.length; i++) {

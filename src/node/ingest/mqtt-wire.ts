@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { Rejections } from '../rejections.js';
+import { FilterUtf8Marker } from './mqtt-filter-utf8.js';
 import { MqttFramer, PacketType, type FrameFault } from './mqtt-framer.js';
 
 /** The per-connection bounds of the embedded broker (see {@link MqttWire}). */
@@ -41,6 +42,8 @@ const LINGER_MS = 1000;
  * closes the connection (MQTT 5: DISCONNECT with a reason code) as soon as:
  * - a fixed header announces a packet over `maxPacketBytes` (0x95), before its body is read;
  * - a PUBLISH topic is not well-formed UTF-8 or contains U+0000 (0x81, MQTT §1.5.4);
+ *   a SUBSCRIBE or UNSUBSCRIBE topic filter that is not is marked instead ({@link FilterUtf8Marker}),
+ *   for the session to refuse that filter alone (0x8F, 3.1.1 0x80);
  * - the first packet is not CONNECT (0x82), or CONNECT is not complete within `connectTimeoutMs`;
  * - an MQTT 5 client sends more unacknowledged QoS 1 PUBLISH than its Receive Maximum (0x93).
  * It stops reading the socket while `maxInflight` QoS 1 PUBLISH await their PUBACK (it
@@ -84,6 +87,8 @@ export class MqttWire {
   };
   private readonly inbound: MqttFramer;
   private readonly outbound: MqttFramer;
+  /** Marks the ill-formed filters of the SUBSCRIBE / UNSUBSCRIBE coming in, if one is. */
+  private filters: FilterUtf8Marker | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -97,6 +102,7 @@ export class MqttWire {
         isUtf8(topic) && !topic.includes(0)
           ? null
           : { kind: 'topic_invalid', message: 'PUBLISH topic is not well-formed UTF-8 (MQTT 1.5.4)' },
+      body: (chunk, from, to) => this.filters?.walk(chunk, from, to),
       ended: (type, flags) => this.ended(type, flags),
     });
     this.outbound = new MqttFramer(false, {
@@ -143,6 +149,8 @@ export class MqttWire {
 
   private onData(chunk: Buffer): void {
     if (this.refused) return;
+    // The scan walks SUBSCRIBE filters by the protocol level: know it for one in the chunk that ends CONNECT.
+    if (this.head !== null && this.level === undefined) this.level = protocolLevel(Buffer.concat([this.head, chunk]));
     const fault = this.inbound.scan(chunk);
     if (fault) return this.fault(fault);
     if (this.refused) return; // refused by a packet event (receive maximum)
@@ -227,6 +235,10 @@ export class MqttWire {
     }
     if (this.packets === 0 && type !== PacketType.CONNECT)
       return { kind: 'malformed', message: 'the first packet must be CONNECT' };
+    this.filters =
+      type === PacketType.SUBSCRIBE || type === PacketType.UNSUBSCRIBE
+        ? new FilterUtf8Marker(type === PacketType.SUBSCRIBE, this.level === 5)
+        : null;
     return null;
   }
 
