@@ -1,6 +1,8 @@
 /**
  * A JWT check in flight while the access file is reloaded: the verdict it reaches with the
- * key the reload rotated out must not be remembered for the requests after the reload. jose
+ * key the reload rotated out must not be remembered for the requests after the reload, nor
+ * admit a WARP socket or an MQTT connection that the reload's re-check of open connections
+ * could not see (it was not open yet). jose
  * checks the signature with WebCrypto (`crypto.subtle.verify`, off the event loop); the test
  * holds that call on a promise, so the reload lands inside the check every time, no sleeps.
  * Real sockets on 127.0.0.1 port 0.
@@ -9,7 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterEach, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
 import { AccessControl } from '../../src/index.js';
+import { closeClients, mqttClient } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
 import { warpNode } from '../support/warp.js';
 
@@ -28,7 +32,8 @@ const jwt = (secretEnv: string): Promise<string> =>
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode(process.env[secretEnv]));
 
-afterEach(() => {
+afterEach(async () => {
+  await closeClients();
   delete process.env[OLD_KEY];
   delete process.env[NEW_KEY];
   vi.restoreAllMocks();
@@ -71,3 +76,87 @@ it('a JWT whose key a reload rotated out is refused right after the reload, even
   // The node still accepts a token signed with the new key: the refusal is the rotation's.
   expect(await status(await jwt(NEW_KEY))).not.toBe(401);
 });
+
+/**
+ * The first signature check from now on waits until `release()`; `inside` resolves once it
+ * started (the check has read the rules and key in force, and waits for WebCrypto).
+ */
+function holdFirstVerify(): { inside: Promise<void>; release: () => void; held: { mock: { calls: unknown[] } } } {
+  const subtle = globalThis.crypto.subtle;
+  const verify = subtle.verify.bind(subtle);
+  let entered!: () => void, release!: () => void;
+  const inside = new Promise<void>((r) => (entered = r));
+  const released = new Promise<void>((r) => (release = r));
+  const held = vi.spyOn(subtle, 'verify').mockImplementationOnce(async (...args) => {
+    entered();
+    await released;
+    return verify(...args);
+  });
+  return { inside, release, held };
+}
+
+/** Opens a WARP socket with a bearer token: 101 when it opened, else the status the upgrade was refused with. */
+function upgrade(url: string, token: string): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.once('error', (err) => resolve(Number(/Unexpected server response: (\d+)/.exec(err.message)?.[1] ?? 0)));
+  });
+}
+
+it('a WARP upgrade whose JWT check a reload lands in is checked again under the new rules: refused 401, not opened with the old verdict', async () => {
+  process.env[OLD_KEY] = 'o'.repeat(48);
+  process.env[NEW_KEY] = 'n'.repeat(48);
+  const file = join(tempDir(), 'access.json');
+  writeFileSync(file, JSON.stringify(rules(OLD_KEY)));
+  const access = await AccessControl.fromFile(file);
+  const n = await warpNode({ access });
+  const old = await jwt(OLD_KEY);
+
+  const { inside, release, held } = holdFirstVerify();
+  const opening = upgrade(n.ws, old);
+  await inside; // the upgrade's check has read the old key; its socket is not open, so the reload cannot re-check it
+  writeFileSync(file, JSON.stringify(rules(NEW_KEY)));
+  await access.reload();
+  release();
+  // Before the fix: 101, a socket open with the revoked token's grants that no re-check would ever see.
+  expect(await opening).toBe(401);
+  expect(held).toHaveBeenCalled();
+  expect(n.warp.sessions()).toHaveLength(0);
+  expect(n.rejections.count('warp.unauthenticated')).toBe(1);
+  // The refusal is the rotation's: a token signed with the new key opens a socket.
+  expect(await upgrade(n.ws, await jwt(NEW_KEY))).toBe(101);
+});
+
+for (const protocolVersion of [4, 5] as const) {
+  it(`an MQTT ${protocolVersion === 5 ? '5' : '3.1.1'} CONNECT whose JWT check a reload lands in is checked again under the new rules: refused, not connected with the old verdict`, async () => {
+    process.env[OLD_KEY] = 'o'.repeat(48);
+    process.env[NEW_KEY] = 'n'.repeat(48);
+    const file = join(tempDir(), 'access.json');
+    writeFileSync(file, JSON.stringify(rules(OLD_KEY)));
+    const access = await AccessControl.fromFile(file);
+    const n = await warpNode({ access, mqtt: { port: 0 } });
+    const url = n.ingestion.mqtt!.url;
+    const old = await jwt(OLD_KEY);
+
+    const { inside, release, held } = holdFirstVerify();
+    const connecting = mqttClient(url, { username: 'dash', password: old, protocolVersion }).then(
+      () => 'connected',
+      (err: Error) => err.message,
+    );
+    await inside; // the CONNECT's check has read the old key; the connection is not registered yet
+    writeFileSync(file, JSON.stringify(rules(NEW_KEY)));
+    await access.reload();
+    release();
+    // Before the fix: 'connected', with the revoked token's grants, and no re-check would ever see it.
+    expect(await connecting).toMatch(/bad user ?name or password/i);
+    expect(held).toHaveBeenCalled();
+    expect(n.rejections.count('mqtt.unauthenticated')).toBe(1);
+    // The refusal is the rotation's: a token signed with the new key connects.
+    const fresh = await mqttClient(url, { username: 'dash', password: await jwt(NEW_KEY), protocolVersion });
+    expect(fresh.connected).toBe(true);
+  });
+}

@@ -94,6 +94,35 @@ describe('GET /signals', () => {
   });
 });
 
+describe('GET /dashboard/{file}', () => {
+  it('names every object inherits (constructor, __proto__, toString, …) are no files: 404 TWIN_ROUTE_NOT_FOUND, not 500', async () => {
+    const node = await warpNode();
+    const js = await fetch(`${node.url}/dashboard/app.js`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const names = [
+      'constructor',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      'isPrototypeOf',
+      '__lookupGetter__',
+    ];
+    for (const name of names) {
+      const res = await fetch(`${node.url}/dashboard/${name}`);
+      expect({ name, status: res.status, body: await res.json() }).toEqual({
+        name,
+        status: 404,
+        body: { code: 'TWIN_ROUTE_NOT_FOUND', message: `no dashboard file ${name}` },
+      });
+    }
+    // Refusals, counted as such; none was an internal error (logged at level 50 with its stack).
+    expect(node.rejections.count('http.TWIN_ROUTE_NOT_FOUND')).toBe(names.length);
+    expect(node.rejections.count('http.TWIN_INTERNAL')).toBe(0);
+  });
+});
+
 describe('the dashboard on a node with access rules', () => {
   const reader = newToken();
 

@@ -2,6 +2,7 @@ import type { AccessControl, Credential } from '../../access/access-control.js';
 import { GrantSet } from '../../access/path-grants.js';
 import type { Principal } from '../../access/principal.js';
 import { TwinError } from '../../errors.js';
+import { authenticateCurrent } from './current-verdict.js';
 import type { TopicMap } from '../ingest/mqtt-message.js';
 import { forbidden } from './forbidden.js';
 
@@ -27,7 +28,8 @@ export interface MqttGrants {
  * - SUBSCRIBE needs `read`: on the topic's path for a plain topic; anywhere for a filter
  *   with `+`/`#`, whose deliveries are then checked one by one (`read` on each topic), so
  *   a `#` subscriber sees only what it may read.
- * Open connections are re-checked when the rules reload: a revoked credential is closed.
+ * Open connections are re-checked when the rules reload: a revoked credential is closed;
+ * a CONNECT whose check a reload lands in is checked again under the new rules.
  *
  * @example
  * ```ts
@@ -51,19 +53,25 @@ export class MqttAccess {
     return this.access.enabled;
   }
 
-  /** Authenticates a CONNECT; rejects with TWIN_UNAUTHENTICATED. `key` identifies the connection until {@link forget}. */
+  /**
+   * Authenticates a CONNECT; rejects with TWIN_UNAUTHENTICATED. `key` identifies the connection until {@link forget}.
+   * A reload during the check checks the credential again under the new rules (authenticateCurrent):
+   * the reload's re-check of open connections ran before this one was registered.
+   */
   async connect(key: object, clientId: string, credential: Credential, kick: () => void): Promise<MqttGrants> {
-    const principal = await this.access.authenticate(credential);
-    if (principal.expired(Date.now())) throw new TwinError('TWIN_UNAUTHENTICATED', 'the token has expired');
-    const g: MqttGrants = { principal, grants: principal.grantsFor({ clientId }), clientId, credential, kick };
-    this.open.set(key, g);
-    if (principal.expiresAt !== undefined) {
-      // A JWT that expires while connected ends the connection then (setTimeout holds ~24.8 days at most).
-      const t = setTimeout(() => this.revoke(key), Math.min(principal.expiresAt - Date.now(), 2 ** 31 - 1));
-      t.unref();
-      this.expiries.set(key, t);
-    }
-    return g;
+    return authenticateCurrent(this.access, credential, ({ principal, error }) => {
+      if (!principal) throw error;
+      if (principal.expired(Date.now())) throw new TwinError('TWIN_UNAUTHENTICATED', 'the token has expired');
+      const g: MqttGrants = { principal, grants: principal.grantsFor({ clientId }), clientId, credential, kick };
+      this.open.set(key, g);
+      if (principal.expiresAt !== undefined) {
+        // A JWT that expires while connected ends the connection then (setTimeout holds ~24.8 days at most).
+        const t = setTimeout(() => this.revoke(key), Math.min(principal.expiresAt - Date.now(), 2 ** 31 - 1));
+        t.unref();
+        this.expiries.set(key, t);
+      }
+      return g;
+    });
   }
 
   forget(key: object): void {

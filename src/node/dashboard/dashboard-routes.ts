@@ -40,9 +40,12 @@ export function dashboardRoutes(logger: Logger, paths = dashboardPaths()) {
     app.get('/', index);
     app.get('/index.html', index);
     app.get<{ Params: { file: string } }>(`${DASHBOARD_PREFIX}:file`, async (req, reply) => {
-      const f = (await load())?.[req.params.file];
-      if (!f || req.params.file === 'index.html')
-        throw new TwinError('TWIN_ROUTE_NOT_FOUND', `no dashboard file ${req.params.file}`);
+      const files = await load();
+      const name = req.params.file;
+      // Own properties only: the files are a plain object, whose inherited names (`constructor`,
+      // `__proto__`, `toString`) are no files (they answered 500: a function's undefined `type`).
+      const f = files && Object.hasOwn(files, name) ? files[name] : undefined;
+      if (!f || name === 'index.html') throw new TwinError('TWIN_ROUTE_NOT_FOUND', `no dashboard file ${name}`);
       void reply.header('cache-control', 'no-cache').type(f.type);
       return f.body;
     });

@@ -6,6 +6,7 @@ import type { BadInput, InputNote } from '../ingest/bad-input.js';
 import { decodeBinary, decodeStructured, type DecodeOptions } from '../ingest/cloudevent.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { topLevelItems } from './batch-scan.js';
+import { batchStatus, isRetryable } from './batch-status.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import { markCounted } from './server.js';
 import { rateKeyOf, type IngestQuota } from '../ingest/ingest-quota.js';
@@ -24,8 +25,12 @@ export interface EventRouteOptions {
 /** The answer to a batch: totals, the first rejected events by index, and every rejection counted by code. */
 export interface BatchAnswer {
   accepted: number;
-  /** The first `maxListedErrors` rejected events, by index. */
-  rejected: ({ index: number } & ReturnType<TwinError['toJSON']>)[];
+  /**
+   * The first `maxListedErrors` rejected events, by index. `retryable`: refused for a transient
+   * reason (a 503 or 429 code: overload, store or cluster unavailable), so the sender should
+   * resend that event later; false when the event itself must change.
+   */
+  rejected: ({ index: number; retryable: boolean } & ReturnType<TwinError['toJSON']>)[];
   rejectedTotal: number;
   rejectedByCode: Record<string, number>;
   /** True when `rejected` lists fewer than `rejectedTotal`. */
@@ -44,9 +49,11 @@ const BATCH = 'application/cloudevents-batch+json';
  *   objects that have one are checked as CloudEvents).
  * Answers once the accepted events are committed: 202; a single event that is rejected
  * gets its error's status (400 invalid, 404 no route, 413 too large, 415 content type,
- * 422 rejected by the model) with `{ code, message, details? }`; a batch answers 207
- * (some rejected) or 400 (none accepted) with a bounded summary ({@link BatchAnswer}): the
- * first `maxListedErrors` rejected indexes with their errors, and counts by code. A batch
+ * 422 rejected by the model, 503 when the node cannot take it now) with `{ code, message,
+ * details? }`; a batch answers 207 (some rejected) or, with none accepted, 400, or 503 (429
+ * when all are rate refusals) when every refusal is retryable ({@link batchStatus}), with a
+ * bounded summary ({@link BatchAnswer}): the first `maxListedErrors` rejected indexes with
+ * their errors and whether each is retryable, and counts by code. A batch
  * of more than `maxBatchEvents` is 413 TWIN_BATCH_TOO_LARGE before any event is decoded.
  * A sender over its ingest rate gets 429 TWIN_RATE_LIMITED with `Retry-After` (whole
  * seconds), also before anything is decoded: a batch of N events costs N tokens.
@@ -170,7 +177,11 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
         return reply.status(202).send({ accepted: 1, rejected: [] });
       }
       rejected.sort((a, b) => a.index - b.index);
-      const status = rejected.length === 0 ? 202 : report.accepted === 0 ? 400 : 207;
+      // Codes as raised (summarise may list an internal one as TWIN_INTERNAL): what decides retrying.
+      const status = batchStatus(
+        report.accepted,
+        rejected.map((r) => r.error.code),
+      );
       return reply.status(status).send(summarise(report.accepted, rejected, maxListed, req.log));
     });
   };
@@ -213,7 +224,7 @@ function summarise(
     const { error, correlationId } = publicError(r.error);
     if (correlationId !== undefined)
       log.error({ err: r.error, correlationId, index: r.index }, 'event failed (internal error)');
-    return { index: r.index, ...error.toJSON() };
+    return { index: r.index, ...error.toJSON(), retryable: isRetryable(r.error.code) };
   };
   return {
     accepted,

@@ -230,9 +230,11 @@ export const openApiDocument = {
           },
           207: {
             description:
-              'Some rejected: `accepted`, `rejectedTotal`, `rejectedByCode` (counts by code) and `rejected` (the first 100 by index; `truncated` when there are more)',
+              'Some rejected: `accepted`, `rejectedTotal`, `rejectedByCode` (counts by code) and `rejected` (the first 100 by index, each with `retryable`: true when the event should be resent later as it is; `truncated` when there are more)',
           },
-          400: errorResponse('None accepted (a batch answers the same summary as 207)'),
+          400: errorResponse(
+            'None accepted and at least one refusal is final (a batch answers the same summary as 207; its `retryable` ones may still be resent)',
+          ),
           413: errorResponse(
             'Body over --http-max-body (default 1 MiB; TWIN_PAYLOAD_TOO_LARGE) or a batch of more than --http-max-batch events (TWIN_BATCH_TOO_LARGE)',
           ),
@@ -247,6 +249,9 @@ export const openApiDocument = {
               },
             },
           },
+          503: errorResponse(
+            'The node cannot take the event now, nothing is wrong with it (TWIN_CLUSTER_UNAVAILABLE, TWIN_FENCED, TWIN_STORE_FAILED, TWIN_QUEUE_FULL, TWIN_RUNTIME_CLOSED): resend it later. A batch none of whose events was accepted, all for such reasons, answers the same summary as 207 with this status',
+          ),
         },
       },
     },

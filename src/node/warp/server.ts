@@ -10,6 +10,7 @@ import type { Runtime } from '../../runtime/runtime.js';
 import { allowAll, type WarpAuthorizer } from './auth.js';
 import { AccessControl } from '../../access/access-control.js';
 import { credentialOf } from '../auth/credentials.js';
+import { authenticateCurrent } from '../auth/current-verdict.js';
 import { peerCommonName } from '../tls/tls-options.js';
 import { SessionAccess } from './session-access.js';
 import { IngestQuota } from '../ingest/ingest-quota.js';
@@ -159,36 +160,35 @@ export function attachWarp(server: Server, runtime: Runtime, log: TwinLogger, op
     // while the credential is checked would be an uncaught exception.
     const onError = (): void => void socket.destroy();
     socket.on('error', onError);
-    access.authenticate(credential).then(
-      (principal) => {
-        authenticating--;
-        socket.off('error', onError);
-        if (socket.destroyed) return;
+    // A reload during the check: checked again under the new rules (authenticateCurrent), as the
+    // reload's re-check of open sessions ran before this one was registered. `accept` registers it
+    // in the same turn as the verdict (ws completes the handshake synchronously).
+    void authenticateCurrent(access, credential, ({ principal, error: err }) => {
+      authenticating--;
+      socket.off('error', onError);
+      if (socket.destroyed) return;
+      if (principal) {
         const opened: { session?: WarpSession } = {};
         const sa = new SessionAccess(access, principal, credential, () => opened.session?.accessExpired());
         opened.session = accept(req, socket, head, sa);
-      },
-      (err: unknown) => {
-        authenticating--;
-        socket.off('error', onError);
-        if (socket.destroyed) return;
-        if (credential.kind === 'none' || credential.kind === 'certificate') {
-          // No anonymous grants (or no roles for certificates): the socket opens with none, to take an @auth.
-          accept(req, socket, head, new SessionAccess(access, null, { kind: 'none' }, () => undefined));
-          return;
-        }
-        const e = err instanceof TwinError ? err : new TwinError('TWIN_UNAUTHENTICATED', 'invalid credentials');
-        rejections.note(
-          'warp.unauthenticated',
-          { code: e.code, sender: req.socket.remoteAddress },
-          `WARP upgrade refused: ${e.message}`,
-        );
-        const body = JSON.stringify(e.toJSON());
-        socket.end(
-          `HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nWWW-Authenticate: Bearer realm="twinflow"\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-        );
-      },
-    );
+        return;
+      }
+      if (credential.kind === 'none' || credential.kind === 'certificate') {
+        // No anonymous grants (or no roles for certificates): the socket opens with none, to take an @auth.
+        accept(req, socket, head, new SessionAccess(access, null, { kind: 'none' }, () => undefined));
+        return;
+      }
+      const e = err instanceof TwinError ? err : new TwinError('TWIN_UNAUTHENTICATED', 'invalid credentials');
+      rejections.note(
+        'warp.unauthenticated',
+        { code: e.code, sender: req.socket.remoteAddress },
+        `WARP upgrade refused: ${e.message}`,
+      );
+      const body = JSON.stringify(e.toJSON());
+      socket.end(
+        `HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nWWW-Authenticate: Bearer realm="twinflow"\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    });
   };
 
   const accept = (
