@@ -104,6 +104,25 @@ export class TwinError extends Error {
   }
 }
 
+/**
+ * True for a refusal the sender should resend unchanged later: the node could not take the
+ * event now (overloaded, shutting down, its store or the cluster unavailable, the twin's owner
+ * moving, over a rate), nothing is wrong with the event itself. These are the codes whose
+ * status is 503 or 429 (see {@link ErrorCodes}). The one rule of every front: HTTP's batch
+ * status and per-event `retryable`, and MQTT's PUBACK (a retryable refusal is not
+ * acknowledged on 3.1.1, so the device sends it again).
+ *
+ * @example
+ * ```ts
+ * isRetryable('TWIN_CLUSTER_UNAVAILABLE'); // true
+ * isRetryable('TWIN_NO_ROUTE'); // false
+ * ```
+ */
+export function isRetryable(code: ErrorCode): boolean {
+  const status = ErrorCodes[code].status;
+  return status === 503 || status === 429;
+}
+
 /** Wraps anything thrown into a TwinError, keeping TwinErrors as they are. */
 export function toTwinError(err: unknown, fallback: ErrorCode = 'TWIN_TURN_FAILED'): TwinError {
   if (err instanceof TwinError) return err;

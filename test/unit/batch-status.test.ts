@@ -7,8 +7,9 @@
  * test/integration/http-batch-retryable.test.ts checks it on a node with a failing store.
  */
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, type ErrorCode } from '../../src/errors.js';
-import { batchStatus, isRetryable } from '../../src/node/http/batch-status.js';
+import { ErrorCodes, isRetryable, TwinError, type ErrorCode } from '../../src/errors.js';
+import { batchStatus } from '../../src/node/http/batch-status.js';
+import { reasonFor } from '../../src/node/ingest/mqtt-ingest.js';
 
 const all = Object.keys(ErrorCodes) as ErrorCode[];
 
@@ -47,5 +48,15 @@ describe('batchStatus', () => {
       expect(isRetryable(code), code).toBe(single === 503 || single === 429);
       expect(batchStatus(0, [code]), code).toBe(single === 503 || single === 429 ? single : 400);
     }
+  });
+});
+
+describe('MQTT answers by the same rule', () => {
+  it('a refusal HTTP calls retryable is retried over MQTT (no PUBACK on 3.1.1), every other one is not', () => {
+    // The bug bash of 2026-12-07: TWIN_CLUSTER_UNAVAILABLE fell to the default, so a NATS outage
+    // had MQTT 3.1.1 acknowledge and drop each reading.
+    for (const code of all) expect(reasonFor(new TwinError(code)).retry, code).toBe(isRetryable(code));
+    expect(reasonFor(new TwinError('TWIN_CLUSTER_UNAVAILABLE'))).toEqual({ code: 0x80, retry: true });
+    expect(reasonFor(new TwinError('TWIN_RATE_LIMITED'))).toEqual({ code: 0x97, retry: true });
   });
 });

@@ -1,21 +1,4 @@
-import { ErrorCodes, type ErrorCode } from '../../errors.js';
-
-/**
- * True for a refusal the sender should resend unchanged later: the node could not take the
- * event now (overloaded, shutting down, its store or the cluster unavailable, the twin's owner
- * moving, over a rate), nothing is wrong with the event itself. These are the codes whose
- * status is 503 or 429 (see {@link ErrorCodes}), the statuses a single event is answered with.
- *
- * @example
- * ```ts
- * isRetryable('TWIN_CLUSTER_UNAVAILABLE'); // true
- * isRetryable('TWIN_NO_ROUTE'); // false
- * ```
- */
-export function isRetryable(code: ErrorCode): boolean {
-  const status = ErrorCodes[code].status;
-  return status === 503 || status === 429;
-}
+import { ErrorCodes, isRetryable, type ErrorCode } from '../../errors.js';
 
 /**
  * The status of a `POST /events` batch answer: 202 when nothing was refused, 207 when some

@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ingestRefusal } from '../auth/forbidden.js';
-import { TwinError, publicError, toTwinError } from '../../errors.js';
+import { TwinError, isRetryable, publicError, toTwinError } from '../../errors.js';
 import type { EventInput } from '../../runtime/event-input.js';
 import type { BadInput, InputNote } from '../ingest/bad-input.js';
 import { decodeBinary, decodeStructured, type DecodeOptions } from '../ingest/cloudevent.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { topLevelItems } from './batch-scan.js';
-import { batchStatus, isRetryable } from './batch-status.js';
+import { batchStatus } from './batch-status.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import { markCounted } from './server.js';
 import { rateKeyOf, type IngestQuota } from '../ingest/ingest-quota.js';

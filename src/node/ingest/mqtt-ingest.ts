@@ -1,4 +1,4 @@
-import { toTwinError, type TwinError } from '../../errors.js';
+import { isRetryable, toTwinError, type TwinError } from '../../errors.js';
 import type { GrantSet } from '../../access/path-grants.js';
 import { ingestRefusal } from '../auth/forbidden.js';
 import type { InputNote } from './bad-input.js';
@@ -44,6 +44,13 @@ export function reasonFor(error: TwinError): { code: number; retry: boolean } {
     case 'TWIN_RUNTIME_CLOSED':
       return { code: ReasonCode.UNSPECIFIED_ERROR, retry: true };
     default:
+      // The node cannot take it now (the cluster unavailable, the twin's owner moving, over a
+      // rate): not acknowledged on 3.1.1, so the device sends it again, as HTTP answers 503.
+      if (isRetryable(error.code))
+        return {
+          code: error.status === 429 ? ReasonCode.QUOTA_EXCEEDED : ReasonCode.UNSPECIFIED_ERROR,
+          retry: true,
+        };
       // A handler that threw is a bug in the model, not in the message: do not loop on it.
       return { code: ReasonCode.IMPLEMENTATION_SPECIFIC_ERROR, retry: false };
   }
