@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { AccessControl } from '../../src/index.js';
 import { closeClients, mqttClient } from '../support/mqtt.js';
 import { tempDir } from '../support/tmp.js';
-import { warpNode } from '../support/warp.js';
+import { rawClient, warpNode } from '../support/warp.js';
 
 const SENSOR = '/org/a/site/s1/building/b1/floor/1/unit/u1/room/4/sensors/climate';
 const OLD_KEY = 'TWINFLOW_TEST_JWT_OLD',
@@ -160,3 +160,27 @@ for (const protocolVersion of [4, 5] as const) {
     expect(fresh.connected).toBe(true);
   });
 }
+
+it('an @auth on an open WARP socket whose JWT check a reload lands in gets the new rules verdict, not the old one', async () => {
+  process.env[OLD_KEY] = 'o'.repeat(48);
+  process.env[NEW_KEY] = 'n'.repeat(48);
+  const file = join(tempDir(), 'access.json');
+  writeFileSync(file, JSON.stringify(rules(OLD_KEY)));
+  const access = await AccessControl.fromFile(file);
+  const n = await warpNode({ access });
+  const c = await rawClient(n.ws); // no credentials yet: it links nothing until @auth
+  const old = await jwt(OLD_KEY);
+
+  const { inside, release, held } = holdFirstVerify();
+  c.send(`@auth{token:"${old}"}`);
+  await inside; // the @auth's check read the old key and waits for WebCrypto
+  writeFileSync(file, JSON.stringify(rules(NEW_KEY)));
+  await access.reload(); // its re-check of the socket refuses the old key
+  release(); // the @auth's own check now finds the old key valid: too late to count
+  await c.until((m) => m.some((x) => x.startsWith('@deauthed') || x.startsWith('@authed')));
+  expect(held).toHaveBeenCalled();
+  expect(c.messages.some((x) => x.startsWith('@authed'))).toBe(false);
+  c.send(`@sync(node:"${SENSOR}",lane:latest)`);
+  await c.until((m) => m.some((x) => x.startsWith('@unlinked') && x.includes('@forbidden')));
+  expect(c.messages.some((x) => x.startsWith('@synced'))).toBe(false); // (the support module closes the socket)
+});

@@ -1,6 +1,7 @@
 import type { AccessControl, Credential } from '../../access/access-control.js';
 import { GrantSet } from '../../access/path-grants.js';
 import type { Principal } from '../../access/principal.js';
+import { authenticateCurrent } from '../auth/current-verdict.js';
 import { forbidden, refusalOn } from '../auth/forbidden.js';
 import type { TwinError } from '../../errors.js';
 
@@ -30,6 +31,8 @@ export class SessionAccess {
   private grants: GrantSet;
   private credential: Credential = { kind: 'none' };
   private expiry: ReturnType<typeof setTimeout> | undefined;
+  /** Credential checks started (see {@link authenticate}). */
+  private checks = 0;
 
   constructor(
     private readonly control: AccessControl,
@@ -94,13 +97,14 @@ export class SessionAccess {
    */
   async authenticate(credential: Credential): Promise<TwinError | undefined> {
     this.credential = credential;
-    try {
-      this.set(await this.control.authenticate(credential));
-      return undefined;
-    } catch (err) {
-      this.set(null);
-      return err as TwinError;
-    }
+    // Checks can overlap (an `@auth` in flight when a reload re-checks the socket): only the
+    // newest one's verdict is applied, and one a reload lands in is made again under the new
+    // rules (authenticateCurrent), so an older verdict never replaces a newer one.
+    const check = ++this.checks;
+    return authenticateCurrent(this.control, credential, ({ principal, error }) => {
+      if (check === this.checks) this.set(principal ?? null);
+      return principal ? undefined : (error as TwinError);
+    });
   }
 
   /** Authenticates the socket's credential again (after a reload); false when it no longer holds. */
