@@ -5,7 +5,7 @@ import type { HostCounters, HostObserver, ShardHost, TwinSnapshot } from '../hos
 import type { LaneObserver } from '../lanes/events.js';
 import type { DerivedEvent, TwinEvent } from '../model/twin-model.js';
 import type { JournalEntry } from '../store/state-store.js';
-import { PathFilter, TwinPath } from '../topology/index.js';
+import { PathFilter } from '../topology/index.js';
 import { sumCounters } from '../hosting/host-counters.js';
 import type { DataDirLock } from '../store/data-lock.js';
 import { claimCacheDir } from './vshard-cache.js';
@@ -24,7 +24,7 @@ import { OwnerDirectory } from './owner-directory.js';
 import { ClusterLinks } from './cluster-links.js';
 import { ClusterFilterLinks } from './cluster-filter-links.js';
 import { LinkServer } from './link-server.js';
-import { vshardOf } from './vshards.js';
+import { inputVshardOf, vshardOf } from './vshards.js';
 
 /** What the runtime gives the cluster host: the shard settings of its twins, its workers, the cluster. */
 export interface ClusterHostOptions extends NodeShardSettings {
@@ -315,12 +315,12 @@ export class ClusterShardHost implements ShardHost {
     }
   }
 
-  /** The vshard of a routable twin path; TWIN_PATH_INVALID / TWIN_NO_ROUTE otherwise (before anything is sent). */
+  /**
+   * The vshard of a routable twin path; TWIN_PATH_INVALID / TWIN_NO_ROUTE otherwise (before
+   * anything is sent). The rule the vshard's input consumer checks what it takes against.
+   */
   private route(path: string): number {
-    const at = TwinPath.parse(path);
-    if (this.host.catalog.resolve(at) === null)
-      throw new TwinError('TWIN_NO_ROUTE', `no model is routed to ${path}`, { path });
-    return this.vshardOf(path);
+    return inputVshardOf(this.host.catalog, path, this.options.vshards);
   }
 
   /**

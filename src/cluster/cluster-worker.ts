@@ -18,7 +18,7 @@ import type { RestoredFrom, StopReason } from './placement.js';
 import { StateLog } from './state-log.js';
 import { VShardExecutor } from './vshard-executor.js';
 import { VshardCache } from './vshard-cache.js';
-import { vshardOf } from './vshards.js';
+import { inputVshardOf, vshardOf } from './vshards.js';
 
 /** What the main thread gives each worker. */
 export interface ClusterWorkerOptions {
@@ -70,7 +70,16 @@ export async function createWorkerExtension(
       return true;
     },
     attach(host: LocalShardHost): void {
-      executor = new VShardExecutor(host, store, link.js, link.jsm, names, vshard, log);
+      executor = new VShardExecutor(
+        host,
+        store,
+        link.js,
+        link.jsm,
+        names,
+        vshard,
+        (path) => inputVshardOf(catalog, path, cluster.vshards),
+        log,
+      );
     },
     /** A start answers where the vshard's state came from (its log, or the local copy). */
     async control(message: unknown): Promise<RestoredFrom | null> {

@@ -1,12 +1,15 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { JoinUpdates } from '../actors/join-buffer.js';
-import { TwinError } from '../errors.js';
+import { TwinError, toTwinError } from '../errors.js';
 import { ThrottledWarning } from '../logger.js';
 import type { Shard } from '../actors/shard.js';
 import { Ticket } from '../actors/work.js';
-import type { TwinLogger } from '../model/twin-model.js';
-import { decodeInput, inputPosition } from './input-codec.js';
+import type { TwinEvent, TwinLogger } from '../model/twin-model.js';
+import { decodeInput, inputPosition, type DecodedInput } from './input-codec.js';
 import type { SpaceNames } from './space-names.js';
+
+/** The error of a ticket's rejected item. */
+const errorOf = (r: { error: TwinError }): TwinError => r.error;
 
 /** The no-op a join's settle mark runs on its parent. */
 const settledMark = (): undefined => undefined;
@@ -63,6 +66,8 @@ export class InputConsumer {
     after: number,
     private readonly shard: Shard,
     private readonly log: TwinLogger,
+    /** The vshard input for a twin path belongs to; throws for a path no model routes (see inputVshardOf). */
+    private readonly vshardOfInput: (path: string) => number,
     /** Told when {@link lowWater} moved. */
     private readonly onSettled: () => void = () => undefined,
     /** Told when an input failed for a passing reason (see {@link settledForGood}): it must be taken again. */
@@ -153,66 +158,158 @@ export class InputConsumer {
     }
   }
 
-  /** One input message into the shard (and a pause while too many events wait for their commit). */
+  /**
+   * One input message into the shard (and a pause while too many events wait for their
+   * commit). Input this vshard can never apply (see {@link refusal}) is refused here, for
+   * good: it never reaches the shard, is counted with the failures ({@link noteFailure}),
+   * and settles at once, so the low-water mark passes it (once what came before settled)
+   * and the vshard neither restarts for it nor stays unsettled behind it.
+   */
   private async take(seq: number, data: Uint8Array): Promise<void> {
-    let input;
+    let input: DecodedInput;
     try {
       input = decodeInput(data);
     } catch (err) {
-      this.log.warn({ vshard: this.vshard, seq, err: (err as Error).message }, 'cluster: input message skipped');
+      this.refused(seq, err);
       return;
     }
-    if (input.k === 'j') {
-      if (!this.admitJoin(input.child, input.e)) {
-        // Sent by an owner of the child's vshard older than one whose joins this vshard took:
-        // the newer owner announced the child's values itself. Settled: nothing to apply.
-        this.log.debug({ vshard: this.vshard, seq, child: input.child, epoch: input.e }, 'cluster: stale join refused');
-        this.pending.push({ seq, settled: true });
-        this.advance();
-        return;
-      }
-      const updates = new JoinUpdates();
-      updates.set(input.lane, input.child, input.value);
-      updates.inputSeq = inputPosition(seq, 0);
-      updates.mayHold = true; // an announce of a child on another node, possibly
-      this.shard.enqueue({ kind: 'joins', path: input.parent, updates });
-      // Join work has no ticket: a call on the parent right behind it settles once the step
-      // holding the join committed (a vshard of sites and orgs gets nothing but joins).
-      const joined = { seq, settled: false };
-      this.pending.push(joined);
-      const ticket = new Ticket(1);
-      this.inFlight++;
-      this.shard.enqueue({ kind: 'call', path: input.parent, fn: settledMark, ticket });
-      void ticket.promise.then(
-        () => this.settled(joined, undefined),
-        (err: unknown) => this.settled(joined, err), // the parent is not here (now): taken again
-      );
-      return;
-    }
-    const count = input.evs.length;
-    if (count === 0) return;
-    const ticket = new Ticket(count);
-    this.inFlight += count;
-    const entry = { seq, settled: false };
-    this.pending.push(entry);
-    for (let i = 0; i < count; i++) {
-      const event = input.evs[i]!;
-      this.shard.enqueue({ kind: 'event', path: event.subject, event, ticket, index: i, seq: inputPosition(seq, i) });
-    }
-    void ticket.promise.then(
-      (t) => this.settled(entry, worstError(t.rejected.map((r) => r.error)), count),
-      (err: unknown) => this.settled(entry, err, count),
-    );
+    if (input.k === 'j') this.takeJoin(seq, input);
+    else this.takeEvents(seq, input.evs);
     if (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => this.waiting.push(r));
   }
 
+  /** A child's join value for a parent of this vshard (refused: a parent of another vshard, or of none). */
+  private takeJoin(seq: number, input: Extract<DecodedInput, { k: 'j' }>): void {
+    const refusal = this.refusal(input.parent);
+    if (refusal !== undefined) {
+      this.refused(seq, refusal);
+      return;
+    }
+    if (!this.admitJoin(input.child, input.e)) {
+      // Sent by an owner of the child's vshard older than one whose joins this vshard took:
+      // the newer owner announced the child's values itself. Settled: nothing to apply.
+      this.log.debug({ vshard: this.vshard, seq, child: input.child, epoch: input.e }, 'cluster: stale join refused');
+      this.settledHere(seq);
+      return;
+    }
+    const updates = new JoinUpdates();
+    updates.set(input.lane, input.child, input.value);
+    updates.inputSeq = inputPosition(seq, 0);
+    updates.mayHold = true; // an announce of a child on another node, possibly
+    // Join work has no ticket: a call on the parent right behind it settles once the step
+    // holding the join committed (a vshard of sites and orgs gets nothing but joins).
+    const joined = { seq, settled: false };
+    this.pending.push(joined);
+    const ticket = new Ticket(1);
+    this.inFlight++;
+    void ticket.promise.then(
+      () => this.settled(joined, [], 1),
+      (err: unknown) => this.settled(joined, [err], 1), // the parent is not here (now): taken again
+    );
+    this.enqueue(ticket, () => {
+      this.shard.enqueue({ kind: 'joins', path: input.parent, updates });
+      this.shard.enqueue({ kind: 'call', path: input.parent, fn: settledMark, ticket });
+    });
+  }
+
   /**
-   * An input not applied: refused by its model (the sender had its 202 already), or a
-   * passing failure. Logged at most once per {@link FAILURE_LOG_MS} per vshard, with how
-   * many there were since the last line, so a flood of bad events cannot flood the log.
+   * A batch of events: those refused (at decode, or by {@link refusal}) are counted here and
+   * the others go to the shard under one ticket, each at its index in the message. A batch
+   * refused whole settles here: only a message that went through the shard may settle the
+   * joins taken before it (see {@link settled}).
    */
-  private noteFailure(error: unknown): void {
-    this.failureLog.note({ vshard: this.vshard, err: (error as Error)?.message });
+  private takeEvents(seq: number, evs: readonly (TwinEvent | TwinError)[]): void {
+    let refused: boolean[] | undefined; // made only when an event is refused (rare)
+    let admitted = 0;
+    for (let i = 0; i < evs.length; i++) {
+      const item = evs[i]!;
+      const why = item instanceof TwinError ? item : this.refusal(item.subject);
+      if (why === undefined) admitted++;
+      else {
+        (refused ??= [])[i] = true;
+        this.noteFailure(why, seq, i);
+      }
+    }
+    if (admitted === 0) {
+      this.settledHere(seq); // nothing here to apply (or an empty message)
+      return;
+    }
+    const entry = { seq, settled: false };
+    this.pending.push(entry);
+    const ticket = new Ticket(admitted);
+    this.inFlight += admitted;
+    void ticket.promise.then(
+      (t) => this.settled(entry, t.rejected.map(errorOf), admitted),
+      (err: unknown) => this.settled(entry, [err], admitted),
+    );
+    this.enqueue(ticket, () => {
+      for (let i = 0; i < evs.length; i++) {
+        if (refused?.[i] === true) continue;
+        const event = evs[i] as TwinEvent;
+        this.shard.enqueue({ kind: 'event', path: event.subject, event, ticket, index: i, seq: inputPosition(seq, i) });
+      }
+    });
+  }
+
+  /**
+   * Runs `enqueue`, which hands the shard the items of `ticket` (already counted in flight,
+   * its settling already wired): if it throws (the shard closed under a stopping vshard),
+   * the ticket fails with that, so the count in flight comes back down and
+   * {@link drained} still resolves (a vshard's stop waits for it).
+   */
+  private enqueue(ticket: Ticket, enqueue: () => void): void {
+    try {
+      enqueue();
+    } catch (err) {
+      ticket.fail(err);
+    }
+  }
+
+  /**
+   * Why this vshard can never apply input for the twin at `path`, or undefined: no model
+   * routes the path, or its vshard is another one (another writer's bytes, a node with
+   * another `--cluster-vshards` or model set). Decided by the rule the fronts publish by
+   * (`inputVshardOf`, vshards.ts), from the bytes and this node's models alone, so taking the
+   * input again would decide the same: refused for good, never a reason to restart.
+   */
+  private refusal(path: string): TwinError | undefined {
+    let vshard: number;
+    try {
+      vshard = this.vshardOfInput(path);
+    } catch (err) {
+      return toTwinError(err, 'TWIN_EVENT_INVALID');
+    }
+    if (vshard === this.vshard) return undefined;
+    return new TwinError(
+      'TWIN_EVENT_INVALID',
+      `input for ${path} came on the input of vshard ${this.vshard}; its twin is in vshard ${vshard} (a node of another --cluster-vshards or model set in this space?)`,
+      { path, vshard },
+    );
+  }
+
+  /** Input at `seq` refused whole before the shard: counted, and settled here. */
+  private refused(seq: number, error: unknown): void {
+    this.noteFailure(error, seq);
+    this.settledHere(seq);
+  }
+
+  /**
+   * Input at `seq` that is settled without the shard (refused, or nothing to apply). It
+   * settles only itself: the low-water mark passes it once everything before it settled.
+   */
+  private settledHere(seq: number): void {
+    this.pending.push({ seq, settled: true });
+    this.advance();
+  }
+
+  /**
+   * An input not applied: refused here or by its model (the sender had its 202 already),
+   * or a passing failure. Counted one by one, and logged at most once per
+   * {@link FAILURE_LOG_MS} per vshard with how many there were since the last line, so a
+   * flood of bad input cannot flood the log.
+   */
+  private noteFailure(error: unknown, seq?: number, index?: number): void {
+    this.failureLog.note({ vshard: this.vshard, seq, index, err: (error as Error)?.message });
   }
 
   /** Moves the low-water mark over the settled inputs at the head of {@link pending}. */
@@ -227,9 +324,12 @@ export class InputConsumer {
     }
   }
 
-  /** `count`: the events of the message (each counted in flight). */
-  private settled(entry: { seq: number; settled: boolean }, error: unknown, count = 1): void {
-    if (settledForGood(error)) {
+  /**
+   * A message that went through the shard settled, with the errors of its items that
+   * failed; `count`: its items counted in flight.
+   */
+  private settled(entry: { seq: number; settled: boolean }, errors: readonly unknown[], count: number): void {
+    if (errors.every(settledForGood)) {
       entry.settled = true;
       // Joins taken before this event were in the inbox ahead of it: settled with it.
       for (let i = this.pendingHead; i < this.pending.length && this.pending[i] !== entry; i++)
@@ -242,23 +342,25 @@ export class InputConsumer {
     }
     this.advance();
     this.inFlight -= count;
-    if (error !== undefined) this.noteFailure(error);
+    for (const error of errors) this.noteFailure(error, entry.seq);
     if (this.inFlight < MAX_IN_FLIGHT / 2) for (const wake of this.waiting.splice(0)) wake();
     if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
   }
 }
 
-/** Of a message's failed events, the one that decides (a passing failure over refusals for good). */
-function worstError(errors: readonly unknown[]): unknown {
-  return errors.find((e) => !settledForGood(e)) ?? errors[0];
-}
-
 /**
- * Whether an input that ended with `error` is done with for good: applied, or refused for
- * what it is (malformed, rejected by its model, a handler that throws on it), which a
- * replay would only repeat. Failures of the moment (this node not owning the twin now, a
- * commit that failed, JetStream unavailable, anything unknown) are not: the input must be
- * taken again, so the restart point must not pass it.
+ * Whether an input that ended with `error` is done with for good, so the restart point may
+ * pass it: applied, or refused for what it is, which taking it again would only repeat
+ * (decided by the input and the node's models alone): malformed, for a path no model
+ * routes, rejected by its model or with no handler for it (the 4xx codes, but 408 and 429,
+ * which say "later"), a handler that throws on it (TWIN_TURN_FAILED), state the store cannot
+ * take (TWIN_STATE_UNSTORABLE). Everything else is a failure of the moment and the input
+ * must be taken again (the vshard restarts from its log): a commit that failed, JetStream
+ * unavailable, the node fenced, anything unknown, and TWIN_NOT_OWNER. That one is passing
+ * only because input whose twin is in another vshard, or in none, is refused before the
+ * shard ({@link InputConsumer} `refusal`): a twin of this vshard is refused a start only
+ * while the vshard is not open here (closing, being restored), and a replay applies it.
+ * A refusal for good that were taken for passing would restart the vshard forever.
  */
 export function settledForGood(error: unknown): boolean {
   if (error === undefined) return true;

@@ -17,6 +17,7 @@ import type { NodeVshards } from './placement.js';
 import { StateLog } from './state-log.js';
 import { VShardExecutor } from './vshard-executor.js';
 import { VshardCache } from './vshard-cache.js';
+import { inputVshardOf } from './vshards.js';
 import { WorkerVshards } from './worker-vshards.js';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -126,6 +127,16 @@ export function buildNodeVshards(settings: NodeShardSettings, wiring: NodeVshard
     },
     store,
   );
-  executor = new VShardExecutor(host, store, link.js, link.jsm, link.names, vshardOf, log, wiring.onStopping);
+  executor = new VShardExecutor(
+    host,
+    store,
+    link.js,
+    link.jsm,
+    link.names,
+    vshardOf,
+    (path) => inputVshardOf(catalog, path, options.vshards),
+    log,
+    wiring.onStopping,
+  );
   return { host, vshards: executor };
 }

@@ -31,6 +31,8 @@ export class VShardExecutor implements NodeVshards {
     private readonly jsm: JetStreamManager,
     private readonly names: SpaceNames,
     private readonly vshardOf: (path: string) => number,
+    /** The vshard input for a path belongs to, TWIN_NO_ROUTE for a path no model routes (`inputVshardOf`). */
+    private readonly vshardOfInput: (path: string) => number,
     private readonly log: TwinLogger,
     /** Told first when a vshard stops here (its links move before its twins stop). */
     private readonly onStopping: (vshard: number) => void = () => undefined,
@@ -73,6 +75,7 @@ export class VShardExecutor implements NodeVshards {
         after,
         this.host.shard,
         this.log,
+        this.vshardOfInput,
         () => this.store.settled(vshard),
         (seq) => void this.reset(vshard, `input ${seq} was not applied here`),
         (child, epoch) => this.store.admitJoin(vshard, this.vshardOf(child), epoch),
