@@ -4,6 +4,7 @@ import type { LocalShardHost } from '../hosting/shard-host.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { ChangelogStore } from './changelog-store.js';
 import { InputConsumer } from './input-consumer.js';
+import { ResetBackoff } from './reset-backoff.js';
 import type { NodeVshards, RestoredFrom, StopReason } from './placement.js';
 import type { SpaceNames } from './space-names.js';
 
@@ -23,6 +24,8 @@ export class VShardExecutor implements NodeVshards {
   /** The epoch each running vshard was started under. */
   private readonly epochs = new Map<number, number>();
   private readonly resetting = new Set<number>();
+  /** Restarts that keep coming wait longer and longer (see ResetBackoff). */
+  private readonly backoff = new ResetBackoff(Date.now);
 
   constructor(
     private readonly host: LocalShardHost,
@@ -101,7 +104,10 @@ export class VShardExecutor implements NodeVshards {
 
   /** `reset`: a restart from the log under the same lease (see {@link reset}), not a placement stop. */
   async stop(vshard: number, _epoch: number, reason: StopReason | 'reset'): Promise<void> {
-    if (reason !== 'reset') this.epochs.delete(vshard);
+    if (reason !== 'reset') {
+      this.epochs.delete(vshard);
+      this.backoff.forget(vshard);
+    }
     this.open.delete(vshard);
     this.host.shard.ownershipChanged();
     this.onStopping(vshard);
@@ -144,9 +150,11 @@ export class VShardExecutor implements NodeVshards {
     const epoch = this.epochs.get(vshard);
     if (epoch === undefined || this.resetting.has(vshard)) return;
     this.resetting.add(vshard);
-    this.log.warn({ vshard, why }, 'cluster: the vshard restarts from its log');
+    const wait = this.backoff.next(vshard);
+    this.log.warn({ vshard, why, ...(wait > 0 && { waitMs: wait }) }, 'cluster: the vshard restarts from its log');
     try {
       await this.stop(vshard, epoch, 'reset');
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       for (let attempt = 0; this.epochs.get(vshard) === epoch; attempt++) {
         try {
           await this.start(vshard, epoch);
