@@ -19,7 +19,7 @@ export {
 } from './runtime/runtime.js';
 export { Link } from './runtime/link.js';
 export { FilterLink, type PathEvent } from './runtime/filter-link.js';
-export type { EventInput } from './runtime/event-input.js';
+export type { EventInput } from './actors/event-input.js';
 export { startNode, type NodeOptions, type TwinflowNode } from './node/node.js';
 export { startIngestion, type Ingestion, type IngestionOptions } from './node/ingestion.js';
 export type { MqttOptions, MqttFront } from './node/ingest/mqtt-front.js';

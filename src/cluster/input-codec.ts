@@ -2,7 +2,7 @@ import { pack, unpack } from 'msgpackr';
 import { TwinError, toTwinError } from '../errors.js';
 import { isUnder } from '../lanes/inline-entries.js';
 import type { TwinEvent } from '../model/twin-model.js';
-import { EventNormaliser, type EventInput } from '../runtime/event-input.js';
+import { EventNormaliser, type EventInput } from '../actors/event-input.js';
 
 /**
  * Events one input message may carry, at most. A twin records what it applied as a

@@ -12,7 +12,7 @@ import type { JournalEntry, StateStore } from '../store/state-store.js';
 import { rollBack } from './time-travel.js';
 import { normalisePath, PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { commandAsEvent } from './recorded-command.js';
-import { EventNormaliser, type EventInput } from './event-input.js';
+import { EventNormaliser, type EventInput } from '../actors/event-input.js';
 import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../store/plain-data.js';
 import { FilterLink } from './filter-link.js';
 import { Link } from './link.js';

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ingestRefusal } from '../auth/forbidden.js';
 import { TwinError, isRetryable, publicError, toTwinError } from '../../errors.js';
-import type { EventInput } from '../../runtime/event-input.js';
+import type { EventInput } from '../../actors/event-input.js';
 import type { BadInput, InputNote } from '../ingest/bad-input.js';
 import { decodeBinary, decodeStructured, type DecodeOptions } from '../ingest/cloudevent.js';
 import type { Runtime } from '../../runtime/runtime.js';

@@ -3,7 +3,7 @@ import { connect, type IClientOptions, type IPublishPacket, type MqttClient, typ
 import type { Logger } from '../../logger.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
 import { TwinError } from '../../errors.js';
-import { MAX_ID_LENGTH } from '../../runtime/event-input.js';
+import { MAX_ID_LENGTH } from '../../actors/event-input.js';
 import { CE_JSON, MAX_CLIENT_ID_LENGTH } from './mqtt-message.js';
 
 export interface ExternalBrokerOptions {

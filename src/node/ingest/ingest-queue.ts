@@ -1,5 +1,5 @@
 import { toTwinError, type TwinError } from '../../errors.js';
-import type { EventInput } from '../../runtime/event-input.js';
+import type { EventInput } from '../../actors/event-input.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { BadInput, InputNote } from './bad-input.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TwinError } from '../../errors.js';
-import { MAX_ID_LENGTH, type EventInput } from '../../runtime/event-input.js';
+import { MAX_ID_LENGTH, type EventInput } from '../../actors/event-input.js';
 import { decodeBinary, decodeStructured } from './cloudevent.js';
 
 /** Content type of CloudEvents structured mode. */
