@@ -3,8 +3,12 @@ import { pull } from '../streams/pull.js';
 import type { ClientEvent, TypedLaneEvent } from './types.js';
 
 /**
- * Why the server ended a link: the tag of the `@unlinked` body (`nodeNotFound`,
- * `laneNotFound`, `forbidden`, `tooManyLinks`, …) with the server's error code and message.
+ * Why a link ended or never synced. From the server: the tag of the `@unlinked` body
+ * (`nodeNotFound`, `laneNotFound`, `forbidden`, `tooManyLinks`, …) with the server's error
+ * code and message. From the client itself (rejecting `synced` only): `closed`
+ * (`CLIENT_LINK_CLOSED`, the handle was closed first), `clientClosed` (`CLIENT_CLOSED`,
+ * the client was closed, or the socket dropped with `reconnect: false`), `timeout`
+ * (`CLIENT_SYNC_TIMEOUT`, see `syncTimeoutMs`).
  *
  * @example
  * ```ts
@@ -64,7 +68,11 @@ const ITERATION_BUFFER = 10_000;
  * ```
  */
 export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
-  /** Resolves after the first initial state (sync) or link confirmation; rejects if the server refuses. */
+  /**
+   * Resolves after the first initial state (sync) or link confirmation. Rejects with a
+   * {@link LinkError} if the server refuses the link, if the link or its client is closed
+   * first (`closed`, `clientClosed`), or after the client's `syncTimeoutMs` (`timeout`).
+   */
   readonly synced: Promise<void>;
   private latest: V | undefined;
   private readonly entries = new Map<string, V>();
@@ -76,19 +84,33 @@ export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
   private iterating = false;
   private resolveSynced!: () => void;
   private rejectSynced!: (e: unknown) => void;
+  /** `synced` resolved or rejected (a promise cannot be asked). */
+  private settled = false;
+  private syncTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /** `syncTimeoutMs`: reject `synced` with a `timeout` LinkError if no answer came by then (the link stays). */
   constructor(
     readonly node: string,
     readonly lane: string,
     readonly sync: boolean,
     private readonly callbacks: LinkCallbacks<V>,
     private readonly detach: (link: ClientLink<V>) => void,
+    syncTimeoutMs?: number,
   ) {
     this.synced = new Promise((resolve, reject) => {
       this.resolveSynced = resolve;
       this.rejectSynced = reject;
     });
     this.synced.catch(() => {}); // surfaced through iteration and onUnlinked too
+    if (syncTimeoutMs !== undefined && syncTimeoutMs > 0 && Number.isFinite(syncTimeoutMs)) {
+      this.syncTimer = setTimeout(() => {
+        this.syncTimer = null;
+        const what = sync ? 'initial state' : 'link confirmation';
+        this.settle(
+          new LinkError('timeout', 'CLIENT_SYNC_TIMEOUT', `no ${what} within ${syncTimeoutMs} ms`, node, lane),
+        );
+      }, syncTimeoutMs);
+    }
   }
 
   /** The latest value of a value lane (undefined before the first event). */
@@ -110,12 +132,12 @@ export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
     return this.closed;
   }
 
-  /** Unlinks (sends `@unlink` when no other handle shares the lane). */
+  /**
+   * Unlinks (sends `@unlink` when no other handle shares the lane). A `synced` still
+   * pending rejects with a LinkError (`closed`).
+   */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.detach(this);
-    this.wakeUp();
+    this.end();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ClientEvent<V>> {
@@ -155,15 +177,39 @@ export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
     }
   }
 
+  /**
+   * Closes the handle; `synced`, if still pending, rejects with `error` (by default: the
+   * link was closed). Iteration ends without an error.
+   *
+   * @internal
+   */
+  end(error?: LinkError): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.settled)
+      this.settle(
+        error ??
+          new LinkError(
+            'closed',
+            'CLIENT_LINK_CLOSED',
+            'the link was closed before its first answer arrived',
+            this.node,
+            this.lane,
+          ),
+      );
+    this.detach(this);
+    this.wakeUp();
+  }
+
   /** @internal */
   markLinked(): void {
-    if (!this.sync && !this.closed) this.resolveSynced();
+    if (!this.sync && !this.closed) this.settle();
   }
 
   /** @internal */
   markSynced(): void {
     if (this.closed) return;
-    this.resolveSynced();
+    this.settle();
     this.callbacks.onSynced?.();
   }
 
@@ -172,9 +218,19 @@ export class ClientLink<V = unknown> implements AsyncIterable<ClientEvent<V>> {
     if (this.closed) return;
     this.failure = error;
     this.closed = true;
-    this.rejectSynced(error);
+    this.settle(error);
     this.callbacks.onUnlinked?.(error);
     this.wakeUp();
+  }
+
+  /** Resolves `synced`, or rejects it with `error`; once. */
+  private settle(error?: LinkError): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+    if (error) this.rejectSynced(error);
+    else this.resolveSynced();
   }
 
   private wakeUp(): void {

@@ -31,9 +31,99 @@ export interface ClientOptions {
   webSocketOptions?: Record<string, unknown>;
   /** Backoff of automatic reconnects, or false to stay closed after a drop. */
   reconnect?: ReconnectOptions | false;
-  /** Called when the server answers with an error not tied to a link (malformed envelope). */
+  /**
+   * Called with problems not tied to a link: the server answered an error (a malformed
+   * envelope), closed the socket with an error code (1008 policy, 1009 frame too large,
+   * 1011, …), or queued commands were dropped because the socket closed with
+   * `reconnect: false`.
+   */
   onError?: (message: string) => void;
+  /**
+   * Outgoing envelopes are batched into frames of at most this many bytes (UTF-8; default
+   * 64 KiB, see {@link CLIENT_DEFAULTS}). An envelope larger than this goes alone in its
+   * own frame, up to `serverMaxFrameBytes`.
+   */
+  maxFrameBytes?: number;
+  /**
+   * The largest frame the server takes (a twinflow node's `warp.limits.maxFrameBytes`,
+   * default 256 KiB; it closes the socket with 1009 past it). A command, `@auth` or link
+   * envelope larger than this is never sent: the call throws a {@link ClientError}
+   * (`CLIENT_ENVELOPE_TOO_LARGE`).
+   */
+  serverMaxFrameBytes?: number;
+  /**
+   * Bytes (UTF-8) of commands and `@auth`/`@deauth` that may wait in the client for the
+   * socket (while disconnected, or behind a slow socket; default 4 MiB). Past it `command`
+   * and `auth` throw a {@link ClientError} (`CLIENT_QUEUE_FULL`) and queue nothing. Link
+   * requests are not counted (the client keeps one per open link and resends them itself).
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Node's `ws` only: the largest frame the client accepts from the server, as `ws`'s
+   * `maxPayload` (default 16 MiB; a node sends frames of about 16 KiB plus at most one
+   * envelope, i.e. one lane value). A larger frame closes the socket (1009, reported to
+   * `onError`) and the client reconnects. Browsers' and Node 22's built-in WebSocket have
+   * no such option: there the limit is the browser's.
+   */
+  maxReceivedFrameBytes?: number;
+  /**
+   * Rejects a link's `synced` with a `timeout` {@link LinkError} when neither its state nor
+   * its confirmation arrived this many ms after `sync`/`link` (the link stays open and
+   * still delivers, should the answer come later). Default: no timeout.
+   */
+  syncTimeoutMs?: number;
 }
+
+/**
+ * The defaults of the client's bounds (see {@link ClientOptions}).
+ *
+ * @example
+ * ```ts
+ * CLIENT_DEFAULTS.maxFrameBytes; // 65536
+ * ```
+ */
+export const CLIENT_DEFAULTS = Object.freeze({
+  maxFrameBytes: 64 * 1024,
+  serverMaxFrameBytes: 256 * 1024,
+  maxQueuedBytes: 4 * 1024 * 1024,
+  maxReceivedFrameBytes: 16 * 1024 * 1024,
+  healthyAfterMs: 5_000,
+});
+
+/**
+ * An outgoing message the client refused: the envelope is larger than the server takes
+ * (`CLIENT_ENVELOPE_TOO_LARGE`), the queue is full (`CLIENT_QUEUE_FULL`), or the client is
+ * closed (`CLIENT_CLOSED`). Nothing of it was queued or sent.
+ *
+ * @example
+ * ```ts
+ * try { client.command(unit, 'secure', true); } catch (err) {
+ *   if (err instanceof ClientError && err.code === 'CLIENT_QUEUE_FULL') retryLater();
+ * }
+ * ```
+ */
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  constructor(
+    readonly code: 'CLIENT_ENVELOPE_TOO_LARGE' | 'CLIENT_QUEUE_FULL' | 'CLIENT_CLOSED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One envelope waiting to be sent, with its UTF-8 size. */
+interface Outgoing {
+  readonly text: string;
+  readonly bytes: number;
+  /** `link` (link, sync, unlink): superseded by the relink after a reconnect, not counted in maxQueuedBytes. */
+  readonly kind: 'link' | 'other';
+}
+
+/** Frames handed to the socket ahead of the network: at most this many times `maxFrameBytes` unwritten. */
+const SEND_AHEAD_FRAMES = 4;
+/** How often a flush held back by a full socket buffer looks again (WebSocket has no drain event). */
+const FLUSH_RETRY_MS = 10;
 
 /** One WARP link on the wire, shared by every handle on the same node and lane. */
 interface Wire {
@@ -66,20 +156,36 @@ export class WarpClient {
   private readonly ctor: WebSocketConstructor;
   private readonly wires = new Map<string, Wire>();
   private socket: WebSocketLike | null = null;
-  private outbox: string[] = [];
+  /** Envelopes not yet handed to the socket, oldest first. */
+  private readonly outbox = new Fifo<Outgoing>();
+  /** Bytes of the outbox's non-link envelopes (bounded by maxQueuedBytes). */
+  private queuedBytes = 0;
   private flushQueued = false;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
+  /** When the current socket opened (0: not open). */
+  private openedAt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private credentials: unknown;
   private state: ClientStatus = 'connecting';
   private readonly statusListeners = new Set<(s: ClientStatus) => void>();
+  private readonly maxFrameBytes: number;
+  private readonly serverMaxFrameBytes: number;
+  private readonly maxQueuedBytes: number;
 
   constructor(private readonly options: ClientOptions) {
     this.encoding = options.encoding ?? 'recon';
     const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!ctor) throw new TypeError('no WebSocket available: pass options.WebSocket (e.g. the ws package)');
     this.ctor = ctor;
+    this.serverMaxFrameBytes = positive(options, 'serverMaxFrameBytes');
+    this.maxFrameBytes = Math.min(positive(options, 'maxFrameBytes'), this.serverMaxFrameBytes);
+    this.maxQueuedBytes = positive(options, 'maxQueuedBytes');
+    positive(options, 'maxReceivedFrameBytes');
     this.credentials = options.credentials;
+    // Sent on every connect: one the server refuses would close every socket (1009).
+    if (options.credentials !== undefined)
+      this.checkSize(utf8Length(encodeHost('auth', options.credentials, this.encoding)), '@auth');
     this.connect();
   }
 
@@ -103,15 +209,23 @@ export class WarpClient {
     return this.open(node, lane, true, callbacks);
   }
 
-  /** Sends a command (queued while disconnected; WARP commands are not acknowledged). */
+  /**
+   * Sends a command (queued while disconnected; WARP commands are not acknowledged).
+   * Throws a {@link ClientError} and queues nothing when the envelope is larger than
+   * `serverMaxFrameBytes`, when `maxQueuedBytes` are already waiting, or after `close()`.
+   */
   command(node: string, lane: string, value: unknown): void {
-    this.send(encodeEnvelope('command', node, lane, value ?? null, this.encoding));
+    this.enqueue(encodeEnvelope('command', node, lane, value ?? null, this.encoding), 'other', 'command');
   }
 
-  /** Sets the credentials sent with `@auth` now and after every reconnect (undefined: `@deauth`). */
+  /**
+   * Sets the credentials sent with `@auth` now and after every reconnect (undefined:
+   * `@deauth`). Throws a {@link ClientError} like {@link command}, keeping the old credentials.
+   */
   auth(credentials: unknown): void {
+    const text = encodeHost(credentials === undefined ? 'deauth' : 'auth', credentials, this.encoding);
+    this.enqueue(text, 'other', credentials === undefined ? '@deauth' : '@auth');
     this.credentials = credentials;
-    this.send(encodeHost(credentials === undefined ? 'deauth' : 'auth', credentials, this.encoding));
   }
 
   /**
@@ -133,24 +247,44 @@ export class WarpClient {
     };
   }
 
-  /** Closes the socket for good; links end (iterations return). */
+  /**
+   * Closes the socket for good; links end (iterations return, a pending `synced` rejects
+   * with a `clientClosed` LinkError). Commands still queued are dropped.
+   */
   close(): void {
+    this.shutdown('the client was closed');
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private shutdown(why: string): void {
+    if (this.state === 'closed') return;
     this.setStatus('closed');
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    for (const wire of this.wires.values()) for (const h of [...wire.handles]) h.close();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.outbox.clear();
+    this.queuedBytes = 0;
+    for (const wire of this.wires.values())
+      for (const h of [...wire.handles])
+        h.end(new LinkError('clientClosed', 'CLIENT_CLOSED', why, wire.node, wire.lane));
     this.wires.clear();
     this.socket?.close(1000, 'client closed');
     this.socket = null;
   }
 
-  // ---- internals ------------------------------------------------------------------
-
   private open<V>(node: string, lane: string, sync: boolean, callbacks: LinkCallbacks<V>): ClientLink<V> {
     const key = node + '\n' + lane;
-    const handle = new ClientLink<V>(node, lane, sync, callbacks, (h) => this.detach(key, h));
+    if (this.state !== 'closed') {
+      // Refused before anything changes: the server would close the socket on it (1009).
+      const envelope = encodeEnvelope(sync ? 'sync' : 'link', node, lane, undefined, this.encoding, callbacks);
+      this.checkSize(utf8Length(envelope), sync ? '@sync' : '@link');
+    }
+    const timeout = this.options.syncTimeoutMs;
+    const handle = new ClientLink<V>(node, lane, sync, callbacks, (h) => this.detach(key, h), timeout);
     if (this.state === 'closed') {
-      handle.close();
+      handle.end(new LinkError('clientClosed', 'CLIENT_CLOSED', 'the client is closed', node, lane));
       return handle;
     }
     let wire = this.wires.get(key);
@@ -175,7 +309,7 @@ export class WarpClient {
     // A new wire, a sync joining a link-only wire (so this handle gets the state), or new headers: (re)send.
     if (fresh || sync || headersChanged) {
       wire.sync ||= sync;
-      this.send(this.linkEnvelope(wire));
+      this.enqueue(this.linkEnvelope(wire), 'link');
     }
     return handle;
   }
@@ -191,15 +325,18 @@ export class WarpClient {
     const wire = this.wires.get(key);
     if (!wire?.handles.delete(handle) || wire.handles.size > 0) return;
     this.wires.delete(key);
-    if (this.state !== 'closed') this.send(encodeEnvelope('unlink', wire.node, wire.lane, undefined, this.encoding));
+    if (this.state !== 'closed')
+      this.enqueue(encodeEnvelope('unlink', wire.node, wire.lane, undefined, this.encoding), 'link');
   }
 
   private connect(): void {
     const protocol = this.encoding === 'json' ? WARP_SUBPROTOCOLS.json : WARP_SUBPROTOCOLS.recon;
     let socket: WebSocketLike;
     try {
-      const extra = this.options.webSocketOptions;
-      socket = extra ? new this.ctor(this.options.url, protocol, extra) : new this.ctor(this.options.url, protocol);
+      const { url, WebSocket: given, webSocketOptions: extra } = this.options;
+      // ws's third argument; only for a constructor the app passed (browsers ignore it anyway).
+      const maxPayload = this.options.maxReceivedFrameBytes ?? CLIENT_DEFAULTS.maxReceivedFrameBytes;
+      socket = given || extra ? new this.ctor(url, protocol, { maxPayload, ...extra }) : new this.ctor(url, protocol);
     } catch {
       this.scheduleReconnect();
       return;
@@ -207,13 +344,21 @@ export class WarpClient {
     this.socket = socket;
     socket.onopen = () => {
       if (this.socket !== socket) return;
-      this.attempt = 0;
-      // Relink everything (the server forgot us) before whatever was queued meanwhile.
-      const queued = this.outbox;
-      this.outbox = [];
-      if (this.credentials !== undefined) this.outbox.push(encodeHost('auth', this.credentials, this.encoding));
-      for (const w of this.wires.values()) this.outbox.push(this.linkEnvelope(w));
-      this.outbox.push(...queued.filter((m) => !isLinkMessage(m)));
+      this.openedAt = Date.now();
+      // Relink everything (the server forgot us) before whatever was queued meanwhile; link
+      // requests still queued are superseded by the relink.
+      const queued = this.outbox.drain().filter((m) => m.kind !== 'link');
+      if (this.credentials !== undefined) {
+        const text = encodeHost('auth', this.credentials, this.encoding);
+        this.outbox.push({ text, bytes: utf8Length(text), kind: 'other' });
+      }
+      for (const w of this.wires.values()) {
+        const text = this.linkEnvelope(w);
+        this.outbox.push({ text, bytes: utf8Length(text), kind: 'link' });
+      }
+      for (const m of queued) this.outbox.push(m);
+      this.queuedBytes = 0;
+      for (const m of this.outbox.items()) if (m.kind !== 'link') this.queuedBytes += m.bytes;
       this.setStatus('open');
       this.flush();
     };
@@ -222,19 +367,43 @@ export class WarpClient {
       const text = typeof ev.data === 'string' ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer);
       for (const msg of decodeFrame(text, this.encoding)) this.handle(msg);
     };
-    socket.onclose = () => {
+    socket.onclose = (ev: { code?: number; reason?: string } | undefined) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      if (this.state !== 'closed') this.scheduleReconnect();
+      // Only a connection that stayed open a while resets the backoff: a server that
+      // accepts and closes at once must not be hit a few times a second forever.
+      const healthyAfter = (this.options.reconnect || {}).healthyAfterMs ?? CLIENT_DEFAULTS.healthyAfterMs;
+      if (this.openedAt > 0 && Date.now() - this.openedAt >= healthyAfter) this.attempt = 0;
+      this.openedAt = 0;
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      if (this.state === 'closed') return;
+      const code = ev?.code;
+      if (code !== undefined && !QUIET_CLOSE_CODES.has(code))
+        this.options.onError?.(
+          `the socket closed with ${code}${closeMeaning(code)}${ev?.reason ? `: ${ev.reason}` : ''}`,
+        );
+      this.scheduleReconnect();
     };
-    socket.onerror = () => {
-      // onclose follows and decides; nothing to do here (browsers give no detail anyway).
+    socket.onerror = (ev: { message?: unknown; error?: { code?: unknown } } | undefined) => {
+      // onclose follows and decides. Browsers give no detail; ws does, e.g. for a frame past
+      // maxPayload (then closes with 1006). Failed connects are not reported (the backoff retries).
+      if (this.socket !== socket || this.openedAt === 0 || this.state === 'closed') return;
+      const message = typeof ev?.message === 'string' ? ev.message : '';
+      if (!message) return;
+      const tooLarge = ev?.error?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+      this.options.onError?.(
+        `the socket failed: ${message}${tooLarge ? ` (a frame from the server was larger than maxReceivedFrameBytes)` : ''}`,
+      );
     };
   }
 
   private scheduleReconnect(): void {
     if (this.options.reconnect === false) {
-      this.close();
+      const dropped = this.outbox.items().filter((m) => m.kind !== 'link').length;
+      if (dropped > 0)
+        this.options.onError?.(`${dropped} queued message(s) dropped: the socket closed and reconnect is false`);
+      this.shutdown('the socket closed and reconnect is false');
       return;
     }
     this.setStatus('reconnecting');
@@ -292,22 +461,75 @@ export class WarpClient {
     }
   }
 
-  private send(message: string): void {
-    this.outbox.push(message);
-    if (!this.flushQueued && this.state === 'open') {
+  /**
+   * Queues one envelope for the next flush. `what` names a refusable message (a command,
+   * `@auth`): one the server would refuse, or past `maxQueuedBytes`, throws instead.
+   */
+  private enqueue(text: string, kind: Outgoing['kind'], what?: string): void {
+    if (this.state === 'closed') {
+      if (what === undefined) return;
+      throw new ClientError('CLIENT_CLOSED', `${what} not sent: the client is closed`);
+    }
+    const bytes = utf8Length(text);
+    if (what !== undefined) {
+      this.checkSize(bytes, what);
+      if (this.queuedBytes + bytes > this.maxQueuedBytes)
+        throw new ClientError(
+          'CLIENT_QUEUE_FULL',
+          `${what} not sent: ${this.queuedBytes} bytes are already waiting for the socket (maxQueuedBytes ${this.maxQueuedBytes}, client ${this.state})`,
+        );
+      this.queuedBytes += bytes;
+    }
+    this.outbox.push({ text, bytes, kind });
+    if (!this.flushQueued && this.flushTimer === null && this.state === 'open') {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
     }
   }
 
-  /** Sends the outbox as one batched frame (the server reads warp.recon and warp.json batches). */
+  private checkSize(bytes: number, what: string): void {
+    if (bytes > this.serverMaxFrameBytes)
+      throw new ClientError(
+        'CLIENT_ENVELOPE_TOO_LARGE',
+        `${what} not sent: its envelope is ${bytes} bytes, the server takes frames of at most ${this.serverMaxFrameBytes} (serverMaxFrameBytes)`,
+      );
+  }
+
+  /**
+   * Hands the outbox to the socket in batched frames of at most `maxFrameBytes` (the server
+   * reads warp.recon and warp.json batches, and refuses frames past its limit), and only
+   * while the socket's unwritten bytes stay below a few frames: the rest waits here, so a
+   * drop loses at most what was handed over, and the queue stays bounded by maxQueuedBytes.
+   */
   private flush(): void {
     this.flushQueued = false;
+    this.flushTimer = null;
     const socket = this.socket;
-    if (!socket || socket.readyState !== 1 || this.outbox.length === 0) return;
-    const batch = this.outbox;
-    this.outbox = [];
-    socket.send(joinFrame(batch, this.encoding));
+    if (!socket || socket.readyState !== 1) return;
+    const ahead = SEND_AHEAD_FRAMES * this.maxFrameBytes;
+    while (this.outbox.size > 0) {
+      if ((socket.bufferedAmount ?? 0) >= ahead) {
+        this.flushTimer = setTimeout(() => this.flush(), FLUSH_RETRY_MS);
+        return;
+      }
+      socket.send(this.nextFrame());
+    }
+  }
+
+  /** Takes the next frame's envelopes off the outbox: at least one, within maxFrameBytes. */
+  private nextFrame(): string {
+    const parts: string[] = [];
+    let size = 0;
+    for (let m = this.outbox.peek(); m !== undefined; m = this.outbox.peek()) {
+      // Joined with '\n' (recon) or ',' inside '[…]' (json, two parts or more).
+      const extra = parts.length === 0 ? 0 : this.encoding === 'json' && parts.length === 1 ? 3 : 1;
+      if (parts.length > 0 && size + extra + m.bytes > this.maxFrameBytes) break;
+      this.outbox.shift();
+      if (m.kind !== 'link') this.queuedBytes -= m.bytes;
+      parts.push(m.text);
+      size += extra + m.bytes;
+    }
+    return joinFrame(parts, this.encoding);
   }
 
   private setStatus(status: ClientStatus): void {
@@ -317,9 +539,90 @@ export class WarpClient {
   }
 }
 
-/** Link requests queued while offline are superseded by the relink on open. */
-function isLinkMessage(m: string): boolean {
-  return /^(@(link|sync|unlink)\(|\{"tag":"(link|sync|unlink)")/.test(m);
+/** Close codes that say nothing went wrong, or nothing more than that the connection is gone. */
+const QUIET_CLOSE_CODES = new Set([1000, 1001, 1005, 1006]);
+
+function closeMeaning(code: number): string {
+  switch (code) {
+    case 1008:
+      return ' (policy violation)';
+    case 1009:
+      return ' (a frame was too large)';
+    case 1011:
+      return ' (server error)';
+    default:
+      return '';
+  }
+}
+
+/** Bytes of `s` in UTF-8, as the WebSocket sends it (a lone surrogate becomes U+FFFD, 3 bytes). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a pair: 2 UTF-16 units, 4 bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+function positive(
+  options: ClientOptions,
+  name: 'maxFrameBytes' | 'serverMaxFrameBytes' | 'maxQueuedBytes' | 'maxReceivedFrameBytes',
+): number {
+  const v = options[name] ?? CLIENT_DEFAULTS[name];
+  if (!Number.isSafeInteger(v) || v <= 0) throw new TypeError(`${name} must be a positive integer (it is ${v})`);
+  return v;
+}
+
+/** A FIFO queue with O(1) shift (an array with a moving head, compacted now and then). */
+class Fifo<T> {
+  private list: T[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.list.length - this.head;
+  }
+
+  push(item: T): void {
+    this.list.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.head < this.list.length ? this.list[this.head] : undefined;
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.list.length) return undefined;
+    const item = this.list[this.head++];
+    if (this.head === this.list.length) this.clear();
+    else if (this.head >= 1024 && this.head * 2 >= this.list.length) {
+      this.list = this.list.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** The items, oldest first (a copy). */
+  items(): T[] {
+    return this.list.slice(this.head);
+  }
+
+  /** Removes and returns every item, oldest first. */
+  drain(): T[] {
+    const all = this.items();
+    this.clear();
+    return all;
+  }
+
+  clear(): void {
+    this.list = [];
+    this.head = 0;
+  }
 }
 
 /**
@@ -338,6 +641,7 @@ export interface TypedTwin<L extends Record<string, unknown>> {
    * Sends a command to one of the twin's lanes. With `L` from {@link LaneTypesOf}, only
    * command lanes and value lanes declared `writable: true` compile (see
    * {@link CommandLaneOf}); the server refuses the others anyway (`TWIN_LANE_KIND`).
+   * Throws a {@link ClientError} as {@link WarpClient.command} does.
    */
   command<K extends CommandLaneOf<L>>(lane: K, value: L[K]): void;
 }

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-export { WarpClient, type ClientOptions, type TypedTwin } from './client.js';
+export { CLIENT_DEFAULTS, ClientError, WarpClient, type ClientOptions, type TypedTwin } from './client.js';
 export { ClientLink, LinkError, type LinkCallbacks } from './client-link.js';
 export { backoffDelay } from './backoff.js';
 export type {

@@ -15,6 +15,12 @@
  */
 export interface WebSocketLike {
   readonly readyState: number;
+  /**
+   * Bytes handed to `send` and not yet written to the network (both the browser's and `ws`
+   * have it). The client hands frames over only while it is below a budget; without it
+   * the client cannot tell, and hands over everything at once.
+   */
+  readonly bufferedAmount?: number;
   readonly protocol: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
@@ -140,6 +146,12 @@ export interface ReconnectOptions {
   factor?: number;
   /** Random extra fraction of each delay, 0..1 (default 0.2), so clients do not reconnect in lockstep. */
   jitter?: number;
+  /**
+   * A connection that stayed open this long was healthy: the delay after it drops starts
+   * again from `initialDelayMs` (default 5 s). One that drops sooner (a server that accepts
+   * and closes at once) counts as a failed attempt, so the delay keeps growing.
+   */
+  healthyAfterMs?: number;
 }
 
 /**

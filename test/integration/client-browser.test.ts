@@ -18,7 +18,8 @@ const UPDATE_MS = 10_000;
  * The page: links with the browser's WebSocket (no option passed, so the client takes
  * globalThis.WebSocket), syncs the room's temperature, reports the synced value, then
  * every later change; it also sends a command and reports when the unit's `secured`
- * lane shows it. Any failure, the import included, is reported as kind "error".
+ * lane shows it, and 4000 commands to another unit at once (more than the server takes in
+ * one frame). Any failure, the import included, is reported as kind "error".
  */
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -47,11 +48,20 @@ const PAGE = `<!doctype html>
     });
     await secured.synced;
     client.command(q.get('unit'), 'secure', true);
+    // ~290 KB of commands in one go: the client splits them into frames under the server's
+    // 256 KiB limit and hands them over as the browser's socket buffer drains.
+    for (let i = 0; i < 4000; i++) client.command(q.get('other'), 'secure', i % 2 === 0);
+    report('burst');
   } catch (e) {
     report('error', { message: String(e && e.stack || e) });
   }
 </script>
 `;
+
+async function commandsTotal(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^twinflow_commands_total (\d+)/m.exec(text)![1]);
+}
 
 // Bundling does not need chromium: it runs wherever the suite does.
 describe('the client bundled for browsers', () => {
@@ -80,12 +90,14 @@ describe.skipIf(!hasChromium)('the client in headless chromium', () => {
 
   it.each(['recon', 'json'] as const)('syncs a lane, sees a live update and sends a command (%s)', async (encoding) => {
     const node = await warpNode();
+    const commandsBefore = await commandsTotal(node.url);
     // A state to sync that is not the lane's initial value.
     await node.runtime.ingest({ subject: CLIMATE, data: { temperature: 21.5, humidity: 40 } });
     await node.runtime.settle();
 
     const run = randomUUID();
-    const query = new URLSearchParams({ run, encoding, ws: node.ws, room: ROOM, unit: UNIT });
+    const other = UNIT.replace(/unit\/j$/, 'unit/k');
+    const query = new URLSearchParams({ run, encoding, ws: node.ws, room: ROOM, unit: UNIT, other });
     const browser = launchChromium(`${pages.url}/page.html?${query.toString()}`);
     const wait = (kind: string, ms: number) =>
       pages.next(run, kind, ms, browser.exited).catch((err: Error) => {
@@ -103,6 +115,10 @@ describe.skipIf(!hasChromium)('the client in headless chromium', () => {
 
       await wait('secured', UPDATE_MS);
       expect(await node.runtime.get(UNIT, 'secured')).toBe(true);
+
+      await wait('burst', UPDATE_MS);
+      await expect.poll(() => commandsTotal(node.url), { timeout: UPDATE_MS }).toBe(commandsBefore + 4001);
+      expect(await node.runtime.get(other, 'secured')).toBe(false); // the last of them
     } finally {
       await browser.close();
     }
