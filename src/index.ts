@@ -42,8 +42,20 @@ export { defaultOutputTopic, type OutputTopicFn } from './node/outputs/mqtt-sink
 export type { OutputOptions } from './node/outputs/outputs.js';
 export type { Sink, SinkQueueOptions, SinkStats } from './node/outputs/sink-queue.js';
 export type { WebhookConfig } from './node/outputs/webhook-sink.js';
-export type { CommandOptions, LinkOptions, MatchOptions } from './runtime/runtime.js';
-export { DEFAULT_MAX_LINK_TWINS } from './runtime/runtime.js';
+export type {
+  CommandOptions,
+  HistoryOptions,
+  HistoryPage,
+  LinkOptions,
+  MatchOptions,
+  ReadAtOptions,
+} from './runtime/runtime.js';
+export {
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_MAX_LINK_TWINS,
+  MAX_HISTORY_LIMIT,
+  MAX_ROLLBACK_ENTRIES,
+} from './runtime/runtime.js';
 export { attachWarp, type WarpOptions, type WarpFront, type WarpFrontStats } from './node/warp/server.js';
 export { allowAll, type WarpAuthorizer, type AuthRequest } from './node/warp/auth.js';
 export { DEFAULT_WARP_LIMITS, type WarpLimits, type WarpStats } from './node/warp/limits.js';

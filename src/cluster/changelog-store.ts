@@ -1,7 +1,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { TwinError } from '../errors.js';
 import { MemoryStateStore } from '../store/memory-store.js';
-import type { JournalEntry, StateStore, StateWrite, StoredTwin } from '../store/state-store.js';
+import type { HistoryPage, HistoryQuery, StateStore, StateWrite, StoredTwin } from '../store/state-store.js';
 import type { SpaceNames } from './space-names.js';
 import type { RestoredLog, StateLog } from './state-log.js';
 import { JoinEpochs } from './join-epochs.js';
@@ -207,8 +207,8 @@ export class ChangelogStore implements StateStore {
     return this.local.list(prefix);
   }
 
-  history(path: string, from: number, to: number): JournalEntry[] {
-    return this.local.history(path, from, to);
+  history(path: string, query: HistoryQuery): HistoryPage {
+    return this.local.history(path, query);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import { TwinError, toTwinError } from '../errors.js';
 import type { HostCounters, HostObserver, ShardHost, TwinSnapshot } from '../hosting/shard-host.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { DerivedEvent, TwinEvent } from '../model/twin-model.js';
-import type { JournalEntry } from '../store/state-store.js';
+import type { HistoryPage, HistoryQuery } from '../store/state-store.js';
 import { PathFilter } from '../topology/index.js';
 import { sumCounters } from '../hosting/host-counters.js';
 import type { DataDirLock } from '../store/data-lock.js';
@@ -267,9 +267,9 @@ export class ClusterShardHost implements ShardHost {
     return all;
   }
 
-  async history(path: string, from: number, to: number): Promise<JournalEntry[]> {
+  async history(path: string, query: HistoryQuery): Promise<HistoryPage> {
     await this.ready;
-    return this.inner.history(path, from, to);
+    return this.inner.history(path, query);
   }
 
   async warm(prefix: string): Promise<number> {

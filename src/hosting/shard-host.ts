@@ -6,7 +6,7 @@ import { Ticket } from '../actors/work.js';
 import type { TwinEvent } from '../model/twin-model.js';
 import { markInternalMessage, TwinError } from '../errors.js';
 import type { LaneObserver } from '../lanes/events.js';
-import type { JournalEntry, StateStore } from '../store/state-store.js';
+import type { HistoryPage, HistoryQuery, StateStore } from '../store/state-store.js';
 import { PathFilter } from '../topology/index.js';
 
 /** A twin's state as reads return it. */
@@ -66,7 +66,8 @@ export interface ShardHost {
   unobserveFilter(observer: LaneObserver): void;
   /** Live and stored twin paths matching the filter, each once, unsorted; TWIN_TOO_MANY_TWINS past `limit`. */
   list(filter: PathFilter, limit?: number): Promise<string[]>;
-  history(path: string, from: number, to: number): Promise<JournalEntry[]>;
+  /** One page of a twin's journal, read from its owner's store (see {@link HistoryQuery}). */
+  history(path: string, query: HistoryQuery): Promise<HistoryPage>;
   /** Starts the stored twins at and under `prefix` that are not live; resolves with how many started. */
   warm(prefix: string): Promise<number>;
   settle(signal?: AbortSignal): Promise<void>;
@@ -197,8 +198,8 @@ export class LocalShardHost implements ShardHost {
     return this.shard.candidatePaths(filter, cap).length;
   }
 
-  async history(path: string, from: number, to: number): Promise<JournalEntry[]> {
-    return this.store.history(path, from, to);
+  async history(path: string, query: HistoryQuery): Promise<HistoryPage> {
+    return this.store.history(path, query);
   }
 
   warm(prefix: string): Promise<number> {

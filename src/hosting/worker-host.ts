@@ -8,7 +8,7 @@ import { TwinError } from '../errors.js';
 import type { DataDirLock } from '../store/data-lock.js';
 import { claimDataDir } from '../store/lmdb-store.js';
 import type { LaneObserver } from '../lanes/events.js';
-import type { JournalEntry } from '../store/state-store.js';
+import type { HistoryPage, HistoryQuery } from '../store/state-store.js';
 import type { PathFilter, ShardKeyFn, TwinPath } from '../topology/index.js';
 import type { PassivationOptions } from '../actors/passivation.js';
 import {
@@ -279,10 +279,8 @@ export class WorkerShardHost implements ShardHost {
     return (counts as number[]).reduce((a, b) => a + b, 0);
   }
 
-  history(path: string, from: number, to: number): Promise<JournalEntry[]> {
-    return this.request(this.routes.of(path), (id) => ({ t: 'history', id, path, from, to })) as Promise<
-      JournalEntry[]
-    >;
+  history(path: string, query: HistoryQuery): Promise<HistoryPage> {
+    return this.request(this.routes.of(path), (id) => ({ t: 'history', id, path, query })) as Promise<HistoryPage>;
   }
 
   /**

@@ -278,7 +278,7 @@ function handle(m: ToWorker): void {
     case 'list':
       return reply(m.id, host.list(PathFilter.parse(m.filter, m.within), m.limit));
     case 'history':
-      return reply(m.id, host.history(m.path, m.from, m.to));
+      return reply(m.id, host.history(m.path, m.query));
     case 'warm':
       return reply(m.id, host.warm(m.prefix));
     case 'settle':

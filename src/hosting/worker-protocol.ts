@@ -1,7 +1,7 @@
 import type { DerivedEvent, TwinEvent } from '../model/twin-model.js';
 import type { ModelSetRef } from '../model/model-set.js';
 import type { LaneEvent } from '../lanes/events.js';
-import type { JournalEntry } from '../store/state-store.js';
+import type { HistoryPage, HistoryQuery } from '../store/state-store.js';
 import type { HostCounters, TwinSnapshot } from './shard-host.js';
 import type { WorkerExtensionSource } from './worker-extension.js';
 import type { EventColumns } from './event-columns.js';
@@ -100,7 +100,7 @@ export type ToWorker =
       readonly within?: readonly string[];
       readonly limit: number;
     }
-  | { readonly t: 'history'; readonly id: number; readonly path: string; readonly from: number; readonly to: number }
+  | { readonly t: 'history'; readonly id: number; readonly path: string; readonly query: HistoryQuery }
   | { readonly t: 'warm'; readonly id: number; readonly prefix: string }
   | {
       readonly t: 'join';
@@ -158,4 +158,4 @@ export interface FromWorkerBatch {
 }
 
 export type ReadResult = TwinSnapshot;
-export type HistoryResult = JournalEntry[];
+export type HistoryResult = HistoryPage;

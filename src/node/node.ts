@@ -15,7 +15,7 @@ import { createHttpServer } from './http/server.js';
 import { twinRoutes } from './http/twin-routes.js';
 import { startIngestion, type Ingestion, type IngestionOptions } from './ingestion.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import { createRuntime, DEFAULT_HELD_OUTPUTS, type Runtime } from '../runtime/runtime.js';
 import type { ClusterOptions } from '../cluster/cluster-options.js';
 import { Rejections } from './rejections.js';
 import { LmdbStateStore } from '../store/lmdb-store.js';
@@ -204,6 +204,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     journal: options.journal,
     maxPayloadDepth: options.maxPayloadDepth,
     maxLinkTwins: options.maxLinkTwins,
+    // What the node emits while it starts is held for its sinks (below): never fewer than one
+    // sink queue takes, so any excess is dropped and counted by the queue, per sink.
+    heldOutputs: Math.max(DEFAULT_HELD_OUTPUTS, options.outputs?.queue?.capacity ?? 0),
     workers:
       workers > 0
         ? {
@@ -216,6 +219,11 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
           }
         : undefined,
   });
+  // Before anything can emit (the shards' timer recovery runs a microtask from now; workers
+  // post outputs as soon as they start): what the twins emit while the node starts, such as
+  // the sensor.offline of every timer that came due while it was down, waits for all of the
+  // node's listeners (/signals, webhooks, MQTT), which subscribe across the awaits below.
+  const releaseOutputs = runtime.holdOutputs();
   // Listen only once the runtime can serve (its workers loaded the models, or it joined its
   // cluster): /readyz is then true from its first answer, and a model that cannot load
   // fails the start with its reason instead of every request after it.
@@ -243,6 +251,9 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     if (options.dashboard !== false) await http.register(dashboardRoutes(logger));
     const mqtt = options.mqtt && options.tls ? { ...options.mqtt, tls: options.tls } : options.mqtt;
     ingestion = await startIngestion(runtime, logger, { ...options, mqtt }, rejections, access, quota);
+    // Every output listener of the node is subscribed now (signalRoutes above, the sinks in
+    // startIngestion): each gets what was held, in order, then every output as it comes.
+    releaseOutputs();
     await http.register(ingestion.routes(httpLimits));
     const deadLetters = ingestion.deadLetters;
     const adminRoutes = async (app: FastifyInstance): Promise<void> => {

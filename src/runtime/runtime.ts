@@ -8,8 +8,8 @@ import { TwinError, toTwinError } from '../errors.js';
 import type { LaneEvent, LaneKind } from '../lanes/events.js';
 import type { ValueSpec } from '../model/lane-specs.js';
 import { MemoryStateStore } from '../store/memory-store.js';
-import type { JournalEntry, StateStore } from '../store/state-store.js';
-import { rollBack } from './time-travel.js';
+import { HISTORY_POSITION, type HistoryPage, type StateStore } from '../store/state-store.js';
+import { RollBack } from './time-travel.js';
 import { normalisePath, PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
 import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from '../actors/event-input.js';
@@ -75,10 +75,23 @@ export interface RuntimeOptions {
    * its main thread).
    */
   cluster?: ClusterOptions & { advertise?: { http?: string; warp?: string } };
+  /**
+   * Most derived events kept for output listeners that have not subscribed yet (default
+   * {@link DEFAULT_HELD_OUTPUTS}; 0 keeps none, as before): those emitted before the first
+   * {@link Runtime.onOutput} listener, or while {@link Runtime.holdOutputs} holds them. Past it
+   * the oldest are dropped, counted ({@link Runtime.outputsHeldDropped}) and logged.
+   */
+  heldOutputs?: number;
 }
 
 /** Default of {@link RuntimeOptions.maxLinkTwins}: a floor of a large building, far below what fills memory. */
 export const DEFAULT_MAX_LINK_TWINS = 10_000;
+
+/**
+ * Default of {@link RuntimeOptions.heldOutputs}: what one sink queue of a node takes
+ * (SinkQueueOptions.capacity), so a sink handed the held events drops (and counts) any excess itself.
+ */
+export const DEFAULT_HELD_OUTPUTS = 10_000;
 
 /** Options of {@link Runtime.linkFilter} and {@link Runtime.listTwins}. */
 export interface MatchOptions {
@@ -126,6 +139,37 @@ export interface IngestReport {
 export type RuntimeStats = HostCounters;
 
 export type { TwinSnapshot } from '../hosting/shard-host.js';
+export type { HistoryPage } from '../store/state-store.js';
+
+/** Entries of one {@link Runtime.history} page unless `limit` says otherwise, and the most it may say. */
+export const DEFAULT_HISTORY_LIMIT = 1000;
+export const MAX_HISTORY_LIMIT = 10_000;
+/**
+ * Most journal entries {@link Runtime.readAt} rolls back (default of its `maxEntries`):
+ * rebuilding an older state is refused with TWIN_QUERY_INVALID rather than reading a
+ * journal of any length (a busy sensor journals hundreds of thousands of turns a week).
+ */
+export const MAX_ROLLBACK_ENTRIES = 100_000;
+/** Entries {@link Runtime.readAt} reads per round from the store (a worker's answer stays small). */
+const ROLLBACK_CHUNK = 1000;
+
+/** Options of {@link Runtime.history}. */
+export interface HistoryOptions {
+  /** Earliest clock time, inclusive (default 0). */
+  from?: number;
+  /** Latest clock time, inclusive (default: none). */
+  to?: number;
+  /** Most entries in the page: 1 to {@link MAX_HISTORY_LIMIT}, default {@link DEFAULT_HISTORY_LIMIT}. */
+  limit?: number;
+  /** The `next` of the previous page of the same twin: this page goes on after it. */
+  cursor?: string;
+}
+
+/** Options of {@link Runtime.readAt}. */
+export interface ReadAtOptions {
+  /** Most journal entries to roll back (default {@link MAX_ROLLBACK_ENTRIES}); past it, TWIN_QUERY_INVALID. */
+  maxEntries?: number;
+}
 
 /**
  * A twinflow runtime in this process: ingest events, send commands, read and link lanes.
@@ -152,6 +196,21 @@ export class Runtime {
   /** Listeners of the whole twin space's outputs (see {@link onOutput}'s `space`). */
   private readonly spaceListeners = new Set<(e: DerivedEvent) => void>();
   private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
+  /**
+   * Derived events no listener has had yet, oldest first from `heldHead` (see {@link holdOutputs});
+   * `spaceOnly`: another node's twin's, for `space` listeners only.
+   */
+  private held: ({ event: DerivedEvent; spaceOnly: boolean } | undefined)[] = [];
+  private heldHead = 0;
+  private readonly maxHeld: number;
+  private heldDropped = 0;
+  /** Holds taken with {@link holdOutputs} and not released yet. */
+  private holds = 0;
+  /** Once the first listeners had the held events: from then on an output goes to whoever listens. */
+  private delivering = false;
+  private releaseQueued = false;
+  /** Held events dropped past which the next warning is logged. */
+  private nextDropLog = 1;
   private readonly ingestedListeners = new Set<(events: readonly TwinEvent[]) => void>();
   /** Ingest calls awaiting commit while someone listens to onIngested, in call (arrival) order. */
   private readonly ingestedQueue: { events: (TwinEvent | undefined)[]; done: boolean }[] = [];
@@ -170,10 +229,14 @@ export class Runtime {
     this.catalog = new ModelCatalog(models, shardKey);
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.normaliser = new EventNormaliser(() => this.clock.now(), this.maxPayloadDepth);
-    const onOutput = (e: DerivedEvent): void => {
-      for (const l of this.outputListeners) l(e);
-      for (const l of this.spaceListeners) l(e);
-    };
+    this.maxHeld = options.heldOutputs ?? DEFAULT_HELD_OUTPUTS;
+    if (!(Number.isInteger(this.maxHeld) && this.maxHeld >= 0))
+      throw new TwinError(
+        'TWIN_CONFIG_INVALID',
+        `heldOutputs must be an integer of at least 0, got ${options.heldOutputs}`,
+      );
+    // Every derived event of every host (this thread, workers, cluster) goes through output().
+    const onOutput = (e: DerivedEvent): void => this.output(e, false);
     const onTurnError = (e: TwinError, path: string): void => {
       for (const l of this.errorListeners) l(e, path);
     };
@@ -197,9 +260,7 @@ export class Runtime {
         shardKey,
         cluster: options.cluster,
         advertise: options.cluster.advertise,
-        onSpaceOutput: (e) => {
-          for (const l of this.spaceListeners) l(e);
-        },
+        onSpaceOutput: (e) => this.output(e, true),
       });
     } else if (workers) {
       this.host = new WorkerShardHost(
@@ -429,23 +490,78 @@ export class Runtime {
   }
 
   /**
-   * The journal of a twin between two clock times (inclusive), oldest first: each
-   * committed turn with its cause and lane changes. Rejects with TWIN_JOURNAL_DISABLED
-   * unless `journal` is on (as does {@link readAt}).
+   * One page of a twin's journal between two clock times (inclusive), oldest first: each
+   * committed turn with its cause and lane changes, at most `limit` of them. `next` is the
+   * cursor of the following page (null when there is none): a journal can hold far more
+   * turns than one answer should, so only a page is read from the store and crosses from
+   * a worker. Pages follow the journal as it is when each is read: an entry written meanwhile
+   * is neither skipped nor repeated. Rejects with TWIN_JOURNAL_DISABLED unless `journal` is
+   * on (as does {@link readAt}), TWIN_QUERY_INVALID for a bad `limit` or `cursor`.
+   *
+   * @example
+   * ```ts
+   * let page = await rt.history(path, { from: Date.now() - 3_600_000 });
+   * while (page.next !== null) page = await rt.history(path, { from: Date.now() - 3_600_000, cursor: page.next });
+   * ```
    */
-  async history(path: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<JournalEntry[]> {
+  async history(path: string, options: HistoryOptions = {}): Promise<HistoryPage> {
     this.assertJournal();
-    return this.host.history(this.normaliser.path(path), from, to);
+    const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT)
+      throw new TwinError(
+        'TWIN_QUERY_INVALID',
+        `"limit" must be an integer from 1 to ${MAX_HISTORY_LIMIT}, got ${limit}`,
+      );
+    const cursor = options.cursor;
+    // A cursor is a store position: checked here, before it reaches the store (or a worker).
+    if (cursor !== undefined && !HISTORY_POSITION.test(cursor))
+      throw new TwinError('TWIN_QUERY_INVALID', 'cursor is not one this server issued');
+    return this.host.history(this.normaliser.path(path), {
+      from: options.from ?? 0,
+      to: options.to ?? Number.MAX_SAFE_INTEGER,
+      limit,
+      ...(cursor !== undefined && { after: cursor }),
+    });
   }
 
   /**
    * A twin's state as of clock time `at`: its current state rolled back through the
-   * journal entries after `at`, newest first. Exact within the journal's retention.
+   * journal entries after `at`, newest first. Exact within the journal's retention. The
+   * journal is read backwards from now in chunks and each chunk undone before the next is
+   * read, so memory stays at one chunk; more than `maxEntries` entries to undo (default
+   * {@link MAX_ROLLBACK_ENTRIES}) is refused with TWIN_QUERY_INVALID, naming the bound.
    */
-  async readAt(path: string, at: number): Promise<TwinSnapshot> {
+  async readAt(path: string, at: number, options: ReadAtOptions = {}): Promise<TwinSnapshot> {
     this.assertJournal(); // before the read: without a journal "as of" would silently be "now"
+    const max = options.maxEntries ?? MAX_ROLLBACK_ENTRIES;
+    if (!Number.isInteger(max) || max < 0)
+      throw new TwinError('TWIN_QUERY_INVALID', `"maxEntries" must be a non-negative integer, got ${max}`);
     const snapshot = await this.read(path);
-    return rollBack(snapshot, await this.history(path, at + 1));
+    const target = this.normaliser.path(path);
+    // Entries written after the read are undone first: each restores what the read saw.
+    const state = new RollBack(snapshot);
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.host.history(target, {
+        from: at + 1,
+        to: Number.MAX_SAFE_INTEGER,
+        // One past the bound, to tell "exactly max" from "more".
+        limit: Math.min(ROLLBACK_CHUNK, max + 1 - state.undone),
+        newestFirst: true,
+        ...(after !== undefined && { after }),
+      });
+      state.undo(page.entries);
+      if (state.undone > max)
+        throw new TwinError(
+          'TWIN_QUERY_INVALID',
+          `the state of ${snapshot.path} as of ${timeText(at)} would roll back more than ${max} journal entries (the bound of a past-state read): ask for a later time, or page through its history`,
+          { path: snapshot.path, at, maxEntries: max },
+        );
+      if (page.next === null) return state.result();
+      after = page.next;
+      // Between chunks: with the shard on this thread, a long rollback must not hold up other requests.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /**
@@ -454,11 +570,135 @@ export class Runtime {
    * external broker fed from every node gets each once; with `space: true` also those of
    * the twins other nodes run, relayed over NATS at most once (what an embedded broker's
    * subscribers and `/signals` readers of any node expect). Without a cluster both are the same.
+   *
+   * No derived event goes to nobody while a runtime starts: twins emit before anyone could
+   * subscribe (timers that came due while a node was down fire as soon as its shards start,
+   * on this thread or in the workers). Until the first listener subscribes the runtime holds
+   * what is emitted (at most `heldOutputs`, default {@link DEFAULT_HELD_OUTPUTS}; past it the
+   * oldest are dropped and counted in {@link outputsHeldDropped}) and hands it over, in order,
+   * one microtask after that subscription, to every listener subscribed by then. So subscribe
+   * every listener in one synchronous run, or take {@link holdOutputs} first when there are
+   * awaits between them.
    */
   onOutput(listener: (event: DerivedEvent) => void, options: { space?: boolean } = {}): () => void {
     const listeners = options.space === true ? this.spaceListeners : this.outputListeners;
     listeners.add(listener);
+    if (!this.delivering && this.holds === 0 && !this.releaseQueued) {
+      this.releaseQueued = true;
+      // Not at once: the listeners subscribed right after this one get the held events too,
+      // and the caller has its unsubscribe function before its listener is first called.
+      queueMicrotask(() => {
+        this.releaseQueued = false;
+        this.releaseHeld();
+      });
+    }
     return () => listeners.delete(listener);
+  }
+
+  /**
+   * Holds every derived event (at most `heldOutputs`) until the returned function is called,
+   * then hands them, in order, to every {@link onOutput} listener subscribed by then; later
+   * events go out as they come. For an embedder that subscribes its listeners with awaits
+   * between them (startNode: `/signals`, then webhooks and MQTT outputs once the broker is
+   * up): take it right after createRuntime, release it once all are subscribed, and each of
+   * them gets every event from the start. Holds nest; calling a release again does nothing.
+   * With `heldOutputs: 0` nothing is held.
+   *
+   * @example
+   * ```ts
+   * const rt = createRuntime({ models, store });
+   * const release = rt.holdOutputs();
+   * rt.onOutput(toSignals, { space: true });
+   * await broker.listening;
+   * rt.onOutput(toBroker);
+   * release(); // both get the sensor.offline of timers that came due while the node was down
+   * ```
+   */
+  holdOutputs(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.releaseHeld();
+    };
+  }
+
+  /** Derived events held now for listeners to come (see {@link holdOutputs}). */
+  get outputsHeld(): number {
+    return this.held.length - this.heldHead;
+  }
+
+  /** Derived events dropped (oldest first) because more than `heldOutputs` were held at once. */
+  get outputsHeldDropped(): number {
+    return this.heldDropped;
+  }
+
+  /** Where every derived event goes: held while the start (or a {@link holdOutputs}) lasts, else to the listeners. */
+  private output(event: DerivedEvent, spaceOnly: boolean): void {
+    // Behind held ones too, so that listeners get them in the order they were emitted.
+    if (this.maxHeld === 0 || (this.delivering && this.holds === 0 && this.heldHead === this.held.length))
+      this.deliver(event, spaceOnly);
+    else this.hold(event, spaceOnly);
+  }
+
+  private hold(event: DerivedEvent, spaceOnly: boolean): void {
+    if (this.held.length - this.heldHead >= this.maxHeld) {
+      this.held[this.heldHead++] = undefined;
+      this.heldDropped++;
+      // At 1, 10, 100, … drops: a runtime nobody ever listens to drops one per output from here on.
+      if (this.heldDropped >= this.nextDropLog) {
+        this.nextDropLog *= 10;
+        this.log.warn(
+          { dropped: this.heldDropped, heldOutputs: this.maxHeld },
+          'derived events held for output listeners that have not subscribed: dropping the oldest',
+        );
+      }
+    }
+    this.held.push({ event, spaceOnly });
+    if (this.heldHead > 1024 && this.heldHead * 2 > this.held.length) {
+      this.held = this.held.slice(this.heldHead);
+      this.heldHead = 0;
+    }
+  }
+
+  /** Hands the held events to the listeners, unless a hold is still taken or nobody listens yet. */
+  private releaseHeld(): void {
+    if (this.holds > 0) return;
+    if (!this.delivering) {
+      if (this.outputListeners.size === 0 && this.spaceListeners.size === 0) return; // the first one left again
+      this.delivering = true;
+    }
+    // A listener may take a hold: the rest then waits for its release.
+    while (this.heldHead < this.held.length && this.holds === 0) {
+      const { event, spaceOnly } = this.held[this.heldHead]!;
+      this.held[this.heldHead++] = undefined;
+      this.deliver(event, spaceOnly);
+    }
+    if (this.heldHead === this.held.length) {
+      this.held = [];
+      this.heldHead = 0;
+    }
+  }
+
+  /** One listener that throws neither stops the others nor the commit that emitted the event. */
+  private deliver(event: DerivedEvent, spaceOnly: boolean): void {
+    if (!spaceOnly)
+      for (const l of this.outputListeners) {
+        try {
+          l(event);
+        } catch (err) {
+          this.log.error({ err, type: event.type }, 'output listener threw');
+        }
+      }
+    for (const l of this.spaceListeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.log.error({ err, type: event.type }, 'output listener threw');
+      }
+    }
   }
 
   /** Calls `listener` when a handler throws (the turn was rolled back). */
@@ -563,6 +803,9 @@ export class Runtime {
     if (this.closed) return;
     this.closed = true;
     await this.host.close();
+    // Still held now means nobody subscribed (or a hold was never released): nobody will.
+    this.held = [];
+    this.heldHead = 0;
   }
 
   /** Without the journal there is no history: an empty answer would read as "nothing happened". */
@@ -577,6 +820,12 @@ export class Runtime {
   private assertOpen(): void {
     if (this.closed) throw new TwinError('TWIN_RUNTIME_CLOSED');
   }
+}
+
+/** A clock time in an error message: RFC 3339 when it is a date, else the number. */
+function timeText(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
 
 /** Creates a runtime (see {@link Runtime}). */

@@ -1,5 +1,5 @@
 import type { Database } from 'lmdb';
-import type { JournalEntry } from './state-store.js';
+import type { HistoryPage, HistoryQuery, JournalEntry } from './state-store.js';
 import { MAX_TIME, SEP, seqKey, timeKey } from './lmdb-keys.js';
 import type { Commits } from './lmdb-commits.js';
 
@@ -18,7 +18,7 @@ const COMPACT_EVERY = 1000;
  * ```ts
  * journal.append(entry, commits); // queued with the batch's other writes
  * journal.afterBatch(commits);    // the sequence and, now and then, a compaction
- * journal.history('/room/1', 0, Date.now());
+ * journal.history('/room/1', { from: 0, to: Date.now(), limit: 1000 }); // { entries, next }
  * ```
  */
 export class LmdbJournal {
@@ -70,15 +70,35 @@ export class LmdbJournal {
     }
   }
 
-  /** A twin's journal entries with `from <= time <= to`, oldest first. */
-  history(path: string, from: number, to: number): JournalEntry[] {
-    const out: JournalEntry[] = [];
-    const range = {
-      start: path + SEP + timeKey(Math.max(0, from)),
-      end: path + SEP + timeKey(Math.min(to, MAX_TIME)) + SEP + '\uffff',
-    };
-    for (const { value } of this.journal.getRange(range)) out.push(value);
-    return out;
+  /**
+   * One page of a twin's journal (see {@link HistoryQuery}): a cursor over its key range,
+   * read no further than the page and one entry past it (to tell whether more follow).
+   * A position is the key's part after the path without its separator; the page starts at
+   * that key and skips it, so an entry appended meanwhile is neither skipped nor repeated.
+   */
+  history(path: string, query: HistoryQuery): HistoryPage {
+    const from = Math.max(0, query.from);
+    const to = Math.min(query.to, MAX_TIME);
+    // timeKey is fixed-width only up to MAX_TIME: a later `from` would sort before it.
+    if (from > to) return { entries: [], next: null };
+    const prefix = path + SEP;
+    const low = prefix + timeKey(from);
+    const high = prefix + timeKey(to) + SEP + '\uffff';
+    const resume =
+      query.after === undefined ? undefined : prefix + query.after.slice(0, 15) + SEP + query.after.slice(15);
+    // lmdb-js reads `reverse` ranges from `start` down to `end` (exclusive).
+    const range = query.newestFirst
+      ? { start: resume !== undefined && resume < high ? resume : high, end: low, reverse: true }
+      : { start: resume !== undefined && resume > low ? resume : low, end: high };
+    const entries: JournalEntry[] = [];
+    let last = '';
+    for (const { key, value } of this.journal.getRange({ ...range, limit: query.limit + 2 })) {
+      if (key === resume) continue;
+      if (entries.length === query.limit) return { entries, next: last.slice(prefix.length).replace(SEP, '') };
+      entries.push(value);
+      last = key;
+    }
+    return { entries, next: null };
   }
 
   /** Deletes journal entries older than `before` (oldest first, through the time index). */

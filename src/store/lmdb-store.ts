@@ -9,7 +9,8 @@ import { corruptRecord, LmdbQuarantine, type QuarantinedBytes } from './lmdb-qua
 import { LmdbTimerIndex } from './lmdb-timer-index.js';
 import {
   UnstorableWritesError,
-  type JournalEntry,
+  type HistoryPage,
+  type HistoryQuery,
   type StateStore,
   type StateWrite,
   type StoredTwin,
@@ -228,9 +229,10 @@ export class LmdbStateStore implements StateStore {
     return this.quarantineDb.twin(path, reason);
   }
 
-  /** A twin's journal entries with `from <= time <= to`, oldest first. */
-  history(path: string, from: number, to: number): JournalEntry[] {
-    return this.journal.history(path, from, to);
+  /** One page of a twin's journal (see {@link HistoryQuery}). */
+  history(path: string, query: HistoryQuery): HistoryPage {
+    assertKeyFits(path, 33); // ␟ time ␟ writer seq
+    return this.journal.history(path, query);
   }
 
   /**

@@ -1,4 +1,14 @@
-import type { JournalEntry, LiveRecord, LiveRecords, StateStore, StateWrite, StoredTwin } from './state-store.js';
+import {
+  historyPosition,
+  type HistoryPage,
+  type HistoryQuery,
+  type JournalEntry,
+  type LiveRecord,
+  type LiveRecords,
+  type StateStore,
+  type StateWrite,
+  type StoredTwin,
+} from './state-store.js';
 
 interface MutableTwin {
   values: Readonly<Record<string, unknown>>;
@@ -89,8 +99,28 @@ export class MemoryStateStore implements StateStore, LiveRecords {
       if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) yield path;
   }
 
-  history(path: string, from: number, to: number): JournalEntry[] {
-    return (this.journal.get(path) ?? []).filter((e) => e.time >= from && e.time <= to);
+  /**
+   * One page of a twin's journal, in the order it was appended (a position's sequence is
+   * the entry's index in it: the list only grows, until {@link forget} drops it whole).
+   */
+  history(path: string, query: HistoryQuery): HistoryPage {
+    const all = this.journal.get(path) ?? [];
+    const step = query.newestFirst ? -1 : 1;
+    const after = query.after === undefined ? undefined : Number(query.after.slice(18));
+    const entries: JournalEntry[] = [];
+    let last = -1;
+    for (
+      let i = after !== undefined ? after + step : step > 0 ? 0 : all.length - 1;
+      i >= 0 && i < all.length;
+      i += step
+    ) {
+      const e = all[i]!;
+      if (e.time < query.from || e.time > query.to) continue;
+      if (entries.length === query.limit) return { entries, next: historyPosition(all[last]!.time, 0, last) };
+      entries.push(e);
+      last = i;
+    }
+    return { entries, next: null };
   }
 
   async close(): Promise<void> {}

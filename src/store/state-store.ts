@@ -38,6 +38,43 @@ export interface JournalEntry {
   readonly changes: readonly JournalChange[];
 }
 
+/**
+ * What one read of a twin's journal returns: its entries with `from <= time <= to`, in
+ * journal order (oldest first, or newest first with `newestFirst`), at most `limit` of
+ * them, continuing past `after` (the {@link HistoryPage.next} of the previous page). A
+ * store reads only the page: a twin's journal can hold far more than fits in an answer.
+ */
+export interface HistoryQuery {
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+  /** A position this store issued ({@link HISTORY_POSITION}); the page starts after it. */
+  readonly after?: string;
+  readonly newestFirst?: boolean;
+}
+
+/** One page of a twin's journal; `next` is where the following page starts, null when the range has no more. */
+export interface HistoryPage {
+  readonly entries: JournalEntry[];
+  readonly next: string | null;
+}
+
+/**
+ * The shape of a journal position: 30 decimal digits (time 15, writer 3, sequence 12), so
+ * that string order is journal order. Positions cross threads and reach clients (as a
+ * cursor), so the runtime checks them against this before a store reads from one.
+ */
+export const HISTORY_POSITION = /^\d{30}$/;
+
+/** The position of an entry written at `time` by `writer` as its `seq`-th (see {@link HISTORY_POSITION}). */
+export function historyPosition(time: number, writer: number, seq: number): string {
+  return (
+    String(Math.max(0, Math.floor(time))).padStart(15, '0') +
+    String(writer).padStart(3, '0') +
+    String(seq).padStart(12, '0')
+  );
+}
+
 export type StateWrite =
   /**
    * Replaces the twin's record. `created`: the twin knows the store held no record for it
@@ -149,7 +186,7 @@ export interface StateStore {
    * before its step commits, and could not go back to the stored state after a failure.
    */
   liveRecords?(): LiveRecords | undefined;
-  /** Journal entries of `path` with `from <= time <= to`, oldest first (stores without a journal return []). */
-  history(path: string, from: number, to: number): JournalEntry[];
+  /** One page of `path`'s journal (see {@link HistoryQuery}; stores without a journal return no entries). */
+  history(path: string, query: HistoryQuery): HistoryPage;
   close(): Promise<void>;
 }

@@ -44,7 +44,7 @@ describe('journal, history and state as of a time', () => {
       journal: true,
       store: LmdbStateStore.open({ path: dir }),
     });
-    const sensorHistory = await rt2.history(`${ROOM}/sensors/climate`);
+    const sensorHistory = (await rt2.history(`${ROOM}/sensors/climate`)).entries;
     const events = sensorHistory.filter((e) => e.cause.kind === 'event');
     expect(events.map((e) => [e.time - T0, e.cause.id])).toEqual([
       [0, 'a'],
@@ -57,9 +57,9 @@ describe('journal, history and state as of a time', () => {
       { temperature: 20, humidity: 40 },
       { temperature: 22, humidity: 40 },
     ]);
-    const roomTurns = await rt2.history(ROOM);
+    const roomTurns = (await rt2.history(ROOM)).entries;
     expect(roomTurns.every((e) => e.cause.kind === 'join' || e.cause.kind === 'start')).toBe(true);
-    expect((await rt2.history(ROOM, T0 + MIN, T0 + MIN)).length).toBeGreaterThan(0);
+    expect((await rt2.history(ROOM, { from: T0 + MIN, to: T0 + MIN })).entries.length).toBeGreaterThan(0);
 
     expect((await rt2.readAt(ROOM, T0)).lanes).toMatchObject({ temperature: 20, occupied: false });
     expect((await rt2.readAt(ROOM, T0 + MIN)).lanes).toMatchObject({ temperature: 22, occupied: true });

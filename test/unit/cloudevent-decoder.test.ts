@@ -268,4 +268,20 @@ describe('CloudEvent decoder', () => {
     expect(parseTimestamp('2016-12-31T23:59:60Z')).toBe(Date.UTC(2017, 0, 1));
     expect(() => parseTimestamp('2020-02-30T00:00:00Z')).toThrow(TwinError);
   });
+
+  it('reads the years 0000-0099 as such (Date.UTC reads them as 1900-1999), and never reads "" as a time', () => {
+    for (const text of [
+      '0050-06-01T00:00:00Z',
+      '0000-01-01T00:00:00Z',
+      '0099-12-31T23:59:59.999Z',
+      '0004-02-29T12:00:00+02:00',
+    ])
+      expect(new Date(parseTimestamp(text)).toISOString(), text).toBe(
+        new Date(Date.parse(text.replace(/^(\d{4})/, '+00$1'))).toISOString(),
+      );
+    expect(new Date(parseTimestamp('0050-06-01T00:00:00Z')).getUTCFullYear()).toBe(50);
+    expect(() => parseTimestamp('0003-02-29T00:00:00Z')).toThrow(TwinError); // not a leap year
+    expect(parseTimestamp('0100-01-01T00:00:00Z')).toBe(Date.UTC(100, 0, 1));
+    expect(() => parseTimestamp('')).toThrow(TwinError);
+  });
 });

@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { ErrorCodes } from '../../errors.js';
+import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_ROLLBACK_ENTRIES } from '../../runtime/runtime.js';
 
 const error = { $ref: '#/components/schemas/Error' };
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
+/** How the read routes take a time (src/node/http/params.ts). */
+const TIME =
+  'epoch ms as a decimal integer, or an RFC 3339 timestamp with its offset such as 2026-01-01T00:00:00Z; anything else is a 400';
 const pathParam = {
   name: 'path',
   in: 'path',
@@ -38,13 +42,13 @@ export const openApiDocument = {
           {
             name: 'lanes',
             in: 'query',
-            description: 'Comma-separated lane names (default: all)',
+            description: 'Comma-separated lane names (default: all; an empty list or name is a 400)',
             schema: { type: 'string' },
           },
           {
             name: 'at',
             in: 'query',
-            description: 'The state as of this time, from the journal (epoch ms or RFC 3339)',
+            description: `The state as of this time, from the journal: ${TIME}. Rolls back at most ${MAX_ROLLBACK_ENTRIES} journal entries`,
             schema: { type: 'string' },
           },
         ],
@@ -53,7 +57,9 @@ export const openApiDocument = {
             description: 'The twin',
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Twin' } } },
           },
-          400: errorResponse('Invalid path (TWIN_PATH_INVALID) or `at` (TWIN_QUERY_INVALID)'),
+          400: errorResponse(
+            `Invalid path (TWIN_PATH_INVALID); a parameter given twice, an empty \`lanes\` name, an unreadable \`at\`, or an \`at\` whose state would roll back more than ${MAX_ROLLBACK_ENTRIES} journal entries (TWIN_QUERY_INVALID); no journal (TWIN_JOURNAL_DISABLED)`,
+          ),
           404: errorResponse('No route matches the path (TWIN_NO_ROUTE) or no such lane (TWIN_LANE_NOT_FOUND)'),
         },
       },
@@ -67,7 +73,7 @@ export const openApiDocument = {
           {
             name: 'from',
             in: 'query',
-            description: 'Earliest time, inclusive (epoch ms or RFC 3339; default 0)',
+            description: `Earliest time, inclusive (${TIME}; default 0)`,
             schema: { type: 'string' },
           },
           {
@@ -76,14 +82,47 @@ export const openApiDocument = {
             description: 'Latest time, inclusive (default: no limit); must not be before `from`',
             schema: { type: 'string' },
           },
+          {
+            name: 'limit',
+            in: 'query',
+            description: 'Most entries in the page (a decimal integer)',
+            schema: { type: 'integer', minimum: 1, maximum: MAX_HISTORY_LIMIT, default: DEFAULT_HISTORY_LIMIT },
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            description: 'The `next` of the previous page (with the same `from` and `to`)',
+            schema: { type: 'string' },
+          },
         ],
         responses: {
           200: {
-            description: '`{ path, from, to, entries }`, oldest first',
-            content: { 'application/json': { schema: { type: 'object' } } },
+            description:
+              'A page of the journal, oldest first; `next` is the cursor of the following page, null after the last. Entries written meanwhile are neither skipped nor repeated',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['path', 'from', 'to', 'entries', 'next'],
+                  properties: {
+                    path: { type: 'string' },
+                    from: { type: 'integer' },
+                    to: { type: 'integer' },
+                    entries: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        description: '`{ path, time, seq, cause, changes: [[lane, key, old, new]] }`',
+                      },
+                    },
+                    next: { type: ['string', 'null'] },
+                  },
+                },
+              },
+            },
           },
           400: errorResponse(
-            'Invalid path (TWIN_PATH_INVALID), or `from`/`to` empty, unreadable or from > to (TWIN_QUERY_INVALID)',
+            'Invalid path (TWIN_PATH_INVALID); a parameter given twice, `from`/`to` empty, unreadable or from > to, a `limit` outside 1..10000 or not a decimal integer, a cursor this server did not issue (TWIN_QUERY_INVALID); no journal (TWIN_JOURNAL_DISABLED)',
           ),
         },
       },
@@ -92,8 +131,21 @@ export const openApiDocument = {
       post: {
         summary: 'Send a command',
         operationId: 'sendCommand',
-        parameters: [pathParam, { name: 'lane', in: 'path', required: true, schema: { type: 'string' } }],
-        requestBody: { description: 'The command value as JSON', content: { 'application/json': { schema: {} } } },
+        parameters: [
+          pathParam,
+          { name: 'lane', in: 'path', required: true, schema: { type: 'string' } },
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            description:
+              'Makes a retry apply once: a command to the same twin and lane with the key of one the twin took recently (its dedupe window) is answered 202 without running again, whatever its body. 1-256 printable ASCII characters; once at most',
+            schema: { type: 'string', minLength: 1, maxLength: 256 },
+          },
+        ],
+        requestBody: {
+          description: 'The command value as JSON (no body is `null`)',
+          content: { 'application/json': { schema: {} } },
+        },
         responses: {
           202: {
             description: 'Accepted and committed',
@@ -101,7 +153,12 @@ export const openApiDocument = {
               'application/json': { schema: { type: 'object', properties: { status: { const: 'accepted' } } } },
             },
           },
+          400: errorResponse(
+            'Bad JSON (TWIN_PAYLOAD_INVALID), nested too deep (TWIN_PAYLOAD_TOO_DEEP), a value lane the model computes (TWIN_LANE_KIND), a malformed or repeated Idempotency-Key (TWIN_QUERY_INVALID), an invalid path (TWIN_PATH_INVALID)',
+          ),
           404: errorResponse('No such twin or lane'),
+          413: errorResponse('Body over --http-max-body (default 1 MiB; TWIN_PAYLOAD_TOO_LARGE)'),
+          415: errorResponse('A content type other than JSON (TWIN_CONTENT_TYPE)'),
           422: errorResponse('The model rejected the command (TWIN_PAYLOAD_REJECTED)'),
         },
       },
@@ -167,7 +224,7 @@ export const openApiDocument = {
           {
             name: 'model',
             in: 'query',
-            description: 'Comma-separated model names; an unknown one is a 400',
+            description: 'Comma-separated model names; an unknown or empty one is a 400',
             schema: { type: 'string' },
             example: 'room',
           },
@@ -184,10 +241,15 @@ export const openApiDocument = {
             name: 'lanes',
             in: 'query',
             description:
-              'Comma-separated lanes to return (default: all); items of models without a lane omit it, a lane none of the queried models has is a 400',
+              'Comma-separated lanes to return (default: all); items of models without a lane omit it, a lane none of the queried models has (or an empty name) is a 400',
             schema: { type: 'string' },
           },
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          {
+            name: 'limit',
+            in: 'query',
+            description: 'A decimal integer',
+            schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
           { name: 'cursor', in: 'query', description: 'The `next` of the previous page', schema: { type: 'string' } },
         ],
         responses: {
@@ -207,7 +269,10 @@ export const openApiDocument = {
             },
           },
           400: errorResponse(
-            'Bad filter, where clause, limit or cursor, `under` with `filter`, an unknown model or lane (TWIN_QUERY_INVALID, TWIN_FILTER_INVALID, TWIN_PATH_INVALID)',
+            'Bad filter, where clause, limit or cursor, a parameter other than `where` given twice, an empty value or list item, `under` with `filter`, an unknown model or lane (TWIN_QUERY_INVALID, TWIN_FILTER_INVALID, TWIN_PATH_INVALID)',
+          ),
+          422: errorResponse(
+            '`under`/`filter` matches more twins than --max-link-twins (default 10 000), counted before any is read (TWIN_TOO_MANY_TWINS): narrow it',
           ),
         },
       },
@@ -283,6 +348,48 @@ export const openApiDocument = {
           },
           400: errorResponse('Unreadable timeout (TWIN_QUERY_INVALID)'),
           503: errorResponse('Still busy after the timeout (TWIN_NOT_SETTLED)'),
+        },
+      },
+    },
+    '/dead-letters': {
+      get: {
+        summary: 'Input twinflow refused and output sinks gave up on, newest first',
+        operationId: 'deadLetters',
+        description:
+          'Needs `admin` on every path when access rules are on; served on the admin listener when there is one. The store keeps the newest 1000.',
+        parameters: [
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+          },
+          {
+            name: 'origin',
+            in: 'query',
+            description: 'Only dead letters of this origin',
+            schema: { type: 'string', enum: ['mqtt', 'http', 'output'] },
+          },
+        ],
+        responses: {
+          200: {
+            description:
+              '`{ total, evicted, items }`: dead letters ever recorded, how many the bound pushed out, and the newest (`{ seq, at, origin, code, message, where?, sender?, path?, id?, source?, preview?, size?, event? }`)',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['total', 'evicted', 'items'],
+                  properties: {
+                    total: { type: 'integer' },
+                    evicted: { type: 'integer' },
+                    items: { type: 'array', items: { type: 'object' } },
+                  },
+                },
+              },
+            },
+          },
+          400: errorResponse('Unreadable limit or origin (TWIN_QUERY_INVALID)'),
+          403: errorResponse('The principal is not an admin (TWIN_FORBIDDEN)'),
         },
       },
     },

@@ -3,21 +3,16 @@ import type { FastifyInstance } from 'fastify';
 import { TwinError } from '../../errors.js';
 import { TwinPath } from '../../topology/index.js';
 import { decodeCursor, encodeCursor, matchesWhere, parseWhere } from './query.js';
+import { integerParam, nameList, queryParams } from './params.js';
 import type { Runtime, TwinSnapshot } from '../../runtime/runtime.js';
 
 /** Most twins one page request reads before it answers (with a cursor to go on). */
 export const MAX_SCAN = 5000;
 const READ_CHUNK = 256;
 
-interface QueryString {
-  under?: string;
-  filter?: string;
-  model?: string;
-  where?: string | string[];
-  lanes?: string;
-  limit?: string;
-  cursor?: string;
-}
+/** The parameters of `GET /twins`, each read through params.ts: `where` may repeat, the others may not. */
+const SINGLE = ['under', 'filter', 'model', 'lanes', 'limit', 'cursor'] as const;
+type QueryString = ReturnType<typeof queryParams<(typeof SINGLE)[number], 'where'>>;
 
 /**
  * `GET /twins`: a subtree query. `under` (a path) or `filter` (a wildcard path filter)
@@ -33,18 +28,17 @@ interface QueryString {
  */
 export function queryRoutes(rt: Runtime) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.get<{ Querystring: QueryString }>('/twins', async (req) => {
-      const q = req.query;
+    app.get('/twins', async (req) => {
+      const q = queryParams(req.query, SINGLE, ['where']);
       const filter = subtreeFilter(q);
-      const models = q.model ? new Set(q.model.split(',').filter(Boolean)) : null;
-      const where = (Array.isArray(q.where) ? q.where : q.where ? [q.where] : []).map(parseWhere);
-      const lanes = q.lanes ? q.lanes.split(',').filter(Boolean) : null;
+      const modelList = nameList(q.model, 'model');
+      const models = modelList ? new Set(modelList) : null;
+      const where = q.where.map(parseWhere);
+      const lanes = nameList(q.lanes, 'lanes') ?? null;
       checkNames(rt, models, lanes);
-      const limit = q.limit === undefined ? 100 : Number(q.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-        throw new TwinError('TWIN_QUERY_INVALID', `limit must be an integer 1..1000, got ${q.limit}`);
-      }
-      const after = q.cursor ? decodeCursor(q.cursor) : null;
+      const limit = integerParam(q.limit, 'limit', { min: 1, max: 1000, fallback: 100 });
+      // An empty cursor is refused like any other it did not issue, not read as "first page".
+      const after = q.cursor !== undefined ? decodeCursor(q.cursor) : null;
 
       // Within what the principal may read: other twins are neither listed nor counted toward the limit.
       if (!req.grants.allowsAnywhere('read')) throw forbidden('read', filter);

@@ -105,3 +105,22 @@ export function decodeCursor(cursor: string): string {
     throw new TwinError('TWIN_QUERY_INVALID', 'cursor is not one this server issued', { cursor });
   return path;
 }
+
+/**
+ * `GET /twins/{path}/history` cursors: a journal position (see Runtime.history), base64url
+ * like {@link encodeCursor}'s paths. Whether a decoded cursor is a position is the
+ * runtime's check, made before the store reads from it.
+ *
+ * @example
+ * ```ts
+ * decodeHistoryCursor(encodeHistoryCursor(page.next)); // page.next
+ * ```
+ */
+export function encodeHistoryCursor(position: string): string {
+  return Buffer.from(position, 'latin1').toString('base64url');
+}
+
+/** Reverses {@link encodeHistoryCursor}. */
+export function decodeHistoryCursor(cursor: string): string {
+  return Buffer.from(cursor, 'base64url').toString('latin1');
+}

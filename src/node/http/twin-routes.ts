@@ -3,52 +3,67 @@ import { warmPrefix, warmUnder } from './warm-routes.js';
 import type { FastifyInstance } from 'fastify';
 import { TwinError } from '../../errors.js';
 import { TwinPath } from '../../topology/index.js';
-import type { Runtime, TwinSnapshot } from '../../runtime/runtime.js';
+import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, type Runtime, type TwinSnapshot } from '../../runtime/runtime.js';
+import { integerParam, nameList, queryParams, timeParam } from './params.js';
+import { decodeHistoryCursor, encodeHistoryCursor } from './query.js';
 
 /**
  * `GET /twins/{path}[?lanes=a,b][&at=T]` reads a twin (as of time T with `at`, from the
- * journal); `GET /twins/{path}/history?from=T&to=T` lists its journaled turns;
+ * journal); `GET /twins/{path}/history?from=T&to=T[&limit=n][&cursor=c]` lists a page of its
+ * journaled turns (`next` is the cursor of the following page);
  * `POST /twins/{path}/commands/{lane}` sends the JSON body as a command (an `Idempotency-Key`
  * header makes a retry with the same key apply once) and answers 202
  * once its effects are committed; `POST /twins/{path}/warm` starts the stored twins at and
  * under the path that are not live (`Runtime.warm`), `POST /twins/warm` all of them
  * (unless `warm` is false: a node with an admin listener serves them there, see warmRoutes).
- * Times are epoch ms or RFC 3339.
+ * Times are epoch ms or RFC 3339; every query parameter is read through params.ts (once
+ * each, strictly).
  */
 export function twinRoutes(rt: Runtime, options: { warm?: boolean } = {}) {
   const servesWarm = options.warm !== false;
   return async (app: FastifyInstance): Promise<void> => {
-    app.get<{ Params: { '*': string }; Querystring: { lanes?: string; at?: string; from?: string; to?: string } }>(
-      '/twins/*',
-      async (req) => {
-        const raw = req.params['*'];
-        const history = /^(.*)\/history$/.exec(raw);
-        // "…/history" is the history of the twin above it, unless a model is routed to the full path.
-        if (history && !rt.isRouted(raw) && rt.isRouted(history[1]!)) {
-          needRight(req, 'read', history[1]!);
-          const from = parseTime(req.query.from, 'from') ?? 0;
-          const to = parseTime(req.query.to, 'to') ?? Number.MAX_SAFE_INTEGER;
-          if (from > to)
-            throw new TwinError(
-              'TWIN_QUERY_INVALID',
-              `"from" must be <= "to", got from=${req.query.from ?? from} to=${req.query.to ?? to}`,
-              { from, to },
-            );
-          return {
-            path: '/' + history[1]!.replace(/^\//, ''),
-            from,
-            to,
-            entries: await rt.history(history[1]!, from, to),
-          };
-        }
-        needRight(req, 'read', raw);
-        const lanes = req.query.lanes ? req.query.lanes.split(',').filter(Boolean) : undefined;
-        const at = parseTime(req.query.at, 'at');
-        if (at === undefined) return rt.read(raw, lanes);
-        const then = await rt.readAt(raw, at);
-        return lanes ? pickLanes(rt, then, lanes) : then;
-      },
-    );
+    app.get<{ Params: { '*': string } }>('/twins/*', async (req) => {
+      const raw = req.params['*'];
+      const history = /^(.*)\/history$/.exec(raw);
+      // "…/history" is the history of the twin above it, unless a model is routed to the full path.
+      if (history && !rt.isRouted(raw) && rt.isRouted(history[1]!)) {
+        needRight(req, 'read', history[1]!);
+        const q = queryParams(req.query, ['from', 'to', 'limit', 'cursor']);
+        const from = timeParam(q.from, 'from') ?? 0;
+        const to = timeParam(q.to, 'to') ?? Number.MAX_SAFE_INTEGER;
+        if (from > to)
+          throw new TwinError(
+            'TWIN_QUERY_INVALID',
+            `"from" must be <= "to", got from=${q.from ?? from} to=${q.to ?? to}`,
+            { from, to },
+          );
+        const limit = integerParam(q.limit, 'limit', {
+          min: 1,
+          max: MAX_HISTORY_LIMIT,
+          fallback: DEFAULT_HISTORY_LIMIT,
+        });
+        const page = await rt.history(history[1]!, {
+          from,
+          to,
+          limit,
+          ...(q.cursor !== undefined && { cursor: decodeHistoryCursor(q.cursor) }),
+        });
+        return {
+          path: '/' + history[1]!.replace(/^\//, ''),
+          from,
+          to,
+          entries: page.entries,
+          next: page.next === null ? null : encodeHistoryCursor(page.next),
+        };
+      }
+      needRight(req, 'read', raw);
+      const q = queryParams(req.query, ['lanes', 'at']);
+      const lanes = nameList(q.lanes, 'lanes');
+      const at = timeParam(q.at, 'at');
+      if (at === undefined) return rt.read(raw, lanes);
+      const then = await rt.readAt(raw, at);
+      return lanes ? pickLanes(rt, then, lanes) : then;
+    });
 
     app.post<{ Params: { '*': string } }>('/twins/*', async (req, reply) => {
       const raw = req.params['*'];
@@ -98,13 +113,4 @@ function pickLanes(rt: Runtime, then: TwinSnapshot, lanes: readonly string[]): T
     ...then,
     lanes: Object.fromEntries(lanes.filter((l) => Object.hasOwn(then.lanes, l)).map((l) => [l, then.lanes[l]])),
   };
-}
-
-/** An absent time is undefined; an empty one (`?at=`) is a mistake, not "absent". */
-function parseTime(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const ms = /^\d+$/.test(raw) ? Number(raw) : raw.trim() === '' ? NaN : Date.parse(raw);
-  if (!Number.isFinite(ms))
-    throw new TwinError('TWIN_QUERY_INVALID', `"${name}" must be epoch ms or an RFC 3339 time, got "${raw}"`);
-  return ms;
 }

@@ -234,13 +234,18 @@ export function decodeBytes(bytes: Uint8Array, contentType: string | undefined):
 
 const TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|([+-])(\d\d)(?::?(\d\d))?)$/;
 const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** 400 Gregorian years (146 097 days) in ms: the calendar's cycle. */
+const MS_PER_400_YEARS = 146_097 * 86_400_000;
 
-let lastTimeText = '';
+/** The last text parsed and its time; none at first (an initial '' would have made '' read as 0). */
+let lastTimeText: string | undefined;
 let lastTimeMs = 0;
 
 /**
  * Parses an RFC 3339 timestamp to epoch ms, or throws TWIN_CLOUDEVENT_INVALID. The last
  * result is remembered: a batch or a burst from one device often repeats its timestamp.
+ * The HTTP read routes parse their times (`at`, `from`, `to`) with it too, so an event's
+ * `time` and a query's time are read by one rule.
  */
 export function parseTimestamp(text: string): number {
   if (text === lastTimeText) return lastTimeMs;
@@ -271,7 +276,13 @@ function parseTimestampUncached(text: string): number {
     ) {
       const frac = m[7] ? Math.floor(Number(m[7]) * 1000) : 0;
       const offset = (m[9] === '-' ? -1 : 1) * (tzH * 60 + tzM) * 60_000;
-      return Date.UTC(y, mo - 1, d, h, mi, s, frac) - offset;
+      // Date.UTC reads years 0-99 as 1900-1999 (a two-digit year): those are computed 400
+      // years later, where the Gregorian calendar repeats day for day, and moved back.
+      const utc =
+        y < 100
+          ? Date.UTC(y + 400, mo - 1, d, h, mi, s, frac) - MS_PER_400_YEARS
+          : Date.UTC(y, mo - 1, d, h, mi, s, frac);
+      return utc - offset;
     }
   }
   throw invalid(`"time" is not an RFC 3339 timestamp: ${JSON.stringify(text.slice(0, 40))}`);

@@ -43,7 +43,7 @@ export class Outputs {
    * takes only the outputs of the twins this node runs, so each output reaches it once.
    */
   constructor(
-    rt: Runtime,
+    private readonly rt: Runtime,
     deadLetters: DeadLetterStore,
     log: Logger,
     options: OutputOptions,
@@ -71,10 +71,14 @@ export class Outputs {
     );
   }
 
-  /** Counters per sink name. */
+  /**
+   * Counters per sink name. `dropped` includes the derived events the runtime dropped while
+   * holding them for listeners still to subscribe (Runtime.outputsHeldDropped): no sink got those.
+   */
   stats(): Record<string, SinkStats> {
     const out: Record<string, SinkStats> = {};
-    for (const q of this.queues) out[q.sink.name] = { ...q.stats };
+    const unheard = this.rt.outputsHeldDropped;
+    for (const q of this.queues) out[q.sink.name] = { ...q.stats, dropped: q.stats.dropped + unheard };
     return out;
   }
 

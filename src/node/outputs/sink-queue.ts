@@ -29,7 +29,10 @@ export interface SinkQueueOptions {
 export interface SinkStats {
   delivered: number;
   retries: number;
-  /** Dropped because the queue was full (oldest first). */
+  /**
+   * Dropped because the queue was full (oldest first); in `Outputs.stats()` also those the
+   * runtime dropped while holding them for the node's sinks during its start (Runtime.holdOutputs).
+   */
   dropped: number;
   deadLettered: number;
   queued: number;
