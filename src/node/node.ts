@@ -6,7 +6,7 @@ import type { StateStore } from '../store/state-store.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi.js';
 import { modelRoutes } from './http/model-routes.js';
-import { signalRoutes } from './http/signal-routes.js';
+import { signalRoutes, type SignalLimits } from './http/signal-routes.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { queryRoutes } from './http/query-routes.js';
 import { settleRoutes } from './http/settle-routes.js';
@@ -71,6 +71,8 @@ export interface NodeOptions extends IngestionOptions, StorageOptions, LimitOpti
   warp?: WarpOptions;
   /** Bounds of the HTTP front: timeouts, connection cap, batch size (see {@link HttpLimits}). */
   httpLimits?: Partial<HttpLimits>;
+  /** Bounds of `GET /signals`: readers at once, bytes a reader may leave unread (see {@link SignalLimits}). */
+  signals?: Partial<SignalLimits>;
   /**
    * Who may do what: an access file's path (reloaded when it changes; see docs/security.md)
    * or an {@link AccessControl}. Without it every caller may do everything, so the node
@@ -247,7 +249,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await http.register(queryRoutes(runtime));
     await http.register(openApiRoutes());
     await http.register(modelRoutes(runtime));
-    await http.register(signalRoutes(runtime));
+    await http.register(signalRoutes(runtime, options.signals, rejections));
     if (options.dashboard !== false) await http.register(dashboardRoutes(logger));
     const mqtt = options.mqtt && options.tls ? { ...options.mqtt, tls: options.tls } : options.mqtt;
     ingestion = await startIngestion(runtime, logger, { ...options, mqtt }, rejections, access, quota);

@@ -1,11 +1,13 @@
 import { flagOrEnv, readNumber } from './flags.js';
 import { DEFAULT_HTTP_LIMITS, resolveHttpLimits, type HttpLimits } from '../http/limits.js';
 import { DEFAULT_WARP_LIMITS, type WarpLimits } from '../warp/limits.js';
+import { DEFAULT_SIGNAL_LIMITS, type SignalLimits } from '../http/signal-routes.js';
 
 /** The bounds of the HTTP and WARP fronts, as `startNode` takes them. */
 export interface FrontOptions {
   httpLimits: Partial<HttpLimits>;
   warp: { limits: Partial<WarpLimits> };
+  signals: Partial<SignalLimits>;
 }
 
 /** `parseArgs` options of the front flags of `twinflow serve`. */
@@ -22,10 +24,13 @@ export const FRONT_FLAGS = {
   'warp-max-sockets': { type: 'string' },
   'warp-ping-interval': { type: 'string' },
   'warp-max-wildcard-links': { type: 'string' },
+  'signals-max-readers': { type: 'string' },
+  'signals-max-unread': { type: 'string' },
 } as const;
 
 const H = DEFAULT_HTTP_LIMITS;
 const W = DEFAULT_WARP_LIMITS;
+const S = DEFAULT_SIGNAL_LIMITS;
 
 export const FRONT_HELP = `
   HTTP and WARP bounds (see docs/http-api.md; env TWINFLOW_<FLAG>, e.g. TWINFLOW_HTTP_MAX_CONNECTIONS):
@@ -41,6 +46,8 @@ export const FRONT_HELP = `
   --warp-max-sockets <n>            open WARP WebSockets; more upgrades get 503 (default ${W.maxSockets})
   --warp-ping-interval <ms>         ping WARP sockets; one silent for a whole interval is closed (default ${W.pingIntervalMs}; 0 = off)
   --warp-max-wildcard-links <n>     wildcard links per WARP socket, counting unlinked ones still syncing; more get @tooManyLinks (default ${W.maxWildcardLinks}; 0 = none)
+  --signals-max-readers <n>         GET /signals streams open at once; more get 503 (default ${S.maxReaders})
+  --signals-max-unread <bytes>      bytes a /signals reader may leave unread before its stream is closed (default ${S.maxBufferedBytes})
 `;
 
 type FlagValues = { [K in keyof typeof FRONT_FLAGS]?: string };
@@ -81,7 +88,11 @@ export function frontsFromFlags(values: FlagValues, env: NodeJS.ProcessEnv): Fro
     pingIntervalMs: read('warp-ping-interval'),
     maxWildcardLinks: read('warp-max-wildcard-links'),
   });
-  return { httpLimits, warp: { limits: warpLimits } };
+  const signals = defined({
+    maxReaders: read('signals-max-readers', 1),
+    maxBufferedBytes: read('signals-max-unread', 1),
+  });
+  return { httpLimits, warp: { limits: warpLimits }, signals };
 }
 
 function defined<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
