@@ -52,16 +52,7 @@ it('a JWT whose key a reload rotated out is refused right after the reload, even
   const old = await jwt(OLD_KEY);
 
   // The first signature check waits for `release`; the checks after it run as usual.
-  const subtle = globalThis.crypto.subtle;
-  const verify = subtle.verify.bind(subtle);
-  let entered!: () => void, release!: () => void;
-  const inside = new Promise<void>((r) => (entered = r));
-  const released = new Promise<void>((r) => (release = r));
-  const held = vi.spyOn(subtle, 'verify').mockImplementationOnce(async (...args) => {
-    entered();
-    await released;
-    return verify(...args);
-  });
+  const { inside, release, held } = holdFirstVerify();
 
   const inFlight = status(old);
   await inside; // the check has read the old rules and key, and waits for WebCrypto

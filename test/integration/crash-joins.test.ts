@@ -73,30 +73,45 @@ function lockOfDeadProcess(dataDir: string): void {
   writeFileSync(join(dataDir, LOCK_FILE), JSON.stringify({ pid, since: new Date().toISOString() }) + '\n');
 }
 
+/**
+ * Alarms `building` and stops, then clears it on a second run: resolves with the node of
+ * that second run still open, and the site's stored state from when it was in alarm (what
+ * the site would hold had it missed the building's last join).
+ */
+async function clearedAfterAlarm(
+  dataDir: string,
+  building: string,
+): Promise<{ n: TwinflowNode; siteInAlarm: StoredSite }> {
+  const first = await start(dataDir);
+  await fire(first, building, true, 'a1');
+  expect((await first.runtime.read(SITE)).lanes.alarm).toBe(true);
+  await stop(first);
+  const store = LmdbStateStore.open({ path: dataDir });
+  const siteInAlarm = store.load(SITE);
+  await store.close();
+  const n = await start(dataDir);
+  await fire(n, building, false, 'a2');
+  expect((await n.runtime.read(SITE)).lanes.alarm).toBe(false);
+  return { n, siteInAlarm };
+}
+type StoredSite = ReturnType<LmdbStateStore['load']>;
+
+const hostOf = (n: TwinflowNode): WorkerShardHost => (n.runtime as unknown as { host: WorkerShardHost }).host;
+
 describe('after a crash, parents under another shard key get their children values again', () => {
   it.each(CASES)(
     'a site whose stored view of its building (on %s) is stale is brought up to date by the restart (default flags)',
     async (_where, BUILDING) => {
       const dataDir = tempDir('tf-crash-joins-');
-      let n = await start(dataDir);
-      await fire(n, BUILDING, true, 'a1');
-      expect((await n.runtime.read(SITE)).lanes.alarm).toBe(true);
-      await stop(n);
-      const store = LmdbStateStore.open({ path: dataDir });
-      const siteInAlarm = store.load(SITE);
-      await store.close();
-
-      n = await start(dataDir);
-      await fire(n, BUILDING, false, 'a2');
-      expect((await n.runtime.read(SITE)).lanes.alarm).toBe(false);
-      await stop(n);
+      const { n: second, siteInAlarm } = await clearedAfterAlarm(dataDir, BUILDING);
+      await stop(second);
 
       // What a kill between the building's commit and the site's leaves: the building clear,
       // the site still holding its alarm, and the dead process's lock file.
       await putBack(dataDir, SITE, siteInAlarm);
       lockOfDeadProcess(dataDir);
 
-      n = await start(dataDir);
+      const n = await start(dataDir);
       await n.runtime.settle();
       const site = await n.runtime.read(SITE);
       expect(site.lanes.alarmSources).toEqual([]);
@@ -118,24 +133,15 @@ describe('after a worker thread dies, the parents it owns get their children val
     'a site whose view of its building (on %s) is stale is brought up to date by the worker restart (default flags)',
     async (_where, BUILDING) => {
       const dataDir = tempDir('tf-worker-crash-joins-');
-      let n = await start(dataDir);
-      await fire(n, BUILDING, true, 'a1');
-      await stop(n);
-      const store = LmdbStateStore.open({ path: dataDir });
-      const siteInAlarm = store.load(SITE);
-      await store.close();
-
-      n = await start(dataDir);
-      await fire(n, BUILDING, false, 'a2');
-      await stop(n);
+      const { n: second, siteInAlarm } = await clearedAfterAlarm(dataDir, BUILDING);
+      await stop(second);
       await putBack(dataDir, SITE, siteInAlarm);
 
-      n = await start(dataDir); // a clean start: the stale site is what it finds
+      const n = await start(dataDir); // a clean start: the stale site is what it finds
       await n.runtime.settle();
       expect((await n.runtime.read(SITE)).lanes.alarm).toBe(true);
 
-      const host = (n.runtime as unknown as { host: WorkerShardHost }).host;
-      await host.crashWorker(owner(SITE));
+      await hostOf(n).crashWorker(owner(SITE));
       await n.runtime.settle();
       const site = await n.runtime.read(SITE);
       expect(site.lanes.alarmSources).toEqual([]);
@@ -146,16 +152,8 @@ describe('after a worker thread dies, the parents it owns get their children val
   it('live children on the other worker resend theirs too', async () => {
     const BUILDING = CASES[0][1];
     const dataDir = tempDir('tf-worker-crash-joins-');
-    let n = await start(dataDir);
-    await fire(n, BUILDING, true, 'a1');
-    await stop(n);
-    const store = LmdbStateStore.open({ path: dataDir });
-    const siteInAlarm = store.load(SITE);
-    await store.close();
-
-    n = await start(dataDir);
-    await fire(n, BUILDING, false, 'a2');
-    const host = (n.runtime as unknown as { host: WorkerShardHost }).host;
+    const { n, siteInAlarm } = await clearedAfterAlarm(dataDir, BUILDING);
+    const host = hostOf(n);
     expect(host.activePaths()).toContain(BUILDING);
     // The site's stored state goes stale under the running node (LMDB takes a second
     // writer): what its worker had not committed of the building's join, lost with it.

@@ -401,6 +401,7 @@ describe('#13.6 #13.10 the HTTP and WARP bounds have flags', () => {
     expect(config.fronts).toEqual({
       httpLimits: { maxBatchEvents: 500, requestTimeoutMs: 2000, headersTimeoutMs: 1000, maxConnections: 64 },
       warp: { limits: { pingIntervalMs: 0 } },
+      signals: {},
     });
     expect(() => parseServeConfig(['--http-request-timeout', '1000', '--http-headers-timeout', '5000'], {})).toThrow(
       /must not exceed the request timeout/,
