@@ -15,6 +15,7 @@ import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from '../actors/event-input.js';
 import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../store/plain-data.js';
 import { FilterLink } from './filter-link.js';
+import { OutputGate } from './output-gate.js';
 import { Link } from './link.js';
 import { createLogger } from '../logger.js';
 import { LocalShardHost, type HostCounters, type ShardHost, type TwinSnapshot } from '../hosting/shard-host.js';
@@ -196,21 +197,8 @@ export class Runtime {
   /** Listeners of the whole twin space's outputs (see {@link onOutput}'s `space`). */
   private readonly spaceListeners = new Set<(e: DerivedEvent) => void>();
   private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
-  /**
-   * Derived events no listener has had yet, oldest first from `heldHead` (see {@link holdOutputs});
-   * `spaceOnly`: another node's twin's, for `space` listeners only.
-   */
-  private held: ({ event: DerivedEvent; spaceOnly: boolean } | undefined)[] = [];
-  private heldHead = 0;
-  private readonly maxHeld: number;
-  private heldDropped = 0;
-  /** Holds taken with {@link holdOutputs} and not released yet. */
-  private holds = 0;
-  /** Once the first listeners had the held events: from then on an output goes to whoever listens. */
-  private delivering = false;
-  private releaseQueued = false;
-  /** Held events dropped past which the next warning is logged. */
-  private nextDropLog = 1;
+  /** Holds derived events until someone listens (see {@link onOutput}, {@link holdOutputs}). */
+  private readonly outputs: OutputGate;
   private readonly ingestedListeners = new Set<(events: readonly TwinEvent[]) => void>();
   /** Ingest calls awaiting commit while someone listens to onIngested, in call (arrival) order. */
   private readonly ingestedQueue: { events: (TwinEvent | undefined)[]; done: boolean }[] = [];
@@ -229,14 +217,20 @@ export class Runtime {
     this.catalog = new ModelCatalog(models, shardKey);
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.normaliser = new EventNormaliser(() => this.clock.now(), this.maxPayloadDepth);
-    this.maxHeld = options.heldOutputs ?? DEFAULT_HELD_OUTPUTS;
-    if (!(Number.isInteger(this.maxHeld) && this.maxHeld >= 0))
+    const maxHeld = options.heldOutputs ?? DEFAULT_HELD_OUTPUTS;
+    if (!(Number.isInteger(maxHeld) && maxHeld >= 0))
       throw new TwinError(
         'TWIN_CONFIG_INVALID',
         `heldOutputs must be an integer of at least 0, got ${options.heldOutputs}`,
       );
+    this.outputs = new OutputGate(
+      maxHeld,
+      this.log,
+      () => this.outputListeners.size > 0 || this.spaceListeners.size > 0,
+      (e, spaceOnly) => this.deliver(e, spaceOnly),
+    );
     // Every derived event of every host (this thread, workers, cluster) goes through output().
-    const onOutput = (e: DerivedEvent): void => this.output(e, false);
+    const onOutput = (e: DerivedEvent): void => this.outputs.output(e, false);
     const onTurnError = (e: TwinError, path: string): void => {
       for (const l of this.errorListeners) l(e, path);
     };
@@ -260,7 +254,7 @@ export class Runtime {
         shardKey,
         cluster: options.cluster,
         advertise: options.cluster.advertise,
-        onSpaceOutput: (e) => this.output(e, true),
+        onSpaceOutput: (e) => this.outputs.output(e, true),
       });
     } else if (workers) {
       this.host = new WorkerShardHost(
@@ -583,15 +577,7 @@ export class Runtime {
   onOutput(listener: (event: DerivedEvent) => void, options: { space?: boolean } = {}): () => void {
     const listeners = options.space === true ? this.spaceListeners : this.outputListeners;
     listeners.add(listener);
-    if (!this.delivering && this.holds === 0 && !this.releaseQueued) {
-      this.releaseQueued = true;
-      // Not at once: the listeners subscribed right after this one get the held events too,
-      // and the caller has its unsubscribe function before its listener is first called.
-      queueMicrotask(() => {
-        this.releaseQueued = false;
-        this.releaseHeld();
-      });
-    }
+    this.outputs.subscribed();
     return () => listeners.delete(listener);
   }
 
@@ -615,71 +601,17 @@ export class Runtime {
    * ```
    */
   holdOutputs(): () => void {
-    this.holds++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.holds--;
-      this.releaseHeld();
-    };
+    return this.outputs.hold();
   }
 
   /** Derived events held now for listeners to come (see {@link holdOutputs}). */
   get outputsHeld(): number {
-    return this.held.length - this.heldHead;
+    return this.outputs.size;
   }
 
   /** Derived events dropped (oldest first) because more than `heldOutputs` were held at once. */
   get outputsHeldDropped(): number {
-    return this.heldDropped;
-  }
-
-  /** Where every derived event goes: held while the start (or a {@link holdOutputs}) lasts, else to the listeners. */
-  private output(event: DerivedEvent, spaceOnly: boolean): void {
-    // Behind held ones too, so that listeners get them in the order they were emitted.
-    if (this.maxHeld === 0 || (this.delivering && this.holds === 0 && this.heldHead === this.held.length))
-      this.deliver(event, spaceOnly);
-    else this.hold(event, spaceOnly);
-  }
-
-  private hold(event: DerivedEvent, spaceOnly: boolean): void {
-    if (this.held.length - this.heldHead >= this.maxHeld) {
-      this.held[this.heldHead++] = undefined;
-      this.heldDropped++;
-      // At 1, 10, 100, … drops: a runtime nobody ever listens to drops one per output from here on.
-      if (this.heldDropped >= this.nextDropLog) {
-        this.nextDropLog *= 10;
-        this.log.warn(
-          { dropped: this.heldDropped, heldOutputs: this.maxHeld },
-          'derived events held for output listeners that have not subscribed: dropping the oldest',
-        );
-      }
-    }
-    this.held.push({ event, spaceOnly });
-    if (this.heldHead > 1024 && this.heldHead * 2 > this.held.length) {
-      this.held = this.held.slice(this.heldHead);
-      this.heldHead = 0;
-    }
-  }
-
-  /** Hands the held events to the listeners, unless a hold is still taken or nobody listens yet. */
-  private releaseHeld(): void {
-    if (this.holds > 0) return;
-    if (!this.delivering) {
-      if (this.outputListeners.size === 0 && this.spaceListeners.size === 0) return; // the first one left again
-      this.delivering = true;
-    }
-    // A listener may take a hold: the rest then waits for its release.
-    while (this.heldHead < this.held.length && this.holds === 0) {
-      const { event, spaceOnly } = this.held[this.heldHead]!;
-      this.held[this.heldHead++] = undefined;
-      this.deliver(event, spaceOnly);
-    }
-    if (this.heldHead === this.held.length) {
-      this.held = [];
-      this.heldHead = 0;
-    }
+    return this.outputs.dropped;
   }
 
   /** One listener that throws neither stops the others nor the commit that emitted the event. */
@@ -804,8 +736,7 @@ export class Runtime {
     this.closed = true;
     await this.host.close();
     // Still held now means nobody subscribed (or a hold was never released): nobody will.
-    this.held = [];
-    this.heldHead = 0;
+    this.outputs.clear();
   }
 
   /** Without the journal there is no history: an empty answer would read as "nothing happened". */
