@@ -67,7 +67,17 @@ export class DataDirLock {
      * directory did not shut down cleanly (SIGKILL, a crash, a power loss).
      */
     readonly afterCrash = false,
+    private readonly fresh = false,
   ) {}
+
+  /**
+   * This open took the lock for the process: nothing of the process has the environment open
+   * yet. Other opens of the process (the same thread again, its shard workers) share a lock
+   * an earlier open took, and may find the environment open and being written.
+   */
+  get first(): boolean {
+    return this.owner && this.fresh;
+  }
 
   /** Takes the lock of `dir` (which must exist), or throws TWIN_STORE_LOCKED naming the holder. */
   static acquire(dir: string): DataDirLock {
@@ -87,7 +97,7 @@ export class DataDirLock {
       switch (got.kind) {
         case 'won':
           owned.set(file, { refs: 1 });
-          return new DataDirLock(file, true, took.stale);
+          return new DataDirLock(file, true, took.stale, true);
         case 'mine':
           return new DataDirLock(file, false);
         case 'held': {

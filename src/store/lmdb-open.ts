@@ -34,7 +34,9 @@ export interface LmdbDatabases {
  * Takes a data directory for this process (see {@link DataDirLock}) and checks the header
  * of its LMDB file before anything opens it (see {@link checkLmdbHeader}). The node's main
  * thread calls it before its shard workers open the environment; {@link LmdbStateStore.open}
- * calls it too. Release the lock when done.
+ * calls it too, and checks the header only when it is the process's first claim
+ * (a worker's open finds the environment already open and being written). Release the lock
+ * when done.
  *
  * @example
  * ```ts
@@ -46,7 +48,10 @@ export function claimDataDir(path: string): DataDirLock {
   mkdirSync(path, { recursive: true });
   const lock = DataDirLock.acquire(path);
   try {
-    checkLmdbHeader(path);
+    // Only before anything of this process opened the environment: a later open (a shard
+    // worker, after the main thread's claim and a sibling worker's first write) would read
+    // pages another thread is writing, and saw a growing file as a damaged one.
+    if (lock.first) checkLmdbHeader(path);
   } catch (err) {
     lock.release();
     throw err;
