@@ -32,6 +32,22 @@ const jwt = (secretEnv: string): Promise<string> =>
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode(process.env[secretEnv]));
 
+/**
+ * A node whose access file accepts JWTs signed with the old key (both keys set in the
+ * environment). It gets its own AccessControl: the node's would also watch the file, and only
+ * the test's `access.reload()` may reload it.
+ */
+async function nodeOnOldKey(
+  options: Parameters<typeof warpNode>[0] = {},
+): Promise<{ file: string; access: AccessControl; n: Awaited<ReturnType<typeof warpNode>> }> {
+  process.env[OLD_KEY] = 'o'.repeat(48);
+  process.env[NEW_KEY] = 'n'.repeat(48);
+  const file = join(tempDir(), 'access.json');
+  writeFileSync(file, JSON.stringify(rules(OLD_KEY)));
+  const access = await AccessControl.fromFile(file);
+  return { file, access, n: await warpNode({ ...options, access }) };
+}
+
 afterEach(async () => {
   await closeClients();
   delete process.env[OLD_KEY];
@@ -40,13 +56,7 @@ afterEach(async () => {
 });
 
 it('a JWT whose key a reload rotated out is refused right after the reload, even when its check was in flight', async () => {
-  process.env[OLD_KEY] = 'o'.repeat(48);
-  process.env[NEW_KEY] = 'n'.repeat(48);
-  const file = join(tempDir(), 'access.json');
-  writeFileSync(file, JSON.stringify(rules(OLD_KEY)));
-  // The node's own AccessControl would also watch the file: only the reload below may reload it.
-  const access = await AccessControl.fromFile(file);
-  const n = await warpNode({ access });
+  const { file, access, n } = await nodeOnOldKey();
   const status = async (token: string): Promise<number> =>
     (await fetch(`${n.url}/twins${SENSOR}`, { headers: { authorization: `Bearer ${token}` } })).status;
   const old = await jwt(OLD_KEY);
@@ -99,12 +109,7 @@ function upgrade(url: string, token: string): Promise<number> {
 }
 
 it('a WARP upgrade whose JWT check a reload lands in is checked again under the new rules: refused 401, not opened with the old verdict', async () => {
-  process.env[OLD_KEY] = 'o'.repeat(48);
-  process.env[NEW_KEY] = 'n'.repeat(48);
-  const file = join(tempDir(), 'access.json');
-  writeFileSync(file, JSON.stringify(rules(OLD_KEY)));
-  const access = await AccessControl.fromFile(file);
-  const n = await warpNode({ access });
+  const { file, access, n } = await nodeOnOldKey();
   const old = await jwt(OLD_KEY);
 
   const { inside, release, held } = holdFirstVerify();
@@ -124,12 +129,7 @@ it('a WARP upgrade whose JWT check a reload lands in is checked again under the 
 
 for (const protocolVersion of [4, 5] as const) {
   it(`an MQTT ${protocolVersion === 5 ? '5' : '3.1.1'} CONNECT whose JWT check a reload lands in is checked again under the new rules: refused, not connected with the old verdict`, async () => {
-    process.env[OLD_KEY] = 'o'.repeat(48);
-    process.env[NEW_KEY] = 'n'.repeat(48);
-    const file = join(tempDir(), 'access.json');
-    writeFileSync(file, JSON.stringify(rules(OLD_KEY)));
-    const access = await AccessControl.fromFile(file);
-    const n = await warpNode({ access, mqtt: { port: 0 } });
+    const { file, access, n } = await nodeOnOldKey({ mqtt: { port: 0 } });
     const url = n.ingestion.mqtt!.url;
     const old = await jwt(OLD_KEY);
 
@@ -153,12 +153,7 @@ for (const protocolVersion of [4, 5] as const) {
 }
 
 it('an @auth on an open WARP socket whose JWT check a reload lands in gets the new rules verdict, not the old one', async () => {
-  process.env[OLD_KEY] = 'o'.repeat(48);
-  process.env[NEW_KEY] = 'n'.repeat(48);
-  const file = join(tempDir(), 'access.json');
-  writeFileSync(file, JSON.stringify(rules(OLD_KEY)));
-  const access = await AccessControl.fromFile(file);
-  const n = await warpNode({ access });
+  const { file, access, n } = await nodeOnOldKey();
   const c = await rawClient(n.ws); // no credentials yet: it links nothing until @auth
   const old = await jwt(OLD_KEY);
 
