@@ -4,6 +4,7 @@
  * (derived events as Server-Sent Events, only those the caller may read), and
  * `twinflow serve --demo` moving within seconds of its start.
  */
+import { takeSseEvents } from '../support/sse.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,17 +26,10 @@ async function signals(url: string, count: number, headers: Record<string, strin
   let text = '';
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      text += Buffer.from(chunk).toString('utf8');
-      let end;
-      while ((end = text.indexOf('\n\n')) >= 0) {
-        const data = text
-          .slice(0, end)
-          .split('\n')
-          .find((l) => l.startsWith('data: '));
-        text = text.slice(end + 2);
-        if (data) events.push(JSON.parse(data.slice(6)));
-        if (events.length >= count) ctl.abort();
-      }
+      const taken = takeSseEvents<{ type: string; subject: string }>(text + Buffer.from(chunk).toString('utf8'));
+      text = taken.rest;
+      events.push(...taken.events);
+      if (events.length >= count) ctl.abort();
     }
   } catch (err) {
     if (!ctl.signal.aborted) throw err;

@@ -5,6 +5,7 @@
  * its webhooks, MQTT outputs and `/signals`: they were emitted to no listener and lost,
  * uncounted (bug bash). Real sockets, a real webhook receiver, LMDB strict in a temp dir.
  */
+import { takeSseEvents } from '../support/sse.js';
 import { createServer, get } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -67,16 +68,9 @@ function signals(url: string, count: number, ms = 5000): Promise<DerivedEvent[]>
     const req = get(`${url}/signals`, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        text += chunk;
-        let end;
-        while ((end = text.indexOf('\n\n')) >= 0) {
-          const data = text
-            .slice(0, end)
-            .split('\n')
-            .find((l) => l.startsWith('data: '));
-          text = text.slice(end + 2);
-          if (data) events.push(JSON.parse(data.slice(6)) as DerivedEvent);
-        }
+        const taken = takeSseEvents<DerivedEvent>(text + chunk);
+        text = taken.rest;
+        events.push(...taken.events);
         if (events.length >= count) done();
       });
     });
