@@ -4,6 +4,7 @@ import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { TwinError } from '../errors.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
 import { liveEntries } from './kv-listing.js';
+import { claimSpaceShape } from './space-shape.js';
 import { SpaceNames } from './space-names.js';
 
 /** How long a node waits for JetStream at start (a fresh cluster elects its meta leader first). */
@@ -14,7 +15,8 @@ const JETSTREAM_READY_MS = 30_000;
  * `<space>-nodes` (membership: one key per live node, expiring after 3 missed heartbeats)
  * and `<space>-leases` (one key per owned vshard, expiring `leaseMs` after its last
  * renewal), and its streams: `<space>-in` (every vshard's input) and `<space>-state`
- * (every vshard's state log), created by the first node. The client reconnects forever
+ * (every vshard's state log), created by the first node, which also records the space's
+ * vshard count (see space-shape.ts); a node started with another count is refused. The client reconnects forever
  * and fails over between the given servers.
  */
 export class NatsLink {
@@ -48,8 +50,8 @@ export class NatsLink {
       const jsm = await readyJetStream(nc);
       const names = new SpaceNames(options.space);
       // A cluster that just formed may time out the first replicated creations: retried.
+      const kvm = new Kvm(nc);
       const { nodes, leases } = await untilReady(async () => {
-        const kvm = new Kvm(nc);
         const bucket = (name: string, ttl: number): Promise<KV> =>
           kvm.create(name, { ttl, history: 1, replicas: options.replicas });
         const made = {
@@ -60,6 +62,10 @@ export class NatsLink {
         await ensureStream(jsm, names.stateStream, names.stateWildcard(), options.replicas);
         return made;
       });
+      // A count that differs from the space's is a TwinError: final, not retried.
+      await untilReady(() =>
+        claimSpaceShape(kvm, names.shapeBucket, options.space, { vshards: options.vshards }, options.replicas),
+      );
       return new NatsLink(nc, jetstream(nc), jsm, nodes, leases, names);
     } catch (err) {
       await nc.close();
@@ -89,13 +95,17 @@ function readyJetStream(nc: NatsConnection): Promise<JetStreamManager> {
   return untilReady(() => jetstreamManager(nc, { timeout: 2_000 }));
 }
 
-/** `attempt` until it succeeds, for at most {@link JETSTREAM_READY_MS} (timeouts of a forming cluster). */
+/**
+ * `attempt` until it succeeds, for at most {@link JETSTREAM_READY_MS} (timeouts of a forming
+ * cluster). A TwinError is an answer, not a timeout: thrown at once.
+ */
 async function untilReady<T>(attempt: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + JETSTREAM_READY_MS;
   for (;;) {
     try {
       return await attempt();
     } catch (err) {
+      if (err instanceof TwinError) throw err;
       if (Date.now() > deadline)
         throw new TwinError(
           'TWIN_CLUSTER_UNAVAILABLE',

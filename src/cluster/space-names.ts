@@ -16,6 +16,11 @@ export class SpaceNames {
     return `${this.space}-leases`;
   }
 
+  /** Bucket of what the space's nodes must agree on (its vshard count; see space-shape.ts). */
+  get shapeBucket(): string {
+    return `${this.space}-space`;
+  }
+
   /** Stream of every input (events, cross-vshard joins), kept until a snapshot covers it. */
   get inputStream(): string {
     return `${this.space}-in`;
