@@ -530,8 +530,17 @@ export class Runtime {
     const max = options.maxEntries ?? MAX_ROLLBACK_ENTRIES;
     if (!Number.isInteger(max) || max < 0)
       throw new TwinError('TWIN_QUERY_INVALID', `"maxEntries" must be a non-negative integer, got ${max}`);
-    const snapshot = await this.read(path);
     const target = this.normaliser.path(path);
+    // Counted first (keys only): a read past the bound is refused before anything is decoded
+    // or undone, so asking for a time too far back costs a count, not the rollback.
+    const { count } = await this.host.history(target, {
+      from: at + 1,
+      to: Number.MAX_SAFE_INTEGER,
+      limit: 0,
+      countOnly: true,
+    });
+    if (count !== undefined && count > max) throw tooFarBack(target, at, max);
+    const snapshot = await this.read(path);
     // Entries written after the read are undone first: each restores what the read saw.
     const state = new RollBack(snapshot);
     let after: string | undefined;
@@ -545,12 +554,7 @@ export class Runtime {
         ...(after !== undefined && { after }),
       });
       state.undo(page.entries);
-      if (state.undone > max)
-        throw new TwinError(
-          'TWIN_QUERY_INVALID',
-          `the state of ${snapshot.path} as of ${timeText(at)} would roll back more than ${max} journal entries (the bound of a past-state read): ask for a later time, or page through its history`,
-          { path: snapshot.path, at, maxEntries: max },
-        );
+      if (state.undone > max) throw tooFarBack(snapshot.path, at, max); // entries appended since the count
       if (page.next === null) return state.result();
       after = page.next;
       // Between chunks: with the shard on this thread, a long rollback must not hold up other requests.
@@ -754,6 +758,15 @@ export class Runtime {
 }
 
 /** A clock time in an error message: RFC 3339 when it is a date, else the number. */
+/** The refusal of a past-state read that would undo more than `max` journal entries. */
+function tooFarBack(path: string, at: number, max: number): TwinError {
+  return new TwinError(
+    'TWIN_QUERY_INVALID',
+    `the state of ${path} as of ${timeText(at)} would roll back more than ${max} journal entries (the bound of a past-state read): ask for a later time, or page through its history`,
+    { path, at, maxEntries: max },
+  );
+}
+
 function timeText(ms: number): string {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();

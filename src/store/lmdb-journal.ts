@@ -84,6 +84,9 @@ export class LmdbJournal {
     const prefix = path + SEP;
     const low = prefix + timeKey(from);
     const high = prefix + timeKey(to) + SEP + '\uffff';
+    // Keys only, counted by lmdb's native cursor: nothing decoded.
+    if (query.countOnly)
+      return { entries: [], next: null, count: this.journal.getKeysCount({ start: low, end: high }) };
     const resume =
       query.after === undefined ? undefined : prefix + query.after.slice(0, 15) + SEP + query.after.slice(15);
     // lmdb-js reads `reverse` ranges from `start` down to `end` (exclusive).

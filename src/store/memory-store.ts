@@ -105,6 +105,11 @@ export class MemoryStateStore implements StateStore, LiveRecords {
    */
   history(path: string, query: HistoryQuery): HistoryPage {
     const all = this.journal.get(path) ?? [];
+    if (query.countOnly) {
+      let count = 0;
+      for (const e of all) if (e.time >= query.from && e.time <= query.to) count++;
+      return { entries: [], next: null, count };
+    }
     const step = query.newestFirst ? -1 : 1;
     const after = query.after === undefined ? undefined : Number(query.after.slice(18));
     const entries: JournalEntry[] = [];

@@ -51,12 +51,20 @@ export interface HistoryQuery {
   /** A position this store issued ({@link HISTORY_POSITION}); the page starts after it. */
   readonly after?: string;
   readonly newestFirst?: boolean;
+  /**
+   * Count the entries in [from, to] instead of reading them (the page then has no entries
+   * and `count` set; `limit` and `after` are ignored). What a bounded read asks first, so a
+   * read past its bound is refused without decoding the entries it would have undone.
+   */
+  readonly countOnly?: boolean;
 }
 
 /** One page of a twin's journal; `next` is where the following page starts, null when the range has no more. */
 export interface HistoryPage {
   readonly entries: JournalEntry[];
   readonly next: string | null;
+  /** With {@link HistoryQuery.countOnly}: how many entries the range holds. */
+  readonly count?: number;
 }
 
 /**

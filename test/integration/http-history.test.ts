@@ -8,8 +8,9 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { buildingModels } from '../../models/index.js';
 import { startNode, type TwinflowNode } from '../../src/index.js';
+import type { HistoryPage, HistoryQuery } from '../../src/store/state-store.js';
 import { afterEachTest } from '../support/cleanup.js';
-import { defaultNode } from '../support/default-node.js';
+import { defaultNode, stopNode } from '../support/default-node.js';
 
 const SENSOR = '/org/contoso/site/berlin/building/9/floor/1/unit/a/room/1/sensors/climate';
 
@@ -201,5 +202,32 @@ describe('GET /twins/{path}?at= on a long journal', () => {
     });
     expect(refused.body.message).toMatch(/would roll back more than 1000 journal entries/);
     expect(refused.body.message).toContain(new Date(at).toISOString());
+  }, 60_000);
+
+  it('refuses a read past the bound from a count of the journal, decoding none of its entries', async () => {
+    for (const options of [{ journal: true }, { journal: true, workers: 0, dataDir: undefined }]) {
+      // The default node (LMDB, worker threads), and one thread on the in-memory store.
+      const node = await defaultNode(undefined, options);
+      await readings(node, 1500);
+      const host = (node.runtime as unknown as { host: { history(p: string, q: HistoryQuery): Promise<HistoryPage> } })
+        .host;
+      const queries: HistoryQuery[] = [];
+      const history = host.history.bind(host);
+      vi.spyOn(host, 'history').mockImplementation((p, q) => (queries.push(q), history(p, q)));
+
+      await expect(node.runtime.readAt(SENSOR, 0, { maxEntries: 1000 })).rejects.toMatchObject({
+        code: 'TWIN_QUERY_INVALID',
+        details: { maxEntries: 1000 },
+      });
+      expect(queries).toEqual([expect.objectContaining({ countOnly: true })]); // no page of entries was read
+
+      // Within the bound: counted, then rolled back from the entries, as before.
+      queries.length = 0;
+      expect((await node.runtime.readAt(SENSOR, 0, { maxEntries: 1500 })).lanes).toMatchObject({ latest: null });
+      expect(queries[0]).toMatchObject({ countOnly: true });
+      expect(queries.slice(1).length).toBeGreaterThanOrEqual(2);
+      expect(queries.slice(1).every((q) => q.countOnly !== true)).toBe(true);
+      await stopNode(node);
+    }
   }, 60_000);
 });
