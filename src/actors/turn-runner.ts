@@ -1,5 +1,6 @@
 import { toTwinError, TwinError } from '../errors.js';
 import { jsonEquals } from '../lanes/equality.js';
+import { toWireJs } from '../protocol/wire-js.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { JoinLane } from '../lanes/join-lane.js';
 import type { Lane } from '../lanes/lane.js';
@@ -113,7 +114,8 @@ export class TurnRunner implements TurnEnv {
       subject,
       time: new Date(now).toISOString(),
       datacontenttype: 'application/json',
-      data,
+      // As JSON can carry it (a Map would be `{}` to every webhook, broker and /signals reader).
+      data: toWireJs(data),
     });
   }
 

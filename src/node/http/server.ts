@@ -10,6 +10,7 @@ import Fastify, {
 } from 'fastify';
 import { TwinError, publicError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { toWireJs } from '../../protocol/wire-js.js';
 import { Rejections } from '../rejections.js';
 import { checkingIntervalMs, resolveHttpLimits, type HttpLimits } from './limits.js';
 
@@ -137,6 +138,9 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
       'connection refused: the node holds as many sockets as --http-max-connections allows',
     );
   });
+  // Every JSON body leaves through one rule: Maps, dates and bytes a lane or journal entry holds
+  // as JSON can carry them (a Map would be `{}`; see protocol/wire-js.ts).
+  app.addHook('preSerialization', async (_req, _reply, payload: unknown) => toWireJs(payload));
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug(
       { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },

@@ -1,5 +1,6 @@
 import type { LaneEvent } from '../../lanes/events.js';
 import { laneEventToBody, laneEventToJson, writeFrameEnvelope, type WarpEncoding } from '../../protocol/warp/index.js';
+import { toWireJs } from '../../protocol/wire-js.js';
 
 interface Encoded {
   readonly node: string;
@@ -64,7 +65,10 @@ export class EventEncoder {
       text = writeFrameEnvelope({ tag: 'event', node, lane, body: laneEventToBody(event) }, this.encoding);
     } catch {
       // A value nested too deep for Recon: send its JSON text rather than break the link.
-      const fallback = { ...event, value: JSON.stringify((event as { value?: unknown }).value) ?? null } as LaneEvent;
+      const fallback = {
+        ...event,
+        value: JSON.stringify(toWireJs((event as { value?: unknown }).value)) ?? null,
+      } as LaneEvent;
       text = writeFrameEnvelope({ tag: 'event', node, lane, body: laneEventToBody(fallback) }, this.encoding);
     }
     return Buffer.from(text, 'utf8');

@@ -8,10 +8,12 @@ import { fromJs, toJs } from '../recon/js.js';
 import { ABSENT, EXTANT, type Value } from '../recon/value.js';
 import type { LaneEvent } from '../lane-events.js';
 import { isMapBody, mapClear, mapRemove, mapUpdate, parseMapBody } from './map-body.js';
+import { toWireJs } from '../wire-js.js';
 
 /**
- * The WARP body of a lane event. Values that Recon cannot carry (functions, class
- * instances) are sent as their JSON text, so one odd value never breaks a link.
+ * The WARP body of a lane event. Maps, dates and bytes in a value are sent as
+ * {@link toWireJs} says (bytes as a Recon blob); values that Recon cannot carry (functions,
+ * class instances) are sent as their JSON text, so one odd value never breaks a link.
  *
  * @example
  * ```ts
@@ -67,9 +69,9 @@ function valueToJs(v: Value): unknown {
 function jsToValue(js: unknown): Value {
   if (js === undefined || js === null) return EXTANT;
   try {
-    return fromJs(js);
+    return fromJs(toWireJs(js, 'keep'));
   } catch {
-    return JSON.stringify(js) ?? EXTANT;
+    return JSON.stringify(toWireJs(js)) ?? EXTANT;
   }
 }
 
@@ -83,7 +85,7 @@ const RESERVED_JSON = new Set(['update', 'remove', 'clear', 'take', 'drop', '$va
 
 /**
  * The JSON `body` of a lane event, written straight from the JS value (no trip through
- * Recon, so `[]` stays `[]`). Map events use the shapes of the JSON encoding
+ * Recon, so `[]` stays `[]`; Maps, dates and bytes as {@link toWireJs} says). Map events use the shapes of the JSON encoding
  * (`{"update":{"key":k,"value":v}}`, `{"remove":{"key":k}}`, `{"clear":true}`); a value
  * that looks like one of those is wrapped as `{"$value":v}`.
  *
@@ -96,9 +98,9 @@ const RESERVED_JSON = new Set(['update', 'remove', 'clear', 'take', 'drop', '$va
 export function laneEventToJson(event: LaneEvent): unknown {
   switch (event.type) {
     case 'value':
-      return escapeJson(event.value);
+      return escapeJson(toWireJs(event.value));
     case 'update':
-      return { update: { key: event.key, value: event.value ?? null } };
+      return { update: { key: event.key, value: toWireJs(event.value) ?? null } };
     case 'remove':
       return { remove: { key: event.key } };
     case 'clear':

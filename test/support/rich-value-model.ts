@@ -1,0 +1,46 @@
+/**
+ * A model whose lanes and derived events hold what the store keeps but JSON has no type
+ * for (a Map with string keys, one with number keys, a Date, bytes), importable by shard
+ * workers (see {@link richValueModelSource}). `set` builds them from the event's data:
+ * `{ names: [[k, v]…], at: <ms>, bytes: [n…] }`.
+ */
+import { defineTwin, map, value, type TwinModel } from '../../src/index.js';
+
+interface SetData {
+  names: [string, number][];
+  at: number;
+  bytes: number[];
+}
+
+/** The lane value and event data `set` makes of `data`. */
+export function richValue(data: SetData): Record<string, unknown> {
+  return {
+    byName: new Map(data.names),
+    byNumber: new Map(data.names.map(([, v]) => [v, `n${v}`] as const)),
+    at: new Date(data.at),
+    raw: Uint8Array.from(data.bytes),
+  };
+}
+
+export function richValueModels(): TwinModel<any>[] {
+  return [
+    defineTwin({
+      name: 'album',
+      route: '/album/:id',
+      lanes: { meta: value<unknown>(null), entries: map<unknown>() },
+      on: {
+        set(ctx, event) {
+          const data = event.data as SetData;
+          ctx.lanes.meta.set(richValue(data));
+          ctx.lanes.entries.update('names', new Map(data.names));
+          ctx.emit('album.set', { byName: new Map(data.names), at: new Date(data.at) });
+        },
+      },
+    }),
+  ];
+}
+
+/** How workers build {@link richValueModels}. */
+export function richValueModelSource(): { module: string; export: string } {
+  return { module: import.meta.url, export: 'richValueModels' };
+}
