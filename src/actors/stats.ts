@@ -32,6 +32,18 @@ export class Histogram {
 }
 
 /** Counters of one shard; the runtime's metrics endpoint reads and sums them. */
+/** What became of input taken from a durable input log (see ShardStats.inputLog). */
+export interface InputLogCounts {
+  /** Acknowledged input never applied, for good: malformed, for no twin here, or refused by its model. */
+  refused: number;
+  /** Input that failed for a passing reason (a commit failed, the node was fenced) and is taken again. */
+  retried: number;
+  /** Consumers of the log made again (a JetStream leader change, a stalled consumer, an error). */
+  consumerRestarts: number;
+  /** Restarts of a vshard from its state log under the same lease (to take input again). */
+  resets: number;
+}
+
 export class ShardStats {
   events = 0;
   duplicates = 0;
@@ -48,6 +60,12 @@ export class ShardStats {
   corruptRecords = 0;
   /** Starts refused because another shard owns the twin (a placement bug if ever non-zero). */
   startsRefused = 0;
+  /**
+   * Input this shard takes from a durable input log rather than from callers (cluster mode:
+   * a vshard's input stream, which a front acknowledged with 202 before any twin saw it).
+   * Zeros otherwise. See {@link InputLogCounts}.
+   */
+  readonly inputLog: InputLogCounts = { refused: 0, retried: 0, consumerRestarts: 0, resets: 0 };
   /** Sampled turn durations (ns), one turn in 16. */
   readonly turnLatency = new Histogram();
 }

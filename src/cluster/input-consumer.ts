@@ -103,7 +103,10 @@ export class InputConsumer {
    * its log with a new consumer.
    */
   private async run(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
+    for (let attempt = 0, made = false; !this.stopped; attempt++) {
+      // Every pass after the first makes the consumer again (it failed, ended or stalled).
+      if (made) this.shard.stats.inputLog.consumerRestarts++;
+      made = true;
       try {
         const from = this.next;
         const consumer = await this.js.consumers.get(this.names.inputStream, {
@@ -309,6 +312,8 @@ export class InputConsumer {
    * flood of bad input cannot flood the log.
    */
   private noteFailure(error: unknown, seq?: number, index?: number): void {
+    if (settledForGood(error)) this.shard.stats.inputLog.refused++;
+    else this.shard.stats.inputLog.retried++;
     this.failureLog.note({ vshard: this.vshard, seq, index, err: (error as Error)?.message });
   }
 

@@ -150,6 +150,7 @@ export class VShardExecutor implements NodeVshards {
     const epoch = this.epochs.get(vshard);
     if (epoch === undefined || this.resetting.has(vshard)) return;
     this.resetting.add(vshard);
+    this.host.shard.stats.inputLog.resets++;
     const wait = this.backoff.next(vshard);
     this.log.warn({ vshard, why, ...(wait > 0 && { waitMs: wait }) }, 'cluster: the vshard restarts from its log');
     try {

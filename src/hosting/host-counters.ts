@@ -19,6 +19,7 @@ export function sumCounters(parts: readonly (HostCounters | null)[]): HostCounte
     unstorable: 0,
     corruptRecords: 0,
     startsRefused: 0,
+    inputLog: { refused: 0, retried: 0, consumerRestarts: 0, resets: 0 },
     activeTwins: 0,
     observers: 0,
     turnLatencyNs: { p50: 0, p99: 0, max: 0, samples: 0 },
@@ -37,6 +38,10 @@ export function sumCounters(parts: readonly (HostCounters | null)[]): HostCounte
     total.unstorable += c.unstorable;
     total.corruptRecords += c.corruptRecords;
     total.startsRefused += c.startsRefused;
+    total.inputLog.refused += c.inputLog.refused;
+    total.inputLog.retried += c.inputLog.retried;
+    total.inputLog.consumerRestarts += c.inputLog.consumerRestarts;
+    total.inputLog.resets += c.inputLog.resets;
     total.activeTwins += c.activeTwins;
     total.observers += c.observers;
     const l = total.turnLatencyNs;

@@ -1,6 +1,6 @@
 import { tooManyTwins } from '../actors/filter-links.js';
 import { Shard, type ShardOptions } from '../actors/shard.js';
-import type { ShardStats } from '../actors/stats.js';
+import type { InputLogCounts, ShardStats } from '../actors/stats.js';
 import type { Twin } from '../actors/twin.js';
 import { Ticket } from '../actors/work.js';
 import type { TwinEvent } from '../model/twin-model.js';
@@ -37,6 +37,8 @@ export interface HostCounters {
   corruptRecords: number;
   /** Twin starts a shard refused because another shard owns the twin (see TwinDirectory.create). */
   startsRefused: number;
+  /** Input taken from a durable input log (cluster mode), see ShardStats.inputLog. */
+  inputLog: InputLogCounts;
   activeTwins: number;
   observers: number;
   turnLatencyNs: { p50: number; p99: number; max: number; samples: number };
@@ -92,6 +94,7 @@ export function shardCounters(stats: ShardStats, activeTwins: number, observers:
     unstorable: stats.unstorable,
     corruptRecords: stats.corruptRecords,
     startsRefused: stats.startsRefused,
+    inputLog: { ...stats.inputLog },
     activeTwins,
     observers,
     turnLatencyNs: { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.max, samples: h.count },

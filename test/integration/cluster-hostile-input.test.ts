@@ -100,6 +100,17 @@ async function publishRaw(servers: string[], v: number, ...messages: unknown[]):
   }
 }
 
+/** What both nodes counted of input not applied, and of vshard restarts from the log. */
+function refusedCounts(...rts: Runtime[]): { refused: number; retried: number; resets: number } {
+  const sum = (pick: (s: ReturnType<Runtime['stats']>) => number): number =>
+    rts.reduce((n, rt) => n + pick(rt.stats()), 0);
+  return {
+    refused: sum((s) => s.inputLog.refused),
+    retried: sum((s) => s.inputLog.retried),
+    resets: sum((s) => s.inputLog.resets),
+  };
+}
+
 const applied = async (rt: Runtime, path: string): Promise<Record<string, number>> =>
   (await rt.read(path, ['applied'])).lanes.applied as Record<string, number>;
 
@@ -154,6 +165,8 @@ describe.skipIf(!hasNatsServer)('cluster: input a vshard can never apply (2 node
     expect(seen.partial).toBeUndefined();
     expect(logs.filter((l) => l.msg === NOT_APPLIED && l.vshard === vshard(X)).length).toBeGreaterThan(0);
     expect(logs.filter((l) => l.msg === RESTART)).toEqual([]);
+    // Counted for /metrics (twinflow_cluster_input_not_applied_total): the null and the partial event.
+    expect(refusedCounts(a, b)).toEqual({ refused: 2, retried: 0, resets: 0 });
 
     // Its owner hands it off at close (the other node takes it at once), and closes.
     await within(10_000, a.close());
@@ -187,6 +200,7 @@ describe.skipIf(!hasNatsServer)('cluster: input a vshard can never apply (2 node
     expect((await applied(b, X))['after-1']).toBe(1);
     expect((await applied(a, Y))['stray-1']).toBeUndefined();
     expect(logs.filter((l) => l.msg === RESTART)).toEqual([]);
+    expect(refusedCounts(a, b)).toEqual({ refused: 3, retried: 0, resets: 0 });
     await within(10_000, Promise.all([a.close(), b.close()]));
   }, 60_000);
 });

@@ -10,7 +10,10 @@ import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
+import { buildingModels } from '../../models/index.js';
+import { ModelCatalog } from '../../src/actors/catalog.js';
 import { encodeInput } from '../../src/cluster/input-codec.js';
+import { vshardOf } from '../../src/cluster/vshards.js';
 import type { SpaceStatus } from '../../src/cluster/space-status.js';
 import { clusterMetrics, hasNatsServer, natsCluster } from '../support/nats.js';
 import { MAIN, REPO, serveProcess, type ServeProcess } from '../support/serve.js';
@@ -200,6 +203,31 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', 
       20_000,
       () => statusJson(urls),
       (s) => s.vshards.every((v) => v.pending === 0 && v.watermark >= v.inputLast),
+    );
+
+    // Input its model refuses (acknowledged already: it is in the stream) shows in a's metrics,
+    // counted in its worker threads and summed on the main thread.
+    const refused = (m: Record<string, number>): number | undefined =>
+      m['twinflow_cluster_input_not_applied_total{reason="refused"}'];
+    const before = await clusterMetrics(a.url);
+    expect(refused(before)).toBe(0);
+    expect(before['twinflow_cluster_input_not_applied_total{reason="retried"}']).toBe(0);
+    expect(before.twinflow_cluster_input_consumer_restarts_total).toBeGreaterThanOrEqual(0);
+    expect(before.twinflow_cluster_vshard_resets_total).toBe(0);
+    const nc0 = await connect({ servers: urls });
+    await jetstream(nc0).publish(
+      `twinflow.in.${vshardOf(new ModelCatalog(buildingModels()), ROOMS[0]!, VSHARDS)}`,
+      encodeInput({
+        k: 'b',
+        evs: [{ id: 'refused-1', source: 'test', type: 'reading', subject: ROOMS[0]!, time: 0, data: 'not a reading' }],
+      }),
+    );
+    await nc0.close();
+    await until(
+      'a counted the refused input',
+      10_000,
+      () => clusterMetrics(a.url),
+      (m) => refused(m) === 1,
     );
 
     // Input nobody applies: a is killed, then events go straight into one vshard's input stream.

@@ -163,6 +163,27 @@ export function metricsRoutes(
             ],
           ),
           family(
+            'twinflow_cluster_input_not_applied_total',
+            'counter',
+            'Input of this node\'s vshards (acknowledged with 202 by a front) that was not applied: for good (reason="refused": malformed, for no twin of the vshard, refused by its model) or for now (reason="retried": taken again after the vshard restarts).',
+            [
+              ['{reason="refused"}', s.inputLog.refused],
+              ['{reason="retried"}', s.inputLog.retried],
+            ],
+          ),
+          family(
+            'twinflow_cluster_input_consumer_restarts_total',
+            'counter',
+            'JetStream consumers of vshard input made again (a leader change, a stalled consumer, an error).',
+            [['', s.inputLog.consumerRestarts]],
+          ),
+          family(
+            'twinflow_cluster_vshard_resets_total',
+            'counter',
+            'Restarts of a vshard from its state log under the same lease, to take input again (a failed commit, input not applied for now).',
+            [['', s.inputLog.resets]],
+          ),
+          family(
             'twinflow_cluster_vshard_restores_total',
             'counter',
             'vshards this node started, by where their state came from: the state log in JetStream (from="log") or its local copy, still current (from="local", with --data).',
