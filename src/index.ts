@@ -9,14 +9,8 @@ export { MemoryStateStore } from './store/memory-store.js';
 export type { StateStore, StateWrite, StoredTwin } from './store/state-store.js';
 export { RealClock, SimulatedClock, type Clock } from './actors/clock.js';
 export { loadModelSet } from './model/model-set-import.js';
-export {
-  createRuntime,
-  Runtime,
-  type RuntimeOptions,
-  type IngestReport,
-  type TwinSnapshot,
-  type RuntimeStats,
-} from './runtime/runtime.js';
+export { createRuntime, Runtime, type TwinSnapshot } from './runtime/runtime.js';
+export type { RuntimeOptions, IngestReport, RuntimeStats } from './runtime/runtime-options.js';
 export { Link } from './runtime/link.js';
 export { FilterLink, type PathEvent } from './runtime/filter-link.js';
 export type { EventInput } from './actors/event-input.js';
@@ -42,20 +36,11 @@ export { defaultOutputTopic, type OutputTopicFn } from './node/outputs/mqtt-sink
 export type { OutputOptions } from './node/outputs/outputs.js';
 export type { Sink, SinkQueueOptions, SinkStats } from './node/outputs/sink-queue.js';
 export type { WebhookConfig } from './node/outputs/webhook-sink.js';
-export type {
-  CommandOptions,
-  HistoryOptions,
-  HistoryPage,
-  LinkOptions,
-  MatchOptions,
-  ReadAtOptions,
-} from './runtime/runtime.js';
-export {
-  DEFAULT_HISTORY_LIMIT,
-  DEFAULT_MAX_LINK_TWINS,
-  MAX_HISTORY_LIMIT,
-  MAX_ROLLBACK_ENTRIES,
-} from './runtime/runtime.js';
+export type { HistoryPage } from './runtime/runtime.js';
+export type { CommandOptions, LinkOptions, MatchOptions } from './runtime/runtime-options.js';
+export { DEFAULT_MAX_LINK_TWINS } from './runtime/runtime-options.js';
+export type { HistoryOptions, ReadAtOptions } from './runtime/journal-reads.js';
+export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_ROLLBACK_ENTRIES } from './runtime/journal-reads.js';
 export { attachWarp, type WarpOptions, type WarpFront, type WarpFrontStats } from './node/warp/server.js';
 export { allowAll, type WarpAuthorizer, type AuthRequest } from './node/warp/auth.js';
 export { DEFAULT_WARP_LIMITS, type WarpLimits, type WarpStats } from './node/warp/limits.js';

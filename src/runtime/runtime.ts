@@ -1,16 +1,15 @@
 import { ModelCatalog } from '../actors/catalog.js';
 import { RealClock, type Clock } from '../actors/clock.js';
-import type { PassivationOptions } from '../actors/passivation.js';
 import { Ticket } from '../actors/work.js';
-import type { DerivedEvent, TwinEvent, TwinLogger, TwinModel } from '../model/twin-model.js';
+import type { DerivedEvent, TwinEvent, TwinLogger } from '../model/twin-model.js';
 import { own } from '../actors/own.js';
 import { TwinError, toTwinError } from '../errors.js';
 import type { LaneEvent, LaneKind } from '../lanes/events.js';
 import type { ValueSpec } from '../model/lane-specs.js';
 import { MemoryStateStore } from '../store/memory-store.js';
-import { HISTORY_POSITION, type HistoryPage, type StateStore } from '../store/state-store.js';
-import { RollBack } from './time-travel.js';
-import { normalisePath, PathFilter, TwinPath, type ShardKeyFn } from '../topology/index.js';
+import type { HistoryPage } from '../store/state-store.js';
+import { JournalReads, type HistoryOptions, type ReadAtOptions } from './journal-reads.js';
+import { normalisePath, PathFilter, TwinPath } from '../topology/index.js';
 import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from '../actors/event-input.js';
 import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../store/plain-data.js';
@@ -18,159 +17,27 @@ import { FilterLink } from './filter-link.js';
 import { OutputGate } from './output-gate.js';
 import { Link } from './link.js';
 import { createLogger } from '../logger.js';
-import { LocalShardHost, type HostCounters, type ShardHost, type TwinSnapshot } from '../hosting/shard-host.js';
+import { LocalShardHost, type ShardHost, type TwinSnapshot } from '../hosting/shard-host.js';
 import { WorkerShardHost } from '../hosting/worker-host.js';
-import type { ModelSet } from '../model/model-set.js';
-import { resolveModels, type RuntimeWorkerOptions } from './runtime-models.js';
+import { resolveModels } from './runtime-models.js';
 import { ClusterShardHost } from '../cluster/cluster-host.js';
-import type { ClusterOptions } from '../cluster/cluster-options.js';
-
-export interface RuntimeOptions {
-  /**
-   * The model set to run: its models, its shard key and, with `workers`, the module the
-   * workers import it from (see {@link defineModelSet}). Or give `models`.
-   */
-  modelSet?: ModelSet<any>;
-  /** The twin models, each binding a route (when not given as a `modelSet`). */
-  models?: readonly TwinModel<any>[];
-  /** Time source. Default: the wall clock. Pass a `SimulatedClock` for tests and replays. */
-  clock?: Clock;
-  /** Where lane state lives. Default: in memory (lost when the process exits). */
-  store?: StateStore;
-  /** A pino logger (or anything with its four methods). */
-  logger?: TwinLogger;
-  /** Default shard key for routes that do not set their own (default: the model set's, else up to the building). */
-  shardKey?: ShardKeyFn;
-  /** Inbox items per step before committing and yielding to I/O (default 50 000). */
-  stepBudget?: number;
-  /** Passivation of idle twins and a cap on live twins (default: none; twins stay live). */
-  passivation?: PassivationOptions;
-  /** Journal every committed turn (cause and lane changes) for history and state-as-of reads. */
-  journal?: boolean;
-  /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 8, 0 = off). */
-  dedupeWindow?: number;
-  /**
-   * Deepest nesting accepted in an event's data or a command's value (default 64); deeper
-   * input is refused with TWIN_PAYLOAD_TOO_DEEP before it is queued (see checkPayload).
-   */
-  maxPayloadDepth?: number;
-  /**
-   * Run the twins on worker threads (`count` > 0) instead of this thread. Models must
-   * then be importable by the workers: a `modelSet` with its module, or `workers.models`
-   * (see {@link WorkerOptions}); `store` is ignored in favour of `workers.dataDir` (one
-   * LMDB environment shared by all workers) or an in-memory store per worker.
-   */
-  workers?: RuntimeWorkerOptions;
-  /**
-   * Most twins one wildcard link ({@link Runtime.linkFilter}, a WARP link to a filter) or
-   * one listing ({@link Runtime.listTwins}, the HTTP subtree query) may match, counted
-   * before anything is synced: past it they fail with TWIN_TOO_MANY_TWINS. Default
-   * {@link DEFAULT_MAX_LINK_TWINS}; `Infinity` for none.
-   */
-  maxLinkTwins?: number;
-  /**
-   * Join a cluster of nodes sharing one twin space over NATS JetStream (docs/cluster.md):
-   * events go through the vshard's input stream, state lives in its state log, and each
-   * twin runs on the node that holds its vshard's lease. Await {@link Runtime.ready}.
-   * `store` is ignored; `workers` must be 0 or absent for now (the node's vshards run on
-   * its main thread).
-   */
-  cluster?: ClusterOptions & { advertise?: { http?: string; warp?: string } };
-  /**
-   * Most derived events kept for output listeners that have not subscribed yet (default
-   * {@link DEFAULT_HELD_OUTPUTS}; 0 keeps none, as before): those emitted before the first
-   * {@link Runtime.onOutput} listener, or while {@link Runtime.holdOutputs} holds them. Past it
-   * the oldest are dropped, counted ({@link Runtime.outputsHeldDropped}) and logged.
-   */
-  heldOutputs?: number;
-}
-
-/** Default of {@link RuntimeOptions.maxLinkTwins}: a floor of a large building, far below what fills memory. */
-export const DEFAULT_MAX_LINK_TWINS = 10_000;
-
-/**
- * Default of {@link RuntimeOptions.heldOutputs}: what one sink queue of a node takes
- * (SinkQueueOptions.capacity), so a sink handed the held events drops (and counts) any excess itself.
- */
-export const DEFAULT_HELD_OUTPUTS = 10_000;
-
-/** Options of {@link Runtime.linkFilter} and {@link Runtime.listTwins}. */
-export interface MatchOptions {
-  /** Most twins the filter may match (default: the runtime's `maxLinkTwins`). */
-  limit?: number;
-  /**
-   * Filters a matching twin must also meet one of: the patterns the caller may read (a
-   * principal's grants). Twins outside are neither counted, listed, synced nor started.
-   */
-  within?: readonly string[];
-}
-
-/** Options of {@link Runtime.command}. */
-export interface CommandOptions {
-  /** The command comes from a network client: value lanes must be declared `writable`. */
-  fromClient?: boolean;
-  /**
-   * The client's idempotency key (HTTP `Idempotency-Key`): a command to the same twin and
-   * lane with the key of one it took recently (its dedupe window, the last 8 events and
-   * keyed commands by default) is acknowledged without running again, so a client that
-   * retries after a lost answer applies it once. 1-256 printable characters.
-   */
-  idempotencyKey?: string;
-}
+import {
+  DEFAULT_HELD_OUTPUTS,
+  DEFAULT_MAX_LINK_TWINS,
+  type CommandOptions,
+  type IngestReport,
+  type LinkOptions,
+  type MatchOptions,
+  type RuntimeOptions,
+  type RuntimeStats,
+} from './runtime-options.js';
 
 /** What an idempotency key may hold (printable ASCII, as an HTTP header value). */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
 
-/** Options of {@link Runtime.link}. */
-export interface LinkOptions {
-  /**
-   * Called synchronously once the lane's state was delivered and before any later
-   * change, so a network front can place its own `@synced` marker exactly.
-   */
-  onSynced?: () => void;
-}
-
-/** The outcome of an ingest call, known once its effects are committed. */
-export interface IngestReport {
-  accepted: number;
-  rejected: { index: number; error: TwinError }[];
-}
-
-/** Counters of a runtime (monotonic, except the gauges activeTwins and observers). */
-export type RuntimeStats = HostCounters;
-
 export type { TwinSnapshot } from '../hosting/shard-host.js';
 export type { HistoryPage } from '../store/state-store.js';
-
-/** Entries of one {@link Runtime.history} page unless `limit` says otherwise, and the most it may say. */
-export const DEFAULT_HISTORY_LIMIT = 1000;
-export const MAX_HISTORY_LIMIT = 10_000;
-/**
- * Most journal entries {@link Runtime.readAt} rolls back (default of its `maxEntries`):
- * rebuilding an older state is refused with TWIN_QUERY_INVALID rather than reading a
- * journal of any length (a busy sensor journals hundreds of thousands of turns a week).
- */
-export const MAX_ROLLBACK_ENTRIES = 100_000;
-/** Entries {@link Runtime.readAt} reads per round from the store (a worker's answer stays small). */
-const ROLLBACK_CHUNK = 1000;
-
-/** Options of {@link Runtime.history}. */
-export interface HistoryOptions {
-  /** Earliest clock time, inclusive (default 0). */
-  from?: number;
-  /** Latest clock time, inclusive (default: none). */
-  to?: number;
-  /** Most entries in the page: 1 to {@link MAX_HISTORY_LIMIT}, default {@link DEFAULT_HISTORY_LIMIT}. */
-  limit?: number;
-  /** The `next` of the previous page of the same twin: this page goes on after it. */
-  cursor?: string;
-}
-
-/** Options of {@link Runtime.readAt}. */
-export interface ReadAtOptions {
-  /** Most journal entries to roll back (default {@link MAX_ROLLBACK_ENTRIES}); past it, TWIN_QUERY_INVALID. */
-  maxEntries?: number;
-}
+export { DEFAULT_HELD_OUTPUTS, type RuntimeOptions } from './runtime-options.js';
 
 /**
  * A twinflow runtime in this process: ingest events, send commands, read and link lanes.
@@ -192,6 +59,7 @@ export class Runtime {
   readonly catalog: ModelCatalog;
   private readonly host: ShardHost;
   private readonly normaliser: EventNormaliser;
+  private readonly journalReads: JournalReads;
   private readonly maxPayloadDepth: number;
   private readonly outputListeners = new Set<(e: DerivedEvent) => void>();
   /** Listeners of the whole twin space's outputs (see {@link onOutput}'s `space`). */
@@ -269,6 +137,7 @@ export class Runtime {
       const store = options.store ?? new MemoryStateStore();
       this.host = new LocalShardHost({ ...shard, store }, store);
     }
+    this.journalReads = new JournalReads(this.host, (path) => this.read(path));
   }
 
   /**
@@ -484,13 +353,8 @@ export class Runtime {
   }
 
   /**
-   * One page of a twin's journal between two clock times (inclusive), oldest first: each
-   * committed turn with its cause and lane changes, at most `limit` of them. `next` is the
-   * cursor of the following page (null when there is none): a journal can hold far more
-   * turns than one answer should, so only a page is read from the store and crosses from
-   * a worker. Pages follow the journal as it is when each is read: an entry written meanwhile
-   * is neither skipped nor repeated. Rejects with TWIN_JOURNAL_DISABLED unless `journal` is
-   * on (as does {@link readAt}), TWIN_QUERY_INVALID for a bad `limit` or `cursor`.
+   * One page of a twin's journal between two clock times (inclusive), oldest first, with
+   * the cursor of the following page (see {@link JournalReads.history}). Needs the journal.
    *
    * @example
    * ```ts
@@ -498,68 +362,19 @@ export class Runtime {
    * while (page.next !== null) page = await rt.history(path, { from: Date.now() - 3_600_000, cursor: page.next });
    * ```
    */
-  async history(path: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+  history(path: string, options: HistoryOptions = {}): Promise<HistoryPage> {
     this.assertJournal();
-    const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT)
-      throw new TwinError(
-        'TWIN_QUERY_INVALID',
-        `"limit" must be an integer from 1 to ${MAX_HISTORY_LIMIT}, got ${limit}`,
-      );
-    const cursor = options.cursor;
-    // A cursor is a store position: checked here, before it reaches the store (or a worker).
-    if (cursor !== undefined && !HISTORY_POSITION.test(cursor))
-      throw new TwinError('TWIN_QUERY_INVALID', 'cursor is not one this server issued');
-    return this.host.history(this.normaliser.path(path), {
-      from: options.from ?? 0,
-      to: options.to ?? Number.MAX_SAFE_INTEGER,
-      limit,
-      ...(cursor !== undefined && { after: cursor }),
-    });
+    return this.journalReads.history(this.normaliser.path(path), options);
   }
 
   /**
    * A twin's state as of clock time `at`: its current state rolled back through the
-   * journal entries after `at`, newest first. Exact within the journal's retention. The
-   * journal is read backwards from now in chunks and each chunk undone before the next is
-   * read, so memory stays at one chunk; more than `maxEntries` entries to undo (default
-   * {@link MAX_ROLLBACK_ENTRIES}) is refused with TWIN_QUERY_INVALID, naming the bound.
+   * journal entries after `at` (see {@link JournalReads.readAt}; at most `maxEntries`,
+   * default `MAX_ROLLBACK_ENTRIES`, else TWIN_QUERY_INVALID). Needs the journal.
    */
-  async readAt(path: string, at: number, options: ReadAtOptions = {}): Promise<TwinSnapshot> {
+  readAt(path: string, at: number, options: ReadAtOptions = {}): Promise<TwinSnapshot> {
     this.assertJournal(); // before the read: without a journal "as of" would silently be "now"
-    const max = options.maxEntries ?? MAX_ROLLBACK_ENTRIES;
-    if (!Number.isInteger(max) || max < 0)
-      throw new TwinError('TWIN_QUERY_INVALID', `"maxEntries" must be a non-negative integer, got ${max}`);
-    const target = this.normaliser.path(path);
-    // Counted first (keys only): a read past the bound is refused before anything is decoded
-    // or undone, so asking for a time too far back costs a count, not the rollback.
-    const { count } = await this.host.history(target, {
-      from: at + 1,
-      to: Number.MAX_SAFE_INTEGER,
-      limit: 0,
-      countOnly: true,
-    });
-    if (count !== undefined && count > max) throw tooFarBack(target, at, max);
-    const snapshot = await this.read(path);
-    // Entries written after the read are undone first: each restores what the read saw.
-    const state = new RollBack(snapshot);
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.host.history(target, {
-        from: at + 1,
-        to: Number.MAX_SAFE_INTEGER,
-        // One past the bound, to tell "exactly max" from "more".
-        limit: Math.min(ROLLBACK_CHUNK, max + 1 - state.undone),
-        newestFirst: true,
-        ...(after !== undefined && { after }),
-      });
-      state.undo(page.entries);
-      if (state.undone > max) throw tooFarBack(snapshot.path, at, max); // entries appended since the count
-      if (page.next === null) return state.result();
-      after = page.next;
-      // Between chunks: with the shard on this thread, a long rollback must not hold up other requests.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    return this.journalReads.readAt(this.normaliser.path(path), at, options);
   }
 
   /**
@@ -755,21 +570,6 @@ export class Runtime {
   private assertOpen(): void {
     if (this.closed) throw new TwinError('TWIN_RUNTIME_CLOSED');
   }
-}
-
-/** A clock time in an error message: RFC 3339 when it is a date, else the number. */
-/** The refusal of a past-state read that would undo more than `max` journal entries. */
-function tooFarBack(path: string, at: number, max: number): TwinError {
-  return new TwinError(
-    'TWIN_QUERY_INVALID',
-    `the state of ${path} as of ${timeText(at)} would roll back more than ${max} journal entries (the bound of a past-state read): ask for a later time, or page through its history`,
-    { path, at, maxEntries: max },
-  );
-}
-
-function timeText(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
 
 /** Creates a runtime (see {@link Runtime}). */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ErrorCodes } from '../../errors.js';
-import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_ROLLBACK_ENTRIES } from '../../runtime/runtime.js';
+import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_ROLLBACK_ENTRIES } from '../../runtime/journal-reads.js';
 
 const error = { $ref: '#/components/schemas/Error' };
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });

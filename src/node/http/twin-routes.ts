@@ -3,7 +3,8 @@ import { warmPrefix, warmUnder } from './warm-routes.js';
 import type { FastifyInstance } from 'fastify';
 import { TwinError } from '../../errors.js';
 import { TwinPath } from '../../topology/index.js';
-import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, type Runtime, type TwinSnapshot } from '../../runtime/runtime.js';
+import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from '../../runtime/journal-reads.js';
+import type { Runtime, TwinSnapshot } from '../../runtime/runtime.js';
 import { integerParam, nameList, queryParams, timeParam } from './params.js';
 import { decodeHistoryCursor, encodeHistoryCursor } from './query.js';
 
