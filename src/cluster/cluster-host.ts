@@ -284,7 +284,7 @@ export class ClusterShardHost implements ShardHost {
   async settle(signal?: AbortSignal): Promise<void> {
     await this.ready;
     await this.inner.settle(signal);
-    await settleSpace(this.link.jsm, this.link.names, signal);
+    await settleSpace(this.link.jsm, this.link.names, this.options.vshards, signal);
   }
 
   counters(): HostCounters {

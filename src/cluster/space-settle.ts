@@ -19,9 +19,18 @@ const POLL_MS = 100;
  * vshard, wait until every `w` reached it, then look again; done when nothing new arrived
  * meanwhile. Under traffic that never stops it does not end: the caller bounds it (the
  * route's timeout aborts `signal`), as a single node's settle.
+ *
+ * Only the space's `vshards` subjects count: a message on `<space>.in.300` of a space of
+ * 256 (or on `<space>.in.x`), which only a foreign writer makes, has no owner to apply it
+ * and would hold every settle until its timeout.
  */
-export async function settleSpace(jsm: JetStreamManager, names: SpaceNames, signal?: AbortSignal): Promise<void> {
-  let target = await inputHeads(jsm, names);
+export async function settleSpace(
+  jsm: JetStreamManager,
+  names: SpaceNames,
+  vshards: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  let target = await inputHeads(jsm, names, vshards);
   for (;;) {
     let behind = [...target.keys()];
     while (behind.length > 0) {
@@ -30,17 +39,19 @@ export async function settleSpace(jsm: JetStreamManager, names: SpaceNames, sign
       behind = behind.filter((v, i) => marks[i]! < target.get(v)!);
       if (behind.length > 0) await new Promise((r) => setTimeout(r, POLL_MS));
     }
-    const next = await inputHeads(jsm, names);
+    const next = await inputHeads(jsm, names, vshards);
     if ([...next].every(([v, seq]) => seq <= (target.get(v) ?? 0))) return;
     target = next;
   }
 }
 
-/** The last input sequence of every vshard that has input in the stream. */
-async function inputHeads(jsm: JetStreamManager, names: SpaceNames): Promise<Map<number, number>> {
+/** The last input sequence of every vshard of the space that has input in the stream. */
+async function inputHeads(jsm: JetStreamManager, names: SpaceNames, count: number): Promise<Map<number, number>> {
   const prefix = `${names.space}.in.`;
   const info = await jsm.streams.info(names.inputStream, { subjects_filter: names.inputWildcard() });
-  const vshards = Object.keys(info.state.subjects ?? {}).map((s) => Number(s.slice(prefix.length)));
+  const vshards = Object.keys(info.state.subjects ?? {})
+    .map((s) => Number(s.slice(prefix.length)))
+    .filter((v) => Number.isInteger(v) && v >= 0 && v < count);
   const seqs = await inParallel(vshards, async (v) => (await lastOf(jsm, names.inputStream, names.input(v)))?.seq ?? 0);
   return new Map(vshards.map((v, i) => [v, seqs[i]!]));
 }

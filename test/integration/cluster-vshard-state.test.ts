@@ -148,18 +148,22 @@ describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
           names.input(3),
           encodeInput({ k: 'b', evs: [{ id: `e${n}`, source: 't', type: 'x', subject: A, time: 0, data: {} }] }),
         );
-      // Nothing stored: settled at once.
-      await settleSpace(jsm, names);
+      // Nothing stored: settled at once. Nor does input on subjects of no vshard of a space
+      // of 16 hold it (a foreign writer's; nobody would ever apply it).
+      await settleSpace(jsm, names, 16);
+      await js.publish(names.input(16), encodeInput({ k: 'b', evs: [] }));
+      await js.publish(`${names.space}.in.x`, encodeInput({ k: 'b', evs: [] }));
+      await settleSpace(jsm, names, 16);
       const { seq } = await input(1);
       // Stored and not applied (vshard 3 has no owner): not settled while that lasts.
       const stuck = new AbortController();
-      const waiting = settleSpace(jsm, names, stuck.signal);
+      const waiting = settleSpace(jsm, names, 16, stuck.signal);
       await new Promise((r) => setTimeout(r, 500));
       stuck.abort();
       await expect(waiting).rejects.toMatchObject({ code: 'TWIN_NOT_SETTLED' });
       // Its owner records the input as applied: settled, unless more came meanwhile.
       const claim = await log.append(3, 'o', 1, 0, [], 0);
-      const done = settleSpace(jsm, names);
+      const done = settleSpace(jsm, names, 16);
       await new Promise((r) => setTimeout(r, 300));
       const more = await input(2); // arrives while settle waits: it must wait for this one too
       const applied1 = await log.append(3, 'c', 1, seq, [], claim.last);
