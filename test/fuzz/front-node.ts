@@ -5,7 +5,7 @@
  */
 import { pino } from 'pino';
 import { buildingModels } from '../../models/index.js';
-import { startNode, type TwinflowNode } from '../../src/index.js';
+import { startNode, type NodeOptions, type TwinflowNode } from '../../src/index.js';
 import { stateDigest } from '../../src/recording/digest.js';
 
 export const UNIT = '/org/contoso/site/berlin/building/41/floor/3/unit/j';
@@ -13,12 +13,13 @@ export const ROOM = `${UNIT}/room/4`;
 export const CLIMATE = `${ROOM}/sensors/climate`;
 
 /** Starts the node and gives a few twins state, so a digest has something to cover. */
-export async function frontNode(): Promise<TwinflowNode> {
+export async function frontNode(options: Partial<NodeOptions> = {}): Promise<TwinflowNode> {
   const node = await startNode({
     models: buildingModels(),
     port: 0,
     logger: pino({ level: 'silent' }),
     mqtt: { port: 0 },
+    ...options,
   });
   for (let r = 1; r <= 4; r++)
     await node.runtime.ingest({
