@@ -1,4 +1,4 @@
-import { WARP_SUBPROTOCOLS, joinFrame, type WarpEncoding } from '../protocol/warp/index.js';
+import { WARP_SUBPROTOCOLS, type WarpEncoding } from '../protocol/warp/index.js';
 import { PathFilter, TwinPath } from '../topology/index.js';
 import { backoffDelay } from './backoff.js';
 import { ClientLink, LinkError, type LinkCallbacks } from './client-link.js';
@@ -12,22 +12,10 @@ import {
   QUIET_CLOSE_CODES,
   type ClientOptions,
 } from './client-options.js';
-import { Fifo, utf8Length } from './fifo.js';
+import { utf8Length } from './fifo.js';
+import { SendQueue, type OutgoingKind } from './send-queue.js';
 
 export { CLIENT_DEFAULTS, ClientError, type ClientOptions } from './client-options.js';
-
-/** One envelope waiting to be sent, with its UTF-8 size. */
-interface Outgoing {
-  readonly text: string;
-  readonly bytes: number;
-  /** `link` (link, sync, unlink): superseded by the relink after a reconnect, not counted in maxQueuedBytes. */
-  readonly kind: 'link' | 'other';
-}
-
-/** Frames handed to the socket ahead of the network: at most this many times `maxFrameBytes` unwritten. */
-const SEND_AHEAD_FRAMES = 4;
-/** How often a flush held back by a full socket buffer looks again (WebSocket has no drain event). */
-const FLUSH_RETRY_MS = 10;
 
 /** One WARP link on the wire, shared by every handle on the same node and lane. */
 interface Wire {
@@ -60,12 +48,8 @@ export class WarpClient {
   private readonly ctor: WebSocketConstructor;
   private readonly wires = new Map<string, Wire>();
   private socket: WebSocketLike | null = null;
-  /** Envelopes not yet handed to the socket, oldest first. */
-  private readonly outbox = new Fifo<Outgoing>();
-  /** Bytes of the outbox's non-link envelopes (bounded by maxQueuedBytes). */
-  private queuedBytes = 0;
-  private flushQueued = false;
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Envelopes not yet handed to the socket, oldest first (bounded by maxQueuedBytes). */
+  private readonly outbox: SendQueue;
   private attempt = 0;
   /** When the current socket opened (0: not open). */
   private openedAt = 0;
@@ -73,23 +57,24 @@ export class WarpClient {
   private credentials: unknown;
   private state: ClientStatus = 'connecting';
   private readonly statusListeners = new Set<(s: ClientStatus) => void>();
-  private readonly maxFrameBytes: number;
-  private readonly serverMaxFrameBytes: number;
-  private readonly maxQueuedBytes: number;
 
   constructor(private readonly options: ClientOptions) {
     this.encoding = options.encoding ?? 'recon';
     const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!ctor) throw new TypeError('no WebSocket available: pass options.WebSocket (e.g. the ws package)');
     this.ctor = ctor;
-    this.serverMaxFrameBytes = positive(options, 'serverMaxFrameBytes');
-    this.maxFrameBytes = Math.min(positive(options, 'maxFrameBytes'), this.serverMaxFrameBytes);
-    this.maxQueuedBytes = positive(options, 'maxQueuedBytes');
+    const serverMaxFrameBytes = positive(options, 'serverMaxFrameBytes');
+    const limits = {
+      serverMaxFrameBytes,
+      maxFrameBytes: Math.min(positive(options, 'maxFrameBytes'), serverMaxFrameBytes),
+      maxQueuedBytes: positive(options, 'maxQueuedBytes'),
+    };
+    this.outbox = new SendQueue(this.encoding, limits, () => this.socket);
     positive(options, 'maxReceivedFrameBytes');
     this.credentials = options.credentials;
     // Sent on every connect: one the server refuses would close every socket (1009).
     if (options.credentials !== undefined)
-      this.checkSize(utf8Length(encodeHost('auth', options.credentials, this.encoding)), '@auth');
+      this.outbox.checkSize(utf8Length(encodeHost('auth', options.credentials, this.encoding)), '@auth');
     this.connect();
   }
 
@@ -128,7 +113,7 @@ export class WarpClient {
    */
   auth(credentials: unknown): void {
     const text = encodeHost(credentials === undefined ? 'deauth' : 'auth', credentials, this.encoding);
-    this.enqueue(text, 'other', credentials === undefined ? '@deauth' : '@auth');
+    this.enqueue(text, 'auth', credentials === undefined ? '@deauth' : '@auth');
     this.credentials = credentials;
   }
 
@@ -166,10 +151,7 @@ export class WarpClient {
     this.setStatus('closed');
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
     this.outbox.clear();
-    this.queuedBytes = 0;
     for (const wire of this.wires.values())
       for (const h of [...wire.handles])
         h.end(new LinkError('clientClosed', 'CLIENT_CLOSED', why, wire.node, wire.lane));
@@ -183,7 +165,7 @@ export class WarpClient {
     if (this.state !== 'closed') {
       // Refused before anything changes: the server would close the socket on it (1009).
       const envelope = encodeEnvelope(sync ? 'sync' : 'link', node, lane, undefined, this.encoding, callbacks);
-      this.checkSize(utf8Length(envelope), sync ? '@sync' : '@link');
+      this.outbox.checkSize(utf8Length(envelope), sync ? '@sync' : '@link');
     }
     const timeout = this.options.syncTimeoutMs;
     const handle = new ClientLink<V>(node, lane, sync, callbacks, (h) => this.detach(key, h), timeout);
@@ -249,22 +231,14 @@ export class WarpClient {
     socket.onopen = () => {
       if (this.socket !== socket) return;
       this.openedAt = Date.now();
-      // Relink everything (the server forgot us) before whatever was queued meanwhile; link
-      // requests still queued are superseded by the relink.
-      const queued = this.outbox.drain().filter((m) => m.kind !== 'link');
-      if (this.credentials !== undefined) {
-        const text = encodeHost('auth', this.credentials, this.encoding);
-        this.outbox.push({ text, bytes: utf8Length(text), kind: 'other' });
-      }
-      for (const w of this.wires.values()) {
-        const text = this.linkEnvelope(w);
-        this.outbox.push({ text, bytes: utf8Length(text), kind: 'link' });
-      }
-      for (const m of queued) this.outbox.push(m);
-      this.queuedBytes = 0;
-      for (const m of this.outbox.items()) if (m.kind !== 'link') this.queuedBytes += m.bytes;
+      // The credentials, then a relink of everything (the server forgot us), before the
+      // commands queued meanwhile; links and auths still queued are superseded by these.
+      const first: { text: string; kind: OutgoingKind }[] = [];
+      if (this.credentials !== undefined)
+        first.push({ text: encodeHost('auth', this.credentials, this.encoding), kind: 'auth' });
+      for (const w of this.wires.values()) first.push({ text: this.linkEnvelope(w), kind: 'link' });
       this.setStatus('open');
-      this.flush();
+      this.outbox.reopen(first);
     };
     socket.onmessage = (ev: { data: unknown }) => {
       if (this.socket !== socket) return;
@@ -279,8 +253,7 @@ export class WarpClient {
       const healthyAfter = (this.options.reconnect || {}).healthyAfterMs ?? CLIENT_DEFAULTS.healthyAfterMs;
       if (this.openedAt > 0 && Date.now() - this.openedAt >= healthyAfter) this.attempt = 0;
       this.openedAt = 0;
-      if (this.flushTimer) clearTimeout(this.flushTimer);
-      this.flushTimer = null;
+      this.outbox.socketClosed();
       if (this.state === 'closed') return;
       const code = ev?.code;
       if (code !== undefined && !QUIET_CLOSE_CODES.has(code))
@@ -304,7 +277,7 @@ export class WarpClient {
 
   private scheduleReconnect(): void {
     if (this.options.reconnect === false) {
-      const dropped = this.outbox.items().filter((m) => m.kind !== 'link').length;
+      const dropped = this.outbox.waiting;
       if (dropped > 0)
         this.options.onError?.(`${dropped} queued message(s) dropped: the socket closed and reconnect is false`);
       this.shutdown('the socket closed and reconnect is false');
@@ -369,71 +342,13 @@ export class WarpClient {
    * Queues one envelope for the next flush. `what` names a refusable message (a command,
    * `@auth`): one the server would refuse, or past `maxQueuedBytes`, throws instead.
    */
-  private enqueue(text: string, kind: Outgoing['kind'], what?: string): void {
+  private enqueue(text: string, kind: OutgoingKind, what?: string): void {
     if (this.state === 'closed') {
       if (what === undefined) return;
       throw new ClientError('CLIENT_CLOSED', `${what} not sent: the client is closed`);
     }
-    const bytes = utf8Length(text);
-    if (what !== undefined) {
-      this.checkSize(bytes, what);
-      if (this.queuedBytes + bytes > this.maxQueuedBytes)
-        throw new ClientError(
-          'CLIENT_QUEUE_FULL',
-          `${what} not sent: ${this.queuedBytes} bytes are already waiting for the socket (maxQueuedBytes ${this.maxQueuedBytes}, client ${this.state})`,
-        );
-      this.queuedBytes += bytes;
-    }
-    this.outbox.push({ text, bytes, kind });
-    if (!this.flushQueued && this.flushTimer === null && this.state === 'open') {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
-    }
-  }
-
-  private checkSize(bytes: number, what: string): void {
-    if (bytes > this.serverMaxFrameBytes)
-      throw new ClientError(
-        'CLIENT_ENVELOPE_TOO_LARGE',
-        `${what} not sent: its envelope is ${bytes} bytes, the server takes frames of at most ${this.serverMaxFrameBytes} (serverMaxFrameBytes)`,
-      );
-  }
-
-  /**
-   * Hands the outbox to the socket in batched frames of at most `maxFrameBytes` (the server
-   * reads warp.recon and warp.json batches, and refuses frames past its limit), and only
-   * while the socket's unwritten bytes stay below a few frames: the rest waits here, so a
-   * drop loses at most what was handed over, and the queue stays bounded by maxQueuedBytes.
-   */
-  private flush(): void {
-    this.flushQueued = false;
-    this.flushTimer = null;
-    const socket = this.socket;
-    if (!socket || socket.readyState !== 1) return;
-    const ahead = SEND_AHEAD_FRAMES * this.maxFrameBytes;
-    while (this.outbox.size > 0) {
-      if ((socket.bufferedAmount ?? 0) >= ahead) {
-        this.flushTimer = setTimeout(() => this.flush(), FLUSH_RETRY_MS);
-        return;
-      }
-      socket.send(this.nextFrame());
-    }
-  }
-
-  /** Takes the next frame's envelopes off the outbox: at least one, within maxFrameBytes. */
-  private nextFrame(): string {
-    const parts: string[] = [];
-    let size = 0;
-    for (let m = this.outbox.peek(); m !== undefined; m = this.outbox.peek()) {
-      // Joined with '\n' (recon) or ',' inside '[…]' (json, two parts or more).
-      const extra = parts.length === 0 ? 0 : this.encoding === 'json' && parts.length === 1 ? 3 : 1;
-      if (parts.length > 0 && size + extra + m.bytes > this.maxFrameBytes) break;
-      this.outbox.shift();
-      if (m.kind !== 'link') this.queuedBytes -= m.bytes;
-      parts.push(m.text);
-      size += extra + m.bytes;
-    }
-    return joinFrame(parts, this.encoding);
+    this.outbox.push(text, kind, what, this.state);
+    if (this.state === 'open') this.outbox.flushSoon();
   }
 
   private setStatus(status: ClientStatus): void {

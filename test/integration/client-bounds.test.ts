@@ -268,6 +268,24 @@ describe('outgoing frames stay under the server limit', () => {
   });
 });
 
+describe('credentials on a new socket', () => {
+  it('sends the current credentials once: an @auth queued before the socket opened is not sent again', async () => {
+    const received: { tag: string; body?: unknown }[] = [];
+    const server = await fakeServer((ws) =>
+      ws.on('message', (data) => {
+        const json = JSON.parse((data as Buffer).toString()) as unknown;
+        received.push(...((Array.isArray(json) ? json : [json]) as { tag: string }[]));
+      }),
+    );
+    const c = client({ url: server.url, credentials: { token: 'a' } });
+    c.auth({ token: 'b' }); // before the socket opened: queued, and the credentials are now b
+    c.command(UNIT, 'secure', true);
+    await expect.poll(() => received.some((m) => m.tag === 'command')).toBe(true);
+    expect(received.filter((m) => m.tag === 'auth')).toEqual([{ tag: 'auth', body: { token: 'b' } }]);
+    expect(received.map((m) => m.tag)).toEqual(['auth', 'command']);
+  });
+});
+
 describe('the outbox is bounded', () => {
   it('refuses commands past maxQueuedBytes while disconnected, at once and with a ClientError', async () => {
     const c = client({ url: `ws://127.0.0.1:${await closedPort()}/`, maxQueuedBytes: 10_000 });
