@@ -249,7 +249,7 @@ export async function startNode(options: NodeOptions): Promise<TwinflowNode> {
     await http.register(queryRoutes(runtime));
     await http.register(openApiRoutes());
     await http.register(modelRoutes(runtime));
-    await http.register(signalRoutes(runtime, options.signals, rejections));
+    await http.register(signalRoutes(runtime, options.signals, rejections, access));
     if (options.dashboard !== false) await http.register(dashboardRoutes(logger));
     const mqtt = options.mqtt && options.tls ? { ...options.mqtt, tls: options.tls } : options.mqtt;
     ingestion = await startIngestion(runtime, logger, { ...options, mqtt }, rejections, access, quota);

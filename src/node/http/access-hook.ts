@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AccessControl } from '../../access/access-control.js';
+import type { AccessControl, Credential } from '../../access/access-control.js';
 import { GrantSet } from '../../access/path-grants.js';
 import type { Principal } from '../../access/principal.js';
 import type { Right } from '../../access/rights.js';
@@ -17,6 +17,10 @@ declare module 'fastify' {
     grants: GrantSet;
     /** The access file names this caller in `metrics`: it may scrape `/metrics` without `admin`. */
     readsMetrics: boolean;
+    /** What the caller presented, kept so a long-lived answer (`/signals`) can check it again on a reload. */
+    credential: Credential;
+    /** {@link AccessControl.generation} when the credential was checked: a reload since means a check again. */
+    accessGeneration: number;
   }
 }
 
@@ -43,6 +47,8 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
   app.decorateRequest('principal', null);
   app.decorateRequest('grants', null as unknown as GrantSet);
   app.decorateRequest('readsMetrics', true);
+  app.decorateRequest('credential', null as never); // set by the hook on every request
+  app.decorateRequest('accessGeneration', 0);
   if (!access.enabled) {
     app.addHook('onRequest', (req, _reply, done) => {
       req.grants = GrantSet.ALL;
@@ -53,6 +59,8 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
   app.addHook('onRequest', async (req, reply) => {
     req.grants = GrantSet.NONE;
     req.readsMetrics = false;
+    req.credential = { kind: 'none' };
+    req.accessGeneration = access.generation;
     const route = req.url.split('?')[0]!;
     // The dashboard's static files too: the page holds no data, and asks for a token when the API answers 401.
     if (PUBLIC.has(route) || isDashboardFile(route)) return;
@@ -62,14 +70,8 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
         req.readsMetrics = true; // a scraper without credentials, allowed by the access file's "metrics"
         return;
       }
-      const principal = await access
-        .authenticate(credential)
-        // A verified certificate the access file has no roles for is no credential: the caller is anonymous.
-        .catch((err: unknown) => {
-          if (credential.kind !== 'certificate') throw err;
-          return access.authenticate({ kind: 'none' });
-        });
-      if (principal.expired(Date.now())) throw new TwinError('TWIN_UNAUTHENTICATED', 'the token has expired');
+      req.credential = credential;
+      const principal = await authenticateRequest(access, credential);
       req.principal = principal;
       req.grants = principal.grantsFor();
       req.readsMetrics = access.readsMetrics(principal);
@@ -78,6 +80,25 @@ export function installAccessHook(app: FastifyInstance, access: AccessControl): 
       throw err;
     }
   });
+}
+
+/**
+ * The principal an HTTP request's credential proves now, by the one rule of {@link installAccessHook}:
+ * a verified certificate the access file has no roles for is no credential (the caller is
+ * anonymous), and an expired token is refused. Rejects with TWIN_UNAUTHENTICATED.
+ *
+ * @example
+ * ```ts
+ * const principal = await authenticateRequest(access, req.credential); // again, after a reload
+ * ```
+ */
+export async function authenticateRequest(access: AccessControl, credential: Credential): Promise<Principal> {
+  const principal = await access.authenticate(credential).catch((err: unknown) => {
+    if (credential.kind !== 'certificate') throw err;
+    return access.authenticate({ kind: 'none' });
+  });
+  if (principal.expired(Date.now())) throw new TwinError('TWIN_UNAUTHENTICATED', 'the token has expired');
+  return principal;
 }
 
 /**

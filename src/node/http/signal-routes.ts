@@ -1,10 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AccessControl } from '../../access/access-control.js';
+import type { GrantSet } from '../../access/path-grants.js';
 import type { DerivedEvent } from '../../model/twin-model.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { TwinError } from '../../errors.js';
 import { PathFilter } from '../../topology/index.js';
 import type { Rejections } from '../rejections.js';
 import { chunksOf, SignalFrame, SignalStream } from './signal-frames.js';
+import { StreamAccess } from './stream-access.js';
 
 /** Bounds of `GET /signals`: how many readers, how many recent events a new one gets, how far a slow one may fall behind. */
 export interface SignalLimits {
@@ -39,7 +42,7 @@ const SSE_HEADERS = {
 /** One open stream. */
 interface Reader {
   /** Every event whose subject is a path is for it: it may read everywhere and gave no filter. */
-  readonly all: boolean;
+  all: boolean;
   wants(f: SignalFrame): boolean;
   /** Writes the chunks in order as its socket takes them, or closes the stream once too far behind. */
   send(chunks: readonly Buffer[]): void;
@@ -67,13 +70,23 @@ interface Reader {
  * `rejections` counts readers closed for being slow (`http.signals_reader_too_slow`);
  * refused readers are counted by the server's error handler (`http.TWIN_TOO_MANY_CONNECTIONS`).
  *
+ * A stream is checked against `access` for as long as it is open, not only when it starts
+ * (StreamAccess): a reload of the access file applies the reader's new grants to what it is
+ * sent next, and a credential the reload revoked, or a JWT that expires, ends the stream
+ * (counted as `http.signals_reader_revoked`).
+ *
  * @example
  * ```ts
  * const res = await fetch(`${node.url}/signals?filter=/org/contoso/**`);
  * for await (const chunk of res.body!) process.stdout.write(chunk); // data: {"type":"evacuation",…}
  * ```
  */
-export function signalRoutes(rt: Runtime, limits: Partial<SignalLimits> = {}, rejections?: Rejections) {
+export function signalRoutes(
+  rt: Runtime,
+  limits: Partial<SignalLimits> = {},
+  rejections?: Rejections,
+  access: AccessControl = AccessControl.open(),
+) {
   const { recent, maxBufferedBytes, heartbeatMs, maxReaders } = resolveSignalLimits(limits);
   return async (app: FastifyInstance): Promise<void> => {
     let kept: SignalFrame[] = [];
@@ -131,8 +144,8 @@ export function signalRoutes(rt: Runtime, limits: Partial<SignalLimits> = {}, re
     app.get<{ Querystring: { filter?: string } }>('/signals', { exposeHeadRoute: false }, async (req, reply) => {
       const filter = parseFilter(req.query.filter);
       checkRoom(reply);
-      const grants = req.grants;
-      const readsAll = grants.allowsEverywhere('read');
+      let grants = req.grants;
+      let readsAll = grants.allowsEverywhere('read');
       const out = reply.raw;
       reply.hijack();
       out.writeHead(200, SSE_HEADERS);
@@ -155,6 +168,18 @@ export function signalRoutes(rt: Runtime, limits: Partial<SignalLimits> = {}, re
         send: (chunks) => stream.send(chunks),
         destroy: () => out.destroy(),
       };
+      const held = new StreamAccess(access, req.credential, req.accessGeneration, req.principal, {
+        onGrants: (g: GrantSet) => {
+          grants = g;
+          readsAll = g.allowsEverywhere('read');
+          reader.all = readsAll && filter === null;
+        },
+        onRevoked: (why) => {
+          rejections?.note('http.signals_reader_revoked', { sender: req.ip, why }, `/signals reader closed: ${why}`);
+          readers.delete(reader); // nothing more for it, not even what this turn's flush holds
+          out.destroy();
+        },
+      });
       // Only on a stream with nothing waiting: one that waits is not idle, and one whose client
       // stopped reading is left to the idle timeout (--http-idle-timeout) once no byte moves.
       const heartbeat = setInterval(() => {
@@ -164,6 +189,7 @@ export function signalRoutes(rt: Runtime, limits: Partial<SignalLimits> = {}, re
       heartbeat.unref();
       const stop = (): void => {
         clearInterval(heartbeat);
+        held.close();
         readers.delete(reader);
       };
       out.once('close', stop);
