@@ -29,6 +29,8 @@ export async function freePort(): Promise<number> {
 export interface Mosquitto {
   port: number;
   url: string;
+  /** The broker's process: SIGSTOP it for a broker that holds its connections and answers nothing. */
+  process: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -61,8 +63,10 @@ export async function startMosquitto(): Promise<Mosquitto> {
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    process: proc,
     async stop() {
       if (proc.exitCode === null) {
+        proc.kill('SIGCONT'); // a stopped broker would never see the SIGTERM
         proc.kill('SIGTERM');
         await new Promise((r) => proc.once('exit', r));
       }

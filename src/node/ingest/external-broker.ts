@@ -165,6 +165,32 @@ export async function connectExternalBroker(
           (err) => (err ? reject(err) : resolve()),
         );
       }),
-    close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
+    close: () => endWithin(client, CLOSE_GRACE_MS),
   };
+}
+
+/** How long a closing node waits for the broker to acknowledge the outputs in flight. */
+export const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Ends the connection, waiting at most `graceMs` for the broker to acknowledge what is in
+ * flight. mqtt.js' own graceful end (`end(false)`) waits for that without a bound, and a
+ * second `end` returns at once without forcing anything, so a broker that stopped answering
+ * (stopped, overloaded, a half-open connection) left `node.close()` and a SIGTERM'd
+ * `twinflow serve` waiting for ever. Past the grace the connection is dropped (`end(true)`):
+ * the broker keeps the session, and an unacknowledged output is what a crash would lose.
+ */
+async function endWithin(client: MqttClient, graceMs: number): Promise<void> {
+  const inFlight = (): boolean => Object.keys(client.outgoing).length > 0;
+  if (inFlight()) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onEmpty: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      client.once('outgoingEmpty', (onEmpty = resolve));
+    });
+    clearTimeout(timer);
+    client.off('outgoingEmpty', onEmpty!);
+  }
+  await new Promise<void>((resolve) => client.end(inFlight(), {}, () => resolve()));
 }

@@ -1,5 +1,5 @@
 import type { DerivedEvent } from '../../model/twin-model.js';
-import type { Logger } from '../../logger.js';
+import { ThrottledWarning, type Logger } from '../../logger.js';
 import type { DeadLetterStore } from '../ingest/dead-letters.js';
 
 /** Where derived events go: an MQTT topic tree, a webhook. `deliver` rejects to ask for a retry. */
@@ -54,8 +54,18 @@ export interface SinkStats {
  * rt.onOutput((e) => q.push(e));
  * ```
  */
+/** At most one "output dead-lettered" line per sink per this many ms (the count says how many it stands for). */
+export const DEAD_LETTER_LOG_MS = 10_000;
+
 export class SinkQueue {
   readonly stats: SinkStats = { delivered: 0, retries: 0, dropped: 0, deadLettered: 0, queued: 0 };
+  /**
+   * The endpoint decides how often an output fails: a webhook answering 400 to everything
+   * dead-lettered every derived event at once, each with its own warning, so the log grew
+   * with the node's output rate. Every dead letter is counted (stats, /metrics) and kept;
+   * the log says so once per {@link DEAD_LETTER_LOG_MS}.
+   */
+  private readonly deadLetterLog: ThrottledWarning;
   private items: DerivedEvent[] = [];
   private head = 0;
   private active = 0;
@@ -79,12 +89,13 @@ export class SinkQueue {
     this.baseDelay = options.baseDelayMs ?? 200;
     this.maxDelay = options.maxDelayMs ?? 30_000;
     this.concurrency = options.concurrency ?? 1;
+    this.deadLetterLog = new ThrottledWarning(log, 'output dead-lettered', DEAD_LETTER_LOG_MS, 'deadLettered');
   }
 
   push(event: DerivedEvent): void {
     if (this.closed) return;
     if (this.items.length - this.head >= this.capacity) {
-      this.head++;
+      this.shift();
       this.stats.dropped++;
       if (this.stats.dropped === 1 || this.stats.dropped % 1000 === 0)
         this.log.warn(
@@ -118,11 +129,7 @@ export class SinkQueue {
     this.active++;
     try {
       while (!this.closed && this.head < this.items.length) {
-        const event = this.items[this.head++]!;
-        if (this.head > 1024 && this.head * 2 > this.items.length) {
-          this.items = this.items.slice(this.head);
-          this.head = 0;
-        }
+        const event = this.shift();
         this.stats.queued = this.items.length - this.head;
         await this.deliver(event);
       }
@@ -130,6 +137,22 @@ export class SinkQueue {
       this.active--;
       if (this.active === 0 && this.head >= this.items.length) for (const w of this.idleWaiters.splice(0)) w();
     }
+  }
+
+  /**
+   * Takes the oldest waiting event off the queue, and lets go of the slots before it once they
+   * are most of the array. Both the pump and a drop take events this way: a drop used to move
+   * `head` alone, and the array was compacted only by the pump, so behind a delivery that never
+   * settles (an external broker that stopped acknowledging) the queue kept every event it had
+   * "dropped" (100 000 held with a capacity of 1000): memory grew with the output rate.
+   */
+  private shift(): DerivedEvent {
+    const event = this.items[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return event;
   }
 
   private async deliver(event: DerivedEvent): Promise<void> {
@@ -142,10 +165,13 @@ export class SinkQueue {
         const message = (err as Error)?.message ?? String(err);
         if (err instanceof PermanentSinkError || attempt >= this.maxAttempts) {
           this.stats.deadLettered++;
-          this.log.warn(
-            { sink: this.sink.name, type: event.type, subject: event.subject, attempts: attempt, err: message },
-            'output dead-lettered',
-          );
+          this.deadLetterLog.note({
+            sink: this.sink.name,
+            type: event.type,
+            subject: event.subject,
+            attempts: attempt,
+            err: message,
+          });
           this.deadLetters.add({
             origin: 'output',
             code: 'TWIN_OUTPUT_FAILED',

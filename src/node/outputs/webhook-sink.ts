@@ -44,13 +44,40 @@ export function webhookSink(config: WebhookConfig): Sink {
         body: message.body as string,
         signal: AbortSignal.timeout(config.timeoutMs ?? 5000),
       });
-      await res.arrayBuffer().catch(() => undefined); // release the connection
+      await discardBody(res);
       if (res.ok) return;
       const text = `HTTP ${res.status} ${res.statusText}`;
       if (res.status >= 500 || res.status === 408 || res.status === 429) throw new Error(text);
       throw new PermanentSinkError(text);
     },
   };
+}
+
+/** Bytes of a webhook's answer read (and thrown away) so its connection can be reused; past them it is cut. */
+export const MAX_WEBHOOK_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * Reads and drops the body of a webhook's answer, at most {@link MAX_WEBHOOK_ANSWER_BYTES}:
+ * an answer read whole (`arrayBuffer()`) held all of it in memory, and an endpoint that
+ * streams an endless body (or a 500 with a huge page) made the node buffer about 1 GB per
+ * delivery within the 5 s timeout. A short body is read to its end, which lets undici reuse
+ * the connection; a longer one is cancelled, which closes it.
+ */
+async function discardBody(res: Response): Promise<void> {
+  const body = res.body;
+  if (!body) return;
+  const reader = body.getReader();
+  try {
+    for (let read = 0; read <= MAX_WEBHOOK_ANSWER_BYTES;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // A body cut by the endpoint or by the timeout: the status is all that counts.
+    await reader.cancel().catch(() => undefined);
+  }
 }
 
 /**
