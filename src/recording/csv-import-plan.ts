@@ -1,4 +1,4 @@
-import { parseCsv } from './csv.js';
+import { parseCsv, shownCell, shownColumns } from './csv.js';
 import {
   DEFAULT_ROOM_TEMPLATE,
   MAX_FAN_OUT,
@@ -63,7 +63,7 @@ export function planCsvImport(text: string, mapping: CsvMapping, options: CsvImp
   const { header, rows } = parseCsv(text);
   const col = (name: string): number => {
     const i = header.indexOf(name);
-    if (i < 0) throw new Error(`CSV has no column "${name}" (columns: ${header.join(', ')})`);
+    if (i < 0) throw new Error(`CSV has no column "${name}" (columns: ${shownColumns(header)})`);
     return i;
   };
   const timeCol = col(mapping.time.column);
@@ -245,11 +245,11 @@ function cell(raw: string | undefined, bool: boolean, row: number, name: string)
     const word = text.toLowerCase();
     if (TRUE_CELLS.has(word)) return 1;
     if (FALSE_CELLS.has(word)) return 0;
-    throw new Error(`row ${row + 1}: "${name}" is not a boolean: ${JSON.stringify(raw)}`);
+    throw new Error(`row ${row + 1}: "${name}" is not a boolean: ${shownCell(raw)}`);
   }
   const n = Number(text);
   if (!DECIMAL.test(text) || !Number.isFinite(n))
-    throw new Error(`row ${row + 1}: "${name}" is not a number: ${JSON.stringify(raw)}`);
+    throw new Error(`row ${row + 1}: "${name}" is not a number: ${shownCell(raw)}`);
   return n;
 }
 
@@ -268,6 +268,6 @@ function parseTime(raw: string, format: NonNullable<CsvMapping['time']['format']
     default:
       ms = Date.parse(raw.trim().replace(' ', 'T') + 'Z');
   }
-  if (!Number.isFinite(ms)) throw new Error(`row ${row + 1}: cannot read time ${JSON.stringify(raw)} as ${format}`);
+  if (!Number.isFinite(ms)) throw new Error(`row ${row + 1}: cannot read time ${shownCell(raw)} as ${format}`);
   return ms;
 }
