@@ -21,13 +21,16 @@ const TYPESCRIPT = /\.[cm]?tsx?$/;
  * const node = await startNode({ modelSet: set.with({ reserved: 2 }), workers: 2 });
  * ```
  */
-export async function loadModelSet(reference: string | URL | ModelSetRef): Promise<ModelSet> {
+export async function loadModelSet(
+  reference: string | URL | ModelSetRef,
+  options: { importTimeoutMs?: number } = {},
+): Promise<ModelSet> {
   const { url, exportName, setName } = parseReference(reference);
   const shown = display(url);
   if (TYPESCRIPT.test(new URL(url).pathname)) await typeScriptLoader(shown);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await importWithin(url, options.importTimeoutMs ?? IMPORT_TIMEOUT_MS);
   } catch (err) {
     throw refused(`cannot import ${shown}: ${firstLine(err)}`, err);
   }
@@ -47,6 +50,31 @@ export async function loadModelSet(reference: string | URL | ModelSetRef): Promi
   if (!isModelSet(value))
     throw refused(`${what} is ${describe(value)}, not a model set (make one with defineModelSet)`);
   return value.at(url, name);
+}
+
+/** How long a model module may take to load (its top-level awaits included). */
+export const IMPORT_TIMEOUT_MS = 60_000;
+
+/**
+ * Imports `url`, refusing a module still loading after `ms`. A module whose top-level await
+ * never settles left nothing else to wait for at `twinflow serve`'s start, and Node ended the
+ * process with exit code 13 and not a word; the timer (kept referenced on purpose) holds the
+ * process until the import settles or the refusal says why.
+ */
+async function importWithin(url: string, ms: number): Promise<Record<string, unknown>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Error(`it did not finish loading within ${ms / 1000} s (a top-level await that never settles?)`)),
+      ms,
+    );
+  });
+  try {
+    return (await Promise.race([import(url), late])) as Record<string, unknown>;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function parseReference(reference: string | URL | ModelSetRef): { url: string; exportName?: string; setName?: string } {

@@ -208,6 +208,28 @@ function checkFleet(name: string, fleet: FleetGenerator<any>): void {
   }
 }
 
+/** True for what defineTwin returns (in this or another copy of twinflow: its shape, not its class). */
+function isTwinModel(m: unknown): m is TwinModel<any> {
+  const t = m as TwinModel | null;
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    typeof t.name === 'string' &&
+    typeof t.def === 'object' &&
+    t.def !== null &&
+    typeof t.route === 'object' &&
+    t.route !== null &&
+    Array.isArray(t.laneNames) &&
+    Array.isArray(t.laneInfos)
+  );
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return v === undefined ? 'undefined' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
 function isParamValue(v: unknown): v is ModelParamValue {
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }
@@ -250,8 +272,26 @@ class DefinedModelSet<P extends ParamShape<P>> implements ModelSet<P> {
   }
 
   models(): TwinModel<any>[] {
-    const built = typeof this.def.models === 'function' ? this.def.models(this.params) : this.def.models;
+    let built: unknown;
+    try {
+      built = typeof this.def.models === 'function' ? this.def.models(this.params) : this.def.models;
+    } catch (err) {
+      // A model's own TWIN_MODEL_INVALID names the model already; anything else gets the set's name.
+      if (err instanceof TwinError) throw err;
+      throw new TwinError(
+        'TWIN_CONFIG_INVALID',
+        `model set "${this.name}": \`models\` threw: ${(err as Error)?.message ?? String(err)}`,
+        { modelSet: this.name },
+        { cause: err },
+      );
+    }
     if (!Array.isArray(built)) throw invalid(this.name, '`models` returned no array of models');
+    // Anything else in the array failed later, deep in the catalog, as a TypeError naming no model
+    // ("Cannot read properties of undefined (reading 'depth')").
+    built.forEach((m: unknown, i) => {
+      if (!isTwinModel(m))
+        throw invalid(this.name, `\`models\` item ${i} is ${describeValue(m)}, not a model made by defineTwin`);
+    });
     const key = this.def.shardKey;
     // A key made by shardKeyUpTo goes to the runtime (and crosses threads by name); any
     // other function reaches the workers inside the models, which they build themselves.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  createRuntime,
   defineModelSet,
   defineTwin,
   isModelSet,
@@ -29,6 +30,30 @@ describe('defineModelSet', () => {
     expect(() => defineModelSet({ name: 's', models: [], fleet })).toThrow(
       /fleet dimension "seed" clashes with the generate flag --seed/,
     );
+  });
+
+  it('says which item of `models` is no model, and names the set whose `models` throws (bug bash round 5)', () => {
+    // Before: a TypeError from deep in the catalog ("reading 'depth'") and a bare "boom", naming neither.
+    const junk = defineModelSet({ name: 'junk', models: () => [meter(), 42 as never] });
+    expect(() => junk.models()).toThrow(
+      'model set "junk": `models` item 1 is a number, not a model made by defineTwin',
+    );
+    const nulls = defineModelSet({ name: 'nulls', models: [null as never] });
+    expect(() => nulls.models()).toThrow('model set "nulls": `models` item 0 is null');
+    const throws = defineModelSet({
+      name: 'throws',
+      models: () => {
+        throw new Error('boom');
+      },
+    });
+    expect(() => throws.models()).toThrow('model set "throws": `models` threw: boom');
+    // A model's own refusal already names the model: it goes through as it is.
+    const badModel = defineModelSet({
+      name: 'bad-model',
+      models: () => [defineTwin({ name: 'w', route: '/w/:w', lanes: { $x: value(0) } })],
+    });
+    expect(() => badModel.models()).toThrow('model "w": lane names starting with "$" are reserved');
+    expect(() => createRuntime({ modelSet: junk })).toThrow('`models` item 1 is a number');
   });
 
   it('changes parameters with with(): a new set, checked by name and by the type of the default', () => {
@@ -101,6 +126,15 @@ describe('loadModelSet', () => {
       /has no export "modelSet" or "default" \(it exports several sets: counterSet, localSet\); name one with #<export>/,
     );
     await expect(loadModelSet('not a url')).rejects.toMatchObject({ code: 'TWIN_CONFIG_INVALID' });
+  });
+
+  it('refuses a module whose top-level await never settles, instead of waiting on nothing (bug bash round 5)', async () => {
+    // `twinflow serve --models` of such a module exited with code 13 and not a word.
+    const file = join(tempDir(), 'stuck.mjs');
+    writeFileSync(file, 'await new Promise(() => {});\nexport const modelSet = 1;\n');
+    await expect(loadModelSet(pathToFileURL(file), { importTimeoutMs: 300 })).rejects.toThrow(
+      /^cannot import .*stuck\.mjs: it did not finish loading within 0\.3 s \(a top-level await that never settles\?\)$/,
+    );
   });
 });
 

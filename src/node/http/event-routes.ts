@@ -1,8 +1,9 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ingestRefusal } from '../auth/forbidden.js';
 import { TwinError, isRetryable, publicError, toTwinError } from '../../errors.js';
 import type { EventInput } from '../../actors/event-input.js';
 import type { BadInput, InputNote } from '../ingest/bad-input.js';
+import type { Rejections } from '../rejections.js';
 import { decodeBinary, decodeStructured, type DecodeOptions } from '../ingest/cloudevent.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { topLevelItems } from './batch-scan.js';
@@ -182,7 +183,7 @@ export function eventRoutes(rt: Runtime, options: EventRouteOptions) {
         report.accepted,
         rejected.map((r) => r.error.code),
       );
-      return reply.status(status).send(summarise(report.accepted, rejected, maxListed, req.log));
+      return reply.status(status).send(summarise(report.accepted, rejected, maxListed, bad.rejections, req.ip));
     });
   };
 }
@@ -215,20 +216,38 @@ function summarise(
   accepted: number,
   rejected: readonly { index: number; error: TwinError }[],
   maxListed: number,
-  log: FastifyBaseLogger,
+  rejections: Rejections,
+  sender: string,
 ): BatchAnswer {
   const rejectedByCode: Record<string, number> = {};
   for (const r of rejected) rejectedByCode[r.error.code] = (rejectedByCode[r.error.code] ?? 0) + 1;
   // A listed error whose message is a JS exception's is shown as its code and a correlation id (see publicError).
+  const internal: { err: TwinError; correlationId: string; index: number }[] = [];
   const listed = (r: { index: number; error: TwinError }): BatchAnswer['rejected'][number] => {
     const { error, correlationId } = publicError(r.error);
-    if (correlationId !== undefined)
-      log.error({ err: r.error, correlationId, index: r.index }, 'event failed (internal error)');
+    if (correlationId !== undefined) internal.push({ err: r.error, correlationId, index: r.index });
     return { index: r.index, ...error.toJSON(), retryable: isRetryable(r.error.code) };
   };
+  const shown = rejected.slice(0, maxListed).map(listed);
+  // One line per batch, through the same valve as a request that fails inside (server.ts: 5 per
+  // 10 s per code), with every correlation id the answer gave. It was one error line per listed
+  // event, unthrottled: batches to a model whose handler throws logged 100 lines each.
+  const first = internal[0];
+  if (first)
+    rejections.note(
+      `http.${first.err.code}`,
+      {
+        err: first.err,
+        correlationIds: internal.map((i) => i.correlationId),
+        indexes: internal.map((i) => i.index),
+        sender,
+      },
+      `${internal.length} events of a batch failed (internal error)`,
+      'error',
+    );
   return {
     accepted,
-    rejected: rejected.slice(0, maxListed).map(listed),
+    rejected: shown,
     rejectedTotal: rejected.length,
     rejectedByCode,
     truncated: rejected.length > maxListed,
