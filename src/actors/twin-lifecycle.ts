@@ -1,4 +1,5 @@
 import type { SharedPaths } from '../lanes/lane.js';
+import { ThrottledWarning } from '../logger.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { StoredTwin } from '../store/state-store.js';
 import type { CorruptRecords } from './corrupt-records.js';
@@ -9,6 +10,9 @@ import type { StepCommit } from './step-commit.js';
 import type { TurnRunner } from './turn-runner.js';
 import type { Twin } from './twin.js';
 import type { TwinDirectory } from './twin-directory.js';
+
+/** At most one "onStart failed" (and one "onStop failed") line per this many ms. */
+const HOOK_FAILURE_LOG_MS = 10_000;
 
 /** What starting and stopping twins needs from their shard. */
 export interface LifecycleDeps {
@@ -33,10 +37,19 @@ export class TwinLifecycle {
 
   /** A live twin's own path string (restored joins key their children by it). */
   private readonly sharedPath: SharedPaths;
+  /**
+   * A hook that throws for every twin (a model bug) fails once per start or stop: reads of
+   * many paths, or a restart of many twins, would write a line each. One line per 10 s per
+   * hook says so, with the count (each failure is also counted in `turnFailures`).
+   */
+  private readonly startFailed: ThrottledWarning;
+  private readonly stopFailed: ThrottledWarning;
 
   constructor(private readonly deps: LifecycleDeps) {
     const live = deps.directory.live;
     this.sharedPath = (path) => live.get(path)?.path;
+    this.startFailed = new ThrottledWarning(deps.log, 'onStart failed', HOOK_FAILURE_LOG_MS, 'failures');
+    this.stopFailed = new ThrottledWarning(deps.log, 'onStop failed', HOOK_FAILURE_LOG_MS, 'failures');
   }
 
   /** Some twin started without state is still live (a removed link may let it go). */
@@ -52,7 +65,7 @@ export class TwinLifecycle {
    * filled some lanes). Failing the call instead would fail every call of the twin forever.
    */
   start(twin: Twin, stored: StoredTwin | undefined): Twin {
-    const { directory, runner, stats, log } = this.deps;
+    const { directory, runner, stats } = this.deps;
     if (stored) {
       try {
         twin.restore(stored, this.sharedPath);
@@ -69,7 +82,7 @@ export class TwinLifecycle {
     if (onStart) {
       if (this.deps.journaling) runner.cause = START_CAUSE;
       const error = runner.runTurn(twin, RUN_HOOK, onStart);
-      if (error) log.warn({ path: twin.path, err: error }, 'onStart failed');
+      if (error) this.startFailed.note({ path: twin.path, err: error });
     } else if (twin.timersChanged) {
       // No hook, no turn: what its commit would have done for a restore that must rewrite
       // the record (a new model version) is this.
@@ -83,11 +96,11 @@ export class TwinLifecycle {
 
   /** Runs `onStop`, queues the twin's final write and drops it from memory. */
   stop(twin: Twin): void {
-    const { directory, runner, stats, log } = this.deps;
+    const { directory, runner, stats } = this.deps;
     const onStop = twin.definition.def.onStop;
     if (this.deps.journaling) runner.cause = STOP_CAUSE;
     const error = runner.runTurn(twin, RUN_HOOK, onStop);
-    if (error) log.warn({ path: twin.path, err: error }, 'onStop failed');
+    if (error) this.stopFailed.note({ path: twin.path, err: error });
     twin.state = 'stopped';
     directory.live.delete(twin.path);
     runner.markDirty(twin);

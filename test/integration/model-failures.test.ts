@@ -73,4 +73,38 @@ describe('a model whose handler throws on every event', () => {
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${node.url}/twins/gadget/q1`)).status).toBe(200);
   });
+
+  it('logs hooks that throw for every twin at a bounded rate, with the count', async () => {
+    const lines: (Line & { failures?: number })[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Line);
+        done();
+      },
+    });
+    node = await startNode({
+      models: faultyModels(),
+      modelSource: faultyModelSource(),
+      // On this thread: worker threads log through their own pino (to stdout), not `logger`.
+      // The rule (TwinLifecycle) is the same code in every shard.
+      workers: 0,
+      port: 0,
+      logger: pino({ level: 'info' }, sink),
+    });
+    // Each read starts a twin (onStart throws) that has no state, so it is stopped again (onStop throws).
+    for (let i = 0; i < 300; i += 50)
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, k) =>
+          expect((await fetch(`${node!.url}/twins/fragile/f${i + k}`)).status).toBe(200),
+        ),
+      );
+    await node.runtime.settle();
+    for (const msg of ['onStart failed', 'onStop failed']) {
+      const logged = lines.filter((l) => l.msg === msg);
+      // 300 lines each before; now one per shard per 10 s, with the count.
+      expect(logged.length, msg).toBe(1);
+      expect(logged[0]!.failures, msg).toBe(1);
+    }
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+  });
 });

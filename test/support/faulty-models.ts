@@ -20,6 +20,18 @@ export function faultyModels(): TwinModel<any>[] {
         },
       },
     }),
+    // Hooks that throw for every twin: each start and stop fails.
+    defineTwin({
+      name: 'fragile',
+      route: '/fragile/:id',
+      lanes: { n: value(0) },
+      onStart() {
+        (undefined as unknown as { ready: boolean }).ready = true;
+      },
+      onStop() {
+        (undefined as unknown as { closed: boolean }).closed = true;
+      },
+    }),
   ];
 }
 
