@@ -337,5 +337,8 @@ describe('OpenAPI document', () => {
     );
     expect(history.responses['200'].content['application/json'].schema.required).toContain('next');
     expect(paths['/twins/{path}'].get.responses['400'].description).toMatch(/100000 journal entries/);
+    // /signals: its reader bound, and the HEAD that probes it without opening a stream.
+    expect(Object.keys(paths['/signals'].get.responses)).toEqual(expect.arrayContaining(['200', '400', '503']));
+    expect(paths['/signals'].head).toMatchObject({ operationId: 'probeSignals', responses: { 200: {}, 503: {} } });
   });
 });

@@ -435,6 +435,27 @@ export const openApiDocument = {
             content: { 'text/event-stream': { schema: { type: 'string' } } },
           },
           400: errorResponse('Empty or invalid filter'),
+          503: errorResponse(
+            'As many readers as --signals-max-readers allows are open (TWIN_TOO_MANY_CONNECTIONS); retry later',
+          ),
+        },
+      },
+      head: {
+        summary:
+          'The headers a GET /signals would answer (200 and text/event-stream, or its 400, 401 or 503), no body; opens no stream',
+        operationId: 'probeSignals',
+        parameters: [
+          {
+            name: 'filter',
+            in: 'query',
+            description: 'Only events whose subject matches this path filter (`*`, `**`)',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          200: { description: 'A GET would open a stream' },
+          400: { description: 'Empty or invalid filter' },
+          503: { description: 'As many readers as allowed are open; retry later' },
         },
       },
     },
