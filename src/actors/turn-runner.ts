@@ -52,6 +52,9 @@ export interface TurnSink {
   onTurnError?(error: TwinError, path: string): void;
 }
 
+/** Values a derived event's data may hold (see toWireJs): what a `/signals` reader or webhook could be sent. */
+const MAX_EMIT_VALUES = 1_000_000;
+
 /** At most one "turn failed" line per this many ms (see {@link TurnRunner.failures}). */
 const FAILURE_LOG_MS = 10_000;
 
@@ -114,8 +117,9 @@ export class TurnRunner implements TurnEnv {
       subject,
       time: new Date(now).toISOString(),
       datacontenttype: 'application/json',
-      // As JSON can carry it (a Map would be `{}` to every webhook, broker and /signals reader).
-      data: toWireJs(data),
+      // As JSON can carry it (a Map would be `{}` to every webhook, broker and /signals reader);
+      // bounded, as nothing else checks a model's event data (past it the turn fails).
+      data: toWireJs(data, 'base64', MAX_EMIT_VALUES),
     });
   }
 

@@ -1,4 +1,5 @@
 import { ABSENT, EXTANT, fromJs, get, tag, toJs, type Value } from '../protocol/recon/index.js';
+import { toWireJs } from '../protocol/wire-js.js';
 import {
   laneEventFromBody,
   laneEventFromJson,
@@ -107,6 +108,8 @@ export function encodeEnvelope(
   headers: { readonly prio?: number | undefined; readonly rate?: number | undefined } = {},
 ): string {
   const { prio, rate } = tagName === 'link' || tagName === 'sync' ? headers : {};
+  // A command's Maps, Dates and bytes as the server sends lane values (protocol/wire-js.ts).
+  if (value !== undefined) value = toWireJs(value, encoding === 'json' ? 'base64' : 'keep');
   if (encoding === 'json') {
     // Written directly so arrays stay arrays (the server reads JSON bodies as sent).
     return JSON.stringify({

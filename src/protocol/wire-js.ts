@@ -9,11 +9,17 @@
  *   pairs (the only JSON shape that keeps a number or object key and the order);
  * - a `Date` becomes its ISO 8601 text (what `JSON.stringify` makes of it; an invalid one null);
  * - a `Uint8Array` (a Buffer too) becomes base64 text, or stays bytes with `bytes: 'keep'`
- *   (Recon has a blob type, `%…`).
+ *   (Recon has a blob type, `%…`);
+ * - a `bigint` (the store keeps 64-bit ones) becomes a number when it is a safe integer,
+ *   else its decimal text (`JSON.stringify` threw on it: a 500 for the read).
  *
  * A value holding none of these is returned as it is, no copy: the common case costs one
  * walk that allocates nothing. Values nested deeper than {@link MAX_WIRE_DEPTH} are left
  * as they are below that depth (stored state is bounded far above it; event data too).
+ * Given `maxVisits`, a walk visits at most that many values, else throws a RangeError: a
+ * value that shares a subtree at every level (or holds itself twice) would otherwise take
+ * 2^depth steps. Lane state needs no budget (the store bounds each value, see isStorable);
+ * derived event data, a model's own object checked by nothing else, does (TurnRunner.emit).
  */
 
 export const MAX_WIRE_DEPTH = 256;
@@ -29,11 +35,21 @@ export type WireBytes = 'base64' | 'keep';
  * toWireJs(Uint8Array.of(1, 2));        // 'AQI='
  * ```
  */
-export function toWireJs(value: unknown, bytes: WireBytes = 'base64'): unknown {
+export function toWireJs(value: unknown, bytes: WireBytes = 'base64', maxVisits = Infinity): unknown {
+  if (value === null || typeof value !== 'object') return typeof value === 'bigint' ? bigintToWire(value) : value;
+  visits = 0;
+  visitBudget = maxVisits;
   return convert(value, bytes, 0);
 }
 
+/** Values visited by the conversion running now, and its budget (conversions never nest: they are synchronous). */
+let visits = 0;
+let visitBudget = Infinity;
+
 function convert(value: unknown, bytes: WireBytes, depth: number): unknown {
+  if (++visits > visitBudget)
+    throw new RangeError(`value too large for the wire: more than ${visitBudget} values (shared or cyclic?)`);
+  if (typeof value === 'bigint') return bigintToWire(value);
   if (value === null || typeof value !== 'object' || depth >= MAX_WIRE_DEPTH) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
@@ -69,6 +85,10 @@ function mapToWire(map: Map<unknown, unknown>, bytes: WireBytes, depth: number):
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of map) out[k as string] = convert(v, bytes, depth + 1);
   return out;
+}
+
+function bigintToWire(n: bigint): number | string {
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
 }
 
 /** Browser-safe (the WARP client shares this module): `btoa` over binary text, in chunks. */

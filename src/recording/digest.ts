@@ -1,18 +1,25 @@
 import { createHash } from 'node:crypto';
+import { toWireJs } from '../protocol/wire-js.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /**
  * JSON with object keys sorted at every level, so equal states give equal text whatever
- * order their keys were inserted in (join entries arrive in step-dependent order).
+ * order their keys were inserted in (join entries arrive in step-dependent order). Maps,
+ * dates and bytes count by their contents, as a reader sees them (toWireJs): two states
+ * that differ only inside a Map must not digest alike.
  */
 export function canonicalJson(value: unknown): string {
+  return canonical(toWireJs(value));
+}
+
+function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj)
     .filter((k) => obj[k] !== undefined)
     .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
 }
 
 /** The final state of a run: a sha256 over every twin and the number of twins it covers. */

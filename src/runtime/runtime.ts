@@ -362,8 +362,8 @@ export class Runtime {
    * while (page.next !== null) page = await rt.history(path, { from: Date.now() - 3_600_000, cursor: page.next });
    * ```
    */
-  history(path: string, options: HistoryOptions = {}): Promise<HistoryPage> {
-    this.assertJournal();
+  async history(path: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    this.assertJournal(); // (async: a refusal is a rejected promise, as from every Runtime read)
     return this.journalReads.history(this.normaliser.path(path), options);
   }
 
@@ -372,7 +372,7 @@ export class Runtime {
    * journal entries after `at` (see {@link JournalReads.readAt}; at most `maxEntries`,
    * default `MAX_ROLLBACK_ENTRIES`, else TWIN_QUERY_INVALID). Needs the journal.
    */
-  readAt(path: string, at: number, options: ReadAtOptions = {}): Promise<TwinSnapshot> {
+  async readAt(path: string, at: number, options: ReadAtOptions = {}): Promise<TwinSnapshot> {
     this.assertJournal(); // before the read: without a journal "as of" would silently be "now"
     return this.journalReads.readAt(this.normaliser.path(path), at, options);
   }

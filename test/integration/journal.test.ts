@@ -17,6 +17,19 @@ const climate = (t: number, id: string) => ({
 });
 
 describe('journal, history and state as of a time', () => {
+  it('refuses history and past-state reads with a rejected promise, never a synchronous throw', async () => {
+    const rt = createRuntime({ models: buildingModels(), logger: pino({ level: 'silent' }) }); // no journal
+    const calls = [() => rt.history('/org/o'), () => rt.readAt('/org/o', 0), () => rt.history('not a path')];
+    for (const call of calls) {
+      let pending: Promise<unknown> | undefined;
+      expect(() => (pending = call())).not.toThrow();
+      await expect(pending).rejects.toMatchObject({
+        code: expect.stringMatching(/^TWIN_(JOURNAL_DISABLED|PATH_INVALID)$/),
+      });
+    }
+    await rt.close();
+  });
+
   it('records each turn with its cause and rebuilds past states, across a restart', async () => {
     const dir = tempDir();
     const clock = new SimulatedClock(T0);

@@ -92,6 +92,14 @@ describe('Maps, Dates and bytes in lane state and derived events', () => {
     expect(meta.value).toEqual(expected);
   });
 
+  it('fail the turn of event data too large to write out (shared at every level), not the node', async () => {
+    const n = await node();
+    const report = await n.runtime.ingest([{ subject: ALBUM, type: 'bomb', data: {} }]);
+    expect(report.rejected).toMatchObject([{ error: { code: 'TWIN_TURN_FAILED' } }]);
+    expect(report.rejected[0]!.error.message).toMatch(/more than 1000000 values/);
+    expect((await n.runtime.ingest([{ subject: ALBUM, type: 'set', data: DATA }])).rejected).toEqual([]);
+  });
+
   it('reach /signals readers in derived event data', async () => {
     const n = await node();
     const res = await fetch(`${n.url}/signals`);

@@ -35,6 +35,12 @@ export function richValueModels(): TwinModel<any>[] {
           ctx.lanes.entries.update('names', new Map(data.names));
           ctx.emit('album.set', { byName: new Map(data.names), at: new Date(data.at) });
         },
+        // Event data sharing a subtree at every level: 2^40 values to write out.
+        bomb(ctx) {
+          let shared: unknown = new Map([['x', 1]]);
+          for (let i = 0; i < 40; i++) shared = { a: shared, b: shared };
+          ctx.emit('album.bomb', shared);
+        },
       },
     }),
   ];

@@ -5,6 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeEnvelope } from '../../src/client/wire.js';
+import { canonicalJson } from '../../src/recording/digest.js';
 import { MAX_WIRE_DEPTH, toWireJs } from '../../src/protocol/wire-js.js';
 
 /** The rule, written the slow and obvious way (Date's toJSON runs before a replacer sees it). */
@@ -13,6 +15,8 @@ function model(value: unknown): string | undefined {
     if (x instanceof Map)
       return [...x.keys()].every((k) => typeof k === 'string') ? Object.fromEntries(x) : [...x.entries()];
     if (x instanceof Uint8Array) return Buffer.from(x).toString('base64');
+    if (typeof x === 'bigint')
+      return Number.isSafeInteger(Number(x)) && BigInt(Number(x)) === x ? Number(x) : String(x);
     return x;
   });
 }
@@ -22,6 +26,7 @@ const leaf = fc.oneof(
   fc.jsonValue({ maxDepth: 1 }),
   fc.date({ noInvalidDate: false }),
   fc.uint8Array({ maxLength: 40 }),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
 );
 const { value } = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof(
@@ -72,5 +77,33 @@ describe('toWireJs', () => {
     let shallow: unknown = new Map([['x', 1]]);
     for (let i = 0; i < MAX_WIRE_DEPTH - 1; i++) shallow = [shallow];
     expect(JSON.stringify(toWireJs(shallow))).toContain('{"x":1}');
+  });
+
+  it('with a budget, refuses a value that shares a subtree at every level instead of walking 2^n values', () => {
+    let shared: unknown = new Map([['x', 1]]);
+    for (let i = 0; i < 40; i++) shared = { a: shared, b: shared };
+    expect(() => toWireJs(shared, 'base64', 100_000)).toThrow('more than 100000 values');
+    const twice: Record<string, unknown> = { d: new Date(0) };
+    twice.a = twice;
+    twice.b = twice;
+    expect(() => toWireJs(twice, 'base64', 100_000)).toThrow(RangeError);
+    expect(toWireJs({ m: new Map([['x', 1]]) }, 'base64', 3)).toEqual({ m: { x: 1 } }); // within it
+  });
+
+  it('is what the client sends of a command value too (JSON and Recon)', () => {
+    const value = { names: new Map([['a', 1]]), at: new Date(0), raw: Uint8Array.of(255) };
+    expect(JSON.parse(encodeEnvelope('command', '/n', 'l', value, 'json'))).toMatchObject({
+      body: { names: { a: 1 }, at: '1970-01-01T00:00:00.000Z', raw: '/w==' },
+    });
+    expect(encodeEnvelope('command', '/n', 'l', value, 'recon')).toBe(
+      '@command(node:"/n",lane:l){names:{a:1},at:"1970-01-01T00:00:00.000Z",raw:%/w==}',
+    );
+  });
+
+  it('is what the replay digest sees: states that differ inside a Map or a Date digest apart', () => {
+    const a = canonicalJson({ m: new Map([['a', 1]]), d: new Date(0), n: 5n });
+    expect(a).toBe('{"d":"1970-01-01T00:00:00.000Z","m":{"a":1},"n":5}');
+    expect(canonicalJson({ m: new Map([['a', 2]]), d: new Date(0), n: 5n })).not.toBe(a);
+    expect(canonicalJson({ m: new Map([['a', 1]]), d: new Date(1), n: 5n })).not.toBe(a);
   });
 });

@@ -140,7 +140,17 @@ export function createHttpServer(logger: Logger, options: HttpServerOptions = {}
   });
   // Every JSON body leaves through one rule: Maps, dates and bytes a lane or journal entry holds
   // as JSON can carry them (a Map would be `{}`; see protocol/wire-js.ts).
-  app.addHook('preSerialization', async (_req, _reply, payload: unknown) => toWireJs(payload));
+  // (Not async: a promise per response, ingest's 202s included, for a walk that is synchronous.)
+  app.addHook('preSerialization', (_req, _reply, payload: unknown, done) => {
+    let wire: unknown;
+    try {
+      wire = toWireJs(payload);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done(null, wire);
+  });
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug(
       { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
