@@ -58,7 +58,12 @@ export class ClusterFilterLinks {
     const subscription = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err || link.closed) return;
-        const frame = unpack(msg.data) as LinkFrame;
+        let frame: LinkFrame;
+        try {
+          frame = unpack(msg.data) as LinkFrame;
+        } catch {
+          return; // unreadable (not a frame of ours): a throw would end the subscription's loop
+        }
         if (frame.t === 'e' && frame.p !== undefined) observer.onEvent(frame.ev, frame.p);
         else if (frame.t === 'b') (observer as Partial<HostObserver>).useStreamBuffer?.();
       },

@@ -154,7 +154,15 @@ export class ClusterLinks {
     link.subscription = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err || link.closed) return;
-        const frame = unpack(msg.data) as LinkFrame;
+        let frame: LinkFrame;
+        try {
+          frame = unpack(msg.data) as LinkFrame;
+        } catch {
+          // A throw here would end the NATS subscription loop (and the connection's
+          // processing with it): a frame this node cannot read is a link to make again.
+          this.relink(link);
+          return;
+        }
         if (frame.t === 'e') target.onEvent(frame.ev, link.path);
         else if (frame.t === 's') target.onSynced?.();
         else if (frame.t === 'b') target.useStreamBuffer?.();

@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pack } from 'msgpackr';
+import { toWireJs } from '../protocol/wire-js.js';
 import type { HostObserver, ShardHost } from '../hosting/shard-host.js';
 import type { LaneEvent } from '../lanes/events.js';
 import type { TwinLogger } from '../model/twin-model.js';
@@ -48,7 +49,10 @@ export class LinkServer {
 
   async observe(lid: string, node: string, path: string, lane: string, vshard: number, subject: string): Promise<void> {
     this.unobserve(lid); // a link asked again (after a timeout) replaces its first registration
-    const send = (frame: LinkFrame): void => this.nc.publish(subject, pack(frame));
+    // Lane values cross nodes as a reader gets them (toWireJs; bytes kept): msgpackr reads a
+    // Map with number keys back as an object and one with object keys not at all, so a
+    // remote link would show another value than a local one, or none.
+    const send = (frame: LinkFrame): void => this.nc.publish(subject, pack(toWireJs(frame, 'keep')));
     const observer: HostObserver = {
       onEvent: (ev) => send({ t: 'e', ev }),
       onSynced: () => send({ t: 's' }),
@@ -73,7 +77,7 @@ export class LinkServer {
     subject: string,
   ): Promise<void> {
     this.unobserve(lid);
-    const send = (frame: LinkFrame): void => this.nc.publish(subject, pack(frame));
+    const send = (frame: LinkFrame): void => this.nc.publish(subject, pack(toWireJs(frame, 'keep')));
     const observer: HostObserver = {
       onEvent: (ev, path) => send({ t: 'e', ev, p: path }),
       useStreamBuffer: () => send({ t: 'b' }),

@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { pack, unpack } from 'msgpackr';
+import { toWireJs } from '../protocol/wire-js.js';
 import { TwinError, toTwinError } from '../errors.js';
 import { errorFromJson } from '../hosting/shard-host.js';
 import type { TwinLogger } from '../model/twin-model.js';
@@ -70,7 +71,8 @@ export class NodeRpc {
           return;
         }
         handle(request).then(
-          (ok) => msg.respond(pack({ ok } satisfies RpcReply)),
+          // Lane values as a reader gets them (see LinkServer): a remote read shows what a local one does.
+          (ok) => msg.respond(pack({ ok: toWireJs(ok, 'keep') } satisfies RpcReply)),
           (e: unknown) => {
             const error = toTwinError(e, 'TWIN_INTERNAL');
             msg.respond(pack({ err: error.toJSON() } satisfies RpcReply));

@@ -5,8 +5,11 @@
  * and a read, a WARP link or a webhook silently showed something else than the lane holds.
  * Every place a value leaves as JSON or Recon goes through {@link toWireJs}:
  *
- * - a `Map` becomes an object when every key is a string, else a list of `[key, value]`
- *   pairs (the only JSON shape that keeps a number or object key and the order);
+ * - a `Map` becomes an object when every key is a string other than `"__proto__"`, else a
+ *   list of `[key, value]` pairs (the only JSON shape that keeps a number or object key and
+ *   the order). `"__proto__"` as an object key is what JS readers mishandle (a spread or
+ *   `Object.assign` sets a prototype instead; msgpackr renames it between nodes), so a Map
+ *   holding it is sent as pairs;
  * - a `Date` becomes its ISO 8601 text (what `JSON.stringify` makes of it; an invalid one null);
  * - a `Uint8Array` (a Buffer too) becomes base64 text, or stays bytes with `bytes: 'keep'`
  *   (Recon has a blob type, `%…`);
@@ -76,12 +79,12 @@ function convert(value: unknown, bytes: WireBytes, depth: number): unknown {
 function mapToWire(map: Map<unknown, unknown>, bytes: WireBytes, depth: number): unknown {
   let stringKeys = true;
   for (const key of map.keys())
-    if (typeof key !== 'string') {
+    if (typeof key !== 'string' || key === '__proto__') {
       stringKeys = false;
       break;
     }
   if (!stringKeys) return [...map].map(([k, v]) => [convert(k, bytes, depth + 2), convert(v, bytes, depth + 2)]);
-  // No prototype: a "__proto__" key is an own property like any other, not a prototype change.
+  // No prototype (and no "__proto__" key, see above): keys like "constructor" are plain data.
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of map) out[k as string] = convert(v, bytes, depth + 1);
   return out;

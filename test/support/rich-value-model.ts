@@ -4,7 +4,7 @@
  * workers (see {@link richValueModelSource}). `set` builds them from the event's data:
  * `{ names: [[k, v]…], at: <ms>, bytes: [n…] }`.
  */
-import { defineTwin, map, value, type TwinModel } from '../../src/index.js';
+import { defineModelSet, defineTwin, map, value, type TwinModel } from '../../src/index.js';
 
 interface SetData {
   names: [string, number][];
@@ -50,3 +50,10 @@ export function richValueModels(): TwinModel<any>[] {
 export function richValueModelSource(): { module: string; export: string } {
   return { module: import.meta.url, export: 'richValueModels' };
 }
+
+/** {@link richValueModels} as a model set (cluster nodes load it by name and module). */
+export const richValueSet = defineModelSet({
+  name: 'rich-values',
+  module: import.meta.url,
+  models: richValueModels,
+});

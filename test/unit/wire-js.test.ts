@@ -13,7 +13,9 @@ import { MAX_WIRE_DEPTH, toWireJs } from '../../src/protocol/wire-js.js';
 function model(value: unknown): string | undefined {
   return JSON.stringify(value, (_key, x: unknown) => {
     if (x instanceof Map)
-      return [...x.keys()].every((k) => typeof k === 'string') ? Object.fromEntries(x) : [...x.entries()];
+      return [...x.keys()].every((k) => typeof k === 'string' && k !== '__proto__')
+        ? Object.fromEntries(x)
+        : [...x.entries()];
     if (x instanceof Uint8Array) return Buffer.from(x).toString('base64');
     if (typeof x === 'bigint')
       return Number.isSafeInteger(Number(x)) && BigInt(Number(x)) === x ? Number(x) : String(x);
@@ -58,6 +60,11 @@ describe('toWireJs', () => {
         expect(toWireJs(v)).toBe(v);
       }),
     );
+  });
+
+  it('sends a Map with a "__proto__" key as pairs: no object key a JS reader would take for a prototype', () => {
+    expect(toWireJs(new Map([['__proto__', { admin: true }]]))).toEqual([['__proto__', { admin: true }]]);
+    expect(toWireJs(new Map([['constructor', 1]]))).toEqual({ constructor: 1 });
   });
 
   it('keeps bytes as bytes when asked (a Recon blob) and copies only the path to a change', () => {

@@ -1,0 +1,95 @@
+/**
+ * Lane values holding Maps (number keys, a "__proto__" key), Dates and bytes read the same
+ * from the node that runs the twin and from another node of the space: a remote read and a
+ * remote WARP link carry them as a reader gets them (toWireJs), where msgpackr's default
+ * decoding turned a number-keyed Map into an object and renamed "__proto__". Two nodes in
+ * this process on a real nats-server.
+ */
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRuntime, type Runtime } from '../../src/index.js';
+import { toWireJs } from '../../src/protocol/wire-js.js';
+import { hasNatsServer, natsCluster } from '../support/nats.js';
+import { pollUntil } from '../support/poll.js';
+import { richValueSet } from '../support/rich-value-model.js';
+
+const runtimes: Runtime[] = [];
+afterEach(async () => {
+  await Promise.all(runtimes.splice(0).map((rt) => rt.close()));
+});
+
+const DATA = {
+  names: [
+    ['a', 1],
+    ['__proto__', 2],
+  ],
+  at: Date.UTC(2026, 11, 7),
+  bytes: [1, 2, 255],
+};
+
+describe.skipIf(!hasNatsServer)('Maps, Dates and bytes across the nodes of a space', () => {
+  it('read and link the same from the owner and from another node', async () => {
+    const nats = await natsCluster(1);
+    const servers = nats.urls();
+    const node = (id: string): Runtime => {
+      const rt = createRuntime({
+        modelSet: richValueSet,
+        logger: pino({ level: 'silent' }),
+        cluster: { servers, nodeId: id, vshards: 4, leaseMs: 3_000 },
+      });
+      runtimes.push(rt);
+      return rt;
+    };
+    const a = node('a');
+    const b = node('b');
+    await Promise.all([a.ready(), b.ready()]);
+    await pollUntil(
+      'every vshard owned, by both nodes',
+      20_000,
+      async () =>
+        a.cluster!.owned().length > 0 &&
+        b.cluster!.owned().length > 0 &&
+        a.cluster!.owned().length + b.cluster!.owned().length === 4,
+      (ok) => ok,
+    );
+    // Albums on both nodes' vshards: each node reads one of its own and one of the other's.
+    const albums = Array.from({ length: 8 }, (_, i) => `/album/${i}`);
+    for (const album of albums)
+      expect((await a.ingest({ subject: album, type: 'set', data: DATA })).rejected).toEqual([]);
+    await a.settle();
+    const links: unknown[] = [];
+    const link = b.link(albums[0]!, 'meta', (e) => links.push(e));
+    for (const album of albums) {
+      const fromA = toWireJs((await a.read(album, ['meta'])).lanes.meta);
+      const fromB = toWireJs((await b.read(album, ['meta'])).lanes.meta);
+      expect(fromB).toEqual(fromA);
+      expect(JSON.parse(JSON.stringify(fromA))).toEqual({
+        byName: [
+          ['a', 1],
+          ['__proto__', 2],
+        ], // a "__proto__" key: pairs, not an object key
+        byNumber: [
+          [1, 'n1'],
+          [2, 'n2'],
+        ],
+        at: '2026-12-07T00:00:00.000Z',
+        raw: 'AQL/',
+      });
+    }
+    await pollUntil(
+      'the link synced',
+      10_000,
+      async () => links.length,
+      (n) => n > 0,
+    );
+    expect(JSON.parse(JSON.stringify(toWireJs(links.at(-1))))).toMatchObject({
+      value: {
+        byNumber: [
+          [1, 'n1'],
+          [2, 'n2'],
+        ],
+      },
+    });
+    link.close();
+  }, 60_000);
+});
