@@ -10,7 +10,7 @@ export const STATUS_USAGE = `twinflow cluster status --cluster <urls> [options]
 
   --cluster <urls>          NATS servers, comma-separated (env TWINFLOW_CLUSTER)
   --cluster-space <name>    the twin space (default twinflow)
-  --cluster-vshards <n>     vshards of the space (default 256, as the nodes')
+  --cluster-vshards <n>     vshards of the space (default: the count the space recorded)
   --all                     a row for every vshard, not only those that need a look
   --json                    the whole status as JSON (for scripts), every vshard included
 `;
@@ -44,14 +44,21 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const vshards = values['cluster-vshards'] === undefined ? 256 : Number(values['cluster-vshards']);
-  if (servers.length === 0 || !Number.isInteger(vshards) || vshards < 1 || vshards > 4096) {
+  const vshards = values['cluster-vshards'] === undefined ? undefined : Number(values['cluster-vshards']);
+  if (
+    servers.length === 0 ||
+    (vshards !== undefined && !(Number.isInteger(vshards) && vshards >= 1 && vshards <= 4096))
+  ) {
     process.stderr.write(
       `twinflow cluster: ${servers.length === 0 ? '--cluster <urls> is required' : '--cluster-vshards must be an integer from 1 to 4096'}\n\n${STATUS_USAGE}`,
     );
     return 2;
   }
-  const status = await readSpaceStatus({ servers, space: values['cluster-space'], vshards });
+  const status = await readSpaceStatus({
+    servers,
+    space: values['cluster-space'],
+    ...(vshards !== undefined && { vshards }),
+  });
   process.stdout.write(values.json ? JSON.stringify(status, null, 2) + '\n' : statusTable(status, values.all === true));
   return 0;
 }

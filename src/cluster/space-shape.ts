@@ -35,14 +35,19 @@ export async function claimSpaceShape(
 ): Promise<void> {
   const kv = await kvm.create(bucket, { history: 1, replicas });
   try {
-    await kv.create(KEY, encoder.encode(JSON.stringify(shape)));
-    return; // the first node of the space: its shape is the space's
+    await kv.create(KEY, encoder.encode(JSON.stringify(shape))); // no record yet (or a deleted one): ours
   } catch (err) {
     // Anything but "the key exists" (a timeout of a forming cluster) is for the caller to retry.
     if (!/wrong last sequence|key exists/i.test((err as Error).message)) throw err;
   }
+  // Read back even after our create succeeded: on nats-server 2.9 the create's "no such key
+  // yet" check is not part of the servers' consensus, so two nodes starting a space at the
+  // same moment may both be told they created it. The last write stands, and a node that reads
+  // another count than its own is refused. (This narrows that race; it cannot close it.)
   const entry = await kv.get(KEY);
-  const recorded = entry ? parseShape(decoder.decode(entry.value)) : undefined;
+  // Not readable yet (a replica behind the write): a plain error, which the caller retries.
+  if (entry === null || entry.operation !== 'PUT') throw new Error(`the shape of space ${space} is not readable yet`);
+  const recorded = parseShape(decoder.decode(entry.value));
   if (recorded === undefined) {
     // Written by hand or damaged: say so rather than guess which count the stored state has.
     throw new TwinError(
@@ -56,6 +61,18 @@ export async function claimSpaceShape(
       `cluster space ${space} is cut into ${recorded.vshards} vshards, this node was started with --cluster-vshards ${shape.vshards}: every node of a space uses the count it was created with (docs/cluster.md)`,
       { space, vshards: recorded.vshards, given: shape.vshards },
     );
+}
+
+/** The space's recorded shape, if it has one (for `twinflow cluster status`); never records one. */
+export async function readSpaceShape(kvm: Kvm, bucket: string): Promise<SpaceShape | undefined> {
+  let kv;
+  try {
+    kv = await kvm.open(bucket);
+  } catch {
+    return undefined; // a space from before the shape was recorded
+  }
+  const entry = await kv.get(KEY).catch(() => null);
+  return entry === null || entry.operation !== 'PUT' ? undefined : parseShape(decoder.decode(entry.value));
 }
 
 function parseShape(text: string): SpaceShape | undefined {

@@ -6,6 +6,7 @@ import { unpack } from 'msgpackr';
 import { TwinError } from '../errors.js';
 import type { MemberInfo } from './membership.js';
 import { SpaceNames } from './space-names.js';
+import { readSpaceShape } from './space-shape.js';
 import type { LogEntry } from './state-log.js';
 import { inParallel, lastOf } from './stream-reads.js';
 
@@ -67,7 +68,7 @@ export interface StatusOptions {
   readonly servers: readonly string[];
   /** The twin space (default `twinflow`). */
   readonly space?: string;
-  /** vshards of the space (default 256, as the nodes'). */
+  /** vshards of the space (default: the count the space recorded, else 256). */
   readonly vshards?: number;
 }
 
@@ -87,7 +88,6 @@ const decoder = new TextDecoder();
  */
 export async function readSpaceStatus(options: StatusOptions): Promise<SpaceStatus> {
   const names = new SpaceNames(options.space ?? 'twinflow');
-  const count = options.vshards ?? 256;
   let nc: NatsConnection;
   try {
     nc = await connect({ servers: [...options.servers], name: 'twinflow cluster status', timeout: 5_000 });
@@ -111,6 +111,8 @@ export async function readSpaceStatus(options: StatusOptions): Promise<SpaceStat
         );
       });
     const kvm = new Kvm(nc);
+    // The count the space was created with (see space-shape.ts), unless the caller names one.
+    const count = options.vshards ?? (await readSpaceShape(kvm, names.shapeBucket))?.vshards ?? 256;
     const at = Date.now();
     // Listed without consumers (liveEntries): status is what an operator runs while a server is down.
     const members = readMembers(

@@ -168,6 +168,8 @@ describe.skipIf(!hasNatsServer)('twinflow cluster status and cluster /metrics', 
     expect(table.stdout).toMatch(
       /^a\s+\d{4}-\d\d-\d\dT\S+Z\s+\d+\.\d s ago\s+\d+\s+[\d,-]+\s+http:\/\/127\.0\.0\.1:\d+$/m,
     );
+    // Without --cluster-vshards: the count the space recorded when its first node started.
+    expect((await status(urls)).stdout).toContain('2 live node(s), 16 vshards, 0 unowned');
     const advertised = await statusJson(urls);
     expect(advertised.nodes.find((n) => n.id === 'a')?.http).toBe(a.url);
     expect(advertised.nodes.find((n) => n.id === 'b')?.http).toBe(b.url);
