@@ -31,7 +31,6 @@ export class Histogram {
   }
 }
 
-/** Counters of one shard; the runtime's metrics endpoint reads and sums them. */
 /** What became of input taken from a durable input log (see ShardStats.inputLog). */
 export interface InputLogCounts {
   /** Acknowledged input never applied, for good: malformed, for no twin here, or refused by its model. */
@@ -44,6 +43,7 @@ export interface InputLogCounts {
   resets: number;
 }
 
+/** Counters of one shard; the runtime's metrics endpoint reads and sums them. */
 export class ShardStats {
   events = 0;
   duplicates = 0;
