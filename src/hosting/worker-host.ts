@@ -28,6 +28,7 @@ import type {
 } from './worker-protocol.js';
 import { EventColumnEncoder, type ColumnEvent } from './event-columns.js';
 import { sumCounters } from './host-counters.js';
+import { relayWorkerLog } from './worker-log.js';
 import { PendingRequests } from './pending-requests.js';
 import { WorkerCrossing } from './worker-crossing.js';
 import { WorkerLinks } from './worker-links.js';
@@ -408,7 +409,7 @@ export class WorkerShardHost implements ShardHost {
   }
 
   private receive(index: number, batch: FromWorkerBatch): void {
-    this.slots[index]!.counters = batch.counters;
+    if (batch.counters !== null) this.slots[index]!.counters = batch.counters; // (null: a log line alone)
     for (const m of batch.messages) this.handle(m);
   }
 
@@ -431,6 +432,9 @@ export class WorkerShardHost implements ShardHost {
         return;
       case 'turnError':
         this.onTurnError(errorFromJson(m.error), m.path);
+        return;
+      case 'log':
+        relayWorkerLog(this.log, m);
         return;
       case 'join':
         this.crossing.forward(this.routes.of(m.parent), {

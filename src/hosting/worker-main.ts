@@ -4,7 +4,7 @@
  * thread, which routes events to it and forwards joins and commands between workers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createLogger } from '../logger.js';
+import { workerLogger } from './worker-log.js';
 import { ModelCatalog } from '../actors/catalog.js';
 import { RealClock, SimulatedClock } from '../actors/clock.js';
 import { ownedBy } from '../actors/ownership.js';
@@ -25,7 +25,9 @@ import { loadWorkerExtension } from './worker-extension.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const log = createLogger(init.logLevel).child({ worker: init.index });
+// Lines go to the main thread's logger (not this thread's stdout), at once: a line logged
+// while the worker starts must not wait for the first batch (there is no host yet).
+const log = workerLogger(init.logLevel, init.index, (line) => port.postMessage({ messages: [line], counters: null }));
 
 const catalog = new ModelCatalog(
   await importModels(init.models),

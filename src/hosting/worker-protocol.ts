@@ -1,3 +1,4 @@
+import type { WorkerLogLine } from './worker-log.js';
 import type { DerivedEvent, TwinEvent } from '../model/twin-model.js';
 import type { ModelSetRef } from '../model/model-set.js';
 import type { LaneEvent } from '../lanes/events.js';
@@ -141,6 +142,7 @@ export type FromWorker =
   | { readonly t: 'streamBuffer'; readonly oid: number }
   | { readonly t: 'output'; readonly event: DerivedEvent }
   | { readonly t: 'turnError'; readonly path: string; readonly error: ErrorJson }
+  | WorkerLogLine
   | {
       readonly t: 'join';
       readonly parent: string;
@@ -153,7 +155,7 @@ export type FromWorker =
 export interface FromWorkerBatch {
   readonly messages: readonly FromWorker[];
   /** The worker's counters after the batch (kept by the main thread for `stats()`). */
-  readonly counters: HostCounters;
+  readonly counters: HostCounters | null;
   readonly activePaths?: readonly string[];
 }
 
