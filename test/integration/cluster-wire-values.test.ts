@@ -5,6 +5,7 @@
  * decoding turned a number-keyed Map into an object and renamed "__proto__". Two nodes in
  * this process on a real nats-server.
  */
+import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/index.js';
@@ -90,6 +91,31 @@ describe.skipIf(!hasNatsServer)('Maps, Dates and bytes across the nodes of a spa
         ],
       },
     });
+
+    // Bytes msgpack cannot read, on the subject of b's link (a foreign writer): the link is made
+    // again (a throw in the callback ended the node's NATS processing), and later changes arrive.
+    const nc = await connect({ servers });
+    const subjects = new Set<string>();
+    const watch = nc.subscribe('twinflow.link.b.>', { callback: (_e, m) => void subjects.add(m.subject) });
+    await a.ingest({ subject: albums[0]!, type: 'set', data: { ...DATA, names: [['z', 9]] } });
+    await pollUntil(
+      'a frame of the link seen',
+      10_000,
+      async () => subjects.size,
+      (n) => n > 0,
+    );
+    watch.unsubscribe();
+    for (const s of subjects) nc.publish(s, Uint8Array.of(0x92, 0x01)); // an array of 2 that ends after 1: unpack throws
+    await nc.flush();
+    await nc.close();
+    const seen = links.length;
+    await a.ingest({ subject: albums[0]!, type: 'set', data: { ...DATA, names: [['after', 1]] } });
+    await pollUntil(
+      'the change after the junk frame arrived',
+      10_000,
+      async () => links.slice(seen).map((e) => JSON.stringify(toWireJs(e))),
+      (events) => events.some((e) => e.includes('"after"')),
+    );
     link.close();
   }, 60_000);
 });
