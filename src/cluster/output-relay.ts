@@ -42,6 +42,15 @@ export class OutputRelay {
         } catch (e) {
           return this.note(e);
         }
+        // Another writer's bytes that decode to something else: no listener is handed them
+        // (a throw in this callback would end the connection's processing).
+        if (
+          event === null ||
+          typeof event !== 'object' ||
+          typeof event.type !== 'string' ||
+          typeof event.id !== 'string'
+        )
+          return this.note(new Error('not a derived event'));
         deliver(event);
       },
     });
