@@ -24,22 +24,27 @@ interface Line {
   correlationIds?: string[];
 }
 
+/** A node of the faulty models at the default 2 workers, its log lines (info and up) parsed into `lines`. */
+async function faultyNode(lines: Line[]): Promise<TwinflowNode> {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Line);
+      done();
+    },
+  });
+  return startNode({
+    models: faultyModels(),
+    modelSource: faultyModelSource(),
+    workers: 2,
+    port: 0,
+    logger: pino({ level: 'info' }, sink),
+  });
+}
+
 describe('a model whose handler throws on every event', () => {
   it('refuses each event with a correlation id, logs batches at a bounded rate, and keeps serving', async () => {
     const lines: Line[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Line);
-        done();
-      },
-    });
-    node = await startNode({
-      models: faultyModels(),
-      modelSource: faultyModelSource(),
-      workers: 2,
-      port: 0,
-      logger: pino({ level: 'info' }, sink),
-    });
+    node = await faultyNode(lines);
     const ids: string[] = [];
     for (let b = 0; b < 10; b++) {
       const batch = Array.from({ length: 100 }, (_, i) => ({
@@ -76,19 +81,7 @@ describe('a model whose handler throws on every event', () => {
 
   it('logs hooks that throw for every twin at a bounded rate, with the count', async () => {
     const lines: (Line & { failures?: number; worker?: number })[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Line);
-        done();
-      },
-    });
-    node = await startNode({
-      models: faultyModels(),
-      modelSource: faultyModelSource(),
-      workers: 2, // the default: worker threads' lines reach `logger` too (hosting/worker-log.ts)
-      port: 0,
-      logger: pino({ level: 'info' }, sink),
-    });
+    node = await faultyNode(lines); // 2 workers: worker threads' lines reach `logger` too (hosting/worker-log.ts)
     // Each read starts a twin (onStart throws) that has no state, so it is stopped again (onStop throws).
     for (let i = 0; i < 300; i += 50)
       await Promise.all(

@@ -3,6 +3,13 @@ import { ErrorCodes } from '../../errors.js';
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_ROLLBACK_ENTRIES } from '../../runtime/journal-reads.js';
 
 const error = { $ref: '#/components/schemas/Error' };
+/** `GET` and `HEAD /signals`' one parameter. */
+const SIGNALS_FILTER = {
+  name: 'filter',
+  in: 'query',
+  description: 'Only events whose subject matches this path filter (`*`, `**`)',
+  schema: { type: 'string' },
+};
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
 /** How the read routes take a time (src/node/http/params.ts). */
 const TIME =
@@ -421,14 +428,7 @@ export const openApiDocument = {
       get: {
         summary: 'Derived events as Server-Sent Events: the most recent ones, then each as it commits',
         operationId: 'streamSignals',
-        parameters: [
-          {
-            name: 'filter',
-            in: 'query',
-            description: 'Only events whose subject matches this path filter (`*`, `**`)',
-            schema: { type: 'string' },
-          },
-        ],
+        parameters: [SIGNALS_FILTER],
         responses: {
           200: {
             description: '`id:` and `data: <CloudEvent JSON>` per event; only subjects the caller may read',
@@ -444,14 +444,7 @@ export const openApiDocument = {
         summary:
           'The headers a GET /signals would answer (200 and text/event-stream, or its 400, 401 or 503), no body; opens no stream',
         operationId: 'probeSignals',
-        parameters: [
-          {
-            name: 'filter',
-            in: 'query',
-            description: 'Only events whose subject matches this path filter (`*`, `**`)',
-            schema: { type: 'string' },
-          },
-        ],
+        parameters: [SIGNALS_FILTER],
         responses: {
           200: { description: 'A GET would open a stream' },
           400: { description: 'Empty or invalid filter' },
