@@ -26,7 +26,7 @@ import { createRuntime, type Runtime } from '../../src/index.js';
 import type { TwinEvent } from '../../src/model/twin-model.js';
 import { modelSet } from '../support/counter-models.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
-import { pollUntil } from '../support/poll.js';
+import { untilBothOwnAll } from '../support/cluster-pair.js';
 
 const VSHARDS = 16;
 const catalog = new ModelCatalog(modelSet.models(), modelSet.shardKey);
@@ -79,13 +79,7 @@ async function twoNodes(servers: string[]): Promise<{ a: Runtime; b: Runtime; lo
   };
   const a = node('a');
   const b = node('b');
-  await Promise.all([a.ready(), b.ready()]);
-  await pollUntil(
-    'every vshard owned, by both nodes',
-    20_000,
-    async () => [a.cluster!.owned().length, b.cluster!.owned().length],
-    ([na, nb]) => na! > 0 && nb! > 0 && na! + nb! === VSHARDS,
-  );
+  await untilBothOwnAll(a, b, VSHARDS);
   return { a, b, logs };
 }
 

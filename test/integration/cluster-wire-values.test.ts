@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { toWireJs } from '../../src/protocol/wire-js.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
+import { untilBothOwnAll } from '../support/cluster-pair.js';
 import { pollUntil } from '../support/poll.js';
 import { richValueSet } from '../support/rich-value-model.js';
 
@@ -43,16 +44,7 @@ describe.skipIf(!hasNatsServer)('Maps, Dates and bytes across the nodes of a spa
     };
     const a = node('a');
     const b = node('b');
-    await Promise.all([a.ready(), b.ready()]);
-    await pollUntil(
-      'every vshard owned, by both nodes',
-      20_000,
-      async () =>
-        a.cluster!.owned().length > 0 &&
-        b.cluster!.owned().length > 0 &&
-        a.cluster!.owned().length + b.cluster!.owned().length === 4,
-      (ok) => ok,
-    );
+    await untilBothOwnAll(a, b, 4);
     // Albums on both nodes' vshards: each node reads one of its own and one of the other's.
     const albums = Array.from({ length: 8 }, (_, i) => `/album/${i}`);
     for (const album of albums)

@@ -38,6 +38,9 @@ export interface SinkStats {
   queued: number;
 }
 
+/** At most one "output dead-lettered" line per sink per this many ms (the count says how many it stands for). */
+export const DEAD_LETTER_LOG_MS = 10_000;
+
 /**
  * A bounded, retrying delivery queue in front of one sink.
  *
@@ -54,9 +57,6 @@ export interface SinkStats {
  * rt.onOutput((e) => q.push(e));
  * ```
  */
-/** At most one "output dead-lettered" line per sink per this many ms (the count says how many it stands for). */
-export const DEAD_LETTER_LOG_MS = 10_000;
-
 export class SinkQueue {
   readonly stats: SinkStats = { delivered: 0, retries: 0, dropped: 0, deadLettered: 0, queued: 0 };
   /**
