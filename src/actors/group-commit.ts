@@ -130,6 +130,9 @@ export class GroupCommit {
         async () => {
           await previous;
           this.commits++;
+          // Before the acknowledgements: a caller resuming on its ticket (`await rt.stop(p)`,
+          // then a simulated clock advanced) finds a stopped twin free to start again.
+          settleGroup(group);
           for (const t of group.tickets) if (t.complete) t.resolve();
           this.onCommitted(group.outputs, group.remote);
         },
@@ -144,6 +147,7 @@ export class GroupCommit {
             undefined,
             { cause: err },
           );
+          settleGroup(group);
           for (const t of group.tickets) t.fail(error);
           for (const t of group.touched) t.fail(error);
           const paths = new Set(group.writes.map((w) => w.path));
@@ -156,7 +160,7 @@ export class GroupCommit {
             for (const t of q.tickets) t.fail(error);
             for (const t of q.touched) t.fail(error);
             this.onFailed(error, new Set(q.writes.map((w) => w.path)));
-            for (const done of q.settled) done();
+            settleGroup(q);
           }
         },
       )
@@ -172,10 +176,16 @@ export class GroupCommit {
       .finally(() => {
         if (this.newest === group) this.newest = null;
         if (this.barrier === group) this.barrier = null;
-        for (const done of group.settled) done();
+        settleGroup(group); // (a callback that threw above skipped the rest)
         this.inFlight--;
         if (this.queued) this.start();
         else if (this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
       });
   }
+}
+
+/** Runs a group's settled callbacks, each once (they are taken from the group as they run). */
+function settleGroup(group: Group): void {
+  const callbacks = group.settled;
+  while (callbacks.length > 0) callbacks.shift()!();
 }

@@ -240,4 +240,24 @@ describe('writes of changed lanes', () => {
       expect(await rt.get('/w/1', lane)).toBe(7);
     }
   });
+
+  it('a stopped twin is free to start once `stop` resolves: its timer fires at its own time on a clock advanced at once', async () => {
+    const alarm = defineTwin({
+      name: 'alarm',
+      route: '/a/:id',
+      lanes: { firedAt: value(0) },
+      on: { arm: (ctx) => ctx.timers.set('ring', 10_000) },
+      onTimer: { ring: (ctx) => ctx.lanes.firedAt.set(ctx.now()) },
+    });
+    const { rt, clock } = simulatedRuntime({ models: [alarm], store: new MemoryStateStore() });
+    await rt.ingest({ subject: '/a/1', type: 'arm' });
+    const due = clock.now() + 10_000;
+    await rt.stop('/a/1');
+    // No settle in between: the stop's acknowledgement is the promise that the twin can
+    // start again now, from what the stop wrote (it once resolved first, and the timer
+    // then ran after the advance, at its end).
+    clock.advance(60_000);
+    await rt.settle();
+    expect(await rt.get('/a/1', 'firedAt')).toBe(due);
+  });
 });
