@@ -15,6 +15,7 @@ import { bytesAllocated } from './lib/allocation.js';
 import { LeanBuilding } from './lean/lean-building.js';
 import { leanTopology } from './lean/topology.js';
 import { checkLeanEquivalence } from './lean/check.js';
+import { agedFleetFigure } from './lib/aged-fleet.js';
 
 const KINDS = ['climate', 'occupancy', 'fire', 'gasbio'] as const;
 
@@ -32,7 +33,8 @@ export function fleetSensors(quick: boolean): string[] {
   return out;
 }
 
-function reading(kind: string, rnd: () => number): unknown {
+/** A random reading of a sensor of `kind` (the last segment of its path). */
+export function reading(kind: string, rnd: () => number): unknown {
   switch (kind) {
     case 'climate':
       return { temperature: 18 + rnd() * 6, humidity: 30 + rnd() * 30, co2: 400 + rnd() * 600 };
@@ -204,6 +206,9 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     return perSecond(events.length, process.hrtime.bigint() - t0);
   });
 
+  gc();
+  const aged = await agedFleetFigure(ctx, sensors);
+
   return [
     {
       scenario: 'core',
@@ -249,5 +254,6 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       target: { value: 1024, cmp: '<=' },
     },
     { scenario: 'core', figure: `RSS per active twin, store included (${twins} twins)`, unit: 'B', ours: [rssPerTwin] },
+    aged,
   ];
 }

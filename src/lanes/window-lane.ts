@@ -65,6 +65,13 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
   private recordDirty = false;
   /** The store holds closed windows of this lane as entries. */
   private entriesStored = false;
+  /**
+   * Keys of the windows not yet closed (see {@link OpenKeys}), kept beside the map so that
+   * what each sample and each write needs of the open windows (the next deadline, the
+   * record) costs the one or two open windows, not every kept window: a sensor with
+   * `keep: 48` hourly windows holds 48 closed ones after two days.
+   */
+  private openKeys: OpenKeys = null;
 
   get shape(): WindowShape {
     return this.options.shape;
@@ -117,7 +124,7 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       return first ? first[0] + this.shape.size : undefined;
     }
     let due: number | undefined;
-    for (const w of this.windows.values()) if (!w.closed && (due === undefined || w.end < due)) due = w.end;
+    for (const w of this.openWindows()) if (due === undefined || w.end < due) due = w.end;
     return due;
   }
 
@@ -133,15 +140,16 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
     // windows of the gap, and the next advance reports them.
     if (this.options.timeWeighted) this.catchUp(now, this.sampledRecently());
     const closed: WindowResult[] = [];
-    for (const [key, w] of this.windows) {
-      if (!w.closed && w.end <= now) {
+    // Oldest first, the order they are reported in (openWindows is in start order).
+    for (const w of this.openWindows()) {
+      if (w.end <= now) {
         const done = { ...w, closed: true };
-        this.put(key, done);
+        this.put(windowKey(w.start), done);
         closed.push(done);
       }
     }
     this.trim();
-    return closed.sort((a, b) => a.start - b.start) as R[];
+    return closed as R[];
   }
 
   /** Tumbling/hopping: the window with this start; sliding: the current result. */
@@ -194,6 +202,8 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       last = w.start;
     }
     this.windows = ordered ? merged : new Map([...merged].sort((a, b) => a[1].start - b[1].start));
+    this.openKeys = null;
+    for (const [key, w] of this.windows) if (!w.closed) this.openKeys = withKey(this.openKeys, key);
   }
 
   /**
@@ -273,8 +283,8 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
   }
 
   override recordValue(): unknown {
-    let open: WindowResult[] | undefined;
-    if (this.windowMap) for (const w of this.windowMap.values()) if (!w.closed) (open ??= []).push(w);
+    const windows = this.openWindows();
+    const open = windows.length > 0 ? windows : undefined;
     const sliding = this.shape.kind === 'sliding';
     const before = sliding && this.before !== null;
     if (!open && !(sliding && this.samples.length > 0) && !before) return undefined;
@@ -292,8 +302,13 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       this.before = state.before ?? null;
       return;
     }
-    if (existed) (this.windowMap ??= new Map()).set(key, old);
-    else this.windowMap?.delete(key);
+    if (existed) {
+      (this.windowMap ??= new Map()).set(key, old);
+      this.trackOpen(key, old as WindowResult);
+    } else {
+      this.windowMap?.delete(key);
+      this.openKeys = withoutKey(this.openKeys, key);
+    }
   }
 
   changeEvent(key: string | undefined): LaneEvent {
@@ -325,11 +340,9 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
         if (!this.windows.has(key)) this.put(key, emptyWeightedWindow(start, start + shape.size, held, start));
       }
     }
-    for (const [key, w] of this.windows) {
-      if (w.closed) continue;
-      const before = asWeighted(w);
-      const after = extendWindow(before, now);
-      if (after !== w) this.put(key, after);
+    for (const w of this.openWindows()) {
+      const after = extendWindow(asWeighted(w), now);
+      if (after !== w) this.put(windowKey(w.start), after);
     }
   }
 
@@ -343,8 +356,24 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
     const windows = (this.windowMap ??= new Map());
     const old = windows.get(key); // stored values are never undefined
     windows.set(key, w);
+    this.trackOpen(key, w);
     this.markDirty(key);
     this.host.noteChange(this, key, old, old !== undefined);
+  }
+
+  /** Keeps {@link openKeys} in step with the map, as window `key` becomes `w`. */
+  private trackOpen(key: string, w: WindowResult): void {
+    this.openKeys = w.closed ? withoutKey(this.openKeys, key) : withKey(this.openKeys, key);
+  }
+
+  /** The windows not yet closed, in start order (a fresh array: callers may put while walking it). */
+  private openWindows(): WindowResult[] {
+    const keys = this.openKeys;
+    if (keys === null) return [];
+    const windows = this.windows;
+    if (typeof keys === 'string') return [windows.get(keys)!];
+    const out = keys.map((k) => windows.get(k)!);
+    return out.sort((a, b) => a.start - b.start);
   }
 
   /** A key, then a short array, not a Set: a step dirties one or two windows, and this runs per sample. */
@@ -369,6 +398,7 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       }
       const old = this.windows.get(oldest!);
       this.windowMap!.delete(oldest!);
+      this.openKeys = withoutKey(this.openKeys, oldest!);
       this.markDirty(oldest!);
       this.host.noteChange(this, oldest, old, true);
     }
@@ -420,6 +450,29 @@ function windowKey(start: number): string {
     lastKey = String(start);
   }
   return lastKey;
+}
+
+/**
+ * A set of window keys as small as it usually is: none (null), one (the key), or an array
+ * (hopping windows overlap, so `size / hop` of them are open at once).
+ */
+type OpenKeys = string | string[] | null;
+
+function withKey(keys: OpenKeys, key: string): OpenKeys {
+  if (keys === null || keys === key) return key;
+  if (typeof keys === 'string') return [keys, key];
+  if (!keys.includes(key)) keys.push(key);
+  return keys;
+}
+
+function withoutKey(keys: OpenKeys, key: string): OpenKeys {
+  if (keys === null || keys === key) return null;
+  if (typeof keys === 'string') return keys;
+  const i = keys.indexOf(key);
+  if (i < 0) return keys;
+  if (keys.length === 2) return keys[1 - i]!;
+  keys.splice(i, 1);
+  return keys;
 }
 
 /** What a window lane keeps in its twin's record. */
