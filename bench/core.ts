@@ -16,6 +16,7 @@ import { LeanBuilding } from './lean/lean-building.js';
 import { leanTopology } from './lean/topology.js';
 import { checkLeanEquivalence } from './lean/check.js';
 import { agedFleetFigure } from './lib/aged-fleet.js';
+import { wideParentFigure } from './lib/wide-parent.js';
 
 const KINDS = ['climate', 'occupancy', 'fire', 'gasbio'] as const;
 
@@ -208,6 +209,8 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
 
   gc();
   const aged = await agedFleetFigure(ctx, sensors);
+  gc();
+  const wide = await wideParentFigure(ctx);
 
   return [
     {
@@ -255,5 +258,6 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     },
     { scenario: 'core', figure: `RSS per active twin, store included (${twins} twins)`, unit: 'B', ours: [rssPerTwin] },
     aged,
+    wide,
   ];
 }
