@@ -17,6 +17,7 @@ import { leanTopology } from './lean/topology.js';
 import { checkLeanEquivalence } from './lean/check.js';
 import { agedFleetFigure } from './lib/aged-fleet.js';
 import { wideParentFigure } from './lib/wide-parent.js';
+import { wildcardChurnFigure } from './lib/wildcard-churn.js';
 
 const KINDS = ['climate', 'occupancy', 'fire', 'gasbio'] as const;
 
@@ -211,6 +212,8 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const aged = await agedFleetFigure(ctx, sensors);
   gc();
   const wide = await wideParentFigure(ctx);
+  gc();
+  const churn = await wildcardChurnFigure(ctx);
 
   return [
     {
@@ -259,5 +262,6 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     { scenario: 'core', figure: `RSS per active twin, store included (${twins} twins)`, unit: 'B', ours: [rssPerTwin] },
     aged,
     wide,
+    churn,
   ];
 }

@@ -7,6 +7,9 @@ interface FilterLink {
   readonly observer: LaneObserver;
 }
 
+/** Filter changes kept for twins to catch up with (see ObserverRegistry.changes); further behind, they match again. */
+const MAX_CHANGES = 64;
+
 /** Per-twin cache of the filter links that match it, valid for one registry generation. */
 export interface FilterMatches {
   generation: number;
@@ -22,8 +25,16 @@ export interface FilterMatches {
 export class ObserverRegistry {
   private readonly byPath = new Map<string, Map<string, Set<LaneObserver>>>();
   private readonly filters: FilterLink[] = [];
-  /** Bumped whenever the filter set changes, invalidating every twin's cached matches. */
+  /** Bumped whenever the filter set changes: a twin's cached matches are of one generation. */
   generation = 0;
+  /**
+   * The latest filter changes, oldest first, the one at index i made generation
+   * `generation - changes.length + 1 + i`: a twin whose cache is a few generations old
+   * applies them to it rather than matching its path against every filter again (with a
+   * thousand wildcard links and one opened every few steps, that match ran once per
+   * event and cost most of it).
+   */
+  private readonly changes: { added: boolean; link: FilterLink }[] = [];
   /** Exact-path observers plus filter links; lets the hot path skip all of this when zero. */
   size = 0;
   /** Observers that threw (they are dropped). */
@@ -61,9 +72,10 @@ export class ObserverRegistry {
   }
 
   addFilter(filter: PathFilter, lane: string, observer: LaneObserver): void {
-    this.filters.push({ filter, lane, observer });
+    const link = { filter, lane, observer };
+    this.filters.push(link);
     this.size++;
-    this.generation++;
+    this.changed(true, link);
   }
 
   hasFilter(observer: LaneObserver): boolean {
@@ -73,15 +85,23 @@ export class ObserverRegistry {
   removeFilter(observer: LaneObserver): boolean {
     const i = this.filters.findIndex((f) => f.observer === observer);
     if (i < 0) return false;
-    this.filters.splice(i, 1);
+    const [link] = this.filters.splice(i, 1);
     this.size--;
-    this.generation++;
+    this.changed(false, link!);
     return true;
+  }
+
+  private changed(added: boolean, link: FilterLink): void {
+    this.generation++;
+    if (this.changes.length === MAX_CHANGES) this.changes.shift();
+    this.changes.push({ added, link });
   }
 
   /** The filter links matching a twin's path, recomputed only when the filter set changed. */
   filterMatches(path: () => TwinPath, cache: FilterMatches | null): FilterMatches {
     if (cache && cache.generation === this.generation) return cache;
+    const behind = cache ? this.generation - cache.generation : Infinity;
+    if (behind <= this.changes.length) return this.catchUp(cache!, behind, path);
     let byLane: Map<string, LaneObserver[]> | null = null;
     if (this.filters.length > 0) {
       const p = path();
@@ -94,6 +114,34 @@ export class ObserverRegistry {
       }
     }
     return { generation: this.generation, byLane };
+  }
+
+  /**
+   * A cache `behind` generations old, brought up to date with the changes since: what a
+   * full match would give, in the same order (a new filter is the last of the list, and a
+   * removal keeps the others' order).
+   */
+  private catchUp(cache: FilterMatches, behind: number, path: () => TwinPath): FilterMatches {
+    let p: TwinPath | undefined;
+    for (let i = this.changes.length - behind; i < this.changes.length; i++) {
+      const { added, link } = this.changes[i]!;
+      if (added) {
+        if (!link.filter.matches((p ??= path()))) continue;
+        cache.byLane ??= new Map();
+        const list = cache.byLane.get(link.lane);
+        if (list) list.push(link.observer);
+        else cache.byLane.set(link.lane, [link.observer]);
+      } else {
+        const list = cache.byLane?.get(link.lane);
+        const at = list ? list.indexOf(link.observer) : -1;
+        if (at < 0) continue;
+        list!.splice(at, 1);
+        if (list!.length === 0) cache.byLane!.delete(link.lane);
+        if (cache.byLane!.size === 0) cache.byLane = null;
+      }
+    }
+    cache.generation = this.generation;
+    return cache;
   }
 
   deliver(observers: Iterable<LaneObserver>, event: LaneEvent, path: string): void {

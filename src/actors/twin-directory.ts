@@ -149,7 +149,8 @@ export class TwinDirectory {
    */
   candidatePaths(filter: PathFilter, cap = Infinity): string[] {
     const prefix = filter.literalPrefix?.text ?? '';
-    const under = (path: string): boolean => prefix === '' || path === prefix || path.startsWith(prefix + '/');
+    const slashed = prefix + '/';
+    const under = (path: string): boolean => prefix === '' || path === prefix || path.startsWith(slashed);
     const out: string[] = [];
     for (const path of this.live.keys()) {
       if (out.length > cap) return out;

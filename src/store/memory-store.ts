@@ -95,8 +95,9 @@ export class MemoryStateStore implements StateStore, LiveRecords {
   }
 
   *list(prefix: string): Iterable<string> {
-    for (const path of this.twins.keys())
-      if (prefix === '' || path === prefix || path.startsWith(prefix + '/')) yield path;
+    // Every stored path is visited (the map is not sorted); the joined prefix is made once, not per path.
+    const under = prefix + '/';
+    for (const path of this.twins.keys()) if (prefix === '' || path === prefix || path.startsWith(under)) yield path;
   }
 
   /**
