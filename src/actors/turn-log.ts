@@ -20,6 +20,9 @@ export class TurnLog {
   /** For a long log, which entries repeat an earlier one (see findRepeats); valid while repeatsOf is the length. */
   private repeats = new Uint8Array(0);
   private repeatsOf = -1;
+  /** findRepeats' lanes seen without a key, and keys seen with their lane (or lanes); empty between calls. */
+  private readonly seenLanes = new Set<Lane>();
+  private readonly seenKeys = new Map<string, Lane | Lane[]>();
   emits: DerivedEvent[] = [];
   commands: Extract<Work, { kind: 'command' }>[] = [];
 
@@ -84,18 +87,31 @@ export class TurnLog {
   private findRepeats(): void {
     const n = this.length;
     if (this.repeats.length < n) this.repeats = new Uint8Array(Math.max(n, 2 * this.repeats.length));
-    const seen = new Map<Lane, Set<string | undefined>>();
+    // Reused across turns and emptied after each use (no twin stays pinned by them), so a
+    // long turn allocates nothing here past their tables: a set per lane would cost more
+    // than the scan it replaces in the many middling turns of a building's join rounds.
+    const lanes = this.seenLanes;
+    const keys = this.seenKeys;
     for (let i = 0; i < n; i++) {
       const lane = this.lanes[i]!;
-      let keys = seen.get(lane);
-      if (keys === undefined) seen.set(lane, (keys = new Set()));
       const key = this.keys[i];
-      if (keys.has(key)) this.repeats[i] = 1;
-      else {
-        keys.add(key);
-        this.repeats[i] = 0;
+      let repeat = false;
+      if (key === undefined) {
+        if (lanes.has(lane)) repeat = true;
+        else lanes.add(lane);
+      } else {
+        const seen = keys.get(key);
+        if (seen === undefined) keys.set(key, lane);
+        else if (seen === lane) repeat = true;
+        else if (Array.isArray(seen)) {
+          if (seen.includes(lane)) repeat = true;
+          else seen.push(lane);
+        } else keys.set(key, [seen, lane]);
       }
+      this.repeats[i] = repeat ? 1 : 0;
     }
+    lanes.clear();
+    keys.clear();
     this.repeatsOf = n;
   }
 

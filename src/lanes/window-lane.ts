@@ -123,8 +123,11 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       const first = this.samples[0];
       return first ? first[0] + this.shape.size : undefined;
     }
-    let due: number | undefined;
-    for (const w of this.openWindows()) if (due === undefined || w.end < due) due = w.end;
+    const keys = this.openKeys;
+    if (keys === null) return undefined;
+    if (typeof keys === 'string') return this.windows.get(keys)!.end;
+    let due = Infinity;
+    for (const key of keys) due = Math.min(due, this.windows.get(key)!.end);
     return due;
   }
 
@@ -283,8 +286,7 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
   }
 
   override recordValue(): unknown {
-    const windows = this.openWindows();
-    const open = windows.length > 0 ? windows : undefined;
+    const open = this.openKeys === null ? undefined : this.openWindows();
     const sliding = this.shape.kind === 'sliding';
     const before = sliding && this.before !== null;
     if (!open && !(sliding && this.samples.length > 0) && !before) return undefined;
