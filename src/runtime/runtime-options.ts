@@ -6,8 +6,9 @@
 import type { Clock } from '../actors/clock.js';
 import type { PassivationOptions } from '../actors/passivation.js';
 import type { ClusterOptions } from '../cluster/cluster-options.js';
-import type { TwinError } from '../errors.js';
+import { TwinError } from '../errors.js';
 import type { HostCounters } from '../hosting/shard-host.js';
+import { MAX_STORED_DEPTH } from '../store/plain-data.js';
 import type { ModelSet } from '../model/model-set.js';
 import type { TwinLogger, TwinModel } from '../model/twin-model.js';
 import type { StateStore } from '../store/state-store.js';
@@ -36,11 +37,16 @@ export interface RuntimeOptions {
   passivation?: PassivationOptions;
   /** Journal every committed turn (cause and lane changes) for history and state-as-of reads. */
   journal?: boolean;
-  /** Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 8, 0 = off). */
+  /**
+   * Per-twin window of remembered `source`+`id` keys for idempotent redelivery (default 8,
+   * 0 = off, at most {@link MAX_DEDUPE_WINDOW}: each event scans the window and each twin
+   * stores it).
+   */
   dedupeWindow?: number;
   /**
-   * Deepest nesting accepted in an event's data or a command's value (default 64); deeper
-   * input is refused with TWIN_PAYLOAD_TOO_DEEP before it is queued (see checkPayload).
+   * Deepest nesting accepted in an event's data or a command's value (default 64, at most
+   * MAX_STORED_DEPTH, 200: deeper could not be stored); deeper input is refused with
+   * TWIN_PAYLOAD_TOO_DEEP before it is queued (see checkPayload).
    */
   maxPayloadDepth?: number;
   /**
@@ -124,3 +130,23 @@ export interface IngestReport {
 
 /** Counters of a runtime (monotonic, except the gauges activeTwins and observers). */
 export type RuntimeStats = HostCounters;
+
+/** Largest {@link RuntimeOptions.dedupeWindow}. */
+export const MAX_DEDUPE_WINDOW = 1024;
+
+/**
+ * Refuses numeric options outside what the runtime is built for, with TWIN_CONFIG_INVALID
+ * naming the option: a misconfiguration is an error at start, not a twin's window that
+ * grows without bound or a payload walk deeper than the store can write.
+ */
+export function checkRuntimeOptions(options: RuntimeOptions): void {
+  const integer = (name: string, value: number | undefined, min: number, max: number): void => {
+    if (value === undefined || (Number.isInteger(value) && value >= min && value <= max)) return;
+    const range = max === Infinity ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
+    throw new TwinError('TWIN_CONFIG_INVALID', `${name} must be ${range}, got ${String(value)}`);
+  };
+  if (options.maxLinkTwins !== Infinity) integer('maxLinkTwins', options.maxLinkTwins, 1, Number.MAX_SAFE_INTEGER);
+  integer('heldOutputs', options.heldOutputs, 0, Number.MAX_SAFE_INTEGER);
+  integer('dedupeWindow', options.dedupeWindow, 0, MAX_DEDUPE_WINDOW);
+  integer('maxPayloadDepth', options.maxPayloadDepth, 1, MAX_STORED_DEPTH);
+}

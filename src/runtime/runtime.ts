@@ -22,6 +22,7 @@ import { WorkerShardHost } from '../hosting/worker-host.js';
 import { resolveModels } from './runtime-models.js';
 import { ClusterShardHost } from '../cluster/cluster-host.js';
 import {
+  checkRuntimeOptions,
   DEFAULT_HELD_OUTPUTS,
   DEFAULT_MAX_LINK_TWINS,
   type CommandOptions,
@@ -75,9 +76,8 @@ export class Runtime {
   readonly maxLinkTwins: number;
 
   constructor(options: RuntimeOptions) {
+    checkRuntimeOptions(options);
     this.maxLinkTwins = options.maxLinkTwins ?? DEFAULT_MAX_LINK_TWINS;
-    if (!(this.maxLinkTwins >= 1))
-      throw new TwinError('TWIN_CONFIG_INVALID', `maxLinkTwins must be at least 1, got ${options.maxLinkTwins}`);
     this.clock = options.clock ?? new RealClock();
     this.journal = options.journal === true;
     this.log = options.logger ?? createLogger();
@@ -86,11 +86,6 @@ export class Runtime {
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.normaliser = new EventNormaliser(() => this.clock.now(), this.maxPayloadDepth);
     const maxHeld = options.heldOutputs ?? DEFAULT_HELD_OUTPUTS;
-    if (!(Number.isInteger(maxHeld) && maxHeld >= 0))
-      throw new TwinError(
-        'TWIN_CONFIG_INVALID',
-        `heldOutputs must be an integer of at least 0, got ${options.heldOutputs}`,
-      );
     this.outputs = new OutputGate(
       maxHeld,
       this.log,
