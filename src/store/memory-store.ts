@@ -1,8 +1,7 @@
+import { MemoryJournal } from './memory-journal.js';
 import {
-  historyPosition,
   type HistoryPage,
   type HistoryQuery,
-  type JournalEntry,
   type LiveRecord,
   type LiveRecords,
   type StateStore,
@@ -32,10 +31,15 @@ interface MutableTwin {
  */
 export class MemoryStateStore implements StateStore, LiveRecords {
   private readonly twins = new Map<string, MutableTwin>();
-  private readonly journal = new Map<string, JournalEntry[]>();
+  private readonly journal: MemoryJournal;
   private loadDelayMs = 0;
   /** Count of committed batches, for tests and metrics. */
   commits = 0;
+
+  /** `journalRetentionMs`: how long journal entries are kept before a twin's newest (default 7 days, as on LMDB). */
+  constructor(options: { journalRetentionMs?: number } = {}) {
+    this.journal = new MemoryJournal(options.journalRetentionMs);
+  }
 
   /** Makes `load` asynchronous with a delay, as a remote store would be. */
   withLoadDelay(ms: number): this {
@@ -74,7 +78,7 @@ export class MemoryStateStore implements StateStore, LiveRecords {
   /** Drops everything held for `path` (a cluster node that no longer owns it keeps nothing behind). */
   forget(path: string): void {
     this.twins.delete(path);
-    this.journal.delete(path);
+    this.journal.forget(path);
   }
 
   /** The stored twin as writes that recreate it in an empty store (a cluster snapshot). */
@@ -100,33 +104,9 @@ export class MemoryStateStore implements StateStore, LiveRecords {
     for (const path of this.twins.keys()) if (prefix === '' || path === prefix || path.startsWith(under)) yield path;
   }
 
-  /**
-   * One page of a twin's journal, in the order it was appended (a position's sequence is
-   * the entry's index in it: the list only grows, until {@link forget} drops it whole).
-   */
+  /** One page of a twin's journal (see {@link MemoryJournal.history}). */
   history(path: string, query: HistoryQuery): HistoryPage {
-    const all = this.journal.get(path) ?? [];
-    if (query.countOnly) {
-      let count = 0;
-      for (const e of all) if (e.time >= query.from && e.time <= query.to) count++;
-      return { entries: [], next: null, count };
-    }
-    const step = query.newestFirst ? -1 : 1;
-    const after = query.after === undefined ? undefined : Number(query.after.slice(18));
-    const entries: JournalEntry[] = [];
-    let last = -1;
-    for (
-      let i = after !== undefined ? after + step : step > 0 ? 0 : all.length - 1;
-      i >= 0 && i < all.length;
-      i += step
-    ) {
-      const e = all[i]!;
-      if (e.time < query.from || e.time > query.to) continue;
-      if (entries.length === query.limit) return { entries, next: historyPosition(all[last]!.time, 0, last) };
-      entries.push(e);
-      last = i;
-    }
-    return { entries, next: null };
+    return this.journal.history(path, query);
   }
 
   async close(): Promise<void> {}
@@ -167,12 +147,9 @@ export class MemoryStateStore implements StateStore, LiveRecords {
         m.set(w.key, w.value);
         break;
       }
-      case 'journal': {
-        const list = this.journal.get(w.path) ?? [];
-        list.push(w.entry);
-        this.journal.set(w.path, list);
+      case 'journal':
+        this.journal.append(w.path, w.entry);
         break;
-      }
       case 'del': {
         const entries = this.twins.get(w.path)?.entries;
         if (w.key === undefined) entries?.delete(w.lane);
