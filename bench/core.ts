@@ -36,7 +36,7 @@ export function fleetSensors(quick: boolean): string[] {
 }
 
 /** A random reading of a sensor of `kind` (the last segment of its path). */
-export function reading(kind: string, rnd: () => number): unknown {
+function reading(kind: string, rnd: () => number): unknown {
   switch (kind) {
     case 'climate':
       return { temperature: 18 + rnd() * 6, humidity: 30 + rnd() * 30, co2: 400 + rnd() * 600 };
@@ -70,13 +70,16 @@ function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-/** One reading per sensor, so every twin is active before timing (ids `w<i>`). */
-function warmEvents(sensors: string[]): EventInput[] {
+/**
+ * One reading per sensor, so every twin is active before timing (ids `<tag><i>`, `w<i>` by
+ * default); `round` seeds another set of readings for the same sensors.
+ */
+export function warmEvents(sensors: string[], tag = 'w', round = 0): EventInput[] {
   return sensors.map((subject, i) => ({
     subject,
-    id: `w${i}`,
+    id: `${tag}${i}`,
     source: 'bench',
-    data: reading(subject.slice(subject.lastIndexOf('/') + 1), seeded(i)),
+    data: reading(subject.slice(subject.lastIndexOf('/') + 1), seeded(i + round * sensors.length)),
   }));
 }
 

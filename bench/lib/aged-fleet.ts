@@ -8,9 +8,8 @@
  */
 import { pino } from 'pino';
 import { buildingModels } from '../../models/index.js';
-import { createRuntime, MemoryStateStore, SimulatedClock, type EventInput, type Runtime } from '../../src/index.js';
-import { seededRandom } from '../../models/fleet.js';
-import { randomEvents, reading } from '../core.js';
+import { createRuntime, MemoryStateStore, SimulatedClock, type Runtime } from '../../src/index.js';
+import { randomEvents, warmEvents } from '../core.js';
 import { feed } from './feed.js';
 import { perSecond, type BenchContext, type Figure } from './harness.js';
 
@@ -35,30 +34,19 @@ function side(): Side {
   return { rt, clock };
 }
 
-/** One reading per sensor, ids tagged so no pass repeats another's. */
-function readings(sensors: string[], tag: string, seed: number): EventInput[] {
-  const rnd = seededRandom(seed);
-  return sensors.map((subject, i) => ({
-    subject,
-    id: `${tag}:${i}`,
-    source: 'bench',
-    data: reading(subject.slice(subject.lastIndexOf('/') + 1), rnd),
-  }));
-}
-
 export async function agedFleetFigure(ctx: BenchContext, fleet: string[]): Promise<Figure> {
   // Two buildings of the core fleet: the aging (48 h of readings and timer turns) stays short.
   const sensors = fleet.filter((s) => /\/site\/s0\/building\/b[01]\//.test(s));
   const fresh = side();
   const aged = side();
   for (let h = 0; h < HOURS; h++) {
-    await feed(aged.rt, readings(sensors, `h${h}`, h));
+    await feed(aged.rt, warmEvents(sensors, `h${h}:`, h));
     aged.clock.advance(HOUR); // the hour's windows close, silent sensors go offline
     await aged.rt.settle();
   }
   fresh.clock.advanceTo(aged.clock.now());
-  await feed(fresh.rt, readings(sensors, 'w', HOURS));
-  await feed(aged.rt, readings(sensors, 'w', HOURS));
+  await feed(fresh.rt, warmEvents(sensors, 'w', HOURS));
+  await feed(aged.rt, warmEvents(sensors, 'w', HOURS));
 
   const events = randomEvents(sensors, ctx.quick ? 40_000 : 120_000, 13);
   const rates: Record<'fresh' | 'aged', number[]> = { fresh: [], aged: [] };

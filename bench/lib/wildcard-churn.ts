@@ -8,8 +8,7 @@
 import { pino } from 'pino';
 import { buildingModels } from '../../models/index.js';
 import { createRuntime, MemoryStateStore, type FilterLink, type Runtime } from '../../src/index.js';
-import { fleetSensors, randomEvents, reading } from '../core.js';
-import { seededRandom } from '../../models/fleet.js';
+import { fleetSensors, randomEvents, warmEvents } from '../core.js';
 import { feed } from './feed.js';
 import { perSecond, type BenchContext, type Figure } from './harness.js';
 
@@ -22,16 +21,7 @@ async function warmFleet(sensors: string[]): Promise<Runtime> {
     logger: pino({ level: 'silent' }),
     store: new MemoryStateStore(),
   });
-  const rnd = seededRandom(5);
-  await feed(
-    rt,
-    sensors.map((subject, i) => ({
-      subject,
-      id: `w${i}`,
-      source: 'bench',
-      data: reading(subject.slice(subject.lastIndexOf('/') + 1), rnd),
-    })),
-  );
+  await feed(rt, warmEvents(sensors));
   return rt;
 }
 
