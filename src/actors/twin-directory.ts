@@ -1,5 +1,6 @@
 import { TwinError } from '../errors.js';
 import type { StateStore, StoredTwin } from '../store/state-store.js';
+import { PathMap } from '../topology/path-map.js';
 import { TwinPath, type PathFilter } from '../topology/index.js';
 import { textDepth, type ModelCatalog } from './catalog.js';
 import { Twin, type TurnEnv } from './twin.js';
@@ -14,7 +15,7 @@ const CACHE_LIMIT = 100_000;
  */
 export class TwinDirectory {
   /** Live twins by path (also those still loading their state). */
-  readonly live = new Map<string, Twin>();
+  readonly live = new PathMap<Twin>();
   /** One string per parent path, shared by its children (see {@link TwinDirectory.intern}). */
   private readonly parents = new Map<string, string>();
   private readonly ownership = new Map<string, boolean>();
@@ -149,12 +150,10 @@ export class TwinDirectory {
    */
   candidatePaths(filter: PathFilter, cap = Infinity): string[] {
     const prefix = filter.literalPrefix?.text ?? '';
-    const slashed = prefix + '/';
-    const under = (path: string): boolean => prefix === '' || path === prefix || path.startsWith(slashed);
     const out: string[] = [];
-    for (const path of this.live.keys()) {
+    for (const path of this.live.pathsUnder(prefix)) {
       if (out.length > cap) return out;
-      if (under(path) && filter.matches(TwinPath.parse(path))) out.push(path);
+      if (filter.matches(TwinPath.parse(path))) out.push(path);
     }
     for (const path of this.store.list(prefix)) {
       if (out.length > cap) return out;

@@ -1,3 +1,4 @@
+import { PathMap } from '../topology/path-map.js';
 import { MemoryJournal } from './memory-journal.js';
 import {
   type HistoryPage,
@@ -30,7 +31,7 @@ interface MutableTwin {
  * ```
  */
 export class MemoryStateStore implements StateStore, LiveRecords {
-  private readonly twins = new Map<string, MutableTwin>();
+  private readonly twins = new PathMap<MutableTwin>();
   private readonly journal: MemoryJournal;
   private loadDelayMs = 0;
   /** Count of committed batches, for tests and metrics. */
@@ -98,10 +99,8 @@ export class MemoryStateStore implements StateStore, LiveRecords {
     return [];
   }
 
-  *list(prefix: string): Iterable<string> {
-    // Every stored path is visited (the map is not sorted); the joined prefix is made once, not per path.
-    const under = prefix + '/';
-    for (const path of this.twins.keys()) if (prefix === '' || path === prefix || path.startsWith(under)) yield path;
+  list(prefix: string): Iterable<string> {
+    return this.twins.pathsUnder(prefix);
   }
 
   /** One page of a twin's journal (see {@link MemoryJournal.history}). */
