@@ -1,10 +1,10 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { unpack } from 'msgpackr';
 import type { HostObserver, ShardHost } from '../hosting/shard-host.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { PathFilter } from '../topology/index.js';
-import type { LinkFrame } from './link-server.js';
+import { readLinkFrame } from './link-frames.js';
+import { ThrottledWarning } from '../logger.js';
 import { NodeRpc } from './node-rpc.js';
 import type { SpaceNames } from './space-names.js';
 
@@ -35,6 +35,9 @@ interface FilterLink {
 export class ClusterFilterLinks {
   private readonly links = new Map<LaneObserver, FilterLink>();
   private seq = 0;
+  /** Messages on this node's wildcard link subjects that held no frame (see readLinkFrame). */
+  private readonly badFrames: ThrottledWarning;
+  private readonly observerFailures: ThrottledWarning;
 
   constructor(
     private readonly nodeId: string,
@@ -45,7 +48,18 @@ export class ClusterFilterLinks {
     /** The other live nodes now. */
     private readonly others: () => readonly string[],
     private readonly log: TwinLogger,
-  ) {}
+  ) {
+    this.badFrames = new ThrottledWarning(
+      log,
+      'a message on a wildcard link subject that is no link frame: dropped',
+      10_000,
+    );
+    this.observerFailures = new ThrottledWarning(
+      log,
+      "a remote wildcard link's observer threw; the event was dropped",
+      10_000,
+    );
+  }
 
   get size(): number {
     return this.links.size;
@@ -58,14 +72,19 @@ export class ClusterFilterLinks {
     const subscription = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err || link.closed) return;
-        let frame: LinkFrame;
-        try {
-          frame = unpack(msg.data) as LinkFrame;
-        } catch {
-          return; // unreadable (not a frame of ours): a throw would end the subscription's loop
+        // Nothing here may throw: that would end the NATS subscription loop (and the
+        // connection's processing with it). A message that holds no frame is dropped.
+        const frame = readLinkFrame(msg.data, true);
+        if (frame === null) {
+          this.badFrames.note({ filter: filter.text, lane, subject: msg.subject });
+          return;
         }
-        if (frame.t === 'e' && frame.p !== undefined) observer.onEvent(frame.ev, frame.p);
-        else if (frame.t === 'b') (observer as Partial<HostObserver>).useStreamBuffer?.();
+        try {
+          if (frame.t === 'e') observer.onEvent(frame.ev, frame.p!);
+          else if (frame.t === 'b') (observer as Partial<HostObserver>).useStreamBuffer?.();
+        } catch (err) {
+          this.observerFailures.note({ err, filter: filter.text, lane });
+        }
       },
     });
     const proxy: HostObserver = {

@@ -1,10 +1,10 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { unpack } from 'msgpackr';
 import { TwinError } from '../errors.js';
 import type { HostObserver, ShardHost } from '../hosting/shard-host.js';
 import type { LaneObserver } from '../lanes/events.js';
 import type { TwinLogger } from '../model/twin-model.js';
-import type { LinkFrame } from './link-server.js';
+import { readLinkFrame } from './link-frames.js';
+import { ThrottledWarning } from '../logger.js';
 import { NodeRpc } from './node-rpc.js';
 import type { OwnerDirectory } from './owner-directory.js';
 import type { SpaceNames } from './space-names.js';
@@ -34,6 +34,9 @@ interface ClusterLink {
  */
 export class ClusterLinks {
   private readonly links = new Map<LaneObserver, ClusterLink>();
+  /** Messages on this node's link subjects that held no frame (see readLinkFrame). */
+  private readonly badFrames: ThrottledWarning;
+  private readonly observerFailures: ThrottledWarning;
   private seq = 0;
 
   constructor(
@@ -45,7 +48,14 @@ export class ClusterLinks {
     private readonly owners: OwnerDirectory,
     private readonly runsHere: (vshard: number) => boolean,
     private readonly log: TwinLogger,
-  ) {}
+  ) {
+    this.badFrames = new ThrottledWarning(
+      log,
+      'a message on a link subject that is no link frame: link made again',
+      10_000,
+    );
+    this.observerFailures = new ThrottledWarning(log, "a remote link's observer threw; the event was dropped", 10_000);
+  }
 
   get size(): number {
     return this.links.size;
@@ -154,19 +164,22 @@ export class ClusterLinks {
     link.subscription = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err || link.closed) return;
-        let frame: LinkFrame;
-        try {
-          frame = unpack(msg.data) as LinkFrame;
-        } catch {
-          // A throw here would end the NATS subscription loop (and the connection's
-          // processing with it): a frame this node cannot read is a link to make again.
+        // Nothing here may throw: that would end the NATS subscription loop (and the
+        // connection's processing with it). A frame this node cannot read is a link to make again.
+        const frame = readLinkFrame(msg.data, false);
+        if (frame === null) {
+          this.badFrames.note({ path: link.path, lane: link.lane, subject: msg.subject });
           this.relink(link);
           return;
         }
-        if (frame.t === 'e') target.onEvent(frame.ev, link.path);
-        else if (frame.t === 's') target.onSynced?.();
-        else if (frame.t === 'b') target.useStreamBuffer?.();
-        else this.relink(link);
+        try {
+          if (frame.t === 'e') target.onEvent(frame.ev, link.path);
+          else if (frame.t === 's') target.onSynced?.();
+          else if (frame.t === 'b') target.useStreamBuffer?.();
+          else this.relink(link);
+        } catch (err) {
+          this.observerFailures.note({ err, path: link.path, lane: link.lane });
+        }
       },
     });
     link.at = owner;

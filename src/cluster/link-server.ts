@@ -2,18 +2,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pack } from 'msgpackr';
 import { toWireJs } from '../protocol/wire-js.js';
 import type { HostObserver, ShardHost } from '../hosting/shard-host.js';
-import type { LaneEvent } from '../lanes/events.js';
+import type { LinkFrame } from './link-frames.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { PathFilter } from '../topology/index.js';
-
-/** What travels on a remote link's subject: a lane event, the end of a sync, or "the twin moved, link again". */
-export type LinkFrame =
-  /** A lane event; `p`: the twin's path (wildcard links: it differs per event). */
-  | { readonly t: 'e'; readonly ev: LaneEvent; readonly p?: string }
-  | { readonly t: 's' }
-  | { readonly t: 'm' }
-  /** Switch to a stream buffer (command and supply lanes), as the local host would. */
-  | { readonly t: 'b' };
 
 interface Served {
   readonly node: string;
