@@ -16,7 +16,7 @@ import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../store/plain-data.js'
 import { FilterLink } from './filter-link.js';
 import { OutputGate } from './output-gate.js';
 import { Link } from './link.js';
-import { createLogger } from '../logger.js';
+import { createLogger, ThrottledWarning } from '../logger.js';
 import { LocalShardHost, type ShardHost, type TwinSnapshot } from '../hosting/shard-host.js';
 import { WorkerShardHost } from '../hosting/worker-host.js';
 import { resolveModels } from './runtime-models.js';
@@ -68,6 +68,8 @@ export class Runtime {
   private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
   /** Holds derived events until someone listens (see {@link onOutput}, {@link holdOutputs}). */
   private readonly outputs: OutputGate;
+  /** Output listeners that threw (one line per 10 s: a listener bug would otherwise log every event). */
+  private readonly listenerFailures: ThrottledWarning;
   private readonly ingestedListeners = new Set<(events: readonly TwinEvent[]) => void>();
   /** Ingest calls awaiting commit while someone listens to onIngested, in call (arrival) order. */
   private readonly ingestedQueue: { events: (TwinEvent | undefined)[]; done: boolean }[] = [];
@@ -86,6 +88,7 @@ export class Runtime {
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.normaliser = new EventNormaliser(() => this.clock.now(), this.maxPayloadDepth);
     const maxHeld = options.heldOutputs ?? DEFAULT_HELD_OUTPUTS;
+    this.listenerFailures = new ThrottledWarning(this.log, 'output listener threw', 10_000, 'failures');
     this.outputs = new OutputGate(
       maxHeld,
       this.log,
@@ -435,14 +438,14 @@ export class Runtime {
         try {
           l(event);
         } catch (err) {
-          this.log.error({ err, type: event.type }, 'output listener threw');
+          this.listenerFailures.note({ err, type: event.type });
         }
       }
     for (const l of this.spaceListeners) {
       try {
         l(event);
       } catch (err) {
-        this.log.error({ err, type: event.type }, 'output listener threw');
+        this.listenerFailures.note({ err, type: event.type });
       }
     }
   }
