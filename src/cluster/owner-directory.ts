@@ -1,4 +1,5 @@
 import type { KV, KvEntry } from '@nats-io/kv';
+import { ThrottledWarning } from '../logger.js';
 import type { TwinLogger } from '../model/twin-model.js';
 
 const decoder = new TextDecoder();
@@ -15,13 +16,16 @@ export class OwnerDirectory {
   private owners = new Map<number, string>();
   private timer: NodeJS.Timeout | undefined;
   private stopWatch: (() => void) | undefined;
+  private readonly unreadable: ThrottledWarning;
 
   constructor(
     private readonly bucket: KV,
     private readonly log: TwinLogger,
     /** The bucket's live entries (NatsLink.leaseEntries: read without a consumer). */
     private readonly list: () => Promise<KvEntry[]>,
-  ) {}
+  ) {
+    this.unreadable = new ThrottledWarning(log, 'cluster: a lease entry names no node; ignored', 10_000);
+  }
 
   async start(): Promise<void> {
     await this.refresh();
@@ -29,13 +33,31 @@ export class OwnerDirectory {
     this.stopWatch = () => watch.stop();
     void (async () => {
       for await (const e of watch) {
-        const v = Number(e.key.slice(2));
-        if (e.operation === 'PUT') this.owners.set(v, nodeOf(e.value));
+        const v = vshardOf(e.key);
+        if (v === undefined) continue;
+        const node = e.operation === 'PUT' ? this.nodeOf(e) : undefined;
+        if (node !== undefined) this.owners.set(v, node);
         else this.owners.delete(v);
       }
     })().catch((err: Error) => this.log.warn({ err: err.message }, 'cluster: lease watch ended'));
     this.timer = setInterval(() => void this.refresh().catch(() => undefined), RESYNC_MS);
     this.timer.unref();
+  }
+
+  /**
+   * The node a lease entry names, or undefined when it names none (not JSON, no string
+   * `node`): another writer's entry in the bucket. Skipped and said once per 10 s; it made
+   * the watch end and every full re-read fail, so the directory stopped following leases.
+   */
+  private nodeOf(entry: KvEntry): string | undefined {
+    try {
+      const node = (JSON.parse(decoder.decode(entry.value)) as { node?: unknown } | null)?.node;
+      if (typeof node === 'string' && node.length > 0) return node;
+    } catch {
+      // not JSON: below
+    }
+    this.unreadable.note({ key: entry.key });
+    return undefined;
   }
 
   /** The node holding `vshard`'s lease, if any is known. */
@@ -55,7 +77,11 @@ export class OwnerDirectory {
 
   async refresh(): Promise<void> {
     const owners = new Map<number, string>();
-    for (const entry of await this.list()) owners.set(Number(entry.key.slice(2)), nodeOf(entry.value));
+    for (const entry of await this.list()) {
+      const v = vshardOf(entry.key);
+      const node = v === undefined ? undefined : this.nodeOf(entry);
+      if (node !== undefined) owners.set(v!, node);
+    }
     this.owners = owners;
   }
 
@@ -65,6 +91,8 @@ export class OwnerDirectory {
   }
 }
 
-function nodeOf(value: Uint8Array): string {
-  return (JSON.parse(decoder.decode(value)) as { node: string }).node;
+/** The vshard of a lease key (`v.<n>`), or undefined for a key no node writes. */
+function vshardOf(key: string): number | undefined {
+  const v = Number(key.slice(2));
+  return key.startsWith('v.') && Number.isInteger(v) && v >= 0 ? v : undefined;
 }
