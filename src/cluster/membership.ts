@@ -1,4 +1,5 @@
 import type { KV, KvEntry } from '@nats-io/kv';
+import { ThrottledWarning } from '../logger.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import { monotonicMs } from './monotonic.js';
 
@@ -41,6 +42,8 @@ export class Membership {
   private left = false;
   /** Nodes of another store format already reported (see refresh). */
   private readonly reportedFormats = new Set<string>();
+  /** Entries of the bucket that are no node's (see refresh), said once per 10 s. */
+  private readonly unreadable: ThrottledWarning;
 
   constructor(
     private readonly bucket: KV,
@@ -49,7 +52,9 @@ export class Membership {
     private readonly log: TwinLogger,
     /** The bucket's live entries (NatsLink.members: read without a consumer). */
     private readonly list: () => Promise<KvEntry[]>,
-  ) {}
+  ) {
+    this.unreadable = new ThrottledWarning(log, "cluster: a membership entry is no node's; ignored", 10_000);
+  }
 
   /**
    * Announces this node (again), then refreshes the view. Errors are logged; the view
@@ -102,12 +107,11 @@ export class Membership {
   private async refresh(): Promise<void> {
     const infos = new Map<string, MemberInfo>();
     for (const entry of await this.list()) {
-      try {
-        const info = JSON.parse(decoder.decode(entry.value)) as MemberInfo;
-        infos.set(info.id, info);
-      } catch {
-        this.log.warn({ key: entry.key }, 'cluster: a membership entry is not JSON; ignored');
-      }
+      const info = memberInfo(entry);
+      // Only a node's own entry (`n.<id>`, naming that id) counts: a stray value would put a
+      // node into the view that takes no vshard, and its vshards would go unowned.
+      if (info === undefined || entry.key !== `n.${info.id}`) this.unreadable.note({ key: entry.key });
+      else infos.set(info.id, info);
     }
     const view = [...infos.keys()].sort();
     if (view.length !== this.view.length || view.some((id, i) => id !== this.view[i])) {
@@ -126,5 +130,17 @@ export class Membership {
         'cluster: a node of another store format joined the space; stop every node and upgrade them together (docs/cluster.md)',
       );
     }
+  }
+}
+
+/** A membership entry's node, or undefined when it holds none (not JSON, no string id). */
+function memberInfo(entry: KvEntry): MemberInfo | undefined {
+  try {
+    const info = JSON.parse(decoder.decode(entry.value)) as Partial<MemberInfo> | null;
+    return info !== null && typeof info === 'object' && typeof info.id === 'string' && info.id.length > 0
+      ? (info as MemberInfo)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
