@@ -8,7 +8,6 @@ import type { PassivationOptions } from '../actors/passivation.js';
 import type { ClusterOptions } from '../cluster/cluster-options.js';
 import { TwinError } from '../errors.js';
 import type { HostCounters } from '../hosting/shard-host.js';
-import { MAX_STORED_DEPTH } from '../store/plain-data.js';
 import type { ModelSet } from '../model/model-set.js';
 import type { TwinLogger, TwinModel } from '../model/twin-model.js';
 import type { StateStore } from '../store/state-store.js';
@@ -44,9 +43,9 @@ export interface RuntimeOptions {
    */
   dedupeWindow?: number;
   /**
-   * Deepest nesting accepted in an event's data or a command's value (default 64, at most
-   * MAX_STORED_DEPTH, 200: deeper could not be stored); deeper input is refused with
-   * TWIN_PAYLOAD_TOO_DEEP before it is queued (see checkPayload).
+   * Deepest nesting accepted in an event's data or a command's value (default 64, an integer
+   * of at least 1); deeper input is refused with TWIN_PAYLOAD_TOO_DEEP before it is queued
+   * (see checkPayload, whose walk is iterative at any depth).
    */
   maxPayloadDepth?: number;
   /**
@@ -137,7 +136,7 @@ export const MAX_DEDUPE_WINDOW = 1024;
 /**
  * Refuses numeric options outside what the runtime is built for, with TWIN_CONFIG_INVALID
  * naming the option: a misconfiguration is an error at start, not a twin's window that
- * grows without bound or a payload walk deeper than the store can write.
+ * grows without bound or a check that silently lets everything through (NaN).
  */
 export function checkRuntimeOptions(options: RuntimeOptions): void {
   const integer = (name: string, value: number | undefined, min: number, max: number): void => {
@@ -148,5 +147,5 @@ export function checkRuntimeOptions(options: RuntimeOptions): void {
   if (options.maxLinkTwins !== Infinity) integer('maxLinkTwins', options.maxLinkTwins, 1, Number.MAX_SAFE_INTEGER);
   integer('heldOutputs', options.heldOutputs, 0, Number.MAX_SAFE_INTEGER);
   integer('dedupeWindow', options.dedupeWindow, 0, MAX_DEDUPE_WINDOW);
-  integer('maxPayloadDepth', options.maxPayloadDepth, 1, MAX_STORED_DEPTH);
+  integer('maxPayloadDepth', options.maxPayloadDepth, 1, Number.MAX_SAFE_INTEGER);
 }

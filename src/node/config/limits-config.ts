@@ -1,6 +1,6 @@
 import { TwinError } from '../../errors.js';
 import { flagOrEnv, readNumber } from './flags.js';
-import { DEFAULT_MAX_PAYLOAD_DEPTH, MAX_STORED_DEPTH } from '../../store/plain-data.js';
+import { DEFAULT_MAX_PAYLOAD_DEPTH } from '../../store/plain-data.js';
 import { DEFAULT_MAX_RATE_KEYS } from '../ingest/ingest-quota.js';
 
 /** Bounds on what one input may cost a node, whatever front it came through (docs/limits.md). */
@@ -23,8 +23,7 @@ export const LIMIT_FLAGS = {
 } as const;
 
 export const LIMITS_HELP = `
-  --max-payload-depth <n>  deepest nesting of event data or a command value (default ${DEFAULT_MAX_PAYLOAD_DEPTH}, at most
-                           ${MAX_STORED_DEPTH}; deeper: 400 / MQTT 0x99)
+  --max-payload-depth <n>  deepest nesting of event data or a command value (default ${DEFAULT_MAX_PAYLOAD_DEPTH}; deeper: 400 / MQTT 0x99)
   --ingest-rate <n>        events per second each sender (principal, else MQTT client id, else address) may
                            ingest over HTTP, MQTT and WARP commands; 0 = off (env TWINFLOW_INGEST_RATE, default off;
                            over it: HTTP 429 + Retry-After, MQTT 5 PUBACK 0x97, MQTT 3.1.1 slowed down)
@@ -45,7 +44,7 @@ export function limitsFromFlags(values: Record<string, unknown>, env: NodeJS.Pro
   if (burst > 0 && burst < 1) throw new Error(`${burstSetting!.name} must be 0 (the rate) or >= 1, got ${burst}`);
   return {
     maxPayloadDepth: depth
-      ? readNumber(depth.name, depth.raw, { integer: true, min: 1, max: MAX_STORED_DEPTH })
+      ? readNumber(depth.name, depth.raw, { integer: true, min: 1, max: 1000 })
       : DEFAULT_MAX_PAYLOAD_DEPTH,
     ...(rate > 0 && { ingestRate: { eventsPerSecond: rate, burst: burst > 0 ? burst : Math.max(1, rate) } }),
   };
