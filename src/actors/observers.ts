@@ -1,10 +1,20 @@
 import type { LaneEvent, LaneObserver } from '../lanes/events.js';
-import type { PathFilter, TwinPath } from '../topology/index.js';
+import { TwinPath, type PathFilter } from '../topology/index.js';
 
 interface FilterLink {
   readonly filter: PathFilter;
+  /** The filter's literal prefix as text ('' when it starts with a wildcard): a cheap first test. */
+  readonly prefix: string;
   readonly lane: string;
   readonly observer: LaneObserver;
+}
+
+/** True when `path` may match a filter of this literal prefix (it is the prefix or under it). */
+function underPrefix(path: string, prefix: string): boolean {
+  return (
+    prefix === '' ||
+    (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47))
+  );
 }
 
 /** Filter changes kept for twins to catch up with (see ObserverRegistry.changes); further behind, they match again. */
@@ -72,7 +82,7 @@ export class ObserverRegistry {
   }
 
   addFilter(filter: PathFilter, lane: string, observer: LaneObserver): void {
-    const link = { filter, lane, observer };
+    const link = { filter, prefix: filter.literalPrefix?.text ?? '', lane, observer };
     this.filters.push(link);
     this.size++;
     this.changed(true, link);
@@ -97,16 +107,20 @@ export class ObserverRegistry {
     this.changes.push({ added, link });
   }
 
-  /** The filter links matching a twin's path, recomputed only when the filter set changed. */
-  filterMatches(path: () => TwinPath, cache: FilterMatches | null): FilterMatches {
+  /**
+   * The filter links matching a twin's path (canonical text), recomputed only when the
+   * filter set changed. A filter whose literal prefix the path is not under is passed over
+   * on the text; the path is parsed only for the others.
+   */
+  filterMatches(path: string, cache: FilterMatches | null): FilterMatches {
     if (cache && cache.generation === this.generation) return cache;
     const behind = cache ? this.generation - cache.generation : Infinity;
     if (behind <= this.changes.length) return this.catchUp(cache!, behind, path);
     let byLane: Map<string, LaneObserver[]> | null = null;
+    let p: TwinPath | undefined;
     if (this.filters.length > 0) {
-      const p = path();
       for (const f of this.filters) {
-        if (!f.filter.matches(p)) continue;
+        if (!underPrefix(path, f.prefix) || !f.filter.matches((p ??= TwinPath.parse(path)))) continue;
         byLane ??= new Map();
         const list = byLane.get(f.lane) ?? [];
         list.push(f.observer);
@@ -121,12 +135,12 @@ export class ObserverRegistry {
    * full match would give, in the same order (a new filter is the last of the list, and a
    * removal keeps the others' order).
    */
-  private catchUp(cache: FilterMatches, behind: number, path: () => TwinPath): FilterMatches {
+  private catchUp(cache: FilterMatches, behind: number, path: string): FilterMatches {
     let p: TwinPath | undefined;
     for (let i = this.changes.length - behind; i < this.changes.length; i++) {
       const { added, link } = this.changes[i]!;
       if (added) {
-        if (!link.filter.matches((p ??= path()))) continue;
+        if (!underPrefix(path, link.prefix) || !link.filter.matches((p ??= TwinPath.parse(path)))) continue;
         cache.byLane ??= new Map();
         const list = cache.byLane.get(link.lane);
         if (list) list.push(link.observer);

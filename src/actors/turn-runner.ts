@@ -352,7 +352,7 @@ export class TurnRunner implements TurnEnv {
   }
 
   private filterMatches(twin: Twin): Map<string, LaneObserver[]> | null {
-    twin.filterCache = this.observers.filterMatches(() => TwinPath.parse(twin.path), twin.filterCache);
+    twin.filterCache = this.observers.filterMatches(twin.path, twin.filterCache);
     return twin.filterCache.byLane;
   }
 }

@@ -13,7 +13,7 @@ import type { LaneObserver } from '../../src/lanes/events.js';
 import { PathFilter, TwinPath } from '../../src/topology/index.js';
 
 const FILTERS = ['/a/**', '/a/*/c', '/a/b/*', '/*/b/c', '/x/**', '/a/b/c', '/**'].map((f) => PathFilter.parse(f));
-const PATHS = ['/a/b/c', '/a/d/c', '/x/b/c', '/a/b/e'];
+const PATHS = ['/a/b/c', '/a/d/c', '/x/b/c', '/a/b/e', '/ab/b/c']; // '/ab/…': under no '/a' prefix
 const LANES = ['v', 'w'];
 
 type Op = { op: 'open'; filter: number; lane: number } | { op: 'close'; nth: number } | { op: 'read'; path: number };
@@ -43,24 +43,37 @@ function shape(m: FilterMatches, ids: Map<LaneObserver, number>): [string, numbe
 }
 
 describe('ObserverRegistry.filterMatches', () => {
-  it('a cache brought up to date matches a full match, whatever links came and went', () => {
+  it('a cache brought up to date matches a full match and the filters themselves, whatever links came and went', () => {
     fc.assert(
       fc.property(ops, (ops) => {
         const registry = new ObserverRegistry();
         const open: LaneObserver[] = [];
+        /** Each open link's filter and lane, by observer. */
+        const links = new Map<LaneObserver, { filter: PathFilter; lane: string }>();
+        /** What the links' own filters say of a path: open links in order, per lane. */
+        const truth = (path: string): [string, number[]][] => {
+          const byLane = new Map<string, number[]>();
+          for (const obs of open) {
+            const { filter, lane } = links.get(obs)!;
+            if (filter.matches(TwinPath.parse(path))) byLane.set(lane, [...(byLane.get(lane) ?? []), ids.get(obs)!]);
+          }
+          return [...byLane].sort(([a], [b]) => a.localeCompare(b));
+        };
         const ids = new Map<LaneObserver, number>();
         const caches = new Map<number, FilterMatches | null>(PATHS.map((_, i) => [i, null]));
         const check = (i: number): void => {
-          const cached = registry.filterMatches(() => TwinPath.parse(PATHS[i]!), caches.get(i)!);
+          const cached = registry.filterMatches(PATHS[i]!, caches.get(i)!);
           caches.set(i, cached);
-          const full = registry.filterMatches(() => TwinPath.parse(PATHS[i]!), null);
+          const full = registry.filterMatches(PATHS[i]!, null);
           expect(shape(cached, ids), PATHS[i]).toEqual(shape(full, ids));
+          expect(shape(full, ids), `${PATHS[i]} by the filters`).toEqual(truth(PATHS[i]!));
         };
         for (const o of ops) {
           if (o.op === 'open') {
             const obs = observer();
             ids.set(obs, ids.size);
             registry.addFilter(FILTERS[o.filter]!, LANES[o.lane]!, obs);
+            links.set(obs, { filter: FILTERS[o.filter]!, lane: LANES[o.lane]! });
             open.push(obs);
           } else if (o.op === 'close') {
             if (open.length === 0) continue;
@@ -77,7 +90,7 @@ describe('ObserverRegistry.filterMatches', () => {
   it('a cache exactly as far behind as the changes kept catches up; one further matches again', () => {
     for (const behind of [63, 64, 65, 66]) {
       const registry = new ObserverRegistry();
-      const path = (): TwinPath => TwinPath.parse('/a/b/c');
+      const path = '/a/b/c';
       const cache = registry.filterMatches(path, null);
       for (let i = 0; i < behind; i++) registry.addFilter(FILTERS[i % FILTERS.length]!, 'v', observer());
       const caught = registry.filterMatches(path, cache);
