@@ -1,5 +1,5 @@
 import type { LaneEvent, LaneObserver } from '../lanes/events.js';
-import { TwinPath, type PathFilter } from '../topology/index.js';
+import { atOrUnder, TwinPath, type PathFilter } from '../topology/index.js';
 
 interface FilterLink {
   readonly filter: PathFilter;
@@ -7,14 +7,6 @@ interface FilterLink {
   readonly prefix: string;
   readonly lane: string;
   readonly observer: LaneObserver;
-}
-
-/** True when `path` may match a filter of this literal prefix (it is the prefix or under it). */
-function underPrefix(path: string, prefix: string): boolean {
-  return (
-    prefix === '' ||
-    (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47))
-  );
 }
 
 /** Filter changes kept for twins to catch up with (see ObserverRegistry.changes); further behind, they match again. */
@@ -120,7 +112,7 @@ export class ObserverRegistry {
     let p: TwinPath | undefined;
     if (this.filters.length > 0) {
       for (const f of this.filters) {
-        if (!underPrefix(path, f.prefix) || !f.filter.matches((p ??= TwinPath.parse(path)))) continue;
+        if (!atOrUnder(path, f.prefix) || !f.filter.matches((p ??= TwinPath.parse(path)))) continue;
         byLane ??= new Map();
         const list = byLane.get(f.lane) ?? [];
         list.push(f.observer);
@@ -140,7 +132,7 @@ export class ObserverRegistry {
     for (let i = this.changes.length - behind; i < this.changes.length; i++) {
       const { added, link } = this.changes[i]!;
       if (added) {
-        if (!underPrefix(path, link.prefix) || !link.filter.matches((p ??= TwinPath.parse(path)))) continue;
+        if (!atOrUnder(path, link.prefix) || !link.filter.matches((p ??= TwinPath.parse(path)))) continue;
         cache.byLane ??= new Map();
         const list = cache.byLane.get(link.lane);
         if (list) list.push(link.observer);

@@ -66,12 +66,12 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
   /** The store holds closed windows of this lane as entries. */
   private entriesStored = false;
   /**
-   * Keys of the windows not yet closed (see {@link OpenKeys}), kept beside the map so that
+   * Keys of the windows not yet closed (see {@link SmallKeySet}), kept beside the map so that
    * what each sample and each write needs of the open windows (the next deadline, the
    * record) costs the one or two open windows, not every kept window: a sensor with
    * `keep: 48` hourly windows holds 48 closed ones after two days.
    */
-  private openKeys: OpenKeys = null;
+  private openKeys: SmallKeySet = null;
 
   get shape(): WindowShape {
     return this.options.shape;
@@ -380,11 +380,7 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
 
   /** A key, then a short array, not a Set: a step dirties one or two windows, and this runs per sample. */
   private markDirty(key: string): void {
-    const keys = this.dirtyKeys;
-    if (keys === null) this.dirtyKeys = key;
-    else if (typeof keys === 'string') {
-      if (keys !== key) this.dirtyKeys = [keys, key];
-    } else if (!keys.includes(key)) keys.push(key);
+    this.dirtyKeys = withKey(this.dirtyKeys, key);
   }
 
   /** Drops the windows with the earliest starts beyond `keep`. */
@@ -456,18 +452,19 @@ function windowKey(start: number): string {
 
 /**
  * A set of window keys as small as it usually is: none (null), one (the key), or an array
- * (hopping windows overlap, so `size / hop` of them are open at once).
+ * (hopping windows overlap, so `size / hop` of them are open at once; a step dirties one or
+ * two). The open keys and the dirty keys are both kept so.
  */
-type OpenKeys = string | string[] | null;
+type SmallKeySet = string | string[] | null;
 
-function withKey(keys: OpenKeys, key: string): OpenKeys {
+function withKey(keys: SmallKeySet, key: string): SmallKeySet {
   if (keys === null || keys === key) return key;
   if (typeof keys === 'string') return [keys, key];
   if (!keys.includes(key)) keys.push(key);
   return keys;
 }
 
-function withoutKey(keys: OpenKeys, key: string): OpenKeys {
+function withoutKey(keys: SmallKeySet, key: string): SmallKeySet {
   if (keys === null || keys === key) return null;
   if (typeof keys === 'string') return keys;
   const i = keys.indexOf(key);

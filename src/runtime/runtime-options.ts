@@ -144,8 +144,8 @@ export function checkRuntimeOptions(options: RuntimeOptions): void {
     const range = max === Infinity ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
     throw new TwinError('TWIN_CONFIG_INVALID', `${name} must be ${range}, got ${String(value)}`);
   };
-  if (options.maxLinkTwins !== Infinity) integer('maxLinkTwins', options.maxLinkTwins, 1, Number.MAX_SAFE_INTEGER);
-  integer('heldOutputs', options.heldOutputs, 0, Number.MAX_SAFE_INTEGER);
+  if (options.maxLinkTwins !== Infinity) integer('maxLinkTwins', options.maxLinkTwins, 1, Infinity);
+  integer('heldOutputs', options.heldOutputs, 0, Infinity);
   integer('dedupeWindow', options.dedupeWindow, 0, MAX_DEDUPE_WINDOW);
-  integer('maxPayloadDepth', options.maxPayloadDepth, 1, Number.MAX_SAFE_INTEGER);
+  integer('maxPayloadDepth', options.maxPayloadDepth, 1, Infinity);
 }

@@ -1,3 +1,4 @@
+import { TwinError } from '../errors.js';
 import { historyPosition, type HistoryPage, type HistoryQuery, type JournalEntry } from './state-store.js';
 
 /** How long journal entries are kept by default: the same as LMDB's `journalRetentionMs`. */
@@ -26,7 +27,11 @@ interface PathJournal {
 export class MemoryJournal {
   private readonly byPath = new Map<string, PathJournal>();
 
-  constructor(private readonly retentionMs = DEFAULT_MEMORY_JOURNAL_RETENTION_MS) {}
+  constructor(private readonly retentionMs = DEFAULT_MEMORY_JOURNAL_RETENTION_MS) {
+    // NaN would keep everything; a negative retention would drop even the entry just appended.
+    if (!(retentionMs >= 0))
+      throw new TwinError('TWIN_CONFIG_INVALID', `journalRetentionMs must be at least 0 ms, got ${retentionMs}`);
+  }
 
   append(path: string, entry: JournalEntry): void {
     let j = this.byPath.get(path);

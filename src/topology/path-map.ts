@@ -1,3 +1,5 @@
+import { atOrUnder } from './path.js';
+
 /**
  * Segments of a path that name the bucket it is indexed under: `/org/o/site/s/building/b/floor/f`
  * in the building model, a floor's few hundred twins. A bucket holds every live path that
@@ -48,16 +50,15 @@ export class PathMap<V> extends Map<string, V> {
       buckets = this.buckets = new Map();
       for (const path of this.keys()) index(buckets, path);
     }
-    const slashed = prefix + '/';
     const key = bucketOf(prefix);
     if (key !== prefix || segmentCount(prefix) === BUCKET_SEGMENTS) {
       // The prefix is as deep as a bucket or deeper: every path under it is in its bucket.
       const bucket = buckets.get(key);
-      if (bucket !== undefined) for (const path of bucket) if (path === prefix || path.startsWith(slashed)) yield path;
+      if (bucket !== undefined) for (const path of bucket) if (atOrUnder(path, prefix)) yield path;
       return;
     }
     // Shallower: the paths under it are the buckets under it, whole.
-    for (const [bucketKey, bucket] of buckets) if (bucketKey === prefix || bucketKey.startsWith(slashed)) yield* bucket;
+    for (const [bucketKey, bucket] of buckets) if (atOrUnder(bucketKey, prefix)) yield* bucket;
   }
 }
 

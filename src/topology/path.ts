@@ -112,6 +112,17 @@ export function parsePath(input: string): TwinPath {
 }
 
 /**
+ * True when canonical path `path` is `prefix` or under it ('' is above every path), on the
+ * text: `/ab` is not under `/a`.
+ */
+export function atOrUnder(path: string, prefix: string): boolean {
+  return (
+    prefix === '' ||
+    (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === SLASH))
+  );
+}
+
+/**
  * Returns the canonical text of a path, or throws. Accepts a missing leading slash and
  * one trailing slash (MQTT topics and URLs come that way) but nothing ambiguous.
  */

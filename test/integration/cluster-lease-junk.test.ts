@@ -8,13 +8,11 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/index.js';
+import type { Runtime } from '../../src/index.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
-import { untilBothOwnAll } from '../support/cluster-pair.js';
+import { richValueNode, untilBothOwnAll } from '../support/cluster-pair.js';
 import { pollUntil } from '../support/poll.js';
-import { richValueSet } from '../support/rich-value-model.js';
 
 const runtimes: Runtime[] = [];
 afterEach(async () => {
@@ -26,15 +24,7 @@ describe.skipIf(!hasNatsServer)('lease entries that name no node', () => {
     const nats = await natsCluster(1);
     const servers = nats.urls();
     const VSHARDS = 6;
-    const node = (id: string): Runtime => {
-      const rt = createRuntime({
-        modelSet: richValueSet,
-        logger: pino({ level: 'silent' }),
-        cluster: { servers, nodeId: id, vshards: VSHARDS, leaseMs: 3_000 },
-      });
-      runtimes.push(rt);
-      return rt;
-    };
+    const node = (id: string): Runtime => richValueNode(runtimes, servers, id, VSHARDS);
     const a = node('a');
     const b = node('b');
     await untilBothOwnAll(a, b, VSHARDS);

@@ -9,14 +9,12 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { pack } from 'msgpackr';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRuntime, type LaneEvent, type Runtime } from '../../src/index.js';
+import type { LaneEvent, Runtime } from '../../src/index.js';
 import { toWireJs } from '../../src/protocol/wire-js.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
-import { untilBothOwnAll } from '../support/cluster-pair.js';
+import { richValueNode, untilBothOwnAll } from '../support/cluster-pair.js';
 import { pollUntil } from '../support/poll.js';
-import { richValueSet } from '../support/rich-value-model.js';
 
 const runtimes: Runtime[] = [];
 afterEach(async () => {
@@ -43,15 +41,7 @@ describe.skipIf(!hasNatsServer)('frames on a node link subjects that are not fra
   it('are dropped; exact and wildcard links carry on, and so does the node', async () => {
     const nats = await natsCluster(1);
     const servers = nats.urls();
-    const node = (id: string): Runtime => {
-      const rt = createRuntime({
-        modelSet: richValueSet,
-        logger: pino({ level: process.env.DEBUG_LINKS ? 'warn' : 'silent' }),
-        cluster: { servers, nodeId: id, vshards: 4, leaseMs: 3_000 },
-      });
-      runtimes.push(rt);
-      return rt;
-    };
+    const node = (id: string): Runtime => richValueNode(runtimes, servers, id, 4);
     const a = node('a');
     const b = node('b');
     await untilBothOwnAll(a, b, 4);

@@ -6,14 +6,12 @@
  * this process on a real nats-server.
  */
 import { connect } from '@nats-io/transport-node';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/index.js';
+import type { Runtime } from '../../src/index.js';
 import { toWireJs } from '../../src/protocol/wire-js.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
-import { untilBothOwnAll } from '../support/cluster-pair.js';
+import { richValueNode, untilBothOwnAll } from '../support/cluster-pair.js';
 import { pollUntil } from '../support/poll.js';
-import { richValueSet } from '../support/rich-value-model.js';
 
 const runtimes: Runtime[] = [];
 afterEach(async () => {
@@ -33,15 +31,7 @@ describe.skipIf(!hasNatsServer)('Maps, Dates and bytes across the nodes of a spa
   it('read and link the same from the owner and from another node', async () => {
     const nats = await natsCluster(1);
     const servers = nats.urls();
-    const node = (id: string): Runtime => {
-      const rt = createRuntime({
-        modelSet: richValueSet,
-        logger: pino({ level: 'silent' }),
-        cluster: { servers, nodeId: id, vshards: 4, leaseMs: 3_000 },
-      });
-      runtimes.push(rt);
-      return rt;
-    };
+    const node = (id: string): Runtime => richValueNode(runtimes, servers, id, 4);
     const a = node('a');
     const b = node('b');
     await untilBothOwnAll(a, b, 4);

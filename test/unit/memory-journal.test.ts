@@ -69,4 +69,10 @@ describe('MemoryJournal', () => {
     j.forget('/p/1');
     expect(j.history('/p/1', { from: -Infinity, to: Infinity, limit: 3 }).entries).toEqual([]);
   });
+
+  it('refuses a retention that is no duration', () => {
+    for (const bad of [-1, Number.NaN])
+      expect(() => new MemoryJournal(bad)).toThrow(/journalRetentionMs must be at least 0 ms/);
+    expect(() => new MemoryJournal(Infinity)).not.toThrow();
+  });
 });
