@@ -1,5 +1,6 @@
 import { readSpaceStatus, type SpaceStatus, type VshardStatus } from '../cluster/space-status.js';
 import { parseFlags } from '../node/config/flags.js';
+import { NATS_AUTH_FLAGS, NATS_AUTH_HELP, natsAuthFromFlags } from '../node/config/nats-auth-config.js';
 import { clusterDemo, DEMO_USAGE } from './cluster-demo.js';
 
 export const STATUS_USAGE = `twinflow cluster status --cluster <urls> [options]
@@ -13,7 +14,7 @@ export const STATUS_USAGE = `twinflow cluster status --cluster <urls> [options]
   --cluster-vshards <n>     vshards of the space (default: the count the space recorded)
   --all                     a row for every vshard, not only those that need a look
   --json                    the whole status as JSON (for scripts), every vshard included
-`;
+${NATS_AUTH_HELP}`;
 
 export const CLUSTER_USAGE = `${STATUS_USAGE}\n${DEMO_USAGE}`;
 
@@ -23,6 +24,7 @@ const FLAGS = {
   'cluster-vshards': { type: 'string' },
   all: { type: 'boolean' },
   json: { type: 'boolean' },
+  ...NATS_AUTH_FLAGS,
 } as const;
 
 /** `twinflow cluster status`: the state of a twin space, from NATS; `twinflow cluster demo`: a cluster on loopback. */
@@ -34,8 +36,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     return 2;
   }
   let values;
+  let auth;
   try {
     ({ values } = parseFlags({ args: rest, options: FLAGS, strict: true, allowPositionals: false }));
+    auth = natsAuthFromFlags(values, process.env);
   } catch (err) {
     process.stderr.write(`twinflow cluster: ${(err as Error).message}\n\n${STATUS_USAGE}`);
     return 2;
@@ -56,6 +60,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   }
   const status = await readSpaceStatus({
     servers,
+    ...(auth !== undefined && { auth }),
     space: values['cluster-space'],
     ...(vshards !== undefined && { vshards }),
   });

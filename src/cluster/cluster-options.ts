@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TwinError } from '../errors.js';
+import { checkNatsAuth, type NatsAuth } from './nats-auth.js';
 
 /**
  * How a node joins a cluster (`--cluster nats://…` / `startNode({ cluster })`). Every node
@@ -10,6 +11,8 @@ import { TwinError } from '../errors.js';
 export interface ClusterOptions {
   /** NATS server URLs (any of the cluster's servers; the client fails over between them). */
   readonly servers: readonly string[];
+  /** How to authenticate to the servers and check them (user, token or nkey; TLS): see nats-auth.ts. */
+  readonly auth?: NatsAuth;
   /** Name of the twin space: the prefix of every bucket, stream and subject (default `twinflow`). */
   readonly space?: string;
   /** This node's id, unique in the space (default: host name + random suffix). */
@@ -40,7 +43,8 @@ export interface ClusterOptions {
   readonly dataDir?: string;
 }
 
-export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'ownershipLog' | 'dataDir'>> & {
+export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'ownershipLog' | 'dataDir' | 'auth'>> & {
+  readonly auth?: NatsAuth;
   readonly ownershipLog?: string;
   readonly dataDir?: string;
 };
@@ -52,6 +56,7 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
   const leaseMs = options.leaseMs ?? 5_000;
   const resolved = {
     servers: options.servers,
+    auth: options.auth,
     space: options.space ?? 'twinflow',
     nodeId:
       options.nodeId ??
@@ -71,6 +76,7 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     throw new TwinError('TWIN_CONFIG_INVALID', `cluster: ${what}`);
   };
   if (resolved.servers.length === 0) bad('no NATS server given');
+  checkNatsAuth(resolved.auth, resolved.servers);
   if (!NAME.test(resolved.space)) bad(`space "${resolved.space}" must be 1-64 of A-Z a-z 0-9 _ -`);
   if (!NAME.test(resolved.nodeId)) bad(`node id "${resolved.nodeId}" must be 1-64 of A-Z a-z 0-9 _ -`);
   if (!Number.isInteger(resolved.vshards) || resolved.vshards < 1 || resolved.vshards > 4096)

@@ -24,6 +24,11 @@ export interface LocalNatsOptions {
    * reaches only the parent, which can then stop the nodes before the servers.
    */
   readonly detached?: boolean;
+  /**
+   * Lines added to every server's configuration: an `authorization` block, a `tls` block
+   * (tests of a secured space, docs/cluster.md "Securing NATS"). Default none.
+   */
+  readonly config?: string;
 }
 
 /**
@@ -53,6 +58,7 @@ export class LocalNatsCluster {
       binary: options.binary ?? 'nats-server',
       dir: options.dir,
       detached: options.detached ?? false,
+      config: options.config ?? '',
     };
     const ports = await freePorts(count * 2);
     const servers = Array.from({ length: count }, (_, i) => ({
@@ -130,6 +136,7 @@ export class LocalNatsCluster {
         .join(', ');
       lines.push(`cluster { name: twinflow; listen: 127.0.0.1:${this.routePorts[index]!}; routes: [${routes}] }`);
     }
+    if (this.options.config !== '') lines.push(this.options.config);
     const file = join(this.options.dir, `${server.name}.conf`);
     writeFileSync(file, lines.join('\n') + '\n');
     return file;

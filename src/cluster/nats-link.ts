@@ -4,6 +4,7 @@ import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { TwinError } from '../errors.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
 import { liveEntries } from './kv-listing.js';
+import { natsAuthOptions, natsConnectError } from './nats-auth.js';
 import { claimSpaceShape } from './space-shape.js';
 import { SpaceNames } from './space-names.js';
 
@@ -34,6 +35,7 @@ export class NatsLink {
     try {
       nc = await connect({
         servers: [...options.servers],
+        ...natsAuthOptions(options.auth),
         name: `twinflow ${options.nodeId}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
@@ -41,10 +43,7 @@ export class NatsLink {
         maxPingOut: 2,
       });
     } catch (err) {
-      throw new TwinError(
-        'TWIN_CLUSTER_UNAVAILABLE',
-        `cannot connect to NATS at ${options.servers.join(', ')}: ${(err as Error).message}`,
-      );
+      throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', natsConnectError(options.servers, err as Error));
     }
     try {
       const jsm = await readyJetStream(nc);

@@ -2,6 +2,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KvEntry } from '@nats-io/kv';
 import { liveEntries } from './kv-listing.js';
+import { checkNatsAuth, natsAuthOptions, natsConnectError, type NatsAuth } from './nats-auth.js';
 import { unpack } from 'msgpackr';
 import { TwinError } from '../errors.js';
 import type { MemberInfo } from './membership.js';
@@ -66,6 +67,8 @@ export interface SpaceStatus {
 
 export interface StatusOptions {
   readonly servers: readonly string[];
+  /** Credentials and TLS for the servers, as a node's (see nats-auth.ts). */
+  readonly auth?: NatsAuth;
   /** The twin space (default `twinflow`). */
   readonly space?: string;
   /** vshards of the space (default: the count the space recorded, else 256). */
@@ -88,14 +91,17 @@ const decoder = new TextDecoder();
  */
 export async function readSpaceStatus(options: StatusOptions): Promise<SpaceStatus> {
   const names = new SpaceNames(options.space ?? 'twinflow');
+  checkNatsAuth(options.auth, options.servers);
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: [...options.servers], name: 'twinflow cluster status', timeout: 5_000 });
+    nc = await connect({
+      servers: [...options.servers],
+      ...natsAuthOptions(options.auth),
+      name: 'twinflow cluster status',
+      timeout: 5_000,
+    });
   } catch (err) {
-    throw new TwinError(
-      'TWIN_CLUSTER_UNAVAILABLE',
-      `cannot connect to NATS at ${options.servers.join(', ')}: ${(err as Error).message}`,
-    );
+    throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', natsConnectError(options.servers, err as Error));
   }
   try {
     const jsm = await jetstreamManager(nc, { timeout: 5_000 }).catch((err: Error) => {

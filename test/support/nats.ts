@@ -18,9 +18,9 @@ afterEachTest(async () => {
   await Promise.all(clusters.splice(0).map((c) => c.stop()));
 });
 
-/** `servers` nats-servers with JetStream in a temp dir, stopped after the test. */
-export async function natsCluster(servers = 1): Promise<LocalNatsCluster> {
-  const cluster = await LocalNatsCluster.start({ dir: tempDir('twinflow-nats-'), servers });
+/** `servers` nats-servers with JetStream in a temp dir (`config`: lines added to each one's configuration), stopped after the test. */
+export async function natsCluster(servers = 1, config?: string): Promise<LocalNatsCluster> {
+  const cluster = await LocalNatsCluster.start({ dir: tempDir('twinflow-nats-'), servers, ...(config && { config }) });
   clusters.push(cluster);
   return cluster;
 }

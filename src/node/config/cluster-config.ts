@@ -1,5 +1,7 @@
 import type { ClusterOptions } from '../../cluster/cluster-options.js';
 import { envValue, flagOrEnv, readNumber } from './flags.js';
+import { checkNatsAuth } from '../../cluster/nats-auth.js';
+import { NATS_AUTH_FLAGS, NATS_AUTH_HELP, natsAuthFromFlags, natsFlagsGiven } from './nats-auth-config.js';
 import type { StorageOptions } from './store-config.js';
 
 /** `parseArgs` options of the cluster flags. */
@@ -11,6 +13,7 @@ export const CLUSTER_FLAGS = {
   'cluster-vshards': { type: 'string' },
   'cluster-lease': { type: 'string' },
   'cluster-ownership-log': { type: 'string' },
+  ...NATS_AUTH_FLAGS,
 } as const;
 
 export const CLUSTER_HELP = `
@@ -25,7 +28,7 @@ export const CLUSTER_HELP = `
   --cluster-vshards <n>             virtual shards of a new space (default 256; every node must agree)
   --cluster-lease <ms>              lease time to live: a dead node's vshards wait this long (default 5000)
   --cluster-ownership-log <file>    append (vshard, epoch, start, end) of each ownership period (audits, tests)
-`;
+${NATS_AUTH_HELP}`;
 
 /** The cluster flags, or undefined without `--cluster`. */
 export function clusterFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv): ClusterOptions | undefined {
@@ -34,7 +37,10 @@ export function clusterFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const others = Object.keys(CLUSTER_FLAGS).filter((k) => k !== 'cluster' && flag(k) !== undefined);
+  const others = [
+    ...Object.keys(CLUSTER_FLAGS).filter((k) => k !== 'cluster' && !(k in NATS_AUTH_FLAGS) && flag(k) !== undefined),
+    ...natsFlagsGiven(values),
+  ];
   if (servers === undefined || servers.length === 0) {
     if (others.length > 0) throw new Error(`--${others[0]} needs --cluster`);
     return undefined;
@@ -43,8 +49,11 @@ export function clusterFromFlags(values: Record<string, unknown>, env: NodeJS.Pr
     const s = flagOrEnv(name, flag(name), env);
     return s ? readNumber(s.name, s.raw, rule) : undefined;
   };
+  const auth = natsAuthFromFlags(values, env);
+  checkNatsAuth(auth, servers); // here, so a serve with bad NATS flags fails before it opens anything
   return {
     servers,
+    ...(auth !== undefined && { auth }),
     space: flag('cluster-space'),
     nodeId: flag('node-id'),
     replicas: number('cluster-replicas', { integer: true, min: 1, max: 5 }),
