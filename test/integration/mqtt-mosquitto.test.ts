@@ -132,6 +132,25 @@ describe.skipIf(!hasMosquitto)('external broker mode against a real mosquitto', 
     expect(node.ingestion.deadLetters.counts().total).toBe(0);
   });
 
+  it('logs in with the user and password of its URL; a refused login fails the start, and no log line shows the password', async () => {
+    mosquitto = await startMosquitto({ twinflow: 'right-pw-1', device: 'dev-pw' });
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const url = (password: string): string => mosquitto!.url.replace('mqtt://', `mqtt://twinflow:${password}@`);
+    const refused = startNode({ models: buildingModels(), port: 0, logger, mqtt: { url: url('wrong-pw-2') } });
+    await expect(refused).rejects.toThrow(/Not authorized|Bad User Name or Password/i);
+    const node = await startNode({ models: buildingModels(), port: 0, logger, mqtt: { url: url('right-pw-1') } });
+    nodes.push(node);
+    const dev = await mqttClient(mosquitto.url.replace('mqtt://', 'mqtt://device:dev-pw@'));
+    await dev.publishAsync(topicOf(CLIMATE), JSON.stringify({ temperature: 17, humidity: 40 }), { qos: 1 });
+    await waitFor(async () => (await temperature(node)) === 17, 5000, 'reading through a broker that needs a login');
+    const logged = lines.join('');
+    expect(logged).toContain('external MQTT broker error');
+    expect(logged).toContain('connected to external MQTT broker');
+    expect(logged).toContain('twinflow:***@');
+    expect(logged).not.toMatch(/wrong-pw-2|right-pw-1/);
+  });
+
   it('shares one subscription between two runtimes (MQTT 5 shared subscription)', async () => {
     const a = await start({ subscription: '$share/twinflow/org/#' });
     const b = await start({ subscription: '$share/twinflow/org/#' });

@@ -1,6 +1,6 @@
 /** Helpers for MQTT integration tests: free ports, a real mosquitto, CLI tools, polling. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,16 +37,25 @@ export interface Mosquitto {
 /**
  * Starts a real mosquitto on a free port with a temp config. max_queued_messages is
  * raised from its default 1000, which silently drops QoS 1 messages to a slow subscriber.
+ * With `users` (name → password) only they may connect (a `mosquitto_passwd` file).
  */
-export async function startMosquitto(): Promise<Mosquitto> {
+export async function startMosquitto(users?: Record<string, string>): Promise<Mosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tf-mosq-'));
   const conf = join(dir, 'mosquitto.conf');
+  const passwords = join(dir, 'passwords');
+  for (const [i, [user, password]] of Object.entries(users ?? {}).entries())
+    await run('mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, password]);
+  // Started as root, mosquitto reads its files as the user `mosquitto` (mkdtemp's dir is 0700).
+  if (users !== undefined) {
+    chmodSync(dir, 0o755);
+    chmodSync(passwords, 0o644);
+  }
   writeFileSync(
     conf,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(users === undefined ? ['allow_anonymous true'] : ['allow_anonymous false', `password_file ${passwords}`]),
       'max_queued_messages 1000000',
       'max_inflight_messages 0',
       'persistence false',

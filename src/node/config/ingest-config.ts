@@ -26,7 +26,8 @@ export const INGEST_HELP = `
   --mqtt-port <n>           embedded MQTT broker port, 0 for any free one (env TWINFLOW_MQTT_PORT, default 1883)
   --no-mqtt                 no MQTT at all: no embedded broker, no external one (env TWINFLOW_NO_MQTT=1)
   --mqtt-host <addr>        embedded broker listen address (env TWINFLOW_MQTT_HOST, default 127.0.0.1)
-  --mqtt-url <url>          use an external broker instead, e.g. mqtt://127.0.0.1:1883 (env TWINFLOW_MQTT_URL)
+  --mqtt-url <url>          use an external broker instead, e.g. mqtt://127.0.0.1:1883 (env TWINFLOW_MQTT_URL);
+                            a login as mqtt://user:password@host, best in the env (ps shows flags), logged as ***
   --mqtt-topic-prefix <p>   topic prefix before the twin path, e.g. "tf/" (env TWINFLOW_MQTT_TOPIC_PREFIX, default none)
   --mqtt-subscription <f>   external broker subscription, e.g. '$share/twinflow/org/#' (default <prefix>#)
   --mqtt-client-id <id>     external broker client id, stable across restarts (default twinflow-<hostname>)

@@ -90,7 +90,8 @@ export async function connectExternalBroker(
     epoch++;
     held.clear();
   });
-  client.on('error', (err) => log.warn({ err: err.message, url: options.url }, 'external MQTT broker error'));
+  const shown = withoutPassword(options.url);
+  client.on('error', (err) => log.warn({ err: err.message, url: shown }, 'external MQTT broker error'));
 
   client.handleMessage = (packet: IPublishPacket, callback) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -132,10 +133,7 @@ export async function connectExternalBroker(
       reject(err);
     };
     // mqtt.js retries a refused connection forever without an 'error'; a node should not hang.
-    const timer = setTimeout(
-      () => fail(new Error(`could not connect to MQTT broker ${options.url} within 10 s`)),
-      10_000,
-    );
+    const timer = setTimeout(() => fail(new Error(`could not connect to MQTT broker ${shown} within 10 s`)), 10_000);
     client.once('error', fail);
     client.once('connect', (connack) => {
       clearTimeout(timer);
@@ -145,7 +143,7 @@ export async function connectExternalBroker(
         err ? reject(err) : resolve(),
       );
       log.info(
-        { url: options.url, subscription, sessionPresent: connack.sessionPresent },
+        { url: shown, subscription, sessionPresent: connack.sessionPresent },
         'connected to external MQTT broker',
       );
     });
@@ -193,4 +191,19 @@ async function endWithin(client: MqttClient, graceMs: number): Promise<void> {
     client.off('outgoingEmpty', onEmpty!);
   }
   await new Promise<void>((resolve) => client.end(inFlight(), {}, () => resolve()));
+}
+
+/**
+ * The broker URL as logs and errors show it: a password in it (`mqtt://user:pass@host`, the
+ * way mqtt.js takes credentials) becomes `***`, so it never reaches a log line or stderr.
+ */
+export function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === '') return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
