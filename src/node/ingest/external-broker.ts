@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { shownUrl } from '../shown-url.js';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Logger } from '../../logger.js';
 import { reasonFor, type MqttIngest } from './mqtt-ingest.js';
@@ -90,7 +91,7 @@ export async function connectExternalBroker(
     epoch++;
     held.clear();
   });
-  const shown = withoutPassword(options.url);
+  const shown = shownUrl(options.url);
   client.on('error', (err) => log.warn({ err: err.message, url: shown }, 'external MQTT broker error'));
 
   client.handleMessage = (packet: IPublishPacket, callback) => {
@@ -191,19 +192,4 @@ async function endWithin(client: MqttClient, graceMs: number): Promise<void> {
     client.off('outgoingEmpty', onEmpty!);
   }
   await new Promise<void>((resolve) => client.end(inFlight(), {}, () => resolve()));
-}
-
-/**
- * The broker URL as logs and errors show it: a password in it (`mqtt://user:pass@host`, the
- * way mqtt.js takes credentials) becomes `***`, so it never reaches a log line or stderr.
- */
-export function withoutPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password === '') return url;
-    u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }

@@ -2,6 +2,7 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import type { DerivedEvent } from '../../model/twin-model.js';
 import { outgoingEvent, percentEncoded } from './outgoing-event.js';
 import { PermanentSinkError, type Sink } from './sink-queue.js';
+import { shownUrl } from '../shown-url.js';
 
 /** A configured webhook: where, and which CloudEvents HTTP mode to use. */
 export interface WebhookConfig {
@@ -28,7 +29,7 @@ export interface WebhookConfig {
 export function webhookSink(config: WebhookConfig): Sink {
   const mode = config.mode ?? 'structured';
   return {
-    name: `webhook ${config.url}`,
+    name: `webhook ${shownUrl(config.url)}`, // the name is logged and a metrics label: no secrets
     async deliver(event: DerivedEvent) {
       const ce = new CloudEvent({ ...outgoingEvent(event) } as Record<string, unknown>);
       const message = mode === 'binary' ? HTTP.binary(ce) : HTTP.structured(ce);
