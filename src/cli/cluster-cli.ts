@@ -94,12 +94,21 @@ export function statusTable(status: SpaceStatus, all = false): string {
   ];
   const live = new Set(status.nodes.map((n) => n.id));
   const shown = status.vshards.filter(
-    (v) => all || v.owner === undefined || !live.has(v.owner) || v.pending > 0 || v.inputLast > v.watermark,
+    (v) =>
+      all ||
+      v.owner === undefined ||
+      !live.has(v.owner) ||
+      v.pending > 0 ||
+      v.inputLast > v.watermark ||
+      v.unreadableHead === true,
   );
   if (shown.length === 0) {
     lines.push('every vshard is owned by a live node and has applied its input (--all lists them)');
   } else {
-    if (!all) lines.push('vshards that need a look (unowned, owner gone, or behind their input):');
+    if (!all)
+      lines.push(
+        'vshards that need a look (unowned, owner gone, behind their input, or a state log message no node wrote):',
+      );
     lines.push(
       ...table(
         ['VSHARD', 'OWNER', 'EPOCH', 'LEASE REV', 'RENEWED', 'INPUT SEQ', 'APPLIED (w)', 'PENDING'],
@@ -120,7 +129,7 @@ function vshardRow(v: VshardStatus, live: ReadonlySet<string>): string[] {
   return [
     String(v.vshard),
     owner,
-    v.epoch === undefined ? '-' : String(v.epoch),
+    v.unreadableHead ? "? (not a node's)" : v.epoch === undefined ? '-' : String(v.epoch),
     v.leaseRevision === undefined ? '-' : String(v.leaseRevision),
     v.leaseAgeMs === undefined ? '-' : `${seconds(v.leaseAgeMs)} ago`,
     String(v.inputLast),

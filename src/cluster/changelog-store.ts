@@ -70,10 +70,10 @@ export class ChangelogStore implements StateStore {
 
   /**
    * Restores the vshard (from the local copy when it is current, else from its log) and
-   * claims the log; resolves with the input sequence to resume after and where the state
-   * came from.
+   * claims the log; resolves with the input sequence to resume after, where the state
+   * came from, and how many messages of the log no node wrote (skipped, see readLogEntry).
    */
-  async open(vshard: number, epoch: number): Promise<{ after: number; from: RestoredFrom }> {
+  async open(vshard: number, epoch: number): Promise<{ after: number; from: RestoredFrom; unreadable: number }> {
     for (;;) {
       // Never claim the log without the lease: that would fence the rightful owner.
       if (!this.gate(vshard, epoch))
@@ -106,7 +106,7 @@ export class ChangelogStore implements StateStore {
           if (local) void this.cache.commit(vshard, [], mark);
           else this.cache.replace(vshard, restored.ops, mark);
         }
-        return { after: restored.watermark, from: local ? 'local' : 'log' };
+        return { after: restored.watermark, from: local ? 'local' : 'log', unreadable: restored.unreadable ?? 0 };
       } catch (err) {
         // Someone appended between our read and our claim (the previous owner, still
         // fenced only by its lease): read again, their commit is part of the state.

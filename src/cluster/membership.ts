@@ -1,6 +1,7 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import { ThrottledWarning } from '../logger.js';
 import type { TwinLogger } from '../model/twin-model.js';
+import { memberOf } from './kv-entries.js';
 import { monotonicMs } from './monotonic.js';
 
 /** What a node says of itself in the membership bucket, refreshed every heartbeat. */
@@ -19,7 +20,6 @@ export interface MemberInfo {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * The live nodes of a space: each node puts its {@link MemberInfo} under `n.<id>` every
@@ -107,10 +107,8 @@ export class Membership {
   private async refresh(): Promise<void> {
     const infos = new Map<string, MemberInfo>();
     for (const entry of await this.list()) {
-      const info = memberInfo(entry);
-      // Only a node's own entry (`n.<id>`, naming that id) counts: a stray value would put a
-      // node into the view that takes no vshard, and its vshards would go unowned.
-      if (info === undefined || entry.key !== `n.${info.id}`) this.unreadable.note({ key: entry.key });
+      const info = memberOf(entry);
+      if (info === undefined) this.unreadable.note({ key: entry.key });
       else infos.set(info.id, info);
     }
     const view = [...infos.keys()].sort();
@@ -130,17 +128,5 @@ export class Membership {
         'cluster: a node of another store format joined the space; stop every node and upgrade them together (docs/cluster.md)',
       );
     }
-  }
-}
-
-/** A membership entry's node, or undefined when it holds none (not JSON, no string id). */
-function memberInfo(entry: KvEntry): MemberInfo | undefined {
-  try {
-    const info = JSON.parse(decoder.decode(entry.value)) as Partial<MemberInfo> | null;
-    return info !== null && typeof info === 'object' && typeof info.id === 'string' && info.id.length > 0
-      ? (info as MemberInfo)
-      : undefined;
-  } catch {
-    return undefined;
   }
 }

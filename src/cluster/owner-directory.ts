@@ -1,8 +1,8 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import { ThrottledWarning } from '../logger.js';
 import type { TwinLogger } from '../model/twin-model.js';
+import { leaseNode, leaseVshard } from './kv-entries.js';
 
-const decoder = new TextDecoder();
 /** Full re-read of the leases: nats-server 2.9 tells watchers nothing when a key expires. */
 const RESYNC_MS = 3_000;
 
@@ -33,7 +33,7 @@ export class OwnerDirectory {
     this.stopWatch = () => watch.stop();
     void (async () => {
       for await (const e of watch) {
-        const v = vshardOf(e.key);
+        const v = leaseVshard(e.key);
         if (v === undefined) continue;
         const node = e.operation === 'PUT' ? this.nodeOf(e) : undefined;
         if (node !== undefined) this.owners.set(v, node);
@@ -50,14 +50,9 @@ export class OwnerDirectory {
    * the watch end and every full re-read fail, so the directory stopped following leases.
    */
   private nodeOf(entry: KvEntry): string | undefined {
-    try {
-      const node = (JSON.parse(decoder.decode(entry.value)) as { node?: unknown } | null)?.node;
-      if (typeof node === 'string' && node.length > 0) return node;
-    } catch {
-      // not JSON: below
-    }
-    this.unreadable.note({ key: entry.key });
-    return undefined;
+    const node = leaseNode(entry);
+    if (node === undefined) this.unreadable.note({ key: entry.key });
+    return node;
   }
 
   /** The node holding `vshard`'s lease, if any is known. */
@@ -78,7 +73,7 @@ export class OwnerDirectory {
   async refresh(): Promise<void> {
     const owners = new Map<number, string>();
     for (const entry of await this.list()) {
-      const v = vshardOf(entry.key);
+      const v = leaseVshard(entry.key);
       const node = v === undefined ? undefined : this.nodeOf(entry);
       if (node !== undefined) owners.set(v!, node);
     }
@@ -89,10 +84,4 @@ export class OwnerDirectory {
     clearInterval(this.timer);
     this.stopWatch?.();
   }
-}
-
-/** The vshard of a lease key (`v.<n>`), or undefined for a key no node writes. */
-function vshardOf(key: string): number | undefined {
-  const v = Number(key.slice(2));
-  return key.startsWith('v.') && Number.isInteger(v) && v >= 0 ? v : undefined;
 }

@@ -1,8 +1,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { unpack } from 'msgpackr';
 import { TwinError } from '../errors.js';
 import type { SpaceNames } from './space-names.js';
-import type { LogEntry } from './state-log.js';
+import { readLogEntry } from './log-entries.js';
 import { inParallel, lastOf } from './stream-reads.js';
 
 /** How often the vshards still behind are read again. */
@@ -56,8 +55,11 @@ async function inputHeads(jsm: JetStreamManager, names: SpaceNames, count: numbe
   return new Map(vshards.map((v, i) => [v, seqs[i]!]));
 }
 
-/** `w` of the vshard's state log's last message: every input up to it settled (0: none). */
+/**
+ * `w` of the vshard's state log's last message: every input up to it settled (0: none, or a
+ * last message no node wrote, until its owner's next commit claims the log again).
+ */
 async function watermark(jsm: JetStreamManager, names: SpaceNames, vshard: number): Promise<number> {
   const last = await lastOf(jsm, names.stateStream, names.state(vshard));
-  return last === null ? 0 : (unpack(last.data) as LogEntry).w;
+  return last === null ? 0 : (readLogEntry(last.data)?.w ?? 0);
 }

@@ -1,28 +1,10 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { pack, unpack } from 'msgpackr';
+import { pack } from 'msgpackr';
 import { TwinError } from '../errors.js';
 import type { StateWrite } from '../store/state-store.js';
 import { JoinEpochs } from './join-epochs.js';
+import { readLogEntry, type LogEntry } from './log-entries.js';
 import type { SpaceNames } from './space-names.js';
-
-/**
- * One message of a vshard's state log: a commit's writes (`c`), a snapshot's (`s`, the
- * whole vshard, after which older messages are purged), or a new owner's claim (`o`).
- * A commit or snapshot too large for one message is split; `end` marks its last part.
- * `w`: the highest input-stream sequence the state includes.
- */
-export interface LogEntry {
-  readonly k: 'c' | 's' | 'o';
-  readonly e: number;
-  readonly w: number;
-  readonly ops: readonly StateWrite[];
-  readonly end: boolean;
-  /**
-   * The vshard's {@link JoinEpochs} table (sending vshard, epoch), on the last part of a
-   * commit after which it changed, and of every snapshot.
-   */
-  readonly j?: readonly (readonly [number, number])[];
-}
 
 /** What a new owner restores: the vshard's writes, folded in order, and where the log and input stand. */
 export interface RestoredLog {
@@ -35,6 +17,8 @@ export interface RestoredLog {
   readonly sinceSnapshot: number;
   /** The vshard's join epochs (see JoinEpochs) as its log recorded them. */
   readonly joinEpochs: readonly (readonly [number, number])[];
+  /** Messages of the log that held no entry a node writes (see readLogEntry): skipped. */
+  readonly unreadable?: number;
 }
 
 /** Largest message payload we write (nats-server's default max_payload is 1 MiB). */
@@ -62,7 +46,9 @@ export class StateLog {
         if (/no message found|not found/i.test(err.message)) return null;
         throw err;
       });
-    return last === null ? null : { seq: last.seq, epoch: (unpack(last.data) as LogEntry).e };
+    if (last === null) return null;
+    // A last message no node wrote has no epoch: -1 matches no local copy's mark, so the log is read.
+    return { seq: last.seq, epoch: readLogEntry(last.data)?.e ?? -1 };
   }
 
   /** Identifies the state stream itself: a space deleted and made again starts its sequences over. */
@@ -86,6 +72,7 @@ export class StateLog {
     let watermark = 0;
     let sinceSnapshot = 0;
     let joins = new Map<number, number>();
+    let unreadable = 0;
     // Message by message (each ~0.3 ms), not through a consumer: nats-server 2.9 times out
     // consumer creation again and again while a server of the cluster is down, and a
     // restore is exactly what runs then. The log is short: a snapshot every SNAPSHOT_EVERY.
@@ -102,7 +89,11 @@ export class StateLog {
           `state log of vshard ${vshard} stopped at ${seq} of ${last.seq}`,
         );
       seq = m.seq;
-      const entry = unpack(m.data) as LogEntry;
+      const entry = readLogEntry(m.data);
+      if (entry === null) {
+        unreadable++; // another client's message: the owner's next append after it failed and claimed again
+        continue;
+      }
       sinceSnapshot++;
       if (entry.k !== 's') snapshot = null; // a snapshot cut short by its writer's failure
       if (entry.k === 'o') {
@@ -129,7 +120,7 @@ export class StateLog {
         }
       }
     }
-    return { ops, lastSeq: last.seq, watermark, sinceSnapshot, joinEpochs: [...joins] };
+    return { ops, lastSeq: last.seq, watermark, sinceSnapshot, joinEpochs: [...joins], unreadable };
   }
 
   /**

@@ -59,7 +59,12 @@ export class VShardExecutor implements NodeVshards {
     // Twins of it still in memory from an earlier ownership (their stop could not commit)
     // would shadow the state about to be restored: dropped first, unwritten.
     this.host.shard.evict(this.livePaths(vshard));
-    const { after, from } = await this.store.open(vshard, epoch);
+    const { after, from, unreadable } = await this.store.open(vshard, epoch);
+    if (unreadable > 0)
+      this.log.warn(
+        { vshard, messages: unreadable },
+        "cluster: the vshard's state log held messages no node wrote; skipped (who else publishes to the space's subjects? docs/cluster.md)",
+      );
     // Stopped (handed off, lost) while its log was read: leave nothing behind.
     if (this.epochs.get(vshard) !== epoch) {
       this.store.closeVshard(vshard, true);

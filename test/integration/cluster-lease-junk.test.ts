@@ -10,6 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/index.js';
+import { readSpaceStatus } from '../../src/cluster/space-status.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
 import { richValueNode, untilBothOwnAll } from '../support/cluster-pair.js';
 import { pollUntil } from '../support/poll.js';
@@ -67,5 +68,10 @@ describe.skipIf(!hasNatsServer)('lease entries that name no node', () => {
       ).toEqual([]);
     await c.settle();
     for (const album of albums) expect((await a.read(album, ['meta'])).lanes.meta).not.toBeNull();
+    // `cluster status` reads the same buckets through the same rules (it threw on the first such entry).
+    const status = await readSpaceStatus({ servers, vshards: VSHARDS });
+    expect(status.nodes.map((n) => n.id)).toEqual(['a', 'b', 'c']);
+    expect(status.unowned).toEqual([]);
+    expect(status.vshards.every((v) => v.owner !== undefined && 'abc'.includes(v.owner))).toBe(true);
   }, 90_000);
 });

@@ -76,8 +76,8 @@ describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
       // Not open: no answer at all, rather than "no state" (a twin would start empty).
       expect(() => store.load(A)).toThrow(expect.objectContaining({ code: 'TWIN_FENCED' }));
 
-      expect(await store.open(1, 1)).toEqual({ after: 0, from: 'log' });
-      expect(await store.open(2, 1)).toEqual({ after: 0, from: 'log' });
+      expect(await store.open(1, 1)).toEqual({ after: 0, from: 'log', unreadable: 0 });
+      expect(await store.open(2, 1)).toEqual({ after: 0, from: 'log', unreadable: 0 });
       // The join fence: vshard 5's owner under epoch 10 sent a join; one of epoch 9 is older.
       expect(store.admitJoin(1, 5, 10)).toBe(true);
       expect(store.admitJoin(1, 5, 9)).toBe(false);

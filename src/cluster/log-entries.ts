@@ -1,0 +1,70 @@
+import { unpack } from 'msgpackr';
+import type { StateWrite } from '../store/state-store.js';
+
+/**
+ * One message of a vshard's state log: a commit's writes (`c`), a snapshot's (`s`, the
+ * whole vshard, after which older messages are purged), or a new owner's claim (`o`).
+ * A commit or snapshot too large for one message is split; `end` marks its last part.
+ * `w`: the highest input-stream sequence the state includes.
+ */
+export interface LogEntry {
+  readonly k: 'c' | 's' | 'o';
+  readonly e: number;
+  readonly w: number;
+  readonly ops: readonly StateWrite[];
+  readonly end: boolean;
+  /**
+   * The vshard's {@link JoinEpochs} table (sending vshard, epoch), on the last part of a
+   * commit after which it changed, and of every snapshot.
+   */
+  readonly j?: readonly (readonly [number, number])[];
+}
+
+/**
+ * The entry a state-log message holds, or null when it holds none a node writes: bytes
+ * that do not decode, another shape, a write that is no record, entry put or delete. Any
+ * client of the space's NATS account may publish on `<space>.state.*`; a message of
+ * theirs ended every restore of that vshard (a TypeError on its `ops`, or a record of
+ * junk loaded as a twin), and `cluster status` with it. Every reader goes through here and
+ * skips what it refuses: the state of the vshard is what its owners wrote.
+ */
+export function readLogEntry(data: Uint8Array): LogEntry | null {
+  let entry: unknown;
+  try {
+    entry = unpack(data);
+  } catch {
+    return null;
+  }
+  if (entry === null || typeof entry !== 'object') return null;
+  const { k, e, w, ops, end, j } = entry as Partial<Record<keyof LogEntry, unknown>>;
+  if (k !== 'c' && k !== 's' && k !== 'o') return null;
+  if (!isCount(e) || !isCount(w) || typeof end !== 'boolean' || !Array.isArray(ops)) return null;
+  if (j !== undefined && !(Array.isArray(j) && j.every(isEpochPair))) return null;
+  for (let i = 0; i < ops.length; i++) if (!isLoggedWrite(ops[i])) return null;
+  return entry as LogEntry;
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function isEpochPair(p: unknown): boolean {
+  return Array.isArray(p) && p.length === 2 && isCount(p[0]) && isCount(p[1]);
+}
+
+/** A write the log carries: a record, an entry put or an entry delete (journal writes stay on their node). */
+function isLoggedWrite(op: unknown): op is StateWrite {
+  if (op === null || typeof op !== 'object') return false;
+  const w = op as Record<string, unknown>;
+  if (typeof w.path !== 'string') return false;
+  switch (w.op) {
+    case 'record':
+      return w.values !== null && typeof w.values === 'object' && !Array.isArray(w.values);
+    case 'put':
+      return typeof w.lane === 'string' && typeof w.key === 'string';
+    case 'del':
+      return typeof w.lane === 'string' && (w.key === undefined || typeof w.key === 'string');
+    default:
+      return false;
+  }
+}
