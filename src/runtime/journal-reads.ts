@@ -95,7 +95,7 @@ export class JournalReads {
     const { count } = await this.host.history(path, {
       from: at + 1,
       to: Number.MAX_SAFE_INTEGER,
-      limit: 0,
+      limit: max + 1, // "more than max" is all the count must tell
       countOnly: true,
     });
     if (count !== undefined && count > max) throw tooFarBack(path, at, max);

@@ -84,9 +84,13 @@ export class LmdbJournal {
     const prefix = path + SEP;
     const low = prefix + timeKey(from);
     const high = prefix + timeKey(to) + SEP + '\uffff';
-    // Keys only, counted by lmdb's native cursor: nothing decoded.
-    if (query.countOnly)
-      return { entries: [], next: null, count: this.journal.getKeysCount({ start: low, end: high }) };
+    // Keys only, nothing decoded, and no further than `limit` (lmdb-js's getKeysCount ignores
+    // a limit: it walked a busy twin's whole week of journal for every past-state read).
+    if (query.countOnly) {
+      let count = 0;
+      for (const _ of this.journal.getKeys({ start: low, end: high, limit: query.limit })) count++;
+      return { entries: [], next: null, count };
+    }
     const resume =
       query.after === undefined ? undefined : prefix + query.after.slice(0, 15) + SEP + query.after.slice(15);
     // lmdb-js reads `reverse` ranges from `start` down to `end` (exclusive).

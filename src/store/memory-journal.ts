@@ -58,7 +58,7 @@ export class MemoryJournal {
     const inRange = (e: JournalEntry): boolean => e.time >= query.from && e.time <= query.to;
     if (query.countOnly) {
       let count = 0;
-      for (let i = head; i < entries.length; i++) if (inRange(entries[i]!)) count++;
+      for (let i = head; i < entries.length && count < query.limit; i++) if (inRange(entries[i]!)) count++;
       return { entries: [], next: null, count };
     }
     const step = query.newestFirst ? -1 : 1;

@@ -52,9 +52,11 @@ export interface HistoryQuery {
   readonly after?: string;
   readonly newestFirst?: boolean;
   /**
-   * Count the entries in [from, to] instead of reading them (the page then has no entries
-   * and `count` set; `limit` and `after` are ignored). What a bounded read asks first, so a
-   * read past its bound is refused without decoding the entries it would have undone.
+   * Count the entries in [from, to] instead of reading them, stopping at `limit` (the page
+   * then has no entries and `count` set; `after` is ignored; a count of `limit` means "at
+   * least"). What a bounded read asks first, so a read past its bound is refused without
+   * decoding the entries it would have undone, and the count costs no more than the bound:
+   * a busy twin's journal holds millions of entries within its retention.
    */
   readonly countOnly?: boolean;
 }
@@ -63,7 +65,7 @@ export interface HistoryQuery {
 export interface HistoryPage {
   readonly entries: JournalEntry[];
   readonly next: string | null;
-  /** With {@link HistoryQuery.countOnly}: how many entries the range holds. */
+  /** With {@link HistoryQuery.countOnly}: how many entries the range holds, at most the query's `limit`. */
   readonly count?: number;
 }
 
