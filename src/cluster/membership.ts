@@ -1,7 +1,6 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import { ThrottledWarning } from '../logger.js';
 import type { TwinLogger } from '../model/twin-model.js';
-import { memberOf } from './kv-entries.js';
 import { monotonicMs } from './monotonic.js';
 
 /** What a node says of itself in the membership bucket, refreshed every heartbeat. */
@@ -20,6 +19,7 @@ export interface MemberInfo {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * The live nodes of a space: each node puts its {@link MemberInfo} under `n.<id>` every
@@ -128,5 +128,27 @@ export class Membership {
         'cluster: a node of another store format joined the space; stop every node and upgrade them together (docs/cluster.md)',
       );
     }
+  }
+}
+
+/**
+ * The node of a membership entry, or undefined for an entry that is no node's own: not
+ * JSON, no string `id`, a `startedAt` that is no number, or a key other than `n.<id>`. A
+ * stray value would put a node into the view that takes no vshard, and its share would
+ * go unowned.
+ */
+export function memberOf(entry: KvEntry): MemberInfo | undefined {
+  const info = json(entry) as Partial<MemberInfo> | null | undefined;
+  if (info === null || typeof info !== 'object' || typeof info.id !== 'string' || info.id.length === 0)
+    return undefined;
+  if (info.startedAt !== undefined && typeof info.startedAt !== 'number') return undefined;
+  return entry.key === `n.${info.id}` ? (info as MemberInfo) : undefined;
+}
+
+function json(entry: KvEntry): unknown {
+  try {
+    return JSON.parse(decoder.decode(entry.value));
+  } catch {
+    return undefined;
   }
 }

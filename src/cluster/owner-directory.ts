@@ -1,7 +1,7 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import { ThrottledWarning } from '../logger.js';
 import type { TwinLogger } from '../model/twin-model.js';
-import { leaseNode, leaseVshard } from './kv-entries.js';
+import { leaseNode, leaseVshard } from './lease-entries.js';
 
 /** Full re-read of the leases: nats-server 2.9 tells watchers nothing when a key expires. */
 const RESYNC_MS = 3_000;

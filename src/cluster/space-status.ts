@@ -1,7 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KvEntry } from '@nats-io/kv';
-import { leaseNode, leaseVshard, memberOf } from './kv-entries.js';
+import { leaseNode, leaseVshard } from './lease-entries.js';
+import { memberOf } from './membership.js';
 import { liveEntries } from './kv-listing.js';
 import { checkNatsAuth, natsAuthOptions, natsConnectError, type NatsAuth } from './nats-auth.js';
 import { TwinError } from '../errors.js';
@@ -177,7 +178,7 @@ function readMembers(entries: readonly KvEntry[], at: number): Omit<NodeStatus, 
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Entries no node wrote (see kv-entries.ts) are left out, as the nodes leave them out. */
+/** Entries no node wrote (lease-entries.ts, memberOf) are left out, as the nodes leave them out. */
 function readLeases(entries: readonly KvEntry[], at: number): Map<number, LeaseEntry> {
   const out = new Map<number, LeaseEntry>();
   for (const entry of entries) {
