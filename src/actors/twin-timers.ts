@@ -92,7 +92,12 @@ export function takeDue(list: TimerList, name: string, entryDue: number): number
   const t = findTimer(list, name);
   if (!t || t.armed !== entryDue) return TIMER_QUIET;
   t.armed = NaN;
-  if (Number.isNaN(t.due)) return TIMER_QUIET;
+  // Cancelled, and this was its last heap entry: it leaves the list (it stayed for good, so
+  // a model naming timers per request and cancelling them grew its twin without bound).
+  if (Number.isNaN(t.due)) {
+    list!.splice(list!.indexOf(t), 1);
+    return TIMER_QUIET;
+  }
   if (t.due > entryDue) {
     t.armed = t.due;
     return TIMER_MOVED;
