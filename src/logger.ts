@@ -55,9 +55,9 @@ export class ThrottledWarning {
     private readonly field = 'count',
   ) {}
 
-  /** Counts one occurrence; logs it with `fields` and the count since the last line when due. */
-  note(fields: Record<string, unknown>, now = performance.now()): void {
-    this.count++;
+  /** Counts `n` occurrences (default one); logs them with `fields` and the count since the last line when due. */
+  note(fields: Record<string, unknown>, now = performance.now(), n = 1): void {
+    this.count += n;
     if (now - this.loggedAt < this.everyMs) return;
     this.log.warn({ ...fields, [this.field]: this.count }, this.message);
     this.count = 0;

@@ -87,6 +87,8 @@ export class TurnRunner implements TurnEnv {
    * `onTurnError` see every one).
    */
   private readonly failures: ThrottledWarning;
+  /** Sliding windows past their `maxSamples` (a source faster than the model expected). */
+  private readonly dropped: ThrottledWarning;
 
   constructor(
     readonly clock: Clock,
@@ -98,12 +100,22 @@ export class TurnRunner implements TurnEnv {
   ) {
     this.reads = new CommitReads(stats, log);
     this.failures = new ThrottledWarning(log, 'turn failed and was rolled back', FAILURE_LOG_MS, 'failures');
+    this.dropped = new ThrottledWarning(
+      log,
+      'sliding window past its maxSamples: the oldest samples left early (a source faster than the window is sized for)',
+      FAILURE_LOG_MS,
+      'dropped',
+    );
   }
 
   // ---- TurnEnv (called by twins during a turn) ----------------------------------
 
   noteChange(_twin: Twin, lane: Lane, key: string | undefined, old: unknown, existed: boolean): void {
     this.turn.note(lane, key, old, existed);
+  }
+
+  samplesDropped(twin: Twin, lane: Lane, count: number): void {
+    this.dropped.note({ path: twin.path, lane: lane.name }, undefined, count);
   }
 
   emit(twin: Twin, type: string, data: unknown, subject: string): void {

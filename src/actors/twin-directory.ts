@@ -37,7 +37,15 @@ export class TwinDirectory {
     private readonly refused: (path: string) => void = () => undefined,
   ) {
     const noop = (): void => undefined;
-    this.inert = { clock: env.clock, log: env.log, noteChange: noop, emit: noop, sendCommand: noop, armTimer: noop };
+    this.inert = {
+      clock: env.clock,
+      log: env.log,
+      noteChange: noop,
+      emit: noop,
+      sendCommand: noop,
+      armTimer: noop,
+      samplesDropped: noop,
+    };
   }
 
   get size(): number {

@@ -53,6 +53,8 @@ export interface TurnEnv {
   emit(twin: Twin, type: string, data: unknown, subject: string): void;
   sendCommand(from: Twin, path: string, lane: string, value: unknown): void;
   armTimer(path: string, name: string, due: number): void;
+  /** A sliding window of `twin` dropped samples past its bound (logged, rate-limited). */
+  samplesDropped(twin: Twin, lane: Lane, count: number): void;
 }
 
 const noCompute = (): unknown => undefined;
@@ -204,6 +206,10 @@ export class Twin implements LaneHost, LiveRecord {
 
   afterEntry(lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void {
     dispatchEntry(this, lane, key, value, old, removed);
+  }
+
+  samplesDropped(lane: Lane, count: number): void {
+    this.env.samplesDropped(this, lane, count);
   }
 
   // ---- turns (the shard's turn runner calls these) --------------------------------

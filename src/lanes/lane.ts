@@ -15,6 +15,8 @@ export interface LaneHost {
   afterWrite(lane: Lane, value: unknown, old: unknown, changed: boolean): void;
   /** A keyed lane's entry changed (value undefined and existed=false means removed). */
   afterEntry(lane: Lane, key: string, value: unknown, old: unknown, removed: boolean): void;
+  /** A sliding window dropped `count` samples before they aged out (past its `maxSamples`). */
+  samplesDropped?(lane: Lane, count: number): void;
 }
 
 /**

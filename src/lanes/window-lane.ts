@@ -21,6 +21,8 @@ export interface WindowOptions {
   readonly keep: number;
   /** Also keep time-weighted aggregates (see {@link TimeWeightedWindowResult}). */
   readonly timeWeighted: boolean;
+  /** Sliding windows: samples kept at most (see `window({ maxSamples })`). */
+  readonly maxSamples: number;
 }
 
 export type WindowShape =
@@ -99,6 +101,13 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       if (this.samples === NO_SAMPLES) this.samples = [];
       this.samples.push([time, value]);
       this.evictBefore(time, false);
+      // A source faster than the window's bound: the oldest samples leave before they age
+      // out, so memory, the record and the work per sample stay within the bound.
+      const over = this.samples.length - this.options.maxSamples;
+      if (over > 0) {
+        this.dropOldest(over);
+        this.host.samplesDropped?.(this, over);
+      }
       this.setSliding(time);
       return;
     }
@@ -419,10 +428,15 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
     while (n < this.samples.length && this.samples[n]![0] <= cutoff) n++;
     if (n === 0) return false;
     if (note) this.noteSamples();
+    this.dropOldest(n);
+    return true;
+  }
+
+  /** Drops the `n` oldest sliding samples (the newest of them is the value held before the rest). */
+  private dropOldest(n: number): void {
     this.recordDirty = true;
     if (this.options.timeWeighted) this.before = this.samples[n - 1]![1];
     this.samples.splice(0, n);
-    return true;
   }
 
   private setSliding(now: number): void {

@@ -28,6 +28,7 @@ export type { DemandLane, SupplyLane } from '../lanes/signal-lanes.js';
 export type { ValueLane } from '../lanes/value-lane.js';
 export type { WindowResult, TimeWeightedWindowResult, WindowLane } from '../lanes/window-lane.js';
 export { value, map, command, join, demand, supply, window } from './lane-specs.js';
+export { DEFAULT_MAX_SLIDING_SAMPLES, MAX_SLIDING_SAMPLES } from './lane-specs.js';
 export { reject } from './reject.js';
 export { SumCount, SortedSet } from './aggregate.js';
 export {

@@ -209,7 +209,21 @@ export type WindowLaneOptions<T> = CommonLaneOptions &
     keep?: number;
     /** Also aggregate over time: each value weighted by how long it held (see {@link TimeWeightedWindowResult}). */
     timeWeighted?: boolean;
+    /**
+     * Sliding windows: samples kept at most (default {@link DEFAULT_MAX_SLIDING_SAMPLES},
+     * up to {@link MAX_SLIDING_SAMPLES}). A source that samples faster than this over the
+     * window's `size` has its oldest samples dropped before they age out: `count`, `sum`,
+     * `avg`, `min` and `max` then cover the newest `maxSamples`, and the twin's shard logs it
+     * (counted, at most a line per 10 s). Every sample costs work and record bytes in
+     * proportion to the samples kept.
+     */
+    maxSamples?: number;
   };
+
+/** Samples a sliding window keeps unless `maxSamples` says otherwise. */
+export const DEFAULT_MAX_SLIDING_SAMPLES = 1_000;
+/** The largest `maxSamples` of a sliding window. */
+export const MAX_SLIDING_SAMPLES = 100_000;
 
 /**
  * A window over value lane `source`. The twin samples the source once per turn that
@@ -247,6 +261,11 @@ export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec<W
     throw new RangeError(`window: keep must be an integer >= ${open} (the windows open at once), got ${keep}`);
   }
   const timeWeighted = options.timeWeighted === true;
+  const maxSamples = options.maxSamples ?? DEFAULT_MAX_SLIDING_SAMPLES;
+  if (!Number.isInteger(maxSamples) || maxSamples < 1 || maxSamples > MAX_SLIDING_SAMPLES)
+    throw new RangeError(`window: maxSamples must be an integer from 1 to ${MAX_SLIDING_SAMPLES}, got ${maxSamples}`);
+  if (options.maxSamples !== undefined && shape.kind !== 'sliding')
+    throw new RangeError('window: maxSamples is for sliding windows (tumbling and hopping ones keep no samples)');
   // The spec is shared by every lane of a model, typed or not: the twin passes the source's value.
   const sample =
     (options.sample as ((value: unknown) => number | undefined) | undefined) ??
@@ -258,7 +277,7 @@ export function window<T = unknown>(options: WindowLaneOptions<T>): WindowSpec<W
     sample,
     shape,
     timeWeighted,
-    info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep, timeWeighted }),
+    info: (name, index) => laneInfo(name, index, !options.transient, { shape, keep, timeWeighted, maxSamples }),
     create: (info, host) => new WindowLane(info, host),
   };
 }
