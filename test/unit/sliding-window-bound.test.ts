@@ -18,7 +18,13 @@ function meter(maxSamples?: number, timeWeighted = false) {
     route: '/m/:id',
     lanes: {
       v: value(0),
-      hour: window({ source: 'v', kind: 'sliding', size: HOUR, timeWeighted, ...(maxSamples !== undefined && { maxSamples }) }),
+      hour: window({
+        source: 'v',
+        kind: 'sliding',
+        size: HOUR,
+        timeWeighted,
+        ...(maxSamples !== undefined && { maxSamples }),
+      }),
     },
     on: { v: (ctx, e) => ctx.lanes.v.set(e.data as number) },
   });
