@@ -10,7 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { describe, expect, it } from 'vitest';
-import { expectNoTwoOwners, hasNatsServer, natsCluster, ownershipPeriods } from '../support/nats.js';
+import { clusterMetrics, expectNoTwoOwners, hasNatsServer, natsCluster, ownershipPeriods } from '../support/nats.js';
 import { serveProcess, type ServeProcess } from '../support/serve.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -207,6 +207,13 @@ describe.skipIf(!hasNatsServer)('failover of a twin space on 3 nodes (serve --cl
     await new Promise((r) => setTimeout(r, 1_000));
     await load.stop();
     await expectAppliedOnce(nodes[0]!, load.acked);
+    // What an operator sees of it: every node made its vshards' input consumers again (the
+    // stream's leader went), and nothing was refused for good.
+    for (const n of nodes) {
+      const m = await clusterMetrics(n.url);
+      expect(m['twinflow_cluster_input_consumer_restarts_total']).toBeGreaterThan(0);
+      expect(m['twinflow_cluster_input_not_applied_total{reason="refused"}']).toBe(0);
+    }
   }, 120_000);
 
   it('a node joins and one leaves under load: vshards rebalance, nothing is lost or applied twice', async () => {

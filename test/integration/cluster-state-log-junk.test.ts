@@ -84,6 +84,12 @@ describe.skipIf(!hasNatsServer)('state log messages no node wrote', () => {
     // through the junk, and the input is applied then.
     await setAll(b, 2);
     await untilAll(a, 2);
+    const log = (rt: Runtime) => rt.stats().inputLog;
+    // Counted where operators see them (twinflow_cluster_vshard_resets_total and
+    // …_input_not_applied_total{reason="retried"}): a reset per vshard, and the input its failed commit held.
+    expect(log(a).resets + log(b).resets).toBeGreaterThanOrEqual(VSHARDS);
+    expect(log(a).retried + log(b).retried).toBeGreaterThan(0);
+    expect(log(a).refused + log(b).refused).toBe(0);
     await pollUntil(
       'every log claimed again by its owner',
       30_000,
