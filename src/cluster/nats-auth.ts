@@ -1,4 +1,5 @@
-import { nkeyAuthenticator, type ConnectionOptions } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions } from '@nats-io/transport-node';
 import { TwinError } from '../errors.js';
 
 /**
@@ -7,7 +8,8 @@ import { TwinError } from '../errors.js';
  * NATS, so a production space runs on servers that require both (docs/cluster.md,
  * "Securing NATS"). Plain data: it is handed to worker threads, which connect themselves.
  *
- * At most one way to authenticate: a user and password, a token, or an nkey.
+ * At most one way to authenticate: a user and password, a token, an nkey, or a
+ * credentials file.
  */
 export interface NatsAuth {
   readonly user?: string;
@@ -15,6 +17,11 @@ export interface NatsAuth {
   readonly token?: string;
   /** The seed of a user nkey (`SU…`): the server's authorization lists its public key (`U…`). */
   readonly nkeySeed?: string;
+  /**
+   * A credentials file (a user JWT and its nkey seed, as `nsc` writes them) for a server in
+   * operator mode. Read at every connect, so a renewed file is used from the next reconnect.
+   */
+  readonly credsFile?: string;
   /**
    * TLS to the servers: trust `caFile` (else the system's CAs) for their certificates,
    * and present `certFile`/`keyFile` to servers that verify clients. Set, even empty
@@ -38,6 +45,8 @@ export function natsAuthOptions(auth: NatsAuth | undefined): Partial<ConnectionO
   if (auth.user !== undefined) Object.assign(out, { user: auth.user, pass: auth.password ?? '' });
   if (auth.token !== undefined) out.token = auth.token;
   if (auth.nkeySeed !== undefined) out.authenticator = nkeyAuthenticator(encoder.encode(auth.nkeySeed.trim()));
+  const creds = auth.credsFile;
+  if (creds !== undefined) out.authenticator = credsAuthenticator(() => readFileSync(creds));
   if (auth.tls !== undefined) out.tls = { ...auth.tls };
   return out;
 }
@@ -56,8 +65,9 @@ export function checkNatsAuth(auth: NatsAuth | undefined, servers: readonly stri
     if (/^[a-z]+:\/\/[^/]*@/i.test(server))
       bad('a NATS server URL holds credentials; give them as --nats-user / --nats-token-file / --nats-nkey-file');
   if (auth === undefined) return;
-  const ways = [auth.user !== undefined, auth.token !== undefined, auth.nkeySeed !== undefined].filter(Boolean);
-  if (ways.length > 1) bad('NATS authentication: give one of a user, a token or an nkey, not several');
+  const ways = [auth.user, auth.token, auth.nkeySeed, auth.credsFile].filter((w) => w !== undefined);
+  if (ways.length > 1)
+    bad('NATS authentication: give one of a user, a token, an nkey or a credentials file, not several');
   if (auth.password !== undefined && auth.user === undefined) bad('a NATS password needs a user');
   if (auth.user !== undefined && auth.user.length === 0) bad('the NATS user is empty');
   if (auth.token !== undefined && auth.token.trim().length === 0) bad('the NATS token is empty');
@@ -72,7 +82,7 @@ export function checkNatsAuth(auth: NatsAuth | undefined, servers: readonly stri
 export function natsConnectError(servers: readonly string[], err: Error): string {
   const message = err.message;
   const hint = /authorization|authentication/i.test(message)
-    ? " (the servers refused this node's credentials: see --nats-user, --nats-token-file, --nats-nkey-file)"
+    ? " (the servers refused this node's credentials: see --nats-user, --nats-token-file, --nats-nkey-file, --nats-creds)"
     : /tls|certificate|self.signed|ssl/i.test(message)
       ? ' (TLS: see --nats-tls-ca, --nats-tls-cert)'
       : '';

@@ -21,7 +21,7 @@ function file(text: string): string {
 }
 
 describe('NATS credentials from flags and environment', () => {
-  it('reads a password, token or nkey seed from its file (first line, as written) and TLS files by name', () => {
+  it('reads a password, token or nkey seed from its file (first line, as written); creds and TLS files by name', () => {
     const pw = parseServeConfig(
       [...CLUSTER, '--nats-user', 'node', '--nats-password-file', file(' p w \nignored\n')],
       {},
@@ -35,6 +35,8 @@ describe('NATS credentials from flags and environment', () => {
     const nk = parseServeConfig([...CLUSTER, '--nats-nkey-file', file(`${seed}\r\n`), '--nats-tls-ca', CA], {});
     expect(nk.cluster!.auth).toEqual({ nkeySeed: seed, tls: { caFile: CA } });
     expect(natsAuthOptions(nk.cluster!.auth).authenticator).toBeTypeOf('function');
+    const creds = file('-----BEGIN NATS USER JWT-----\n…');
+    expect(parseServeConfig([...CLUSTER, '--nats-creds', creds], {}).cluster!.auth).toEqual({ credsFile: creds });
     expect(parseServeConfig([...CLUSTER, '--nats-tls'], {}).cluster!.auth).toEqual({ tls: {} });
     expect(parseServeConfig(CLUSTER, {}).cluster!.auth).toBeUndefined();
     // Only with --cluster: the environment's secrets of a single node are not read.
@@ -51,6 +53,8 @@ describe('NATS credentials from flags and environment', () => {
     expect(() => parse([...CLUSTER, '--nats-token-file', file('\nsecond line')])).toThrow(/first line is empty/);
     expect(() => parse([...CLUSTER, '--nats-tls-ca', '/nonexistent/ca.pem'])).toThrow(/--nats-tls-ca .*ENOENT/);
     expect(() => parse([...CLUSTER, '--nats-tls-cert', CA])).toThrow(/certificate and its key go together/);
+    expect(() => parse([...CLUSTER, '--nats-creds', '/nonexistent/n.creds'])).toThrow(/--nats-creds .*ENOENT/);
+    expect(() => parse([...CLUSTER, '--nats-creds', CA, '--nats-user', 'n'])).toThrow(/not several/);
     expect(() => parse([...CLUSTER, '--nats-user', 'n'], { TWINFLOW_NATS_TOKEN: 't' })).toThrow(/not several/);
     expect(() => parse([...CLUSTER, '--nats-nkey-file', file('SAAB…not a user seed')])).toThrow(/not a user seed/);
   });

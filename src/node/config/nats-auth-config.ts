@@ -8,6 +8,7 @@ export const NATS_AUTH_FLAGS = {
   'nats-password-file': { type: 'string' },
   'nats-token-file': { type: 'string' },
   'nats-nkey-file': { type: 'string' },
+  'nats-creds': { type: 'string' },
   'nats-tls': { type: 'boolean' },
   'nats-tls-ca': { type: 'string' },
   'nats-tls-cert': { type: 'string' },
@@ -22,6 +23,8 @@ export const NATS_AUTH_HELP = `
   --nats-password-file <file>       the user's password (the file's first line)
   --nats-token-file <file>          log in with a token (or env TWINFLOW_NATS_TOKEN)
   --nats-nkey-file <file>           log in with a user nkey: the file holds its seed (SU…)
+  --nats-creds <file>               log in with a credentials file (user JWT + seed, as nsc makes it;
+                                    servers in operator mode); read again at every reconnect
   --nats-tls                        refuse servers that do not speak TLS (implied by the next three)
   --nats-tls-ca <pem file>          trust these CAs for the servers' certificates (default: the system's)
   --nats-tls-cert <pem file>        client certificate, for servers that verify clients (with --nats-tls-key)
@@ -48,6 +51,8 @@ export function natsAuthFromFlags(values: Record<string, unknown>, env: NodeJS.P
   const token =
     tokenFile !== undefined ? firstLine('--nats-token-file', tokenFile) : envValue(env, 'TWINFLOW_NATS_TOKEN');
   const nkeySeed = nkeyFile === undefined ? undefined : firstLine('--nats-nkey-file', nkeyFile);
+  const credsFile = flag('nats-creds');
+  if (credsFile !== undefined) checkReadable('--nats-creds', credsFile);
   const tls: NatsTls = {
     ...readable('--nats-tls-ca', flag('nats-tls-ca'), 'caFile'),
     ...readable('--nats-tls-cert', flag('nats-tls-cert'), 'certFile'),
@@ -58,6 +63,7 @@ export function natsAuthFromFlags(values: Record<string, unknown>, env: NodeJS.P
     ...(user !== undefined && { user, password: password ?? '' }),
     ...(token !== undefined && { token }),
     ...(nkeySeed !== undefined && { nkeySeed }),
+    ...(credsFile !== undefined && { credsFile }),
     ...(wantTls && { tls }),
   };
   return Object.keys(auth).length === 0 ? undefined : auth;
@@ -83,8 +89,8 @@ function firstLine(flag: string, file: string): string {
   return line;
 }
 
-function readable<K extends keyof NatsTls>(flag: string, file: string | undefined, key: K): Partial<NatsTls> {
-  if (file === undefined) return {};
+/** A file the client reads at every connect: checked now, so a missing one fails the start naming its flag. */
+function checkReadable(flag: string, file: string): void {
   try {
     accessSync(file, constants.R_OK);
   } catch (err) {
@@ -92,5 +98,10 @@ function readable<K extends keyof NatsTls>(flag: string, file: string | undefine
       cause: err,
     });
   }
+}
+
+function readable<K extends keyof NatsTls>(flag: string, file: string | undefined, key: K): Partial<NatsTls> {
+  if (file === undefined) return {};
+  checkReadable(flag, file);
   return { [key]: file };
 }
