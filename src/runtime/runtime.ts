@@ -6,7 +6,6 @@ import { own } from '../actors/own.js';
 import { TwinError, toTwinError } from '../errors.js';
 import type { LaneEvent, LaneKind } from '../lanes/events.js';
 import type { ValueSpec } from '../model/lane-specs.js';
-import { MemoryStateStore } from '../store/memory-store.js';
 import type { HistoryPage } from '../store/state-store.js';
 import { JournalReads, type HistoryOptions, type ReadAtOptions } from './journal-reads.js';
 import { normalisePath, PathFilter, TwinPath } from '../topology/index.js';
@@ -14,13 +13,15 @@ import { commandAsEvent } from './recorded-command.js';
 import { EventNormaliser, type EventInput } from '../actors/event-input.js';
 import { checkPayload, DEFAULT_MAX_PAYLOAD_DEPTH } from '../store/plain-data.js';
 import { FilterLink } from './filter-link.js';
-import { OutputGate } from './output-gate.js';
+import { OutputListeners } from './output-listeners.js';
+import { IngestedListeners } from './ingested-listeners.js';
 import { Link } from './link.js';
-import { createLogger, ThrottledWarning } from '../logger.js';
-import { LocalShardHost, type ShardHost, type TwinSnapshot } from '../hosting/shard-host.js';
+import { createLogger } from '../logger.js';
+import type { ShardHost, TwinSnapshot } from '../hosting/shard-host.js';
+import { hostFor } from './runtime-host.js';
 import { WorkerShardHost } from '../hosting/worker-host.js';
-import { resolveModels } from './runtime-models.js';
 import { ClusterShardHost } from '../cluster/cluster-host.js';
+import { resolveModels } from './runtime-models.js';
 import {
   checkRuntimeOptions,
   DEFAULT_HELD_OUTPUTS,
@@ -62,17 +63,10 @@ export class Runtime {
   private readonly normaliser: EventNormaliser;
   private readonly journalReads: JournalReads;
   private readonly maxPayloadDepth: number;
-  private readonly outputListeners = new Set<(e: DerivedEvent) => void>();
-  /** Listeners of the whole twin space's outputs (see {@link onOutput}'s `space`). */
-  private readonly spaceListeners = new Set<(e: DerivedEvent) => void>();
   private readonly errorListeners = new Set<(e: TwinError, path: string) => void>();
-  /** Holds derived events until someone listens (see {@link onOutput}, {@link holdOutputs}). */
-  private readonly outputs: OutputGate;
-  /** Output listeners that threw (one line per 10 s: a listener bug would otherwise log every event). */
-  private readonly listenerFailures: ThrottledWarning;
-  private readonly ingestedListeners = new Set<(events: readonly TwinEvent[]) => void>();
-  /** Ingest calls awaiting commit while someone listens to onIngested, in call (arrival) order. */
-  private readonly ingestedQueue: { events: (TwinEvent | undefined)[]; done: boolean }[] = [];
+  /** Listeners of derived events, behind the gate that holds them until someone listens. */
+  private readonly outputs: OutputListeners;
+  private readonly ingested = new IngestedListeners();
   private closed = false;
   /** See {@link RuntimeOptions.maxLinkTwins}. */
   readonly maxLinkTwins: number;
@@ -83,58 +77,24 @@ export class Runtime {
     this.clock = options.clock ?? new RealClock();
     this.journal = options.journal === true;
     this.log = options.logger ?? createLogger();
-    const { models, shardKey, workers } = resolveModels(options);
-    this.catalog = new ModelCatalog(models, shardKey);
+    const resolved = resolveModels(options);
+    this.catalog = new ModelCatalog(resolved.models, resolved.shardKey);
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.normaliser = new EventNormaliser(() => this.clock.now(), this.maxPayloadDepth);
-    const maxHeld = options.heldOutputs ?? DEFAULT_HELD_OUTPUTS;
-    this.listenerFailures = new ThrottledWarning(this.log, 'output listener threw', 10_000, 'failures');
-    this.outputs = new OutputGate(
-      maxHeld,
-      this.log,
-      () => this.outputListeners.size > 0 || this.spaceListeners.size > 0,
-      (e, spaceOnly) => this.deliver(e, spaceOnly),
-    );
-    // Every derived event of every host (this thread, workers, cluster) goes through output().
-    const onOutput = (e: DerivedEvent): void => this.outputs.output(e, false);
-    const onTurnError = (e: TwinError, path: string): void => {
-      for (const l of this.errorListeners) l(e, path);
-    };
-    // The shard settings every in-process host takes (the worker host reads them from `options`).
-    const shard = {
-      catalog: this.catalog,
-      clock: this.clock,
-      log: this.log,
-      stepBudget: options.stepBudget,
-      dedupeWindow: options.dedupeWindow,
-      passivation: options.passivation,
-      journal: options.journal,
-      onOutput,
-      onTurnError,
-    };
-    if (options.cluster) {
-      // With workers, vshard v runs on worker v % count (docs/cluster.md).
-      this.host = new ClusterShardHost({
-        ...shard,
-        workers,
-        shardKey,
-        cluster: options.cluster,
-        advertise: options.cluster.advertise,
+    this.outputs = new OutputListeners(options.heldOutputs ?? DEFAULT_HELD_OUTPUTS, this.log);
+    // Every derived event of every host (this thread, workers, cluster) goes through the listeners' gate.
+    this.host = hostFor(
+      options,
+      resolved,
+      { catalog: this.catalog, clock: this.clock, log: this.log },
+      {
+        onOutput: (e) => this.outputs.output(e, false),
         onSpaceOutput: (e) => this.outputs.output(e, true),
-      });
-    } else if (workers) {
-      this.host = new WorkerShardHost(
-        { ...options, shardKey, workers },
-        this.catalog,
-        this.clock,
-        this.log,
-        onOutput,
-        onTurnError,
-      );
-    } else {
-      const store = options.store ?? new MemoryStateStore();
-      this.host = new LocalShardHost({ ...shard, store }, store);
-    }
+        onTurnError: (e, path) => {
+          for (const l of this.errorListeners) l(e, path);
+        },
+      },
+    );
     this.journalReads = new JournalReads(this.host, (path) => this.read(path));
   }
 
@@ -148,9 +108,7 @@ export class Runtime {
     const list = Array.isArray(input) ? (input as readonly EventInput[]) : [input as EventInput];
     const ticket = new Ticket(list.length);
     // Only with a listener (a recorder): otherwise the hot path pays one size check.
-    const seen =
-      this.ingestedListeners.size > 0 ? { events: new Array<TwinEvent | undefined>(list.length), done: false } : null;
-    if (seen) this.ingestedQueue.push(seen);
+    const seen = this.ingested.track(list.length);
     for (let i = 0; i < list.length; i++) {
       let event;
       try {
@@ -163,10 +121,10 @@ export class Runtime {
       this.host.submitEvent(event, ticket, i);
     }
     if (ticket.complete) {
-      if (seen) this.deliverIngested(seen, ticket.rejected);
+      if (seen) this.ingested.report(seen, ticket.rejected);
       return { accepted: 0, rejected: ticket.rejected };
     }
-    await this.committed(ticket, seen);
+    await this.ingested.committed(ticket, seen);
     return {
       accepted: list.length - ticket.rejected.length,
       rejected: ticket.rejected.sort((a, b) => a.index - b.index),
@@ -186,37 +144,7 @@ export class Runtime {
    * ```
    */
   onIngested(listener: (events: readonly TwinEvent[]) => void): () => void {
-    this.ingestedListeners.add(listener);
-    return () => this.ingestedListeners.delete(listener);
-  }
-
-  /** Awaits a call's commit, then reports what it accepted to `onIngested` listeners (when recording). */
-  private async committed(
-    ticket: Ticket,
-    seen: { events: (TwinEvent | undefined)[]; done: boolean } | null,
-  ): Promise<void> {
-    try {
-      await ticket.promise;
-    } catch (err) {
-      if (seen) this.deliverIngested(seen, null);
-      throw err;
-    }
-    if (seen) this.deliverIngested(seen, ticket.rejected);
-  }
-
-  /** `rejected` null: the whole call failed, nothing of it is delivered. */
-  private deliverIngested(
-    seen: { events: (TwinEvent | undefined)[]; done: boolean },
-    rejected: readonly { index: number }[] | null,
-  ): void {
-    if (rejected === null) seen.events.length = 0;
-    else for (const r of rejected) seen.events[r.index] = undefined;
-    seen.done = true;
-    // A later call can commit first (a different step); hold it until earlier calls are delivered.
-    while (this.ingestedQueue[0]?.done) {
-      const accepted = this.ingestedQueue.shift()!.events.filter((e): e is TwinEvent => e !== undefined);
-      if (accepted.length > 0) for (const l of this.ingestedListeners) l(accepted);
-    }
+    return this.ingested.add(listener);
   }
 
   /**
@@ -235,13 +163,11 @@ export class Runtime {
     const key = options.idempotencyKey;
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
       throw new TwinError('TWIN_QUERY_INVALID', 'an idempotency key is 1-256 printable ASCII characters');
-    const seen =
-      this.ingestedListeners.size > 0
-        ? { events: [commandAsEvent(target, lane, value, this.clock.now(), this.normaliser.nextId())], done: false }
-        : null;
-    if (seen) this.ingestedQueue.push(seen);
+    const seen = this.ingested.active
+      ? this.ingested.push([commandAsEvent(target, lane, value, this.clock.now(), this.normaliser.nextId())])
+      : null;
     this.host.submitCommand(target, lane, value, ticket, key);
-    await this.committed(ticket, seen);
+    await this.ingested.committed(ticket, seen);
     const failure = ticket.rejected[0];
     if (failure) throw failure.error;
   }
@@ -392,10 +318,7 @@ export class Runtime {
    * awaits between them.
    */
   onOutput(listener: (event: DerivedEvent) => void, options: { space?: boolean } = {}): () => void {
-    const listeners = options.space === true ? this.spaceListeners : this.outputListeners;
-    listeners.add(listener);
-    this.outputs.subscribed();
-    return () => listeners.delete(listener);
+    return this.outputs.subscribe(listener, options.space === true);
   }
 
   /**
@@ -423,31 +346,12 @@ export class Runtime {
 
   /** Derived events held now for listeners to come (see {@link holdOutputs}). */
   get outputsHeld(): number {
-    return this.outputs.size;
+    return this.outputs.held;
   }
 
   /** Derived events dropped (oldest first) because more than `heldOutputs` were held at once. */
   get outputsHeldDropped(): number {
     return this.outputs.dropped;
-  }
-
-  /** One listener that throws neither stops the others nor the commit that emitted the event. */
-  private deliver(event: DerivedEvent, spaceOnly: boolean): void {
-    if (!spaceOnly)
-      for (const l of this.outputListeners) {
-        try {
-          l(event);
-        } catch (err) {
-          this.listenerFailures.note({ err, type: event.type });
-        }
-      }
-    for (const l of this.spaceListeners) {
-      try {
-        l(event);
-      } catch (err) {
-        this.listenerFailures.note({ err, type: event.type });
-      }
-    }
   }
 
   /** Calls `listener` when a handler throws (the turn was rolled back). */
