@@ -104,7 +104,9 @@ function checkJoin(m: Record<string, unknown>): void {
   const { parent, lane, child, e } = m;
   if (typeof parent !== 'string' || typeof lane !== 'string' || typeof child !== 'string')
     throw invalid('a join message carries "parent", "lane" and "child" strings');
-  if (e !== undefined && typeof e !== 'number') throw invalid('a join message\'s "e" is a number');
+  // The epoch goes into the vshard's join fence and from there into its state log: only what a lease revision can be.
+  if (e !== undefined && !(Number.isSafeInteger(e) && (e as number) >= 0))
+    throw invalid('a join message\'s "e" is a non-negative integer (a lease revision)');
   if (normaliser.path(parent) !== parent || normaliser.path(child) !== child || !isUnder(child, parent))
     throw invalid(`a join message of ${child} for ${parent}: canonical paths, the child under its parent`);
 }

@@ -22,12 +22,14 @@ export class JoinEpochs {
   version = 0;
 
   constructor(entries: Iterable<readonly [number, number]> = []) {
-    for (const [vshard, epoch] of entries) this.max.set(vshard, Math.max(epoch, this.max.get(vshard) ?? 0));
+    for (const [vshard, epoch] of entries)
+      if (isEpoch(vshard) && isEpoch(epoch)) this.max.set(vshard, Math.max(epoch, this.max.get(vshard) ?? 0));
   }
 
   /** Whether a join from `vshard` under `epoch` may apply; a newer epoch is remembered. No epoch: always (older senders). */
   admit(vshard: number, epoch: number | undefined): boolean {
     if (epoch === undefined) return true;
+    if (!isEpoch(epoch)) return false; // never into the fence (and so never into the state log)
     const known = this.max.get(vshard) ?? 0;
     if (epoch < known) return false;
     if (epoch > known) {
@@ -45,4 +47,9 @@ export class JoinEpochs {
   static fold(into: Map<number, number>, entries: readonly (readonly [number, number])[] | undefined): void {
     for (const [vshard, epoch] of entries ?? []) into.set(vshard, Math.max(epoch, into.get(vshard) ?? 0));
   }
+}
+
+/** What a vshard number or a lease revision can be. */
+function isEpoch(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
 }

@@ -1,5 +1,34 @@
-import { unpack } from 'msgpackr';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { Packr, Unpackr, unpack } from 'msgpackr';
 import type { StateWrite } from '../store/state-store.js';
+
+/**
+ * The header a node's state-log messages carry, naming their codec. `2`: records for plain
+ * objects and msgpack maps for Maps (`Packr({ useRecords: true })`, read with
+ * `mapsAsObjects: false`), so every value a lane may hold comes back as it was: a Map with
+ * number or object keys, a Date, bytes. Messages without it were written by builds before
+ * it (plain msgpack, where a Map came back as an object, and one with object keys did not
+ * decode at all), or by another client of the account.
+ */
+export const LOG_CODEC_HEADER = 'Twinflow-Log-Codec';
+const CODEC = '2';
+const packr = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: true });
+const unpackr = new Unpackr({ mapsAsObjects: false, moreTypes: true });
+
+/** The bytes of a node's state-log message (with {@link LOG_CODEC_HEADER} set to its codec). */
+export function encodeLogEntry(entry: LogEntry | readonly StateWrite[] | StateWrite): Uint8Array {
+  return packr.pack(entry);
+}
+
+/** The header value a node's state-log messages carry. */
+export function logCodec(): string {
+  return CODEC;
+}
+
+/** True when a state-log message says a node of this codec wrote it. */
+export function isNodeMessage(header: MsgHdrs | undefined): boolean {
+  return header?.get(LOG_CODEC_HEADER) === CODEC;
+}
 
 /**
  * One message of a vshard's state log: a commit's writes (`c`), a snapshot's (`s`, the
@@ -28,10 +57,10 @@ export interface LogEntry {
  * junk loaded as a twin), and `cluster status` with it. Every reader goes through here and
  * skips what it refuses: the state of the vshard is what its owners wrote.
  */
-export function readLogEntry(data: Uint8Array): LogEntry | null {
+export function readLogEntry(data: Uint8Array, header?: MsgHdrs): LogEntry | null {
   let entry: unknown;
   try {
-    entry = unpack(data);
+    entry = isNodeMessage(header) ? unpackr.unpack(data) : unpack(data);
   } catch {
     return null;
   }
@@ -39,9 +68,12 @@ export function readLogEntry(data: Uint8Array): LogEntry | null {
   const { k, e, w, ops, end, j } = entry as Partial<Record<keyof LogEntry, unknown>>;
   if (k !== 'c' && k !== 's' && k !== 'o') return null;
   if (!isCount(e) || !isCount(w) || typeof end !== 'boolean' || !Array.isArray(ops)) return null;
-  if (j !== undefined && !(Array.isArray(j) && j.every(isEpochPair))) return null;
+  if (j !== undefined && !Array.isArray(j)) return null;
   for (let i = 0; i < ops.length; i++) if (!isLoggedWrite(ops[i])) return null;
-  return entry as LogEntry;
+  // A join fence pair that is no (vshard, epoch) is dropped, not the whole entry with its writes.
+  return j === undefined || j.every(isEpochPair)
+    ? (entry as LogEntry)
+    : { ...(entry as LogEntry), j: j.filter(isEpochPair) };
 }
 
 function isCount(n: unknown): n is number {

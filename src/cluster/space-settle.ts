@@ -61,5 +61,5 @@ async function inputHeads(jsm: JetStreamManager, names: SpaceNames, count: numbe
  */
 async function watermark(jsm: JetStreamManager, names: SpaceNames, vshard: number): Promise<number> {
   const last = await lastOf(jsm, names.stateStream, names.state(vshard));
-  return last === null ? 0 : (readLogEntry(last.data)?.w ?? 0);
+  return last === null ? 0 : (readLogEntry(last.data, last.header)?.w ?? 0);
 }

@@ -205,7 +205,7 @@ async function readVshard(
     lastOf(jsm, names.stateStream, names.state(vshard)),
   ]);
   // A last message no node wrote (see readLogEntry) tells nothing: no epoch, watermark 0.
-  const entry = state === null ? undefined : (readLogEntry(state.data) ?? undefined);
+  const entry = state === null ? undefined : (readLogEntry(state.data, state.header) ?? undefined);
   const watermark = entry?.w ?? 0;
   // A snapshot after a handoff (or every SNAPSHOT_EVERY commits) purges the input up to the
   // watermark, so an emptied subject reports no message although input arrived and applied.

@@ -1,9 +1,16 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { pack } from 'msgpackr';
+import { headers } from '@nats-io/transport-node';
 import { TwinError } from '../errors.js';
 import type { StateWrite } from '../store/state-store.js';
 import { JoinEpochs } from './join-epochs.js';
-import { readLogEntry, type LogEntry } from './log-entries.js';
+import {
+  encodeLogEntry,
+  isNodeMessage,
+  LOG_CODEC_HEADER,
+  logCodec,
+  readLogEntry,
+  type LogEntry,
+} from './log-entries.js';
 import type { SpaceNames } from './space-names.js';
 
 /** What a new owner restores: the vshard's writes, folded in order, and where the log and input stand. */
@@ -48,7 +55,7 @@ export class StateLog {
       });
     if (last === null) return null;
     // A last message no node wrote has no epoch: -1 matches no local copy's mark, so the log is read.
-    return { seq: last.seq, epoch: readLogEntry(last.data)?.e ?? -1 };
+    return { seq: last.seq, epoch: readLogEntry(last.data, last.header)?.e ?? -1 };
   }
 
   /** Identifies the state stream itself: a space deleted and made again starts its sequences over. */
@@ -89,8 +96,15 @@ export class StateLog {
           `state log of vshard ${vshard} stopped at ${seq} of ${last.seq}`,
         );
       seq = m.seq;
-      const entry = readLogEntry(m.data);
+      const entry = readLogEntry(m.data, m.header);
       if (entry === null) {
+        // A node's own message that does not read back is state this restore would lose:
+        // stop loudly (the vshard stays unowned here) rather than go on without it.
+        if (isNodeMessage(m.header))
+          throw new TwinError(
+            'TWIN_CLUSTER_UNAVAILABLE',
+            `state log of vshard ${vshard}: message ${m.seq}, written by a node, does not read back; the vshard is not restored`,
+          );
         unreadable++; // another client's message: the owner's next append after it failed and claimed again
         continue;
       }
@@ -145,8 +159,11 @@ export class StateLog {
       const j = end && joinEpochs !== undefined && joinEpochs.length > 0 ? joinEpochs : undefined;
       const entry: LogEntry = { k: kind, e: epoch, w: watermark, ops: parts[i]!, end, ...(j && { j }) };
       try {
-        const ack = await this.js.publish(this.names.state(vshard), pack(entry), {
+        const hdrs = headers();
+        hdrs.set(LOG_CODEC_HEADER, logCodec());
+        const ack = await this.js.publish(this.names.state(vshard), encodeLogEntry(entry), {
           expect: { lastSubjectSequence: seq },
+          headers: hdrs,
         });
         seq = ack.seq;
         if (i === 0) first = seq;
@@ -173,11 +190,11 @@ export class StateLog {
 /** The writes cut into parts that each encode under {@link MAX_MESSAGE_BYTES} (at least one part). */
 function split(ops: readonly StateWrite[]): StateWrite[][] {
   // Most commits are small: one estimate of the whole, and only a large one is measured op by op.
-  if (ops.length < 64 && pack(ops).length <= MAX_MESSAGE_BYTES) return [ops as StateWrite[]];
+  if (ops.length < 64 && encodeLogEntry(ops).length <= MAX_MESSAGE_BYTES) return [ops as StateWrite[]];
   const parts: StateWrite[][] = [[]];
   let size = 0;
   for (const op of ops) {
-    const bytes = pack(op).length;
+    const bytes = encodeLogEntry(op).length;
     if (size + bytes > MAX_MESSAGE_BYTES && parts[parts.length - 1]!.length > 0) {
       parts.push([]);
       size = 0;

@@ -1,4 +1,5 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/transport-node';
 
 /** Reads in flight at once (each a message get of ~0.3 ms). */
 const CONCURRENCY = 32;
@@ -8,10 +9,10 @@ export async function lastOf(
   jsm: JetStreamManager,
   stream: string,
   subject: string,
-): Promise<{ seq: number; data: Uint8Array } | null> {
+): Promise<{ seq: number; data: Uint8Array; header: MsgHdrs | undefined } | null> {
   try {
     const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-    return m === null ? null : { seq: m.seq, data: m.data };
+    return m === null ? null : { seq: m.seq, data: m.data, header: m.header };
   } catch (err) {
     if (/no message found|not found/i.test((err as Error).message)) return null;
     throw err;

@@ -207,13 +207,12 @@ describe.skipIf(!hasNatsServer)('failover of a twin space on 3 nodes (serve --cl
     await new Promise((r) => setTimeout(r, 1_000));
     await load.stop();
     await expectAppliedOnce(nodes[0]!, load.acked);
-    // What an operator sees of it: every node made its vshards' input consumers again (the
-    // stream's leader went), and nothing was refused for good.
-    for (const n of nodes) {
-      const m = await clusterMetrics(n.url);
-      expect(m['twinflow_cluster_input_consumer_restarts_total']).toBeGreaterThan(0);
-      expect(m['twinflow_cluster_input_not_applied_total{reason="refused"}']).toBe(0);
-    }
+    // What an operator sees of it: input consumers made again (those the killed server held;
+    // a node whose consumers lived on the other servers may have none), nothing refused for good.
+    const metrics = await Promise.all(nodes.map((n) => clusterMetrics(n.url)));
+    const restarts = metrics.reduce((sum, m) => sum + m['twinflow_cluster_input_consumer_restarts_total']!, 0);
+    expect(restarts).toBeGreaterThan(0);
+    for (const m of metrics) expect(m['twinflow_cluster_input_not_applied_total{reason="refused"}']).toBe(0);
   }, 120_000);
 
   it('a node joins and one leaves under load: vshards rebalance, nothing is lost or applied twice', async () => {

@@ -120,6 +120,46 @@ describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
     }
   }, 60_000);
 
+  it('restores every value a lane may hold as it was written; a node message that does not read back stops the restore', async () => {
+    const nats = await natsCluster(1);
+    const link = await openLink(nats.urls());
+    try {
+      const log = new StateLog(link.js, link.jsm, link.names);
+      const store = new ChangelogStore(log, link.jsm, link.names, vshardOf, () => true);
+      await store.open(1, 1);
+      const values = {
+        byName: new Map([['a', 1]]),
+        byNumber: new Map([[7, 'seven']]),
+        byObject: new Map<unknown, number>([[{ k: 1 }, 2]]),
+        at: new Date(1_700_000_000_000),
+        raw: Uint8Array.from([1, 2, 3]),
+        plain: { nested: [1, { x: 'y' }] },
+      };
+      await store.write([{ op: 'record', path: A, values, created: true }]);
+      // Through the log, as a new owner reads it (before: the Maps came back as objects, and
+      // one with object keys did not decode at all).
+      const restored = (await log.restore(1)).ops.find((w) => w.op === 'record' && w.path === A);
+      expect(restored).toMatchObject({ values });
+      const back = (restored as { values: typeof values }).values;
+      expect(back.byNumber).toBeInstanceOf(Map);
+      expect([...back.byObject.keys()]).toEqual([{ k: 1 }]);
+      expect(back.at).toBeInstanceOf(Date);
+
+      // Bytes under a node's codec header that do not read back: the restore stops, loudly,
+      // rather than go on without a commit a node wrote. Without the header they are skipped.
+      const { headers } = await import('@nats-io/transport-node');
+      const { LOG_CODEC_HEADER, logCodec } = await import('../../src/cluster/log-entries.js');
+      await link.js.publish(link.names.state(2), new Uint8Array([0xc1]));
+      expect((await log.restore(2)).unreadable).toBe(1);
+      const marked = headers();
+      marked.set(LOG_CODEC_HEADER, logCodec());
+      await link.js.publish(link.names.state(2), new Uint8Array([0xc1]), { headers: marked });
+      await expect(log.restore(2)).rejects.toMatchObject({ code: 'TWIN_CLUSTER_UNAVAILABLE' });
+    } finally {
+      await link.close();
+    }
+  }, 60_000);
+
   it('lists the live members without making a consumer', async () => {
     const nats = await natsCluster(1);
     const link = await openLink(nats.urls());

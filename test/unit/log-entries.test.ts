@@ -6,15 +6,42 @@
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { readLogEntry, type LogEntry } from '../../src/cluster/log-entries.js';
+import { headers } from '@nats-io/transport-node';
+import {
+  encodeLogEntry,
+  LOG_CODEC_HEADER,
+  logCodec,
+  readLogEntry,
+  type LogEntry,
+} from '../../src/cluster/log-entries.js';
 import type { StateWrite } from '../../src/store/state-store.js';
 
 const path = fc.constantFrom('/a', '/a/b', '/org/o/site/s');
+/** What a lane may hold besides JSON: Maps (any keys), Dates, bytes, nested in plain objects. */
+const laneValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.date({ noInvalidDate: true }),
+  fc.uint8Array({ maxLength: 8 }),
+  fc
+    .array(
+      fc.tuple(fc.oneof(fc.string(), fc.integer(), fc.record({ k: fc.integer() })), fc.jsonValue({ maxDepth: 1 })),
+      {
+        maxLength: 4,
+      },
+    )
+    .map((pairs) => new Map<unknown, unknown>(pairs)),
+);
+/** The header a node's messages carry. */
+const NODE = (() => {
+  const h = headers();
+  h.set(LOG_CODEC_HEADER, logCodec());
+  return h;
+})();
 const write: fc.Arbitrary<StateWrite> = fc.oneof(
   fc.record({
     op: fc.constant('record' as const),
     path,
-    values: fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 })),
+    values: fc.dictionary(fc.string({ maxLength: 6 }), laneValue),
   }),
   fc.record({ op: fc.constant('put' as const), path, lane: fc.string(), key: fc.string(), value: fc.jsonValue() }),
   fc.record({ op: fc.constant('del' as const), path, lane: fc.string() }, { requiredKeys: ['op', 'path', 'lane'] }),
@@ -34,12 +61,23 @@ const entry: fc.Arbitrary<LogEntry> = fc.record(
 );
 
 describe('readLogEntry', () => {
-  it('reads every entry a node writes as it was written', () => {
+  it('reads every entry a node writes as it was written: Maps with any keys, Dates and bytes too', () => {
     fc.assert(
       fc.property(entry, (e) => {
-        expect(readLogEntry(pack(e))).toEqual(e);
+        expect(readLogEntry(encodeLogEntry(e), NODE)).toEqual(e);
       }),
     );
+  });
+
+  it('reads messages of builds before the codec header (plain msgpack) as they read them', () => {
+    const plain = {
+      k: 'c' as const,
+      e: 1,
+      w: 2,
+      ops: [{ op: 'record' as const, path: '/a', values: { t: 1 } }],
+      end: true,
+    };
+    expect(readLogEntry(pack(plain))).toEqual(plain);
   });
 
   it('never throws, and what it accepts has the shape a restore relies on', () => {
@@ -53,8 +91,8 @@ describe('readLogEntry', () => {
       ),
     );
     fc.assert(
-      fc.property(junk, (bytes) => {
-        const e = readLogEntry(bytes);
+      fc.property(junk, fc.boolean(), (bytes, marked) => {
+        const e = readLogEntry(bytes, marked ? NODE : undefined);
         if (e === null) return;
         expect(['c', 's', 'o']).toContain(e.k);
         expect(Number.isSafeInteger(e.e) && e.e >= 0 && Number.isSafeInteger(e.w) && e.w >= 0).toBe(true);
@@ -72,7 +110,9 @@ describe('readLogEntry', () => {
     expect(readLogEntry(pack({ ...ok, ops: [{ op: 'journal', path: '/a', entry: {} }] }))).toBeNull();
     expect(readLogEntry(pack({ ...ok, ops: [{ op: 'record', path: '/a', values: [1] }] }))).toBeNull();
     expect(readLogEntry(pack({ ...ok, e: -1 }))).toBeNull();
-    expect(readLogEntry(pack({ ...ok, j: [[1]] }))).toBeNull();
+    // A fence pair that is no (vshard, epoch) is dropped, the entry and its writes kept.
+    expect(readLogEntry(pack({ ...ok, j: [[1], [2, 3], [4, 1.5], [5, Infinity]] }))).toEqual({ ...ok, j: [[2, 3]] });
+    expect(readLogEntry(pack({ ...ok, j: 'x' }))).toBeNull();
     expect(readLogEntry(pack(ok))).toEqual(ok);
   });
 });
