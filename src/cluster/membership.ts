@@ -133,7 +133,8 @@ export class Membership {
 
 /**
  * The node of a membership entry, or undefined for an entry that is no node's own: not
- * JSON, no string `id`, a `startedAt` that is no number, or a key other than `n.<id>`. A
+ * JSON, no string `id`, no `startedAt` a Date can hold, `http`/`warp` that are no strings, a
+ * `format` that is no integer, or a key other than `n.<id>`. A
  * stray value would put a node into the view that takes no vshard, and its share would
  * go unowned.
  */
@@ -141,7 +142,15 @@ export function memberOf(entry: KvEntry): MemberInfo | undefined {
   const info = json(entry) as Partial<MemberInfo> | null | undefined;
   if (info === null || typeof info !== 'object' || typeof info.id !== 'string' || info.id.length === 0)
     return undefined;
-  if (info.startedAt !== undefined && typeof info.startedAt !== 'number') return undefined;
+  // What `cluster status` prints of it must print: a start time a Date holds, URLs as strings.
+  const started = info.startedAt;
+  if (typeof started !== 'number' || !Number.isFinite(started) || Math.abs(started) > 8.64e15) return undefined;
+  if (
+    (info.http !== undefined && typeof info.http !== 'string') ||
+    (info.warp !== undefined && typeof info.warp !== 'string')
+  )
+    return undefined;
+  if (info.format !== undefined && !Number.isSafeInteger(info.format)) return undefined;
   return entry.key === `n.${info.id}` ? (info as MemberInfo) : undefined;
 }
 

@@ -62,8 +62,10 @@ export function checkNatsAuth(auth: NatsAuth | undefined, servers: readonly stri
     throw new TwinError('TWIN_CONFIG_INVALID', `cluster: ${what}`);
   };
   for (const server of servers)
-    if (/^[a-z]+:\/\/[^/]*@/i.test(server))
-      bad('a NATS server URL holds credentials; give them as --nats-user / --nats-token-file / --nats-nkey-file');
+    if (/^(?:[a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i.test(server))
+      bad(
+        'a NATS server URL holds credentials; give them as --nats-user, --nats-token-file, --nats-nkey-file or --nats-creds',
+      );
   if (auth === undefined) return;
   const ways = [auth.user, auth.token, auth.nkeySeed, auth.credsFile].filter((w) => w !== undefined);
   if (ways.length > 1)

@@ -197,8 +197,14 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
       this.samples = (raw as [number, number][]).slice(); // written before open windows moved into the record
     } else if (raw !== null && typeof raw === 'object') {
       const record = raw as WindowRecord;
-      if (record.samples) this.samples = record.samples.slice();
+      // Kept within the bound from the start (a record of an older build, or a bound lowered
+      // since): the next sample would otherwise report the excess as dropped by a flood.
       if (typeof record.before === 'number') this.before = record.before;
+      if (record.samples) {
+        const over = record.samples.length - this.options.maxSamples;
+        if (over > 0 && this.options.timeWeighted) this.before = record.samples[over - 1]![1];
+        this.samples = record.samples.slice(Math.max(0, over));
+      }
       for (const w of record.open ?? []) merged.set(this.shape.kind === 'sliding' ? 'current' : String(w.start), w);
     }
     if (merged.size === 0) return;

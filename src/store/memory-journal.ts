@@ -57,8 +57,14 @@ export class MemoryJournal {
     const { entries, head, base } = j;
     const inRange = (e: JournalEntry): boolean => e.time >= query.from && e.time <= query.to;
     if (query.countOnly) {
+      // From the newest back (a past-state read counts what lies after its time), no further
+      // than the limit: times only grow, so an entry before `from` ends the count.
       let count = 0;
-      for (let i = head; i < entries.length && count < query.limit; i++) if (inRange(entries[i]!)) count++;
+      for (let i = entries.length - 1; i >= head && count < query.limit; i--) {
+        const e = entries[i]!;
+        if (e.time < query.from) break;
+        if (e.time <= query.to) count++;
+      }
       return { entries: [], next: null, count };
     }
     const step = query.newestFirst ? -1 : 1;

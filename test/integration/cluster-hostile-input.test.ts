@@ -142,6 +142,9 @@ describe('decodeInput: each event of a batch checked once, as the fronts check e
     expect(decodeInput(encodeInput(join))).toEqual(join);
     expect(() => decodeInput(pack({ ...join, child: null }))).toThrow(TwinError);
     expect(() => decodeInput(pack({ ...join, child: '/elsewhere/c' }))).toThrow(TwinError);
+    // An epoch is a lease revision: anything else would enter the join fence and the state log.
+    for (const e of [1.5, -1, Infinity, NaN, 2 ** 60, '3'])
+      expect(() => decodeInput(pack({ ...join, e })), String(e)).toThrow(TwinError);
   });
 });
 

@@ -11,6 +11,7 @@ import { Kvm } from '@nats-io/kv';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/index.js';
 import { readSpaceStatus } from '../../src/cluster/space-status.js';
+import { statusTable } from '../../src/cli/cluster-cli.js';
 import { hasNatsServer, natsCluster } from '../support/nats.js';
 import { richValueNode, untilBothOwnAll } from '../support/cluster-pair.js';
 import { pollUntil } from '../support/poll.js';
@@ -40,6 +41,10 @@ describe.skipIf(!hasNatsServer)('lease entries that name no node', () => {
     await members.put('n.ghost', JSON.stringify({ id: 'phantom', startedAt: 0 })); // names another node
     await members.put('n.blank', 'null');
     await members.put('stray', JSON.stringify({ id: 'stray', startedAt: 0 }));
+    // Own keys, but nothing `cluster status` could print: no start time, one no Date holds, a URL that is a number.
+    await members.put('n.x', JSON.stringify({ id: 'x' }));
+    await members.put('n.y', JSON.stringify({ id: 'y', startedAt: 1e20 }));
+    await members.put('n.z', JSON.stringify({ id: 'z', startedAt: 1, http: 5 }));
     await nc.close();
 
     const c = node('c');
@@ -71,6 +76,7 @@ describe.skipIf(!hasNatsServer)('lease entries that name no node', () => {
     // `cluster status` reads the same buckets through the same rules (it threw on the first such entry).
     const status = await readSpaceStatus({ servers, vshards: VSHARDS });
     expect(status.nodes.map((n) => n.id)).toEqual(['a', 'b', 'c']);
+    expect(statusTable(status)).toMatch(/3 live node\(s\)/); // the table prints (it threw on such an entry)
     expect(status.unowned).toEqual([]);
     expect(status.vshards.every((v) => v.owner !== undefined && 'abc'.includes(v.owner))).toBe(true);
   }, 90_000);

@@ -140,7 +140,7 @@ describe.skipIf(!hasNatsServer)('a vshard state log on a nats-server', () => {
       // one with object keys did not decode at all).
       const restored = (await log.restore(1)).ops.find((w) => w.op === 'record' && w.path === A);
       expect(restored).toMatchObject({ values });
-      const back = (restored as { values: typeof values }).values;
+      const back = (restored as unknown as { values: typeof values }).values;
       expect(back.byNumber).toBeInstanceOf(Map);
       expect([...back.byObject.keys()]).toEqual([{ k: 1 }]);
       expect(back.at).toBeInstanceOf(Date);

@@ -47,6 +47,7 @@ describe('NATS credentials from flags and environment', () => {
     const parse = (args: string[], env: NodeJS.ProcessEnv = {}): unknown => parseServeConfig(args, env);
     expect(() => parse(['--nats-user', 'n'])).toThrow(/--nats-user needs --cluster/);
     expect(() => parse([...CLUSTER, '--nats-password-file', file('x')])).toThrow(/needs --nats-user/);
+    expect(() => parse(CLUSTER, { TWINFLOW_NATS_PASSWORD: 'pw' })).toThrow(/TWINFLOW_NATS_PASSWORD needs --nats-user/);
     expect(() => parse([...CLUSTER, '--nats-token-file', '/nonexistent/t'])).toThrow(
       /--nats-token-file \/nonexistent\/t: ENOENT/,
     );
@@ -62,6 +63,7 @@ describe('NATS credentials from flags and environment', () => {
   it('refuses credentials written into a server URL (nats.js would ignore them; logs and ps would show them)', () => {
     expect(() => resolveClusterOptions({ servers: ['nats://u:p@127.0.0.1:4222'] })).toThrow(/URL holds credentials/);
     expect(() => resolveClusterOptions({ servers: ['tls://token@host:4222'] })).toThrow(/URL holds credentials/);
+    expect(() => resolveClusterOptions({ servers: ['u:p@127.0.0.1:4222'] })).toThrow(/URL holds credentials/);
     expect(() => checkNatsAuth(undefined, ['nats://127.0.0.1:4222', 'host:4222'])).not.toThrow();
   });
 });

@@ -7,7 +7,14 @@
  */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_SLIDING_SAMPLES, defineTwin, value, window, type WindowResult } from '../../src/index.js';
+import {
+  DEFAULT_MAX_SLIDING_SAMPLES,
+  defineTwin,
+  MemoryStateStore,
+  value,
+  window,
+  type WindowResult,
+} from '../../src/index.js';
 import { simulatedRuntime } from '../support/runtime.js';
 
 const HOUR = 3_600_000;
@@ -68,6 +75,20 @@ describe('a sliding window past its maxSamples', () => {
     // Value 10 (the newest dropped) is taken as held from the window's start until the 11 came.
     expect(w.timeAvg).toBeGreaterThan(10);
     expect(w.timeAvg).toBeLessThan(DEFAULT_MAX_SLIDING_SAMPLES);
+  });
+
+  it('restores within the bound: a record with more samples (an older build, a bound lowered since) is trimmed, not reported', async () => {
+    const store = new MemoryStateStore();
+    const first = simulatedRuntime({ models: [meter(100)], store });
+    await feed(first.rt, first.clock, 50);
+    await first.rt.close();
+    const lines: { msg: string; dropped?: number }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const { rt, clock } = simulatedRuntime({ models: [meter(10)], store, logger, start: first.clock.now() });
+    await feed(rt, clock, 1); // value 1 after 1…50: the window holds 42…50 and 1
+    expect(await rt.get('/m/1', 'hour')).toMatchObject({ count: 10, min: 1, max: 50 });
+    const said = lines.filter((l) => l.msg.startsWith('sliding window past its maxSamples'));
+    expect(said.map((l) => l.dropped)).toEqual([1]); // the new sample's drop, not the 40 trimmed at restore
   });
 
   it('refuses a maxSamples out of range or on a window that keeps no samples', () => {

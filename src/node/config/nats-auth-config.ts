@@ -44,6 +44,8 @@ export function natsAuthFromFlags(values: Record<string, unknown>, env: NodeJS.P
   const tokenFile = flag('nats-token-file');
   const nkeyFile = flag('nats-nkey-file');
   if (passwordFile !== undefined && user === undefined) throw new Error('--nats-password-file needs --nats-user');
+  if (user === undefined && envValue(env, 'TWINFLOW_NATS_PASSWORD') !== undefined)
+    throw new Error('TWINFLOW_NATS_PASSWORD needs --nats-user (a password alone logs in as nobody)');
   const password =
     passwordFile !== undefined
       ? firstLine('--nats-password-file', passwordFile)

@@ -78,7 +78,12 @@ export class Outputs {
   stats(): Record<string, SinkStats> {
     const out: Record<string, SinkStats> = {};
     const unheard = this.rt.outputsHeldDropped;
-    for (const q of this.queues) out[q.sink.name] = { ...q.stats, dropped: q.stats.dropped + unheard };
+    for (const q of this.queues) {
+      // Two webhooks that differ only in what their shown URL hides (a token) keep a count each.
+      let name = q.sink.name;
+      for (let n = 2; name in out; n++) name = `${q.sink.name} (${n})`;
+      out[name] = { ...q.stats, dropped: q.stats.dropped + unheard };
+    }
     return out;
   }
 

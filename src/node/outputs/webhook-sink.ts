@@ -28,18 +28,22 @@ export interface WebhookConfig {
  */
 export function webhookSink(config: WebhookConfig): Sink {
   const mode = config.mode ?? 'structured';
+  const { url, authorization } = withoutUserInfo(config.url);
   return {
     name: `webhook ${shownUrl(config.url)}`, // the name is logged and a metrics label: no secrets
     async deliver(event: DerivedEvent) {
       const ce = new CloudEvent({ ...outgoingEvent(event) } as Record<string, unknown>);
       const message = mode === 'binary' ? HTTP.binary(ce) : HTTP.structured(ce);
-      const headers: Record<string, string> = { ...config.headers };
+      const headers: Record<string, string> = {
+        ...(authorization !== undefined && { authorization }),
+        ...config.headers,
+      };
       for (const [k, v] of Object.entries(message.headers)) {
         if (v === undefined) continue;
         // The SDK writes `ce-*` values as they are: a non-ASCII subject went out raw, or fetch threw.
         headers[k] = k.startsWith('ce-') ? percentEncoded(String(v), HEADER_KEPT) : String(v);
       }
-      const res = await fetch(config.url, {
+      const res = await fetch(url, {
         method: 'POST',
         headers,
         body: message.body as string,
@@ -52,6 +56,26 @@ export function webhookSink(config: WebhookConfig): Sink {
       throw new PermanentSinkError(text);
     },
   };
+}
+
+/**
+ * A webhook URL with a user and password in it (`https://user:pass@host/hook`) as fetch can
+ * call it: the URL without them, and the HTTP Basic authorization they stand for. fetch
+ * refuses such a URL outright, with the URL and its password in the error, which then went
+ * to the log and the dead letters: such a webhook never delivered and leaked its secret.
+ */
+function withoutUserInfo(raw: string): { url: string; authorization?: string } {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return { url: raw };
+  }
+  if (u.username === '' && u.password === '') return { url: raw };
+  const basic = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), authorization: `Basic ${Buffer.from(basic).toString('base64')}` };
 }
 
 /** Bytes of a webhook's answer read (and thrown away) so its connection can be reused; past them it is cut. */
@@ -95,7 +119,10 @@ export function parseWebhook(text: string): WebhookConfig {
   try {
     new URL(url);
   } catch {
-    throw new Error(`--webhook needs an absolute URL, got ${JSON.stringify(text)}`);
+    // Not the text itself: it may hold a password or a token.
+    throw new Error(
+      `--webhook needs an absolute URL (mode:url or url), got ${text.length} characters that do not parse as one`,
+    );
   }
   return m ? { url, mode: m[1] as 'binary' | 'structured' } : { url };
 }
