@@ -123,7 +123,7 @@ describe.skipIf(!hasNatsServer)(
         );
       await settled();
       // The other account's messages never reached the space: no node skipped one.
-    expect([...a.log(), ...b.log()].join('\n')).not.toMatch(/no node wrote/);
+      expect([...a.log(), ...b.log()].join('\n')).not.toMatch(/no node wrote/);
     }, 120_000);
 
     it('a node whose login or TLS check fails stops at start and says why; so does status', async () => {
