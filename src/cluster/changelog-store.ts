@@ -10,6 +10,8 @@ import type { CacheMark, VshardCache } from './vshard-cache.js';
 
 /** Log messages of a vshard after which the next commit is followed by a snapshot and a purge. */
 const SNAPSHOT_EVERY = 1_000;
+/** How often the heads of the owned vshards' logs are checked for a message no node wrote (see checkHeads). */
+const HEAD_CHECK_MS = 10_000;
 
 /** What this store knows of a vshard it owns. */
 interface OwnedVshard {
@@ -66,7 +68,29 @@ export class ChangelogStore implements StateStore {
     private readonly gate: (vshard: number, epoch: number) => boolean,
     /** The node's local copy (`--data` with `--cluster`), reused when provably current. */
     private readonly cache?: VshardCache,
-  ) {}
+  ) {
+    this.headTimer = setInterval(() => void this.checkHeads(), HEAD_CHECK_MS);
+    this.headTimer.unref();
+  }
+
+  private readonly headTimer: NodeJS.Timeout;
+
+  /**
+   * A message no node wrote at the head of an owned vshard's log (another client of the
+   * account published there) hides the watermark from `cluster status` and `GET /settled`
+   * until the owner's next commit claims the log again, and an idle vshard has none. So the
+   * owner looks: a commit without writes after such a head fails (the log moved under its
+   * compare-and-set), and the vshard restarts from its log and claims it, as after any
+   * failed commit.
+   */
+  private async checkHeads(): Promise<void> {
+    for (const [vshard, owned] of [...this.owned]) {
+      if (owned.closing || this.broken.has(vshard)) continue;
+      const head = await this.log.head(vshard).catch(() => undefined);
+      if (head?.epoch !== -1 || head.seq === owned.lastSeq || this.owned.get(vshard) !== owned) continue;
+      this.append(vshard, []).catch(() => undefined); // fails, and the vshard restarts (see append)
+    }
+  }
 
   /**
    * Restores the vshard (from the local copy when it is current, else from its log) and
@@ -212,6 +236,7 @@ export class ChangelogStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.headTimer);
     for (const v of [...this.paths.keys()]) this.closeVshard(v);
     await this.cache?.close();
   }

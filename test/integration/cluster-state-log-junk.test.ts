@@ -2,9 +2,9 @@
  * Messages no node wrote in the vshards' state logs (`<space>.state.*`), as any client of
  * the space's NATS account can publish: a restore read each one as a log entry, so one
  * message made every later owner of that vshard fail (a TypeError on its `ops`), and
- * `cluster status` with it. Now they are skipped: the owner's next append after one fails
- * (the log moved under it), the vshard restarts from its log and claims it again, and no
- * acknowledged state is lost; a node taking a vshard over after its owner left restores
+ * `cluster status` with it. Now they are skipped: the owner finds one at its log's head (or
+ * its next append after one fails: the log moved under it), the vshard restarts from its
+ * log and claims it again, and no acknowledged state is lost; a node taking a vshard over after its owner left restores
  * the same state through the junk. Two nodes in this process on a real nats-server.
  */
 import { connect } from '@nats-io/transport-node';
@@ -72,23 +72,36 @@ describe.skipIf(!hasNatsServer)('state log messages no node wrote', () => {
     await setAll(a, 1);
     await untilAll(b, 1);
 
+    // Idle: every input applied and recorded (no watermark-only commit still to come).
+    await pollUntil(
+      'every vshard idle',
+      20_000,
+      () => readSpaceStatus({ servers, vshards: VSHARDS }),
+      (st) => st.vshards.every((v) => v.pending === 0 && v.watermark >= v.inputLast),
+    );
+    await new Promise((r) => setTimeout(r, 500));
     const nc = await connect({ servers });
     for (let v = 0; v < VSHARDS; v++) for (const junk of JUNK) nc.publish(`twinflow.state.${v}`, junk);
     await nc.flush();
     // Every vshard is idle now: its log's last message is junk, and status says so instead of failing.
     const idle = await readSpaceStatus({ servers, vshards: VSHARDS });
-    expect(idle.vshards.filter((v) => v.unreadableHead).map((v) => v.vshard)).toEqual([0, 1, 2, 3, 4, 5]);
+    // (An owner's head check, every 10 s, may have claimed one or two logs back already.)
+    expect(idle.vshards.filter((v) => v.unreadableHead).length).toBeGreaterThanOrEqual(VSHARDS - 2);
     expect(idle.unowned).toEqual([]);
+    // Without any input, each owner finds the junk at its log's head (a check every 10 s), its
+    // commit after it fails, and the vshard restarts from its log through the junk and claims it.
+    await pollUntil(
+      'every log claimed again without new input',
+      30_000,
+      () => readSpaceStatus({ servers, vshards: VSHARDS }),
+      (st) => st.vshards.every((v) => v.unreadableHead === undefined),
+    );
 
-    // Each owner's next commit fails once (the log moved), the vshard restarts from its log
-    // through the junk, and the input is applied then.
     await setAll(b, 2);
     await untilAll(a, 2);
     const log = (rt: Runtime) => rt.stats().inputLog;
-    // Counted where operators see them (twinflow_cluster_vshard_resets_total and
-    // …_input_not_applied_total{reason="retried"}): a reset per vshard, and the input its failed commit held.
+    // Counted where operators see them (twinflow_cluster_vshard_resets_total): a reset per vshard.
     expect(log(a).resets + log(b).resets).toBeGreaterThanOrEqual(VSHARDS);
-    expect(log(a).retried + log(b).retried).toBeGreaterThan(0);
     expect(log(a).refused + log(b).refused).toBe(0);
     await pollUntil(
       'every log claimed again by its owner',
