@@ -74,6 +74,9 @@ export class ChangelogStore implements StateStore {
   }
 
   private readonly headTimer: NodeJS.Timeout;
+  private checking = false;
+  /** Each owned vshard's last append at the previous round of {@link checkHeads}. */
+  private readonly checkedSeq = new WeakMap<OwnedVshard, number>();
 
   /**
    * A message no node wrote at the head of an owned vshard's log (another client of the
@@ -84,11 +87,21 @@ export class ChangelogStore implements StateStore {
    * failed commit.
    */
   private async checkHeads(): Promise<void> {
-    for (const [vshard, owned] of [...this.owned]) {
-      if (owned.closing || this.broken.has(vshard)) continue;
-      const head = await this.log.head(vshard).catch(() => undefined);
-      if (head?.epoch !== -1 || head.seq === owned.lastSeq || this.owned.get(vshard) !== owned) continue;
-      this.append(vshard, []).catch(() => undefined); // fails, and the vshard restarts (see append)
+    if (this.checking) return; // a slow server: one round at a time
+    this.checking = true;
+    try {
+      for (const [vshard, owned] of [...this.owned]) {
+        // Idle ones only: a vshard that committed since the last round meets any such message
+        // at its next append anyway.
+        const seen = this.checkedSeq.get(owned);
+        this.checkedSeq.set(owned, owned.lastSeq);
+        if (owned.closing || this.broken.has(vshard) || seen !== owned.lastSeq) continue;
+        const head = await this.log.lastWriter(vshard, owned.lastSeq).catch(() => null);
+        if (head?.foreign !== true || this.owned.get(vshard) !== owned) continue;
+        this.append(vshard, []).catch(() => undefined); // fails, and the vshard restarts (see append)
+      }
+    } finally {
+      this.checking = false;
     }
   }
 

@@ -25,9 +25,12 @@ export function logCodec(): string {
   return CODEC;
 }
 
-/** True when a state-log message says a node of this codec wrote it. */
+/**
+ * True when a state-log message says a node wrote it (its codec header, whatever the
+ * version: a newer build's message must stop a restore here, not be skipped as foreign).
+ */
 export function isNodeMessage(header: MsgHdrs | undefined): boolean {
-  return header?.get(LOG_CODEC_HEADER) === CODEC;
+  return header?.has(LOG_CODEC_HEADER) === true;
 }
 
 /**
@@ -60,7 +63,9 @@ export interface LogEntry {
 export function readLogEntry(data: Uint8Array, header?: MsgHdrs): LogEntry | null {
   let entry: unknown;
   try {
-    entry = isNodeMessage(header) ? unpackr.unpack(data) : unpack(data);
+    if (!isNodeMessage(header)) entry = unpack(data);
+    else if (header!.get(LOG_CODEC_HEADER) === CODEC) entry = unpackr.unpack(data);
+    else return null; // a codec of a newer build: not readable here
   } catch {
     return null;
   }

@@ -3,6 +3,7 @@ import { headers } from '@nats-io/transport-node';
 import { TwinError } from '../errors.js';
 import type { StateWrite } from '../store/state-store.js';
 import { JoinEpochs } from './join-epochs.js';
+import { lastOf } from './stream-reads.js';
 import {
   encodeLogEntry,
   isNodeMessage,
@@ -44,6 +45,16 @@ export class StateLog {
     private readonly jsm: JetStreamManager,
     private readonly names: SpaceNames,
   ) {}
+
+  /**
+   * The sequence of the log's last message, and whether a node wrote it (decoded only when
+   * `unless` is not its sequence: the usual answer of an owner's check is "my own append").
+   */
+  async lastWriter(vshard: number, unless: number): Promise<{ seq: number; foreign: boolean } | null> {
+    const last = await lastOf(this.jsm, this.names.stateStream, this.names.state(vshard));
+    if (last === null || last.seq === unless) return last && { seq: last.seq, foreign: false };
+    return { seq: last.seq, foreign: !isNodeMessage(last.header) && readLogEntry(last.data, last.header) === null };
+  }
 
   /** The log's last message (sequence and epoch), or null for an empty log. */
   async head(vshard: number): Promise<{ seq: number; epoch: number } | null> {

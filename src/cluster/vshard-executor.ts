@@ -1,5 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { TwinError } from '../errors.js';
+import { ThrottledWarning } from '../logger.js';
 import type { LocalShardHost } from '../hosting/shard-host.js';
 import type { TwinLogger } from '../model/twin-model.js';
 import type { ChangelogStore } from './changelog-store.js';
@@ -26,6 +27,8 @@ export class VShardExecutor implements NodeVshards {
   private readonly resetting = new Set<number>();
   /** Restarts that keep coming wait longer and longer (see ResetBackoff). */
   private readonly backoff = new ResetBackoff(Date.now);
+  /** Restores that keep failing in a reset (a log that does not read back): a line per 10 s. */
+  private readonly restoreFailures: ThrottledWarning;
 
   constructor(
     private readonly host: LocalShardHost,
@@ -40,6 +43,12 @@ export class VShardExecutor implements NodeVshards {
     /** Told first when a vshard stops here (its links move before its twins stop). */
     private readonly onStopping: (vshard: number) => void = () => undefined,
   ) {
+    this.restoreFailures = new ThrottledWarning(
+      log,
+      'cluster: the vshard cannot be restored from its log; trying again while its lease lasts (docs/cluster-operations.md)',
+      10_000,
+      'attempts',
+    );
     store.onBroken = (v) => void this.reset(v, 'a commit failed');
     store.lowWater = (v) => this.consumers.get(v)?.lowWater;
   }
@@ -167,6 +176,7 @@ export class VShardExecutor implements NodeVshards {
           return;
         } catch (err) {
           if (err instanceof TwinError && err.code === 'TWIN_FENCED') return; // the lease ended: placement stops it
+          this.restoreFailures.note({ vshard, err: (err as Error).message });
           await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 2_000)));
         }
       }

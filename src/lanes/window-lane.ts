@@ -194,17 +194,11 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
     }
     const raw = stored.values[this.name];
     if (Array.isArray(raw)) {
-      this.samples = (raw as [number, number][]).slice(); // written before open windows moved into the record
+      this.restoreSamples(raw as [number, number][]); // written before open windows moved into the record
     } else if (raw !== null && typeof raw === 'object') {
       const record = raw as WindowRecord;
-      // Kept within the bound from the start (a record of an older build, or a bound lowered
-      // since): the next sample would otherwise report the excess as dropped by a flood.
       if (typeof record.before === 'number') this.before = record.before;
-      if (record.samples) {
-        const over = record.samples.length - this.options.maxSamples;
-        if (over > 0 && this.options.timeWeighted) this.before = record.samples[over - 1]![1];
-        this.samples = record.samples.slice(Math.max(0, over));
-      }
+      if (record.samples) this.restoreSamples(record.samples);
       for (const w of record.open ?? []) merged.set(this.shape.kind === 'sliding' ? 'current' : String(w.start), w);
     }
     if (merged.size === 0) return;
@@ -436,6 +430,17 @@ export class WindowLane<R extends WindowResult = WindowResult> extends Lane {
     if (note) this.noteSamples();
     this.dropOldest(n);
     return true;
+  }
+
+  /**
+   * Stored sliding samples, kept within the bound from the start (a record of an older build,
+   * or a bound lowered since): the next sample would otherwise report the excess as dropped
+   * by a flood.
+   */
+  private restoreSamples(stored: readonly [number, number][]): void {
+    const over = stored.length - this.options.maxSamples;
+    if (over > 0 && this.options.timeWeighted) this.before = stored[over - 1]![1];
+    this.samples = stored.slice(Math.max(0, over));
   }
 
   /** Drops the `n` oldest sliding samples (the newest of them is the value held before the rest). */

@@ -16,6 +16,8 @@ interface PathJournal {
   entries: (JournalEntry | undefined)[];
   head: number;
   base: number;
+  /** An entry came with an earlier time than the one before it (a wall clock stepped back). */
+  unordered: boolean;
 }
 
 /**
@@ -35,7 +37,9 @@ export class MemoryJournal {
 
   append(path: string, entry: JournalEntry): void {
     let j = this.byPath.get(path);
-    if (!j) this.byPath.set(path, (j = { entries: [], head: 0, base: 0 }));
+    if (!j) this.byPath.set(path, (j = { entries: [], head: 0, base: 0, unordered: false }));
+    const last = j.entries[j.entries.length - 1];
+    if (last !== undefined && entry.time < last.time) j.unordered = true;
     j.entries.push(entry);
     const oldest = entry.time - this.retentionMs;
     while (j.head < j.entries.length && j.entries[j.head]!.time < oldest) j.entries[j.head++] = undefined;
@@ -58,12 +62,12 @@ export class MemoryJournal {
     const inRange = (e: JournalEntry): boolean => e.time >= query.from && e.time <= query.to;
     if (query.countOnly) {
       // From the newest back (a past-state read counts what lies after its time), no further
-      // than the limit: times only grow, so an entry before `from` ends the count.
+      // than the limit; while times only grew, an entry before `from` ends the count.
       let count = 0;
       for (let i = entries.length - 1; i >= head && count < query.limit; i--) {
         const e = entries[i]!;
-        if (e.time < query.from) break;
-        if (e.time <= query.to) count++;
+        if (e.time < query.from && !j.unordered) break;
+        if (inRange(e)) count++;
       }
       return { entries: [], next: null, count };
     }

@@ -76,4 +76,16 @@ describe('MemoryJournal', () => {
       expect(() => new MemoryJournal(bad)).toThrow(/journalRetentionMs must be at least 0 ms/);
     expect(() => new MemoryJournal(Infinity)).not.toThrow();
   });
+
+  it('counts from the newest back no further than the limit, and every entry after a clock that stepped back', () => {
+    const j = new MemoryJournal();
+    for (const [i, t] of [10, 20, 30, 40].entries()) j.append('/p/1', entry(t, i));
+    const count = (from: number, limit = 100): number | undefined =>
+      j.history('/p/1', { from, to: Infinity, limit, countOnly: true }).count;
+    expect([count(25), count(0), count(0, 3)]).toEqual([2, 4, 3]);
+    // A wall clock stepped back (NTP, a resumed VM): an older time after newer ones.
+    j.append('/p/1', entry(5, 4));
+    j.append('/p/1', entry(50, 5));
+    expect([count(25), count(0)]).toEqual([3, 6]);
+  });
 });

@@ -85,7 +85,7 @@ export function ingestionFromFlags(values: FlagValues, env: NodeJS.ProcessEnv = 
   if (url !== undefined && !/^(mqtts?|wss?|tcp|tls):\/\//.test(url))
     // Only its scheme: the URL may hold a password.
     throw new Error(
-      `${urlSetting!.name} must be mqtt://, mqtts://, ws:// or wss://, got ${/^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? 'no scheme'}`,
+      `${urlSetting!.name} must be mqtt://, mqtts://, ws:// or wss://, got ${/^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? 'no scheme'}`,
     );
   const webhooks = (values.webhook ?? env.TWINFLOW_WEBHOOKS?.split(',').filter((w) => w.trim() !== '') ?? []).map(
     parseWebhook,

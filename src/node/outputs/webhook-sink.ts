@@ -34,10 +34,10 @@ export function webhookSink(config: WebhookConfig): Sink {
     async deliver(event: DerivedEvent) {
       const ce = new CloudEvent({ ...outgoingEvent(event) } as Record<string, unknown>);
       const message = mode === 'binary' ? HTTP.binary(ce) : HTTP.structured(ce);
-      const headers: Record<string, string> = {
-        ...(authorization !== undefined && { authorization }),
-        ...config.headers,
-      };
+      const headers: Record<string, string> = { ...config.headers };
+      // The URL's user info only where the configured headers name no authorization (in any case).
+      if (authorization !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization'))
+        headers.authorization = authorization;
       for (const [k, v] of Object.entries(message.headers)) {
         if (v === undefined) continue;
         // The SDK writes `ce-*` values as they are: a non-ASCII subject went out raw, or fetch threw.
@@ -72,10 +72,19 @@ function withoutUserInfo(raw: string): { url: string; authorization?: string } {
     return { url: raw };
   }
   if (u.username === '' && u.password === '') return { url: raw };
-  const basic = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  const basic = `${decoded(u.username)}:${decoded(u.password)}`;
   u.username = '';
   u.password = '';
   return { url: u.toString(), authorization: `Basic ${Buffer.from(basic).toString('base64')}` };
+}
+
+/** A percent-encoded part of a URL as text; as it is when its escapes are not valid. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /** Bytes of a webhook's answer read (and thrown away) so its connection can be reused; past them it is cut. */
