@@ -57,8 +57,9 @@ export interface LogEntry {
  * that do not decode, another shape, a write that is no record, entry put or delete. Any
  * client of the space's NATS account may publish on `<space>.state.*`; a message of
  * theirs ended every restore of that vshard (a TypeError on its `ops`, or a record of
- * junk loaded as a twin), and `cluster status` with it. Every reader goes through here and
- * skips what it refuses: the state of the vshard is what its owners wrote.
+ * junk loaded as a twin), and `cluster status` with it. Every reader goes through here: a
+ * restore skips an unmarked message it refuses and stops at a marked one (a node's, which
+ * it must not lose: see StateLog.restore); status and settle read a refused head as unknown.
  */
 export function readLogEntry(data: Uint8Array, header?: MsgHdrs): LogEntry | null {
   let entry: unknown;
