@@ -81,12 +81,16 @@ export function checkNatsAuth(auth: NatsAuth | undefined, servers: readonly stri
 }
 
 /** What a connection failure says, with the usual cause named (a refused login, a TLS mismatch). */
-export function natsConnectError(servers: readonly string[], err: Error): string {
+export function natsConnectError(servers: readonly string[], err: Error, auth?: NatsAuth): string {
   const message = err.message;
   const hint = /authorization|authentication/i.test(message)
     ? " (the servers refused this node's credentials: see --nats-user, --nats-token-file, --nats-nkey-file, --nats-creds)"
     : /tls|certificate|self.signed|ssl/i.test(message)
       ? ' (TLS: see --nats-tls-ca, --nats-tls-cert)'
-      : '';
+      : // A server that verifies clients drops one without an acceptable certificate after the
+        // handshake: the client only sees its connect time out.
+        /timeout/i.test(message) && auth?.tls !== undefined
+        ? ' (with TLS: does the server want a client certificate of its CA? see --nats-tls-cert)'
+        : '';
   return `cannot connect to NATS at ${servers.join(', ')}: ${message}${hint}`;
 }

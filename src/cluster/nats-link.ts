@@ -43,7 +43,7 @@ export class NatsLink {
         maxPingOut: 2,
       });
     } catch (err) {
-      throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', natsConnectError(options.servers, err as Error));
+      throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', natsConnectError(options.servers, err as Error, options.auth));
     }
     try {
       const jsm = await readyJetStream(nc);

@@ -105,7 +105,7 @@ export async function readSpaceStatus(options: StatusOptions): Promise<SpaceStat
       timeout: 5_000,
     });
   } catch (err) {
-    throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', natsConnectError(options.servers, err as Error));
+    throw new TwinError('TWIN_CLUSTER_UNAVAILABLE', natsConnectError(options.servers, err as Error, options.auth));
   }
   try {
     const jsm = await jetstreamManager(nc, { timeout: 5_000 }).catch((err: Error) => {

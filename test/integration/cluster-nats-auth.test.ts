@@ -59,7 +59,7 @@ function secretFile(dir: string, name: string, text: string): string {
 }
 
 describe.skipIf(!hasNatsServer)(
-  'a twin space on a secured NATS server (TLS, accounts, users, nkeys, credentials files)',
+  'a twin space on a secured NATS server (TLS, client certificates, accounts, users, nkeys, credentials files)',
   () => {
     it('nodes log in with a password or an nkey over TLS and share the space; status reads it; another account cannot reach it', async () => {
       const nats = await natsCluster(1, SECURED);
@@ -174,6 +174,42 @@ describe.skipIf(!hasNatsServer)(
       await expect(
         serveProcess([...common, '--node-id', 'x', '--nats-creds', operator.strangerCreds(dir)]),
       ).rejects.toThrow(/Authorization Violation.*--nats-creds/s);
+    }, 90_000);
+
+    it('nodes present a client certificate to a server that verifies clients; one without is refused', async () => {
+      const config = `tls { cert_file: "${join(FIXTURES, 'server.pem')}", key_file: "${join(FIXTURES, 'server-key.pem')}", ca_file: "${CA}", verify: true }`;
+      const nats = await natsCluster(1, config);
+      const servers = nats.urls();
+      const common = ['--port', '0', '--mqtt-port', '0', '--cluster', servers.join(','), '--cluster-vshards', '4'];
+      const cert = (name: string): string[] => [
+        '--nats-tls-cert',
+        join(FIXTURES, `${name}.pem`),
+        '--nats-tls-key',
+        join(FIXTURES, `${name}-key.pem`),
+      ];
+      const node = await serveProcess([...common, '--node-id', 'm', '--nats-tls-ca', CA, ...cert('client')]);
+      const auth: NatsAuth = {
+        tls: { caFile: CA, certFile: join(FIXTURES, 'client.pem'), keyFile: join(FIXTURES, 'client-key.pem') },
+      };
+      await pollUntil(
+        'the node owns the space',
+        30_000,
+        () => readSpaceStatus({ servers, auth }),
+        (st) => st.unowned.length === 0,
+      );
+      await post(node.url, sensor(1), 21);
+      await pollUntil(
+        'the reading applied',
+        20_000,
+        () => temperatureAt(node.url, sensor(1)),
+        (t) => t === 21,
+      );
+      // Trusting the server is not enough: it wants a certificate of its CA from the client,
+      // and drops one without after the handshake, so the client's connect times out (status
+      // waits 5 s; a node 20 s, with the same message).
+      await expect(readSpaceStatus({ servers, auth: { tls: { caFile: CA } } })).rejects.toThrow(
+        /cannot connect to NATS.*client certificate/s,
+      );
     }, 90_000);
   },
 );
