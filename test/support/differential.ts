@@ -52,9 +52,10 @@ export interface Outcome {
   state: Record<string, string>;
   /** Redeliveries acknowledged without effect (the per-twin dedupe window). */
   duplicates: number;
+  /** The messages of the warnings the runtime logged (from worker threads too). */
+  warnings: string[];
 }
 
-const silent = pino({ level: 'silent' });
 const MIN = 60_000;
 
 /** Every path of the fleet at every level, org first, sensors last. */
@@ -184,9 +185,11 @@ export async function runScenario(
 ): Promise<Outcome> {
   const clock = new SimulatedClock(T0);
   const workers = v.workers ?? 0;
+  const warnings: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(String(JSON.parse(line).msg)) });
   const rt: Runtime = createRuntime({
     models: models.build(),
-    logger: silent,
+    logger,
     clock,
     shardKey: v.shardKey,
     passivation: v.passivation,
@@ -213,7 +216,7 @@ export async function runScenario(
     const { digest, twins } = await stateDigest(rt);
     const state: Record<string, string> = {};
     for (const { path } of await rt.listTwins('/**')) state[path] = canonicalJson((await rt.read(path)).lanes);
-    return { digest, twins, outputs, results, state, duplicates: rt.stats().duplicates };
+    return { digest, twins, outputs, results, state, duplicates: rt.stats().duplicates, warnings };
   } finally {
     await rt.close();
   }
